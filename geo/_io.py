@@ -1,0 +1,373 @@
+"""Reading user files into tables: CSV (UTF-8, UTF-8 with BOM, CP1258), XLSX,
+GeoJSON, GeoPackage, zipped Shapefile and KML.
+
+Every reader returns a :class:`RawTable`: the attribute columns as text, so the
+validator sees exactly what the user typed, plus the geometries when the format
+has them. Any problem raises :class:`errors.InputFileError` with a message for
+the user; no reader ever returns half a file.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import shapely
+
+import settings
+from errors import InputFileError
+
+TABULAR = {".csv", ".txt", ".xlsx", ".xlsm"}
+SPATIAL = {".geojson", ".json", ".gpkg", ".zip", ".kml"}
+SUPPORTED = TABULAR | SPATIAL
+
+#: Largest total size of the files unpacked from one zip (zip-bomb guard).
+MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+
+
+@dataclass
+class RawTable:
+    """A table read from a file.
+
+    Attributes
+    ----------
+    frame
+        Attribute columns, all as text (``""`` for blank cells).
+    geometry
+        Shapely geometries, one per row, or ``None`` for a plain table.
+    crs
+        The CRS the file declares (``"EPSG:4326"``), or ``None``.
+    fmt
+        The format read: csv, xlsx, geojson, gpkg, shp, kml.
+    encoding
+        The text encoding detected, for CSV.
+    """
+
+    frame: pd.DataFrame
+    geometry: np.ndarray | None = None
+    crs: str | None = None
+    fmt: str = ""
+    encoding: str | None = None
+
+
+def read_table(source: str | Path | bytes, *, filename: str | None = None,
+               max_mb: float | None = None) -> RawTable:
+    """Read a crash, road, boundary or encroachment file.
+
+    Parameters
+    ----------
+    source
+        A path, or the file's bytes (an upload).
+    filename
+        The file's name, needed with bytes to know the format.
+    max_mb
+        Size limit in MB (default ``settings.MAX_UPLOAD_MB``).
+
+    Returns
+    -------
+    RawTable
+    """
+    max_mb = settings.MAX_UPLOAD_MB if max_mb is None else max_mb
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        filename = filename or path.name
+        if not path.exists():
+            raise InputFileError(f"Không tìm thấy tệp / File not found: {path}")
+        size = path.stat().st_size
+        _check_size(size, max_mb, filename)
+        data = path.read_bytes()
+    else:
+        data = bytes(source)
+        _check_size(len(data), max_mb, filename or "")
+    if not filename:
+        raise InputFileError("Thiếu tên tệp / File name missing")
+    ext = Path(filename).suffix.lower()
+    if ext not in SUPPORTED:
+        raise InputFileError(
+            f"Định dạng '{ext or filename}' không được hỗ trợ / Unsupported format. "
+            f"Hỗ trợ / Supported: CSV, XLSX, GeoJSON, GeoPackage, Shapefile (.zip), KML")
+    if len(data) == 0:
+        raise InputFileError(f"Tệp rỗng / Empty file: {filename}")
+    if ext in (".csv", ".txt"):
+        return _read_csv(data)
+    if ext in (".xlsx", ".xlsm"):
+        return _read_xlsx(data)
+    if ext == ".kml":
+        return _read_kml(data)
+    if ext == ".zip":
+        return _read_zipped_shapefile(data)
+    return _read_ogr(data, ext)
+
+
+def _check_size(size: int, max_mb: float, filename: str) -> None:
+    if size > max_mb * 1024 * 1024:
+        raise InputFileError(
+            f"Tệp quá lớn / File too large: {filename} ({size / 1048576:.0f} MB, "
+            f"giới hạn / limit {max_mb:.0f} MB). Hãy chia tệp / Split the file.")
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode bytes of a text file: UTF-8 (with or without BOM), else Windows-1258.
+
+    The text is put in Unicode NFC form, since CP1258 writes Vietnamese tones as
+    combining marks.
+
+    >>> decode_text(encode_cp1258("Xã Liên Minh"))
+    ('Xã Liên Minh', 'cp1258')
+    >>> decode_text(b"\\xef\\xbb\\xbfKm 105+500")
+    ('Km 105+500', 'utf-8-sig')
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return unicodedata.normalize("NFC", data[3:].decode("utf-8", errors="strict")), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return unicodedata.normalize("NFC", data.decode("utf-16")), "utf-16"
+    try:
+        return unicodedata.normalize("NFC", data.decode("utf-8")), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data[:4096]:
+        raise InputFileError("Tệp không phải văn bản / Not a text file (binary content)")
+    try:
+        text = data.decode("cp1258")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(
+            "Không đọc được mã ký tự; hãy lưu tệp dạng CSV UTF-8 / Unknown text encoding; "
+            "save the file as CSV UTF-8") from exc
+    return unicodedata.normalize("NFC", text), "cp1258"
+
+
+def encode_cp1258(text: str) -> bytes:
+    """Encode text as Windows-1258 the way Vietnamese Excel does: letters with
+    circumflex, breve or horn precomposed, tone marks as combining characters.
+
+    >>> encode_cp1258("Đức Thọ")
+    b'\\xd0\\xfd\\xecc Tho\\xf2'
+    """
+    out = bytearray()
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+            continue
+        except UnicodeEncodeError:
+            pass
+        parts = unicodedata.normalize("NFD", ch)
+        base, marks = parts[0], parts[1:]
+        # keep the first mark composed when the codec knows that letter (ê, ơ, ă ...)
+        composed = unicodedata.normalize("NFC", base + marks[:1]) if marks else base
+        try:
+            out += composed.encode("cp1258")
+            rest = marks[1:]
+        except UnicodeEncodeError:
+            out += base.encode("cp1258")
+            rest = marks
+        out += rest.encode("cp1258")
+    return bytes(out)
+
+
+def _read_csv(data: bytes) -> RawTable:
+    text, encoding = decode_text(data)
+    if not text.strip():
+        raise InputFileError("Tệp rỗng / Empty file")
+    sample = text[:20000]
+    try:
+        dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0] + "\n", delimiters=",;\t|")
+        sep = dialect.delimiter
+    except csv.Error:
+        sep = ","
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            skipinitialspace=True, engine="c")
+    except pd.errors.ParserError as exc:
+        raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputFileError("Tệp rỗng / Empty file") from exc
+    frame = _clean_frame(frame)
+    return RawTable(frame=frame, fmt="csv", encoding=encoding)
+
+
+def _read_xlsx(data: bytes) -> RawTable:
+    try:
+        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise InputFileError(f"Không mở được tệp Excel / Cannot open the Excel file: {exc}") from exc
+    frame = frame.map(_excel_cell_to_text)
+    return RawTable(frame=_clean_frame(frame), fmt="xlsx")
+
+
+def _excel_cell_to_text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, pd.Timestamp) or hasattr(value, "strftime"):
+        if getattr(value, "hour", 0) or getattr(value, "minute", 0):
+            return value.strftime("%d/%m/%Y %H:%M")
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.columns = [unicodedata.normalize("NFC", str(c)).strip() for c in frame.columns]
+    frame = frame.loc[:, [not str(c).startswith("Unnamed:") or frame[c].astype(str).str.strip().ne("").any()
+                          for c in frame.columns]]
+    frame = frame.astype(str).apply(lambda s: s.str.strip())
+    blank = frame.eq("").all(axis=1)
+    frame = frame.loc[~blank].reset_index(drop=True) if blank.any() else frame
+    if frame.empty:
+        raise InputFileError("Tệp không có dòng dữ liệu nào / The file has no data rows")
+    return frame
+
+
+def _geo_result(gdf, fmt: str) -> RawTable:
+    if len(gdf) == 0:
+        raise InputFileError(f"Lớp dữ liệu không có đối tượng nào / The layer has no features ({fmt})")
+    crs = gdf.crs.to_string() if gdf.crs is not None else None
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    frame = frame.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    frame.columns = [unicodedata.normalize("NFC", str(c)).strip() for c in frame.columns]
+    return RawTable(frame=frame.reset_index(drop=True), geometry=np.asarray(gdf.geometry.values, dtype=object),
+                    crs=crs, fmt=fmt)
+
+
+def _read_ogr(data: bytes, ext: str) -> RawTable:
+    import pyogrio
+
+    with tempfile.TemporaryDirectory(dir=_tmp_root()) as tmp:
+        path = Path(tmp) / f"upload{ext}"
+        path.write_bytes(data)
+        try:
+            gdf = pyogrio.read_dataframe(path)
+        except Exception as exc:
+            raise InputFileError(f"Không đọc được tệp {ext} / Cannot read the {ext} file: {exc}") from exc
+    return _geo_result(gdf, "gpkg" if ext == ".gpkg" else "geojson")
+
+
+def _tmp_root() -> str:
+    root = settings.DATA_DIR / "uploads"
+    root.mkdir(parents=True, exist_ok=True)
+    return str(root)
+
+
+def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPPED_BYTES) -> list[Path]:
+    """Extract a zip without leaving ``dest``: refuses absolute paths, ``..``,
+    links and archives that unpack beyond ``max_bytes`` (zip bombs)."""
+    total = 0
+    out = []
+    dest = dest.resolve()
+    for info in zf.infolist():
+        name = PurePosixPath(info.filename.replace("\\", "/"))
+        if info.is_dir():
+            continue
+        if name.is_absolute() or ".." in name.parts or ":" in info.filename:
+            raise InputFileError(f"Tệp zip chứa đường dẫn không an toàn / Unsafe path in zip: {info.filename}")
+        if (info.external_attr >> 16) & 0o170000 == 0o120000:
+            raise InputFileError(f"Tệp zip chứa liên kết / Link in zip: {info.filename}")
+        total += info.file_size
+        if total > max_bytes:
+            raise InputFileError("Tệp zip giải nén quá lớn / Zip unpacks too large")
+        target = (dest / Path(*name.parts)).resolve()
+        if dest not in target.parents:
+            raise InputFileError(f"Tệp zip chứa đường dẫn không an toàn / Unsafe path in zip: {info.filename}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(target, "wb") as dst:
+            written = 0
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > info.file_size or written > max_bytes:
+                    raise InputFileError("Tệp zip giải nén quá lớn / Zip unpacks too large")
+                dst.write(chunk)
+        out.append(target)
+    return out
+
+
+def _read_zipped_shapefile(data: bytes) -> RawTable:
+    import pyogrio
+
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise InputFileError("Tệp zip hỏng / Broken zip file") from exc
+    with zf, tempfile.TemporaryDirectory(dir=_tmp_root()) as tmp:
+        files = safe_extract(zf, Path(tmp))
+        shps = [f for f in files if f.suffix.lower() == ".shp"]
+        if not shps:
+            raise InputFileError("Tệp zip không chứa tệp .shp / The zip holds no .shp file")
+        if len(shps) > 1:
+            raise InputFileError("Tệp zip chứa nhiều lớp .shp; chỉ gửi một lớp / The zip holds several .shp layers; send one")
+        shp = shps[0]
+        for needed in (".shx", ".dbf"):
+            if not any(f.stem == shp.stem and f.suffix.lower() == needed for f in files):
+                raise InputFileError(f"Shapefile thiếu tệp {needed} / Shapefile lacks its {needed} file")
+        try:
+            gdf = pyogrio.read_dataframe(shp, encoding=None)
+        except Exception as exc:
+            raise InputFileError(f"Không đọc được Shapefile / Cannot read the Shapefile: {exc}") from exc
+    return _geo_result(gdf, "shp")
+
+
+_KML_NS = "{http://www.opengis.net/kml/2.2}"
+
+
+def _read_kml(data: bytes) -> RawTable:
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise InputFileError(f"KML lỗi cấu trúc / Malformed KML: {exc}") from exc
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    rows, geoms = [], []
+    for pm in root.iter(f"{ns}Placemark"):
+        row = {"name": (pm.findtext(f"{ns}name") or "").strip(),
+               "description": (pm.findtext(f"{ns}description") or "").strip()}
+        for data_el in pm.iter(f"{ns}Data"):
+            row[data_el.get("name", "")] = (data_el.findtext(f"{ns}value") or "").strip()
+        for sd in pm.iter(f"{ns}SimpleData"):
+            row[sd.get("name", "")] = (sd.text or "").strip()
+        rows.append(row)
+        geoms.append(_kml_geometry(pm, ns))
+    if not rows:
+        raise InputFileError("KML không có placemark nào / The KML has no placemarks")
+    frame = pd.DataFrame(rows).fillna("")
+    frame.columns = [unicodedata.normalize("NFC", c) for c in frame.columns]
+    frame = frame.map(lambda v: unicodedata.normalize("NFC", v))
+    return RawTable(frame=frame, geometry=np.asarray(geoms, dtype=object), crs="EPSG:4326", fmt="kml")
+
+
+def _kml_coords(text: str | None) -> list[tuple[float, float]]:
+    pts = []
+    for tok in (text or "").split():
+        parts = tok.split(",")
+        if len(parts) >= 2:
+            pts.append((float(parts[0]), float(parts[1])))
+    return pts
+
+
+def _kml_geometry(pm, ns):
+    parts = []
+    for el in pm.iter():
+        tag = el.tag.replace(ns, "")
+        if tag == "Point":
+            c = _kml_coords(el.findtext(f"{ns}coordinates"))
+            if c:
+                parts.append(shapely.Point(c[0]))
+        elif tag == "LineString":
+            c = _kml_coords(el.findtext(f"{ns}coordinates"))
+            if len(c) >= 2:
+                parts.append(shapely.LineString(c))
+        elif tag == "Polygon":
+            outer = el.find(f"{ns}outerBoundaryIs/{ns}LinearRing/{ns}coordinates")
+            c = _kml_coords(outer.text if outer is not None else None)
+            holes = [_kml_coords(h.text) for h in el.findall(f"{ns}innerBoundaryIs/{ns}LinearRing/{ns}coordinates")]
+            if len(c) >= 4:
+                parts.append(shapely.Polygon(c, [h for h in holes if len(h) >= 4]))
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return shapely.GeometryCollection(parts)

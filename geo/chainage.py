@@ -1,0 +1,236 @@
+"""Chainage (lý trình): parsing "Km 105+500 QL24", and linear referencing along
+road geometries in both directions, vectorised with shapely 2.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from errors import ChainageError
+from geo import crs as _crs
+
+_KM_RE = re.compile(r"(?i)\bkm\s*(\d+)\s*(?:\+\s*(\d+(?:[.,]\d+)?))?")
+_PLUS_RE = re.compile(r"^\s*(\d+)\s*\+\s*(\d+(?:[.,]\d+)?)\s*$")
+_NUM_RE = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*$")
+
+_ROAD_PREFIX = {
+    "ql": "QL", "quoc_lo": "QL", "quoclo": "QL",
+    "dt": "ĐT", "tl": "ĐT", "duong_tinh": "ĐT", "tinh_lo": "ĐT",
+    "dh": "ĐH", "hl": "ĐH", "duong_huyen": "ĐH", "huyen_lo": "ĐH",
+    "dx": "ĐX", "duong_xa": "ĐX",
+    "ct": "CT", "cao_toc": "CT", "ah": "AH",
+}
+_ROAD_RE = re.compile(
+    r"(?i)\b(ql|quoc[ _]?lo|dt|tl|duong[ _]tinh|tinh[ _]lo|dh|hl|duong[ _]huyen|huyen[ _]lo|dx|duong[ _]xa|ct|cao[ _]toc|ah)"
+    r"[\s._-]*(\d+[a-z]?)\b")
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in text if unicodedata.category(c) != "Mn")
+
+
+def normalise_road_code(text: str) -> str | None:
+    """The standard code of a road named in free text, or ``None``.
+
+    >>> normalise_road_code("Quốc lộ 24")
+    'QL24'
+    >>> normalise_road_code("ql.8a")
+    'QL8A'
+    >>> normalise_road_code("Đường tỉnh 552")
+    'ĐT552'
+    """
+    if not text:
+        return None
+    m = _ROAD_RE.search(_fold(str(text)))
+    if not m:
+        return None
+    prefix = re.sub(r"[ ]", "_", m.group(1).lower())
+    return _ROAD_PREFIX.get(prefix, prefix.upper()) + m.group(2).upper()
+
+
+def parse_chainage(text: str | float | None) -> tuple[str | None, float]:
+    """Parse a chainage into (road code or None, metres); NaN metres when it
+    cannot be read.
+
+    >>> parse_chainage("Km 105+500 QL24")
+    ('QL24', 105500.0)
+    >>> parse_chainage("Km105+500")
+    (None, 105500.0)
+    >>> parse_chainage("105+050")
+    (None, 105050.0)
+    >>> parse_chainage("12345.5")
+    (None, 12345.5)
+    >>> parse_chainage("gần chợ")
+    (None, nan)
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None, float("nan")
+    s = str(text)
+    road = normalise_road_code(s)
+    m = _KM_RE.search(s)
+    if m:
+        metres = float(m.group(2).replace(",", ".")) if m.group(2) else 0.0
+        return road, int(m.group(1)) * 1000.0 + metres
+    m = _PLUS_RE.match(s)
+    if m:
+        return road, int(m.group(1)) * 1000.0 + float(m.group(2).replace(",", "."))
+    if _NUM_RE.match(s):
+        return road, float(s.replace(",", "."))
+    return road, float("nan")
+
+
+def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Vectorised :func:`parse_chainage`: (road codes, metres)."""
+    s = values.astype(str)
+    km = s.str.extract(r"(?i)\bkm\s*(\d+)\s*(?:\+\s*(\d+(?:[.,]\d+)?))?")
+    plus = s.str.extract(r"^\s*(\d+)\s*\+\s*(\d+(?:[.,]\d+)?)\s*$")
+    num = pd.to_numeric(s.str.replace(",", ".", regex=False).where(s.str.match(r"^\s*\d+(?:[.,]\d+)?\s*$")),
+                        errors="coerce")
+    metres = (pd.to_numeric(km[0], errors="coerce") * 1000.0
+              + pd.to_numeric(km[1].str.replace(",", ".", regex=False), errors="coerce").fillna(0.0))
+    metres = metres.where(km[0].notna())
+    metres = metres.fillna(pd.to_numeric(plus[0], errors="coerce") * 1000.0
+                          + pd.to_numeric(plus[1].str.replace(",", ".", regex=False), errors="coerce"))
+    metres = metres.fillna(num)
+    has_letters = s.str.contains(r"(?i)[a-zđ]", regex=True)
+    roads = pd.Series([None] * len(s), index=s.index, dtype=object)
+    if has_letters.any():
+        roads[has_letters] = s[has_letters].map(normalise_road_code)
+    return roads, metres.astype(float)
+
+
+def format_chainage(metres: float) -> str:
+    """Write metres as Km notation.
+
+    >>> format_chainage(105500)
+    'Km 105+500'
+    >>> format_chainage(7.4)
+    'Km 0+007'
+    """
+    if metres is None or not np.isfinite(metres):
+        return ""
+    m = int(round(float(metres)))
+    return f"Km {m // 1000}+{m % 1000:03d}"
+
+
+@dataclass
+class RoadNetwork:
+    """Roads in a metric CRS, ready for linear referencing.
+
+    Attributes
+    ----------
+    codes
+        Road code per road (``"QL24"``).
+    lines
+        Road geometries in metres (LineString; parts merged).
+    km_start
+        Chainage in metres at the first vertex of each line.
+    crs
+        The metric CRS of ``lines``.
+    ids
+        Store ids of the roads (or 0..n-1).
+    """
+
+    codes: np.ndarray
+    lines: np.ndarray
+    km_start: np.ndarray
+    crs: CRS
+    ids: np.ndarray
+
+    @classmethod
+    def from_wgs84(cls, codes, geoms, *, km_start=None, ids=None, crs: CRS | None = None) -> "RoadNetwork":
+        geoms = np.asarray(geoms, dtype=object)
+        if len(geoms) == 0:
+            raise ChainageError("Chưa có tuyến đường nào / No roads loaded")
+        if crs is None:
+            cx = shapely.get_coordinates(geoms)
+            crs = _crs.metric_crs(cx[:, 0], cx[:, 1])
+        transformer = _crs._transformer(_crs.WGS84, crs.to_wkt())
+        lines = shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+        merged = shapely.line_merge(lines)
+        lines = np.where(shapely.get_type_id(merged) == 1, merged, lines)
+        n = len(geoms)
+        return cls(codes=np.asarray([str(c) for c in codes], dtype=object),
+                   lines=lines,
+                   km_start=np.zeros(n) if km_start is None else np.nan_to_num(np.asarray(km_start, dtype=float)),
+                   crs=crs,
+                   ids=np.arange(n) if ids is None else np.asarray(ids))
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return shapely.length(self.lines)
+
+    def index_of(self, road_codes) -> np.ndarray:
+        """Position of each code in the network, -1 when unknown. Codes are
+        compared in their normalised form (``ql 24`` = ``QL24``)."""
+        keys = pd.Index([normalise_road_code(c) or str(c).upper() for c in self.codes])
+        wanted = pd.Series(road_codes, dtype=object).map(
+            lambda c: (normalise_road_code(c) or str(c).upper()) if c is not None and c == c else "")
+        return keys.get_indexer(wanted.to_numpy())
+
+    def locate(self, road_idx, chainage_m) -> tuple[np.ndarray, np.ndarray]:
+        """Points (in metres, and WGS 84 lon/lat arrays) for chainages on roads.
+
+        Returns (points in metric CRS, status) where status is 0 for found,
+        1 for an unknown road and 2 for a chainage off the road's extent.
+        """
+        road_idx = np.asarray(road_idx, dtype=int)
+        chainage_m = np.asarray(chainage_m, dtype=float)
+        status = np.zeros(len(road_idx), dtype=int)
+        status[road_idx < 0] = 1
+        safe = np.where(road_idx < 0, 0, road_idx)
+        along = chainage_m - self.km_start[safe]
+        length = self.lengths[safe]
+        off = (road_idx >= 0) & ~((along >= -0.5) & (along <= length + 0.5))
+        status[off | ((road_idx >= 0) & ~np.isfinite(along))] = 2
+        pts = np.full(len(road_idx), None, dtype=object)
+        ok = status == 0
+        if ok.any():
+            pts[ok] = shapely.line_interpolate_point(self.lines[safe[ok]], np.clip(along[ok], 0, length[ok]))
+        return pts, status
+
+    def measure(self, points, *, max_distance: float) -> pd.DataFrame:
+        """Nearest road, chainage, side and offset of points given in metres.
+
+        Points farther than ``max_distance`` from every road get ``road_idx`` -1.
+        Side is ``left``/``right`` looking in the direction of rising chainage.
+        """
+        points = np.asarray(points, dtype=object)
+        n = len(points)
+        out = pd.DataFrame({"road_idx": np.full(n, -1), "chainage_m": np.nan, "offset_m": np.nan,
+                            "side": pd.Series([None] * n, dtype=object)})
+        valid = ~shapely.is_missing(points) & ~shapely.is_empty(points)
+        if not valid.any():
+            return out
+        tree = shapely.STRtree(self.lines)
+        vidx = np.flatnonzero(valid)
+        (pi, li), dist = tree.query_nearest(points[vidx], max_distance=max_distance, return_distance=True,
+                                            all_matches=False)
+        pi = vidx[pi]
+        lines = self.lines[li]
+        along = shapely.line_locate_point(lines, points[pi])
+        out.loc[pi, "road_idx"] = li
+        out.loc[pi, "chainage_m"] = along + self.km_start[li]
+        out.loc[pi, "offset_m"] = dist
+        out.loc[pi, "side"] = side_of_line(lines, points[pi], along)
+        return out
+
+
+def side_of_line(lines, points, along) -> np.ndarray:
+    """``left`` or ``right`` of each point against its line's direction at the
+    projected position (cross product of tangent and offset)."""
+    length = shapely.length(lines)
+    a = shapely.line_interpolate_point(lines, np.clip(along - 1.0, 0, length))
+    b = shapely.line_interpolate_point(lines, np.clip(along + 1.0, 0, length))
+    ax, ay = shapely.get_x(a), shapely.get_y(a)
+    bx, by = shapely.get_x(b), shapely.get_y(b)
+    px, py = shapely.get_x(points), shapely.get_y(points)
+    cross = (bx - ax) * (py - ay) - (by - ay) * (px - ax)
+    return np.where(cross >= 0, "left", "right")

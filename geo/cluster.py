@@ -1,0 +1,165 @@
+"""Density clustering of crashes in metres (never degrees): DBSCAN, with
+HDBSCAN as an option.
+
+:func:`dbscan` gives the DBSCAN partition of core points (the same as
+scikit-learn's ``DBSCAN`` and PostGIS ``ST_ClusterDBSCAN`` with the same ``eps``
+and ``min_samples``, a point counting itself). A border point, which DBSCAN may
+give to any cluster that reaches it, goes to the cluster of its nearest core
+point. It works on neighbour pairs from a k-d tree (``query_pairs`` in C++) and
+connected components of the core graph, instead of growing clusters point by
+point.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from geo import crs as _crs
+
+
+def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
+    """DBSCAN labels (``-1`` for noise) of points in metres.
+
+    Parameters
+    ----------
+    x, y
+        Coordinates in a projected CRS, in metres.
+    eps
+        Neighbourhood radius in metres (a neighbour at exactly ``eps`` counts).
+    min_samples
+        Points within ``eps``, the point itself included, that make a core point.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cluster label per point, numbered 0, 1, ... in order of each cluster's
+        first point.
+
+    >>> dbscan([0, 50, 100, 1000, 5000, 5010], [0, 0, 0, 0, 0, 0], eps=60, min_samples=2).tolist()
+    [0, 0, 0, -1, 1, 1]
+    """
+    pts = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    n = len(pts)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
+    pairs = tree.query_pairs(eps * (1 + 1e-12), output_type="ndarray")
+    i, j = pairs[:, 0], pairs[:, 1]
+    counts = np.bincount(i, minlength=n) + np.bincount(j, minlength=n) + 1
+    core = counts >= min_samples
+    labels = np.full(n, -1, dtype=np.int64)
+    if not core.any():
+        return labels
+    cc = core[i] & core[j]
+    core_idx = np.flatnonzero(core)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[core_idx] = np.arange(len(core_idx))
+    m = len(core_idx)
+    graph = coo_matrix((np.ones(int(cc.sum()), dtype=np.int8), (pos[i[cc]], pos[j[cc]])), shape=(m, m))
+    _, comp = connected_components(graph, directed=False)
+    labels[core_idx] = comp
+    # border points: nearest core neighbour within eps
+    b1 = core[i] & ~core[j]   # j is border, i core
+    b2 = core[j] & ~core[i]
+    border = np.concatenate([j[b1], i[b2]])
+    if len(border):
+        via = np.concatenate([i[b1], j[b2]])
+        d = np.hypot(*(pts[border] - pts[via]).T)
+        o = np.lexsort((via, d, border))
+        first = np.r_[True, border[o][1:] != border[o][:-1]]
+        labels[border[o][first]] = labels[via[o][first]]
+    return _renumber(labels)
+
+
+def _renumber(labels: np.ndarray) -> np.ndarray:
+    """Number clusters 0..k-1 by their first point, keeping -1."""
+    out = labels.copy()
+    ok = labels >= 0
+    if not ok.any():
+        return out
+    uniq, first = np.unique(labels[ok], return_index=True)
+    order = np.argsort(first)
+    rank = np.empty(len(uniq), dtype=np.int64)
+    rank[order] = np.arange(len(uniq))
+    out[ok] = rank[np.searchsorted(uniq, labels[ok])]
+    return out
+
+
+def hdbscan(x, y, *, min_cluster_size: int = 5, min_samples: int | None = None) -> np.ndarray:
+    """HDBSCAN labels of points in metres (scikit-learn), ``-1`` for noise."""
+    from sklearn.cluster import HDBSCAN
+
+    pts = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    if len(pts) < max(2, min_cluster_size):
+        return np.full(len(pts), -1, dtype=np.int64)
+    model = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples, copy=True)
+    return _renumber(model.fit_predict(pts).astype(np.int64))
+
+
+def cluster_crashes(crashes: pd.DataFrame, *, eps: float = 100.0, min_samples: int = 3,
+                    method: str = "dbscan", epdo_weights: dict[str, float] | None = None) -> tuple[pd.Series, pd.DataFrame]:
+    """Cluster crashes given in lon/lat and summarise each cluster.
+
+    Parameters
+    ----------
+    crashes
+        Columns ``lon``, ``lat``, ``deaths``, ``injured``; optional
+        ``crash_id``, ``occurred_at``.
+    eps, min_samples
+        DBSCAN parameters (metres, points); for HDBSCAN ``min_samples`` is the
+        minimum cluster size.
+    method
+        ``dbscan`` or ``hdbscan``.
+
+    Returns
+    -------
+    labels : pandas.Series
+        Cluster label per crash (index of ``crashes``), -1 for noise.
+    clusters : pandas.DataFrame
+        One row per cluster: cluster, n_crashes, deaths, injured, fatal_crashes,
+        epdo, lon, lat (centroid), radius_m, first, last.
+    """
+    from geo.ranking import epdo as _epdo
+
+    ok = crashes["lon"].notna().to_numpy() & crashes["lat"].notna().to_numpy()
+    labels = pd.Series(-1, index=crashes.index, dtype=np.int64)
+    cols = ["cluster", "n_crashes", "deaths", "injured", "fatal_crashes", "epdo", "lon", "lat", "radius_m",
+            "first", "last"]
+    if ok.sum() == 0:
+        return labels, pd.DataFrame(columns=cols)
+    sub = crashes.loc[ok]
+    x, y, metric = _crs.to_metric(sub["lon"].to_numpy(), sub["lat"].to_numpy())
+    if method == "hdbscan":
+        lab = hdbscan(x, y, min_cluster_size=max(2, min_samples))
+    else:
+        lab = dbscan(x, y, eps=eps, min_samples=min_samples)
+    labels.loc[ok] = lab
+    inc = lab >= 0
+    if not inc.any():
+        return labels, pd.DataFrame(columns=cols)
+    d = pd.DataFrame({"cluster": lab[inc], "x": x[inc], "y": y[inc],
+                      "deaths": sub["deaths"].to_numpy()[inc], "injured": sub["injured"].to_numpy()[inc]})
+    d["fatal"] = (d["deaths"] > 0).astype(int)
+    d["epdo"] = _epdo(d["deaths"], d["injured"], weights=epdo_weights)
+    if "occurred_at" in sub:
+        d["t"] = pd.to_datetime(sub["occurred_at"]).to_numpy()[inc]
+    g = d.groupby("cluster")
+    out = pd.DataFrame({
+        "n_crashes": g.size(), "deaths": g["deaths"].sum(), "injured": g["injured"].sum(),
+        "fatal_crashes": g["fatal"].sum(), "epdo": g["epdo"].sum(), "cx": g["x"].mean(), "cy": g["y"].mean(),
+    })
+    d = d.join(out[["cx", "cy"]], on="cluster")
+    out["radius_m"] = np.hypot(d["x"] - d["cx"], d["y"] - d["cy"]).groupby(d["cluster"]).max()
+    lon, lat = _crs.transform(out["cx"].to_numpy(), out["cy"].to_numpy(), metric.to_wkt(), _crs.WGS84)
+    out["lon"], out["lat"] = lon, lat
+    if "t" in d:
+        out["first"] = g["t"].min()
+        out["last"] = g["t"].max()
+    else:
+        out["first"] = pd.NaT
+        out["last"] = pd.NaT
+    out = out.reset_index()
+    return labels, out[cols].sort_values(["epdo", "n_crashes"], ascending=False).reset_index(drop=True)

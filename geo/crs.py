@@ -1,0 +1,113 @@
+"""Coordinate reference systems: VN-2000 variants, detection, and a metric CRS
+for distances (never degrees)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from pyproj import CRS, Transformer
+
+from errors import CRSError
+
+WGS84 = "EPSG:4326"
+
+#: CRSs a Vietnamese file may come in, with the label shown to the user.
+KNOWN_CRS: dict[int, str] = {
+    4326: "WGS 84 (kinh độ, vĩ độ / lon, lat)",
+    4756: "VN-2000 địa lý / geographic",
+    3405: "VN-2000 / UTM 48N",
+    3406: "VN-2000 / UTM 49N",
+    32648: "WGS 84 / UTM 48N",
+    32649: "WGS 84 / UTM 49N",
+    **{code: f"VN-2000 / TM-3 (EPSG:{code})" for code in range(9205, 9219)},
+}
+KNOWN_CRS[9209] = "VN-2000 / TM-3 Hà Tĩnh 105°30' (EPSG:9209)"
+KNOWN_CRS[9216] = "VN-2000 / TM-3 Kon Tum 107°30' (EPSG:9216)"
+
+
+@lru_cache(maxsize=64)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def transform(x, y, src, dst=WGS84) -> tuple[np.ndarray, np.ndarray]:
+    """Transform coordinate arrays (x = easting or longitude first)."""
+    src, dst = _crs_key(src), _crs_key(dst)
+    if src == dst:
+        return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    xx, yy = _transformer(src, dst).transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.asarray(xx), np.asarray(yy)
+
+
+def _crs_key(crs) -> str:
+    if isinstance(crs, int):
+        return f"EPSG:{crs}"
+    if isinstance(crs, CRS):
+        return crs.to_string()
+    try:
+        CRS.from_user_input(crs)
+    except Exception as exc:
+        raise CRSError(f"Hệ tọa độ không hợp lệ / Invalid CRS: {crs}") from exc
+    return str(crs)
+
+
+def looks_geographic(x, y) -> bool:
+    """True when most finite values fit longitude/latitude ranges.
+
+    >>> looks_geographic([105.8, 106.1], [21.0, 20.9])
+    True
+    >>> looks_geographic([580000.0], [2300000.0])
+    False
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return True
+    inside = (np.abs(x[ok]) <= 180) & (np.abs(y[ok]) <= 90)
+    return bool(inside.mean() > 0.5)
+
+
+def detect_swapped(x, y, bounds) -> bool:
+    """True when the columns look swapped: most rows fall inside ``bounds`` only
+    with x and y exchanged.
+
+    >>> detect_swapped([21.0, 10.8], [105.8, 106.7], (102.1, 8.3, 109.7, 23.4))
+    True
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return False
+    straight = inside_bounds(x[ok], y[ok], bounds).mean()
+    swapped = inside_bounds(y[ok], x[ok], bounds).mean()
+    return bool(swapped > 0.5 and swapped > straight)
+
+
+def inside_bounds(lon, lat, bounds) -> np.ndarray:
+    minx, miny, maxx, maxy = bounds
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    return (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+
+
+def metric_crs(lon, lat) -> CRS:
+    """A transverse Mercator CRS (scale 1) centred on the data, for distances in
+    metres with little distortion near the data."""
+    lon = np.asarray(lon, dtype=float)
+    lat = np.asarray(lat, dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        raise CRSError("Không có tọa độ / No coordinates")
+    lon0 = float(np.round(np.median(lon[ok]), 3))
+    lat0 = float(np.round(np.median(lat[ok]), 3))
+    return CRS.from_proj4(f"+proj=tmerc +lat_0={lat0} +lon_0={lon0} +k=1 +x_0=0 +y_0=0 "
+                          "+ellps=WGS84 +units=m +no_defs")
+
+
+def to_metric(lon, lat, crs: CRS | None = None) -> tuple[np.ndarray, np.ndarray, CRS]:
+    """Project lon/lat to metres; returns x, y and the CRS used."""
+    crs = crs or metric_crs(lon, lat)
+    x, y = transform(lon, lat, WGS84, crs.to_wkt())
+    return x, y, crs

@@ -1,0 +1,63 @@
+"""Ranking of black spots and clusters: counts, EPDO, severity mix and trend."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import settings
+
+
+def epdo(deaths, injured, *, weights: dict[str, float] | None = None) -> np.ndarray:
+    """Equivalent property-damage-only score per crash: a fatal crash weighs
+    ``fatal``, an injury crash ``injury``, any other ``pdo``.
+
+    >>> epdo([1, 0, 0], [3, 2, 0]).tolist()
+    [12.0, 3.0, 1.0]
+    >>> epdo([1], [0], weights={"fatal": 9.5, "injury": 3.5, "pdo": 1}).tolist()
+    [9.5]
+    """
+    w = weights or settings.EPDO_WEIGHTS
+    deaths = np.nan_to_num(np.asarray(deaths, dtype=float))
+    injured = np.nan_to_num(np.asarray(injured, dtype=float))
+    return np.where(deaths > 0, w["fatal"], np.where(injured > 0, w["injury"], w["pdo"])).astype(float)
+
+
+def spot_profile(members: pd.DataFrame, crashes: pd.DataFrame, *, as_of=None,
+                 weights: dict[str, float] | None = None) -> pd.DataFrame:
+    """Per spot: EPDO over all its crashes, severity-class mix, and the trend of
+    the last 12 months against the 12 months before.
+
+    Parameters
+    ----------
+    members
+        ``spot``, ``crash_id`` (as from :class:`geo.screening.ScreeningResult`
+        or cluster labels).
+    crashes
+        ``crash_id``, ``occurred_at``, ``deaths``, ``injured``; optional
+        ``severity`` (class code).
+    as_of
+        End of the current year window (default: latest crash date).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by spot: epdo_all, n_last12, n_prev12, trend_pct, and one
+        ``sev_<class>`` count column per severity class present.
+    """
+    m = members.merge(crashes, on="crash_id", how="left")
+    m["occurred_at"] = pd.to_datetime(m["occurred_at"])
+    m["epdo"] = epdo(m["deaths"], m["injured"], weights=weights)
+    as_of = pd.Timestamp(as_of) if as_of is not None else m["occurred_at"].max()
+    last = (m["occurred_at"] > as_of - pd.DateOffset(months=12)) & (m["occurred_at"] <= as_of)
+    prev = (m["occurred_at"] > as_of - pd.DateOffset(months=24)) & ~last & (m["occurred_at"] <= as_of)
+    g = m.groupby("spot")
+    out = pd.DataFrame({"epdo_all": g["epdo"].sum(),
+                        "n_last12": last.groupby(m["spot"]).sum(),
+                        "n_prev12": prev.groupby(m["spot"]).sum()})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["trend_pct"] = np.where(out["n_prev12"] > 0,
+                                    (out["n_last12"] - out["n_prev12"]) / out["n_prev12"] * 100.0, np.nan)
+    if "severity" in m:
+        mix = pd.crosstab(m["spot"], m["severity"]).add_prefix("sev_")
+        out = out.join(mix)
+    return out

@@ -1,0 +1,124 @@
+"""Rule sets as data: black-spot tests and severity classes, read from
+``data/rules/*.json``. Nothing here is a code branch per regulation."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import settings
+from errors import RuleSetError
+
+COUNTERS = ("crashes", "fatal", "injury_only", "collisions")
+
+
+@dataclass(frozen=True)
+class Test:
+    """One regulatory test: met when every counter reaches its minimum."""
+
+    code: str
+    label_vi: str
+    label_en: str
+    min: dict[str, int]
+
+    def label(self, lang: str = "vi") -> str:
+        return self.label_vi if lang == "vi" else self.label_en
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A black-spot rule set (regulation)."""
+
+    id: str
+    name: str
+    effective_from: str
+    exclude_not_infrastructure: bool
+    window_months: int
+    segment_length_m: dict[str, float]
+    blackspot_tests: tuple[Test, ...]
+    potential_tests: tuple[Test, ...]
+    effective_to: str | None = None
+
+    def test(self, code: str) -> Test:
+        for t in self.blackspot_tests + self.potential_tests:
+            if t.code == code:
+                return t
+        raise KeyError(code)
+
+
+@dataclass(frozen=True)
+class SeverityClass:
+    code: str
+    rank: int
+    label_vi: str
+    label_en: str
+    any: tuple[dict, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class SeverityRules:
+    classes: tuple[SeverityClass, ...]
+    unknown_injury_pct_class: str
+    source: str
+
+    def by_code(self) -> dict[str, SeverityClass]:
+        return {c.code: c for c in self.classes}
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise RuleSetError(f"Thiếu tệp quy tắc / Rule file missing: {path}") from exc
+    except json.JSONDecodeError as exc:
+        raise RuleSetError(f"Tệp quy tắc lỗi / Malformed rule file {path}: {exc}") from exc
+
+
+def _test(d: dict) -> Test:
+    bad = set(d["min"]) - set(COUNTERS)
+    if bad:
+        raise RuleSetError(f"Bộ đếm không biết / Unknown counter in test {d['code']}: {sorted(bad)}")
+    return Test(code=d["code"], label_vi=d["label_vi"], label_en=d.get("label_en", d["label_vi"]),
+                min={k: int(v) for k, v in d["min"].items()})
+
+
+@lru_cache(maxsize=8)
+def load_rulesets(path: str | None = None) -> dict[str, RuleSet]:
+    """All black-spot rule sets by id."""
+    raw = _load_json(Path(path) if path else settings.RULES_DIR / "blackspot_rules.json")
+    out = {}
+    try:
+        for r in raw["rulesets"]:
+            out[r["id"]] = RuleSet(
+                id=r["id"], name=r["name"], effective_from=r["effective_from"],
+                effective_to=r.get("effective_to"),
+                exclude_not_infrastructure=bool(r["exclude_not_infrastructure"]),
+                window_months=int(r["window_months"]),
+                segment_length_m={k: float(v) for k, v in r["segment_length_m"].items()},
+                blackspot_tests=tuple(_test(t) for t in r["blackspot_tests"]),
+                potential_tests=tuple(_test(t) for t in r["potential_tests"]))
+    except KeyError as exc:
+        raise RuleSetError(f"Tệp quy tắc thiếu trường / Rule file lacks field {exc}") from exc
+    return out
+
+
+def get_ruleset(ruleset: str | RuleSet | None = None) -> RuleSet:
+    """A rule set by id (default ``settings.DEFAULT_RULESET``)."""
+    if isinstance(ruleset, RuleSet):
+        return ruleset
+    sets = load_rulesets()
+    key = ruleset or settings.DEFAULT_RULESET
+    if key not in sets:
+        raise RuleSetError(f"Không có bộ quy tắc / No rule set '{key}'. Có / Available: {', '.join(sets)}")
+    return sets[key]
+
+
+@lru_cache(maxsize=4)
+def load_severity(path: str | None = None) -> SeverityRules:
+    raw = _load_json(Path(path) if path else settings.RULES_DIR / "severity.json")
+    classes = tuple(sorted((SeverityClass(code=c["code"], rank=int(c["rank"]), label_vi=c["label_vi"],
+                                          label_en=c["label_en"], any=tuple(c["any"]))
+                            for c in raw["classes"]), key=lambda c: -c.rank))
+    return SeverityRules(classes=classes, unknown_injury_pct_class=raw["unknown_injury_pct_class"],
+                         source=raw.get("source", ""))

@@ -1,0 +1,369 @@
+"""Regulatory black-spot screening along roads (Thông tư 41/2024 Điều 14, or the
+legacy Thông tư 26/2012 Điều 4), fully vectorised.
+
+A window is ``L`` metres of one road (``L`` = 500 m outside towns, 200 m in
+towns, by default) by 12 months of time. Every window that can hold a different
+set of crashes starts at a crash's chainage and a crash's date, so the screen
+enumerates, for each crash ``a`` as the start in space, the crashes ``j`` with
+``c_a <= c_j <= c_a + L`` on the same road ("pairs"), sorts each group by date,
+and for each pair as the start in time counts the crashes dated before the same
+date 12 months later with cumulative sums. A window meets a test when each
+counter reaches the test's minimum. Qualifying windows whose road intervals
+overlap merge into one black spot; the worst window (highest EPDO) is the one
+reported, with every test met and the crash list, so a planner can defend it.
+
+Boundaries: a crash exactly ``L`` metres from the start is inside; a crash on
+the same calendar date 12 months later is outside (the window is the 12
+months ``[d, d + 12 months)``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import settings
+from geo.rules import COUNTERS, RuleSet, get_ruleset
+
+#: Columns of the spot table.
+SPOT_COLUMNS = [
+    "kind", "road", "from_m", "to_m", "tests", "test_labels", "window_start", "window_end",
+    "n_crashes", "fatal_crashes", "injury_crashes", "collisions", "deaths", "injured", "epdo",
+    "n_windows", "spot",
+]
+
+BLACK_SPOT = "black_spot"
+POTENTIAL = "potential"
+
+
+@dataclass
+class ScreeningResult:
+    """Outcome of a screening run.
+
+    Attributes
+    ----------
+    spots
+        One row per black spot or potential crash point (``kind``), with the
+        road, chainage interval, the tests met by its worst window, and that
+        window's dates and counts. ``spot`` numbers the rows (0..n-1).
+    members
+        The crashes of each spot: ``spot``, ``crash_id``, and ``in_window``
+        (the crash lies in the worst window). Every crash of every qualifying
+        window is listed.
+    ruleset
+        The rule set applied.
+    n_screened
+        Crashes that entered the screen (with road, chainage and date).
+    n_excluded_not_infrastructure
+        Crashes left out because their cause was shown not to be the road.
+    n_without_chainage
+        Crashes that could not be screened (no road or chainage or date).
+    """
+
+    spots: pd.DataFrame
+    members: pd.DataFrame
+    ruleset: RuleSet
+    n_screened: int
+    n_excluded_not_infrastructure: int
+    n_without_chainage: int
+
+    def crash_ids(self, spot: int, *, window_only: bool = False) -> list:
+        """Crash ids of one spot (all qualifying windows, or the worst window)."""
+        m = self.members
+        sel = m["spot"].to_numpy() == spot
+        if window_only:
+            sel &= m["in_window"].to_numpy()
+        return m.loc[sel, "crash_id"].tolist()
+
+    def with_crash_lists(self) -> pd.DataFrame:
+        """The spots with ``crash_ids`` and ``window_crash_ids`` as text
+        (ids joined by ``;``), for export."""
+        out = self.spots.copy()
+        m = self.members.astype({"crash_id": str})
+        out["crash_ids"] = m.groupby("spot")["crash_id"].agg(";".join).reindex(out["spot"]).to_numpy()
+        w = m.loc[m["in_window"]]
+        out["window_crash_ids"] = w.groupby("spot")["crash_id"].agg(";".join).reindex(out["spot"]).to_numpy()
+        return out
+
+    @property
+    def black_spots(self) -> pd.DataFrame:
+        return self.spots.loc[self.spots["kind"] == BLACK_SPOT]
+
+    @property
+    def potential_points(self) -> pd.DataFrame:
+        return self.spots.loc[self.spots["kind"] == POTENTIAL]
+
+
+def crash_counters(deaths, injured) -> dict[str, np.ndarray]:
+    """Counter indicators per crash.
+
+    >>> {k: v.tolist() for k, v in crash_counters([1, 0, 0], [0, 2, 0]).items()}
+    {'crashes': [1, 1, 0], 'fatal': [1, 0, 0], 'injury_only': [0, 1, 0], 'collisions': [0, 0, 1]}
+    """
+    deaths = np.nan_to_num(np.asarray(deaths, dtype=float))
+    injured = np.nan_to_num(np.asarray(injured, dtype=float))
+    fatal = deaths > 0
+    injury_only = ~fatal & (injured > 0)
+    crash = fatal | injury_only
+    return {"crashes": crash.astype(np.int32), "fatal": fatal.astype(np.int32),
+            "injury_only": injury_only.astype(np.int32), "collisions": (~crash).astype(np.int32)}
+
+
+def _days(values) -> np.ndarray:
+    return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+
+
+def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, window_m: float | None = None,
+           urban_window_m: float | None = None, date_from=None, date_to=None,
+           epdo_weights: dict[str, float] | None = None) -> ScreeningResult:
+    """Find black spots and potential crash points along roads.
+
+    Parameters
+    ----------
+    crashes
+        Columns ``crash_id``, ``road``, ``chainage_m``, ``occurred_at``,
+        ``deaths``, ``injured``; optional ``not_infrastructure`` (bool) and
+        ``urban`` (bool, the road runs through a town).
+    ruleset
+        Rule set id or object (default ``settings.DEFAULT_RULESET``).
+    window_m, urban_window_m
+        Segment length outside / inside towns, overriding the rule set.
+    date_from, date_to
+        Keep crashes dated in ``[date_from, date_to]`` only.
+    epdo_weights
+        Weights ``fatal``, ``injury``, ``pdo`` to pick the worst window.
+
+    Returns
+    -------
+    ScreeningResult
+    """
+    rs = get_ruleset(ruleset)
+    w = epdo_weights or settings.EPDO_WEIGHTS
+    df = crashes
+    occurred = pd.to_datetime(df["occurred_at"], errors="coerce")
+    keep = occurred.notna().to_numpy() & np.isfinite(pd.to_numeric(df["chainage_m"], errors="coerce").to_numpy())
+    keep &= df["road"].notna().to_numpy() & df["road"].astype(str).ne("").to_numpy()
+    if date_from is not None:
+        keep &= (occurred >= pd.Timestamp(date_from)).to_numpy()
+    if date_to is not None:
+        keep &= (occurred < pd.Timestamp(date_to) + pd.Timedelta(days=1)).to_numpy()
+    n_without = int((~keep).sum())
+    n_not_infra = 0
+    if rs.exclude_not_infrastructure and "not_infrastructure" in df:
+        ni = df["not_infrastructure"].fillna(False).astype(bool).to_numpy()
+        n_not_infra = int((keep & ni).sum())
+        keep &= ~ni
+    sub = df.loc[keep]
+    ids = sub["crash_id"].to_numpy() if "crash_id" in sub else sub.index.to_numpy()
+    occurred = occurred[keep]
+    n = len(sub)
+    empty = ScreeningResult(pd.DataFrame(columns=SPOT_COLUMNS),
+                            pd.DataFrame({"spot": pd.Series(dtype=int), "crash_id": pd.Series(dtype=object),
+                                          "in_window": pd.Series(dtype=bool)}), rs, n, n_not_infra, n_without)
+    if n == 0:
+        return empty
+
+    rural_l = float(window_m if window_m is not None else rs.segment_length_m["rural"])
+    urban_l = float(urban_window_m if urban_window_m is not None else rs.segment_length_m["urban"])
+    urban = sub["urban"].fillna(False).astype(bool).to_numpy() if "urban" in sub else np.zeros(n, bool)
+    seg_len = np.where(urban, urban_l, rural_l)
+
+    road_key, road_codes = pd.factorize(sub["road"].astype(str), sort=True)
+    road_codes = np.asarray(road_codes, dtype=object)
+    chain = pd.to_numeric(sub["chainage_m"]).to_numpy(dtype=float)
+    start_day = _days(occurred.to_numpy())
+    end_day = _days((occurred + pd.DateOffset(months=rs.window_months)).to_numpy())
+    cnt = crash_counters(sub["deaths"].to_numpy(), sub["injured"].to_numpy())
+    deaths = np.nan_to_num(pd.to_numeric(sub["deaths"]).to_numpy(dtype=float))
+    injured = np.nan_to_num(pd.to_numeric(sub["injured"]).to_numpy(dtype=float))
+
+    # --- sort by (road, chainage); space windows by searchsorted on a combined key -------------
+    span = float(np.nanmax(chain) - min(0.0, np.nanmin(chain)) + max(rural_l, urban_l) + 10.0)
+    skey = road_key * span + (chain - min(0.0, np.nanmin(chain)))
+    order = np.argsort(skey, kind="stable")
+    skey = skey[order]
+    seg_sorted = seg_len[order]
+    s_end = np.searchsorted(skey, skey + seg_sorted + 1e-6, side="right")
+    counts = s_end - np.arange(n)
+    total = int(counts.sum())
+    anchor = np.repeat(np.arange(n, dtype=np.int64), counts)
+    offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    member = order[anchor + offs]          # crash index (into sub) of each pair
+    anchor_crash = order[anchor]            # crash index of the space anchor
+
+    # --- within each anchor group, sort members by date -----------------------------------
+    d0 = start_day.min()
+    t_span = int(end_day.max() - d0 + 2)
+    tkey = anchor * t_span + (start_day[member] - d0)
+    torder = np.argsort(tkey, kind="stable")
+    tkey = tkey[torder]
+    member = member[torder]
+    anchor_crash = anchor_crash[torder]
+    anchor = anchor[torder]
+    t_end = np.searchsorted(tkey, anchor * t_span + (end_day[member] - d0), side="left")
+    pos = np.arange(total)
+
+    win = {}
+    for name in COUNTERS:
+        cs = np.concatenate([[0], np.cumsum(cnt[name][member], dtype=np.int64)])
+        win[name] = cs[t_end] - cs[pos]
+
+    def met(tests) -> tuple[np.ndarray, list[np.ndarray]]:
+        per = []
+        for t in tests:
+            m = np.ones(total, dtype=bool)
+            for k, v in t.min.items():
+                m &= win[k] >= v
+            per.append(m)
+        anym = np.logical_or.reduce(per) if per else np.zeros(total, bool)
+        return anym, per
+
+    black_any, black_per = met(rs.blackspot_tests)
+    pot_any, pot_per = met(rs.potential_tests)
+    pot_any &= ~black_any
+    epdo = w["fatal"] * win["fatal"] + w["injury"] * win["injury_only"] + w["pdo"] * win["collisions"]
+
+    frames, members = [], []
+    for kind, mask, per, tests in ((BLACK_SPOT, black_any, black_per, rs.blackspot_tests),
+                                   (POTENTIAL, pot_any, pot_per, rs.potential_tests)):
+        if not mask.any():
+            continue
+        q = np.flatnonzero(mask)
+        f, m = _merge_windows(kind, q, per, tests, t_end=t_end, member=member, anchor_crash=anchor_crash,
+                              chain=chain, road_key=road_key, road_codes=road_codes,
+                              start_day=start_day, end_day=end_day, epdo=epdo, win=win,
+                              deaths=deaths, injured=injured, anchor=anchor)
+        offset = sum(len(x) for x in frames)
+        f["spot"] += offset
+        m["spot"] += offset
+        frames.append(f)
+        members.append(m)
+    if not frames:
+        return empty
+    spots = pd.concat(frames, ignore_index=True)
+    mem = pd.concat(members, ignore_index=True)
+    spots = _drop_potential_inside_black(spots)
+    spots = spots.sort_values(["kind", "epdo", "deaths", "n_crashes"], ascending=[True, False, False, False],
+                              kind="stable").reset_index(drop=True)
+    renumber = np.full(int(mem["spot"].max()) + 1, -1)
+    renumber[spots["spot"].to_numpy()] = np.arange(len(spots))
+    mem["spot"] = renumber[mem["spot"].to_numpy()]
+    mem = mem.loc[mem["spot"].to_numpy() >= 0].sort_values(["spot", "in_window"], ascending=[True, False],
+                                                          kind="stable")
+    mem["crash_id"] = ids[mem.pop("crash").to_numpy()]
+    spots["spot"] = np.arange(len(spots))
+    return ScreeningResult(spots[SPOT_COLUMNS], mem.reset_index(drop=True)[["spot", "crash_id", "in_window"]],
+                           rs, n, n_not_infra, n_without)
+
+
+def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, road_key, road_codes,
+                   start_day, end_day, epdo, win, deaths, injured, anchor) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Merge qualifying windows (pair positions ``q``) into spots; returns the
+    spots and their member crashes (``spot``, ``crash`` index, ``in_window``).
+
+    Windows of one space anchor overlap in time; their union is a few runs of
+    consecutive pair positions, so members are expanded per run, not per window.
+    """
+    # runs: union of the windows [q, t_end[q]) of the same space anchor
+    grp = anchor[q]
+    new_run = np.ones(len(q), dtype=bool)
+    new_run[1:] = (grp[1:] != grp[:-1]) | (q[1:] >= t_end[q[:-1]])
+    run_of_window = np.cumsum(new_run) - 1
+    run_start = q[new_run]
+    run_end = np.maximum.reduceat(t_end[q], np.flatnonzero(new_run))
+    lens = run_end - run_start
+    rid = np.repeat(np.arange(len(run_start)), lens)
+    mpos = np.repeat(run_start, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+    mcrash = member[mpos]
+    r_from = chain[anchor_crash[run_start]]
+    r_to = np.maximum.reduceat(chain[mcrash], np.cumsum(lens) - lens)
+    r_road = road_key[anchor_crash[run_start]]
+    # merge overlapping road intervals of the runs into spots
+    span = float(np.nanmax(np.abs(chain)) * 2 + 10.0)
+    o = np.lexsort((r_from, r_road))
+    k_from = r_road[o] * span + r_from[o]
+    k_to = np.maximum.accumulate(r_road[o] * span + r_to[o])
+    new = np.ones(len(o), dtype=bool)
+    new[1:] = k_from[1:] > k_to[:-1]
+    spot_sorted = np.cumsum(new) - 1
+    spot_of_run = np.empty(len(o), dtype=np.int64)
+    spot_of_run[o] = spot_sorted
+    n_spots = int(spot_sorted[-1]) + 1
+    spot_of_window = spot_of_run[run_of_window]
+    w_road = r_road[run_of_window]
+
+    # worst window per spot: max EPDO, then most crashes, then earliest
+    score = epdo[q]
+    ncr = win["crashes"][q] + win["collisions"][q]
+    best_o = np.lexsort((start_day[member[q]], -ncr, -score, spot_of_window))
+    first = np.ones(len(best_o), dtype=bool)
+    first[1:] = spot_of_window[best_o][1:] != spot_of_window[best_o][:-1]
+    best = best_o[first]  # index into q, one per spot in spot order
+    bq = q[best]
+
+    # crash lists: all qualifying windows, and the worst window
+    n_crash = len(chain)
+    pair_key = np.sort(spot_of_run[rid].astype(np.int64) * n_crash + mcrash)
+    pair_key = pair_key[np.r_[True, pair_key[1:] != pair_key[:-1]]]
+    p_spot = pair_key // n_crash
+    p_crash = pair_key % n_crash
+    bounds = np.flatnonzero(np.r_[True, p_spot[1:] != p_spot[:-1]])
+    from_m = np.minimum.reduceat(chain[p_crash], bounds)
+    to_m = np.maximum.reduceat(chain[p_crash], bounds)
+    n_windows = np.bincount(spot_of_window, minlength=n_spots)
+
+    wl = t_end[bq] - bq
+    bpos = np.repeat(bq, wl) + (np.arange(wl.sum()) - np.repeat(np.cumsum(wl) - wl, wl))
+    bspot = np.repeat(np.arange(n_spots), wl)
+    bcrash = member[bpos]
+    in_win = np.zeros(len(pair_key), dtype=bool)
+    in_win[np.searchsorted(pair_key, bspot.astype(np.int64) * n_crash + bcrash)] = True
+    w_deaths = np.bincount(bspot, weights=deaths[bcrash], minlength=n_spots)
+    w_injured = np.bincount(bspot, weights=injured[bcrash], minlength=n_spots)
+
+    # tests met by the worst window, as a bit pattern mapped to its codes and labels
+    bits = np.zeros(len(bq), dtype=np.int64)
+    for i, p in enumerate(per):
+        bits |= p[bq].astype(np.int64) << i
+    patterns, inv = np.unique(bits, return_inverse=True)
+    code_of = np.array([",".join(t.code for i, t in enumerate(tests) if pat >> i & 1) for pat in patterns],
+                       dtype=object)
+    label_of = np.array(["; ".join(t.label_vi for i, t in enumerate(tests) if pat >> i & 1) for pat in patterns],
+                        dtype=object)
+    met_codes = code_of[inv]
+    met_labels = label_of[inv]
+    members = pd.DataFrame({"spot": p_spot, "crash": p_crash, "in_window": in_win})
+    spots = pd.DataFrame({
+        "spot": np.arange(n_spots),
+        "kind": kind,
+        "road": road_codes[w_road[best]],
+        "from_m": from_m,
+        "to_m": to_m,
+        "tests": met_codes,
+        "test_labels": met_labels,
+        "window_start": pd.to_datetime(start_day[member[bq]], unit="D"),
+        "window_end": pd.to_datetime(end_day[member[bq]] - 1, unit="D"),
+        "n_crashes": win["crashes"][bq] + win["collisions"][bq],
+        "fatal_crashes": win["fatal"][bq],
+        "injury_crashes": win["injury_only"][bq],
+        "collisions": win["collisions"][bq],
+        "deaths": w_deaths.astype(int),
+        "injured": w_injured.astype(int),
+        "epdo": epdo[bq].astype(float),
+        "n_windows": n_windows,
+    })
+    return spots, members
+
+
+def _drop_potential_inside_black(spots: pd.DataFrame) -> pd.DataFrame:
+    """A potential point whose interval overlaps a black spot on the same road is
+    part of that black spot."""
+    black = spots.loc[spots["kind"] == BLACK_SPOT, ["road", "from_m", "to_m"]]
+    pot = spots.loc[spots["kind"] == POTENTIAL]
+    if black.empty or pot.empty:
+        return spots
+    m = pot.reset_index().merge(black, on="road", suffixes=("", "_b"))
+    overlap = (m["from_m"] <= m["to_m_b"]) & (m["to_m"] >= m["from_m_b"])
+    drop = m.loc[overlap, "index"].unique()
+    return spots.drop(index=drop)

@@ -1,0 +1,63 @@
+"""Crash severity classes (Thông tư 26/2024/TT-BCA), computed per crash from
+the thresholds in ``data/rules/severity.json``."""
+from __future__ import annotations
+
+import numpy as np
+
+from geo.rules import SeverityRules, load_severity
+
+
+def classify(deaths, injured, injury_pct=None, damage_vnd=None, *, rules: SeverityRules | None = None) -> np.ndarray:
+    """Severity class code of each crash: the highest class any condition reaches.
+
+    Unknown body-injury % (NaN) with injured people gives the rule file's
+    ``unknown_injury_pct_class`` at least.
+
+    >>> classify([0, 1, 3, 0, 0], [1, 0, 0, 2, 0], [np.nan, np.nan, np.nan, 130, np.nan],
+    ...          [0, 0, 0, 0, 2e8]).tolist()
+    ['it_nghiem_trong', 'nghiem_trong', 'dac_biet_nghiem_trong', 'rat_nghiem_trong', 'nghiem_trong']
+    """
+    rules = rules or load_severity()
+    deaths = np.nan_to_num(np.asarray(deaths, dtype=float))
+    injured = np.nan_to_num(np.asarray(injured, dtype=float))
+    n = len(deaths)
+    pct = np.full(n, np.nan) if injury_pct is None else np.asarray(injury_pct, dtype=float)
+    dmg = np.zeros(n) if damage_vnd is None else np.nan_to_num(np.asarray(damage_vnd, dtype=float))
+    pct_known = np.nan_to_num(pct)
+    conds, codes = [], []
+    for cls in rules.classes:  # highest rank first
+        hit = np.zeros(n, dtype=bool)
+        for cond in cls.any:
+            m = np.ones(n, dtype=bool)
+            if "deaths_min" in cond:
+                m &= deaths >= cond["deaths_min"]
+            if "injured_min" in cond:
+                m &= injured >= cond["injured_min"]
+            if "injured_max" in cond:
+                m &= injured <= cond["injured_max"]
+            if "injury_pct_min" in cond:
+                m &= pct_known >= cond["injury_pct_min"]
+            if "damage_min" in cond:
+                m &= dmg >= cond["damage_min"]
+            hit |= m
+        if cls.code == rules.unknown_injury_pct_class:
+            hit |= (injured > 0) & np.isnan(pct)
+        conds.append(hit)
+        codes.append(cls.code)
+    lowest = rules.classes[-1].code
+    return np.select(conds, codes, default=lowest).astype(object)
+
+
+def rank_of(codes, *, rules: SeverityRules | None = None) -> np.ndarray:
+    """Numeric rank of class codes (0 = collision ... 4 = especially serious)."""
+    rules = rules or load_severity()
+    table = {c.code: c.rank for c in rules.classes}
+    return np.asarray([table.get(c, 0) for c in codes], dtype=int)
+
+
+def label(code: str, lang: str = "vi", *, rules: SeverityRules | None = None) -> str:
+    rules = rules or load_severity()
+    c = rules.by_code().get(code)
+    if c is None:
+        return code
+    return c.label_vi if lang == "vi" else c.label_en

@@ -1,0 +1,397 @@
+"""Validation of imported tables, row by row but vectorised: every problem is a
+line of the report (row, field, value, reason); nothing is half-imported.
+
+Rows are numbered as the user sees them in Excel: the header is row 1, the
+first data row is row 2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import shapely
+
+import settings
+from errors import CRSError, InputFileError
+from geo import crs as _crs
+from geo._io import RawTable
+from geo.chainage import RoadNetwork, normalise_road_code, parse_chainage_series
+from geo.columns import auto_map, require_crash_fields
+from geo.severity import classify
+
+ERROR = "error"
+WARNING = "warning"
+
+REPORT_COLUMNS = ["row", "field", "value", "reason", "level"]
+
+DATE_FORMATS = (
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y",
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M",
+    "%Y/%m/%d", "%H:%M %d/%m/%Y", "%Hh%M %d/%m/%Y", "%d/%m/%y",
+)
+
+_TRUE = {"1", "x", "co", "có", "yes", "y", "true", "đúng", "dung", "c"}
+_FALSE = {"", "0", "khong", "không", "no", "n", "false", "sai", "k"}
+
+#: Columns of a validated crash table, in order.
+CRASH_COLUMNS = [
+    "row", "source_id", "occurred_at", "lon", "lat", "road_code", "road_idx", "chainage_m",
+    "located_by", "commune", "deaths", "injured", "injury_pct", "damage_vnd", "vehicle_types",
+    "alcohol", "not_infrastructure", "description", "severity", "dedup_key",
+]
+
+
+@dataclass
+class ValidationResult:
+    """Result of validating a crash table.
+
+    Attributes
+    ----------
+    rows
+        Every row, normalised, with ``ok`` False where the row has an error.
+    report
+        One line per problem: row, field, value, reason, level.
+    mapping
+        The column mapping used.
+    crs
+        The source CRS used for the coordinates.
+    """
+
+    rows: pd.DataFrame
+    report: pd.DataFrame
+    mapping: dict[str, str]
+    crs: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> pd.DataFrame:
+        return self.rows.loc[self.rows["ok"]]
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.rows)
+
+    @property
+    def n_valid(self) -> int:
+        return int(self.rows["ok"].sum())
+
+    @property
+    def n_errors(self) -> int:
+        """Rows with at least one error (duplicates within the file are not errors)."""
+        return int(self.rows["error"].sum())
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        return self.report.loc[self.report["level"] == ERROR]
+
+
+class _Report:
+    def __init__(self, row_numbers: np.ndarray):
+        self.row_numbers = row_numbers
+        self.parts: list[pd.DataFrame] = []
+        self.bad = np.zeros(len(row_numbers), dtype=bool)
+
+    def add(self, mask, fld: str, values, reason: str, level: str = ERROR) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        vals = np.asarray(values, dtype=object)[mask] if not np.isscalar(values) else values
+        self.parts.append(pd.DataFrame({"row": self.row_numbers[mask], "field": fld,
+                                        "value": vals, "reason": reason, "level": level}))
+        if level == ERROR:
+            self.bad |= mask
+
+    def note(self, fld: str, reason: str) -> None:
+        self.parts.append(pd.DataFrame({"row": [0], "field": [fld], "value": [""], "reason": [reason],
+                                        "level": [WARNING]}))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame(columns=REPORT_COLUMNS)
+        out = pd.concat(self.parts, ignore_index=True)
+        out["value"] = out["value"].astype(str).str.slice(0, 200)
+        return out.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse dates written dd/mm/yyyy (with or without time) or ISO.
+
+    >>> parse_dates(pd.Series(["05/02/2024", "2024-02-05 14:30", "31/02/2024", ""])).tolist()
+    [Timestamp('2024-02-05 00:00:00'), Timestamp('2024-02-05 14:30:00'), NaT, NaT]
+    """
+    s = values.astype(str).str.strip()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    todo = s.ne("")
+    for fmt in DATE_FORMATS:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(s[todo], format=fmt, errors="coerce")
+        out[todo] = parsed
+        todo &= out.isna()
+    return out
+
+
+def parse_bool(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(values, unreadable mask) for yes/no columns (có/không, 1/0, x, yes/no)."""
+    s = values.astype(str).str.strip().str.lower()
+    truth = s.isin(_TRUE).to_numpy()
+    unreadable = ~(truth | s.isin(_FALSE).to_numpy())
+    return truth, unreadable
+
+
+def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(numbers, blank mask, unreadable mask). Accepts ``1.234.567`` and ``1,5``."""
+    s = values.astype(str).str.strip().str.replace(" ", "", regex=False)
+    blank = s.eq("").to_numpy()
+    thousands = s.str.match(r"^-?\d{1,3}(\.\d{3})+$")
+    s = s.where(~thousands, s.str.replace(".", "", regex=False))
+    s = s.where(~s.str.match(r"^-?\d+,\d+$"), s.str.replace(",", ".", regex=False))
+    num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    unreadable = np.isnan(num) & ~blank
+    return num, blank, unreadable
+
+
+def _text(frame: pd.DataFrame, mapping: dict[str, str], name: str) -> pd.Series:
+    if name in mapping and mapping[name] in frame.columns:
+        return frame[mapping[name]].astype(str).str.strip()
+    return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+
+
+def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
+    """A stable key per crash from what identifies it in any file: time to the
+    minute, place (lon/lat to ~1 m, or road + chainage to 1 m), counts and the
+    source id. Re-importing the same rows gives the same keys."""
+    basis = pd.DataFrame({
+        "t": rows["occurred_at"].dt.strftime("%Y%m%d%H%M").fillna(""),
+        "x": rows["lon"].round(5).astype(str),
+        "y": rows["lat"].round(5).astype(str),
+        "r": rows["road_code"].fillna("").astype(str),
+        "c": rows["chainage_m"].round(0).astype(str),
+        "d": rows["deaths"].astype(str),
+        "i": rows["injured"].astype(str),
+        "s": rows["source_id"].astype(str),
+    })
+    h = pd.util.hash_pandas_object(basis, index=False).to_numpy(dtype=np.uint64)
+    return np.char.mod("%016x", h.astype(np.uint64)).astype(object)
+
+
+def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
+                     source_crs: str | int | None = None, bounds=settings.VIETNAM_BOUNDS,
+                     roads: RoadNetwork | None = None, snap_m: float = settings.SNAP_DISTANCE_M,
+                     today: datetime | None = None) -> ValidationResult:
+    """Validate a crash table and normalise its rows.
+
+    Parameters
+    ----------
+    table
+        The file as read by :func:`geo._io.read_table`.
+    mapping
+        Field → column; default: :func:`geo.columns.auto_map` on the headers.
+    source_crs
+        CRS of the coordinate columns; default: the file's own, else WGS 84 when
+        the values look like degrees. Projected values (VN-2000 metres) need it.
+    bounds
+        lon/lat box outside which a crash is an error (default: Viet Nam).
+    roads
+        Roads for chainage: locating crashes without coordinates, and giving a
+        chainage to crashes within ``snap_m`` metres of a road.
+    today
+        Dates after this day are errors (default: now).
+
+    Returns
+    -------
+    ValidationResult
+    """
+    frame = table.frame
+    n = len(frame)
+    has_geometry = table.geometry is not None
+    mapping = dict(mapping) if mapping is not None else auto_map(list(frame.columns))
+    mapping = {k: v for k, v in mapping.items() if v}
+    unknown = [c for c in mapping.values() if c not in frame.columns]
+    if unknown:
+        raise InputFileError(f"Cột không có trong tệp / Columns not in the file: {', '.join(unknown)}")
+    require_crash_fields(mapping, list(frame.columns), has_geometry=has_geometry)
+    today = today or datetime.now()
+    rep = _Report(np.arange(n) + 2)
+    notes: list[str] = []
+
+    # --- date and time -----------------------------------------------------------------
+    raw_date = _text(frame, mapping, "occurred_at")
+    occurred = parse_dates(raw_date)
+    if "time" in mapping:
+        raw_time = _text(frame, mapping, "time")
+        t = pd.to_datetime(raw_time.str.replace("h", ":", regex=False), format="%H:%M", errors="coerce")
+        add_time = occurred.notna() & t.notna() & occurred.dt.hour.eq(0) & occurred.dt.minute.eq(0)
+        occurred = occurred.where(~add_time, occurred + pd.to_timedelta(t.dt.hour * 60 + t.dt.minute, unit="m"))
+        rep.add(raw_time.ne("") & t.isna(), "time", raw_time, "Giờ không đọc được / Unreadable time (HH:MM)",
+                WARNING)
+    rep.add(raw_date.eq(""), "occurred_at", raw_date, "Thiếu ngày xảy ra / Date missing")
+    rep.add(raw_date.ne("") & occurred.isna(), "occurred_at", raw_date,
+            "Ngày không đọc được (dd/mm/yyyy) / Unreadable date (dd/mm/yyyy)")
+    end_of_today = pd.Timestamp(today).normalize() + pd.Timedelta(days=1)
+    rep.add(occurred >= end_of_today, "occurred_at", raw_date, "Ngày trong tương lai / Date in the future")
+    rep.add(occurred < pd.Timestamp("1975-01-01"), "occurred_at", raw_date,
+            "Ngày quá cũ (trước 1975) / Date before 1975")
+
+    # --- counts ------------------------------------------------------------------------
+    counts = {}
+    for name, label in (("deaths", "Số người chết / Deaths"), ("injured", "Số người bị thương / Injured")):
+        raw = _text(frame, mapping, name)
+        num, blank, unreadable = _numbers(raw)
+        rep.add(unreadable, name, raw, f"{label}: không phải số / not a number")
+        rep.add(~unreadable & ~blank & (num < 0), name, raw, f"{label}: số âm / negative")
+        rep.add(~unreadable & ~blank & (num >= 0) & (num != np.floor(num)), name, raw,
+                f"{label}: phải là số nguyên / must be a whole number")
+        rep.add(~unreadable & (num > 500), name, raw, f"{label}: quá lớn / implausibly large")
+        counts[name] = np.where(blank | unreadable | np.isnan(num), 0, num)
+    opt_num = {}
+    for name, label, hi in (("injury_pct", "Tỷ lệ tổn thương / Injury %", 10000),
+                            ("damage_vnd", "Thiệt hại / Damage", 1e15)):
+        raw = _text(frame, mapping, name)
+        num, blank, unreadable = _numbers(raw)
+        rep.add(unreadable, name, raw, f"{label}: không phải số / not a number")
+        rep.add(~unreadable & ~blank & ((num < 0) | (num > hi)), name, raw,
+                f"{label}: ngoài khoảng hợp lệ / out of range")
+        opt_num[name] = np.where(unreadable, np.nan, num)
+
+    # --- flags -------------------------------------------------------------------------
+    flags = {}
+    for name in ("alcohol", "not_infrastructure"):
+        raw = _text(frame, mapping, name)
+        val, unreadable = parse_bool(raw)
+        rep.add(unreadable, name, raw, "Giá trị có/không không đọc được, coi là không / Unreadable yes/no, taken as no",
+                WARNING)
+        flags[name] = val
+
+    # --- place: coordinates --------------------------------------------------------------
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    used_crs = None
+    if has_geometry:
+        geoms = table.geometry
+        gtype = shapely.get_type_id(geoms)
+        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        not_point = ~missing & (gtype != 0)
+        rep.add(not_point, "geometry", shapely.get_type_id(geoms).astype(str),
+                "Hình học không phải điểm / Geometry is not a point")
+        pts = np.where(not_point | missing, None, geoms)
+        lon = shapely.get_x(pts)
+        lat = shapely.get_y(pts)
+        used_crs = source_crs or table.crs or _crs.WGS84
+    elif "lon" in mapping and "lat" in mapping:
+        raw_x, raw_y = _text(frame, mapping, "lon"), _text(frame, mapping, "lat")
+        x, bx, ux = _numbers(raw_x.str.replace(",", ".", regex=False).where(~raw_x.str.match(r"^-?\d+,\d+$"), raw_x))
+        y, by, uy = _numbers(raw_y.str.replace(",", ".", regex=False).where(~raw_y.str.match(r"^-?\d+,\d+$"), raw_y))
+        rep.add(ux, "lon", raw_x, "Tọa độ X/kinh độ không phải số / X or longitude is not a number")
+        rep.add(uy, "lat", raw_y, "Tọa độ Y/vĩ độ không phải số / Y or latitude is not a number")
+        rep.add(bx ^ by, "lon/lat", raw_x + " ; " + raw_y, "Thiếu một trong hai tọa độ / One coordinate missing")
+        lon, lat = x, y
+        if source_crs is None:
+            if not _crs.looks_geographic(lon, lat):
+                raise CRSError(
+                    "Tọa độ có dạng mét (VN-2000 hoặc UTM): hãy chọn hệ tọa độ / Coordinates look projected "
+                    "(VN-2000 or UTM): choose the coordinate system")
+            used_crs = _crs.WGS84
+        else:
+            used_crs = source_crs
+    if used_crs is not None:
+        key = f"EPSG:{used_crs}" if isinstance(used_crs, int) else str(used_crs)
+        has_xy = np.isfinite(lon) & np.isfinite(lat)
+        if has_xy.any():
+            lon_t, lat_t = _crs.transform(lon, lat, key, _crs.WGS84)
+            lon, lat = np.where(has_xy, lon_t, np.nan), np.where(has_xy, lat_t, np.nan)
+            if _crs.detect_swapped(lon, lat, bounds):
+                lon, lat = lat, lon
+                rep.note("lon/lat", "Cột kinh độ và vĩ độ bị đảo; đã đổi lại / Longitude and latitude columns "
+                                    "were swapped; corrected")
+                notes.append("swapped")
+        used_crs = key
+    has_xy = np.isfinite(lon) & np.isfinite(lat)
+    outside = has_xy & ~_crs.inside_bounds(lon, lat, bounds)
+    rep.add(outside, "lon/lat", np.char.add(np.char.add(lon.round(6).astype(str), ", "), lat.round(6).astype(str)),
+            "Tọa độ ngoài phạm vi Việt Nam / Coordinates outside Viet Nam")
+    lon = np.where(outside, np.nan, lon)
+    lat = np.where(outside, np.nan, lat)
+    has_xy &= ~outside
+
+    # --- place: road and chainage ------------------------------------------------------
+    raw_road = _text(frame, mapping, "road")
+    raw_ch = _text(frame, mapping, "chainage")
+    ch_road, chainage = parse_chainage_series(raw_ch)
+    road_code = raw_road.map(lambda r: normalise_road_code(r) or r if r else None)
+    road_code = road_code.where(road_code.notna() & road_code.astype(str).ne(""), ch_road)
+    chainage = chainage.to_numpy(dtype=float)
+    has_ch_text = raw_ch.ne("").to_numpy()
+    rep.add(has_ch_text & np.isnan(chainage), "chainage", raw_ch,
+            "Lý trình không đọc được (ví dụ Km 105+500) / Unreadable chainage (e.g. Km 105+500)")
+    road_idx = np.full(n, -1)
+    located_by = np.where(has_xy, "coords", None).astype(object)
+    needs_locate = ~has_xy & np.isfinite(chainage) & ~outside
+    rep.add(~has_xy & ~outside & ~has_ch_text & ~rep.bad, "place", raw_ch,
+            "Thiếu vị trí: không có tọa độ, không có lý trình / No place: neither coordinates nor chainage")
+    if roads is not None:
+        idx = roads.index_of(road_code.to_numpy())
+        road_idx = np.where(road_code.notna().to_numpy(), idx, -1)
+        if needs_locate.any():
+            rep.add(needs_locate & road_code.isna().to_numpy(), "road", raw_road,
+                    "Có lý trình nhưng thiếu tuyến đường / Chainage without a road")
+            rep.add(needs_locate & road_code.notna().to_numpy() & (road_idx < 0), "road",
+                    road_code.fillna("").astype(str),
+                    "Tuyến đường chưa có trong dữ liệu / Road not in the store")
+            sel = needs_locate & (road_idx >= 0)
+            pts, status = roads.locate(road_idx[sel], chainage[sel])
+            off = np.zeros(n, dtype=bool)
+            off[np.flatnonzero(sel)[status == 2]] = True
+            rep.add(off, "chainage", raw_ch, "Lý trình nằm ngoài tuyến đường / Chainage beyond the road's extent")
+            found = np.flatnonzero(sel)[status == 0]
+            if len(found):
+                gx, gy = shapely.get_x(pts[status == 0]), shapely.get_y(pts[status == 0])
+                lo, la = _crs.transform(gx, gy, roads.crs.to_wkt(), _crs.WGS84)
+                lon[found], lat[found] = lo, la
+                located_by[found] = "chainage"
+        snap = has_xy & ~np.isfinite(chainage)
+        if snap.any():
+            mx, my = _crs.transform(lon[snap], lat[snap], _crs.WGS84, roads.crs.to_wkt())
+            meas = roads.measure(shapely.points(mx, my), max_distance=snap_m)
+            sidx = np.flatnonzero(snap)
+            hit = meas["road_idx"].to_numpy() >= 0
+            road_idx[sidx[hit]] = meas["road_idx"].to_numpy()[hit]
+            chainage[sidx[hit]] = meas["chainage_m"].to_numpy()[hit]
+            road_code = road_code.copy()
+            road_code.iloc[sidx[hit]] = roads.codes[meas["road_idx"].to_numpy()[hit]]
+    else:
+        rep.add(needs_locate, "chainage", raw_ch,
+                "Cần dữ liệu tuyến đường để định vị theo lý trình / Roads needed to place a crash by chainage")
+
+    # --- assemble ------------------------------------------------------------------------
+    rows = pd.DataFrame({
+        "row": np.arange(n) + 2,
+        "source_id": _text(frame, mapping, "source_id").to_numpy(),
+        "occurred_at": occurred.to_numpy(),
+        "lon": lon, "lat": lat,
+        "road_code": road_code.to_numpy(dtype=object),
+        "road_idx": road_idx,
+        "chainage_m": chainage,
+        "located_by": located_by,
+        "commune": _text(frame, mapping, "commune").to_numpy(),
+        "deaths": counts["deaths"].astype(int),
+        "injured": counts["injured"].astype(int),
+        "injury_pct": opt_num["injury_pct"],
+        "damage_vnd": opt_num["damage_vnd"],
+        "vehicle_types": _text(frame, mapping, "vehicle_types").to_numpy(),
+        "alcohol": flags["alcohol"],
+        "not_infrastructure": flags["not_infrastructure"],
+        "description": _text(frame, mapping, "description").to_numpy(),
+    })
+    rows["severity"] = classify(rows["deaths"], rows["injured"], rows["injury_pct"], rows["damage_vnd"])
+    rows["dedup_key"] = dedup_keys(rows)
+    dup = rows["dedup_key"].duplicated(keep="first").to_numpy() & ~rep.bad
+    first_row = rows.groupby("dedup_key")["row"].transform("first").to_numpy()
+    rep.add(dup, "row", first_row.astype(str), "Trùng với dòng trước trong tệp; bỏ qua / Duplicate of an earlier "
+                                               "row in the file; skipped", WARNING)
+    rows["error"] = rep.bad
+    rows["ok"] = ~rep.bad & ~dup
+    rows["duplicate_in_file"] = dup
+    return ValidationResult(rows=rows, report=rep.frame(), mapping=mapping, crs=used_crs, notes=notes)

@@ -1,0 +1,62 @@
+"""Settings of the black-spot tool, in one place.
+
+Every value can be overridden by an environment variable of the same name
+prefixed with ``BLACKSPOT_`` (``DATABASE_URL`` keeps its usual name).
+
+DATABASE_URL
+    SQLAlchemy URL of the store. Default: an embedded SQLite file
+    ``data/blackspot.sqlite``. For several users use PostgreSQL with PostGIS,
+    ``postgresql+psycopg://user:password@host/dbname``.
+BLACKSPOT_DATA_DIR
+    Folder for the SQLite file and uploads. Default ``data/`` in the project.
+BLACKSPOT_SHARED_DATA
+    Folder of the real data sets used for the demo (``../shared/data``).
+BLACKSPOT_MAX_UPLOAD_MB
+    Largest file accepted by the import (default 200 MB).
+BLACKSPOT_SNAP_DISTANCE_M
+    A crash with coordinates gets a road and chainage when it lies within this
+    distance of a road (default 50 m).
+BLACKSPOT_RULESET
+    Default black-spot rule set (``tt41-2024``; legacy ``tt26-2012``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"BLACKSPOT_{name}", default)
+
+
+DATA_DIR = Path(_env("DATA_DIR", str(ROOT / "data")))
+RULES_DIR = ROOT / "data" / "rules"
+SHARED_DATA_DIR = Path(_env("SHARED_DATA", str(ROOT.parent / "shared" / "data")))
+STATIC_DIR = ROOT / "static"
+
+
+def database_url() -> str:
+    """The store's URL, read at call time so tests can point it elsewhere."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{DATA_DIR / 'blackspot.sqlite'}"
+
+
+MAX_UPLOAD_MB = float(_env("MAX_UPLOAD_MB", "200"))
+SNAP_DISTANCE_M = float(_env("SNAP_DISTANCE_M", "50"))
+DEFAULT_RULESET = _env("RULESET", "tt41-2024")
+
+#: Longitude/latitude box of mainland Viet Nam and its near islands
+#: (Phú Quốc, Côn Đảo, Thổ Chu); crashes outside it are rejected on import
+#: unless the import is given other bounds.
+VIETNAM_BOUNDS = (102.1, 8.3, 109.7, 23.4)
+
+#: EPDO weights (equivalent property-damage-only): fatal, injury, property-only.
+EPDO_WEIGHTS = {"fatal": 12.0, "injury": 3.0, "pdo": 1.0}
+
+#: Default DBSCAN parameters for density clustering, in metres.
+CLUSTER_EPS_M = 100.0
+CLUSTER_MIN_SAMPLES = 3
