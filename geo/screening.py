@@ -230,6 +230,11 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
         if not mask.any():
             continue
         q = np.flatnonzero(mask)
+        if kind == POTENTIAL and frames:
+            q = q[~_overlaps_spots(q, frames[0], anchor_crash=anchor_crash, chain=chain, road_key=road_key,
+                                   road_codes=road_codes, seg_len=seg_len)]
+            if not len(q):
+                continue
         f, m = _merge_windows(kind, q, per, tests, t_end=t_end, member=member, anchor_crash=anchor_crash,
                               chain=chain, road_key=road_key, road_codes=road_codes,
                               start_day=start_day, end_day=end_day, epdo=epdo, win=win,
@@ -354,6 +359,25 @@ def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, r
         "n_windows": n_windows,
     })
     return spots, members
+
+
+def _overlaps_spots(q, black: pd.DataFrame, *, anchor_crash, chain, road_key, road_codes, seg_len) -> np.ndarray:
+    """Which windows ``q`` overlap a black spot's interval on the same road (so a
+    potential point is not chained through a black spot)."""
+    code_index = {c: i for i, c in enumerate(road_codes)}
+    b_road = black["road"].map(code_index).to_numpy(dtype=np.int64)
+    span = float(np.nanmax(np.abs(chain)) * 2 + np.max(seg_len) + 10.0)
+    order = np.lexsort((black["from_m"].to_numpy(), b_road))
+    b_from = b_road[order] * span + black["from_m"].to_numpy()[order]
+    b_to = b_road[order] * span + black["to_m"].to_numpy()[order]
+    a = anchor_crash[q]
+    w_from = road_key[a] * span + chain[a]
+    w_to = w_from + seg_len[a]
+    k = np.searchsorted(b_to, w_from, side="left")  # first black interval ending at or after the window start
+    ok = k < len(b_to)
+    hit = np.zeros(len(q), dtype=bool)
+    hit[ok] = b_from[k[ok]] <= w_to[ok]
+    return hit
 
 
 def _drop_potential_inside_black(spots: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,130 @@
+"""Demo data: the real data sets of ``../shared/data`` loaded into the store.
+
+- Kon Rẫy district (Kon Tum) and Đức Thọ district (Hà Tĩnh) boundaries, and the
+  national roads QL24 (Kon Rẫy), QL8A and QL15 (Đức Thọ), from gis.chinhphu.vn
+  and LegoCity open data.
+- Real crashes: Hong Kong Transport Department, 2018–2019 (public domain, via
+  the hkdatasets R package). Fatal → deaths = n_killed; injured = serious +
+  slight casualties; body-injury % unknown.
+- Simulated crashes on QL24 in Kon Rẫy, placed by chainage ("Km 145+200 QL24"),
+  so that the regulatory screen has Vietnamese roads to work on. They are
+  **dữ liệu mô phỏng / simulated** and marked so in the store and the UI.
+  The chainage at the start of the QL24 clip (Km 132+000) is assumed.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import settings
+from geo._io import RawTable, read_table
+from geo.validate import validate_crashes
+from models.store import Store
+from services.importing import roads_from_table
+
+HK_BOUNDS = (113.8, 22.1, 114.5, 22.6)
+HK_SOURCE = "Hong Kong Transport Department (hkdatasets)"
+SIM_SOURCE = "Dữ liệu mô phỏng / simulated (QL24 Kon Rẫy)"
+QL24_KM_START = 132_000.0
+
+#: Communes of Kon Rẫy along QL24, by chainage band (simulated assignment).
+KON_RAY_COMMUNES = [(0, "Xã Đăk Ruồng"), (8000, "Thị trấn Đăk Rve"), (14000, "Xã Tân Lập"),
+                    (22000, "Xã Đăk Tờ Re"), (28000, "Xã Đăk Tơ Lung")]
+
+
+def shared(*parts: str):
+    return settings.SHARED_DATA_DIR.joinpath(*parts)
+
+
+def hk_crash_table(years=(2018, 2019), *, limit: int | None = None) -> RawTable:
+    """The Hong Kong crashes as a crash table with this tool's headers."""
+    df = pd.read_csv(shared("crashes", "hk_accidents_2014_2019.csv.gz"))
+    df = df.loc[df["year"].isin(years)]
+    if limit:
+        df = df.head(limit)
+    t = pd.to_datetime(df["datetime_local"])
+    frame = pd.DataFrame({
+        "Mã vụ": df["crash_id"].astype(str),
+        "Ngày giờ": t.dt.strftime("%d/%m/%Y %H:%M"),
+        "Kinh độ": df["longitude"].astype(str).replace("nan", ""),
+        "Vĩ độ": df["latitude"].astype(str).replace("nan", ""),
+        "Tuyến đường": df["street_name"].fillna("").astype(str),
+        "Xã phường": df["district"].fillna("").astype(str),
+        "Số người chết": df["n_killed"].astype(int).astype(str),
+        "Số người bị thương": (df["n_serious"] + df["n_slight"]).astype(int).astype(str),
+        "Loại phương tiện": df["collision_type"].fillna("").astype(str),
+        "Mô tả": (df["road_hierarchy"].fillna("") + "; " + df["junction_control"].fillna("")).astype(str),
+    })
+    return RawTable(frame=frame.reset_index(drop=True).astype(str), fmt="csv")
+
+
+def simulated_ql24(seed: int = 2024, *, length_m: float = 33_000.0) -> RawTable:
+    """Simulated crashes on QL24 (Kon Rẫy), 2022–2025, located by chainage."""
+    rng = np.random.default_rng(seed)
+    start, end = pd.Timestamp("2022-01-01"), pd.Timestamp("2025-10-31")
+    days = (end - start).days
+    n_bg = 260
+    ch = list(rng.uniform(0, length_m, n_bg))
+    dates = list(start + pd.to_timedelta(rng.integers(0, days, n_bg), unit="D"))
+    deaths = list((rng.random(n_bg) < 0.12).astype(int))
+    injured = list(np.where(np.array(deaths) > 0, rng.integers(0, 2, n_bg), rng.integers(0, 3, n_bg)))
+    # hot spots: (centre m, spread m, crashes, fatal share, year)
+    for centre, spread, k, fatal_share, year in [(4_150, 120, 7, 0.4, 2024), (12_800, 80, 5, 0.2, 2023),
+                                                 (17_450, 150, 6, 0.0, 2025), (23_900, 60, 4, 0.5, 2024),
+                                                 (29_300, 90, 6, 0.1, 2022)]:
+        ch += list(np.clip(rng.normal(centre, spread / 2, k), 0, length_m))
+        dates += list(pd.Timestamp(f"{year}-01-15") + pd.to_timedelta(rng.integers(0, 300, k), unit="D"))
+        d = (rng.random(k) < fatal_share).astype(int)
+        deaths += list(d)
+        injured += list(np.where(d > 0, rng.integers(0, 2, k), rng.integers(1, 4, k)))
+    ch = np.asarray(ch) + QL24_KM_START
+    km = (ch // 1000).astype(int)
+    m = np.round(ch % 1000).astype(int)
+    m = np.where(m == 1000, 999, m)
+    communes = [next(name for lo, name in reversed(KON_RAY_COMMUNES) if c - QL24_KM_START >= lo) for c in ch]
+    vehicles = rng.choice(["Xe mô tô", "Xe mô tô; ô tô", "Ô tô tải", "Xe mô tô; xe đạp", "Ô tô con"], len(ch))
+    frame = pd.DataFrame({
+        "Ngày xảy ra": [d.strftime("%d/%m/%Y") for d in dates],
+        "Lý trình": [f"Km {a}+{b:03d}" for a, b in zip(km, m)],
+        "Tuyến đường": "QL24",
+        "Xã": communes,
+        "Số người chết": np.asarray(deaths).astype(str),
+        "Số người bị thương": np.asarray(injured).astype(str),
+        "Loại phương tiện": vehicles,
+        "Có nồng độ cồn": np.where(rng.random(len(ch)) < 0.15, "có", "không"),
+        "Mô tả": "Dữ liệu mô phỏng / simulated",
+    })
+    return RawTable(frame=frame.astype(str), fmt="csv")
+
+
+def load_demo(store: Store, *, hk_years=(2018, 2019), hk_limit: int | None = None, user: str = "demo",
+              progress=None) -> dict[str, int]:
+    """Load the demo into an empty store; does nothing when crashes exist."""
+    if store.crash_count() > 0:
+        return {"skipped": 1}
+    out = {}
+    for fname, level in (("kon_ray_district.geojson", "district"), ("duc_tho_district.geojson", "district")):
+        t = read_table(shared("vietnam", fname))
+        name_col = next((c for c in ("ten", "name", "Ten") if c in t.frame.columns), t.frame.columns[0])
+        units = pd.DataFrame({"name": t.frame[name_col], "level": level, "geometry": t.geometry,
+                              "code": t.frame.get("ma", pd.Series([None] * len(t.frame)))})
+        store.add_admin_units(units, user=user)
+    roads = pd.concat([roads_from_table(read_table(shared("vietnam", f)))
+                       for f in ("kon_ray_roads_clip.geojson", "duc_tho_roads_clip.geojson")], ignore_index=True)
+    roads["road_class"] = "III"
+    roads["km_start_m"] = np.where(roads["code"] == "QL24", QL24_KM_START, 0.0)
+    roads["carriageway_width_m"] = 7.0
+    out["roads"] = len(store.add_roads(roads, user=user, source="LegoCity opendata/giaothong (CC BY-SA 4.0)"))
+    net = store.road_network()
+    sim = validate_crashes(simulated_ql24(), roads=net)
+    out["simulated"] = store.import_crashes(sim, filename="mo_phong_ql24.csv", user=user, source=SIM_SOURCE,
+                                            roads=net, is_simulated=True).n_imported
+    if progress:
+        progress(0.2)
+    hk = validate_crashes(hk_crash_table(hk_years, limit=hk_limit), bounds=HK_BOUNDS)
+    out["hong_kong"] = store.import_crashes(hk, filename="hk_accidents_2018_2019.csv", user=user,
+                                            source=HK_SOURCE, progress=progress).n_imported
+    from services.blackspots import run_screening
+    _, counts = run_screening(store, user=user)
+    out["spots"] = counts.get("created", 0)
+    return out

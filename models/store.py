@@ -1,0 +1,460 @@
+"""The store: every read and write of the domain goes through here (the
+repository). Pages and services never write SQL.
+
+Writes are transactions: an import batch is all-or-nothing, a status change
+checks the version the user saw (optimistic locking), and every ORM change is
+written in the audit log with its user.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.ops import substring
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm.exc import StaleDataError
+
+from errors import ConflictError, ImportRejected, NotFoundError, TransitionError
+from geo.chainage import RoadNetwork
+from geo.screening import ScreeningResult
+from geo.validate import ValidationResult
+from models.db import get_engine, is_postgres, migrate, session_scope
+from models.enums import BLACKSPOT_TRANSITIONS, BatchStatus, BlackspotStatus, SpotKind
+from models.orm import AdminUnit, AuditLog, Blackspot, Crash, ImportBatch, Road
+
+CRASH_FRAME_COLUMNS = [
+    "id", "source_id", "occurred_at", "lon", "lat", "road_id", "road_code", "chainage_m", "commune", "deaths",
+    "injured", "injury_pct", "damage_vnd", "vehicle_types", "alcohol", "not_infrastructure", "description",
+    "severity", "source", "is_simulated", "batch_id",
+]
+
+
+@dataclass
+class ImportSummary:
+    """What an import did."""
+
+    batch_id: int | None
+    n_rows: int
+    n_imported: int
+    n_invalid: int
+    n_already_in_store: int
+    n_duplicate_in_file: int
+
+
+class Store:
+    """Access to one database (SQLite file or PostGIS)."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate_schema: bool = True):
+        self.engine = engine or get_engine(url)
+        if migrate_schema:
+            migrate(self.engine)
+
+    @property
+    def postgres(self) -> bool:
+        return is_postgres(self.engine)
+
+    def session(self, user: str | None = None):
+        return session_scope(self.engine, user=user)
+
+    # ------------------------------------------------------------------ roads
+    def add_roads(self, roads: pd.DataFrame, *, user: str | None = None, source: str | None = None) -> list[int]:
+        """Add roads: columns code, geometry (WGS 84), optional name, road_class,
+        is_urban, carriageway_width_m, road_land_half_width_m, km_start_m."""
+        from geo.crs import metric_crs, transform
+
+        ids = []
+        with self.session(user) as s:
+            for rec in roads.to_dict("records"):
+                g = rec["geometry"]
+                cx = shapely.get_coordinates(g)
+                mx, my = transform(cx[:, 0], cx[:, 1], "EPSG:4326", metric_crs(cx[:, 0], cx[:, 1]).to_wkt())
+                length = float(shapely.length(shapely.transform(g, lambda xy: np.column_stack([mx, my]))))
+                road = Road(code=str(rec["code"]), name=rec.get("name"), road_class=rec.get("road_class"),
+                            is_urban=bool(rec.get("is_urban") or False),
+                            carriageway_width_m=_num(rec.get("carriageway_width_m")),
+                            road_land_half_width_m=_num(rec.get("road_land_half_width_m")),
+                            km_start_m=_num(rec.get("km_start_m")) or 0.0, length_m=length,
+                            source=source or rec.get("source"), geom=g, updated_by=user)
+                s.add(road)
+                s.flush()
+                ids.append(road.id)
+        return ids
+
+    def roads_frame(self) -> pd.DataFrame:
+        with self.session() as s:
+            rows = s.execute(select(Road).where(Road.deleted.is_(False)).order_by(Road.code)).scalars().all()
+            return pd.DataFrame([{
+                "id": r.id, "code": r.code, "name": r.name, "road_class": r.road_class, "is_urban": r.is_urban,
+                "carriageway_width_m": r.carriageway_width_m, "road_land_half_width_m": r.road_land_half_width_m,
+                "km_start_m": r.km_start_m, "length_m": r.length_m, "source": r.source, "geometry": r.geom,
+                "version": r.version} for r in rows],
+                columns=["id", "code", "name", "road_class", "is_urban", "carriageway_width_m",
+                         "road_land_half_width_m", "km_start_m", "length_m", "source", "geometry", "version"])
+
+    def road_network(self) -> RoadNetwork | None:
+        roads = self.roads_frame()
+        if roads.empty:
+            return None
+        return RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
+                                      km_start=roads["km_start_m"].to_numpy(), ids=roads["id"].to_numpy())
+
+    # ------------------------------------------------------------ admin units
+    def add_admin_units(self, units: pd.DataFrame, *, user: str | None = None) -> list[int]:
+        """Add administrative units: columns name, level, geometry; optional code, parent_id."""
+        ids = []
+        with self.session(user) as s:
+            for rec in units.to_dict("records"):
+                g = rec.get("geometry")
+                if g is not None and g.geom_type == "Polygon":
+                    g = shapely.MultiPolygon([g])
+                u = AdminUnit(code=rec.get("code"), name=rec["name"], level=rec["level"],
+                              parent_id=rec.get("parent_id"), geom=g, updated_by=user)
+                s.add(u)
+                s.flush()
+                ids.append(u.id)
+        return ids
+
+    def admin_units_frame(self) -> pd.DataFrame:
+        with self.session() as s:
+            rows = s.execute(select(AdminUnit).where(AdminUnit.deleted.is_(False))).scalars().all()
+            return pd.DataFrame([{"id": u.id, "code": u.code, "name": u.name, "level": u.level.value,
+                                  "parent_id": u.parent_id, "geometry": u.geom} for u in rows],
+                                columns=["id", "code", "name", "level", "parent_id", "geometry"])
+
+    # ----------------------------------------------------------------- crashes
+    def import_crashes(self, result: ValidationResult, *, filename: str, user: str | None = None,
+                       file_sha256: str | None = None, source: str | None = None, valid_only: bool = True,
+                       roads: RoadNetwork | None = None, is_simulated: bool = False,
+                       progress=None) -> ImportSummary:
+        """Write validated crashes as one batch, in one transaction.
+
+        With ``valid_only`` False, any invalid row rejects the whole file
+        (:class:`ImportRejected`) and the store is unchanged. Crashes already in
+        the store (same dedup key) are skipped, so re-importing a file adds
+        nothing. ``progress(fraction)`` is called while writing.
+        """
+        rows = result.rows
+        if not valid_only and result.n_errors:
+            raise ImportRejected(f"Tệp có {result.n_errors} dòng lỗi; không nhập gì / "
+                                 f"{result.n_errors} rows have errors; nothing imported")
+        good = rows.loc[rows["ok"]].copy()
+        if good.empty:
+            raise ImportRejected("Không có dòng hợp lệ để nhập / No valid rows to import")
+        with self.engine.begin() as conn:
+            existing = self._existing_keys(conn, good["dedup_key"].tolist())
+            fresh = good.loc[~good["dedup_key"].isin(existing)]
+            batch_id = conn.execute(insert(ImportBatch).values(
+                kind="crashes", filename=filename, file_sha256=file_sha256, created_at=datetime.now(),
+                created_by=user, n_rows=result.n_rows, n_imported=len(fresh),
+                n_skipped=result.n_rows - len(fresh), status=BatchStatus.ACTIVE, source=source,
+                is_simulated=is_simulated).returning(ImportBatch.id)).scalar_one()
+            road_ids = None
+            if roads is not None:
+                ri = fresh["road_idx"].to_numpy()
+                road_ids = np.where(ri >= 0, roads.ids[np.clip(ri, 0, None)], None)
+            records = _crash_records(fresh, batch_id=batch_id, source=source or filename, user=user,
+                                     road_ids=road_ids, is_simulated=is_simulated)
+            step = 5000
+            for k in range(0, len(records), step):
+                conn.execute(insert(Crash), records[k:k + step])
+                if progress:
+                    progress(min(1.0, (k + step) / max(1, len(records))))
+            conn.execute(insert(AuditLog).values(
+                at=datetime.now(), user=user, table_name="import_batch", row_id=batch_id, action="import",
+                changes={"filename": filename, "n_imported": len(fresh), "n_rows": result.n_rows}))
+        return ImportSummary(batch_id=batch_id, n_rows=result.n_rows, n_imported=len(fresh),
+                             n_invalid=result.n_errors, n_already_in_store=len(good) - len(fresh),
+                             n_duplicate_in_file=int(rows["duplicate_in_file"].sum()))
+
+    def _existing_keys(self, conn, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for k in range(0, len(keys), 5000):
+            chunk = keys[k:k + 5000]
+            found.update(conn.execute(select(Crash.dedup_key).where(Crash.dedup_key.in_(chunk))).scalars())
+        return found
+
+    def undo_batch(self, batch_id: int, *, user: str | None = None) -> int:
+        """Remove the crashes of an import batch; returns how many."""
+        with self.engine.begin() as conn:
+            batch = conn.execute(select(ImportBatch).where(ImportBatch.id == batch_id)).first()
+            if batch is None:
+                raise NotFoundError(f"Không có lần nhập số {batch_id} / No import batch {batch_id}")
+            if batch.status == BatchStatus.UNDONE:
+                raise TransitionError(f"Lần nhập {batch_id} đã được hoàn tác / Batch {batch_id} already undone")
+            n = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
+            conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status=BatchStatus.UNDONE))
+            conn.execute(insert(AuditLog).values(at=datetime.now(), user=user, table_name="import_batch",
+                                                 row_id=batch_id, action="undo", changes={"n_removed": n}))
+        return n
+
+    def batches_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            df = pd.read_sql(select(ImportBatch).order_by(ImportBatch.id.desc()), conn)
+        df["status"] = df["status"].map(lambda v: getattr(v, "value", v))
+        return df
+
+    def crashes_frame(self, *, date_from=None, date_to=None, commune: str | None = None,
+                      road_code: str | None = None) -> pd.DataFrame:
+        """Crashes as a DataFrame (no geometry parsing: lon/lat columns)."""
+        cols = [getattr(Crash, c) for c in CRASH_FRAME_COLUMNS]
+        q = select(*cols).where(Crash.deleted.is_(False))
+        if date_from is not None:
+            q = q.where(Crash.occurred_at >= pd.Timestamp(date_from).to_pydatetime())
+        if date_to is not None:
+            q = q.where(Crash.occurred_at < (pd.Timestamp(date_to) + pd.Timedelta(days=1)).to_pydatetime())
+        if commune:
+            q = q.where(Crash.commune == commune)
+        if road_code:
+            q = q.where(Crash.road_code == road_code)
+        with self.engine.connect() as conn:
+            df = pd.read_sql(q, conn)
+        df["occurred_at"] = pd.to_datetime(df["occurred_at"])
+        for c in ("alcohol", "not_infrastructure", "is_simulated"):
+            df[c] = df[c].astype(bool)
+        return df
+
+    def crash_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(Crash).where(Crash.deleted.is_(False))).scalar_one()
+
+    # -------------------------------------------------------------- black spots
+    def save_screening(self, result: ScreeningResult, *, crashes: pd.DataFrame, roads: pd.DataFrame | None = None,
+                       user: str | None = None) -> dict[str, int]:
+        """Write screening results, matching the previous run's spots.
+
+        A new spot that overlaps an existing automatic spot of the same kind on
+        the same road updates it (status and history kept); a new one is added
+        as a candidate; an existing spot that no longer qualifies keeps its
+        status and is marked ``still_qualifies = False``.
+        """
+        spots = result.with_crash_lists() if len(result.spots) else result.spots
+        now = datetime.now()
+        geoms = _spot_geometries(result, crashes, roads)
+        counts = {"created": 0, "updated": 0, "no_longer": 0}
+        with self.session(user) as s:
+            existing = s.execute(select(Blackspot).where(
+                Blackspot.manual.is_(False), Blackspot.deleted.is_(False),
+                Blackspot.kind.in_([SpotKind.BLACK_SPOT, SpotKind.POTENTIAL]))).scalars().all()
+            by_road: dict[tuple, list[Blackspot]] = {}
+            for b in existing:
+                by_road.setdefault((b.kind.value, b.road_code), []).append(b)
+            seen: set[int] = set()
+            road_ids = {}
+            if roads is not None and len(roads):
+                road_ids = dict(zip(roads["code"], roads["id"]))
+            for rec in spots.to_dict("records"):
+                ids = [_py(v) for v in str(rec["crash_ids"]).split(";")]
+                wids = [_py(v) for v in str(rec["window_crash_ids"]).split(";")]
+                values = dict(
+                    road_code=rec["road"], road_id=road_ids.get(rec["road"]), from_m=float(rec["from_m"]),
+                    to_m=float(rec["to_m"]), ruleset=result.ruleset.id, tests=rec["tests"],
+                    test_labels=rec["test_labels"], window_start=pd.Timestamp(rec["window_start"]).date(),
+                    window_end=pd.Timestamp(rec["window_end"]).date(), n_crashes=int(rec["n_crashes"]),
+                    deaths=int(rec["deaths"]), injured=int(rec["injured"]), epdo=float(rec["epdo"]),
+                    crash_ids=ids, window_crash_ids=wids, still_qualifies=True, last_run_at=now,
+                    geom=geoms.get(int(rec["spot"])), updated_by=user)
+                match = None
+                for b in by_road.get((rec["kind"], rec["road"]), []):
+                    if b.id not in seen and b.from_m <= values["to_m"] + 1 and b.to_m >= values["from_m"] - 1:
+                        match = b
+                        break
+                if match is None:
+                    s.add(Blackspot(kind=SpotKind(rec["kind"]), status=BlackspotStatus.CANDIDATE,
+                                    first_detected_at=now, **values))
+                    counts["created"] += 1
+                else:
+                    seen.add(match.id)
+                    changed = False
+                    for k, v in values.items():
+                        if k in ("last_run_at", "updated_by", "geom"):
+                            continue
+                        if getattr(match, k) != v:
+                            setattr(match, k, v)
+                            changed = True
+                    match.last_run_at = now
+                    if values["geom"] is not None and changed:
+                        match.geom = values["geom"]
+                    counts["updated"] += int(changed)
+            for b in existing:
+                if b.id not in seen and b.still_qualifies:
+                    b.still_qualifies = False
+                    b.last_run_at = now
+                    counts["no_longer"] += 1
+        return counts
+
+    def blackspots_frame(self, *, kind: str | None = None, include_deleted: bool = False) -> pd.DataFrame:
+        q = select(Blackspot)
+        if not include_deleted:
+            q = q.where(Blackspot.deleted.is_(False))
+        if kind:
+            q = q.where(Blackspot.kind == SpotKind(kind))
+        with self.session() as s:
+            rows = s.execute(q.order_by(Blackspot.epdo.desc(), Blackspot.id)).scalars().all()
+            recs = []
+            for b in rows:
+                recs.append({c.key: getattr(b, c.key) for c in Blackspot.__table__.columns if c.key != "geom"}
+                            | {"geometry": b.geom})
+        df = pd.DataFrame(recs)
+        if not df.empty:
+            df["kind"] = df["kind"].map(lambda v: v.value)
+            df["status"] = df["status"].map(lambda v: v.value)
+        return df
+
+    def get_blackspot(self, spot_id: int) -> Blackspot:
+        with self.session() as s:
+            b = s.get(Blackspot, spot_id)
+            if b is None or b.deleted:
+                raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
+            return b
+
+    def set_blackspot_status(self, spot_id: int, new_status: BlackspotStatus | str, *, expected_version: int,
+                             user: str | None = None, note: str | None = None) -> Blackspot:
+        """Change a spot's status along the allowed lifecycle.
+
+        Raises :class:`TransitionError` for a jump the lifecycle does not allow
+        and :class:`ConflictError` when someone saved the spot since the user
+        loaded version ``expected_version``.
+        """
+        new_status = BlackspotStatus(new_status)
+        try:
+            with self.session(user) as s:
+                b = s.get(Blackspot, spot_id)
+                if b is None or b.deleted:
+                    raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
+                if b.version != expected_version:
+                    raise ConflictError(_conflict_message(b))
+                if new_status == b.status:
+                    return b
+                allowed = BLACKSPOT_TRANSITIONS[b.status]
+                if new_status not in allowed:
+                    raise TransitionError(
+                        f"Không thể chuyển từ '{b.status.vi}' sang '{new_status.vi}' / Cannot go from "
+                        f"'{b.status.en}' to '{new_status.en}'. Được phép / Allowed: "
+                        + ", ".join(a.vi for a in allowed))
+                if new_status == BlackspotStatus.REMOVED and b.kind == SpotKind.BLACK_SPOT and b.still_qualifies:
+                    raise TransitionError(
+                        "Điểm vẫn đạt tiêu chí điểm đen trong lần rà soát mới nhất; chưa thể đưa ra khỏi danh sách / "
+                        "The spot still meets a black-spot test in the latest screening; it cannot be removed")
+                b.status = new_status
+                if note:
+                    b.notes = ((b.notes + "\n") if b.notes else "") + f"[{datetime.now():%d/%m/%Y}] {note}"
+                b.updated_by = user
+            return b
+        except StaleDataError as exc:
+            raise ConflictError("Điểm vừa được người khác sửa; hãy tải lại / The spot was changed by someone "
+                                "else; reload") from exc
+
+    def flag_potential_point(self, *, lon: float, lat: float, reason: str, road_code: str | None = None,
+                             chainage_m: float | None = None, user: str | None = None,
+                             commune: str | None = None) -> int:
+        """A potential crash point flagged by hand (unsafe road features)."""
+        if not reason or not reason.strip():
+            raise TransitionError("Cần ghi lý do / A reason is required")
+        with self.session(user) as s:
+            b = Blackspot(kind=SpotKind.POTENTIAL, status=BlackspotStatus.CANDIDATE, manual=True,
+                          manual_reason=reason.strip(), road_code=road_code, from_m=chainage_m, to_m=chainage_m,
+                          commune=commune, geom=shapely.Point(lon, lat), updated_by=user)
+            s.add(b)
+            s.flush()
+            return b.id
+
+    # -------------------------------------------------------------- audit
+    def history(self, table_name: str, row_id: int) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(select(AuditLog).where(AuditLog.table_name == table_name, AuditLog.row_id == row_id)
+                               .order_by(AuditLog.id), conn)
+
+
+def _conflict_message(obj) -> str:
+    when = obj.updated_at.strftime("%H:%M %d/%m/%Y") if obj.updated_at else "?"
+    who = obj.updated_by or "?"
+    return (f"Đã được {who} sửa lúc {when}; hãy tải lại / Changed by {who} at {when}; reload")
+
+
+def _num(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def _py(v: str):
+    try:
+        return int(v)
+    except ValueError:
+        return v
+
+
+def _crash_records(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool) -> list[dict]:
+    lon = df["lon"].to_numpy(dtype=float)
+    lat = df["lat"].to_numpy(dtype=float)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    pts = np.full(len(df), None, dtype=object)
+    if has.any():
+        pts[has] = shapely.points(lon[has], lat[has])
+    out = pd.DataFrame({
+        "dedup_key": df["dedup_key"].to_numpy(),
+        "source_id": df["source_id"].replace("", None).to_numpy(),
+        "occurred_at": np.array(pd.to_datetime(df["occurred_at"]).dt.to_pydatetime()),
+        "lon": np.where(has, lon, None), "lat": np.where(has, lat, None), "geom": pts,
+        "road_id": road_ids if road_ids is not None else None,
+        "road_code": df["road_code"].where(df["road_code"].notna(), None).to_numpy(),
+        "chainage_m": np.where(np.isfinite(df["chainage_m"].to_numpy(dtype=float)), df["chainage_m"], None),
+        "located_by": df["located_by"].to_numpy(),
+        "commune": df["commune"].replace("", None).to_numpy(),
+        "deaths": df["deaths"].astype(int).to_numpy(), "injured": df["injured"].astype(int).to_numpy(),
+        "injury_pct": np.where(np.isfinite(df["injury_pct"].to_numpy(dtype=float)), df["injury_pct"], None),
+        "damage_vnd": np.where(np.isfinite(df["damage_vnd"].to_numpy(dtype=float)), df["damage_vnd"], None),
+        "vehicle_types": df["vehicle_types"].replace("", None).to_numpy(),
+        "alcohol": df["alcohol"].astype(bool).to_numpy(),
+        "not_infrastructure": df["not_infrastructure"].astype(bool).to_numpy(),
+        "description": df["description"].replace("", None).to_numpy(),
+        "severity": df["severity"].to_numpy(), "source": source, "is_simulated": is_simulated,
+        "batch_id": batch_id, "version": 1, "updated_by": user, "deleted": False,
+    })
+    recs = out.to_dict("records")
+    for r in recs:  # numpy scalars → python for the drivers
+        for k in ("deaths", "injured"):
+            r[k] = int(r[k])
+        for k in ("alcohol", "not_infrastructure"):
+            r[k] = bool(r[k])
+    return recs
+
+
+def _spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.DataFrame | None) -> dict[int, object]:
+    """A line along the road from ``from_m`` to ``to_m`` (a point when they
+    coincide), else the hull of the crash points."""
+    out: dict[int, object] = {}
+    if result.spots.empty:
+        return out
+    if roads is not None and len(roads):
+        net = RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
+                                     km_start=roads["km_start_m"].to_numpy())
+        idx = net.index_of(result.spots["road"].to_numpy())
+        from geo.crs import WGS84, transform
+        for spot, ri, a, b in zip(result.spots["spot"], idx, result.spots["from_m"], result.spots["to_m"]):
+            if ri < 0:
+                continue
+            line = net.lines[ri]
+            lo, hi = a - net.km_start[ri], b - net.km_start[ri]
+            if hi - lo < 1:
+                g = shapely.line_interpolate_point(line, lo)
+            else:
+                g = substring(line, lo, hi)
+            cx = shapely.get_coordinates(g)
+            x, y = transform(cx[:, 0], cx[:, 1], net.crs.to_wkt(), WGS84)
+            out[int(spot)] = shapely.set_coordinates(g, np.column_stack([x, y]))
+    missing = [int(s) for s in result.spots["spot"] if int(s) not in out]
+    if missing and {"lon", "lat"} <= set(crashes.columns):
+        key = "crash_id" if "crash_id" in crashes else "id"
+        pos = crashes.set_index(key)[["lon", "lat"]]
+        mem = result.members.loc[result.members["spot"].isin(missing)]
+        mem = mem.join(pos, on="crash_id").dropna(subset=["lon", "lat"])
+        for spot, grp in mem.groupby("spot"):
+            out[int(spot)] = shapely.MultiPoint(grp[["lon", "lat"]].to_numpy()).convex_hull
+    return out
