@@ -1,0 +1,38 @@
+# Two commands: `make run` and `make test`. Everything else is set up by them.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test install vendor demo bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+static/vendor/leaflet/leaflet.js: package.json package-lock.json scripts/vendor.sh
+	./scripts/vendor.sh
+
+vendor: static/vendor/leaflet/leaflet.js
+
+demo: install
+	$(BIN)/python cli.py init-db
+	$(BIN)/python cli.py load-demo
+
+run: install vendor demo
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: install vendor
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) static/vendor node_modules data/*.sqlite*

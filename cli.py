@@ -1,0 +1,320 @@
+"""Command line of the black-spot tool, for batch use.
+
+    python cli.py init-db                      create / migrate the store
+    python cli.py load-demo                    load the demo data sets
+    python cli.py import crashes FILE [--crs EPSG] [--all-or-nothing] [--report R.csv]
+    python cli.py import roads FILE
+    python cli.py batches | undo BATCH_ID
+    python cli.py screen [--rules tt41-2024]   screen the store's crashes, save spots
+    python cli.py blackspots --crashes FILE --rules tt41-2024 --out OUT.csv|.xlsx|.geojson
+    python cli.py cluster --crashes FILE --eps 100 --min-samples 3 --out OUT.csv
+
+``blackspots`` and ``cluster`` work on files alone (no store). Exit codes: 0 done,
+1 invalid input (report written), 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import settings
+from errors import BlackspotError
+
+
+def _store():
+    from models.store import Store
+
+    return Store()
+
+
+def _parse_bounds(text: str | None):
+    if not text:
+        return settings.VIETNAM_BOUNDS
+    parts = [float(v) for v in text.split(",")]
+    if len(parts) != 4:
+        raise SystemExit("--bounds needs minlon,minlat,maxlon,maxlat")
+    return tuple(parts)
+
+
+def cmd_init_db(args) -> int:
+    store = _store()
+    print(f"Store ready / Kho dữ liệu sẵn sàng: {store.engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def cmd_load_demo(args) -> int:
+    from data.demo import load_demo
+
+    out = load_demo(_store(), hk_limit=args.hk_limit)
+    if out.get("skipped"):
+        print("Kho đã có dữ liệu; bỏ qua / Store already has crashes; demo not loaded")
+    else:
+        print("Đã nạp dữ liệu mẫu / Demo loaded: " + json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+def cmd_import(args) -> int:
+    from services.importing import commit_crashes, preview_crashes, roads_from_table
+
+    store = _store()
+    path = Path(args.file)
+    if args.kind == "roads":
+        from geo._io import read_table
+
+        roads = roads_from_table(read_table(path))
+        ids = store.add_roads(roads, user=args.user, source=path.name)
+        print(f"Đã nhập {len(ids)} tuyến đường / Imported {len(ids)} roads")
+        return 0
+    if args.kind == "boundaries":
+        from geo._io import read_table
+
+        t = read_table(path)
+        name_col = next((c for c in t.frame.columns if c.lower() in ("ten", "name", "ten_xa", "ten_huyen")),
+                        t.frame.columns[0])
+        units = pd.DataFrame({"name": t.frame[name_col], "level": args.level, "geometry": t.geometry})
+        ids = store.add_admin_units(units, user=args.user)
+        print(f"Đã nhập {len(ids)} đơn vị hành chính / Imported {len(ids)} administrative units")
+        return 0
+    crs = args.crs
+    if crs and crs.isdigit():
+        crs = int(crs)
+    prev = preview_crashes(store, path.read_bytes(), path.name, source_crs=crs, bounds=_parse_bounds(args.bounds))
+    res = prev.result
+    report_path = Path(args.report) if args.report else path.with_suffix(".report.csv")
+    res.report.to_csv(report_path, index=False, encoding="utf-8-sig")
+    print(f"{res.n_rows} dòng / rows: {res.n_valid} hợp lệ / valid, {res.n_errors} lỗi / with errors. "
+          f"Báo cáo / Report: {report_path}")
+    if len(res.report):
+        with pd.option_context("display.max_rows", 20, "display.width", 200, "display.max_colwidth", 70):
+            print(res.report.head(20).to_string(index=False))
+    if args.all_or_nothing and res.n_errors:
+        print("Không nhập gì (--all-or-nothing) / Nothing imported (--all-or-nothing)")
+        return 1
+    if res.n_valid == 0:
+        print("Không có dòng hợp lệ / No valid rows")
+        return 1
+    summary = commit_crashes(store, prev, valid_only=not args.all_or_nothing, user=args.user)
+    print(f"Lần nhập / Batch {summary.batch_id}: đã nhập / imported {summary.n_imported}, "
+          f"đã có trong kho / already in store {summary.n_already_in_store}, "
+          f"trùng trong tệp / duplicates in file {summary.n_duplicate_in_file}")
+    return 0
+
+
+def cmd_batches(args) -> int:
+    print(_store().batches_frame()[["id", "kind", "filename", "created_at", "n_rows", "n_imported", "status"]]
+          .to_string(index=False))
+    return 0
+
+
+def cmd_undo(args) -> int:
+    n = _store().undo_batch(args.batch_id, user=args.user)
+    print(f"Đã hoàn tác lần nhập {args.batch_id}: xóa {n} vụ / Undid batch {args.batch_id}: removed {n} crashes")
+    return 0
+
+
+def cmd_screen(args) -> int:
+    from services.blackspots import run_screening
+
+    result, counts = run_screening(_store(), ruleset=args.rules, window_m=args.window_m, user=args.user)
+    print(f"{len(result.black_spots)} điểm đen / black spots, {len(result.potential_points)} điểm tiềm ẩn / "
+          f"potential points. Lưu / saved: {json.dumps(counts)}")
+    return 0
+
+
+def _read_crash_file(path: Path) -> pd.DataFrame:
+    """Read the file-only CLI input: id, road, chainage_m (or Km text), date,
+    deaths, injured, optional not_infra, urban, lon, lat."""
+    from geo._io import read_table
+    from geo.chainage import normalise_road_code, parse_chainage_series
+    from geo.validate import parse_bool, parse_dates
+
+    t = read_table(path)
+    f = t.frame
+    cols = {c.lower().strip(): c for c in f.columns}
+
+    def col(*names):
+        for n in names:
+            if n in cols:
+                return f[cols[n]]
+        return None
+
+    missing = [] if col("date", "occurred_at") is not None else ["date"]
+    missing += [n for n in ("deaths", "injured") if col(n) is None]
+    if missing:
+        raise BlackspotError(f"Thiếu cột / Missing columns: {', '.join(missing)}")
+    out = pd.DataFrame({"crash_id": (col("id", "crash_id") if col("id", "crash_id") is not None
+                                     else pd.Series(np.arange(1, len(f) + 1))).to_numpy()})
+    ch = col("chainage_m", "chainage", "ly_trinh", "km")
+    road = col("road")
+    if ch is not None:
+        ch_road, metres = parse_chainage_series(ch)
+        out["chainage_m"] = metres.to_numpy()
+    else:
+        ch_road = pd.Series([None] * len(f))
+        out["chainage_m"] = np.nan
+    rc = road.map(lambda r: normalise_road_code(r) or r) if road is not None else ch_road
+    out["road"] = rc.where(rc.astype(str).ne(""), ch_road).to_numpy()
+    dates = parse_dates(col("date", "occurred_at"))
+    bad = dates.isna().to_numpy()
+    if bad.any():
+        rows = (np.flatnonzero(bad) + 2)[:10]
+        raise BlackspotError(f"Ngày không đọc được ở dòng / Unreadable dates at rows: {rows.tolist()}")
+    out["occurred_at"] = dates.to_numpy()
+    for name in ("deaths", "injured"):
+        v = pd.to_numeric(col(name), errors="coerce")
+        if v.isna().any() or (v < 0).any():
+            rows = (np.flatnonzero((v.isna() | (v < 0)).to_numpy()) + 2)[:10]
+            raise BlackspotError(f"Cột {name} sai ở dòng / Bad {name} at rows: {rows.tolist()}")
+        out[name] = v.astype(int).to_numpy()
+    for name, key in (("not_infra", "not_infrastructure"), ("urban", "urban")):
+        c = col(name, key)
+        out[key] = parse_bool(c)[0] if c is not None else False
+    for name in ("lon", "lat"):
+        c = col(name, "longitude" if name == "lon" else "latitude")
+        out[name] = pd.to_numeric(c, errors="coerce").to_numpy() if c is not None else np.nan
+    return out
+
+
+def _write_table(df: pd.DataFrame, out: Path, *, geometry=None) -> None:
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        df.to_csv(out, index=False, encoding="utf-8-sig")
+    elif suffix == ".xlsx":
+        df2 = df.copy()
+        for c in df2.columns:
+            if pd.api.types.is_datetime64_any_dtype(df2[c]):
+                df2[c] = df2[c].dt.strftime("%d/%m/%Y")
+        df2.to_excel(out, index=False)
+    elif suffix in (".geojson", ".json"):
+        import geopandas as gpd
+
+        gdf = gpd.GeoDataFrame(df.copy(), geometry=geometry, crs="EPSG:4326")
+        for c in gdf.columns:
+            if pd.api.types.is_datetime64_any_dtype(gdf[c]):
+                gdf[c] = gdf[c].dt.strftime("%Y-%m-%d")
+        gdf.to_file(out, driver="GeoJSON")
+    else:
+        raise BlackspotError(f"Định dạng đầu ra không hỗ trợ / Unsupported output: {suffix}")
+
+
+def cmd_blackspots(args) -> int:
+    from geo.screening import screen
+
+    crashes = _read_crash_file(Path(args.crashes))
+    result = screen(crashes, ruleset=args.rules, window_m=args.window_m, urban_window_m=args.urban_window_m,
+                    date_from=args.date_from and pd.Timestamp(_date(args.date_from)),
+                    date_to=args.date_to and pd.Timestamp(_date(args.date_to)))
+    table = result.with_crash_lists() if len(result.spots) else result.spots.assign(crash_ids=[], window_crash_ids=[])
+    out = table[["kind", "road", "from_m", "to_m", "tests", "test_labels", "window_start", "window_end",
+                 "n_crashes", "fatal_crashes", "injury_crashes", "collisions", "deaths", "injured", "epdo",
+                 "crash_ids", "window_crash_ids"]].rename(columns={"tests": "test_met"})
+    geometry = None
+    if Path(args.out).suffix.lower() in (".geojson", ".json"):
+        geometry = _spot_points(result, crashes)
+    _write_table(out, Path(args.out), geometry=geometry)
+    print(f"{len(result.black_spots)} điểm đen / black spots, {len(result.potential_points)} điểm tiềm ẩn / "
+          f"potential points ({result.ruleset.id}; {result.n_screened} vụ được rà soát / crashes screened, "
+          f"{result.n_excluded_not_infrastructure} loại do không do hạ tầng / excluded as not infrastructure). "
+          f"→ {args.out}")
+    return 0
+
+
+def _spot_points(result, crashes: pd.DataFrame):
+    import shapely
+
+    pos = crashes.set_index("crash_id")[["lon", "lat"]]
+    m = result.members.join(pos, on="crash_id").dropna(subset=["lon", "lat"])
+    centre = m.groupby("spot")[["lon", "lat"]].mean().reindex(result.spots["spot"])
+    return [shapely.Point(x, y) if np.isfinite(x) else None for x, y in centre.to_numpy()]
+
+
+def _date(text: str):
+    from geo.validate import parse_dates
+
+    d = parse_dates(pd.Series([text])).iloc[0]
+    if pd.isna(d):
+        raise BlackspotError(f"Ngày không đọc được / Unreadable date: {text}")
+    return d
+
+
+def cmd_cluster(args) -> int:
+    import shapely
+
+    from geo.cluster import cluster_crashes
+
+    crashes = _read_crash_file(Path(args.crashes))
+    if crashes["lon"].isna().all():
+        raise BlackspotError("Cần cột lon, lat / lon and lat columns needed")
+    labels, table = cluster_crashes(crashes, eps=args.eps, min_samples=args.min_samples, method=args.method)
+    if args.labels:
+        crashes.assign(cluster=labels.to_numpy())[["crash_id", "lon", "lat", "cluster"]].to_csv(args.labels, index=False)
+    geometry = None
+    if Path(args.out).suffix.lower() in (".geojson", ".json"):
+        geometry = shapely.points(table["lon"].to_numpy(), table["lat"].to_numpy())
+    _write_table(table, Path(args.out), geometry=geometry)
+    print(f"{len(table)} cụm / clusters (eps {args.eps} m, min {args.min_samples}); "
+          f"{int((labels < 0).sum())} điểm nhiễu / noise points → {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cli.py", description="Quản lý điểm đen TNGT / Black-spot management")
+    p.add_argument("--user", default="cli", help="tên người dùng ghi vào nhật ký / user name for the audit log")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("init-db", help="tạo/cập nhật kho / create or migrate the store").set_defaults(fn=cmd_init_db)
+    d = sub.add_parser("load-demo", help="nạp dữ liệu mẫu / load demo data")
+    d.add_argument("--hk-limit", type=int, default=None)
+    d.set_defaults(fn=cmd_load_demo)
+    i = sub.add_parser("import", help="nhập tệp / import a file")
+    i.add_argument("kind", choices=["crashes", "roads", "boundaries"])
+    i.add_argument("file")
+    i.add_argument("--crs", help="EPSG của tọa độ (vd 9216, 3405) / CRS of the coordinates")
+    i.add_argument("--bounds", help="minlon,minlat,maxlon,maxlat (mặc định Việt Nam / default Viet Nam)")
+    i.add_argument("--all-or-nothing", action="store_true", help="không nhập gì nếu có dòng lỗi / nothing if any row is bad")
+    i.add_argument("--report", help="tệp báo cáo kiểm tra / validation report file (CSV)")
+    i.add_argument("--level", default="commune", choices=["province", "district", "commune"])
+    i.set_defaults(fn=cmd_import)
+    sub.add_parser("batches", help="các lần nhập / import batches").set_defaults(fn=cmd_batches)
+    u = sub.add_parser("undo", help="hoàn tác một lần nhập / undo an import batch")
+    u.add_argument("batch_id", type=int)
+    u.set_defaults(fn=cmd_undo)
+    s = sub.add_parser("screen", help="rà soát điểm đen trong kho / screen the store")
+    s.add_argument("--rules", default=settings.DEFAULT_RULESET)
+    s.add_argument("--window-m", type=float)
+    s.set_defaults(fn=cmd_screen)
+    b = sub.add_parser("blackspots", help="rà soát điểm đen từ tệp / black spots from a file")
+    b.add_argument("--crashes", required=True)
+    b.add_argument("--rules", default=settings.DEFAULT_RULESET, choices=["tt41-2024", "tt26-2012"])
+    b.add_argument("--window-m", type=float)
+    b.add_argument("--urban-window-m", type=float)
+    b.add_argument("--from", dest="date_from")
+    b.add_argument("--to", dest="date_to")
+    b.add_argument("--out", required=True)
+    b.set_defaults(fn=cmd_blackspots)
+    c = sub.add_parser("cluster", help="phân cụm mật độ từ tệp / density clusters from a file")
+    c.add_argument("--crashes", required=True)
+    c.add_argument("--eps", type=float, default=settings.CLUSTER_EPS_M)
+    c.add_argument("--min-samples", type=int, default=settings.CLUSTER_MIN_SAMPLES)
+    c.add_argument("--method", default="dbscan", choices=["dbscan", "hdbscan"])
+    c.add_argument("--labels", help="ghi nhãn cụm từng vụ / write each crash's label (CSV)")
+    c.add_argument("--out", required=True)
+    c.set_defaults(fn=cmd_cluster)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except BlackspotError as exc:
+        print(f"Lỗi / Error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

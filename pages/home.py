@@ -1,0 +1,52 @@
+"""Trang tổng quan / Overview: figures and the map of crashes and black spots."""
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+import settings
+from i18n import t
+from pages.common import get_store, lang, load_boundaries, load_crashes, load_roads
+from services.maps import overview_map
+
+L = lang()
+st.title(t("app_title", L))
+store = get_store()
+url = settings.database_url()
+crashes = load_crashes(url)
+spots = store.blackspots_frame()
+
+if crashes.empty:
+    st.info(t("no_data", L))
+    st.stop()
+
+c = st.columns(5)
+c[0].metric(t("crashes", L), f"{len(crashes):,}".replace(",", "."))
+c[1].metric(t("deaths", L), int(crashes["deaths"].sum()))
+c[2].metric(t("injured", L), f"{int(crashes['injured'].sum()):,}".replace(",", "."))
+n_black = int((spots["kind"] == "black_spot").sum()) if len(spots) else 0
+n_pot = int((spots["kind"] == "potential").sum()) if len(spots) else 0
+c[3].metric(t("black_spots", L), n_black)
+c[4].metric(t("potential", L), n_pot)
+if crashes["is_simulated"].any():
+    st.caption("⚠️ " + t("simulated_note", L))
+
+areas = {"Kon Rẫy – QL24": "sim", "Hồng Kông / Hong Kong": "hk", "Tất cả / All": "all"}
+
+
+@st.fragment
+def map_panel():
+    cols = st.columns([2, 1])
+    area = cols[0].radio("Khu vực / Area", list(areas), horizontal=True, key="home_area")
+    heat = cols[1].toggle(t("heat", L), key="home_heat")
+    sel = crashes
+    if areas[area] == "sim":
+        sel = crashes.loc[crashes["is_simulated"]]
+    elif areas[area] == "hk":
+        sel = crashes.loc[~crashes["is_simulated"]]
+    m = overview_map(crashes=sel, spots=spots, roads=load_roads(url), boundaries=load_boundaries(url), heat=heat,
+                     lang=L)
+    st_folium(m, height=560, use_container_width=True, returned_objects=[], key=f"home_map_{area}_{heat}")
+
+
+map_panel()
