@@ -52,7 +52,8 @@ def _crs_key(crs) -> str:
 
 
 def looks_geographic(x, y) -> bool:
-    """True when most finite values fit longitude/latitude ranges.
+    """True when most finite values fit longitude/latitude ranges (either way
+    round, since swapped columns are fixed later).
 
     >>> looks_geographic([105.8, 106.1], [21.0, 20.9])
     True
@@ -64,7 +65,8 @@ def looks_geographic(x, y) -> bool:
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return True
-    inside = (np.abs(x[ok]) <= 180) & (np.abs(y[ok]) <= 90)
+    ax, ay = np.abs(x[ok]), np.abs(y[ok])
+    inside = ((ax <= 180) & (ay <= 90)) | ((ax <= 90) & (ay <= 180))
     return bool(inside.mean() > 0.5)
 
 

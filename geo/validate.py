@@ -311,7 +311,8 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     has_xy = np.isfinite(lon) & np.isfinite(lat)
     outside = has_xy & ~_crs.inside_bounds(lon, lat, bounds)
     rep.add(outside, "lon/lat", np.char.add(np.char.add(lon.round(6).astype(str), ", "), lat.round(6).astype(str)),
-            "Tọa độ ngoài phạm vi Việt Nam / Coordinates outside Viet Nam")
+            "Tọa độ ngoài phạm vi Việt Nam / Coordinates outside Viet Nam" if tuple(bounds) == settings.VIETNAM_BOUNDS
+            else f"Tọa độ ngoài vùng hợp lệ / Coordinates outside the valid area {tuple(bounds)}")
     lon = np.where(outside, np.nan, lon)
     lat = np.where(outside, np.nan, lat)
     has_xy &= ~outside

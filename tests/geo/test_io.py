@@ -1,0 +1,116 @@
+"""Reading files: encodings and formats, and a clear error for each bad file."""
+from __future__ import annotations
+
+import io
+import zipfile
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from errors import InputFileError
+from geo._io import encode_cp1258, read_table, safe_extract
+from tests.conftest import SHARED
+
+CSV = "Ngày xảy ra,Lý trình,Tuyến đường,Xã,Số người chết,Số người bị thương\n" \
+      "05/02/2024,Km 145+200,QL24,Xã Đăk Tờ Re,1,0\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1258"])
+def test_csv_encodings_give_the_same_vietnamese_text(encoding):
+    data = encode_cp1258(CSV) if encoding == "cp1258" else CSV.encode(encoding)
+    t = read_table(data, filename="vu.csv")
+    assert list(t.frame.columns) == ["Ngày xảy ra", "Lý trình", "Tuyến đường", "Xã", "Số người chết",
+                                     "Số người bị thương"]
+    assert t.frame.loc[0, "Xã"] == "Xã Đăk Tờ Re"
+    assert t.encoding == encoding
+
+
+def test_semicolon_csv_is_sniffed():
+    t = read_table(CSV.replace(",", ";").encode(), filename="vu.csv")
+    assert t.frame.shape == (1, 6)
+
+
+def test_xlsx_dates_come_out_dd_mm_yyyy(tmp_path):
+    df = pd.DataFrame({"Ngày": [pd.Timestamp("2024-02-05")], "Số người chết": [1]})
+    p = tmp_path / "vu.xlsx"
+    df.to_excel(p, index=False)
+    t = read_table(p)
+    assert t.frame.loc[0, "Ngày"] == "05/02/2024"
+    assert t.frame.loc[0, "Số người chết"] == "1"
+
+
+def test_geojson_gpkg_and_zipped_shapefile_read_real_roads(tmp_path):
+    src = SHARED / "vietnam" / "kon_ray_roads_clip.geojson"
+    g = read_table(src)
+    assert g.fmt == "geojson" and len(g.geometry) == 1 and g.frame.loc[0, "ten"]
+    gdf = gpd.read_file(src)
+    gdf.to_file(tmp_path / "r.gpkg", driver="GPKG")
+    assert read_table(tmp_path / "r.gpkg").geometry[0].equals_exact(g.geometry[0], 1e-9)
+    gdf.to_file(tmp_path / "r.shp")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for ext in ("shp", "shx", "dbf", "prj"):
+            z.write(tmp_path / f"r.{ext}", f"r.{ext}")
+    s = read_table(buf.getvalue(), filename="r.zip")
+    assert s.fmt == "shp" and shapely.length(s.geometry[0]) == pytest.approx(shapely.length(g.geometry[0]))
+
+
+def test_kml_placemarks():
+    kml = b"""<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+    <Placemark><name>Qu\xc3\xa1n n\xc6\xb0\xe1\xbb\x9bc</name><ExtendedData><Data name="loai"><value>kiot</value></Data>
+    </ExtendedData><Point><coordinates>107.9,14.6,0</coordinates></Point></Placemark></Document></kml>"""
+    t = read_table(kml, filename="lan_chiem.kml")
+    assert t.frame.loc[0, "name"] == "Quán nước" and t.frame.loc[0, "loai"] == "kiot"
+    assert (t.geometry[0].x, t.geometry[0].y) == (107.9, 14.6)
+
+
+@pytest.mark.parametrize("data,name,message", [
+    (b"", "a.csv", "Tệp rỗng"),
+    (b"  \n\n", "a.csv", "rỗng"),
+    (b"a,b\n", "a.csv", "không có dòng"),
+    (b"\x00\x01\x02\xff\xfe\x00garbage" * 10, "a.csv", "không phải văn bản"),
+    (b"a,b\n\x81\x8d,1\n", "a.csv", "mã ký tự"),
+    (b"x", "a.doc", "không được hỗ trợ"),
+    (b"<kml xmlns='http://www.opengis.net/kml/2.2'><Document/></kml>", "a.kml", "không có placemark"),
+    (b"<kml", "a.kml", "KML lỗi"),
+    (b"not a zip", "a.zip", "zip hỏng"),
+    (b"PK\x03\x04broken", "a.xlsx", "Excel"),
+])
+def test_bad_files_give_a_specific_message(data, name, message):
+    with pytest.raises(InputFileError, match=message):
+        read_table(data, filename=name)
+
+
+def test_zip_without_shp():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("readme.txt", "no shapefile here")
+    with pytest.raises(InputFileError, match=r"không chứa tệp \.shp"):
+        read_table(buf.getvalue(), filename="x.zip")
+
+
+def test_zip_path_traversal_is_refused(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("../../evil.shp", "x")
+    with zipfile.ZipFile(buf) as z, pytest.raises(InputFileError, match="không an toàn"):
+        safe_extract(z, tmp_path / "out")
+    assert not (tmp_path / "evil.shp").exists()
+
+
+def test_zip_bomb_is_refused(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.shp", b"\0" * (5 * 1024 * 1024))
+    with zipfile.ZipFile(buf) as z, pytest.raises(InputFileError, match="quá lớn"):
+        safe_extract(z, tmp_path / "out", max_bytes=1024 * 1024)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
+    big = tmp_path / "big.csv"
+    with open(big, "wb") as f:  # sparse: 201 MB on paper, nothing on disk
+        f.truncate(201 * 1024 * 1024)
+    with pytest.raises(InputFileError, match="quá lớn"):
+        read_table(big)

@@ -1,0 +1,121 @@
+"""The regulation's tests at every threshold edge (Thông tư 41/2024 Điều 14 and
+Thông tư 26/2012 Điều 4)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.screening import screen
+
+
+def crashes(*rows, urban=False):
+    """rows: (chainage_m, 'YYYY-MM-DD', deaths, injured[, not_infra])"""
+    recs = []
+    for i, r in enumerate(rows, start=1):
+        recs.append({"crash_id": i, "road": "QL24", "chainage_m": r[0], "occurred_at": pd.Timestamp(r[1]),
+                     "deaths": r[2], "injured": r[3], "not_infrastructure": r[4] if len(r) > 4 else False,
+                     "urban": urban})
+    return pd.DataFrame(recs)
+
+
+def kinds(result):
+    return sorted(result.spots["kind"])
+
+
+def test_two_fatal_crashes_make_a_black_spot_one_does_not():
+    one = screen(crashes((1000, "2024-01-10", 1, 0)))
+    assert one.black_spots.empty and list(one.potential_points["tests"]) == ["T2"]
+    two = screen(crashes((1000, "2024-01-10", 1, 0), (1300, "2024-06-10", 2, 1)))
+    assert len(two.black_spots) == 1
+    bs = two.black_spots.iloc[0]
+    assert bs["tests"] == "D1" and bs["deaths"] == 3 and (bs["from_m"], bs["to_m"]) == (1000, 1300)
+    assert sorted(two.crash_ids(bs["spot"])) == [1, 2]
+
+
+def test_three_crashes_with_and_without_a_death():
+    with_death = screen(crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 0, 1), (200, "2024-03-01", 0, 2)))
+    assert with_death.black_spots["tests"].tolist() == ["D2"]
+    without = screen(crashes((0, "2024-01-01", 0, 1), (100, "2024-02-01", 0, 1), (200, "2024-03-01", 0, 2)))
+    assert without.black_spots.empty and not without.potential_points.empty
+
+
+def test_four_injury_only_crashes():
+    three = screen(crashes(*[(i * 100, f"2024-0{i + 1}-01", 0, 1) for i in range(3)]))
+    assert three.black_spots.empty
+    four = screen(crashes(*[(i * 100, f"2024-0{i + 1}-01", 0, 1) for i in range(4)]))
+    assert four.black_spots["tests"].tolist() == ["D3"]
+
+
+def test_twelve_month_window_boundary_by_one_day():
+    inside = screen(crashes((0, "2024-01-01", 1, 0), (10, "2024-12-31", 1, 0)))
+    assert len(inside.black_spots) == 1
+    bs = inside.black_spots.iloc[0]
+    assert (bs["window_start"], bs["window_end"]) == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"))
+    outside = screen(crashes((0, "2024-01-01", 1, 0), (10, "2025-01-01", 1, 0)))
+    assert outside.black_spots.empty
+
+
+def test_window_length_boundary_by_one_metre():
+    assert len(screen(crashes((1000, "2024-01-01", 1, 0), (1500, "2024-02-01", 1, 0))).black_spots) == 1
+    assert screen(crashes((1000, "2024-01-01", 1, 0), (1501, "2024-02-01", 1, 0))).black_spots.empty
+
+
+def test_urban_segments_are_shorter():
+    pair = ((1000, "2024-01-01", 1, 0), (1300, "2024-02-01", 1, 0))
+    assert len(screen(crashes(*pair, urban=False)).black_spots) == 1
+    assert screen(crashes(*pair, urban=True)).black_spots.empty
+    assert len(screen(crashes((1000, "2024-01-01", 1, 0), (1200, "2024-02-01", 1, 0), urban=True)).black_spots) == 1
+
+
+def test_window_length_is_configurable():
+    pair = crashes((1000, "2024-01-01", 1, 0), (1300, "2024-02-01", 1, 0))
+    assert screen(pair, window_m=250).black_spots.empty
+
+
+def test_not_infrastructure_crashes_are_excluded_under_2024_rules_only():
+    data = crashes((0, "2024-01-01", 1, 0), (50, "2024-03-01", 1, 0, True))
+    new = screen(data, ruleset="tt41-2024")
+    assert new.black_spots.empty and new.n_excluded_not_infrastructure == 1
+    old = screen(data, ruleset="tt26-2012")
+    assert len(old.black_spots) == 1 and old.n_excluded_not_infrastructure == 0
+
+
+def test_five_collisions_make_a_potential_point():
+    four = screen(crashes(*[(i * 10, "2024-05-01", 0, 0) for i in range(4)]))
+    assert four.spots.empty
+    five = screen(crashes(*[(i * 10, "2024-05-01", 0, 0) for i in range(5)]))
+    assert five.potential_points["tests"].tolist() == ["T1"]
+
+
+def test_overlapping_windows_merge_and_separate_roads_do_not():
+    data = crashes((0, "2024-01-01", 1, 0), (400, "2024-02-01", 1, 0), (800, "2024-03-01", 1, 0))
+    res = screen(data)
+    assert len(res.black_spots) == 1
+    bs = res.black_spots.iloc[0]
+    assert (bs["from_m"], bs["to_m"]) == (0, 800) and bs["n_windows"] == 2
+    assert sorted(res.crash_ids(bs["spot"])) == [1, 2, 3]
+    data.loc[2, "road"] = "QL14"
+    assert res.black_spots.shape[0] == 1 and screen(data).black_spots["to_m"].tolist() == [400]
+
+
+def test_potential_points_do_not_swallow_a_black_spot():
+    data = crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0), (3000, "2024-03-01", 0, 1))
+    res = screen(data)
+    assert len(res.black_spots) == 1 and res.potential_points["from_m"].tolist() == [3000]
+
+
+def test_date_filter_and_crashes_without_chainage():
+    data = crashes((0, "2023-01-01", 1, 0), (100, "2023-02-01", 1, 0))
+    data.loc[len(data)] = {"crash_id": 9, "road": None, "chainage_m": np.nan, "occurred_at": pd.Timestamp("2023-01-01"),
+                           "deaths": 1, "injured": 0, "not_infrastructure": False, "urban": False}
+    res = screen(data, date_from="2023-01-15")
+    assert res.black_spots.empty and res.n_without_chainage == 2
+
+
+def test_worst_window_is_reported_when_several_years_qualify():
+    data = crashes((0, "2021-01-01", 1, 0), (10, "2021-03-01", 1, 0),
+                   (20, "2023-01-01", 1, 0), (30, "2023-02-01", 1, 0), (40, "2023-03-01", 1, 2))
+    bs = screen(data).black_spots.iloc[0]
+    assert bs["window_start"] == pd.Timestamp("2023-01-01") and bs["deaths"] == 3
+    assert bs["tests"] == "D1,D2"
