@@ -400,7 +400,7 @@ def _crash_records(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
     out = pd.DataFrame({
         "dedup_key": df["dedup_key"].to_numpy(),
         "source_id": df["source_id"].replace("", None).to_numpy(),
-        "occurred_at": np.array(pd.to_datetime(df["occurred_at"]).dt.to_pydatetime()),
+        "occurred_at": pd.to_datetime(df["occurred_at"]).astype(object).to_numpy(),
         "lon": np.where(has, lon, None), "lat": np.where(has, lat, None), "geom": pts,
         "road_id": road_ids if road_ids is not None else None,
         "road_code": df["road_code"].where(df["road_code"].notna(), None).to_numpy(),

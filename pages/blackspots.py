@@ -71,12 +71,12 @@ with tab_list:
             "Trạng thái / Status": spots["status"].map(status_labels),
             "Còn đạt / Still meets": spots["still_qualifies"],
         })
-        st.dataframe(table, use_container_width=True, hide_index=True, key="spot_table")
+        st.dataframe(table, width="stretch", hide_index=True, key="spot_table")
         w = settings.EPDO_WEIGHTS
         st.caption(f"EPDO: vụ có người chết × {w['fatal']:g}, vụ bị thương × {w['injury']:g}, va chạm × {w['pdo']:g} "
                    "/ fatal, injury, property-only weights.")
 
-        sel = st.selectbox("Xem chi tiết điểm / Details of spot", spots["id"].tolist(),
+        sel = st.selectbox("Xem chi tiết điểm / Details of spot", spots["id"].tolist(), key="spot_detail",
                            format_func=lambda i: f"#{i} {spots.set_index('id').loc[i, 'road_code'] or ''} "
                            f"{format_chainage(spots.set_index('id').loc[i, 'from_m'])}")
         row = spots.set_index("id").loc[sel]
@@ -98,12 +98,13 @@ with tab_list:
         cr["Ngày / Date"] = cr["occurred_at"].dt.strftime("%d/%m/%Y")
         st.dataframe(cr[["id", "Ngày / Date", "Lý trình / Chainage", "commune", "deaths", "injured", "severity",
                          "not_infrastructure", "Trong cửa sổ / In window", "description"]],
-                     use_container_width=True, hide_index=True)
+                     width="stretch", hide_index=True)
         current = BlackspotStatus(row["status"])
         allowed = sorted(BLACKSPOT_TRANSITIONS[current], key=lambda s: list(BlackspotStatus).index(s))
         with st.form(f"status_{sel}"):
             st.write(f"Trạng thái hiện tại / Current status: **{current.label(L)}**")
-            new = st.selectbox("Chuyển sang / Change to", [s.value for s in allowed], format_func=status_labels.get)
+            new = st.selectbox("Chuyển sang / Change to", [s.value for s in allowed], format_func=status_labels.get,
+                               key="status_new")
             note = st.text_input("Ghi chú / Note")
             if st.form_submit_button("Lưu / Save"):
                 try:
@@ -130,4 +131,4 @@ with tab_cluster:
     table = st.session_state.get("cluster_table")
     if table is not None:
         st.write(f"{len(table)} cụm / clusters, xếp theo EPDO / ranked by EPDO")
-        st.dataframe(table.head(500), use_container_width=True, hide_index=True)
+        st.dataframe(table.head(500), width="stretch", hide_index=True)

@@ -34,7 +34,7 @@ else:
         except BlackspotError as exc:
             st.error(str(exc))
         else:
-            st.dataframe(roads.drop(columns="geometry"), use_container_width=True)
+            st.dataframe(roads.drop(columns="geometry"), width="stretch")
             if st.button(f"Nhập {len(roads)} tuyến đường / Import {len(roads)} roads", type="primary"):
                 store.add_roads(roads, user="web", source=upload.name)
                 invalidate()
@@ -93,12 +93,12 @@ else:
                 st.subheader("Báo cáo kiểm tra / Validation report")
                 rep = res.report.rename(columns={"row": "Dòng / Row", "field": "Trường / Field", "value": "Giá trị / Value",
                                                  "reason": "Lý do / Reason", "level": "Mức / Level"})
-                st.dataframe(rep, use_container_width=True, hide_index=True, height=260)
+                st.dataframe(rep, width="stretch", hide_index=True, height=260)
                 st.download_button("Tải báo cáo / Download report (CSV)",
                                    res.report.to_csv(index=False).encode("utf-8-sig"),
                                    file_name=f"{upload.name}.report.csv", mime="text/csv")
             with st.expander("Xem trước dữ liệu / Data preview"):
-                st.dataframe(res.rows.head(200), use_container_width=True)
+                st.dataframe(res.rows.head(200), width="stretch")
             b1, b2 = st.columns(2)
             if b1.button(f"Nhập {res.n_valid} dòng hợp lệ / Import valid rows", type="primary",
                          disabled=res.n_valid == 0):
@@ -123,7 +123,7 @@ if batches.empty:
     st.caption("Chưa có / None yet")
 else:
     show = batches[["id", "filename", "created_at", "created_by", "n_rows", "n_imported", "status"]]
-    st.dataframe(show, use_container_width=True, hide_index=True)
+    st.dataframe(show, width="stretch", hide_index=True)
     active = batches.loc[batches["status"] == "active", "id"].tolist()
     if active:
         c1, c2 = st.columns([1, 3])
