@@ -1,0 +1,30 @@
+"""Helpers for the benchmarks: timing and peak memory of one call."""
+from __future__ import annotations
+
+import gc
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def measure(fn, *args, repeat: int = 1, memory: bool = True, **kw):
+    """(best seconds, peak MB of Python-tracked allocations, result)."""
+    best = float("inf")
+    out = None
+    for _ in range(repeat):
+        gc.collect()
+        t = time.perf_counter()
+        out = fn(*args, **kw)
+        best = min(best, time.perf_counter() - t)
+    peak = float("nan")
+    if memory:
+        gc.collect()
+        tracemalloc.start()
+        fn(*args, **kw)
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
+        tracemalloc.stop()
+    return best, peak, out
