@@ -36,7 +36,13 @@ def same_partition(a, b):
 
 
 def postgis(x, y, eps, m):
-    eng = create_engine(PG)
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        if not c.execute(text("select 1 from pg_database where datname = 'blackspot_bench'")).scalar():
+            c.execute(text("CREATE DATABASE blackspot_bench"))
+    eng = create_engine(PG.rsplit("/", 1)[0] + "/blackspot_bench")
+    with eng.begin() as c:
+        c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     with eng.begin() as c:
         c.execute(text("CREATE TEMP TABLE pts (id int, geom geometry(Point))"))
         c.execute(text("INSERT INTO pts SELECT i, ST_MakePoint(x, y) FROM unnest(:i, :x, :y) AS t(i, x, y)"),

@@ -102,7 +102,9 @@ def test_import_page_renders_with_its_vietnamese_title(app_url, browser):
     page.goto(app_url + "/import")
     page.get_by_role("heading", name="Nhập dữ liệu").wait_for(timeout=60000)
     page.get_by_text("Các lần nhập / Import batches").wait_for()
-    assert page.locator("[data-testid='stFileUploader']").count() == 1
+    uploader = page.locator("[data-testid='stFileUploader']")
+    uploader.wait_for(timeout=30000)
+    assert uploader.count() == 1
     time.sleep(1)
     page.screenshot(path=str(SHOTS / "import.png"), full_page=True)
     page.close()
