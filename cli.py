@@ -8,6 +8,7 @@
     python cli.py screen [--rules tt41-2024]   screen the store's crashes, save spots
     python cli.py blackspots --crashes FILE --rules tt41-2024 --out OUT.csv|.xlsx|.geojson
     python cli.py cluster --crashes FILE --eps 100 --min-samples 3 --out OUT.csv
+    python cli.py corridor check --roads ROADS --points POINTS [--rules ID] --out OUT.csv
 
 ``blackspots`` and ``cluster`` work on files alone (no store). Exit codes: 0 done,
 1 invalid input (report written), 2 usage error.
@@ -262,6 +263,23 @@ def cmd_cluster(args) -> int:
     return 0
 
 
+def cmd_corridor_check(args) -> int:
+    from geo._io import read_table
+    from services.corridor import check_against_corridors, features_from_table
+    from services.importing import roads_from_table
+
+    roads = roads_from_table(read_table(Path(args.roads)))
+    crs = int(args.crs) if args.crs and args.crs.isdigit() else args.crs
+    feats = features_from_table(read_table(Path(args.points)), source_crs=crs)
+    out = check_against_corridors(roads, feats, rules=args.rules, search_m=args.search_m)
+    _write_table(out, Path(args.out))
+    counts = out["zone"].value_counts()
+    print(f"{len(out)} đối tượng / features: {int(counts.get('road_land', 0))} trong đất của đường bộ / in road land, "
+          f"{int(counts.get('corridor', 0))} trong hành lang / in the corridor, "
+          f"{int(counts.get('outside', 0))} ngoài / outside → {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="Quản lý điểm đen TNGT / Black-spot management")
     p.add_argument("--user", default="cli", help="tên người dùng ghi vào nhật ký / user name for the audit log")
@@ -304,6 +322,17 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--labels", help="ghi nhãn cụm từng vụ / write each crash's label (CSV)")
     c.add_argument("--out", required=True)
     c.set_defaults(fn=cmd_cluster)
+    co = sub.add_parser("corridor", help="hành lang an toàn đường bộ / road safety corridor")
+    cosub = co.add_subparsers(dest="corridor_cmd", required=True)
+    cc = cosub.add_parser("check", help="kiểm tra điểm/công trình trong hành lang / check features against corridors")
+    cc.add_argument("--roads", required=True, help="tệp đường: name, class, geometry / road file")
+    cc.add_argument("--points", required=True, help="tệp điểm hoặc đa giác / points or footprints")
+    cc.add_argument("--rules", default=None, help="bộ quy tắc hành lang / corridor rule set id")
+    cc.add_argument("--crs", help="EPSG của tọa độ điểm nếu không phải WGS 84 / CRS of point coordinates")
+    cc.add_argument("--search-m", type=float, default=200.0,
+                    help="tìm đường gần nhất trong bán kính này cho điểm ngoài hành lang / nearest-road radius")
+    cc.add_argument("--out", required=True)
+    cc.set_defaults(fn=cmd_corridor_check)
     return p
 
 

@@ -1,0 +1,76 @@
+"""Corridor service: read features, check them against road corridors, and
+record encroachment cases. No UI here."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from errors import InputFileError
+from geo._io import RawTable
+from geo.columns import normalise_header
+from geo.corridor import ZONE_LABELS, ZONE_OUTSIDE, corridor_check, load_corridor_rules
+from geo.crs import WGS84, looks_geographic, transform
+
+_ID_NAMES = ("id", "ma", "ma_cong_trinh", "so_hieu", "stt", "fid", "osm_id")
+_LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "x")
+_LAT_NAMES = ("lat", "latitude", "vi_do", "y")
+
+
+def features_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
+    """Features (points or footprints) of a table as id, geometry (WGS 84) and
+    the other columns. A table without geometry needs lon/lat (or x/y with
+    ``source_crs``) columns."""
+    frame = table.frame.reset_index(drop=True)
+    heads = {normalise_header(c): c for c in frame.columns}
+    id_col = next((heads[h] for h in _ID_NAMES if h in heads), None)
+    ids = frame[id_col].astype(str) if id_col else pd.Series(np.arange(1, len(frame) + 1)).astype(str)
+    if table.geometry is not None:
+        geoms = np.asarray(table.geometry, dtype=object)
+        crs = table.crs or WGS84
+    else:
+        xc = next((heads[h] for h in _LON_NAMES if h in heads), None)
+        yc = next((heads[h] for h in _LAT_NAMES if h in heads), None)
+        if xc is None or yc is None:
+            raise InputFileError("Tệp cần có hình học hoặc cột lon/lat (kinh độ/vĩ độ) / The file needs geometries "
+                                 "or lon/lat columns")
+        x = pd.to_numeric(frame[xc].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
+        y = pd.to_numeric(frame[yc].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
+        geoms = np.full(len(frame), None, dtype=object)
+        ok = np.isfinite(x) & np.isfinite(y)
+        geoms[ok] = shapely.points(x[ok], y[ok])
+        crs = source_crs or (WGS84 if looks_geographic(x[ok], y[ok]) else None)
+        if crs is None:
+            raise InputFileError("Tọa độ không phải kinh độ/vĩ độ; hãy chọn hệ tọa độ (VN-2000 ...) / Coordinates "
+                                 "are not lon/lat; choose their CRS (VN-2000 ...)")
+    if crs not in (WGS84, "OGC:CRS84"):
+        ok = ~shapely.is_missing(geoms)
+        if ok.any():
+            cx = shapely.get_coordinates(geoms[ok])
+            lx, ly = transform(cx[:, 0], cx[:, 1], crs, WGS84)
+            geoms[ok] = shapely.set_coordinates(geoms[ok].copy(), np.column_stack([lx, ly]))
+    out = frame.drop(columns=[id_col] if id_col else []).copy()
+    out.insert(0, "id", ids.to_numpy())
+    out["geometry"] = geoms
+    return out
+
+
+def check_against_corridors(roads: pd.DataFrame, features: pd.DataFrame, *, rules: str | None = None,
+                            search_m: float = 200.0, lang: str = "vi") -> pd.DataFrame:
+    """One row per feature: id, road, chainage_m, side, distance_from_centreline_m,
+    zone, zone label, inside_m (how far inside the corridor's outer edge)."""
+    res = corridor_check(roads, features["geometry"].to_numpy(), rules=load_corridor_rules(rules),
+                         search_m=search_m)
+    k = 0 if lang == "vi" else 1
+    return pd.DataFrame({
+        "id": features["id"].to_numpy(), "road": res["road"].to_numpy(),
+        "chainage_m": res["chainage_m"].round(1).to_numpy(), "side": res["side"].to_numpy(),
+        "distance_from_centreline_m": res["distance_m"].round(2).to_numpy(), "zone": res["zone"].to_numpy(),
+        "zone_label": res["zone"].map(lambda z: ZONE_LABELS[z][k]).to_numpy(),
+        "inside_m": res["inside_m"].round(2).to_numpy(),
+    })
+
+
+def encroaching(check: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a corridor check that lie inside a corridor or the road land."""
+    return check.loc[check["zone"] != ZONE_OUTSIDE]
