@@ -60,3 +60,18 @@ EPDO_WEIGHTS = {"fatal": 12.0, "injury": 3.0, "pdo": 1.0}
 #: Default DBSCAN parameters for density clustering, in metres.
 CLUSTER_EPS_M = 100.0
 CLUSTER_MIN_SAMPLES = 3
+
+#: Corridor rule set used by default (see data/rules/corridor_rules.json).
+CORRIDOR_RULESET = _env("CORRIDOR_RULESET", "nd11-2010-nd100-2013")
+
+#: An encroachment case must have a record (biên bản) before it is closed as
+#: cleared; set BLACKSPOT_CASE_RECORD_REQUIRED=0 where a voluntary clearing
+#: without a record is accepted.
+CASE_RECORD_REQUIRED = _env("CASE_RECORD_REQUIRED", "1") not in ("0", "false", "no")
+
+#: Months before and after a remediation work compared in "did it work?".
+EVALUATION_MONTHS = int(_env("EVALUATION_MONTHS", "12"))
+
+#: Site length used to build the reference group of the Empirical Bayes
+#: correction (road segments of this length, metres).
+EB_SEGMENT_M = float(_env("EB_SEGMENT_M", "500"))

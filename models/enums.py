@@ -61,11 +61,45 @@ class CaseStatus(LabelledEnum):
     CANCELLED = ("cancelled", "Hủy", "Cancelled")
 
 
+#: Allowed status changes of an encroachment case. Clearing straight from
+#: "detected" needs no record only when settings.CASE_RECORD_REQUIRED is off.
+CASE_TRANSITIONS: dict[CaseStatus, set[CaseStatus]] = {
+    CaseStatus.DETECTED: {CaseStatus.RECORDED, CaseStatus.CLEARED, CaseStatus.CANCELLED},
+    CaseStatus.RECORDED: {CaseStatus.DEADLINE_SET, CaseStatus.CLEARED, CaseStatus.CANCELLED},
+    CaseStatus.DEADLINE_SET: {CaseStatus.CLEARED, CaseStatus.ENFORCED, CaseStatus.CANCELLED},
+    CaseStatus.CLEARED: set(),
+    CaseStatus.ENFORCED: set(),
+    CaseStatus.CANCELLED: {CaseStatus.DETECTED},
+}
+CASE_OPEN = {CaseStatus.DETECTED, CaseStatus.RECORDED, CaseStatus.DEADLINE_SET}
+
+
 class WorkStatus(LabelledEnum):
     PROPOSED = ("proposed", "Đề xuất", "Proposed")
     APPROVED = ("approved", "Đã phê duyệt", "Approved")
     IN_PROGRESS = ("in_progress", "Đang thực hiện", "In progress")
     DONE = ("done", "Hoàn thành", "Done")
+
+
+WORK_TRANSITIONS: dict[WorkStatus, set[WorkStatus]] = {
+    WorkStatus.PROPOSED: {WorkStatus.APPROVED},
+    WorkStatus.APPROVED: {WorkStatus.IN_PROGRESS, WorkStatus.PROPOSED},
+    WorkStatus.IN_PROGRESS: {WorkStatus.DONE, WorkStatus.APPROVED},
+    WorkStatus.DONE: {WorkStatus.IN_PROGRESS},
+}
+
+
+class WorkType(LabelledEnum):
+    SIGNS = ("signs", "Biển báo", "Signs")
+    MARKINGS = ("markings", "Vạch sơn", "Road markings")
+    SPEED_HUMPS = ("speed_humps", "Gờ giảm tốc", "Speed humps / rumble strips")
+    LIGHTING = ("lighting", "Chiếu sáng", "Lighting")
+    WIDENING = ("widening", "Mở rộng", "Widening")
+    JUNCTION = ("junction", "Cải tạo nút giao", "Junction redesign")
+    SIGHT_LINES = ("sight_lines", "Phát quang, đảm bảo tầm nhìn", "Clearing sight lines")
+    GUARDRAILS = ("guardrails", "Hộ lan, tôn lượn sóng", "Guardrails")
+    SIGNALS = ("signals", "Đèn tín hiệu", "Traffic signals")
+    OTHER = ("other", "Khác", "Other")
 
 
 class BatchStatus(LabelledEnum):

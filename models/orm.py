@@ -199,6 +199,11 @@ class EncroachmentCase(Versioned, Base):
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     notes: Mapped[str | None] = mapped_column(Text)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"))
+    road_code: Mapped[str | None] = mapped_column(String(64))
+    zone: Mapped[str | None] = mapped_column(String(16))
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    detected_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
 
 
 class RemediationWork(Versioned, Base):
@@ -218,6 +223,10 @@ class RemediationWork(Versioned, Base):
     planned_end: Mapped[date | None] = mapped_column(Date)
     actual_start: Mapped[date | None] = mapped_column(Date)
     actual_end: Mapped[date | None] = mapped_column(Date)
+    road_code: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(300))
+    commune: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class PlanLink(Versioned, Base):
@@ -231,6 +240,38 @@ class PlanLink(Versioned, Base):
     section_id: Mapped[int | None] = mapped_column(ForeignKey("plan_section.id"))
     lead_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     cooperating_agency_ids: Mapped[list | None] = mapped_column(JSON)
+
+
+class Attachment(Base):
+    """A note or a photo attached to any item (black spot, case, work)."""
+
+    __tablename__ = "attachment"
+    __table_args__ = (Index("ix_attachment_item", "item_type", "item_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_type: Mapped[str] = mapped_column(String(32))
+    item_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # note | photo
+    text: Mapped[str | None] = mapped_column(Text)
+    filename: Mapped[str | None] = mapped_column(String(300))
+    path: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime] = mapped_column(DateTime, default=func.now())
+    user: Mapped[str | None] = mapped_column(String(64))
+
+
+class User(Versioned, Base):
+    """An account: password kept as an argon2/bcrypt hash, one role, and for
+    commune editors the commune they may edit."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("username", name="uq_app_user_username"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    commune: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=func.now())
 
 
 class AuditLog(Base):

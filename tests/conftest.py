@@ -96,6 +96,20 @@ def store(db_url):
     return Store(db_url)
 
 
+@pytest.fixture
+def ql24_store(store, ql24):
+    """A store with QL24 (class III) and the simulated QL24 crashes."""
+    from data.demo import simulated_ql24
+    from geo.validate import validate_crashes
+
+    store.add_roads(ql24, user="an")
+    net = store.road_network()
+    res = validate_crashes(simulated_ql24(), roads=net)
+    assert res.n_errors == 0
+    store.import_crashes(res, filename="sim.csv", roads=net, is_simulated=True)
+    return store
+
+
 @pytest.fixture(scope="session")
 def ql24():
     """The real QL24 line clipped to Kon Rẫy, as a road frame."""

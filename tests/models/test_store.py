@@ -62,17 +62,6 @@ def test_crash_round_trip_keeps_values(store, hk_slice):
     assert (df["occurred_at"].to_numpy() == want["occurred_at"].to_numpy()).all()
 
 
-@pytest.fixture
-def ql24_store(store, ql24):
-    from data.demo import simulated_ql24
-
-    store.add_roads(ql24, user="an")
-    net = store.road_network()
-    res = validate_crashes(simulated_ql24(), roads=net)
-    assert res.n_errors == 0
-    store.import_crashes(res, filename="sim.csv", roads=net, is_simulated=True)
-    return store
-
 
 def test_screening_saves_spots_and_rerun_updates_rather_than_duplicates(ql24_store):
     result, counts = run_screening(ql24_store, user="an")
