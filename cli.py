@@ -9,6 +9,7 @@
     python cli.py blackspots --crashes FILE --rules tt41-2024 --out OUT.csv|.xlsx|.geojson
     python cli.py cluster --crashes FILE --eps 100 --min-samples 3 --out OUT.csv
     python cli.py corridor check --roads ROADS --points POINTS [--rules ID] --out OUT.csv
+    python cli.py plan parse FILE [--json]     read a plan (.docx, .md, .txt)
 
 ``blackspots`` and ``cluster`` work on files alone (no store). Exit codes: 0 done,
 1 invalid input (report written), 2 usage error.
@@ -280,6 +281,25 @@ def cmd_corridor_check(args) -> int:
     return 0
 
 
+def cmd_plan_parse(args) -> int:
+    from services.plan_parser import parse_plan, read_plan_text
+
+    path = Path(args.file)
+    if not path.exists():
+        raise BlackspotError(f"Không có tệp / No such file: {path}")
+    draft = parse_plan(read_plan_text(path.read_bytes(), path.name))
+    d = draft.to_json_dict()
+    if args.json:
+        print(json.dumps(d, ensure_ascii=False, indent=2))
+    else:
+        print(f"{d['number']} · {d['issued_on']} · {d['issuer']}\n{d['title']}\n{d['period_from']} → {d['period_to']}")
+        for sec in d["sections"]:
+            print(f"  {sec['code']}: {sec['title']}")
+        for w in d["warnings"]:
+            print(f"  ! {w}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="Quản lý điểm đen TNGT / Black-spot management")
     p.add_argument("--user", default="cli", help="tên người dùng ghi vào nhật ký / user name for the audit log")
@@ -333,6 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="tìm đường gần nhất trong bán kính này cho điểm ngoài hành lang / nearest-road radius")
     cc.add_argument("--out", required=True)
     cc.set_defaults(fn=cmd_corridor_check)
+    pl = sub.add_parser("plan", help="kế hoạch / plans")
+    plsub = pl.add_subparsers(dest="plan_cmd", required=True)
+    pp = plsub.add_parser("parse", help="đọc kế hoạch (.docx/.md/.txt) / read a plan")
+    pp.add_argument("file")
+    pp.add_argument("--json", action="store_true", help="in JSON / print JSON")
+    pp.set_defaults(fn=cmd_plan_parse)
     return p
 
 

@@ -1,0 +1,265 @@
+"""Read a road-safety plan (Kế hoạch) from .docx, .md or .txt: number, date,
+issuing body, place, title, period, content sections (II.1 … II.n), targets,
+recipients (Nơi nhận) and signer.
+
+Real plans come as Word files or as text copied out of PDFs, where parts can
+come out of order (section II before the header). The parser therefore finds
+each part by its own markers anywhere in the text, not by position.
+"""
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from errors import InputFileError
+
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
+_ROMAN_RE = re.compile(r"^(I|II|III|IV|V|VI|VII|VIII)\.\s+(\S.*)$")
+_ITEM_RE = re.compile(r"^(\d{1,2})\.\s+(\S.*)$")
+_DATE_PLACE_RE = re.compile(r"^([^\n,]{2,60}),\s*ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.M | re.I)
+_NUMBER_RE = re.compile(r"^\s*Số\s*:\s*(.+?)\s*$", re.M)
+_DMY = r"(\d{1,2})/(\d{1,2})/(\d{4})"
+
+#: Secondary aims recognised in the text: code, pattern, Vietnamese and English label.
+AIMS = [
+    ("drink_driving", r"rượu|bia|nồng độ cồn", "Giảm TNGT do uống rượu, bia", "Fewer drink-driving crashes"),
+    ("very_serious", r"rất nghiêm trọng", "Giảm TNGT rất nghiêm trọng", "Fewer very serious crashes"),
+    ("no_especially_serious", r"không để xảy ra[^.;]*đặc biệt nghiêm trọng",
+     "Không để xảy ra TNGT đặc biệt nghiêm trọng", "No especially serious crash"),
+    ("motorcycle", r"xe mô tô|xe gắn máy", "Giảm TNGT liên quan đến xe mô tô, xe gắn máy",
+     "Fewer motorcycle crashes"),
+    ("remote_areas", r"vùng sâu|vùng xa|đồng bào dân tộc", "Giảm TNGT ở vùng sâu, vùng xa, vùng đồng bào DTTS",
+     "Fewer crashes in remote / ethnic-minority areas"),
+]
+
+
+@dataclass
+class PlanSectionDraft:
+    code: str
+    title: str
+    text: str
+
+
+@dataclass
+class PlanDraft:
+    """What was read from a plan; the user reviews it before saving."""
+
+    number: str | None = None
+    issued_on: date | None = None
+    issuer: str | None = None
+    place: str | None = None
+    title: str | None = None
+    period_from: date | None = None
+    period_to: date | None = None
+    sections: list[PlanSectionDraft] = field(default_factory=list)
+    targets: list[dict] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    signer: str | None = None
+    signer_title: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json_dict(self) -> dict:
+        d = asdict(self)
+        for k in ("issued_on", "period_from", "period_to"):
+            d[k] = d[k].isoformat() if d[k] else None
+        return d
+
+
+def read_plan_text(data: bytes, filename: str) -> str:
+    """Plain text of a plan file (.docx, .md, .txt)."""
+    ext = Path(filename).suffix.lower()
+    if not data:
+        raise InputFileError(f"Tệp rỗng / Empty file: {filename}")
+    if ext == ".docx":
+        try:
+            import docx
+
+            doc = docx.Document(io.BytesIO(data))
+        except Exception as exc:  # python-docx raises several kinds
+            raise InputFileError(f"Không đọc được tệp Word / Cannot read the Word file: {exc}") from exc
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        parts = []
+        for child in doc.element.body.iterchildren():  # paragraphs and tables in document order
+            tag = child.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                parts.append(Paragraph(child, doc).text)
+            elif tag == "tbl":  # the header of a plan is often a 2-column table
+                seen = set()
+                for row in Table(child, doc).rows:
+                    for cell in row.cells:
+                        if id(cell._tc) in seen:
+                            continue
+                        seen.add(id(cell._tc))
+                        parts.extend(p.text for p in cell.paragraphs)
+        return "\n".join(parts)
+    if ext in (".md", ".txt", ""):
+        from geo._io import decode_text
+
+        return decode_text(data)[0]
+    raise InputFileError(f"Định dạng kế hoạch không hỗ trợ: {ext} (dùng .docx, .md, .txt) / Unsupported plan format")
+
+
+def _clean(text: str) -> list[str]:
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\u00a0", " ")
+    lines = []
+    for raw in text.split("\n"):
+        s = re.sub(r"^#{1,6}\s*", "", raw.rstrip())
+        s = s.replace("**", "").replace("__", "")
+        s = re.sub(r"(?<!\w)\*(?!\s)([^*]+?)\*(?!\w)", r"\1", s)
+        lines.append(s.strip())
+    return lines
+
+
+def _dmy(d, m, y) -> date | None:
+    try:
+        return date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+
+
+def _first_clause(text: str, limit: int = 160) -> str:
+    m = re.match(r"(.+?)(?:[;:]|\.(?:\s|$))", text)
+    title = (m.group(1) if m else text).strip()
+    if len(title) > limit:
+        cut = title[:limit].rsplit(" ", 1)[0]
+        title = cut + " …"
+    return title
+
+
+def parse_plan(text: str) -> PlanDraft:
+    """Extract a plan's parts from its text (see the module doc)."""
+    lines = _clean(text)
+    joined = "\n".join(lines)
+    plan = PlanDraft()
+
+    m = _NUMBER_RE.search(joined)
+    if m:
+        plan.number = re.sub(r"\s*/\s*", "/", m.group(1)).strip()
+    m = _DATE_PLACE_RE.search(joined)
+    if m:
+        plan.place = m.group(1).strip()
+        plan.issued_on = _dmy(m.group(2), m.group(3), m.group(4))
+
+    # title: the line after "KẾ HOẠCH"
+    for i, s in enumerate(lines):
+        if re.fullmatch(r"KẾ HOẠCH", s):
+            nxt = next((t for t in lines[i + 1:] if t), None)
+            plan.title = nxt
+            break
+
+    m = re.search(r"(Ban [Aa]n toàn giao thông (?:tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn)\s+[^,.;\n]+?)"
+                  r"\s+(?:xây dựng|ban hành)", joined)
+    if m:
+        plan.issuer = m.group(1).strip()
+
+    # period
+    m = re.search(r"từ ngày\s+" + _DMY + r"\s+đến (?:hết )?(?:ngày\s+)?" + _DMY, joined)
+    if m:
+        plan.period_from = _dmy(*m.group(1, 2, 3))
+        plan.period_to = _dmy(*m.group(4, 5, 6))
+    else:
+        m = re.search(r"đến hết (?:ngày\s+)?" + _DMY, joined)
+        if m:
+            plan.period_to = _dmy(*m.group(1, 2, 3))
+            plan.period_from = plan.issued_on
+            if plan.issued_on:
+                plan.warnings.append("Kỳ kế hoạch tính từ ngày ban hành / Period taken from the date of issue")
+
+    plan.sections = _sections(lines)
+    plan.targets = _targets(joined)
+    plan.recipients, plan.signer, plan.signer_title = _recipients_and_signer(lines)
+
+    for key, label in (("number", "số"), ("issued_on", "ngày ban hành"), ("title", "tên kế hoạch"),
+                       ("period_to", "thời hạn")):
+        if getattr(plan, key) is None:
+            plan.warnings.append(f"Không tìm thấy {label} / {key} not found")
+    if not plan.sections:
+        plan.warnings.append("Không tìm thấy mục II (nội dung) / No content sections (II) found")
+    return plan
+
+
+def _sections(lines: list[str]) -> list[PlanSectionDraft]:
+    """Numbered items of part II (nội dung), each with its full text."""
+    start = next((i for i, s in enumerate(lines) if re.match(r"^II\.\s+\S", s)), None)
+    if start is None:
+        return []
+    end = next((i for i in range(start + 1, len(lines)) if _ROMAN_RE.match(lines[i])
+                or lines[i].startswith("Nơi nhận")), len(lines))
+    items: list[list] = []
+    for s in lines[start + 1:end]:
+        m = _ITEM_RE.match(s)
+        if m and (not items or int(m.group(1)) == len(items) + 1):
+            items.append([m.group(1), [m.group(2)]])
+        elif items and s:
+            # a line broken in the middle of a sentence continues it
+            prev = items[-1][1]
+            if prev and s[:1].islower():
+                prev[-1] = prev[-1] + " " + s
+            else:
+                prev.append(s)
+    return [PlanSectionDraft(code=f"II.{n}", title=_first_clause(parts[0]), text="\n".join(parts))
+            for n, parts in items]
+
+
+def _targets(text: str) -> list[dict]:
+    """The three-criteria target (band and baseline year) and the secondary aims."""
+    flat = re.sub(r"\s+", " ", text)
+    out: list[dict] = []
+    three = [c.strip() for c in re.split(r"(?<=[.;])\s", flat)
+             if re.search(r"(kéo giảm|giảm)", c, re.I)
+             and re.search(r"03 tiêu chí|ba tiêu chí|số vụ,? số người chết", c, re.I)]
+    if three:
+        three.sort(key=lambda c: "%" not in c)  # the clause with the band first
+        pct = None
+        year = None
+        for c in three:
+            m = re.search(r"(\d+(?:[.,]\d+)?)\s*%\s*(?:-|–|đến)\s*(\d+(?:[.,]\d+)?)\s*%", c)
+            if m and pct is None:
+                pct = (float(m.group(1).replace(",", ".")), float(m.group(2).replace(",", ".")))
+            elif pct is None:
+                m = re.search(r"(\d+(?:[.,]\d+)?)\s*%", c)
+                if m:
+                    v = float(m.group(1).replace(",", "."))
+                    pct = (v, v)
+            y = re.search(r"so với (?:cùng kỳ )?năm (\d{4})", c)
+            if y and year is None:
+                year = int(y.group(1))
+        out.append({"code": "three_criteria", "criteria": ["crashes", "deaths", "injured"],
+                    "min_pct": pct[0] if pct else None, "max_pct": pct[1] if pct else None,
+                    "baseline_year": year, "text": three[0][:400]})
+    for code, pattern, vi, en in AIMS:
+        m = re.search(r"[^.;]*(?:" + pattern + r")[^.;]*", flat, re.I)
+        if m and re.search(r"giảm|không để", m.group(0), re.I):
+            out.append({"code": code, "label_vi": vi, "label_en": en, "text": m.group(0).strip()[:300]})
+    return out
+
+
+def _recipients_and_signer(lines: list[str]) -> tuple[list[str], str | None, str | None]:
+    i = next((k for k, s in enumerate(lines) if re.match(r"^Nơi nhận\s*:?", s)), None)
+    if i is None:
+        return [], None, None
+    recipients = []
+    k = i + 1
+    while k < len(lines) and (not lines[k] or lines[k].startswith(("-", "+", "•"))):
+        if lines[k]:
+            recipients.append(lines[k].lstrip("-+• ").strip())
+        k += 1
+    titles: list[str] = []
+    name = None
+    while k < len(lines) and not _NUMBER_RE.match(lines[k]) and not _ROMAN_RE.match(lines[k]) \
+            and lines[k] != "KẾ HOẠCH":
+        s = lines[k]
+        if s and s == s.upper() and name is None:
+            titles.append(s)  # the signer's title lines come before the name
+        elif s and name is None:
+            name = s
+        elif s and s == s.upper():
+            break  # capitals after the name: the next document part
+        k += 1
+    return recipients, name, "\n".join(titles) or None
