@@ -60,6 +60,7 @@ class PlanDraft:
     recipients: list[str] = field(default_factory=list)
     signer: str | None = None
     signer_title: str | None = None
+    standing_body: str | None = None
     warnings: list[str] = field(default_factory=list)
 
     def to_json_dict(self) -> dict:
@@ -170,6 +171,10 @@ def parse_plan(text: str) -> PlanDraft:
             plan.period_from = plan.issued_on
             if plan.issued_on:
                 plan.warnings.append("Kỳ kế hoạch tính từ ngày ban hành / Period taken from the date of issue")
+
+    m = re.search(r"Thường trực Ban [^()\n]*\(([^)]+)\)", joined)
+    if m:
+        plan.standing_body = m.group(1).strip()
 
     plan.sections = _sections(lines)
     plan.targets = _targets(joined)

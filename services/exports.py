@@ -1,0 +1,177 @@
+"""Exports of hotspot lists (black spots, potential points, clusters):
+CSV (UTF-8 with BOM, for Excel), XLSX (Vietnamese headers, frozen header,
+column widths, a sheet of crashes per spot), GeoJSON, KML and GeoPackage.
+No UI here; each function returns bytes."""
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.chainage import format_chainage
+from models.enums import BlackspotStatus, SpotKind
+
+#: Export columns and their Vietnamese / English headers.
+COLUMNS = [
+    ("id", "Mã", "ID"), ("kind", "Loại", "Kind"), ("status", "Trạng thái", "Status"),
+    ("road_code", "Tuyến", "Road"), ("ly_trinh", "Lý trình", "Chainage"), ("from_m", "Từ (m)", "From (m)"),
+    ("to_m", "Đến (m)", "To (m)"), ("commune", "Xã/phường", "Commune"), ("tests", "Tiêu chí", "Test met"),
+    ("test_labels", "Diễn giải tiêu chí", "Test description"), ("window_start", "Từ ngày", "Window start"),
+    ("window_end", "Đến ngày", "Window end"), ("n_crashes", "Số vụ", "Crashes"), ("deaths", "Số người chết", "Deaths"),
+    ("injured", "Số người bị thương", "Injured"), ("epdo", "EPDO", "EPDO"), ("crash_ids", "Các vụ", "Crash ids"),
+]
+FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+           "geojson": "application/geo+json", "kml": "application/vnd.google-earth.kml+xml",
+           "gpkg": "application/geopackage+sqlite3"}
+
+
+def hotspot_table(spots: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
+    """The export columns (machine names) of a spots frame, labels translated."""
+    df = spots.copy()
+    for col, *_ in COLUMNS:
+        if col not in df:
+            df[col] = None
+    df["ly_trinh"] = [f"{format_chainage(a)} – {format_chainage(b)}" if pd.notna(a) and pd.notna(b) and a != b
+                      else format_chainage(a) if pd.notna(a) else "" for a, b in zip(df["from_m"], df["to_m"])]
+    df["kind"] = df["kind"].map(lambda v: SpotKind(v).label(lang) if v in SpotKind._value2member_map_ else v)
+    df["status"] = df["status"].map(
+        lambda v: BlackspotStatus(v).label(lang) if v in BlackspotStatus._value2member_map_ else v)
+    df["crash_ids"] = df["crash_ids"].map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
+    for c in ("window_start", "window_end"):
+        df[c] = pd.to_datetime(df[c]).dt.strftime("%d/%m/%Y")
+    out = df[[c for c, *_ in COLUMNS]].copy()
+    if "geometry" in spots:
+        out["geometry"] = spots["geometry"].to_numpy()
+    return out
+
+
+def _headers(lang: str) -> dict[str, str]:
+    return {c: (vi if lang == "vi" else en) for c, vi, en in COLUMNS}
+
+
+def to_csv(table: pd.DataFrame, *, lang: str = "vi") -> bytes:
+    return table.drop(columns=["geometry"], errors="ignore").rename(columns=_headers(lang)).to_csv(
+        index=False).encode("utf-8-sig")
+
+
+def to_xlsx(table: pd.DataFrame, *, crashes: pd.DataFrame | None = None, lang: str = "vi") -> bytes:
+    """Workbook: the list (frozen header, widths, auto filter) and a sheet of
+    the crashes of every spot."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    buf = io.BytesIO()
+    main = table.drop(columns=["geometry"], errors="ignore").rename(columns=_headers(lang))
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        sheet = "Danh sách điểm" if lang == "vi" else "Hotspots"
+        main.to_excel(xw, sheet_name=sheet, index=False)
+        ws = xw.sheets[sheet]
+        _format_sheet(ws, main, Font, Alignment, get_column_letter)
+        if crashes is not None and len(crashes):
+            name = "Các vụ theo điểm" if lang == "vi" else "Crashes per spot"
+            crashes.to_excel(xw, sheet_name=name, index=False)
+            _format_sheet(xw.sheets[name], crashes, Font, Alignment, get_column_letter)
+    return buf.getvalue()
+
+
+def _format_sheet(ws, frame, Font, Alignment, get_column_letter):
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, col in enumerate(frame.columns, start=1):
+        values = [str(col)] + [str(v) for v in frame[col].head(500).tolist()]
+        ws.column_dimensions[get_column_letter(i)].width = min(max(len(v) for v in values) + 2, 60)
+
+
+def _geo_frame(table: pd.DataFrame):
+    import geopandas as gpd
+
+    df = table.copy()
+    geoms = df.pop("geometry") if "geometry" in df else pd.Series([None] * len(df))
+    for c in df.columns:
+        if df[c].dtype == object:
+            df[c] = df[c].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+    return gpd.GeoDataFrame(df, geometry=list(geoms), crs="EPSG:4326")
+
+
+def to_geojson(table: pd.DataFrame) -> bytes:
+    gdf = _geo_frame(table)
+    return gdf.to_json(drop_id=True, ensure_ascii=False).encode("utf-8")
+
+
+def to_gpkg(table: pd.DataFrame, *, layer: str = "hotspots") -> bytes:
+    gdf = _geo_frame(table)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "hotspots.gpkg"
+        gdf.to_file(path, layer=layer, driver="GPKG")
+        return path.read_bytes()
+
+
+def _kml_geometry(g) -> str:
+    if g is None or g.is_empty:
+        return ""
+    if g.geom_type == "Point":
+        return f"<Point><coordinates>{g.x:.7f},{g.y:.7f}</coordinates></Point>"
+    if g.geom_type == "LineString":
+        return "<LineString><coordinates>" + " ".join(f"{x:.7f},{y:.7f}" for x, y in g.coords) + \
+            "</coordinates></LineString>"
+    if g.geom_type == "Polygon":
+        ring = " ".join(f"{x:.7f},{y:.7f}" for x, y in g.exterior.coords)
+        return f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates></LinearRing>" \
+               f"</outerBoundaryIs></Polygon>"
+    parts = "".join(_kml_geometry(p) for p in getattr(g, "geoms", []))
+    return f"<MultiGeometry>{parts}</MultiGeometry>"
+
+
+def to_kml(table: pd.DataFrame, *, name: str = "Điểm đen", lang: str = "vi") -> bytes:
+    """KML for Google Earth: one placemark per spot with its data; every text escaped."""
+    heads = _headers(lang)
+    marks = []
+    for rec in table.to_dict("records"):
+        title = f"{rec.get('kind') or ''} {rec.get('road_code') or ''} {rec.get('ly_trinh') or ''}".strip()
+        data = "".join(f'<Data name="{escape(str(k))}"><displayName>{escape(heads.get(k, k))}</displayName>'
+                       f"<value>{escape('' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))}</value></Data>"
+                       for k, v in rec.items() if k != "geometry")
+        marks.append(f"<Placemark><name>{escape(title)}</name><ExtendedData>{data}</ExtendedData>"
+                     f"{_kml_geometry(rec.get('geometry'))}</Placemark>")
+    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+           f"<name>{escape(name)}</name>" + "".join(marks) + "</Document></kml>")
+    return doc.encode("utf-8")
+
+
+def export(table: pd.DataFrame, fmt: str, *, crashes: pd.DataFrame | None = None, lang: str = "vi") -> bytes:
+    """Bytes of ``table`` in ``fmt`` (csv, xlsx, geojson, kml, gpkg)."""
+    if fmt == "csv":
+        return to_csv(table, lang=lang)
+    if fmt == "xlsx":
+        return to_xlsx(table, crashes=crashes, lang=lang)
+    if fmt == "geojson":
+        return to_geojson(table)
+    if fmt == "kml":
+        return to_kml(table, lang=lang)
+    if fmt == "gpkg":
+        return to_gpkg(table)
+    raise ValueError(fmt)
+
+
+def crashes_per_spot(spots: pd.DataFrame, crashes: pd.DataFrame) -> pd.DataFrame:
+    """One row per (spot, crash) with the crash's date, chainage, deaths, injured."""
+    rows = [(sid, cid) for sid, ids in zip(spots["id"], spots["crash_ids"]) for cid in (ids or [])]
+    pairs = pd.DataFrame(rows, columns=["spot_id", "crash_id"])
+    c = crashes.rename(columns={"id": "crash_id"})
+    keep = [k for k in ("crash_id", "source_id", "occurred_at", "road_code", "chainage_m", "commune", "deaths",
+                        "injured", "severity", "description") if k in c]
+    out = pairs.merge(c[keep], on="crash_id", how="left")
+    if "occurred_at" in out:
+        out["occurred_at"] = pd.to_datetime(out["occurred_at"]).dt.strftime("%d/%m/%Y %H:%M")
+    if "chainage_m" in out:
+        out["ly_trinh"] = out["chainage_m"].map(format_chainage)
+    return out
