@@ -1,0 +1,428 @@
+"""Documents sent to the higher level, in the Nghị định 30/2020/NĐ-CP format:
+the proposal to treat black spots (Tờ trình đề xuất xử lý điểm đen) and the
+plan's year-end summary (Báo cáo tổng kết). Built with python-docx; rendered
+to PDF by LibreOffice when it is installed. No UI here.
+
+Format (Phụ lục I): A4 portrait; margins top/bottom 20 mm, left 30 mm, right
+15 mm; Times New Roman; a two-column header (issuing body and number on the
+left, national motto on the right), place and date in italics, a bold title,
+body 14 pt, "Nơi nhận:" with recipients on the left and the signer on the
+right; page numbers centred at the top from page 2.
+"""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geo.chainage import format_chainage
+
+FONT = "Times New Roman"
+MOTTO_1 = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO_2 = "Độc lập - Tự do - Hạnh phúc"
+
+
+@dataclass
+class DocumentInfo:
+    """Who sends the document, to whom, on what basis, and who signs."""
+
+    parent_body: str = "UBND HUYỆN KON RẪY"
+    issuing_body: str = "BAN AN TOÀN GIAO THÔNG"
+    number: str = "…/TTr-BATGT"
+    place: str = "Kon Rẫy"
+    on: date = field(default_factory=date.today)
+    addressee: str = "Ban An toàn giao thông tỉnh Kon Tum"
+    basis: list[str] = field(default_factory=lambda: [
+        "Thông tư số 41/2024/TT-BGTVT ngày 15/11/2024 của Bộ trưởng Bộ Giao thông vận tải quy định về tổ chức "
+        "giao thông, báo hiệu đường bộ và xác định, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông"])
+    signer_title: str = "TRƯỞNG BAN"
+    signer_name: str = ""
+    recipients: list[str] = field(default_factory=lambda: ["Như trên;", "Lưu: VT."])
+
+
+def vn_date_line(place: str, on: date) -> str:
+    """'Kon Rẫy, ngày 05 tháng 02 năm 2025': day zero-padded, month when 1–2.
+
+    >>> vn_date_line("Kon Rẫy", date(2025, 2, 5))
+    'Kon Rẫy, ngày 05 tháng 02 năm 2025'
+    >>> vn_date_line("Liên Minh", date(2024, 11, 23))
+    'Liên Minh, ngày 23 tháng 11 năm 2024'
+    >>> vn_date_line("Hà Nội", date(2024, 3, 9))
+    'Hà Nội, ngày 09 tháng 3 năm 2024'
+    """
+    month = f"{on.month:02d}" if on.month <= 2 else str(on.month)
+    return f"{place}, ngày {on.day:02d} tháng {month} năm {on.year}"
+
+
+def vnd(amount) -> str:
+    """Money in the Vietnamese way: 1.250.000.000.
+
+    >>> vnd(1250000000)
+    '1.250.000.000'
+    """
+    if amount is None or (isinstance(amount, float) and np.isnan(amount)):
+        return ""
+    return f"{int(round(float(amount))):,}".replace(",", ".")
+
+
+# ---------------------------------------------------------------- building blocks
+def _new_document():
+    import docx
+    from docx.enum.section import WD_ORIENT
+    from docx.oxml.ns import qn
+    from docx.shared import Mm, Pt
+
+    doc = docx.Document()
+    sec = doc.sections[0]
+    sec.orientation = WD_ORIENT.PORTRAIT
+    sec.page_width, sec.page_height = Mm(210), Mm(297)
+    sec.top_margin, sec.bottom_margin = Mm(20), Mm(20)
+    sec.left_margin, sec.right_margin = Mm(30), Mm(15)
+    sec.header_distance = Mm(10)
+    for style_name in ("Normal", "Table Grid"):
+        try:
+            style = doc.styles[style_name]
+        except KeyError:
+            continue
+        style.font.name = FONT
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        if fonts is None:
+            fonts = rpr.makeelement(qn("w:rFonts"), {})
+            rpr.append(fonts)
+        for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            fonts.set(qn(attr), FONT)
+    doc.styles["Normal"].font.size = Pt(14)
+    pf = doc.styles["Normal"].paragraph_format
+    pf.space_after = Pt(6)
+    pf.line_spacing = 1.1
+    _page_numbers(doc)
+    return doc
+
+
+def _page_numbers(doc) -> None:
+    """A centred PAGE field in the header, from page 2 (first page different)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    sec = doc.sections[0]
+    sec.different_first_page_header_footer = True
+    p = sec.header.paragraphs[0]
+    p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = p.add_run()
+    run.font.size = Pt(13)
+    for kind, text in (("begin", None), (None, "PAGE"), ("separate", None), (None, None), ("end", None)):
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+        elif text:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = text
+        else:
+            el = OxmlElement("w:t")
+            el.text = "2"
+        run._r.append(el)
+
+
+def _no_borders(table) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tbl_pr = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        el = OxmlElement(f"w:{edge}")
+        el.set(qn("w:val"), "nil")
+        borders.append(el)
+    tbl_pr.append(borders)
+
+
+def _para(cell_or_doc, text: str = "", *, bold=False, italic=False, underline=False, size=14, align="left",
+          space_after=0):
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    p = cell_or_doc.add_paragraph()
+    p.alignment = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER,
+                   "right": WD_ALIGN_PARAGRAPH.RIGHT, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}[align]
+    p.paragraph_format.space_after = Pt(space_after)
+    if text:
+        r = p.add_run(text)
+        r.bold, r.italic, r.underline = bold, italic, underline
+        r.font.size = Pt(size)
+        r.font.name = FONT
+    return p
+
+
+def _header(doc, info: DocumentInfo) -> None:
+    from docx.shared import Mm
+
+    t = doc.add_table(rows=1, cols=2)
+    _no_borders(t)
+    t.autofit = False
+    widths = (Mm(65), Mm(100))
+    for cell, w in zip(t.rows[0].cells, widths):
+        cell.width = w
+    left, right = t.rows[0].cells
+    left.paragraphs[0].text = ""
+    for line in info.parent_body.split("\n"):
+        _para(left, line.upper(), size=13, align="center")
+    for line in info.issuing_body.split("\n"):
+        _para(left, line.upper(), bold=True, size=13, align="center")
+    _para(left, f"Số: {info.number}", size=13, align="center")
+    right.paragraphs[0].text = ""
+    _para(right, MOTTO_1, bold=True, size=13, align="center")
+    _para(right, MOTTO_2, bold=True, underline=True, size=14, align="center")
+    _para(right, "", size=6)
+    _para(right, vn_date_line(info.place, info.on), italic=True, size=14, align="center")
+    # the empty first paragraph python-docx leaves in each cell
+    for cell in (left, right):
+        first = cell.paragraphs[0]
+        if not first.text:
+            first._element.getparent().remove(first._element)
+
+
+def _signature(doc, info: DocumentInfo) -> None:
+    from docx.shared import Mm
+
+    t = doc.add_table(rows=1, cols=2)
+    _no_borders(t)
+    left, right = t.rows[0].cells
+    left.width, right.width = Mm(85), Mm(80)
+    left.paragraphs[0]._element.getparent().remove(left.paragraphs[0]._element)
+    right.paragraphs[0]._element.getparent().remove(right.paragraphs[0]._element)
+    _para(left, "Nơi nhận:", bold=True, italic=True, size=12)
+    for r in info.recipients:
+        _para(left, f"- {r}", size=11)
+    for line in info.signer_title.split("\n"):
+        _para(right, line.upper(), bold=True, size=14, align="center")
+    for _ in range(4):
+        _para(right, "", size=14)
+    _para(right, info.signer_name, bold=True, size=14, align="center")
+
+
+def _cell(cell, text, *, bold=False, size=12, align="left"):
+    cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)
+    for line in str(text).split("\n"):
+        _para(cell, line, bold=bold, size=size, align=align)
+
+
+def _table(doc, header: list[str], rows: list[list], *, widths_mm: list[float], bold_last=False, size=12):
+    from docx.shared import Mm
+
+    t = doc.add_table(rows=1 + len(rows), cols=len(header))
+    t.style = doc.styles["Table Grid"]
+    for j, h in enumerate(header):
+        _cell(t.rows[0].cells[j], h, bold=True, size=size, align="center")
+    for i, row in enumerate(rows, start=1):
+        for j, v in enumerate(row):
+            _cell(t.rows[i].cells[j], "" if v is None else v, size=size,
+                  bold=bold_last and i == len(rows), align="center" if j == 0 else "left")
+    for j, w in enumerate(widths_mm):
+        for r in t.rows:
+            r.cells[j].width = Mm(w)
+    return t
+
+
+# --------------------------------------------------------------- map images
+def spot_map_png(geometry, *, crashes: pd.DataFrame | None = None, roads=None, title: str = "") -> bytes:
+    """A small site sketch (no tiles): roads within ~600 m, the spot in red,
+    its crashes by severity, a 100 m scale bar and a north arrow."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import shapely
+
+    from geo.crs import metric_crs, to_metric
+
+    c = geometry.centroid
+    crs = metric_crs([c.x], [c.y])
+
+    def metric(g):
+        xy = shapely.get_coordinates(g)
+        x, y, _ = to_metric(xy[:, 0], xy[:, 1], crs)
+        return shapely.set_coordinates(g, np.column_stack([x, y]))
+
+    fig, ax = plt.subplots(figsize=(6.0, 4.0), dpi=120)
+    box = shapely.box(-600, -400, 600, 400)
+    for g in roads if roads is not None else []:
+        m = metric(g).intersection(box)
+        for part in getattr(m, "geoms", [m]):
+            if not part.is_empty and part.geom_type == "LineString":
+                ax.plot(*part.xy, color="#777777", lw=3, solid_capstyle="round", zorder=1)
+    sg = metric(geometry)
+    if sg.geom_type == "Point":
+        ax.scatter([sg.x], [sg.y], s=400, facecolors="none", edgecolors="#d7191c", lw=2.5, zorder=3)
+    else:
+        for part in getattr(sg, "geoms", [sg]):
+            if part.geom_type == "LineString":
+                ax.plot(*part.xy, color="#d7191c", lw=7, alpha=0.8, zorder=2)
+            elif part.geom_type == "Polygon":
+                ax.fill(*part.exterior.xy, color="#d7191c", alpha=0.35, zorder=2)
+    if crashes is not None and len(crashes):
+        x, y, _ = to_metric(crashes["lon"].to_numpy(float), crashes["lat"].to_numpy(float), crs)
+        colour = np.where(crashes["deaths"].to_numpy() > 0, "#000000", "#fdae61")
+        ax.scatter(x, y, c=colour, s=28, edgecolors="white", lw=0.6, zorder=4)
+    ax.plot([-560, -460], [-360, -360], color="black", lw=3)
+    ax.text(-510, -345, "100 m", ha="center", fontsize=8)
+    ax.annotate("B", xy=(560, 370), xytext=(560, 300), ha="center", fontsize=9,
+                arrowprops=dict(arrowstyle="-|>", color="black"))
+    ax.set_xlim(-600, 600)
+    ax.set_ylim(-400, 400)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------- proposal
+PROPOSAL_HEADER = ["TT", "Vị trí (tuyến, lý trình)", "Số vụ / chết / bị thương (12 tháng)", "Tiêu chí đạt",
+                   "Đánh giá nguyên nhân", "Giải pháp đề xuất", "Kinh phí (đồng)", "Đơn vị chủ trì"]
+
+
+def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, bytes] | None = None,
+                  subject: str = "Về việc đề xuất xử lý điểm đen tai nạn giao thông") -> bytes:
+    """The proposal (Tờ trình) for the selected spots.
+
+    ``spots`` has id, road_code, from_m, to_m, commune, window_start,
+    window_end, n_crashes, deaths, injured, test_labels, and optionally
+    cause, proposal, cost_vnd, lead_agency. ``maps`` maps spot id → PNG.
+    """
+    from docx.shared import Mm, Pt
+
+    if spots.empty:
+        raise ValueError("Chưa chọn điểm nào / No spot selected")
+    doc = _new_document()
+    _header(doc, info)
+    _para(doc, "", size=8)
+    _para(doc, "TỜ TRÌNH", bold=True, size=14, align="center")
+    _para(doc, subject, bold=True, size=14, align="center", space_after=12)
+    _para(doc, f"Kính gửi: {info.addressee}.", size=14, align="center", space_after=12)
+    for b in info.basis:
+        _para(doc, f"Căn cứ {b};", size=14, align="justify", space_after=6)
+    n = len(spots)
+    _para(doc, f"{info.issuing_body.strip().capitalize()} kính trình {info.addressee} xem xét, chấp thuận xử lý "
+               f"{n:02d} điểm đen / điểm tiềm ẩn tai nạn giao thông trên địa bàn như sau:",
+          size=14, align="justify", space_after=6)
+    _para(doc, "1. Danh sách và đề xuất xử lý", bold=True, size=14)
+    rows = []
+    for i, r in enumerate(spots.to_dict("records"), start=1):
+        loc = f"{r.get('road_code') or ''}, {format_chainage(r.get('from_m'))}"
+        if r.get("to_m") is not None and r.get("from_m") is not None and r["to_m"] - r["from_m"] >= 1:
+            loc += f" – {format_chainage(r['to_m'])}"
+        if r.get("commune"):
+            loc += f"\n{r['commune']}"
+        ws, we = pd.to_datetime(r.get("window_start")), pd.to_datetime(r.get("window_end"))
+        period = f"\n({ws:%d/%m/%Y} – {we:%d/%m/%Y})" if pd.notna(ws) and pd.notna(we) else ""
+        rows.append([i, loc, f"{r.get('n_crashes', 0)} / {r.get('deaths', 0)} / {r.get('injured', 0)}{period}",
+                     r.get("test_labels") or "", r.get("cause") or "Cần khảo sát, đánh giá tại hiện trường",
+                     r.get("proposal") or "", vnd(r.get("cost_vnd")), r.get("lead_agency") or ""])
+    cost = pd.to_numeric(spots.get("cost_vnd", pd.Series(dtype=float)), errors="coerce").sum()
+    rows.append(["", "Tổng cộng", f"{int(spots['n_crashes'].sum())} / {int(spots['deaths'].sum())} / "
+                 f"{int(spots['injured'].sum())}", "", "", "", vnd(cost), ""])
+    _table(doc, PROPOSAL_HEADER, rows, widths_mm=[9, 30, 24, 26, 24, 25, 18, 19], bold_last=True, size=11)
+    if maps:
+        _para(doc, "", size=8)
+        _para(doc, "2. Sơ đồ vị trí", bold=True, size=14)
+        for i, r in enumerate(spots.to_dict("records"), start=1):
+            png = maps.get(int(r["id"]))
+            if png:
+                _para(doc, f"Điểm {i}: {r.get('road_code') or ''} {format_chainage(r.get('from_m'))}", italic=True,
+                      size=13)
+                doc.add_picture(io.BytesIO(png), width=Mm(140))
+    _para(doc, "", size=8)
+    _para(doc, f"Kính trình {info.addressee} xem xét, quyết định./.", size=14, align="justify", space_after=12)
+    _signature(doc, info)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------- year-end summary
+def summary_docx(*, plan: dict, targets: pd.DataFrame, aims: pd.DataFrame, by_section: pd.DataFrame,
+                 by_agency: pd.DataFrame, counts: dict[str, int], info: DocumentInfo) -> bytes:
+    """The plan's year-end summary (Báo cáo tổng kết): targets vs actual, items
+    by section and by agency."""
+    doc = _new_document()
+    _header(doc, info)
+    _para(doc, "", size=8)
+    _para(doc, "BÁO CÁO", bold=True, size=14, align="center")
+    _para(doc, f"Tổng kết thực hiện {plan.get('title') or 'kế hoạch'}", bold=True, size=14, align="center",
+          space_after=12)
+    period = ""
+    if plan.get("period_from") and plan.get("period_to"):
+        period = f" (từ {pd.Timestamp(plan['period_from']):%d/%m/%Y} đến {pd.Timestamp(plan['period_to']):%d/%m/%Y})"
+    _para(doc, f"Thực hiện Kế hoạch số {plan.get('number') or '…'}{period}, {info.issuing_body.strip().capitalize()} "
+               "báo cáo kết quả như sau:", size=14, align="justify", space_after=6)
+    _para(doc, "I. KẾT QUẢ THỰC HIỆN CHỈ TIÊU", bold=True, size=14)
+    tot = targets.loc[targets["scope"] == targets["scope"].iloc[0]] if len(targets) else targets
+    mark = {"on_track": "Đạt", "off_track": "Chưa đạt"}
+    rows = [[i, r["criterion_label"], r["previous"], r["current"],
+             "" if pd.isna(r["change_pct"]) else f"{r['change_pct']:+.1f} %",
+             f"{r['target_from_pct']:.0f} % đến {r['target_to_pct']:.0f} %", mark[r["status"]]]
+            for i, r in enumerate(tot.to_dict("records"), start=1)]
+    _table(doc, ["TT", "Tiêu chí", "Cùng kỳ năm trước", "Kỳ này", "Tăng/giảm", "Chỉ tiêu", "Đánh giá"], rows,
+           widths_mm=[9, 40, 24, 18, 22, 32, 20], size=12)
+    _para(doc, "", size=6)
+    rows = [[i, r["label"], r["previous"], r["current"], mark[r["status"]]]
+            for i, r in enumerate(aims.to_dict("records"), start=1)]
+    _table(doc, ["TT", "Mục tiêu khác", "Cùng kỳ năm trước", "Kỳ này", "Đánh giá"], rows,
+           widths_mm=[9, 80, 26, 20, 30], size=12)
+    _para(doc, "", size=6)
+    _para(doc, "II. KẾT QUẢ THEO NỘI DUNG KẾ HOẠCH", bold=True, size=14)
+    rows = [[r["section_code"], r.get("section_title", ""), r["items"], r["done"], f"{r['done_pct']:.0f} %"]
+            for r in by_section.to_dict("records")]
+    _table(doc, ["Mục", "Nội dung", "Số việc", "Đã xong", "Tỷ lệ"], rows, widths_mm=[15, 95, 20, 20, 15], size=12)
+    _para(doc, "", size=6)
+    _para(doc, "III. KẾT QUẢ THEO CƠ QUAN CHỦ TRÌ", bold=True, size=14)
+    rows = [[i, r["lead_agency"], r["items"], r["done"], f"{r['done_pct']:.0f} %"]
+            for i, r in enumerate(by_agency.to_dict("records"), start=1)]
+    _table(doc, ["TT", "Cơ quan", "Số việc", "Đã xong", "Tỷ lệ"], rows, widths_mm=[9, 101, 20, 20, 15], size=12)
+    _para(doc, "", size=6)
+    _para(doc, "IV. ĐIỂM ĐEN, HÀNH LANG AN TOÀN VÀ CÔNG TRÌNH", bold=True, size=14)
+    labels = {"black_spots": "Điểm đen đang theo dõi", "potential": "Điểm tiềm ẩn", "cases": "Vụ lấn chiếm hành lang",
+              "cases_closed": "Vụ đã giải tỏa / cưỡng chế", "works": "Công trình xử lý",
+              "works_done": "Công trình đã hoàn thành"}
+    for k, label in labels.items():
+        if k in counts:
+            _para(doc, f"- {label}: {counts[k]}", size=14)
+    _para(doc, "", size=8)
+    _signature(doc, info)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------- PDF
+def libreoffice() -> str | None:
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def to_pdf(docx_bytes: bytes, *, timeout: int = 120) -> bytes | None:
+    """The PDF of a .docx through LibreOffice, or None when it is not installed."""
+    exe = libreoffice()
+    if exe is None:
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d) / "document.docx"
+        src.write_bytes(docx_bytes)
+        subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{d}/profile", "--convert-to", "pdf",
+                        "--outdir", d, str(src)], check=True, capture_output=True, timeout=timeout)
+        return (Path(d) / "document.pdf").read_bytes()

@@ -1,0 +1,105 @@
+"""The proposal and the year-end summary, checked structurally (Nghị định 30/2020 format)."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+
+import docx
+import pytest
+
+from services.blackspots import run_screening
+from services.documents import DocumentInfo, libreoffice, to_pdf
+from services.plan_parser import parse_plan, read_plan_text
+from services.reports import proposal, year_end_summary
+from tests.conftest import SHARED
+
+KON_RAY = SHARED.parent / "plans" / "kon-ray-2024-kh-batgt.md"
+INFO = DocumentInfo(on=date(2025, 2, 5), number="12/TTr-BATGT", signer_name="La Ngọc Đức",
+                    recipients=["Như trên;", "UBND huyện (b/c);", "Lưu: VT."])
+
+
+@pytest.fixture
+def proposal_doc(ql24_store):
+    run_screening(ql24_store)
+    spots = ql24_store.blackspots_frame(kind="black_spot")
+    ids = spots["id"].astype(int).tolist()[:2]
+    ql24_store.add_work(work_type="signs", blackspot_id=ids[0], description="biển W.207 & <cảnh báo>",
+                        cost_vnd=120_000_000)
+    ql24_store.add_work(work_type="markings", blackspot_id=ids[0], cost_vnd=80_000_000)
+    return docx.Document(io.BytesIO(proposal(ql24_store, ids, INFO))), ids, spots
+
+
+def _runs(doc):
+    for p in doc.paragraphs:
+        yield from p.runs
+    for t in doc.tables:
+        for row in t.rows:
+            for cell in row.cells:
+                for p in cell.paragraphs:
+                    yield from p.runs
+
+
+def test_page_margins_and_font(proposal_doc):
+    doc, _, _ = proposal_doc
+    sec = doc.sections[0]
+    mm = lambda v: round(v.mm, 1)  # noqa: E731 (stored in twips)
+    assert (mm(sec.page_width), mm(sec.page_height)) == (210.0, 297.0)
+    assert tuple(map(mm, (sec.top_margin, sec.bottom_margin, sec.left_margin, sec.right_margin))) == (20, 20, 30, 15)
+    assert doc.styles["Normal"].font.name == "Times New Roman"
+    assert all(r.font.name in (None, "Times New Roman") for r in _runs(doc))
+    # page number from page 2: a PAGE field in the header, first page different
+    assert sec.different_first_page_header_footer
+    assert "PAGE" in sec.header._element.xml
+
+
+def test_header_title_table_and_signature(proposal_doc):
+    doc, ids, spots = proposal_doc
+    head = doc.tables[0]
+    left = [p.text for p in head.cell(0, 0).paragraphs]
+    right = head.cell(0, 1).paragraphs
+    assert left == ["UBND HUYỆN KON RẪY", "BAN AN TOÀN GIAO THÔNG", "Số: 12/TTr-BATGT"]
+    assert head.cell(0, 0).paragraphs[1].runs[0].bold
+    assert right[0].text == "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" and right[0].runs[0].bold
+    assert right[1].text == "Độc lập - Tự do - Hạnh phúc" and right[1].runs[0].underline and right[1].runs[0].bold
+    date_p = [p for p in right if "ngày" in p.text][0]
+    assert date_p.text == "Kon Rẫy, ngày 05 tháng 02 năm 2025" and date_p.runs[0].italic
+    title = [p for p in doc.paragraphs if p.text == "TỜ TRÌNH"][0]
+    assert title.runs[0].bold
+    table = doc.tables[1]
+    assert len(table.rows) == 1 + len(ids) + 1  # header, one row per spot, totals
+    first = spots.set_index("id").loc[ids[0]]
+    assert table.cell(1, 1).text.startswith(f"QL24, Km {int(first['from_m']) // 1000}+")
+    assert table.cell(1, 5).text.startswith("Biển báo: biển W.207 & <cảnh báo>")
+    assert table.cell(1, 6).text == "200.000.000"
+    assert table.cell(len(ids) + 1, 1).text == "Tổng cộng"
+    assert len(doc.inline_shapes) == len(ids)  # a map image per spot
+    sig = doc.tables[-1]
+    noi_nhan = sig.cell(0, 0).paragraphs[0]
+    assert noi_nhan.text == "Nơi nhận:" and noi_nhan.runs[0].bold and noi_nhan.runs[0].italic
+    assert noi_nhan.runs[0].font.size.pt == 12 and sig.cell(0, 0).paragraphs[1].runs[0].font.size.pt == 11
+    assert sig.cell(0, 1).paragraphs[-1].text == "La Ngọc Đức"
+
+
+def test_year_end_summary(ql24_store):
+    draft = parse_plan(read_plan_text(KON_RAY.read_bytes(), KON_RAY.name))
+    pid = ql24_store.save_plan(draft)
+    run_screening(ql24_store)
+    spot = int(ql24_store.blackspots_frame()["id"].iloc[0])
+    secs = ql24_store.sections_frame(pid)
+    ag = ql24_store.agencies_frame()
+    ql24_store.link_item("blackspot", spot, section_id=int(secs["id"].iloc[2]), lead_agency_id=int(ag["id"].iloc[0]))
+    doc = docx.Document(io.BytesIO(year_end_summary(ql24_store, pid, INFO)))
+    texts = [p.text for p in doc.paragraphs]
+    assert "BÁO CÁO" in texts and any(t.startswith("Thực hiện Kế hoạch số M/KH-BATGT") for t in texts)
+    targets = doc.tables[1]
+    assert [targets.cell(i, 1).text for i in (1, 2, 3)] == ["Số vụ", "Số người chết", "Số người bị thương"]
+    sections = doc.tables[3]
+    assert len(sections.rows) == 1 + 7 and sections.cell(3, 0).text == "II.3" and sections.cell(3, 2).text == "1"
+
+
+@pytest.mark.skipif(libreoffice() is None, reason="LibreOffice not installed (PDF is optional)")
+def test_pdf_rendering(proposal_doc, ql24_store):
+    _, ids, _ = proposal_doc
+    pdf = to_pdf(proposal(ql24_store, ids, INFO))
+    assert pdf.startswith(b"%PDF")
