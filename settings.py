@@ -75,3 +75,6 @@ EVALUATION_MONTHS = int(_env("EVALUATION_MONTHS", "12"))
 #: Site length used to build the reference group of the Empirical Bayes
 #: correction (road segments of this length, metres).
 EB_SEGMENT_M = float(_env("EB_SEGMENT_M", "500"))
+
+#: Show the plain offline base map first (for intranets without tile access).
+OFFLINE_MAP = _env("OFFLINE_MAP", "0") in ("1", "true", "yes")

@@ -127,4 +127,82 @@ def load_demo(store: Store, *, hk_years=(2018, 2019), hk_limit: int | None = Non
     from services.blackspots import run_screening
     _, counts = run_screening(store, user=user)
     out["spots"] = counts.get("created", 0)
+    out.update(load_demo_plan(store, user=user))
     return out
+
+
+#: Demo encroachment cases on QL24 (simulated, like the QL24 crashes):
+#: chainage, offset left (+) / right (-) of the centreline in metres, kind, status steps.
+DEMO_CASES = [
+    (134_200, 12.0, "Quán nước (mô phỏng)", ["recorded", "deadline_set"], -10),
+    (141_650, -16.0, "Lều bán hàng nông sản (mô phỏng)", ["recorded"], None),
+    (147_900, 9.5, "Hàng rào, vật liệu xây dựng (mô phỏng)", [], None),
+    (152_300, -15.0, "Biển quảng cáo (mô phỏng)", ["recorded", "deadline_set", "cleared"], 20),
+]
+
+
+def load_demo_plan(store: Store, *, user: str = "demo") -> dict[str, int]:
+    """The real Kon Rẫy plan (parsed from ../shared/plans), its agencies, and a
+    few simulated encroachment cases and works linked to its section II.3."""
+    from datetime import date, timedelta
+
+    import shapely
+
+    from geo.crs import WGS84, transform
+    from services.plan_parser import parse_plan, read_plan_text
+
+    path = settings.SHARED_DATA_DIR.parent / "plans" / "kon-ray-2024-kh-batgt.md"
+    if not path.exists():
+        return {}
+    draft = parse_plan(read_plan_text(path.read_bytes(), path.name))
+    pid = store.save_plan(draft, user=user)
+    secs = store.sections_frame(pid).set_index("code")["id"]
+    agencies = store.agencies_frame()
+    standing = agencies.loc[agencies["is_standing_body"], "id"]
+    lead = int(standing.iloc[0]) if len(standing) else int(agencies["id"].iloc[0])
+    ubnd = agencies.loc[agencies["name"].str.contains("UBND huyện"), "id"]
+    net = store.road_network()
+    qi = int(net.index_of(["QL24"])[0])
+    line = net.lines[qi]
+    n_cases = 0
+    today = date.today()
+    for ch, off, kind, steps, deadline_days in DEMO_CASES:
+        s = ch - net.km_start[qi]
+        a, b, o = line.interpolate(s - 1), line.interpolate(s + 1), line.interpolate(s)
+        tx, ty = b.x - a.x, b.y - a.y
+        norm = (tx * tx + ty * ty) ** 0.5
+        x, y = o.x - ty / norm * off, o.y + tx / norm * off
+        lon, lat = transform([x], [y], net.crs.to_wkt(), WGS84)
+        cid = store.add_case(geometry=shapely.Point(lon[0], lat[0]), kind=kind, commune=None,
+                             description="Dữ liệu mô phỏng / simulated", user=user)
+        v = 1
+        for step in steps:
+            extra = {}
+            if step == "recorded":
+                extra = {"record_no": f"{cid:02d}/BB-CA", "record_date": today - timedelta(days=40)}
+            if step == "deadline_set":
+                extra = {"deadline": today + timedelta(days=deadline_days or 15)}
+            v = store.set_case_status(cid, step, expected_version=v, user=user, **extra).version
+        store.link_item("case", cid, section_id=int(secs.get("II.3", secs.iloc[0])), lead_agency_id=lead, user=user)
+        n_cases += 1
+    spots = store.blackspots_frame(kind="black_spot")
+    n_works = 0
+    for (wt, desc, cost, done), sid in zip(
+            [("signs", "Biển cảnh báo nguy hiểm, biển hạn chế tốc độ", 85_000_000, True),
+             ("speed_humps", "Gờ giảm tốc, vạch sơn giảm tốc", 140_000_000, False)],
+            spots.loc[spots["road_code"] == "QL24", "id"].head(2)):
+        wid = store.add_work(work_type=wt, blackspot_id=int(sid), name=desc, description=desc, cost_vnd=cost,
+                             funding_source="Ngân sách huyện (mô phỏng)",
+                             agency_id=int(ubnd.iloc[0]) if len(ubnd) else lead,
+                             planned_start=today - timedelta(days=120), planned_end=today + timedelta(days=30),
+                             user=user)
+        store.set_work_status(wid, "approved", expected_version=1, user=user)
+        store.set_work_status(wid, "in_progress", expected_version=2, user=user, on=today - timedelta(days=90))
+        if done:
+            store.set_work_status(wid, "done", expected_version=3, user=user, on=today - timedelta(days=30))
+        store.link_item("work", wid, section_id=int(secs.get("II.3", secs.iloc[0])), lead_agency_id=lead,
+                        cooperating_agency_ids=[int(ubnd.iloc[0])] if len(ubnd) else [], user=user)
+        store.link_item("blackspot", int(sid), section_id=int(secs.get("II.3", secs.iloc[0])), lead_agency_id=lead,
+                        user=user)
+        n_works += 1
+    return {"plan": pid, "cases": n_cases, "works": n_works}

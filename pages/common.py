@@ -1,5 +1,5 @@
-"""Shared helpers of the pages: the store (one per process) and cached loaders.
-No business logic here."""
+"""Shared helpers of the pages: the store (one per process), cached loaders,
+the current user and the shared filters. No business logic here."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,6 +7,7 @@ import streamlit as st
 
 import settings
 from models.store import Store
+from services.filters import Filters
 
 
 @st.cache_resource(show_spinner=False)
@@ -16,6 +17,10 @@ def _store(url: str) -> Store:
 
 def get_store() -> Store:
     return _store(settings.database_url())
+
+
+def url() -> str:
+    return settings.database_url()
 
 
 @st.cache_data(show_spinner=False)
@@ -33,6 +38,33 @@ def load_boundaries(url: str) -> pd.DataFrame:
     return _store(url).admin_units_frame()
 
 
+@st.cache_data(show_spinner=False)
+def load_spots(url: str) -> pd.DataFrame:
+    return _store(url).blackspots_frame()
+
+
+@st.cache_data(show_spinner=False)
+def load_cases(url: str) -> pd.DataFrame:
+    return _store(url).cases_frame()
+
+
+@st.cache_data(show_spinner=False)
+def load_works(url: str) -> pd.DataFrame:
+    return _store(url).works_frame()
+
+
+@st.cache_data(show_spinner=False)
+def load_agencies(url: str) -> pd.DataFrame:
+    return _store(url).agencies_frame()
+
+
+@st.cache_data(show_spinner=False)
+def load_corridors(url: str) -> pd.DataFrame:
+    from services.corridor import corridor_polygons
+
+    return corridor_polygons(_store(url).roads_frame(), rules=settings.CORRIDOR_RULESET)
+
+
 def invalidate() -> None:
     """Forget cached frames after a write."""
     st.cache_data.clear()
@@ -40,3 +72,17 @@ def invalidate() -> None:
 
 def lang() -> str:
     return st.session_state.get("lang", "vi")
+
+
+def current_user() -> str:
+    """The signed-in user's name (``web`` when accounts are off)."""
+    user = st.session_state.get("user")
+    return user["username"] if user else "web"
+
+
+def filters() -> Filters:
+    return st.session_state.get("filters") or Filters()
+
+
+def show_error(exc: Exception) -> None:
+    st.error(f"⚠️ {exc}")

@@ -6,17 +6,19 @@ from streamlit_folium import st_folium
 
 import settings
 from i18n import t
-from pages.common import get_store, lang, load_boundaries, load_crashes, load_roads
+from pages.common import filters, get_store, lang, load_boundaries, load_crashes, load_roads, load_spots
+from services.filters import filter_crashes, filter_spots
 from services.maps import overview_map
 
 L = lang()
 st.title(t("app_title", L))
 store = get_store()
 url = settings.database_url()
-crashes = load_crashes(url)
-spots = store.blackspots_frame()
+all_crashes = load_crashes(url)
+crashes = filter_crashes(all_crashes, filters())
+spots = filter_spots(load_spots(url), filters())
 
-if crashes.empty:
+if all_crashes.empty:
     st.info(t("no_data", L))
     st.stop()
 

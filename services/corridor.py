@@ -74,3 +74,32 @@ def check_against_corridors(roads: pd.DataFrame, features: pd.DataFrame, *, rule
 def encroaching(check: pd.DataFrame) -> pd.DataFrame:
     """Rows of a corridor check that lie inside a corridor or the road land."""
     return check.loc[check["zone"] != ZONE_OUTSIDE]
+
+
+def corridor_polygons(roads: pd.DataFrame, *, rules: str | None = None) -> pd.DataFrame:
+    """Left and right corridor strips of every road, in WGS 84, for the map."""
+    from geo.chainage import RoadNetwork
+    from geo.corridor import corridor_strips, road_widths
+    from geo.crs import _transformer
+
+    if roads.empty:
+        return pd.DataFrame(columns=["code", "side", "geometry"])
+    net = RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy())
+    w = road_widths(roads.reset_index(drop=True), load_corridor_rules(rules))
+    left, right = corridor_strips(net.lines, w["land_half_m"], w["corridor_m"])
+    tr = _transformer(net.crs.to_wkt(), WGS84)
+    back = lambda g: shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))  # noqa: E731
+    return pd.DataFrame({"code": np.r_[net.codes, net.codes], "side": ["left"] * len(net.codes) + ["right"] * len(net.codes),
+                         "geometry": np.r_[back(left), back(right)]})
+
+
+def locate_point(roads: pd.DataFrame, lon: float, lat: float, *, search_m: float = 300.0) -> dict | None:
+    """Road, chainage, side, distance and corridor zone of a clicked point, or
+    None when no road is within ``search_m``."""
+    if roads.empty:
+        return None
+    res = corridor_check(roads, np.array([shapely.Point(lon, lat)], dtype=object), search_m=search_m).iloc[0]
+    if res["road_idx"] < 0:
+        return None
+    return {"road": res["road"], "chainage_m": float(res["chainage_m"]), "side": res["side"],
+            "distance_m": float(res["distance_m"]), "zone": res["zone"], "inside_m": float(res["inside_m"])}

@@ -175,3 +175,38 @@ def crashes_per_spot(spots: pd.DataFrame, crashes: pd.DataFrame) -> pd.DataFrame
     if "chainage_m" in out:
         out["ly_trinh"] = out["chainage_m"].map(format_chainage)
     return out
+
+
+def table_export(frame: pd.DataFrame, fmt: str, *, sheet: str = "Danh sách") -> bytes:
+    """Any list (cases, works, targets) as CSV (UTF-8 with BOM) or XLSX
+    (frozen header, widths)."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    df = frame.drop(columns=["geometry"], errors="ignore")
+    if fmt == "csv":
+        return df.to_csv(index=False).encode("utf-8-sig")
+    if fmt != "xlsx":
+        raise ValueError(fmt)
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        df.to_excel(xw, sheet_name=sheet[:31], index=False)
+        _format_sheet(xw.sheets[sheet[:31]], df, Font, Alignment, get_column_letter)
+    return buf.getvalue()
+
+
+def clusters_as_spots(clusters: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Density clusters in the shape of the spots frame, for one export list.
+    ``members`` (crashes with a ``cluster`` label) gives each cluster's crash ids."""
+    ids = {}
+    if members is not None and len(members):
+        m = members.loc[members["cluster"] >= 0]
+        ids = m.groupby("cluster")["id"].apply(lambda s: [int(v) for v in s]).to_dict()
+    return pd.DataFrame({
+        "id": [f"C{int(c) + 1}" for c in clusters["cluster"]], "kind": "cluster", "status": None, "road_code": None,
+        "from_m": None, "to_m": None, "commune": None, "tests": None, "test_labels": None,
+        "window_start": clusters["first"], "window_end": clusters["last"], "n_crashes": clusters["n_crashes"],
+        "deaths": clusters["deaths"], "injured": clusters["injured"], "epdo": clusters["epdo"].round(1),
+        "crash_ids": [ids.get(c, []) for c in clusters["cluster"]],
+        "geometry": shapely.points(clusters["lon"].to_numpy(float), clusters["lat"].to_numpy(float)),
+    })

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import folium
 import numpy as np
@@ -41,6 +42,37 @@ STATUS_COLOURS = {
     "candidate": "#ff6f00", "confirmed": "#c62828", "remediation_planned": "#6a1b9a", "under_works": "#1565c0",
     "fixed": "#2e7d32", "monitoring": "#00838f", "removed": "#9e9e9e",
 }
+
+
+#: Colours of encroachment cases: overdue, open, closed.
+CASE_COLOURS = {"overdue": "#d50000", "open": "#ef6c00", "closed": "#78909c"}
+WORK_COLOUR = "#1565c0"
+#: Above this many crashes the markers carry no tooltip (payload stays small).
+TOOLTIP_LIMIT = 20_000
+#: A blank 1×1 PNG used as the offline base layer (no tile server needed).
+_BLANK_TILE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
+
+_TAG_RE = re.compile(r"\[(BS|CASE|WORK)-(\d+)\]")
+_TAG_KIND = {"BS": "blackspot", "CASE": "case", "WORK": "work"}
+
+
+def item_tag(kind: str, item_id: int) -> str:
+    """The tag that starts an item's tooltip, so a click can be traced back.
+
+    >>> item_tag("case", 7)
+    '[CASE-7]'
+    >>> parse_item_tag("[CASE-7] Lấn chiếm <b>")
+    ('case', 7)
+    >>> parse_item_tag("QL24") is None
+    True
+    """
+    code = {v: k for k, v in _TAG_KIND.items()}[kind]
+    return f"[{code}-{int(item_id)}]"
+
+
+def parse_item_tag(text: str | None) -> tuple[str, int] | None:
+    m = _TAG_RE.search(text or "")
+    return (_TAG_KIND[m.group(1)], int(m.group(2))) if m else None
 
 
 def localise_assets(element) -> None:
@@ -82,28 +114,89 @@ function (row) {
 """
 
 
-def overview_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,
-                 boundaries: pd.DataFrame | None = None, heat: bool = False, height_hint: int = 520,
-                 lang: str = "vi") -> folium.Map:
-    """A map of crashes (clustered markers coloured by severity, or a heat map),
-    black spots and potential points (coloured by status), roads and boundaries.
+_SEV_ORDER = list(SEVERITY_COLOURS)
 
-    Every user-supplied text is HTML-escaped before it reaches a tooltip.
+_CRASH_CALLBACK_FAST = """
+function (row) {
+    var colours = %s;
+    return L.circleMarker(new L.LatLng(row[0], row[1]),
+        {radius: 5, weight: 1, color: '#222', fillColor: colours[row[2]] || '#607d8b', fillOpacity: 0.9});
+}
+"""
+
+
+def _legend(lang: str, *, cases: bool, works: bool) -> str:
+    vi = lang == "vi"
+    sev_labels = {"dac_biet_nghiem_trong": ("Đặc biệt nghiêm trọng", "Especially serious"),
+                  "rat_nghiem_trong": ("Rất nghiêm trọng", "Very serious"), "nghiem_trong": ("Nghiêm trọng", "Serious"),
+                  "it_nghiem_trong": ("Ít nghiêm trọng", "Less serious"), "va_cham": ("Va chạm", "Collision")}
+    from models.enums import BlackspotStatus
+
+    rows = [f"<b>{'Vụ TNGT theo mức độ' if vi else 'Crashes by severity'}</b>"]
+    rows += [f'<span style="background:{c}" class="lg-dot"></span>{html.escape(sev_labels[k][0 if vi else 1])}'
+             for k, c in SEVERITY_COLOURS.items()]
+    rows.append(f"<b>{'Điểm đen theo trạng thái' if vi else 'Black spots by status'}</b>")
+    rows += [f'<span style="background:{c}" class="lg-bar"></span>{html.escape(BlackspotStatus(k).label(lang))}'
+             for k, c in STATUS_COLOURS.items()]
+    if cases:
+        rows.append(f"<b>{'Lấn chiếm hành lang' if vi else 'Corridor encroachment'}</b>")
+        for k, (a, b) in {"overdue": ("Quá hạn", "Overdue"), "open": ("Đang xử lý", "Open"),
+                          "closed": ("Đã xong", "Closed")}.items():
+            rows.append(f'<span style="background:{CASE_COLOURS[k]}" class="lg-dot"></span>{a if vi else b}')
+    if works:
+        rows.append(f'<span style="background:{WORK_COLOUR}" class="lg-bar"></span>'
+                    f"{'Công trình xử lý' if vi else 'Remediation work'}")
+    rows.append(f'<span style="background:#ffd54f;opacity:.6" class="lg-bar"></span>'
+                f"{'Hành lang an toàn đường bộ' if vi else 'Road safety corridor'}")
+    return ("<style>.lg-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}"
+            ".lg-bar{display:inline-block;width:16px;height:5px;margin-right:5px;vertical-align:middle}</style>"
+            '<div id="map-legend" style="position:absolute;bottom:24px;left:10px;z-index:9999;background:white;'
+            'padding:6px 9px;border:1px solid #999;border-radius:4px;font:12px/1.45 sans-serif;max-height:60%;'
+            'overflow:auto">' + "<br>".join(rows) + "</div>")
+
+
+def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,
+                boundaries: pd.DataFrame | None = None, corridors: pd.DataFrame | None = None,
+                cases: pd.DataFrame | None = None, works: pd.DataFrame | None = None, heat: bool = False,
+                offline: bool = False, lang: str = "vi", selected: tuple[str, int] | None = None) -> folium.Map:
+    """The planners' map: base layers (OpenStreetMap, and a plain offline base
+    that needs no tile server), and toggled layers: boundaries, roads,
+    corridor strips, crashes (clustered by severity, or a heat map), black
+    spots and potential points (by status), encroachment cases (overdue
+    stand out) and remediation works; a legend.
+
+    Tooltips start with an item tag (:func:`item_tag`) so a click selects
+    the item; every user-supplied text is HTML-escaped.
     """
     b = _bounds(crashes["lon"], crashes["lat"]) if len(crashes) else None
+    if b is None and roads is not None and len(roads):
+        x0, y0, x1, y1 = shapely.total_bounds(roads["geometry"].to_numpy())
+        b = [[y0, x0], [y1, x1]]
     if b is None and boundaries is not None and len(boundaries):
         x0, y0, x1, y1 = shapely.total_bounds(boundaries["geometry"].to_numpy())
         b = [[y0, x0], [y1, x1]]
     m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None, prefer_canvas=True, control_scale=True)
-    folium.TileLayer("OpenStreetMap", name="OpenStreetMap", show=True).add_to(m)
+    plain = folium.TileLayer(tiles=_BLANK_TILE, attr="—", name="Nền trống (ngoại tuyến) / Plain (offline)",
+                             overlay=False, control=True, max_zoom=22)
+    osm = folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=False, control=True)
+    for layer in ((plain, osm) if offline else (osm, plain)):
+        layer.add_to(m)
     if boundaries is not None and len(boundaries):
         fg = folium.FeatureGroup(name="Ranh giới hành chính / Boundaries", show=True)
         for rec in boundaries.to_dict("records"):
             if rec["geometry"] is None:
                 continue
-            folium.GeoJson(shapely.to_geojson(rec["geometry"]), name=html.escape(rec["name"]),
+            folium.GeoJson(shapely.to_geojson(rec["geometry"]),
                            style_function=lambda _: {"color": "#37474f", "weight": 2, "fillOpacity": 0.03},
                            tooltip=html.escape(rec["name"])).add_to(fg)
+        fg.add_to(m)
+    if corridors is not None and len(corridors):
+        fg = folium.FeatureGroup(name="Hành lang an toàn / Safety corridor", show=True)
+        folium.GeoJson({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)), "properties": {}}
+            for g in corridors["geometry"] if g is not None and not g.is_empty]},
+            style_function=lambda _: {"color": "#ffb300", "weight": 0, "fillColor": "#ffd54f", "fillOpacity": 0.45},
+        ).add_to(fg)
         fg.add_to(m)
     if roads is not None and len(roads):
         fg = folium.FeatureGroup(name="Tuyến đường / Roads", show=True)
@@ -115,15 +208,22 @@ def overview_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, ro
     ok = crashes["lon"].notna() & crashes["lat"].notna() if len(crashes) else pd.Series(dtype=bool)
     pts = crashes.loc[ok] if len(crashes) else crashes
     if heat and len(pts):
-        plugins.HeatMap(pts[["lat", "lon"]].to_numpy().tolist(), name="Bản đồ nhiệt / Heat map", radius=12,
+        plugins.HeatMap(pts[["lat", "lon"]].round(5).to_numpy().tolist(), name="Bản đồ nhiệt / Heat map", radius=12,
                         blur=15, min_opacity=0.3).add_to(m)
     elif len(pts):
-        tips = (pts["occurred_at"].dt.strftime("%d/%m/%Y").fillna("") + " · "
-                + pts["deaths"].astype(str) + " chết / " + pts["injured"].astype(str) + " bị thương")
-        data = list(zip(pts["lat"].round(6), pts["lon"].round(6), pts["severity"].fillna("va_cham"),
-                        tips.map(html.escape)))
-        plugins.FastMarkerCluster(data, name="Vụ TNGT / Crashes",
-                                  callback=_CRASH_CALLBACK % json.dumps(SEVERITY_COLOURS),
+        sev = pts["severity"].fillna("va_cham")
+        if len(pts) <= TOOLTIP_LIMIT:
+            tips = (pts["occurred_at"].dt.strftime("%d/%m/%Y").fillna("") + " · "
+                    + pts["deaths"].astype(str) + (" chết / " if lang == "vi" else " dead / ")
+                    + pts["injured"].astype(str) + (" bị thương" if lang == "vi" else " injured")
+                    + pts["description"].fillna("").map(lambda d: f" · {d[:80]}" if d else ""))
+            data = list(zip(pts["lat"].round(6), pts["lon"].round(6), sev, tips.map(html.escape)))
+            cb = _CRASH_CALLBACK % json.dumps(SEVERITY_COLOURS)
+        else:  # compact rows: lat, lon, severity index; no tooltip
+            idx = sev.map({k: i for i, k in enumerate(_SEV_ORDER)}).fillna(len(_SEV_ORDER) - 1).astype(int)
+            data = list(zip(pts["lat"].round(5), pts["lon"].round(5), idx))
+            cb = _CRASH_CALLBACK_FAST % json.dumps(list(SEVERITY_COLOURS.values()))
+        plugins.FastMarkerCluster(data, name="Vụ TNGT / Crashes", callback=cb,
                                   options={"disableClusteringAtZoom": 16, "chunkedLoading": True}).add_to(m)
     if spots is not None and len(spots):
         fg = folium.FeatureGroup(name="Điểm đen, điểm tiềm ẩn / Black spots", show=True)
@@ -132,20 +232,77 @@ def overview_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, ro
             if g is None:
                 continue
             colour = STATUS_COLOURS.get(rec["status"], "#ff6f00")
-            kind = "Điểm đen" if rec["kind"] == "black_spot" else "Điểm tiềm ẩn"
-            tip = html.escape(f"#{rec['id']} {kind} {rec.get('road_code') or ''} "
-                              f"{format_chainage(rec.get('from_m'))}–{format_chainage(rec.get('to_m'))} · "
-                              f"{rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
+            kind = ("Điểm đen" if lang == "vi" else "Black spot") if rec["kind"] == "black_spot" else \
+                ("Điểm tiềm ẩn" if lang == "vi" else "Potential point")
+            tip = item_tag("blackspot", rec["id"]) + " " + html.escape(
+                f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
+                f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
+            chosen = selected == ("blackspot", rec["id"])
             if g.geom_type == "Point":
-                folium.CircleMarker([g.y, g.x], radius=10, color=colour, weight=3, fill=True, fill_opacity=0.4,
-                                    tooltip=tip).add_to(fg)
+                folium.CircleMarker([g.y, g.x], radius=12 if chosen else 9, color=colour, weight=5 if chosen else 3,
+                                    fill=True, fill_opacity=0.4, tooltip=tip).add_to(fg)
             else:
                 folium.GeoJson(shapely.to_geojson(g), tooltip=tip,
-                               style_function=lambda _, c=colour: {"color": c, "weight": 9, "opacity": 0.85,
-                                                                   "fillColor": c, "fillOpacity": 0.3}).add_to(fg)
+                               style_function=lambda _, c=colour, w=(14 if chosen else 9): {
+                                   "color": c, "weight": w, "opacity": 0.85, "fillColor": c,
+                                   "fillOpacity": 0.3}).add_to(fg)
+        fg.add_to(m)
+    if cases is not None and len(cases):
+        from models.enums import CASE_OPEN, CaseStatus
+
+        fg = folium.FeatureGroup(name="Lấn chiếm hành lang / Encroachment", show=True)
+        open_values = {c.value for c in CASE_OPEN}
+        for rec in cases.to_dict("records"):
+            g = rec.get("geometry")
+            if g is None:
+                continue
+            state = "overdue" if rec.get("overdue") else ("open" if rec["status"] in open_values else "closed")
+            colour = CASE_COLOURS[state]
+            tip = item_tag("case", rec["id"]) + " " + html.escape(
+                f"{rec.get('kind') or ('Lấn chiếm' if lang == 'vi' else 'Encroachment')} · "
+                f"{CaseStatus(rec['status']).label(lang)}"
+                + (f" · QUÁ HẠN {rec.get('days_overdue')} ngày" if state == "overdue" else "")
+                + f" · {rec.get('road_code') or ''} {format_chainage(rec.get('chainage_m'))}"
+                + (f" · {rec['description'][:80]}" if rec.get("description") else ""))
+            if g.geom_type == "Point":
+                folium.CircleMarker([g.y, g.x], radius=7, color="#000", weight=1, fill=True, fill_color=colour,
+                                    fill_opacity=0.95, tooltip=tip).add_to(fg)
+            else:
+                folium.GeoJson(shapely.to_geojson(g), tooltip=tip,
+                               style_function=lambda _, c=colour: {"color": c, "weight": 2, "fillColor": c,
+                                                                   "fillOpacity": 0.6}).add_to(fg)
+        fg.add_to(m)
+    if works is not None and len(works) and "geometry" in works:
+        from models.enums import WorkStatus, WorkType
+
+        fg = folium.FeatureGroup(name="Công trình xử lý / Works", show=True)
+        for rec in works.to_dict("records"):
+            g = rec.get("geometry")
+            if g is None:
+                continue
+            tip = item_tag("work", rec["id"]) + " " + html.escape(
+                f"{WorkType(rec['work_type']).label(lang)} · {WorkStatus(rec['status']).label(lang)}"
+                + (f" · {rec['name']}" if rec.get("name") else ""))
+            if g.geom_type == "Point":
+                folium.RegularPolygonMarker([g.y, g.x], number_of_sides=4, radius=8, color=WORK_COLOUR, weight=2,
+                                            fill=True, fill_opacity=0.8, tooltip=tip).add_to(fg)
+            else:
+                folium.GeoJson(shapely.to_geojson(g), tooltip=tip,
+                               style_function=lambda _: {"color": WORK_COLOUR, "weight": 4,
+                                                         "dashArray": "6 6"}).add_to(fg)
         fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
+    m.get_root().html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
+                                                       works=works is not None and len(works) > 0)))
     if b is not None:
         m.fit_bounds(b)
     localise_assets(m)
     return m
+
+
+def overview_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,
+                 boundaries: pd.DataFrame | None = None, heat: bool = False, lang: str = "vi",
+                 offline: bool = False, **_) -> folium.Map:
+    """The home page's map: crashes, spots, roads and boundaries."""
+    return planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=boundaries, heat=heat, lang=lang,
+                       offline=offline)

@@ -68,7 +68,35 @@ def timeline(works: pd.DataFrame, *, today=None) -> pd.DataFrame:
     start = pd.to_datetime(works["actual_start"]).fillna(pd.to_datetime(works["planned_start"]))
     end = pd.to_datetime(works["actual_end"]).fillna(pd.to_datetime(works["planned_end"]))
     running = works["status"].eq(WorkStatus.IN_PROGRESS.value) & works["actual_end"].isna()
-    end = end.where(~running, np.maximum(end.fillna(today), today))
+    end = end.where(~running, end.fillna(today).clip(lower=today))
     label = works["id"].astype(str) + " · " + works["name"].fillna(works["work_type"]).astype(str)
     out = pd.DataFrame({"id": works["id"], "label": label, "status": works["status"], "start": start, "end": end})
     return out.dropna(subset=["start"]).assign(end=lambda d: d["end"].fillna(d["start"] + pd.Timedelta(days=1)))
+
+
+def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
+    """Works with a geometry for the map: their spot's, else the road stretch's midpoint."""
+    import shapely
+
+    from geo.chainage import RoadNetwork
+    from geo.crs import WGS84, transform
+
+    out = works.copy()
+    geoms = np.full(len(out), None, dtype=object)
+    spot_geom = dict(zip(spots["id"], spots["geometry"])) if len(spots) else {}
+    for i, sid in enumerate(out["blackspot_id"] if len(out) else []):
+        if pd.notna(sid):
+            geoms[i] = spot_geom.get(int(sid))
+    need = np.flatnonzero([g is None for g in geoms]) if len(out) else []
+    if len(need) and len(roads):
+        net = RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
+                                     km_start=roads["km_start_m"].to_numpy())
+        sub = out.iloc[need]
+        mid = (sub["from_m"].astype(float) + sub["to_m"].astype(float).fillna(sub["from_m"].astype(float))) / 2
+        pts, status = net.locate(net.index_of(sub["road_code"].to_numpy()), mid.to_numpy())
+        ok = status == 0
+        if ok.any():
+            x, y = transform(shapely.get_x(pts[ok]), shapely.get_y(pts[ok]), net.crs.to_wkt(), WGS84)
+            geoms[np.asarray(need)[ok]] = shapely.points(x, y)
+    out["geometry"] = geoms
+    return out

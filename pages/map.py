@@ -1,0 +1,150 @@
+"""Bản đồ / Map: every layer, select an item to see and act on it, or pick a
+place on a road to record an encroachment or flag a potential crash point."""
+from __future__ import annotations
+
+import shapely
+import streamlit as st
+from streamlit_folium import st_folium
+
+import settings
+from errors import BlackspotError
+from geo.chainage import format_chainage
+from i18n import t
+from models.enums import SpotKind
+from pages.common import (current_user, filters, get_store, invalidate, lang, load_boundaries, load_cases,
+                          load_corridors, load_crashes, load_roads, load_spots, load_works, show_error, url)
+from pages.panel import render_item_panel
+from services.corridor import locate_point
+from services.filters import filter_crashes, filter_items, filter_spots
+from services.maps import parse_item_tag, planner_map
+from services.works import work_geometries
+
+L = lang()
+vi = L == "vi"
+st.title(t("map", L))
+if msg := st.session_state.pop("flash", None):
+    st.success(msg)
+f = filters()
+crashes = filter_crashes(load_crashes(url()), f)
+spots = filter_spots(load_spots(url()), f)
+roads = load_roads(url())
+cases = filter_items(load_cases(url()), f)
+works = work_geometries(filter_items(load_works(url()), f), load_spots(url()), roads)
+
+c = st.columns(4)
+heat = c[0].toggle(t("heat", L), key="map_heat")
+offline = c[1].toggle("Nền ngoại tuyến" if vi else "Offline base", value=settings.OFFLINE_MAP, key="map_offline")
+show_corr = c[2].toggle("Hành lang an toàn" if vi else "Safety corridors", value=True, key="map_corridors")
+c[3].caption(f"{len(crashes):,} {'vụ' if vi else 'crashes'} · {len(spots)} {'điểm' if vi else 'spots'} · "
+             f"{len(cases)} {'vụ lấn chiếm' if vi else 'cases'} · {len(works)} {'công trình' if vi else 'works'}"
+             .replace(",", "."))
+
+items = ([("blackspot", int(i), f"{SpotKind(k).label(L)} #{i} {r or ''} {format_chainage(a)}")
+          for i, k, r, a in zip(spots["id"], spots["kind"], spots["road_code"], spots["from_m"])] if len(spots) else [])
+items += [("case", int(i), f"{'Lấn chiếm' if vi else 'Case'} #{i} {r or ''} {format_chainage(ch)}")
+          for i, r, ch in zip(cases["id"], cases["road_code"], cases["chainage_m"])] if len(cases) else []
+items += [("work", int(i), f"{'Công trình' if vi else 'Work'} #{i} {n or w}")
+          for i, n, w in zip(works["id"], works["name"], works["work_type"])] if len(works) else []
+
+
+@st.fragment
+def map_and_panel():
+    left, right = st.columns([3, 2])
+    with left:
+        m = planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=load_boundaries(url()),
+                        corridors=load_corridors(url()) if show_corr else None, cases=cases, works=works,
+                        heat=heat, offline=offline, lang=L)
+        out = st_folium(m, height=620, use_container_width=True, key=f"planner_map_{heat}_{offline}_{show_corr}",
+                        returned_objects=["last_clicked", "last_object_clicked_count",
+                                          "last_object_clicked_tooltip"])
+    out = out or {}
+    count = out.get("last_object_clicked_count")
+    if count and count != st.session_state.get("_map_obj_count"):
+        st.session_state["_map_obj_count"] = count
+        tag = parse_item_tag(out.get("last_object_clicked_tooltip"))
+        if tag:
+            st.session_state["map_selected"] = tag
+            st.session_state.pop("map_point", None)
+    elif out.get("last_clicked") and out["last_clicked"] != st.session_state.get("_map_last_click"):
+        st.session_state["_map_last_click"] = out["last_clicked"]
+        st.session_state["map_point"] = (out["last_clicked"]["lng"], out["last_clicked"]["lat"])
+        st.session_state.pop("map_selected", None)
+    with right:
+        labels = {(k, i): lab for k, i, lab in items}
+        keys = [None] + list(labels)
+        sel = st.session_state.get("map_selected")
+        pick = st.selectbox("Chọn mục" if vi else "Select an item", keys,
+                            index=keys.index(sel) if sel in keys else 0,
+                            format_func=lambda k: "—" if k is None else labels[k], key="map_pick")
+        if pick is not None and pick != sel:
+            st.session_state["map_selected"] = sel = pick
+            st.session_state.pop("map_point", None)
+        point = st.session_state.get("map_point")
+        if sel and sel in labels:
+            render_item_panel(sel[0], sel[1], lang=L, key="map")
+        elif point:
+            place_actions(point)
+        else:
+            st.info("Bấm vào một điểm đen, vụ lấn chiếm hoặc công trình để xem chi tiết; bấm vào chỗ trống trên "
+                    "đường để ghi nhận lấn chiếm hoặc gắn cờ điểm tiềm ẩn." if vi else
+                    "Click a black spot, case or work for its details; click an empty place on a road to record "
+                    "an encroachment or flag a potential crash point.")
+
+
+def place_actions(point):
+    lon, lat = point
+    store = get_store()
+    where = locate_point(roads, lon, lat)
+    st.subheader("Vị trí đã chọn" if vi else "Chosen place")
+    st.caption(f"{lat:.6f}, {lon:.6f}")
+    if where is None:
+        st.warning("Không có tuyến đường nào trong 300 m / No road within 300 m")
+    else:
+        zone = {"road_land": "đất của đường bộ / road land", "corridor": "hành lang an toàn / safety corridor",
+                "outside": "ngoài hành lang / outside the corridor"}[where["zone"]]
+        st.markdown(f"**{where['road']} {format_chainage(where['chainage_m'])}**, "
+                    f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
+                    f"{where['distance_m']:.1f} m {'từ tim đường' if vi else 'from the centreline'} · {zone}")
+    with st.form("place_case", clear_on_submit=True):
+        st.markdown("**Ghi nhận lấn chiếm tại đây**" if vi else "**Record encroachment here**")
+        kind = st.text_input("Loại (quán, lều, hàng rào…)" if vi else "Kind (stall, shed, fence…)")
+        desc = st.text_area("Mô tả" if vi else "Description", height=70)
+        commune = st.text_input("Xã/phường" if vi else "Commune")
+        if st.form_submit_button("Ghi nhận" if vi else "Record"):
+            try:
+                cid = store.add_case(geometry=shapely.Point(lon, lat), kind=kind or None, description=desc or None,
+                                     commune=commune or None, user=current_user())
+            except BlackspotError as exc:
+                show_error(exc)
+            else:
+                invalidate()
+                st.session_state["map_selected"] = ("case", cid)
+                st.session_state["flash"] = f"Đã ghi nhận vụ #{cid} / Case #{cid} recorded"
+                st.rerun(scope="app")
+    with st.form("place_potential", clear_on_submit=True):
+        st.markdown("**Gắn cờ điểm tiềm ẩn tại đây**" if vi else "**Flag a potential crash point here**")
+        reason = st.text_area("Lý do (yếu tố mất an toàn)" if vi else "Reason (unsafe features)", height=70)
+        if st.form_submit_button("Gắn cờ" if vi else "Flag"):
+            try:
+                sid = store.flag_potential_point(lon=lon, lat=lat, reason=reason,
+                                                 road_code=where["road"] if where else None,
+                                                 chainage_m=where["chainage_m"] if where else None,
+                                                 user=current_user())
+            except BlackspotError as exc:
+                show_error(exc)
+            else:
+                invalidate()
+                st.session_state["map_selected"] = ("blackspot", sid)
+                st.session_state["flash"] = f"Đã gắn cờ điểm #{sid} / Point #{sid} flagged"
+                st.rerun(scope="app")
+
+
+with st.expander("Chọn vị trí bằng tọa độ" if vi else "Pick a place by coordinates"):
+    c1, c2, c3 = st.columns([2, 2, 1])
+    lat_in = c1.number_input("Vĩ độ / Latitude", value=14.5, format="%.6f", key="pt_lat")
+    lon_in = c2.number_input("Kinh độ / Longitude", value=108.0, format="%.6f", key="pt_lon")
+    if c3.button("Chọn" if vi else "Pick", key="pt_pick"):
+        st.session_state["map_point"] = (float(lon_in), float(lat_in))
+        st.session_state.pop("map_selected", None)
+
+map_and_panel()

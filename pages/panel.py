@@ -1,0 +1,159 @@
+"""The detail panel of an item (black spot, case or work) with its actions.
+Shared by the map, corridor and works pages; all writes go through services."""
+from __future__ import annotations
+
+import html
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from errors import BlackspotError
+from geo.chainage import format_chainage
+from geo.rules import load_rulesets
+from models.enums import WorkType
+from pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, show_error, url)
+from services.items import change_status, history_table, item_detail
+
+
+def _done(msg: str) -> None:
+    invalidate()
+    st.session_state["flash"] = msg
+    st.rerun(scope="app")
+
+
+def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel") -> None:
+    vi = lang == "vi"
+    store = get_store()
+    try:
+        d = item_detail(store, kind, item_id, lang=lang, crashes=load_crashes(url()),
+                        rulesets={k: r.name for k, r in load_rulesets().items()})
+    except BlackspotError as exc:
+        show_error(exc)
+        return
+    st.subheader(d.title)
+    st.markdown(f"**{'Trạng thái' if vi else 'Status'}:** {d.status_label}")
+    if d.why:
+        st.markdown(f"**{'Vì sao' if vi else 'Why'}:** " + html.escape(d.why))
+    st.table(pd.DataFrame(d.facts, columns=["", " "]).set_index(""))
+    agencies = load_agencies(url())
+    names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
+    sections = store.sections_frame()
+    sec_names = {int(r["id"]): f"{r['code']} {r['title'][:70]}" for r in sections.to_dict("records")}
+    if d.link:
+        coop = ", ".join(names.get(a, "?") for a in d.link.get("cooperating_agency_ids") or [])
+        st.markdown(f"**{'Mục kế hoạch' if vi else 'Plan section'}:** "
+                    f"{html.escape(sec_names.get(d.link.get('section_id'), '—'))}  \n"
+                    f"**{'Chủ trì' if vi else 'Lead'}:** {html.escape(names.get(d.link.get('lead_agency_id'), '—'))}"
+                    + (f"  \n**{'Phối hợp' if vi else 'Cooperating'}:** {html.escape(coop)}" if coop else ""))
+    if not d.crashes.empty:
+        with st.expander(f"{'Các vụ' if vi else 'Crashes'} ({len(d.crashes)})", expanded=False):
+            c = d.crashes
+            st.dataframe(pd.DataFrame({
+                "ID": c["id"], "Ngày" if vi else "Date": c["occurred_at"].dt.strftime("%d/%m/%Y"),
+                "Lý trình" if vi else "Chainage": c["chainage_m"].map(format_chainage),
+                "Chết" if vi else "Deaths": c["deaths"], "Bị thương" if vi else "Injured": c["injured"],
+                "Trong 12 tháng" if vi else "In window": c["in_window"],
+                "Mô tả" if vi else "Description": c["description"]}), hide_index=True, width="stretch")
+
+    tabs = st.tabs(["Trạng thái" if vi else "Status", "Kế hoạch" if vi else "Plan link",
+                    "Ghi chú, ảnh" if vi else "Notes, photos", "Lịch sử" if vi else "History"]
+                   + (["Công trình" if vi else "Work"] if kind == "blackspot" else []))
+    with tabs[0]:
+        if not d.allowed:
+            st.info("Trạng thái cuối / Final status")
+        else:
+            with st.form(f"{key}_status_{kind}_{item_id}"):
+                new = st.selectbox("Chuyển sang" if vi else "Change to", [a for a, _ in d.allowed],
+                                   format_func=dict(d.allowed).get, key=f"{key}_status_new")
+                extra = {}
+                if kind == "case":
+                    c1, c2, c3 = st.columns(3)
+                    extra["record_no"] = c1.text_input("Số biên bản" if vi else "Record no.",
+                                                       value=d.row.get("record_no") or "")
+                    extra["record_date"] = c2.date_input("Ngày biên bản" if vi else "Record date", value=None,
+                                                         format="DD/MM/YYYY")
+                    extra["deadline"] = c3.date_input("Thời hạn giải tỏa" if vi else "Deadline", value=None,
+                                                      format="DD/MM/YYYY")
+                if kind == "work":
+                    extra["on"] = st.date_input("Ngày" if vi else "Date", value=date.today(), format="DD/MM/YYYY")
+                note = st.text_input("Ghi chú" if vi else "Note") if kind != "work" else None
+                if st.form_submit_button("Lưu" if vi else "Save", type="primary"):
+                    try:
+                        change_status(store, kind, item_id, new, version=d.version, user=current_user(), note=note or None,
+                                      **extra)
+                    except BlackspotError as exc:
+                        show_error(exc)
+                    else:
+                        _done("Đã lưu trạng thái / Status saved")
+    with tabs[1]:
+        if sections.empty or agencies.empty:
+            st.info("Chưa có kế hoạch hoặc cơ quan; thêm ở trang Kế hoạch / Add a plan and agencies on the Plan page")
+        else:
+            with st.form(f"{key}_link_{kind}_{item_id}"):
+                cur = d.link or {}
+                sec_ids = list(sec_names)
+                sec = st.selectbox("Mục kế hoạch" if vi else "Plan section", sec_ids, format_func=sec_names.get,
+                                   index=sec_ids.index(cur["section_id"]) if cur.get("section_id") in sec_ids else 0)
+                ag_ids = list(names)
+                lead = st.selectbox("Cơ quan chủ trì" if vi else "Lead agency", ag_ids, format_func=names.get,
+                                    index=ag_ids.index(cur["lead_agency_id"]) if cur.get("lead_agency_id") in ag_ids else 0)
+                coop = st.multiselect("Cơ quan phối hợp" if vi else "Cooperating agencies", ag_ids,
+                                      default=[a for a in cur.get("cooperating_agency_ids") or [] if a in ag_ids],
+                                      format_func=names.get)
+                if st.form_submit_button("Gắn" if vi else "Link"):
+                    try:
+                        store.link_item(kind, item_id, section_id=int(sec), lead_agency_id=int(lead),
+                                        cooperating_agency_ids=[int(a) for a in coop], user=current_user())
+                    except BlackspotError as exc:
+                        show_error(exc)
+                    else:
+                        _done("Đã gắn với kế hoạch / Linked to the plan")
+    with tabs[2]:
+        for a in d.attachments.to_dict("records"):
+            when = pd.Timestamp(a["at"]).strftime("%d/%m/%Y %H:%M")
+            if a["kind"] == "note":
+                st.markdown(f"*{when} · {html.escape(a['user'] or '')}:* {html.escape(a['text'] or '')}")
+            else:
+                import settings
+
+                path = settings.DATA_DIR / a["path"]
+                if path.exists():
+                    st.image(str(path), caption=f"{when} · {a['filename']}", width=320)
+        with st.form(f"{key}_note_{kind}_{item_id}", clear_on_submit=True):
+            text = st.text_area("Ghi chú" if vi else "Note", height=80)
+            photo = st.file_uploader("Ảnh hiện trường" if vi else "Site photo", type=["jpg", "jpeg", "png", "webp"])
+            if st.form_submit_button("Thêm" if vi else "Add"):
+                try:
+                    if text.strip():
+                        store.add_note(kind, item_id, text, user=current_user())
+                    if photo is not None:
+                        store.add_photo(kind, item_id, photo.name, photo.getvalue(), user=current_user())
+                except BlackspotError as exc:
+                    show_error(exc)
+                else:
+                    _done("Đã thêm / Added")
+    with tabs[3]:
+        st.dataframe(history_table(d.history, lang=lang), hide_index=True, width="stretch")
+    if kind == "blackspot":
+        with tabs[4]:
+            with st.form(f"{key}_work_{item_id}"):
+                types = [w.value for w in WorkType]
+                wt = st.selectbox("Loại công trình" if vi else "Work type", types,
+                                  format_func=lambda v: WorkType(v).label(lang))
+                name = st.text_input("Tên / mô tả" if vi else "Name / description")
+                c1, c2 = st.columns(2)
+                cost = c1.number_input("Kinh phí dự kiến (đồng)" if vi else "Cost estimate (VND)", min_value=0.0,
+                                       step=1_000_000.0, format="%.0f")
+                funding = c2.text_input("Nguồn vốn" if vi else "Funding source")
+                lead = st.selectbox("Cơ quan chủ trì" if vi else "Lead agency", [None] + list(names),
+                                    format_func=lambda a: "—" if a is None else names[a])
+                if st.form_submit_button("Tạo công trình" if vi else "Create work"):
+                    try:
+                        store.add_work(work_type=wt, blackspot_id=item_id, name=name or None, description=name or None,
+                                       cost_vnd=cost or None, funding_source=funding or None, agency_id=lead,
+                                       user=current_user())
+                    except BlackspotError as exc:
+                        show_error(exc)
+                    else:
+                        _done("Đã tạo công trình / Work created")

@@ -1,0 +1,48 @@
+"""The sidebar shared by every page: language and the filters. Drawn once,
+by app.py; the values live in st.session_state["filters"]."""
+from __future__ import annotations
+
+import streamlit as st
+
+import settings
+from geo.rules import load_rulesets, load_severity
+from pages.common import load_crashes, load_roads, url
+from services.filters import Filters, options
+
+
+def render(lang: str) -> Filters:
+    vi = lang == "vi"
+    crashes = load_crashes(url())
+    opts = options(crashes, load_roads(url())) if len(crashes) else {"communes": [], "roads": [], "vehicles": [],
+                                                                      "date_min": None, "date_max": None}
+    st.subheader("Bộ lọc" if vi else "Filters")
+    period = None
+    if opts["date_min"]:
+        period = st.date_input("Thời gian" if vi else "Period", value=(opts["date_min"], opts["date_max"]),
+                               min_value=opts["date_min"], max_value=opts["date_max"], format="DD/MM/YYYY",
+                               key="f_period")
+    communes = st.multiselect("Xã/phường" if vi else "Commune", opts["communes"], key="f_communes")
+    roads = st.multiselect("Tuyến đường" if vi else "Road", opts["roads"], key="f_roads")
+    sev = load_severity()
+    sev_labels = {c.code: (c.label_vi if vi else c.label_en) for c in sev.classes}
+    severities = st.multiselect("Mức độ" if vi else "Severity", list(sev_labels), format_func=sev_labels.get,
+                                key="f_severity")
+    vehicle = st.selectbox("Phương tiện" if vi else "Vehicle type", ["—"] + opts["vehicles"], key="f_vehicle")
+    alcohol_opts = {"all": "Tất cả" if vi else "All", "yes": "Có rượu bia" if vi else "Alcohol involved",
+                    "no": "Không" if vi else "No alcohol"}
+    alcohol = st.radio("Rượu bia" if vi else "Alcohol", list(alcohol_opts), format_func=alcohol_opts.get,
+                       horizontal=True, key="f_alcohol")
+    rulesets = load_rulesets()
+    rs = st.selectbox("Bộ quy tắc điểm đen" if vi else "Black-spot rule set", list(rulesets),
+                      index=list(rulesets).index(settings.DEFAULT_RULESET), format_func=lambda k: rulesets[k].name,
+                      key="f_ruleset")
+    d_from = d_to = None
+    if period and isinstance(period, (tuple, list)) and len(period) == 2:
+        d_from, d_to = period
+        if (d_from, d_to) == (opts["date_min"], opts["date_max"]):
+            d_from = d_to = None  # the whole range: no period filter
+    f = Filters(date_from=d_from, date_to=d_to, communes=tuple(communes), roads=tuple(roads),
+                severities=tuple(severities), vehicle=None if vehicle == "—" else vehicle, alcohol=alcohol,
+                ruleset=rs)
+    st.session_state["filters"] = f
+    return f

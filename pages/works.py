@@ -1,0 +1,148 @@
+"""Công trình xử lý / Remediation works: list, timeline, costs by agency,
+and "did it work?" (before/after with the Empirical Bayes correction)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from errors import BlackspotError
+from geo.chainage import format_chainage, parse_chainage
+from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
+from i18n import t
+from models.enums import WorkStatus, WorkType
+from pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads, load_works,
+                          show_error, url)
+from pages.panel import render_item_panel
+from services.exports import table_export
+from services.filters import filter_items
+from services.works import costs_by_agency, evaluate_work, timeline
+
+L = lang()
+vi = L == "vi"
+st.title(t("works", L))
+if msg := st.session_state.pop("flash", None):
+    st.success(msg)
+store = get_store()
+works = filter_items(load_works(url()), filters())
+agencies = load_agencies(url())
+names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
+status_labels = {s.value: s.label(L) for s in WorkStatus}
+tab_list, tab_time, tab_cost, tab_eval, tab_new = st.tabs([
+    "Danh sách" if vi else "List", "Tiến độ" if vi else "Timeline", "Kinh phí" if vi else "Costs",
+    "Có hiệu quả không?" if vi else "Did it work?", "Thêm công trình" if vi else "Add a work"])
+
+with tab_list:
+    if works.empty:
+        st.info("Chưa có công trình nào. Tạo từ một điểm đen (trang Bản đồ hoặc Điểm đen) hoặc ở thẻ Thêm công trình."
+                if vi else "No works yet. Create one from a black spot or in the Add tab.")
+    else:
+        table = pd.DataFrame({
+            "ID": works["id"], "Loại" if vi else "Type": works["work_type"].map(lambda v: WorkType(v).label(L)),
+            "Tên" if vi else "Name": works["name"], "Điểm" if vi else "Spot": works["blackspot_id"],
+            "Tuyến" if vi else "Road": works["road_code"],
+            "Lý trình" if vi else "Chainage": works["from_m"].map(format_chainage),
+            "Kinh phí (đồng)" if vi else "Cost (VND)": works["cost_vnd"],
+            "Nguồn vốn" if vi else "Funding": works["funding_source"],
+            "Chủ trì" if vi else "Lead": works["agency_id"].map(names),
+            "Trạng thái" if vi else "Status": works["status"].map(status_labels),
+            "Bắt đầu" if vi else "Start": pd.to_datetime(works["actual_start"]).dt.strftime("%d/%m/%Y"),
+            "Hoàn thành" if vi else "End": pd.to_datetime(works["actual_end"]).dt.strftime("%d/%m/%Y")})
+        st.dataframe(table, hide_index=True, width="stretch", key="works_table")
+        e1, e2, _ = st.columns([1, 1, 4])
+        e1.download_button("CSV", table_export(table, "csv"), "cong_trinh.csv", "text/csv", key="works_csv")
+        e2.download_button("Excel", table_export(table, "xlsx", sheet="Công trình"), "cong_trinh.xlsx",
+                           key="works_xlsx")
+        pick = st.selectbox("Xem chi tiết" if vi else "Details of work", works["id"].tolist(), key="work_pick",
+                            format_func=lambda i: f"#{i}")
+        render_item_panel("work", int(pick), lang=L, key="works")
+
+with tab_time:
+    bars = timeline(works)
+    if bars.empty:
+        st.info("Chưa có ngày kế hoạch / thực tế / No dates yet")
+    else:
+        bars["status"] = bars["status"].map(status_labels)
+        chart = alt.Chart(bars).mark_bar(height=14).encode(
+            x=alt.X("start:T", title="Thời gian" if vi else "Time", axis=alt.Axis(format="%m/%Y")),
+            x2="end:T", y=alt.Y("label:N", title=None, sort="x"),
+            color=alt.Color("status:N", title="Trạng thái" if vi else "Status"),
+            tooltip=["label", "status", alt.Tooltip("start:T", format="%d/%m/%Y"),
+                     alt.Tooltip("end:T", format="%d/%m/%Y")])
+        st.altair_chart(chart, width="stretch")
+
+with tab_cost:
+    costs = costs_by_agency(works, agencies)
+    if costs.empty:
+        st.info("Chưa có kinh phí / No costs yet")
+    else:
+        costs["status"] = costs["status"].map(status_labels)
+        st.altair_chart(alt.Chart(costs).mark_bar().encode(
+            y=alt.Y("agency:N", title=None), x=alt.X("cost_vnd:Q", title="Kinh phí (đồng)" if vi else "Cost (VND)"),
+            color=alt.Color("status:N", title="Trạng thái" if vi else "Status"),
+            tooltip=["agency", "status", alt.Tooltip("cost_vnd:Q", format=",.0f"), "n_works"]),
+            width="stretch")
+        st.dataframe(costs, hide_index=True, width="stretch")
+
+with tab_eval:
+    done = works.loc[works["status"] == WorkStatus.DONE.value] if len(works) else works
+    if done.empty:
+        st.info("Chưa có công trình hoàn thành / No finished works yet")
+    else:
+        wid = st.selectbox("Công trình" if vi else "Work", done["id"].tolist(), key="eval_pick",
+                           format_func=lambda i: f"#{i} {done.set_index('id').loc[i, 'name'] or ''}")
+        try:
+            ba = evaluate_work(store, int(wid))
+        except BlackspotError as exc:
+            show_error(exc)
+        else:
+            st.caption(f"{'Trước' if vi else 'Before'}: {ba.before_from:%d/%m/%Y} – "
+                       f"{ba.before_to - pd.Timedelta(days=1):%d/%m/%Y} · {'Sau' if vi else 'After'}: "
+                       f"{ba.after_from:%d/%m/%Y} – {ba.after_to - pd.Timedelta(days=1):%d/%m/%Y}")
+            if ba.note:
+                st.warning(ba.note)
+            cols = st.columns(3)
+            for col, key, label in zip(cols, ("crashes", "deaths", "injured"), (t("crashes", L), t("deaths", L),
+                                                                                 t("injured", L))):
+                ch = ba.change_pct[key]
+                col.metric(label, ba.after[key], None if ch is None else f"{ch:+.0f} %", delta_color="inverse",
+                           help=f"{'Trước' if vi else 'Before'}: {ba.before[key]}")
+            if ba.eb_index is not None:
+                st.markdown(f"**{'Số vụ dự kiến nếu không làm' if vi else 'Expected without the work'}:** "
+                            f"{ba.eb_expected_after:.2f} · **{'Chỉ số hiệu quả' if vi else 'Index of effectiveness'}:** "
+                            f"{ba.eb_index:.2f} · {'xu hướng chung' if vi else 'general trend'} ×{ba.trend_ratio:.2f}")
+            st.info(EB_EXPLANATION_VI if vi else EB_EXPLANATION_EN)
+
+with tab_new:
+    roads = load_roads(url())
+    with st.form("new_work", clear_on_submit=True):
+        c1, c2, c3 = st.columns(3)
+        wt = c1.selectbox("Loại" if vi else "Type", [w.value for w in WorkType], format_func=lambda v: WorkType(v).label(L))
+        road = c2.selectbox("Tuyến" if vi else "Road", roads["code"].tolist() if len(roads) else [])
+        name = c3.text_input("Tên" if vi else "Name")
+        c4, c5 = st.columns(2)
+        a = c4.text_input("Từ lý trình (Km 105+500)" if vi else "From chainage (Km 105+500)")
+        b = c5.text_input("Đến lý trình" if vi else "To chainage")
+        c6, c7, c8 = st.columns(3)
+        cost = c6.number_input("Kinh phí (đồng)" if vi else "Cost (VND)", min_value=0.0, step=1e6, format="%.0f")
+        funding = c7.text_input("Nguồn vốn" if vi else "Funding")
+        lead = c8.selectbox("Chủ trì" if vi else "Lead", [None] + list(names), format_func=lambda x: names.get(x, "—"))
+        c9, c10 = st.columns(2)
+        p_start = c9.date_input("Dự kiến bắt đầu" if vi else "Planned start", value=None, format="DD/MM/YYYY")
+        p_end = c10.date_input("Dự kiến xong" if vi else "Planned end", value=None, format="DD/MM/YYYY")
+        if st.form_submit_button("Thêm" if vi else "Add", type="primary"):
+            fa, fb = parse_chainage(a)[1], parse_chainage(b or a)[1]
+            if pd.isna(fa) or pd.isna(fb):
+                show_error("Lý trình không đọc được; viết như Km 105+500 / Unreadable chainage; write Km 105+500")
+            else:
+                try:
+                    wid = store.add_work(work_type=wt, road_code=road, from_m=min(fa, fb), to_m=max(fa, fb),
+                                         name=name or None, cost_vnd=cost or None, funding_source=funding or None,
+                                         agency_id=lead, planned_start=p_start, planned_end=p_end,
+                                         user=current_user())
+                except BlackspotError as exc:
+                    show_error(exc)
+                else:
+                    invalidate()
+                    st.session_state["flash"] = f"Đã thêm công trình #{wid} / Work #{wid} added"
+                    st.rerun()

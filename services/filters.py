@@ -1,0 +1,92 @@
+"""The filters shared by every page (period, commune, road, severity, vehicle
+type, alcohol, rule set) and how they apply to each kind of item. Pure
+pandas; the sidebar in ``app.py`` only collects the values."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: date | None = None
+    date_to: date | None = None
+    communes: tuple[str, ...] = ()
+    roads: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    vehicle: str | None = None
+    alcohol: str = "all"  # all | yes | no
+    ruleset: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self != Filters(ruleset=self.ruleset)
+
+
+def options(crashes: pd.DataFrame, roads: pd.DataFrame | None = None) -> dict:
+    """Choices for the filter widgets, from the data."""
+    vehicles = sorted({v.strip() for s in crashes["vehicle_types"].dropna() for v in str(s).split(";") if v.strip()})
+    road_codes = set(crashes["road_code"].dropna())
+    if roads is not None and len(roads):
+        road_codes |= set(roads["code"])
+    t = crashes["occurred_at"]
+    return {"communes": sorted(crashes["commune"].dropna().unique().tolist()),
+            "roads": sorted(road_codes), "vehicles": vehicles,
+            "date_min": t.min().date() if len(t) else None, "date_max": t.max().date() if len(t) else None}
+
+
+def filter_crashes(crashes: pd.DataFrame, f: Filters) -> pd.DataFrame:
+    keep = pd.Series(True, index=crashes.index)
+    day = crashes["occurred_at"].dt.normalize()
+    if f.date_from:
+        keep &= day >= pd.Timestamp(f.date_from)
+    if f.date_to:
+        keep &= day <= pd.Timestamp(f.date_to)
+    if f.communes:
+        keep &= crashes["commune"].isin(f.communes)
+    if f.roads:
+        keep &= crashes["road_code"].isin(f.roads)
+    if f.severities:
+        keep &= crashes["severity"].isin(f.severities)
+    if f.vehicle:
+        keep &= crashes["vehicle_types"].fillna("").str.contains(f.vehicle, regex=False)
+    if f.alcohol == "yes":
+        keep &= crashes["alcohol"].astype(bool)
+    elif f.alcohol == "no":
+        keep &= ~crashes["alcohol"].astype(bool)
+    return crashes.loc[keep]
+
+
+def filter_spots(spots: pd.DataFrame, f: Filters) -> pd.DataFrame:
+    """Spots on the chosen roads and communes, of the chosen rule set (manual
+    flags always kept), whose 12-month window overlaps the period."""
+    if spots.empty:
+        return spots
+    keep = pd.Series(True, index=spots.index)
+    if f.roads:
+        keep &= spots["road_code"].isin(f.roads)
+    if f.communes:
+        keep &= spots["commune"].isin(f.communes) | spots["commune"].isna()
+    if f.ruleset:
+        keep &= (spots["ruleset"] == f.ruleset) | spots["manual"].astype(bool)
+    ws = pd.to_datetime(spots["window_start"])
+    we = pd.to_datetime(spots["window_end"])
+    if f.date_from:
+        keep &= we.isna() | (we >= pd.Timestamp(f.date_from))
+    if f.date_to:
+        keep &= ws.isna() | (ws <= pd.Timestamp(f.date_to))
+    return spots.loc[keep]
+
+
+def filter_items(items: pd.DataFrame, f: Filters) -> pd.DataFrame:
+    """Cases and works: by road and commune."""
+    if items.empty:
+        return items
+    keep = pd.Series(True, index=items.index)
+    if f.roads and "road_code" in items:
+        keep &= items["road_code"].isin(f.roads)
+    if f.communes and "commune" in items:
+        keep &= items["commune"].isin(f.communes) | items["commune"].isna()
+    return items.loc[keep]

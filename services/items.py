@@ -1,0 +1,147 @@
+"""Any item (black spot, encroachment case, remediation work) as the detail
+panel shows it, and the actions on it. No UI here."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from errors import NotFoundError
+from geo.chainage import format_chainage
+from models.enums import (BLACKSPOT_TRANSITIONS, CASE_TRANSITIONS, WORK_TRANSITIONS, BlackspotStatus, CaseStatus,
+                          SpotKind, WorkStatus, WorkType)
+from models.store import Store
+
+TABLES = {"blackspot": "blackspot", "case": "encroachment_case", "work": "remediation_work"}
+
+
+@dataclass
+class ItemDetail:
+    kind: str
+    id: int
+    title: str
+    status: str
+    status_label: str
+    version: int
+    allowed: list[tuple[str, str]]
+    facts: list[tuple[str, str]]
+    why: str | None = None
+    crashes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    link: dict | None = None
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    attachments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    row: dict = field(default_factory=dict)
+
+
+def _dmy(v) -> str:
+    return "" if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%d/%m/%Y")
+
+
+def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", crashes: pd.DataFrame | None = None,
+                rulesets: dict | None = None) -> ItemDetail:
+    vi = lang == "vi"
+    if kind == "blackspot":
+        frame = store.blackspots_frame()
+    elif kind == "case":
+        frame = store.cases_frame()
+    elif kind == "work":
+        frame = store.works_frame()
+    else:
+        raise NotFoundError(kind)
+    frame = frame.set_index("id") if len(frame) else frame
+    if item_id not in getattr(frame, "index", []):
+        raise NotFoundError(f"Không tìm thấy mục số {item_id} / Item {item_id} not found")
+    r = frame.loc[item_id].to_dict()
+    r["id"] = item_id
+    facts: list[tuple[str, str]] = []
+    why = None
+    crash_rows = pd.DataFrame()
+    if kind == "blackspot":
+        st = BlackspotStatus(r["status"])
+        allowed = [(s.value, s.label(lang)) for s in BlackspotStatus if s in BLACKSPOT_TRANSITIONS[st]]
+        title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
+                 f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}")
+        facts = [("Xã/phường" if vi else "Commune", r.get("commune") or "—"),
+                 ("Số vụ / chết / bị thương" if vi else "Crashes / deaths / injured",
+                  f"{r['n_crashes']} / {r['deaths']} / {r['injured']}"),
+                 ("EPDO", f"{r['epdo']:g}")]
+        if r.get("manual"):
+            why = ("Gắn cờ thủ công: " if vi else "Flagged by hand: ") + (r.get("manual_reason") or "")
+        else:
+            rs_name = (rulesets or {}).get(r["ruleset"], r["ruleset"])
+            why = (f"{r['test_labels']} ({r['tests']}; {rs_name}) — "
+                   + ("trong 12 tháng " if vi else "within 12 months ")
+                   + f"{_dmy(r['window_start'])} – {_dmy(r['window_end'])}")
+        if crashes is not None and r.get("crash_ids"):
+            crash_rows = crashes.loc[crashes["id"].isin([int(i) for i in r["crash_ids"]])].copy()
+            win = {int(i) for i in (r.get("window_crash_ids") or [])}
+            crash_rows["in_window"] = crash_rows["id"].isin(win)
+    elif kind == "case":
+        st = CaseStatus(r["status"])
+        allowed = [(s.value, s.label(lang)) for s in CaseStatus if s in CASE_TRANSITIONS[st]]
+        title = f"#{item_id} · {'Lấn chiếm hành lang' if vi else 'Corridor encroachment'} · {r.get('kind') or ''}"
+        zone = {"road_land": ("Đất của đường bộ", "Road land"), "corridor": ("Hành lang an toàn", "Safety corridor"),
+                "outside": ("Ngoài hành lang", "Outside")}.get(r.get("zone"), ("—", "—"))
+        facts = [("Vị trí" if vi else "Location",
+                  f"{r.get('road_code') or '—'} {format_chainage(r.get('chainage_m'))}, "
+                  f"{'bên trái' if r.get('side') == 'left' else 'bên phải' if r.get('side') == 'right' else ''}"),
+                 ("Vùng" if vi else "Zone", zone[0 if vi else 1]),
+                 ("Lấn vào hành lang (m)" if vi else "Inside the corridor (m)",
+                  f"{r['distance_inside_m']:.1f}" if pd.notna(r.get("distance_inside_m")) else "—"),
+                 ("Biên bản" if vi else "Record", f"{r.get('record_no') or '—'} {_dmy(r.get('record_date'))}"),
+                 ("Thời hạn" if vi else "Deadline", _dmy(r.get("deadline")) + (
+                     (f" — QUÁ HẠN {r['days_overdue']} ngày" if vi else f" — OVERDUE by {r['days_overdue']} days")
+                     if r.get("overdue") else "")),
+                 ("Mô tả" if vi else "Description", r.get("description") or "")]
+    else:
+        st = WorkStatus(r["status"])
+        allowed = [(s.value, s.label(lang)) for s in WorkStatus if s in WORK_TRANSITIONS[st]]
+        title = f"#{item_id} · {WorkType(r['work_type']).label(lang)} · {r.get('name') or ''}"
+        facts = [("Vị trí" if vi else "Location", f"{r.get('road_code') or ''} {format_chainage(r.get('from_m'))} – "
+                                                  f"{format_chainage(r.get('to_m'))}"),
+                 ("Kinh phí (đồng)" if vi else "Cost (VND)",
+                  f"{r['cost_vnd']:,.0f}".replace(",", ".") if pd.notna(r.get("cost_vnd")) else "—"),
+                 ("Nguồn vốn" if vi else "Funding", r.get("funding_source") or "—"),
+                 ("Kế hoạch" if vi else "Planned", f"{_dmy(r.get('planned_start'))} – {_dmy(r.get('planned_end'))}"),
+                 ("Thực tế" if vi else "Actual", f"{_dmy(r.get('actual_start'))} – {_dmy(r.get('actual_end'))}")]
+    links = store.links_frame()
+    link = None
+    if len(links):
+        hit = links.loc[(links["item_type"] == kind) & (links["item_id"] == item_id)]
+        if len(hit):
+            link = hit.iloc[0].to_dict()
+    return ItemDetail(kind=kind, id=item_id, title=title, status=st.value, status_label=st.label(lang),
+                      version=int(r["version"]), allowed=allowed, facts=facts, why=why, crashes=crash_rows,
+                      link=link, history=store.history(TABLES[kind], item_id),
+                      attachments=store.attachments(kind, item_id), row=r)
+
+
+def change_status(store: Store, kind: str, item_id: int, new_status: str, *, version: int, user: str,
+                  note: str | None = None, **extra):
+    """One entry point for the status change of any item."""
+    if kind == "blackspot":
+        return store.set_blackspot_status(item_id, new_status, expected_version=version, user=user, note=note)
+    if kind == "case":
+        return store.set_case_status(item_id, new_status, expected_version=version, user=user, note=note, **extra)
+    if kind == "work":
+        return store.set_work_status(item_id, new_status, expected_version=version, user=user, **extra)
+    raise NotFoundError(kind)
+
+
+def history_table(history: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
+    """Audit rows as who / when / what changed (old → new)."""
+    if history.empty:
+        return pd.DataFrame(columns=["at", "user", "action", "changes"])
+    def describe(ch):
+        if not isinstance(ch, dict):
+            return ""
+        parts = []
+        for k, v in ch.items():
+            if isinstance(v, list) and len(v) == 2:
+                parts.append(f"{k}: {v[0]} → {v[1]}" if v[0] is not None else f"{k}: {v[1]}")
+            else:
+                parts.append(f"{k}: {v}")
+        return "; ".join(parts)[:400]
+    return pd.DataFrame({"at": pd.to_datetime(history["at"]).dt.strftime("%d/%m/%Y %H:%M"),
+                         "user": history["user"], "action": history["action"],
+                         "changes": history["changes"].map(describe)})

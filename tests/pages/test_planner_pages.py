@@ -1,0 +1,181 @@
+"""The planners' pages with AppTest on the demo store: they render, the
+shared filters change their lists, and their actions write to the store."""
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from models.store import Store
+from tests.conftest import ROOT
+from tests.pages.conftest import run
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    st.cache_data.clear()
+    yield
+
+
+def _caption_counts(at):
+    import re
+
+    text = next(c.value for c in at.caption if "vụ" in c.value and "điểm" in c.value)
+    return [int(n.replace(".", "")) for n in re.findall(r"([\d.]+) ", text)]
+
+
+def _sidebar_then_home():
+    import streamlit as st
+
+    from pages.sidebar import render
+
+    with st.sidebar:
+        render("vi")
+    exec(open("pages/home.py", encoding="utf-8").read(), {"__name__": "__main__"})
+
+
+def test_app_renders_with_sidebar_and_navigation(demo_url):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Quản lý điểm đen tai nạn giao thông"
+    assert {"lang_choice", "f_alcohol"} <= {r.key for r in at.sidebar.radio}
+
+
+def test_sidebar_filters_change_the_home_figures(demo_url, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_function(_sidebar_then_home, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    total = int({m.label: m.value for m in at.metric}["Số vụ"].replace(".", ""))
+    at.sidebar.multiselect(key="f_roads").set_value(["QL24"]).run()
+    assert {m.label: m.value for m in at.metric}["Số vụ"] == "288" and total > 288
+    at.sidebar.radio(key="f_alcohol").set_value("yes").run()
+    assert 0 < int({m.label: m.value for m in at.metric}["Số vụ"]) < 288
+
+
+def test_map_lists_follow_the_filters(demo_url):
+    from services.filters import Filters
+
+    at = run("map.py")
+    all_counts = _caption_counts(at)
+    at.session_state["filters"] = Filters(roads=("QL24",))
+    at.run()
+    ql24 = _caption_counts(at)
+    assert ql24[0] == 288 and all_counts[0] > ql24[0]
+    from datetime import date
+
+    at.session_state["filters"] = Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
+    at.run()
+    y2025 = _caption_counts(at)
+    spots = Store(demo_url).blackspots_frame()
+    overlapping = spots.loc[(spots["window_end"] >= date(2025, 1, 1)) & (spots["window_start"] <= date(2025, 12, 31))]
+    assert y2025[1] == len(overlapping) < all_counts[1]
+    assert len(at.selectbox(key="map_pick").options) == 1 + y2025[1] + y2025[2] + y2025[3]
+
+
+def test_map_panel_selects_and_changes_status(demo_url):
+    store = Store(demo_url)
+    spots = store.blackspots_frame(kind="black_spot")
+    sid = int(spots.loc[spots["status"] == "candidate", "id"].iloc[0])
+    at = run("map.py")
+    at.selectbox(key="map_pick").set_value(("blackspot", sid)).run()
+    assert not at.exception, at.exception
+    assert at.session_state["map_selected"] == ("blackspot", sid)
+    assert any("Vì sao" in m.value for m in at.markdown)
+    assert any(f"#{sid}" in h.value for h in at.subheader)
+    at.selectbox(key="map_status_new").set_value("confirmed")
+    [b for b in at.button if b.label == "Lưu"][0].click().run()
+    assert not at.exception, at.exception
+    assert store.get_blackspot(sid).status.value == "confirmed"
+    hist = store.history("blackspot", sid)
+    assert hist["user"].iloc[-1] == "web"
+
+
+def test_map_place_records_an_encroachment_with_chainage(demo_url):
+    store = Store(demo_url)
+    n = len(store.cases_frame())
+    at = run("map.py")
+    # a place 12 m off QL24 at Km 140+000, picked by coordinates
+    from geo.crs import WGS84, transform
+
+    net = store.road_network()
+    qi = int(net.index_of(["QL24"])[0])
+    p = net.lines[qi].interpolate(140_000 - net.km_start[qi])
+    lon, lat = transform([p.x], [p.y + 12], net.crs.to_wkt(), WGS84)
+    at.number_input(key="pt_lat").set_value(float(lat[0]))
+    at.number_input(key="pt_lon").set_value(float(lon[0]))
+    at.button(key="pt_pick").click().run()
+    assert any("QL24 Km 140+" in m.value for m in at.markdown)
+    at.text_input[0].input("Quán <script>alert(1)</script>")
+    [b for b in at.button if b.label == "Ghi nhận"][0].click().run()
+    assert not at.exception, at.exception
+    cases = store.cases_frame()
+    assert len(cases) == n + 1
+    new = cases.iloc[-1]
+    assert new["road_code"] == "QL24" and abs(new["chainage_m"] - 140_000) < 15
+    assert new["kind"] == "Quán <script>alert(1)</script>"
+
+
+def test_corridor_page_lists_cases_overdue_and_records(demo_url):
+    store = Store(demo_url)
+    at = run("corridor.py")
+    assert at.title[0].value == "Hành lang an toàn đường bộ"
+    over = {m.label: m.value for m in at.metric}["Quá hạn"]
+    assert int(over) == int(store.cases_frame()["overdue"].sum()) >= 1
+    labels = {b.label for b in at.get("download_button")}
+    assert {"CSV", "Excel"} <= labels
+    # move the first detected case to "record made" from the panel
+    cases = store.cases_frame()
+    cid = int(cases.loc[cases["status"] == "detected", "id"].iloc[0])
+    at.selectbox(key="case_pick").set_value(cid).run()
+    at.selectbox(key="corridor_status_new").set_value("recorded")
+    at.text_input[0].input("07/BB-CA")  # record number (the form's first text input)
+    from datetime import date
+
+    at.date_input[0].set_value(date(2026, 11, 1))
+    [b for b in at.button if b.label == "Lưu"][0].click().run()
+    assert not at.exception, at.exception
+    case = store.cases_frame().set_index("id").loc[cid]
+    assert case["status"] == "recorded" and case["record_no"] == "07/BB-CA"
+
+
+def test_works_page_evaluates_a_finished_work(demo_url):
+    at = run("works.py")
+    assert at.title[0].value == "Công trình xử lý"
+    assert len(at.dataframe[0].value) == len(Store(demo_url).works_frame())
+    assert any("Bayes" in i.value for i in at.info)  # the one-paragraph explanation
+    assert any("chưa đủ tin cậy" in w.value for w in at.warning)  # the after period is still short
+
+
+def test_plans_page_targets_and_manual_plan(demo_url):
+    store = Store(demo_url)
+    at = run("plans.py")
+    assert [m.label for m in at.metric][:3] == ["Số vụ", "Số người chết", "Số người bị thương"]
+    n = len(store.plans_frame())
+    at.button(key="plan_blank").click().run()
+    [b for b in at.button if "Lưu kế hoạch" in b.label][0].click().run()
+    assert not at.exception, at.exception
+    assert "cần có tên" in at.error[0].value and len(store.plans_frame()) == n  # clear error, nothing saved
+    title = next(ti for ti in at.text_input if ti.label == "Tên kế hoạch")
+    title.input("Kế hoạch bảo đảm TTATGT năm 2026")
+    [b for b in at.button if "Lưu kế hoạch" in b.label][0].click().run()
+    assert not at.exception, at.exception
+    plans = store.plans_frame()
+    assert len(plans) == n + 1 and plans["title"].iloc[-1] == "Kế hoạch bảo đảm TTATGT năm 2026"
+    assert plans["targets"].iloc[-1][0]["min_pct"] == 5.0
+
+
+def test_exports_page_offers_every_format_and_a_proposal(demo_url):
+    at = run("exports.py")
+    labels = {b.label for b in at.get("download_button")}
+    assert {"CSV", "Excel", "GeoJSON", "KML (Google Earth)", "GeoPackage"} <= labels
+    [b for b in at.button if "Tạo tờ trình" in b.label][0].click().run()
+    assert not at.exception, at.exception
+    data = at.session_state["proposal_docx"]
+    import io
+
+    import docx
+
+    doc = docx.Document(io.BytesIO(data))
+    assert any(p.text == "TỜ TRÌNH" for p in doc.paragraphs)
