@@ -21,18 +21,18 @@ with st.sidebar:
 lang = st.session_state["lang"]
 
 with st.sidebar:
-    from pages.sidebar import render
+    from app_pages.sidebar import render
 
     render(lang)
 
 pages = [
-    st.Page("pages/home.py", title=t("home", lang), icon=":material/dashboard:", default=True, url_path="home"),
-    st.Page("pages/map.py", title=t("map", lang), icon=":material/map:", url_path="map"),
-    st.Page("pages/blackspots.py", title=t("blackspots", lang), icon=":material/warning:", url_path="blackspots"),
-    st.Page("pages/corridor.py", title=t("corridor", lang), icon=":material/fence:", url_path="corridor"),
-    st.Page("pages/works.py", title=t("works", lang), icon=":material/construction:", url_path="works"),
-    st.Page("pages/plans.py", title=t("plans", lang), icon=":material/flag:", url_path="plans"),
-    st.Page("pages/exports.py", title=t("exports", lang), icon=":material/download:", url_path="exports"),
-    st.Page("pages/import_data.py", title=t("import", lang), icon=":material/upload_file:", url_path="import"),
+    st.Page("app_pages/home.py", title=t("home", lang), icon=":material/dashboard:", default=True, url_path="home"),
+    st.Page("app_pages/map.py", title=t("map", lang), icon=":material/map:", url_path="map"),
+    st.Page("app_pages/blackspots.py", title=t("blackspots", lang), icon=":material/warning:", url_path="blackspots"),
+    st.Page("app_pages/corridor.py", title=t("corridor", lang), icon=":material/fence:", url_path="corridor"),
+    st.Page("app_pages/works.py", title=t("works", lang), icon=":material/construction:", url_path="works"),
+    st.Page("app_pages/plans.py", title=t("plans", lang), icon=":material/flag:", url_path="plans"),
+    st.Page("app_pages/exports.py", title=t("exports", lang), icon=":material/download:", url_path="exports"),
+    st.Page("app_pages/import_data.py", title=t("import", lang), icon=":material/upload_file:", url_path="import"),
 ]
 st.navigation(pages).run()

@@ -125,6 +125,34 @@ function (row) {
 """
 
 
+def _latlon(coords) -> list[list[float]]:
+    return [[round(y, 7), round(x, 7)] for x, y, *_ in coords]
+
+
+def _vector(g, *, tooltip: str, colour: str, weight: float = 4, fill_opacity: float = 0.3, dash: str | None = None,
+            opacity: float = 0.85):
+    """One Leaflet layer per item (PolyLine / Polygon / CircleMarker), so a
+    click on it reports its own tooltip (a GeoJSON group would not)."""
+    kw = dict(tooltip=tooltip, color=colour, weight=weight, opacity=opacity)
+    if dash:
+        kw["dash_array"] = dash
+    t = g.geom_type
+    if t == "Point":
+        return folium.CircleMarker([g.y, g.x], radius=max(6, weight), fill=True, fill_opacity=0.5, **kw)
+    if t in ("LineString", "LinearRing"):
+        return folium.PolyLine(_latlon(g.coords), **kw)
+    if t == "MultiLineString":
+        return folium.PolyLine([_latlon(p.coords) for p in g.geoms], **kw)
+    if t == "Polygon":
+        return folium.Polygon(_latlon(g.exterior.coords), fill=True, fill_color=colour, fill_opacity=fill_opacity,
+                              **kw)
+    if t == "MultiPolygon":
+        return folium.Polygon([_latlon(p.exterior.coords) for p in g.geoms], fill=True, fill_color=colour,
+                              fill_opacity=fill_opacity, **kw)
+    c = g.centroid
+    return folium.CircleMarker([c.y, c.x], radius=8, fill=True, fill_opacity=0.5, **kw)
+
+
 def _legend(lang: str, *, cases: bool, works: bool) -> str:
     vi = lang == "vi"
     sev_labels = {"dac_biet_nghiem_trong": ("Đặc biệt nghiêm trọng", "Especially serious"),
@@ -151,8 +179,9 @@ def _legend(lang: str, *, cases: bool, works: bool) -> str:
     return ("<style>.lg-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}"
             ".lg-bar{display:inline-block;width:16px;height:5px;margin-right:5px;vertical-align:middle}</style>"
             '<div id="map-legend" style="position:absolute;bottom:24px;left:10px;z-index:9999;background:white;'
-            'padding:6px 9px;border:1px solid #999;border-radius:4px;font:12px/1.45 sans-serif;max-height:60%;'
-            'overflow:auto">' + "<br>".join(rows) + "</div>")
+            'padding:4px 8px;border:1px solid #999;border-radius:4px;font:11px/1.4 sans-serif;max-height:55%;'
+            f'overflow:auto"><details open><summary>{"Chú giải" if vi else "Legend"}</summary>'
+            + "<br>".join(rows) + "</details></div>")
 
 
 def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,
@@ -177,8 +206,8 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
         b = [[y0, x0], [y1, x1]]
     m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None, prefer_canvas=True, control_scale=True)
     plain = folium.TileLayer(tiles=_BLANK_TILE, attr="—", name="Nền trống (ngoại tuyến) / Plain (offline)",
-                             overlay=False, control=True, max_zoom=22)
-    osm = folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=False, control=True)
+                             overlay=False, control=True, max_zoom=22, show=offline)
+    osm = folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=False, control=True, show=not offline)
     for layer in ((plain, osm) if offline else (osm, plain)):
         layer.add_to(m)
     if boundaries is not None and len(boundaries):
@@ -238,14 +267,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
                 f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
             chosen = selected == ("blackspot", rec["id"])
-            if g.geom_type == "Point":
-                folium.CircleMarker([g.y, g.x], radius=12 if chosen else 9, color=colour, weight=5 if chosen else 3,
-                                    fill=True, fill_opacity=0.4, tooltip=tip).add_to(fg)
-            else:
-                folium.GeoJson(shapely.to_geojson(g), tooltip=tip,
-                               style_function=lambda _, c=colour, w=(14 if chosen else 9): {
-                                   "color": c, "weight": w, "opacity": 0.85, "fillColor": c,
-                                   "fillOpacity": 0.3}).add_to(fg)
+            _vector(g, tooltip=tip, colour=colour, weight=14 if chosen else 9).add_to(fg)
         fg.add_to(m)
     if cases is not None and len(cases):
         from models.enums import CASE_OPEN, CaseStatus
@@ -268,9 +290,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 folium.CircleMarker([g.y, g.x], radius=7, color="#000", weight=1, fill=True, fill_color=colour,
                                     fill_opacity=0.95, tooltip=tip).add_to(fg)
             else:
-                folium.GeoJson(shapely.to_geojson(g), tooltip=tip,
-                               style_function=lambda _, c=colour: {"color": c, "weight": 2, "fillColor": c,
-                                                                   "fillOpacity": 0.6}).add_to(fg)
+                _vector(g, tooltip=tip, colour=colour, weight=2, fill_opacity=0.6).add_to(fg)
         fg.add_to(m)
     if works is not None and len(works) and "geometry" in works:
         from models.enums import WorkStatus, WorkType
@@ -287,17 +307,32 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 folium.RegularPolygonMarker([g.y, g.x], number_of_sides=4, radius=8, color=WORK_COLOUR, weight=2,
                                             fill=True, fill_opacity=0.8, tooltip=tip).add_to(fg)
             else:
-                folium.GeoJson(shapely.to_geojson(g), tooltip=tip,
-                               style_function=lambda _: {"color": WORK_COLOUR, "weight": 4,
-                                                         "dashArray": "6 6"}).add_to(fg)
+                _vector(g, tooltip=tip, colour=WORK_COLOUR, weight=4, dash="6 6").add_to(fg)
         fg.add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
                                                        works=works is not None and len(works) > 0)))
-    if b is not None:
+    focus = _selected_bounds(selected, spots=spots, cases=cases, works=works)
+    if focus is not None:
+        m.fit_bounds(focus)  # keep the chosen item in view after every rerun
+    elif b is not None:
         m.fit_bounds(b)
     localise_assets(m)
     return m
+
+
+def _selected_bounds(selected, *, spots, cases, works, pad_deg: float = 0.004):
+    if not selected:
+        return None
+    kind, item_id = selected
+    frame = {"blackspot": spots, "case": cases, "work": works}.get(kind)
+    if frame is None or not len(frame) or "geometry" not in frame:
+        return None
+    hit = frame.loc[frame["id"] == item_id, "geometry"]
+    if hit.empty or hit.iloc[0] is None:
+        return None
+    x0, y0, x1, y1 = hit.iloc[0].bounds
+    return [[y0 - pad_deg, x0 - pad_deg], [y1 + pad_deg, x1 + pad_deg]]
 
 
 def overview_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,

@@ -40,7 +40,9 @@ def app_url(tmp_path_factory):
     from models.store import Store
 
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.sqlite'}"
-    load_demo(Store(url), hk_limit=3000)
+    store = Store(url)
+    load_demo(store, hk_limit=3000)
+    _add_xss_case(store)
     port = _free_port()
     env = dict(os.environ, DATABASE_URL=url)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
@@ -59,6 +61,28 @@ def app_url(tmp_path_factory):
     yield base
     proc.terminate()
     proc.wait(10)
+
+
+XSS = "<img src=x onerror=alert(1)><script>alert('xss')</script>"
+STATE: dict = {}
+
+
+def _add_xss_case(store) -> None:
+    """A case whose description is hostile HTML, far from the other items."""
+    import shapely
+
+    from geo.crs import WGS84, transform
+
+    net = store.road_network()
+    qi = int(net.index_of(["QL24"])[0])
+    p = net.lines[qi].interpolate(137_500 - net.km_start[qi])
+    lon, lat = transform([p.x], [p.y + 11], net.crs.to_wkt(), WGS84)
+    STATE["xss_case"] = store.add_case(geometry=shapely.Point(lon[0], lat[0]), kind="Lều tạm", description=XSS,
+                                       user="demo")
+    spots = store.blackspots_frame(kind="black_spot")
+    with_works = set(store.works_frame()["blackspot_id"].dropna().astype(int))
+    free = spots.loc[(spots["status"] == "candidate") & ~spots["id"].isin(with_works), "id"]
+    STATE["spot"] = int(free.iloc[0])  # no work drawn on top of it
 
 
 @pytest.fixture(scope="module")
@@ -118,4 +142,127 @@ def test_blackspots_page_shows_the_ranked_list(app_url, browser):
     page.get_by_text("Vì sao / Why").wait_for(timeout=30000)
     time.sleep(1)
     page.screenshot(path=str(SHOTS / "blackspots.png"), full_page=True)
+    page.close()
+
+
+def _map_frame(page):
+    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    frame.locator(".leaflet-container").wait_for(timeout=60000)
+    frame.locator(".leaflet-control-layers").wait_for()
+    return frame
+
+
+def _pick(page, label: str, text: str) -> None:
+    """Choose an option of a Streamlit selectbox by typing part of it."""
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label).first
+    box.click()
+    page.keyboard.type(text)
+    page.get_by_role("option").filter(has_text=text).first.click()
+
+
+def _layer_point(page, tag: str):
+    """Page coordinates of the layer whose tooltip starts with ``tag``."""
+    handle = page.frame_locator("iframe[title='streamlit_folium.st_folium']").locator(".leaflet-container")
+    box = handle.bounding_box()
+    pt = None
+    for f in page.frames:
+        try:
+            pt = f.evaluate("""(tag) => {
+                const m = window.map; if (!m) return null; let out = null;
+                m.eachLayer(l => {
+                    const t = l.getTooltip && l.getTooltip();
+                    const c = t && t.getContent && t.getContent();
+                    const d = document.createElement('div');
+                    if (typeof c === 'string') d.innerHTML = c; else if (c) d.textContent = c.textContent;
+                    if (!out && d.textContent.trim().startsWith(tag)) {
+                        const leaf = l.getLayers ? l.getLayers()[0] : l;
+                        const where = () => leaf.getCenter ? leaf.getCenter() : leaf.getLatLng();
+                        m.setView(where(), 17, {animate: false});
+                        const p = m.latLngToContainerPoint(where());
+                        out = [p.x, p.y];
+                    }
+                });
+                return out;
+            }""", tag)
+        except Exception:
+            continue
+        if pt:
+            break
+    assert pt, f"no layer {tag} on the map"
+    return box["x"] + pt[0], box["y"] + pt[1]
+
+
+def test_map_renders_every_layer_and_the_legend(app_url, browser):
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(app_url + "/map")
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    frame = _map_frame(page)
+    layers = frame.locator(".leaflet-control-layers").inner_text()
+    for name in ("Nền trống (ngoại tuyến)", "OpenStreetMap", "Ranh giới hành chính", "Hành lang an toàn",
+                 "Tuyến đường", "Vụ TNGT", "Điểm đen, điểm tiềm ẩn", "Lấn chiếm hành lang", "Công trình xử lý"):
+        assert name in layers, name
+    legend = frame.locator("#map-legend").inner_text()
+    assert "Vụ TNGT theo mức độ" in legend and "Quá hạn" in legend and "Đang thi công" in legend
+    frame.locator(".marker-cluster").first.wait_for(timeout=30000)
+    time.sleep(1.5)
+    page.screenshot(path=str(SHOTS / "map.png"))
+    page.close()
+
+
+def test_click_on_a_black_spot_opens_its_panel_and_status_persists(app_url, browser):
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(app_url + "/map")
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    frame = _map_frame(page)
+    # hide the crash clusters so that they do not cover the spot
+    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
+    sid = STATE["spot"]
+    time.sleep(1)
+    x, y = _layer_point(page, f"[BS-{sid}]")
+    time.sleep(1)
+    x, y = _layer_point(page, f"[BS-{sid}]")  # after the map settled at zoom 17
+    page.mouse.click(x, y)
+    page.get_by_role("heading", name=f"#{sid} · Điểm đen").wait_for(timeout=30000)
+    page.get_by_text("Vì sao:").wait_for()
+    time.sleep(1)
+    page.screenshot(path=str(SHOTS / "panel.png"))
+    _pick(page, "Chuyển sang", "Đã xác định")
+    page.get_by_role("button", name="Lưu", exact=True).click()
+    page.get_by_text("Đã lưu trạng thái").wait_for(timeout=30000)
+    page.reload()
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    _pick(page, "Chọn mục", f"#{sid} ")
+    page.get_by_role("heading", name=f"#{sid} · Điểm đen").wait_for(timeout=30000)
+    page.get_by_text("Trạng thái: Đã xác định").wait_for(timeout=30000)
+    page.close()
+
+
+def test_hostile_description_is_shown_as_text(app_url, browser):
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(app_url + "/map")
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    frame = _map_frame(page)
+    cid = STATE["xss_case"]
+    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
+    time.sleep(1)
+    _layer_point(page, f"[CASE-{cid}]")
+    time.sleep(1)
+    x, y = _layer_point(page, f"[CASE-{cid}]")
+    page.mouse.move(x, y)
+    tip = frame.locator(".leaflet-tooltip").filter(has_text=f"[CASE-{cid}]")
+    tip.wait_for(timeout=15000)
+    assert "<script>alert('xss')</script>" in tip.inner_text()
+    page.mouse.click(x, y)
+    page.get_by_role("heading", name=f"#{cid} · Lấn chiếm hành lang").wait_for(timeout=30000)
+    cell = page.get_by_text("<img src=x onerror=alert(1)>", exact=False).first
+    cell.wait_for(timeout=15000)
+    assert "<script>" in cell.inner_text()
+    time.sleep(1)
+    assert dialogs == []
+    assert frame.locator("img[src='x']").count() == 0
     page.close()

@@ -26,7 +26,7 @@ def demo_url(tmp_path_factory):
 
 
 def run(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app_pages" / page), default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -11,9 +11,9 @@ from errors import BlackspotError
 from geo.chainage import format_chainage
 from i18n import t
 from models.enums import SpotKind
-from pages.common import (current_user, filters, get_store, invalidate, lang, load_boundaries, load_cases,
+from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_boundaries, load_cases,
                           load_corridors, load_crashes, load_roads, load_spots, load_works, show_error, url)
-from pages.panel import render_item_panel
+from app_pages.panel import render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
 from services.maps import parse_item_tag, planner_map
@@ -53,28 +53,34 @@ def map_and_panel():
     with left:
         m = planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=load_boundaries(url()),
                         corridors=load_corridors(url()) if show_corr else None, cases=cases, works=works,
-                        heat=heat, offline=offline, lang=L)
+                        heat=heat, offline=offline, lang=L, selected=st.session_state.get("map_selected"))
         out = st_folium(m, height=620, use_container_width=True, key=f"planner_map_{heat}_{offline}_{show_corr}",
                         returned_objects=["last_clicked", "last_object_clicked_count",
                                           "last_object_clicked_tooltip"])
     out = out or {}
-    count = out.get("last_object_clicked_count")
-    if count and count != st.session_state.get("_map_obj_count"):
-        st.session_state["_map_obj_count"] = count
-        tag = parse_item_tag(out.get("last_object_clicked_tooltip"))
-        if tag:
-            st.session_state["map_selected"] = tag
-            st.session_state.pop("map_point", None)
-    elif out.get("last_clicked") and out["last_clicked"] != st.session_state.get("_map_last_click"):
-        st.session_state["_map_last_click"] = out["last_clicked"]
-        st.session_state["map_point"] = (out["last_clicked"]["lng"], out["last_clicked"]["lat"])
+    # the map is rebuilt when its data change and its click counter may restart:
+    # an item click is new when (counter, tooltip) differs from the last one seen
+    obj = (out.get("last_object_clicked_count"), out.get("last_object_clicked_tooltip"))
+    clicked = out.get("last_clicked")
+    new_object = bool(obj[0]) and obj != st.session_state.get("_map_obj")
+    new_place = bool(clicked) and clicked != st.session_state.get("_map_last_click")
+    st.session_state["_map_obj"], st.session_state["_map_last_click"] = obj, clicked
+    tag = parse_item_tag(out.get("last_object_clicked_tooltip")) if new_object else None
+    if tag:  # a click on an item (it also reaches the map: the item wins)
+        st.session_state["map_selected"] = tag
+        st.session_state["map_pick"] = tag  # the list shows what the click chose
+        st.session_state.pop("map_point", None)
+    elif new_place:
+        st.session_state["map_point"] = (clicked["lng"], clicked["lat"])
         st.session_state.pop("map_selected", None)
+        st.session_state["map_pick"] = None
     with right:
         labels = {(k, i): lab for k, i, lab in items}
         keys = [None] + list(labels)
         sel = st.session_state.get("map_selected")
+        if st.session_state.get("map_pick") not in keys:
+            st.session_state["map_pick"] = None
         pick = st.selectbox("Chọn mục" if vi else "Select an item", keys,
-                            index=keys.index(sel) if sel in keys else 0,
                             format_func=lambda k: "—" if k is None else labels[k], key="map_pick")
         if pick is not None and pick != sel:
             st.session_state["map_selected"] = sel = pick
@@ -146,5 +152,6 @@ with st.expander("Chọn vị trí bằng tọa độ" if vi else "Pick a place 
     if c3.button("Chọn" if vi else "Pick", key="pt_pick"):
         st.session_state["map_point"] = (float(lon_in), float(lat_in))
         st.session_state.pop("map_selected", None)
+        st.session_state["map_pick"] = None
 
 map_and_panel()

@@ -11,9 +11,9 @@ from geo.chainage import format_chainage, parse_chainage
 from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
 from i18n import t
 from models.enums import WorkStatus, WorkType
-from pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads, load_works,
+from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads, load_works,
                           show_error, url)
-from pages.panel import render_item_panel
+from app_pages.panel import render_item_panel
 from services.exports import table_export
 from services.filters import filter_items
 from services.works import costs_by_agency, evaluate_work, timeline

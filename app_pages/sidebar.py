@@ -6,7 +6,7 @@ import streamlit as st
 
 import settings
 from geo.rules import load_rulesets, load_severity
-from pages.common import load_crashes, load_roads, url
+from app_pages.common import load_crashes, load_roads, url
 from services.filters import Filters, options
 
 

@@ -11,7 +11,7 @@ from errors import BlackspotError
 from geo.chainage import format_chainage
 from i18n import t
 from models.enums import SpotKind
-from pages.common import filters, get_store, lang, load_crashes, load_spots, show_error, url
+from app_pages.common import filters, get_store, lang, load_crashes, load_spots, show_error, url
 from services.blackspots import clusters
 from services.documents import DocumentInfo, libreoffice, to_pdf
 from services.exports import FORMATS, clusters_as_spots, crashes_per_spot, export, hotspot_table

@@ -12,7 +12,7 @@ import streamlit as st
 from errors import BlackspotError
 from i18n import t
 from models.enums import AdminLevel
-from pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_crashes,
+from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_crashes,
                           show_error, url)
 from services.filters import Filters, filter_crashes
 from services.plan_parser import PlanDraft, PlanSectionDraft, parse_plan, read_plan_text

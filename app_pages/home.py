@@ -6,7 +6,7 @@ from streamlit_folium import st_folium
 
 import settings
 from i18n import t
-from pages.common import filters, get_store, lang, load_boundaries, load_crashes, load_roads, load_spots
+from app_pages.common import filters, get_store, lang, load_boundaries, load_crashes, load_roads, load_spots
 from services.filters import filter_crashes, filter_spots
 from services.maps import overview_map
 

@@ -14,9 +14,9 @@ from geo.chainage import format_chainage
 from geo.corridor import load_corridor_rules, road_widths
 from i18n import t
 from models.enums import CaseStatus
-from pages.common import (current_user, filters, get_store, invalidate, lang, load_cases, load_roads, show_error,
+from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_cases, load_roads, show_error,
                           url)
-from pages.panel import render_item_panel
+from app_pages.panel import render_item_panel
 from services.corridor import check_against_corridors, encroaching, features_from_table
 from services.exports import table_export
 from services.filters import filter_items

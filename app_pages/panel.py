@@ -12,7 +12,7 @@ from errors import BlackspotError
 from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from models.enums import WorkType
-from pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, show_error, url)
+from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, show_error, url)
 from services.items import change_status, history_table, item_detail
 
 
@@ -35,7 +35,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
     st.markdown(f"**{'Trạng thái' if vi else 'Status'}:** {d.status_label}")
     if d.why:
         st.markdown(f"**{'Vì sao' if vi else 'Why'}:** " + html.escape(d.why))
-    st.table(pd.DataFrame(d.facts, columns=["", " "]).set_index(""))
+    st.markdown("  \n".join(f"**{html.escape(k)}:** {html.escape(str(v))}" for k, v in d.facts))
     agencies = load_agencies(url())
     names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
     sections = store.sections_frame()

@@ -10,7 +10,7 @@ from errors import BlackspotError, ColumnMappingError, CRSError
 from geo.columns import CRASH_FIELD_LABELS, auto_map
 from geo.crs import KNOWN_CRS
 from i18n import t
-from pages.common import get_store, invalidate, lang
+from app_pages.common import get_store, invalidate, lang
 from services.importing import commit_crashes, preview_crashes, roads_from_table
 
 L = lang()

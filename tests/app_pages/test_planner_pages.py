@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from models.store import Store
 from tests.conftest import ROOT
-from tests.pages.conftest import run
+from tests.app_pages.conftest import run
 
 
 @pytest.fixture(autouse=True)
@@ -27,11 +27,11 @@ def _caption_counts(at):
 def _sidebar_then_home():
     import streamlit as st
 
-    from pages.sidebar import render
+    from app_pages.sidebar import render
 
     with st.sidebar:
         render("vi")
-    exec(open("pages/home.py", encoding="utf-8").read(), {"__name__": "__main__"})
+    exec(open("app_pages/home.py", encoding="utf-8").read(), {"__name__": "__main__"})
 
 
 def test_app_renders_with_sidebar_and_navigation(demo_url):

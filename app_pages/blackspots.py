@@ -11,7 +11,7 @@ from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
-from pages.common import get_store, invalidate, lang, load_crashes
+from app_pages.common import get_store, invalidate, lang, load_crashes
 from services.blackspots import clusters, ranked_spots, run_screening
 
 L = lang()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import run
+from tests.app_pages.conftest import run
 
 
 def test_home_shows_figures_and_the_simulated_label(demo_url):
