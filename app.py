@@ -20,6 +20,10 @@ with st.sidebar:
 
 lang = st.session_state["lang"]
 
+from app_pages.login import require_login  # noqa: E402
+
+require_login(lang)
+
 with st.sidebar:
     from app_pages.sidebar import render
 
@@ -35,4 +39,8 @@ pages = [
     st.Page("app_pages/exports.py", title=t("exports", lang), icon=":material/download:", url_path="exports"),
     st.Page("app_pages/import_data.py", title=t("import", lang), icon=":material/upload_file:", url_path="import"),
 ]
+principal = st.session_state.get("principal")
+if principal is not None and principal.role.value == "admin":
+    pages.append(st.Page("app_pages/users.py", title="Tài khoản" if lang == "vi" else "Accounts",
+                         icon=":material/group:", url_path="users"))
 st.navigation(pages).run()

@@ -10,6 +10,8 @@
     python cli.py cluster --crashes FILE --eps 100 --min-samples 3 --out OUT.csv
     python cli.py corridor check --roads ROADS --points POINTS [--rules ID] --out OUT.csv
     python cli.py plan parse FILE [--json]     read a plan (.docx, .md, .txt)
+    python cli.py user add NAME --role admin   accounts (the first one must be an admin)
+    python cli.py backup FILE | restore FILE [--force]
 
 ``blackspots`` and ``cluster`` work on files alone (no store). Exit codes: 0 done,
 1 invalid input (report written), 2 usage error.
@@ -28,10 +30,20 @@ import settings
 from errors import BlackspotError
 
 
+_USER = {"name": "cli"}
+
+
 def _store():
+    """The store acting for ``--user``: once accounts exist, it must name an
+    active account and its role limits what the command may write."""
     from models.store import Store
 
-    return Store()
+    store = Store()
+    if store.user_count() > 0:
+        from services.auth import principal_of
+
+        return store.with_principal(principal_of(store, _USER["name"]))
+    return store
 
 
 def _parse_bounds(text: str | None):
@@ -300,6 +312,51 @@ def cmd_plan_parse(args) -> int:
     return 0
 
 
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Mật khẩu / Password: ")
+    if getpass.getpass("Nhập lại / Again: ") != first:
+        raise BlackspotError("Hai lần nhập không khớp / The passwords differ")
+    return first
+
+
+def cmd_user_add(args) -> int:
+    store = _store()
+    first = store.user_count() == 0
+    if first and args.role != "admin":
+        raise BlackspotError("Tài khoản đầu tiên phải là quản trị (--role admin) / The first account must be an admin")
+    uid = store.add_user(username=args.username, password=_read_password(args), role=args.role, commune=args.commune,
+                         full_name=args.full_name, user=_USER["name"])
+    print(f"Đã tạo tài khoản / Created user {args.username} (#{uid}, {args.role})")
+    return 0
+
+
+def cmd_user_list(args) -> int:
+    df = _store().users_frame()
+    print(df[["id", "username", "full_name", "role", "commune", "active"]].to_string(index=False) if len(df)
+          else "Chưa có tài khoản / No accounts")
+    return 0
+
+
+def cmd_backup(args) -> int:
+    from services.backup import backup
+
+    n = backup(_store(), Path(args.file))
+    print(f"Đã sao lưu {sum(n.values())} dòng ({len(n)} bảng) / Backed up {sum(n.values())} rows → {args.file}")
+    return 0
+
+
+def cmd_restore(args) -> int:
+    from services.backup import restore
+
+    n = restore(_store(), Path(args.file), force=args.force)
+    print(f"Đã khôi phục {sum(n.values())} dòng / Restored {sum(n.values())} rows from {args.file}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="Quản lý điểm đen TNGT / Black-spot management")
     p.add_argument("--user", default="cli", help="tên người dùng ghi vào nhật ký / user name for the audit log")
@@ -353,6 +410,23 @@ def build_parser() -> argparse.ArgumentParser:
                     help="tìm đường gần nhất trong bán kính này cho điểm ngoài hành lang / nearest-road radius")
     cc.add_argument("--out", required=True)
     cc.set_defaults(fn=cmd_corridor_check)
+    us = sub.add_parser("user", help="tài khoản / accounts")
+    ussub = us.add_subparsers(dest="user_cmd", required=True)
+    ua = ussub.add_parser("add", help="tạo tài khoản (tài khoản đầu tiên: quản trị) / add an account")
+    ua.add_argument("username")
+    ua.add_argument("--role", required=True, choices=["viewer", "commune_editor", "committee_editor", "admin"])
+    ua.add_argument("--commune", help="xã của biên tập cấp xã / a commune editor's commune")
+    ua.add_argument("--full-name")
+    ua.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ stdin / read the password from stdin")
+    ua.set_defaults(fn=cmd_user_add)
+    ussub.add_parser("list", help="danh sách tài khoản / list accounts").set_defaults(fn=cmd_user_list)
+    bk = sub.add_parser("backup", help="sao lưu toàn bộ kho vào một tệp / back up the whole store to one file")
+    bk.add_argument("file")
+    bk.set_defaults(fn=cmd_backup)
+    rs = sub.add_parser("restore", help="khôi phục kho từ tệp sao lưu / restore the store from a backup")
+    rs.add_argument("file")
+    rs.add_argument("--force", action="store_true", help="xóa dữ liệu hiện có trước / replace what the store holds")
+    rs.set_defaults(fn=cmd_restore)
     pl = sub.add_parser("plan", help="kế hoạch / plans")
     plsub = pl.add_subparsers(dest="plan_cmd", required=True)
     pp = plsub.add_parser("parse", help="đọc kế hoạch (.docx/.md/.txt) / read a plan")
@@ -364,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _USER["name"] = args.user
     try:
         return args.fn(args)
     except BlackspotError as exc:

@@ -51,3 +51,11 @@ class TransitionError(StoreError):
 
 class ImportRejected(StoreError):
     """An import the user chose not to carry out (invalid rows, nothing to do)."""
+
+
+class AuthError(BlackspotError):
+    """Wrong user name or password, an inactive account, or an expired session."""
+
+
+class PermissionDenied(StoreError):
+    """The user's role or commune does not allow this write."""

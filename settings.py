@@ -78,3 +78,6 @@ EB_SEGMENT_M = float(_env("EB_SEGMENT_M", "500"))
 
 #: Show the plain offline base map first (for intranets without tile access).
 OFFLINE_MAP = _env("OFFLINE_MAP", "0") in ("1", "true", "yes")
+
+#: Minutes of inactivity after which a signed-in user must sign in again.
+SESSION_TIMEOUT_MIN = float(_env("SESSION_TIMEOUT_MIN", "30"))

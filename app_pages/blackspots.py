@@ -11,7 +11,7 @@ from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
-from app_pages.common import get_store, invalidate, lang, load_crashes
+from app_pages.common import current_user, get_store, invalidate, lang, load_crashes
 from services.blackspots import clusters, ranked_spots, run_screening
 
 L = lang()
@@ -34,12 +34,17 @@ with tab_list:
         c[3].caption(f"Cửa sổ thời gian / Time window: {rs.window_months} tháng / months (trượt / rolling)")
         go = st.form_submit_button("Rà soát lại / Re-run screening", type="primary")
     if go:
-        with st.spinner("Đang rà soát / Screening…"):
-            result, counts = run_screening(store, ruleset=rs_id, window_m=rural, urban_window_m=urban, user="web")
-        invalidate()
-        st.success(f"{len(result.black_spots)} điểm đen, {len(result.potential_points)} điểm tiềm ẩn. "
-                   f"Mới / new {counts['created']}, cập nhật / updated {counts['updated']}, "
-                   f"không còn đạt / no longer qualifying {counts['no_longer']}.")
+        try:
+            with st.spinner("Đang rà soát / Screening…"):
+                result, counts = run_screening(store, ruleset=rs_id, window_m=rural, urban_window_m=urban,
+                                               user=current_user())
+        except BlackspotError as exc:
+            st.error(str(exc))
+        else:
+            invalidate()
+            st.success(f"{len(result.black_spots)} điểm đen, {len(result.potential_points)} điểm tiềm ẩn. "
+                       f"Mới / new {counts['created']}, cập nhật / updated {counts['updated']}, "
+                       f"không còn đạt / no longer qualifying {counts['no_longer']}.")
 
     f = st.columns(3)
     kind_opt = {"Tất cả / All": None, "Điểm đen / Black spots": "black_spot", "Điểm tiềm ẩn / Potential": "potential"}
@@ -108,7 +113,7 @@ with tab_list:
             note = st.text_input("Ghi chú / Note")
             if st.form_submit_button("Lưu / Save"):
                 try:
-                    store.set_blackspot_status(int(sel), new, expected_version=int(row["version"]), user="web",
+                    store.set_blackspot_status(int(sel), new, expected_version=int(row["version"]), user=current_user(),
                                                note=note or None)
                 except BlackspotError as exc:
                     st.error(str(exc))

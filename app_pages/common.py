@@ -15,8 +15,22 @@ def _store(url: str) -> Store:
     return Store(url)
 
 
-def get_store() -> Store:
+def base_store() -> Store:
+    """The store without a signed-in principal (for the sign-in itself)."""
     return _store(settings.database_url())
+
+
+def get_store() -> Store:
+    """The store acting for the signed-in user: the store refuses what the
+    user's role does not allow."""
+    store = _store(settings.database_url())
+    p = st.session_state.get("principal")
+    return store.with_principal(p) if p is not None else store
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def accounts_exist(url: str) -> bool:
+    return _store(url).user_count() > 0
 
 
 def url() -> str:
@@ -75,9 +89,9 @@ def lang() -> str:
 
 
 def current_user() -> str:
-    """The signed-in user's name (``web`` when accounts are off)."""
-    user = st.session_state.get("user")
-    return user["username"] if user else "web"
+    """The signed-in user's name (``web`` when no account exists yet)."""
+    p = st.session_state.get("principal")
+    return p.username if p is not None else "web"
 
 
 def filters() -> Filters:

@@ -10,7 +10,7 @@ from errors import BlackspotError, ColumnMappingError, CRSError
 from geo.columns import CRASH_FIELD_LABELS, auto_map
 from geo.crs import KNOWN_CRS
 from i18n import t
-from app_pages.common import get_store, invalidate, lang
+from app_pages.common import current_user, get_store, invalidate, lang
 from services.importing import commit_crashes, preview_crashes, roads_from_table
 
 L = lang()
@@ -36,9 +36,13 @@ else:
         else:
             st.dataframe(roads.drop(columns="geometry"), width="stretch")
             if st.button(f"Nhập {len(roads)} tuyến đường / Import {len(roads)} roads", type="primary"):
-                store.add_roads(roads, user="web", source=upload.name)
-                invalidate()
-                st.success("Đã nhập / Imported")
+                try:
+                    store.add_roads(roads, user=current_user(), source=upload.name)
+                except BlackspotError as exc:
+                    st.error(str(exc))
+                else:
+                    invalidate()
+                    st.success("Đã nhập / Imported")
     else:
         with st.expander("Tùy chọn / Options", expanded=False):
             crs_labels = {"Tự nhận / Auto": None} | {f"EPSG:{k} – {v}": k for k, v in KNOWN_CRS.items()}
@@ -104,7 +108,7 @@ else:
                          disabled=res.n_valid == 0):
                 bar = st.progress(0.0, text="Đang ghi / Writing…")
                 try:
-                    summary = commit_crashes(store, preview, valid_only=True, user="web",
+                    summary = commit_crashes(store, preview, valid_only=True, user=current_user(),
                                              progress=lambda f: bar.progress(f, text="Đang ghi / Writing…"))
                 except BlackspotError as exc:
                     st.error(str(exc))
@@ -129,7 +133,11 @@ else:
         c1, c2 = st.columns([1, 3])
         bid = c1.selectbox("Lần nhập / Batch", active, key="undo_batch")
         if c2.button("Hoàn tác lần nhập này / Undo this batch"):
-            n = store.undo_batch(int(bid), user="web")
-            invalidate()
-            st.success(f"Đã xóa {n} vụ / Removed {n} crashes")
-            st.rerun()
+            try:
+                n = store.undo_batch(int(bid), user=current_user())
+            except BlackspotError as exc:
+                st.error(str(exc))
+            else:
+                invalidate()
+                st.success(f"Đã xóa {n} vụ / Removed {n} crashes")
+                st.rerun()

@@ -135,6 +135,15 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                     _done("Đã thêm / Added")
     with tabs[3]:
         st.dataframe(history_table(d.history, lang=lang), hide_index=True, width="stretch")
+        if st.button("Xóa mục này (quản trị có thể khôi phục)" if vi else "Delete this item (an admin can restore it)",
+                     key=f"{key}_delete_{kind}_{item_id}"):
+            try:
+                store.delete_item(kind, item_id, expected_version=d.version, user=current_user())
+            except BlackspotError as exc:
+                show_error(exc)
+            else:
+                st.session_state.pop("map_selected", None)
+                _done("Đã xóa / Deleted")
     if kind == "blackspot":
         with tabs[4]:
             with st.form(f"{key}_work_{item_id}"):

@@ -111,3 +111,10 @@ class ItemType(LabelledEnum):
     BLACKSPOT = ("blackspot", "Điểm đen / tiềm ẩn", "Black spot / potential point")
     CASE = ("case", "Vụ lấn chiếm", "Encroachment case")
     WORK = ("work", "Công trình xử lý", "Remediation work")
+
+
+class Role(LabelledEnum):
+    VIEWER = ("viewer", "Xem", "Viewer")
+    COMMUNE_EDITOR = ("commune_editor", "Biên tập cấp xã", "Commune editor")
+    COMMITTEE_EDITOR = ("committee_editor", "Biên tập Ban ATGT", "Committee editor")
+    ADMIN = ("admin", "Quản trị", "Administrator")

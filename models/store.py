@@ -28,7 +28,8 @@ import settings
 from models.enums import (BLACKSPOT_TRANSITIONS, AdminLevel, CASE_OPEN, CASE_TRANSITIONS, WORK_TRANSITIONS, BatchStatus,
                           BlackspotStatus, CaseStatus, SpotKind, WorkStatus)
 from models.orm import (AdminUnit, Agency, Attachment, AuditLog, Blackspot, Crash, EncroachmentCase, ImportBatch,
-                        Plan, PlanLink, PlanSection, RemediationWork, Road)
+                        Plan, PlanLink, PlanSection, RemediationWork, Road, User)
+from models.permissions import SYSTEM, Action, Principal, check
 
 CRASH_FRAME_COLUMNS = [
     "id", "source_id", "occurred_at", "lon", "lat", "road_id", "road_code", "chainage_m", "commune", "deaths",
@@ -52,17 +53,33 @@ class ImportSummary:
 class Store:
     """Access to one database (SQLite file or PostGIS)."""
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate_schema: bool = True):
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate_schema: bool = True,
+                 principal: Principal | None = None):
         self.engine = engine or get_engine(url)
+        self.principal = principal or SYSTEM
         if migrate_schema:
             migrate(self.engine)
+
+    def with_principal(self, principal: Principal) -> "Store":
+        """The same store acting for ``principal``: every write is checked
+        against its role (and commune), and audited under its name."""
+        return Store(engine=self.engine, migrate_schema=False, principal=principal)
+
+    def _check(self, action: Action, *, commune: str | None = None) -> None:
+        check(self.principal, action, commune=commune)
 
     @property
     def postgres(self) -> bool:
         return is_postgres(self.engine)
 
     def session(self, user: str | None = None):
-        return session_scope(self.engine, user=user)
+        return session_scope(self.engine, user=user or self._who())
+
+    def _who(self, user: str | None = None) -> str | None:
+        """The name written in the audit log: the acting account, else ``user``."""
+        if self.principal is not SYSTEM:
+            return self.principal.username
+        return user
 
     # ------------------------------------------------------------------ roads
     def add_roads(self, roads: pd.DataFrame, *, user: str | None = None, source: str | None = None) -> list[int]:
@@ -70,6 +87,7 @@ class Store:
         is_urban, carriageway_width_m, road_land_half_width_m, km_start_m."""
         from geo.crs import metric_crs, transform
 
+        self._check(Action.IMPORT)
         ids = []
         with self.session(user) as s:
             for rec in roads.to_dict("records"):
@@ -109,6 +127,7 @@ class Store:
     # ------------------------------------------------------------ admin units
     def add_admin_units(self, units: pd.DataFrame, *, user: str | None = None) -> list[int]:
         """Add administrative units: columns name, level, geometry; optional code, parent_id."""
+        self._check(Action.IMPORT)
         ids = []
         with self.session(user) as s:
             for rec in units.to_dict("records"):
@@ -148,6 +167,10 @@ class Store:
         good = rows.loc[rows["ok"]].copy()
         if good.empty:
             raise ImportRejected("Không có dòng hợp lệ để nhập / No valid rows to import")
+        communes = good["commune"].replace("", None).dropna().unique().tolist() if "commune" in good else []
+        for commune in communes or [None]:
+            self._check(Action.IMPORT, commune=commune)
+        user = self._who(user)
         with self.engine.begin() as conn:
             existing = self._existing_keys(conn, good["dedup_key"].tolist())
             fresh = good.loc[~good["dedup_key"].isin(existing)]
@@ -183,10 +206,17 @@ class Store:
 
     def undo_batch(self, batch_id: int, *, user: str | None = None) -> int:
         """Remove the crashes of an import batch; returns how many."""
+        user = self._who(user)
         with self.engine.begin() as conn:
             batch = conn.execute(select(ImportBatch).where(ImportBatch.id == batch_id)).first()
             if batch is None:
                 raise NotFoundError(f"Không có lần nhập số {batch_id} / No import batch {batch_id}")
+            if self.principal.role.value == "commune_editor" and batch.created_by != self.principal.username:
+                from errors import PermissionDenied
+
+                raise PermissionDenied(f"Chỉ người nhập ({batch.created_by}) hoặc Ban ATGT được hoàn tác lần nhập này "
+                                       f"/ Only its importer ({batch.created_by}) or the committee may undo it")
+            self._check(Action.IMPORT, commune=self.principal.commune)
             if batch.status == BatchStatus.UNDONE:
                 raise TransitionError(f"Lần nhập {batch_id} đã được hoàn tác / Batch {batch_id} already undone")
             n = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
@@ -235,8 +265,10 @@ class Store:
         as a candidate; an existing spot that no longer qualifies keeps its
         status and is marked ``still_qualifies = False``.
         """
+        self._check(Action.SCREEN)
         spots = result.with_crash_lists() if len(result.spots) else result.spots
         now = datetime.now()
+        commune_of = _majority_commune(result, crashes)
         geoms = _spot_geometries(result, crashes, roads)
         counts = {"created": 0, "updated": 0, "no_longer": 0}
         with self.session(user) as s:
@@ -260,6 +292,7 @@ class Store:
                     window_end=pd.Timestamp(rec["window_end"]).date(), n_crashes=int(rec["n_crashes"]),
                     deaths=int(rec["deaths"]), injured=int(rec["injured"]), epdo=float(rec["epdo"]),
                     crash_ids=ids, window_crash_ids=wids, still_qualifies=True, last_run_at=now,
+                    commune=commune_of.get(int(rec["spot"])),
                     geom=geoms.get(int(rec["spot"])), updated_by=user)
                 match = None
                 for b in by_road.get((rec["kind"], rec["road"]), []):
@@ -329,6 +362,7 @@ class Store:
                 b = s.get(Blackspot, spot_id)
                 if b is None or b.deleted:
                     raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
+                self._check(Action.EDIT_ITEM, commune=b.commune)
                 if b.version != expected_version:
                     raise ConflictError(_conflict_message(b))
                 if new_status == b.status:
@@ -348,7 +382,7 @@ class Store:
                 b.status = new_status
                 if note:
                     b.notes = ((b.notes + "\n") if b.notes else "") + f"[{datetime.now():%d/%m/%Y}] {note}"
-                b.updated_by = user
+                b.updated_by = self._who(user)
             return b
         except StaleDataError as exc:
             raise ConflictError("Điểm vừa được người khác sửa; hãy tải lại / The spot was changed by someone "
@@ -360,6 +394,7 @@ class Store:
         """A potential crash point flagged by hand (unsafe road features)."""
         if not reason or not reason.strip():
             raise TransitionError("Cần ghi lý do / A reason is required")
+        self._check(Action.CREATE_ITEM, commune=commune)
         with self.session(user) as s:
             b = Blackspot(kind=SpotKind.POTENTIAL, status=BlackspotStatus.CANDIDATE, manual=True,
                           manual_reason=reason.strip(), road_code=road_code, from_m=chainage_m, to_m=chainage_m,
@@ -397,10 +432,15 @@ class Store:
                 "In the after period the spot still meets a black-spot test; it cannot be removed")
 
     # ------------------------------------------------------------ generic edits
-    def _get_for_edit(self, s, model, item_id: int, expected_version: int | None):
+    def _get_for_edit(self, s, model, item_id: int, expected_version: int | None, *,
+                      action: Action = Action.EDIT_ITEM):
         obj = s.get(model, item_id)
         if obj is None or obj.deleted:
             raise NotFoundError(f"Không tìm thấy mục số {item_id} / Item {item_id} not found")
+        if model is Agency:
+            self._check(Action.MANAGE_PLANS)
+        else:
+            self._check(action, commune=getattr(obj, "commune", None))
         if expected_version is not None and obj.version != expected_version:
             raise ConflictError(_conflict_message(obj))
         return obj
@@ -413,7 +453,7 @@ class Store:
                     if not hasattr(model, k) or k in ("id", "version"):
                         raise KeyError(k)
                     setattr(obj, k, v)
-                obj.updated_by = user
+                obj.updated_by = self._who(user)
             return obj
         except StaleDataError as exc:
             raise ConflictError("Mục vừa được người khác sửa; hãy tải lại / Changed by someone else; reload") from exc
@@ -456,6 +496,8 @@ class Store:
         geoms = cases["geometry"].to_numpy()
         if shapely.is_missing(np.asarray(geoms, dtype=object)).any():
             raise ImportRejected("Mỗi vụ lấn chiếm cần vị trí (điểm hoặc vùng) / Each case needs a location")
+        for commune in (cases["commune"] if "commune" in cases else pd.Series([None] * len(cases))):
+            self._check(Action.CREATE_ITEM, commune=_text(commune))
         pos = self._corridor_position(geoms)
         ids = []
         with self.session(user) as s:
@@ -468,7 +510,7 @@ class Store:
                     distance_inside_m=_num(p["inside_m"]), commune=_text(rec.get("commune")),
                     detected_on=_date(rec.get("detected_on")) or datetime.now().date(),
                     agency_id=_py_int(rec.get("agency_id")), notes=_text(rec.get("notes")), batch_id=batch_id,
-                    updated_by=user)
+                    updated_by=self._who(user))
                 s.add(c)
                 s.flush()
                 ids.append(c.id)
@@ -522,7 +564,7 @@ class Store:
                 c.closed_on = datetime.now().date() if new_status not in CASE_OPEN else None
                 if note:
                     c.notes = ((c.notes + "\n") if c.notes else "") + f"[{datetime.now():%d/%m/%Y}] {note}"
-                c.updated_by = user
+                c.updated_by = self._who(user)
             return c
         except StaleDataError as exc:
             raise ConflictError("Vụ việc vừa được người khác sửa; hãy tải lại / Changed by someone else; reload") from exc
@@ -551,9 +593,10 @@ class Store:
             elif not road_code:
                 raise TransitionError("Công trình cần gắn với một điểm hoặc một đoạn đường / A work needs a spot or a "
                                       "road stretch")
+            self._check(Action.CREATE_ITEM, commune=fields.get("commune"))
             road = s.execute(select(Road.id).where(Road.code == road_code)).scalar() if road_code else None
             w = RemediationWork(work_type=work_type, blackspot_id=blackspot_id, road_code=road_code, road_id=road,
-                                from_m=from_m, to_m=to_m, status=WorkStatus.PROPOSED, updated_by=user,
+                                from_m=from_m, to_m=to_m, status=WorkStatus.PROPOSED, updated_by=self._who(user),
                                 **{k: v for k, v in fields.items() if v is not None})
             s.add(w)
             s.flush()
@@ -586,7 +629,7 @@ class Store:
                     w.actual_end = on
                     w.actual_start = w.actual_start or on
                 w.status = new_status
-                w.updated_by = user
+                w.updated_by = self._who(user)
             return w
         except StaleDataError as exc:
             raise ConflictError("Công trình vừa được người khác sửa; hãy tải lại / Changed by someone else; "
@@ -600,6 +643,7 @@ class Store:
         """Save a reviewed :class:`~services.plan_parser.PlanDraft` (or a plan
         entered by hand) with its sections; optionally seed the agency list
         from its recipients and standing body."""
+        self._check(Action.MANAGE_PLANS)
         if not (draft.title or "").strip():
             raise TransitionError("Kế hoạch cần có tên / A plan needs a title")
         if not draft.sections:
@@ -624,6 +668,7 @@ class Store:
         not yet in the list."""
         import re
 
+        self._check(Action.MANAGE_PLANS)
         names: list[tuple[str, bool]] = []
         if draft.issuer:
             names.append((draft.issuer, False))
@@ -661,6 +706,7 @@ class Store:
         return self._frame(PlanSection, q.order_by(PlanSection.plan_id, PlanSection.position))
 
     def add_agency(self, *, name: str, user: str | None = None, **fields) -> int:
+        self._check(Action.MANAGE_PLANS)
         if not name or not name.strip():
             raise TransitionError("Cần tên cơ quan / An agency needs a name")
         with self.session(user) as s:
@@ -685,8 +731,10 @@ class Store:
         model = {ItemType.BLACKSPOT: Blackspot, ItemType.CASE: EncroachmentCase, ItemType.WORK: RemediationWork}[item_type]
         coop = sorted({int(a) for a in (cooperating_agency_ids or []) if a is not None and a != lead_agency_id})
         with self.session(user) as s:
-            if s.get(model, item_id) is None:
+            item = s.get(model, item_id)
+            if item is None or item.deleted:
                 raise NotFoundError(f"Không tìm thấy mục số {item_id} / Item {item_id} not found")
+            self._check(Action.EDIT_ITEM, commune=item.commune)
             if section_id is not None and s.get(PlanSection, section_id) is None:
                 raise NotFoundError(f"Không có mục kế hoạch số {section_id} / No plan section {section_id}")
             for a in [lead_agency_id, *coop]:
@@ -710,8 +758,9 @@ class Store:
         if not text or not text.strip():
             raise TransitionError("Ghi chú trống / The note is empty")
         with self.session(user) as s:
+            self._check(Action.EDIT_ITEM, commune=self._item_commune(s, item_type, item_id))
             a = Attachment(item_type=item_type, item_id=item_id, kind="note", text=text.strip(), at=datetime.now(),
-                           user=user)
+                           user=self._who(user))
             s.add(a)
             s.flush()
             return a.id
@@ -721,6 +770,8 @@ class Store:
         """Keep a photo under the data folder (never outside it)."""
         import re
 
+        with self.session(user) as s:
+            self._check(Action.EDIT_ITEM, commune=self._item_commune(s, item_type, item_id))
         ext = Path(filename).suffix.lower()
         if ext not in (".jpg", ".jpeg", ".png", ".webp"):
             raise TransitionError("Ảnh phải là JPG, PNG hoặc WEBP / A photo must be JPG, PNG or WEBP")
@@ -733,7 +784,7 @@ class Store:
         path.write_bytes(data)
         with self.session(user) as s:
             a = Attachment(item_type=item_type, item_id=item_id, kind="photo", text=caption, filename=filename,
-                           path=str(path.relative_to(settings.DATA_DIR)), at=datetime.now(), user=user)
+                           path=str(path.relative_to(settings.DATA_DIR)), at=datetime.now(), user=self._who(user))
             s.add(a)
             s.flush()
             return a.id
@@ -742,6 +793,119 @@ class Store:
         with self.engine.connect() as conn:
             return pd.read_sql(select(Attachment).where(Attachment.item_type == item_type,
                                                         Attachment.item_id == item_id).order_by(Attachment.id), conn)
+
+    _ITEM_MODELS = {"blackspot": Blackspot, "case": EncroachmentCase, "work": RemediationWork}
+
+    def _item_commune(self, s, item_type: str, item_id: int) -> str | None:
+        model = self._ITEM_MODELS.get(item_type)
+        if model is None:
+            raise NotFoundError(f"Loại mục không rõ / Unknown item type: {item_type}")
+        obj = s.get(model, item_id)
+        if obj is None or obj.deleted:
+            raise NotFoundError(f"Không tìm thấy mục số {item_id} / Item {item_id} not found")
+        return obj.commune
+
+    # ------------------------------------------------- soft delete, restore
+    def delete_item(self, item_type: str, item_id: int, *, expected_version: int, user: str | None = None) -> None:
+        """Soft delete: the row stays (and its history); an admin can restore it."""
+        model = self._ITEM_MODELS[item_type]
+        self._edit_flag(model, item_id, expected_version=expected_version, user=user, deleted=True,
+                        action=Action.DELETE_ITEM)
+
+    def restore_item(self, item_type: str, item_id: int, *, user: str | None = None) -> None:
+        self._check(Action.RESTORE_ITEM)
+        model = self._ITEM_MODELS[item_type]
+        with self.session(user) as s:
+            obj = s.get(model, item_id)
+            if obj is None:
+                raise NotFoundError(f"Không tìm thấy mục số {item_id} / Item {item_id} not found")
+            obj.deleted = False
+            obj.updated_by = self._who(user)
+
+    def deleted_items(self) -> pd.DataFrame:
+        rows = []
+        with self.session() as s:
+            for kind, model in self._ITEM_MODELS.items():
+                for obj in s.execute(select(model).where(model.deleted.is_(True))).scalars():
+                    rows.append({"item_type": kind, "item_id": obj.id, "updated_by": obj.updated_by,
+                                 "updated_at": obj.updated_at})
+        return pd.DataFrame(rows, columns=["item_type", "item_id", "updated_by", "updated_at"])
+
+    def _edit_flag(self, model, item_id, *, expected_version, user, action: Action, **values):
+        try:
+            with self.session(user) as s:
+                obj = self._get_for_edit(s, model, item_id, expected_version, action=action)
+                for k, v in values.items():
+                    setattr(obj, k, v)
+                obj.updated_by = self._who(user)
+        except StaleDataError as exc:
+            raise ConflictError("Mục vừa được người khác sửa; hãy tải lại / Changed by someone else; reload") from exc
+
+    # ------------------------------------------------------------- accounts
+    def users_frame(self) -> pd.DataFrame:
+        df = self._frame(User)
+        return df.drop(columns=["password_hash"])
+
+    def add_user(self, *, username: str, password: str, role: str, commune: str | None = None,
+                 full_name: str | None = None, user: str | None = None) -> int:
+        """Create an account (admins only; the first admin from the CLI)."""
+        from models.enums import Role
+        from services.auth import hash_password, validate_new_password
+
+        if self.user_count() > 0:
+            self._check(Action.MANAGE_USERS)
+        role = Role(role)
+        username = (username or "").strip().lower()
+        if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+            raise TransitionError("Tên đăng nhập chỉ gồm chữ, số, . _ - / A user name is letters, digits, . _ -")
+        if role == Role.COMMUNE_EDITOR and not (commune or "").strip():
+            raise TransitionError("Biên tập cấp xã cần có tên xã / A commune editor needs a commune")
+        validate_new_password(password)
+        with self.session(user) as s:
+            if s.execute(select(User.id).where(User.username == username)).first():
+                raise ConflictError(f"Đã có tài khoản {username} / User {username} exists")
+            u = User(username=username, password_hash=hash_password(password), role=role.value,
+                     commune=(commune or "").strip() or None, full_name=full_name, active=True,
+                     created_at=datetime.now(), updated_by=self._who(user))
+            s.add(u)
+            s.flush()
+            return u.id
+
+    def update_user(self, user_id: int, *, expected_version: int, user: str | None = None, password: str | None = None,
+                    **values) -> None:
+        self._check(Action.MANAGE_USERS)
+        if password is not None:
+            from services.auth import hash_password, validate_new_password
+
+            validate_new_password(password)
+            values["password_hash"] = hash_password(password)
+        if "role" in values:
+            from models.enums import Role
+
+            values["role"] = Role(values["role"]).value
+        try:
+            with self.session(user) as s:
+                obj = s.get(User, user_id)
+                if obj is None:
+                    raise NotFoundError(f"Không có tài khoản số {user_id} / No user {user_id}")
+                if obj.version != expected_version:
+                    raise ConflictError(_conflict_message(obj))
+                for k, v in values.items():
+                    setattr(obj, k, v)
+                obj.updated_by = self._who(user)
+        except StaleDataError as exc:
+            raise ConflictError("Tài khoản vừa được người khác sửa / Changed by someone else; reload") from exc
+
+    def user_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(User).where(User.deleted.is_(False))).scalar_one()
+
+    def get_user_record(self, username: str) -> dict | None:
+        """The account row (with its hash) for authentication; None when unknown."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(User).where(User.username == (username or "").strip().lower(),
+                                                  User.deleted.is_(False))).mappings().first()
+            return dict(row) if row else None
 
     # -------------------------------------------------------------- audit
     def history(self, table_name: str, row_id: int) -> pd.DataFrame:
@@ -834,6 +998,19 @@ def _crash_records(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
         for k in ("alcohol", "not_infrastructure"):
             r[k] = bool(r[k])
     return recs
+
+
+def _majority_commune(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, str]:
+    """The commune most of a spot's crashes are in."""
+    if result.spots.empty or "commune" not in crashes:
+        return {}
+    key = "crash_id" if "crash_id" in crashes else "id"
+    m = result.members.join(crashes.set_index(key)["commune"], on="crash_id").dropna(subset=["commune"])
+    m = m.loc[m["commune"].astype(str).str.strip() != ""]
+    if m.empty:
+        return {}
+    top = m.groupby(["spot", "commune"]).size().reset_index(name="n").sort_values(["spot", "n"], ascending=[True, False])
+    return {int(k): v for k, v in top.drop_duplicates("spot").set_index("spot")["commune"].items()}
 
 
 def _spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.DataFrame | None) -> dict[int, object]:

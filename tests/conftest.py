@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,20 +74,28 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.sqlite'}"
         return
+    with pg_database(request.getfixturevalue("postgis_template")) as url:
+        yield url
+
+
+@contextmanager
+def pg_database(base: str):
+    """A fresh, migrated PostGIS database cloned from the template; dropped after."""
     from sqlalchemy import text
 
-    base = request.getfixturevalue("postgis_template")
+    from models.db import get_engine
+
     name = f"bs_test_{uuid.uuid4().hex[:10]}"
     admin = _pg_admin_engine()
     with admin.connect() as c:
         c.execute(text(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}"))
-    yield f"{base}/{name}"
-    from models.db import get_engine
-
-    get_engine(f"{base}/{name}").dispose()
-    get_engine.cache_clear()
-    with admin.connect() as c:
-        c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        get_engine(f"{base}/{name}").dispose()
+        get_engine.cache_clear()
+        with admin.connect() as c:
+            c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture

@@ -179,3 +179,39 @@ def test_exports_page_offers_every_format_and_a_proposal(demo_url):
 
     doc = docx.Document(io.BytesIO(data))
     assert any(p.text == "TỜ TRÌNH" for p in doc.paragraphs)
+
+
+def test_sign_in_roles_and_refusals_in_the_app(demo_url):
+    """With accounts, the app asks to sign in; a viewer's write is refused with a message, not a traceback."""
+    from models.store import Store
+
+    store = Store(demo_url)
+    store.add_user(username="quantri", password="quantri-pass", role="admin")
+    from services.auth import authenticate
+
+    admin = store.with_principal(authenticate(store, "quantri", "quantri-pass"))
+    admin.add_user(username="xem", password="xem-pass-1", role="viewer")
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Đăng nhập" and not at.metric  # nothing shown before signing in
+    at.text_input(key="login_user").input("xem")
+    at.text_input(key="login_password").input("sai mật khẩu")
+    at.button[0].click().run()
+    assert "Sai tên đăng nhập" in at.error[0].value
+    at.text_input(key="login_password").input("xem-pass-1")
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Quản lý điểm đen tai nạn giao thông"
+    assert any("xem" in c.value and "Xem" in c.value for c in at.sidebar.caption)
+    # the viewer tries to change a status on the black-spot page: refused by the store
+    page = AppTest.from_file(str(ROOT / "app_pages" / "blackspots.py"), default_timeout=60)
+    page.session_state["principal"] = at.session_state["principal"]
+    page.run()
+    sid = int(page.selectbox(key="spot_detail").value)
+    before = store.get_blackspot(sid).status
+    [b for b in page.button if "Lưu" in b.label][0].click().run()
+    assert not page.exception, page.exception
+    assert any("không được sửa" in e.value for e in page.error)
+    assert store.get_blackspot(sid).status == before

@@ -1,0 +1,224 @@
+"""Accounts, roles, soft delete and restore, concurrency and backup, on both back-ends."""
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from datetime import date
+
+import pandas as pd
+import pytest
+import shapely
+
+from errors import AuthError, ConflictError, PermissionDenied, StoreError, TransitionError
+from models.enums import Role
+from models.permissions import Action, Principal, allowed
+from services.auth import authenticate
+from services.backup import backup, restore, store_snapshot
+from services.blackspots import run_screening
+from tests.conftest import ROOT
+
+HOME, OTHER = "Đăk Ruồng", "Tân Lập"
+
+
+@pytest.fixture
+def world(ql24_store):
+    """Accounts of every role, a case in each of two communes, a work, a black spot with a commune."""
+    s = ql24_store
+    s.add_user(username="admin", password="admin-pass-1", role="admin")
+    admin = s.with_principal(authenticate(s, "admin", "admin-pass-1"))
+    for name, role, commune in (("xem", "viewer", None), ("xa", "commune_editor", HOME),
+                                ("ban", "committee_editor", None)):
+        admin.add_user(username=name, password=f"{name}-pass-1", role=role, commune=commune)
+    run_screening(admin)
+    net = s.road_network()
+    p = net.lines[0].interpolate(5000)
+    from geo.crs import WGS84, transform
+
+    lon, lat = transform([p.x], [p.y + 10], net.crs.to_wkt(), WGS84)
+    pt = shapely.Point(lon[0], lat[0])
+    ids = {"home_case": admin.add_case(geometry=pt, commune=HOME), "other_case": admin.add_case(geometry=pt, commune=OTHER)}
+    spot = admin.blackspots_frame(kind="black_spot").iloc[0]
+    ids["spot"], ids["spot_commune"] = int(spot["id"]), spot["commune"]
+    ids["work"] = admin.add_work(work_type="signs", road_code="QL24", from_m=140_000, to_m=140_100, commune=HOME)
+    return s, ids
+
+
+def _as(store, name):
+    return store.with_principal(authenticate(store, name, f"{name}-pass-1" if name != "admin" else "admin-pass-1"))
+
+
+def test_sign_in(world):
+    s, _ = world
+    assert authenticate(s, "XA", "xa-pass-1") == Principal("xa", Role.COMMUNE_EDITOR, HOME)
+    with pytest.raises(AuthError, match="Sai tên đăng nhập"):
+        authenticate(s, "xa", "wrong")
+    with pytest.raises(AuthError, match="Sai tên đăng nhập"):
+        authenticate(s, "nobody", "x")
+    admin = _as(s, "admin")
+    uid = int(s.users_frame().set_index("username").loc["xem", "id"])
+    admin.update_user(uid, expected_version=1, active=False)
+    with pytest.raises(AuthError, match="khóa"):
+        authenticate(s, "xem", "xem-pass-1")
+    assert "password_hash" not in s.users_frame().columns
+    rec = s.get_user_record("xa")
+    assert rec["password_hash"].startswith("$argon2id$") and "xa-pass-1" not in rec["password_hash"]
+
+
+def _attempt(store, action, ids):
+    """Do one real write of the kind ``action`` names on the home commune's items."""
+    if action == "edit_home":
+        store.set_case_status(ids["home_case"], "recorded", expected_version=1, record_no="1", record_date=date.today())
+    elif action == "edit_other":
+        store.set_case_status(ids["other_case"], "recorded", expected_version=1, record_no="1", record_date=date.today())
+    elif action == "create_home":
+        store.add_case(geometry=shapely.Point(108.1, 14.4), commune=HOME)
+    elif action == "delete":
+        store.delete_item("work", ids["work"], expected_version=1)
+    elif action == "screen":
+        run_screening(store)
+    elif action == "plans":
+        store.add_agency(name="Đoàn Thanh niên xã")
+    elif action == "users":
+        store.add_user(username="new1", password="new1-pass-1", role="viewer")
+
+
+#: The expected role matrix: which of the actions above each role may do.
+MATRIX = {
+    "viewer": set(),
+    "commune_editor": {"edit_home", "create_home"},
+    "committee_editor": {"edit_home", "edit_other", "create_home", "delete", "screen"},
+    "admin": {"edit_home", "edit_other", "create_home", "delete", "screen", "plans", "users"},
+}
+USERS = {"viewer": "xem", "commune_editor": "xa", "committee_editor": "ban", "admin": "admin"}
+
+
+@pytest.mark.parametrize("role, action", list(itertools.product(MATRIX, ["edit_home", "edit_other", "create_home",
+                                                                         "delete", "screen", "plans", "users"])))
+def test_role_matrix(world, role, action):
+    s, ids = world
+    store = _as(s, USERS[role])
+    if action in MATRIX[role]:
+        _attempt(store, action, ids)
+    else:
+        before = store_snapshot(s)
+        with pytest.raises(PermissionDenied):
+            _attempt(store, action, ids)
+        after = store_snapshot(s)
+        assert after == before  # a refused write changes nothing
+
+
+def test_cross_commune_write_is_refused_with_a_clear_message(world):
+    s, ids = world
+    xa = _as(s, "xa")
+    with pytest.raises(PermissionDenied, match=f"chỉ được sửa mục của xã {HOME}; mục này thuộc {OTHER}"):
+        xa.set_case_status(ids["other_case"], "recorded", expected_version=1, record_no="1", record_date=date.today())
+    with pytest.raises(PermissionDenied):
+        xa.add_note("case", ids["other_case"], "ghi chú")
+    xa.add_note("case", ids["home_case"], "ghi chú của xã")
+    hist = s.attachments("case", ids["home_case"])
+    assert hist["user"].tolist() == ["xa"]
+
+
+def test_soft_delete_and_admin_restore_are_audited(world):
+    s, ids = world
+    ban = _as(s, "ban")
+    ban.delete_item("work", ids["work"], expected_version=1)
+    assert ids["work"] not in s.works_frame()["id"].tolist()
+    assert s.deleted_items()["item_id"].tolist() == [ids["work"]]
+    with pytest.raises(PermissionDenied):
+        ban.restore_item("work", ids["work"])
+    _as(s, "admin").restore_item("work", ids["work"])
+    assert ids["work"] in s.works_frame()["id"].tolist()
+    hist = s.history("remediation_work", ids["work"])
+    assert hist["action"].tolist()[-2:] == ["delete", "restore"] and hist["user"].tolist()[-2:] == ["ban", "admin"]
+
+
+def test_two_users_editing_the_same_item(world):
+    """Two real connections (two engines): the second save is refused, nothing overwritten."""
+    from models.store import Store
+
+    s, ids = world
+    other_engine = Store(s.engine.url.render_as_string(hide_password=False), migrate_schema=False)
+    a = _as(s, "ban")
+    b = other_engine.with_principal(authenticate(other_engine, "admin", "admin-pass-1"))
+    v = int(s.cases_frame().set_index("id").loc[ids["home_case"], "version"])
+    a.update_case(ids["home_case"], expected_version=v, notes="ban's note")
+    with pytest.raises(ConflictError, match="ban"):
+        b.update_case(ids["home_case"], expected_version=v, notes="admin's note")
+    assert s.cases_frame().set_index("id").loc[ids["home_case"], "notes"] == "ban's note"
+
+
+def test_backup_restore_equality(world, tmp_path):
+    from models.store import Store
+
+    s, ids = world
+    _as(s, "xa").add_note("case", ids["home_case"], "ảnh hiện trường sẽ bổ sung")
+    f = tmp_path / "kho.backup.sqlite"
+    counts = backup(_as(s, "admin"), f)
+    assert counts["crash"] == 288 and counts["app_user"] == 4 and counts["audit_log"] > 0
+    with pytest.raises(PermissionDenied):
+        backup(_as(s, "ban"), tmp_path / "x.sqlite")
+    target = Store(f"sqlite:///{tmp_path / 'restored.sqlite'}")
+    restore(target, f)
+    assert store_snapshot(target) == store_snapshot(s)
+    with pytest.raises(StoreError, match="--force"):
+        restore(target, f)
+    restore(target, f, force=True)
+    assert store_snapshot(target) == store_snapshot(s)
+    # ids continue after a restore
+    new = target.add_case(geometry=shapely.Point(108.1, 14.4), commune=HOME)
+    assert new == max(c["id"] for c in store_snapshot(s)["encroachment_case"]) + 1
+    with pytest.raises(StoreError, match="không phải bản sao lưu"):
+        bad = tmp_path / "bad.sqlite"
+        import sqlite3
+
+        sqlite3.connect(bad).execute("create table x(a)").connection.commit()
+        restore(target, bad, force=True)
+
+
+def test_backup_restores_into_postgis_too(world, tmp_path, postgis_template):
+    """A backup taken on either back-end restores into PostGIS, identical."""
+    from models.store import Store
+    from tests.conftest import pg_database
+
+    s, _ = world
+    f = tmp_path / "kho.backup.sqlite"
+    backup(_as(s, "admin"), f)
+    with pg_database(postgis_template) as url:
+        target = Store(url)
+        restore(target, f)
+        assert store_snapshot(target) == store_snapshot(s)
+
+
+def test_import_killed_mid_way_leaves_nothing(tmp_path):
+    """SIGKILL a real `cli.py import` while it writes: the store holds all of the file or none of it."""
+    import os
+    import signal
+    import time
+
+    from data.demo import hk_crash_table
+    from models.store import Store
+
+    url = f"sqlite:///{tmp_path / 'kill.sqlite'}"
+    Store(url)
+    t = hk_crash_table((2016, 2017, 2018), limit=40000)
+    src = tmp_path / "big.csv"
+    t.frame.to_csv(src, index=False)
+    env = dict(os.environ, DATABASE_URL=url)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "import", "crashes", str(src), "--bounds",
+                             "113.8,22.1,114.5,22.6"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    # wait until it has started writing (the report file appears after validation), then kill it
+    report = src.with_suffix(".report.csv")
+    for _ in range(600):
+        if report.exists():
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    out = proc.stdout.read()
+    n = Store(url).crash_count()
+    batches = Store(url).batches_frame()
+    assert proc.returncode == -signal.SIGKILL, out  # it was killed, not finished
+    assert n == 0 and batches.empty
