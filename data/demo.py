@@ -121,9 +121,10 @@ def load_demo(store: Store, *, hk_years=(2018, 2019), hk_limit: int | None = Non
                                             roads=net, is_simulated=True).n_imported
     if progress:
         progress(0.2)
-    hk = validate_crashes(hk_crash_table(hk_years, limit=hk_limit), bounds=HK_BOUNDS)
-    out["hong_kong"] = store.import_crashes(hk, filename="hk_accidents_2018_2019.csv", user=user,
-                                            source=HK_SOURCE, progress=progress).n_imported
+    if hk_years and hk_limit != 0:
+        hk = validate_crashes(hk_crash_table(hk_years, limit=hk_limit), bounds=HK_BOUNDS)
+        out["hong_kong"] = store.import_crashes(hk, filename="hk_accidents_2018_2019.csv", user=user,
+                                                source=HK_SOURCE, progress=progress).n_imported
     from services.blackspots import run_screening
     _, counts = run_screening(store, user=user)
     out["spots"] = counts.get("created", 0)

@@ -219,7 +219,12 @@ def check_features(net: RoadNetwork, widths: pd.DataFrame, features, *, search_m
         return out
     tree = shapely.STRtree(net.lines)
     vidx = np.flatnonzero(valid)
-    fi, li = tree.query(feats[vidx], predicate="dwithin", distance=float(np.nanmax(outer)))
+    # candidates by bounding boxes grown by the widest corridor (cheap), then
+    # exact distances once, vectorised
+    reach = float(np.nanmax(outer))
+    b = shapely.bounds(feats[vidx])
+    boxes = shapely.box(b[:, 0] - reach, b[:, 1] - reach, b[:, 2] + reach, b[:, 3] + reach)
+    fi, li = tree.query(boxes)
     fi = vidx[fi]
     d = shapely.distance(feats[fi], net.lines[li])
     inside = d <= outer[li] + 1e-9
@@ -230,7 +235,9 @@ def check_features(net: RoadNetwork, widths: pd.DataFrame, features, *, search_m
     first = np.r_[True, fi[1:] != fi[:-1]] if len(fi) else np.zeros(0, bool)
     chosen_f, chosen_l, chosen_d = fi[first], li[first], d[first]
     # features in no corridor: nearest road within search_m, for the record
-    rest = np.setdiff1d(vidx, chosen_f)
+    taken = np.zeros(n, dtype=bool)
+    taken[chosen_f] = True
+    rest = vidx[~taken[vidx]]
     if search_m > 0 and len(rest):
         (pi, pl), pd_ = tree.query_nearest(feats[rest], max_distance=search_m, return_distance=True,
                                            all_matches=False)
@@ -245,7 +252,10 @@ def check_features(net: RoadNetwork, widths: pd.DataFrame, features, *, search_m
     on_line = shapely.get_point(nearest, 0)
     on_feat = shapely.get_point(nearest, 1)
     along = shapely.line_locate_point(lines, on_line)
-    towards = np.where(chosen_d > 1e-6, on_feat, shapely.centroid(fg))
+    towards = on_feat.copy()
+    touching = chosen_d <= 1e-6  # the feature reaches the centreline: use its centre for the side
+    if touching.any():
+        towards[touching] = shapely.centroid(fg[touching])
     out.loc[chosen_f, "road_idx"] = chosen_l
     out.loc[chosen_f, "chainage_m"] = along + net.km_start[chosen_l]
     out.loc[chosen_f, "side"] = side_of_line(lines, towards, along)
