@@ -36,6 +36,8 @@ def get_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MB page cache: bulk imports keep indexes in memory
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)

@@ -183,13 +183,9 @@ class Store:
             if roads is not None:
                 ri = fresh["road_idx"].to_numpy()
                 road_ids = np.where(ri >= 0, roads.ids[np.clip(ri, 0, None)], None)
-            records = _crash_records(fresh, batch_id=batch_id, source=source or filename, user=user,
-                                     road_ids=road_ids, is_simulated=is_simulated)
-            step = 5000
-            for k in range(0, len(records), step):
-                conn.execute(insert(Crash), records[k:k + step])
-                if progress:
-                    progress(min(1.0, (k + step) / max(1, len(records))))
+            cols = _crash_columns(fresh, batch_id=batch_id, source=source or filename, user=user,
+                                  road_ids=road_ids, is_simulated=is_simulated, postgres=self.postgres)
+            _bulk_insert_crashes(conn, cols, postgres=self.postgres, progress=progress)
             conn.execute(insert(AuditLog).values(
                 at=datetime.now(), user=user, table_name="import_batch", row_id=batch_id, action="import",
                 changes={"filename": filename, "n_imported": len(fresh), "n_rows": result.n_rows}))
@@ -198,11 +194,18 @@ class Store:
                              n_duplicate_in_file=int(rows["duplicate_in_file"].sum()))
 
     def _existing_keys(self, conn, keys: list[str]) -> set[str]:
-        found: set[str] = set()
-        for k in range(0, len(keys), 5000):
-            chunk = keys[k:k + 5000]
-            found.update(conn.execute(select(Crash.dedup_key).where(Crash.dedup_key.in_(chunk))).scalars())
-        return found
+        """Which of ``keys`` the store already holds (one bound array, not one
+        parameter per key)."""
+        if not keys:
+            return set()
+        if self.postgres:
+            rows = conn.exec_driver_sql("SELECT dedup_key FROM crash WHERE dedup_key = ANY(%s)", (list(keys),))
+        else:
+            import json
+
+            rows = conn.exec_driver_sql("SELECT dedup_key FROM crash WHERE dedup_key IN "
+                                        "(SELECT value FROM json_each(?))", (json.dumps(list(keys)),))
+        return {r[0] for r in rows}
 
     def undo_batch(self, batch_id: int, *, user: str | None = None) -> int:
         """Remove the crashes of an import batch; returns how many."""
@@ -964,40 +967,76 @@ def _py(v: str):
         return v
 
 
-def _crash_records(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool) -> list[dict]:
+def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool,
+                   postgres: bool) -> pd.DataFrame:
+    """The crash rows as columns ready for a bulk write: plain Python values,
+    geometries already encoded (hex EWKB for PostGIS, WKB for SQLite)."""
     lon = df["lon"].to_numpy(dtype=float)
     lat = df["lat"].to_numpy(dtype=float)
     has = np.isfinite(lon) & np.isfinite(lat)
-    pts = np.full(len(df), None, dtype=object)
+    geom = np.full(len(df), None, dtype=object)
     if has.any():
-        pts[has] = shapely.points(lon[has], lat[has])
-    out = pd.DataFrame({
-        "dedup_key": df["dedup_key"].to_numpy(),
-        "source_id": df["source_id"].replace("", None).to_numpy(),
-        "occurred_at": pd.to_datetime(df["occurred_at"]).astype(object).to_numpy(),
-        "lon": np.where(has, lon, None), "lat": np.where(has, lat, None), "geom": pts,
-        "road_id": road_ids if road_ids is not None else None,
-        "road_code": df["road_code"].where(df["road_code"].notna(), None).to_numpy(),
-        "chainage_m": np.where(np.isfinite(df["chainage_m"].to_numpy(dtype=float)), df["chainage_m"], None),
-        "located_by": df["located_by"].to_numpy(),
-        "commune": df["commune"].replace("", None).to_numpy(),
-        "deaths": df["deaths"].astype(int).to_numpy(), "injured": df["injured"].astype(int).to_numpy(),
-        "injury_pct": np.where(np.isfinite(df["injury_pct"].to_numpy(dtype=float)), df["injury_pct"], None),
-        "damage_vnd": np.where(np.isfinite(df["damage_vnd"].to_numpy(dtype=float)), df["damage_vnd"], None),
-        "vehicle_types": df["vehicle_types"].replace("", None).to_numpy(),
-        "alcohol": df["alcohol"].astype(bool).to_numpy(),
-        "not_infrastructure": df["not_infrastructure"].astype(bool).to_numpy(),
-        "description": df["description"].replace("", None).to_numpy(),
-        "severity": df["severity"].to_numpy(), "source": source, "is_simulated": is_simulated,
-        "batch_id": batch_id, "version": 1, "updated_by": user, "deleted": False,
+        pts = shapely.points(lon[has], lat[has])
+        if postgres:
+            geom[has] = shapely.to_wkb(shapely.set_srid(pts, 4326), hex=True, include_srid=True)
+        else:
+            geom[has] = shapely.to_wkb(pts)
+
+    def opt(values):
+        a = np.asarray(values, dtype=float)
+        out = a.astype(object)
+        out[~np.isfinite(a)] = None
+        return out
+
+    def text(col):
+        return df[col].replace("", None).astype(object).where(df[col].notna(), None).to_numpy()
+
+    t = pd.to_datetime(df["occurred_at"])
+    now = datetime.now()
+    occurred = (t.dt.strftime("%Y-%m-%d %H:%M:%S.%f") if not postgres else t.astype(object)).to_numpy()
+    return pd.DataFrame({
+        "dedup_key": df["dedup_key"].to_numpy(), "source_id": text("source_id"), "occurred_at": occurred,
+        "lon": opt(np.where(has, lon, np.nan)), "lat": opt(np.where(has, lat, np.nan)), "geom": geom,
+        "road_id": (np.array([None if v is None or pd.isna(v) else int(v) for v in road_ids], dtype=object)
+                    if road_ids is not None else None),
+        "road_code": df["road_code"].astype(object).where(df["road_code"].notna(), None).to_numpy(),
+        "chainage_m": opt(df["chainage_m"]), "located_by": df["located_by"].astype(object).to_numpy(),
+        "commune": text("commune"), "deaths": df["deaths"].astype(int).to_numpy().astype(object),
+        "injured": df["injured"].astype(int).to_numpy().astype(object), "injury_pct": opt(df["injury_pct"]),
+        "damage_vnd": opt(df["damage_vnd"]), "vehicle_types": text("vehicle_types"),
+        "alcohol": df["alcohol"].astype(bool).to_numpy().astype(object),
+        "not_infrastructure": df["not_infrastructure"].astype(bool).to_numpy().astype(object),
+        "description": text("description"), "severity": df["severity"].astype(object).to_numpy(),
+        "source": source, "is_simulated": bool(is_simulated), "batch_id": int(batch_id), "version": 1,
+        "updated_at": now if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"), "updated_by": user,
+        "deleted": False,
     })
-    recs = out.to_dict("records")
-    for r in recs:  # numpy scalars → python for the drivers
-        for k in ("deaths", "injured"):
-            r[k] = int(r[k])
-        for k in ("alcohol", "not_infrastructure"):
-            r[k] = bool(r[k])
-    return recs
+
+
+def _bulk_insert_crashes(conn, cols: pd.DataFrame, *, postgres: bool, progress=None, step: int = 10_000) -> None:
+    """Write crash rows fast: COPY on PostgreSQL, one prepared executemany on
+    SQLite; both inside the caller's transaction."""
+    names = list(cols.columns)
+    rows = list(cols.itertuples(index=False, name=None))
+    dbapi = conn.connection.driver_connection
+    if postgres:
+        sql = f"COPY crash ({', '.join(names)}) FROM STDIN"
+        with dbapi.cursor() as cur, cur.copy(sql) as copy:
+            for k in range(0, len(rows), step):
+                for r in rows[k:k + step]:
+                    copy.write_row(r)
+                if progress:
+                    progress(min(1.0, (k + step) / max(1, len(rows))))
+        return
+    sql = f"INSERT INTO crash ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    cur = dbapi.cursor()
+    try:
+        for k in range(0, len(rows), step):
+            cur.executemany(sql, rows[k:k + step])
+            if progress:
+                progress(min(1.0, (k + step) / max(1, len(rows))))
+    finally:
+        cur.close()
 
 
 def _majority_commune(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, str]:
