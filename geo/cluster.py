@@ -45,8 +45,7 @@ def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
     n = len(pts)
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
-    pairs = tree.query_pairs(eps * (1 + 1e-12), output_type="ndarray")
+    pairs = neighbour_pairs(pts, eps * (1 + 1e-12))
     i, j = pairs[:, 0], pairs[:, 1]
     counts = np.bincount(i, minlength=n) + np.bincount(j, minlength=n) + 1
     core = counts >= min_samples
@@ -72,6 +71,50 @@ def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
         first = np.r_[True, border[o][1:] != border[o][:-1]]
         labels[border[o][first]] = labels[via[o][first]]
     return _renumber(labels)
+
+
+def _tree_pairs(pts: np.ndarray, r: float) -> np.ndarray:
+    tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
+    return tree.query_pairs(r, output_type="ndarray")
+
+
+def neighbour_pairs(pts: np.ndarray, r: float, *, workers: int | None = None,
+                    min_parallel: int = 200_000) -> np.ndarray:
+    """All pairs (i < j) of points within ``r`` of each other.
+
+    Large inputs are cut into vertical strips, one k-d tree per strip and
+    thread (the trees release the GIL). Each strip also holds the points up to
+    ``r`` to its right and keeps the pairs with at least one point of its own,
+    so every pair is found exactly once.
+
+    >>> p = np.array([[0.0, 0], [1, 0], [5, 0], [5.5, 0]])
+    >>> sorted(sorted(pair) for pair in neighbour_pairs(p, 1.0, workers=2, min_parallel=0).tolist())
+    [[0, 1], [2, 3]]
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = len(pts)
+    workers = workers or os.cpu_count() or 1
+    if workers < 2 or n < min_parallel:
+        pairs = _tree_pairs(pts, r)
+    else:
+        x = pts[:, 0]
+        cuts = np.quantile(x, np.linspace(0, 1, workers + 1)[1:-1])
+        edges = np.r_[-np.inf, cuts, np.inf]
+
+        def strip(k: int) -> np.ndarray:
+            lo, hi = edges[k], edges[k + 1]
+            idx = np.flatnonzero((x >= lo) & (x < hi + r))
+            own = x[idx] < hi
+            pr = _tree_pairs(pts[idx], r)
+            pr = pr[own[pr[:, 0]] | own[pr[:, 1]]]
+            return idx[pr]
+
+        with ThreadPoolExecutor(workers) as ex:
+            parts = list(ex.map(strip, range(workers)))
+        pairs = np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.intp)
+    return pairs
 
 
 def _renumber(labels: np.ndarray) -> np.ndarray:

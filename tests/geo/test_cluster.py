@@ -49,3 +49,25 @@ def test_cluster_table_sums_crashes():
     assert labels.tolist() == [0, 0, 0, -1]
     assert table.loc[0, ["n_crashes", "deaths", "injured", "fatal_crashes"]].tolist() == [3, 1, 3, 1]
     assert table.loc[0, "epdo"] == 12 + 3 + 3
+
+
+def test_parallel_neighbour_pairs_equal_the_single_tree(hk_slice):
+    """Strips with halos find exactly the pairs one k-d tree finds (real HK points)."""
+    import numpy as np
+    import pandas as pd
+
+    from geo.cluster import neighbour_pairs
+    from geo.crs import to_metric
+
+    f = hk_slice.frame
+    lon = pd.to_numeric(f["Kinh độ"], errors="coerce")
+    lat = pd.to_numeric(f["Vĩ độ"], errors="coerce")
+    ok = lon.notna() & lat.notna()
+    x, y, _ = to_metric(lon[ok].to_numpy(), lat[ok].to_numpy())
+    pts = np.column_stack([x, y])
+    one = neighbour_pairs(pts, 150.0, workers=1)
+    for w in (2, 3, 5):
+        many = neighbour_pairs(pts, 150.0, workers=w, min_parallel=0)
+        assert len(many) == len(one) > 100
+        key = lambda p: set(map(tuple, np.sort(p, axis=1).tolist()))  # noqa: E731
+        assert key(many) == key(one)
