@@ -3,7 +3,7 @@
     python cli.py init-db                      create / migrate the store
     python cli.py load-demo                    load the demo data sets
     python cli.py import crashes FILE [--crs EPSG] [--all-or-nothing] [--report R.csv]
-    python cli.py import roads FILE
+    python cli.py import roads|boundaries|cases FILE
     python cli.py batches | undo BATCH_ID
     python cli.py screen [--rules tt41-2024]   screen the store's crashes, save spots
     python cli.py blackspots --crashes FILE --rules tt41-2024 --out OUT.csv|.xlsx|.geojson
@@ -86,13 +86,21 @@ def cmd_import(args) -> int:
         return 0
     if args.kind == "boundaries":
         from geo._io import read_table
+        from services.importing import boundaries_from_table
 
-        t = read_table(path)
-        name_col = next((c for c in t.frame.columns if c.lower() in ("ten", "name", "ten_xa", "ten_huyen")),
-                        t.frame.columns[0])
-        units = pd.DataFrame({"name": t.frame[name_col], "level": args.level, "geometry": t.geometry})
-        ids = store.add_admin_units(units, user=args.user)
+        ids = store.add_admin_units(boundaries_from_table(read_table(path), level=args.level), user=args.user)
         print(f"Đã nhập {len(ids)} đơn vị hành chính / Imported {len(ids)} administrative units")
+        return 0
+    if args.kind == "cases":
+        from geo._io import read_table
+        from services.importing import cases_from_table
+
+        crs = int(args.crs) if args.crs and args.crs.isdigit() else args.crs
+        cases = cases_from_table(read_table(path), source_crs=crs)
+        ids = store.add_cases(cases, user=args.user)
+        inside = store.cases_frame().set_index("id").loc[ids, "zone"].isin(["corridor", "road_land"]).sum()
+        print(f"Đã ghi nhận {len(ids)} vụ lấn chiếm ({inside} trong hành lang hoặc đất đường) / Recorded {len(ids)} "
+              f"encroachment cases ({inside} inside the corridor or road land)")
         return 0
     crs = args.crs
     if crs and crs.isdigit():
@@ -366,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--hk-limit", type=int, default=None)
     d.set_defaults(fn=cmd_load_demo)
     i = sub.add_parser("import", help="nhập tệp / import a file")
-    i.add_argument("kind", choices=["crashes", "roads", "boundaries"])
+    i.add_argument("kind", choices=["crashes", "roads", "boundaries", "cases"])
     i.add_argument("file")
     i.add_argument("--crs", help="EPSG của tọa độ (vd 9216, 3405) / CRS of the coordinates")
     i.add_argument("--bounds", help="minlon,minlat,maxlon,maxlat (mặc định Việt Nam / default Viet Nam)")

@@ -17,7 +17,9 @@ L = lang()
 st.title(t("import", L))
 store = get_store()
 
-kind = st.radio("Loại dữ liệu / Data kind", ["Vụ TNGT / Crashes", "Tuyến đường / Roads"], horizontal=True)
+kind = st.radio("Loại dữ liệu / Data kind", ["Vụ TNGT / Crashes", "Tuyến đường / Roads",
+                                             "Ranh giới hành chính / Boundaries", "Điểm lấn chiếm / Encroachments"],
+                horizontal=True, key="import_kind")
 upload = st.file_uploader("Chọn tệp / Choose a file (CSV, XLSX, GeoJSON, GPKG, SHP .zip, KML)",
                           type=["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "kml"], key="upload")
 
@@ -26,7 +28,35 @@ if upload is None:
                "Vietnamese or English headers are recognised; dates dd/mm/yyyy; WGS 84 or VN-2000 coordinates.")
 else:
     data = upload.getvalue()
-    if kind.startswith("Tuyến"):
+    if kind.startswith("Ranh giới") or kind.startswith("Điểm lấn"):
+        from geo._io import read_table
+        from services.importing import boundaries_from_table, cases_from_table
+
+        try:
+            table = read_table(data, filename=upload.name)
+            if kind.startswith("Ranh giới"):
+                level = st.selectbox("Cấp / Level", ["commune", "district", "province"], key="import_level",
+                                     format_func={"commune": "Xã/Phường", "district": "Huyện/Quận",
+                                                  "province": "Tỉnh/Thành phố"}.get)
+                items = boundaries_from_table(table, level=level)
+            else:
+                items = cases_from_table(table)
+        except BlackspotError as exc:
+            st.error(str(exc))
+        else:
+            st.dataframe(items.drop(columns="geometry"), width="stretch")
+            if st.button(f"Nhập {len(items)} mục / Import {len(items)} items", type="primary", key="import_other"):
+                try:
+                    if kind.startswith("Ranh giới"):
+                        store.add_admin_units(items, user=current_user())
+                    else:
+                        store.add_cases(items, user=current_user())
+                except BlackspotError as exc:
+                    st.error(str(exc))
+                else:
+                    invalidate()
+                    st.success(f"Đã nhập {len(items)} mục / Imported {len(items)} items")
+    elif kind.startswith("Tuyến"):
         from geo._io import read_table
 
         try:

@@ -149,6 +149,8 @@ def encode_cp1258(text: str) -> bytes:
 
     >>> encode_cp1258("Đức Thọ")
     b'\\xd0\\xfd\\xecc Tho\\xf2'
+    >>> decode_text(encode_cp1258("Số người bị thương, Cộng hòa"))[0]
+    'Số người bị thương, Cộng hòa'
     """
     out = bytearray()
     for ch in unicodedata.normalize("NFC", text):
@@ -159,15 +161,19 @@ def encode_cp1258(text: str) -> bytes:
             pass
         parts = unicodedata.normalize("NFD", ch)
         base, marks = parts[0], parts[1:]
-        # keep the first mark composed when the codec knows that letter (ê, ơ, ă ...)
-        composed = unicodedata.normalize("NFC", base + marks[:1]) if marks else base
-        try:
-            out += composed.encode("cp1258")
-            rest = marks[1:]
-        except UnicodeEncodeError:
-            out += base.encode("cp1258")
-            rest = marks
-        out += rest.encode("cp1258")
+        # compose the letter's shape mark (ê, ơ, ă: circumflex, horn, breve)
+        # when the codec has that letter; the tone mark stays combining
+        for k, mark in enumerate(marks):
+            composed = unicodedata.normalize("NFC", base + mark)
+            try:
+                letter = composed.encode("cp1258")
+            except UnicodeEncodeError:
+                continue
+            out += letter
+            out += (marks[:k] + marks[k + 1:]).encode("cp1258")
+            break
+        else:
+            out += base.encode("cp1258") + marks.encode("cp1258")
     return bytes(out)
 
 

@@ -22,10 +22,21 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    """The engine for ``url`` (default ``settings.database_url()``), created once."""
-    url = url or settings.database_url()
+    """The engine for ``url`` (default ``settings.database_url()``, read at
+    each call), created once per URL."""
+    return _engine_for(url or settings.database_url())
+
+
+def _cache_clear() -> None:
+    _engine_for.cache_clear()
+
+
+get_engine.cache_clear = _cache_clear  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=16)
+def _engine_for(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

@@ -35,6 +35,7 @@ class DocumentInfo:
 
     parent_body: str = "UBND HUYỆN KON RẪY"
     issuing_body: str = "BAN AN TOÀN GIAO THÔNG"
+    sender: str = "Ban An toàn giao thông huyện Kon Rẫy"  # the issuing body as named in the text
     number: str = "…/TTr-BATGT"
     place: str = "Kon Rẫy"
     on: date = field(default_factory=date.today)
@@ -170,18 +171,19 @@ def _header(doc, info: DocumentInfo) -> None:
     t = doc.add_table(rows=1, cols=2)
     _no_borders(t)
     t.autofit = False
-    widths = (Mm(65), Mm(100))
-    for cell, w in zip(t.rows[0].cells, widths):
+    widths = (Mm(62), Mm(103))
+    for col, cell, w in zip(t.columns, t.rows[0].cells, widths):
+        col.width = w  # the grid (LibreOffice) and the cell (Word)
         cell.width = w
     left, right = t.rows[0].cells
     left.paragraphs[0].text = ""
     for line in info.parent_body.split("\n"):
-        _para(left, line.upper(), size=13, align="center")
+        _para(left, line.upper(), size=12, align="center")
     for line in info.issuing_body.split("\n"):
-        _para(left, line.upper(), bold=True, size=13, align="center")
+        _para(left, line.upper(), bold=True, size=12, align="center")
     _para(left, f"Số: {info.number}", size=13, align="center")
     right.paragraphs[0].text = ""
-    _para(right, MOTTO_1, bold=True, size=13, align="center")
+    _para(right, MOTTO_1, bold=True, size=12, align="center")
     _para(right, MOTTO_2, bold=True, underline=True, size=14, align="center")
     _para(right, "", size=6)
     _para(right, vn_date_line(info.place, info.on), italic=True, size=14, align="center")
@@ -197,8 +199,11 @@ def _signature(doc, info: DocumentInfo) -> None:
 
     t = doc.add_table(rows=1, cols=2)
     _no_borders(t)
+    t.autofit = False
     left, right = t.rows[0].cells
-    left.width, right.width = Mm(85), Mm(80)
+    for col, cell, w in zip(t.columns, (left, right), (Mm(85), Mm(80))):
+        col.width = w
+        cell.width = w
     left.paragraphs[0]._element.getparent().remove(left.paragraphs[0]._element)
     right.paragraphs[0]._element.getparent().remove(right.paragraphs[0]._element)
     _para(left, "Nơi nhận:", bold=True, italic=True, size=12)
@@ -228,7 +233,9 @@ def _table(doc, header: list[str], rows: list[list], *, widths_mm: list[float], 
         for j, v in enumerate(row):
             _cell(t.rows[i].cells[j], "" if v is None else v, size=size,
                   bold=bold_last and i == len(rows), align="center" if j == 0 else "left")
+    t.autofit = False
     for j, w in enumerate(widths_mm):
+        t.columns[j].width = Mm(w)
         for r in t.rows:
             r.cells[j].width = Mm(w)
     return t
@@ -318,7 +325,7 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
     for b in info.basis:
         _para(doc, f"Căn cứ {b};", size=14, align="justify", space_after=6)
     n = len(spots)
-    _para(doc, f"{info.issuing_body.strip().capitalize()} kính trình {info.addressee} xem xét, chấp thuận xử lý "
+    _para(doc, f"{info.sender} kính trình {info.addressee} xem xét, chấp thuận xử lý "
                f"{n:02d} điểm đen / điểm tiềm ẩn tai nạn giao thông trên địa bàn như sau:",
           size=14, align="justify", space_after=6)
     _para(doc, "1. Danh sách và đề xuất xử lý", bold=True, size=14)
@@ -337,7 +344,7 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
     cost = pd.to_numeric(spots.get("cost_vnd", pd.Series(dtype=float)), errors="coerce").sum()
     rows.append(["", "Tổng cộng", f"{int(spots['n_crashes'].sum())} / {int(spots['deaths'].sum())} / "
                  f"{int(spots['injured'].sum())}", "", "", "", vnd(cost), ""])
-    _table(doc, PROPOSAL_HEADER, rows, widths_mm=[9, 30, 24, 26, 24, 25, 18, 19], bold_last=True, size=11)
+    _table(doc, PROPOSAL_HEADER, rows, widths_mm=[8, 26, 21, 28, 20, 24, 20, 18], bold_last=True, size=11)
     if maps:
         _para(doc, "", size=8)
         _para(doc, "2. Sơ đồ vị trí", bold=True, size=14)
@@ -369,7 +376,7 @@ def summary_docx(*, plan: dict, targets: pd.DataFrame, aims: pd.DataFrame, by_se
     period = ""
     if plan.get("period_from") and plan.get("period_to"):
         period = f" (từ {pd.Timestamp(plan['period_from']):%d/%m/%Y} đến {pd.Timestamp(plan['period_to']):%d/%m/%Y})"
-    _para(doc, f"Thực hiện Kế hoạch số {plan.get('number') or '…'}{period}, {info.issuing_body.strip().capitalize()} "
+    _para(doc, f"Thực hiện Kế hoạch số {plan.get('number') or '…'}{period}, {info.sender} "
                "báo cáo kết quả như sau:", size=14, align="justify", space_after=6)
     _para(doc, "I. KẾT QUẢ THỰC HIỆN CHỈ TIÊU", bold=True, size=14)
     tot = targets.loc[targets["scope"] == targets["scope"].iloc[0]] if len(targets) else targets

@@ -71,3 +71,48 @@ def roads_from_table(table: RawTable, *, exclude_railways: bool = True) -> pd.Da
         if f in m:
             out[f] = frame[m[f]].to_numpy()
     return out
+
+
+def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.DataFrame:
+    """Administrative units (name, level, polygon in WGS 84) from a spatial table."""
+    if table.geometry is None:
+        raise InputFileError("Tệp ranh giới cần có hình học (GeoJSON, GPKG, SHP, KML) / A boundary file needs "
+                             "geometries")
+    geoms = np.asarray(table.geometry, dtype=object)
+    keep = np.isin(shapely.get_type_id(geoms), [3, 6])
+    if not keep.any():
+        raise InputFileError("Tệp không có vùng (Polygon) nào / The file holds no polygons")
+    if table.crs and table.crs not in (WGS84, "OGC:CRS84"):
+        cx = shapely.get_coordinates(geoms[keep])
+        x, y = transform(cx[:, 0], cx[:, 1], table.crs, WGS84)
+        geoms[keep] = shapely.set_coordinates(geoms[keep].copy(), np.column_stack([x, y]))
+    frame = table.frame.loc[keep].reset_index(drop=True)
+    names = {c.lower(): c for c in frame.columns}
+    name_col = next((names[c] for c in ("ten", "name", "ten_xa", "ten_huyen", "ten_tinh") if c in names),
+                    frame.columns[0])
+    code_col = next((names[c] for c in ("ma", "code", "ma_xa", "ma_huyen") if c in names), None)
+    return pd.DataFrame({"name": frame[name_col].to_numpy(), "level": level,
+                         "code": frame[code_col].to_numpy() if code_col else None, "geometry": geoms[keep]})
+
+
+def cases_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
+    """Encroachment cases (points or polygons) from a file: geometry plus kind,
+    description, commune when the file has them."""
+    from geo.columns import normalise_header
+    from services.corridor import features_from_table
+
+    feats = features_from_table(table, source_crs=source_crs)
+    heads = {normalise_header(c): c for c in feats.columns}
+    out = pd.DataFrame({"geometry": feats["geometry"].to_numpy()})
+    for field, aliases in (("kind", ("loai", "loai_vi_pham", "kind", "type")),
+                           ("description", ("mo_ta", "noi_dung", "description", "ghi_chu")),
+                           ("commune", ("xa", "xa_phuong", "commune"))):
+        col = next((heads[a] for a in aliases if a in heads), None)
+        out[field] = feats[col].to_numpy() if col else None
+    out["description"] = out["description"].fillna("Nhập từ tệp / imported") if out["description"].notna().any() \
+        else "Nhập từ tệp / imported"
+    bad = shapely.is_missing(out["geometry"].to_numpy())
+    if bad.any():
+        rows = (np.flatnonzero(bad) + 2)[:10].tolist()
+        raise InputFileError(f"Dòng không có vị trí / Rows without a location: {rows}")
+    return out

@@ -58,3 +58,96 @@ def test_corridor_check_rejects_points_without_coordinates(tmp_path, ql24, capsy
     assert rc == 1
     assert "lon/lat" in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
+
+
+HK_BOUNDS_ARG = "113.8,22.1,114.5,22.6"
+
+
+def _hk_frame(hk_slice, n=40):
+    """Real Hong Kong rows, with a few broken on purpose."""
+    f = hk_slice.frame.head(n).copy()
+    f = f.loc[pd.to_numeric(f["Kinh độ"], errors="coerce").between(113.8, 114.5)].head(30).reset_index(drop=True)
+    f.loc[3, "Số người chết"] = "-1"        # negative deaths
+    f.loc[5, "Ngày giờ"] = "31/02/2019"     # no such date
+    return f
+
+
+def _write(fmt, frame, path):
+    """The same crashes in each supported format."""
+    lon = pd.to_numeric(frame["Kinh độ"], errors="coerce")
+    lat = pd.to_numeric(frame["Vĩ độ"], errors="coerce")
+    if fmt == "csv":
+        frame.to_csv(path, index=False, encoding="utf-8")
+    elif fmt == "csv-bom":
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+    elif fmt == "csv-cp1258":
+        from geo._io import encode_cp1258
+
+        path.write_bytes(encode_cp1258(frame.to_csv(index=False)))
+    elif fmt == "xlsx":
+        frame.to_excel(path, index=False)
+    else:
+        short = pd.DataFrame({"id": frame["Mã vụ"], "date": frame["Ngày giờ"], "deaths": frame["Số người chết"],
+                              "injured": frame["Số người bị thương"]})
+        gdf = gpd.GeoDataFrame(short, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+        if fmt == "geojson":
+            gdf.to_file(path, driver="GeoJSON")
+        elif fmt == "gpkg":
+            gdf.to_file(path, driver="GPKG")
+        elif fmt == "kml":
+            marks = "".join(
+                f"<Placemark><name>{r.id}</name><ExtendedData><Data name='date'><value>{r.date}</value></Data>"
+                f"<Data name='deaths'><value>{r.deaths}</value></Data><Data name='injured'><value>{r.injured}"
+                f"</value></Data></ExtendedData><Point><coordinates>{r.geometry.x},{r.geometry.y}</coordinates>"
+                f"</Point></Placemark>" for r in gdf.itertuples())
+            path.write_text(f"<?xml version='1.0' encoding='UTF-8'?><kml xmlns='http://www.opengis.net/kml/2.2'>"
+                            f"<Document>{marks}</Document></kml>", encoding="utf-8")
+        elif fmt == "shp.zip":
+            d = path.parent / "shp"
+            d.mkdir()
+            gdf.to_file(d / "crashes.shp")
+            with zipfile.ZipFile(path, "w") as z:
+                for f in d.iterdir():
+                    z.write(f, f.name)
+
+
+@pytest.mark.parametrize("fmt, name", [("csv", "vu.csv"), ("csv-bom", "vu_bom.csv"), ("csv-cp1258", "vu_1258.csv"),
+                                       ("xlsx", "vu.xlsx"), ("geojson", "vu.geojson"), ("gpkg", "vu.gpkg"),
+                                       ("shp.zip", "vu.zip"), ("kml", "vu.kml")])
+def test_cli_import_crashes_in_every_format(tmp_path, monkeypatch, capsys, hk_slice, fmt, name):
+    from models.store import Store
+
+    url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    frame = _hk_frame(hk_slice)
+    path = tmp_path / name
+    _write(fmt, frame, path)
+    assert cli.main(["import", "crashes", str(path), "--bounds", HK_BOUNDS_ARG]) == 0
+    out = capsys.readouterr().out
+    assert "30 dòng / rows: 28 hợp lệ / valid, 2 lỗi / with errors" in out
+    report = pd.read_csv(path.with_suffix(".report.csv"), encoding="utf-8-sig")
+    assert sorted(report["row"].tolist()) == [5, 7]  # the two broken rows, numbered as in Excel
+    assert Store(url).crash_count() == 28
+    # the same file again adds nothing; --all-or-nothing with bad rows imports nothing
+    assert cli.main(["import", "crashes", str(path), "--bounds", HK_BOUNDS_ARG]) == 0
+    assert "đã có trong kho / already in store 28" in capsys.readouterr().out
+    assert cli.main(["import", "crashes", str(path), "--bounds", HK_BOUNDS_ARG, "--all-or-nothing"]) == 1
+    assert Store(url).crash_count() == 28
+
+
+def test_cli_import_cases_and_boundaries(tmp_path, monkeypatch, capsys, ql24):
+    from models.store import Store
+
+    url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    Store(url).add_roads(ql24)
+    assert cli.main(["import", "boundaries", str(SHARED / "vietnam" / "kon_ray_district.geojson"),
+                     "--level", "district"]) == 0
+    assert Store(url).admin_units_frame()["level"].tolist() == ["district"]
+    lon, lat = _offset_points(ql24)
+    pd.DataFrame({"ma": ["LC1", "LC2", "LC3"], "loai": ["quán", "lều", "nhà"], "lon": lon, "lat": lat}).to_csv(
+        tmp_path / "lc.csv", index=False)
+    assert cli.main(["import", "cases", str(tmp_path / "lc.csv")]) == 0
+    assert "Recorded 3 encroachment cases (2 inside" in capsys.readouterr().out
+    cases = Store(url).cases_frame()
+    assert cases["zone"].tolist() == ["road_land", "corridor", "outside"] and cases["kind"].tolist() == ["quán", "lều", "nhà"]
