@@ -11,7 +11,8 @@ from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
-from app_pages.common import current_user, get_store, invalidate, lang, load_crashes
+from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes
+from services.filters import filter_spots
 from services.blackspots import clusters, ranked_spots, run_screening
 
 L = lang()
@@ -55,6 +56,7 @@ with tab_list:
     status_labels = {s.value: s.label(L) for s in BlackspotStatus}
     statuses = f[2].multiselect("Trạng thái / Status", list(status_labels), format_func=status_labels.get)
     spots = ranked_spots(store, kind=kind, road=None if road == "—" else road, statuses=statuses or None)
+    spots = filter_spots(spots, filters())  # period, commune, road and rule set of the sidebar
 
     if spots.empty:
         st.info("Chưa có điểm nào / No spots yet")
@@ -85,6 +87,10 @@ with tab_list:
                            format_func=lambda i: f"#{i} {spots.set_index('id').loc[i, 'road_code'] or ''} "
                            f"{format_chainage(spots.set_index('id').loc[i, 'from_m'])}")
         row = spots.set_index("id").loc[sel]
+        if st.button("Mở trên bản đồ / Open on the map", key="open_on_map"):
+            st.session_state["map_selected"] = st.session_state["map_pick"] = ("blackspot", int(sel))
+            st.session_state.pop("map_point", None)
+            st.switch_page("app_pages/map.py")
         st.subheader(f"#{sel} · {SpotKind(row['kind']).label(L)} · {row['road_code'] or ''} "
                      f"{format_chainage(row['from_m'])} – {format_chainage(row['to_m'])}")
         if row["manual"]:

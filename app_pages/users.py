@@ -26,14 +26,15 @@ if len(users):
 tab_add, tab_edit, tab_deleted = st.tabs(["Thêm tài khoản" if vi else "Add", "Sửa tài khoản" if vi else "Edit",
                                           "Mục đã xóa" if vi else "Deleted items"])
 with tab_add:
-    with st.form("user_add", clear_on_submit=True):
+    with st.form("user_add"):  # kept filled when the save is refused: nothing typed is lost
         c1, c2 = st.columns(2)
-        name = c1.text_input("Tên đăng nhập" if vi else "User name")
-        full = c2.text_input("Họ tên" if vi else "Full name")
+        name = c1.text_input("Tên đăng nhập" if vi else "User name", key="ua_name")
+        full = c2.text_input("Họ tên" if vi else "Full name", key="ua_full")
         c3, c4 = st.columns(2)
-        role = c3.selectbox("Vai trò" if vi else "Role", list(roles), format_func=roles.get)
-        commune = c4.text_input("Xã (biên tập cấp xã)" if vi else "Commune (commune editors)")
-        pw = st.text_input("Mật khẩu (≥ 8 ký tự)" if vi else "Password (8+ characters)", type="password")
+        role = c3.selectbox("Vai trò" if vi else "Role", list(roles), format_func=roles.get, key="ua_role")
+        commune = c4.text_input("Xã (biên tập cấp xã)" if vi else "Commune (commune editors)", key="ua_commune")
+        pw = st.text_input("Mật khẩu (≥ 8 ký tự)" if vi else "Password (8+ characters)", type="password",
+                           key="ua_pw")
         if st.form_submit_button("Tạo" if vi else "Create", type="primary"):
             try:
                 store.add_user(username=name, password=pw, role=role, commune=commune or None, full_name=full or None,
@@ -42,6 +43,8 @@ with tab_add:
                 show_error(exc)
             else:
                 invalidate()
+                for k in ("ua_name", "ua_full", "ua_role", "ua_commune", "ua_pw"):
+                    st.session_state.pop(k, None)
                 st.session_state["flash"] = f"Đã tạo {name} / Created {name}"
                 st.rerun()
 with tab_edit:

@@ -151,3 +151,35 @@ def test_cli_import_cases_and_boundaries(tmp_path, monkeypatch, capsys, ql24):
     assert "Recorded 3 encroachment cases (2 inside" in capsys.readouterr().out
     cases = Store(url).cases_frame()
     assert cases["zone"].tolist() == ["road_land", "corridor", "outside"] and cases["kind"].tolist() == ["quán", "lều", "nhà"]
+
+
+def test_cli_acts_for_its_user_and_the_store_refuses_other_communes(tmp_path, monkeypatch, capsys, hk_slice):
+    """Once accounts exist, --user must name one, and its role and commune apply to what the CLI writes."""
+    import io
+
+    from models.store import Store
+
+    url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    Store(url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("quan-tri-2025\n"))
+    assert cli.main(["user", "add", "quantri", "--role", "viewer", "--password-stdin"]) == 1  # first must be admin
+    assert "phải là quản trị" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("quan-tri-2025\n"))
+    assert cli.main(["user", "add", "quantri", "--role", "admin", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("xa-mat-khau\n"))
+    assert cli.main(["--user", "quantri", "user", "add", "lan", "--role", "commune_editor", "--commune",
+                     "Đăk Ruồng", "--password-stdin"]) == 0
+    capsys.readouterr()
+    frame = _hk_frame(hk_slice)  # Hong Kong rows: their district is not Đăk Ruồng
+    frame.to_csv(tmp_path / "vu.csv", index=False)
+    assert cli.main(["--user", "lan", "import", "crashes", str(tmp_path / "vu.csv"), "--bounds", HK_BOUNDS_ARG]) == 1
+    err = capsys.readouterr().err
+    assert "chỉ được nhập dữ liệu mục của xã Đăk Ruồng" in err
+    assert Store(url).crash_count() == 0
+    assert cli.main(["--user", "nobody", "batches"]) == 1
+    assert "No active account 'nobody'" in capsys.readouterr().err
+    assert cli.main(["--user", "quantri", "import", "crashes", str(tmp_path / "vu.csv"), "--bounds",
+                     HK_BOUNDS_ARG]) == 0
+    assert Store(url).crash_count() == 28
+    assert Store(url).batches_frame()["created_by"].tolist() == ["quantri"]

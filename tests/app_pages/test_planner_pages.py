@@ -215,3 +215,30 @@ def test_sign_in_roles_and_refusals_in_the_app(demo_url):
     assert not page.exception, page.exception
     assert any("không được sửa" in e.value for e in page.error)
     assert store.get_blackspot(sid).status == before
+
+
+def test_users_page_for_admins(demo_url):
+    """The accounts page (admins): add an account; a short password is refused with a message."""
+    from models.store import Store
+    from services.auth import authenticate
+
+    store = Store(demo_url)
+    if store.user_count() == 0:
+        store.add_user(username="quantri", password="quantri-pass", role="admin")
+    at = AppTest.from_file(str(ROOT / "app_pages" / "users.py"), default_timeout=60)
+    at.session_state["principal"] = authenticate(store, "quantri", "quantri-pass")
+    at.run()
+    assert not at.exception, at.exception
+    n = store.user_count()
+    name = next(ti for ti in at.text_input if ti.label == "Tên đăng nhập")
+    name.input("bientap.xa")
+    next(ti for ti in at.text_input if ti.label.startswith("Mật khẩu")).input("ngan")
+    at.selectbox[0].set_value("committee_editor")
+    [b for b in at.button if b.label == "Tạo"][0].click().run()
+    assert "ít nhất 8" in at.error[0].value and store.user_count() == n
+    assert next(ti for ti in at.text_input if ti.label == "Tên đăng nhập").value == "bientap.xa"  # nothing lost
+    next(ti for ti in at.text_input if ti.label.startswith("Mật khẩu")).input("mat-khau-dai")
+    [b for b in at.button if b.label == "Tạo"][0].click().run()
+    assert not at.exception, at.exception
+    assert store.user_count() == n + 1
+    assert authenticate(store, "bientap.xa", "mat-khau-dai").role.value == "committee_editor"

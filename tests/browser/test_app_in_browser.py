@@ -142,6 +142,13 @@ def test_blackspots_page_shows_the_ranked_list(app_url, browser):
     page.get_by_text("Vì sao / Why").wait_for(timeout=30000)
     time.sleep(1)
     page.screenshot(path=str(SHOTS / "blackspots.png"), full_page=True)
+    # the button opens the chosen spot on the map, with its panel
+    title = page.locator("h3").filter(has_text="·").first.inner_text()
+    sid = title.split("·")[0].strip().lstrip("#")
+    page.get_by_role("button", name="Mở trên bản đồ / Open on the map").click()
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    page.get_by_role("heading", name=f"#{sid} · ").wait_for(timeout=30000)
+    _map_frame(page)
     page.close()
 
 
