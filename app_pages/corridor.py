@@ -4,7 +4,6 @@ imported structures against every corridor."""
 from __future__ import annotations
 
 import pandas as pd
-import shapely
 import streamlit as st
 
 import settings
@@ -16,7 +15,7 @@ from i18n import t
 from models.enums import CaseStatus
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_cases, load_roads, show_error,
                           url)
-from app_pages.panel import render_item_panel
+from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import check_against_corridors, encroaching, features_from_table
 from services.exports import table_export
 from services.filters import filter_items
@@ -75,23 +74,7 @@ with tab_cases:
 
 with tab_new:
     st.caption("Hoặc bấm vào bản đồ ở trang Bản đồ / Or click the map on the Map page")
-    with st.form("new_case", clear_on_submit=True):
-        c1, c2 = st.columns(2)
-        lat = c1.number_input("Vĩ độ / Latitude", value=14.5, format="%.6f")
-        lon = c2.number_input("Kinh độ / Longitude", value=108.0, format="%.6f")
-        kind = st.text_input("Loại (quán, lều, hàng rào, biển quảng cáo…)" if vi else "Kind")
-        desc = st.text_area("Mô tả" if vi else "Description")
-        commune = st.text_input("Xã/phường" if vi else "Commune")
-        if st.form_submit_button("Ghi nhận" if vi else "Record", type="primary"):
-            try:
-                cid = store.add_case(geometry=shapely.Point(lon, lat), kind=kind or None, description=desc or None,
-                                     commune=commune or None, user=current_user())
-            except BlackspotError as exc:
-                show_error(exc)
-            else:
-                invalidate()
-                st.session_state["flash"] = f"Đã ghi nhận vụ #{cid} / Case #{cid} recorded"
-                st.rerun()
+    record_case_form(lang=L, key="new_case")
 
 with tab_check:
     st.write("Tải lên điểm hoặc đa giác công trình (GeoJSON, GPKG, SHP nén, KML, CSV lon/lat); công cụ liệt kê "

@@ -2,7 +2,6 @@
 valid rows or nothing; undo a batch."""
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 import settings

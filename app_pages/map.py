@@ -2,7 +2,6 @@
 place on a road to record an encroachment or flag a potential crash point."""
 from __future__ import annotations
 
-import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -13,7 +12,7 @@ from i18n import t
 from models.enums import SpotKind
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_boundaries, load_cases,
                           load_corridors, load_crashes, load_roads, load_spots, load_works, show_error, url)
-from app_pages.panel import render_item_panel
+from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
 from services.maps import parse_item_tag, planner_map
@@ -111,22 +110,8 @@ def place_actions(point):
         st.markdown(f"**{where['road']} {format_chainage(where['chainage_m'])}**, "
                     f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
                     f"{where['distance_m']:.1f} m {'từ tim đường' if vi else 'from the centreline'} · {zone}")
-    with st.form("place_case", clear_on_submit=True):
-        st.markdown("**Ghi nhận lấn chiếm tại đây**" if vi else "**Record encroachment here**")
-        kind = st.text_input("Loại (quán, lều, hàng rào…)" if vi else "Kind (stall, shed, fence…)")
-        desc = st.text_area("Mô tả" if vi else "Description", height=70)
-        commune = st.text_input("Xã/phường" if vi else "Commune")
-        if st.form_submit_button("Ghi nhận" if vi else "Record"):
-            try:
-                cid = store.add_case(geometry=shapely.Point(lon, lat), kind=kind or None, description=desc or None,
-                                     commune=commune or None, user=current_user())
-            except BlackspotError as exc:
-                show_error(exc)
-            else:
-                invalidate()
-                st.session_state["map_selected"] = ("case", cid)
-                st.session_state["flash"] = f"Đã ghi nhận vụ #{cid} / Case #{cid} recorded"
-                st.rerun(scope="app")
+    record_case_form(lang=L, key="place_case", point=(lon, lat),
+                     on_saved=lambda cid: st.session_state.update(map_selected=("case", cid)))
     with st.form("place_potential", clear_on_submit=True):
         st.markdown("**Gắn cờ điểm tiềm ẩn tại đây**" if vi else "**Flag a potential crash point here**")
         reason = st.text_area("Lý do (yếu tố mất an toàn)" if vi else "Reason (unsafe features)", height=70)

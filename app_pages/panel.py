@@ -166,3 +166,34 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                         show_error(exc)
                     else:
                         _done("Đã tạo công trình / Work created")
+
+
+def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None = None,
+                     on_saved=None) -> None:
+    """The form that records an encroachment case at ``point`` (lon, lat), or
+    at coordinates typed in when no point is given."""
+    import shapely
+
+    vi = lang == "vi"
+    with st.form(key, clear_on_submit=True):
+        st.markdown("**Ghi nhận lấn chiếm tại đây**" if vi and point else
+                    "**Ghi nhận vụ lấn chiếm**" if vi else "**Record an encroachment**")
+        if point is None:
+            c1, c2 = st.columns(2)
+            lat = c1.number_input("Vĩ độ / Latitude", value=14.5, format="%.6f")
+            lon = c2.number_input("Kinh độ / Longitude", value=108.0, format="%.6f")
+        else:
+            lon, lat = point
+        kind = st.text_input("Loại (quán, lều, hàng rào, biển quảng cáo…)" if vi else "Kind (stall, shed, fence…)")
+        desc = st.text_area("Mô tả" if vi else "Description", height=70)
+        commune = st.text_input("Xã/phường" if vi else "Commune")
+        if st.form_submit_button("Ghi nhận" if vi else "Record", type="primary"):
+            try:
+                cid = get_store().add_case(geometry=shapely.Point(float(lon), float(lat)), kind=kind or None,
+                                           description=desc or None, commune=commune or None, user=current_user())
+            except BlackspotError as exc:
+                show_error(exc)
+            else:
+                if on_saved:
+                    on_saved(cid)
+                _done(f"Đã ghi nhận vụ #{cid} / Case #{cid} recorded")

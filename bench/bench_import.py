@@ -6,7 +6,6 @@ from __future__ import annotations
 import tempfile
 import time
 
-import numpy as np
 import pandas as pd
 
 from common import ROOT, measure  # noqa: F401

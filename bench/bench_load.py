@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -24,7 +21,7 @@ import uuid
 
 import numpy as np
 
-from common import ROOT
+import common  # noqa: F401  (puts the project on the path)
 
 PG = os.environ.get("BLACKSPOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1/postgres")
 
@@ -120,29 +117,18 @@ def main(seconds: float = 60, planners: int = 20) -> dict:
     works = store.works_frame()["id"].astype(int).tolist()
     ids = [("case", c) for c in cases] + [("work", w) for w in works]
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                            "--server.headless", "true"], cwd=ROOT, env=dict(os.environ, DATABASE_URL=url),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(base + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
+    from tests.apprunner import running_app
+
     log, http_log, lock = [], [], threading.Lock()
-    until = time.perf_counter() + seconds
-    threads = [threading.Thread(target=planner, args=(store, f"kh{i}", until, log, lock, ids)) for i in range(planners)]
-    threads += [threading.Thread(target=http_client, args=(base, until, http_log, lock)) for _ in range(planners)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    app.terminate()
-    app.wait(10)
+    with running_app(url) as base:
+        until = time.perf_counter() + seconds
+        threads = [threading.Thread(target=planner, args=(store, f"kh{i}", until, log, lock, ids))
+                   for i in range(planners)]
+        threads += [threading.Thread(target=http_client, args=(base, until, http_log, lock)) for _ in range(planners)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
 
     reads = [d for k, d, _ in log if k == "read"]
     writes = [d for k, d, o in log if k == "write"]

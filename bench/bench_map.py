@@ -11,14 +11,9 @@ Measured in one run:
 """
 from __future__ import annotations
 
-import io
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 
 import folium
 
@@ -46,42 +41,27 @@ def naive_map(crashes) -> folium.Map:
     return m
 
 
-def browser_ready_s(url: str) -> float:
+def browser_ready_s(url: str) -> tuple[float, float]:
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-                             str(port), "--server.headless", "true"], cwd=ROOT, env=dict(os.environ, DATABASE_URL=url),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(base + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"]
-        with sync_playwright() as p:
-            b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
-            times = []
-            for _ in range(3):  # the first visit warms the server's caches; report the best of the rest
-                page = b.new_page(viewport={"width": 1500, "height": 1000})
-                t = time.perf_counter()
-                page.goto(base + "/map")
-                frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
-                frame.locator(".leaflet-container").wait_for(timeout=120000)
-                frame.locator(".marker-cluster").first.wait_for(timeout=120000)
-                times.append(time.perf_counter() - t)
-                page.close()
-            b.close()
-        return min(times[1:]), times[0]
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    from tests.apprunner import running_app
+
+    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"]
+    with running_app(url) as base, sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
+        times = []
+        for _ in range(3):  # the first visit warms the server's caches; report the best of the rest
+            page = b.new_page(viewport={"width": 1500, "height": 1000})
+            t = time.perf_counter()
+            page.goto(base + "/map")
+            frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+            frame.locator(".leaflet-container").wait_for(timeout=120000)
+            frame.locator(".marker-cluster").first.wait_for(timeout=120000)
+            times.append(time.perf_counter() - t)
+            page.close()
+        b.close()
+    return min(times[1:]), times[0]
 
 
 def main() -> dict:

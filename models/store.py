@@ -370,12 +370,7 @@ class Store:
                     raise ConflictError(_conflict_message(b))
                 if new_status == b.status:
                     return b
-                allowed = BLACKSPOT_TRANSITIONS[b.status]
-                if new_status not in allowed:
-                    raise TransitionError(
-                        f"Không thể chuyển từ '{b.status.vi}' sang '{new_status.vi}' / Cannot go from "
-                        f"'{b.status.en}' to '{new_status.en}'. Được phép / Allowed: "
-                        + ", ".join(a.vi for a in allowed))
+                _check_transition(b.status, new_status, BLACKSPOT_TRANSITIONS)
                 if new_status == BlackspotStatus.REMOVED and b.kind == SpotKind.BLACK_SPOT and b.still_qualifies:
                     raise TransitionError(
                         "Điểm vẫn đạt tiêu chí điểm đen trong lần rà soát mới nhất; chưa thể đưa ra khỏi danh sách / "
@@ -545,10 +540,7 @@ class Store:
                 c = self._get_for_edit(s, EncroachmentCase, case_id, expected_version)
                 if new_status == c.status:
                     return c
-                if new_status not in CASE_TRANSITIONS[c.status]:
-                    raise TransitionError(
-                        f"Không thể chuyển từ '{c.status.vi}' sang '{new_status.vi}' / Cannot go from "
-                        f"'{c.status.en}' to '{new_status.en}'")
+                _check_transition(c.status, new_status, CASE_TRANSITIONS)
                 record_no = (record_no or c.record_no or "").strip() or None
                 record_date = _date(record_date) or c.record_date
                 if new_status == CaseStatus.RECORDED and not (record_no and record_date):
@@ -620,10 +612,7 @@ class Store:
                 w = self._get_for_edit(s, RemediationWork, work_id, expected_version)
                 if new_status == w.status:
                     return w
-                if new_status not in WORK_TRANSITIONS[w.status]:
-                    raise TransitionError(
-                        f"Không thể chuyển từ '{w.status.vi}' sang '{new_status.vi}' / Cannot go from "
-                        f"'{w.status.en}' to '{new_status.en}'")
+                _check_transition(w.status, new_status, WORK_TRANSITIONS)
                 if new_status == WorkStatus.IN_PROGRESS and w.actual_start is None:
                     w.actual_start = on
                 if new_status == WorkStatus.DONE:
@@ -915,6 +904,16 @@ class Store:
         with self.engine.connect() as conn:
             return pd.read_sql(select(AuditLog).where(AuditLog.table_name == table_name, AuditLog.row_id == row_id)
                                .order_by(AuditLog.id), conn)
+
+
+def _check_transition(current, new, table) -> None:
+    """Refuse a status change its lifecycle does not allow, naming the allowed ones."""
+    allowed = table[current]
+    if new not in allowed:
+        order = list(type(current))
+        raise TransitionError(
+            f"Không thể chuyển từ '{current.vi}' sang '{new.vi}' / Cannot go from '{current.en}' to '{new.en}'. "
+            "Được phép / Allowed: " + (", ".join(a.vi for a in sorted(allowed, key=order.index)) or "—"))
 
 
 def _conflict_message(obj) -> str:

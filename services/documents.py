@@ -312,7 +312,7 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
     window_end, n_crashes, deaths, injured, test_labels, and optionally
     cause, proposal, cost_vnd, lead_agency. ``maps`` maps spot id → PNG.
     """
-    from docx.shared import Mm, Pt
+    from docx.shared import Mm
 
     if spots.empty:
         raise ValueError("Chưa chọn điểm nào / No spot selected")

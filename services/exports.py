@@ -5,7 +5,6 @@ No UI here; each function returns bytes."""
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 import cli
 from geo.crs import WGS84, transform
@@ -155,7 +153,6 @@ def test_cli_import_cases_and_boundaries(tmp_path, monkeypatch, capsys, ql24):
 
 def test_cli_acts_for_its_user_and_the_store_refuses_other_communes(tmp_path, monkeypatch, capsys, hk_slice):
     """Once accounts exist, --user must name one, and its role and commune apply to what the CLI writes."""
-    import io
 
     from models.store import Store
 

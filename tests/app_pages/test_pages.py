@@ -1,8 +1,6 @@
 """Each page rendered with Streamlit's AppTest on a small demo store."""
 from __future__ import annotations
 
-import pytest
-from streamlit.testing.v1 import AppTest
 
 from tests.app_pages.conftest import run
 

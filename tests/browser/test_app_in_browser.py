@@ -5,15 +5,11 @@ to docs/screenshots for the README."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
+from tests.apprunner import running_app
 from tests.conftest import IN_CI, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,12 +18,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 SHOTS = ROOT / "docs" / "screenshots"
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,24 +33,8 @@ def app_url(tmp_path_factory):
     store = Store(url)
     load_demo(store, hk_limit=3000)
     _add_xss_case(store)
-    port = _free_port()
-    env = dict(os.environ, DATABASE_URL=url)
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(base + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    yield base
-    proc.terminate()
-    proc.wait(10)
+    with running_app(url) as base:
+        yield base
 
 
 XSS = "<img src=x onerror=alert(1)><script>alert('xss')</script>"

@@ -6,13 +6,12 @@ import subprocess
 import sys
 from datetime import date
 
-import pandas as pd
 import pytest
 import shapely
 
-from errors import AuthError, ConflictError, PermissionDenied, StoreError, TransitionError
+from errors import AuthError, ConflictError, PermissionDenied, StoreError
 from models.enums import Role
-from models.permissions import Action, Principal, allowed
+from models.permissions import Principal
 from services.auth import authenticate
 from services.backup import backup, restore, store_snapshot
 from services.blackspots import run_screening

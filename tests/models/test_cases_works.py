@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
 from errors import ConflictError, TransitionError
-from geo.chainage import RoadNetwork
 from geo.crs import WGS84, transform
 from services.blackspots import run_screening
 

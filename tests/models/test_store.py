@@ -3,7 +3,6 @@ lifecycle, optimistic locking and the audit trail."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from sqlalchemy import text
 
@@ -37,7 +36,6 @@ def test_all_or_nothing_leaves_the_store_unchanged(store, hk_slice):
 
 
 def test_a_failure_mid_import_rolls_back_the_batch(store, hk_slice, monkeypatch):
-    import models.store as ms
 
     res = validate_crashes(hk_slice, bounds=HK_BOUNDS)
     calls = {"n": 0}
