@@ -88,6 +88,14 @@ def lang() -> str:
     return st.session_state.get("lang", "vi")
 
 
+def tr(text: str) -> str:
+    """A page label (its Vietnamese text) in the chosen language, from the one
+    translation table in ``i18n.py``."""
+    from i18n import t
+
+    return t(text, lang())
+
+
 def current_user() -> str:
     """The signed-in user's name (``web`` when no account exists yet)."""
     p = st.session_state.get("principal")

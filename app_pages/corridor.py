@@ -14,7 +14,7 @@ from geo.corridor import load_corridor_rules, road_widths
 from i18n import t
 from models.enums import CaseStatus
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_cases, load_roads, show_error,
-                          url)
+                              tr, url)
 from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import check_against_corridors, encroaching, features_from_table
 from services.exports import table_export
@@ -29,37 +29,37 @@ store = get_store()
 roads = load_roads(url())
 rules = load_corridor_rules(settings.CORRIDOR_RULESET)
 tab_cases, tab_new, tab_check, tab_rules = st.tabs([
-    "Vụ lấn chiếm" if vi else "Cases", "Ghi nhận vụ mới" if vi else "Record a case",
-    "Kiểm tra công trình" if vi else "Check structures", "Bề rộng hành lang" if vi else "Corridor widths"])
+    tr("Vụ lấn chiếm"), tr("Ghi nhận vụ mới"),
+    tr("Kiểm tra công trình"), tr("Bề rộng hành lang")])
 
 with tab_cases:
     cases = filter_items(load_cases(url()), filters())
     c = st.columns(3)
     status_labels = {s.value: s.label(L) for s in CaseStatus}
-    statuses = c[0].multiselect("Trạng thái" if vi else "Status", list(status_labels), format_func=status_labels.get,
+    statuses = c[0].multiselect(tr("Trạng thái"), list(status_labels), format_func=status_labels.get,
                                 key="case_status_filter")
-    overdue_only = c[1].checkbox("Chỉ vụ quá hạn" if vi else "Overdue only", key="case_overdue")
+    overdue_only = c[1].checkbox(tr("Chỉ vụ quá hạn"), key="case_overdue")
     if statuses:
         cases = cases.loc[cases["status"].isin(statuses)]
     if overdue_only:
         cases = cases.loc[cases["overdue"]]
     n_over = int(cases["overdue"].sum()) if len(cases) else 0
-    c[2].metric("Quá hạn" if vi else "Overdue", n_over)
+    c[2].metric(tr("Quá hạn"), n_over)
     if cases.empty:
         st.info("Chưa có vụ lấn chiếm nào / No encroachment cases yet")
     else:
         table = pd.DataFrame({
-            "ID": cases["id"], "Loại" if vi else "Kind": cases["kind"],
-            "Tuyến" if vi else "Road": cases["road_code"],
-            "Lý trình" if vi else "Chainage": cases["chainage_m"].map(format_chainage),
-            "Bên" if vi else "Side": cases["side"].map({"left": "trái / left", "right": "phải / right"}),
-            "Lấn vào (m)" if vi else "Inside (m)": cases["distance_inside_m"].round(1),
-            "Xã" if vi else "Commune": cases["commune"],
-            "Trạng thái" if vi else "Status": cases["status"].map(status_labels),
-            "Biên bản" if vi else "Record": cases["record_no"],
-            "Thời hạn" if vi else "Deadline": pd.to_datetime(cases["deadline"]).dt.strftime("%d/%m/%Y"),
-            "Quá hạn (ngày)" if vi else "Overdue (days)": cases["days_overdue"],
-            "Mô tả" if vi else "Description": cases["description"],
+            "ID": cases["id"], tr("Loại"): cases["kind"],
+            tr("Tuyến"): cases["road_code"],
+            tr("Lý trình"): cases["chainage_m"].map(format_chainage),
+            tr("Bên"): cases["side"].map({"left": "trái / left", "right": "phải / right"}),
+            tr("Lấn vào (m)"): cases["distance_inside_m"].round(1),
+            tr("Xã"): cases["commune"],
+            tr("Trạng thái"): cases["status"].map(status_labels),
+            tr("Biên bản"): cases["record_no"],
+            tr("Thời hạn"): pd.to_datetime(cases["deadline"]).dt.strftime("%d/%m/%Y"),
+            tr("Quá hạn (ngày)"): cases["days_overdue"],
+            tr("Mô tả"): cases["description"],
         })
         styled = table.style.apply(
             lambda r: ["color: #d50000; font-weight: bold" if r.iloc[10] > 0 else "" for _ in r], axis=1)
@@ -68,7 +68,7 @@ with tab_cases:
         e1.download_button("CSV", table_export(table, "csv"), "vu_lan_chiem.csv", "text/csv", key="cases_csv")
         e2.download_button("Excel", table_export(table, "xlsx", sheet="Vụ lấn chiếm"), "vu_lan_chiem.xlsx",
                            key="cases_xlsx")
-        pick = st.selectbox("Xem chi tiết vụ" if vi else "Details of case", cases["id"].tolist(), key="case_pick",
+        pick = st.selectbox(tr("Xem chi tiết vụ"), cases["id"].tolist(), key="case_pick",
                             format_func=lambda i: f"#{i}")
         render_item_panel("case", int(pick), lang=L, key="corridor")
 
@@ -80,7 +80,7 @@ with tab_check:
     st.write("Tải lên điểm hoặc đa giác công trình (GeoJSON, GPKG, SHP nén, KML, CSV lon/lat); công cụ liệt kê "
              "những công trình nằm trong hành lang an toàn." if vi else
              "Upload points or building footprints; the tool lists those inside a safety corridor.")
-    up = st.file_uploader("Tệp công trình" if vi else "Structures file",
+    up = st.file_uploader(tr("Tệp công trình"),
                           type=["geojson", "json", "gpkg", "zip", "kml", "csv", "xlsx"], key="corr_upload")
     if up is not None and roads.empty:
         st.warning("Chưa có tuyến đường / No roads in the store")
@@ -97,7 +97,7 @@ with tab_check:
                      "inside the corridor or road land")
             st.dataframe(inside, hide_index=True, width="stretch")
             st.download_button("CSV", table_export(res, "csv"), "kiem_tra_hanh_lang.csv", key="check_csv")
-            if len(inside) and st.button("Ghi nhận thành vụ việc" if vi else "Record them as cases", key="check_rec"):
+            if len(inside) and st.button(tr("Ghi nhận thành vụ việc"), key="check_rec"):
                 sel = feats.set_index("id").loc[inside["id"]]
                 frame = pd.DataFrame({"geometry": sel["geometry"].to_numpy(),
                                       "description": [f"Từ tệp {up.name}, mã {i}" for i in inside["id"]]})
@@ -115,11 +115,11 @@ with tab_rules:
     if len(roads):
         w = road_widths(roads, rules)
         st.dataframe(pd.DataFrame({
-            "Tuyến" if vi else "Road": roads["code"], "Cấp" if vi else "Class": w["class_key"],
-            "Nửa đất đường (m)" if vi else "Road-land half-width (m)": w["land_half_m"].round(2),
-            "Nguồn" if vi else "Source": w["land_source"],
-            "Hành lang mỗi bên (m)" if vi else "Corridor each side (m)": w["corridor_m"],
-            "Tổng từ tim (m)" if vi else "Total from centreline (m)": w["outer_m"].round(2)}),
+            tr("Tuyến"): roads["code"], tr("Cấp"): w["class_key"],
+            tr("Nửa đất đường (m)"): w["land_half_m"].round(2),
+            tr("Nguồn"): w["land_source"],
+            tr("Hành lang mỗi bên (m)"): w["corridor_m"],
+            tr("Tổng từ tim (m)"): w["outer_m"].round(2)}),
             hide_index=True, width="stretch")
     st.dataframe(pd.DataFrame([{"Cấp / Class": k, "Hành lang mỗi bên (m) / each side": v}
                                for k, v in rules.width_each_side_m.items()]), hide_index=True)

@@ -11,7 +11,7 @@ from errors import BlackspotError
 from geo.chainage import format_chainage
 from i18n import t
 from models.enums import SpotKind
-from app_pages.common import filters, get_store, lang, load_crashes, load_spots, show_error, url
+from app_pages.common import filters, get_store, lang, load_crashes, load_spots, show_error, tr, url
 from services.blackspots import clusters
 from services.documents import DocumentInfo, libreoffice, to_pdf
 from services.exports import FORMATS, clusters_as_spots, crashes_per_spot, export, hotspot_table
@@ -24,14 +24,14 @@ st.title(t("exports", L))
 store = get_store()
 f = filters()
 spots = filter_spots(load_spots(url()), f)
-tab_list, tab_prop, tab_sum = st.tabs(["Danh sách điểm" if vi else "Hotspot list",
-                                       "Tờ trình đề xuất" if vi else "Proposal", "Báo cáo tổng kết" if vi else
+tab_list, tab_prop, tab_sum = st.tabs([tr("Danh sách điểm"),
+                                       tr("Tờ trình đề xuất"), "Báo cáo tổng kết" if vi else
                                        "Year-end summary"])
 
 with tab_list:
     kinds = {"black_spot": SpotKind.BLACK_SPOT.label(L), "potential": SpotKind.POTENTIAL.label(L),
              "cluster": SpotKind.CLUSTER.label(L)}
-    chosen = st.multiselect("Gồm" if vi else "Include", list(kinds), default=["black_spot", "potential"],
+    chosen = st.multiselect(tr("Gồm"), list(kinds), default=["black_spot", "potential"],
                             format_func=kinds.get, key="export_kinds")
     sel = spots.loc[spots["kind"].isin(chosen)] if len(spots) else spots
     table = hotspot_table(sel, lang=L) if len(sel) else None
@@ -68,30 +68,30 @@ with tab_prop:
     else:
         label = {int(r["id"]): f"#{r['id']} {r['road_code'] or ''} {format_chainage(r['from_m'])} · "
                  f"{r['n_crashes']} vụ, {r['deaths']} chết" for r in black.to_dict("records")}
-        ids = st.multiselect("Điểm đưa vào tờ trình" if vi else "Spots in the proposal", list(label),
+        ids = st.multiselect(tr("Điểm đưa vào tờ trình"), list(label),
                              default=list(label)[: min(3, len(label))], format_func=label.get, key="prop_ids")
         plans = store.plans_frame()
         with st.form("prop_info"):
             c1, c2, c3 = st.columns(3)
-            parent = c1.text_input("Cơ quan cấp trên trực tiếp" if vi else "Parent body", "UBND HUYỆN KON RẪY")
-            body = c2.text_input("Cơ quan ban hành" if vi else "Issuing body", "BAN AN TOÀN GIAO THÔNG")
-            number = c3.text_input("Số" if vi else "Number", "…/TTr-BATGT")
+            parent = c1.text_input(tr("Cơ quan cấp trên trực tiếp"), "UBND HUYỆN KON RẪY")
+            body = c2.text_input(tr("Cơ quan ban hành"), "BAN AN TOÀN GIAO THÔNG")
+            number = c3.text_input(tr("Số"), "…/TTr-BATGT")
             c4, c5, c6 = st.columns(3)
-            place = c4.text_input("Địa danh" if vi else "Place", "Kon Rẫy")
-            on = c5.date_input("Ngày" if vi else "Date", date.today(), format="DD/MM/YYYY")
-            to = c6.text_input("Kính gửi" if vi else "To", "Ban An toàn giao thông tỉnh Kon Tum")
+            place = c4.text_input(tr("Địa danh"), "Kon Rẫy")
+            on = c5.date_input(tr("Ngày"), date.today(), format="DD/MM/YYYY")
+            to = c6.text_input(tr("Kính gửi"), "Ban An toàn giao thông tỉnh Kon Tum")
             basis = [DocumentInfo().basis[0]]
             if len(plans):
                 p = plans.iloc[-1]
                 basis.append(f"Kế hoạch số {p['number'] or '…'}"
                              + (f" ngày {p['issued_on']:%d/%m/%Y}" if p["issued_on"] else "")
                              + (f" của {p['issuer']}" if p["issuer"] else "") + f" về {p['title']}")
-            basis_text = st.text_area("Căn cứ (mỗi dòng một căn cứ)" if vi else "Basis (one per line)", "\n".join(basis))
+            basis_text = st.text_area(tr("Căn cứ (mỗi dòng một căn cứ)"), "\n".join(basis))
             c7, c8 = st.columns(2)
-            s_title = c7.text_input("Chức vụ người ký" if vi else "Signer's title", "TRƯỞNG BAN")
-            s_name = c8.text_input("Họ tên người ký" if vi else "Signer's name", "")
-            recips = st.text_area("Nơi nhận" if vi else "Recipients", "Như trên;\nLưu: VT.")
-            go = st.form_submit_button("Tạo tờ trình" if vi else "Make the proposal", type="primary")
+            s_title = c7.text_input(tr("Chức vụ người ký"), "TRƯỞNG BAN")
+            s_name = c8.text_input(tr("Họ tên người ký"), "")
+            recips = st.text_area(tr("Nơi nhận"), "Như trên;\nLưu: VT.")
+            go = st.form_submit_button(tr("Tạo tờ trình"), type="primary")
         if go:
             info = DocumentInfo(parent_body=parent, issuing_body=body, number=number, place=place, on=on,
                                 addressee=to, basis=[b for b in basis_text.split("\n") if b.strip()],
@@ -105,10 +105,10 @@ with tab_prop:
         if st.session_state.get("proposal_docx"):
             data = st.session_state["proposal_docx"]
             c1, c2 = st.columns(2)
-            c1.download_button("Tải tờ trình (.docx)" if vi else "Download (.docx)", data, "to_trinh_diem_den.docx",
+            c1.download_button(tr("Tải tờ trình (.docx)"), data, "to_trinh_diem_den.docx",
                                "application/vnd.openxmlformats-officedocument.wordprocessingml.document", key="dl_prop")
             if libreoffice():
-                if c2.button("Tạo PDF" if vi else "Make PDF", key="prop_pdf"):
+                if c2.button(tr("Tạo PDF"), key="prop_pdf"):
                     st.session_state["proposal_pdf"] = to_pdf(data)
                 if st.session_state.get("proposal_pdf"):
                     c2.download_button("PDF", st.session_state["proposal_pdf"], "to_trinh_diem_den.pdf",
@@ -121,10 +121,10 @@ with tab_sum:
     if plans.empty:
         st.info("Chưa có kế hoạch; thêm ở trang Kế hoạch / No plan yet; add one on the Plan page")
     else:
-        pid = st.selectbox("Kế hoạch" if vi else "Plan", plans["id"].tolist(), key="sum_plan",
+        pid = st.selectbox(tr("Kế hoạch"), plans["id"].tolist(), key="sum_plan",
                            format_func=lambda i: plans.set_index("id").loc[i, "title"][:90])
         p = plans.set_index("id").loc[pid]
-        if st.button("Tạo báo cáo tổng kết" if vi else "Make the summary", key="sum_go"):
+        if st.button(tr("Tạo báo cáo tổng kết"), key="sum_go"):
             info = DocumentInfo(number="…/BC-BATGT", place=p["place"] or "…", signer_name=p["signer"] or "",
                                 recipients=list(p["recipients"] or []) or ["Lưu: VT."])
             try:
@@ -132,5 +132,5 @@ with tab_sum:
             except (BlackspotError, ValueError) as exc:
                 show_error(exc)
         if st.session_state.get("summary_docx"):
-            st.download_button("Tải báo cáo (.docx)" if vi else "Download (.docx)", st.session_state["summary_docx"],
+            st.download_button(tr("Tải báo cáo (.docx)"), st.session_state["summary_docx"],
                                "bao_cao_tong_ket.docx", key="dl_sum")

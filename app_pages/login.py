@@ -6,7 +6,7 @@ from datetime import datetime
 import streamlit as st
 
 from errors import AuthError
-from app_pages.common import accounts_exist, base_store, url
+from app_pages.common import accounts_exist, base_store, tr, url
 from services.auth import authenticate, expired
 
 
@@ -26,13 +26,13 @@ def require_login(lang: str) -> None:
                                           "Your session expired; sign in again")
         p = None
     if p is None:
-        st.title("Đăng nhập" if vi else "Sign in")
+        st.title(tr("Đăng nhập"))
         if note := st.session_state.pop("login_note", None):
             st.warning(note)
         with st.form("login"):
-            name = st.text_input("Tên đăng nhập" if vi else "User name", key="login_user")
-            pw = st.text_input("Mật khẩu" if vi else "Password", type="password", key="login_password")
-            if st.form_submit_button("Đăng nhập" if vi else "Sign in", type="primary"):
+            name = st.text_input(tr("Tên đăng nhập"), key="login_user")
+            pw = st.text_input(tr("Mật khẩu"), type="password", key="login_password")
+            if st.form_submit_button(tr("Đăng nhập"), type="primary"):
                 try:
                     st.session_state["principal"] = authenticate(base_store(), name, pw)
                 except AuthError as exc:
@@ -45,6 +45,6 @@ def require_login(lang: str) -> None:
     with st.sidebar:
         c1, c2 = st.columns([3, 2])
         c1.caption(f"👤 **{p.username}** · {p.role.label(lang)}" + (f" · {p.commune}" if p.commune else ""))
-        if c2.button("Đăng xuất" if vi else "Sign out", key="logout"):
+        if c2.button(tr("Đăng xuất"), key="logout"):
             st.session_state.pop("principal", None)
             st.rerun()

@@ -11,7 +11,7 @@ from geo.chainage import format_chainage
 from i18n import t
 from models.enums import SpotKind
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_boundaries, load_cases,
-                          load_corridors, load_crashes, load_roads, load_spots, load_works, show_error, url)
+                              load_corridors, load_crashes, load_roads, load_spots, load_works, show_error, tr, url)
 from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
@@ -32,8 +32,8 @@ works = work_geometries(filter_items(load_works(url()), f), load_spots(url()), r
 
 c = st.columns(4)
 heat = c[0].toggle(t("heat", L), key="map_heat")
-offline = c[1].toggle("Nền ngoại tuyến" if vi else "Offline base", value=settings.OFFLINE_MAP, key="map_offline")
-show_corr = c[2].toggle("Hành lang an toàn" if vi else "Safety corridors", value=True, key="map_corridors")
+offline = c[1].toggle(tr("Nền ngoại tuyến"), value=settings.OFFLINE_MAP, key="map_offline")
+show_corr = c[2].toggle(tr("Hành lang an toàn"), value=True, key="map_corridors")
 c[3].caption(f"{len(crashes):,} {'vụ' if vi else 'crashes'} · {len(spots)} {'điểm' if vi else 'spots'} · "
              f"{len(cases)} {'vụ lấn chiếm' if vi else 'cases'} · {len(works)} {'công trình' if vi else 'works'}"
              .replace(",", "."))
@@ -79,7 +79,7 @@ def map_and_panel():
         sel = st.session_state.get("map_selected")
         if st.session_state.get("map_pick") not in keys:
             st.session_state["map_pick"] = None
-        pick = st.selectbox("Chọn mục" if vi else "Select an item", keys,
+        pick = st.selectbox(tr("Chọn mục"), keys,
                             format_func=lambda k: "—" if k is None else labels[k], key="map_pick")
         if pick is not None and pick != sel:
             st.session_state["map_selected"] = sel = pick
@@ -100,7 +100,7 @@ def place_actions(point):
     lon, lat = point
     store = get_store()
     where = locate_point(roads, lon, lat)
-    st.subheader("Vị trí đã chọn" if vi else "Chosen place")
+    st.subheader(tr("Vị trí đã chọn"))
     st.caption(f"{lat:.6f}, {lon:.6f}")
     if where is None:
         st.warning("Không có tuyến đường nào trong 300 m / No road within 300 m")
@@ -113,9 +113,9 @@ def place_actions(point):
     record_case_form(lang=L, key="place_case", point=(lon, lat),
                      on_saved=lambda cid: st.session_state.update(map_selected=("case", cid)))
     with st.form("place_potential", clear_on_submit=True):
-        st.markdown("**Gắn cờ điểm tiềm ẩn tại đây**" if vi else "**Flag a potential crash point here**")
-        reason = st.text_area("Lý do (yếu tố mất an toàn)" if vi else "Reason (unsafe features)", height=70)
-        if st.form_submit_button("Gắn cờ" if vi else "Flag"):
+        st.markdown(tr("**Gắn cờ điểm tiềm ẩn tại đây**"))
+        reason = st.text_area(tr("Lý do (yếu tố mất an toàn)"), height=70)
+        if st.form_submit_button(tr("Gắn cờ")):
             try:
                 sid = store.flag_potential_point(lon=lon, lat=lat, reason=reason,
                                                  road_code=where["road"] if where else None,
@@ -130,11 +130,11 @@ def place_actions(point):
                 st.rerun(scope="app")
 
 
-with st.expander("Chọn vị trí bằng tọa độ" if vi else "Pick a place by coordinates"):
+with st.expander(tr("Chọn vị trí bằng tọa độ")):
     c1, c2, c3 = st.columns([2, 2, 1])
     lat_in = c1.number_input("Vĩ độ / Latitude", value=14.5, format="%.6f", key="pt_lat")
     lon_in = c2.number_input("Kinh độ / Longitude", value=108.0, format="%.6f", key="pt_lon")
-    if c3.button("Chọn" if vi else "Pick", key="pt_pick"):
+    if c3.button(tr("Chọn"), key="pt_pick"):
         st.session_state["map_point"] = (float(lon_in), float(lat_in))
         st.session_state.pop("map_selected", None)
         st.session_state["map_pick"] = None

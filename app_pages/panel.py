@@ -12,7 +12,7 @@ from errors import BlackspotError
 from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from models.enums import WorkType
-from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, show_error, url)
+from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, show_error, tr, url)
 from services.items import change_status, history_table, item_detail
 
 
@@ -50,35 +50,35 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
         with st.expander(f"{'Các vụ' if vi else 'Crashes'} ({len(d.crashes)})", expanded=False):
             c = d.crashes
             st.dataframe(pd.DataFrame({
-                "ID": c["id"], "Ngày" if vi else "Date": c["occurred_at"].dt.strftime("%d/%m/%Y"),
-                "Lý trình" if vi else "Chainage": c["chainage_m"].map(format_chainage),
-                "Chết" if vi else "Deaths": c["deaths"], "Bị thương" if vi else "Injured": c["injured"],
-                "Trong 12 tháng" if vi else "In window": c["in_window"],
-                "Mô tả" if vi else "Description": c["description"]}), hide_index=True, width="stretch")
+                "ID": c["id"], tr("Ngày"): c["occurred_at"].dt.strftime("%d/%m/%Y"),
+                tr("Lý trình"): c["chainage_m"].map(format_chainage),
+                tr("Chết"): c["deaths"], tr("Bị thương"): c["injured"],
+                tr("Trong 12 tháng"): c["in_window"],
+                tr("Mô tả"): c["description"]}), hide_index=True, width="stretch")
 
-    tabs = st.tabs(["Trạng thái" if vi else "Status", "Kế hoạch" if vi else "Plan link",
-                    "Ghi chú, ảnh" if vi else "Notes, photos", "Lịch sử" if vi else "History"]
-                   + (["Công trình" if vi else "Work"] if kind == "blackspot" else []))
+    tabs = st.tabs([tr("Trạng thái"), tr("Kế hoạch"),
+                    tr("Ghi chú, ảnh"), tr("Lịch sử")]
+                   + ([tr("Công trình")] if kind == "blackspot" else []))
     with tabs[0]:
         if not d.allowed:
             st.info("Trạng thái cuối / Final status")
         else:
             with st.form(f"{key}_status_{kind}_{item_id}"):
-                new = st.selectbox("Chuyển sang" if vi else "Change to", [a for a, _ in d.allowed],
+                new = st.selectbox(tr("Chuyển sang"), [a for a, _ in d.allowed],
                                    format_func=dict(d.allowed).get, key=f"{key}_status_new")
                 extra = {}
                 if kind == "case":
                     c1, c2, c3 = st.columns(3)
-                    extra["record_no"] = c1.text_input("Số biên bản" if vi else "Record no.",
+                    extra["record_no"] = c1.text_input(tr("Số biên bản"),
                                                        value=d.row.get("record_no") or "")
-                    extra["record_date"] = c2.date_input("Ngày biên bản" if vi else "Record date", value=None,
+                    extra["record_date"] = c2.date_input(tr("Ngày biên bản"), value=None,
                                                          format="DD/MM/YYYY")
-                    extra["deadline"] = c3.date_input("Thời hạn giải tỏa" if vi else "Deadline", value=None,
+                    extra["deadline"] = c3.date_input(tr("Thời hạn giải tỏa"), value=None,
                                                       format="DD/MM/YYYY")
                 if kind == "work":
-                    extra["on"] = st.date_input("Ngày" if vi else "Date", value=date.today(), format="DD/MM/YYYY")
-                note = st.text_input("Ghi chú" if vi else "Note") if kind != "work" else None
-                if st.form_submit_button("Lưu" if vi else "Save", type="primary"):
+                    extra["on"] = st.date_input(tr("Ngày"), value=date.today(), format="DD/MM/YYYY")
+                note = st.text_input(tr("Ghi chú")) if kind != "work" else None
+                if st.form_submit_button(tr("Lưu"), type="primary"):
                     try:
                         change_status(store, kind, item_id, new, version=d.version, user=current_user(), note=note or None,
                                       **extra)
@@ -93,15 +93,15 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
             with st.form(f"{key}_link_{kind}_{item_id}"):
                 cur = d.link or {}
                 sec_ids = list(sec_names)
-                sec = st.selectbox("Mục kế hoạch" if vi else "Plan section", sec_ids, format_func=sec_names.get,
+                sec = st.selectbox(tr("Mục kế hoạch"), sec_ids, format_func=sec_names.get,
                                    index=sec_ids.index(cur["section_id"]) if cur.get("section_id") in sec_ids else 0)
                 ag_ids = list(names)
-                lead = st.selectbox("Cơ quan chủ trì" if vi else "Lead agency", ag_ids, format_func=names.get,
+                lead = st.selectbox(tr("Cơ quan chủ trì"), ag_ids, format_func=names.get,
                                     index=ag_ids.index(cur["lead_agency_id"]) if cur.get("lead_agency_id") in ag_ids else 0)
-                coop = st.multiselect("Cơ quan phối hợp" if vi else "Cooperating agencies", ag_ids,
+                coop = st.multiselect(tr("Cơ quan phối hợp"), ag_ids,
                                       default=[a for a in cur.get("cooperating_agency_ids") or [] if a in ag_ids],
                                       format_func=names.get)
-                if st.form_submit_button("Gắn" if vi else "Link"):
+                if st.form_submit_button(tr("Gắn")):
                     try:
                         store.link_item(kind, item_id, section_id=int(sec), lead_agency_id=int(lead),
                                         cooperating_agency_ids=[int(a) for a in coop], user=current_user())
@@ -121,9 +121,9 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                 if path.exists():
                     st.image(str(path), caption=f"{when} · {a['filename']}", width=320)
         with st.form(f"{key}_note_{kind}_{item_id}", clear_on_submit=True):
-            text = st.text_area("Ghi chú" if vi else "Note", height=80)
-            photo = st.file_uploader("Ảnh hiện trường" if vi else "Site photo", type=["jpg", "jpeg", "png", "webp"])
-            if st.form_submit_button("Thêm" if vi else "Add"):
+            text = st.text_area(tr("Ghi chú"), height=80)
+            photo = st.file_uploader(tr("Ảnh hiện trường"), type=["jpg", "jpeg", "png", "webp"])
+            if st.form_submit_button(tr("Thêm")):
                 try:
                     if text.strip():
                         store.add_note(kind, item_id, text, user=current_user())
@@ -135,7 +135,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                     _done("Đã thêm / Added")
     with tabs[3]:
         st.dataframe(history_table(d.history, lang=lang), hide_index=True, width="stretch")
-        if st.button("Xóa mục này (quản trị có thể khôi phục)" if vi else "Delete this item (an admin can restore it)",
+        if st.button(tr("Xóa mục này (quản trị có thể khôi phục)"),
                      key=f"{key}_delete_{kind}_{item_id}"):
             try:
                 store.delete_item(kind, item_id, expected_version=d.version, user=current_user())
@@ -148,16 +148,16 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
         with tabs[4]:
             with st.form(f"{key}_work_{item_id}"):
                 types = [w.value for w in WorkType]
-                wt = st.selectbox("Loại công trình" if vi else "Work type", types,
+                wt = st.selectbox(tr("Loại công trình"), types,
                                   format_func=lambda v: WorkType(v).label(lang))
-                name = st.text_input("Tên / mô tả" if vi else "Name / description")
+                name = st.text_input(tr("Tên / mô tả"))
                 c1, c2 = st.columns(2)
-                cost = c1.number_input("Kinh phí dự kiến (đồng)" if vi else "Cost estimate (VND)", min_value=0.0,
+                cost = c1.number_input(tr("Kinh phí dự kiến (đồng)"), min_value=0.0,
                                        step=1_000_000.0, format="%.0f")
-                funding = c2.text_input("Nguồn vốn" if vi else "Funding source")
-                lead = st.selectbox("Cơ quan chủ trì" if vi else "Lead agency", [None] + list(names),
+                funding = c2.text_input(tr("Nguồn vốn"))
+                lead = st.selectbox(tr("Cơ quan chủ trì"), [None] + list(names),
                                     format_func=lambda a: "—" if a is None else names[a])
-                if st.form_submit_button("Tạo công trình" if vi else "Create work"):
+                if st.form_submit_button(tr("Tạo công trình")):
                     try:
                         store.add_work(work_type=wt, blackspot_id=item_id, name=name or None, description=name or None,
                                        cost_vnd=cost or None, funding_source=funding or None, agency_id=lead,
@@ -177,17 +177,17 @@ def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None =
     vi = lang == "vi"
     with st.form(key, clear_on_submit=True):
         st.markdown("**Ghi nhận lấn chiếm tại đây**" if vi and point else
-                    "**Ghi nhận vụ lấn chiếm**" if vi else "**Record an encroachment**")
+                    tr("**Ghi nhận vụ lấn chiếm**"))
         if point is None:
             c1, c2 = st.columns(2)
             lat = c1.number_input("Vĩ độ / Latitude", value=14.5, format="%.6f")
             lon = c2.number_input("Kinh độ / Longitude", value=108.0, format="%.6f")
         else:
             lon, lat = point
-        kind = st.text_input("Loại (quán, lều, hàng rào, biển quảng cáo…)" if vi else "Kind (stall, shed, fence…)")
-        desc = st.text_area("Mô tả" if vi else "Description", height=70)
-        commune = st.text_input("Xã/phường" if vi else "Commune")
-        if st.form_submit_button("Ghi nhận" if vi else "Record", type="primary"):
+        kind = st.text_input(tr("Loại (quán, lều, hàng rào, biển quảng cáo…)"))
+        desc = st.text_area(tr("Mô tả"), height=70)
+        commune = st.text_input(tr("Xã/phường"))
+        if st.form_submit_button(tr("Ghi nhận"), type="primary"):
             try:
                 cid = get_store().add_case(geometry=shapely.Point(float(lon), float(lat)), kind=kind or None,
                                            description=desc or None, commune=commune or None, user=current_user())

@@ -6,7 +6,7 @@ import streamlit as st
 
 import settings
 from geo.rules import load_rulesets, load_severity
-from app_pages.common import load_crashes, load_roads, url
+from app_pages.common import load_crashes, load_roads, tr, url
 from services.filters import Filters, options
 
 
@@ -15,25 +15,25 @@ def render(lang: str) -> Filters:
     crashes = load_crashes(url())
     opts = options(crashes, load_roads(url())) if len(crashes) else {"communes": [], "roads": [], "vehicles": [],
                                                                       "date_min": None, "date_max": None}
-    st.subheader("Bộ lọc" if vi else "Filters")
+    st.subheader(tr("Bộ lọc"))
     period = None
     if opts["date_min"]:
-        period = st.date_input("Thời gian" if vi else "Period", value=(opts["date_min"], opts["date_max"]),
+        period = st.date_input(tr("Thời gian"), value=(opts["date_min"], opts["date_max"]),
                                min_value=opts["date_min"], max_value=opts["date_max"], format="DD/MM/YYYY",
                                key="f_period")
-    communes = st.multiselect("Xã/phường" if vi else "Commune", opts["communes"], key="f_communes")
-    roads = st.multiselect("Tuyến đường" if vi else "Road", opts["roads"], key="f_roads")
+    communes = st.multiselect(tr("Xã/phường"), opts["communes"], key="f_communes")
+    roads = st.multiselect(tr("Tuyến đường"), opts["roads"], key="f_roads")
     sev = load_severity()
     sev_labels = {c.code: (c.label_vi if vi else c.label_en) for c in sev.classes}
-    severities = st.multiselect("Mức độ" if vi else "Severity", list(sev_labels), format_func=sev_labels.get,
+    severities = st.multiselect(tr("Mức độ"), list(sev_labels), format_func=sev_labels.get,
                                 key="f_severity")
-    vehicle = st.selectbox("Phương tiện" if vi else "Vehicle type", ["—"] + opts["vehicles"], key="f_vehicle")
-    alcohol_opts = {"all": "Tất cả" if vi else "All", "yes": "Có rượu bia" if vi else "Alcohol involved",
-                    "no": "Không" if vi else "No alcohol"}
-    alcohol = st.radio("Rượu bia" if vi else "Alcohol", list(alcohol_opts), format_func=alcohol_opts.get,
+    vehicle = st.selectbox(tr("Phương tiện"), ["—"] + opts["vehicles"], key="f_vehicle")
+    alcohol_opts = {"all": tr("Tất cả"), "yes": tr("Có rượu bia"),
+                    "no": tr("Không")}
+    alcohol = st.radio(tr("Rượu bia"), list(alcohol_opts), format_func=alcohol_opts.get,
                        horizontal=True, key="f_alcohol")
     rulesets = load_rulesets()
-    rs = st.selectbox("Bộ quy tắc điểm đen" if vi else "Black-spot rule set", list(rulesets),
+    rs = st.selectbox(tr("Bộ quy tắc điểm đen"), list(rulesets),
                       index=list(rulesets).index(settings.DEFAULT_RULESET), format_func=lambda k: rulesets[k].name,
                       key="f_ruleset")
     d_from = d_to = None

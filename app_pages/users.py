@@ -5,12 +5,12 @@ import pandas as pd
 import streamlit as st
 
 from errors import BlackspotError
-from app_pages.common import current_user, get_store, invalidate, lang, show_error
+from app_pages.common import current_user, get_store, invalidate, lang, show_error, tr
 from models.enums import Role
 
 L = lang()
 vi = L == "vi"
-st.title("Tài khoản" if vi else "Accounts")
+st.title(tr("Tài khoản"))
 if msg := st.session_state.pop("flash", None):
     st.success(msg)
 store = get_store()
@@ -18,24 +18,24 @@ roles = {r.value: r.label(L) for r in Role}
 users = store.users_frame()
 if len(users):
     st.dataframe(pd.DataFrame({
-        "ID": users["id"], "Tên đăng nhập" if vi else "User": users["username"],
-        "Họ tên" if vi else "Name": users["full_name"], "Vai trò" if vi else "Role": users["role"].map(roles),
-        "Xã" if vi else "Commune": users["commune"], "Hoạt động" if vi else "Active": users["active"]}),
+        "ID": users["id"], tr("Tên đăng nhập"): users["username"],
+        tr("Họ tên"): users["full_name"], tr("Vai trò"): users["role"].map(roles),
+        tr("Xã"): users["commune"], tr("Hoạt động"): users["active"]}),
         hide_index=True, width="stretch")
 
-tab_add, tab_edit, tab_deleted = st.tabs(["Thêm tài khoản" if vi else "Add", "Sửa tài khoản" if vi else "Edit",
-                                          "Mục đã xóa" if vi else "Deleted items"])
+tab_add, tab_edit, tab_deleted = st.tabs([tr("Thêm tài khoản"), tr("Sửa tài khoản"),
+                                          tr("Mục đã xóa")])
 with tab_add:
     with st.form("user_add"):  # kept filled when the save is refused: nothing typed is lost
         c1, c2 = st.columns(2)
-        name = c1.text_input("Tên đăng nhập" if vi else "User name", key="ua_name")
-        full = c2.text_input("Họ tên" if vi else "Full name", key="ua_full")
+        name = c1.text_input(tr("Tên đăng nhập"), key="ua_name")
+        full = c2.text_input(tr("Họ tên"), key="ua_full")
         c3, c4 = st.columns(2)
-        role = c3.selectbox("Vai trò" if vi else "Role", list(roles), format_func=roles.get, key="ua_role")
-        commune = c4.text_input("Xã (biên tập cấp xã)" if vi else "Commune (commune editors)", key="ua_commune")
-        pw = st.text_input("Mật khẩu (≥ 8 ký tự)" if vi else "Password (8+ characters)", type="password",
+        role = c3.selectbox(tr("Vai trò"), list(roles), format_func=roles.get, key="ua_role")
+        commune = c4.text_input(tr("Xã (biên tập cấp xã)"), key="ua_commune")
+        pw = st.text_input(tr("Mật khẩu (≥ 8 ký tự)"), type="password",
                            key="ua_pw")
-        if st.form_submit_button("Tạo" if vi else "Create", type="primary"):
+        if st.form_submit_button(tr("Tạo"), type="primary"):
             try:
                 store.add_user(username=name, password=pw, role=role, commune=commune or None, full_name=full or None,
                                user=current_user())
@@ -49,17 +49,17 @@ with tab_add:
                 st.rerun()
 with tab_edit:
     if len(users):
-        uid = st.selectbox("Tài khoản" if vi else "Account", users["id"].tolist(), key="user_pick",
+        uid = st.selectbox(tr("Tài khoản"), users["id"].tolist(), key="user_pick",
                            format_func=lambda i: users.set_index("id").loc[i, "username"])
         u = users.set_index("id").loc[uid]
         with st.form("user_edit"):
-            role = st.selectbox("Vai trò" if vi else "Role", list(roles), index=list(roles).index(u["role"]),
+            role = st.selectbox(tr("Vai trò"), list(roles), index=list(roles).index(u["role"]),
                                 format_func=roles.get)
-            commune = st.text_input("Xã" if vi else "Commune", u["commune"] or "")
-            active = st.checkbox("Hoạt động" if vi else "Active", bool(u["active"]))
-            pw = st.text_input("Mật khẩu mới (để trống: giữ nguyên)" if vi else "New password (blank: keep)",
+            commune = st.text_input(tr("Xã"), u["commune"] or "")
+            active = st.checkbox(tr("Hoạt động"), bool(u["active"]))
+            pw = st.text_input(tr("Mật khẩu mới (để trống: giữ nguyên)"),
                                type="password")
-            if st.form_submit_button("Lưu" if vi else "Save"):
+            if st.form_submit_button(tr("Lưu")):
                 try:
                     store.update_user(int(uid), expected_version=int(u["version"]), role=role,
                                       commune=commune or None, active=active, password=pw or None,
@@ -75,9 +75,9 @@ with tab_deleted:
         st.info("Không có mục nào bị xóa / Nothing deleted")
     else:
         st.dataframe(deleted, hide_index=True, width="stretch")
-        pick = st.selectbox("Khôi phục" if vi else "Restore", list(zip(deleted["item_type"], deleted["item_id"])),
+        pick = st.selectbox(tr("Khôi phục"), list(zip(deleted["item_type"], deleted["item_id"])),
                             format_func=lambda k: f"{k[0]} #{k[1]}", key="restore_pick")
-        if st.button("Khôi phục" if vi else "Restore", key="restore_go"):
+        if st.button(tr("Khôi phục"), key="restore_go"):
             try:
                 store.restore_item(pick[0], int(pick[1]), user=current_user())
             except BlackspotError as exc:

@@ -11,8 +11,8 @@ from geo.chainage import format_chainage, parse_chainage
 from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
 from i18n import t
 from models.enums import WorkStatus, WorkType
-from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads, load_works,
-                          show_error, url)
+from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads,
+                              load_works, show_error, tr, url)
 from app_pages.panel import render_item_panel
 from services.exports import table_export
 from services.filters import filter_items
@@ -29,8 +29,8 @@ agencies = load_agencies(url())
 names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
 status_labels = {s.value: s.label(L) for s in WorkStatus}
 tab_list, tab_time, tab_cost, tab_eval, tab_new = st.tabs([
-    "Danh sách" if vi else "List", "Tiến độ" if vi else "Timeline", "Kinh phí" if vi else "Costs",
-    "Có hiệu quả không?" if vi else "Did it work?", "Thêm công trình" if vi else "Add a work"])
+    tr("Danh sách"), tr("Tiến độ"), tr("Kinh phí"),
+    tr("Có hiệu quả không?"), tr("Thêm công trình")])
 
 with tab_list:
     if works.empty:
@@ -38,22 +38,22 @@ with tab_list:
                 if vi else "No works yet. Create one from a black spot or in the Add tab.")
     else:
         table = pd.DataFrame({
-            "ID": works["id"], "Loại" if vi else "Type": works["work_type"].map(lambda v: WorkType(v).label(L)),
-            "Tên" if vi else "Name": works["name"], "Điểm" if vi else "Spot": works["blackspot_id"],
-            "Tuyến" if vi else "Road": works["road_code"],
-            "Lý trình" if vi else "Chainage": works["from_m"].map(format_chainage),
-            "Kinh phí (đồng)" if vi else "Cost (VND)": works["cost_vnd"],
-            "Nguồn vốn" if vi else "Funding": works["funding_source"],
-            "Chủ trì" if vi else "Lead": works["agency_id"].map(names),
-            "Trạng thái" if vi else "Status": works["status"].map(status_labels),
-            "Bắt đầu" if vi else "Start": pd.to_datetime(works["actual_start"]).dt.strftime("%d/%m/%Y"),
-            "Hoàn thành" if vi else "End": pd.to_datetime(works["actual_end"]).dt.strftime("%d/%m/%Y")})
+            "ID": works["id"], tr("Loại"): works["work_type"].map(lambda v: WorkType(v).label(L)),
+            tr("Tên"): works["name"], tr("Điểm"): works["blackspot_id"],
+            tr("Tuyến"): works["road_code"],
+            tr("Lý trình"): works["from_m"].map(format_chainage),
+            tr("Kinh phí (đồng)"): works["cost_vnd"],
+            tr("Nguồn vốn"): works["funding_source"],
+            tr("Chủ trì"): works["agency_id"].map(names),
+            tr("Trạng thái"): works["status"].map(status_labels),
+            tr("Bắt đầu"): pd.to_datetime(works["actual_start"]).dt.strftime("%d/%m/%Y"),
+            tr("Hoàn thành"): pd.to_datetime(works["actual_end"]).dt.strftime("%d/%m/%Y")})
         st.dataframe(table, hide_index=True, width="stretch", key="works_table")
         e1, e2, _ = st.columns([1, 1, 4])
         e1.download_button("CSV", table_export(table, "csv"), "cong_trinh.csv", "text/csv", key="works_csv")
         e2.download_button("Excel", table_export(table, "xlsx", sheet="Công trình"), "cong_trinh.xlsx",
                            key="works_xlsx")
-        pick = st.selectbox("Xem chi tiết" if vi else "Details of work", works["id"].tolist(), key="work_pick",
+        pick = st.selectbox(tr("Xem chi tiết"), works["id"].tolist(), key="work_pick",
                             format_func=lambda i: f"#{i}")
         render_item_panel("work", int(pick), lang=L, key="works")
 
@@ -64,9 +64,9 @@ with tab_time:
     else:
         bars["status"] = bars["status"].map(status_labels)
         chart = alt.Chart(bars).mark_bar(height=14).encode(
-            x=alt.X("start:T", title="Thời gian" if vi else "Time", axis=alt.Axis(format="%m/%Y")),
+            x=alt.X("start:T", title=tr("Thời gian"), axis=alt.Axis(format="%m/%Y")),
             x2="end:T", y=alt.Y("label:N", title=None, sort="x"),
-            color=alt.Color("status:N", title="Trạng thái" if vi else "Status"),
+            color=alt.Color("status:N", title=tr("Trạng thái")),
             tooltip=["label", "status", alt.Tooltip("start:T", format="%d/%m/%Y"),
                      alt.Tooltip("end:T", format="%d/%m/%Y")])
         st.altair_chart(chart, width="stretch")
@@ -78,8 +78,8 @@ with tab_cost:
     else:
         costs["status"] = costs["status"].map(status_labels)
         st.altair_chart(alt.Chart(costs).mark_bar().encode(
-            y=alt.Y("agency:N", title=None), x=alt.X("cost_vnd:Q", title="Kinh phí (đồng)" if vi else "Cost (VND)"),
-            color=alt.Color("status:N", title="Trạng thái" if vi else "Status"),
+            y=alt.Y("agency:N", title=None), x=alt.X("cost_vnd:Q", title=tr("Kinh phí (đồng)")),
+            color=alt.Color("status:N", title=tr("Trạng thái")),
             tooltip=["agency", "status", alt.Tooltip("cost_vnd:Q", format=",.0f"), "n_works"]),
             width="stretch")
         st.dataframe(costs, hide_index=True, width="stretch")
@@ -89,7 +89,7 @@ with tab_eval:
     if done.empty:
         st.info("Chưa có công trình hoàn thành / No finished works yet")
     else:
-        wid = st.selectbox("Công trình" if vi else "Work", done["id"].tolist(), key="eval_pick",
+        wid = st.selectbox(tr("Công trình"), done["id"].tolist(), key="eval_pick",
                            format_func=lambda i: f"#{i} {done.set_index('id').loc[i, 'name'] or ''}")
         try:
             ba = evaluate_work(store, int(wid))
@@ -117,20 +117,20 @@ with tab_new:
     roads = load_roads(url())
     with st.form("new_work", clear_on_submit=True):
         c1, c2, c3 = st.columns(3)
-        wt = c1.selectbox("Loại" if vi else "Type", [w.value for w in WorkType], format_func=lambda v: WorkType(v).label(L))
-        road = c2.selectbox("Tuyến" if vi else "Road", roads["code"].tolist() if len(roads) else [])
-        name = c3.text_input("Tên" if vi else "Name")
+        wt = c1.selectbox(tr("Loại"), [w.value for w in WorkType], format_func=lambda v: WorkType(v).label(L))
+        road = c2.selectbox(tr("Tuyến"), roads["code"].tolist() if len(roads) else [])
+        name = c3.text_input(tr("Tên"))
         c4, c5 = st.columns(2)
-        a = c4.text_input("Từ lý trình (Km 105+500)" if vi else "From chainage (Km 105+500)")
-        b = c5.text_input("Đến lý trình" if vi else "To chainage")
+        a = c4.text_input(tr("Từ lý trình (Km 105+500)"))
+        b = c5.text_input(tr("Đến lý trình"))
         c6, c7, c8 = st.columns(3)
-        cost = c6.number_input("Kinh phí (đồng)" if vi else "Cost (VND)", min_value=0.0, step=1e6, format="%.0f")
-        funding = c7.text_input("Nguồn vốn" if vi else "Funding")
-        lead = c8.selectbox("Chủ trì" if vi else "Lead", [None] + list(names), format_func=lambda x: names.get(x, "—"))
+        cost = c6.number_input(tr("Kinh phí (đồng)"), min_value=0.0, step=1e6, format="%.0f")
+        funding = c7.text_input(tr("Nguồn vốn"))
+        lead = c8.selectbox(tr("Chủ trì"), [None] + list(names), format_func=lambda x: names.get(x, "—"))
         c9, c10 = st.columns(2)
-        p_start = c9.date_input("Dự kiến bắt đầu" if vi else "Planned start", value=None, format="DD/MM/YYYY")
-        p_end = c10.date_input("Dự kiến xong" if vi else "Planned end", value=None, format="DD/MM/YYYY")
-        if st.form_submit_button("Thêm" if vi else "Add", type="primary"):
+        p_start = c9.date_input(tr("Dự kiến bắt đầu"), value=None, format="DD/MM/YYYY")
+        p_end = c10.date_input(tr("Dự kiến xong"), value=None, format="DD/MM/YYYY")
+        if st.form_submit_button(tr("Thêm"), type="primary"):
             fa, fb = parse_chainage(a)[1], parse_chainage(b or a)[1]
             if pd.isna(fa) or pd.isna(fb):
                 show_error("Lý trình không đọc được; viết như Km 105+500 / Unreadable chainage; write Km 105+500")

@@ -1,0 +1,30 @@
+"""One translation table: every page label has its English, and English shows when chosen."""
+from __future__ import annotations
+
+import re
+
+from i18n import EN, t
+from tests.app_pages.conftest import run  # noqa: F401
+from tests.conftest import ROOT
+
+
+def test_every_page_label_is_in_the_table():
+    missing = []
+    for path in (ROOT / "app_pages").glob("*.py"):
+        for label in re.findall(r'\btr\("([^"]*)"\)', path.read_text(encoding="utf-8")):
+            if label not in EN:
+                missing.append((path.name, label))
+    assert not missing, missing
+    assert t("Nền ngoại tuyến", "en") == "Offline base" and t("Nền ngoại tuyến", "vi") == "Nền ngoại tuyến"
+
+
+def test_english_switch_changes_the_labels(demo_url):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app_pages" / "map.py"), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Map"
+    assert {tg.label for tg in at.toggle} >= {"Heat map", "Offline base", "Safety corridors"}
+    assert at.selectbox(key="map_pick").label == "Select an item"
