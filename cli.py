@@ -56,14 +56,20 @@ def _parse_bounds(text: str | None):
 
 
 def cmd_init_db(args) -> int:
-    store = _store()
+    from models.store import Store
+
+    store = Store()  # creating or migrating the schema writes no data: no account needed
     print(f"Store ready / Kho dữ liệu sẵn sàng: {store.engine.url.render_as_string(hide_password=True)}")
     return 0
 
 
 def cmd_load_demo(args) -> int:
     from data.demo import load_demo
+    from models.store import Store
 
+    if Store().crash_count() > 0:  # `make run` calls this every time: nothing to do, no account needed
+        print("Kho đã có dữ liệu; bỏ qua / Store already has crashes; demo not loaded")
+        return 0
     out = load_demo(_store(), hk_limit=args.hk_limit)
     if out.get("skipped"):
         print("Kho đã có dữ liệu; bỏ qua / Store already has crashes; demo not loaded")

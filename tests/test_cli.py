@@ -180,3 +180,20 @@ def test_cli_acts_for_its_user_and_the_store_refuses_other_communes(tmp_path, mo
                      HK_BOUNDS_ARG]) == 0
     assert Store(url).crash_count() == 28
     assert Store(url).batches_frame()["created_by"].tolist() == ["quantri"]
+
+
+def test_make_run_steps_work_once_accounts_exist(tmp_path, monkeypatch, capsys):
+    """`make run` calls init-db and load-demo every time; with accounts and a loaded store they must not fail."""
+    import io
+
+    from models.store import Store
+
+    url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli.main(["load-demo", "--hk-limit", "50"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("quan-tri-2025\n"))
+    assert cli.main(["user", "add", "quantri", "--role", "admin", "--password-stdin"]) == 0
+    capsys.readouterr()
+    assert cli.main(["init-db"]) == 0 and cli.main(["load-demo"]) == 0
+    assert "bỏ qua" in capsys.readouterr().out
+    assert Store(url).crash_count() > 288
