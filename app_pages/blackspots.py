@@ -50,8 +50,8 @@ with tab_list:
     f = st.columns(3)
     kind_opt = {"Tất cả / All": None, "Điểm đen / Black spots": "black_spot", "Điểm tiềm ẩn / Potential": "potential"}
     kind = kind_opt[f[0].selectbox("Loại / Kind", list(kind_opt))]
-    spots = ranked_spots(store, kind=kind)
-    roads = sorted(spots["road_code"].dropna().unique()) if len(spots) else []
+    all_spots = store.blackspots_frame(kind=kind)
+    roads = sorted(all_spots["road_code"].dropna().unique()) if len(all_spots) else []
     road = f[1].selectbox("Tuyến / Road", ["—"] + roads)
     status_labels = {s.value: s.label(L) for s in BlackspotStatus}
     statuses = f[2].multiselect("Trạng thái / Status", list(status_labels), format_func=status_labels.get)

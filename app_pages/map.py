@@ -115,9 +115,10 @@ def place_actions(point):
     with st.form("place_potential", clear_on_submit=True):
         st.markdown(tr("**Gắn cờ điểm tiềm ẩn tại đây**"))
         reason = st.text_area(tr("Lý do (yếu tố mất an toàn)"), height=70)
+        p_commune = st.text_input(tr("Xã/phường"), key="potential_commune")
         if st.form_submit_button(tr("Gắn cờ")):
             try:
-                sid = store.flag_potential_point(lon=lon, lat=lat, reason=reason,
+                sid = store.flag_potential_point(lon=lon, lat=lat, reason=reason, commune=p_commune or None,
                                                  road_code=where["road"] if where else None,
                                                  chainage_m=where["chainage_m"] if where else None,
                                                  user=current_user())

@@ -13,7 +13,7 @@ from sklearn.cluster import DBSCAN
 from sqlalchemy import create_engine, text
 
 from common import measure
-from geo.cluster import dbscan
+from geo.cluster import dbscan, same_partition
 from geo.crs import to_metric
 import settings
 
@@ -28,11 +28,6 @@ def points(n=1_000_000):
     xs = np.concatenate([x + k * 3_000_000 for k in range(3)])[:n]
     ys = np.concatenate([y for _ in range(3)])[:n]
     return xs, ys
-
-
-def same_partition(a, b):
-    p = pd.DataFrame({"a": a, "b": b}).drop_duplicates()
-    return bool(p["a"].is_unique and p["b"].is_unique)
 
 
 def postgis(x, y, eps, m):

@@ -117,6 +117,16 @@ def neighbour_pairs(pts: np.ndarray, r: float, *, workers: int | None = None,
     return pairs
 
 
+def same_partition(a, b) -> bool:
+    """Do two labelings group the points the same way (whatever the numbers)?
+
+    >>> same_partition([0, 0, 1, 2], [5, 5, 3, 9]), same_partition([0, 0, 1], [1, 2, 2])
+    (True, False)
+    """
+    p = pd.DataFrame({"a": np.asarray(a), "b": np.asarray(b)}).drop_duplicates()
+    return bool(p["a"].is_unique and p["b"].is_unique)
+
+
 def _renumber(labels: np.ndarray) -> np.ndarray:
     """Number clusters 0..k-1 by their first point, keeping -1."""
     out = labels.copy()

@@ -6,15 +6,9 @@ import pandas as pd
 import pytest
 from sklearn.cluster import DBSCAN
 
-from geo.cluster import cluster_crashes, dbscan, hdbscan
+from geo.cluster import cluster_crashes, dbscan, hdbscan, same_partition
 from geo.crs import to_metric
 from tests.conftest import SHARED
-
-
-def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
-    """Same grouping whatever the label numbers."""
-    pairs = pd.DataFrame({"a": a, "b": b}).drop_duplicates()
-    return pairs["a"].is_unique and pairs["b"].is_unique
 
 
 @pytest.fixture(scope="module")

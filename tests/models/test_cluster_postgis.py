@@ -11,7 +11,7 @@ from sklearn.cluster import DBSCAN
 from geo.cluster import dbscan
 from geo.crs import to_metric
 from tests.conftest import SHARED
-from tests.geo.test_cluster import same_partition
+from geo.cluster import same_partition
 
 
 @pytest.mark.parametrize("eps,min_samples", [(100, 3), (200, 5)])
