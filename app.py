@@ -30,7 +30,7 @@ with st.sidebar:
     render(lang)
 
 pages = [
-    st.Page("app_pages/home.py", title=t("home", lang), icon=":material/dashboard:", default=True, url_path="home"),
+    st.Page("app_pages/home.py", title=t("home", lang), icon=":material/dashboard:", default=True),
     st.Page("app_pages/map.py", title=t("map", lang), icon=":material/map:", url_path="map"),
     st.Page("app_pages/blackspots.py", title=t("blackspots", lang), icon=":material/warning:", url_path="blackspots"),
     st.Page("app_pages/corridor.py", title=t("corridor", lang), icon=":material/fence:", url_path="corridor"),

@@ -152,6 +152,7 @@ EN: dict[str, str] = {
     "Tên / mô tả": "Name / description",
     "Tên cơ quan": "Agency name",
     "Tên kế hoạch": "Title",
+    "Tên cơ quan trong văn bản": "Body as named in the text",
     "Tên đăng nhập": "User name",
     "Tạo": "Create",
     "Tạo PDF": "Make PDF",

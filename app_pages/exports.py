@@ -13,7 +13,7 @@ from i18n import t
 from models.enums import SpotKind
 from app_pages.common import filters, get_store, lang, load_crashes, load_spots, show_error, tr, url
 from services.blackspots import clusters
-from services.documents import DocumentInfo, libreoffice, to_pdf
+from services.documents import DocumentInfo, info_from_issuer, libreoffice, to_pdf
 from services.exports import FORMATS, clusters_as_spots, crashes_per_spot, export, hotspot_table
 from services.filters import filter_crashes, filter_spots
 from services.reports import proposal, year_end_summary
@@ -71,13 +71,16 @@ with tab_prop:
         ids = st.multiselect(tr("Điểm đưa vào tờ trình"), list(label),
                              default=list(label)[: min(3, len(label))], format_func=label.get, key="prop_ids")
         plans = store.plans_frame()
+        last = plans.iloc[-1] if len(plans) else None
+        d = info_from_issuer(last["issuer"] if last is not None else None)
         with st.form("prop_info"):
             c1, c2, c3 = st.columns(3)
-            parent = c1.text_input(tr("Cơ quan cấp trên trực tiếp"), "UBND HUYỆN KON RẪY")
-            body = c2.text_input(tr("Cơ quan ban hành"), "BAN AN TOÀN GIAO THÔNG")
+            parent = c1.text_input(tr("Cơ quan cấp trên trực tiếp"), d.parent_body)
+            body = c2.text_input(tr("Cơ quan ban hành"), d.issuing_body)
             number = c3.text_input(tr("Số"), "…/TTr-BATGT")
+            sender = st.text_input(tr("Tên cơ quan trong văn bản"), d.sender)
             c4, c5, c6 = st.columns(3)
-            place = c4.text_input(tr("Địa danh"), "Kon Rẫy")
+            place = c4.text_input(tr("Địa danh"), (last["place"] if last is not None else None) or d.place)
             on = c5.date_input(tr("Ngày"), date.today(), format="DD/MM/YYYY")
             to = c6.text_input(tr("Kính gửi"), "Ban An toàn giao thông tỉnh Kon Tum")
             basis = [DocumentInfo().basis[0]]
@@ -93,7 +96,7 @@ with tab_prop:
             recips = st.text_area(tr("Nơi nhận"), "Như trên;\nLưu: VT.")
             go = st.form_submit_button(tr("Tạo tờ trình"), type="primary")
         if go:
-            info = DocumentInfo(parent_body=parent, issuing_body=body, number=number, place=place, on=on,
+            info = DocumentInfo(parent_body=parent, issuing_body=body, sender=sender, number=number, place=place, on=on,
                                 addressee=to, basis=[b for b in basis_text.split("\n") if b.strip()],
                                 signer_title=s_title, signer_name=s_name,
                                 recipients=[r for r in recips.split("\n") if r.strip()])
@@ -125,12 +128,20 @@ with tab_sum:
                            format_func=lambda i: plans.set_index("id").loc[i, "title"][:90])
         p = plans.set_index("id").loc[pid]
         if st.button(tr("Tạo báo cáo tổng kết"), key="sum_go"):
-            info = DocumentInfo(number="…/BC-BATGT", place=p["place"] or "…", signer_name=p["signer"] or "",
-                                recipients=list(p["recipients"] or []) or ["Lưu: VT."])
+            info = info_from_issuer(p["issuer"], number="…/BC-BATGT", place=p["place"] or "…",
+                                    signer_name=p["signer"] or "",
+                                    recipients=list(p["recipients"] or []) or ["Lưu: VT."])
             try:
                 st.session_state["summary_docx"] = year_end_summary(store, int(pid), info)
             except (BlackspotError, ValueError) as exc:
                 show_error(exc)
         if st.session_state.get("summary_docx"):
-            st.download_button(tr("Tải báo cáo (.docx)"), st.session_state["summary_docx"],
+            c1, c2 = st.columns(2)
+            c1.download_button(tr("Tải báo cáo (.docx)"), st.session_state["summary_docx"],
                                "bao_cao_tong_ket.docx", key="dl_sum")
+            if libreoffice():
+                if c2.button(tr("Tạo PDF"), key="sum_pdf"):
+                    st.session_state["summary_pdf"] = to_pdf(st.session_state["summary_docx"])
+                if st.session_state.get("summary_pdf"):
+                    c2.download_button("PDF", st.session_state["summary_pdf"], "bao_cao_tong_ket.pdf",
+                                       "application/pdf", key="dl_sum_pdf")

@@ -48,6 +48,24 @@ class DocumentInfo:
     recipients: list[str] = field(default_factory=lambda: ["Như trên;", "Lưu: VT."])
 
 
+def info_from_issuer(issuer: str | None, **fields) -> DocumentInfo:
+    """Header fields from a plan's issuing body.
+
+    >>> i = info_from_issuer("Ban An toàn giao thông xã Liên Minh", place="Liên Minh")
+    >>> i.parent_body, i.issuing_body, i.sender
+    ('UBND XÃ LIÊN MINH', 'BAN AN TOÀN GIAO THÔNG', 'Ban An toàn giao thông xã Liên Minh')
+    """
+    import re
+
+    m = re.match(r"(?i)\s*(Ban An toàn giao thông)\s+(tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn)\s+(.+)",
+                 issuer or "")
+    if not m:
+        return DocumentInfo(**fields)
+    unit = f"{m.group(2)} {m.group(3).strip()}"
+    return DocumentInfo(parent_body=f"UBND {unit.upper()}", issuing_body=m.group(1).upper(),
+                        sender=f"{m.group(1)} {unit}", **fields)
+
+
 def vn_date_line(place: str, on: date) -> str:
     """'Kon Rẫy, ngày 05 tháng 02 năm 2025': day zero-padded, month when 1–2.
 

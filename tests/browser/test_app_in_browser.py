@@ -75,7 +75,7 @@ def test_home_page_renders_title_figures_and_map_layers(app_url, browser):
     page.set_viewport_size({"width": 1400, "height": 1000})
     served = []
     page.on("response", lambda r: served.append((r.url, r.status)) if "/app/static/vendor/" in r.url else None)
-    page.goto(app_url + "/home")
+    page.goto(app_url + "/")
     page.get_by_role("heading", name="Quản lý điểm đen tai nạn giao thông").wait_for(timeout=60000)
     page.get_by_text("Điểm đen", exact=True).first.wait_for()
     frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
@@ -89,6 +89,7 @@ def test_home_page_renders_title_figures_and_map_layers(app_url, browser):
     assert any(u.endswith("/leaflet/leaflet.js") and st == 200 for u, st in served)
     assert any(u.endswith("/markercluster/leaflet.markercluster.js") and st == 200 for u, st in served)
     time.sleep(1.5)
+    assert page.get_by_text("Page not found").count() == 0
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "home.png"), full_page=True)
     page.close()
