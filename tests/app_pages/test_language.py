@@ -28,3 +28,14 @@ def test_english_switch_changes_the_labels(demo_url):
     assert at.title[0].value == "Map"
     assert {tg.label for tg in at.toggle} >= {"Heat map", "Offline base", "Safety corridors"}
     assert at.selectbox(key="map_pick").label == "Select an item"
+
+
+def test_every_page_renders_in_english(demo_url):
+    from streamlit.testing.v1 import AppTest
+
+    for page in ("home", "map", "blackspots", "corridor", "works", "plans", "exports", "import_data"):
+        at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=60)
+        at.session_state["lang"] = "en"
+        at.run()
+        assert not at.exception, (page, at.exception)
+        assert at.title, page

@@ -121,7 +121,7 @@ def test_manual_potential_point_needs_a_reason(store):
 
 def test_postgis_has_real_geometry_columns_and_spatial_indexes(store, hk_slice):
     if not store.postgres:
-        pytest.skip("PostGIS only")
+        pytest.skip("PostGIS-only check: nothing to check on the SQLite run")
     store.import_crashes(validate_crashes(hk_slice, bounds=HK_BOUNDS), filename="hk.csv")
     with store.engine.connect() as c:
         srid, gtype = c.execute(text("select ST_SRID(geom), GeometryType(geom) from crash limit 1")).one()
