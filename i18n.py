@@ -29,6 +29,22 @@ LABELS: dict[str, tuple[str, str]] = {
 
 #: Labels of the pages, keyed by their Vietnamese text: Vietnamese → English.
 EN: dict[str, str] = {
+    "Chỉ số hiệu quả": "Index of effectiveness",
+    "Các vụ": "Crashes",
+    "Cùng kỳ năm trước": "Same period last year",
+    "Kỳ": "Period",
+    "Lấn chiếm": "Case",
+    "Phối hợp": "Cooperating",
+    "Sau": "After",
+    "Số vụ dự kiến nếu không làm": "Expected without the work",
+    "Trước": "Before",
+    "Vì sao": "Why",
+    "công trình": "works",
+    "từ tim đường": "from the centreline",
+    "vụ": "crashes",
+    "vụ lấn chiếm": "cases",
+    "xu hướng chung": "general trend",
+    "điểm": "items",
     "**Ghi nhận vụ lấn chiếm**": "**Record an encroachment**",
     "**Gắn cờ điểm tiềm ẩn tại đây**": "**Flag a potential crash point here**",
     "Biên bản": "Record",

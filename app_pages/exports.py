@@ -49,7 +49,7 @@ with tab_list:
     if table is None or table.empty:
         st.info("Không có điểm nào theo bộ lọc / No spots match the filters")
     else:
-        st.write(f"{len(table)} {'điểm' if vi else 'items'}")
+        st.write(f"{len(table)} {tr('điểm')}")
         st.dataframe(table.drop(columns=["geometry"]), hide_index=True, width="stretch")
         cols = st.columns(len(FORMATS))
         names = {"csv": "CSV", "xlsx": "Excel", "geojson": "GeoJSON", "kml": "KML (Google Earth)", "gpkg": "GeoPackage"}

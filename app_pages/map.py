@@ -34,15 +34,15 @@ c = st.columns(4)
 heat = c[0].toggle(t("heat", L), key="map_heat")
 offline = c[1].toggle(tr("Nền ngoại tuyến"), value=settings.OFFLINE_MAP, key="map_offline")
 show_corr = c[2].toggle(tr("Hành lang an toàn"), value=True, key="map_corridors")
-c[3].caption(f"{len(crashes):,} {'vụ' if vi else 'crashes'} · {len(spots)} {'điểm' if vi else 'spots'} · "
-             f"{len(cases)} {'vụ lấn chiếm' if vi else 'cases'} · {len(works)} {'công trình' if vi else 'works'}"
+c[3].caption(f"{len(crashes):,} {tr('vụ')} · {len(spots)} {tr('điểm')} · "
+             f"{len(cases)} {tr('vụ lấn chiếm')} · {len(works)} {tr('công trình')}"
              .replace(",", "."))
 
 items = ([("blackspot", int(i), f"{SpotKind(k).label(L)} #{i} {r or ''} {format_chainage(a)}")
           for i, k, r, a in zip(spots["id"], spots["kind"], spots["road_code"], spots["from_m"])] if len(spots) else [])
-items += [("case", int(i), f"{'Lấn chiếm' if vi else 'Case'} #{i} {r or ''} {format_chainage(ch)}")
+items += [("case", int(i), f"{tr('Lấn chiếm')} #{i} {r or ''} {format_chainage(ch)}")
           for i, r, ch in zip(cases["id"], cases["road_code"], cases["chainage_m"])] if len(cases) else []
-items += [("work", int(i), f"{'Công trình' if vi else 'Work'} #{i} {n or w}")
+items += [("work", int(i), f"{tr('Công trình')} #{i} {n or w}")
           for i, n, w in zip(works["id"], works["name"], works["work_type"])] if len(works) else []
 
 
@@ -109,7 +109,7 @@ def place_actions(point):
                 "outside": "ngoài hành lang / outside the corridor"}[where["zone"]]
         st.markdown(f"**{where['road']} {format_chainage(where['chainage_m'])}**, "
                     f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
-                    f"{where['distance_m']:.1f} m {'từ tim đường' if vi else 'from the centreline'} · {zone}")
+                    f"{where['distance_m']:.1f} m {tr('từ tim đường')} · {zone}")
     record_case_form(lang=L, key="place_case", point=(lon, lat),
                      on_saved=lambda cid: st.session_state.update(map_selected=("case", cid)))
     with st.form("place_potential", clear_on_submit=True):

@@ -23,7 +23,6 @@ def _done(msg: str) -> None:
 
 
 def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel") -> None:
-    vi = lang == "vi"
     store = get_store()
     try:
         d = item_detail(store, kind, item_id, lang=lang, crashes=load_crashes(url()),
@@ -32,9 +31,9 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
         show_error(exc)
         return
     st.subheader(d.title)
-    st.markdown(f"**{'Trạng thái' if vi else 'Status'}:** {d.status_label}")
+    st.markdown(f"**{tr('Trạng thái')}:** {d.status_label}")
     if d.why:
-        st.markdown(f"**{'Vì sao' if vi else 'Why'}:** " + html.escape(d.why))
+        st.markdown(f"**{tr('Vì sao')}:** " + html.escape(d.why))
     st.markdown("  \n".join(f"**{html.escape(k)}:** {html.escape(str(v))}" for k, v in d.facts))
     agencies = load_agencies(url())
     names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
@@ -42,12 +41,12 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
     sec_names = {int(r["id"]): f"{r['code']} {r['title'][:70]}" for r in sections.to_dict("records")}
     if d.link:
         coop = ", ".join(names.get(a, "?") for a in d.link.get("cooperating_agency_ids") or [])
-        st.markdown(f"**{'Mục kế hoạch' if vi else 'Plan section'}:** "
+        st.markdown(f"**{tr('Mục kế hoạch')}:** "
                     f"{html.escape(sec_names.get(d.link.get('section_id'), '—'))}  \n"
-                    f"**{'Chủ trì' if vi else 'Lead'}:** {html.escape(names.get(d.link.get('lead_agency_id'), '—'))}"
-                    + (f"  \n**{'Phối hợp' if vi else 'Cooperating'}:** {html.escape(coop)}" if coop else ""))
+                    f"**{tr('Chủ trì')}:** {html.escape(names.get(d.link.get('lead_agency_id'), '—'))}"
+                    + (f"  \n**{tr('Phối hợp')}:** {html.escape(coop)}" if coop else ""))
     if not d.crashes.empty:
-        with st.expander(f"{'Các vụ' if vi else 'Crashes'} ({len(d.crashes)})", expanded=False):
+        with st.expander(f"{tr('Các vụ')} ({len(d.crashes)})", expanded=False):
             c = d.crashes
             st.dataframe(pd.DataFrame({
                 "ID": c["id"], tr("Ngày"): c["occurred_at"].dt.strftime("%d/%m/%Y"),

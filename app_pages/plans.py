@@ -50,8 +50,8 @@ with tab_targets:
         y = c[1].selectbox(tr("Năm"), years[::-1], key="target_year")
         p_from, p_to = date(y, 1, 1), date(y, 12, 31)
         lo, hi, from_plan = plan_band(None)
-    c[2].caption(f"{'Kỳ' if vi else 'Period'}: {pd.Timestamp(p_from):%d/%m/%Y} – {pd.Timestamp(p_to):%d/%m/%Y}  \n"
-                 f"{'Chỉ tiêu' if vi else 'Target'}: -{lo:g} % … -{hi:g} % "
+    c[2].caption(f"{tr('Kỳ')}: {pd.Timestamp(p_from):%d/%m/%Y} – {pd.Timestamp(p_to):%d/%m/%Y}  \n"
+                 f"{tr('Chỉ tiêu')}: -{lo:g} % … -{hi:g} % "
                  + ("(theo kế hoạch / from the plan)" if from_plan else "(mặc định / default)"))
     table = target_table(crashes, period_from=p_from, period_to=p_to, band=(lo, hi), lang=L)
     total = table.loc[table["scope"] == table["scope"].iloc[0]]
@@ -60,7 +60,7 @@ with tab_targets:
         mark = "✅ " + (tr("Đạt")) if r["status"] == "on_track" else "❌ " + (tr("Chưa đạt"))
         col.metric(r["criterion_label"], r["current"],
                    None if r["change_pct"] is None else f"{r['change_pct']:+.1f} %", delta_color="inverse",
-                   help=f"{'Cùng kỳ năm trước' if vi else 'Same period last year'}: {r['previous']}")
+                   help=f"{tr('Cùng kỳ năm trước')}: {r['previous']}")
         col.markdown(mark)
     st.markdown("**" + (tr("Theo xã/phường")) + "**")
     wide = table.pivot_table(index="scope", columns="criterion_label", values=["previous", "current", "change_pct"],

@@ -96,8 +96,8 @@ with tab_eval:
         except BlackspotError as exc:
             show_error(exc)
         else:
-            st.caption(f"{'Trước' if vi else 'Before'}: {ba.before_from:%d/%m/%Y} – "
-                       f"{ba.before_to - pd.Timedelta(days=1):%d/%m/%Y} · {'Sau' if vi else 'After'}: "
+            st.caption(f"{tr('Trước')}: {ba.before_from:%d/%m/%Y} – "
+                       f"{ba.before_to - pd.Timedelta(days=1):%d/%m/%Y} · {tr('Sau')}: "
                        f"{ba.after_from:%d/%m/%Y} – {ba.after_to - pd.Timedelta(days=1):%d/%m/%Y}")
             if ba.note:
                 st.warning(ba.note)
@@ -106,11 +106,11 @@ with tab_eval:
                                                                                  t("injured", L))):
                 ch = ba.change_pct[key]
                 col.metric(label, ba.after[key], None if ch is None else f"{ch:+.0f} %", delta_color="inverse",
-                           help=f"{'Trước' if vi else 'Before'}: {ba.before[key]}")
+                           help=f"{tr('Trước')}: {ba.before[key]}")
             if ba.eb_index is not None:
-                st.markdown(f"**{'Số vụ dự kiến nếu không làm' if vi else 'Expected without the work'}:** "
-                            f"{ba.eb_expected_after:.2f} · **{'Chỉ số hiệu quả' if vi else 'Index of effectiveness'}:** "
-                            f"{ba.eb_index:.2f} · {'xu hướng chung' if vi else 'general trend'} ×{ba.trend_ratio:.2f}")
+                st.markdown(f"**{tr('Số vụ dự kiến nếu không làm')}:** "
+                            f"{ba.eb_expected_after:.2f} · **{tr('Chỉ số hiệu quả')}:** "
+                            f"{ba.eb_index:.2f} · {tr('xu hướng chung')} ×{ba.trend_ratio:.2f}")
             st.info(EB_EXPLANATION_VI if vi else EB_EXPLANATION_EN)
 
 with tab_new:
