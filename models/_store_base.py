@@ -1,0 +1,156 @@
+"""The store's core: engine, acting principal, sessions, generic edits, audit.
+
+The domain parts live in the other ``_store_*`` modules as mixins; ``models.store.Store``
+puts them together."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm.exc import StaleDataError
+
+from errors import ConflictError, NotFoundError, TransitionError
+from models.db import get_engine, is_postgres, migrate, session_scope
+from models.orm import Agency, AuditLog
+from models.permissions import SYSTEM, Action, Principal, check
+
+
+class StoreBase:
+    """Engine, acting principal, sessions, generic edits and the audit trail."""
+
+    def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate_schema: bool = True,
+                 principal: Principal | None = None):
+        self.engine = engine or get_engine(url)
+        self.principal = principal or SYSTEM
+        if migrate_schema:
+            migrate(self.engine)
+
+    def with_principal(self, principal: Principal):
+        """The same store acting for ``principal``: every write is checked
+        against its role (and commune), and audited under its name."""
+        return type(self)(engine=self.engine, migrate_schema=False, principal=principal)
+
+    def _check(self, action: Action, *, commune: str | None = None) -> None:
+        check(self.principal, action, commune=commune)
+
+    @property
+    def postgres(self) -> bool:
+        return is_postgres(self.engine)
+
+    def session(self, user: str | None = None):
+        return session_scope(self.engine, user=user or self._who())
+
+    def _who(self, user: str | None = None) -> str | None:
+        """The name written in the audit log: the acting account, else ``user``."""
+        if self.principal is not SYSTEM:
+            return self.principal.username
+        return user
+
+    # ------------------------------------------------------------ generic edits
+    def _get_for_edit(self, s, model, item_id: int, expected_version: int | None, *,
+                      action: Action = Action.EDIT_ITEM):
+        obj = s.get(model, item_id)
+        if obj is None or obj.deleted:
+            raise NotFoundError(f"Không tìm thấy mục số {item_id} / Item {item_id} not found")
+        if model is Agency:
+            self._check(Action.MANAGE_PLANS)
+        else:
+            self._check(action, commune=getattr(obj, "commune", None))
+        if expected_version is not None and obj.version != expected_version:
+            raise ConflictError(_conflict_message(obj))
+        return obj
+
+    def _edit(self, model, item_id: int, *, expected_version: int | None, user: str | None, values: dict):
+        try:
+            with self.session(user) as s:
+                obj = self._get_for_edit(s, model, item_id, expected_version)
+                for k, v in values.items():
+                    if not hasattr(model, k) or k in ("id", "version"):
+                        raise KeyError(k)
+                    setattr(obj, k, v)
+                obj.updated_by = self._who(user)
+            return obj
+        except StaleDataError as exc:
+            raise ConflictError("Mục vừa được người khác sửa; hãy tải lại / Changed by someone else; reload") from exc
+
+    def _frame(self, model, q=None) -> pd.DataFrame:
+        q = q if q is not None else select(model).where(model.deleted.is_(False)).order_by(model.id)
+        with self.session() as s:
+            rows = s.execute(q).scalars().all()
+            recs = [{c.key: getattr(r, c.key) for c in model.__table__.columns if c.key != "geom"}
+                    | ({"geometry": r.geom} if "geom" in model.__table__.columns else {}) for r in rows]
+        df = pd.DataFrame(recs, columns=[c.key for c in model.__table__.columns if c.key != "geom"]
+                          + (["geometry"] if "geom" in model.__table__.columns else []))
+        for c in df.columns:
+            if len(df) and hasattr(df[c].iloc[0], "value") and isinstance(df[c].iloc[0], str):
+                df[c] = df[c].map(lambda v: getattr(v, "value", v))
+        return df
+
+    # -------------------------------------------------------------- audit
+    def history(self, table_name: str, row_id: int) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(select(AuditLog).where(AuditLog.table_name == table_name, AuditLog.row_id == row_id)
+                               .order_by(AuditLog.id), conn)
+
+
+def _check_transition(current, new, table) -> None:
+    """Refuse a status change its lifecycle does not allow, naming the allowed ones."""
+    allowed = table[current]
+    if new not in allowed:
+        order = list(type(current))
+        raise TransitionError(
+            f"Không thể chuyển từ '{current.vi}' sang '{new.vi}' / Cannot go from '{current.en}' to '{new.en}'. "
+            "Được phép / Allowed: " + (", ".join(a.vi for a in sorted(allowed, key=order.index)) or "—"))
+
+
+def _conflict_message(obj) -> str:
+    when = obj.updated_at.strftime("%H:%M %d/%m/%Y") if obj.updated_at else "?"
+    who = obj.updated_by or "?"
+    return (f"Đã được {who} sửa lúc {when}; hãy tải lại / Changed by {who} at {when}; reload")
+
+
+def _num(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def _text(v):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return None
+    v = str(v).strip()
+    return v or None
+
+
+def _py_int(v):
+    try:
+        return None if v is None or pd.isna(v) else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _date(v):
+    if v is None or v == "" or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, datetime):
+        return v.date()
+    if hasattr(v, "year") and not isinstance(v, pd.Timestamp):
+        return v
+    from geo.validate import parse_dates
+
+    d = parse_dates(pd.Series([str(v)[:10] if isinstance(v, pd.Timestamp) else str(v)])).iloc[0]
+    if pd.isna(d):
+        raise TransitionError(f"Ngày không đọc được / Unreadable date: {v}")
+    return d.date()
+
+
+def _py(v: str):
+    try:
+        return int(v)
+    except ValueError:
+        return v

@@ -1,0 +1,220 @@
+"""Crash import batches (one transaction each, dedup, undo) and crash reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import delete, func, insert, select, update
+
+from errors import ImportRejected, NotFoundError, TransitionError
+from geo.chainage import RoadNetwork
+from geo.validate import ValidationResult
+from models.enums import BatchStatus
+from models.orm import AuditLog, Crash, ImportBatch
+from models.permissions import Action
+
+CRASH_FRAME_COLUMNS = [
+    "id", "source_id", "occurred_at", "lon", "lat", "road_id", "road_code", "chainage_m", "commune", "deaths",
+    "injured", "injury_pct", "damage_vnd", "vehicle_types", "alcohol", "not_infrastructure", "description",
+    "severity", "source", "is_simulated", "batch_id",
+]
+
+
+@dataclass
+class ImportSummary:
+    """What an import did."""
+
+    batch_id: int | None
+    n_rows: int
+    n_imported: int
+    n_invalid: int
+    n_already_in_store: int
+    n_duplicate_in_file: int
+
+class CrashesMixin:
+    """Crash import batches (one transaction each, dedup, undo) and crash reads."""
+
+    # ----------------------------------------------------------------- crashes
+    def import_crashes(self, result: ValidationResult, *, filename: str, user: str | None = None,
+                       file_sha256: str | None = None, source: str | None = None, valid_only: bool = True,
+                       roads: RoadNetwork | None = None, is_simulated: bool = False,
+                       progress=None) -> ImportSummary:
+        """Write validated crashes as one batch, in one transaction.
+
+        With ``valid_only`` False, any invalid row rejects the whole file
+        (:class:`ImportRejected`) and the store is unchanged. Crashes already in
+        the store (same dedup key) are skipped, so re-importing a file adds
+        nothing. ``progress(fraction)`` is called while writing.
+        """
+        rows = result.rows
+        if not valid_only and result.n_errors:
+            raise ImportRejected(f"Tệp có {result.n_errors} dòng lỗi; không nhập gì / "
+                                 f"{result.n_errors} rows have errors; nothing imported")
+        good = rows.loc[rows["ok"]].copy()
+        if good.empty:
+            raise ImportRejected("Không có dòng hợp lệ để nhập / No valid rows to import")
+        communes = good["commune"].replace("", None).dropna().unique().tolist() if "commune" in good else []
+        for commune in communes or [None]:
+            self._check(Action.IMPORT, commune=commune)
+        user = self._who(user)
+        with self.engine.begin() as conn:
+            existing = self._existing_keys(conn, good["dedup_key"].tolist())
+            fresh = good.loc[~good["dedup_key"].isin(existing)]
+            batch_id = conn.execute(insert(ImportBatch).values(
+                kind="crashes", filename=filename, file_sha256=file_sha256, created_at=datetime.now(),
+                created_by=user, n_rows=result.n_rows, n_imported=len(fresh),
+                n_skipped=result.n_rows - len(fresh), status=BatchStatus.ACTIVE, source=source,
+                is_simulated=is_simulated).returning(ImportBatch.id)).scalar_one()
+            road_ids = None
+            if roads is not None:
+                ri = fresh["road_idx"].to_numpy()
+                road_ids = np.where(ri >= 0, roads.ids[np.clip(ri, 0, None)], None)
+            cols = _crash_columns(fresh, batch_id=batch_id, source=source or filename, user=user,
+                                  road_ids=road_ids, is_simulated=is_simulated, postgres=self.postgres)
+            _bulk_insert_crashes(conn, cols, postgres=self.postgres, progress=progress)
+            conn.execute(insert(AuditLog).values(
+                at=datetime.now(), user=user, table_name="import_batch", row_id=batch_id, action="import",
+                changes={"filename": filename, "n_imported": len(fresh), "n_rows": result.n_rows}))
+        return ImportSummary(batch_id=batch_id, n_rows=result.n_rows, n_imported=len(fresh),
+                             n_invalid=result.n_errors, n_already_in_store=len(good) - len(fresh),
+                             n_duplicate_in_file=int(rows["duplicate_in_file"].sum()))
+
+    def _existing_keys(self, conn, keys: list[str]) -> set[str]:
+        """Which of ``keys`` the store already holds (one bound array, not one
+        parameter per key)."""
+        if not keys:
+            return set()
+        if self.postgres:
+            rows = conn.exec_driver_sql("SELECT dedup_key FROM crash WHERE dedup_key = ANY(%s)", (list(keys),))
+        else:
+            import json
+
+            rows = conn.exec_driver_sql("SELECT dedup_key FROM crash WHERE dedup_key IN "
+                                        "(SELECT value FROM json_each(?))", (json.dumps(list(keys)),))
+        return {r[0] for r in rows}
+
+    def undo_batch(self, batch_id: int, *, user: str | None = None) -> int:
+        """Remove the crashes of an import batch; returns how many."""
+        user = self._who(user)
+        with self.engine.begin() as conn:
+            batch = conn.execute(select(ImportBatch).where(ImportBatch.id == batch_id)).first()
+            if batch is None:
+                raise NotFoundError(f"Không có lần nhập số {batch_id} / No import batch {batch_id}")
+            if self.principal.role.value == "commune_editor" and batch.created_by != self.principal.username:
+                from errors import PermissionDenied
+
+                raise PermissionDenied(f"Chỉ người nhập ({batch.created_by}) hoặc Ban ATGT được hoàn tác lần nhập này "
+                                       f"/ Only its importer ({batch.created_by}) or the committee may undo it")
+            self._check(Action.IMPORT, commune=self.principal.commune)
+            if batch.status == BatchStatus.UNDONE:
+                raise TransitionError(f"Lần nhập {batch_id} đã được hoàn tác / Batch {batch_id} already undone")
+            n = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
+            conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status=BatchStatus.UNDONE))
+            conn.execute(insert(AuditLog).values(at=datetime.now(), user=user, table_name="import_batch",
+                                                 row_id=batch_id, action="undo", changes={"n_removed": n}))
+        return n
+
+    def batches_frame(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            df = pd.read_sql(select(ImportBatch).order_by(ImportBatch.id.desc()), conn)
+        df["status"] = df["status"].map(lambda v: getattr(v, "value", v))
+        return df
+
+    def crashes_frame(self, *, date_from=None, date_to=None, commune: str | None = None,
+                      road_code: str | None = None) -> pd.DataFrame:
+        """Crashes as a DataFrame (no geometry parsing: lon/lat columns)."""
+        cols = [getattr(Crash, c) for c in CRASH_FRAME_COLUMNS]
+        q = select(*cols).where(Crash.deleted.is_(False))
+        if date_from is not None:
+            q = q.where(Crash.occurred_at >= pd.Timestamp(date_from).to_pydatetime())
+        if date_to is not None:
+            q = q.where(Crash.occurred_at < (pd.Timestamp(date_to) + pd.Timedelta(days=1)).to_pydatetime())
+        if commune:
+            q = q.where(Crash.commune == commune)
+        if road_code:
+            q = q.where(Crash.road_code == road_code)
+        with self.engine.connect() as conn:
+            df = pd.read_sql(q, conn)
+        df["occurred_at"] = pd.to_datetime(df["occurred_at"])
+        for c in ("alcohol", "not_infrastructure", "is_simulated"):
+            df[c] = df[c].astype(bool)
+        return df
+
+    def crash_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(Crash).where(Crash.deleted.is_(False))).scalar_one()
+
+
+def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool,
+                   postgres: bool) -> pd.DataFrame:
+    """The crash rows as columns ready for a bulk write: plain Python values,
+    geometries already encoded (hex EWKB for PostGIS, WKB for SQLite)."""
+    lon = df["lon"].to_numpy(dtype=float)
+    lat = df["lat"].to_numpy(dtype=float)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    geom = np.full(len(df), None, dtype=object)
+    if has.any():
+        pts = shapely.points(lon[has], lat[has])
+        if postgres:
+            geom[has] = shapely.to_wkb(shapely.set_srid(pts, 4326), hex=True, include_srid=True)
+        else:
+            geom[has] = shapely.to_wkb(pts)
+
+    def opt(values):
+        a = np.asarray(values, dtype=float)
+        out = a.astype(object)
+        out[~np.isfinite(a)] = None
+        return out
+
+    def text(col):
+        return df[col].replace("", None).astype(object).where(df[col].notna(), None).to_numpy()
+
+    t = pd.to_datetime(df["occurred_at"])
+    now = datetime.now()
+    occurred = (t.dt.strftime("%Y-%m-%d %H:%M:%S.%f") if not postgres else t.astype(object)).to_numpy()
+    return pd.DataFrame({
+        "dedup_key": df["dedup_key"].to_numpy(), "source_id": text("source_id"), "occurred_at": occurred,
+        "lon": opt(np.where(has, lon, np.nan)), "lat": opt(np.where(has, lat, np.nan)), "geom": geom,
+        "road_id": (np.array([None if v is None or pd.isna(v) else int(v) for v in road_ids], dtype=object)
+                    if road_ids is not None else None),
+        "road_code": df["road_code"].astype(object).where(df["road_code"].notna(), None).to_numpy(),
+        "chainage_m": opt(df["chainage_m"]), "located_by": df["located_by"].astype(object).to_numpy(),
+        "commune": text("commune"), "deaths": df["deaths"].astype(int).to_numpy().astype(object),
+        "injured": df["injured"].astype(int).to_numpy().astype(object), "injury_pct": opt(df["injury_pct"]),
+        "damage_vnd": opt(df["damage_vnd"]), "vehicle_types": text("vehicle_types"),
+        "alcohol": df["alcohol"].astype(bool).to_numpy().astype(object),
+        "not_infrastructure": df["not_infrastructure"].astype(bool).to_numpy().astype(object),
+        "description": text("description"), "severity": df["severity"].astype(object).to_numpy(),
+        "source": source, "is_simulated": bool(is_simulated), "batch_id": int(batch_id), "version": 1,
+        "updated_at": now if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"), "updated_by": user,
+        "deleted": False,
+    })
+
+
+def _bulk_insert_crashes(conn, cols: pd.DataFrame, *, postgres: bool, progress=None, step: int = 10_000) -> None:
+    """Write crash rows fast: COPY on PostgreSQL, one prepared executemany on
+    SQLite; both inside the caller's transaction."""
+    names = list(cols.columns)
+    rows = list(cols.itertuples(index=False, name=None))
+    dbapi = conn.connection.driver_connection
+    if postgres:
+        sql = f"COPY crash ({', '.join(names)}) FROM STDIN"
+        with dbapi.cursor() as cur, cur.copy(sql) as copy:
+            for k in range(0, len(rows), step):
+                for r in rows[k:k + step]:
+                    copy.write_row(r)
+                if progress:
+                    progress(min(1.0, (k + step) / max(1, len(rows))))
+        return
+    sql = f"INSERT INTO crash ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    cur = dbapi.cursor()
+    try:
+        for k in range(0, len(rows), step):
+            cur.executemany(sql, rows[k:k + step])
+            if progress:
+                progress(min(1.0, (k + step) / max(1, len(rows))))
+    finally:
+        cur.close()
