@@ -15,7 +15,7 @@ from i18n import t
 from models.enums import CaseStatus
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_cases, load_roads, show_error,
                               tr, url)
-from app_pages.panel import record_case_form, render_item_panel
+from app_pages.panel import list_and_panel, record_case_form
 from services.corridor import check_against_corridors, encroaching, features_from_table
 from services.exports import table_export
 from services.filters import filter_items
@@ -63,14 +63,8 @@ with tab_cases:
         })
         styled = table.style.apply(
             lambda r: ["color: #d50000; font-weight: bold" if r.iloc[10] > 0 else "" for _ in r], axis=1)
-        st.dataframe(styled, hide_index=True, width="stretch", key="case_table")
-        e1, e2, _ = st.columns([1, 1, 4])
-        e1.download_button("CSV", table_export(table, "csv"), "vu_lan_chiem.csv", "text/csv", key="cases_csv")
-        e2.download_button("Excel", table_export(table, "xlsx", sheet="Vụ lấn chiếm"), "vu_lan_chiem.xlsx",
-                           key="cases_xlsx")
-        pick = st.selectbox(tr("Xem chi tiết vụ"), cases["id"].tolist(), key="case_pick",
-                            format_func=lambda i: f"#{i}")
-        render_item_panel("case", int(pick), lang=L, key="corridor")
+        list_and_panel("case", table, cases["id"], basename="vu_lan_chiem", sheet="Vụ lấn chiếm", lang=L,
+                       key="corridor", styled=styled)
 
 with tab_new:
     st.caption("Hoặc bấm vào bản đồ ở trang Bản đồ / Or click the map on the Map page")

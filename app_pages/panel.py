@@ -196,3 +196,15 @@ def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None =
                 if on_saved:
                     on_saved(cid)
                 _done(f"Đã ghi nhận vụ #{cid} / Case #{cid} recorded")
+
+
+def list_and_panel(kind: str, table, ids, *, basename: str, sheet: str, lang: str, key: str, styled=None) -> None:
+    """A list with its CSV and Excel downloads, and the detail panel of the chosen row."""
+    from services.exports import table_export
+
+    st.dataframe(styled if styled is not None else table, hide_index=True, width="stretch", key=f"{key}_table")
+    e1, e2, _ = st.columns([1, 1, 4])
+    e1.download_button("CSV", table_export(table, "csv"), f"{basename}.csv", "text/csv", key=f"{key}_csv")
+    e2.download_button("Excel", table_export(table, "xlsx", sheet=sheet), f"{basename}.xlsx", key=f"{key}_xlsx")
+    pick = st.selectbox(tr("Xem chi tiết"), list(ids), key=f"{key}_pick", format_func=lambda i: f"#{i}")
+    render_item_panel(kind, int(pick), lang=lang, key=key)

@@ -13,8 +13,7 @@ from i18n import t
 from models.enums import WorkStatus, WorkType
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads,
                               load_works, show_error, tr, url)
-from app_pages.panel import render_item_panel
-from services.exports import table_export
+from app_pages.panel import list_and_panel
 from services.filters import filter_items
 from services.works import costs_by_agency, evaluate_work, timeline
 
@@ -48,14 +47,7 @@ with tab_list:
             tr("Trạng thái"): works["status"].map(status_labels),
             tr("Bắt đầu"): pd.to_datetime(works["actual_start"]).dt.strftime("%d/%m/%Y"),
             tr("Hoàn thành"): pd.to_datetime(works["actual_end"]).dt.strftime("%d/%m/%Y")})
-        st.dataframe(table, hide_index=True, width="stretch", key="works_table")
-        e1, e2, _ = st.columns([1, 1, 4])
-        e1.download_button("CSV", table_export(table, "csv"), "cong_trinh.csv", "text/csv", key="works_csv")
-        e2.download_button("Excel", table_export(table, "xlsx", sheet="Công trình"), "cong_trinh.xlsx",
-                           key="works_xlsx")
-        pick = st.selectbox(tr("Xem chi tiết"), works["id"].tolist(), key="work_pick",
-                            format_func=lambda i: f"#{i}")
-        render_item_panel("work", int(pick), lang=L, key="works")
+        list_and_panel("work", table, works["id"], basename="cong_trinh", sheet="Công trình", lang=L, key="works")
 
 with tab_time:
     bars = timeline(works)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,7 +27,7 @@ import shapely
 
 import settings
 from errors import RuleSetError
-from geo.chainage import RoadNetwork, side_of_line
+from geo.chainage import RoadNetwork, _fold, side_of_line
 
 #: Zones a feature can fall in, nearest the road first.
 ZONE_ROAD_LAND = "road_land"
@@ -86,11 +85,6 @@ def corridor_rule_ids() -> list[str]:
     return list(_load_all())
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFD", str(text)).replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in text if unicodedata.category(c) != "Mn").lower().strip()
-
-
 def road_class_key(value) -> str:
     """The rule-table key of a road class written in any common way:
     ``I``–``VI``, ``cấp 3``, ``3``, ``cao tốc``/``expressway``, ``đô thị``/``urban``,
@@ -99,7 +93,7 @@ def road_class_key(value) -> str:
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "VI"
-    s = _fold(value)
+    s = _fold(str(value)).lower().strip()
     if not s:
         return "VI"
     if "cao toc" in s or "expressway" in s or s in ("ct", "motorway"):

@@ -128,7 +128,7 @@ def test_corridor_page_lists_cases_overdue_and_records(demo_url):
     # move the first detected case to "record made" from the panel
     cases = store.cases_frame()
     cid = int(cases.loc[cases["status"] == "detected", "id"].iloc[0])
-    at.selectbox(key="case_pick").set_value(cid).run()
+    at.selectbox(key="corridor_pick").set_value(cid).run()
     at.selectbox(key="corridor_status_new").set_value("recorded")
     at.text_input[0].input("07/BB-CA")  # record number (the form's first text input)
     from datetime import date
