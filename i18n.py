@@ -168,6 +168,7 @@ EN: dict[str, str] = {
     "Tên / mô tả": "Name / description",
     "Tên cơ quan": "Agency name",
     "Tên kế hoạch": "Title",
+    "Vùng đã vẽ": "Drawn outline",
     "Tên cơ quan trong văn bản": "Body as named in the text",
     "Tên đăng nhập": "User name",
     "Tạo": "Create",

@@ -2,6 +2,7 @@
 place on a road to record an encroachment or flag a potential crash point."""
 from __future__ import annotations
 
+import shapely
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -52,10 +53,10 @@ def map_and_panel():
     with left:
         m = planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=load_boundaries(url()),
                         corridors=load_corridors(url()) if show_corr else None, cases=cases, works=works,
-                        heat=heat, offline=offline, lang=L, selected=st.session_state.get("map_selected"))
+                        heat=heat, offline=offline, lang=L, selected=st.session_state.get("map_selected"), draw=True)
         out = st_folium(m, height=620, use_container_width=True, key=f"planner_map_{heat}_{offline}_{show_corr}",
                         returned_objects=["last_clicked", "last_object_clicked_count",
-                                          "last_object_clicked_tooltip"])
+                                          "last_object_clicked_tooltip", "all_drawings"])
     out = out or {}
     # the map is rebuilt when its data change and its click counter may restart:
     # an item click is new when (counter, tooltip) differs from the last one seen
@@ -65,7 +66,17 @@ def map_and_panel():
     new_place = bool(clicked) and clicked != st.session_state.get("_map_last_click")
     st.session_state["_map_obj"], st.session_state["_map_last_click"] = obj, clicked
     tag = parse_item_tag(out.get("last_object_clicked_tooltip")) if new_object else None
-    if tag:  # a click on an item (it also reaches the map: the item wins)
+    # shapes drawn with the toolbar (a click on an item is not a drawing)
+    drawings = out.get("all_drawings") or []
+    new_drawing = len(drawings) > st.session_state.get("_map_n_drawings", 0)
+    st.session_state["_map_n_drawings"] = len(drawings)
+    if new_drawing:  # an outline drawn on the map: offer to record it as an encroachment
+        import json
+
+        st.session_state["map_point"] = shapely.from_geojson(json.dumps(drawings[-1]["geometry"]))
+        st.session_state.pop("map_selected", None)
+        st.session_state["map_pick"] = None
+    elif tag:  # a click on an item (it also reaches the map: the item wins)
         st.session_state["map_selected"] = tag
         st.session_state["map_pick"] = tag  # the list shows what the click chose
         st.session_state.pop("map_point", None)
@@ -97,11 +108,18 @@ def map_and_panel():
 
 
 def place_actions(point):
-    lon, lat = point
+    """Actions at a clicked place (lon, lat) or for a drawn outline (a polygon)."""
+    outline = point if isinstance(point, shapely.Geometry) else None
+    if outline is not None:
+        c = outline.centroid
+        lon, lat = c.x, c.y
+    else:
+        lon, lat = point
     store = get_store()
     where = locate_point(roads, lon, lat)
-    st.subheader(tr("Vị trí đã chọn"))
-    st.caption(f"{lat:.6f}, {lon:.6f}")
+    st.subheader(tr("Vùng đã vẽ") if outline is not None else tr("Vị trí đã chọn"))
+    st.caption(f"{lat:.6f}, {lon:.6f}" + (f" · {len(outline.exterior.coords) - 1} đỉnh / vertices"
+                                          if outline is not None and outline.geom_type == "Polygon" else ""))
     if where is None:
         st.warning("Không có tuyến đường nào trong 300 m / No road within 300 m")
     else:
@@ -110,8 +128,10 @@ def place_actions(point):
         st.markdown(f"**{where['road']} {format_chainage(where['chainage_m'])}**, "
                     f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
                     f"{where['distance_m']:.1f} m {tr('từ tim đường')} · {zone}")
-    record_case_form(lang=L, key="place_case", point=(lon, lat),
+    record_case_form(lang=L, key="place_case", point=(lon, lat), outline=outline,
                      on_saved=lambda cid: st.session_state.update(map_selected=("case", cid)))
+    if outline is not None:
+        return  # a potential crash point is a place, not an outline
     with st.form("place_potential", clear_on_submit=True):
         st.markdown(tr("**Gắn cờ điểm tiềm ẩn tại đây**"))
         reason = st.text_area(tr("Lý do (yếu tố mất an toàn)"), height=70)

@@ -167,10 +167,11 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                         _done("Đã tạo công trình / Work created")
 
 
-def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None = None,
+def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None = None, outline=None,
                      on_saved=None) -> None:
-    """The form that records an encroachment case at ``point`` (lon, lat), or
-    at coordinates typed in when no point is given."""
+    """The form that records an encroachment case: the ``outline`` drawn on
+    the map (a polygon), else at ``point`` (lon, lat), else at coordinates
+    typed in."""
     import shapely
 
     vi = lang == "vi"
@@ -188,7 +189,8 @@ def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None =
         commune = st.text_input(tr("Xã/phường"))
         if st.form_submit_button(tr("Ghi nhận"), type="primary"):
             try:
-                cid = get_store().add_case(geometry=shapely.Point(float(lon), float(lat)), kind=kind or None,
+                geom = outline if outline is not None else shapely.Point(float(lon), float(lat))
+                cid = get_store().add_case(geometry=geom, kind=kind or None,
                                            description=desc or None, commune=commune or None, user=current_user())
             except BlackspotError as exc:
                 show_error(exc)

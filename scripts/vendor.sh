@@ -3,7 +3,7 @@
 # so maps work on an offline intranet (no CDN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules/leaflet ]; then
+if [ ! -d node_modules/leaflet ] || [ ! -d node_modules/leaflet-draw ]; then
   npm ci --no-audit --no-fund --ignore-scripts
 fi
 V=static/vendor
@@ -18,4 +18,5 @@ cp -r node_modules/@fortawesome/fontawesome-free/css node_modules/@fortawesome/f
 cp -r node_modules/leaflet.awesome-markers/dist "$V/awesome-markers"
 cp -r node_modules/leaflet.markercluster/dist "$V/markercluster"
 mkdir -p "$V/leaflet-heat" && cp node_modules/leaflet.heat/dist/leaflet-heat.js "$V/leaflet-heat/"
+cp -r node_modules/leaflet-draw/dist "$V/leaflet-draw"
 echo "vendored map assets into $V"

@@ -30,6 +30,8 @@ _LOCAL = {
     "MarkerCluster.css": "markercluster/MarkerCluster.css",
     "MarkerCluster.Default.css": "markercluster/MarkerCluster.Default.css",
     "leaflet_heat.min.js": "leaflet-heat/leaflet-heat.js",
+    "leaflet.draw.js": "leaflet-draw/leaflet.draw.js",
+    "leaflet.draw.css": "leaflet-draw/leaflet.draw.css",
 }
 #: Assets with no local copy that the maps do not need.
 _DROP = {"bootstrap-glyphicons.css", "leaflet.awesome.rotate.min.css"}
@@ -187,7 +189,8 @@ def _legend(lang: str, *, cases: bool, works: bool) -> str:
 def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,
                 boundaries: pd.DataFrame | None = None, corridors: pd.DataFrame | None = None,
                 cases: pd.DataFrame | None = None, works: pd.DataFrame | None = None, heat: bool = False,
-                offline: bool = False, lang: str = "vi", selected: tuple[str, int] | None = None) -> folium.Map:
+                offline: bool = False, lang: str = "vi", selected: tuple[str, int] | None = None,
+                draw: bool = False) -> folium.Map:
     """The planners' map: base layers (OpenStreetMap, and a plain offline base
     that needs no tile server), and toggled layers: boundaries, roads,
     corridor strips, crashes (clustered by severity, or a heat map), black
@@ -309,6 +312,11 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             else:
                 _vector(g, tooltip=tip, colour=WORK_COLOUR, weight=4, dash="6 6").add_to(fg)
         fg.add_to(m)
+    if draw:  # draw a structure's outline to record it as an encroachment
+        plugins.Draw(export=False, position="topleft",
+                     draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
+                                   "rectangle": True, "polygon": {"allowIntersection": False}},
+                     edit_options={"edit": False, "remove": False}).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
                                                        works=works is not None and len(works) > 0)))

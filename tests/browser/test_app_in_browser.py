@@ -51,6 +51,7 @@ def _add_xss_case(store) -> None:
     qi = int(net.index_of(["QL24"])[0])
     p = net.lines[qi].interpolate(137_500 - net.km_start[qi])
     lon, lat = transform([p.x], [p.y + 11], net.crs.to_wkt(), WGS84)
+    STATE["url"] = store.engine.url.render_as_string(hide_password=False)
     STATE["xss_case"] = store.add_case(geometry=shapely.Point(lon[0], lat[0]), kind="Lều tạm", description=XSS,
                                        user="demo")
     spots = store.blackspots_frame(kind="black_spot")
@@ -247,4 +248,36 @@ def test_hostile_description_is_shown_as_text(app_url, browser):
     time.sleep(1)
     assert dialogs == []
     assert frame.locator("img[src='x']").count() == 0
+    page.close()
+
+
+def test_draw_an_outline_and_record_it_as_an_encroachment(app_url, browser):
+    from models.store import Store
+
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(app_url + "/map")
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    frame = _map_frame(page)
+    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
+    time.sleep(1)
+    _layer_point(page, f"[BS-{STATE['spot']}]")
+    time.sleep(1)
+    x, y = _layer_point(page, f"[BS-{STATE['spot']}]")
+    frame.locator(".leaflet-draw-draw-rectangle").click()
+    page.mouse.move(x + 12, y + 12)
+    page.mouse.down()
+    page.mouse.move(x + 25, y + 20, steps=5)
+    page.mouse.move(x + 35, y + 28, steps=5)
+    page.mouse.up()
+    page.get_by_role("heading", name="Vùng đã vẽ").wait_for(timeout=30000)
+    form = page.locator("[data-testid='stForm']").filter(has_text="Ghi nhận lấn chiếm tại đây")
+    form.locator("input").first.fill("Nhà tạm vẽ trên bản đồ")
+    form.get_by_role("button", name="Ghi nhận").click()
+    page.get_by_text("Đã ghi nhận vụ").wait_for(timeout=30000)
+    cases = Store(STATE["url"]).cases_frame()
+    drawn = cases.loc[cases["kind"] == "Nhà tạm vẽ trên bản đồ"]
+    assert len(drawn) == 1
+    g = drawn["geometry"].iloc[0]
+    assert g.geom_type == "Polygon" and drawn["road_code"].iloc[0] == "QL24"
     page.close()
