@@ -49,12 +49,12 @@ items += [("work", int(i), f"{tr('Công trình')} #{i} {n or w}")
 
 @st.fragment
 def map_and_panel():
-    left, right = st.columns([3, 2])
+    left, right = st.columns([2, 1])
     with left:
         m = planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=load_boundaries(url()),
                         corridors=load_corridors(url()) if show_corr else None, cases=cases, works=works,
                         heat=heat, offline=offline, lang=L, selected=st.session_state.get("map_selected"), draw=True)
-        out = st_folium(m, height=620, use_container_width=True, key=f"planner_map_{heat}_{offline}_{show_corr}",
+        out = st_folium(m, height=660, use_container_width=True, key=f"planner_map_{heat}_{offline}_{show_corr}",
                         returned_objects=["last_clicked", "last_object_clicked_count",
                                           "last_object_clicked_tooltip", "all_drawings"])
     out = out or {}

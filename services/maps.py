@@ -317,7 +317,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                      draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
                                    "rectangle": True, "polygon": {"allowIntersection": False}},
                      edit_options={"edit": False, "remove": False}).add_to(m)
-    folium.LayerControl(collapsed=False).add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)  # opens on hover; the map stays visible
     m.get_root().html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
                                                        works=works is not None and len(works) > 0)))
     focus = _selected_bounds(selected, spots=spots, cases=cases, works=works)

@@ -79,11 +79,11 @@ def test_home_page_renders_title_figures_and_map_layers(app_url, browser):
     page.goto(app_url + "/")
     page.get_by_role("heading", name="Quản lý điểm đen tai nạn giao thông").wait_for(timeout=60000)
     page.get_by_text("Điểm đen", exact=True).first.wait_for()
-    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    frame = _map_frame(page)
     frame.locator(".leaflet-container").wait_for(timeout=60000)
     # Leaflet came from the app's own static folder, and the layers are drawn
     frame.locator(".leaflet-control-layers").wait_for()
-    assert "Vụ TNGT / Crashes" in frame.locator(".leaflet-control-layers").inner_text()
+    assert "Vụ TNGT / Crashes" in frame.locator(".leaflet-control-layers").text_content()
     frame.locator(".marker-cluster").first.wait_for(timeout=30000)
     # roads, boundaries and black spots are drawn on a canvas (prefer_canvas)
     assert frame.locator(".leaflet-overlay-pane canvas").count() >= 1
@@ -129,7 +129,8 @@ def test_blackspots_page_shows_the_ranked_list(app_url, browser):
 
 
 def _map_frame(page):
-    frame = page.frame_locator("iframe[title='streamlit_folium.st_folium']")
+    # while the page reruns, the old map's frame may linger (hidden) beside the new one
+    frame = page.locator("iframe[title='streamlit_folium.st_folium'] >> visible=true").last.content_frame
     frame.locator(".leaflet-container").wait_for(timeout=60000)
     frame.locator(".leaflet-control-layers").wait_for()
     return frame
@@ -145,7 +146,7 @@ def _pick(page, label: str, text: str) -> None:
 
 def _layer_point(page, tag: str):
     """Page coordinates of the layer whose tooltip starts with ``tag``."""
-    handle = page.frame_locator("iframe[title='streamlit_folium.st_folium']").locator(".leaflet-container")
+    handle = _map_frame(page).locator(".leaflet-container")
     box = handle.bounding_box()
     pt = None
     for f in page.frames:
@@ -181,14 +182,23 @@ def test_map_renders_every_layer_and_the_legend(app_url, browser):
     page.goto(app_url + "/map")
     page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
     frame = _map_frame(page)
-    layers = frame.locator(".leaflet-control-layers").inner_text()
+    layers = frame.locator(".leaflet-control-layers").text_content()
     for name in ("Nền trống (ngoại tuyến)", "OpenStreetMap", "Ranh giới hành chính", "Hành lang an toàn",
                  "Tuyến đường", "Vụ TNGT", "Điểm đen, điểm tiềm ẩn", "Lấn chiếm hành lang", "Công trình xử lý"):
         assert name in layers, name
     legend = frame.locator("#map-legend").inner_text()
     assert "Vụ TNGT theo mức độ" in legend and "Quá hạn" in legend and "Đang thi công" in legend
     frame.locator(".marker-cluster").first.wait_for(timeout=30000)
-    time.sleep(1.5)
+    # the shared sidebar filter narrows the map to QL24 (Kon Rẫy) for the picture
+    road = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Tuyến đường")
+    road.click()
+    page.keyboard.type("QL24")
+    page.get_by_role("option", name="QL24", exact=True).click()
+    page.keyboard.press("Escape")
+    page.get_by_text("288 vụ").wait_for(timeout=30000)
+    frame = _map_frame(page)
+    frame.locator(".marker-cluster").first.wait_for(timeout=30000)
+    time.sleep(2)
     page.screenshot(path=str(SHOTS / "map.png"))
     page.close()
 
@@ -200,7 +210,9 @@ def test_click_on_a_black_spot_opens_its_panel_and_status_persists(app_url, brow
     page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
     frame = _map_frame(page)
     # hide the crash clusters so that they do not cover the spot
+    frame.locator(".leaflet-control-layers").hover()  # the layer list opens on hover
     frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
+    page.mouse.move(5, 5)
     sid = STATE["spot"]
     time.sleep(1)
     x, y = _layer_point(page, f"[BS-{sid}]")
@@ -231,7 +243,9 @@ def test_hostile_description_is_shown_as_text(app_url, browser):
     page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
     frame = _map_frame(page)
     cid = STATE["xss_case"]
+    frame.locator(".leaflet-control-layers").hover()  # the layer list opens on hover
     frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
+    page.mouse.move(5, 5)
     time.sleep(1)
     _layer_point(page, f"[CASE-{cid}]")
     time.sleep(1)
@@ -259,7 +273,9 @@ def test_draw_an_outline_and_record_it_as_an_encroachment(app_url, browser):
     page.goto(app_url + "/map")
     page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
     frame = _map_frame(page)
+    frame.locator(".leaflet-control-layers").hover()  # the layer list opens on hover
     frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
+    page.mouse.move(5, 5)
     time.sleep(1)
     _layer_point(page, f"[BS-{STATE['spot']}]")
     time.sleep(1)
