@@ -36,7 +36,7 @@ def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
     -------
     numpy.ndarray
         Cluster label per point, numbered 0, 1, ... in order of each cluster's
-        first point.
+        first core point (connected components are numbered that way).
 
     >>> dbscan([0, 50, 100, 1000, 5000, 5010], [0, 0, 0, 0, 0, 0], eps=60, min_samples=2).tolist()
     [0, 0, 0, -1, 1, 1]
@@ -54,11 +54,13 @@ def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
         return labels
     cc = core[i] & core[j]
     core_idx = np.flatnonzero(core)
-    pos = np.full(n, -1, dtype=np.int64)
-    pos[core_idx] = np.arange(len(core_idx))
     m = len(core_idx)
-    graph = coo_matrix((np.ones(int(cc.sum()), dtype=np.int8), (pos[i[cc]], pos[j[cc]])), shape=(m, m))
-    _, comp = connected_components(graph, directed=False)
+    pos = np.full(n, -1, dtype=np.int32)  # 32-bit node numbers: less memory to move
+    pos[core_idx] = np.arange(m, dtype=np.int32)
+    rows, cols = pos[i[cc]], pos[j[cc]]
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(m, m))
+    # weak components of the one-way edge list = components of the undirected core graph
+    _, comp = connected_components(graph, directed=True, connection="weak")
     labels[core_idx] = comp
     # border points: nearest core neighbour within eps
     b1 = core[i] & ~core[j]   # j is border, i core
@@ -70,7 +72,7 @@ def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
         o = np.lexsort((via, d, border))
         first = np.r_[True, border[o][1:] != border[o][:-1]]
         labels[border[o][first]] = labels[via[o][first]]
-    return _renumber(labels)
+    return labels
 
 
 def _tree_pairs(pts: np.ndarray, r: float) -> np.ndarray:

@@ -65,3 +65,19 @@ def test_parallel_neighbour_pairs_equal_the_single_tree(hk_slice):
         assert len(many) == len(one) > 100
         key = lambda p: set(map(tuple, np.sort(p, axis=1).tolist()))  # noqa: E731
         assert key(many) == key(one)
+
+
+def test_labels_are_numbered_by_first_core_point(hk_slice):
+    import pandas as pd
+
+    f = hk_slice.frame
+    lon = pd.to_numeric(f["Kinh độ"], errors="coerce")
+    lat = pd.to_numeric(f["Vĩ độ"], errors="coerce")
+    ok = lon.notna() & lat.notna() & lon.between(113.8, 114.5)
+    x, y, _ = to_metric(lon[ok].to_numpy(), lat[ok].to_numpy())
+    labels = dbscan(x, y, eps=150, min_samples=3)
+    model = DBSCAN(eps=150 * (1 + 1e-12), min_samples=3).fit(np.column_stack([x, y]))
+    core = np.zeros(len(x), dtype=bool)
+    core[model.core_sample_indices_] = True
+    firsts = [np.flatnonzero(core & (labels == k))[0] for k in range(labels.max() + 1)]
+    assert labels.max() > 5 and firsts == sorted(firsts)
