@@ -29,6 +29,11 @@ LABELS: dict[str, tuple[str, str]] = {
 
 #: Labels of the pages, keyed by their Vietnamese text: Vietnamese → English.
 EN: dict[str, str] = {
+    "Địa bàn": "Area",
+    "Mục tiêu": "Aim",
+    "Kỳ này": "This period",
+    "Tăng/giảm %": "Change %",
+    "Đánh giá": "Assessment",
     "Chỉ số hiệu quả": "Index of effectiveness",
     "Các vụ": "Crashes",
     "Cùng kỳ năm trước": "Same period last year",

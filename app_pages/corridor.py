@@ -62,7 +62,8 @@ with tab_cases:
             tr("Mô tả"): cases["description"],
         })
         styled = table.style.apply(
-            lambda r: ["color: #d50000; font-weight: bold" if r.iloc[10] > 0 else "" for _ in r], axis=1)
+            lambda r: ["color: #d50000; font-weight: bold" if r.iloc[10] > 0 else "" for _ in r], axis=1
+        ).format({tr("Lấn vào (m)"): "{:.1f}"}, na_rep="")
         list_and_panel("case", table, cases["id"], basename="vu_lan_chiem", sheet="Vụ lấn chiếm", lang=L,
                        key="corridor", styled=styled)
 

@@ -57,7 +57,7 @@ with tab_targets:
     total = table.loc[table["scope"] == table["scope"].iloc[0]]
     cols = st.columns(3)
     for col, r in zip(cols, total.to_dict("records")):
-        mark = "✅ " + (tr("Đạt")) if r["status"] == "on_track" else "❌ " + (tr("Chưa đạt"))
+        mark = f":green[**{tr('Đạt')}**]" if r["status"] == "on_track" else f":red[**{tr('Chưa đạt')}**]"
         col.metric(r["criterion_label"], r["current"],
                    None if r["change_pct"] is None else f"{r['change_pct']:+.1f} %", delta_color="inverse",
                    help=f"{tr('Cùng kỳ năm trước')}: {r['previous']}")
@@ -67,11 +67,14 @@ with tab_targets:
                              aggfunc="first", sort=False)
     wide.columns = [f"{b} – {dict(previous='trước', current='nay', change_pct='%').get(a, a) if vi else a}"
                     for a, b in wide.columns]
+    wide.index.name = tr("Địa bàn")
     st.dataframe(wide, width="stretch")
     st.markdown("**" + (tr("Mục tiêu khác")) + "**")
     aims = secondary_aims(crashes, period_from=p_from, period_to=p_to, lang=L)
-    aims["status"] = aims["status"].map({"on_track": "✅", "off_track": "❌"})
-    st.dataframe(aims.drop(columns=["aim"]), hide_index=True, width="stretch")
+    aims["status"] = aims["status"].map({"on_track": tr("Đạt"), "off_track": tr("Chưa đạt")})
+    st.dataframe(aims.drop(columns=["aim"]).rename(columns={
+        "label": tr("Mục tiêu"), "previous": tr("Cùng kỳ năm trước"), "current": tr("Kỳ này"),
+        "change_pct": tr("Tăng/giảm %"), "status": tr("Đánh giá")}), hide_index=True, width="stretch")
     mon = monthly(crashes, year=pd.Timestamp(p_to).year)
     crit = st.radio(tr("Biểu đồ"), ["crashes", "deaths", "injured"], horizontal=True,
                     format_func=lambda k: t(k, L), key="target_chart")

@@ -76,7 +76,7 @@ class ItemsMixin:
         open_ = df["status"].isin([c.value for c in CASE_OPEN])
         deadline = pd.to_datetime(df["deadline"])
         df["overdue"] = open_ & deadline.notna() & (deadline < today)
-        df["days_overdue"] = np.where(df["overdue"], (today - deadline).dt.days, 0)
+        df["days_overdue"] = np.where(df["overdue"], (today - deadline).dt.days, 0).astype(int)
         return df
 
     def set_case_status(self, case_id: int, new_status: CaseStatus | str, *, expected_version: int,

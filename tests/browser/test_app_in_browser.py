@@ -297,3 +297,20 @@ def test_draw_an_outline_and_record_it_as_an_encroachment(app_url, browser):
     g = drawn["geometry"].iloc[0]
     assert g.geom_type == "Polygon" and drawn["road_code"].iloc[0] == "QL24"
     page.close()
+
+
+@pytest.mark.parametrize("path, heading, shot, wait_text", [
+    ("/corridor", "Hành lang an toàn đường bộ", "corridor.png", "Quá hạn"),
+    ("/works", "Công trình xử lý", "works.png", "Xem chi tiết"),
+    ("/plans", "Kế hoạch và chỉ tiêu", "plans.png", "Theo xã/phường"),
+])
+def test_planner_pages_render(app_url, browser, path, heading, shot, wait_text):
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1200})
+    page.goto(app_url + path)
+    page.get_by_role("heading", name=heading).wait_for(timeout=60000)
+    page.get_by_text(wait_text).first.wait_for(timeout=30000)
+    assert page.get_by_text("Traceback").count() == 0
+    time.sleep(1.5)
+    page.screenshot(path=str(SHOTS / shot))
+    page.close()
