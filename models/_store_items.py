@@ -206,6 +206,9 @@ class ItemsMixin:
             raise TransitionError("Ảnh phải là JPG, PNG hoặc WEBP / A photo must be JPG, PNG or WEBP")
         if len(data) > 20 * 1024 * 1024:
             raise TransitionError("Ảnh lớn hơn 20 MB / The photo is larger than 20 MB")
+        if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data[:3] == b"\xff\xd8\xff"
+                or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
+            raise TransitionError("Tệp không phải ảnh JPG, PNG hoặc WEBP / The file is not a JPG, PNG or WEBP image")
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name)[-80:]
         folder = settings.DATA_DIR / "attachments" / re.sub(r"\W", "", item_type) / str(int(item_id))
         folder.mkdir(parents=True, exist_ok=True)

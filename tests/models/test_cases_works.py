@@ -122,3 +122,23 @@ def test_removal_needs_a_clean_full_after_period(ql24_store):
     # the work finished long ago: its after period is over; the simulated data show no black spot there
     ql24_store.update_work(wid, expected_version=4, actual_end=date(2021, 1, 1), actual_start=date(2020, 12, 1))
     assert ql24_store.set_blackspot_status(sid, "removed", expected_version=v).status.value == "removed"
+
+
+def test_photos_stay_in_the_data_folder(ql24_store, tmp_path, monkeypatch):
+    import settings
+
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    cid = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 140_500, 12.0), user="an")
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
+    aid = ql24_store.add_photo("case", cid, "../../etc/hiện trường.png", png, user="an", caption="nhìn từ phía Bắc")
+    rec = ql24_store.attachments("case", cid).set_index("id").loc[aid]
+    stored = (tmp_path / rec["path"]).resolve()
+    assert stored.is_relative_to(tmp_path.resolve()) and stored.read_bytes() == png
+    assert ".." not in rec["path"] and rec["filename"] == "../../etc/hiện trường.png"
+    with pytest.raises(TransitionError, match="JPG, PNG"):
+        ql24_store.add_photo("case", cid, "x.exe", b"MZ")
+    with pytest.raises(TransitionError, match="20 MB"):
+        ql24_store.add_photo("case", cid, "big.jpg", b"0" * (20 * 1024 * 1024 + 1))
+    with pytest.raises(TransitionError, match="không phải ảnh"):
+        ql24_store.add_photo("case", cid, "fake.jpg", b"<script>alert(1)</script>")
+    assert len(ql24_store.attachments("case", cid)) == 1
