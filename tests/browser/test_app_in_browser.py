@@ -176,6 +176,26 @@ def _layer_point(page, tag: str):
     return box["x"] + pt[0], box["y"] + pt[1]
 
 
+def _map_without_crashes(page, app_url):
+    """The map page with the crash clusters hidden, so that they cover no item."""
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(app_url + "/map")
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    frame = _map_frame(page)
+    frame.locator(".leaflet-control-layers").hover()  # the layer list opens on hover
+    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
+    page.mouse.move(5, 5)
+    time.sleep(1)
+    return frame
+
+
+def _point_of(page, tag: str):
+    """Zoom to the item ``tag`` and return its page coordinates once the map settled."""
+    _layer_point(page, tag)
+    time.sleep(1)
+    return _layer_point(page, tag)
+
+
 def test_map_renders_every_layer_and_the_legend(app_url, browser):
     page = browser.new_page()
     page.set_viewport_size({"width": 1500, "height": 1100})
@@ -205,19 +225,9 @@ def test_map_renders_every_layer_and_the_legend(app_url, browser):
 
 def test_click_on_a_black_spot_opens_its_panel_and_status_persists(app_url, browser):
     page = browser.new_page()
-    page.set_viewport_size({"width": 1500, "height": 1100})
-    page.goto(app_url + "/map")
-    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
-    frame = _map_frame(page)
-    # hide the crash clusters so that they do not cover the spot
-    frame.locator(".leaflet-control-layers").hover()  # the layer list opens on hover
-    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
-    page.mouse.move(5, 5)
+    _map_without_crashes(page, app_url)
     sid = STATE["spot"]
-    time.sleep(1)
-    x, y = _layer_point(page, f"[BS-{sid}]")
-    time.sleep(1)
-    x, y = _layer_point(page, f"[BS-{sid}]")  # after the map settled at zoom 17
+    x, y = _point_of(page, f"[BS-{sid}]")
     page.mouse.click(x, y)
     page.get_by_role("heading", name=f"#{sid} · Điểm đen").wait_for(timeout=30000)
     page.get_by_text("Vì sao:").wait_for()
@@ -236,20 +246,11 @@ def test_click_on_a_black_spot_opens_its_panel_and_status_persists(app_url, brow
 
 def test_hostile_description_is_shown_as_text(app_url, browser):
     page = browser.new_page()
-    page.set_viewport_size({"width": 1500, "height": 1100})
     dialogs = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(app_url + "/map")
-    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
-    frame = _map_frame(page)
+    frame = _map_without_crashes(page, app_url)
     cid = STATE["xss_case"]
-    frame.locator(".leaflet-control-layers").hover()  # the layer list opens on hover
-    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
-    page.mouse.move(5, 5)
-    time.sleep(1)
-    _layer_point(page, f"[CASE-{cid}]")
-    time.sleep(1)
-    x, y = _layer_point(page, f"[CASE-{cid}]")
+    x, y = _point_of(page, f"[CASE-{cid}]")
     page.mouse.move(x, y)
     tip = frame.locator(".leaflet-tooltip").filter(has_text=f"[CASE-{cid}]")
     tip.wait_for(timeout=15000)
@@ -269,17 +270,8 @@ def test_draw_an_outline_and_record_it_as_an_encroachment(app_url, browser):
     from models.store import Store
 
     page = browser.new_page()
-    page.set_viewport_size({"width": 1500, "height": 1100})
-    page.goto(app_url + "/map")
-    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
-    frame = _map_frame(page)
-    frame.locator(".leaflet-control-layers").hover()  # the layer list opens on hover
-    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").uncheck()
-    page.mouse.move(5, 5)
-    time.sleep(1)
-    _layer_point(page, f"[BS-{STATE['spot']}]")
-    time.sleep(1)
-    x, y = _layer_point(page, f"[BS-{STATE['spot']}]")
+    frame = _map_without_crashes(page, app_url)
+    x, y = _point_of(page, f"[BS-{STATE['spot']}]")
     frame.locator(".leaflet-draw-draw-rectangle").click()
     page.mouse.move(x + 12, y + 12)
     page.mouse.down()
