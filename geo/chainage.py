@@ -145,6 +145,14 @@ class RoadNetwork:
     ids: np.ndarray
 
     @classmethod
+    def from_frame(cls, roads: pd.DataFrame) -> "RoadNetwork":
+        """The network of a road frame in WGS 84: ``code``, ``geometry`` and,
+        when present, ``km_start_m`` and the store's ``id``."""
+        return cls.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
+                              km_start=roads["km_start_m"].to_numpy() if "km_start_m" in roads else None,
+                              ids=roads["id"].to_numpy() if "id" in roads else None)
+
+    @classmethod
     def from_wgs84(cls, codes, geoms, *, km_start=None, ids=None, crs: CRS | None = None) -> "RoadNetwork":
         geoms = np.asarray(geoms, dtype=object)
         if len(geoms) == 0:

@@ -271,8 +271,7 @@ def corridor_check(roads: pd.DataFrame, features, *, rules: CorridorRules | None
     outer_m of the chosen road.
     """
     rules = rules or load_corridor_rules()
-    net = RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
-                                 km_start=roads["km_start_m"].to_numpy() if "km_start_m" in roads else None)
+    net = RoadNetwork.from_frame(roads)
     widths = road_widths(roads.reset_index(drop=True), rules)
     feats = np.asarray(features, dtype=object)
     ok = ~shapely.is_missing(feats)

@@ -55,8 +55,7 @@ class NetworkMixin:
         roads = self.roads_frame()
         if roads.empty:
             return None
-        return RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
-                                      km_start=roads["km_start_m"].to_numpy(), ids=roads["id"].to_numpy())
+        return RoadNetwork.from_frame(roads)
 
     # ------------------------------------------------------------ admin units
     def add_admin_units(self, units: pd.DataFrame, *, user: str | None = None) -> list[int]:

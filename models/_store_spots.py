@@ -215,8 +215,7 @@ def _spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.D
     if result.spots.empty:
         return out
     if roads is not None and len(roads):
-        net = RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
-                                     km_start=roads["km_start_m"].to_numpy())
+        net = RoadNetwork.from_frame(roads)
         idx = net.index_of(result.spots["road"].to_numpy())
         from geo.crs import WGS84, transform
         for spot, ri, a, b in zip(result.spots["spot"], idx, result.spots["from_m"], result.spots["to_m"]):

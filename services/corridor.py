@@ -84,7 +84,7 @@ def corridor_polygons(roads: pd.DataFrame, *, rules: str | None = None) -> pd.Da
 
     if roads.empty:
         return pd.DataFrame(columns=["code", "side", "geometry"])
-    net = RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy())
+    net = RoadNetwork.from_frame(roads)
     w = road_widths(roads.reset_index(drop=True), load_corridor_rules(rules))
     left, right = corridor_strips(net.lines, w["land_half_m"], w["corridor_m"])
     tr = _transformer(net.crs.to_wkt(), WGS84)

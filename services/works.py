@@ -89,8 +89,7 @@ def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFram
             geoms[i] = spot_geom.get(int(sid))
     need = np.flatnonzero([g is None for g in geoms]) if len(out) else []
     if len(need) and len(roads):
-        net = RoadNetwork.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
-                                     km_start=roads["km_start_m"].to_numpy())
+        net = RoadNetwork.from_frame(roads)
         sub = out.iloc[need]
         mid = (sub["from_m"].astype(float) + sub["to_m"].astype(float).fillna(sub["from_m"].astype(float))) / 2
         pts, status = net.locate(net.index_of(sub["road_code"].to_numpy()), mid.to_numpy())
