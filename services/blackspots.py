@@ -10,10 +10,8 @@ from geo.screening import ScreeningResult, screen
 from models.store import Store
 
 
-def screening_input(store: Store, crashes: pd.DataFrame | None = None) -> pd.DataFrame:
+def screening_input(crashes: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
     """Crashes with road, chainage and the road's urban flag, as the screen wants."""
-    crashes = store.crashes_frame() if crashes is None else crashes
-    roads = store.roads_frame()
     urban = dict(zip(roads["code"], roads["is_urban"])) if len(roads) else {}
     out = crashes.rename(columns={"id": "crash_id", "road_code": "road"})
     out["urban"] = out["road"].map(urban).eq(True)
@@ -24,13 +22,13 @@ def run_screening(store: Store, *, ruleset: str | None = None, window_m: float |
                   urban_window_m: float | None = None, date_from=None, date_to=None,
                   user: str | None = None, save: bool = True) -> tuple[ScreeningResult, dict[str, int]]:
     """Screen every crash in the store and (by default) save the spots."""
-    crashes = store.crashes_frame()
-    data = screening_input(store, crashes)
+    roads = store.roads_frame()
+    data = screening_input(store.crashes_frame(), roads)
     result = screen(data, ruleset=ruleset, window_m=window_m, urban_window_m=urban_window_m,
                     date_from=date_from, date_to=date_to)
     counts = {}
     if save:
-        counts = store.save_screening(result, crashes=data, roads=store.roads_frame(), user=user)
+        counts = store.save_screening(result, crashes=data, roads=roads, user=user)
     return result, counts
 
 

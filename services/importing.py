@@ -11,7 +11,7 @@ import shapely
 import settings
 from errors import InputFileError
 from geo._io import RawTable, read_table
-from geo.chainage import normalise_road_code
+from geo.chainage import RoadNetwork, normalise_road_code
 from geo.columns import ROAD_ALIASES, auto_map
 from geo.crs import WGS84, transform
 from geo.validate import ValidationResult, validate_crashes
@@ -24,22 +24,24 @@ class CrashPreview:
     result: ValidationResult
     sha256: str
     filename: str
+    roads: RoadNetwork | None = None  # the network the rows were located on; the commit uses the same
 
 
 def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[str, str] | None = None,
                     source_crs=None, bounds=settings.VIETNAM_BOUNDS) -> CrashPreview:
     """Read and validate a crash file against the store's roads; writes nothing."""
     table = read_table(data, filename=filename)
-    result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds,
-                              roads=store.road_network())
-    return CrashPreview(table=table, result=result, sha256=hashlib.sha256(data).hexdigest(), filename=filename)
+    roads = store.road_network()
+    result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads)
+    return CrashPreview(table=table, result=result, sha256=hashlib.sha256(data).hexdigest(), filename=filename,
+                        roads=roads)
 
 
 def commit_crashes(store: Store, preview: CrashPreview, *, valid_only: bool, user: str | None = None,
                    source: str | None = None, is_simulated: bool = False, progress=None) -> ImportSummary:
     """Write a previewed crash file as one batch (see :meth:`Store.import_crashes`)."""
     return store.import_crashes(preview.result, filename=preview.filename, file_sha256=preview.sha256,
-                                user=user, source=source, valid_only=valid_only, roads=store.road_network(),
+                                user=user, source=source, valid_only=valid_only, roads=preview.roads,
                                 is_simulated=is_simulated, progress=progress)
 
 
