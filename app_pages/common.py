@@ -106,5 +106,11 @@ def filters() -> Filters:
     return st.session_state.get("filters") or Filters()
 
 
+def show_flash() -> None:
+    """The message a write left for the page it reran (see ``panel._done``)."""
+    if msg := st.session_state.pop("flash", None):
+        st.success(msg)
+
+
 def show_error(exc: Exception) -> None:
     st.error(f"⚠️ {exc}")

@@ -14,7 +14,7 @@ from geo.corridor import load_corridor_rules, road_widths
 from i18n import t
 from models.enums import CaseStatus
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_cases, load_roads, show_error,
-                              tr, url)
+                              show_flash, tr, url)
 from app_pages.panel import list_and_panel, record_case_form
 from services.corridor import check_against_corridors, encroaching, features_from_table
 from services.exports import table_export
@@ -23,8 +23,7 @@ from services.filters import filter_items
 L = lang()
 vi = L == "vi"
 st.title(t("corridor", L))
-if msg := st.session_state.pop("flash", None):
-    st.success(msg)
+show_flash()
 store = get_store()
 roads = load_roads(url())
 rules = load_corridor_rules(settings.CORRIDOR_RULESET)

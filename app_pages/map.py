@@ -12,7 +12,8 @@ from geo.chainage import format_chainage
 from i18n import t
 from models.enums import SpotKind
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_boundaries, load_cases,
-                              load_corridors, load_crashes, load_roads, load_spots, load_works, show_error, tr, url)
+                              load_corridors, load_crashes, load_roads, load_spots, load_works, show_error,
+                              show_flash, tr, url)
 from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
@@ -22,8 +23,7 @@ from services.works import work_geometries
 L = lang()
 vi = L == "vi"
 st.title(t("map", L))
-if msg := st.session_state.pop("flash", None):
-    st.success(msg)
+show_flash()
 f = filters()
 crashes = filter_crashes(load_crashes(url()), f)
 spots = filter_spots(load_spots(url()), f)

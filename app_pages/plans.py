@@ -13,7 +13,7 @@ from errors import BlackspotError
 from i18n import t
 from models.enums import AdminLevel
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_crashes,
-                              show_error, tr, url)
+                              show_error, show_flash, tr, url)
 from services.filters import Filters, filter_crashes
 from services.plan_parser import PlanDraft, PlanSectionDraft, parse_plan, read_plan_text
 from services.plans import monthly, plan_band, progress, progress_summary, secondary_aims, target_table
@@ -21,8 +21,7 @@ from services.plans import monthly, plan_band, progress, progress_summary, secon
 L = lang()
 vi = L == "vi"
 st.title(t("plans", L))
-if msg := st.session_state.pop("flash", None):
-    st.success(msg)
+show_flash()
 store = get_store()
 plans = store.plans_frame()
 tab_targets, tab_progress, tab_import, tab_agencies = st.tabs([

@@ -5,14 +5,13 @@ import pandas as pd
 import streamlit as st
 
 from errors import BlackspotError
-from app_pages.common import current_user, get_store, invalidate, lang, show_error, tr
+from app_pages.common import (current_user, get_store, invalidate, lang, show_error, show_flash, tr)
 from models.enums import Role
 
 L = lang()
 vi = L == "vi"
 st.title(tr("Tài khoản"))
-if msg := st.session_state.pop("flash", None):
-    st.success(msg)
+show_flash()
 store = get_store()
 roles = {r.value: r.label(L) for r in Role}
 users = store.users_frame()

@@ -12,7 +12,7 @@ from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
 from i18n import t
 from models.enums import WorkStatus, WorkType
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads,
-                              load_works, show_error, tr, url)
+                              load_works, show_error, show_flash, tr, url)
 from app_pages.panel import list_and_panel
 from services.filters import filter_items
 from services.works import costs_by_agency, evaluate_work, timeline
@@ -20,8 +20,7 @@ from services.works import costs_by_agency, evaluate_work, timeline
 L = lang()
 vi = L == "vi"
 st.title(t("works", L))
-if msg := st.session_state.pop("flash", None):
-    st.success(msg)
+show_flash()
 store = get_store()
 works = filter_items(load_works(url()), filters())
 agencies = load_agencies(url())
