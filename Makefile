@@ -24,6 +24,7 @@ vendor: static/vendor/leaflet/leaflet.js
 demo: install
 	$(BIN)/python cli.py init-db
 	$(BIN)/python cli.py load-demo
+	$(BIN)/python -c "import geo.cluster as c; c.dbscan([0.0], [0.0], eps=1, min_samples=1)"  # compile the clustering kernel once
 
 run: install vendor demo
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true

@@ -5,9 +5,11 @@ HDBSCAN as an option.
 scikit-learn's ``DBSCAN`` and PostGIS ``ST_ClusterDBSCAN`` with the same ``eps``
 and ``min_samples``, a point counting itself). A border point, which DBSCAN may
 give to any cluster that reaches it, goes to the cluster of its nearest core
-point. It works on neighbour pairs from a k-d tree (``query_pairs`` in C++) and
-connected components of the core graph, instead of growing clusters point by
-point.
+point. It runs on a grid of cells of side eps/√2 (:mod:`geo._grid_dbscan`,
+compiled with numba): a cell's points are all within eps of each other, so a
+full cell is core with no distance computed and clusters are components of
+cells. A tiny eps over a wide area falls back to k-d tree neighbour pairs and
+connected components of the core graph (:func:`neighbour_pairs`).
 """
 from __future__ import annotations
 
@@ -36,16 +38,57 @@ def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
     -------
     numpy.ndarray
         Cluster label per point, numbered 0, 1, ... in order of each cluster's
-        first core point (connected components are numbered that way).
+        first core point.
+
+    Raises
+    ------
+    ValueError
+        If ``eps`` is not positive, ``min_samples`` is below 1, or a
+        coordinate is missing or infinite.
 
     >>> dbscan([0, 50, 100, 1000, 5000, 5010], [0, 0, 0, 0, 0, 0], eps=60, min_samples=2).tolist()
     [0, 0, 0, -1, 1, 1]
     """
-    pts = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
-    n = len(pts)
-    if n == 0:
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("x and y must be 1-D arrays of the same length")
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps!r}")
+    if int(min_samples) < 1:
+        raise ValueError(f"min_samples must be at least 1, got {min_samples!r}")
+    if len(x) == 0:
         return np.empty(0, dtype=np.int64)
-    pairs = neighbour_pairs(pts, eps * (1 + 1e-12))
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ValueError("coordinates must be finite numbers (drop rows without a location first)")
+    r = eps * (1 + 1e-12)
+    cell = cell_side(eps)
+    span = max(np.ptp(x), np.ptp(y))
+    if span / cell > GRID_MAX_CELLS_PER_AXIS:
+        return _dbscan_pairs(x, y, r=r, min_samples=int(min_samples))
+    from geo._grid_dbscan import grid_dbscan
+
+    return grid_dbscan(x, y, r, int(min_samples), cell)
+
+
+def cell_side(eps: float) -> float:
+    """Side of the grid's cells: a hair under eps/√2, so any two points of one
+    cell are within ``eps`` whatever the rounding."""
+    return eps / np.sqrt(2) * (1 - 1e-9)
+
+
+#: Above this many cells along an axis (a tiny ``eps`` over a wide area), the
+#: grid's column and row tables would outgrow the points: use k-d tree pairs.
+GRID_MAX_CELLS_PER_AXIS = 5_000_000
+
+
+def _dbscan_pairs(x: np.ndarray, y: np.ndarray, *, r: float, min_samples: int) -> np.ndarray:
+    """DBSCAN from k-d tree neighbour pairs and connected components of the
+    core graph: the same labels as the grid, used when the grid would be too
+    large."""
+    pts = np.column_stack([x, y])
+    n = len(pts)
+    pairs = neighbour_pairs(pts, r)
     i, j = pairs[:, 0], pairs[:, 1]
     counts = np.bincount(i, minlength=n) + np.bincount(j, minlength=n) + 1
     core = counts >= min_samples
@@ -59,16 +102,18 @@ def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
     pos[core_idx] = np.arange(m, dtype=np.int32)
     rows, cols = pos[i[cc]], pos[j[cc]]
     graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(m, m))
-    # weak components of the one-way edge list = components of the undirected core graph
+    # weak components of the one-way edge list = components of the undirected core graph,
+    # numbered in order of their first core point
     _, comp = connected_components(graph, directed=True, connection="weak")
     labels[core_idx] = comp
-    # border points: nearest core neighbour within eps
+    # border points: nearest core neighbour within r, ties to the lower index
     b1 = core[i] & ~core[j]   # j is border, i core
     b2 = core[j] & ~core[i]
     border = np.concatenate([j[b1], i[b2]])
     if len(border):
         via = np.concatenate([i[b1], j[b2]])
-        d = np.hypot(*(pts[border] - pts[via]).T)
+        dx, dy = (pts[border] - pts[via]).T
+        d = dx * dx + dy * dy
         o = np.lexsort((via, d, border))
         first = np.r_[True, border[o][1:] != border[o][:-1]]
         labels[border[o][first]] = labels[via[o][first]]

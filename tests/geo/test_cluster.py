@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.cluster import DBSCAN
 
 from geo.cluster import cluster_crashes, dbscan, hdbscan, same_partition
@@ -81,3 +83,74 @@ def test_labels_are_numbered_by_first_core_point(hk_slice):
     core[model.core_sample_indices_] = True
     firsts = [np.flatnonzero(core & (labels == k))[0] for k in range(labels.max() + 1)]
     assert labels.max() > 5 and firsts == sorted(firsts)
+
+
+@pytest.mark.parametrize("eps,min_samples", [(30, 2), (100, 3), (250, 10)])
+def test_grid_gives_the_same_labels_as_the_pair_graph(uk_points, eps, min_samples, monkeypatch):
+    """The grid kernel and the k-d tree fallback agree label for label, borders included."""
+    import geo.cluster as gc
+
+    x, y = uk_points
+    grid = dbscan(x, y, eps=eps, min_samples=min_samples)
+    monkeypatch.setattr(gc, "GRID_MAX_CELLS_PER_AXIS", 0)  # force the fallback
+    pairs = dbscan(x, y, eps=eps, min_samples=min_samples)
+    assert (grid >= 0).sum() > 100
+    assert np.array_equal(grid, pairs)
+
+
+_coords = st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12)), min_size=1, max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pts=_coords, eps=st.sampled_from([1.0, 2.0, 2.5, 3.0, 5.0]), min_samples=st.integers(1, 6))
+def test_grid_dbscan_is_dbscan_on_lattice_points(pts, eps, min_samples):
+    """Lattice points put many neighbours at exactly eps and many duplicates: the
+    edge cases of the grid (a pair at eps counts; cells at the 5 x 5 corners)."""
+    xy = np.array(pts, dtype=float) * 10.0
+    ours = dbscan(xy[:, 0], xy[:, 1], eps=eps * 10, min_samples=min_samples)
+    model = DBSCAN(eps=eps * 10, min_samples=min_samples).fit(xy)
+    core = np.zeros(len(xy), dtype=bool)
+    core[model.core_sample_indices_] = True
+    assert same_partition(ours[core], model.labels_[core])
+    assert np.array_equal(ours == -1, model.labels_ == -1)
+    d = np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))
+    for b in np.flatnonzero(~core & (ours >= 0)):  # a border point joins its nearest core point's cluster
+        cand = np.flatnonzero(core & (d[b] <= eps * 10))
+        nearest = cand[np.lexsort((cand, d[b, cand]))[0]]
+        assert ours[b] == ours[nearest]
+    if core.any():  # numbered by first core point
+        firsts = [np.flatnonzero(core & (ours == k))[0] for k in range(ours.max() + 1)]
+        assert firsts == sorted(firsts)
+
+
+@pytest.mark.parametrize("bad", [dict(eps=0, min_samples=3), dict(eps=-5, min_samples=3),
+                                 dict(eps=100, min_samples=0)])
+def test_dbscan_refuses_bad_parameters(bad):
+    with pytest.raises(ValueError):
+        dbscan([0.0, 1.0], [0.0, 1.0], **bad)
+
+
+def test_dbscan_refuses_missing_coordinates():
+    with pytest.raises(ValueError, match="finite"):
+        dbscan([0.0, np.nan], [0.0, 1.0], eps=10, min_samples=2)
+
+
+def test_dbscan_of_nothing_is_empty():
+    assert dbscan([], [], eps=10, min_samples=2).tolist() == []
+
+
+def test_neighbours_in_the_corner_cells_of_the_5x5_block_count():
+    """Two points two columns and two rows apart can still be within eps (the
+    cell is a hair under eps/√2): the block's corner cells must be searched."""
+    from geo.cluster import cell_side
+
+    eps = 100.0
+    c = cell_side(eps)
+    a = np.nextafter(c, 0)        # last point of cell (0, 0)
+    b = 2 * c                     # first point of cell (2, 2)
+    xy = np.array([[0.0, 0.0], [a, a], [b, b], [b + 150, b + 150]])
+    assert np.hypot(b - a, b - a) <= eps
+    assert int((b - 0) / c) == 2 and int(a / c) == 0
+    ours = dbscan(xy[:, 0], xy[:, 1], eps=eps, min_samples=2)
+    ref = DBSCAN(eps=eps, min_samples=2).fit(xy).labels_
+    assert ours.tolist() == ref.tolist() == [0, 0, 0, -1]
