@@ -143,7 +143,14 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     df = crashes
     occurred = pd.to_datetime(df["occurred_at"], errors="coerce")
     keep = occurred.notna().to_numpy() & np.isfinite(pd.to_numeric(df["chainage_m"], errors="coerce").to_numpy())
-    keep &= df["road"].notna().to_numpy() & df["road"].astype(str).ne("").to_numpy()
+    # roads as text, sorted as text: converted per distinct value, not per row
+    raw_key, raw_roads = pd.factorize(df["road"])
+    road_codes, text_key = np.unique(np.asarray(pd.Index(raw_roads).astype(str), dtype=object),
+                                     return_inverse=True)
+    road_codes = np.asarray(road_codes, dtype=object)
+    road_all = np.r_[text_key.reshape(-1), -1][raw_key]   # -1 (missing road) picks the -1
+    keep &= road_all >= 0
+    keep &= road_codes[np.maximum(road_all, 0)] != "" if len(road_codes) else False
     if date_from is not None:
         keep &= (occurred >= pd.Timestamp(date_from)).to_numpy()
     if date_to is not None:
@@ -169,8 +176,7 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     urban = sub["urban"].fillna(False).astype(bool).to_numpy() if "urban" in sub else np.zeros(n, bool)
     seg_len = np.where(urban, urban_l, rural_l)
 
-    road_key, road_codes = pd.factorize(sub["road"].astype(str), sort=True)
-    road_codes = np.asarray(road_codes, dtype=object)
+    road_key = road_all[keep]   # codes of road_codes (roads absent from sub leave gaps: harmless)
     chain = pd.to_numeric(sub["chainage_m"]).to_numpy(dtype=float)
     start_day = _days(occurred.to_numpy())
     end_day = _days((occurred + pd.DateOffset(months=rs.window_months)).to_numpy())
@@ -204,10 +210,16 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     t_end = np.searchsorted(tkey, anchor * t_span + (end_day[member] - d0), side="left")
     pos = np.arange(total)
 
+    # counters per window from two cumulative sums: every crash of a window is
+    # fatal, injury-only or a collision (no one hurt)
     win = {}
-    for name in COUNTERS:
-        cs = np.concatenate([[0], np.cumsum(cnt[name][member], dtype=np.int64)])
+    for name in ("fatal", "injury_only"):
+        cs = np.zeros(total + 1, dtype=np.int64)
+        np.cumsum(cnt[name][member], out=cs[1:])
         win[name] = cs[t_end] - cs[pos]
+    win["crashes"] = win["fatal"] + win["injury_only"]
+    win["collisions"] = (t_end - pos) - win["crashes"]
+    assert set(win) == set(COUNTERS)
 
     def met(tests) -> tuple[np.ndarray, list[np.ndarray]]:
         per = []
@@ -284,27 +296,31 @@ def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, r
     r_from = chain[anchor_crash[run_start]]
     r_to = np.maximum.reduceat(chain[mcrash], np.cumsum(lens) - lens)
     r_road = road_key[anchor_crash[run_start]]
-    # merge overlapping road intervals of the runs into spots
+    # merge overlapping road intervals of the runs into spots. Pair positions are
+    # grouped by space anchor in (road, chainage) order, so the runs already are
+    # in that order: no sort needed.
     span = float(np.nanmax(np.abs(chain)) * 2 + 10.0)
-    o = np.lexsort((r_from, r_road))
-    k_from = r_road[o] * span + r_from[o]
-    k_to = np.maximum.accumulate(r_road[o] * span + r_to[o])
-    new = np.ones(len(o), dtype=bool)
+    k_from = r_road * span + r_from
+    k_to = np.maximum.accumulate(r_road * span + r_to)
+    new = np.ones(len(run_start), dtype=bool)
     new[1:] = k_from[1:] > k_to[:-1]
-    spot_sorted = np.cumsum(new) - 1
-    spot_of_run = np.empty(len(o), dtype=np.int64)
-    spot_of_run[o] = spot_sorted
-    n_spots = int(spot_sorted[-1]) + 1
-    spot_of_window = spot_of_run[run_of_window]
+    spot_of_run = np.cumsum(new) - 1
+    n_spots = int(spot_of_run[-1]) + 1
+    spot_of_window = spot_of_run[run_of_window]   # non-decreasing
     w_road = r_road[run_of_window]
 
-    # worst window per spot: max EPDO, then most crashes, then earliest
+    # worst window per spot: max EPDO, then most crashes, then earliest, then first
+    # (each spot's windows are one contiguous block of q)
+    starts = np.flatnonzero(np.r_[True, spot_of_window[1:] != spot_of_window[:-1]])
     score = epdo[q]
+    cand = score == np.maximum.reduceat(score, starts)[spot_of_window]
     ncr = win["crashes"][q] + win["collisions"][q]
-    best_o = np.lexsort((start_day[member[q]], -ncr, -score, spot_of_window))
-    first = np.ones(len(best_o), dtype=bool)
-    first[1:] = spot_of_window[best_o][1:] != spot_of_window[best_o][:-1]
-    best = best_o[first]  # index into q, one per spot in spot order
+    ncr_c = np.where(cand, ncr, -1)
+    cand &= ncr_c == np.maximum.reduceat(ncr_c, starts)[spot_of_window]
+    day = np.where(cand, start_day[member[q]], np.iinfo(np.int64).max)
+    cand &= day == np.minimum.reduceat(day, starts)[spot_of_window]
+    ci = np.flatnonzero(cand)
+    best = ci[np.r_[True, spot_of_window[ci][1:] != spot_of_window[ci][:-1]]]  # index into q, one per spot
     bq = q[best]
 
     # crash lists: all qualifying windows, and the worst window

@@ -118,3 +118,18 @@ def test_worst_window_is_reported_when_several_years_qualify():
     bs = screen(data).black_spots.iloc[0]
     assert bs["window_start"] == pd.Timestamp("2023-01-01") and bs["deaths"] == 3
     assert bs["tests"] == "D1,D2"
+
+
+def test_road_names_are_text_and_blank_roads_are_not_screened():
+    """Roads given as numbers or text are the same road; a blank or missing road
+    cannot be screened; spots on several roads come out in road order."""
+    data = pd.concat([crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road=[24, "24"]),
+                      crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road=["", None]),
+                      crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road="QL1A"),
+                      crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road="DT671")],
+                     ignore_index=True)
+    data["crash_id"] = range(len(data))
+    res = screen(data)
+    assert res.n_without_chainage == 2
+    assert res.black_spots["road"].tolist() == ["24", "DT671", "QL1A"]
+    assert sorted(res.crash_ids(res.black_spots.index[0])) == [0, 1]
