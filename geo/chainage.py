@@ -87,8 +87,19 @@ def parse_chainage(text: str | float | None) -> tuple[str | None, float]:
 
 
 def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Vectorised :func:`parse_chainage`: (road codes, metres)."""
-    s = values.astype(str)
+    """Vectorised :func:`parse_chainage`: (road codes, metres). Blank cells
+    give no road and NaN without going through the patterns."""
+    s_all = values.astype(str)
+    filled = s_all.str.strip().ne("").to_numpy()
+    if not filled.all():
+        roads = pd.Series([None] * len(s_all), index=s_all.index, dtype=object)
+        metres = pd.Series(np.nan, index=s_all.index, dtype=float)
+        if filled.any():
+            r, m = parse_chainage_series(s_all[filled])
+            roads[filled] = r
+            metres[filled] = m
+        return roads, metres
+    s = s_all
     km = s.str.extract(r"(?i)\bkm\s*(\d+)\s*(?:\+\s*(\d+(?:[.,]\d+)?))?")
     plus = s.str.extract(r"^\s*(\d+)\s*\+\s*(\d+(?:[.,]\d+)?)\s*$")
     num = pd.to_numeric(s.str.replace(",", ".", regex=False).where(s.str.match(r"^\s*\d+(?:[.,]\d+)?\s*$")),

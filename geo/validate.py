@@ -141,14 +141,32 @@ def parse_bool(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return truth, unreadable
 
 
-def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(numbers, blank mask, unreadable mask). Accepts ``1.234.567`` and ``1,5``."""
-    s = values.astype(str).str.strip().str.replace(" ", "", regex=False)
+def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(numbers, blank mask, unreadable mask).
+
+    Accepts ``1,5`` (decimal comma) and, with ``thousands``, ``1.234.567``
+    (dots between groups of three digits). Coordinates pass ``thousands=False``:
+    there ``105.123`` is a decimal number. Plain numbers are parsed in one
+    vectorised call; only the rest go through the patterns.
+
+    >>> _numbers(pd.Series(["12", "1.234", "1.234.567", "1,5", "", "x"]))[0].tolist()
+    [12.0, 1234.0, 1234567.0, 1.5, nan, nan]
+    >>> _numbers(pd.Series(["105.123", "21,028", " 106 "]), thousands=False)[0].tolist()
+    [105.123, 21.028, 106.0]
+    """
+    s = values.astype(str).str.strip()
     blank = s.eq("").to_numpy()
-    thousands = s.str.match(r"^-?\d{1,3}(\.\d{3})+$")
-    s = s.where(~thousands, s.str.replace(".", "", regex=False))
-    s = s.where(~s.str.match(r"^-?\d+,\d+$"), s.str.replace(",", ".", regex=False))
     num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    redo = np.isnan(num) & ~blank
+    if thousands:
+        redo |= s.str.contains(".", regex=False).to_numpy()
+    if redo.any():
+        r = s[redo].str.replace(" ", "", regex=False)
+        if thousands:
+            grouped = r.str.match(r"^-?\d{1,3}(\.\d{3})+$")
+            r = r.where(~grouped, r.str.replace(".", "", regex=False))
+        r = r.where(~r.str.match(r"^-?\d+,\d+$"), r.str.replace(",", ".", regex=False))
+        num[redo] = pd.to_numeric(r, errors="coerce").to_numpy(dtype=float)
     unreadable = np.isnan(num) & ~blank
     return num, blank, unreadable
 
@@ -156,7 +174,24 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _text(frame: pd.DataFrame, mapping: dict[str, str], name: str) -> pd.Series:
     if name in mapping and mapping[name] in frame.columns:
         return frame[mapping[name]].astype(str).str.strip()
-    return pd.Series([""] * len(frame), index=frame.index, dtype=object)
+    return pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
+
+
+def _minute_text(t: pd.Series) -> pd.Series:
+    """``YYYYMMDDHHMM`` per timestamp, ``""`` for none: ``dt.strftime`` without
+    its per-row cost (the dedup keys of earlier imports depend on this text).
+
+    >>> _minute_text(pd.Series(pd.to_datetime(["2024-02-05 14:30:59", None]))).tolist()
+    ['202402051430', '']
+    """
+    ok = t.notna().to_numpy()
+    out = np.full(len(t), "", dtype=object)
+    if ok.any():
+        d = t[ok].dt
+        num = (d.year.to_numpy(np.int64) * 100_000_000 + d.month.to_numpy(np.int64) * 1_000_000
+               + d.day.to_numpy(np.int64) * 10_000 + d.hour.to_numpy(np.int64) * 100 + d.minute.to_numpy(np.int64))
+        out[ok] = num.astype(str).astype(object)
+    return pd.Series(out, index=t.index)
 
 
 def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
@@ -164,7 +199,7 @@ def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
     minute, place (lon/lat to ~1 m, or road + chainage to 1 m), counts and the
     source id. Re-importing the same rows gives the same keys."""
     basis = pd.DataFrame({
-        "t": rows["occurred_at"].dt.strftime("%Y%m%d%H%M").fillna(""),
+        "t": _minute_text(rows["occurred_at"]),
         "x": rows["lon"].round(5).astype(str),
         "y": rows["lat"].round(5).astype(str),
         "r": rows["road_code"].fillna("").astype(str),
@@ -282,8 +317,8 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         used_crs = source_crs or table.crs or _crs.WGS84
     elif "lon" in mapping and "lat" in mapping:
         raw_x, raw_y = _text(frame, mapping, "lon"), _text(frame, mapping, "lat")
-        x, bx, ux = _numbers(raw_x.str.replace(",", ".", regex=False).where(~raw_x.str.match(r"^-?\d+,\d+$"), raw_x))
-        y, by, uy = _numbers(raw_y.str.replace(",", ".", regex=False).where(~raw_y.str.match(r"^-?\d+,\d+$"), raw_y))
+        x, bx, ux = _numbers(raw_x, thousands=False)
+        y, by, uy = _numbers(raw_y, thousands=False)
         rep.add(ux, "lon", raw_x, "Tọa độ X/kinh độ không phải số / X or longitude is not a number")
         rep.add(uy, "lat", raw_y, "Tọa độ Y/vĩ độ không phải số / Y or latitude is not a number")
         rep.add(bx ^ by, "lon/lat", raw_x + " ; " + raw_y, "Thiếu một trong hai tọa độ / One coordinate missing")

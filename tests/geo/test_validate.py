@@ -115,9 +115,12 @@ def test_real_hong_kong_rows_validate_and_their_real_errors_are_caught(hk_slice)
     errors = res.errors
     blank = set(np.flatnonzero(hk_slice.frame["Kinh độ"].eq("").to_numpy()) + 2)
     assert set(errors.loc[errors["field"] == "place", "row"]) == blank
-    # the source has coordinates with a lost decimal point (114181.0 for 114.181): caught, not imported
-    lost = errors.loc[errors["field"] == "lon/lat"]
-    assert len(lost) >= 5 and lost["value"].str.contains(r"\d{5}\.0", regex=True).all()
+    # coordinates with three decimals (114.181) are decimals, not thousands groups
+    raw = hk_slice.frame["Kinh độ"]
+    three = raw.str.fullmatch(r"\d{3}\.\d{3}").to_numpy()
+    assert three.sum() >= 5
+    assert not (errors["field"] == "lon/lat").any()
+    assert np.allclose(res.rows["lon"].to_numpy()[three], raw[three].astype(float))
     assert res.n_errors == len(set(errors["row"]))
     assert res.n_valid == 2000 - res.n_errors - int(res.rows["duplicate_in_file"].sum())
 
