@@ -11,7 +11,7 @@ from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
-from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes
+from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, tr
 from services.filters import filter_spots
 from services.blackspots import clusters, ranked_spots, run_screening
 
@@ -54,7 +54,8 @@ with tab_list:
     roads = sorted(all_spots["road_code"].dropna().unique()) if len(all_spots) else []
     road = f[1].selectbox("Tuyến / Road", ["—"] + roads)
     status_labels = {s.value: s.label(L) for s in BlackspotStatus}
-    statuses = f[2].multiselect("Trạng thái / Status", list(status_labels), format_func=status_labels.get)
+    statuses = f[2].multiselect(tr("Trạng thái"), list(status_labels), format_func=status_labels.get,
+                                placeholder=tr("Tất cả"))
     spots = ranked_spots(store, kind=kind, road=None if road == "—" else road, statuses=statuses or None)
     spots = filter_spots(spots, filters())  # period, commune, road and rule set of the sidebar
 

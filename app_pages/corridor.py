@@ -36,7 +36,7 @@ with tab_cases:
     c = st.columns(3)
     status_labels = {s.value: s.label(L) for s in CaseStatus}
     statuses = c[0].multiselect(tr("Trạng thái"), list(status_labels), format_func=status_labels.get,
-                                key="case_status_filter")
+                                key="case_status_filter", placeholder=tr("Tất cả"))
     overdue_only = c[1].checkbox(tr("Chỉ vụ quá hạn"), key="case_overdue")
     if statuses:
         cases = cases.loc[cases["status"].isin(statuses)]

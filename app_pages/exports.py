@@ -32,7 +32,7 @@ with tab_list:
     kinds = {"black_spot": SpotKind.BLACK_SPOT.label(L), "potential": SpotKind.POTENTIAL.label(L),
              "cluster": SpotKind.CLUSTER.label(L)}
     chosen = st.multiselect(tr("Gồm"), list(kinds), default=["black_spot", "potential"],
-                            format_func=kinds.get, key="export_kinds")
+                            format_func=kinds.get, key="export_kinds", placeholder=tr("Chọn"))
     sel = spots.loc[spots["kind"].isin(chosen)] if len(spots) else spots
     table = hotspot_table(sel, lang=L) if len(sel) else None
     crashes = load_crashes(url())
@@ -69,7 +69,8 @@ with tab_prop:
         label = {int(r["id"]): f"#{r['id']} {r['road_code'] or ''} {format_chainage(r['from_m'])} · "
                  f"{r['n_crashes']} vụ, {r['deaths']} chết" for r in black.to_dict("records")}
         ids = st.multiselect(tr("Điểm đưa vào tờ trình"), list(label),
-                             default=list(label)[: min(3, len(label))], format_func=label.get, key="prop_ids")
+                             default=list(label)[: min(3, len(label))], format_func=label.get, key="prop_ids",
+                             placeholder=tr("Chọn"))
         plans = store.plans_frame()
         last = plans.iloc[-1] if len(plans) else None
         d = info_from_issuer(last["issuer"] if last is not None else None)

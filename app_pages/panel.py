@@ -99,7 +99,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                                     index=ag_ids.index(cur["lead_agency_id"]) if cur.get("lead_agency_id") in ag_ids else 0)
                 coop = st.multiselect(tr("Cơ quan phối hợp"), ag_ids,
                                       default=[a for a in cur.get("cooperating_agency_ids") or [] if a in ag_ids],
-                                      format_func=names.get)
+                                      format_func=names.get, placeholder=tr("Chọn"))
                 if st.form_submit_button(tr("Gắn")):
                     try:
                         store.link_item(kind, item_id, section_id=int(sec), lead_agency_id=int(lead),

@@ -21,12 +21,12 @@ def render(lang: str) -> Filters:
         period = st.date_input(tr("Thời gian"), value=(opts["date_min"], opts["date_max"]),
                                min_value=opts["date_min"], max_value=opts["date_max"], format="DD/MM/YYYY",
                                key="f_period")
-    communes = st.multiselect(tr("Xã/phường"), opts["communes"], key="f_communes")
-    roads = st.multiselect(tr("Tuyến đường"), opts["roads"], key="f_roads")
+    communes = st.multiselect(tr("Xã/phường"), opts["communes"], key="f_communes", placeholder=tr("Tất cả"))
+    roads = st.multiselect(tr("Tuyến đường"), opts["roads"], key="f_roads", placeholder=tr("Tất cả"))
     sev = load_severity()
     sev_labels = {c.code: (c.label_vi if vi else c.label_en) for c in sev.classes}
     severities = st.multiselect(tr("Mức độ"), list(sev_labels), format_func=sev_labels.get,
-                                key="f_severity")
+                                key="f_severity", placeholder=tr("Tất cả"))
     vehicle = st.selectbox(tr("Phương tiện"), ["—"] + opts["vehicles"], key="f_vehicle")
     alcohol_opts = {"all": tr("Tất cả"), "yes": tr("Có rượu bia"),
                     "no": tr("Không")}

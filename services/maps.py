@@ -155,6 +155,18 @@ def _vector(g, *, tooltip: str, colour: str, weight: float = 4, fill_opacity: fl
     return folium.CircleMarker([c.y, c.x], radius=8, fill=True, fill_opacity=0.5, **kw)
 
 
+class _MetricScale(folium.MacroElement):
+    """Leaflet's scale bar in metres and kilometres only (no miles), bottom
+    right, clear of the legend."""
+
+    _template = folium.template.Template("""
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false, position: "bottomright"})
+            .addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
 def _legend(lang: str, *, cases: bool, works: bool) -> str:
     vi = lang == "vi"
     sev_labels = {"dac_biet_nghiem_trong": ("Đặc biệt nghiêm trọng", "Especially serious"),
@@ -207,7 +219,8 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     if b is None and boundaries is not None and len(boundaries):
         x0, y0, x1, y1 = shapely.total_bounds(boundaries["geometry"].to_numpy())
         b = [[y0, x0], [y1, x1]]
-    m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None, prefer_canvas=True, control_scale=True)
+    m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None, prefer_canvas=True)
+    _MetricScale().add_to(m)
     plain = folium.TileLayer(tiles=_BLANK_TILE, attr="—", name="Nền trống (ngoại tuyến) / Plain (offline)",
                              overlay=False, control=True, max_zoom=22, show=offline)
     osm = folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=False, control=True, show=not offline)

@@ -5,6 +5,7 @@ to docs/screenshots for the README."""
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import pytest
@@ -209,8 +210,14 @@ def test_map_renders_every_layer_and_the_legend(app_url, browser):
     legend = frame.locator("#map-legend").inner_text()
     assert "Vụ TNGT theo mức độ" in legend and "Quá hạn" in legend and "Đang thi công" in legend
     frame.locator(".marker-cluster").first.wait_for(timeout=30000)
-    # the shared sidebar filter narrows the map to QL24 (Kon Rẫy) for the picture
+    # one scale bar, in metres or kilometres (no miles)
+    scale = frame.locator(".leaflet-control-scale-line")
+    assert scale.count() == 1 and re.fullmatch(r"\d+ (m|km)", scale.inner_text().strip())
+    # no developer toolbar for planners; an empty filter reads "all"
+    assert page.get_by_text("Deploy", exact=True).count() == 0
     road = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Tuyến đường")
+    assert road.locator("input").get_attribute("placeholder") == "Tất cả"
+    # the shared sidebar filter narrows the map to QL24 (Kon Rẫy) for the picture
     road.click()
     page.keyboard.type("QL24")
     page.get_by_role("option", name="QL24", exact=True).click()
