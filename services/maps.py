@@ -262,14 +262,17 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                     + pts["deaths"].astype(str) + (" chết / " if lang == "vi" else " dead / ")
                     + pts["injured"].astype(str) + (" bị thương" if lang == "vi" else " injured")
                     + pts["description"].fillna("").map(lambda d: f" · {d[:80]}" if d else ""))
-            data = list(zip(pts["lat"].round(6), pts["lon"].round(6), sev, tips.map(html.escape)))
+            data = list(map(list, zip(pts["lat"].round(6).tolist(), pts["lon"].round(6).tolist(), sev.tolist(),
+                                      tips.map(html.escape).tolist())))
             cb = _CRASH_CALLBACK % json.dumps(SEVERITY_COLOURS)
         else:  # compact rows: lat, lon, severity index; no tooltip
             idx = sev.map({k: i for i, k in enumerate(_SEV_ORDER)}).fillna(len(_SEV_ORDER) - 1).astype(int)
-            data = list(zip(pts["lat"].round(5), pts["lon"].round(5), idx))
+            data = list(map(list, zip(pts["lat"].round(5).tolist(), pts["lon"].round(5).tolist(), idx.tolist())))
             cb = _CRASH_CALLBACK_FAST % json.dumps(list(SEVERITY_COLOURS.values()))
-        plugins.FastMarkerCluster(data, name="Vụ TNGT / Crashes", callback=cb,
-                                  options={"disableClusteringAtZoom": 16, "chunkedLoading": True}).add_to(m)
+        cluster = plugins.FastMarkerCluster([], name="Vụ TNGT / Crashes", callback=cb,
+                                            options={"disableClusteringAtZoom": 16, "chunkedLoading": True})
+        cluster.data = data  # rows of finite lat/lon already: skip folium's per-row Python validation
+        cluster.add_to(m)
     if spots is not None and len(spots):
         fg = folium.FeatureGroup(name="Điểm đen, điểm tiềm ẩn / Black spots", show=True)
         for rec in spots.to_dict("records"):
