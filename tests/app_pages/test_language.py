@@ -39,3 +39,21 @@ def test_every_page_renders_in_english(demo_url):
         at.run()
         assert not at.exception, (page, at.exception)
         assert at.title, page
+
+
+def test_black_spot_page_speaks_one_language_at_a_time(demo_url):
+    """Labels come from the table: English only in English, Vietnamese only in Vietnamese."""
+    from streamlit.testing.v1 import AppTest
+
+    for lang, want, unwanted in (("en", ["Re-run screening", "Test", "Why:"], ["Rà soát lại", "Tiêu chí", "Vì sao"]),
+                                 ("vi", ["Rà soát lại", "Tiêu chí", "Vì sao:"], ["Re-run screening", " / Why"])):
+        at = AppTest.from_file(str(ROOT / "app_pages" / "blackspots.py"), default_timeout=60)
+        at.session_state["lang"] = lang
+        at.run()
+        assert not at.exception, at.exception
+        shown = " ".join([b.label for b in at.button] + list(at.dataframe[0].value.columns)
+                         + [m.value for m in at.markdown])
+        for text in want:
+            assert text in shown, (lang, text)
+        for text in unwanted:
+            assert text not in shown, (lang, text)
