@@ -155,6 +155,65 @@ def _vector(g, *, tooltip: str, colour: str, weight: float = 4, fill_opacity: fl
     return folium.CircleMarker([c.y, c.x], radius=8, fill=True, fill_opacity=0.5, **kw)
 
 
+class _RawScript(folium.Element):
+    """Script text added to the page as it is. (folium turns every element's
+    script into a new Jinja template, which for 100 000 crash rows means
+    lexing megabytes of numbers on every rerun.)"""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        return self.text
+
+
+class _JsonRows(folium.MacroElement):
+    """A JavaScript array of rows, encoded once (``var crash_rows_… = [...]``)."""
+
+    _template = folium.template.Template("""
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = {{ this.json }};
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list):
+        super().__init__()
+        self._name = "crash_rows"
+        text = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+        # as Jinja's tojson: no "</script>" or markup can close the script
+        for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+            text = text.replace(ch, esc)
+        self.json = text
+
+    def render(self, **kwargs) -> None:
+        self.get_root().script.add_child(_RawScript(self._template.module.script(self, kwargs)),
+                                         name=self.get_name())
+
+
+class _RowsMarkerCluster(plugins.FastMarkerCluster):
+    """folium's FastMarkerCluster reading its rows from a :class:`_JsonRows`
+    (rows already checked: no per-row validation in Python)."""
+
+    _template = folium.template.Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = (function(){
+                {{ this.callback }}
+                var data = {{ this.rows.get_name() }};
+                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
+                for (var i = 0; i < data.length; i++) {
+                    callback(data[i]).addTo(cluster);
+                }
+                cluster.addTo({{ this._parent.get_name() }});
+                return cluster;
+            })();
+        {% endmacro %}""")
+
+    def __init__(self, rows: _JsonRows, **kwargs):
+        super().__init__([], **kwargs)
+        self.rows = rows
+
+
 class _MetricScale(folium.MacroElement):
     """Leaflet's scale bar in metres and kilometres only (no miles), bottom
     right, clear of the legend."""
@@ -269,10 +328,10 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             idx = sev.map({k: i for i, k in enumerate(_SEV_ORDER)}).fillna(len(_SEV_ORDER) - 1).astype(int)
             data = list(map(list, zip(pts["lat"].round(5).tolist(), pts["lon"].round(5).tolist(), idx.tolist())))
             cb = _CRASH_CALLBACK_FAST % json.dumps(list(SEVERITY_COLOURS.values()))
-        cluster = plugins.FastMarkerCluster([], name="Vụ TNGT / Crashes", callback=cb,
-                                            options={"disableClusteringAtZoom": 16, "chunkedLoading": True})
-        cluster.data = data  # rows of finite lat/lon already: skip folium's per-row Python validation
-        cluster.add_to(m)
+        rows = _JsonRows(data)
+        rows.add_to(m)  # before the cluster that reads it
+        _RowsMarkerCluster(rows, name="Vụ TNGT / Crashes", callback=cb,
+                           options={"disableClusteringAtZoom": 16, "chunkedLoading": True}).add_to(m)
     if spots is not None and len(spots):
         fg = folium.FeatureGroup(name="Điểm đen, điểm tiềm ẩn / Black spots", show=True)
         for rec in spots.to_dict("records"):
