@@ -1,7 +1,13 @@
 """Regulatory screening of 1 000 000 crashes on 50 000 road segments (synthetic
 positions on synthetic roads; the counts and dates are drawn like the real
 Japanese set: 1.2 % fatal). Baseline in the same run: a per-road Python loop
-doing the same window search for the first 500 roads, scaled."""
+doing the same window search for the first 500 roads, scaled.
+
+    python bench/bench_screening.py [--baseline-rev REV]
+
+``--baseline-rev`` also times ``geo/screening.py`` as it was at git revision REV
+on the same data in the same run, and checks that both give the same spots.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -37,16 +43,48 @@ def naive(df, n_roads=500, L=500.0):
     return hits
 
 
-def main() -> dict:
+def at_revision(rev: str):
+    """``geo.screening`` as it was at git revision ``rev`` (a throwaway module)."""
+    import importlib.util
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from common import ROOT
+
+    src = subprocess.run(["git", "show", f"{rev}:geo/screening.py"], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
+    path = Path(tempfile.mkdtemp()) / f"screening_{rev}.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def main(baseline_rev: str | None = None) -> dict:
     df = make()
     secs, peak, res = measure(screen, df, repeat=2)
+    extra = {}
+    if baseline_rev:
+        old = at_revision(baseline_rev)
+        old_s, _, old_res = measure(old.screen, df, repeat=2, memory=False)
+        extra = {f"screen_at_{baseline_rev}_s": old_s, "speedup_vs_revision": old_s / secs,
+                 "same_spots_as_revision": bool(old_res.spots.equals(res.spots)
+                                                and old_res.members.equals(res.members))}
     nsec, _, _ = measure(naive, df, memory=False)
     n_roads = df["road"].nunique()
     return {"crashes": len(df), "roads": n_roads, "screen_s": secs, "screen_peak_mb": peak,
             "black_spots": int((res.spots["kind"] == "black_spot").sum()),
             "potential_points": int((res.spots["kind"] == "potential").sum()),
-            "naive_loop_500_roads_s": nsec, "naive_loop_all_roads_est_s": nsec * n_roads / 500}
+            "naive_loop_500_roads_s": nsec, "naive_loop_all_roads_est_s": nsec * n_roads / 500} | extra
 
 
 if __name__ == "__main__":
-    print(main())
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--baseline-rev")
+    print(main(ap.parse_args().baseline_rev))

@@ -380,8 +380,7 @@ def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, r
 def _overlaps_spots(q, black: pd.DataFrame, *, anchor_crash, chain, road_key, road_codes, seg_len) -> np.ndarray:
     """Which windows ``q`` overlap a black spot's interval on the same road (so a
     potential point is not chained through a black spot)."""
-    code_index = {c: i for i, c in enumerate(road_codes)}
-    b_road = black["road"].map(code_index).to_numpy(dtype=np.int64)
+    b_road = np.searchsorted(road_codes, black["road"].to_numpy(dtype=object)).astype(np.int64)  # codes are sorted
     span = float(np.nanmax(np.abs(chain)) * 2 + np.max(seg_len) + 10.0)
     order = np.lexsort((black["from_m"].to_numpy(), b_road))
     b_from = b_road[order] * span + black["from_m"].to_numpy()[order]
