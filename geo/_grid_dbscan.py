@@ -109,15 +109,15 @@ def _cell_pairs(cell_row, ccol_first):
     pa = np.empty(cap, dtype=np.int32)
     pb = np.empty(cap, dtype=np.int32)
     k = 0
-    p1 = 0
-    p2 = 0
+    ptr = np.zeros(3, dtype=np.int64)  # sweep position in the columns one and two to the right
     for cc in range(ncol):
         a0 = ccol_first[cc]
         a1 = ccol_first[cc + 1]
         if a0 == a1:
             continue
-        p1 = ccol_first[cc + 1] if cc + 1 < ncol else 0
-        p2 = ccol_first[cc + 2] if cc + 2 < ncol else 0
+        for dc in range(1, 3):
+            if cc + dc < ncol:
+                ptr[dc] = ccol_first[cc + dc]
         for c in range(a0, a1):
             if k + 12 > cap:
                 cap *= 2
@@ -128,28 +128,19 @@ def _cell_pairs(cell_row, ccol_first):
                 pa = na
                 pb = nb
             rw = cell_row[c]
-            for d in range(c + 1, min(c + 3, a1)):
+            for d in range(c + 1, min(c + 3, a1)):  # same column: rows are distinct and sorted
                 if cell_row[d] <= rw + 2:
                     pa[k] = c
                     pb[k] = d
                     k += 1
-            if cc + 1 < ncol:
-                hi = ccol_first[cc + 2]
-                d = p1
+            for dc in range(1, 3):
+                if cc + dc >= ncol:
+                    break
+                hi = ccol_first[cc + dc + 1]
+                d = ptr[dc]
                 while d < hi and cell_row[d] < rw - 2:
                     d += 1
-                p1 = d
-                while d < hi and cell_row[d] <= rw + 2:
-                    pa[k] = c
-                    pb[k] = d
-                    k += 1
-                    d += 1
-            if cc + 2 < ncol:
-                hi = ccol_first[cc + 3]
-                d = p2
-                while d < hi and cell_row[d] < rw - 2:
-                    d += 1
-                p2 = d
+                ptr[dc] = d
                 while d < hi and cell_row[d] <= rw + 2:
                     pa[k] = c
                     pb[k] = d
