@@ -9,34 +9,33 @@ from errors import BlackspotError, ColumnMappingError, CRSError
 from geo.columns import CRASH_FIELD_LABELS, auto_map
 from geo.crs import KNOWN_CRS
 from i18n import t
-from app_pages.common import current_user, get_store, invalidate, lang
+from app_pages.common import current_user, get_store, invalidate, lang, tr
 from services.importing import commit_crashes, preview_crashes, roads_from_table
 
 L = lang()
 st.title(t("import", L))
 store = get_store()
 
-kind = st.radio("Loại dữ liệu / Data kind", ["Vụ TNGT / Crashes", "Tuyến đường / Roads",
-                                             "Ranh giới hành chính / Boundaries", "Điểm lấn chiếm / Encroachments"],
-                horizontal=True, key="import_kind")
-upload = st.file_uploader("Chọn tệp / Choose a file (CSV, XLSX, GeoJSON, GPKG, SHP .zip, KML)",
+KINDS = {"crashes": tr("Vụ TNGT"), "roads": tr("Tuyến đường"), "boundaries": tr("Ranh giới hành chính"),
+         "cases": tr("Điểm lấn chiếm")}
+kind = st.radio(tr("Loại dữ liệu"), list(KINDS), format_func=KINDS.get, horizontal=True, key="import_kind")
+upload = st.file_uploader(tr("Chọn tệp") + " (CSV, XLSX, GeoJSON, GPKG, SHP .zip, KML)",
                           type=["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "kml"], key="upload")
 
 if upload is None:
-    st.caption("Cột tiếng Việt hoặc tiếng Anh được nhận tự động; ngày dạng dd/mm/yyyy; tọa độ WGS 84 hoặc VN-2000. / "
-               "Vietnamese or English headers are recognised; dates dd/mm/yyyy; WGS 84 or VN-2000 coordinates.")
+    st.caption(tr("Cột tiếng Việt hoặc tiếng Anh được nhận tự động; ngày dạng dd/mm/yyyy; tọa độ WGS 84 hoặc "
+                  "VN-2000."))
 else:
     data = upload.getvalue()
-    if kind.startswith("Ranh giới") or kind.startswith("Điểm lấn"):
+    if kind in ("boundaries", "cases"):
         from geo._io import read_table
         from services.importing import boundaries_from_table, cases_from_table
 
         try:
             table = read_table(data, filename=upload.name)
-            if kind.startswith("Ranh giới"):
-                level = st.selectbox("Cấp / Level", ["commune", "district", "province"], key="import_level",
-                                     format_func={"commune": "Xã/Phường", "district": "Huyện/Quận",
-                                                  "province": "Tỉnh/Thành phố"}.get)
+            if kind == "boundaries":
+                levels = {"commune": tr("Xã/Phường"), "district": tr("Huyện/Quận"), "province": tr("Tỉnh/Thành phố")}
+                level = st.selectbox(tr("Cấp"), list(levels), key="import_level", format_func=levels.get)
                 items = boundaries_from_table(table, level=level)
             else:
                 items = cases_from_table(table)
@@ -44,9 +43,9 @@ else:
             st.error(str(exc))
         else:
             st.dataframe(items.drop(columns="geometry"), width="stretch")
-            if st.button(f"Nhập {len(items)} mục / Import {len(items)} items", type="primary", key="import_other"):
+            if st.button(tr("Nhập {n} mục").format(n=len(items)), type="primary", key="import_other"):
                 try:
-                    if kind.startswith("Ranh giới"):
+                    if kind == "boundaries":
                         store.add_admin_units(items, user=current_user())
                     else:
                         store.add_cases(items, user=current_user())
@@ -54,8 +53,8 @@ else:
                     st.error(str(exc))
                 else:
                     invalidate()
-                    st.success(f"Đã nhập {len(items)} mục / Imported {len(items)} items")
-    elif kind.startswith("Tuyến"):
+                    st.success(tr("Đã nhập {n} mục").format(n=len(items)))
+    elif kind == "roads":
         from geo._io import read_table
 
         try:
@@ -64,26 +63,27 @@ else:
             st.error(str(exc))
         else:
             st.dataframe(roads.drop(columns="geometry"), width="stretch")
-            if st.button(f"Nhập {len(roads)} tuyến đường / Import {len(roads)} roads", type="primary"):
+            if st.button(tr("Nhập {n} tuyến đường").format(n=len(roads)), type="primary"):
                 try:
                     store.add_roads(roads, user=current_user(), source=upload.name)
                 except BlackspotError as exc:
                     st.error(str(exc))
                 else:
                     invalidate()
-                    st.success("Đã nhập / Imported")
+                    st.success(tr("Đã nhập"))
     else:
-        with st.expander("Tùy chọn / Options", expanded=False):
-            crs_labels = {"Tự nhận / Auto": None} | {f"EPSG:{k} – {v}": k for k, v in KNOWN_CRS.items()}
-            crs_choice = st.selectbox("Hệ tọa độ / Coordinate system", list(crs_labels), key="crs")
-            area = st.radio("Phạm vi tọa độ hợp lệ / Valid area", ["Việt Nam", "Khác / Other"], horizontal=True)
+        with st.expander(tr("Tùy chọn"), expanded=False):
+            crs_labels = {tr("Tự nhận"): None} | {f"EPSG:{k} – {v}": k for k, v in KNOWN_CRS.items()}
+            crs_choice = st.selectbox(tr("Hệ tọa độ"), list(crs_labels), key="crs")
+            areas = {"vn": "Việt Nam", "other": tr("Khác")}
+            area = st.radio(tr("Phạm vi tọa độ hợp lệ"), list(areas), format_func=areas.get, horizontal=True)
             bounds = settings.VIETNAM_BOUNDS
-            if area != "Việt Nam":
+            if area != "vn":
                 txt = st.text_input("minlon,minlat,maxlon,maxlat", "113.8,22.1,114.5,22.6")
                 try:
                     bounds = tuple(float(v) for v in txt.split(","))
                 except ValueError:
-                    st.error("Phạm vi sai / Bad bounds")
+                    st.error(tr("Phạm vi sai"))
         mapping_state = st.session_state.setdefault("mapping", {})
         mapping = mapping_state.get(upload.name)
         try:
@@ -103,7 +103,7 @@ else:
         if preview is not None:
             columns = list(preview.table.frame.columns)
         if columns:
-            with st.expander("Ghép cột / Column mapping", expanded=preview is None):
+            with st.expander(tr("Ghép cột"), expanded=preview is None):
                 current = mapping or (preview.result.mapping if preview else auto_map(columns))
                 new_map = {}
                 opts = ["—"] + columns
@@ -112,61 +112,61 @@ else:
                     default = current.get(field)
                     new_map[field] = cols[k % 2].selectbox(label, opts, index=opts.index(default) if default in opts else 0,
                                                            key=f"map_{field}")
-                if st.button("Áp dụng ghép cột / Apply mapping"):
+                if st.button(tr("Áp dụng ghép cột")):
                     mapping_state[upload.name] = {f: c for f, c in new_map.items() if c != "—"}
                     st.rerun()
         if preview is not None:
             res = preview.result
             m = st.columns(4)
-            m[0].metric("Số dòng / Rows", res.n_rows)
-            m[1].metric("Hợp lệ / Valid", res.n_valid)
-            m[2].metric("Lỗi / Errors", res.n_errors)
-            m[3].metric("Trùng trong tệp / Duplicates", int(res.rows["duplicate_in_file"].sum()))
+            m[0].metric(tr("Số dòng"), res.n_rows)
+            m[1].metric(tr("Hợp lệ"), res.n_valid)
+            m[2].metric(tr("Lỗi"), res.n_errors)
+            m[3].metric(tr("Trùng trong tệp"), int(res.rows["duplicate_in_file"].sum()))
             if len(res.report):
-                st.subheader("Báo cáo kiểm tra / Validation report")
-                rep = res.report.rename(columns={"row": "Dòng / Row", "field": "Trường / Field", "value": "Giá trị / Value",
-                                                 "reason": "Lý do / Reason", "level": "Mức / Level"})
+                st.subheader(tr("Báo cáo kiểm tra"))
+                rep = res.report.rename(columns={"row": tr("Dòng"), "field": tr("Trường"), "value": tr("Giá trị"),
+                                                 "reason": tr("Lý do"), "level": tr("Mức")})
                 st.dataframe(rep, width="stretch", hide_index=True, height=260)
-                st.download_button("Tải báo cáo / Download report (CSV)",
+                st.download_button(tr("Tải báo cáo (CSV)"),
                                    res.report.to_csv(index=False).encode("utf-8-sig"),
                                    file_name=f"{upload.name}.report.csv", mime="text/csv")
-            with st.expander("Xem trước dữ liệu / Data preview"):
+            with st.expander(tr("Xem trước dữ liệu")):
                 st.dataframe(res.rows.head(200), width="stretch")
             b1, b2 = st.columns(2)
-            if b1.button(f"Nhập {res.n_valid} dòng hợp lệ / Import valid rows", type="primary",
+            if b1.button(tr("Nhập {n} dòng hợp lệ").format(n=res.n_valid), type="primary",
                          disabled=res.n_valid == 0):
-                bar = st.progress(0.0, text="Đang ghi / Writing…")
+                bar = st.progress(0.0, text=tr("Đang ghi…"))
                 try:
                     summary = commit_crashes(store, preview, valid_only=True, user=current_user(),
-                                             progress=lambda f: bar.progress(f, text="Đang ghi / Writing…"))
+                                             progress=lambda f: bar.progress(f, text=tr("Đang ghi…")))
                 except BlackspotError as exc:
                     st.error(str(exc))
                 else:
                     invalidate()
-                    st.success(f"Lần nhập / Batch {summary.batch_id}: {summary.n_imported} vụ mới / new crashes; "
-                               f"{summary.n_already_in_store} đã có / already in store.")
-            if b2.button("Không nhập gì / Import nothing"):
+                    st.success(tr("Lần nhập {b}: {n} vụ mới; {k} đã có.").format(
+                        b=summary.batch_id, n=summary.n_imported, k=summary.n_already_in_store))
+            if b2.button(tr("Không nhập gì")):
                 st.session_state.pop("upload", None)
-                st.info("Không nhập gì; kho không đổi / Nothing imported; the store is unchanged")
+                st.info(tr("Không nhập gì; kho không đổi."))
 
 st.divider()
-st.subheader("Các lần nhập / Import batches")
+st.subheader(tr("Các lần nhập"))
 batches = store.batches_frame()
 if batches.empty:
-    st.caption("Chưa có / None yet")
+    st.caption(tr("Chưa có"))
 else:
     show = batches[["id", "filename", "created_at", "created_by", "n_rows", "n_imported", "status"]]
     st.dataframe(show, width="stretch", hide_index=True)
     active = batches.loc[batches["status"] == "active", "id"].tolist()
     if active:
         c1, c2 = st.columns([1, 3])
-        bid = c1.selectbox("Lần nhập / Batch", active, key="undo_batch")
-        if c2.button("Hoàn tác lần nhập này / Undo this batch"):
+        bid = c1.selectbox(tr("Lần nhập"), active, key="undo_batch")
+        if c2.button(tr("Hoàn tác lần nhập này")):
             try:
                 n = store.undo_batch(int(bid), user=current_user())
             except BlackspotError as exc:
                 st.error(str(exc))
             else:
                 invalidate()
-                st.success(f"Đã xóa {n} vụ / Removed {n} crashes")
+                st.success(tr("Đã xóa {n} vụ").format(n=n))
                 st.rerun()

@@ -41,18 +41,22 @@ def test_every_page_renders_in_english(demo_url):
         assert at.title, page
 
 
-def test_black_spot_page_speaks_one_language_at_a_time(demo_url):
+def test_black_spot_and_import_pages_speak_one_language_at_a_time(demo_url):
     """Labels come from the table: English only in English, Vietnamese only in Vietnamese."""
     from streamlit.testing.v1 import AppTest
 
-    for lang, want, unwanted in (("en", ["Re-run screening", "Test", "Why:"], ["Rà soát lại", "Tiêu chí", "Vì sao"]),
-                                 ("vi", ["Rà soát lại", "Tiêu chí", "Vì sao:"], ["Re-run screening", " / Why"])):
-        at = AppTest.from_file(str(ROOT / "app_pages" / "blackspots.py"), default_timeout=60)
+    cases = (("blackspots", "en", ["Re-run screening", "Test", "Why:"], ["Rà soát lại", "Tiêu chí", "Vì sao"]),
+             ("blackspots", "vi", ["Rà soát lại", "Tiêu chí", "Vì sao:"], ["Re-run screening", " / Why"]),
+             ("import_data", "en", ["Import batches", "Undo this batch", "Crashes"], ["Các lần nhập", "Hoàn tác"]),
+             ("import_data", "vi", ["Các lần nhập", "Hoàn tác lần nhập này", "Vụ TNGT"], ["Import batches", " / "]))
+    for page, lang, want, unwanted in cases:
+        at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=60)
         at.session_state["lang"] = lang
         at.run()
         assert not at.exception, at.exception
         shown = " ".join([b.label for b in at.button] + list(at.dataframe[0].value.columns)
-                         + [m.value for m in at.markdown])
+                         + [m.value for m in at.markdown] + [h.value for h in at.subheader]
+                         + [o for r in at.radio for o in r.options])
         for text in want:
             assert text in shown, (lang, text)
         for text in unwanted:

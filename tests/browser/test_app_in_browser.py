@@ -102,13 +102,52 @@ def test_import_page_renders_with_its_vietnamese_title(app_url, browser):
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(app_url + "/import")
     page.get_by_role("heading", name="Nhập dữ liệu").wait_for(timeout=60000)
-    page.get_by_text("Các lần nhập / Import batches").wait_for()
+    page.get_by_text("Các lần nhập", exact=True).wait_for()
     uploader = page.locator("[data-testid='stFileUploader']")
     uploader.wait_for(timeout=30000)
     assert uploader.count() == 1
     time.sleep(1)
     page.screenshot(path=str(SHOTS / "import.png"), full_page=True)
     page.close()
+
+
+def test_upload_a_crash_file_then_import_the_valid_rows(app_url, browser, tmp_path):
+    """The weekly job in the browser: choose a file, read the check, import the valid rows."""
+    import pandas as pd
+
+    from models.store import Store
+    from tests.conftest import SHARED
+
+    # 40 real Japanese NPA crashes, moved into Viet Nam's box (as the import benchmark), plus a bad date
+    src = pd.read_csv(SHARED / "crashes" / "japan_npa_2019_2021_41pref.csv.gz", nrows=40)
+    frame = pd.DataFrame({"Mã vụ": "JP-" + src["report_no"].astype(str) + "-" + src.index.astype(str),
+                          "Ngày giờ": pd.to_datetime(src["datetime_local"]).dt.strftime("%d/%m/%Y %H:%M"),
+                          "Kinh độ": (src["longitude"] - 143.0 + 106.0).round(6),
+                          "Vĩ độ": (src["latitude"] - 38.0 + 16.0).round(6),
+                          "Số người chết": src["n_killed"], "Số người bị thương": src["n_injured"]})
+    bad = frame.iloc[[0]].assign(**{"Mã vụ": "JP-bad", "Ngày giờ": "31/02/2024 10:00"})
+    path = tmp_path / "vu_tngt_nhat_ban.csv"
+    pd.concat([frame, bad]).to_csv(path, index=False, encoding="utf-8")
+
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_url + "/import")
+    page.get_by_role("heading", name="Nhập dữ liệu").wait_for(timeout=60000)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(path))
+    page.get_by_text("Báo cáo kiểm tra", exact=True).wait_for(timeout=60000)
+    page.locator("[data-testid='stMetric']").nth(3).wait_for(timeout=30000)
+    metrics = {m.locator("[data-testid='stMetricLabel']").inner_text().strip():
+               m.locator("[data-testid='stMetricValue']").inner_text().strip()
+               for m in page.locator("[data-testid='stMetric']").all()}
+    assert metrics["Số dòng"] == "41" and metrics["Hợp lệ"] == "40" and metrics["Lỗi"] == "1"  # the 31st of February
+    page.get_by_role("button", name="Nhập 40 dòng hợp lệ").click()
+    page.get_by_text(re.compile(r"Lần nhập \d+: 40 vụ mới; 0 đã có")).wait_for(timeout=60000)
+    page.close()
+
+    store = Store(STATE["url"])
+    batch = store.batches_frame().set_index("filename").loc[path.name]
+    assert batch["n_imported"] == 40 and batch["n_rows"] == 41
+    store.undo_batch(int(batch["id"]), user="test")  # leave the shared demo store as it was
 
 
 def test_blackspots_page_shows_the_ranked_list(app_url, browser):
