@@ -30,6 +30,7 @@ LABELS: dict[str, tuple[str, str]] = {
 #: Labels of the pages, keyed by their Vietnamese text: Vietnamese → English.
 EN: dict[str, str] = {
     # Import page
+    'Tệp': 'File', 'Lúc': 'At', 'Người nhập': 'By',
     'Vụ TNGT': 'Crashes',
     'Ranh giới hành chính': 'Administrative boundaries',
     'Điểm lấn chiếm': 'Encroachments',

@@ -2,6 +2,7 @@
 valid rows or nothing; undo a batch."""
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import settings
@@ -9,6 +10,7 @@ from errors import BlackspotError, ColumnMappingError, CRSError
 from geo.columns import CRASH_FIELD_LABELS, auto_map
 from geo.crs import KNOWN_CRS
 from i18n import t
+from models.enums import BatchStatus
 from app_pages.common import current_user, get_store, invalidate, lang, tr
 from services.importing import commit_crashes, preview_crashes, roads_from_table
 
@@ -155,7 +157,11 @@ batches = store.batches_frame()
 if batches.empty:
     st.caption(tr("Chưa có"))
 else:
-    show = batches[["id", "filename", "created_at", "created_by", "n_rows", "n_imported", "status"]]
+    status_labels = {b.value: b.label(L) for b in BatchStatus}
+    show = pd.DataFrame({tr("Lần nhập"): batches["id"], tr("Tệp"): batches["filename"],
+                         tr("Lúc"): batches["created_at"].dt.strftime("%d/%m/%Y %H:%M"),
+                         tr("Người nhập"): batches["created_by"], tr("Số dòng"): batches["n_rows"],
+                         tr("Đã nhập"): batches["n_imported"], tr("Trạng thái"): batches["status"].map(status_labels)})
     st.dataframe(show, width="stretch", hide_index=True)
     active = batches.loc[batches["status"] == "active", "id"].tolist()
     if active:
