@@ -29,6 +29,29 @@ LABELS: dict[str, tuple[str, str]] = {
 
 #: Labels of the pages, keyed by their Vietnamese text: Vietnamese → English.
 EN: dict[str, str] = {
+    # Messages of the other pages
+    'Không có điểm nào theo bộ lọc': 'No spots match the filters',
+    'Chưa có điểm đen': 'No black spots yet',
+    'Đang tạo…': 'Building…',
+    'Chưa có kế hoạch; thêm ở trang Kế hoạch': 'No plan yet; add one on the Plans page',
+    'Không có mục nào bị xóa': 'Nothing deleted',
+    'Đã khôi phục': 'Restored',
+    'Hồng Kông': 'Hong Kong',
+    'Khu vực': 'Area shown',
+    'Chưa có công trình hoàn thành': 'No finished works yet',
+    'Trạng thái cuối': 'Final status',
+    'Đã lưu trạng thái': 'Status saved',
+    'Chưa có kế hoạch hoặc cơ quan; thêm ở trang Kế hoạch': 'No plan or agencies yet; add them on the Plans page',
+    'Đã gắn với kế hoạch': 'Linked to the plan',
+    'Đã thêm': 'Added',
+    'Đã xóa': 'Deleted',
+    'Đã tạo công trình': 'Work created',
+    'Đã thêm cơ quan': 'Agency added',
+    'Không có tuyến đường nào trong 300 m': 'No road within 300 m',
+    'Chưa có vụ lấn chiếm nào': 'No encroachment cases yet',
+    'Chưa có tuyến đường': 'No roads in the store',
+    'Đang kiểm tra…': 'Checking…',
+    'Cấp đường': 'Road class',
     # Import page
     'Tệp': 'File', 'Lúc': 'At', 'Người nhập': 'By',
     'Vụ TNGT': 'Crashes',

@@ -45,7 +45,7 @@ with tab_cases:
     n_over = int(cases["overdue"].sum()) if len(cases) else 0
     c[2].metric(tr("Quá hạn"), n_over)
     if cases.empty:
-        st.info("Chưa có vụ lấn chiếm nào / No encroachment cases yet")
+        st.info(tr("Chưa có vụ lấn chiếm nào"))
     else:
         table = pd.DataFrame({
             "ID": cases["id"], tr("Loại"): cases["kind"],
@@ -77,11 +77,11 @@ with tab_check:
     up = st.file_uploader(tr("Tệp công trình"),
                           type=["geojson", "json", "gpkg", "zip", "kml", "csv", "xlsx"], key="corr_upload")
     if up is not None and roads.empty:
-        st.warning("Chưa có tuyến đường / No roads in the store")
+        st.warning(tr("Chưa có tuyến đường"))
     elif up is not None:
         try:
             feats = features_from_table(read_table(up.getvalue(), filename=up.name))
-            with st.spinner("Đang kiểm tra / Checking…"):
+            with st.spinner(tr("Đang kiểm tra…")):
                 res = check_against_corridors(roads, feats, rules=settings.CORRIDOR_RULESET, lang=L)
         except BlackspotError as exc:
             show_error(exc)
@@ -115,5 +115,5 @@ with tab_rules:
             tr("Hành lang mỗi bên (m)"): w["corridor_m"],
             tr("Tổng từ tim (m)"): w["outer_m"].round(2)}),
             hide_index=True, width="stretch")
-    st.dataframe(pd.DataFrame([{"Cấp / Class": k, "Hành lang mỗi bên (m) / each side": v}
+    st.dataframe(pd.DataFrame([{tr("Cấp đường"): k, tr("Hành lang mỗi bên (m)"): v}
                                for k, v in rules.width_each_side_m.items()]), hide_index=True)

@@ -47,7 +47,7 @@ with tab_list:
             ct = hotspot_table(clusters_as_spots(cl, members), lang=L)
             table = ct if table is None else pd.concat([table, ct], ignore_index=True)
     if table is None or table.empty:
-        st.info("Không có điểm nào theo bộ lọc / No spots match the filters")
+        st.info(tr("Không có điểm nào theo bộ lọc"))
     else:
         st.write(f"{len(table)} {tr('điểm')}")
         st.dataframe(table.drop(columns=["geometry"]), hide_index=True, width="stretch")
@@ -64,7 +64,7 @@ with tab_list:
 with tab_prop:
     black = spots.loc[spots["kind"].isin(["black_spot", "potential"])] if len(spots) else spots
     if black.empty:
-        st.info("Chưa có điểm đen / No black spots")
+        st.info(tr("Chưa có điểm đen"))
     else:
         label = {int(r["id"]): f"#{r['id']} {r['road_code'] or ''} {format_chainage(r['from_m'])} · "
                  f"{r['n_crashes']} vụ, {r['deaths']} chết" for r in black.to_dict("records")}
@@ -102,7 +102,7 @@ with tab_prop:
                                 signer_title=s_title, signer_name=s_name,
                                 recipients=[r for r in recips.split("\n") if r.strip()])
             try:
-                with st.spinner("Đang tạo / Building…"):
+                with st.spinner(tr("Đang tạo…")):
                     st.session_state["proposal_docx"] = proposal(store, [int(i) for i in ids], info)
             except (BlackspotError, ValueError) as exc:
                 show_error(exc)
@@ -123,7 +123,7 @@ with tab_prop:
 with tab_sum:
     plans = store.plans_frame()
     if plans.empty:
-        st.info("Chưa có kế hoạch; thêm ở trang Kế hoạch / No plan yet; add one on the Plan page")
+        st.info(tr("Chưa có kế hoạch; thêm ở trang Kế hoạch"))
     else:
         pid = st.selectbox(tr("Kế hoạch"), plans["id"].tolist(), key="sum_plan",
                            format_func=lambda i: plans.set_index("id").loc[i, "title"][:90])

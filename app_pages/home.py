@@ -6,7 +6,7 @@ from streamlit_folium import st_folium
 
 import settings
 from i18n import t
-from app_pages.common import filters, get_store, lang, load_boundaries, load_crashes, load_roads, load_spots
+from app_pages.common import filters, get_store, lang, load_boundaries, load_crashes, load_roads, load_spots, tr
 from services.filters import filter_crashes, filter_spots
 from services.maps import overview_map
 
@@ -33,18 +33,18 @@ c[4].metric(t("potential", L), n_pot)
 if crashes["is_simulated"].any():
     st.caption("⚠️ " + t("simulated_note", L))
 
-areas = {"Kon Rẫy – QL24": "sim", "Hồng Kông / Hong Kong": "hk", "Tất cả / All": "all"}
+areas = {"sim": "Kon Rẫy – QL24", "hk": tr("Hồng Kông"), "all": tr("Tất cả")}
 
 
 @st.fragment
 def map_panel():
     cols = st.columns([2, 1])
-    area = cols[0].radio("Khu vực / Area", list(areas), horizontal=True, key="home_area")
+    area = cols[0].radio(tr("Khu vực"), list(areas), format_func=areas.get, horizontal=True, key="home_area")
     heat = cols[1].toggle(t("heat", L), key="home_heat")
     sel = crashes
-    if areas[area] == "sim":
+    if area == "sim":
         sel = crashes.loc[crashes["is_simulated"]]
-    elif areas[area] == "hk":
+    elif area == "hk":
         sel = crashes.loc[~crashes["is_simulated"]]
     m = overview_map(crashes=sel, spots=spots, roads=load_roads(url), boundaries=load_boundaries(url), heat=heat,
                      lang=L)

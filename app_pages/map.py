@@ -121,7 +121,7 @@ def place_actions(point):
     st.caption(f"{lat:.6f}, {lon:.6f}" + (f" · {len(outline.exterior.coords) - 1} đỉnh / vertices"
                                           if outline is not None and outline.geom_type == "Polygon" else ""))
     if where is None:
-        st.warning("Không có tuyến đường nào trong 300 m / No road within 300 m")
+        st.warning(tr("Không có tuyến đường nào trong 300 m"))
     else:
         zone = {"road_land": "đất của đường bộ / road land", "corridor": "hành lang an toàn / safety corridor",
                 "outside": "ngoài hành lang / outside the corridor"}[where["zone"]]

@@ -60,7 +60,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                    + ([tr("Công trình")] if kind == "blackspot" else []))
     with tabs[0]:
         if not d.allowed:
-            st.info("Trạng thái cuối / Final status")
+            st.info(tr("Trạng thái cuối"))
         else:
             with st.form(f"{key}_status_{kind}_{item_id}"):
                 new = st.selectbox(tr("Chuyển sang"), [a for a, _ in d.allowed],
@@ -84,10 +84,10 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                     except BlackspotError as exc:
                         show_error(exc)
                     else:
-                        _done("Đã lưu trạng thái / Status saved")
+                        _done(tr("Đã lưu trạng thái"))
     with tabs[1]:
         if sections.empty or agencies.empty:
-            st.info("Chưa có kế hoạch hoặc cơ quan; thêm ở trang Kế hoạch / Add a plan and agencies on the Plan page")
+            st.info(tr("Chưa có kế hoạch hoặc cơ quan; thêm ở trang Kế hoạch"))
         else:
             with st.form(f"{key}_link_{kind}_{item_id}"):
                 cur = d.link or {}
@@ -107,7 +107,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                     except BlackspotError as exc:
                         show_error(exc)
                     else:
-                        _done("Đã gắn với kế hoạch / Linked to the plan")
+                        _done(tr("Đã gắn với kế hoạch"))
     with tabs[2]:
         for a in d.attachments.to_dict("records"):
             when = pd.Timestamp(a["at"]).strftime("%d/%m/%Y %H:%M")
@@ -131,7 +131,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                 except BlackspotError as exc:
                     show_error(exc)
                 else:
-                    _done("Đã thêm / Added")
+                    _done(tr("Đã thêm"))
     with tabs[3]:
         st.dataframe(history_table(d.history, lang=lang), hide_index=True, width="stretch")
         if st.button(tr("Xóa mục này (quản trị có thể khôi phục)"),
@@ -142,7 +142,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                 show_error(exc)
             else:
                 st.session_state.pop("map_selected", None)
-                _done("Đã xóa / Deleted")
+                _done(tr("Đã xóa"))
     if kind == "blackspot":
         with tabs[4]:
             with st.form(f"{key}_work_{item_id}"):
@@ -164,7 +164,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                     except BlackspotError as exc:
                         show_error(exc)
                     else:
-                        _done("Đã tạo công trình / Work created")
+                        _done(tr("Đã tạo công trình"))
 
 
 def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None = None, outline=None,

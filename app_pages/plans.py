@@ -183,5 +183,5 @@ with tab_agencies:
                 show_error(exc)
             else:
                 invalidate()
-                st.session_state["flash"] = "Đã thêm cơ quan / Agency added"
+                st.session_state["flash"] = tr("Đã thêm cơ quan")
                 st.rerun()

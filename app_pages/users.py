@@ -66,12 +66,12 @@ with tab_edit:
                 except BlackspotError as exc:
                     show_error(exc)
                 else:
-                    st.session_state["flash"] = "Đã lưu / Saved"
+                    st.session_state["flash"] = tr("Đã lưu")
                     st.rerun()
 with tab_deleted:
     deleted = store.deleted_items()
     if deleted.empty:
-        st.info("Không có mục nào bị xóa / Nothing deleted")
+        st.info(tr("Không có mục nào bị xóa"))
     else:
         st.dataframe(deleted, hide_index=True, width="stretch")
         pick = st.selectbox(tr("Khôi phục"), list(zip(deleted["item_type"], deleted["item_id"])),
@@ -83,5 +83,5 @@ with tab_deleted:
                 show_error(exc)
             else:
                 invalidate()
-                st.session_state["flash"] = "Đã khôi phục / Restored"
+                st.session_state["flash"] = tr("Đã khôi phục")
                 st.rerun()

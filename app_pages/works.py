@@ -78,7 +78,7 @@ with tab_cost:
 with tab_eval:
     done = works.loc[works["status"] == WorkStatus.DONE.value] if len(works) else works
     if done.empty:
-        st.info("Chưa có công trình hoàn thành / No finished works yet")
+        st.info(tr("Chưa có công trình hoàn thành"))
     else:
         wid = st.selectbox(tr("Công trình"), done["id"].tolist(), key="eval_pick",
                            format_func=lambda i: f"#{i} {done.set_index('id').loc[i, 'name'] or ''}")
