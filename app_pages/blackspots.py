@@ -8,7 +8,8 @@ import streamlit as st
 import settings
 from errors import BlackspotError
 from geo.chainage import format_chainage
-from geo.rules import load_rulesets, load_severity
+from geo.rules import load_rulesets
+from geo.severity import labels as severity_labels
 from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
 from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, tr
@@ -54,7 +55,7 @@ with tab_list:
     roads = sorted(all_spots["road_code"].dropna().unique()) if len(all_spots) else []
     road = f[1].selectbox(tr("Tuyến"), ["—"] + roads)
     status_labels = {s.value: s.label(L) for s in BlackspotStatus}
-    sev_labels = {c.code: (c.label_vi if L == "vi" else c.label_en) for c in load_severity().classes}
+    sev_labels = severity_labels(L)
     statuses = f[2].multiselect(tr("Trạng thái"), list(status_labels), format_func=status_labels.get,
                                 placeholder=tr("Tất cả"))
     spots = ranked_spots(store, kind=kind, road=None if road == "—" else road, statuses=statuses or None)

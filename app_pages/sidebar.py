@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 import settings
-from geo.rules import load_rulesets, load_severity
+from geo.rules import load_rulesets
+from geo.severity import labels as severity_labels
 from app_pages.common import load_crashes, load_roads, tr, url
 from services.filters import Filters, options
 
 
 def render(lang: str) -> Filters:
-    vi = lang == "vi"
     crashes = load_crashes(url())
     opts = options(crashes, load_roads(url())) if len(crashes) else {"communes": [], "roads": [], "vehicles": [],
                                                                       "date_min": None, "date_max": None}
@@ -23,8 +23,7 @@ def render(lang: str) -> Filters:
                                key="f_period")
     communes = st.multiselect(tr("Xã/phường"), opts["communes"], key="f_communes", placeholder=tr("Tất cả"))
     roads = st.multiselect(tr("Tuyến đường"), opts["roads"], key="f_roads", placeholder=tr("Tất cả"))
-    sev = load_severity()
-    sev_labels = {c.code: (c.label_vi if vi else c.label_en) for c in sev.classes}
+    sev_labels = severity_labels(lang)
     severities = st.multiselect(tr("Mức độ"), list(sev_labels), format_func=sev_labels.get,
                                 key="f_severity", placeholder=tr("Tất cả"))
     vehicle = st.selectbox(tr("Phương tiện"), ["—"] + opts["vehicles"], key="f_vehicle")

@@ -55,9 +55,15 @@ def rank_of(codes, *, rules: SeverityRules | None = None) -> np.ndarray:
     return np.asarray([table.get(c, 0) for c in codes], dtype=int)
 
 
-def label(code: str, lang: str = "vi", *, rules: SeverityRules | None = None) -> str:
+def labels(lang: str = "vi", *, rules: SeverityRules | None = None) -> dict[str, str]:
+    """Label of each class code in ``lang``, in the rule set's order.
+
+    >>> labels("en")["va_cham"], labels("vi")["va_cham"]
+    ('Traffic collision', 'Va chạm giao thông')
+    """
     rules = rules or load_severity()
-    c = rules.by_code().get(code)
-    if c is None:
-        return code
-    return c.label_vi if lang == "vi" else c.label_en
+    return {c.code: (c.label_vi if lang == "vi" else c.label_en) for c in rules.classes}
+
+
+def label(code: str, lang: str = "vi", *, rules: SeverityRules | None = None) -> str:
+    return labels(lang, rules=rules).get(code, code)
