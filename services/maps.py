@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from folium import plugins
+from jinja2.utils import htmlsafe_json_dumps
 
 from geo.chainage import format_chainage
 
@@ -180,11 +181,8 @@ class _JsonRows(folium.MacroElement):
     def __init__(self, rows: list):
         super().__init__()
         self._name = "crash_rows"
-        text = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
-        # as Jinja's tojson: no "</script>" or markup can close the script
-        for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
-            text = text.replace(ch, esc)
-        self.json = text
+        # Jinja's own tojson escaping: no "</script>" or markup can close the script
+        self.json = str(htmlsafe_json_dumps(rows, separators=(",", ":"), ensure_ascii=False))
 
     def render(self, **kwargs) -> None:
         self.get_root().script.add_child(_RawScript(self._template.module.script(self, kwargs)),
