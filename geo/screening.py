@@ -148,9 +148,9 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     road_codes, text_key = np.unique(np.asarray(pd.Index(raw_roads).astype(str), dtype=object),
                                      return_inverse=True)
     road_codes = np.asarray(road_codes, dtype=object)
-    road_all = np.r_[text_key.reshape(-1), -1][raw_key]   # -1 (missing road) picks the -1
+    text_key = np.where(road_codes[text_key.reshape(-1)] == "", -1, text_key.reshape(-1))  # blank: no road
+    road_all = np.r_[text_key, -1][raw_key]   # -1 (missing road) picks the -1
     keep &= road_all >= 0
-    keep &= road_codes[np.maximum(road_all, 0)] != "" if len(road_codes) else False
     if date_from is not None:
         keep &= (occurred >= pd.Timestamp(date_from)).to_numpy()
     if date_to is not None:
