@@ -59,7 +59,6 @@ EN: dict[str, str] = {
     'Điểm lấn chiếm': 'Encroachments',
     'Loại dữ liệu': 'Data kind',
     'Chọn tệp': 'Choose a file',
-    'Xã/Phường': 'Commune/Ward',
     'Huyện/Quận': 'District',
     'Tỉnh/Thành phố': 'Province/City',
     'Nhập {n} mục': 'Import {n} items',

@@ -36,7 +36,7 @@ else:
         try:
             table = read_table(data, filename=upload.name)
             if kind == "boundaries":
-                levels = {"commune": tr("Xã/Phường"), "district": tr("Huyện/Quận"), "province": tr("Tỉnh/Thành phố")}
+                levels = {"commune": tr("Xã/phường"), "district": tr("Huyện/Quận"), "province": tr("Tỉnh/Thành phố")}
                 level = st.selectbox(tr("Cấp"), list(levels), key="import_level", format_func=levels.get)
                 items = boundaries_from_table(table, level=level)
             else:
