@@ -11,15 +11,19 @@
     python cli.py corridor check --roads ROADS --points POINTS [--rules ID] --out OUT.csv
     python cli.py plan parse FILE [--json]     read a plan (.docx, .md, .txt)
     python cli.py user add NAME --role admin   accounts (the first one must be an admin)
+    python cli.py token create NAME --for USER   a service token for scripts (admins)
     python cli.py backup FILE | restore FILE [--force]
 
-``blackspots`` and ``cluster`` work on files alone (no store). Exit codes: 0 done,
-1 invalid input (report written), 2 usage error.
+``blackspots`` and ``cluster`` work on files alone (no store). Once accounts
+exist, commands on the store authenticate: ``--user NAME`` (password asked, or
+``--password-stdin``) or ``BLACKSPOT_TOKEN``. Exit codes: 0 done, 1 invalid
+rows (report written), 2 any other error (one line on stderr).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -27,31 +31,66 @@ import numpy as np
 import pandas as pd
 
 import settings
-from errors import BlackspotError
+from errors import AuthError, BlackspotError
 
 
-_USER = {"name": "cli"}
+_AUTH: dict = {"user": None, "password_stdin": False, "store": None}
+
+
+def _stdin_line(what: str) -> str:
+    line = sys.stdin.readline()
+    if not line:
+        raise AuthError(f"Thiếu {what} trên stdin / No {what} on standard input")
+    return line.rstrip("\r\n")
 
 
 def _store():
-    """The store acting for ``--user``: once accounts exist, it must name an
-    active account and its role limits what the command may write."""
+    """The store acting for the authenticated caller. Once accounts exist a
+    command that touches the store must authenticate: ``BLACKSPOT_TOKEN`` (a
+    service token an admin created), or ``--user NAME`` with the password
+    asked at the terminal or read from the first line of stdin
+    (``--password-stdin``). The account's role limits what the command may
+    write, and the audit log records it with the operating-system user."""
+    if _AUTH["store"] is not None:
+        return _AUTH["store"]
     from models.store import Store
+    from services.auth import authenticate, authenticate_token
 
     store = Store()
     if store.user_count() > 0:
-        from services.auth import principal_of
+        token = os.environ.get("BLACKSPOT_TOKEN", "").strip()
+        if token:
+            principal = authenticate_token(store, token)
+        elif not _AUTH["user"]:
+            raise AuthError("Kho đã có tài khoản: đăng nhập bằng --user TÊN (mật khẩu được hỏi, hoặc --password-stdin) "
+                            "hoặc BLACKSPOT_TOKEN / Accounts exist: sign in with --user NAME (asked for the password, "
+                            "or --password-stdin) or BLACKSPOT_TOKEN")
+        else:
+            if _AUTH["password_stdin"]:
+                password = _stdin_line("mật khẩu / password")
+            elif sys.stdin.isatty():
+                import getpass
 
-        return store.with_principal(principal_of(store, _USER["name"]))
+                password = getpass.getpass(f"Mật khẩu của {_AUTH['user']} / Password for {_AUTH['user']}: ")
+            else:
+                raise AuthError("Không có mật khẩu: dùng --password-stdin hoặc BLACKSPOT_TOKEN / No password: use "
+                                "--password-stdin or BLACKSPOT_TOKEN")
+            principal = authenticate(store, _AUTH["user"], password)
+        store = store.with_principal(principal)
+    _AUTH["store"] = store
     return store
 
 
 def _parse_bounds(text: str | None):
     if not text:
         return settings.VIETNAM_BOUNDS
-    parts = [float(v) for v in text.split(",")]
-    if len(parts) != 4:
-        raise SystemExit("--bounds needs minlon,minlat,maxlon,maxlat")
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or not (-180 <= parts[0] < parts[2] <= 180 and -90 <= parts[1] < parts[3] <= 90):
+        raise BlackspotError(f"--bounds cần minlon,minlat,maxlon,maxlat (vd 102,8,110,24), nhận được '{text}' / "
+                             f"--bounds needs minlon,minlat,maxlon,maxlat (e.g. 102,8,110,24), got '{text}'")
     return tuple(parts)
 
 
@@ -327,8 +366,10 @@ def cmd_plan_parse(args) -> int:
 
 
 def _read_password(args) -> str:
+    """The new account's password: the next stdin line with ``--password-stdin``
+    (after the acting user's, when both are read from stdin), else asked twice."""
     if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
+        return _stdin_line("mật khẩu mới / new password")
     import getpass
 
     first = getpass.getpass("Mật khẩu / Password: ")
@@ -343,7 +384,7 @@ def cmd_user_add(args) -> int:
     if first and args.role != "admin":
         raise BlackspotError("Tài khoản đầu tiên phải là quản trị (--role admin) / The first account must be an admin")
     uid = store.add_user(username=args.username, password=_read_password(args), role=args.role, commune=args.commune,
-                         full_name=args.full_name, user=_USER["name"])
+                         full_name=args.full_name, user=args.user)
     print(f"Đã tạo tài khoản / Created user {args.username} (#{uid}, {args.role})")
     return 0
 
@@ -352,6 +393,28 @@ def cmd_user_list(args) -> int:
     df = _store().users_frame()
     print(df[["id", "username", "full_name", "role", "commune", "active"]].to_string(index=False) if len(df)
           else "Chưa có tài khoản / No accounts")
+    return 0
+
+
+def cmd_token_create(args) -> int:
+    from services.auth import create_service_token
+
+    token = create_service_token(_store(), args.name, args.for_user)
+    print(token)
+    print(f"Mã truy cập '{args.name}' cho {args.for_user}; chỉ hiện một lần, dùng qua biến BLACKSPOT_TOKEN / "
+          f"Token '{args.name}' for {args.for_user}; shown once, use it through BLACKSPOT_TOKEN", file=sys.stderr)
+    return 0
+
+
+def cmd_token_list(args) -> int:
+    df = _store().service_tokens_frame()
+    print(df.to_string(index=False) if len(df) else "Chưa có mã truy cập / No tokens")
+    return 0
+
+
+def cmd_token_revoke(args) -> int:
+    _store().revoke_service_token(args.token_id, user=args.user)
+    print(f"Đã thu hồi mã truy cập {args.token_id} / Revoked token {args.token_id}")
     return 0
 
 
@@ -373,7 +436,9 @@ def cmd_restore(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="Quản lý điểm đen TNGT / Black-spot management")
-    p.add_argument("--user", default="cli", help="tên người dùng ghi vào nhật ký / user name for the audit log")
+    p.add_argument("--user", help="tài khoản thực hiện lệnh (hỏi mật khẩu) / the account acting (asks its password)")
+    p.add_argument("--password-stdin", dest="auth_password_stdin", action="store_true",
+                   help="đọc mật khẩu của --user từ dòng đầu stdin / read --user's password from stdin's first line")
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("init-db", help="tạo/cập nhật kho / create or migrate the store").set_defaults(fn=cmd_init_db)
     d = sub.add_parser("load-demo", help="nạp dữ liệu mẫu / load demo data")
@@ -434,6 +499,16 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ stdin / read the password from stdin")
     ua.set_defaults(fn=cmd_user_add)
     ussub.add_parser("list", help="danh sách tài khoản / list accounts").set_defaults(fn=cmd_user_list)
+    tk = sub.add_parser("token", help="mã truy cập cho tập lệnh / service tokens for scripts")
+    tksub = tk.add_subparsers(dest="token_cmd", required=True)
+    tc = tksub.add_parser("create", help="tạo mã truy cập (quản trị) / create a token (admins)")
+    tc.add_argument("name", help="tên gợi nhớ, vd 'nhap-hang-dem' / a label, e.g. 'nightly-import'")
+    tc.add_argument("--for", dest="for_user", required=True, help="tài khoản mà mã thay mặt / the account it acts as")
+    tc.set_defaults(fn=cmd_token_create)
+    tksub.add_parser("list", help="danh sách mã truy cập / list tokens").set_defaults(fn=cmd_token_list)
+    tr_ = tksub.add_parser("revoke", help="thu hồi mã truy cập / revoke a token")
+    tr_.add_argument("token_id", type=int)
+    tr_.set_defaults(fn=cmd_token_revoke)
     bk = sub.add_parser("backup", help="sao lưu toàn bộ kho vào một tệp / back up the whole store to one file")
     bk.add_argument("file")
     bk.set_defaults(fn=cmd_backup)
@@ -450,14 +525,40 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return f"Không có tệp / No such file: {exc.filename}"
+    if isinstance(exc, IsADirectoryError):
+        return f"Đây là thư mục, không phải tệp / A folder, not a file: {exc.filename}"
+    if isinstance(exc, PermissionError):
+        return f"Không có quyền đọc/ghi / Permission denied: {exc.filename}"
+    if isinstance(exc, OSError):
+        return f"Lỗi tệp / File error: {exc.strerror or exc} {exc.filename or ''}".strip()
+    if isinstance(exc, MemoryError):
+        return "Không đủ bộ nhớ cho tệp này / Not enough memory for this file"
+    text = " ".join(str(exc).split())
+    return text[:500] if isinstance(exc, BlackspotError) else f"{type(exc).__name__}: {text[:400]}"
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done; 1 the input was read but its rows
+    are invalid (the report says which); 2 any other error, said in one line
+    on stderr (``BLACKSPOT_DEBUG=1`` shows the traceback)."""
     args = build_parser().parse_args(argv)
-    _USER["name"] = args.user
+    _AUTH.update(user=args.user, password_stdin=args.auth_password_stdin, store=None)
+    args.user = args.user or "cli"
     try:
         return args.fn(args)
-    except BlackspotError as exc:
-        print(f"Lỗi / Error: {exc}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        print("Đã dừng / Interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line, never a traceback
+        if os.environ.get("BLACKSPOT_DEBUG"):
+            raise
+        print(f"Lỗi / Error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    finally:
+        _AUTH["store"] = None
 
 
 if __name__ == "__main__":

@@ -59,3 +59,8 @@ class AuthError(BlackspotError):
 
 class PermissionDenied(StoreError):
     """The user's role or commune does not allow this write."""
+
+
+class BackupError(StoreError):
+    """A backup file that cannot be restored: missing, damaged, truncated,
+    foreign, or from a newer version of the tool. The store is left as it was."""

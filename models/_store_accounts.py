@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
 from errors import ConflictError, NotFoundError, TransitionError
 from models._store_base import _conflict_message
-from models.orm import User
+from models.orm import ServiceToken, User, WebSession
 from models.permissions import Action
 
 
@@ -81,3 +81,61 @@ class AccountsMixin:
             row = conn.execute(select(User).where(User.username == (username or "").strip().lower(),
                                                   User.deleted.is_(False))).mappings().first()
             return dict(row) if row else None
+
+    # ------------------------------------------------------- web sessions
+    def add_web_session(self, *, token_hash: str, username: str, expires_at: datetime) -> None:
+        """Record a signed-in browser (the token's hash only)."""
+        now = datetime.now()
+        with self.session() as s:
+            s.add(WebSession(token_hash=token_hash, username=username, created_at=now, last_seen=now,
+                             expires_at=expires_at, ended=False))
+
+    def get_web_session(self, token_hash: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(WebSession).where(WebSession.token_hash == token_hash)).mappings().first()
+            return dict(row) if row else None
+
+    def touch_web_session(self, token_hash: str, *, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(WebSession).where(WebSession.token_hash == token_hash).values(last_seen=at))
+
+    def end_web_session(self, token_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(WebSession).where(WebSession.token_hash == token_hash).values(ended=True))
+
+    # ----------------------------------------------------- service tokens
+    def add_service_token(self, *, name: str, username: str, token_hash: str, user: str | None = None) -> int:
+        """Store a script's token (its hash) acting as ``username`` (admins only)."""
+        self._check(Action.MANAGE_USERS)
+        if self.get_user_record(username) is None:
+            raise NotFoundError(f"Không có tài khoản {username} / No user {username}")
+        with self.session(user) as s:
+            t = ServiceToken(name=name.strip()[:100], username=username.strip().lower(), token_hash=token_hash,
+                             created_at=datetime.now(), created_by=self._who(user), revoked=False)
+            s.add(t)
+            s.flush()
+            return t.id
+
+    def get_service_token(self, token_hash: str) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ServiceToken).where(ServiceToken.token_hash == token_hash)).mappings().first()
+            return dict(row) if row else None
+
+    def touch_service_token(self, token_id: int, *, at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(ServiceToken).where(ServiceToken.id == token_id).values(last_used_at=at))
+
+    def service_tokens_frame(self) -> pd.DataFrame:
+        self._check(Action.MANAGE_USERS)
+        with self.engine.connect() as conn:
+            return pd.read_sql(select(ServiceToken.id, ServiceToken.name, ServiceToken.username,
+                                      ServiceToken.created_at, ServiceToken.created_by, ServiceToken.last_used_at,
+                                      ServiceToken.revoked).order_by(ServiceToken.id), conn)
+
+    def revoke_service_token(self, token_id: int, *, user: str | None = None) -> None:
+        self._check(Action.MANAGE_USERS)
+        with self.session(user) as s:
+            t = s.get(ServiceToken, token_id)
+            if t is None:
+                raise NotFoundError(f"Không có mã truy cập số {token_id} / No token {token_id}")
+            t.revoked = True

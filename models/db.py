@@ -101,6 +101,23 @@ def _plain(value):
 
 
 _SKIP = {"version", "updated_at", "updated_by"}
+#: Columns whose values never enter the audit log: the change is recorded as
+#: "password": [None, "changed"] (or "set" when the row is created).
+SECRET_COLUMNS = {"password_hash": "password", "token_hash": "token"}
+#: Tables whose rows are not audited (sign-ins are not edits of the domain).
+_UNAUDITED = {"audit_log", "web_session"}
+
+
+def _os_user() -> str | None:
+    import getpass
+
+    try:
+        return getpass.getuser()[:64]
+    except Exception:  # no name for this uid (a container); the audit row stays without it
+        return None
+
+
+OS_USER = _os_user()
 
 
 @event.listens_for(Session, "after_flush")
@@ -110,7 +127,7 @@ def _audit(session: Session, flush_context) -> None:
     user = session.info.get("user")
     for action, objs in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objs:
-            if isinstance(obj, AuditLog) or not hasattr(obj, "__table__"):
+            if isinstance(obj, AuditLog) or getattr(obj, "__tablename__", "audit_log") in _UNAUDITED:
                 continue
             state = inspect(obj)
             changes = {}
@@ -119,6 +136,10 @@ def _audit(session: Session, flush_context) -> None:
                 if key in _SKIP:
                     continue
                 hist = state.attrs[key].history
+                if key in SECRET_COLUMNS:
+                    if action == "create" or (action == "update" and hist.has_changes()):
+                        changes[SECRET_COLUMNS[key]] = [None, "set" if action == "create" else "changed"]
+                    continue
                 if action == "create":
                     val = getattr(obj, key)
                     if val is not None:
@@ -134,6 +155,7 @@ def _audit(session: Session, flush_context) -> None:
             else:
                 action_name = action
             rows.append({"at": datetime.now(), "user": user, "table_name": obj.__tablename__,
-                         "row_id": getattr(obj, "id", None), "action": action_name, "changes": changes})
+                         "row_id": getattr(obj, "id", None), "action": action_name, "changes": changes,
+                         "os_user": OS_USER})
     if rows:
         session.connection().execute(insert(AuditLog), rows)

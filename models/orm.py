@@ -286,3 +286,36 @@ class AuditLog(Base):
     row_id: Mapped[int | None] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(16))
     changes: Mapped[dict | None] = mapped_column(JSON)
+    os_user: Mapped[str | None] = mapped_column(String(64))
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random token, the store only
+    its SHA-256. Ends at sign-out, after ``expires_at`` or when idle longer
+    than the session time-out."""
+
+    __tablename__ = "web_session"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_web_session_token"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ServiceToken(Base):
+    """A token an admin creates for a script (e.g. the nightly import); it
+    acts as ``username``. Only its SHA-256 is stored."""
+
+    __tablename__ = "service_token"
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_service_token_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    username: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

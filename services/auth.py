@@ -49,14 +49,6 @@ def authenticate(store, username: str, password: str) -> Principal:
     return Principal(rec["username"], Role(rec["role"]), commune=rec["commune"])
 
 
-def principal_of(store, username: str) -> Principal:
-    """The principal of an existing active account, for the command line."""
-    rec = store.get_user_record(username)
-    if rec is None or not rec["active"]:
-        raise AuthError(f"Không có tài khoản đang hoạt động '{username}' / No active account '{username}'")
-    return Principal(rec["username"], Role(rec["role"]), commune=rec["commune"])
-
-
 def expired(last_seen: datetime | None, *, now: datetime | None = None, minutes: float | None = None) -> bool:
     """Has a session been idle longer than the time-out?
 
@@ -67,3 +59,93 @@ def expired(last_seen: datetime | None, *, now: datetime | None = None, minutes:
         return True
     now = now or datetime.now()
     return now - last_seen > timedelta(minutes=settings.SESSION_TIMEOUT_MIN if minutes is None else minutes)
+
+
+# ------------------------------------------------------------ tokens
+def new_token() -> str:
+    """A random secret of 256 bits, URL-safe."""
+    import secrets
+
+    return secrets.token_urlsafe(32)
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of a token: its SHA-256 (a random 256-bit token
+    needs no slow hash).
+
+    >>> len(token_digest("abc")), token_digest("abc") == token_digest("abc")
+    (64, True)
+    """
+    import hashlib
+
+    return hashlib.sha256((token or "").encode()).hexdigest()
+
+
+def _active_principal(store, username: str) -> Principal | None:
+    rec = store.get_user_record(username)
+    if rec is None or not rec["active"]:
+        return None
+    return Principal(rec["username"], Role(rec["role"]), commune=rec["commune"])
+
+
+# ------------------------------------------------------- web sessions
+#: A session lasts at most this long even when used all the time.
+SESSION_MAX_HOURS = 12
+#: last_seen is written at most this often (seconds), not on every rerun.
+_TOUCH_EVERY_S = 60
+
+
+def start_session(store, principal: Principal, *, now: datetime | None = None) -> str:
+    """Open a browser session for a signed-in user; returns the token for its cookie."""
+    token = new_token()
+    now = now or datetime.now()
+    store.add_web_session(token_hash=token_digest(token), username=principal.username,
+                          expires_at=now + timedelta(hours=SESSION_MAX_HOURS))
+    return token
+
+
+def resume_session(store, token: str | None, *, now: datetime | None = None,
+                   minutes: float | None = None) -> Principal | None:
+    """The principal of a live session (not ended, not past its end, not idle
+    longer than the time-out, its account still active), else None."""
+    if not token:
+        return None
+    now = now or datetime.now()
+    rec = store.get_web_session(token_digest(token))
+    if rec is None or rec["ended"] or now >= rec["expires_at"] or expired(rec["last_seen"], now=now, minutes=minutes):
+        return None
+    p = _active_principal(store, rec["username"])
+    if p is not None and (now - rec["last_seen"]).total_seconds() >= _TOUCH_EVERY_S:
+        store.touch_web_session(token_digest(token), at=now)
+    return p
+
+
+def touch_session(store, token: str | None, *, now: datetime | None = None) -> None:
+    """Note activity on a session (at most once a minute)."""
+    if token:
+        resume_session(store, token, now=now)
+
+
+def end_session(store, token: str | None) -> None:
+    if token:
+        store.end_web_session(token_digest(token))
+
+
+# ----------------------------------------------------- service tokens
+def create_service_token(store, name: str, username: str) -> str:
+    """A token for scripts acting as ``username`` (admins only). Shown once;
+    the store keeps its hash."""
+    token = new_token()
+    store.add_service_token(name=name, username=username, token_hash=token_digest(token))
+    return token
+
+
+def authenticate_token(store, token: str) -> Principal:
+    rec = store.get_service_token(token_digest(token.strip()))
+    if rec is None or rec["revoked"]:
+        raise AuthError("Mã truy cập không hợp lệ hoặc đã bị thu hồi / Unknown or revoked token")
+    p = _active_principal(store, rec["username"])
+    if p is None:
+        raise AuthError(f"Tài khoản {rec['username']} của mã truy cập đã bị khóa / The token's account is disabled")
+    store.touch_service_token(rec["id"], at=datetime.now())
+    return p

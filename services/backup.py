@@ -3,87 +3,199 @@
 The file is a SQLite database with the store's own schema (made by the same
 migrations), so a backup taken from PostGIS restores into SQLite and the other
 way round, and any SQLite tool can open it. Geometries travel as WKB; ids,
-versions, the audit log and the accounts (password hashes only) are kept.
+versions, the audit log and the accounts (password hashes only) are kept. A
+``backup_manifest`` table in the file records the rows of each table.
+
+A restore never loses the store:
+
+1. the backup is copied to a staging file (the user's file is never changed),
+   its integrity checked (``PRAGMA integrity_check``), its tables and row
+   counts compared with its manifest, and the copy migrated to the current
+   schema;
+2. the store is then emptied and loaded **in one transaction** on the store's
+   own back-end, the rows of every table counted again inside it, and only
+   then committed. Any failure rolls the transaction back: the store holds
+   what it held before, and the error says why in one line.
 """
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
+import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, delete, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
-from errors import StoreError
+from errors import BackupError, BlackspotError, StoreError
 from models.db import is_postgres, migrate
 from models.orm import Base
 from models.permissions import Action
 
 CHUNK = 5000
+MANIFEST = "backup_manifest"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _tables():
-    return [t for t in Base.metadata.sorted_tables]
+    return list(Base.metadata.sorted_tables)
 
 
-def _copy(src_engine, dst_engine) -> dict[str, int]:
+def _copy_rows(src_conn, dst_conn) -> dict[str, int]:
+    """Every row of every table from ``src_conn`` into ``dst_conn``, in chunks."""
     counts = {}
-    with src_engine.connect() as src, dst_engine.begin() as dst:
+    for table in _tables():
+        n = 0
+        result = src_conn.execution_options(stream_results=True).execute(
+            select(table).order_by(*table.primary_key.columns))
+        while rows := result.mappings().fetchmany(CHUNK):
+            dst_conn.execute(insert(table), [dict(r) for r in rows])
+            n += len(rows)
+        counts[table.name] = n
+    if is_postgres(dst_conn.engine):
         for table in _tables():
-            rows = [dict(r) for r in src.execute(select(table).order_by(*table.primary_key.columns)).mappings()]
-            for k in range(0, len(rows), CHUNK):
-                dst.execute(insert(table), rows[k:k + CHUNK])
-            counts[table.name] = len(rows)
-        if is_postgres(dst_engine):
-            for table in _tables():
-                if "id" in table.c:
-                    dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                     f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
+            if "id" in table.c:
+                dst_conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                      f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
     return counts
 
 
+def _counts(conn) -> dict[str, int]:
+    return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()}
+
+
 def backup(store, path: Path) -> dict[str, int]:
-    """Write every table of ``store`` to the file ``path``; returns rows per table."""
+    """Write every table of ``store`` to the file ``path``; returns rows per table.
+
+    The file appears only when complete (written to ``PATH.part`` first)."""
     store._check(Action.MANAGE_USERS)
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
-    tmp.unlink(missing_ok=True)
-    engine = create_engine(f"sqlite:///{tmp}")
+    try:
+        tmp.unlink(missing_ok=True)
+        engine = create_engine(f"sqlite:///{tmp}")
+    except OSError as exc:
+        raise BackupError(f"Không ghi được tệp sao lưu / Cannot write the backup: {path} ({exc.strerror})") from exc
     try:
         migrate(engine)
-        counts = _copy(store.engine, engine)
+        with store.engine.connect() as src, engine.begin() as dst:
+            counts = _copy_rows(src, dst)
+            dst.execute(text(f"CREATE TABLE {MANIFEST} (table_name TEXT PRIMARY KEY, n_rows INTEGER NOT NULL, "
+                             "written_at TEXT NOT NULL)"))
+            now = datetime.now().isoformat(timespec="seconds")
+            dst.execute(text(f"INSERT INTO {MANIFEST} VALUES (:t, :n, :w)"),
+                        [{"t": k, "n": v, "w": now} for k, v in counts.items()])
+    except (SQLAlchemyError, OSError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise BackupError(f"Sao lưu thất bại / Backup failed: {_one_line(exc)}") from exc
     finally:
         engine.dispose()
     os.replace(tmp, path)
     return counts
 
 
-def restore(store, path: Path, *, force: bool = False) -> dict[str, int]:
-    """Load a backup into ``store``. The store must be empty unless ``force``,
-    which first removes everything it holds (in one transaction with the load
-    on the same back-end is not possible across engines, so the file is
-    checked before anything is removed)."""
-    store._check(Action.MANAGE_USERS)
+def _one_line(exc: BaseException) -> str:
+    msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return msg[0][:300] if msg else type(exc).__name__
+
+
+def check_backup_file(path: Path) -> dict[str, int]:
+    """Check a backup file without changing it: a SQLite database, intact
+    (``PRAGMA integrity_check``), with the store's tables, and as many rows in
+    each as its manifest says. Returns the rows per table; raises
+    :class:`BackupError` with the reason otherwise."""
     path = Path(path)
-    if not path.exists():
-        raise StoreError(f"Không có tệp sao lưu / No backup file: {path}")
-    src = create_engine(f"sqlite:///{path}")
+    if not path.is_file():
+        raise BackupError(f"Không có tệp sao lưu / No backup file: {path}")
     try:
-        with src.connect() as conn:
-            names = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars())
-        if not {"alembic_version", "crash", "blackspot"} <= names:
-            raise StoreError("Tệp không phải bản sao lưu của công cụ này / Not a backup made by this tool")
-        migrate(src)  # an older backup is brought to the current schema first
-        with store.engine.connect() as conn:
-            held = sum(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables())
-        if held and not force:
-            raise StoreError(f"Kho đang có {held} dòng; dùng --force để thay thế / The store holds {held} rows; "
-                             "use --force to replace them")
-        if held:
-            with store.engine.begin() as conn:
-                for table in reversed(_tables()):
-                    conn.execute(delete(table))
-        return _copy(src, store.engine)
-    finally:
-        src.dispose()
+        with open(path, "rb") as fh:
+            head = fh.read(100)
+    except OSError as exc:
+        raise BackupError(f"Không đọc được tệp sao lưu / Cannot read the backup: {exc.strerror}") from exc
+    if not head.startswith(_SQLITE_MAGIC):
+        raise BackupError("Tệp không phải bản sao lưu của công cụ này / Not a backup made by this tool")
+    page_size = int.from_bytes(head[16:18], "big") or 65536
+    n_pages = int.from_bytes(head[28:32], "big")
+    if n_pages and path.stat().st_size < page_size * n_pages:
+        raise BackupError(f"Tệp sao lưu bị cắt cụt ({path.stat().st_size} byte, cần {page_size * n_pages}) / "
+                          "The backup is truncated")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        try:
+            problems = [r[0] for r in con.execute("PRAGMA integrity_check(5)")]
+            if problems != ["ok"]:
+                lines = [ln.strip() for p in problems for ln in p.splitlines() if ln.strip() and "***" not in ln]
+                raise BackupError(f"Tệp sao lưu bị hỏng / The backup is damaged: {(lines or ['?'])[0][:200]}")
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not {"alembic_version", "crash", "blackspot"} <= names:
+                raise BackupError("Tệp không phải bản sao lưu của công cụ này / Not a backup made by this tool")
+            held = {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]
+                    for n in (t.name for t in _tables()) if n in names}
+            if MANIFEST in names:
+                for table, n in con.execute(f"SELECT table_name, n_rows FROM {MANIFEST}"):
+                    if held.get(table, 0) != n:
+                        raise BackupError(f"Bảng {table} có {held.get(table, 0)} dòng, sổ ghi {n} / Table {table} "
+                                          f"holds {held.get(table, 0)} rows, the manifest says {n}")
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"Tệp sao lưu bị hỏng / The backup is damaged: {_one_line(exc)}") from exc
+    return held
+
+
+def restore(store, path: Path, *, force: bool = False) -> dict[str, int]:
+    """Load a backup into ``store``; returns rows per table.
+
+    The store must be empty unless ``force``, which replaces what it holds.
+    The file is checked and staged first, and the store is replaced in one
+    transaction: on any failure the store is left as it was and
+    :class:`BackupError` says why."""
+    store._check(Action.MANAGE_USERS)
+    check_backup_file(path)
+    with tempfile.TemporaryDirectory(prefix="blackspot-restore-") as tmpd:
+        staged = Path(tmpd) / "staged.sqlite"
+        try:
+            shutil.copyfile(path, staged)
+        except OSError as exc:
+            raise BackupError(f"Không chép được tệp sao lưu / Cannot stage the backup: {exc.strerror}") from exc
+        src = create_engine(f"sqlite:///{staged}")
+        try:
+            try:
+                migrate(src)  # an older backup is brought to the current schema, on the staged copy
+            except Exception as exc:  # alembic: unknown (newer) revision, broken schema
+                raise BackupError("Không nâng cấp được lược đồ của bản sao lưu (bản sao lưu của phiên bản mới hơn?) / "
+                                  f"The backup's schema cannot be migrated (from a newer version?): {_one_line(exc)}"
+                                  ) from exc
+            with src.connect() as conn:
+                expected = _counts(conn)
+            return _replace(store, src, expected, force=force)
+        finally:
+            src.dispose()
+
+
+def _replace(store, src, expected: dict[str, int], *, force: bool) -> dict[str, int]:
+    try:
+        with src.connect() as src_conn, store.engine.begin() as dst:
+            held = sum(_counts(dst).values())
+            if held and not force:
+                raise StoreError(f"Kho đang có {held} dòng; dùng --force để thay thế / The store holds {held} rows; "
+                                 "use --force to replace them")
+            for table in reversed(_tables()):
+                dst.execute(delete(table))
+            counts = _copy_rows(src_conn, dst)
+            after = _counts(dst)
+            if after != expected or counts != expected:
+                bad = next(k for k in expected if after.get(k) != expected[k] or counts.get(k) != expected[k])
+                raise BackupError(f"Bảng {bad}: nạp {after.get(bad)} dòng, cần {expected[bad]} / Table {bad}: "
+                                  f"{after.get(bad)} rows loaded, {expected[bad]} expected")
+    except BlackspotError:
+        raise
+    except SQLAlchemyError as exc:
+        raise BackupError(f"Khôi phục thất bại, kho giữ nguyên / Restore failed, the store is unchanged: "
+                          f"{_one_line(exc)}") from exc
+    return counts
 
 
 def store_snapshot(store) -> dict[str, list[dict]]:

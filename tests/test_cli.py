@@ -53,7 +53,7 @@ def test_corridor_check_rejects_points_without_coordinates(tmp_path, ql24, capsy
     (tmp_path / "pts.csv").write_text("id,ghi_chu\n1,quán nước\n", encoding="utf-8")
     rc = cli.main(["corridor", "check", "--roads", str(tmp_path / "roads.geojson"), "--points",
                    str(tmp_path / "pts.csv"), "--out", str(tmp_path / "out.csv")])
-    assert rc == 1
+    assert rc == 2
     assert "lon/lat" in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
 
@@ -152,34 +152,82 @@ def test_cli_import_cases_and_boundaries(tmp_path, monkeypatch, capsys, ql24):
 
 
 def test_cli_acts_for_its_user_and_the_store_refuses_other_communes(tmp_path, monkeypatch, capsys, hk_slice):
-    """Once accounts exist, --user must name one, and its role and commune apply to what the CLI writes."""
+    """Once accounts exist, --user must name one and prove it with its password;
+    its role and commune apply to what the CLI writes."""
 
     from models.store import Store
 
     url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
     monkeypatch.setenv("DATABASE_URL", url)
     Store(url)
-    monkeypatch.setattr("sys.stdin", io.StringIO("quan-tri-2025\n"))
-    assert cli.main(["user", "add", "quantri", "--role", "viewer", "--password-stdin"]) == 1  # first must be admin
+    stdin = lambda text: monkeypatch.setattr("sys.stdin", io.StringIO(text))  # noqa: E731
+    stdin("quan-tri-2025\n")
+    assert cli.main(["user", "add", "quantri", "--role", "viewer", "--password-stdin"]) == 2  # first must be admin
     assert "phải là quản trị" in capsys.readouterr().err
-    monkeypatch.setattr("sys.stdin", io.StringIO("quan-tri-2025\n"))
+    stdin("quan-tri-2025\n")
     assert cli.main(["user", "add", "quantri", "--role", "admin", "--password-stdin"]) == 0
-    monkeypatch.setattr("sys.stdin", io.StringIO("xa-mat-khau\n"))
-    assert cli.main(["--user", "quantri", "user", "add", "lan", "--role", "commune_editor", "--commune",
-                     "Đăk Ruồng", "--password-stdin"]) == 0
+    # the acting admin's password first, then the new account's
+    stdin("quan-tri-2025\nxa-mat-khau\n")
+    assert cli.main(["--user", "quantri", "--password-stdin", "user", "add", "lan", "--role", "commune_editor",
+                     "--commune", "Đăk Ruồng", "--password-stdin"]) == 0
     capsys.readouterr()
     frame = _hk_frame(hk_slice)  # Hong Kong rows: their district is not Đăk Ruồng
     frame.to_csv(tmp_path / "vu.csv", index=False)
-    assert cli.main(["--user", "lan", "import", "crashes", str(tmp_path / "vu.csv"), "--bounds", HK_BOUNDS_ARG]) == 1
+    stdin("xa-mat-khau\n")
+    assert cli.main(["--user", "lan", "--password-stdin", "import", "crashes", str(tmp_path / "vu.csv"), "--bounds",
+                     HK_BOUNDS_ARG]) == 2
     err = capsys.readouterr().err
-    assert "chỉ được nhập dữ liệu mục của xã Đăk Ruồng" in err
+    assert "chỉ được nhập dữ liệu mục của xã Đăk Ruồng" in err and len(err.strip().splitlines()) == 1
     assert Store(url).crash_count() == 0
-    assert cli.main(["--user", "nobody", "batches"]) == 1
-    assert "No active account 'nobody'" in capsys.readouterr().err
-    assert cli.main(["--user", "quantri", "import", "crashes", str(tmp_path / "vu.csv"), "--bounds",
-                     HK_BOUNDS_ARG]) == 0
+    stdin("x\n")
+    assert cli.main(["--user", "nobody", "--password-stdin", "batches"]) == 2
+    assert "Wrong user name or password" in capsys.readouterr().err
+    # a name alone no longer acts as that account
+    stdin("")
+    assert cli.main(["--user", "quantri", "batches"]) == 2
+    assert "--password-stdin" in capsys.readouterr().err
+    assert cli.main(["batches"]) == 2
+    assert "--user" in capsys.readouterr().err
+    stdin("wrong-password\n")
+    assert cli.main(["--user", "quantri", "--password-stdin", "import", "crashes", str(tmp_path / "vu.csv")]) == 2
+    assert "Sai tên đăng nhập hoặc mật khẩu" in capsys.readouterr().err
+    stdin("quan-tri-2025\n")
+    assert cli.main(["--user", "quantri", "--password-stdin", "import", "crashes", str(tmp_path / "vu.csv"),
+                     "--bounds", HK_BOUNDS_ARG]) == 0
     assert Store(url).crash_count() == 28
     assert Store(url).batches_frame()["created_by"].tolist() == ["quantri"]
+
+
+def test_cli_service_token_acts_as_its_account_until_revoked(tmp_path, monkeypatch, capsys):
+    import getpass
+
+    from models.store import Store
+
+    url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("quan-tri-2025\n"))
+    assert cli.main(["user", "add", "quantri", "--role", "admin", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("quan-tri-2025\n"))
+    capsys.readouterr()
+    assert cli.main(["--user", "quantri", "--password-stdin", "token", "create", "nhap-hang-dem", "--for",
+                     "quantri"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert len(token) >= 40
+    store = Store(url)
+    with store.engine.connect() as c:
+        from sqlalchemy import text
+
+        hashes = c.execute(text("select token_hash from service_token")).scalars().all()
+        audit = " ".join(str(r) for r in c.execute(text("select changes, os_user from audit_log")).all())
+    assert token not in hashes and len(hashes) == 1  # only its hash is kept
+    assert token not in audit and hashes[0] not in audit
+    assert getpass.getuser() in audit  # the operating-system user is in the audit rows
+    monkeypatch.setenv("BLACKSPOT_TOKEN", token)
+    assert cli.main(["init-db"]) == 0
+    assert cli.main(["batches"]) == 0
+    assert cli.main(["token", "revoke", "1"]) == 0
+    assert cli.main(["batches"]) == 2
+    assert "thu hồi" in capsys.readouterr().err
 
 
 def test_make_run_steps_work_once_accounts_exist(tmp_path, monkeypatch, capsys):

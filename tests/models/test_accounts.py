@@ -221,3 +221,21 @@ def test_import_killed_mid_way_leaves_nothing(tmp_path):
     batches = Store(url).batches_frame()
     assert proc.returncode == -signal.SIGKILL, out  # it was killed, not finished
     assert n == 0 and batches.empty
+
+
+def test_password_hashes_never_reach_the_audit_log(world):
+    """Creating an account or changing its password is audited as 'password set/changed', never the hash."""
+    from sqlalchemy import text
+
+    s, _ = world
+    admin = _as(s, "admin")
+    uid = int(s.users_frame().set_index("username").loc["xem", "id"])
+    admin.update_user(uid, expected_version=1, password="mat-khau-moi-2")
+    hashes = [s.get_user_record(n)["password_hash"] for n in ("admin", "xem", "xa", "ban")]
+    with s.engine.connect() as c:
+        audit = c.execute(text("select changes from audit_log where table_name = 'app_user'")).scalars().all()
+    dump = " ".join(map(str, audit))
+    assert not any(h in dump for h in hashes) and "$argon2" not in dump
+    hist = s.history("app_user", uid)
+    assert hist["changes"].iloc[0]["password"] == [None, "set"]
+    assert hist["changes"].iloc[-1] == {"password": [None, "changed"]}
