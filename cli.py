@@ -32,6 +32,7 @@ import pandas as pd
 
 import settings
 from errors import AuthError, BlackspotError
+from services.tabular import to_xlsx_bytes, write_csv
 
 
 _AUTH: dict = {"user": None, "password_stdin": False, "store": None}
@@ -153,7 +154,7 @@ def cmd_import(args) -> int:
     prev = preview_crashes(store, path.read_bytes(), path.name, source_crs=crs, bounds=_parse_bounds(args.bounds))
     res = prev.result
     report_path = Path(args.report) if args.report else path.with_suffix(".report.csv")
-    res.report.to_csv(report_path, index=False, encoding="utf-8-sig")
+    write_csv(res.report, report_path)
     print(f"{res.n_rows} dòng / rows: {res.n_valid} hợp lệ / valid, {res.n_errors} lỗi / with errors. "
           f"Báo cáo / Report: {report_path}")
     if len(res.report):
@@ -250,13 +251,13 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
 def _write_table(df: pd.DataFrame, out: Path, *, geometry=None) -> None:
     suffix = out.suffix.lower()
     if suffix == ".csv":
-        df.to_csv(out, index=False, encoding="utf-8-sig")
+        write_csv(df, out)
     elif suffix == ".xlsx":
         df2 = df.copy()
         for c in df2.columns:
             if pd.api.types.is_datetime64_any_dtype(df2[c]):
                 df2[c] = df2[c].dt.strftime("%d/%m/%Y")
-        df2.to_excel(out, index=False)
+        out.write_bytes(to_xlsx_bytes({"Sheet1": df2}))
     elif suffix in (".geojson", ".json"):
         import geopandas as gpd
 
@@ -319,7 +320,7 @@ def cmd_cluster(args) -> int:
         raise BlackspotError("Cần cột lon, lat / lon and lat columns needed")
     labels, table = cluster_crashes(crashes, eps=args.eps, min_samples=args.min_samples, method=args.method)
     if args.labels:
-        crashes.assign(cluster=labels.to_numpy())[["crash_id", "lon", "lat", "cluster"]].to_csv(args.labels, index=False)
+        write_csv(crashes.assign(cluster=labels.to_numpy())[["crash_id", "lon", "lat", "cluster"]], args.labels)
     geometry = None
     if Path(args.out).suffix.lower() in (".geojson", ".json"):
         geometry = shapely.points(table["lon"].to_numpy(), table["lat"].to_numpy())

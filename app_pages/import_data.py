@@ -12,6 +12,7 @@ from geo.crs import KNOWN_CRS
 from i18n import t
 from models.enums import BatchStatus
 from app_pages.common import current_user, get_store, invalidate, lang, tr
+from services.tabular import to_csv_bytes
 from services.importing import commit_crashes, preview_crashes, roads_from_table
 
 L = lang()
@@ -130,7 +131,7 @@ else:
                                                  "reason": tr("Lý do"), "level": tr("Mức")})
                 st.dataframe(rep, width="stretch", hide_index=True, height=260)
                 st.download_button(tr("Tải báo cáo (CSV)"),
-                                   res.report.to_csv(index=False).encode("utf-8-sig"),
+                                   to_csv_bytes(res.report),
                                    file_name=f"{upload.name}.report.csv", mime="text/csv")
             with st.expander(tr("Xem trước dữ liệu")):
                 st.dataframe(res.rows.head(200), width="stretch")

@@ -4,7 +4,6 @@ column widths, a sheet of crashes per spot), GeoJSON, KML and GeoPackage.
 No UI here; each function returns bytes."""
 from __future__ import annotations
 
-import io
 import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -15,6 +14,7 @@ import shapely
 
 from geo.chainage import format_chainage
 from models.enums import BlackspotStatus, SpotKind
+from services.tabular import to_csv_bytes, to_xlsx_bytes
 
 #: Export columns and their Vietnamese / English headers.
 COLUMNS = [
@@ -55,39 +55,16 @@ def _headers(lang: str) -> dict[str, str]:
 
 
 def to_csv(table: pd.DataFrame, *, lang: str = "vi") -> bytes:
-    return table.drop(columns=["geometry"], errors="ignore").rename(columns=_headers(lang)).to_csv(
-        index=False).encode("utf-8-sig")
+    return to_csv_bytes(table.rename(columns=_headers(lang)))
 
 
 def to_xlsx(table: pd.DataFrame, *, crashes: pd.DataFrame | None = None, lang: str = "vi") -> bytes:
     """Workbook: the list (frozen header, widths, auto filter) and a sheet of
     the crashes of every spot."""
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    buf = io.BytesIO()
-    main = table.drop(columns=["geometry"], errors="ignore").rename(columns=_headers(lang))
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        sheet = "Danh sách điểm" if lang == "vi" else "Hotspots"
-        main.to_excel(xw, sheet_name=sheet, index=False)
-        ws = xw.sheets[sheet]
-        _format_sheet(ws, main, Font, Alignment, get_column_letter)
-        if crashes is not None and len(crashes):
-            name = "Các vụ theo điểm" if lang == "vi" else "Crashes per spot"
-            crashes.to_excel(xw, sheet_name=name, index=False)
-            _format_sheet(xw.sheets[name], crashes, Font, Alignment, get_column_letter)
-    return buf.getvalue()
-
-
-def _format_sheet(ws, frame, Font, Alignment, get_column_letter):
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for i, col in enumerate(frame.columns, start=1):
-        values = [str(col)] + [str(v) for v in frame[col].head(500).tolist()]
-        ws.column_dimensions[get_column_letter(i)].width = min(max(len(v) for v in values) + 2, 60)
+    sheets = {("Danh sách điểm" if lang == "vi" else "Hotspots"): table.rename(columns=_headers(lang))}
+    if crashes is not None and len(crashes):
+        sheets["Các vụ theo điểm" if lang == "vi" else "Crashes per spot"] = crashes
+    return to_xlsx_bytes(sheets)
 
 
 def _geo_frame(table: pd.DataFrame):
@@ -179,19 +156,11 @@ def crashes_per_spot(spots: pd.DataFrame, crashes: pd.DataFrame) -> pd.DataFrame
 def table_export(frame: pd.DataFrame, fmt: str, *, sheet: str = "Danh sách") -> bytes:
     """Any list (cases, works, targets) as CSV (UTF-8 with BOM) or XLSX
     (frozen header, widths)."""
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    df = frame.drop(columns=["geometry"], errors="ignore")
     if fmt == "csv":
-        return df.to_csv(index=False).encode("utf-8-sig")
+        return to_csv_bytes(frame)
     if fmt != "xlsx":
         raise ValueError(fmt)
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        df.to_excel(xw, sheet_name=sheet[:31], index=False)
-        _format_sheet(xw.sheets[sheet[:31]], df, Font, Alignment, get_column_letter)
-    return buf.getvalue()
+    return to_xlsx_bytes({sheet: frame})
 
 
 def clusters_as_spots(clusters: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.DataFrame:

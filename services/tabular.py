@@ -1,0 +1,90 @@
+"""Spreadsheet output that is safe to open: every CSV and XLSX the tool writes
+goes through here.
+
+Text from data (a crash description, a commune, a case list) that starts with
+``=``, ``+``, ``-``, ``@``, a tab or a carriage return would run as a formula
+in Excel or LibreOffice (CSV injection). As OWASP advises, such text gets a
+leading apostrophe, and XLSX cells holding text are written as text cells,
+never formulas. Numbers stay numbers; text that is just a number (``-12.5``)
+is left alone, since a spreadsheet reads it as that number anyway.
+
+>>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("@SUM(A1)"), neutralise("-2+3"), neutralise(-2)
+('\\'=HYPERLINK("http://x")', "'@SUM(A1)", "'-2+3", -2)
+>>> neutralise("-12.5"), neutralise("QL24"), neutralise("\\tcmd")
+('-12.5', 'QL24', "'\\tcmd")
+"""
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*\Z")
+
+
+def neutralise(value):
+    """``value`` made safe for a spreadsheet cell (see the module's text)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell and header neutralised; lists
+    become ``;``-joined text first."""
+    df = frame.drop(columns=["geometry"], errors="ignore").copy()
+    df.columns = [neutralise(str(c)) for c in df.columns]
+    for c in df.columns:
+        if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype):
+            df[c] = df[c].map(_cell)
+    return df
+
+
+def _cell(v):
+    if isinstance(v, (list, tuple, np.ndarray)):
+        v = ";".join(map(str, v))
+    v = neutralise(v)
+    if isinstance(v, str) and "\r" in v:  # a bare CR would end the CSV line unquoted: line breaks are \n
+        v = v.replace("\r\n", "\n").replace("\r", "\n")
+    return v
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV in UTF-8 with BOM (Excel opens it with the right accents)."""
+    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    with open(path, "wb") as fh:
+        fh.write(to_csv_bytes(frame))
+
+
+def to_xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """A workbook of one sheet per frame: bold wrapped header, frozen first
+    row, auto filter, column widths; text cells never formulas."""
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        for name, frame in sheets.items():
+            df = safe_frame(frame)
+            sheet = name[:31]
+            df.to_excel(xw, sheet_name=sheet, index=False)
+            ws = xw.sheets[sheet]
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":  # openpyxl makes any text starting with "=" a formula
+                        cell.data_type = "s"
+            ws.freeze_panes = "A2"
+            ws.auto_filter.ref = ws.dimensions
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            for i, col in enumerate(df.columns, start=1):
+                values = [str(col)] + [str(v) for v in df[col].head(500).tolist()]
+                ws.column_dimensions[get_column_letter(i)].width = min(max(len(v) for v in values) + 2, 60)
+    return buf.getvalue()
