@@ -78,6 +78,36 @@ def parse_item_tag(text: str | None) -> tuple[str, int] | None:
     return (_TAG_KIND[m.group(1)], int(m.group(2))) if m else None
 
 
+class SafeTooltip(folium.Tooltip):
+    """A tooltip whose text reaches the page as data, never as code.
+
+    folium's :class:`~folium.Tooltip` splices its text into a JavaScript
+    template literal (backticks): a name holding ``${...}`` or a backtick would
+    run as script when the map loads. Here the text is HTML-escaped (so
+    ``<img onerror=...>`` is shown as text) and the whole tooltip goes into the
+    page as a JSON string literal (Jinja's ``tojson``: no quote, backtick,
+    ``${`` or ``</script>`` can end it).
+
+    The tooltip reads as the same plain text as before, which is what
+    streamlit-folium returns for a click (``last_object_clicked_tooltip``: the
+    text content of the tooltip's HTML) and :func:`parse_item_tag` reads.
+
+    >>> t = SafeTooltip("[CASE-7] `${x}` <b>")
+    >>> t.html
+    '<div>[CASE-7] `${x}` &lt;b&gt;</div>'
+    """
+
+    _template = folium.template.Template("""
+        {% macro script(this, kwargs) %}
+            {{ this._parent.get_name() }}.bindTooltip({{ this.html|tojson }}, {{ this.options|tojavascript }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, text: str, *, sticky: bool = True, **kwargs):
+        super().__init__(text, sticky=sticky, **kwargs)
+        self.html = f"<div>{html.escape(self.text)}</div>"
+
+
 def localise_assets(element) -> None:
     """Point every JS/CSS link of a folium element tree at ``/app/static/vendor``."""
     stack = [element]
@@ -135,8 +165,9 @@ def _latlon(coords) -> list[list[float]]:
 def _vector(g, *, tooltip: str, colour: str, weight: float = 4, fill_opacity: float = 0.3, dash: str | None = None,
             opacity: float = 0.85):
     """One Leaflet layer per item (PolyLine / Polygon / CircleMarker), so a
-    click on it reports its own tooltip (a GeoJSON group would not)."""
-    kw = dict(tooltip=tooltip, color=colour, weight=weight, opacity=opacity)
+    click on it reports its own tooltip (a GeoJSON group would not).
+    ``tooltip`` is plain text (see :class:`SafeTooltip`)."""
+    kw = dict(tooltip=SafeTooltip(tooltip), color=colour, weight=weight, opacity=opacity)
     if dash:
         kw["dash_array"] = dash
     t = g.geom_type
@@ -244,11 +275,14 @@ def _legend(lang: str, *, cases: bool, works: bool) -> str:
             rows.append(f'<span style="background:{CASE_COLOURS[k]}" class="lg-dot"></span>{a if vi else b}')
     if works:
         rows.append(f'<span style="background:{WORK_COLOUR}" class="lg-bar"></span>'
+                    f'<span style="border-color:{WORK_COLOUR}" class="lg-ring"></span>'
                     f"{'Công trình xử lý' if vi else 'Remediation work'}")
     rows.append(f'<span style="background:#ffd54f;opacity:.6" class="lg-bar"></span>'
                 f"{'Hành lang an toàn đường bộ' if vi else 'Road safety corridor'}")
     return ("<style>.lg-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}"
-            ".lg-bar{display:inline-block;width:16px;height:5px;margin-right:5px;vertical-align:middle}</style>"
+            ".lg-bar{display:inline-block;width:16px;height:5px;margin-right:5px;vertical-align:middle}"
+            ".lg-ring{display:inline-block;width:8px;height:8px;border:2px dashed;border-radius:50%;background:#fff;"
+            "margin-right:5px;vertical-align:middle}</style>"
             '<div id="map-legend" style="position:absolute;bottom:24px;left:10px;z-index:9999;background:white;'
             'padding:4px 8px;border:1px solid #999;border-radius:4px;font:11px/1.4 sans-serif;max-height:55%;'
             f'overflow:auto"><details open><summary>{"Chú giải" if vi else "Legend"}</summary>'
@@ -267,7 +301,11 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     stand out) and remediation works; a legend.
 
     Tooltips start with an item tag (:func:`item_tag`) so a click selects
-    the item; every user-supplied text is HTML-escaped.
+    the item. Every user-supplied text reaches the page as data: HTML-escaped
+    inside a JSON string (:class:`SafeTooltip`, and the crash rows), never
+    spliced into script. Every script and stylesheet is served by the app
+    (:func:`localise_assets`); only the OpenStreetMap base layer's tiles come
+    from outside.
     """
     b = _bounds(crashes["lon"], crashes["lat"]) if len(crashes) else None
     if b is None and roads is not None and len(roads):
@@ -290,7 +328,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 continue
             folium.GeoJson(shapely.to_geojson(rec["geometry"]),
                            style_function=lambda _: {"color": "#37474f", "weight": 2, "fillOpacity": 0.03},
-                           tooltip=html.escape(rec["name"])).add_to(fg)
+                           tooltip=SafeTooltip(rec["name"])).add_to(fg)
         fg.add_to(m)
     if corridors is not None and len(corridors):
         fg = folium.FeatureGroup(name="Hành lang an toàn / Safety corridor", show=True)
@@ -305,7 +343,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
         for rec in roads.to_dict("records"):
             folium.GeoJson(shapely.to_geojson(rec["geometry"]),
                            style_function=lambda _: {"color": "#424242", "weight": 4, "opacity": 0.7},
-                           tooltip=html.escape(f"{rec['code']} {rec.get('name') or ''}")).add_to(fg)
+                           tooltip=SafeTooltip(f"{rec['code']} {rec.get('name') or ''}")).add_to(fg)
         fg.add_to(m)
     ok = crashes["lon"].notna() & crashes["lat"].notna() if len(crashes) else pd.Series(dtype=bool)
     pts = crashes.loc[ok] if len(crashes) else crashes
@@ -339,7 +377,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             colour = STATUS_COLOURS.get(rec["status"], "#ff6f00")
             kind = ("Điểm đen" if lang == "vi" else "Black spot") if rec["kind"] == "black_spot" else \
                 ("Điểm tiềm ẩn" if lang == "vi" else "Potential point")
-            tip = item_tag("blackspot", rec["id"]) + " " + html.escape(
+            tip = item_tag("blackspot", rec["id"]) + " " + (
                 f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
                 f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
             chosen = selected == ("blackspot", rec["id"])
@@ -356,7 +394,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 continue
             state = "overdue" if rec.get("overdue") else ("open" if rec["status"] in open_values else "closed")
             colour = CASE_COLOURS[state]
-            tip = item_tag("case", rec["id"]) + " " + html.escape(
+            tip = item_tag("case", rec["id"]) + " " + (
                 f"{rec.get('kind') or ('Lấn chiếm' if lang == 'vi' else 'Encroachment')} · "
                 f"{CaseStatus(rec['status']).label(lang)}"
                 + (f" · QUÁ HẠN {rec.get('days_overdue')} ngày" if state == "overdue" else "")
@@ -364,7 +402,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 + (f" · {rec['description'][:80]}" if rec.get("description") else ""))
             if g.geom_type == "Point":
                 folium.CircleMarker([g.y, g.x], radius=7, color="#000", weight=1, fill=True, fill_color=colour,
-                                    fill_opacity=0.95, tooltip=tip).add_to(fg)
+                                    fill_opacity=0.95, tooltip=SafeTooltip(tip)).add_to(fg)
             else:
                 _vector(g, tooltip=tip, colour=colour, weight=2, fill_opacity=0.6).add_to(fg)
         fg.add_to(m)
@@ -376,12 +414,12 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             g = rec.get("geometry")
             if g is None:
                 continue
-            tip = item_tag("work", rec["id"]) + " " + html.escape(
+            tip = item_tag("work", rec["id"]) + " " + (
                 f"{WorkType(rec['work_type']).label(lang)} · {WorkStatus(rec['status']).label(lang)}"
                 + (f" · {rec['name']}" if rec.get("name") else ""))
-            if g.geom_type == "Point":
-                folium.RegularPolygonMarker([g.y, g.x], number_of_sides=4, radius=8, color=WORK_COLOUR, weight=2,
-                                            fill=True, fill_opacity=0.8, tooltip=tip).add_to(fg)
+            if g.geom_type == "Point":  # a blue ring, dashed like a work's stretch (no plugin, no CDN)
+                folium.CircleMarker([g.y, g.x], radius=8, color=WORK_COLOUR, weight=3, dash_array="4 3", fill=True,
+                                    fill_color="#ffffff", fill_opacity=0.9, tooltip=SafeTooltip(tip)).add_to(fg)
             else:
                 _vector(g, tooltip=tip, colour=WORK_COLOUR, weight=4, dash="6 6").add_to(fg)
         fg.add_to(m)

@@ -2,6 +2,7 @@
 with every user text escaped."""
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from geo.validate import validate_crashes
-from services.maps import TOOLTIP_LIMIT, planner_map
+from services.maps import TOOLTIP_LIMIT, parse_item_tag, planner_map
 from tests.conftest import HK_BOUNDS
 
 
@@ -51,3 +52,142 @@ def test_large_sets_send_compact_rows_without_tooltips(hk_crashes):
     big = pd.concat([hk_crashes] * (TOOLTIP_LIMIT // len(hk_crashes) + 1), ignore_index=True)
     rows = _rows_of(planner_map(crashes=big).get_root().render())
     assert len(rows) == len(big) and all(len(r) == 3 for r in rows[:100])
+
+
+# ------------------------------------------------------------ every layer, hostile names, no CDN
+#: Names that run as script if spliced into code: inside a template literal
+#: (``${...}``), breaking out of one (a backtick), or out of the script and
+#: into HTML (``</script>``, ``<img onerror>``).
+HOSTILE = ("`${document.body.dataset.pwned=1}`+(document.body.dataset.pwned=1)+`"
+           "</script><img src=x onerror=document.body.dataset.pwned2=1>'\"&")
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+def _all_layers(crashes: pd.DataFrame) -> dict:
+    """Every kind of layer the planners' map draws, each item named ``HOSTILE``."""
+    import shapely
+
+    x, y = 114.17, 22.30  # among the Hong Kong crashes
+
+    def line(dx):
+        return shapely.LineString([(x + dx, y), (x + dx + 0.01, y + 0.01)])
+
+    def square(dx, d=0.002):
+        return shapely.box(x + dx, y, x + dx + d, y + d)
+
+    roads = pd.DataFrame({"code": [HOSTILE, "QL1"], "name": [HOSTILE, None], "geometry": [line(0), line(0.02)]})
+    boundaries = pd.DataFrame({"name": [HOSTILE], "level": ["district"],
+                               "geometry": [shapely.MultiPolygon([square(-0.1, 0.3)])]})
+    corridors = pd.DataFrame({"geometry": [line(0).buffer(0.0005), None]})
+    spots = pd.DataFrame({"id": [11, 12], "kind": ["black_spot", "potential"], "status": ["candidate", "confirmed"],
+                          "road_code": [HOSTILE, HOSTILE], "from_m": [100.0, 250.0], "to_m": [300.0, 250.0],
+                          "n_crashes": [4, 0], "deaths": [1, 0],
+                          "geometry": [line(0.001), shapely.Point(x + 0.004, y + 0.004)]})
+    cases = pd.DataFrame({"id": [21, 22], "kind": [HOSTILE, HOSTILE], "status": ["detected", "deadline_set"],
+                          "overdue": [False, True], "days_overdue": [0, 5], "road_code": [HOSTILE, "QL1"],
+                          "chainage_m": [120.0, 80.0], "description": [HOSTILE, HOSTILE],
+                          "geometry": [shapely.Point(x + 0.003, y + 0.001), square(0.005)]})
+    works = pd.DataFrame({"id": [31, 32], "work_type": ["signs", "lighting"], "status": ["proposed", "in_progress"],
+                          "name": [HOSTILE, HOSTILE], "blackspot_id": [None, 11],
+                          # a road stretch's midpoint (no spot) and a spot's line
+                          "geometry": [shapely.Point(x + 0.006, y + 0.006), line(0.001)]})
+    crashes = crashes.copy()
+    crashes.loc[crashes.index[:3], "description"] = HOSTILE
+    return dict(crashes=crashes, roads=roads, boundaries=boundaries, corridors=corridors, spots=spots, cases=cases,
+                works=works, draw=True)
+
+
+def _json_spans(page: str) -> tuple[list[str], str]:
+    """The tooltips of the page (first argument of every ``bindTooltip``, which
+    must be a JSON string) and the page with them and the crash rows cut out."""
+    dec = json.JSONDecoder()
+    tips, spans = [], []
+    for m in re.finditer(r"\.bindTooltip\(\s*", page):
+        if page.startswith("row[3]", m.end()):  # the crash rows' tooltips: the rows are data (below)
+            continue
+        value, end = dec.raw_decode(page, m.end())  # fails unless a JSON literal
+        assert isinstance(value, str) and page[m.end()] == '"', page[m.start():m.start() + 200]
+        tips.append(value)
+        spans.append((m.end(), end))
+    for m in re.finditer(r"var crash_rows_\w+ = ", page):
+        value, end = dec.raw_decode(page, m.end())
+        assert isinstance(value, list)
+        spans.append((m.end(), end))
+    rest, last = [], 0
+    for a, b in sorted(spans):
+        rest.append(page[last:a])
+        last = b
+    rest.append(page[last:])
+    return tips, "".join(rest)
+
+
+def _text_of(tooltip_html: str) -> str:
+    """What the browser shows, and what streamlit-folium returns for a click
+    (the text content of the tooltip's HTML)."""
+    assert "<" not in re.sub(r"</?div>", "", tooltip_html)  # no markup but the wrapper
+    return html.unescape(re.sub(r"</?div>", "", tooltip_html)).strip()
+
+
+def _external_assets(m, page: str) -> list[str]:
+    """Script and stylesheet links that are not served by the app, both as
+    rendered and as streamlit-folium collects them (``default_js``/``_css``)."""
+    links = re.findall(r"<script[^>]*\bsrc=[\"']([^\"']+)", page)
+    links += re.findall(r"<link[^>]*\bhref=[\"']([^\"']+)", page)
+    links += re.findall(r"@import\s+(?:url\()?[\"']?([^\"')\s]+)", page)
+    stack = [m]
+    while stack:
+        el = stack.pop()
+        links += [u for _, u in getattr(el, "default_js", [])] + [u for _, u in getattr(el, "default_css", [])]
+        stack.extend(getattr(el, "_children", {}).values())
+    assert links
+    return [u for u in links if not u.startswith("/app/static/vendor/")]
+
+
+@pytest.mark.parametrize("variant", ["tooltips", "compact", "heat"])
+def test_every_layer_loads_nothing_from_outside_and_hostile_names_stay_data(hk_crashes, variant):
+    layers = _all_layers(hk_crashes)
+    if variant == "compact":
+        layers["crashes"] = pd.concat([layers["crashes"]] * (TOOLTIP_LIMIT // len(hk_crashes) + 1),
+                                      ignore_index=True)
+    m = planner_map(**layers, heat=variant == "heat", offline=True)
+    page = m.get_root().render()
+
+    # offline means offline: every script and stylesheet from the app; the only
+    # address outside is the OpenStreetMap base layer (its tiles, and its credit)
+    assert _external_assets(m, page) == []
+    assert "leaflet-dvf" not in page and "RegularPolygonMarker" not in page
+    assert set(re.findall(r"https?://[^\s\"'<>\\]+", page)) <= {OSM_TILES, "https://www.openstreetmap.org/copyright"}
+    assert {"tooltips": "leaflet.markercluster.js", "compact": "leaflet.markercluster.js",
+            "heat": "leaflet-heat.js"}[variant] in page
+    assert "leaflet.draw.js" in page
+
+    # every tooltip is a JSON string; cut those and the crash rows out and no
+    # trace of the hostile names is left: nothing of them is code
+    tips, code = _json_spans(page)
+    assert "pwned" not in code and "onerror" not in code and "`" not in code and "${" not in code
+    assert code.count("</script>") == code.count("<script")
+    assert "pwned" in page  # (they are in the page, as data)
+
+    # tooltips read as the plain text, so a click still finds its item
+    texts = [_text_of(t) for t in tips]
+    tagged = {parse_item_tag(t): t for t in texts if parse_item_tag(t)}
+    assert set(tagged) == {("blackspot", 11), ("blackspot", 12), ("case", 21), ("case", 22), ("work", 31),
+                           ("work", 32)}
+    assert all(HOSTILE in t for t in tagged.values())
+    assert texts.count(f"{HOSTILE} {HOSTILE}") == 1 and texts.count(HOSTILE) == 1  # the road and the boundary
+    if variant == "tooltips":
+        rows = _rows_of(page)  # crash tooltips: HTML-escaped text, in the rows (data)
+        assert sum(html.escape(HOSTILE[:80]) in r[3] for r in rows) == 3
+        assert not any("<" in r[3] for r in rows)
+
+
+def test_a_work_without_a_spot_is_a_plain_circle_marker(hk_crashes):
+    """No leaflet-dvf (RegularPolygonMarker), which only exists on a CDN."""
+    import folium
+
+    layers = _all_layers(hk_crashes)
+    m = planner_map(crashes=hk_crashes.iloc[:0], works=layers["works"], roads=layers["roads"])
+    fg = next(c for c in m._children.values() if getattr(c, "layer_name", "").startswith("Công trình"))
+    point, line = fg._children.values()
+    assert type(point) is folium.CircleMarker and type(line) is folium.PolyLine
+    assert [type(c).__name__ for c in point._children.values()] == ["SafeTooltip"]
