@@ -127,6 +127,7 @@ def cmd_import(args) -> int:
         from geo._io import read_table
 
         roads = roads_from_table(read_table(path))
+        _print_report(roads)
         ids = store.add_roads(roads, user=args.user, source=path.name)
         print(f"Đã nhập {len(ids)} tuyến đường / Imported {len(ids)} roads")
         return 0
@@ -134,7 +135,9 @@ def cmd_import(args) -> int:
         from geo._io import read_table
         from services.importing import boundaries_from_table
 
-        ids = store.add_admin_units(boundaries_from_table(read_table(path), level=args.level), user=args.user)
+        units = boundaries_from_table(read_table(path), level=args.level)
+        _print_report(units)
+        ids = store.add_admin_units(units, user=args.user)
         print(f"Đã nhập {len(ids)} đơn vị hành chính / Imported {len(ids)} administrative units")
         return 0
     if args.kind == "cases":
@@ -143,6 +146,7 @@ def cmd_import(args) -> int:
 
         crs = int(args.crs) if args.crs and args.crs.isdigit() else args.crs
         cases = cases_from_table(read_table(path), source_crs=crs)
+        _print_report(cases)
         ids = store.add_cases(cases, user=args.user)
         inside = store.cases_frame().set_index("id").loc[ids, "zone"].isin(["corridor", "road_land"]).sum()
         print(f"Đã ghi nhận {len(ids)} vụ lấn chiếm ({inside} trong hành lang hoặc đất đường) / Recorded {len(ids)} "
@@ -171,6 +175,15 @@ def cmd_import(args) -> int:
           f"đã có trong kho / already in store {summary.n_already_in_store}, "
           f"trùng trong tệp / duplicates in file {summary.n_duplicate_in_file}")
     return 0
+
+
+def _print_report(frame: pd.DataFrame, limit: int = 50) -> None:
+    """The repair and refusal lines of a read (``frame.attrs["report"]``), on stderr."""
+    lines = frame.attrs.get("report") or []
+    for line in lines[:limit]:
+        print(f"  ! {line}", file=sys.stderr)
+    if len(lines) > limit:
+        print(f"  ! … {len(lines) - limit} dòng nữa / more lines", file=sys.stderr)
 
 
 def cmd_batches(args) -> int:
@@ -338,6 +351,7 @@ def cmd_corridor_check(args) -> int:
     roads = roads_from_table(read_table(Path(args.roads)))
     crs = int(args.crs) if args.crs and args.crs.isdigit() else args.crs
     feats = features_from_table(read_table(Path(args.points)), source_crs=crs)
+    _print_report(feats)
     out = check_against_corridors(roads, feats, rules=args.rules, search_m=args.search_m)
     _write_table(out, Path(args.out))
     counts = out["zone"].value_counts()

@@ -30,6 +30,7 @@ LABELS: dict[str, tuple[str, str]] = {
 #: Labels of the pages, keyed by their Vietnamese text: Vietnamese → English.
 EN: dict[str, str] = {
     # Messages of the other pages
+    'Hình học đã sửa hoặc bỏ qua': 'Geometries repaired or refused',
     'Không có điểm nào theo bộ lọc': 'No spots match the filters',
     'Chưa có điểm đen': 'No black spots yet',
     'Đang tạo…': 'Building…',

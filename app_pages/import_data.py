@@ -22,6 +22,13 @@ store = get_store()
 KINDS = {"crashes": tr("Vụ TNGT"), "roads": tr("Tuyến đường"), "boundaries": tr("Ranh giới hành chính"),
          "cases": tr("Điểm lấn chiếm")}
 kind = st.radio(tr("Loại dữ liệu"), list(KINDS), format_func=KINDS.get, horizontal=True, key="import_kind")
+def _geometry_report(frame: pd.DataFrame) -> None:
+    """The features repaired or refused while reading, as plain lines."""
+    if lines := frame.attrs.get("report"):
+        with st.expander(tr("Hình học đã sửa hoặc bỏ qua") + f" ({len(lines)})", expanded=True):
+            st.text("\n".join(lines[:200]))
+
+
 upload = st.file_uploader(tr("Chọn tệp") + " (CSV, XLSX, GeoJSON, GPKG, SHP .zip, KML)",
                           type=["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "kml"], key="upload")
 
@@ -45,6 +52,7 @@ else:
         except BlackspotError as exc:
             st.error(str(exc))
         else:
+            _geometry_report(items)
             st.dataframe(items.drop(columns="geometry"), width="stretch")
             if st.button(tr("Nhập {n} mục").format(n=len(items)), type="primary", key="import_other"):
                 try:
@@ -65,6 +73,7 @@ else:
         except BlackspotError as exc:
             st.error(str(exc))
         else:
+            _geometry_report(roads)
             st.dataframe(roads.drop(columns="geometry"), width="stretch")
             if st.button(tr("Nhập {n} tuyến đường").format(n=len(roads)), type="primary"):
                 try:

@@ -30,6 +30,8 @@ SUPPORTED = TABULAR | SPATIAL
 
 #: Largest total size of the files unpacked from one zip (zip-bomb guard).
 MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+#: A zip that unpacks to more than this many times its packed size (past 10 MB) is a bomb.
+MAX_ZIP_RATIO = 100
 
 
 @dataclass
@@ -249,7 +251,7 @@ def _read_ogr(data: bytes, ext: str) -> RawTable:
         path = Path(tmp) / f"upload{ext}"
         path.write_bytes(data)
         try:
-            gdf = pyogrio.read_dataframe(path)
+            gdf = pyogrio.read_dataframe(path, on_invalid="ignore")  # a broken feature is None, reported later
         except Exception as exc:
             raise InputFileError(f"Không đọc được tệp {ext} / Cannot read the {ext} file: {exc}") from exc
     return _geo_result(gdf, "gpkg" if ext == ".gpkg" else "geojson")
@@ -267,7 +269,13 @@ def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPP
     total = 0
     out = []
     dest = dest.resolve()
-    for info in zf.infolist():
+    infos = zf.infolist()
+    declared = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if declared > max_bytes or (declared > 10 * 1024 * 1024 and declared > MAX_ZIP_RATIO * max(packed, 1)):
+        raise InputFileError(f"Tệp zip giải nén quá lớn ({declared // (1024 * 1024)} MB, nén {declared / max(packed, 1):.0f}"
+                             " lần); không giải nén / The zip unpacks too large or too compressed; nothing extracted")
+    for info in infos:
         name = PurePosixPath(info.filename.replace("\\", "/"))
         if info.is_dir():
             continue
@@ -312,7 +320,7 @@ def _read_zipped_shapefile(data: bytes) -> RawTable:
             if not any(f.stem == shp.stem and f.suffix.lower() == needed for f in files):
                 raise InputFileError(f"Shapefile thiếu tệp {needed} / Shapefile lacks its {needed} file")
         try:
-            gdf = pyogrio.read_dataframe(shp, encoding=None)
+            gdf = pyogrio.read_dataframe(shp, encoding=None, on_invalid="ignore")
         except Exception as exc:
             raise InputFileError(f"Không đọc được Shapefile / Cannot read the Shapefile: {exc}") from exc
     return _geo_result(gdf, "shp")
@@ -350,7 +358,10 @@ def _kml_coords(text: str | None) -> list[tuple[float, float]]:
     for tok in (text or "").split():
         parts = tok.split(",")
         if len(parts) >= 2:
-            pts.append((float(parts[0]), float(parts[1])))
+            try:
+                pts.append((float(parts[0]), float(parts[1])))
+            except ValueError:  # a broken coordinate: the feature is refused later if nothing is left
+                continue
     return pts
 
 

@@ -11,6 +11,7 @@ from geo._io import RawTable
 from geo.columns import normalise_header
 from geo.corridor import ZONE_LABELS, ZONE_OUTSIDE, corridor_check, load_corridor_rules
 from geo.crs import WGS84, looks_geographic, transform
+from geo.geometry import repair_geometries
 
 _ID_NAMES = ("id", "ma", "ma_cong_trinh", "so_hieu", "stt", "fid", "osm_id")
 _LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "x")
@@ -49,9 +50,16 @@ def features_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
             cx = shapely.get_coordinates(geoms[ok])
             lx, ly = transform(cx[:, 0], cx[:, 1], crs, WGS84)
             geoms[ok] = shapely.set_coordinates(geoms[ok].copy(), np.column_stack([lx, ly]))
+    check = repair_geometries(geoms, kind="point_or_polygon")
+    missing = shapely.is_missing(geoms)
+    report = [f"Dòng {i + 2} ({ids.iloc[i]}): " + ("đã sửa / repaired: " if st == "repaired" else "bỏ qua / refused: ") + nt
+              for i, (st, nt) in enumerate(zip(check["status"], check["note"])) if st != "ok" and not missing[i]]
+    report += [f"Dòng {i + 2} ({ids.iloc[i]}): bỏ qua, không có vị trí / refused, no location"
+               for i in np.flatnonzero(missing)[:50]]
     out = frame.drop(columns=[id_col] if id_col else []).copy()
     out.insert(0, "id", ids.to_numpy())
-    out["geometry"] = geoms
+    out["geometry"] = check["geometry"].to_numpy()
+    out.attrs["report"] = report
     return out
 
 

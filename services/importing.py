@@ -14,6 +14,7 @@ from geo._io import RawTable, read_table
 from geo.chainage import RoadNetwork, normalise_road_code
 from geo.columns import ROAD_ALIASES, auto_map
 from geo.crs import WGS84, transform
+from geo.geometry import repair_geometries, report_lines
 from geo.validate import ValidationResult, validate_crashes
 from models.store import ImportSummary, Store
 
@@ -45,22 +46,45 @@ def commit_crashes(store: Store, preview: CrashPreview, *, valid_only: bool, use
                                 is_simulated=is_simulated, progress=progress)
 
 
+def _checked(table: RawTable, geoms, *, kind: str, what_vi: str, what_en: str, keep=None):
+    """Repair what can be repaired, drop what cannot; raises when nothing is left.
+    Returns (rows kept, geometries, report lines)."""
+    check = repair_geometries(geoms, kind=kind)
+    names = _feature_labels(table.frame)
+    ok = (check["status"] != "refused").to_numpy()
+    if keep is not None:
+        ok &= keep
+    report = report_lines(check.loc[keep] if keep is not None else check,
+                          names[keep] if keep is not None else names)
+    if not ok.any():
+        raise InputFileError(f"Tệp không có {what_vi} nào dùng được / The file holds no usable {what_en}"
+                             + (f": {report[0]}" if report else ""))
+    return ok, check["geometry"].to_numpy()[ok], report
+
+
+def _feature_labels(frame: pd.DataFrame) -> np.ndarray:
+    from geo.columns import normalise_header
+
+    heads = {normalise_header(c): c for c in frame.columns}
+    col = next((heads[h] for h in ("ten", "name", "ma", "code", "id", "ten_xa") if h in heads), None)
+    return frame[col].astype(str).str.slice(0, 60).to_numpy() if col else np.full(len(frame), "", dtype=object)
+
+
 def roads_from_table(table: RawTable, *, exclude_railways: bool = True) -> pd.DataFrame:
     """Roads from a spatial table: code (QL24 ...), name, class, geometry in WGS 84.
-    Railways (``loai_duong`` = Đường sắt) are left out."""
+    Railways (``loai_duong`` = Đường sắt) are left out; broken lines are
+    repaired or refused one by one (``.attrs["report"]`` says which)."""
     if table.geometry is None:
         raise InputFileError("Tệp đường cần có hình học (GeoJSON, GPKG, SHP, KML) / A road file needs "
                              "geometries (GeoJSON, GPKG, SHP, KML)")
     frame = table.frame.copy()
     m = auto_map(list(frame.columns), ROAD_ALIASES)
-    geoms = table.geometry
-    gtype = shapely.get_type_id(geoms)
-    keep = np.isin(gtype, [1, 5])
+    keep = np.ones(len(frame), dtype=bool)
     if exclude_railways and "kind" in m:
         keep &= ~frame[m["kind"]].str.lower().str.contains("sắt|rail", regex=True).to_numpy()
-    if not keep.any():
-        raise InputFileError("Tệp không có đường (LineString) nào / The file holds no road lines")
-    frame, geoms = frame.loc[keep].reset_index(drop=True), geoms[keep]
+    ok, geoms, report = _checked(table, table.geometry, kind="line", what_vi="đường (LineString)",
+                                 what_en="road lines", keep=keep)
+    frame = frame.loc[ok].reset_index(drop=True)
     if table.crs and table.crs not in (WGS84, "OGC:CRS84"):
         cx = shapely.get_coordinates(geoms)
         x, y = transform(cx[:, 0], cx[:, 1], table.crs, WGS84)
@@ -72,29 +96,31 @@ def roads_from_table(table: RawTable, *, exclude_railways: bool = True) -> pd.Da
     for f in ("road_class", "is_urban", "carriageway_width_m", "road_land_half_width_m", "km_start_m"):
         if f in m:
             out[f] = frame[m[f]].to_numpy()
+    out.attrs["report"] = report
     return out
 
 
 def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.DataFrame:
-    """Administrative units (name, level, polygon in WGS 84) from a spatial table."""
+    """Administrative units (name, level, polygon in WGS 84) from a spatial
+    table; invalid polygons repaired or refused (``.attrs["report"]``)."""
     if table.geometry is None:
         raise InputFileError("Tệp ranh giới cần có hình học (GeoJSON, GPKG, SHP, KML) / A boundary file needs "
                              "geometries")
-    geoms = np.asarray(table.geometry, dtype=object)
-    keep = np.isin(shapely.get_type_id(geoms), [3, 6])
-    if not keep.any():
-        raise InputFileError("Tệp không có vùng (Polygon) nào / The file holds no polygons")
+    keep, geoms, report = _checked(table, table.geometry, kind="polygon", what_vi="vùng (Polygon)",
+                                   what_en="polygons")
     if table.crs and table.crs not in (WGS84, "OGC:CRS84"):
-        cx = shapely.get_coordinates(geoms[keep])
+        cx = shapely.get_coordinates(geoms)
         x, y = transform(cx[:, 0], cx[:, 1], table.crs, WGS84)
-        geoms[keep] = shapely.set_coordinates(geoms[keep].copy(), np.column_stack([x, y]))
+        geoms = shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
     frame = table.frame.loc[keep].reset_index(drop=True)
     names = {c.lower(): c for c in frame.columns}
     name_col = next((names[c] for c in ("ten", "name", "ten_xa", "ten_huyen", "ten_tinh") if c in names),
                     frame.columns[0])
     code_col = next((names[c] for c in ("ma", "code", "ma_xa", "ma_huyen") if c in names), None)
-    return pd.DataFrame({"name": frame[name_col].to_numpy(), "level": level,
-                         "code": frame[code_col].to_numpy() if code_col else None, "geometry": geoms[keep]})
+    out = pd.DataFrame({"name": frame[name_col].to_numpy(), "level": level,
+                        "code": frame[code_col].to_numpy() if code_col else None, "geometry": geoms})
+    out.attrs["report"] = report
+    return out
 
 
 def cases_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
@@ -114,7 +140,10 @@ def cases_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
     out["description"] = out["description"].fillna("Nhập từ tệp / imported") if out["description"].notna().any() \
         else "Nhập từ tệp / imported"
     bad = shapely.is_missing(out["geometry"].to_numpy())
-    if bad.any():
+    if bad.all():
         rows = (np.flatnonzero(bad) + 2)[:10].tolist()
-        raise InputFileError(f"Dòng không có vị trí / Rows without a location: {rows}")
+        raise InputFileError(f"Không dòng nào có vị trí dùng được / No row has a usable location: {rows}")
+    report = list(feats.attrs.get("report", []))
+    out = out.loc[~bad].reset_index(drop=True)
+    out.attrs["report"] = report
     return out
