@@ -20,14 +20,9 @@ with st.sidebar:
 
 lang = st.session_state["lang"]
 
-from app_pages.login import require_login  # noqa: E402
+from app_pages.login import account_box, current_principal, login_form  # noqa: E402
 
-require_login(lang)
-
-with st.sidebar:
-    from app_pages.sidebar import render
-
-    render(lang)
+principal, needs_login = current_principal(lang)
 
 pages = [
     st.Page("app_pages/home.py", title=t("home", lang), icon=":material/dashboard:", default=True),
@@ -39,8 +34,21 @@ pages = [
     st.Page("app_pages/exports.py", title=t("exports", lang), icon=":material/download:", url_path="exports"),
     st.Page("app_pages/import_data.py", title=t("import", lang), icon=":material/upload_file:", url_path="import"),
 ]
-principal = st.session_state.get("principal")
-if principal is not None and principal.role.value == "admin":
-    pages.append(st.Page("app_pages/users.py", title="Tài khoản" if lang == "vi" else "Accounts",
-                         icon=":material/group:", url_path="users"))
-st.navigation(pages).run()
+if needs_login or (principal is not None and principal.role.value == "admin"):
+    # before sign-in every page is known (hidden), so a deep link survives the sign-in
+    pages.append(st.Page("app_pages/users.py", title=t("Tài khoản", lang), icon=":material/group:", url_path="users"))
+nav = st.navigation(pages, position="hidden" if needs_login else "sidebar")
+
+if needs_login:
+    login_form(lang)  # stops here until signed in
+
+with st.sidebar:
+    if principal is None:
+        st.caption(t("Chưa có tài khoản: chế độ mở. Tạo quản trị: `python cli.py user add TEN --role admin`", lang))
+    else:
+        account_box(principal, lang)
+    from app_pages.sidebar import render
+
+    render(lang)
+
+nav.run()

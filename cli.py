@@ -398,7 +398,13 @@ def cmd_user_add(args) -> int:
     first = store.user_count() == 0
     if first and args.role != "admin":
         raise BlackspotError("Tài khoản đầu tiên phải là quản trị (--role admin) / The first account must be an admin")
-    uid = store.add_user(username=args.username, password=_read_password(args), role=args.role, commune=args.commune,
+    commune = args.commune
+    if commune:  # an editor's commune must be one the store knows, or it could never edit anything
+        from services.communes import commune_choices, match_commune
+
+        choices = commune_choices(store.admin_units_frame(), store.crashes_frame())
+        commune = match_commune(commune, choices) if choices else commune.strip()
+    uid = store.add_user(username=args.username, password=_read_password(args), role=args.role, commune=commune,
                          full_name=args.full_name, user=args.user)
     print(f"Đã tạo tài khoản / Created user {args.username} (#{uid}, {args.role})")
     return 0

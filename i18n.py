@@ -31,6 +31,9 @@ LABELS: dict[str, tuple[str, str]] = {
 EN: dict[str, str] = {
     # Messages of the other pages
     'Hình học đã sửa hoặc bỏ qua': 'Geometries repaired or refused',
+    'Tài khoản': 'Accounts',
+    'Chưa có tài khoản: chế độ mở. Tạo quản trị: `python cli.py user add TEN --role admin`':
+        'No accounts yet: open mode. Create an admin: `python cli.py user add NAME --role admin`',
     'Không có điểm nào theo bộ lọc': 'No spots match the filters',
     'Chưa có điểm đen': 'No black spots yet',
     'Đang tạo…': 'Building…',

@@ -28,11 +28,6 @@ def get_store() -> Store:
     return store.with_principal(p) if p is not None else store
 
 
-@st.cache_data(show_spinner=False, ttl=60)
-def accounts_exist(url: str) -> bool:
-    return _store(url).user_count() > 0
-
-
 def url() -> str:
     return settings.database_url()
 

@@ -5,8 +5,10 @@ import pandas as pd
 import streamlit as st
 
 from errors import BlackspotError
-from app_pages.common import (current_user, get_store, invalidate, lang, show_error, show_flash, tr)
+from app_pages.common import (current_user, get_store, invalidate, lang, load_boundaries, load_crashes, show_error,
+                              show_flash, tr, url)
 from models.enums import Role
+from services.communes import commune_choices
 
 L = lang()
 vi = L == "vi"
@@ -15,6 +17,15 @@ show_flash()
 store = get_store()
 roles = {r.value: r.label(L) for r in Role}
 users = store.users_frame()
+
+
+def commune_input(label: str, current: str | None, key: str) -> str | None:
+    choices = commune_choices(load_boundaries(url()), load_crashes(url()))
+    if not choices:
+        return st.text_input(label, current or "", key=key) or None
+    options = [""] + choices + ([current] if current and current not in choices else [])
+    return st.selectbox(label, options, index=options.index(current) if current in options else 0, key=key,
+                        format_func=lambda v: v or "—") or None
 if len(users):
     st.dataframe(pd.DataFrame({
         "ID": users["id"], tr("Tên đăng nhập"): users["username"],
@@ -31,7 +42,8 @@ with tab_add:
         full = c2.text_input(tr("Họ tên"), key="ua_full")
         c3, c4 = st.columns(2)
         role = c3.selectbox(tr("Vai trò"), list(roles), format_func=roles.get, key="ua_role")
-        commune = c4.text_input(tr("Xã (biên tập cấp xã)"), key="ua_commune")
+        with c4:
+            commune = commune_input(tr("Xã (biên tập cấp xã)"), None, "ua_commune")
         pw = st.text_input(tr("Mật khẩu (≥ 8 ký tự)"), type="password",
                            key="ua_pw")
         if st.form_submit_button(tr("Tạo"), type="primary"):
@@ -54,7 +66,7 @@ with tab_edit:
         with st.form("user_edit"):
             role = st.selectbox(tr("Vai trò"), list(roles), index=list(roles).index(u["role"]),
                                 format_func=roles.get)
-            commune = st.text_input(tr("Xã"), u["commune"] or "")
+            commune = commune_input(tr("Xã"), u["commune"], "ue_commune")
             active = st.checkbox(tr("Hoạt động"), bool(u["active"]))
             pw = st.text_input(tr("Mật khẩu mới (để trống: giữ nguyên)"),
                                type="password")

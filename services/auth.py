@@ -78,7 +78,7 @@ def token_digest(token: str) -> str:
     """
     import hashlib
 
-    return hashlib.sha256((token or "").encode()).hexdigest()
+    return hashlib.sha256(str(token or "").encode()).hexdigest()
 
 
 def _active_principal(store, username: str) -> Principal | None:

@@ -242,3 +242,28 @@ def test_users_page_for_admins(demo_url):
     assert not at.exception, at.exception
     assert store.user_count() == n + 1
     assert authenticate(store, "bientap.xa", "mat-khau-dai").role.value == "committee_editor"
+
+
+def test_commune_editor_commune_is_chosen_not_typed(demo_url):
+    """A commune editor's commune comes from a list of the store's communes: no typo can lock them out."""
+    from models.store import Store
+    from services.auth import authenticate
+
+    store = Store(demo_url)
+    if store.user_count() == 0:
+        store.add_user(username="quantri", password="quantri-pass", role="admin")
+    at = AppTest.from_file(str(ROOT / "app_pages" / "users.py"), default_timeout=60)
+    at.session_state["principal"] = authenticate(store, "quantri", "quantri-pass")
+    at.run()
+    box = at.selectbox(key="ua_commune")
+    known = set(store.crashes_frame()["commune"].dropna())
+    assert len(box.options) > 1 and set(box.options[1:]) <= known and box.options[0] == "—"
+    assert not [ti for ti in at.text_input if ti.label.startswith("Xã")]
+    commune = box.options[1]
+    next(ti for ti in at.text_input if ti.label == "Tên đăng nhập").input("bientap.xa2")
+    next(ti for ti in at.text_input if ti.label.startswith("Mật khẩu")).input("mat-khau-dai")
+    at.selectbox(key="ua_role").set_value("commune_editor")
+    box.set_value(commune)
+    [b for b in at.button if b.label == "Tạo"][0].click().run()
+    assert not at.exception, at.exception
+    assert authenticate(store, "bientap.xa2", "mat-khau-dai").commune == commune
