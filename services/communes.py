@@ -37,3 +37,124 @@ def match_commune(name: str, choices: list[str]) -> str:
     raise TransitionError(f"Không có xã '{name}' trong kho" + (f"; có phải: {', '.join(close)}?" if close else "")
                           + f" / No commune '{name}' in the store" + (f"; did you mean: {', '.join(close)}?" if close
                                                                        else ""))
+
+
+# ----------------------------------------------------- crash communes
+def _fold(name: str) -> str:
+    from geo.location import strip_unit_prefix
+
+    return " ".join(strip_unit_prefix(str(name)).split()).casefold()
+
+
+def _ascii(name: str) -> str:
+    from geo.columns import normalise_header
+    from geo.location import strip_unit_prefix
+
+    return normalise_header(strip_unit_prefix(str(name)))
+
+
+def old_to_new_table() -> pd.DataFrame | None:
+    """The old → new commune mapping of the 2025 reform (shared data), or
+    None when the file is not there."""
+    import settings
+
+    path = settings.SHARED_DATA_DIR / "vietnam" / "2025" / "old_to_new_communes_2025.csv.gz"
+    if not path.exists():
+        return None
+    return _read_mapping(str(path))
+
+
+_MAPPING_CACHE: dict[str, pd.DataFrame] = {}
+
+
+def _read_mapping(path: str) -> pd.DataFrame:
+    if path not in _MAPPING_CACHE:
+        df = pd.read_csv(path, dtype=str, usecols=["old_commune", "old_district", "new_commune_code", "new_commune"])
+        df["key"] = df["old_commune"].map(_fold)
+        df["akey"] = df["key"].map(_ascii_of_folded)
+        df["new_commune_code"] = df["new_commune_code"].str.zfill(5)
+        _MAPPING_CACHE[path] = df
+    return _MAPPING_CACHE[path]
+
+
+def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Match the communes a file names to the store's commune-level units.
+
+    Per row: ``commune`` (the unit's name, or the name as written for an old
+    unit), ``commune_now`` (the post-2025 unit an old name now belongs to),
+    ``how`` (exact / folded / ascii / old / unknown / blank) and ``note``
+    (the report's reason, with suggestions for an unknown name). Prefixes and
+    abbreviations (Xã, X., Phường, P., Thị trấn, TT, Đặc khu) and case are
+    folded; a match without diacritics is a fallback that is reported. With
+    no commune-level unit in the store, names are kept as written.
+
+    >>> units = pd.DataFrame({"name": ["Kon Braih", "Đăk Kôi"], "level": ["commune"] * 2, "code": ["23497", "23485"]})
+    >>> old = pd.DataFrame({"old_commune": ["Xã Đắk Ruồng"], "old_district": ["Huyện Kon Rẫy"],
+    ...                     "new_commune_code": ["23497"], "new_commune": ["Xã Kon Braih"]})
+    >>> old["key"] = old["old_commune"].map(_fold)
+    >>> m = match_communes(pd.Series(["xã Kon Braih", "X. Dak Koi", "Đắk Ruồng", "Kon Bray", ""]), units, old)
+    >>> m["commune"].tolist(), m["commune_now"].tolist(), m["how"].tolist()
+    (['Kon Braih', 'Đăk Kôi', 'Đắk Ruồng', 'Kon Bray', ''], [None, None, 'Kon Braih', None, None], ['folded', 'ascii', 'old', 'unknown', 'blank'])
+    """
+    s = names.astype(str).str.strip()
+    communes = units.loc[units["level"] == "commune"] if len(units) else units
+    out = pd.DataFrame({"commune": s.to_numpy(), "commune_now": None, "how": "", "note": ""}, index=names.index)
+    out.loc[s.eq("").to_numpy(), "how"] = "blank"
+    if communes is None or communes.empty:
+        return out
+    choices = communes["name"].astype(str).tolist()
+    exact = {c: c for c in choices}
+    folded = {}
+    for c in choices:
+        folded.setdefault(_fold(c), c)
+    ascii_ = {}
+    for c in choices:
+        ascii_.setdefault(_ascii(c), c)
+    codes = set(communes["code"].dropna().astype(str).str.zfill(5)) if "code" in communes else set()
+    result = {}
+    for u in pd.unique(s):
+        if not u:
+            result[u] = (u, None, "blank", "")
+        elif u in exact:
+            result[u] = (u, None, "exact", "")
+        elif _fold(u) in folded:
+            result[u] = (folded[_fold(u)], None, "folded", "")
+        elif _ascii(u) in ascii_:
+            hit = ascii_[_ascii(u)]
+            result[u] = (hit, None, "ascii", f"'{u}' khớp '{hit}' khi bỏ dấu / matched '{hit}' ignoring diacritics")
+        else:
+            found = None
+            if old_new is not None and codes:
+                cand = old_new.loc[(old_new["key"] == _fold(u)) & old_new["new_commune_code"].isin(codes)]
+                if cand.empty:
+                    akey = old_new["akey"] if "akey" in old_new else old_new["key"].map(_ascii_of_folded)
+                    cand = old_new.loc[(akey == _ascii(u))
+                                       & old_new["new_commune_code"].isin(codes)]
+                if cand["new_commune_code"].nunique() == 1:
+                    code = cand["new_commune_code"].iloc[0]
+                    now = communes.loc[communes["code"].astype(str).str.zfill(5) == code, "name"].iloc[0]
+                    found = (_strip(u), now, "old", f"tên cũ, nay thuộc xã {now} / an old name, now part of {now}")
+            if found is None:
+                close = difflib.get_close_matches(_strip(u), choices, n=3, cutoff=0.6)
+                hint = f"; gần giống: {', '.join(close)}" if close else ""
+                found = (u, None, "unknown", f"Xã/phường không có trong danh mục{hint} / Commune not in the store's "
+                         f"units" + (f"; closest: {', '.join(close)}" if close else ""))
+            result[u] = found
+    mapped = s.map(result)
+    out["commune"] = [r[0] for r in mapped]
+    out["commune_now"] = [r[1] for r in mapped]
+    out["how"] = [r[2] for r in mapped]
+    out["note"] = [r[3] for r in mapped]
+    return out
+
+
+def _strip(name: str) -> str:
+    from geo.location import strip_unit_prefix
+
+    return strip_unit_prefix(name)
+
+
+def _ascii_of_folded(key: str) -> str:
+    from geo.columns import normalise_header
+
+    return normalise_header(key)

@@ -1,0 +1,234 @@
+"""Dates and times as crash files write them, the order of day and month never
+guessed silently.
+
+Stage 4 of the crash import (parse values). Accepted: ``05/02/2024``,
+``5-2-24``, ``05.02.2024``, ISO ``2024-02-05``, with a time before or after
+(``13:28``, ``13h28``, ``13 giờ 28``), "ngày 05 tháng 02 năm 2024", Excel date
+serials (``45534``, ``45534.5625``) and date cells (read as ISO text). Times
+alone: ``13:28``, ``13h28``, ``13 giờ 28 phút``, ``1840`` (HHMM), ``9h``, Excel
+time fractions (``0.5625``).
+
+The order of day and month is decided per column: a part above 12 proves it
+(``25/03/2024`` is day first, ``03/25/2024`` month first) and the proven order
+holds for the whole column; with no proof the Vietnamese order (day first) is
+used and the result says so; values that contradict the proven order are
+errors. Work is done once per distinct text.
+
+>>> r = parse_date_column(pd.Series(["05/02/2024", "25/03/2024 13h28", "45534", "2024-02-05 14:30", "31/02/2024"]))
+>>> r.order, r.proof
+('dmy', 'proven')
+>>> [str(v) for v in r.values]
+['2024-02-05 00:00:00', '2024-03-25 13:28:00', '2024-08-30 00:00:00', '2024-02-05 14:30:00', 'NaT']
+>>> r2 = parse_date_column(pd.Series(["02/05/2024", "03/25/2024"]))
+>>> r2.order, [str(v.date()) for v in r2.values]
+('mdy', ['2024-02-05', '2024-03-25'])
+>>> parse_date_column(pd.Series(["02/05/2024"])).proof
+'assumed'
+>>> parse_times(pd.Series(["13 giờ 28", "13h28", "1840", "9h", "0.5625", "25:00", ""])).tolist()
+[808.0, 808.0, 1120.0, 540.0, 810.0, nan, nan]
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+
+ORDERS = ("dmy", "mdy", "ymd")
+_EXCEL_EPOCH = datetime(1899, 12, 30)
+#: Excel serials accepted as dates: 1 Jan 1975 to 31 Dec 2099.
+_SERIAL_MIN, _SERIAL_MAX = 27395, 73415
+
+_DATE = re.compile(r"(?<!\d)(\d{1,4})\s*([/.\-])\s*(\d{1,2})\s*\2\s*(\d{2,4})(?!\d)")
+_WORDS = re.compile(r"ng[àa]y\s*(\d{1,2})\s*th[áa]ng\s*(\d{1,2})\s*n[ăa]m\s*(\d{4})", re.I)
+_TIME = re.compile(r"(?<![\d/.\-])(\d{1,2})\s*(?:giờ|gio|:|h|g)\s*(\d{1,2})?(?:\s*(?::|'|phút|phut|p)\s*(\d{1,2}))?",
+                   re.I)
+_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+
+
+@dataclass
+class DateColumn:
+    """Dates of a column.
+
+    Attributes
+    ----------
+    values
+        Timestamps (NaT where unreadable or contradicting the order).
+    order
+        ``dmy``, ``mdy`` or ``ymd``: the order used for d/m/y texts.
+    proof
+        ``given`` (by the user), ``proven`` (a part above 12 in the column)
+        or ``assumed`` (no proof: day first, the Vietnamese order).
+    contradicts
+        Rows whose text proves the other order (errors).
+    has_time
+        Rows whose text carried a time of day.
+    first_proof
+        Position of the first value that proved the order (or -1).
+    """
+
+    values: pd.Series
+    order: str
+    proof: str
+    contradicts: np.ndarray
+    has_time: np.ndarray
+    first_proof: int = -1
+
+
+def _parts(text: str):
+    """(a, b, c, sep-kind, time minutes or None, serial or None) of one text."""
+    t = text.strip()
+    if not t:
+        return None
+    if _SERIAL.match(t):
+        v = float(t)
+        if _SERIAL_MIN <= v <= _SERIAL_MAX:
+            return ("serial", v)
+        return None
+    minutes = None
+    m = _WORDS.search(t)
+    if m:
+        a, b, c = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        rest = t[:m.start()] + " " + t[m.end():]
+        minutes = _minutes_in(rest)
+        return ("words", a, b, c, minutes)
+    m = _DATE.search(t)
+    if not m:
+        return None
+    a, b, c = m.group(1), m.group(3), m.group(4)
+    rest = t[:m.start()] + " " + t[m.end():]
+    minutes = _minutes_in(rest)
+    return ("dmy?", a, b, c, minutes)
+
+
+def _minutes_in(rest: str) -> float | None:
+    m = _TIME.search(rest)
+    if not m:
+        return None
+    h, mi, s = int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)
+    if h > 23 or mi > 59 or s > 59:
+        return float("nan")
+    return h * 60 + mi + s / 60
+
+
+def _year(text: str) -> int | None:
+    y = int(text)
+    if len(text) == 2:
+        return 2000 + y if y < 70 else 1900 + y
+    if len(text) == 4:
+        return y
+    return None
+
+
+def _build(y, mo, d, minutes):
+    try:
+        ts = datetime(y, mo, d)
+    except (ValueError, TypeError):
+        return None
+    if minutes is not None:
+        if minutes != minutes:  # NaN: an impossible time
+            return None
+        ts += timedelta(minutes=minutes)
+    return ts
+
+
+def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateColumn:
+    """Parse a column of dates (see the module's text). ``order`` forces
+    ``dmy``, ``mdy`` or ``ymd`` for the d/m/y texts."""
+    if order is not None and order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}")
+    s = values.astype(str).str.strip()
+    codes, uniques = pd.factorize(s, sort=False)
+    parsed = [_parts(u) for u in uniques]
+    # proofs of the order, per distinct text
+    proof_dmy = np.zeros(len(uniques), dtype=bool)
+    proof_mdy = np.zeros(len(uniques), dtype=bool)
+    for k, p in enumerate(parsed):
+        if p and p[0] == "dmy?" and len(p[1]) <= 2 and len(p[3]) in (2, 4):
+            a, b = int(p[1]), int(p[2])
+            proof_dmy[k] = a > 12 and b <= 12
+            proof_mdy[k] = b > 12 and a <= 12
+    n_dmy = int(np.bincount(codes[codes >= 0], minlength=len(uniques))[proof_dmy].sum()) if len(uniques) else 0
+    n_mdy = int(np.bincount(codes[codes >= 0], minlength=len(uniques))[proof_mdy].sum()) if len(uniques) else 0
+    if order is not None:
+        used, proof = order, "given"
+    elif n_dmy or n_mdy:
+        used, proof = ("dmy" if n_dmy >= n_mdy else "mdy"), "proven"
+    else:
+        used, proof = "dmy", "assumed"
+    contra_u = proof_mdy if used == "dmy" else proof_dmy if used == "mdy" else np.zeros(len(uniques), dtype=bool)
+    out_u = np.full(len(uniques), None, dtype=object)
+    time_u = np.zeros(len(uniques), dtype=bool)
+    for k, p in enumerate(parsed):
+        if not p or contra_u[k]:
+            continue
+        if p[0] == "serial":
+            out_u[k] = _EXCEL_EPOCH + timedelta(days=p[1])
+            time_u[k] = p[1] != int(p[1])
+            continue
+        kind, a, b, c, minutes = p
+        if kind == "words":
+            out_u[k] = _build(c, b, a, minutes)
+        elif len(a) == 4:  # yyyy-mm-dd is never ambiguous
+            out_u[k] = _build(int(a), int(b), int(c), minutes) if len(c) <= 2 else None
+        elif used == "ymd":
+            y = _year(a)
+            out_u[k] = _build(y, int(b), int(c), minutes) if y else None
+        else:
+            y = _year(c)
+            d, mo = (int(a), int(b)) if used == "dmy" else (int(b), int(a))
+            out_u[k] = _build(y, mo, d, minutes) if y else None
+        time_u[k] = minutes is not None and out_u[k] is not None
+    ts_u = pd.to_datetime(pd.Series(out_u, dtype=object), errors="coerce")
+    vals = pd.Series(np.where(codes >= 0, ts_u.to_numpy()[np.clip(codes, 0, None)], np.datetime64("NaT")),
+                     index=values.index, dtype="datetime64[ns]")
+    contradicts = np.where(codes >= 0, contra_u[np.clip(codes, 0, None)], False) if len(uniques) else \
+        np.zeros(len(s), dtype=bool)
+    has_time = np.where(codes >= 0, time_u[np.clip(codes, 0, None)], False) if len(uniques) else \
+        np.zeros(len(s), dtype=bool)
+    first = -1
+    if proof == "proven":
+        hit = (proof_dmy if used == "dmy" else proof_mdy)
+        where = np.flatnonzero(np.isin(codes, np.flatnonzero(hit)))
+        first = int(where[0]) if len(where) else -1
+    return DateColumn(values=vals, order=used, proof=proof, contradicts=np.asarray(contradicts, dtype=bool),
+                      has_time=np.asarray(has_time, dtype=bool), first_proof=first)
+
+
+_HHMM = re.compile(r"^(\d{1,2})(\d{2})$")
+
+
+def _time_of(text: str) -> float:
+    t = text.strip().lower()
+    if not t:
+        return np.nan
+    m = _HHMM.match(t)
+    if m:
+        h, mi = int(m.group(1)), int(m.group(2))
+        return h * 60 + mi if h <= 23 and mi <= 59 else np.nan
+    try:
+        v = float(t.replace(",", "."))
+    except ValueError:
+        v = None
+    if v is not None:
+        if 0 <= v < 1:  # an Excel time fraction
+            return round(v * 24 * 60, 6)
+        if v == int(v) and 0 <= v <= 23:  # an hour alone
+            return v * 60
+        return np.nan
+    m = _TIME.search(t)
+    if not m or m.start() > 2:
+        return np.nan
+    h, mi = int(m.group(1)), int(m.group(2) or 0)
+    return h * 60 + mi if h <= 23 and mi <= 59 else np.nan
+
+
+def parse_times(values: pd.Series) -> pd.Series:
+    """Minutes after midnight of a column of times (NaN where unreadable or blank)."""
+    s = values.astype(str).str.strip()
+    codes, uniques = pd.factorize(s, sort=False)
+    mins = np.array([_time_of(u) for u in uniques], dtype=float)
+    out = np.where(codes >= 0, mins[np.clip(codes, 0, None)] if len(mins) else np.nan, np.nan)
+    return pd.Series(out, index=values.index)

@@ -1,0 +1,71 @@
+"""Road, chainage and commune read from a free-text location, as police
+records write it: "Km 161+600 QL24, xã Đăk Ruồng", "QL24 Km161+600 thôn 3, xã
+Tân Lập", "Quốc lộ 14 đoạn qua P. Thắng Lợi", "ĐT.671, TT Đăk Rve".
+
+Part of stage 4 of the crash import (parse values). Work is done once per
+distinct text.
+
+>>> df = parse_locations(pd.Series(["Km 161+600 QL24, xã Đăk Ruồng", "QL24 Km161+600 thôn 3, xã Tân Lập",
+...                                 "Quốc lộ 14 đoạn qua P. Thắng Lợi", "ĐT.671, TT Đăk Rve", "thôn 5"]))
+>>> df["road"].tolist()
+['QL24', 'QL24', 'QL14', 'ĐT671', None]
+>>> df["chainage_m"].tolist()
+[161600.0, 161600.0, nan, nan, nan]
+>>> df["commune"].tolist()
+['Đăk Ruồng', 'Tân Lập', 'Thắng Lợi', 'Đăk Rve', None]
+>>> strip_unit_prefix("Thị trấn Đăk Rve"), strip_unit_prefix("X. Đăk Kôi"), strip_unit_prefix("Đặc khu Lý Sơn")
+('Đăk Rve', 'Đăk Kôi', 'Lý Sơn')
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from geo.chainage import normalise_road_code, parse_chainage
+
+#: Prefixes of a commune-level unit, longest first (as typed: full, abbreviated, no accents).
+_UNIT = (r"thị\s*trấn|thi\s*tran|đặc\s*khu|dac\s*khu|phường|phuong|xã|xa|tt\.?|t\.t\.|x\.|p\.")
+_COMMUNE = re.compile(rf"(?i)(?:^|[\s,;(\-–])(?:{_UNIT})\s*([^\s,;()\-–0-9][^,;()\n]*)")
+_PREFIX = re.compile(rf"(?i)^\s*(?:{_UNIT})\s*")
+#: Words that end a commune name inside a longer text.
+_STOP = re.compile(r"(?i)\s+(?:huyện|huyen|tỉnh|tinh|thành phố|tp\.?|quận|quan|thị xã|km\b).*$")
+
+
+def strip_unit_prefix(name: str) -> str:
+    """A commune's name without its unit word (Xã, X., Phường, P., Thị trấn, TT, Đặc khu)."""
+    return _PREFIX.sub("", str(name)).strip(" .,")
+
+
+def _commune_of(text: str) -> str | None:
+    for m in _COMMUNE.finditer(text):
+        name = _STOP.sub("", m.group(1)).strip(" .,")
+        if name and not name.lower().startswith(("hội", "lộ")):
+            return name
+    return None
+
+
+def parse_locations(values: pd.Series) -> pd.DataFrame:
+    """Columns ``road`` (standard code or None), ``chainage_m`` (NaN when
+    none) and ``commune`` (the name as written, unit word removed, or None)."""
+    s = values.astype(str).str.strip()
+    codes, uniques = pd.factorize(s, sort=False)
+    road, ch, com = [], [], []
+    for u in uniques:
+        if not u:
+            road.append(None), ch.append(np.nan), com.append(None)
+            continue
+        r = normalise_road_code(u)
+        m = re.search(r"(?i)\bkm\s*\d", u)
+        metres = parse_chainage(u[m.start():])[1] if m else np.nan
+        road.append(r)
+        ch.append(metres)
+        com.append(_commune_of(u))
+    take = np.clip(codes, 0, None)
+    has = codes >= 0
+    pick = (lambda arr: np.where(has, np.asarray(arr, dtype=object)[take], None)) if len(uniques) else \
+        (lambda arr: np.full(len(s), None, dtype=object))
+    out = pd.DataFrame({"road": pick(road), "chainage_m": pd.to_numeric(pick(ch), errors="coerce"),
+                        "commune": pick(com)}, index=values.index)
+    return out

@@ -1,0 +1,219 @@
+"""Finding the table in a sheet as the police and communes make it: title and
+subtitle rows above, a header of one or two rows (a merged parent such as
+"Thiệt hại về người" over "Số người chết" / "Số người bị thương"), a row of
+column numbers "(1) (2) (3)", an STT column, totals rows ("Tổng cộng",
+"Cộng") and signature rows below ("Người lập biểu", "TRƯỞNG CÔNG AN XÃ").
+
+Stage 2 of the crash import (read → **find the table** → map columns → parse
+values → group casualty rows → place → check → match earlier imports).
+
+>>> grid = [["BẢNG THỐNG KÊ TNGT NĂM 2024", "", "", ""],
+...         ["(Kèm theo Báo cáo số 12/BC-CAX)", "", "", ""],
+...         ["STT", "Ngày xảy ra", "Thiệt hại về người", ""],
+...         ["", "", "Số người chết", "Số người bị thương"],
+...         ["(1)", "(2)", "(3)", "(4)"],
+...         ["1", "05/02/2024", "1", "0"],
+...         ["", "", "", ""],
+...         ["Tổng cộng", "", "1", "0"],
+...         ["Người lập biểu", "", "TRƯỞNG CÔNG AN XÃ", ""]]
+>>> t = find_table(grid)
+>>> t.columns
+['STT', 'Ngày xảy ra', 'Thiệt hại về người Số người chết', 'Thiệt hại về người Số người bị thương']
+>>> t.frame.values.tolist(), t.row_numbers.tolist()
+([['1', '05/02/2024', '1', '0']], [6])
+>>> [(r, why.split(" / ")[1]) for r, why in t.skipped]
+[(5, 'column numbers'), (7, 'blank row'), (8, 'totals row'), (9, 'signature or footer')]
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from geo.columns import CRASH_ALIASES, normalise_header
+
+#: How many rows from the top are searched for the header.
+SEARCH_ROWS = 40
+
+_TOTALS = re.compile(r"^(tong_cong|tong_so|tong|cong|cong_thang|cong_quy|cong_nam|total|totals|sum|grand_total)(_|$)")
+_FOOTER = re.compile(
+    r"^(nguoi_lap|nguoi_lap_bieu|nguoi_ghi|lap_bieu|truong_|pho_truong|thu_truong|chi_huy|giam_doc|chu_tich|"
+    r"xac_nhan|ky_ten|ky_ghi_ro|noi_nhan|kt_|tm_|dai_uy|thuong_uy|trung_uy|thieu_uy|thieu_ta|trung_ta|"
+    r"thuong_ta|dai_ta|prepared_by|signed|approved)")
+_COLNUM = re.compile(r"^\(?\d{1,2}\)?$")
+_EXTRA_HEADER_WORDS = {"stt", "so_tt", "tt", "ghi_chu", "nguyen_nhan", "dia_diem", "vi_tri", "noi_xay_ra",
+                       "hau_qua", "thiet_hai_ve_nguoi", "loai_xe", "phuong_tien", "ma_vu", "so_vu", "muc_do",
+                       "tinh_trang", "ho_ten", "tuoi", "gioi_tinh", "severity", "reference_number"}
+
+
+@dataclass
+class FoundTable:
+    """The table found in a grid of cells.
+
+    Attributes
+    ----------
+    frame
+        The data rows under their headers (text).
+    row_numbers
+        Each data row's number as the user sees it (sheet row, or file line), from 1.
+    header_rows
+        The header's row numbers (one or two).
+    skipped
+        ``(row number, reason)`` of the rows that are not crash rows.
+    """
+
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    header_rows: list[int]
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    score: int = 0
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+
+_ALIASES = {a for names in CRASH_ALIASES.values() for a in names if len(a) > 1} | _EXTRA_HEADER_WORDS
+
+
+def _cell_score(text: str) -> int:
+    n = normalise_header(text)
+    if not n or len(n) > 80:
+        return 0
+    if n in _ALIASES:
+        return 2
+    parts = n.split("_")
+    for k in range(1, len(parts)):
+        if "_".join(parts[:k]) in _ALIASES or "_".join(parts[k:]) in _ALIASES:
+            return 1
+    return 0
+
+
+def _row_score(cells: list[str]) -> int:
+    if sum(1 for c in cells if c.strip()) < 2:
+        return 0
+    if any(_looks_like_data(c) for c in cells):
+        return 0
+    return sum(_cell_score(c) for c in cells)
+
+
+_DATE_LIKE = re.compile(r"^\d{1,4}[/.\-]\d{1,2}[/.\-]\d{1,4}")
+
+
+def _looks_like_data(text: str) -> bool:
+    t = text.strip()
+    return bool(_DATE_LIKE.match(t))
+
+
+def _combine(parent: list[str], child: list[str]) -> list[str]:
+    """Headers of a two-row header: the parent (carried across a merged span)
+    joined with the child; a column with no child keeps the parent."""
+    out, carry = [], ""
+    for p, c in zip(parent, child):
+        p, c = p.strip(), c.strip()
+        if p:
+            carry = p
+        elif not c:
+            carry = ""
+        if c and p and p != c:
+            out.append(f"{p} {c}")
+        elif c and not p and carry:
+            out.append(f"{carry} {c}")
+        else:
+            out.append(c or p)
+    return out
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for i, n in enumerate(names):
+        n = n or f"Cột {i + 1}"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n} ({seen[n]})"
+        else:
+            seen[n] = 1
+        out.append(n)
+    return out
+
+
+def find_header(grid: list[list[str]]) -> tuple[int, int, int]:
+    """``(first header row index, number of header rows, score)`` in the top
+    rows of ``grid``; ``(0, 1, 0)`` when nothing looks like a header."""
+    best = (0, 1, 0)
+    top = grid[:SEARCH_ROWS]
+    for i, row in enumerate(top):
+        s1 = _row_score(row)
+        if s1 > best[2]:
+            best = (i, 1, s1)
+        if i + 1 < len(top):
+            nxt = top[i + 1]
+            if any(_looks_like_data(c) for c in nxt) or not any(c.strip() for c in nxt):
+                continue
+            # a second header row must add words of its own under the first
+            adds = sum(_cell_score(c) for c in nxt)
+            s2 = sum(_cell_score(c) for c in _combine(row, nxt)) + adds
+            if adds and s2 > best[2] and s2 > s1:
+                best = (i, 2, s2)
+    return best
+
+
+def classify_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Why each row is not a crash row (``""`` when it is one): blank, column
+    numbers, totals, signature or footer (every row after the first
+    signature row)."""
+    n = len(frame)
+    why = np.full(n, "", dtype=object)
+    if n == 0:
+        return why
+    values = frame.to_numpy(dtype=object).astype(str)
+    footer = False
+    for i in range(n):
+        cells = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
+        if footer:
+            why[i] = "chữ ký hoặc phần cuối / signature or footer"
+            continue
+        if not cells:
+            why[i] = "dòng trống / blank row"
+            continue
+        first = [normalise_header(c) for c in cells[:3]]
+        if any(_FOOTER.match(f) for f in first):
+            footer = True
+            why[i] = "chữ ký hoặc phần cuối / signature or footer"
+        elif any(_TOTALS.match(f) for f in first[:2]):
+            why[i] = "dòng tổng cộng / totals row"
+        elif len(cells) >= 2 and all(_COLNUM.match(c) for c in cells) and i < 3:
+            nums = [int(c.strip("()")) for c in cells]
+            if nums == sorted(nums) and len(set(nums)) == len(nums):
+                why[i] = "dòng đánh số cột / column numbers"
+    return why
+
+
+def find_table(grid: list[list[str]], *, first_row_number: int = 1) -> FoundTable:
+    """The crash table in ``grid`` (rows of text cells, as in the sheet).
+
+    ``first_row_number`` is the sheet row (or file line) of ``grid[0]``."""
+    width = max((len(r) for r in grid), default=0)
+    grid = [list(r) + [""] * (width - len(r)) for r in grid]
+    start, n_head, score = find_header(grid)
+    if n_head == 2:
+        heads = _combine(grid[start], grid[start + 1])
+    else:
+        heads = [c.strip() for c in grid[start]] if grid else []
+    heads = _unique([" ".join(h.split()) for h in heads])
+    body = grid[start + n_head:]
+    frame = pd.DataFrame(body, columns=heads, dtype=object) if body else pd.DataFrame(columns=heads, dtype=object)
+    numbers = np.arange(len(body)) + first_row_number + start + n_head
+    # columns with neither a header nor any value (a sheet's trailing blank columns) go
+    keep = [c for c, h in zip(frame.columns, heads) if not h.startswith("Cột ")
+            or frame[c].astype(str).str.strip().ne("").any()]
+    frame = frame[keep]
+    why = classify_rows(frame)
+    skipped = [(int(numbers[i]), w) for i, w in enumerate(why) if w]
+    ok = why == ""
+    return FoundTable(frame=frame.loc[ok].reset_index(drop=True), row_numbers=numbers[ok],
+                      header_rows=[first_row_number + start + k for k in range(n_head)], skipped=skipped,
+                      score=score)
