@@ -5,6 +5,7 @@
     python cli.py import crashes FILE [--crs EPSG] [--all-or-nothing] [--report R.csv]
     python cli.py import roads|boundaries|cases FILE
     python cli.py batches | undo BATCH_ID
+    python cli.py export crashes|spots|cases|works --out FILE.csv|.xlsx|.geojson|.gpkg|.kml
     python cli.py screen [--rules tt41-2024]   screen the store's crashes, save spots
     python cli.py blackspots --crashes FILE --rules tt41-2024 --out OUT.csv|.xlsx|.geojson
     python cli.py cluster --crashes FILE --eps 100 --min-samples 3 --out OUT.csv
@@ -417,6 +418,15 @@ def cmd_user_list(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from services.exports import store_table, write_file
+
+    table = store_table(_store(), args.kind)
+    write_file(table, Path(args.out), layer=args.kind)
+    print(f"{len(table)} dòng / rows → {args.out}")
+    return 0
+
+
 def cmd_token_create(args) -> int:
     from services.auth import create_service_token
 
@@ -520,6 +530,10 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ stdin / read the password from stdin")
     ua.set_defaults(fn=cmd_user_add)
     ussub.add_parser("list", help="danh sách tài khoản / list accounts").set_defaults(fn=cmd_user_list)
+    ex = sub.add_parser("export", help="xuất dữ liệu trong kho / export the store's data")
+    ex.add_argument("kind", choices=["crashes", "spots", "cases", "works"])
+    ex.add_argument("--out", required=True, help=".csv .xlsx .geojson .gpkg .kml")
+    ex.set_defaults(fn=cmd_export)
     tk = sub.add_parser("token", help="mã truy cập cho tập lệnh / service tokens for scripts")
     tksub = tk.add_subparsers(dest="token_cmd", required=True)
     tc = tksub.add_parser("create", help="tạo mã truy cập (quản trị) / create a token (admins)")

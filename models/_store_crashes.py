@@ -19,7 +19,7 @@ from models.permissions import Action
 CRASH_FRAME_COLUMNS = [
     "id", "source_id", "occurred_at", "lon", "lat", "road_id", "road_code", "chainage_m", "commune", "deaths",
     "injured", "injury_pct", "damage_vnd", "vehicle_types", "alcohol", "not_infrastructure", "description",
-    "severity", "source", "is_simulated", "batch_id",
+    "cause", "commune_now", "severity", "source", "is_simulated", "batch_id",
 ]
 
 
@@ -33,6 +33,8 @@ class ImportSummary:
     n_invalid: int
     n_already_in_store: int
     n_duplicate_in_file: int
+    n_updated: int = 0
+    n_crashes: int | None = None  # crashes the file's rows make (rows of one crash grouped)
 
 class CrashesMixin:
     """Crash import batches (one transaction each, dedup, undo) and crash reads."""
@@ -60,9 +62,20 @@ class CrashesMixin:
         for commune in communes or [None]:
             self._check(Action.IMPORT, commune=commune)
         user = self._who(user)
+        n_crashes = getattr(result, "n_crashes", None)
         with self.engine.begin() as conn:
-            existing = self._existing_keys(conn, good["dedup_key"].tolist())
-            fresh = good.loc[~good["dedup_key"].isin(existing)]
+            # a crash whose source id was imported before from the same source is a correction
+            earlier = self._earlier_by_source_id(conn, good, source=source)
+            changes = _corrections(good, earlier)
+            known = good["source_id"].astype(str).isin(earlier["source_id"]) & good["source_id"].astype(str).ne("")
+            rest = good.loc[~known.to_numpy()]
+            existing = self._existing_keys(conn, rest["dedup_key"].tolist())
+            fresh = rest.loc[~rest["dedup_key"].isin(existing)]
+            n_same = len(good) - len(fresh) - len(changes)
+            if fresh.empty and not changes:  # nothing new: no empty batch
+                return ImportSummary(batch_id=None, n_rows=result.n_rows, n_imported=0, n_invalid=result.n_errors,
+                                     n_already_in_store=n_same, n_duplicate_in_file=int(rows["duplicate_in_file"].sum()),
+                                     n_updated=0, n_crashes=n_crashes)
             batch_id = conn.execute(insert(ImportBatch).values(
                 kind="crashes", filename=filename, file_sha256=file_sha256, created_at=datetime.now(),
                 created_by=user, n_rows=result.n_rows, n_imported=len(fresh),
@@ -74,13 +87,53 @@ class CrashesMixin:
                 road_ids = np.where(ri >= 0, roads.ids[np.clip(ri, 0, None)], None)
             cols = _crash_columns(fresh, batch_id=batch_id, source=source or filename, user=user,
                                   road_ids=road_ids, is_simulated=is_simulated, postgres=self.postgres)
-            _bulk_insert_crashes(conn, cols, postgres=self.postgres, progress=progress)
+            if len(fresh):
+                _bulk_insert_crashes(conn, cols, postgres=self.postgres, progress=progress)
+            self._apply_corrections(conn, changes, batch_id=batch_id, user=user)
+            from models.db import OS_USER
+
             conn.execute(insert(AuditLog).values(
                 at=datetime.now(), user=user, table_name="import_batch", row_id=batch_id, action="import",
-                changes={"filename": filename, "n_imported": len(fresh), "n_rows": result.n_rows}))
+                changes={"filename": filename, "n_imported": len(fresh), "n_updated": len(changes),
+                         "n_rows": result.n_rows}, os_user=OS_USER))
         return ImportSummary(batch_id=batch_id, n_rows=result.n_rows, n_imported=len(fresh),
-                             n_invalid=result.n_errors, n_already_in_store=len(good) - len(fresh),
-                             n_duplicate_in_file=int(rows["duplicate_in_file"].sum()))
+                             n_invalid=result.n_errors, n_already_in_store=n_same,
+                             n_duplicate_in_file=int(rows["duplicate_in_file"].sum()), n_updated=len(changes),
+                             n_crashes=n_crashes)
+
+    def _earlier_by_source_id(self, conn, good: pd.DataFrame, *, source: str | None) -> pd.DataFrame:
+        """Crashes already imported with one of ``good``'s source ids from the
+        same source: the named ``source``, or (without one) files imported
+        without a named source."""
+        ids = sorted({str(v) for v in good["source_id"] if v is not None and str(v) != ""})
+        cols = [Crash.id, Crash.version, Crash.source_id, *[getattr(Crash, f) for f in CORRECTABLE]]
+        if not ids:
+            return pd.DataFrame(columns=[c.key for c in cols])
+        q = (select(*cols).join(ImportBatch, ImportBatch.id == Crash.batch_id)
+             .where(Crash.deleted.is_(False), ImportBatch.status == BatchStatus.ACTIVE,
+                    ImportBatch.source.is_(None) if source is None else ImportBatch.source == source))
+        parts = []
+        for k in range(0, len(ids), 5000):
+            parts.append(pd.read_sql(q.where(Crash.source_id.in_(ids[k:k + 5000])), conn))
+        out = pd.concat(parts, ignore_index=True)
+        return out.drop_duplicates("source_id", keep="last")
+
+    def _apply_corrections(self, conn, changes: list[dict], *, batch_id: int, user: str | None) -> None:
+        """Update corrected crashes in place, each with its old → new values in the audit log."""
+        from models.db import OS_USER
+
+        now = datetime.now()
+        for ch in changes:
+            values = {k: new for k, (_, new) in ch["fields"].items()}
+            if "lon" in values or "lat" in values:
+                lon, lat = ch["row"]["lon"], ch["row"]["lat"]
+                values["geom"] = (shapely.Point(lon, lat) if np.isfinite(lon) and np.isfinite(lat) else None)
+            conn.execute(update(Crash).where(Crash.id == ch["id"]).values(
+                **values, dedup_key=ch["row"]["dedup_key"], version=ch["version"] + 1, updated_at=now,
+                updated_by=user))
+            conn.execute(insert(AuditLog).values(
+                at=now, user=user, table_name="crash", row_id=ch["id"], action="update", os_user=OS_USER,
+                changes={k: [_plain(o), _plain(n)] for k, (o, n) in ch["fields"].items()} | {"batch": [None, batch_id]}))
 
     def _existing_keys(self, conn, keys: list[str]) -> set[str]:
         """Which of ``keys`` the store already holds (one bound array, not one
@@ -148,6 +201,68 @@ class CrashesMixin:
             return conn.execute(select(func.count()).select_from(Crash).where(Crash.deleted.is_(False))).scalar_one()
 
 
+#: Crash fields a later file may correct (an injured person who later died, a place fixed).
+CORRECTABLE = ["occurred_at", "lon", "lat", "road_code", "chainage_m", "commune", "deaths", "injured", "injury_pct",
+               "damage_vnd", "vehicle_types", "alcohol", "not_infrastructure", "description", "cause", "severity"]
+
+
+def _same(a, b) -> bool:
+    na = a is None or (isinstance(a, float) and not np.isfinite(a)) or a == "" or (a is pd.NaT)
+    nb = b is None or (isinstance(b, float) and not np.isfinite(b)) or b == "" or (b is pd.NaT)
+    if na or nb:
+        return na and nb
+    if isinstance(a, (float, int, np.floating, np.integer)) and isinstance(b, (float, int, np.floating, np.integer)):
+        return abs(float(a) - float(b)) < 1e-6
+    if isinstance(a, (datetime, pd.Timestamp)) or isinstance(b, (datetime, pd.Timestamp)):
+        return pd.Timestamp(a) == pd.Timestamp(b)
+    return str(a) == str(b)
+
+
+def _plain(v):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NaT:
+        return None
+    if isinstance(v, (datetime, pd.Timestamp)):
+        return pd.Timestamp(v).isoformat()
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def _corrections(good: pd.DataFrame, earlier: pd.DataFrame) -> list[dict]:
+    """For each row of ``good`` whose source id was imported before: the
+    fields whose value changed (old, new); rows with no change are left out."""
+    if earlier.empty:
+        return []
+    by_id = earlier.set_index("source_id")
+    out = []
+    for rec in good.loc[good["source_id"].astype(str).isin(by_id.index)].to_dict("records"):
+        old = by_id.loc[str(rec["source_id"])]
+        fields = {}
+        for f in CORRECTABLE:
+            if f not in rec:
+                continue
+            new = rec[f]
+            if f in ("lon", "lat"):
+                new = None if new is None or not np.isfinite(new) else round(float(new), 7)
+            if f == "occurred_at":
+                new = pd.Timestamp(new).to_pydatetime() if pd.notna(new) else None
+            if isinstance(new, (np.integer, np.floating, np.bool_)):
+                new = new.item()
+            if isinstance(new, float) and not np.isfinite(new):
+                new = None
+            if isinstance(new, str) and new == "":
+                new = None
+            if not _same(old[f], new):
+                fields[f] = (old[f], new)
+        if fields:
+            out.append({"id": int(old["id"]), "version": int(old["version"]), "fields": fields, "row": rec})
+    return out
+
+
 def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool,
                    postgres: bool) -> pd.DataFrame:
     """The crash rows as columns ready for a bulk write: plain Python values,
@@ -188,6 +303,8 @@ def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
         "alcohol": df["alcohol"].astype(bool).to_numpy().astype(object),
         "not_infrastructure": df["not_infrastructure"].astype(bool).to_numpy().astype(object),
         "description": text("description"), "severity": df["severity"].astype(object).to_numpy(),
+        "cause": text("cause") if "cause" in df else None,
+        "commune_now": text("commune_now") if "commune_now" in df else None,
         "source": source, "is_simulated": bool(is_simulated), "batch_id": int(batch_id), "version": 1,
         "updated_at": now if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"), "updated_by": user,
         "deleted": False,

@@ -178,3 +178,69 @@ def clusters_as_spots(clusters: pd.DataFrame, members: pd.DataFrame | None = Non
         "crash_ids": [ids.get(c, []) for c in clusters["cluster"]],
         "geometry": shapely.points(clusters["lon"].to_numpy(float), clusters["lat"].to_numpy(float)),
     })
+
+
+# ------------------------------------------------ the store's tables out
+#: Columns of ``export crashes`` (batch work: re-import, GIS, statistics).
+CRASH_EXPORT = ["id", "source_id", "date", "time", "road", "chainage_m", "commune", "commune_now", "deaths", "injured",
+                "severity", "cause", "vehicle_types", "alcohol", "not_infrastructure", "description", "lon", "lat",
+                "source"]
+STORE_KINDS = ("crashes", "spots", "cases", "works")
+FILE_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
+                ".kml": "kml"}
+
+
+def store_table(store, kind: str) -> pd.DataFrame:
+    """A table of the store's ``kind`` (crashes, spots, cases, works) with a
+    ``geometry`` column (WGS 84), dates as ISO text."""
+    if kind == "crashes":
+        c = store.crashes_frame()
+        t = pd.to_datetime(c["occurred_at"])
+        out = pd.DataFrame({
+            "id": c["id"], "source_id": c["source_id"], "date": t.dt.strftime("%Y-%m-%d"),
+            "time": t.dt.strftime("%H:%M"), "road": c["road_code"], "chainage_m": c["chainage_m"].round(1),
+            "commune": c["commune"], "commune_now": c["commune_now"], "deaths": c["deaths"], "injured": c["injured"],
+            "severity": c["severity"], "cause": c["cause"], "vehicle_types": c["vehicle_types"],
+            "alcohol": c["alcohol"], "not_infrastructure": c["not_infrastructure"], "description": c["description"],
+            "lon": c["lon"], "lat": c["lat"], "source": c["source"]})
+        lon, lat = c["lon"].to_numpy(float), c["lat"].to_numpy(float)
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        geoms = np.full(len(c), None, dtype=object)
+        geoms[ok] = shapely.points(lon[ok], lat[ok])
+        out["geometry"] = geoms
+        return out
+    if kind == "spots":
+        spots = store.blackspots_frame()
+        return hotspot_table(spots)
+    frame = store.cases_frame() if kind == "cases" else store.works_frame() if kind == "works" else None
+    if frame is None:
+        raise ValueError(kind)
+    out = frame.drop(columns=[c for c in ("version", "updated_at", "deleted") if c in frame]).copy()
+    for col in out.columns:
+        if col != "geometry" and (pd.api.types.is_datetime64_any_dtype(out[col]) or
+                                  out[col].map(lambda v: hasattr(v, "isoformat")).any()):
+            out[col] = out[col].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
+    return out
+
+
+def write_file(table: pd.DataFrame, path, *, layer: str = "data") -> None:
+    """Write ``table`` to ``path`` in the format its extension names (.csv,
+    .xlsx, .geojson, .gpkg, .kml); spreadsheet cells are made safe."""
+    from errors import InputFileError
+
+    path = Path(path)
+    fmt = FILE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputFileError(f"Định dạng đầu ra không hỗ trợ '{path.suffix}' (dùng .csv, .xlsx, .geojson, .gpkg, .kml) / "
+                             f"Unsupported output '{path.suffix}' (use .csv, .xlsx, .geojson, .gpkg, .kml)")
+    if fmt == "csv":
+        data = to_csv_bytes(table)
+    elif fmt == "xlsx":
+        data = to_xlsx_bytes({layer: table.drop(columns=["geometry"], errors="ignore")})
+    elif fmt == "geojson":
+        data = to_geojson(table)
+    elif fmt == "gpkg":
+        data = to_gpkg(table, layer=layer)
+    else:
+        data = to_kml(table, name=layer)
+    path.write_bytes(data)

@@ -245,3 +245,34 @@ def test_make_run_steps_work_once_accounts_exist(tmp_path, monkeypatch, capsys):
     assert cli.main(["init-db"]) == 0 and cli.main(["load-demo"]) == 0
     assert "bỏ qua" in capsys.readouterr().out
     assert Store(url).crash_count() > 288
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx", "geojson", "gpkg", "kml"])
+def test_cli_export_the_stores_tables(ql24_store, tmp_path, monkeypatch, capsys, ext):
+    """`export crashes|spots|cases|works --out FILE` by extension; the crashes CSV carries the batch columns."""
+    from services.blackspots import run_screening
+
+    store = ql24_store
+    run_screening(store)
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    crashes = store.crashes_frame().sort_values("id")
+    for kind in ("crashes", "spots", "cases", "works"):
+        out = tmp_path / f"{kind}.{ext}"
+        assert cli.main(["export", kind, "--out", str(out)]) == 0, capsys.readouterr().err
+        assert out.stat().st_size > 0
+    if ext == "csv":
+        got = pd.read_csv(tmp_path / "crashes.csv", encoding="utf-8-sig", dtype={"source_id": str})
+        need = ["source_id", "date", "time", "road", "chainage_m", "commune", "deaths", "injured", "cause", "lon", "lat"]
+        assert set(need) <= set(got.columns)
+        assert len(got) == len(crashes) == 288
+        first = got.iloc[0]
+        ref = crashes.iloc[0]
+        assert first["date"] == ref["occurred_at"].strftime("%Y-%m-%d")
+        assert first["time"] == ref["occurred_at"].strftime("%H:%M")
+        assert first["road"] == ref["road_code"] and first["deaths"] == ref["deaths"]
+        assert abs(first["chainage_m"] - ref["chainage_m"]) < 0.1 and abs(first["lon"] - ref["lon"]) < 1e-6
+    if ext in ("geojson", "gpkg"):
+        g = gpd.read_file(tmp_path / f"crashes.{ext}")
+        assert len(g) == 288 and g.geometry.notna().all()
+    assert cli.main(["export", "crashes", "--out", str(tmp_path / "x.pdf")]) == 2
+    assert "Unsupported output" in capsys.readouterr().err
