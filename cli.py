@@ -12,6 +12,8 @@
     python cli.py corridor check --roads ROADS --points POINTS [--rules ID] --out OUT.csv
     python cli.py plan parse FILE [--json]     read a plan (.docx, .md, .txt)
     python cli.py user add NAME --role admin   accounts (the first one must be an admin)
+    python cli.py org show [--json] | org set --name … --parent … --place … --receiver … --signer … --signer-title …
+    python cli.py proposal --out FILE.docx|.pdf [--spots IDS] [--plan NUMBER]
     python cli.py token create NAME --for USER   a service token for scripts (admins)
     python cli.py backup FILE | restore FILE [--force]
 
@@ -427,6 +429,61 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_org_show(args) -> int:
+    from dataclasses import asdict
+
+    from services.organisation import load_organisation
+
+    org = load_organisation(_store())
+    if args.json:
+        print(json.dumps(asdict(org), ensure_ascii=False, indent=2))
+    else:
+        for k, v in asdict(org).items():
+            print(f"{k}: {v}")
+        if org.missing():
+            print(f"Chưa điền / Not set: {', '.join(org.missing())}")
+    return 0
+
+
+def cmd_org_set(args) -> int:
+    from dataclasses import asdict, replace
+
+    from services.organisation import load_organisation, save_organisation
+
+    store = _store()
+    changes = {k: v for k, v in (("name", args.name), ("level", args.level), ("parent", args.parent),
+                                 ("place", args.place), ("receiver", args.receiver), ("signer", args.signer),
+                                 ("signer_title", args.signer_title), ("symbol", args.symbol)) if v is not None}
+    org = save_organisation(store, replace(load_organisation(store), **changes), user=args.user)
+    print(json.dumps(asdict(org), ensure_ascii=False))
+    return 0
+
+
+def cmd_proposal(args) -> int:
+    from services.documents import libreoffice, to_pdf
+    from services.reports import proposal, proposal_info
+
+    store = _store()
+    out = Path(args.out)
+    if out.suffix.lower() not in (".docx", ".pdf"):
+        raise BlackspotError("--out cần .docx hoặc .pdf / --out needs .docx or .pdf")
+    spots = store.blackspots_frame(kind="black_spot")
+    ids = [int(v) for v in args.spots.split(",")] if args.spots else spots["id"].astype(int).tolist()
+    if not ids:
+        raise BlackspotError("Chưa có điểm đen nào; chạy 'screen' trước / No black spots yet; run 'screen' first")
+    info = proposal_info(store, ids, plan_number=args.plan)
+    data = proposal(store, ids, info)
+    if out.suffix.lower() == ".pdf":
+        if libreoffice() is None:
+            raise BlackspotError("Cần LibreOffice để tạo PDF / LibreOffice is needed for PDF")
+        data = to_pdf(data)
+        if not data:
+            raise BlackspotError("LibreOffice không tạo được PDF / LibreOffice could not make the PDF")
+    out.write_bytes(data)
+    print(f"Tờ trình {len(ids)} điểm / Proposal of {len(ids)} spots → {out}")
+    return 0
+
+
 def cmd_token_create(args) -> int:
     from services.auth import create_service_token
 
@@ -534,6 +591,26 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("kind", choices=["crashes", "spots", "cases", "works"])
     ex.add_argument("--out", required=True, help=".csv .xlsx .geojson .gpkg .kml")
     ex.set_defaults(fn=cmd_export)
+    og = sub.add_parser("org", help="thông tin cơ quan (ban hành văn bản) / the organisation profile")
+    ogsub = og.add_subparsers(dest="org_cmd", required=True)
+    osh = ogsub.add_parser("show", help="xem / show")
+    osh.add_argument("--json", action="store_true")
+    osh.set_defaults(fn=cmd_org_show)
+    ost = ogsub.add_parser("set", help="đặt (quản trị) / set (admins)")
+    ost.add_argument("--name", help="tên Ban, vd 'Ban An toàn giao thông xã …' / the committee's name")
+    ost.add_argument("--level", choices=["commune", "ward", "special_zone", "province", "district"])
+    ost.add_argument("--parent", help="cơ quan cấp trên trực tiếp, vd 'UBND xã …' / the body above")
+    ost.add_argument("--place", help="địa danh ghi ngày tháng / the place in the date line")
+    ost.add_argument("--receiver", help="nơi nhận tờ trình / the receiving authority")
+    ost.add_argument("--signer", help="họ tên người ký / the signer's name")
+    ost.add_argument("--signer-title", help="chức vụ, vd 'KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN' / the signer's title")
+    ost.add_argument("--symbol", help="chữ viết tắt trong số văn bản, vd BATGT / the body's letters in numbers")
+    ost.set_defaults(fn=cmd_org_set)
+    pr = sub.add_parser("proposal", help="tờ trình đề xuất xử lý điểm đen / the proposal (Tờ trình)")
+    pr.add_argument("--out", required=True, help=".docx hoặc .pdf")
+    pr.add_argument("--spots", help="mã các điểm, cách nhau bởi dấu phẩy (mặc định: mọi điểm đen) / spot ids")
+    pr.add_argument("--plan", help="số kế hoạch làm căn cứ / the plan's number to cite")
+    pr.set_defaults(fn=cmd_proposal)
     tk = sub.add_parser("token", help="mã truy cập cho tập lệnh / service tokens for scripts")
     tksub = tk.add_subparsers(dest="token_cmd", required=True)
     tc = tksub.add_parser("create", help="tạo mã truy cập (quản trị) / create a token (admins)")

@@ -32,6 +32,18 @@ EN: dict[str, str] = {
     # Messages of the other pages
     'Hình học đã sửa hoặc bỏ qua': 'Geometries repaired or refused',
     'Tài khoản': 'Accounts',
+    'Thông tin cơ quan chưa đủ (quản trị điền ở trang Tài khoản → Cơ quan): ':
+        'The organisation profile is incomplete (an admin fills it in on Accounts → Organisation): ',
+    'Cơ quan': 'Organisation',
+    'Tên Ban (vd Ban An toàn giao thông xã …)': "Committee's name (e.g. Ban An toàn giao thông xã …)",
+    'Cấp': 'Level',
+    'Cơ quan cấp trên trực tiếp (vd UBND xã …)': 'Body directly above (e.g. UBND xã …)',
+    'Địa danh ghi ngày tháng': 'Place name in the date line',
+    'Nơi nhận tờ trình (cơ quan cấp trên)': 'Receiving authority (the level above)',
+    'Họ tên người ký': "Signer's name",
+    'Chức vụ người ký (vd KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN)': "Signer's title (e.g. KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN)",
+    'Chữ viết tắt trong số văn bản': "The body's letters in document numbers",
+    'Lưu thông tin cơ quan': 'Save the organisation',
     'Chưa có tài khoản: chế độ mở. Tạo quản trị: `python cli.py user add TEN --role admin`':
         'No accounts yet: open mode. Create an admin: `python cli.py user add NAME --role admin`',
     'Không có điểm nào theo bộ lọc': 'No spots match the filters',

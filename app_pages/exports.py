@@ -13,10 +13,11 @@ from i18n import t
 from models.enums import SpotKind
 from app_pages.common import filters, get_store, lang, load_crashes, load_spots, show_error, tr, url
 from services.blackspots import clusters
-from services.documents import DocumentInfo, info_from_issuer, libreoffice, to_pdf
+from services.documents import DocumentInfo, libreoffice, to_pdf
+from services.organisation import load_organisation
 from services.exports import FORMATS, clusters_as_spots, crashes_per_spot, export, hotspot_table
 from services.filters import filter_crashes, filter_spots
-from services.reports import proposal, year_end_summary
+from services.reports import proposal, proposal_info, year_end_summary
 
 L = lang()
 vi = L == "vi"
@@ -71,29 +72,25 @@ with tab_prop:
         ids = st.multiselect(tr("Điểm đưa vào tờ trình"), list(label),
                              default=list(label)[: min(3, len(label))], format_func=label.get, key="prop_ids",
                              placeholder=tr("Chọn"))
-        plans = store.plans_frame()
-        last = plans.iloc[-1] if len(plans) else None
-        d = info_from_issuer(last["issuer"] if last is not None else None)
+        d = proposal_info(store, [int(i) for i in ids])
+        org = load_organisation(store)
+        if org.missing():
+            st.warning(tr("Thông tin cơ quan chưa đủ (quản trị điền ở trang Tài khoản → Cơ quan): ")
+                       + ", ".join(org.missing()))
         with st.form("prop_info"):
             c1, c2, c3 = st.columns(3)
             parent = c1.text_input(tr("Cơ quan cấp trên trực tiếp"), d.parent_body)
             body = c2.text_input(tr("Cơ quan ban hành"), d.issuing_body)
-            number = c3.text_input(tr("Số"), "…/TTr-BATGT")
+            number = c3.text_input(tr("Số"), d.number)
             sender = st.text_input(tr("Tên cơ quan trong văn bản"), d.sender)
             c4, c5, c6 = st.columns(3)
-            place = c4.text_input(tr("Địa danh"), (last["place"] if last is not None else None) or d.place)
+            place = c4.text_input(tr("Địa danh"), d.place)
             on = c5.date_input(tr("Ngày"), date.today(), format="DD/MM/YYYY")
-            to = c6.text_input(tr("Kính gửi"), "Ban An toàn giao thông tỉnh Kon Tum")
-            basis = [DocumentInfo().basis[0]]
-            if len(plans):
-                p = plans.iloc[-1]
-                basis.append(f"Kế hoạch số {p['number'] or '…'}"
-                             + (f" ngày {p['issued_on']:%d/%m/%Y}" if p["issued_on"] else "")
-                             + (f" của {p['issuer']}" if p["issuer"] else "") + f" về {p['title']}")
-            basis_text = st.text_area(tr("Căn cứ (mỗi dòng một căn cứ)"), "\n".join(basis))
+            to = c6.text_input(tr("Kính gửi"), d.addressee)
+            basis_text = st.text_area(tr("Căn cứ (mỗi dòng một căn cứ)"), "\n".join(d.basis))
             c7, c8 = st.columns(2)
-            s_title = c7.text_input(tr("Chức vụ người ký"), "TRƯỞNG BAN")
-            s_name = c8.text_input(tr("Họ tên người ký"), "")
+            s_title = c7.text_area(tr("Chức vụ người ký"), d.signer_title, height=68)
+            s_name = c8.text_input(tr("Họ tên người ký"), d.signer_name)
             recips = st.text_area(tr("Nơi nhận"), "Như trên;\nLưu: VT.")
             go = st.form_submit_button(tr("Tạo tờ trình"), type="primary")
         if go:
@@ -129,9 +126,8 @@ with tab_sum:
                            format_func=lambda i: plans.set_index("id").loc[i, "title"][:90])
         p = plans.set_index("id").loc[pid]
         if st.button(tr("Tạo báo cáo tổng kết"), key="sum_go"):
-            info = info_from_issuer(p["issuer"], number="…/BC-BATGT", place=p["place"] or "…",
-                                    signer_name=p["signer"] or "",
-                                    recipients=list(p["recipients"] or []) or ["Lưu: VT."])
+            info = load_organisation(store).document_info(kind="BC", recipients=list(p["recipients"] or [])
+                                                          or ["Lưu: VT."])
             try:
                 st.session_state["summary_docx"] = year_end_summary(store, int(pid), info)
             except (BlackspotError, ValueError) as exc:

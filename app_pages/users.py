@@ -9,6 +9,7 @@ from app_pages.common import (current_user, get_store, invalidate, lang, load_bo
                               show_flash, tr, url)
 from models.enums import Role
 from services.communes import commune_choices
+from services.organisation import LEVELS, Organisation, load_organisation, save_organisation
 
 L = lang()
 vi = L == "vi"
@@ -33,8 +34,34 @@ if len(users):
         tr("Xã"): users["commune"], tr("Hoạt động"): users["active"]}),
         hide_index=True, width="stretch")
 
-tab_add, tab_edit, tab_deleted = st.tabs([tr("Thêm tài khoản"), tr("Sửa tài khoản"),
-                                          tr("Mục đã xóa")])
+tab_add, tab_edit, tab_org, tab_deleted = st.tabs([tr("Thêm tài khoản"), tr("Sửa tài khoản"), tr("Cơ quan"),
+                                                   tr("Mục đã xóa")])
+with tab_org:
+    org = load_organisation(store)
+    with st.form("org"):
+        name = st.text_input(tr("Tên Ban (vd Ban An toàn giao thông xã …)"), org.name, key="org_name")
+        c1, c2 = st.columns(2)
+        level = c1.selectbox(tr("Cấp"), list(LEVELS), index=list(LEVELS).index(org.level), key="org_level",
+                             format_func=lambda k: LEVELS[k][0 if vi else 1])
+        parent = c2.text_input(tr("Cơ quan cấp trên trực tiếp (vd UBND xã …)"), org.parent, key="org_parent")
+        c3, c4 = st.columns(2)
+        place = c3.text_input(tr("Địa danh ghi ngày tháng"), org.place, key="org_place")
+        receiver = c4.text_input(tr("Nơi nhận tờ trình (cơ quan cấp trên)"), org.receiver, key="org_receiver")
+        c5, c6, c7 = st.columns([2, 2, 1])
+        signer = c5.text_input(tr("Họ tên người ký"), org.signer, key="org_signer")
+        title = c6.text_input(tr("Chức vụ người ký (vd KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN)"), org.signer_title,
+                              key="org_title")
+        symbol = c7.text_input(tr("Chữ viết tắt trong số văn bản"), org.symbol, key="org_symbol")
+        if st.form_submit_button(tr("Lưu thông tin cơ quan"), type="primary"):
+            try:
+                save_organisation(store, Organisation(name=name, level=level, parent=parent, place=place,
+                                                      receiver=receiver, signer=signer, signer_title=title,
+                                                      symbol=symbol), user=current_user())
+            except BlackspotError as exc:
+                show_error(exc)
+            else:
+                st.session_state["flash"] = tr("Đã lưu")
+                st.rerun()
 with tab_add:
     with st.form("user_add"):  # kept filled when the save is refused: nothing typed is lost
         c1, c2 = st.columns(2)

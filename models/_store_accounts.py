@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from errors import ConflictError, NotFoundError, TransitionError
 from models._store_base import _conflict_message
-from models.orm import ServiceToken, User, WebSession
+from models.orm import AppSetting, ServiceToken, User, WebSession
 from models.permissions import Action
 
 
@@ -139,3 +139,19 @@ class AccountsMixin:
             if t is None:
                 raise NotFoundError(f"Không có mã truy cập số {token_id} / No token {token_id}")
             t.revoked = True
+
+    # ------------------------------------------------------------ settings
+    def get_setting(self, key: str) -> dict | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(AppSetting.value).where(AppSetting.key == key)).scalar_one_or_none()
+
+    def set_setting(self, key: str, value: dict, *, user: str | None = None) -> None:
+        """Create or replace a setting (admins only); audited old → new."""
+        self._check(Action.MANAGE_USERS)
+        with self.session(user) as s:
+            row = s.execute(select(AppSetting).where(AppSetting.key == key)).scalar_one_or_none()
+            if row is None:
+                s.add(AppSetting(key=key, value=value, updated_by=self._who(user)))
+            else:
+                row.value = value
+                row.updated_by = self._who(user)

@@ -291,6 +291,17 @@ class AuditLog(Base):
     os_user: Mapped[str | None] = mapped_column(String(64))
 
 
+class AppSetting(Versioned, Base):
+    """A setting of the installation kept in the store, so every server
+    process and every backup has it (e.g. ``organisation``)."""
+
+    __tablename__ = "app_setting"
+    __table_args__ = (UniqueConstraint("key", name="uq_app_setting_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[dict | None] = mapped_column(JSON)
+
+
 class WebSession(Base):
     """A signed-in browser: the cookie holds a random token, the store only
     its SHA-256. Ends at sign-out, after ``expires_at`` or when idle longer

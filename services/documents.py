@@ -33,37 +33,19 @@ MOTTO_2 = "Độc lập - Tự do - Hạnh phúc"
 class DocumentInfo:
     """Who sends the document, to whom, on what basis, and who signs."""
 
-    parent_body: str = "UBND HUYỆN KON RẪY"
+    parent_body: str = "…"
     issuing_body: str = "BAN AN TOÀN GIAO THÔNG"
-    sender: str = "Ban An toàn giao thông huyện Kon Rẫy"  # the issuing body as named in the text
+    sender: str = "…"  # the issuing body as named in the text
     number: str = "…/TTr-BATGT"
-    place: str = "Kon Rẫy"
+    place: str = "…"
     on: date = field(default_factory=date.today)
-    addressee: str = "Ban An toàn giao thông tỉnh Kon Tum"
+    addressee: str = "…"
     basis: list[str] = field(default_factory=lambda: [
         "Thông tư số 41/2024/TT-BGTVT ngày 15/11/2024 của Bộ trưởng Bộ Giao thông vận tải quy định về tổ chức "
         "giao thông, báo hiệu đường bộ và xác định, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông"])
     signer_title: str = "TRƯỞNG BAN"
     signer_name: str = ""
     recipients: list[str] = field(default_factory=lambda: ["Như trên;", "Lưu: VT."])
-
-
-def info_from_issuer(issuer: str | None, **fields) -> DocumentInfo:
-    """Header fields from a plan's issuing body.
-
-    >>> i = info_from_issuer("Ban An toàn giao thông xã Liên Minh", place="Liên Minh")
-    >>> i.parent_body, i.issuing_body, i.sender
-    ('UBND XÃ LIÊN MINH', 'BAN AN TOÀN GIAO THÔNG', 'Ban An toàn giao thông xã Liên Minh')
-    """
-    import re
-
-    m = re.match(r"(?i)\s*(Ban An toàn giao thông)\s+(tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn)\s+(.+)",
-                 issuer or "")
-    if not m:
-        return DocumentInfo(**fields)
-    unit = f"{m.group(2)} {m.group(3).strip()}"
-    return DocumentInfo(parent_body=f"UBND {unit.upper()}", issuing_body=m.group(1).upper(),
-                        sender=f"{m.group(1)} {unit}", **fields)
 
 
 def vn_date_line(place: str, on: date) -> str:
@@ -318,8 +300,31 @@ def spot_map_png(geometry, *, crashes: pd.DataFrame | None = None, roads=None, t
 
 
 # ------------------------------------------------------------------- proposal
-PROPOSAL_HEADER = ["TT", "Vị trí (tuyến, lý trình)", "Số vụ / chết / bị thương (12 tháng)", "Tiêu chí đạt",
-                   "Đánh giá nguyên nhân", "Giải pháp đề xuất", "Kinh phí (đồng)", "Đơn vị chủ trì"]
+PROPOSAL_HEADER = ["STT", "Vị trí (tuyến, lý trình, xã)", "Số vụ / chết / bị thương (12 tháng)", "Tiêu chí đạt",
+                   "Nguyên nhân ghi nhận", "Giải pháp đề xuất", "Kinh phí (đồng)", "Đơn vị chủ trì"]
+#: Column widths (mm) of the proposal's table on a landscape A4 page (252 mm between the margins).
+PROPOSAL_WIDTHS = [13, 40, 34, 38, 36, 36, 28, 27]
+
+
+def _section(doc, *, landscape: bool):
+    """A new section (new page) in portrait or landscape, same margins."""
+    from docx.enum.section import WD_ORIENT, WD_SECTION
+    from docx.shared import Mm
+
+    sec = doc.add_section(WD_SECTION.NEW_PAGE)
+    sec.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    sec.page_width, sec.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
+    sec.top_margin, sec.bottom_margin = Mm(20), Mm(20)
+    sec.left_margin, sec.right_margin = Mm(30), Mm(15)
+    return sec
+
+
+def _keep_whole(text) -> str:
+    """Spaces inside numbers and dates become no-break spaces, so a cell never
+    breaks "85.000.000" or "30/10/2024" across lines."""
+    import re
+
+    return re.sub(r"(?<=\d) (?=\d)|(?<=Km) (?=\d)", "\u00a0", str(text))
 
 
 def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, bytes] | None = None,
@@ -346,23 +351,33 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
     _para(doc, f"{info.sender} kính trình {info.addressee} xem xét, chấp thuận xử lý "
                f"{n:02d} điểm đen / điểm tiềm ẩn tai nạn giao thông trên địa bàn như sau:",
           size=14, align="justify", space_after=6)
-    _para(doc, "1. Danh sách và đề xuất xử lý", bold=True, size=14)
+    _para(doc, f"1. Danh sách và đề xuất xử lý: {n:02d} điểm, tổng số {int(spots['n_crashes'].sum())} vụ, "
+               f"{int(spots['deaths'].sum())} người chết, {int(spots['injured'].sum())} người bị thương trong "
+               "12 tháng xét.", size=14, align="justify")
+    _para(doc, "Danh sách chi tiết tại bảng kèm theo (trang sau).", italic=True, size=14, align="justify")
     rows = []
     for i, r in enumerate(spots.to_dict("records"), start=1):
-        loc = f"{r.get('road_code') or ''}, {format_chainage(r.get('from_m'))}"
+        loc = f"{r.get('road_code') or ''}\n{format_chainage(r.get('from_m'))}"
         if r.get("to_m") is not None and r.get("from_m") is not None and r["to_m"] - r["from_m"] >= 1:
             loc += f" – {format_chainage(r['to_m'])}"
+            if r["to_m"] - r["from_m"] > 1000:
+                loc += f"\n(đoạn dài {(r['to_m'] - r['from_m']) / 1000:.2f} km)".replace(".", ",")
         if r.get("commune"):
             loc += f"\n{r['commune']}"
         ws, we = pd.to_datetime(r.get("window_start")), pd.to_datetime(r.get("window_end"))
-        period = f"\n({ws:%d/%m/%Y} – {we:%d/%m/%Y})" if pd.notna(ws) and pd.notna(we) else ""
-        rows.append([i, loc, f"{r.get('n_crashes', 0)} / {r.get('deaths', 0)} / {r.get('injured', 0)}{period}",
+        period = f"\ntừ {ws:%d/%m/%Y}\nđến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else ""
+        rows.append([i, _keep_whole(loc), f"{r.get('n_crashes', 0)} / {r.get('deaths', 0)} / {r.get('injured', 0)}{period}",
                      r.get("test_labels") or "", r.get("cause") or "Cần khảo sát, đánh giá tại hiện trường",
-                     r.get("proposal") or "", vnd(r.get("cost_vnd")), r.get("lead_agency") or ""])
+                     r.get("proposal") or "", _keep_whole(vnd(r.get("cost_vnd"))), r.get("lead_agency") or ""])
     cost = pd.to_numeric(spots.get("cost_vnd", pd.Series(dtype=float)), errors="coerce").sum()
     rows.append(["", "Tổng cộng", f"{int(spots['n_crashes'].sum())} / {int(spots['deaths'].sum())} / "
-                 f"{int(spots['injured'].sum())}", "", "", "", vnd(cost), ""])
-    _table(doc, PROPOSAL_HEADER, rows, widths_mm=[8, 26, 21, 28, 20, 24, 20, 18], bold_last=True, size=11)
+                 f"{int(spots['injured'].sum())}", "", "", "", _keep_whole(vnd(cost)), ""])
+    _section(doc, landscape=True)
+    _para(doc, "BẢNG DANH SÁCH ĐIỂM ĐEN, ĐIỂM TIỀM ẨN ĐỀ XUẤT XỬ LÝ", bold=True, size=13, align="center")
+    _para(doc, f"(Kèm theo Tờ trình số {info.number} ngày {info.on:%d/%m/%Y} của {info.sender})", italic=True,
+          size=12, align="center", space_after=6)
+    _table(doc, PROPOSAL_HEADER, rows, widths_mm=PROPOSAL_WIDTHS, bold_last=True, size=11)
+    _section(doc, landscape=False)
     if maps:
         _para(doc, "", size=8)
         _para(doc, "2. Sơ đồ vị trí", bold=True, size=14)

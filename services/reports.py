@@ -24,6 +24,14 @@ def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
     if len(links):
         bl = links.loc[links["item_type"] == "blackspot"]
         lead = {int(i): agencies.get(a) for i, a in zip(bl["item_id"], bl["lead_agency_id"]) if pd.notna(a)}
+    crashes = store.crashes_frame()
+    cause_of = crashes.set_index("id")["cause"] if len(crashes) else pd.Series(dtype=object)
+    causes = []
+    for ids, note in zip(spots["crash_ids"], spots["notes"]):
+        found = [c for c in cause_of.reindex(list(ids or [])).dropna().astype(str).str.strip() if c]
+        uniq = list(dict.fromkeys(found))
+        text = "; ".join(uniq[:4]) + (f" (+{len(uniq) - 4})" if len(uniq) > 4 else "")
+        causes.append("\n".join(t for t in (text, note if isinstance(note, str) else "") if t) or None)
     proposals, costs, leads = [], [], []
     for sid in spots["id"]:
         w = works.loc[works["blackspot_id"] == sid] if len(works) else works
@@ -32,8 +40,71 @@ def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
         costs.append(w["cost_vnd"].sum() if len(w) and w["cost_vnd"].notna().any() else None)
         wl = [agencies.get(a) for a in w.get("agency_id", []) if pd.notna(a)]
         leads.append(lead.get(int(sid)) or (wl[0] if wl else None))
-    return spots.assign(proposal=proposals, cost_vnd=costs, lead_agency=leads,
-                        cause=spots["notes"].where(spots["notes"].notna(), None))
+    return spots.assign(proposal=proposals, cost_vnd=costs, lead_agency=leads, cause=causes)
+
+
+def covering_plan(store: Store, spots: pd.DataFrame, *, number: str | None = None,
+                  on=None) -> dict | None:
+    """The plan a proposal cites: the one numbered ``number``, else the plan
+    whose period holds the day of the proposal or overlaps a spot's 12 months
+    and whose place or issuer names a commune of the spots or the
+    organisation's place; the most recent such plan."""
+    from errors import NotFoundError
+    from services.organisation import load_organisation
+
+    plans = store.plans_frame()
+    if plans.empty:
+        if number:
+            raise NotFoundError(f"Không có kế hoạch số {number} / No plan numbered {number}")
+        return None
+    if number:
+        hit = plans.loc[plans["number"].astype(str).str.strip() == number.strip()]
+        if hit.empty:
+            raise NotFoundError(f"Không có kế hoạch số {number} / No plan numbered {number}")
+        return hit.iloc[-1].to_dict()
+    day = pd.Timestamp(on or pd.Timestamp.today()).normalize()
+    p_from = pd.to_datetime(plans["period_from"])
+    p_to = pd.to_datetime(plans["period_to"])
+    in_period = (p_from.isna() | (p_from <= day)) & (p_to.isna() | (p_to >= day))
+    if "window_end" in spots and spots["window_end"].notna().any():  # a spot's 12 months overlap the plan's period
+        for ws, we in zip(pd.to_datetime(spots["window_start"]), pd.to_datetime(spots["window_end"])):
+            if pd.notna(ws) and pd.notna(we):
+                in_period |= (p_from.isna() | (p_from <= we)) & (p_to.isna() | (p_to >= ws))
+    names = {str(c).strip().casefold() for c in spots.get("commune", pd.Series(dtype=object)).dropna() if str(c).strip()}
+    org_place = load_organisation(store).place.strip().casefold()
+    if org_place:
+        names.add(org_place)
+    text = (plans["place"].fillna("") + " " + plans["issuer"].fillna("")).str.casefold()
+    in_area = text.map(lambda t: any(n and n in t for n in names)) if names else pd.Series(True, index=plans.index)
+    for mask in (in_period & in_area, in_period, in_area):
+        if mask.any():
+            return plans.loc[mask].sort_values("issued_on", na_position="first").iloc[-1].to_dict()
+    return None
+
+
+#: The regulation a proposal cites first.
+REGULATION_BASIS = ("Thông tư số 41/2024/TT-BGTVT ngày 15/11/2024 của Bộ trưởng Bộ Giao thông vận tải quy định về tổ "
+                    "chức giao thông, báo hiệu đường bộ và xác định, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông")
+
+
+def plan_basis(plan: dict | None) -> str | None:
+    if not plan:
+        return None
+    issued = pd.to_datetime(plan.get("issued_on"))
+    return (f"Kế hoạch số {plan.get('number') or '…'}" + (f" ngày {issued:%d/%m/%Y}" if pd.notna(issued) else "")
+            + (f" của {plan['issuer']}" if plan.get("issuer") else "") + (f" về {plan['title']}" if plan.get("title")
+                                                                          else ""))
+
+
+def proposal_info(store: Store, spot_ids: list[int], *, plan_number: str | None = None, on=None) -> DocumentInfo:
+    """The proposal's header, basis, addressee and signature: from the
+    organisation profile and the plan that covers the spots."""
+    from services.organisation import load_organisation
+
+    spots = store.blackspots_frame().set_index("id").reindex(spot_ids).reset_index()
+    plan = covering_plan(store, spots, number=plan_number, on=on)
+    basis = [REGULATION_BASIS] + ([plan_basis(plan)] if plan else [])
+    return load_organisation(store).document_info(kind="TTr", on=on, basis=basis)
 
 
 def proposal(store: Store, spot_ids: list[int], info: DocumentInfo, *, with_maps: bool = True) -> bytes:

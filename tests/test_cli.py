@@ -276,3 +276,44 @@ def test_cli_export_the_stores_tables(ql24_store, tmp_path, monkeypatch, capsys,
         assert len(g) == 288 and g.geometry.notna().all()
     assert cli.main(["export", "crashes", "--out", str(tmp_path / "x.pdf")]) == 2
     assert "Unsupported output" in capsys.readouterr().err
+
+
+def test_cli_org_profile_drives_the_proposal(ql24_store, tmp_path, monkeypatch, capsys):
+    """`org set` then `proposal --out`: the issuer, place, addressee and signer come from the profile, and the
+    plan cited is the one that covers the spots."""
+    import io as _io
+    import json as _json
+
+    import docx
+
+    from services.blackspots import run_screening
+    from services.plan_parser import parse_plan, read_plan_text
+
+    store = ql24_store
+    run_screening(store)
+    plan_file = SHARED.parent / "plans" / "kon-ray-2024-kh-batgt.md"
+    store.save_plan(parse_plan(read_plan_text(plan_file.read_bytes(), plan_file.name)))
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    assert cli.main(["org", "set", "--name", "Ban An toàn giao thông xã Đăk Kôi", "--level", "commune", "--parent",
+                     "UBND xã Đăk Kôi", "--place", "Đăk Kôi", "--receiver", "Ban An toàn giao thông tỉnh Quảng Ngãi",
+                     "--signer", "Nguyễn Văn An", "--signer-title", "KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN"]) == 0
+    capsys.readouterr()
+    assert cli.main(["org", "show", "--json"]) == 0
+    org = _json.loads(capsys.readouterr().out)
+    assert org["receiver"] == "Ban An toàn giao thông tỉnh Quảng Ngãi" and org["level"] == "commune"
+    ids = store.blackspots_frame(kind="black_spot")["id"].astype(int).tolist()[:2]
+    out = tmp_path / "to_trinh.docx"
+    assert cli.main(["proposal", "--out", str(out), "--spots", ",".join(map(str, ids))]) == 0
+    doc = docx.Document(_io.BytesIO(out.read_bytes()))
+    head = [p.text for p in doc.tables[0].cell(0, 0).paragraphs]
+    assert head[:2] == ["UBND XÃ ĐĂK KÔI", "BAN AN TOÀN GIAO THÔNG"]
+    date_line = [p.text for p in doc.tables[0].cell(0, 1).paragraphs if "ngày" in p.text][0]
+    assert date_line.startswith("Đăk Kôi, ngày ")
+    texts = [p.text for p in doc.paragraphs]
+    assert "Kính gửi: Ban An toàn giao thông tỉnh Quảng Ngãi." in texts
+    assert any(t.startswith("Căn cứ Kế hoạch số") for t in texts)  # the plan is cited
+    sig = [p.text for p in doc.tables[-1].cell(0, 1).paragraphs]
+    assert sig[:2] == ["KT. TRƯỞNG BAN", "PHÓ TRƯỞNG BAN"] and sig[-1] == "Nguyễn Văn An"
+    assert len(doc.tables[1].rows) == len(ids) + 2
+    assert cli.main(["proposal", "--out", str(tmp_path / "x.docx"), "--plan", "999/KH-XYZ"]) == 2
+    assert "999/KH-XYZ" in capsys.readouterr().err

@@ -2,20 +2,28 @@
 from __future__ import annotations
 
 import io
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import replace
 from datetime import date
 
 import docx
 import pytest
 
 from services.blackspots import run_screening
-from services.documents import DocumentInfo, libreoffice, to_pdf
+from services.documents import libreoffice, to_pdf
+from services.organisation import Organisation
 from services.plan_parser import parse_plan, read_plan_text
 from services.reports import proposal, year_end_summary
 from tests.conftest import SHARED
 
 KON_RAY = SHARED.parent / "plans" / "kon-ray-2024-kh-batgt.md"
-INFO = DocumentInfo(on=date(2025, 2, 5), number="12/TTr-BATGT", signer_name="La Ngọc Đức",
-                    recipients=["Như trên;", "UBND huyện (b/c);", "Lưu: VT."])
+ORG = Organisation(name="Ban An toàn giao thông huyện Kon Rẫy", level="district", parent="UBND huyện Kon Rẫy",
+                   place="Kon Rẫy", receiver="Ban An toàn giao thông tỉnh Kon Tum", signer="La Ngọc Đức")
+INFO = replace(ORG.document_info(on=date(2025, 2, 5)), number="12/TTr-BATGT",
+               recipients=["Như trên;", "UBND huyện (b/c);", "Lưu: VT."])
 
 
 @pytest.fixture
@@ -65,12 +73,18 @@ def test_header_title_table_and_signature(proposal_doc):
     assert date_p.text == "Kon Rẫy, ngày 05 tháng 02 năm 2025" and date_p.runs[0].italic
     title = [p for p in doc.paragraphs if p.text == "TỜ TRÌNH"][0]
     assert title.runs[0].bold
+    assert any(p.text.startswith("Kính gửi: Ban An toàn giao thông tỉnh Kon Tum") for p in doc.paragraphs)
     table = doc.tables[1]
     assert len(table.rows) == 1 + len(ids) + 1  # header, one row per spot, totals
     first = spots.set_index("id").loc[ids[0]]
-    assert table.cell(1, 1).text.startswith(f"QL24, Km {int(first['from_m']) // 1000}+")
+    assert table.cell(1, 1).text.replace("\xa0", " ").startswith(f"QL24\nKm {int(first['from_m']) // 1000}+")
+    # the table has a landscape page of its own, the text around it is portrait
+    orient = [(round(s.page_width.mm), round(s.page_height.mm)) for s in doc.sections]
+    assert orient == [(210, 297), (297, 210), (210, 297)]
     assert table.cell(1, 5).text.startswith("Biển báo: biển W.207 & <cảnh báo>")
     assert table.cell(1, 6).text == "200.000.000"
+    assert sum(sec.page_width.mm - sec.left_margin.mm - sec.right_margin.mm for sec in doc.sections[1:2]) >= \
+        sum(c.width.mm for c in table.rows[0].cells) - 1  # the table fits between the margins
     assert table.cell(len(ids) + 1, 1).text == "Tổng cộng"
     assert len(doc.inline_shapes) == len(ids)  # a map image per spot
     sig = doc.tables[-1]
@@ -97,8 +111,24 @@ def test_year_end_summary(ql24_store):
     assert len(sections.rows) == 1 + 7 and sections.cell(3, 0).text == "II.3" and sections.cell(3, 2).text == "1"
 
 
-@pytest.mark.skipif(libreoffice() is None, reason="LibreOffice not installed (PDF is optional)")
-def test_pdf_rendering(proposal_doc, ql24_store):
-    _, ids, _ = proposal_doc
+def test_pdf_table_keeps_every_number_and_date_whole(proposal_doc, ql24_store, tmp_path):
+    """Rendered by LibreOffice, read back with pdftotext: no number, amount or
+    date of the table is broken across lines, and the STT header is whole."""
+    if libreoffice() is None or shutil.which("pdftotext") is None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail("CI needs LibreOffice and pdftotext (poppler-utils)")
+        pytest.skip("LibreOffice or pdftotext not installed")
+    _, ids, spots = proposal_doc
     pdf = to_pdf(proposal(ql24_store, ids, INFO))
     assert pdf.startswith(b"%PDF")
+    (tmp_path / "p.pdf").write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "p.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "200.000.000" in text  # the amount of the first spot, in one piece
+    chosen = spots.set_index("id").loc[ids]
+    for d in list(chosen["window_start"]) + list(chosen["window_end"]):
+        assert f"{d:%d/%m/%Y}" in text
+    assert re.search(r"\bSTT\b", text)
+    # no date or amount cut at a line end: a line ending in digits and a separator
+    assert not re.search(r"\d[./]\s*\n\s*\d", text)
+    assert not re.search(r"\d{1,3}(\.\d{3})*\.\d{1,2}\s*$", text, re.M)
