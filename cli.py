@@ -14,6 +14,7 @@
     python cli.py user add NAME --role admin   accounts (the first one must be an admin)
     python cli.py org show [--json] | org set --name … --parent … --place … --receiver … --signer … --signer-title …
     python cli.py proposal --out FILE.docx|.pdf [--spots IDS] [--plan NUMBER]
+    python cli.py targets [--plan NUMBER] [--json]
     python cli.py token create NAME --for USER   a service token for scripts (admins)
     python cli.py backup FILE | restore FILE [--force]
 
@@ -484,6 +485,21 @@ def cmd_proposal(args) -> int:
     return 0
 
 
+def cmd_targets(args) -> int:
+    from services.plans import targets_report
+
+    rep = targets_report(_store(), plan_number=args.plan)
+    if args.json:
+        print(json.dumps(rep, ensure_ascii=False, indent=2, default=str))
+        return 0
+    print(f"{rep['area']}: {rep['period']['from']} → {rep['period']['to']} so với / against "
+          f"{rep['baseline']['from']} → {rep['baseline']['to']}")
+    for r in rep["rows"]:
+        ch = "—" if r["change_pct"] is None else f"{r['change_pct']:+.1f} %"
+        print(f"  {r['label']}: {r['previous']} → {r['current']} ({ch}) {r['status']}")
+    return 0
+
+
 def cmd_token_create(args) -> int:
     from services.auth import create_service_token
 
@@ -611,6 +627,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--spots", help="mã các điểm, cách nhau bởi dấu phẩy (mặc định: mọi điểm đen) / spot ids")
     pr.add_argument("--plan", help="số kế hoạch làm căn cứ / the plan's number to cite")
     pr.set_defaults(fn=cmd_proposal)
+    tg = sub.add_parser("targets", help="chỉ tiêu so với cùng kỳ / targets against the same period a year before")
+    tg.add_argument("--plan", help="số kế hoạch / the plan's number (default: the calendar year)")
+    tg.add_argument("--json", action="store_true")
+    tg.set_defaults(fn=cmd_targets)
     tk = sub.add_parser("token", help="mã truy cập cho tập lệnh / service tokens for scripts")
     tksub = tk.add_subparsers(dest="token_cmd", required=True)
     tc = tksub.add_parser("create", help="tạo mã truy cập (quản trị) / create a token (admins)")

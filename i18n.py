@@ -32,6 +32,10 @@ EN: dict[str, str] = {
     # Messages of the other pages
     'Hình học đã sửa hoặc bỏ qua': 'Geometries repaired or refused',
     'Tài khoản': 'Accounts',
+    'So sánh cùng kỳ: {a} – {b} với {c} – {d}': 'Like for like: {a} – {b} against {c} – {d}',
+    'Dữ liệu đến {d}; kỳ được tính đến ngày đó.': 'Data run to {d}; the period is counted to that day.',
+    'Chưa có dữ liệu cùng kỳ năm trước: không đánh giá được.': 'No data for the same period a year before: no assessment.',
+    'Chưa có dữ liệu': 'No data',
     'Thông tin cơ quan chưa đủ (quản trị điền ở trang Tài khoản → Cơ quan): ':
         'The organisation profile is incomplete (an admin fills it in on Accounts → Organisation): ',
     'Cơ quan': 'Organisation',

@@ -53,10 +53,19 @@ with tab_targets:
                  f"{tr('Chỉ tiêu')}: -{lo:g} % … -{hi:g} % "
                  + ("(theo kế hoạch / from the plan)" if from_plan else "(mặc định / default)"))
     table = target_table(crashes, period_from=p_from, period_to=p_to, band=(lo, hi), lang=L)
+    w = table.attrs["windows"]
+    st.info(tr("So sánh cùng kỳ: {a} – {b} với {c} – {d}").format(
+        a=f"{w['from']:%d/%m/%Y}", b=f"{w['to']:%d/%m/%Y}", c=f"{w['baseline_from']:%d/%m/%Y}",
+        d=f"{w['baseline_to']:%d/%m/%Y}")
+        + ("  \n" + tr("Dữ liệu đến {d}; kỳ được tính đến ngày đó.").format(d=f"{w['last_data']:%d/%m/%Y}")
+           if w["cut"] and pd.notna(w["last_data"]) else "")
+        + ("" if w["has_baseline"] else "  \n" + tr("Chưa có dữ liệu cùng kỳ năm trước: không đánh giá được.")))
     total = table.loc[table["scope"] == table["scope"].iloc[0]]
     cols = st.columns(3)
+    marks = {"on_track": f":green[**{tr('Đạt')}**]", "off_track": f":red[**{tr('Chưa đạt')}**]",
+             "no_data": f":gray[**{tr('Chưa có dữ liệu')}**]"}
     for col, r in zip(cols, total.to_dict("records")):
-        mark = f":green[**{tr('Đạt')}**]" if r["status"] == "on_track" else f":red[**{tr('Chưa đạt')}**]"
+        mark = marks[r["status"]]
         col.metric(r["criterion_label"], r["current"],
                    None if r["change_pct"] is None else f"{r['change_pct']:+.1f} %", delta_color="inverse",
                    help=f"{tr('Cùng kỳ năm trước')}: {r['previous']}")
@@ -70,7 +79,8 @@ with tab_targets:
     st.dataframe(wide, width="stretch")
     st.markdown("**" + (tr("Mục tiêu khác")) + "**")
     aims = secondary_aims(crashes, period_from=p_from, period_to=p_to, lang=L)
-    aims["status"] = aims["status"].map({"on_track": tr("Đạt"), "off_track": tr("Chưa đạt")})
+    aims["status"] = aims["status"].map({"on_track": tr("Đạt"), "off_track": tr("Chưa đạt"),
+                                         "no_data": tr("Chưa có dữ liệu")})
     st.dataframe(aims.drop(columns=["aim"]).rename(columns={
         "label": tr("Mục tiêu"), "previous": tr("Cùng kỳ năm trước"), "current": tr("Kỳ này"),
         "change_pct": tr("Tăng/giảm %"), "status": tr("Đánh giá")}), hide_index=True, width="stretch")

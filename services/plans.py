@@ -26,23 +26,52 @@ def _totals(df: pd.DataFrame) -> dict[str, int]:
     return {"crashes": len(df), "deaths": int(df["deaths"].sum()), "injured": int(df["injured"].sum())}
 
 
-def _status(prev: int, cur: int, min_pct: float) -> tuple[float | None, str]:
+def _status(prev: int, cur: int, min_pct: float, *, has_baseline: bool = True) -> tuple[float | None, str]:
+    if not has_baseline:
+        return None, "no_data"
     if prev == 0:
         return None, ("on_track" if cur == 0 else "off_track")
     change = 100.0 * (cur - prev) / prev
     return round(change, 1), ("on_track" if change <= -min_pct + 1e-9 else "off_track")
 
 
-def target_table(crashes: pd.DataFrame, *, period_from, period_to, band=DEFAULT_BAND, lang: str = "vi") -> pd.DataFrame:
-    """The three criteria for the period against the same period a year
-    earlier, in total and per commune, with the target band and an on/off
-    track mark (on track: reduced by at least the band's lower bound)."""
-    p_from, p_to = pd.Timestamp(period_from), pd.Timestamp(period_to)
-    q_from, q_to = p_from - pd.DateOffset(years=1), p_to - pd.DateOffset(years=1)
-    t = crashes["occurred_at"]
-    day = t.dt.normalize()
-    cur = crashes.loc[(day >= p_from) & (day <= p_to)]
-    prev = crashes.loc[(day >= q_from) & (day <= q_to)]
+def comparison_windows(crashes: pd.DataFrame, *, period_from, period_to, today=None) -> dict:
+    """Like for like: the period cut at the last day with data (or today),
+    and the same days of the year before. ``has_baseline`` is False when no
+    crash at all is recorded from the baseline's start on (data begin later).
+
+    >>> c = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-03-01", "2025-10-20"])})
+    >>> w = comparison_windows(c, period_from="2025-01-01", period_to="2025-12-31", today="2025-11-23")
+    >>> [str(w[k].date()) for k in ("from", "to", "baseline_from", "baseline_to")], w["cut"], w["has_baseline"]
+    (['2025-01-01', '2025-10-20', '2024-01-01', '2024-10-20'], True, True)
+    """
+    p_from, p_to = pd.Timestamp(period_from).normalize(), pd.Timestamp(period_to).normalize()
+    day = crashes["occurred_at"].dt.normalize() if len(crashes) else pd.Series(dtype="datetime64[ns]")
+    today = pd.Timestamp(today or pd.Timestamp.today()).normalize()
+    last = day.max() if len(day) else pd.NaT
+    end = min(p_to, today, last) if pd.notna(last) else min(p_to, today)
+    end = max(end, p_from)
+    q_from, q_to = p_from - pd.DateOffset(years=1), end - pd.DateOffset(years=1)
+    first = day.min() if len(day) else pd.NaT
+    return {"from": p_from, "to": end, "baseline_from": q_from, "baseline_to": q_to, "cut": bool(end < p_to),
+            "last_data": last, "has_baseline": bool(pd.notna(first) and first <= q_to)}
+
+
+def _split(crashes: pd.DataFrame, w: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    day = crashes["occurred_at"].dt.normalize()
+    cur = crashes.loc[(day >= w["from"]) & (day <= w["to"])]
+    prev = crashes.loc[(day >= w["baseline_from"]) & (day <= w["baseline_to"])]
+    return cur, prev
+
+
+def target_table(crashes: pd.DataFrame, *, period_from, period_to, band=DEFAULT_BAND, lang: str = "vi",
+                 today=None) -> pd.DataFrame:
+    """The three criteria for the period (to the last day with data) against
+    the same days a year earlier, in total and per commune, with the target
+    band and a mark: on track (reduced by at least the band's lower bound),
+    off track, or no data (no baseline). The windows are in ``.attrs``."""
+    w = comparison_windows(crashes, period_from=period_from, period_to=period_to, today=today)
+    cur, prev = _split(crashes, w)
     total_label = "Toàn địa bàn" if lang == "vi" else "Whole area"
     scopes = [(total_label, cur, prev)]
     communes = sorted(set(cur["commune"].dropna()) | set(prev["commune"].dropna()))
@@ -51,21 +80,20 @@ def target_table(crashes: pd.DataFrame, *, period_from, period_to, band=DEFAULT_
     for scope, c, p in scopes:
         tc, tp = _totals(c), _totals(p)
         for key, vi, en in CRITERIA:
-            change, status = _status(tp[key], tc[key], band[0])
+            change, status = _status(tp[key], tc[key], band[0], has_baseline=w["has_baseline"])
             rows.append({"scope": scope, "criterion": key, "criterion_label": vi if lang == "vi" else en,
                          "previous": tp[key], "current": tc[key], "change_pct": change,
                          "target_from_pct": -band[0], "target_to_pct": -band[1], "status": status})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["windows"] = w
+    return out
 
 
-def secondary_aims(crashes: pd.DataFrame, *, period_from, period_to, lang: str = "vi") -> pd.DataFrame:
-    """The plan's other aims: drink-driving, motorcycle and very serious
-    crashes reduced; no especially serious crash."""
-    p_from, p_to = pd.Timestamp(period_from), pd.Timestamp(period_to)
-    q_from, q_to = p_from - pd.DateOffset(years=1), p_to - pd.DateOffset(years=1)
-    day = crashes["occurred_at"].dt.normalize()
-    cur = crashes.loc[(day >= p_from) & (day <= p_to)]
-    prev = crashes.loc[(day >= q_from) & (day <= q_to)]
+def secondary_aims(crashes: pd.DataFrame, *, period_from, period_to, lang: str = "vi", today=None) -> pd.DataFrame:
+    """The plan's other aims, like for like: drink-driving, motorcycle and
+    very serious crashes reduced; no especially serious crash."""
+    w = comparison_windows(crashes, period_from=period_from, period_to=period_to, today=today)
+    cur, prev = _split(crashes, w)
     veh = lambda d: d["vehicle_types"].fillna("").str.contains(MOTORCYCLE, regex=True)  # noqa: E731
     aims = [("drink_driving", "TNGT liên quan rượu, bia", "Drink-driving crashes", lambda d: d["alcohol"].astype(bool)),
             ("motorcycle", "TNGT liên quan xe mô tô, xe máy", "Motorcycle crashes", veh),
@@ -75,13 +103,92 @@ def secondary_aims(crashes: pd.DataFrame, *, period_from, period_to, lang: str =
     for code, vi, en, f in aims:
         a, b = int(f(prev).sum()), int(f(cur).sum())
         change, _ = _status(a, b, 0)
+        status = ("no_data" if not w["has_baseline"] else "on_track" if (b < a or a == b == 0) else "off_track")
         rows.append({"aim": code, "label": vi if lang == "vi" else en, "previous": a, "current": b,
-                     "change_pct": change, "status": "on_track" if (b < a or a == b == 0) else "off_track"})
+                     "change_pct": change if w["has_baseline"] else None, "status": status})
     n = int((cur["severity"] == "dac_biet_nghiem_trong").sum())
     rows.append({"aim": "no_especially_serious", "label": "Không để xảy ra TNGT đặc biệt nghiêm trọng" if lang == "vi"
                  else "No especially serious crash", "previous": int((prev["severity"] == "dac_biet_nghiem_trong").sum()),
                  "current": n, "change_pct": None, "status": "on_track" if n == 0 else "off_track"})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out.attrs["windows"] = w
+    return out
+
+
+def plan_area(store: Store, plan: dict | None) -> tuple[str, pd.DataFrame]:
+    """(area label, the crashes of the plan's area). The area is the
+    administrative unit the plan's place names (crashes inside its boundary),
+    else the crashes whose commune is that place; a plan of a unit before the
+    2025 reform keeps the old unit's area. Without a plan or a match: every
+    crash of the store."""
+    import shapely
+
+    from services.communes import _fold
+
+    crashes = store.crashes_frame()
+    if not plan:
+        return ("Toàn bộ dữ liệu / All data", crashes)
+    place = str(plan.get("place") or "").strip()
+    issuer = str(plan.get("issuer") or "")
+    names = {_fold(place)} if place else set()
+    import re
+
+    m = re.search(r"(?i)(xã|phường|thị trấn|đặc khu|huyện|quận|thị xã|tỉnh|thành phố)\s+(.+)$", issuer)
+    if m:
+        names.add(_fold(m.group(2)))
+    names.discard("")
+    units = store.admin_units_frame()
+    if len(units):
+        hit = units.loc[units["name"].map(_fold).isin(names) & units["geometry"].notna()]
+        if len(hit):
+            unit = hit.iloc[0]
+            ok = crashes["lon"].notna() & crashes["lat"].notna()
+            inside = np.zeros(len(crashes), dtype=bool)
+            if ok.any():
+                pts = shapely.points(crashes.loc[ok, "lon"].to_numpy(float), crashes.loc[ok, "lat"].to_numpy(float))
+                inside[np.flatnonzero(ok.to_numpy())] = shapely.contains_xy(unit["geometry"],
+                                                                            shapely.get_x(pts), shapely.get_y(pts))
+            return (f"{unit['name']} ({unit['level']})", crashes.loc[inside])
+    if names and len(crashes):
+        by_commune = crashes["commune"].fillna("").map(_fold).isin(names)
+        if by_commune.any():
+            return (place or issuer, crashes.loc[by_commune])
+    return ("Toàn bộ dữ liệu (không xác định được địa bàn của kế hoạch) / All data (the plan's area is unknown)",
+            crashes)
+
+
+def targets_report(store: Store, *, plan_number: str | None = None, today=None, lang: str = "vi") -> dict:
+    """What ``cli.py targets --json`` prints: the period and its baseline
+    (like for like), the area, and one row per criterion and secondary aim."""
+    from errors import NotFoundError
+
+    plans = store.plans_frame()
+    plan = None
+    if plan_number:
+        hit = plans.loc[plans["number"].astype(str).str.strip() == plan_number.strip()] if len(plans) else plans
+        if hit.empty:
+            raise NotFoundError(f"Không có kế hoạch số {plan_number} / No plan numbered {plan_number}")
+        plan = hit.iloc[-1].to_dict()
+    area, crashes = plan_area(store, plan)
+    year = pd.Timestamp(today or pd.Timestamp.today()).year
+    p_from = (plan or {}).get("period_from") or pd.Timestamp(f"{year}-01-01")
+    p_to = (plan or {}).get("period_to") or pd.Timestamp(f"{pd.Timestamp(p_from).year}-12-31")
+    band = plan_band((plan or {}).get("targets"))
+    table = target_table(crashes, period_from=p_from, period_to=p_to, band=band[:2], lang=lang, today=today)
+    aims = secondary_aims(crashes, period_from=p_from, period_to=p_to, lang=lang, today=today)
+    w = table.attrs["windows"]
+    total = table.loc[table["scope"] == table["scope"].iloc[0]]
+    iso = lambda d: pd.Timestamp(d).date().isoformat()  # noqa: E731
+    rows = [{"criterion": r["criterion"], "label": r["criterion_label"], "current": int(r["current"]),
+             "previous": int(r["previous"]), "change_pct": r["change_pct"],
+             "band": [r["target_from_pct"], r["target_to_pct"]], "status": r["status"]} for r in total.to_dict("records")]
+    rows += [{"criterion": r["aim"], "label": r["label"], "current": int(r["current"]), "previous": int(r["previous"]),
+              "change_pct": r["change_pct"], "band": None, "status": r["status"]} for r in aims.to_dict("records")]
+    return {"plan": (plan or {}).get("number"), "area": area,
+            "period": {"from": iso(w["from"]), "to": iso(w["to"]), "planned_to": iso(p_to)},
+            "baseline": {"from": iso(w["baseline_from"]), "to": iso(w["baseline_to"])},
+            "last_data": iso(w["last_data"]) if pd.notna(w["last_data"]) else None,
+            "band_from_plan": bool(band[2]), "rows": rows}
 
 
 def monthly(crashes: pd.DataFrame, *, year: int) -> pd.DataFrame:

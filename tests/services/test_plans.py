@@ -71,3 +71,74 @@ def test_target_table_year_on_year_with_band():
     assert aims.loc["drink_driving", ["previous", "current"]].tolist() == [0, 2]
     assert aims.loc["motorcycle", ["previous", "current"]].tolist() == [10, 1]
     assert aims.loc["no_especially_serious", "status"] == "off_track"
+
+
+def _dated(dates, communes=None, lon=None, lat=None):
+    n = len(dates)
+    return pd.DataFrame({"id": range(1, n + 1), "occurred_at": pd.to_datetime(dates), "deaths": [1] * n,
+                         "injured": [1] * n, "commune": communes or ["Xã A"] * n, "alcohol": [False] * n,
+                         "vehicle_types": [""] * n, "severity": ["nghiem_trong"] * n,
+                         "lon": lon or [108.0] * n, "lat": lat or [14.5] * n})
+
+
+def test_targets_compare_the_same_months_to_the_last_day_with_data():
+    """2024: one crash on the 10th of each month; 2025: one a month to October. Calendar 2025 with data to
+    20 October is compared with 1 January – 20 October 2024 (10 against 10: no change, not -17 % 'on track')."""
+    d24 = [f"2024-{m:02d}-10" for m in range(1, 13)]
+    d25 = [f"2025-{m:02d}-10" for m in range(1, 10)] + ["2025-10-20"]  # the last on 20 October
+    c = _dated(d24 + d25)
+    t = target_table(c, period_from="2025-01-01", period_to="2025-12-31", band=(5, 10), today="2025-11-23")
+    w = t.attrs["windows"]
+    assert (str(w["to"].date()), str(w["baseline_to"].date()), w["cut"]) == ("2025-10-20", "2024-10-20", True)
+    total = t.loc[(t["scope"] == "Toàn địa bàn") & (t["criterion"] == "crashes")].iloc[0]
+    assert (total["previous"], total["current"]) == (10, 10)
+    assert total["change_pct"] == 0.0 and total["status"] == "off_track"
+
+
+def test_no_baseline_reads_no_data_not_off_track():
+    c = _dated(["2025-03-01", "2025-04-01"])
+    t = target_table(c, period_from="2025-01-01", period_to="2025-12-31", today="2025-11-01")
+    assert set(t["status"]) == {"no_data"} and t["change_pct"].isna().all()
+    aims = secondary_aims(c, period_from="2025-01-01", period_to="2025-12-31", today="2025-11-01")
+    assert set(aims.loc[aims["aim"] != "no_especially_serious", "status"]) == {"no_data"}
+
+
+def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, capsys, tmp_path):
+    """The Kon Rẫy plan's targets count the crashes inside the Kon Rẫy boundary, not the whole store."""
+    import json
+
+    import cli
+    from geo._io import read_table
+    from services.importing import boundaries_from_table
+    from services.plans import targets_report
+
+    store = ql24_store
+    units = boundaries_from_table(read_table(SHARED / "vietnam" / "kon_ray_district.geojson"), level="district")
+    units["name"] = "Kon Rẫy"
+    store.add_admin_units(units)
+    draft = parse_plan(read_plan_text(KON_RAY.read_bytes(), KON_RAY.name))
+    store.save_plan(draft)
+    # crashes far outside the district (Hong Kong) must not count
+    from services.importing import commit_crashes, preview_crashes
+
+    far = _dated(["2024-05-01"] * 5, lon=[114.1] * 5, lat=[22.3] * 5)
+    csv = far.rename(columns={"occurred_at": "Ngày", "lon": "Kinh độ", "lat": "Vĩ độ", "deaths": "Số người chết",
+                              "injured": "Số người bị thương"})[["Ngày", "Kinh độ", "Vĩ độ", "Số người chết",
+                                                                   "Số người bị thương"]]
+    csv["Ngày"] = csv["Ngày"].dt.strftime("%d/%m/%Y") + [f" 0{i}:00" for i in range(5)]
+    prev = preview_crashes(store, csv.to_csv(index=False).encode(), "xa.csv", bounds=(100, 0, 120, 30))
+    commit_crashes(store, prev, valid_only=True)
+    rep = targets_report(store, plan_number=draft.number, today="2025-11-23")
+    inside = store.crashes_frame()
+    inside = inside.loc[inside["lon"] < 110]
+    day = inside["occurred_at"].dt.normalize()
+    expect = int(((day >= rep["period"]["from"]) & (day <= rep["period"]["to"])).sum())
+    crashes_row = next(r for r in rep["rows"] if r["criterion"] == "crashes")
+    assert rep["area"].startswith("Kon Rẫy") and crashes_row["current"] == expect
+    assert rep["period"]["from"] == str(pd.Timestamp(draft.period_from).date())
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    assert cli.main(["targets", "--plan", draft.number, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"period", "baseline", "area", "rows"} and set(out["period"]) >= {"from", "to"}
+    assert {r["criterion"] for r in out["rows"]} >= {"crashes", "deaths", "injured", "drink_driving"}
+    assert all({"current", "previous", "change_pct", "band", "status"} <= set(r) for r in out["rows"])
