@@ -13,6 +13,7 @@ import io
 import tempfile
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree as ET
@@ -22,7 +23,7 @@ import pandas as pd
 import shapely
 
 import settings
-from errors import InputFileError
+from errors import CRSError, InputFileError
 
 TABULAR = {".csv", ".txt", ".xlsx", ".xlsm"}
 SPATIAL = {".geojson", ".json", ".gpkg", ".zip", ".kml"}
@@ -126,10 +127,18 @@ def decode_text(data: bytes) -> tuple[str, str]:
     >>> decode_text(b"\\xef\\xbb\\xbfKm 105+500")
     ('Km 105+500', 'utf-8-sig')
     """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return unicodedata.normalize("NFC", data[3:].decode("utf-8", errors="strict")), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return unicodedata.normalize("NFC", data.decode("utf-16")), "utf-16"
+    for bom, codec, name in ((b"\xef\xbb\xbf", "utf-8", "utf-8-sig"), (b"\xff\xfe", "utf-16", "utf-16"),
+                             (b"\xfe\xff", "utf-16", "utf-16")):
+        if data.startswith(bom):
+            skip = len(bom) if name == "utf-8-sig" else 0  # the UTF-16 codec reads its own mark
+            try:
+                text = data[skip:].decode(codec)
+            except UnicodeDecodeError as exc:  # the mark says one encoding, the bytes another
+                raise InputFileError(
+                    f"Tệp đánh dấu {name.upper()} nhưng có byte sai ở vị trí {exc.start + skip}; hãy lưu lại "
+                    f"dạng CSV UTF-8 / The file is marked {name.upper()} but has invalid bytes at position "
+                    f"{exc.start + skip}; save it again as CSV UTF-8") from exc
+            return unicodedata.normalize("NFC", text), name
     try:
         return unicodedata.normalize("NFC", data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
@@ -221,8 +230,30 @@ def _excel_cell_to_text(value) -> str:
     return str(value)
 
 
+def unique_headers(names) -> list[str]:
+    """Headers NFC-composed and trimmed. A header that then repeats an earlier
+    one (``Số người chết`` and ``Số người chết `` or its decomposed form) gets
+    ``.1``, ``.2`` as pandas names repeated headers, so every column keeps a
+    name of its own.
+
+    >>> unique_headers(["Số người chết", "Số người chết ", "Xã"])
+    ['Số người chết', 'Số người chết.1', 'Xã']
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        base = new = unicodedata.normalize("NFC", str(name)).strip()
+        k = 0
+        while new in seen:
+            k += 1
+            new = f"{base}.{k}"
+        seen.add(new)
+        out.append(new)
+    return out
+
+
 def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.columns = [unicodedata.normalize("NFC", str(c)).strip() for c in frame.columns]
+    frame.columns = unique_headers(frame.columns)
     frame = frame.loc[:, [not str(c).startswith("Unnamed:") or frame[c].astype(str).str.strip().ne("").any()
                           for c in frame.columns]]
     frame = frame.astype(str).apply(lambda s: s.str.strip())
@@ -237,11 +268,27 @@ def _geo_result(gdf, fmt: str) -> RawTable:
     if len(gdf) == 0:
         raise InputFileError(f"Lớp dữ liệu không có đối tượng nào / The layer has no features ({fmt})")
     crs = gdf.crs.to_string() if gdf.crs is not None else None
+    if crs is not None:
+        _check_crs(crs)
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     frame = frame.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    frame.columns = [unicodedata.normalize("NFC", str(c)).strip() for c in frame.columns]
+    frame.columns = unique_headers(frame.columns)
     return RawTable(frame=frame.reset_index(drop=True), geometry=np.asarray(gdf.geometry.values, dtype=object),
                     crs=crs, fmt=fmt)
+
+
+def _check_crs(crs: str) -> None:
+    """Refuse a file whose declared CRS cannot be converted to WGS 84 (another
+    celestial body, an engineering CRS, a definition PROJ cannot use)."""
+    from geo.crs import WGS84, transform
+
+    try:
+        transform(np.zeros(1), np.zeros(1), crs, WGS84)
+    except CRSError:
+        raise
+    except Exception as exc:  # pyproj.exceptions.ProjError and kin
+        raise CRSError(f"Hệ tọa độ của tệp không chuyển được sang WGS 84 / The file's coordinate system cannot be "
+                       f"converted to WGS 84: {' '.join(crs.split())[:120]}") from exc
 
 
 def _read_ogr(data: bytes, ext: str) -> RawTable:
@@ -276,6 +323,8 @@ def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPP
         raise InputFileError(f"Tệp zip giải nén quá lớn ({declared // (1024 * 1024)} MB, nén {declared / max(packed, 1):.0f}"
                              " lần); không giải nén / The zip unpacks too large or too compressed; nothing extracted")
     for info in infos:
+        if not info.filename:  # ZipInfo.is_dir() would raise IndexError
+            raise InputFileError("Tệp zip hỏng: có mục không tên / Broken zip file: an entry has no name")
         name = PurePosixPath(info.filename.replace("\\", "/"))
         if info.is_dir():
             continue
@@ -301,15 +350,25 @@ def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPP
     return out
 
 
+#: What :mod:`zipfile` raises for a damaged archive or member (besides BadZipFile:
+#: truncated streams, broken deflate data, encryption, unknown compression,
+#: member names the file system refuses).
+_BROKEN_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError, OSError)
+
+
 def _read_zipped_shapefile(data: bytes) -> RawTable:
     import pyogrio
 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+    except _BROKEN_ZIP as exc:
         raise InputFileError("Tệp zip hỏng / Broken zip file") from exc
     with zf, tempfile.TemporaryDirectory(dir=_tmp_root()) as tmp:
-        files = safe_extract(zf, Path(tmp))
+        try:
+            files = safe_extract(zf, Path(tmp))
+        except _BROKEN_ZIP as exc:  # a damaged member: bad header, CRC, deflate stream, encrypted
+            raise InputFileError(f"Tệp zip hỏng, không giải nén được / Broken zip file, cannot extract: "
+                                 f"{' '.join(str(exc).split())[:200]}") from exc
         shps = [f for f in files if f.suffix.lower() == ".shp"]
         if not shps:
             raise InputFileError("Tệp zip không chứa tệp .shp / The zip holds no .shp file")
@@ -348,7 +407,7 @@ def _read_kml(data: bytes) -> RawTable:
     if not rows:
         raise InputFileError("KML không có placemark nào / The KML has no placemarks")
     frame = pd.DataFrame(rows).fillna("")
-    frame.columns = [unicodedata.normalize("NFC", c) for c in frame.columns]
+    frame.columns = unique_headers(frame.columns)
     frame = frame.map(lambda v: unicodedata.normalize("NFC", v))
     return RawTable(frame=frame, geometry=np.asarray(geoms, dtype=object), crs="EPSG:4326", fmt="kml")
 

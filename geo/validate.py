@@ -32,6 +32,9 @@ DATE_FORMATS = (
     "%Y/%m/%d", "%H:%M %d/%m/%Y", "%Hh%M %d/%m/%Y", "%d/%m/%y",
 )
 
+#: The last whole day a pandas timestamp can hold (it ends at 2262-04-11 23:47).
+_LAST_DAY = pd.Timestamp.max.normalize()
+
 _TRUE = {"1", "x", "co", "có", "yes", "y", "true", "đúng", "dung", "c"}
 _FALSE = {"", "0", "khong", "không", "no", "n", "false", "sai", "k"}
 
@@ -259,7 +262,9 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         raw_time = _text(frame, mapping, "time")
         t = pd.to_datetime(raw_time.str.replace("h", ":", regex=False), format="%H:%M", errors="coerce")
         add_time = occurred.notna() & t.notna() & occurred.dt.hour.eq(0) & occurred.dt.minute.eq(0)
-        occurred = occurred.where(~add_time, occurred + pd.to_timedelta(t.dt.hour * 60 + t.dt.minute, unit="m"))
+        add_time &= occurred < _LAST_DAY  # past it a time would overflow; such a date is in the future anyway
+        minutes = (t.dt.hour * 60 + t.dt.minute).where(add_time)
+        occurred = occurred.where(~add_time, occurred + pd.to_timedelta(minutes, unit="m"))
         rep.add(raw_time.ne("") & t.isna(), "time", raw_time, "Giờ không đọc được / Unreadable time (HH:MM)",
                 WARNING)
     rep.add(raw_date.eq(""), "occurred_at", raw_date, "Thiếu ngày xảy ra / Date missing")

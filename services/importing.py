@@ -113,6 +113,9 @@ def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.Data
         x, y = transform(cx[:, 0], cx[:, 1], table.crs, WGS84)
         geoms = shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
     frame = table.frame.loc[keep].reset_index(drop=True)
+    if frame.shape[1] == 0:
+        raise InputFileError("Tệp ranh giới không có cột thuộc tính nào (cần tên đơn vị) / The boundary file has no "
+                             "attribute columns (the unit's name is needed)")
     names = {c.lower(): c for c in frame.columns}
     name_col = next((names[c] for c in ("ten", "name", "ten_xa", "ten_huyen", "ten_tinh") if c in names),
                     frame.columns[0])
