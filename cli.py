@@ -2,7 +2,8 @@
 
     python cli.py init-db                      create / migrate the store
     python cli.py load-demo                    load the demo data sets
-    python cli.py import crashes FILE [--crs EPSG] [--all-or-nothing] [--report R.csv]
+    python cli.py import crashes FILE [--crs EPSG] [--sheet S] [--date-order dmy|mdy|ymd] [--map "COL=field"]
+                               [--profile P.json] [--source NAME] [--all-or-nothing] [--report R.csv]
     python cli.py import roads|boundaries|cases FILE
     python cli.py batches | undo BATCH_ID
     python cli.py export crashes|spots|cases|works --out FILE.csv|.xlsx|.geojson|.gpkg|.kml
@@ -159,26 +160,87 @@ def cmd_import(args) -> int:
     crs = args.crs
     if crs and crs.isdigit():
         crs = int(crs)
-    prev = preview_crashes(store, path.read_bytes(), path.name, source_crs=crs, bounds=_parse_bounds(args.bounds))
+    mapping, sheet, date_order = _import_options(args, crs)
+    if isinstance(mapping, dict) and "__crs__" in mapping:
+        crs = mapping.pop("__crs__")
+    prev = preview_crashes(store, path.read_bytes(), path.name, source_crs=crs, bounds=_parse_bounds(args.bounds),
+                           mapping=mapping, sheet=sheet, date_order=date_order)
     res = prev.result
     report_path = Path(args.report) if args.report else path.with_suffix(".report.csv")
     write_csv(res.report, report_path)
-    print(f"{res.n_rows} dòng / rows: {res.n_valid} hợp lệ / valid, {res.n_errors} lỗi / with errors. "
-          f"Báo cáo / Report: {report_path}")
-    if len(res.report):
+    table = prev.table
+    if table.sheet:
+        print(f"Trang tính / Sheet: {table.sheet}" + (f" (có / of {', '.join(table.sheets)})"
+                                                       if len(table.sheets) > 1 else ""))
+    grouped = f" → {res.n_crashes} vụ / crashes" if res.n_crashes != res.n_rows else ""
+    print(f"{res.n_rows} dòng / rows{grouped}: {res.n_valid} hợp lệ / valid, {res.n_errors} lỗi / with errors"
+          + (f", {len(table.skipped)} dòng không phải vụ TNGT / not crash rows" if table.skipped else "")
+          + f". Báo cáo / Report: {report_path}")
+    shown = res.report.loc[res.report["level"] != "skipped"]
+    if len(shown):
         with pd.option_context("display.max_rows", 20, "display.width", 200, "display.max_colwidth", 70):
-            print(res.report.head(20).to_string(index=False))
+            print(shown.head(20).to_string(index=False))
     if args.all_or_nothing and res.n_errors:
         print("Không nhập gì (--all-or-nothing) / Nothing imported (--all-or-nothing)")
         return 1
     if res.n_valid == 0:
         print("Không có dòng hợp lệ / No valid rows")
         return 1
-    summary = commit_crashes(store, prev, valid_only=not args.all_or_nothing, user=args.user)
-    print(f"Lần nhập / Batch {summary.batch_id}: đã nhập / imported {summary.n_imported}, "
+    summary = commit_crashes(store, prev, valid_only=not args.all_or_nothing, user=args.user, source=args.source)
+    print(f"Lần nhập / Batch {summary.batch_id or '—'}: đã nhập / imported {summary.n_imported}, "
+          f"cập nhật / updated {summary.n_updated}, "
           f"đã có trong kho / already in store {summary.n_already_in_store}, "
           f"trùng trong tệp / duplicates in file {summary.n_duplicate_in_file}")
     return 0
+
+
+def _import_options(args, crs):
+    """(mapping, sheet, date order) from ``--profile`` and ``--map`` (the
+    command line wins), checked against the fields the tool knows."""
+    from geo.columns import FIELD_NAMES
+
+    mapping: dict[str, str] = {}
+    sheet, date_order = args.sheet, args.date_order
+    if args.profile:
+        prof = _read_profile(Path(args.profile))
+        for col, fld in (prof.get("map") or {}).items():
+            mapping[_field(fld, FIELD_NAMES)] = col
+        sheet = sheet or prof.get("sheet")
+        date_order = date_order or prof.get("date_order")
+        if prof.get("crs") and not crs:
+            mapping["__crs__"] = int(prof["crs"]) if str(prof["crs"]).isdigit() else prof["crs"]
+    for item in args.map or []:
+        if "=" not in item:
+            raise BlackspotError(f"--map cần dạng \"CỘT=trường\", nhận được '{item}' / --map needs \"COLUMN=field\", "
+                                 f"got '{item}'")
+        col, fld = item.rsplit("=", 1)
+        mapping[_field(fld, FIELD_NAMES)] = col.strip()
+    if date_order and date_order not in ("dmy", "mdy", "ymd"):
+        raise BlackspotError(f"Thứ tự ngày '{date_order}' không hợp lệ (dmy, mdy, ymd) / Unknown date order")
+    return (mapping or None), sheet, date_order
+
+
+def _field(name: str, known: dict) -> str:
+    key = name.strip().lower()
+    if key in known:
+        return known[key]
+    if key in known.values():
+        return key
+    raise BlackspotError(f"Trường '{name}' không có; dùng: {', '.join(known)} / Unknown field '{name}'; use: "
+                         f"{', '.join(known)}")
+
+
+def _read_profile(path: Path) -> dict:
+    """A mapping profile (JSON): {"map": {"SOURCE COLUMN": "field"}, "sheet": …, "date_order": …, "crs": …}."""
+    try:
+        prof = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise BlackspotError(f"Tệp hồ sơ ánh xạ không phải JSON hợp lệ / The profile is not valid JSON: {path} "
+                             f"(dòng / line {exc.lineno})") from exc
+    if not isinstance(prof, dict) or not isinstance(prof.get("map", {}), dict):
+        raise BlackspotError(f"Hồ sơ ánh xạ cần khóa \"map\" là một đối tượng / The profile needs a \"map\" object: "
+                             f"{path}")
+    return prof
 
 
 def _print_report(frame: pd.DataFrame, limit: int = 50) -> None:
@@ -556,6 +618,15 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--all-or-nothing", action="store_true", help="không nhập gì nếu có dòng lỗi / nothing if any row is bad")
     i.add_argument("--report", help="tệp báo cáo kiểm tra / validation report file (CSV)")
     i.add_argument("--level", default="commune", choices=["province", "district", "commune"])
+    i.add_argument("--sheet", help="trang tính của tệp Excel / the workbook's sheet (default: the one with the table)")
+    i.add_argument("--date-order", choices=["dmy", "mdy", "ymd"],
+                   help="thứ tự ngày/tháng (mặc định: tự xác định, không rõ thì dmy) / the order of day and month")
+    i.add_argument("--map", action="append", metavar="\"COLUMN=field\"",
+                   help="ánh xạ cột → trường (id, date, time, road, chainage, location, commune, deaths, injured, "
+                        "severity, lon, lat, x, y, cause, vehicle, description, not_infra); lặp lại được / repeatable")
+    i.add_argument("--profile", help="hồ sơ ánh xạ JSON dùng lại / a reusable mapping profile (JSON)")
+    i.add_argument("--source", help="nguồn dữ liệu (vd 'Công an xã …'); mã vụ trùng từ cùng nguồn là bản sửa / "
+                                    "the data's source; a crash id seen before from it is a correction")
     i.set_defaults(fn=cmd_import)
     sub.add_parser("batches", help="các lần nhập / import batches").set_defaults(fn=cmd_batches)
     u = sub.add_parser("undo", help="hoàn tác một lần nhập / undo an import batch")

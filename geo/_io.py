@@ -14,7 +14,7 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree as ET
 
@@ -51,6 +51,15 @@ class RawTable:
         The format read: csv, xlsx, geojson, gpkg, shp, kml.
     encoding
         The text encoding detected, for CSV.
+    row_numbers
+        Each row's number in the file (sheet row or line, from 1), for tables.
+    skipped
+        ``(row number, reason)`` of rows that are not crash rows (title,
+        totals, signatures, blank).
+    header_rows
+        The row numbers of the header (one or two rows).
+    sheet, sheets
+        The sheet the table was read from, and all sheets of a workbook.
     """
 
     frame: pd.DataFrame
@@ -58,10 +67,23 @@ class RawTable:
     crs: str | None = None
     fmt: str = ""
     encoding: str | None = None
+    row_numbers: np.ndarray | None = None
+    skipped: list = field(default_factory=list)
+    header_rows: list = field(default_factory=list)
+    sheet: str | None = None
+    sheets: list = field(default_factory=list)
+
+    def numbers(self) -> np.ndarray:
+        """Each row's number as the user sees it (sheet row or file line); for
+        formats without rows (GeoJSON …) the feature's position + 2, as the
+        row would be in a sheet under a header."""
+        if self.row_numbers is not None:
+            return np.asarray(self.row_numbers)
+        return np.arange(len(self.frame)) + 2
 
 
 def read_table(source: str | Path | bytes, *, filename: str | None = None,
-               max_mb: float | None = None) -> RawTable:
+               max_mb: float | None = None, sheet: str | None = None) -> RawTable:
     """Read a crash, road, boundary or encroachment file.
 
     Parameters
@@ -72,6 +94,8 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None,
         The file's name, needed with bytes to know the format.
     max_mb
         Size limit in MB (default ``settings.MAX_UPLOAD_MB``).
+    sheet
+        A workbook's sheet to read (default: the one holding a crash table).
 
     Returns
     -------
@@ -101,7 +125,7 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None,
     if ext in (".csv", ".txt"):
         return _read_csv(data)
     if ext in (".xlsx", ".xlsm"):
-        return _read_xlsx(data)
+        return _read_xlsx(data, sheet=sheet)
     if ext == ".kml":
         return _read_kml(data)
     if ext == ".zip":
@@ -188,46 +212,135 @@ def encode_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
+def _sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits the most lines of the top of a file into the
+    same number (≥ 2) of fields: a title line above the table does not fool it."""
+    best, best_score = ",", -1
+    for sep in (",", ";", "\t", "|"):
+        counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in lines if ln.strip()]
+        counts = [c for c in counts if c >= 2]
+        if not counts:
+            continue
+        top = max(set(counts), key=counts.count)
+        score = counts.count(top) * top
+        if score > best_score:
+            best, best_score = sep, score
+    return best
+
+
 def _read_csv(data: bytes) -> RawTable:
+    """A CSV as the user sees it: the table found under any title rows, its
+    rows numbered by their line in the file (blank lines counted)."""
+    from geo.tablefind import SEARCH_ROWS, find_header, header_names, table_below
+
     text, encoding = decode_text(data)
     if not text.strip():
         raise InputFileError("Tệp rỗng / Empty file")
-    sample = text[:20000]
+    if "\r" in text:  # Windows (CR LF) and old Mac (CR) line ends
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        raise InputFileError("Tệp không phải văn bản / Not a text file (binary content)")
+    head_lines = text.split("\n", SEARCH_ROWS + 2)[: SEARCH_ROWS + 1]
     try:
-        dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0] + "\n", delimiters=",;\t|")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
-    try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                            skipinitialspace=True, engine="c")
-    except pd.errors.ParserError as exc:
+        sep = _sniff_delimiter(head_lines)
+        grid = [row for row in csv.reader(head_lines, delimiter=sep)]
+    except csv.Error as exc:
         raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise InputFileError("Tệp rỗng / Empty file") from exc
-    frame = _clean_frame(frame)
-    return RawTable(frame=frame, fmt="csv", encoding=encoding)
-
-
-def _read_xlsx(data: bytes) -> RawTable:
+    grid = [[unicodedata.normalize("NFC", c) for c in row] for row in grid]
+    start, n_head, score = find_header(grid)
+    heads = header_names(grid, start, n_head)
+    skip = start + n_head
+    width = max(len(heads), max((len(r) for r in grid), default=0))
     try:
-        frame = pd.read_excel(io.BytesIO(data), sheet_name=0, dtype=object, engine="openpyxl")
+        body = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), skiprows=skip, dtype=str,
+                           keep_default_na=False, skip_blank_lines=False, engine="c", index_col=False)
+    except (pd.errors.ParserError, ValueError):  # a row wider than the top of the file: read it all by hand
+        try:
+            rows = list(csv.reader(io.StringIO(text), delimiter=sep))[skip:]
+        except csv.Error as exc:
+            raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
+        width = max(width, max((len(r) for r in rows), default=0))
+        body = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
+    except pd.errors.EmptyDataError:
+        body = pd.DataFrame(columns=range(width), dtype=object)
+    if len(text) and text.endswith("\n") and len(body) and body.iloc[-1].astype(str).str.strip().eq("").all():
+        body = body.iloc[:-1]  # the newline that ends the file is not a blank line
+    found = table_below(body, heads, first_row_number=skip + 1, header_rows=[start + 1 + k for k in range(n_head)],
+                        score=score)
+    if found.frame.empty:
+        raise InputFileError("Tệp không có dòng dữ liệu nào / The file has no data rows")
+    return RawTable(frame=found.frame, fmt="csv", encoding=encoding, row_numbers=found.row_numbers,
+                    skipped=found.skipped, header_rows=found.header_rows)
+
+
+def _xlsx_cell(value) -> str:
+    """A cell as text: dates and times unambiguous (ISO), whole numbers without '.0'."""
+    import datetime as _dt
+
+    if value is None:
+        return ""
+    if isinstance(value, _dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if (value.hour or value.minute) else value.strftime("%Y-%m-%d")
+    if isinstance(value, _dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, _dt.time):
+        return value.strftime("%H:%M")
+    if isinstance(value, float):
+        if np.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return unicodedata.normalize("NFC", str(value)).strip()
+
+
+def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
+    """The crash table of a workbook: on the sheet named, else on the sheet
+    whose top rows look most like a crash table's header."""
+    import openpyxl
+
+    from geo.tablefind import SEARCH_ROWS, find_header, header_names, table_below
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file
         raise InputFileError(f"Không mở được tệp Excel / Cannot open the Excel file: {exc}") from exc
-    frame = frame.map(_excel_cell_to_text)
-    return RawTable(frame=_clean_frame(frame), fmt="xlsx")
-
-
-def _excel_cell_to_text(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return ""
-    if isinstance(value, pd.Timestamp) or hasattr(value, "strftime"):
-        if getattr(value, "hour", 0) or getattr(value, "minute", 0):
-            return value.strftime("%d/%m/%Y %H:%M")
-        return value.strftime("%d/%m/%Y")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    try:
+        names = list(wb.sheetnames)
+        if sheet is not None and sheet not in names:
+            raise InputFileError(f"Không có trang tính '{sheet}'; có: {', '.join(names)} / No sheet '{sheet}'; "
+                                 f"the workbook has: {', '.join(names)}")
+        best = None
+        for name in ([sheet] if sheet is not None else names):
+            ws = wb[name]
+            try:
+                top = [[_xlsx_cell(v) for v in row] for row in ws.iter_rows(max_row=SEARCH_ROWS, values_only=True)]
+            except Exception as exc:
+                raise InputFileError(f"Trang tính '{name}' bị hỏng / The sheet '{name}' is damaged: {exc}") from exc
+            start, n_head, score = find_header(top)
+            if best is None or score > best[3]:
+                best = (name, start, n_head, score)
+        name, start, n_head, score = best
+        if score < 3:
+            where = f"trang tính '{name}'" if sheet is not None else "tệp"
+            raise InputFileError(f"Không tìm thấy bảng vụ TNGT (dòng tiêu đề cột) trong {where} / No crash table "
+                                 f"(a header row) found on " + (f"the sheet '{name}'" if sheet is not None
+                                                                 else "any sheet"))
+        ws = wb[name]
+        try:
+            rows = [[_xlsx_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        except Exception as exc:
+            raise InputFileError(f"Trang tính '{name}' bị hỏng / The sheet '{name}' is damaged: {exc}") from exc
+    finally:
+        wb.close()
+    width = max((len(r) for r in rows), default=0)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    heads = header_names(rows, start, n_head)
+    body = pd.DataFrame(rows[start + n_head:], dtype=object)
+    found = table_below(body, heads, first_row_number=start + n_head + 1,
+                        header_rows=[start + 1 + k for k in range(n_head)], score=score)
+    if found.frame.empty:
+        raise InputFileError(f"Trang tính '{name}' không có dòng dữ liệu nào / The sheet '{name}' has no data rows")
+    return RawTable(frame=found.frame, fmt="xlsx", row_numbers=found.row_numbers, skipped=found.skipped,
+                    header_rows=found.header_rows, sheet=name, sheets=names)
 
 
 def unique_headers(names) -> list[str]:
@@ -250,18 +363,6 @@ def unique_headers(names) -> list[str]:
         seen.add(new)
         out.append(new)
     return out
-
-
-def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.columns = unique_headers(frame.columns)
-    frame = frame.loc[:, [not str(c).startswith("Unnamed:") or frame[c].astype(str).str.strip().ne("").any()
-                          for c in frame.columns]]
-    frame = frame.astype(str).apply(lambda s: s.str.strip())
-    blank = frame.eq("").all(axis=1)
-    frame = frame.loc[~blank].reset_index(drop=True) if blank.any() else frame
-    if frame.empty:
-        raise InputFileError("Tệp không có dòng dữ liệu nào / The file has no data rows")
-    return frame
 
 
 def _geo_result(gdf, fmt: str) -> RawTable:
@@ -391,7 +492,7 @@ _KML_NS = "{http://www.opengis.net/kml/2.2}"
 def _read_kml(data: bytes) -> RawTable:
     try:
         root = ET.fromstring(data)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError: an unknown encoding declared
         raise InputFileError(f"KML lỗi cấu trúc / Malformed KML: {exc}") from exc
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     rows, geoms = [], []

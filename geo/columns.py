@@ -10,35 +10,64 @@ from errors import ColumnMappingError
 #: Crash fields and the headers (normalised: no accents, lower case, words
 #: joined by ``_``) that name them. The first match wins.
 CRASH_ALIASES: dict[str, list[str]] = {
-    "source_id": ["crash_id", "ma_vu", "so_vu_viec", "ma_so", "id", "stt", "report_no"],
-    "occurred_at": ["ngay_gio", "thoi_gian", "ngay_xay_ra", "ngay", "datetime_local", "datetime",
-                    "date_time", "date", "occurred_at", "thoi_diem"],
-    "time": ["gio_xay_ra", "gio", "time"],
+    "source_id": ["crash_id", "ma_vu", "ma_vu_viec", "so_vu", "so_vu_viec", "ma_so", "ma_ho_so", "id", "report_no",
+                  "reference_number", "reference", "accident_index", "ref"],
+    "occurred_at": ["ngay_gio", "thoi_gian", "ngay_xay_ra", "ngay", "ngay_thang", "ngay_thang_nam",
+                    "thoi_gian_xay_ra", "thoi_diem_xay_ra", "datetime_local", "datetime", "date_time", "date",
+                    "occurred_at", "thoi_diem", "date_of_accident", "accident_date"],
+    "time": ["gio_xay_ra", "gio", "time", "gio_phut", "thoi_gian_gio", "accident_time"],
+    "minute": ["phut", "minute"],
     "lon": ["kinh_do", "lon", "lng", "long", "longitude", "x", "toa_do_x", "easting"],
     "lat": ["vi_do", "lat", "latitude", "y", "toa_do_y", "northing"],
+    "location": ["dia_diem", "dia_diem_xay_ra", "vi_tri", "vi_tri_xay_ra", "noi_xay_ra", "dia_chi", "location",
+                 "place", "address"],
     "road": ["tuyen_duong", "tuyen", "ten_duong", "duong", "road", "route", "street_name", "street"],
-    "chainage": ["ly_trinh", "km", "chainage_m", "chainage", "ly_trinh_m", "vi_tri"],
-    "commune": ["xa_phuong", "xa", "phuong", "commune", "ward", "district"],
-    "deaths": ["so_nguoi_chet", "nguoi_chet", "so_chet", "chet", "deaths", "killed", "n_killed",
-               "fatalities"],
-    "injured": ["so_nguoi_bi_thuong", "nguoi_bi_thuong", "bi_thuong", "so_bi_thuong", "injured",
-                "n_injured", "injuries", "casualties_injured"],
+    "chainage": ["ly_trinh", "km", "chainage_m", "chainage", "ly_trinh_m"],
+    "commune": ["xa_phuong", "xa", "phuong", "xa_phuong_thi_tran", "don_vi_hanh_chinh", "commune", "ward",
+                "district"],
+    "deaths": ["so_nguoi_chet", "nguoi_chet", "so_chet", "chet", "so_nguoi_tu_vong", "tu_vong", "deaths", "killed",
+               "n_killed", "fatalities", "no_killed"],
+    "injured": ["so_nguoi_bi_thuong", "nguoi_bi_thuong", "bi_thuong", "so_bi_thuong", "injured", "n_injured",
+                "injuries", "casualties_injured", "no_injured"],
+    "severity": ["muc_do_thuong_tich", "muc_do_ton_thuong", "tinh_trang_nan_nhan", "tinh_trang", "thuong_tich",
+                 "hau_qua", "casualty_severity", "severity"],
     "injury_pct": ["tong_ty_le_ton_thuong", "ty_le_ton_thuong", "ton_thuong", "injury_pct",
                    "injury_percent"],
     "damage_vnd": ["thiet_hai_tai_san", "thiet_hai", "gia_tri_thiet_hai", "damage_vnd", "damage",
                    "property_damage"],
-    "vehicle_types": ["loai_phuong_tien", "phuong_tien", "vehicle_types", "vehicles", "vehicle"],
+    "vehicle_types": ["loai_phuong_tien", "phuong_tien", "phuong_tien_lien_quan", "loai_xe", "xe_lien_quan",
+                      "vehicle_types", "vehicles", "vehicle"],
+    "cause": ["nguyen_nhan", "nguyen_nhan_chinh", "nguyen_nhan_vu_tai_nan", "cause", "causes",
+              "contributory_factors"],
     "alcohol": ["co_nong_do_con", "nong_do_con", "ruou_bia", "alcohol", "drink_driving"],
     "not_infrastructure": ["khong_do_ha_tang", "nguyen_nhan_khong_do_ha_tang", "not_infra",
                            "not_infrastructure", "cause_not_infrastructure"],
-    "description": ["mo_ta", "dien_bien", "tom_tat", "description", "notes", "ghi_chu"],
+    "description": ["mo_ta", "dien_bien", "tom_tat", "tom_tat_vu_viec", "description", "notes", "ghi_chu"],
 }
+
+#: Columns that describe one victim or one vehicle: rows sharing a crash
+#: reference in a file with such a column are one crash.
+CASUALTY_MARKERS = ("ho_ten", "ho_va_ten", "nan_nhan", "ten_nan_nhan", "ho_ten_nan_nhan", "tuoi", "nam_sinh",
+                    "gioi_tinh", "casualty", "casualty_ref", "victim", "vehicle_ref", "bien_so", "bien_kiem_soat")
+
+#: The field names of a mapping (``--map "COLUMN=field"``, profiles) → the tool's fields.
+FIELD_NAMES = {"id": "source_id", "date": "occurred_at", "time": "time", "minute": "minute", "road": "road",
+               "chainage": "chainage", "location": "location", "commune": "commune", "deaths": "deaths",
+               "injured": "injured", "severity": "severity", "lon": "lon", "lat": "lat", "x": "lon", "y": "lat",
+               "cause": "cause", "vehicle": "vehicle_types", "description": "description",
+               "not_infra": "not_infrastructure", "alcohol": "alcohol", "injury_pct": "injury_pct",
+               "damage": "damage_vnd"}
+
 
 #: Labels shown in the manual mapping step.
 CRASH_FIELD_LABELS = {
     "source_id": "Mã vụ / Crash id",
     "occurred_at": "Ngày (giờ) xảy ra / Date (time)",
     "time": "Giờ / Time",
+    "minute": "Phút / Minute",
+    "location": "Địa điểm (Km, tuyến, xã) / Location (free text)",
+    "severity": "Mức độ thương tích (mỗi nạn nhân) / Casualty severity",
+    "cause": "Nguyên nhân / Cause",
     "lon": "Kinh độ hoặc X / Longitude or X",
     "lat": "Vĩ độ hoặc Y / Latitude or Y",
     "road": "Tuyến đường / Road",
@@ -82,8 +111,10 @@ def normalise_header(text: str) -> str:
 def auto_map(columns: list[str], aliases: dict[str, list[str]] = CRASH_ALIASES) -> dict[str, str]:
     """Map fields to the file's columns by their headers.
 
-    Exact normalised matches come first, then headers that start with an alias
-    (``so_nguoi_chet_vu`` for ``so_nguoi_chet``). A column is used once.
+    Exact normalised matches come first, then headers that end with an alias
+    (a two-row header "Thiệt hại về người Số người chết", whose child names
+    the field), then headers that start with one (``so_nguoi_chet_vu`` for
+    ``so_nguoi_chet``). A column is used once.
 
     >>> auto_map(["Ngày xảy ra", "Kinh độ", "Vĩ độ", "Số người chết", "Bị thương"])
     {'occurred_at': 'Ngày xảy ra', 'lon': 'Kinh độ', 'lat': 'Vĩ độ', 'deaths': 'Số người chết', 'injured': 'Bị thương'}
@@ -91,13 +122,19 @@ def auto_map(columns: list[str], aliases: dict[str, list[str]] = CRASH_ALIASES) 
     norm = {c: normalise_header(c) for c in columns}
     used: set[str] = set()
     out: dict[str, str] = {}
-    for exact in (True, False):
+    def fits(n: str, alias: str, how: int) -> bool:
+        if how == 0:
+            return n == alias
+        if len(alias) <= 2:
+            return False
+        return n.endswith("_" + alias) if how == 1 else n.startswith(alias + "_")
+
+    for how in (0, 1, 2):  # exact, then a header ending with an alias (a merged header's child), then starting
         for field, names in aliases.items():
             if field in out:
                 continue
             for alias in names:
-                hit = next((c for c in columns if c not in used and (
-                    norm[c] == alias if exact else (len(alias) > 2 and norm[c].startswith(alias + "_")))), None)
+                hit = next((c for c in columns if c not in used and fits(norm[c], alias, how)), None)
                 if hit is not None:
                     out[field] = hit
                     used.add(hit)
@@ -109,11 +146,13 @@ def require_crash_fields(mapping: dict[str, str], columns: list[str], *, has_geo
     """Raise :class:`ColumnMappingError` unless a crash table can be read with
     this mapping: a date, the two counts, and a place (coordinates, a geometry or
     road + chainage)."""
-    missing = [f for f in ("occurred_at", "deaths", "injured") if f not in mapping]
+    missing = [f for f in ("occurred_at",) if f not in mapping]
+    if "severity" not in mapping:
+        missing += [f for f in ("deaths", "injured") if f not in mapping]
     has_xy = "lon" in mapping and "lat" in mapping
-    has_chainage = "chainage" in mapping
+    has_chainage = "chainage" in mapping or "location" in mapping
     if not (has_xy or has_chainage or has_geometry):
-        missing.append("lon+lat / chainage")
+        missing.append("lon+lat / chainage / location")
     if missing:
         labels = [CRASH_FIELD_LABELS.get(m, m) for m in missing]
         raise ColumnMappingError(

@@ -127,17 +127,9 @@ def _combine(parent: list[str], child: list[str]) -> list[str]:
 
 
 def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for i, n in enumerate(names):
-        n = n or f"Cột {i + 1}"
-        if n in seen:
-            seen[n] += 1
-            n = f"{n} ({seen[n]})"
-        else:
-            seen[n] = 1
-        out.append(n)
-    return out
+    """Blank headers named by their column ("Cột 6"); repeats are made unique by
+    :func:`geo._io.unique_headers`."""
+    return [n or f"Cột {i + 1}" for i, n in enumerate(names)]
 
 
 def find_header(grid: list[list[str]]) -> tuple[int, int, int]:
@@ -149,7 +141,7 @@ def find_header(grid: list[list[str]]) -> tuple[int, int, int]:
         s1 = _row_score(row)
         if s1 > best[2]:
             best = (i, 1, s1)
-        if i + 1 < len(top):
+        if i + 1 < len(top) and s1 > 0:  # a two-row header's first row names columns itself
             nxt = top[i + 1]
             if any(_looks_like_data(c) for c in nxt) or not any(c.strip() for c in nxt):
                 continue
@@ -192,6 +184,42 @@ def classify_rows(frame: pd.DataFrame) -> np.ndarray:
     return why
 
 
+def header_names(grid: list[list[str]], start: int, n_head: int) -> list[str]:
+    """The column names of a header of ``n_head`` rows starting at ``start``."""
+    from geo._io import unique_headers
+
+    width = max((len(r) for r in grid), default=0)
+    rows = [list(r) + [""] * (width - len(r)) for r in grid[start:start + n_head]]
+    heads = _combine(rows[0], rows[1]) if n_head == 2 else [c.strip() for c in rows[0]] if rows else []
+    return unique_headers(_unique([" ".join(h.split()) for h in heads]))
+
+
+def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
+                header_rows: list[int], score: int = 0) -> FoundTable:
+    """The data rows under a header: ``body`` holds the cells below it (as
+    many columns as it has, padded or cut to the header's), numbered from
+    ``first_row_number``; blank, column-number, totals and footer rows set aside."""
+    body = body.copy()
+    width = len(heads)
+    if body.shape[1] < width:
+        for k in range(body.shape[1], width):
+            body[k] = ""
+    extra = body.iloc[:, width:]
+    body = body.iloc[:, :width]
+    body.columns = heads
+    numbers = np.arange(len(body)) + first_row_number
+    keep = [h for h in heads if not h.startswith("Cột ") or body[h].astype(str).str.strip().ne("").any()]
+    body = body[keep].fillna("").astype(str).apply(lambda s: s.str.strip()) if len(keep) else body[keep]
+    why = classify_rows(body)
+    if extra.shape[1]:  # cells beyond the header's last column: a row that does not fit the table
+        spill = extra.fillna("").astype(str).apply(lambda s: s.str.strip()).ne("").any(axis=1).to_numpy()
+        why = np.where((why == "") & spill, "", why)
+    skipped = [(int(numbers[i]), w) for i, w in enumerate(why) if w]
+    ok = why == ""
+    return FoundTable(frame=body.loc[ok].reset_index(drop=True), row_numbers=numbers[ok], header_rows=header_rows,
+                      skipped=skipped, score=score)
+
+
 def find_table(grid: list[list[str]], *, first_row_number: int = 1) -> FoundTable:
     """The crash table in ``grid`` (rows of text cells, as in the sheet).
 
@@ -199,21 +227,7 @@ def find_table(grid: list[list[str]], *, first_row_number: int = 1) -> FoundTabl
     width = max((len(r) for r in grid), default=0)
     grid = [list(r) + [""] * (width - len(r)) for r in grid]
     start, n_head, score = find_header(grid)
-    if n_head == 2:
-        heads = _combine(grid[start], grid[start + 1])
-    else:
-        heads = [c.strip() for c in grid[start]] if grid else []
-    heads = _unique([" ".join(h.split()) for h in heads])
-    body = grid[start + n_head:]
-    frame = pd.DataFrame(body, columns=heads, dtype=object) if body else pd.DataFrame(columns=heads, dtype=object)
-    numbers = np.arange(len(body)) + first_row_number + start + n_head
-    # columns with neither a header nor any value (a sheet's trailing blank columns) go
-    keep = [c for c, h in zip(frame.columns, heads) if not h.startswith("Cột ")
-            or frame[c].astype(str).str.strip().ne("").any()]
-    frame = frame[keep]
-    why = classify_rows(frame)
-    skipped = [(int(numbers[i]), w) for i, w in enumerate(why) if w]
-    ok = why == ""
-    return FoundTable(frame=frame.loc[ok].reset_index(drop=True), row_numbers=numbers[ok],
-                      header_rows=[first_row_number + start + k for k in range(n_head)], skipped=skipped,
-                      score=score)
+    heads = header_names(grid, start, n_head)
+    body = pd.DataFrame(grid[start + n_head:], dtype=object)
+    return table_below(body, heads, first_row_number=first_row_number + start + n_head,
+                       header_rows=[first_row_number + start + k for k in range(n_head)], score=score)

@@ -18,11 +18,18 @@ from errors import CRSError, InputFileError
 from geo import crs as _crs
 from geo._io import RawTable
 from geo.chainage import RoadNetwork, normalise_road_code, parse_chainage_series
-from geo.columns import auto_map, require_crash_fields
+from geo.casualties import casualty_counts, disagreeing, group_keys, sum_or_once
+from geo.columns import CASUALTY_MARKERS, auto_map, normalise_header, require_crash_fields
+from geo.dates import parse_date_column, parse_times
+from geo.location import parse_locations
 from geo.severity import classify
 
 ERROR = "error"
 WARNING = "warning"
+SKIPPED = "skipped"
+
+_ORDER_WORDS = {"dmy": ("ngày/tháng/năm", "day/month/year"), "mdy": ("tháng/ngày/năm", "month/day/year"),
+                "ymd": ("năm/tháng/ngày", "year/month/day")}
 
 REPORT_COLUMNS = ["row", "field", "value", "reason", "level"]
 
@@ -42,7 +49,7 @@ _FALSE = {"", "0", "khong", "không", "no", "n", "false", "sai", "k"}
 CRASH_COLUMNS = [
     "row", "source_id", "occurred_at", "lon", "lat", "road_code", "road_idx", "chainage_m",
     "located_by", "commune", "deaths", "injured", "injury_pct", "damage_vnd", "vehicle_types",
-    "alcohol", "not_infrastructure", "description", "severity", "dedup_key",
+    "alcohol", "not_infrastructure", "description", "cause", "severity", "dedup_key",
 ]
 
 
@@ -67,6 +74,7 @@ class ValidationResult:
     mapping: dict[str, str]
     crs: str | None = None
     notes: list[str] = field(default_factory=list)
+    n_file_rows: int | None = None
 
     @property
     def valid(self) -> pd.DataFrame:
@@ -74,6 +82,12 @@ class ValidationResult:
 
     @property
     def n_rows(self) -> int:
+        """Data rows of the file (several rows of one crash count each)."""
+        return self.n_file_rows if self.n_file_rows is not None else len(self.rows)
+
+    @property
+    def n_crashes(self) -> int:
+        """Crashes the rows make (rows of one crash grouped)."""
         return len(self.rows)
 
     @property
@@ -82,7 +96,7 @@ class ValidationResult:
 
     @property
     def n_errors(self) -> int:
-        """Rows with at least one error (duplicates within the file are not errors)."""
+        """Crashes with at least one error (duplicates within the file are not errors)."""
         return int(self.rows["error"].sum())
 
     @property
@@ -105,6 +119,12 @@ class _Report:
                                         "value": vals, "reason": reason, "level": level}))
         if level == ERROR:
             self.bad |= mask
+
+    def skip(self, row: int, why: str) -> None:
+        """A row that is not a crash row (title, totals, signature, blank): said, never an error."""
+        self.parts.append(pd.DataFrame({"row": [row], "field": ["row"], "value": [""],
+                                        "reason": [f"Không phải dòng vụ TNGT: {why.split(' / ')[0]} / Not a crash row: "
+                                                   f"{why.split(' / ')[-1]}"], "level": [SKIPPED]}))
 
     def note(self, fld: str, reason: str) -> None:
         self.parts.append(pd.DataFrame({"row": [0], "field": [fld], "value": [""], "reason": [reason],
@@ -170,6 +190,8 @@ def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, 
             r = r.where(~grouped, r.str.replace(".", "", regex=False))
         r = r.where(~r.str.match(r"^-?\d+,\d+$"), r.str.replace(",", ".", regex=False))
         num[redo] = pd.to_numeric(r, errors="coerce").to_numpy(dtype=float)
+    letters = s.str.contains(r"[^\d\s.,+\-]", regex=True).to_numpy()  # "1e2", "12 người": not a plain number
+    num[letters] = np.nan
     unreadable = np.isnan(num) & ~blank
     return num, blank, unreadable
 
@@ -218,7 +240,7 @@ def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
 def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
                      source_crs: str | int | None = None, bounds=settings.VIETNAM_BOUNDS,
                      roads: RoadNetwork | None = None, snap_m: float = settings.SNAP_DISTANCE_M,
-                     today: datetime | None = None) -> ValidationResult:
+                     today: datetime | None = None, date_order: str | None = None) -> ValidationResult:
     """Validate a crash table and normalise its rows.
 
     Parameters
@@ -237,6 +259,10 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         chainage to crashes within ``snap_m`` metres of a road.
     today
         Dates after this day are errors (default: now).
+    date_order
+        ``dmy``, ``mdy`` or ``ymd`` to force the order of d/m/y dates;
+        default: proven by the column's values, else day first (said in the
+        report).
 
     Returns
     -------
@@ -252,23 +278,49 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         raise InputFileError(f"Cột không có trong tệp / Columns not in the file: {', '.join(unknown)}")
     require_crash_fields(mapping, list(frame.columns), has_geometry=has_geometry)
     today = today or datetime.now()
-    rep = _Report(np.arange(n) + 2)
+    rep = _Report(table.numbers())
     notes: list[str] = []
+    for row_no, why in table.skipped:
+        rep.skip(row_no, why)
+    unmapped = [c for c in frame.columns if c not in set(mapping.values()) and not c.startswith("Cột ")
+                and normalise_header(c) not in ("stt", "so_tt", "tt")]
+    if unmapped:
+        rep.note("columns", "Cột không dùng (không nhập) / Columns not imported: " + ", ".join(unmapped))
 
     # --- date and time -----------------------------------------------------------------
     raw_date = _text(frame, mapping, "occurred_at")
-    occurred = parse_dates(raw_date)
+    dc = parse_date_column(raw_date, order=date_order)
+    occurred = dc.values
+    if raw_date.str.match(r"^\s*\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]").any():
+        words = _ORDER_WORDS[dc.order]
+        if dc.proof == "proven":
+            at = int(rep.row_numbers[dc.first_proof]) if dc.first_proof >= 0 else 0
+            rep.note("occurred_at", f"Thứ tự ngày của tệp: {words[0]} (dòng {at} có phần lớn hơn 12) / The file's "
+                                    f"date order: {words[1]} (row {at} proves it)")
+        elif dc.proof == "assumed":
+            rep.note("occurred_at", f"Không giá trị nào xác định thứ tự ngày và tháng: đọc là {words[0]}; nếu sai "
+                                    f"dùng --date-order mdy / No value proves the order of day and month: read as "
+                                    f"{words[1]}; if wrong use --date-order mdy")
+        else:
+            rep.note("occurred_at", f"Thứ tự ngày theo lựa chọn: {words[0]} / Date order as chosen: {words[1]}")
+    rep.add(dc.contradicts, "occurred_at", raw_date,
+            f"Ngày trái với thứ tự {_ORDER_WORDS[dc.order][0]} của tệp / The date contradicts the file's order "
+            f"({_ORDER_WORDS[dc.order][1]})")
     if "time" in mapping:
         raw_time = _text(frame, mapping, "time")
-        t = pd.to_datetime(raw_time.str.replace("h", ":", regex=False), format="%H:%M", errors="coerce")
-        add_time = occurred.notna() & t.notna() & occurred.dt.hour.eq(0) & occurred.dt.minute.eq(0)
-        add_time &= occurred < _LAST_DAY  # past it a time would overflow; such a date is in the future anyway
-        minutes = (t.dt.hour * 60 + t.dt.minute).where(add_time)
-        occurred = occurred.where(~add_time, occurred + pd.to_timedelta(minutes, unit="m"))
-        rep.add(raw_time.ne("") & t.isna(), "time", raw_time, "Giờ không đọc được / Unreadable time (HH:MM)",
-                WARNING)
+        minutes = parse_times(raw_time)
+        if "minute" in mapping:
+            mm, _, _ = _numbers(_text(frame, mapping, "minute"))
+            whole_hours = (minutes % 60 == 0).to_numpy()
+            extra = np.where(whole_hours & (mm >= 0) & (mm < 60), mm, 0)
+            minutes = minutes + np.nan_to_num(extra)
+        add_time = (occurred.notna() & minutes.notna() & ~pd.Series(dc.has_time, index=occurred.index)
+                    & (occurred < _LAST_DAY))  # past it a time would overflow; such a date is in the future anyway
+        occurred = occurred.where(~add_time, occurred + pd.to_timedelta(minutes.where(add_time), unit="m"))
+        rep.add(raw_time.ne("") & minutes.isna(), "time", raw_time,
+                "Giờ không đọc được (13:28, 13h28, 13 giờ 28, 1328) / Unreadable time", WARNING)
     rep.add(raw_date.eq(""), "occurred_at", raw_date, "Thiếu ngày xảy ra / Date missing")
-    rep.add(raw_date.ne("") & occurred.isna(), "occurred_at", raw_date,
+    rep.add(raw_date.ne("") & occurred.isna() & ~dc.contradicts, "occurred_at", raw_date,
             "Ngày không đọc được (dd/mm/yyyy) / Unreadable date (dd/mm/yyyy)")
     end_of_today = pd.Timestamp(today).normalize() + pd.Timedelta(days=1)
     rep.add(occurred >= end_of_today, "occurred_at", raw_date, "Ngày trong tương lai / Date in the future")
@@ -277,7 +329,16 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
 
     # --- counts ------------------------------------------------------------------------
     counts = {}
+    per_casualty = "severity" in mapping
+    if per_casualty:
+        raw_sev = _text(frame, mapping, "severity")
+        sev_d, sev_i, sev_bad = casualty_counts(raw_sev)
+        rep.add(sev_bad, "severity", raw_sev, "Mức độ thương tích không rõ (Chết, Bị thương nặng/nhẹ, Không bị thương) "
+                                              "/ Unknown casualty severity", WARNING)
     for name, label in (("deaths", "Số người chết / Deaths"), ("injured", "Số người bị thương / Injured")):
+        if name not in mapping and per_casualty:
+            counts[name] = (sev_d if name == "deaths" else sev_i).astype(float)
+            continue
         raw = _text(frame, mapping, name)
         num, blank, unreadable = _numbers(raw)
         rep.add(unreadable, name, raw, f"{label}: không phải số / not a number")
@@ -331,18 +392,29 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         if source_crs is None:
             if not _crs.looks_geographic(lon, lat):
                 raise CRSError(
-                    "Tọa độ có dạng mét (VN-2000 hoặc UTM): hãy chọn hệ tọa độ / Coordinates look projected "
-                    "(VN-2000 or UTM): choose the coordinate system")
+                    "Tọa độ có dạng mét (VN-2000 hoặc UTM): hãy chọn hệ tọa độ (dòng lệnh: --crs EPSG, vd --crs 9216) "
+                    "/ Coordinates look projected (VN-2000 or UTM): choose the coordinate system (command line: "
+                    "--crs EPSG, e.g. --crs 9216)")
             used_crs = _crs.WGS84
         else:
             used_crs = source_crs
     if used_crs is not None:
-        key = f"EPSG:{used_crs}" if isinstance(used_crs, int) else str(used_crs)
+        key = f"EPSG:{used_crs}" if isinstance(used_crs, (int, np.integer)) or str(used_crs).isdigit() \
+            else str(used_crs)
         has_xy = np.isfinite(lon) & np.isfinite(lat)
         if has_xy.any():
             lon_t, lat_t = _crs.transform(lon, lat, key, _crs.WGS84)
+            if not has_geometry and key != _crs.WGS84 and not _crs.inside_bounds(lon_t, lat_t, bounds)[has_xy].mean() > .5:
+                # a surveyor's file: X is the northing, Y the easting
+                lon_s, lat_s = _crs.transform(lat, lon, key, _crs.WGS84)
+                if _crs.inside_bounds(lon_s, lat_s, bounds)[has_xy].mean() > .5:
+                    lon_t, lat_t = lon_s, lat_s
+                    rep.note("lon/lat", "Cột X chứa tọa độ Bắc (northing) và Y tọa độ Đông theo cách ghi của trắc địa; "
+                                        "đã đổi lại / Column X holds the northing and Y the easting (surveyors' "
+                                        "order); corrected")
+                    notes.append("swapped_xy")
             lon, lat = np.where(has_xy, lon_t, np.nan), np.where(has_xy, lat_t, np.nan)
-            if _crs.detect_swapped(lon, lat, bounds):
+            if "swapped_xy" not in notes and _crs.detect_swapped(lon, lat, bounds):
                 lon, lat = lat, lon
                 rep.note("lon/lat", "Cột kinh độ và vĩ độ bị đảo; đã đổi lại / Longitude and latitude columns "
                                     "were swapped; corrected")
@@ -351,8 +423,10 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     has_xy = np.isfinite(lon) & np.isfinite(lat)
     outside = has_xy & ~_crs.inside_bounds(lon, lat, bounds)
     rep.add(outside, "lon/lat", np.char.add(np.char.add(lon.round(6).astype(str), ", "), lat.round(6).astype(str)),
-            "Tọa độ ngoài phạm vi Việt Nam / Coordinates outside Viet Nam" if tuple(bounds) == settings.VIETNAM_BOUNDS
-            else f"Tọa độ ngoài vùng hợp lệ / Coordinates outside the valid area {tuple(bounds)}")
+            "Tọa độ ngoài phạm vi Việt Nam (vùng khác: --bounds minlon,minlat,maxlon,maxlat) / Coordinates outside "
+            "Viet Nam (another area: --bounds minlon,minlat,maxlon,maxlat)" if tuple(bounds) == settings.VIETNAM_BOUNDS
+            else f"Tọa độ ngoài vùng hợp lệ {tuple(bounds)} (--bounds) / Coordinates outside the valid area "
+                 f"{tuple(bounds)} (--bounds)")
     lon = np.where(outside, np.nan, lon)
     lat = np.where(outside, np.nan, lat)
     has_xy &= ~outside
@@ -365,6 +439,15 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     road_code = road_code.where(road_code.notna() & road_code.astype(str).ne(""), ch_road)
     chainage = chainage.to_numpy(dtype=float)
     has_ch_text = raw_ch.ne("").to_numpy()
+    commune_text = _text(frame, mapping, "commune")
+    if "location" in mapping:  # "Km 161+600 QL24, xã Đăk Ruồng": road, chainage and commune from free text
+        loc = parse_locations(_text(frame, mapping, "location"))
+        road_code = road_code.where(road_code.notna() & road_code.astype(str).ne(""), loc["road"])
+        from_loc = np.isnan(chainage) & loc["chainage_m"].notna().to_numpy()
+        chainage = np.where(from_loc, loc["chainage_m"].to_numpy(dtype=float), chainage)
+        has_ch_text = has_ch_text | from_loc
+        raw_ch = raw_ch.where(~from_loc, _text(frame, mapping, "location"))
+        commune_text = commune_text.where(commune_text.ne(""), loc["commune"].fillna(""))
     rep.add(has_ch_text & np.isnan(chainage), "chainage", raw_ch,
             "Lý trình không đọc được (ví dụ Km 105+500) / Unreadable chainage (e.g. Km 105+500)")
     road_idx = np.full(n, -1)
@@ -408,7 +491,7 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
 
     # --- assemble ------------------------------------------------------------------------
     rows = pd.DataFrame({
-        "row": np.arange(n) + 2,
+        "row": rep.row_numbers,
         "source_id": _text(frame, mapping, "source_id").to_numpy(),
         "occurred_at": occurred.to_numpy(),
         "lon": lon, "lat": lat,
@@ -416,7 +499,7 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         "road_idx": road_idx,
         "chainage_m": chainage,
         "located_by": located_by,
-        "commune": _text(frame, mapping, "commune").to_numpy(),
+        "commune": commune_text.to_numpy(),
         # rows with an unreadable count are errors already; 0 keeps the column integer
         "deaths": np.where(np.isfinite(counts["deaths"]), counts["deaths"], 0).clip(0, 10**6).astype(int),
         "injured": np.where(np.isfinite(counts["injured"]), counts["injured"], 0).clip(0, 10**6).astype(int),
@@ -426,14 +509,67 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         "alcohol": flags["alcohol"],
         "not_infrastructure": flags["not_infrastructure"],
         "description": _text(frame, mapping, "description").to_numpy(),
+        "cause": _text(frame, mapping, "cause").to_numpy(),
     })
+    rows, bad = _group_casualty_rows(rows, frame, mapping, rep, per_casualty=per_casualty)
     rows["severity"] = classify(rows["deaths"], rows["injured"], rows["injury_pct"], rows["damage_vnd"])
     rows["dedup_key"] = dedup_keys(rows)
-    dup = rows["dedup_key"].duplicated(keep="first").to_numpy() & ~rep.bad
+    dup = rows["dedup_key"].duplicated(keep="first").to_numpy() & ~bad
     first_row = rows.groupby("dedup_key")["row"].transform("first").to_numpy()
     rep.add(dup, "row", first_row.astype(str), "Trùng với dòng trước trong tệp; bỏ qua / Duplicate of an earlier "
                                                "row in the file; skipped", WARNING)
-    rows["error"] = rep.bad
-    rows["ok"] = ~rep.bad & ~dup
+    rows["error"] = bad
+    rows["ok"] = ~bad & ~dup
     rows["duplicate_in_file"] = dup
-    return ValidationResult(rows=rows, report=rep.frame(), mapping=mapping, crs=used_crs, notes=notes)
+    return ValidationResult(rows=rows, report=rep.frame(), mapping=mapping, crs=used_crs, notes=notes, n_file_rows=n)
+
+
+def _group_casualty_rows(rows: pd.DataFrame, frame: pd.DataFrame, mapping: dict[str, str], rep: _Report, *,
+                         per_casualty: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows sharing a crash reference (stage 5, see :mod:`geo.casualties`):
+    one crash when the file describes victims or vehicles (a severity per
+    casualty, a name, an age …), their date and place agreeing; otherwise the
+    same reference with different content is an error. Returns the crash rows
+    and their error mask."""
+    groups = group_keys(rows["source_id"])
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    if n_groups == len(rows):
+        return rows, rep.bad.copy()
+    when = _minute_text(rows["occurred_at"])
+    where = (rows["lon"].round(5).astype(str) + "," + rows["lat"].round(5).astype(str) + ","
+             + rows["road_code"].fillna("").astype(str) + "," + rows["chainage_m"].round(0).astype(str))
+    clash = disagreeing(when, groups) | disagreeing(where, groups)
+    ids = rows["source_id"].astype(str)
+    rep.add(clash, "source_id", ids, "Cùng mã vụ nhưng khác ngày giờ hoặc vị trí với dòng đầu của vụ / The same "
+                                     "crash reference with another date, time or place")
+    heads = [normalise_header(c) for c in frame.columns if c not in set(mapping.values())]
+    casualty_file = per_casualty or any(h == m or h.startswith(m + "_") for h in heads for m in CASUALTY_MARKERS)
+    if not casualty_file:
+        cols = [c for c in mapping.values() if c in frame.columns]
+        content = frame[cols].astype(str).agg("\x1f".join, axis=1) if cols else pd.Series([""] * len(frame))
+        differs = disagreeing(content.reset_index(drop=True), groups) & ~clash
+        rep.add(differs, "source_id", ids, "Mã vụ lặp lại với nội dung khác (nếu mỗi dòng là một nạn nhân, thêm cột "
+                                           "mức độ thương tích) / The same crash reference twice with different "
+                                           "content (one row per victim needs a casualty severity column)")
+        return rows, rep.bad.copy()
+    bad = np.zeros(n_groups, dtype=bool)
+    np.logical_or.at(bad, groups, rep.bad)
+    first = np.unique(groups, return_index=True)[1]
+    out = rows.iloc[first].reset_index(drop=True)
+    if per_casualty and "deaths" not in mapping:
+        out["deaths"] = np.bincount(groups, weights=rows["deaths"], minlength=n_groups).astype(int)
+        out["injured"] = np.bincount(groups, weights=rows["injured"], minlength=n_groups).astype(int)
+    else:
+        for c in ("deaths", "injured"):
+            out[c] = sum_or_once(rows[c].to_numpy(), groups)[0].astype(int)
+    for c in ("injury_pct", "damage_vnd"):
+        v = rows[c].to_numpy(dtype=float)
+        if np.isfinite(v).any():
+            out[c] = sum_or_once(v, groups)[0]
+    for c in ("vehicle_types", "description", "cause"):
+        joined = rows.groupby(groups, sort=True)[c].agg(lambda s: "; ".join(dict.fromkeys(v for v in s if v)))
+        out[c] = joined.to_numpy()
+    for c in ("alcohol", "not_infrastructure"):
+        out[c] = np.bincount(groups, weights=rows[c].astype(int), minlength=n_groups) > 0
+    out["rows_in_crash"] = np.bincount(groups, minlength=n_groups)
+    return out, bad

@@ -74,6 +74,14 @@ class NetworkMixin:
                 ids.append(u.id)
         return ids
 
+    def admin_unit_names(self) -> pd.DataFrame:
+        """Names, levels and codes of the administrative units (no geometry: cheap)."""
+        with self.engine.connect() as conn:
+            df = pd.read_sql(select(AdminUnit.name, AdminUnit.level, AdminUnit.code)
+                             .where(AdminUnit.deleted.is_(False)), conn)
+        df["level"] = df["level"].map(lambda v: getattr(v, "value", v))
+        return df
+
     def admin_units_frame(self) -> pd.DataFrame:
         with self.session() as s:
             rows = s.execute(select(AdminUnit).where(AdminUnit.deleted.is_(False))).scalars().all()

@@ -29,13 +29,48 @@ class CrashPreview:
 
 
 def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[str, str] | None = None,
-                    source_crs=None, bounds=settings.VIETNAM_BOUNDS) -> CrashPreview:
-    """Read and validate a crash file against the store's roads; writes nothing."""
-    table = read_table(data, filename=filename)
+                    source_crs=None, bounds=settings.VIETNAM_BOUNDS, sheet: str | None = None,
+                    date_order: str | None = None) -> CrashPreview:
+    """Read and validate a crash file against the store's roads and
+    administrative units; writes nothing.
+
+    The stages: read → find the table (:mod:`geo.tablefind`) → map columns
+    (:func:`geo.columns.auto_map`, or ``mapping``) → parse values
+    (:mod:`geo.dates`, :mod:`geo.location`) → group casualty rows
+    (:mod:`geo.casualties`) → place (coordinates or chainage) → check
+    (:func:`geo.validate.validate_crashes`) → match the communes to the
+    store's units (:func:`services.communes.match_communes`); earlier imports
+    are matched at commit."""
+    table = read_table(data, filename=filename, sheet=sheet)
     roads = store.road_network()
-    result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads)
+    result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads,
+                              date_order=date_order)
+    _match_communes(store, result)
     return CrashPreview(table=table, result=result, sha256=hashlib.sha256(data).hexdigest(), filename=filename,
                         roads=roads)
+
+
+def _match_communes(store: Store, result: ValidationResult) -> None:
+    """Communes as the store's units name them; old (pre-2025) names keep the
+    recorded unit and gain the unit they now belong to; unknown names are
+    reported with the closest units, never created."""
+    from services.communes import match_communes, old_to_new_table
+
+    units = store.admin_unit_names()
+    rows = result.rows
+    if units.empty or (units["level"] != "commune").all() or rows.empty:
+        rows["commune_now"] = None
+        return
+    m = match_communes(rows["commune"].fillna(""), units, old_to_new_table())
+    rows["commune"] = m["commune"].to_numpy()
+    rows["commune_now"] = m["commune_now"].to_numpy()
+    flagged = m["how"].isin(["ascii", "old", "unknown"]).to_numpy()
+    if flagged.any():
+        extra = pd.DataFrame({"row": rows["row"].to_numpy()[flagged], "field": "commune",
+                              "value": rows["commune"].to_numpy()[flagged], "reason": m["note"].to_numpy()[flagged],
+                              "level": "warning"})
+        result.report = pd.concat([result.report, extra], ignore_index=True).sort_values(
+            ["row", "field"], kind="stable").reset_index(drop=True)
 
 
 def commit_crashes(store: Store, preview: CrashPreview, *, valid_only: bool, user: str | None = None,

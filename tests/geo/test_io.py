@@ -32,13 +32,16 @@ def test_semicolon_csv_is_sniffed():
     assert t.frame.shape == (1, 6)
 
 
-def test_xlsx_dates_come_out_dd_mm_yyyy(tmp_path):
-    df = pd.DataFrame({"Ngày": [pd.Timestamp("2024-02-05")], "Số người chết": [1]})
+def test_xlsx_date_cells_come_out_unambiguous(tmp_path):
+    """A date cell is a date, not text to guess the order of: it comes out ISO (year first)."""
+    df = pd.DataFrame({"Ngày": [pd.Timestamp("2024-02-05"), pd.Timestamp("2024-02-06 13:28")],
+                       "Số người chết": [1, 0]})
     p = tmp_path / "vu.xlsx"
     df.to_excel(p, index=False)
     t = read_table(p)
-    assert t.frame.loc[0, "Ngày"] == "05/02/2024"
+    assert t.frame["Ngày"].tolist() == ["2024-02-05", "2024-02-06 13:28"]
     assert t.frame.loc[0, "Số người chết"] == "1"
+    assert t.row_numbers.tolist() == [2, 3]
 
 
 def test_geojson_gpkg_and_zipped_shapefile_read_real_roads(tmp_path):
