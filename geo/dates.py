@@ -134,13 +134,70 @@ def _build(y, mo, d, minutes):
     return ts
 
 
+#: Common layouts parsed in one vectorised call per order (day first, month first).
+_FAST = ("%d/%m/%Y %H:%M", "%d/%m/%Y", "%d/%m/%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y")
+_ISO = ("%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
+
+
+def _swap(fmt: str) -> str:
+    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def _fast(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, np.ndarray]:
+    """Vectorised parse of the common layouts: (day-first values, month-first
+    values, ISO values, rows handled)."""
+    n = len(s)
+    dmy = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    mdy = dmy.copy()
+    iso = dmy.copy()
+    done = np.zeros(n, dtype=bool)
+    todo = s.ne("").to_numpy()
+    # try first the layouts a sample of the column uses (each try costs a pass over the rest)
+    sample = s[todo].head(300)
+    rank = {f: int(pd.to_datetime(sample, format=f, errors="coerce").notna().sum()) for f in _ISO + _FAST}
+    isos = sorted((f for f in _ISO if rank[f]), key=lambda f: -rank[f])
+    fasts = sorted((f for f in _FAST if rank[f] or rank.get(_swap(f), 0)), key=lambda f: -rank[f])
+    if len(sample) < todo.sum():  # layouts absent from the sample may still occur further down: try them last
+        isos += [f for f in _ISO if f not in isos]
+        fasts += [f for f in _FAST if f not in fasts]
+    for fmt in isos:
+        if not todo.any():
+            break
+        v = pd.to_datetime(s[todo], format=fmt, errors="coerce")
+        ok = v.notna().to_numpy()
+        idx = np.flatnonzero(todo)[ok]
+        iso.iloc[idx] = v[ok].to_numpy()
+        done[idx] = True
+        todo[idx] = False
+    for fmt in fasts:
+        if not todo.any():
+            break
+        sub = s[todo]
+        a = pd.to_datetime(sub, format=fmt, errors="coerce")
+        b = pd.to_datetime(sub, format=_swap(fmt), errors="coerce")
+        ok = (a.notna() | b.notna()).to_numpy()
+        idx = np.flatnonzero(todo)[ok]
+        dmy.iloc[idx] = a[ok].to_numpy()
+        mdy.iloc[idx] = b[ok].to_numpy()
+        done[idx] = True
+        todo[idx] = False
+    return dmy, mdy, iso, done
+
+
 def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateColumn:
     """Parse a column of dates (see the module's text). ``order`` forces
     ``dmy``, ``mdy`` or ``ymd`` for the d/m/y texts."""
     if order is not None and order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}")
     s = values.astype(str).str.strip()
-    codes, uniques = pd.factorize(s, sort=False)
+    f_dmy, f_mdy, f_iso, fast = _fast(s)
+    has_fast_time = np.zeros(len(s), dtype=bool)
+    if fast.any():
+        has_fast_time[fast] = s[fast].str.contains(r"\d:\d", regex=True).to_numpy()
+    fast_proof_dmy = (f_dmy.notna() & f_mdy.isna()).to_numpy()
+    fast_proof_mdy = (f_mdy.notna() & f_dmy.isna()).to_numpy()
+    rest = s.where(~fast, "")
+    codes, uniques = pd.factorize(rest, sort=False)
     parsed = [_parts(u) for u in uniques]
     # proofs of the order, per distinct text
     proof_dmy = np.zeros(len(uniques), dtype=bool)
@@ -150,8 +207,13 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
             a, b = int(p[1]), int(p[2])
             proof_dmy[k] = a > 12 and b <= 12
             proof_mdy[k] = b > 12 and a <= 12
-    n_dmy = int(np.bincount(codes[codes >= 0], minlength=len(uniques))[proof_dmy].sum()) if len(uniques) else 0
-    n_mdy = int(np.bincount(codes[codes >= 0], minlength=len(uniques))[proof_mdy].sum()) if len(uniques) else 0
+    take = np.clip(codes, 0, None)
+    has = codes >= 0
+    slow_dmy = np.where(has, proof_dmy[take], False) if len(uniques) else np.zeros(len(s), dtype=bool)
+    slow_mdy = np.where(has, proof_mdy[take], False) if len(uniques) else np.zeros(len(s), dtype=bool)
+    row_dmy = fast_proof_dmy | slow_dmy
+    row_mdy = fast_proof_mdy | slow_mdy
+    n_dmy, n_mdy = int(row_dmy.sum()), int(row_mdy.sum())
     if order is not None:
         used, proof = order, "given"
     elif n_dmy or n_mdy:
@@ -182,16 +244,18 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
             out_u[k] = _build(y, mo, d, minutes) if y else None
         time_u[k] = minutes is not None and out_u[k] is not None
     ts_u = pd.to_datetime(pd.Series(out_u, dtype=object), errors="coerce")
-    vals = pd.Series(np.where(codes >= 0, ts_u.to_numpy()[np.clip(codes, 0, None)], np.datetime64("NaT")),
-                     index=values.index, dtype="datetime64[ns]")
-    contradicts = np.where(codes >= 0, contra_u[np.clip(codes, 0, None)], False) if len(uniques) else \
-        np.zeros(len(s), dtype=bool)
-    has_time = np.where(codes >= 0, time_u[np.clip(codes, 0, None)], False) if len(uniques) else \
-        np.zeros(len(s), dtype=bool)
+    slow_vals = np.where(has, ts_u.to_numpy()[take] if len(uniques) else np.datetime64("NaT"),
+                         np.datetime64("NaT")).astype("datetime64[ns]")
+    fast_vals = (f_mdy if used == "mdy" else f_dmy).to_numpy()
+    fast_vals = np.where(f_iso.notna().to_numpy(), f_iso.to_numpy(), fast_vals)
+    fast_contra = fast_proof_dmy if used == "mdy" else fast_proof_mdy if used == "dmy" else np.zeros(len(s), bool)
+    vals = pd.Series(np.where(fast, fast_vals, slow_vals), index=values.index, dtype="datetime64[ns]")
+    contradicts = np.where(fast, fast_contra, np.where(has, contra_u[take], False) if len(uniques) else False)
+    vals[contradicts] = pd.NaT
+    has_time = np.where(fast, has_fast_time, np.where(has, time_u[take], False) if len(uniques) else False)
     first = -1
     if proof == "proven":
-        hit = (proof_dmy if used == "dmy" else proof_mdy)
-        where = np.flatnonzero(np.isin(codes, np.flatnonzero(hit)))
+        where = np.flatnonzero(row_dmy if used == "dmy" else row_mdy)
         first = int(where[0]) if len(where) else -1
     return DateColumn(values=vals, order=used, proof=proof, contradicts=np.asarray(contradicts, dtype=bool),
                       has_time=np.asarray(has_time, dtype=bool), first_proof=first)

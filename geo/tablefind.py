@@ -153,34 +153,43 @@ def find_header(grid: list[list[str]]) -> tuple[int, int, int]:
     return best
 
 
+#: A first cell that may start a totals or signature row (checked exactly only when this matches).
+_MAYBE_NOT_CRASH = re.compile(
+    r"(?i)^\s*(tổng|tong|cộng|cong|total|sum|grand|người|nguoi|lập|lap|trưởng|truong|phó|pho|thủ|thu|chỉ|chi|"
+    r"giám|giam|chủ|chu|xác|xac|ký|ky|nơi|noi|kt|tm|đại|dai|thượng|thuong|trung|thiếu|thieu|prepared|signed|"
+    r"approved)")
+
+
 def classify_rows(frame: pd.DataFrame) -> np.ndarray:
     """Why each row is not a crash row (``""`` when it is one): blank, column
     numbers, totals, signature or footer (every row after the first
-    signature row)."""
+    signature row). Vectorised: only rows whose first cells start like such
+    a row are looked at one by one."""
     n = len(frame)
     why = np.full(n, "", dtype=object)
-    if n == 0:
+    if n == 0 or frame.shape[1] == 0:
         return why
-    values = frame.to_numpy(dtype=object).astype(str)
-    footer = False
-    for i in range(n):
+    text = frame.astype(str)
+    blank = text.apply(lambda s: s.str.strip().isin(["", "nan"])).all(axis=1).to_numpy()
+    why[blank] = "dòng trống / blank row"
+    first = text.iloc[:, : min(3, frame.shape[1])]
+    maybe = first.apply(lambda s: s.str.match(_MAYBE_NOT_CRASH)).any(axis=1).to_numpy() & ~blank
+    maybe[: min(3, n)] |= ~blank[: min(3, n)]  # the column-number row sits right under the header
+    values = text.to_numpy(dtype=object)
+    footer_from = n
+    for i in np.flatnonzero(maybe):
         cells = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
-        if footer:
-            why[i] = "chữ ký hoặc phần cuối / signature or footer"
-            continue
-        if not cells:
-            why[i] = "dòng trống / blank row"
-            continue
-        first = [normalise_header(c) for c in cells[:3]]
-        if any(_FOOTER.match(f) for f in first):
-            footer = True
-            why[i] = "chữ ký hoặc phần cuối / signature or footer"
-        elif any(_TOTALS.match(f) for f in first[:2]):
+        heads = [normalise_header(c) for c in cells[:3]]
+        if any(_FOOTER.match(f) for f in heads):
+            footer_from = i
+            break
+        if any(_TOTALS.match(f) for f in heads[:2]):
             why[i] = "dòng tổng cộng / totals row"
-        elif len(cells) >= 2 and all(_COLNUM.match(c) for c in cells) and i < 3:
+        elif i < 3 and len(cells) >= 2 and all(_COLNUM.match(c) for c in cells):
             nums = [int(c.strip("()")) for c in cells]
             if nums == sorted(nums) and len(set(nums)) == len(nums):
                 why[i] = "dòng đánh số cột / column numbers"
+    why[footer_from:] = "chữ ký hoặc phần cuối / signature or footer"
     return why
 
 

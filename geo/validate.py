@@ -6,6 +6,7 @@ first data row is row 2.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +29,7 @@ ERROR = "error"
 WARNING = "warning"
 SKIPPED = "skipped"
 
+_NOT_PLAIN = re.compile(r"[^\d\s.,+\-]")
 _ORDER_WORDS = {"dmy": ("ngày/tháng/năm", "day/month/year"), "mdy": ("tháng/ngày/năm", "month/day/year"),
                 "ymd": ("năm/tháng/ngày", "year/month/day")}
 
@@ -190,15 +192,18 @@ def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, 
             r = r.where(~grouped, r.str.replace(".", "", regex=False))
         r = r.where(~r.str.match(r"^-?\d+,\d+$"), r.str.replace(",", ".", regex=False))
         num[redo] = pd.to_numeric(r, errors="coerce").to_numpy(dtype=float)
-    letters = s.str.contains(r"[^\d\s.,+\-]", regex=True).to_numpy()  # "1e2", "12 người": not a plain number
+    codes, uniques = pd.factorize(s, sort=False)  # "1e2", "12 người", "inf": not a plain number
+    odd = np.array([bool(_NOT_PLAIN.search(u)) for u in uniques], dtype=bool)
+    letters = np.where(codes >= 0, odd[np.clip(codes, 0, None)] if len(odd) else False, False)
     num[letters] = np.nan
     unreadable = np.isnan(num) & ~blank
     return num, blank, unreadable
 
 
 def _text(frame: pd.DataFrame, mapping: dict[str, str], name: str) -> pd.Series:
+    """The mapped column's text (already trimmed by :func:`validate_crashes`)."""
     if name in mapping and mapping[name] in frame.columns:
-        return frame[mapping[name]].astype(str).str.strip()
+        return frame[mapping[name]]
     return pd.Series(np.full(len(frame), "", dtype=object), index=frame.index)
 
 
@@ -277,6 +282,11 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     if unknown:
         raise InputFileError(f"Cột không có trong tệp / Columns not in the file: {', '.join(unknown)}")
     require_crash_fields(mapping, list(frame.columns), has_geometry=has_geometry)
+    frame = frame.copy()
+    for col in set(mapping.values()):  # every value as trimmed text, once (tables come trimmed already)
+        c = frame[col]
+        if table.fmt not in ("csv", "xlsx") or c.dtype != object:
+            frame[col] = c.astype(str).str.strip()
     today = today or datetime.now()
     rep = _Report(table.numbers())
     notes: list[str] = []
