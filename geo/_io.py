@@ -318,6 +318,8 @@ def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
             start, n_head, score = find_header(top)
             if best is None or score > best[3]:
                 best = (name, start, n_head, score)
+        if best is None:
+            raise InputFileError("Tệp Excel không có trang tính nào / The workbook has no sheets")
         name, start, n_head, score = best
         if score < 3:
             where = f"trang tính '{name}'" if sheet is not None else "tệp"
