@@ -197,14 +197,13 @@ def cmd_import(args) -> int:
 def _import_options(args, crs):
     """(mapping, sheet, date order) from ``--profile`` and ``--map`` (the
     command line wins), checked against the fields the tool knows."""
-    from geo.columns import FIELD_NAMES
+    from services.importing import field_of, mapping_from_profile
 
     mapping: dict[str, str] = {}
     sheet, date_order = args.sheet, args.date_order
     if args.profile:
         prof = _read_profile(Path(args.profile))
-        for col, fld in (prof.get("map") or {}).items():
-            mapping[_field(fld, FIELD_NAMES)] = col
+        mapping.update(mapping_from_profile(prof))
         sheet = sheet or prof.get("sheet")
         date_order = date_order or prof.get("date_order")
         if prof.get("crs") and not crs:
@@ -214,20 +213,10 @@ def _import_options(args, crs):
             raise BlackspotError(f"--map cần dạng \"CỘT=trường\", nhận được '{item}' / --map needs \"COLUMN=field\", "
                                  f"got '{item}'")
         col, fld = item.rsplit("=", 1)
-        mapping[_field(fld, FIELD_NAMES)] = col.strip()
+        mapping[field_of(fld)] = col.strip()
     if date_order and date_order not in ("dmy", "mdy", "ymd"):
         raise BlackspotError(f"Thứ tự ngày '{date_order}' không hợp lệ (dmy, mdy, ymd) / Unknown date order")
     return (mapping or None), sheet, date_order
-
-
-def _field(name: str, known: dict) -> str:
-    key = name.strip().lower()
-    if key in known:
-        return known[key]
-    if key in known.values():
-        return key
-    raise BlackspotError(f"Trường '{name}' không có; dùng: {', '.join(known)} / Unknown field '{name}'; use: "
-                         f"{', '.join(known)}")
 
 
 def _read_profile(path: Path) -> dict:
@@ -237,9 +226,6 @@ def _read_profile(path: Path) -> dict:
     except json.JSONDecodeError as exc:
         raise BlackspotError(f"Tệp hồ sơ ánh xạ không phải JSON hợp lệ / The profile is not valid JSON: {path} "
                              f"(dòng / line {exc.lineno})") from exc
-    if not isinstance(prof, dict) or not isinstance(prof.get("map", {}), dict):
-        raise BlackspotError(f"Hồ sơ ánh xạ cần khóa \"map\" là một đối tượng / The profile needs a \"map\" object: "
-                             f"{path}")
     return prof
 
 

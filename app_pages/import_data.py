@@ -2,6 +2,8 @@
 valid rows or nothing; undo a batch."""
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
@@ -11,7 +13,8 @@ from geo.columns import CRASH_FIELD_LABELS, auto_map
 from geo.crs import KNOWN_CRS
 from i18n import t
 from models.enums import BatchStatus
-from app_pages.common import current_user, get_store, invalidate, lang, tr
+from app_pages.common import current_user, get_store, invalidate, lang, show_error, tr
+from services.importing import load_profiles, mapping_from_profile, profile_from_mapping, save_profile
 from services.tabular import to_csv_bytes
 from services.importing import commit_crashes, preview_crashes, roads_from_table
 
@@ -96,11 +99,39 @@ else:
                     bounds = tuple(float(v) for v in txt.split(","))
                 except ValueError:
                     st.error(tr("Phạm vi sai"))
+            orders = {None: tr("Tự xác định (không rõ thì ngày/tháng/năm)"), "dmy": tr("ngày/tháng/năm"),
+                      "mdy": tr("tháng/ngày/năm"), "ymd": tr("năm/tháng/ngày")}
+            date_order = st.selectbox(tr("Thứ tự ngày"), list(orders), format_func=orders.get, key="date_order")
+            sheets = st.session_state.get("sheets", {}).get(upload.name) or []
+            sheet = st.selectbox(tr("Trang tính"), [None] + sheets, key="sheet",
+                                 format_func=lambda v: tr("Tự tìm bảng") if v is None else v) if sheets else None
         mapping_state = st.session_state.setdefault("mapping", {})
         mapping = mapping_state.get(upload.name)
+        profiles = load_profiles(store)
+        with st.expander(tr("Hồ sơ ghép cột") + (f" ({len(profiles)})" if profiles else ""), expanded=False):
+            st.caption(tr("Một hồ sơ ghi cách ghép cột của một nguồn (vd công an xã) để dùng lại; cùng định dạng JSON "
+                          "với --profile của dòng lệnh."))
+            p1, p2 = st.columns(2)
+            if profiles:
+                pick = p1.selectbox(tr("Hồ sơ đã lưu"), list(profiles), key="profile_pick")
+                if p1.button(tr("Dùng hồ sơ này"), key="profile_use"):
+                    try:
+                        mapping_state[upload.name] = mapping_from_profile(profiles[pick])
+                    except BlackspotError as exc:
+                        show_error(exc)
+                    else:
+                        st.rerun()
+            up = p2.file_uploader(tr("Hoặc tải hồ sơ (JSON)"), type=["json"], key="profile_file")
+            if up is not None and p2.button(tr("Dùng hồ sơ tải lên"), key="profile_upload_use"):
+                try:
+                    mapping_state[upload.name] = mapping_from_profile(json.loads(up.getvalue().decode("utf-8-sig")))
+                except (BlackspotError, ValueError) as exc:
+                    show_error(exc)
+                else:
+                    st.rerun()
         try:
             preview = preview_crashes(store, data, upload.name, mapping=mapping, source_crs=crs_labels[crs_choice],
-                                      bounds=bounds)
+                                      bounds=bounds, sheet=sheet, date_order=date_order)
         except ColumnMappingError as exc:
             st.error(str(exc))
             preview = None
@@ -114,6 +145,11 @@ else:
             st.stop()
         if preview is not None:
             columns = list(preview.table.frame.columns)
+            if preview.table.sheets and len(preview.table.sheets) > 1:
+                if st.session_state.setdefault("sheets", {}).get(upload.name) != preview.table.sheets:
+                    st.session_state["sheets"][upload.name] = preview.table.sheets
+                    st.rerun()
+                st.caption(tr("Bảng đọc từ trang tính: {s}").format(s=preview.table.sheet))
         if columns:
             with st.expander(tr("Ghép cột"), expanded=preview is None):
                 current = mapping or (preview.result.mapping if preview else auto_map(columns))
@@ -124,20 +160,41 @@ else:
                     default = current.get(field)
                     new_map[field] = cols[k % 2].selectbox(label, opts, index=opts.index(default) if default in opts else 0,
                                                            key=f"map_{field}")
-                if st.button(tr("Áp dụng ghép cột")):
-                    mapping_state[upload.name] = {f: c for f, c in new_map.items() if c != "—"}
+                b1, b2, b3 = st.columns([2, 2, 3])
+                chosen = {f: c for f, c in new_map.items() if c != "—"}
+                if b1.button(tr("Áp dụng ghép cột")):
+                    mapping_state[upload.name] = chosen
                     st.rerun()
+                prof = profile_from_mapping(chosen, date_order=date_order)
+                b2.download_button(tr("Tải hồ sơ (JSON)"), json.dumps(prof, ensure_ascii=False, indent=2),
+                                   file_name="ho_so_ghep_cot.json", mime="application/json", key="profile_dl")
+                pname = b3.text_input(tr("Lưu thành hồ sơ tên"), key="profile_name")
+                if b3.button(tr("Lưu hồ sơ"), key="profile_save", disabled=not pname.strip()):
+                    try:
+                        save_profile(store, pname, prof, user=current_user())
+                    except BlackspotError as exc:
+                        show_error(exc)
+                    else:
+                        st.success(tr("Đã lưu hồ sơ {n}").format(n=pname.strip()))
         if preview is not None:
             res = preview.result
-            m = st.columns(4)
+            m = st.columns(5)
             m[0].metric(tr("Số dòng"), res.n_rows)
-            m[1].metric(tr("Hợp lệ"), res.n_valid)
-            m[2].metric(tr("Lỗi"), res.n_errors)
-            m[3].metric(tr("Trùng trong tệp"), int(res.rows["duplicate_in_file"].sum()))
+            m[1].metric(tr("Số vụ"), res.n_crashes, help=tr("Các dòng cùng mã vụ (mỗi nạn nhân một dòng) là một vụ"))
+            m[2].metric(tr("Hợp lệ"), res.n_valid)
+            m[3].metric(tr("Lỗi"), res.n_errors)
+            m[4].metric(tr("Không phải dòng vụ TNGT"), len(preview.table.skipped),
+                        help=tr("Dòng tiêu đề, tổng cộng, chữ ký, dòng trống: không nhập, không phải lỗi"))
             if len(res.report):
                 st.subheader(tr("Báo cáo kiểm tra"))
-                rep = res.report.rename(columns={"row": tr("Dòng"), "field": tr("Trường"), "value": tr("Giá trị"),
-                                                 "reason": tr("Lý do"), "level": tr("Mức")})
+                levels = {"error": tr("Lỗi"), "warning": tr("Cảnh báo"), "skipped": tr("Bỏ qua")}
+                fields = {f: lbl.split(" / ")[0 if L == "vi" else -1] for f, lbl in CRASH_FIELD_LABELS.items()}
+                fields |= {"row": tr("Dòng"), "columns": tr("Cột"), "place": tr("Vị trí")}
+                rep = res.report.assign(level=res.report["level"].map(levels).fillna(res.report["level"]),
+                                        field=res.report["field"].map(fields).fillna(res.report["field"]),
+                                        row=res.report["row"].where(res.report["row"] > 0, None))
+                rep = rep.rename(columns={"row": tr("Dòng"), "field": tr("Trường"), "value": tr("Giá trị"),
+                                          "reason": tr("Lý do"), "level": tr("Mức")})
                 st.dataframe(rep, width="stretch", hide_index=True, height=260)
                 st.download_button(tr("Tải báo cáo (CSV)"),
                                    to_csv_bytes(res.report),
@@ -155,8 +212,9 @@ else:
                     st.error(str(exc))
                 else:
                     invalidate()
-                    st.success(tr("Lần nhập {b}: {n} vụ mới; {k} đã có.").format(
-                        b=summary.batch_id, n=summary.n_imported, k=summary.n_already_in_store))
+                    st.success(tr("Lần nhập {b}: {n} vụ mới; {u} vụ được cập nhật; {k} đã có.").format(
+                        b=summary.batch_id or "—", n=summary.n_imported, u=summary.n_updated,
+                        k=summary.n_already_in_store))
             if b2.button(tr("Không nhập gì")):
                 st.session_state.pop("upload", None)
                 st.info(tr("Không nhập gì; kho không đổi."))

@@ -145,9 +145,10 @@ class AccountsMixin:
         with self.engine.connect() as conn:
             return conn.execute(select(AppSetting.value).where(AppSetting.key == key)).scalar_one_or_none()
 
-    def set_setting(self, key: str, value: dict, *, user: str | None = None) -> None:
-        """Create or replace a setting (admins only); audited old → new."""
-        self._check(Action.MANAGE_USERS)
+    def set_setting(self, key: str, value: dict, *, user: str | None = None,
+                    action: Action = Action.MANAGE_USERS) -> None:
+        """Create or replace a setting (admins, or who may take ``action``); audited old → new."""
+        self._check(action)
         with self.session(user) as s:
             row = s.execute(select(AppSetting).where(AppSetting.key == key)).scalar_one_or_none()
             if row is None:

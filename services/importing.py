@@ -50,6 +50,70 @@ def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[s
                         roads=roads)
 
 
+# ------------------------------------------------------ mapping profiles
+PROFILES_KEY = "import_profiles"
+
+
+def field_of(name: str) -> str:
+    """The tool's field for a profile's field name (``id``, ``date``, ``x`` …)."""
+    from geo.columns import FIELD_NAMES
+
+    key = str(name).strip().lower()
+    if key in FIELD_NAMES:
+        return FIELD_NAMES[key]
+    if key in FIELD_NAMES.values():
+        return key
+    raise InputFileError(f"Trường '{name}' không có; dùng: {', '.join(FIELD_NAMES)} / Unknown field '{name}'; use: "
+                         f"{', '.join(FIELD_NAMES)}")
+
+
+def mapping_from_profile(profile: dict) -> dict[str, str]:
+    """Field → column of a profile ``{"map": {"SOURCE COLUMN": "field"}, …}``.
+
+    >>> mapping_from_profile({"map": {"Mã vụ": "id", "Khi nào": "date", "X": "x"}})
+    {'source_id': 'Mã vụ', 'occurred_at': 'Khi nào', 'lon': 'X'}
+    """
+    if not isinstance(profile, dict) or not isinstance(profile.get("map", {}), dict):
+        raise InputFileError('Hồ sơ ánh xạ cần khóa "map" là một đối tượng / A profile needs a "map" object')
+    return {field_of(f): str(c) for c, f in (profile.get("map") or {}).items()}
+
+
+def profile_from_mapping(mapping: dict[str, str], *, sheet: str | None = None, date_order: str | None = None,
+                         crs=None) -> dict:
+    """The JSON profile of a mapping (field names as documented: id, date, …).
+
+    >>> profile_from_mapping({"source_id": "Mã vụ", "lon": "X"}, date_order="dmy")
+    {'map': {'Mã vụ': 'id', 'X': 'lon'}, 'date_order': 'dmy'}
+    """
+    from geo.columns import FIELD_NAMES
+
+    back = {}
+    for short, full in FIELD_NAMES.items():
+        back.setdefault(full, short)
+    prof: dict = {"map": {col: back.get(f, f) for f, col in mapping.items() if col}}
+    for k, v in (("sheet", sheet), ("date_order", date_order), ("crs", crs)):
+        if v:
+            prof[k] = v
+    return prof
+
+
+def load_profiles(store: Store) -> dict[str, dict]:
+    return dict(store.get_setting(PROFILES_KEY) or {})
+
+
+def save_profile(store: Store, name: str, profile: dict, *, user: str | None = None) -> None:
+    """Keep a mapping profile under ``name`` in the store (who may import may save one)."""
+    from models.permissions import Action
+
+    name = " ".join(str(name).split())
+    if not name:
+        raise InputFileError("Cần tên hồ sơ / A profile needs a name")
+    mapping_from_profile(profile)  # checked before it is kept
+    profiles = load_profiles(store)
+    profiles[name] = profile
+    store.set_setting(PROFILES_KEY, profiles, user=user, action=Action.IMPORT)
+
+
 def _match_communes(store: Store, result: ValidationResult) -> None:
     """Communes as the store's units name them; old (pre-2025) names keep the
     recorded unit and gain the unit they now belong to; unknown names are

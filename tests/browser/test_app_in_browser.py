@@ -141,13 +141,45 @@ def test_upload_a_crash_file_then_import_the_valid_rows(app_url, browser, tmp_pa
                for m in page.locator("[data-testid='stMetric']").all()}
     assert metrics["Số dòng"] == "41" and metrics["Hợp lệ"] == "40" and metrics["Lỗi"] == "1"  # the 31st of February
     page.get_by_role("button", name="Nhập 40 dòng hợp lệ").click()
-    page.get_by_text(re.compile(r"Lần nhập \d+: 40 vụ mới; 0 đã có")).wait_for(timeout=60000)
+    page.get_by_text(re.compile(r"Lần nhập \d+: 40 vụ mới; 0 vụ được cập nhật; 0 đã có")).wait_for(timeout=60000)
     page.close()
 
     store = Store(STATE["url"])
     batch = store.batches_frame().set_index("filename").loc[path.name]
     assert batch["n_imported"] == 40 and batch["n_rows"] == 41
     store.undo_batch(int(batch["id"]), user="test")  # leave the shared demo store as it was
+
+
+def test_upload_the_police_workbook(app_url, browser, tmp_path):
+    """The statistics workbook as a commune police office sends it (title rows, a two-row merged header,
+    totals and signatures, the table on the second sheet): three crashes found, the rest said, imported."""
+    from models.store import Store
+    from tests.geo.test_police_files import _workbook
+
+    path = tmp_path / "thong_ke_tngt_2024.xlsx"
+    _workbook(path)
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_url + "/import")
+    page.get_by_role("heading", name="Nhập dữ liệu").wait_for(timeout=60000)
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(path))
+    page.get_by_text("Bảng đọc từ trang tính: TNGT 2024").wait_for(timeout=60000)
+    page.locator("[data-testid='stMetric']").nth(4).wait_for(timeout=30000)
+    metrics = {m.locator("[data-testid='stMetricLabel']").inner_text().strip():
+               m.locator("[data-testid='stMetricValue']").inner_text().strip()
+               for m in page.locator("[data-testid='stMetric']").all()}
+    assert metrics["Số dòng"] == "3" and metrics["Hợp lệ"] == "3" and metrics["Lỗi"] == "0"
+    assert int(metrics["Không phải dòng vụ TNGT"]) >= 4  # column numbers, totals, signature rows
+    page.screenshot(path=str(SHOTS / "import_workbook.png"), full_page=True)
+    page.get_by_role("button", name="Nhập 3 dòng hợp lệ").click()
+    page.get_by_text(re.compile(r"Lần nhập \d+: 3 vụ mới")).wait_for(timeout=60000)
+    page.close()
+    store = Store(STATE["url"])
+    batch = store.batches_frame().set_index("filename").loc[path.name]
+    crashes = store.crashes_frame()
+    mine = crashes.loc[crashes["batch_id"] == batch["id"]].sort_values("occurred_at")
+    assert mine["deaths"].tolist() == [1, 0, 2] and mine["cause"].tolist()[0] == "Đi không đúng phần đường"
+    store.undo_batch(int(batch["id"]), user="test")
 
 
 def test_blackspots_page_shows_the_ranked_list(app_url, browser):
