@@ -32,6 +32,7 @@ EN: dict[str, str] = {
     # Messages of the other pages
     'Hình học đã sửa hoặc bỏ qua': 'Geometries repaired or refused',
     'Tài khoản': 'Accounts',
+    'Nguyên nhân': 'Cause',
     'Cảnh báo': 'Warning',
     'Bỏ qua': 'Skipped',
     'Cột': 'Columns',

@@ -113,7 +113,7 @@ with tab_list:
             tr("Lý trình"): cr["chainage_m"].map(format_chainage), tr("Xã/phường"): cr["commune"],
             tr("Chết"): cr["deaths"], tr("Bị thương"): cr["injured"], tr("Mức độ"): cr["severity"].map(sev_labels),
             tr("Không do hạ tầng"): cr["not_infrastructure"], tr("Trong cửa sổ"): cr["id"].isin(in_win),
-            tr("Mô tả"): cr["description"]})
+            tr("Nguyên nhân"): cr["cause"], tr("Phương tiện"): cr["vehicle_types"], tr("Mô tả"): cr["description"]})
         st.dataframe(shown, width="stretch", hide_index=True)
         current = BlackspotStatus(row["status"])
         allowed = sorted(BLACKSPOT_TRANSITIONS[current], key=lambda s: list(BlackspotStatus).index(s))

@@ -53,6 +53,8 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                 tr("Lý trình"): c["chainage_m"].map(format_chainage),
                 tr("Chết"): c["deaths"], tr("Bị thương"): c["injured"],
                 tr("Trong 12 tháng"): c["in_window"],
+                tr("Nguyên nhân"): c["cause"] if "cause" in c else None,
+                tr("Phương tiện"): c["vehicle_types"] if "vehicle_types" in c else None,
                 tr("Mô tả"): c["description"]}), hide_index=True, width="stretch")
 
     tabs = st.tabs([tr("Trạng thái"), tr("Kế hoạch"),

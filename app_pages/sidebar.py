@@ -14,7 +14,8 @@ from services.filters import Filters, options
 def render(lang: str) -> Filters:
     crashes = load_crashes(url())
     opts = options(crashes, load_roads(url())) if len(crashes) else {"communes": [], "roads": [], "vehicles": [],
-                                                                      "date_min": None, "date_max": None}
+                                                                      "causes": [], "date_min": None,
+                                                                      "date_max": None}
     st.subheader(tr("Bộ lọc"))
     period = None
     if opts["date_min"]:
@@ -27,6 +28,7 @@ def render(lang: str) -> Filters:
     severities = st.multiselect(tr("Mức độ"), list(sev_labels), format_func=sev_labels.get,
                                 key="f_severity", placeholder=tr("Tất cả"))
     vehicle = st.selectbox(tr("Phương tiện"), ["—"] + opts["vehicles"], key="f_vehicle")
+    cause = st.selectbox(tr("Nguyên nhân"), ["—"] + opts["causes"], key="f_cause") if opts["causes"] else "—"
     alcohol_opts = {"all": tr("Tất cả"), "yes": tr("Có rượu bia"),
                     "no": tr("Không")}
     alcohol = st.radio(tr("Rượu bia"), list(alcohol_opts), format_func=alcohol_opts.get,
@@ -41,7 +43,8 @@ def render(lang: str) -> Filters:
         if (d_from, d_to) == (opts["date_min"], opts["date_max"]):
             d_from = d_to = None  # the whole range: no period filter
     f = Filters(date_from=d_from, date_to=d_to, communes=tuple(communes), roads=tuple(roads),
-                severities=tuple(severities), vehicle=None if vehicle == "—" else vehicle, alcohol=alcohol,
+                severities=tuple(severities), vehicle=None if vehicle == "—" else vehicle,
+                cause=None if cause == "—" else cause, alcohol=alcohol,
                 ruleset=rs)
     st.session_state["filters"] = f
     return f

@@ -1,5 +1,5 @@
 """The filters shared by every page (period, commune, road, severity, vehicle
-type, alcohol, rule set) and how they apply to each kind of item. Pure
+type, cause, alcohol, rule set) and how they apply to each kind of item. Pure
 pandas; the sidebar in ``app.py`` only collects the values."""
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Filters:
     roads: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
     vehicle: str | None = None
+    cause: str | None = None  # a cause recorded by the police (text contained in the crash's cause)
     alcohol: str = "all"  # all | yes | no
     ruleset: str | None = None
 
@@ -32,8 +33,10 @@ def options(crashes: pd.DataFrame, roads: pd.DataFrame | None = None) -> dict:
     if roads is not None and len(roads):
         road_codes |= set(roads["code"])
     t = crashes["occurred_at"]
+    causes = sorted({v.strip() for s in crashes["cause"].dropna() for v in str(s).split(";") if v.strip()}) \
+        if "cause" in crashes else []
     return {"communes": sorted(crashes["commune"].dropna().unique().tolist()),
-            "roads": sorted(road_codes), "vehicles": vehicles,
+            "roads": sorted(road_codes), "vehicles": vehicles, "causes": causes,
             "date_min": t.min().date() if len(t) else None, "date_max": t.max().date() if len(t) else None}
 
 
@@ -52,6 +55,8 @@ def filter_crashes(crashes: pd.DataFrame, f: Filters) -> pd.DataFrame:
         keep &= crashes["severity"].isin(f.severities)
     if f.vehicle:
         keep &= crashes["vehicle_types"].fillna("").str.contains(f.vehicle, regex=False)
+    if f.cause and "cause" in crashes:
+        keep &= crashes["cause"].fillna("").str.contains(f.cause, regex=False)
     if f.alcohol == "yes":
         keep &= crashes["alcohol"].astype(bool)
     elif f.alcohol == "no":
