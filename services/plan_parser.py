@@ -106,15 +106,86 @@ def read_plan_text(data: bytes, filename: str) -> str:
     raise InputFileError(f"Định dạng kế hoạch không hỗ trợ: {ext} (dùng .docx, .md, .txt) / Unsupported plan format")
 
 
+_RULE_RE = re.compile(r"^[\s|:+\-_=—–.]*$")
+
+
 def _clean(text: str) -> list[str]:
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\u00a0", " ")
+    """Lines of text without Markdown marks; a line pasted from a table
+    ("ỦY BAN NHÂN DÂN | CỘNG HÒA …") gives one line per cell, and rules
+    ("-------", "|---|---|") are dropped."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
     lines = []
     for raw in text.split("\n"):
         s = re.sub(r"^#{1,6}\s*", "", raw.rstrip())
         s = s.replace("**", "").replace("__", "")
         s = re.sub(r"(?<!\w)\*(?!\s)([^*]+?)\*(?!\w)", r"\1", s)
-        lines.append(s.strip())
+        if s.strip() and _RULE_RE.match(s) and re.search(r"[-_=—–]{3,}|\|", s):
+            lines.append("")
+            continue
+        cells = [c.strip() for c in s.split("|")] if "|" in s else [s.strip()]
+        cells = [c for c in cells if not (c and _RULE_RE.match(c) and re.search(r"[-_=—–]{3,}", c))]
+        lines.extend(cells if any(cells) else [""])
     return lines
+
+
+_UNIT_WORDS = ("TỈNH", "THÀNH PHỐ", "HUYỆN", "QUẬN", "THỊ XÃ", "XÃ", "PHƯỜNG", "THỊ TRẤN", "ĐẶC KHU")
+
+
+def _unit_case(text: str) -> str:
+    """'TỈNH BÌNH ĐỊNH' → 'tỉnh Bình Định' (the unit word lower case, the name capitalised)."""
+    t = " ".join(text.split())
+    for w in sorted(_UNIT_WORDS, key=len, reverse=True):
+        if t.upper().startswith(w + " "):
+            return w.lower() + " " + t[len(w) + 1:].title()
+    return t.title()
+
+
+def _header_issuer(lines: list[str]) -> str | None:
+    """The issuing body from a plan's header however it is broken across lines:
+    "UBND HUYỆN KON RẪY / BAN AN TOÀN GIAO THÔNG", "ỦY BAN NHÂN DÂN / TỈNH BÌNH ĐỊNH",
+    "BAN AN TOÀN GIAO THÔNG / XÃ LIÊN MINH"."""
+    top = []
+    for s in lines[:40]:
+        if _NUMBER_RE.match(s) or re.fullmatch(r"KẾ HOẠCH", s):
+            break
+        if s and s == s.upper() and not s.startswith(("CỘNG HÒA", "CỘNG HOÀ", "ĐỘC LẬP", "Độc lập")) \
+                and "Độc lập" not in s and not re.search(r"\d", s):
+            top.append(" ".join(s.split()))
+    if not top:
+        return None
+    text = " ".join(top)
+    unit = None
+    m = re.search(r"(?:UBND|ỦY BAN NHÂN DÂN|UỶ BAN NHÂN DÂN)\s+((?:" + "|".join(_UNIT_WORDS) + r")\s+.+?)"
+                  r"(?=\s+BAN AN TOÀN|$)", text)
+    if m:
+        unit = _unit_case(m.group(1))
+    m2 = re.search(r"BAN AN TOÀN GIAO THÔNG(?:\s+((?:" + "|".join(_UNIT_WORDS) + r")\s+.+))?$", text)
+    if m2:
+        unit = _unit_case(m2.group(1)) if m2.group(1) else unit
+        return f"Ban An toàn giao thông {unit}" if unit else "Ban An toàn giao thông"
+    if unit and re.search(r"UBND|Ủ?Y BAN NHÂN DÂN|UỶ BAN", text):
+        return f"Ủy ban nhân dân {unit}"
+    return None
+
+
+_BODY_START = re.compile(r"^(Căn cứ|Thực hiện|Triển khai|Nhằm|Để|Trên cơ sở|Theo|Ban An toàn|Ủy ban|Uỷ ban|UBND|"
+                         r"I\.|1\.|Phần)", re.I)
+
+
+def _title_after(lines: list[str], i: int) -> str | None:
+    """The title under "KẾ HOẠCH": its lines joined up to the first body line."""
+    parts: list[str] = []
+    for t in lines[i + 1:]:
+        if not t:
+            if parts:
+                break
+            continue
+        if parts and (_BODY_START.match(t) or _NUMBER_RE.match(t)):  # the first line is always the title's
+            break
+        parts.append(t)
+        if len(parts) >= 4:
+            break
+    return " ".join(parts) or None
 
 
 def _dmy(d, m, y) -> date | None:
@@ -147,17 +218,18 @@ def parse_plan(text: str) -> PlanDraft:
         plan.place = m.group(1).strip()
         plan.issued_on = _dmy(m.group(2), m.group(3), m.group(4))
 
-    # title: the line after "KẾ HOẠCH"
+    # title: the lines after "KẾ HOẠCH", up to the first body line
     for i, s in enumerate(lines):
         if re.fullmatch(r"KẾ HOẠCH", s):
-            nxt = next((t for t in lines[i + 1:] if t), None)
-            plan.title = nxt
+            plan.title = _title_after(lines, i)
             break
 
-    m = re.search(r"(Ban [Aa]n toàn giao thông (?:tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn)\s+[^,.;\n]+?)"
-                  r"\s+(?:xây dựng|ban hành)", joined)
+    m = re.search(r"(Ban [Aa]n toàn giao thông (?:tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn|đặc khu)\s+"
+                  r"[^,.;\n]+?)\s+(?:xây dựng|ban hành)", joined)
     if m:
         plan.issuer = m.group(1).strip()
+    else:
+        plan.issuer = _header_issuer(lines)
 
     # period
     m = re.search(r"từ ngày\s+" + _DMY + r"\s+đến (?:hết )?(?:ngày\s+)?" + _DMY, joined)
@@ -193,7 +265,7 @@ def _sections(lines: list[str]) -> list[PlanSectionDraft]:
     """Numbered items of part II (nội dung), each with its full text."""
     start = next((i for i, s in enumerate(lines) if re.match(r"^II\.\s+\S", s)), None)
     if start is None:
-        return []
+        return _roman_parts(lines)
     end = next((i for i in range(start + 1, len(lines)) if _ROMAN_RE.match(lines[i])
                 or lines[i].startswith("Nơi nhận")), len(lines))
     items: list[list] = []
@@ -208,8 +280,23 @@ def _sections(lines: list[str]) -> list[PlanSectionDraft]:
                 prev[-1] = prev[-1] + " " + s
             else:
                 prev.append(s)
-    return [PlanSectionDraft(code=f"II.{n}", title=_first_clause(parts[0]), text="\n".join(parts))
-            for n, parts in items]
+    if items:
+        return [PlanSectionDraft(code=f"II.{n}", title=_first_clause(parts[0]), text="\n".join(parts))
+                for n, parts in items]
+    return _roman_parts(lines)
+
+
+def _roman_parts(lines: list[str]) -> list[PlanSectionDraft]:
+    """A plan whose part II has no numbered items: its parts I, II, III … are the sections."""
+    heads = [i for i, s in enumerate(lines) if _ROMAN_RE.match(s)]
+    out = []
+    for k, i in enumerate(heads):
+        code, title = _ROMAN_RE.match(lines[i]).groups()
+        end = heads[k + 1] if k + 1 < len(heads) else next(
+            (j for j in range(i + 1, len(lines)) if lines[j].startswith("Nơi nhận")), len(lines))
+        body = [t for t in lines[i + 1:end] if t]
+        out.append(PlanSectionDraft(code=code, title=_first_clause(title), text="\n".join([title] + body)))
+    return out
 
 
 def _targets(text: str) -> list[dict]:

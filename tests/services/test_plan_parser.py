@@ -92,3 +92,70 @@ def test_cli_plan_parse_json(capsys):
     assert d["period_from"] == "2022-03-15" and d["period_to"] == "2022-12-31"
     assert [s["code"] for s in d["sections"]] == ["II.1", "II.2", "II.3", "II.4", "II.5"]
     assert set(d) >= {"issuer", "place", "title", "targets", "recipients", "signer"}
+
+
+PROVINCE_PASTED = """ỦY BAN NHÂN DÂN | CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+TỈNH BÌNH ĐỊNH | Độc lập - Tự do - Hạnh phúc
+------- | ---------------
+Số: 45/KH-UBND | Bình Định, ngày 12 tháng 3 năm 2024
+
+KẾ HOẠCH
+Thực hiện công tác bảo đảm trật tự, an toàn giao thông
+trên địa bàn tỉnh năm 2024
+
+Căn cứ Nghị quyết số 48/NQ-CP ngày 05/4/2023 của Chính phủ;
+
+I. MỤC ĐÍCH, YÊU CẦU
+1. Kéo giảm tai nạn giao thông từ 5% đến 10% trên cả 03 tiêu chí so với năm 2023.
+II. NHIỆM VỤ, GIẢI PHÁP
+III. TỔ CHỨC THỰC HIỆN
+Các sở, ngành, địa phương triển khai thực hiện kế hoạch này từ ngày 12/3/2024 đến ngày 31/12/2024.
+
+Nơi nhận:
+- Ủy ban An toàn giao thông quốc gia;
+- Lưu: VT.
+TM. ỦY BAN NHÂN DÂN
+KT. CHỦ TỊCH
+PHÓ CHỦ TỊCH
+Nguyễn Tự Công Hoàng
+"""
+
+COMMUNE_WORD = """UBND XÃ ĐĂK KÔI
+BAN AN TOÀN GIAO THÔNG
+Số: 07/KH-BATGT
+CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
+Độc lập - Tự do - Hạnh phúc
+Đăk Kôi, ngày 20 tháng 01 năm 2026
+KẾ HOẠCH
+Bảo đảm trật tự, an toàn giao thông năm 2026
+Thực hiện Kế hoạch số 12/KH-BATGT của Ban An toàn giao thông tỉnh;
+I. MỤC TIÊU
+Kéo giảm từ 5% - 10% số vụ, số người chết, số người bị thương so với năm 2025.
+II. NHIỆM VỤ
+1. Tuyên truyền, phổ biến pháp luật về trật tự, an toàn giao thông.
+2. Rà soát, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông trên QL24.
+III. TỔ CHỨC THỰC HIỆN
+Thời gian thực hiện: đến hết ngày 31/12/2026.
+"""
+
+
+def test_provincial_plan_pasted_from_a_legal_website():
+    """A header broken over two lines and pasted with column separators, a two-line title, parts I–III
+    with nothing numbered under II: issuer, number, date, place, title and period all read."""
+    d = parse_plan(PROVINCE_PASTED)
+    assert d.issuer == "Ủy ban nhân dân tỉnh Bình Định"
+    assert d.number == "45/KH-UBND" and d.place == "Bình Định" and str(d.issued_on) == "2024-03-12"
+    assert d.title == ("Thực hiện công tác bảo đảm trật tự, an toàn giao thông trên địa bàn tỉnh năm 2024")
+    assert (str(d.period_from), str(d.period_to)) == ("2024-03-12", "2024-12-31")
+    assert [s.code for s in d.sections] == ["I", "II", "III"]
+    assert d.targets[0]["min_pct"] == 5 and d.targets[0]["max_pct"] == 10
+    assert d.recipients[0].startswith("Ủy ban An toàn giao thông quốc gia")
+
+
+def test_commune_plan_with_the_committee_in_its_header():
+    d = parse_plan(COMMUNE_WORD)
+    assert d.issuer == "Ban An toàn giao thông xã Đăk Kôi"
+    assert d.number == "07/KH-BATGT" and d.place == "Đăk Kôi"
+    assert d.title == "Bảo đảm trật tự, an toàn giao thông năm 2026"
+    assert [s.code for s in d.sections] == ["II.1", "II.2"]
+    assert str(d.period_to) == "2026-12-31"
