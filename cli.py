@@ -16,6 +16,7 @@
     python cli.py org show [--json] | org set --name … --parent … --place … --receiver … --signer … --signer-title …
     python cli.py proposal --out FILE.docx|.pdf [--spots IDS] [--plan NUMBER]
     python cli.py targets [--plan NUMBER] [--json]
+    python cli.py dossier SPOT_ID[,SPOT_ID…] --out FILE.docx|.pdf|.zip [--pdf]
     python cli.py token create NAME --for USER   a service token for scripts (admins)
     python cli.py backup FILE | restore FILE [--force]
 
@@ -533,6 +534,29 @@ def cmd_proposal(args) -> int:
     return 0
 
 
+def cmd_dossier(args) -> int:
+    from services.documents import libreoffice, to_pdf
+    from services.reports import dossier, dossiers_zip
+
+    store = _store()
+    out = Path(args.out)
+    ids = [int(v) for v in str(args.spot_id).split(",") if v.strip()]
+    ext = out.suffix.lower()
+    if ext not in (".docx", ".pdf", ".zip"):
+        raise BlackspotError("--out cần .docx, .pdf hoặc .zip (nhiều điểm) / --out needs .docx, .pdf or .zip (several spots)")
+    if (ext == ".pdf" or args.pdf) and libreoffice() is None:
+        raise BlackspotError("Cần LibreOffice để tạo PDF / LibreOffice is needed for PDF")
+    if ext == ".zip" or len(ids) > 1:
+        if ext != ".zip":
+            raise BlackspotError("Nhiều điểm cần --out .zip / Several spots need --out .zip")
+        out.write_bytes(dossiers_zip(store, ids, pdf=args.pdf))
+    else:
+        data = dossier(store, ids[0])
+        out.write_bytes(to_pdf(data) if ext == ".pdf" else data)
+    print(f"Hồ sơ {len(ids)} điểm / Dossier of {len(ids)} spots → {out}")
+    return 0
+
+
 def cmd_targets(args) -> int:
     from services.plans import targets_report
 
@@ -684,6 +708,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--spots", help="mã các điểm, cách nhau bởi dấu phẩy (mặc định: mọi điểm đen) / spot ids")
     pr.add_argument("--plan", help="số kế hoạch làm căn cứ / the plan's number to cite")
     pr.set_defaults(fn=cmd_proposal)
+    ds = sub.add_parser("dossier", help="hồ sơ điểm đen / a black spot's dossier")
+    ds.add_argument("spot_id", help="mã điểm, hoặc nhiều mã cách nhau bởi dấu phẩy / a spot id, or ids with commas")
+    ds.add_argument("--out", required=True, help=".docx, .pdf, hoặc .zip cho nhiều điểm / .docx, .pdf, or .zip")
+    ds.add_argument("--pdf", action="store_true", help="trong .zip: PDF thay cho DOCX / in a .zip: PDF, not DOCX")
+    ds.set_defaults(fn=cmd_dossier)
     tg = sub.add_parser("targets", help="chỉ tiêu so với cùng kỳ / targets against the same period a year before")
     tg.add_argument("--plan", help="số kế hoạch / the plan's number (default: the calendar year)")
     tg.add_argument("--json", action="store_true")

@@ -32,6 +32,8 @@ EN: dict[str, str] = {
     # Messages of the other pages
     'Hình học đã sửa hoặc bỏ qua': 'Geometries repaired or refused',
     'Tài khoản': 'Accounts',
+    'Lập hồ sơ điểm đen': "Make the spot's dossier",
+    'Tải hồ sơ (.docx)': 'Download the dossier (.docx)',
     'Nguyên nhân': 'Cause',
     'Cảnh báo': 'Warning',
     'Bỏ qua': 'Skipped',

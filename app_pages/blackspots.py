@@ -12,6 +12,7 @@ from geo.rules import load_rulesets
 from geo.severity import labels as severity_labels
 from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
+from app_pages.panel import dossier_button
 from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, tr
 from services.filters import filter_spots
 from services.blackspots import clusters, ranked_spots, run_screening
@@ -94,6 +95,7 @@ with tab_list:
             st.session_state["map_selected"] = st.session_state["map_pick"] = ("blackspot", int(sel))
             st.session_state.pop("map_point", None)
             st.switch_page("app_pages/map.py")
+        dossier_button(int(sel), key="bs")
         st.subheader(f"#{sel} · {SpotKind(row['kind']).label(L)} · {row['road_code'] or ''} "
                      f"{format_chainage(row['from_m'])} – {format_chainage(row['to_m'])}")
         if row["manual"]:

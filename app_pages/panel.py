@@ -22,6 +22,23 @@ def _done(msg: str) -> None:
     st.rerun(scope="app")
 
 
+def dossier_button(spot_id: int, *, key: str) -> None:
+    """Make the spot's hồ sơ điểm đen and offer it for download."""
+    if st.button(tr("Lập hồ sơ điểm đen"), key=f"{key}_dossier_{spot_id}"):
+        from services.reports import dossier
+
+        try:
+            with st.spinner(tr("Đang tạo…")):
+                st.session_state[f"dossier_{spot_id}"] = dossier(get_store(), int(spot_id))
+        except BlackspotError as exc:
+            show_error(exc)
+    if st.session_state.get(f"dossier_{spot_id}"):
+        st.download_button(tr("Tải hồ sơ (.docx)"), st.session_state[f"dossier_{spot_id}"],
+                           f"ho_so_diem_{int(spot_id)}.docx",
+                           "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                           key=f"{key}_dossier_dl_{spot_id}")
+
+
 def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel") -> None:
     store = get_store()
     try:
@@ -56,6 +73,9 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                 tr("Nguyên nhân"): c["cause"] if "cause" in c else None,
                 tr("Phương tiện"): c["vehicle_types"] if "vehicle_types" in c else None,
                 tr("Mô tả"): c["description"]}), hide_index=True, width="stretch")
+
+    if kind == "blackspot":
+        dossier_button(item_id, key=key)
 
     tabs = st.tabs([tr("Trạng thái"), tr("Kế hoạch"),
                     tr("Ghi chú, ảnh"), tr("Lịch sử")]

@@ -466,3 +466,91 @@ def to_pdf(docx_bytes: bytes, *, timeout: int = 120) -> bytes | None:
         subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{d}/profile", "--convert-to", "pdf",
                         "--outdir", d, str(src)], check=True, capture_output=True, timeout=timeout)
         return (Path(d) / "document.pdf").read_bytes()
+
+
+# ------------------------------------------------------------ black-spot dossier
+DOSSIER_CRASH_HEADER = ["STT", "Mã vụ", "Ngày, giờ", "Lý trình", "Chết", "Bị thương", "Thiệt hại (đồng)",
+                        "Nguyên nhân", "Phương tiện"]
+
+
+def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_png: bytes | None = None,
+                 photos: list[tuple[str, bytes]] | None = None, works: pd.DataFrame | None = None) -> bytes:
+    """The hồ sơ điểm đen of one spot: where it is (road, stretch, chainage,
+    commune), why it is a black spot (the test met, its 12 months), the
+    crash records table, the damage, the causes recorded and assessed, a
+    preliminary proposed fix, the site sketch and the photos."""
+    from docx.shared import Mm
+
+    doc = _new_document()
+    _header(doc, info)
+    _para(doc, "", size=8)
+    kind = "ĐIỂM ĐEN" if spot.get("kind") == "black_spot" else "ĐIỂM TIỀM ẨN"
+    _para(doc, f"HỒ SƠ {kind} TAI NẠN GIAO THÔNG", bold=True, size=14, align="center")
+    loc = f"{spot.get('road_code') or '…'}, {format_chainage(spot.get('from_m'))}"
+    if spot.get("to_m") is not None and spot.get("from_m") is not None and spot["to_m"] - spot["from_m"] >= 1:
+        loc += f" – {format_chainage(spot['to_m'])}"
+    _para(doc, _keep_whole(loc) + (f", {spot['commune']}" if spot.get("commune") else ""), bold=True, size=14,
+          align="center", space_after=12)
+    _para(doc, "1. Vị trí", bold=True, size=14)
+    length = (spot["to_m"] - spot["from_m"]) if spot.get("to_m") is not None and spot.get("from_m") is not None else 0
+    _para(doc, f"Tuyến {spot.get('road_code') or '…'}, lý trình {_keep_whole(loc.split(', ', 1)[-1])}"
+               + (f" (đoạn dài {length:,.0f} m)".replace(",", ".") if length >= 1 else "")
+               + (f"; địa bàn {spot['commune']}" if spot.get("commune") else "") + ".", size=14, align="justify")
+    _para(doc, "2. Căn cứ xác định", bold=True, size=14)
+    ws, we = pd.to_datetime(spot.get("window_start")), pd.to_datetime(spot.get("window_end"))
+    _para(doc, f"{spot.get('test_labels') or '…'}"
+               + (f" trong 12 tháng từ {ws:%d/%m/%Y} đến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else "")
+               + f": {spot.get('n_crashes', 0)} vụ, {spot.get('deaths', 0)} người chết, "
+                 f"{spot.get('injured', 0)} người bị thương.", size=14, align="justify")
+    _para(doc, "3. Các vụ tai nạn giao thông", bold=True, size=14)
+    rows = []
+    c = crashes.sort_values("occurred_at") if len(crashes) else crashes
+    for i, r in enumerate(c.to_dict("records"), start=1):
+        t = pd.to_datetime(r.get("occurred_at"))
+        rows.append([i, r.get("source_id") or r.get("id"), f"{t:%d/%m/%Y}\n{t:%H:%M}" if pd.notna(t) else "",
+                     _keep_whole(format_chainage(r.get("chainage_m"))), r.get("deaths", 0), r.get("injured", 0),
+                     _keep_whole(vnd(r.get("damage_vnd"))), r.get("cause") or "", r.get("vehicle_types") or ""])
+    damage = pd.to_numeric(c.get("damage_vnd", pd.Series(dtype=float)), errors="coerce").sum() if len(c) else 0
+    rows.append(["", "Cộng", f"{len(c)} vụ", "", int(c["deaths"].sum()) if len(c) else 0,
+                 int(c["injured"].sum()) if len(c) else 0, _keep_whole(vnd(damage)) if damage else "", "", ""])
+    _table(doc, DOSSIER_CRASH_HEADER, rows, widths_mm=[10, 18, 20, 22, 12, 15, 24, 24, 20], bold_last=True, size=10)
+    _para(doc, "", size=6)
+    _para(doc, "4. Thiệt hại", bold=True, size=14)
+    _para(doc, f"{int(c['deaths'].sum()) if len(c) else 0} người chết, {int(c['injured'].sum()) if len(c) else 0} "
+               f"người bị thương" + (f"; thiệt hại tài sản ước tính {_keep_whole(vnd(damage))} đồng" if damage else "")
+               + ".", size=14, align="justify")
+    _para(doc, "5. Nguyên nhân", bold=True, size=14)
+    causes = [x for x in dict.fromkeys(str(v).strip() for v in c.get("cause", pd.Series(dtype=object)).dropna())
+              if x] if len(c) else []
+    _para(doc, ("Nguyên nhân ghi nhận trên các vụ: " + "; ".join(causes) + ".") if causes else
+          "Chưa có nguyên nhân ghi nhận trên các vụ; cần khảo sát, đánh giá tại hiện trường.", size=14, align="justify")
+    if spot.get("notes"):
+        _para(doc, f"Đánh giá của Ban: {spot['notes']}", size=14, align="justify")
+    _para(doc, "6. Đề xuất giải pháp xử lý sơ bộ", bold=True, size=14)
+    if works is not None and len(works):
+        from models.enums import WorkType
+
+        for r in works.to_dict("records"):
+            label = WorkType(r["work_type"]).vi if r.get("work_type") in WorkType._value2member_map_ else r.get("work_type")
+            _para(doc, f"- {label}" + (f": {r['description']}" if r.get("description") else "")
+                  + (f" (kinh phí dự kiến {_keep_whole(vnd(r['cost_vnd']))} đồng)" if pd.notna(r.get("cost_vnd"))
+                     and r.get("cost_vnd") else ""), size=14, align="justify")
+    else:
+        _para(doc, "Chưa có giải pháp đề xuất; Ban sẽ phối hợp đơn vị quản lý đường bộ khảo sát, đề xuất.", size=14)
+    _para(doc, "7. Sơ đồ hiện trường", bold=True, size=14)
+    if site_png:
+        doc.add_picture(io.BytesIO(site_png), width=Mm(150))
+    if photos:
+        _para(doc, "8. Ảnh hiện trường", bold=True, size=14)
+        for caption, data in photos:
+            try:
+                doc.add_picture(io.BytesIO(data), width=Mm(120))
+            except Exception:  # an image python-docx cannot place (e.g. WEBP) is named instead
+                _para(doc, f"(ảnh {caption} không chèn được vào văn bản)", italic=True, size=12)
+                continue
+            _para(doc, caption, italic=True, size=12, align="center")
+    _para(doc, "", size=8)
+    _signature(doc, info)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()

@@ -150,3 +150,52 @@ def year_end_summary(store: Store, plan_id: int, info: DocumentInfo) -> bytes:
     }
     return summary_docx(plan=plan, targets=targets, aims=aims, by_section=by_section, by_agency=by_agency,
                         counts=counts, info=info)
+
+
+def dossier(store: Store, spot_id: int, *, info: DocumentInfo | None = None) -> bytes:
+    """The hồ sơ điểm đen of one spot (DOCX), with its crashes, site sketch,
+    photos and proposed works; header and signature from the organisation."""
+    from pathlib import Path
+
+    import settings
+    from errors import NotFoundError
+    from services.documents import dossier_docx
+    from services.organisation import load_organisation
+
+    spots = store.blackspots_frame().set_index("id")
+    if spot_id not in spots.index:
+        raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
+    spot = spots.loc[spot_id].to_dict() | {"id": spot_id}
+    crashes = store.crashes_frame()
+    mine = crashes.loc[crashes["id"].isin([int(i) for i in spot.get("crash_ids") or []])]
+    works = store.works_frame()
+    works = works.loc[works["blackspot_id"] == spot_id] if len(works) else works
+    site = None
+    if spot.get("geometry") is not None:
+        site = spot_map_png(spot["geometry"], crashes=mine.dropna(subset=["lon", "lat"]),
+                            roads=store.roads_frame()["geometry"].tolist())
+    photos = []
+    att = store.attachments("blackspot", spot_id)
+    for r in att.loc[att["kind"] == "photo"].to_dict("records") if len(att) else []:
+        path = (settings.DATA_DIR / str(r["path"])).resolve()
+        if settings.DATA_DIR.resolve() in path.parents and path.exists():
+            photos.append((r.get("text") or r.get("filename") or Path(str(r["path"])).name, path.read_bytes()))
+    info = info or load_organisation(store).document_info(kind="HS")
+    return dossier_docx(spot, mine, info, site_png=site, photos=photos, works=works)
+
+
+def dossiers_zip(store: Store, spot_ids: list[int], *, pdf: bool = False) -> bytes:
+    """One dossier per spot in a zip (DOCX, or PDF when ``pdf`` and LibreOffice is there)."""
+    import io
+    import zipfile
+
+    from services.documents import to_pdf
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for sid in spot_ids:
+            data = dossier(store, int(sid))
+            if pdf:
+                data = to_pdf(data)
+            z.writestr(f"ho_so_diem_{int(sid)}.{'pdf' if pdf else 'docx'}", data)
+    return buf.getvalue()

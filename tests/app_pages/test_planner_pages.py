@@ -2,6 +2,8 @@
 shared filters change their lists, and their actions write to the store."""
 from __future__ import annotations
 
+import io
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -267,3 +269,17 @@ def test_commune_editor_commune_is_chosen_not_typed(demo_url):
     [b for b in at.button if b.label == "Tạo"][0].click().run()
     assert not at.exception, at.exception
     assert authenticate(store, "bientap.xa2", "mat-khau-dai").commune == commune
+
+
+def test_the_spot_panel_makes_the_dossier(demo_url):
+    """On the black-spot page, the spot's panel builds its hồ sơ and offers it for download."""
+    page = AppTest.from_file(str(ROOT / "app_pages" / "blackspots.py"), default_timeout=120)
+    page.run()
+    assert not page.exception, page.exception
+    [b for b in page.button if b.label == "Lập hồ sơ điểm đen"][0].click().run()
+    assert not page.exception, page.exception
+    sid = int(page.selectbox(key="spot_detail").value)
+    data = page.session_state[f"dossier_{sid}"]
+    import docx
+
+    assert "HỒ SƠ ĐIỂM" in "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)

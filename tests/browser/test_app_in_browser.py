@@ -4,18 +4,15 @@ here (no internet): the tests look at the layers, not the tiles. Screenshots go
 to docs/screenshots for the README."""
 from __future__ import annotations
 
-import os
 import re
 import time
 
 import pytest
 
 from tests.apprunner import running_app
-from tests.conftest import IN_CI, ROOT
+from tests.browser.chrome import demo_store, launch, require_chromium
+from tests.conftest import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 SHOTS = ROOT / "docs" / "screenshots"
 
 pytestmark = pytest.mark.browser
@@ -23,16 +20,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail("CI needs Debian's chromium at /usr/bin/chromium")
-        pytest.skip("chromium not installed")
-    from data.demo import load_demo
-    from models.store import Store
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'demo.sqlite'}"
-    store = Store(url)
-    load_demo(store, hk_limit=3000)
+    require_chromium()
+    url, store = demo_store(tmp_path_factory.mktemp("browser"), hk_limit=3000)
     _add_xss_case(store)
     with running_app(url) as base:
         yield base
@@ -66,8 +55,7 @@ def browser(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path_factory.mktemp("chrome-profile")),
-                                                   executable_path=CHROMIUM, headless=True, args=ARGS)
+        ctx = launch(p, tmp_path_factory.mktemp("chrome-profile"))
         yield ctx
         ctx.close()
 

@@ -15,18 +15,14 @@ any runs, it sets a ``data-pwned…`` attribute on the page's body.
 """
 from __future__ import annotations
 
-import os
 import time
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.apprunner import running_app
-from tests.conftest import IN_CI
+from tests.browser.chrome import demo_store, launch, require_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 pytestmark = pytest.mark.browser
@@ -103,16 +99,8 @@ def _hostile_items(store) -> None:
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail("CI needs Debian's chromium at /usr/bin/chromium")
-        pytest.skip("chromium not installed")
-    from data.demo import load_demo
-    from models.store import Store
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('map-safety') / 'demo.sqlite'}"
-    store = Store(url)
-    load_demo(store, hk_limit=200)
+    require_chromium()
+    url, store = demo_store(tmp_path_factory.mktemp("map-safety"), hk_limit=200)
     _hostile_items(store)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BLACKSPOT_OFFLINE_MAP", "1")  # the app's process inherits it
@@ -135,8 +123,7 @@ def offline_browser(tmp_path_factory):
             r.abort()
 
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path_factory.mktemp("chrome-profile")),
-                                                   executable_path=CHROMIUM, headless=True, args=ARGS)
+        ctx = launch(p, tmp_path_factory.mktemp("chrome-profile"))
         ctx.route("**/*", route)
         yield ctx, external
         ctx.close()

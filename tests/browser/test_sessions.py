@@ -3,16 +3,12 @@ sign-in, a reload (F5) and a new tab stay signed in, sign-out ends the
 session everywhere, and open mode ends as soon as the first account exists."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
 from tests.apprunner import running_app
-from tests.conftest import IN_CI
+from tests.browser.chrome import demo_store, launch, require_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 TITLE = "Quản lý điểm đen tai nạn giao thông"
 
 pytestmark = pytest.mark.browser
@@ -20,16 +16,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def store_url(tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        if IN_CI:
-            pytest.fail("CI needs Debian's chromium at /usr/bin/chromium")
-        pytest.skip("chromium not installed")
-    from data.demo import load_demo
-    from models.store import Store
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('sessions') / 'kho.sqlite'}"
-    load_demo(Store(url), hk_limit=150)
-    return url
+    require_chromium()
+    return demo_store(tmp_path_factory.mktemp("sessions"), hk_limit=150)[0]
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +31,7 @@ def context(tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
-                                                   headless=True, args=ARGS, viewport={"width": 1300, "height": 900})
+        ctx = launch(p, tmp_path / "profile", viewport={"width": 1300, "height": 900})
         yield ctx
         ctx.close()
 

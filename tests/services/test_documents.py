@@ -132,3 +132,46 @@ def test_pdf_table_keeps_every_number_and_date_whole(proposal_doc, ql24_store, t
     # no date or amount cut at a line end: a line ending in digits and a separator
     assert not re.search(r"\d[./]\s*\n\s*\d", text)
     assert not re.search(r"\d{1,3}(\.\d{3})*\.\d{1,2}\s*$", text, re.M)
+
+
+def test_dossier_of_a_black_spot(ql24_store, tmp_path, monkeypatch):
+    """The hồ sơ điểm đen: location, the test met, a row per crash with its date, chainage and counts,
+    damage, causes, the proposed work, the site sketch and the photo; by the CLI as DOCX and as a zip."""
+    import zipfile
+
+    import cli
+    from services.organisation import save_organisation
+    from services.reports import dossier
+
+    run_screening(ql24_store)
+    save_organisation(ql24_store, ORG)
+    spot = ql24_store.blackspots_frame(kind="black_spot").iloc[0]
+    sid = int(spot["id"])
+    ql24_store.add_work(work_type="signs", blackspot_id=sid, description="biển W.207", cost_vnd=85_000_000)
+    from services.documents import spot_map_png
+
+    png = spot_map_png(spot["geometry"])
+    monkeypatch.setattr("settings.DATA_DIR", tmp_path)
+    ql24_store.add_photo("blackspot", sid, "hien_truong.png", png, caption="Hiện trường nhìn từ phía Bắc")
+    doc = docx.Document(io.BytesIO(dossier(ql24_store, sid)))
+    texts = [p.text for p in doc.paragraphs]
+    assert "HỒ SƠ ĐIỂM ĐEN TAI NẠN GIAO THÔNG" in texts
+    assert any(t.startswith("Tuyến QL24, lý trình Km") for t in texts)
+    crashes = doc.tables[1]
+    members = ql24_store.crashes_frame().set_index("id").loc[list(spot["crash_ids"])]
+    assert len(crashes.rows) == 1 + len(members) + 1  # header, one row per crash of the spot, total
+    assert crashes.cell(len(crashes.rows) - 1, 4).text == str(int(members["deaths"].sum()))
+    first = members.sort_values("occurred_at").iloc[0]
+    assert crashes.cell(1, 2).text == f"{first['occurred_at']:%d/%m/%Y}\n{first['occurred_at']:%H:%M}"
+    assert any("biển W.207" in t and "85.000.000" in t.replace("\xa0", " ") for t in texts)
+    assert len(doc.inline_shapes) == 2  # the site sketch and the photo
+    assert "Hiện trường nhìn từ phía Bắc" in texts
+    assert [p.text for p in doc.tables[0].cell(0, 0).paragraphs][0] == "UBND HUYỆN KON RẪY"
+    monkeypatch.setenv("DATABASE_URL", ql24_store.engine.url.render_as_string(hide_password=False))
+    assert cli.main(["dossier", str(sid), "--out", str(tmp_path / "hs.docx")]) == 0
+    assert docx.Document(str(tmp_path / "hs.docx")).paragraphs
+    other = int(ql24_store.blackspots_frame(kind="black_spot").iloc[1]["id"])
+    assert cli.main(["dossier", f"{sid},{other}", "--out", str(tmp_path / "hs.zip")]) == 0
+    assert sorted(zipfile.ZipFile(tmp_path / "hs.zip").namelist()) == sorted(
+        [f"ho_so_diem_{sid}.docx", f"ho_so_diem_{other}.docx"])
+    assert cli.main(["dossier", "999999", "--out", str(tmp_path / "x.docx")]) == 2
