@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install vendor demo bench clean
+.PHONY: run test install vendor demo bench screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: install vendor demo
 
 test: install vendor
 	$(BIN)/python -m pytest
+
+# the documents rendered to PNG for the README (the app's pages are pictured by the browser tests)
+screenshots: install
+	$(BIN)/python scripts/document_pictures.py
 
 bench: install
 	$(BIN)/python bench/run_all.py

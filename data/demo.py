@@ -97,6 +97,13 @@ def simulated_ql24(seed: int = 2024, *, length_m: float = 33_000.0) -> RawTable:
     return RawTable(frame=frame.astype(str), fmt="csv")
 
 
+#: The demo's organisation: the commune committee that after the 2025 reform covers most of the simulated
+#: QL24 stretch (old Đăk Ruồng, Tân Lập, Đăk Tờ Re → Kon Braih, Quảng Ngãi; see ../shared/data/README.md).
+DEMO_ORGANISATION = dict(name="Ban An toàn giao thông xã Kon Braih", level="commune", parent="UBND xã Kon Braih",
+                         place="Kon Braih", receiver="Ban An toàn giao thông tỉnh Quảng Ngãi",
+                         signer="Nguyễn Văn A (dữ liệu mẫu)", signer_title="KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN")
+
+
 def load_demo(store: Store, *, hk_years=(2018, 2019), hk_limit: int | None = None, user: str = "demo",
               progress=None) -> dict[str, int]:
     """Load the demo into an empty store; does nothing when crashes exist."""
@@ -125,6 +132,10 @@ def load_demo(store: Store, *, hk_years=(2018, 2019), hk_limit: int | None = Non
         hk = validate_crashes(hk_crash_table(hk_years, limit=hk_limit), bounds=HK_BOUNDS)
         out["hong_kong"] = store.import_crashes(hk, filename="hk_accidents_2018_2019.csv", user=user,
                                                 source=HK_SOURCE, progress=progress).n_imported
+    from services.organisation import Organisation, save_organisation
+
+    if not store.get_setting("organisation"):
+        save_organisation(store, Organisation(**DEMO_ORGANISATION), user=user)
     from services.blackspots import run_screening
     _, counts = run_screening(store, user=user)
     out["spots"] = counts.get("created", 0)

@@ -171,7 +171,7 @@ def _header(doc, info: DocumentInfo) -> None:
     t = doc.add_table(rows=1, cols=2)
     _no_borders(t)
     t.autofit = False
-    widths = (Mm(62), Mm(103))
+    widths = (Mm(72), Mm(93))  # "BAN AN TOÀN GIAO THÔNG" on one line, the motto on one line
     for col, cell, w in zip(t.columns, t.rows[0].cells, widths):
         col.width = w  # the grid (LibreOffice) and the cell (Word)
         cell.width = w
@@ -513,7 +513,7 @@ def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_
     damage = pd.to_numeric(c.get("damage_vnd", pd.Series(dtype=float)), errors="coerce").sum() if len(c) else 0
     rows.append(["", "Cộng", f"{len(c)} vụ", "", int(c["deaths"].sum()) if len(c) else 0,
                  int(c["injured"].sum()) if len(c) else 0, _keep_whole(vnd(damage)) if damage else "", "", ""])
-    _table(doc, DOSSIER_CRASH_HEADER, rows, widths_mm=[10, 18, 20, 22, 12, 15, 24, 24, 20], bold_last=True, size=10)
+    _table(doc, DOSSIER_CRASH_HEADER, rows, widths_mm=[11, 14, 20, 25, 13, 16, 22, 23, 21], bold_last=True, size=10)
     _para(doc, "", size=6)
     _para(doc, "4. Thiệt hại", bold=True, size=14)
     _para(doc, f"{int(c['deaths'].sum()) if len(c) else 0} người chết, {int(c['injured'].sum()) if len(c) else 0} "
