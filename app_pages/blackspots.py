@@ -13,6 +13,7 @@ from geo.severity import labels as severity_labels
 from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
 from app_pages.panel import dossier_button
+from services.communes import current_units, with_current
 from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, tr
 from services.filters import filter_spots
 from services.blackspots import clusters, ranked_spots, run_screening
@@ -65,10 +66,12 @@ with tab_list:
     if spots.empty:
         st.info(tr("Chưa có điểm nào"))
     else:
+        now_of = current_units(load_crashes(settings.database_url()))
         table = pd.DataFrame({
             "ID": spots["id"],
             tr("Loại"): spots["kind"].map(lambda k: SpotKind(k).label(L)),
             tr("Tuyến"): spots["road_code"],
+            tr("Xã/phường"): spots["commune"].map(lambda c: with_current(c, now_of.get(c))),
             tr("Từ"): spots["from_m"].map(format_chainage),
             tr("Đến"): spots["to_m"].map(format_chainage),
             tr("Tiêu chí"): spots["tests"],
@@ -112,7 +115,7 @@ with tab_list:
         cr = crashes.loc[crashes["id"].isin(ids)].copy()
         shown = pd.DataFrame({
             "ID": cr["id"], tr("Ngày"): cr["occurred_at"].dt.strftime("%d/%m/%Y"),
-            tr("Lý trình"): cr["chainage_m"].map(format_chainage), tr("Xã/phường"): cr["commune"],
+            tr("Lý trình"): cr["chainage_m"].map(format_chainage), tr("Xã/phường"): [with_current(a, b) for a, b in zip(cr["commune"], cr["commune_now"])],
             tr("Chết"): cr["deaths"], tr("Bị thương"): cr["injured"], tr("Mức độ"): cr["severity"].map(sev_labels),
             tr("Không do hạ tầng"): cr["not_infrastructure"], tr("Trong cửa sổ"): cr["id"].isin(in_win),
             tr("Nguyên nhân"): cr["cause"], tr("Phương tiện"): cr["vehicle_types"], tr("Mô tả"): cr["description"]})

@@ -97,6 +97,22 @@ def simulated_ql24(seed: int = 2024, *, length_m: float = 33_000.0) -> RawTable:
     return RawTable(frame=frame.astype(str), fmt="csv")
 
 
+def communes_2025_of_demo_areas() -> pd.DataFrame:
+    """The communes after the 2025 reform that cover the demo's districts (most of their area inside),
+    named with their unit word ("Xã Kon Braih"), with their official codes."""
+    import geopandas as gpd
+
+    communes = gpd.read_file(shared("vietnam", "2025", "vn_communes_2025.gpkg"), layer="communes")
+    areas = pd.concat([gpd.read_file(shared("vietnam", f)) for f in ("kon_ray_district.geojson",
+                                                                     "duc_tho_district.geojson")])
+    whole = areas.to_crs(3405).union_all()
+    metric = communes.to_crs(3405)
+    share = metric.intersection(whole).area / metric.area
+    keep = communes.loc[share.to_numpy() > 0.3]
+    return pd.DataFrame({"name": (keep["loai"] + " " + keep["ten_xa"]).to_numpy(), "level": "commune",
+                         "code": keep["ma_xa"].to_numpy(), "geometry": keep.geometry.to_numpy()})
+
+
 #: The demo's organisation: the commune committee that after the 2025 reform covers most of the simulated
 #: QL24 stretch (old Đăk Ruồng, Tân Lập, Đăk Tờ Re → Kon Braih, Quảng Ngãi; see ../shared/data/README.md).
 DEMO_ORGANISATION = dict(name="Ban An toàn giao thông xã Kon Braih", level="commune", parent="UBND xã Kon Braih",
@@ -116,6 +132,7 @@ def load_demo(store: Store, *, hk_years=(2018, 2019), hk_limit: int | None = Non
         units = pd.DataFrame({"name": t.frame[name_col], "level": level, "geometry": t.geometry,
                               "code": t.frame.get("ma", pd.Series([None] * len(t.frame)))})
         store.add_admin_units(units, user=user)
+    out["communes_2025"] = len(store.add_admin_units(communes_2025_of_demo_areas(), user=user))
     roads = pd.concat([roads_from_table(read_table(shared("vietnam", f)))
                        for f in ("kon_ray_roads_clip.geojson", "duc_tho_roads_clip.geojson")], ignore_index=True)
     roads["road_class"] = "III"
@@ -124,6 +141,9 @@ def load_demo(store: Store, *, hk_years=(2018, 2019), hk_limit: int | None = Non
     out["roads"] = len(store.add_roads(roads, user=user, source="LegoCity opendata/giaothong (CC BY-SA 4.0)"))
     net = store.road_network()
     sim = validate_crashes(simulated_ql24(), roads=net)
+    from services.importing import match_result_communes
+
+    match_result_communes(store, sim)  # old communes keep their name and gain the 2025 unit they now belong to
     out["simulated"] = store.import_crashes(sim, filename="mo_phong_ql24.csv", user=user, source=SIM_SOURCE,
                                             roads=net, is_simulated=True).n_imported
     if progress:

@@ -95,6 +95,8 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
     >>> m = match_communes(pd.Series(["xã Kon Braih", "X. Dak Koi", "Đắk Ruồng", "Kon Bray", ""]), units, old)
     >>> m["commune"].tolist(), m["commune_now"].tolist(), m["how"].tolist()
     (['Kon Braih', 'Đăk Kôi', 'Đắk Ruồng', 'Kon Bray', ''], [None, None, 'Kon Braih', None, None], ['folded', 'ascii', 'old', 'unknown', 'blank'])
+    >>> with_current("Xã Đăk Ruồng", "Xã Kon Braih"), with_current("Xã Kon Braih", None)
+    ('Xã Đăk Ruồng (nay thuộc xã Kon Braih)', 'Xã Kon Braih')
     """
     s = names.astype(str).str.strip()
     communes = units.loc[units["level"] == "commune"] if len(units) else units
@@ -117,6 +119,10 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
             result[u] = (u, None, "blank", "")
         elif u in exact:
             result[u] = (u, None, "exact", "")
+        elif _fold(u) in folded and _unit_word(u) not in ("", _unit_word(folded[_fold(u)])) \
+                and _unit_word(folded[_fold(u)]):
+            now = folded[_fold(u)]  # "Thị trấn Đăk Rve" recorded, the unit now "Xã Đăk Rve": keep both
+            result[u] = (u, now, "old", f"tên cũ, {now_phrase(now)} / an old name, now part of {now}")
         elif _fold(u) in folded:
             result[u] = (folded[_fold(u)], None, "folded", "")
         elif _ascii(u) in ascii_:
@@ -133,7 +139,7 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
                 if cand["new_commune_code"].nunique() == 1:
                     code = cand["new_commune_code"].iloc[0]
                     now = communes.loc[communes["code"].astype(str).str.zfill(5) == code, "name"].iloc[0]
-                    found = (_strip(u), now, "old", f"tên cũ, nay thuộc xã {now} / an old name, now part of {now}")
+                    found = (u, now, "old", f"tên cũ, {now_phrase(now)} / an old name, now part of {now}")
             if found is None:
                 close = difflib.get_close_matches(_strip(u), choices, n=3, cutoff=0.6)
                 hint = f"; gần giống: {', '.join(close)}" if close else ""
@@ -148,6 +154,19 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
     return out
 
 
+_WORDS = {"x.": "xã", "xa": "xã", "p.": "phường", "phuong": "phường", "tt": "thị trấn", "tt.": "thị trấn",
+          "t.t.": "thị trấn", "thi tran": "thị trấn", "dac khu": "đặc khu"}
+
+
+def _unit_word(name: str) -> str:
+    """The unit word a name starts with, normalised ('TT.' → 'thị trấn'); '' when none."""
+    from geo.location import strip_unit_prefix
+
+    name = str(name).strip()
+    word = " ".join(name[: len(name) - len(strip_unit_prefix(name))].split()).casefold()
+    return _WORDS.get(word, word)
+
+
 def _strip(name: str) -> str:
     from geo.location import strip_unit_prefix
 
@@ -158,3 +177,32 @@ def _ascii_of_folded(key: str) -> str:
     from geo.columns import normalise_header
 
     return normalise_header(key)
+
+
+def now_phrase(now: str) -> str:
+    """'nay thuộc xã Kon Braih' (the unit word in lower case inside a sentence)."""
+    from geo.location import strip_unit_prefix
+
+    name = str(now)
+    bare = strip_unit_prefix(name)
+    word = name[: len(name) - len(bare)].strip()
+    return f"nay thuộc {word.lower() + ' ' if word else ''}{bare}"
+
+
+def with_current(commune, now) -> str:
+    """A recorded commune with the unit it now belongs to, when they differ."""
+    if commune is None or (isinstance(commune, float) and commune != commune):
+        return ""
+    if not now or (isinstance(now, float) and now != now) or _fold(now) == _fold(commune):
+        return str(commune)
+    return f"{commune} ({now_phrase(now)})"
+
+
+def current_units(crashes: pd.DataFrame) -> dict[str, str]:
+    """Recorded commune → the unit it now belongs to, from the crashes that carry both."""
+    if "commune_now" not in crashes or crashes.empty:
+        return {}
+    pairs = crashes.dropna(subset=["commune", "commune_now"])
+    if pairs.empty:
+        return {}
+    return pairs.groupby("commune")["commune_now"].agg(lambda s: s.value_counts().index[0]).to_dict()

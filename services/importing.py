@@ -45,7 +45,7 @@ def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[s
     roads = store.road_network()
     result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads,
                               date_order=date_order)
-    _match_communes(store, result)
+    match_result_communes(store, result)
     return CrashPreview(table=table, result=result, sha256=hashlib.sha256(data).hexdigest(), filename=filename,
                         roads=roads)
 
@@ -114,7 +114,7 @@ def save_profile(store: Store, name: str, profile: dict, *, user: str | None = N
     store.set_setting(PROFILES_KEY, profiles, user=user, action=Action.IMPORT)
 
 
-def _match_communes(store: Store, result: ValidationResult) -> None:
+def match_result_communes(store: Store, result: ValidationResult) -> None:
     """Communes as the store's units name them; old (pre-2025) names keep the
     recorded unit and gain the unit they now belong to; unknown names are
     reported with the closest units, never created."""

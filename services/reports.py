@@ -25,6 +25,10 @@ def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
         bl = links.loc[links["item_type"] == "blackspot"]
         lead = {int(i): agencies.get(a) for i, a in zip(bl["item_id"], bl["lead_agency_id"]) if pd.notna(a)}
     crashes = store.crashes_frame()
+    from services.communes import current_units, with_current
+
+    now_of = current_units(crashes)
+    spots["commune"] = [with_current(c, now_of.get(c)) or None for c in spots["commune"]]
     cause_of = crashes.set_index("id")["cause"] if len(crashes) else pd.Series(dtype=object)
     causes = []
     for ids, note in zip(spots["crash_ids"], spots["notes"]):
@@ -167,6 +171,9 @@ def dossier(store: Store, spot_id: int, *, info: DocumentInfo | None = None) -> 
         raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
     spot = spots.loc[spot_id].to_dict() | {"id": spot_id}
     crashes = store.crashes_frame()
+    from services.communes import current_units, with_current
+
+    spot["commune"] = with_current(spot.get("commune"), current_units(crashes).get(spot.get("commune"))) or None
     mine = crashes.loc[crashes["id"].isin([int(i) for i in spot.get("crash_ids") or []])]
     works = store.works_frame()
     works = works.loc[works["blackspot_id"] == spot_id] if len(works) else works

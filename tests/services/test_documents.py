@@ -175,3 +175,21 @@ def test_dossier_of_a_black_spot(ql24_store, tmp_path, monkeypatch):
     assert sorted(zipfile.ZipFile(tmp_path / "hs.zip").namelist()) == sorted(
         [f"ho_so_diem_{sid}.docx", f"ho_so_diem_{other}.docx"])
     assert cli.main(["dossier", "999999", "--out", str(tmp_path / "x.docx")]) == 2
+
+
+def test_old_and_new_units_both_named(tmp_path):
+    """The demo's crashes keep the commune they were recorded in and gain the 2025 unit; the proposal names
+    both ("Xã Đăk Ruồng (nay thuộc xã Kon Braih)")."""
+    from data.demo import load_demo
+    from models.store import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'demo.sqlite'}")
+    load_demo(store, hk_limit=0)
+    c = store.crashes_frame()
+    pairs = set(zip(c["commune"], c["commune_now"]))
+    assert ("Xã Đăk Ruồng", "Xã Kon Braih") in pairs and ("Xã Đăk Tơ Lung", "Xã Đăk Kôi") in pairs
+    assert ("Thị trấn Đăk Rve", "Xã Đăk Rve") in pairs
+    spots = store.blackspots_frame(kind="black_spot")
+    sid = int(spots.loc[spots["commune"] == "Xã Đăk Ruồng", "id"].iloc[0])
+    doc = docx.Document(io.BytesIO(proposal(store, [sid], INFO, with_maps=False)))
+    assert "Xã Đăk Ruồng (nay thuộc xã Kon Braih)" in doc.tables[1].cell(1, 1).text
