@@ -130,13 +130,22 @@ def offline_browser(tmp_path_factory):
 
 
 def _map_frame(page):
-    """The (visible) streamlit-folium iframe, once Leaflet drew the map in it."""
-    handle = page.locator("iframe[title='streamlit_folium.st_folium'] >> visible=true").last
-    handle.wait_for(timeout=60000)
-    frame = handle.element_handle().content_frame()
-    frame.locator(".leaflet-container").wait_for(timeout=60000)
-    frame.locator(".leaflet-control-layers").wait_for(timeout=30000)
-    return frame
+    """The (visible) streamlit-folium iframe, once Leaflet drew the map in it.
+    A rerun of the page may replace the frame while it is awaited: then the new one is awaited."""
+    from playwright.sync_api import Error
+
+    for attempt in range(4):
+        try:
+            handle = page.locator("iframe[title='streamlit_folium.st_folium'] >> visible=true").last
+            handle.wait_for(timeout=60000)
+            frame = handle.element_handle().content_frame()
+            frame.locator(".leaflet-container").wait_for(timeout=60000)
+            frame.locator(".leaflet-control-layers").wait_for(timeout=30000)
+            return frame
+        except Error as exc:
+            if "detached" not in str(exc) or attempt == 3:
+                raise
+            time.sleep(2)
 
 
 #: Every layer that has a tooltip: its tooltip as text (what the browser shows,
