@@ -47,7 +47,8 @@ _AUTH: dict = {"user": None, "password_stdin": False, "store": None}
 def _stdin_line(what: str) -> str:
     line = sys.stdin.readline()
     if not line:
-        raise AuthError(f"Thiếu {what} trên stdin / No {what} on standard input")
+        raise AuthError(f"Thiếu {what} trên stdin (--password-stdin) / Nothing on standard input for "
+                        f"--password-stdin")
     return line.rstrip("\r\n")
 
 
@@ -66,6 +67,9 @@ def _store():
     store = Store()
     if store.user_count() > 0:
         token = os.environ.get("BLACKSPOT_TOKEN", "").strip()
+        if token and _AUTH["user"]:
+            raise AuthError("Dùng --user hoặc BLACKSPOT_TOKEN, không dùng cả hai / Use --user or BLACKSPOT_TOKEN, "
+                            "not both")
         if token:
             principal = authenticate_token(store, token)
         elif not _AUTH["user"]:
@@ -165,7 +169,7 @@ def cmd_import(args) -> int:
     if isinstance(mapping, dict) and "__crs__" in mapping:
         crs = mapping.pop("__crs__")
     prev = preview_crashes(store, path.read_bytes(), path.name, source_crs=crs, bounds=_parse_bounds(args.bounds),
-                           mapping=mapping, sheet=sheet, date_order=date_order)
+                           mapping=mapping, sheet=sheet, date_order=date_order, overlay=True)
     res = prev.result
     report_path = Path(args.report) if args.report else path.with_suffix(".report.csv")
     write_csv(res.report, report_path)
@@ -540,7 +544,11 @@ def cmd_dossier(args) -> int:
 
     store = _store()
     out = Path(args.out)
-    ids = [int(v) for v in str(args.spot_id).split(",") if v.strip()]
+    try:
+        ids = [int(v) for v in str(args.spot_id).split(",") if v.strip()]
+    except ValueError:
+        raise BlackspotError(f"Mã điểm phải là số, vd 12 hoặc 12,15 / A spot id is a number, e.g. 12 or 12,15: "
+                             f"{args.spot_id}") from None
     ext = out.suffix.lower()
     if ext not in (".docx", ".pdf", ".zip"):
         raise BlackspotError("--out cần .docx, .pdf hoặc .zip (nhiều điểm) / --out needs .docx, .pdf or .zip (several spots)")
@@ -562,13 +570,14 @@ def cmd_targets(args) -> int:
 
     rep = targets_report(_store(), plan_number=args.plan)
     if args.json:
-        print(json.dumps(rep, ensure_ascii=False, indent=2, default=str))
+        print(json.dumps(rep, ensure_ascii=False, indent=2, default=str, allow_nan=False))
         return 0
+    words = {"on_track": "Đạt / on track", "off_track": "Chưa đạt / off track", "no_data": "Chưa có dữ liệu / no data"}
     print(f"{rep['area']}: {rep['period']['from']} → {rep['period']['to']} so với / against "
           f"{rep['baseline']['from']} → {rep['baseline']['to']}")
     for r in rep["rows"]:
         ch = "—" if r["change_pct"] is None else f"{r['change_pct']:+.1f} %"
-        print(f"  {r['label']}: {r['previous']} → {r['current']} ({ch}) {r['status']}")
+        print(f"  {r['label']}: {r['previous']} → {r['current']} ({ch}) {words.get(r['status'], r['status'])}")
     return 0
 
 

@@ -16,6 +16,7 @@ from errors import ChainageError
 from geo import crs as _crs
 
 _KM_RE = re.compile(r"(?i)\bkm\s*(\d+)\s*(?:\+\s*(\d+(?:[.,]\d+)?))?")
+_KM_DEC_RE = re.compile(r"(?i)\bkm\s*(\d+)[.,](\d{1,3})(?![\d+])")
 _PLUS_RE = re.compile(r"^\s*(\d+)\s*\+\s*(\d+(?:[.,]\d+)?)\s*$")
 _NUM_RE = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*$")
 
@@ -67,6 +68,8 @@ def parse_chainage(text: str | float | None) -> tuple[str | None, float]:
     (None, 105050.0)
     >>> parse_chainage("12345.5")
     (None, 12345.5)
+    >>> parse_chainage("QL24 - Km158,3"), parse_chainage("Km 12.05")
+    (('QL24', 158300.0), (None, 12050.0))
     >>> parse_chainage("gần chợ")
     (None, nan)
     """
@@ -74,6 +77,9 @@ def parse_chainage(text: str | float | None) -> tuple[str | None, float]:
         return None, float("nan")
     s = str(text)
     road = normalise_road_code(s)
+    m = _KM_DEC_RE.search(s)
+    if m:  # "Km 158,3" / "Km158.25": kilometres with a decimal
+        return road, round(float(f"{m.group(1)}.{m.group(2)}") * 1000.0, 3)
     m = _KM_RE.search(s)
     if m:
         metres = float(m.group(2).replace(",", ".")) if m.group(2) else 0.0
@@ -107,6 +113,10 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     metres = (pd.to_numeric(km[0], errors="coerce") * 1000.0
               + pd.to_numeric(km[1].str.replace(",", ".", regex=False), errors="coerce").fillna(0.0))
     metres = metres.where(km[0].notna())
+    dec = s.str.extract(_KM_DEC_RE)  # "Km 158,3": kilometres with a decimal
+    if dec[0].notna().any():
+        kmdec = pd.to_numeric(dec[0] + "." + dec[1], errors="coerce") * 1000.0
+        metres = kmdec.round(3).where(dec[0].notna(), metres)
     metres = metres.fillna(pd.to_numeric(plus[0], errors="coerce") * 1000.0
                           + pd.to_numeric(plus[1].str.replace(",", ".", regex=False), errors="coerce"))
     metres = metres.fillna(num)

@@ -12,7 +12,7 @@ from errors import ColumnMappingError
 CRASH_ALIASES: dict[str, list[str]] = {
     "source_id": ["crash_id", "ma_vu", "ma_vu_viec", "so_vu", "so_vu_viec", "ma_so", "ma_ho_so", "id", "report_no",
                   "reference_number", "reference", "accident_index", "ref"],
-    "occurred_at": ["ngay_gio", "thoi_gian", "ngay_xay_ra", "ngay", "ngay_thang", "ngay_thang_nam",
+    "occurred_at": ["ngay_gio", "ngay_gio_xay_ra", "ngay_thang_xay_ra", "thoi_gian", "ngay_xay_ra", "ngay", "ngay_thang", "ngay_thang_nam",
                     "thoi_gian_xay_ra", "thoi_diem_xay_ra", "datetime_local", "datetime", "date_time", "date",
                     "occurred_at", "thoi_diem", "date_of_accident", "accident_date"],
     "time": ["gio_xay_ra", "gio", "time", "gio_phut", "thoi_gian_gio", "accident_time"],

@@ -24,8 +24,8 @@ errors. Work is done once per distinct text.
 ('mdy', ['2024-02-05', '2024-03-25'])
 >>> parse_date_column(pd.Series(["02/05/2024"])).proof
 'assumed'
->>> parse_times(pd.Series(["13 giờ 28", "13h28", "1840", "9h", "0.5625", "25:00", ""])).tolist()
-[808.0, 808.0, 1120.0, 540.0, 810.0, nan, nan]
+>>> parse_times(pd.Series(["13 giờ 28", "13h28", "1840", "9h", "0.5625", "25:00", "", "8:15 CH", "8 giờ tối"])).tolist()
+[808.0, 808.0, 1120.0, 540.0, 810.0, nan, nan, 1215.0, 1200.0]
 """
 from __future__ import annotations
 
@@ -103,6 +103,19 @@ def _parts(text: str):
     return ("dmy?", a, b, c, minutes)
 
 
+_PM = re.compile(r"(?i)(?<![a-zà-ỹ])(ch|pm|p\.m\.|chiều|chieu|tối|toi)(?![a-zà-ỹ])")
+_AM = re.compile(r"(?i)(?<![a-zà-ỹ])(sa|am|a\.m\.|sáng|sang)(?![a-zà-ỹ])")
+
+
+def _half_day(h: int, text: str) -> int:
+    """The hour on a 24-hour clock: "8:15 CH" (chiều), "8 PM", "8 giờ tối" are 20; "12 SA" is 0."""
+    if h <= 12 and _PM.search(text) and h != 12:
+        return h + 12
+    if h == 12 and _AM.search(text):
+        return 0
+    return h
+
+
 def _minutes_in(rest: str) -> float | None:
     m = _TIME.search(rest)
     if not m:
@@ -110,6 +123,7 @@ def _minutes_in(rest: str) -> float | None:
     h, mi, s = int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)
     if h > 23 or mi > 59 or s > 59:
         return float("nan")
+    h = _half_day(h, rest[m.end():m.end() + 12])
     return h * 60 + mi + s / 60
 
 
@@ -286,7 +300,9 @@ def _time_of(text: str) -> float:
     if not m or m.start() > 2:
         return np.nan
     h, mi = int(m.group(1)), int(m.group(2) or 0)
-    return h * 60 + mi if h <= 23 and mi <= 59 else np.nan
+    if h > 23 or mi > 59:
+        return np.nan
+    return _half_day(h, t[m.end():]) * 60 + mi
 
 
 def parse_times(values: pd.Series) -> pd.Series:

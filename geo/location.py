@@ -12,7 +12,7 @@ distinct text.
 >>> df["chainage_m"].tolist()
 [161600.0, 161600.0, nan, nan, nan]
 >>> df["commune"].tolist()
-['Đăk Ruồng', 'Tân Lập', 'Thắng Lợi', 'Đăk Rve', None]
+['Xã Đăk Ruồng', 'Xã Tân Lập', 'Phường Thắng Lợi', 'Thị trấn Đăk Rve', None]
 >>> strip_unit_prefix("Thị trấn Đăk Rve"), strip_unit_prefix("X. Đăk Kôi"), strip_unit_prefix("Đặc khu Lý Sơn")
 ('Đăk Rve', 'Đăk Kôi', 'Lý Sơn')
 """
@@ -27,7 +27,11 @@ from geo.chainage import normalise_road_code, parse_chainage
 
 #: Prefixes of a commune-level unit, longest first (as typed: full, abbreviated, no accents).
 _UNIT = (r"thị\s*trấn|thi\s*tran|đặc\s*khu|dac\s*khu|phường|phuong|xã|xa|tt\.?|t\.t\.|x\.|p\.")
-_COMMUNE = re.compile(rf"(?i)(?:^|[\s,;(\-–])(?:{_UNIT})\s*([^\s,;()\-–0-9][^,;()\n]*)")
+_COMMUNE = re.compile(rf"(?i)(?:^|[\s,;(\-–])({_UNIT})\s*([^\s,;()\-–0-9][^,;()\n]*)")
+#: The unit word as written → as the units name it.
+_CANON = {"xã": "Xã", "xa": "Xã", "x.": "Xã", "phường": "Phường", "phuong": "Phường", "p.": "Phường",
+          "thị trấn": "Thị trấn", "thi tran": "Thị trấn", "tt": "Thị trấn", "tt.": "Thị trấn", "t.t.": "Thị trấn",
+          "đặc khu": "Đặc khu", "dac khu": "Đặc khu"}
 _PREFIX = re.compile(rf"(?i)^\s*(?:{_UNIT})\s*")
 #: Words that end a commune name inside a longer text.
 _STOP = re.compile(r"(?i)\s+(?:huyện|huyen|tỉnh|tinh|thành phố|tp\.?|quận|quan|thị xã|km\b).*$")
@@ -39,16 +43,18 @@ def strip_unit_prefix(name: str) -> str:
 
 
 def _commune_of(text: str) -> str | None:
+    """The commune a location names, with its unit word as the units write it ("xã Đăk Ruồng" → "Xã Đăk Ruồng")."""
     for m in _COMMUNE.finditer(text):
-        name = _STOP.sub("", m.group(1)).strip(" .,")
+        name = _STOP.sub("", m.group(2)).strip(" .,")
         if name and not name.lower().startswith(("hội", "lộ")):
-            return name
+            word = _CANON.get(" ".join(m.group(1).split()).lower(), "")
+            return f"{word} {name}".strip()
     return None
 
 
 def parse_locations(values: pd.Series) -> pd.DataFrame:
     """Columns ``road`` (standard code or None), ``chainage_m`` (NaN when
-    none) and ``commune`` (the name as written, unit word removed, or None)."""
+    none) and ``commune`` (its unit word written the standard way, or None)."""
     s = values.astype(str).str.strip()
     codes, uniques = pd.factorize(s, sort=False)
     road, ch, com = [], [], []

@@ -292,7 +292,7 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     notes: list[str] = []
     for row_no, why in table.skipped:
         rep.skip(row_no, why)
-    unmapped = [c for c in frame.columns if c not in set(mapping.values()) and not c.startswith("Cột ")
+    unmapped = [c for c in frame.columns if c not in set(mapping.values()) and not re.fullmatch(r"Cột \d+", c)
                 and normalise_header(c) not in ("stt", "so_tt", "tt")]
     if unmapped:
         rep.note("columns", "Cột không dùng (không nhập) / Columns not imported: " + ", ".join(unmapped))

@@ -41,7 +41,8 @@ class StoreBase:
         return is_postgres(self.engine)
 
     def session(self, user: str | None = None):
-        return session_scope(self.engine, user=user or self._who())
+        """A transaction audited under the acting account (``user`` only when no account acts)."""
+        return session_scope(self.engine, user=self._who(user))
 
     def _who(self, user: str | None = None) -> str | None:
         """The name written in the audit log: the acting account, else ``user``."""

@@ -58,7 +58,11 @@ class CrashesMixin:
         good = rows.loc[rows["ok"]].copy()
         if good.empty:
             raise ImportRejected("Không có dòng hợp lệ để nhập / No valid rows to import")
-        communes = good["commune"].replace("", None).dropna().unique().tolist() if "commune" in good else []
+        # a commune editor may import its commune's crashes, recorded under a pre-2025 name too
+        where = good["commune"].replace("", None)
+        if "commune_now" in good:
+            where = good["commune_now"].where(good["commune_now"].notna() & good["commune_now"].ne(""), where)
+        communes = where.dropna().unique().tolist() if "commune" in good else []
         for commune in communes or [None]:
             self._check(Action.IMPORT, commune=commune)
         user = self._who(user)
@@ -66,8 +70,10 @@ class CrashesMixin:
         with self.engine.begin() as conn:
             # a crash whose source id was imported before from the same source is a correction
             earlier = self._earlier_by_source_id(conn, good, source=source)
-            changes = _corrections(good, earlier)
-            known = good["source_id"].astype(str).isin(earlier["source_id"]) & good["source_id"].astype(str).ne("")
+            # without a named source, ids repeat between offices: the same id is a correction only when the
+            # day or the place (within 100 m) is the same; otherwise it is another crash
+            changes, same_crash = _corrections(good, earlier, guard=source is None)
+            known = pd.Series(same_crash, index=good.index)
             rest = good.loc[~known.to_numpy()]
             existing = self._existing_keys(conn, rest["dedup_key"].tolist())
             fresh = rest.loc[~rest["dedup_key"].isin(existing)]
@@ -115,8 +121,7 @@ class CrashesMixin:
         parts = []
         for k in range(0, len(ids), 5000):
             parts.append(pd.read_sql(q.where(Crash.source_id.in_(ids[k:k + 5000])), conn))
-        out = pd.concat(parts, ignore_index=True)
-        return out.drop_duplicates("source_id", keep="last")
+        return pd.concat(parts, ignore_index=True)
 
     def _apply_corrections(self, conn, changes: list[dict], *, batch_id: int, user: str | None) -> None:
         """Update corrected crashes in place, each with its old → new values in the audit log."""
@@ -165,9 +170,36 @@ class CrashesMixin:
             if batch.status == BatchStatus.UNDONE:
                 raise TransitionError(f"Lần nhập {batch_id} đã được hoàn tác / Batch {batch_id} already undone")
             n = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
+            n += self._revert_corrections(conn, batch_id, user=user)
             conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status=BatchStatus.UNDONE))
             conn.execute(insert(AuditLog).values(at=datetime.now(), user=user, table_name="import_batch",
                                                  row_id=batch_id, action="undo", changes={"n_removed": n}))
+        return n
+
+    def _revert_corrections(self, conn, batch_id: int, *, user: str | None) -> int:
+        """Put back the values a batch corrected in earlier crashes (from the audit log); how many crashes."""
+        from models.db import OS_USER
+
+        rows = conn.execute(select(AuditLog.row_id, AuditLog.changes).where(
+            AuditLog.table_name == "crash", AuditLog.action == "update").order_by(AuditLog.id.desc())).all()
+        n = 0
+        for row_id, changes in rows:
+            if not isinstance(changes, dict) or (changes.get("batch") or [None, None])[1] != batch_id:
+                continue
+            values = {k: v[0] for k, v in changes.items() if k in CORRECTABLE}
+            if "occurred_at" in values and values["occurred_at"]:
+                values["occurred_at"] = pd.Timestamp(values["occurred_at"]).to_pydatetime()
+            if "lon" in values or "lat" in values:
+                cur = conn.execute(select(Crash.lon, Crash.lat).where(Crash.id == row_id)).first()
+                lon = values.get("lon", cur.lon if cur else None)
+                lat = values.get("lat", cur.lat if cur else None)
+                values["geom"] = shapely.Point(lon, lat) if lon is not None and lat is not None else None
+            conn.execute(update(Crash).where(Crash.id == row_id).values(
+                **values, version=Crash.version + 1, updated_at=datetime.now(), updated_by=user))
+            conn.execute(insert(AuditLog).values(
+                at=datetime.now(), user=user, table_name="crash", row_id=row_id, action="update", os_user=OS_USER,
+                changes={k: [v[1], v[0]] for k, v in changes.items() if k in CORRECTABLE} | {"undo_batch": [None, batch_id]}))
+            n += 1
         return n
 
     def batches_frame(self) -> pd.DataFrame:
@@ -232,15 +264,43 @@ def _plain(v):
     return v
 
 
-def _corrections(good: pd.DataFrame, earlier: pd.DataFrame) -> list[dict]:
+def _same_crash(old, rec) -> bool:
+    """The same crash reported again: the same day, or a place within 100 m."""
+    t_old, t_new = pd.Timestamp(old["occurred_at"]), pd.Timestamp(rec["occurred_at"])
+    if pd.notna(t_old) and pd.notna(t_new) and t_old.normalize() == t_new.normalize():
+        return True
+    if all(v is not None and np.isfinite(v) for v in (old["lon"], old["lat"], rec["lon"], rec["lat"])):
+        dx = (float(old["lon"]) - float(rec["lon"])) * 111_320 * np.cos(np.radians(float(rec["lat"])))
+        dy = (float(old["lat"]) - float(rec["lat"])) * 110_540
+        if (dx * dx + dy * dy) ** 0.5 <= 100:
+            return True
+    if old["road_code"] and old["road_code"] == rec.get("road_code") and old["chainage_m"] is not None \
+            and rec.get("chainage_m") is not None and np.isfinite(rec["chainage_m"]) \
+            and abs(float(old["chainage_m"]) - float(rec["chainage_m"])) <= 100:
+        return True
+    return False
+
+
+def _corrections(good: pd.DataFrame, earlier: pd.DataFrame, *, guard: bool = False) -> tuple[list[dict], np.ndarray]:
     """For each row of ``good`` whose source id was imported before: the
-    fields whose value changed (old, new); rows with no change are left out."""
+    fields whose value changed (old, new); rows with no change are left out.
+    Also which rows of ``good`` are such earlier crashes (with ``guard``, only
+    when the day or the place agrees)."""
+    same = np.zeros(len(good), dtype=bool)
     if earlier.empty:
-        return []
-    by_id = earlier.set_index("source_id")
+        return [], same
+    groups = {sid: g for sid, g in earlier.groupby("source_id")}
     out = []
-    for rec in good.loc[good["source_id"].astype(str).isin(by_id.index)].to_dict("records"):
-        old = by_id.loc[str(rec["source_id"])]
+    ids = good["source_id"].astype(str)
+    for k, rec in enumerate(good.to_dict("records")):
+        sid = ids.iloc[k]
+        if not sid or sid not in groups:
+            continue
+        candidates = [r for _, r in groups[sid].iloc[::-1].iterrows()]  # the latest first
+        old = next((r for r in candidates if _same_crash(r, rec)), None) if guard else candidates[0]
+        if old is None:
+            continue
+        same[k] = True
         fields = {}
         for f in CORRECTABLE:
             if f not in rec:
@@ -260,7 +320,7 @@ def _corrections(good: pd.DataFrame, earlier: pd.DataFrame) -> list[dict]:
                 fields[f] = (old[f], new)
         if fields:
             out.append({"id": int(old["id"]), "version": int(old["version"]), "fields": fields, "row": rec})
-    return out
+    return out, same
 
 
 def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool,

@@ -33,7 +33,11 @@ def match_commune(name: str, choices: list[str]) -> str:
     for c in choices:
         if " ".join(c.split()).casefold() == key:
             return c
-    close = difflib.get_close_matches(name.strip(), choices, n=3, cutoff=0.5)
+    folded = [c for c in choices if _fold(c) == _fold(name)]
+    if len(folded) == 1:  # "Kon Braih" for "Xã Kon Braih": the unit word folded
+        return folded[0]
+    close = difflib.get_close_matches(_fold(name), [_fold(c) for c in choices], n=3, cutoff=0.5)
+    close = [next(c for c in choices if _fold(c) == f) for f in close]
     raise TransitionError(f"Không có xã '{name}' trong kho" + (f"; có phải: {', '.join(close)}?" if close else "")
                           + f" / No commune '{name}' in the store" + (f"; did you mean: {', '.join(close)}?" if close
                                                                        else ""))
@@ -193,7 +197,8 @@ def with_current(commune, now) -> str:
     """A recorded commune with the unit it now belongs to, when they differ."""
     if commune is None or (isinstance(commune, float) and commune != commune):
         return ""
-    if not now or (isinstance(now, float) and now != now) or _fold(now) == _fold(commune):
+    if not now or (isinstance(now, float) and now != now) or " ".join(str(now).split()).casefold() == \
+            " ".join(str(commune).split()).casefold():
         return str(commune)
     return f"{commune} ({now_phrase(now)})"
 

@@ -30,7 +30,7 @@ class CrashPreview:
 
 def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[str, str] | None = None,
                     source_crs=None, bounds=settings.VIETNAM_BOUNDS, sheet: str | None = None,
-                    date_order: str | None = None) -> CrashPreview:
+                    date_order: str | None = None, overlay: bool = False) -> CrashPreview:
     """Read and validate a crash file against the store's roads and
     administrative units; writes nothing.
 
@@ -40,8 +40,19 @@ def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[s
     (:mod:`geo.casualties`) → place (coordinates or chainage) → check
     (:func:`geo.validate.validate_crashes`) → match the communes to the
     store's units (:func:`services.communes.match_communes`); earlier imports
-    are matched at commit."""
+    are matched at commit. With ``overlay`` the ``mapping`` given adds to (and
+    overrides) the one found from the headers, instead of replacing it."""
     table = read_table(data, filename=filename, sheet=sheet)
+    if mapping and overlay:
+        from geo.columns import auto_map
+
+        given = dict(mapping)
+        missing = [c for c in given.values() if c not in table.frame.columns]
+        if missing:
+            raise InputFileError(f"Cột không có trong tệp / Columns not in the file: {', '.join(missing)}. "
+                                 f"Các cột / Columns: {', '.join(map(str, table.frame.columns))}")
+        mapping = {f: c for f, c in auto_map(list(table.frame.columns)).items()
+                   if c not in set(given.values()) and f not in given} | given
     roads = store.road_network()
     result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads,
                               date_order=date_order)

@@ -53,8 +53,10 @@ def comparison_windows(crashes: pd.DataFrame, *, period_from, period_to, today=N
     end = max(end, p_from)
     q_from, q_to = p_from - pd.DateOffset(years=1), end - pd.DateOffset(years=1)
     first = day.min() if len(day) else pd.NaT
+    has_data = bool(pd.notna(last) and last >= p_from)  # no crash recorded yet in the period: nothing to judge
     return {"from": p_from, "to": end, "baseline_from": q_from, "baseline_to": q_to, "cut": bool(end < p_to),
-            "last_data": last, "has_baseline": bool(pd.notna(first) and first <= q_to)}
+            "last_data": last, "has_baseline": bool(has_data and pd.notna(first) and first <= q_to),
+            "has_data": has_data}
 
 
 def _split(crashes: pd.DataFrame, w: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -179,11 +181,15 @@ def targets_report(store: Store, *, plan_number: str | None = None, today=None, 
     w = table.attrs["windows"]
     total = table.loc[table["scope"] == table["scope"].iloc[0]]
     iso = lambda d: pd.Timestamp(d).date().isoformat()  # noqa: E731
+    def pct(v):
+        return None if v is None or (isinstance(v, float) and v != v) else float(v)
+
     rows = [{"criterion": r["criterion"], "label": r["criterion_label"], "current": int(r["current"]),
-             "previous": int(r["previous"]), "change_pct": r["change_pct"],
+             "previous": int(r["previous"]), "change_pct": pct(r["change_pct"]),
              "band": [r["target_from_pct"], r["target_to_pct"]], "status": r["status"]} for r in total.to_dict("records")]
     rows += [{"criterion": r["aim"], "label": r["label"], "current": int(r["current"]), "previous": int(r["previous"]),
-              "change_pct": r["change_pct"], "band": None, "status": r["status"]} for r in aims.to_dict("records")]
+              "change_pct": pct(r["change_pct"]), "band": None,
+              "status": r["status"] if w["has_data"] else "no_data"} for r in aims.to_dict("records")]
     return {"plan": (plan or {}).get("number"), "area": area,
             "period": {"from": iso(w["from"]), "to": iso(w["to"]), "planned_to": iso(p_to)},
             "baseline": {"from": iso(w["baseline_from"]), "to": iso(w["baseline_to"])},

@@ -41,7 +41,8 @@ def _check(got: pd.DataFrame, expected=CRASHES):
         assert r["road_code"] == "QL24"
         km = loc.split("Km")[1].strip().split()[0].rstrip(",")
         assert r["chainage_m"] == pytest.approx(int(km.split("+")[0]) * 1000 + int(km.split("+")[1]), abs=0.5)
-        assert r["commune"] == loc.split(", ")[-1].replace("xã ", "").replace("TT ", "")
+        written = loc.split(", ")[-1]  # "xã Đăk Ruồng", "TT Đăk Rve": kept with the unit word written out
+        assert r["commune"] == written.replace("xã ", "Xã ").replace("TT ", "Thị trấn ")
         assert r["cause"] == cause
 
 
@@ -311,3 +312,31 @@ def test_workbook_through_the_preview_service_reports_rows_to_crashes(ql24_store
     assert prev.table.sheet == "TNGT 2024" and prev.result.n_rows == 3 and prev.result.n_errors == 0
     s = commit_crashes(ql24_store, prev, valid_only=False)
     assert s.n_imported == 3
+
+
+def test_same_id_from_another_office_is_not_a_correction_and_undo_reverts_a_correction(store_env, tmp_path,
+                                                                                       capsys):
+    """Police ids repeat between offices: without a named source, the same id with another day and place is
+    another crash. Undoing a correcting batch puts the old values back."""
+    store = store_env
+    a = pd.DataFrame({"Mã vụ": ["VU-01"], "Ngày": ["03/01/2025 10:00"], "Địa điểm": ["Km 161+600 QL24"],
+                      "Số người chết": [1], "Số người bị thương": [0]})
+    a.to_csv(tmp_path / "a.csv", index=False)
+    assert cli.main(["import", "crashes", str(tmp_path / "a.csv")]) == 0
+    b = pd.DataFrame({"Mã vụ": ["VU-01"], "Ngày": ["09/09/2025 08:00"], "Địa điểm": ["Km 135+000 QL24"],
+                      "Số người chết": [0], "Số người bị thương": [1]})
+    b.to_csv(tmp_path / "b.csv", index=False)
+    assert cli.main(["import", "crashes", str(tmp_path / "b.csv")]) == 0
+    c = store.crashes_frame()
+    vu = c.loc[c["source_id"] == "VU-01"].sort_values("occurred_at")
+    assert len(vu) == 2 and vu["deaths"].tolist() == [1, 0]  # nothing overwritten
+    # a real correction of the first (same day and place), then undone
+    a.assign(**{"Số người chết": [2]}).to_csv(tmp_path / "a2.csv", index=False)
+    capsys.readouterr()
+    assert cli.main(["import", "crashes", str(tmp_path / "a2.csv")]) == 0
+    assert "cập nhật / updated 1" in capsys.readouterr().out
+    batch = int(store.batches_frame()["id"].max())
+    first = int(vu["id"].iloc[0])
+    assert store.crashes_frame().set_index("id").loc[first, "deaths"] == 2
+    assert cli.main(["undo", str(batch)]) == 0
+    assert store.crashes_frame().set_index("id").loc[first, "deaths"] == 1
