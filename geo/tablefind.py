@@ -170,18 +170,30 @@ def classify_rows(frame: pd.DataFrame) -> np.ndarray:
     if n == 0 or frame.shape[1] == 0:
         return why
     text = frame.astype(str)
-    blank = text.apply(lambda s: s.str.strip().isin(["", "nan"])).all(axis=1).to_numpy()
+    empty = text.apply(lambda s: s.str.strip().isin(["", "nan"]))
+    blank = empty.all(axis=1).to_numpy()
+    single = (~empty).sum(axis=1).to_numpy() == 1
     why[blank] = "dòng trống / blank row"
     first = text.iloc[:, : min(3, frame.shape[1])]
     maybe = first.apply(lambda s: s.str.match(_MAYBE_NOT_CRASH)).any(axis=1).to_numpy() & ~blank
     maybe[: min(3, n)] |= ~blank[: min(3, n)]  # the column-number row sits right under the header
+    # a row with no digit in its first cells may be the title or header of another table further down
+    no_digit = ~first.apply(lambda s: s.str.contains(r"\d", regex=True)).any(axis=1).to_numpy() & ~blank
     values = text.to_numpy(dtype=object)
     footer_from = n
-    for i in np.flatnonzero(maybe):
+    for i in np.flatnonzero(no_digit | single):
+        cells = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
+        if len(cells) == 1 and len(cells[0].split()) >= 3 and not _DATE_LIKE.search(cells[0]):
+            why[i] = "dòng tiêu đề / title row"
+        elif _row_score(list(values[i])) >= 4:  # the header of a second table: the rest is not this table
+            footer_from = i - 1 if i > 0 and why[i - 1] == "dòng tiêu đề / title row" else i
+            break
+    why[footer_from:] = "bảng khác bên dưới / another table below"
+    for i in np.flatnonzero(maybe[:footer_from]):
         cells = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
         heads = [normalise_header(c) for c in cells[:3]]
         if any(_FOOTER.match(f) for f in heads):
-            footer_from = i
+            why[i:footer_from] = "chữ ký hoặc phần cuối / signature or footer"
             break
         if any(_TOTALS.match(f) for f in heads[:2]):
             why[i] = "dòng tổng cộng / totals row"
@@ -189,7 +201,6 @@ def classify_rows(frame: pd.DataFrame) -> np.ndarray:
             nums = [int(c.strip("()")) for c in cells]
             if nums == sorted(nums) and len(set(nums)) == len(nums):
                 why[i] = "dòng đánh số cột / column numbers"
-    why[footer_from:] = "chữ ký hoặc phần cuối / signature or footer"
     return why
 
 

@@ -225,8 +225,20 @@ def _cell(cell, text, *, bold=False, size=12, align="left"):
 def _table(doc, header: list[str], rows: list[list], *, widths_mm: list[float], bold_last=False, size=12):
     from docx.shared import Mm
 
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
     t = doc.add_table(rows=1 + len(rows), cols=len(header))
     t.style = doc.styles["Table Grid"]
+    for k, row in enumerate(t.rows):  # a row never splits across pages; the header row repeats on each page
+        trpr = row._tr.get_or_add_trPr()
+        cant = OxmlElement("w:cantSplit")
+        cant.set(qn("w:val"), "true")
+        trpr.append(cant)
+        if k == 0:
+            head = OxmlElement("w:tblHeader")
+            head.set(qn("w:val"), "true")
+            trpr.append(head)
     for j, h in enumerate(header):
         _cell(t.rows[0].cells[j], h, bold=True, size=size, align="center")
     for i, row in enumerate(rows, start=1):
@@ -384,8 +396,9 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
         for i, r in enumerate(spots.to_dict("records"), start=1):
             png = maps.get(int(r["id"]))
             if png:
-                _para(doc, f"Điểm {i}: {r.get('road_code') or ''} {format_chainage(r.get('from_m'))}", italic=True,
-                      size=13)
+                cap = _para(doc, f"Điểm {i}: {r.get('road_code') or ''} {format_chainage(r.get('from_m'))}",
+                            italic=True, size=13)
+                cap.paragraph_format.keep_with_next = True  # the caption stays with its sketch
                 doc.add_picture(io.BytesIO(png), width=Mm(140))
     _para(doc, "", size=8)
     _para(doc, f"Kính trình {info.addressee} xem xét, quyết định./.", size=14, align="justify", space_after=12)
@@ -502,12 +515,16 @@ def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_
                + (f" trong 12 tháng từ {ws:%d/%m/%Y} đến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else "")
                + f": {spot.get('n_crashes', 0)} vụ, {spot.get('deaths', 0)} người chết, "
                  f"{spot.get('injured', 0)} người bị thương.", size=14, align="justify")
-    _para(doc, "3. Các vụ tai nạn giao thông", bold=True, size=14)
+    c0 = crashes.sort_values("occurred_at") if len(crashes) else crashes
+    span = (f" từ {c0['occurred_at'].iloc[0]:%d/%m/%Y} đến {c0['occurred_at'].iloc[-1]:%d/%m/%Y}" if len(c0) else "")
+    _para(doc, f"3. Các vụ tai nạn giao thông trên đoạn{span} ({len(c0)} vụ; số liệu 12 tháng xét ở mục 2)",
+          bold=True, size=14)
     rows = []
     c = crashes.sort_values("occurred_at") if len(crashes) else crashes
     for i, r in enumerate(c.to_dict("records"), start=1):
         t = pd.to_datetime(r.get("occurred_at"))
-        rows.append([i, r.get("source_id") or r.get("id"), f"{t:%d/%m/%Y}\n{t:%H:%M}" if pd.notna(t) else "",
+        when = "" if pd.isna(t) else f"{t:%d/%m/%Y}" + ("" if (t.hour, t.minute) == (0, 0) else f"\n{t:%H:%M}")
+        rows.append([i, r.get("source_id") or "—", when,
                      _keep_whole(format_chainage(r.get("chainage_m"))), r.get("deaths", 0), r.get("injured", 0),
                      _keep_whole(vnd(r.get("damage_vnd"))), r.get("cause") or "", r.get("vehicle_types") or ""])
     damage = pd.to_numeric(c.get("damage_vnd", pd.Series(dtype=float)), errors="coerce").sum() if len(c) else 0
@@ -516,8 +533,8 @@ def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_
     _table(doc, DOSSIER_CRASH_HEADER, rows, widths_mm=[11, 14, 20, 25, 13, 16, 22, 23, 21], bold_last=True, size=10)
     _para(doc, "", size=6)
     _para(doc, "4. Thiệt hại", bold=True, size=14)
-    _para(doc, f"{int(c['deaths'].sum()) if len(c) else 0} người chết, {int(c['injured'].sum()) if len(c) else 0} "
-               f"người bị thương" + (f"; thiệt hại tài sản ước tính {_keep_whole(vnd(damage))} đồng" if damage else "")
+    _para(doc, f"Các vụ ở mục 3{span}: {int(c['deaths'].sum()) if len(c) else 0} người chết, "
+               f"{int(c['injured'].sum()) if len(c) else 0} người bị thương" + (f"; thiệt hại tài sản ước tính {_keep_whole(vnd(damage))} đồng" if damage else "")
                + ".", size=14, align="justify")
     _para(doc, "5. Nguyên nhân", bold=True, size=14)
     causes = [x for x in dict.fromkeys(str(v).strip() for v in c.get("cause", pd.Series(dtype=object)).dropna())

@@ -340,3 +340,30 @@ def test_same_id_from_another_office_is_not_a_correction_and_undo_reverts_a_corr
     assert store.crashes_frame().set_index("id").loc[first, "deaths"] == 2
     assert cli.main(["undo", str(batch)]) == 0
     assert store.crashes_frame().set_index("id").loc[first, "deaths"] == 1
+
+
+def test_a_second_table_below_on_the_same_sheet_is_not_read_as_crashes(store_env, tmp_path):
+    """Below the crash table, a second table (property-damage collisions) with its own title and header:
+    its rows are 'another table', never crashes with the damage read as deaths."""
+    path = tmp_path / "hai_bang.xlsx"
+    last = _workbook(path, table_sheet_first=True)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["TNGT 2024"]
+    ws.delete_rows(last + 1, 10)  # drop the signatures: the second table follows the first
+    start = last + 2
+    ws.cell(start, 1, "Bảng 2: Các vụ va chạm chỉ thiệt hại tài sản")
+    for j, h in enumerate(["STT", "Ngày xảy ra", "Giờ", "Địa điểm xảy ra", "Thiệt hại tài sản (triệu đồng)",
+                           "Ghi chú"], start=1):
+        ws.cell(start + 1, j, h)
+    ws.cell(start + 2, 1, 1)
+    ws.cell(start + 2, 2, datetime(2024, 6, 1))
+    ws.cell(start + 2, 4, "Km 150+000 QL24")
+    ws.cell(start + 2, 5, 12)
+    wb.save(path)
+    report = tmp_path / "r.csv"
+    before = set(store_env.crashes_frame()["id"])
+    assert cli.main(["import", "crashes", str(path), "--report", str(report), "--all-or-nothing"]) == 0
+    got = _new_crashes(store_env, before)
+    assert len(got) == 3 and got["deaths"].max() == 2
+    rep = pd.read_csv(report, encoding="utf-8-sig")
+    assert {start, start + 1, start + 2} <= set(rep.loc[rep["level"] == "skipped", "row"])
