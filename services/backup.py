@@ -83,17 +83,37 @@ def backup(store, path: Path) -> dict[str, int]:
         with store.engine.connect() as src, engine.begin() as dst:
             counts = _copy_rows(src, dst)
             dst.execute(text(f"CREATE TABLE {MANIFEST} (table_name TEXT PRIMARY KEY, n_rows INTEGER NOT NULL, "
-                             "written_at TEXT NOT NULL)"))
+                             "written_at TEXT NOT NULL, sha256 TEXT)"))
             now = datetime.now().isoformat(timespec="seconds")
-            dst.execute(text(f"INSERT INTO {MANIFEST} VALUES (:t, :n, :w)"),
+            dst.execute(text(f"INSERT INTO {MANIFEST} (table_name, n_rows, written_at) VALUES (:t, :n, :w)"),
                         [{"t": k, "n": v, "w": now} for k, v in counts.items()])
     except (SQLAlchemyError, OSError) as exc:
         tmp.unlink(missing_ok=True)
         raise BackupError(f"Sao lưu thất bại / Backup failed: {_one_line(exc)}") from exc
     finally:
         engine.dispose()
+    try:
+        con = sqlite3.connect(tmp)
+        with con:
+            for table in counts:
+                con.execute(f"UPDATE {MANIFEST} SET sha256 = ? WHERE table_name = ?", (_digest(con, table), table))
+        con.close()
+    except sqlite3.Error as exc:
+        tmp.unlink(missing_ok=True)
+        raise BackupError(f"Sao lưu thất bại / Backup failed: {exc}") from exc
     os.replace(tmp, path)
     return counts
+
+
+def _digest(con, table: str) -> str:
+    """SHA-256 of a table's rows in key order, as SQLite holds them: a changed
+    byte in any value changes it."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for row in con.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
+        h.update(repr(row).encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -134,10 +154,16 @@ def check_backup_file(path: Path) -> dict[str, int]:
             held = {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]
                     for n in (t.name for t in _tables()) if n in names}
             if MANIFEST in names:
-                for table, n in con.execute(f"SELECT table_name, n_rows FROM {MANIFEST}"):
+                cols = {r[1] for r in con.execute(f"PRAGMA table_info({MANIFEST})")}
+                sums = "sha256" if "sha256" in cols else "NULL"
+                for table, n, digest in con.execute(f"SELECT table_name, n_rows, {sums} FROM {MANIFEST}"):
                     if held.get(table, 0) != n:
                         raise BackupError(f"Bảng {table} có {held.get(table, 0)} dòng, sổ ghi {n} / Table {table} "
                                           f"holds {held.get(table, 0)} rows, the manifest says {n}")
+                    if digest and table in names and _digest(con, table) != digest:
+                        raise BackupError(f"Dữ liệu bảng {table} khác với lúc sao lưu (tệp bị hỏng hoặc bị sửa) / "
+                                          f"The data of table {table} differs from the backup's checksum "
+                                          "(damaged or edited)")
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:

@@ -99,6 +99,7 @@ def test_failure_while_loading_rolls_back(admin_store, good_backup):
     """A backup that passes every file check but whose rows break the schema
     (a plan link to a missing section) fails mid-load: nothing is lost."""
     with sqlite3.connect(good_backup) as con:
+        con.execute("UPDATE backup_manifest SET sha256 = NULL")  # past the checksum: the load itself must fail
         con.execute("INSERT INTO plan_link (item_type, item_id, section_id, version, deleted) "
                     "VALUES ('blackspot', 1, 99999, 1, 0)")
         con.execute("UPDATE backup_manifest SET n_rows = n_rows + 1 WHERE table_name = 'plan_link'")
@@ -153,3 +154,12 @@ def test_cli_restore_of_a_damaged_backup_prints_one_line_and_exits_2(tmp_path):
     from models.store import Store
 
     assert Store(url).user_count() == 1
+
+
+def test_a_changed_value_is_caught_by_the_checksum(admin_store, good_backup):
+    """A flipped byte inside a value passes SQLite's integrity check; the manifest's checksum catches it."""
+    with sqlite3.connect(good_backup) as con:
+        con.execute("UPDATE crash SET deaths = deaths + 1 WHERE id = (SELECT min(id) FROM crash)")
+    with sqlite3.connect(good_backup) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    _assert_refused_and_unchanged(admin_store, good_backup, "checksum")
