@@ -165,9 +165,7 @@ def cmd_import(args) -> int:
     crs = args.crs
     if crs and crs.isdigit():
         crs = int(crs)
-    mapping, sheet, date_order = _import_options(args, crs)
-    if isinstance(mapping, dict) and "__crs__" in mapping:
-        crs = mapping.pop("__crs__")
+    mapping, sheet, date_order, crs = _import_options(args, crs)
     prev = preview_crashes(store, path.read_bytes(), path.name, source_crs=crs, bounds=_parse_bounds(args.bounds),
                            mapping=mapping, sheet=sheet, date_order=date_order, overlay=True)
     res = prev.result
@@ -200,7 +198,7 @@ def cmd_import(args) -> int:
 
 
 def _import_options(args, crs):
-    """(mapping, sheet, date order) from ``--profile`` and ``--map`` (the
+    """(mapping, sheet, date order, CRS) from ``--profile`` and ``--map`` (the
     command line wins), checked against the fields the tool knows."""
     from services.importing import field_of, mapping_from_profile
 
@@ -212,7 +210,7 @@ def _import_options(args, crs):
         sheet = sheet or prof.get("sheet")
         date_order = date_order or prof.get("date_order")
         if prof.get("crs") and not crs:
-            mapping["__crs__"] = int(prof["crs"]) if str(prof["crs"]).isdigit() else prof["crs"]
+            crs = int(prof["crs"]) if str(prof["crs"]).isdigit() else prof["crs"]
     for item in args.map or []:
         if "=" not in item:
             raise BlackspotError(f"--map cần dạng \"CỘT=trường\", nhận được '{item}' / --map needs \"COLUMN=field\", "
@@ -221,7 +219,7 @@ def _import_options(args, crs):
         mapping[field_of(fld)] = col.strip()
     if date_order and date_order not in ("dmy", "mdy", "ymd"):
         raise BlackspotError(f"Thứ tự ngày '{date_order}' không hợp lệ (dmy, mdy, ymd) / Unknown date order")
-    return (mapping or None), sheet, date_order
+    return (mapping or None), sheet, date_order, crs
 
 
 def _read_profile(path: Path) -> dict:
@@ -513,54 +511,67 @@ def cmd_org_set(args) -> int:
     return 0
 
 
+def _spot_ids(text: str) -> list[int]:
+    """Spot ids written "12" or "12,15"."""
+    try:
+        return [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise BlackspotError(f"Mã điểm phải là số, vd 12 hoặc 12,15 / A spot id is a number, e.g. 12 or 12,15: "
+                             f"{text}") from None
+
+
+def _need_libreoffice() -> None:
+    from services.documents import libreoffice
+
+    if libreoffice() is None:
+        raise BlackspotError("Cần LibreOffice để tạo PDF / LibreOffice is needed for PDF")
+
+
+def _pdf(docx: bytes) -> bytes:
+    """A document as PDF, through LibreOffice."""
+    from services.documents import to_pdf
+
+    _need_libreoffice()
+    data = to_pdf(docx)
+    if not data:
+        raise BlackspotError("LibreOffice không tạo được PDF / LibreOffice could not make the PDF")
+    return data
+
+
 def cmd_proposal(args) -> int:
-    from services.documents import libreoffice, to_pdf
     from services.reports import proposal, proposal_info
 
     store = _store()
     out = Path(args.out)
     if out.suffix.lower() not in (".docx", ".pdf"):
         raise BlackspotError("--out cần .docx hoặc .pdf / --out needs .docx or .pdf")
-    spots = store.blackspots_frame(kind="black_spot")
-    ids = [int(v) for v in args.spots.split(",")] if args.spots else spots["id"].astype(int).tolist()
+    ids = _spot_ids(args.spots) if args.spots else store.blackspots_frame(kind="black_spot")["id"].astype(int).tolist()
     if not ids:
         raise BlackspotError("Chưa có điểm đen nào; chạy 'screen' trước / No black spots yet; run 'screen' first")
-    info = proposal_info(store, ids, plan_number=args.plan)
-    data = proposal(store, ids, info)
-    if out.suffix.lower() == ".pdf":
-        if libreoffice() is None:
-            raise BlackspotError("Cần LibreOffice để tạo PDF / LibreOffice is needed for PDF")
-        data = to_pdf(data)
-        if not data:
-            raise BlackspotError("LibreOffice không tạo được PDF / LibreOffice could not make the PDF")
-    out.write_bytes(data)
+    data = proposal(store, ids, proposal_info(store, ids, plan_number=args.plan))
+    out.write_bytes(_pdf(data) if out.suffix.lower() == ".pdf" else data)
     print(f"Tờ trình {len(ids)} điểm / Proposal of {len(ids)} spots → {out}")
     return 0
 
 
 def cmd_dossier(args) -> int:
-    from services.documents import libreoffice, to_pdf
     from services.reports import dossier, dossiers_zip
 
     store = _store()
     out = Path(args.out)
-    try:
-        ids = [int(v) for v in str(args.spot_id).split(",") if v.strip()]
-    except ValueError:
-        raise BlackspotError(f"Mã điểm phải là số, vd 12 hoặc 12,15 / A spot id is a number, e.g. 12 or 12,15: "
-                             f"{args.spot_id}") from None
+    ids = _spot_ids(args.spot_id)
     ext = out.suffix.lower()
     if ext not in (".docx", ".pdf", ".zip"):
         raise BlackspotError("--out cần .docx, .pdf hoặc .zip (nhiều điểm) / --out needs .docx, .pdf or .zip (several spots)")
-    if (ext == ".pdf" or args.pdf) and libreoffice() is None:
-        raise BlackspotError("Cần LibreOffice để tạo PDF / LibreOffice is needed for PDF")
     if ext == ".zip" or len(ids) > 1:
         if ext != ".zip":
             raise BlackspotError("Nhiều điểm cần --out .zip / Several spots need --out .zip")
+        if args.pdf:
+            _need_libreoffice()
         out.write_bytes(dossiers_zip(store, ids, pdf=args.pdf))
     else:
         data = dossier(store, ids[0])
-        out.write_bytes(to_pdf(data) if ext == ".pdf" else data)
+        out.write_bytes(_pdf(data) if ext == ".pdf" else data)
     print(f"Hồ sơ {len(ids)} điểm / Dossier of {len(ids)} spots → {out}")
     return 0
 

@@ -181,11 +181,6 @@ def clusters_as_spots(clusters: pd.DataFrame, members: pd.DataFrame | None = Non
 
 
 # ------------------------------------------------ the store's tables out
-#: Columns of ``export crashes`` (batch work: re-import, GIS, statistics).
-CRASH_EXPORT = ["id", "source_id", "date", "time", "road", "chainage_m", "commune", "commune_now", "deaths", "injured",
-                "severity", "cause", "vehicle_types", "alcohol", "not_infrastructure", "description", "lon", "lat",
-                "source"]
-STORE_KINDS = ("crashes", "spots", "cases", "works")
 FILE_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
                 ".kml": "kml"}
 
@@ -236,7 +231,7 @@ def write_file(table: pd.DataFrame, path, *, layer: str = "data") -> None:
     if fmt == "csv":
         data = to_csv_bytes(table)
     elif fmt == "xlsx":
-        data = to_xlsx_bytes({layer: table.drop(columns=["geometry"], errors="ignore")})
+        data = to_xlsx_bytes({layer: table})
     elif fmt == "geojson":
         data = to_geojson(table)
     elif fmt == "gpkg":

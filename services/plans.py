@@ -159,18 +159,21 @@ def plan_area(store: Store, plan: dict | None) -> tuple[str, pd.DataFrame]:
             crashes)
 
 
-def targets_report(store: Store, *, plan_number: str | None = None, today=None, lang: str = "vi") -> dict:
-    """What ``cli.py targets --json`` prints: the period and its baseline
-    (like for like), the area, and one row per criterion and secondary aim."""
+def plan_by_number(store: Store, number: str) -> dict:
+    """The plan numbered ``number`` (the latest saved when several are), or :class:`NotFoundError`."""
     from errors import NotFoundError
 
     plans = store.plans_frame()
-    plan = None
-    if plan_number:
-        hit = plans.loc[plans["number"].astype(str).str.strip() == plan_number.strip()] if len(plans) else plans
-        if hit.empty:
-            raise NotFoundError(f"Không có kế hoạch số {plan_number} / No plan numbered {plan_number}")
-        plan = hit.iloc[-1].to_dict()
+    hit = plans.loc[plans["number"].astype(str).str.strip() == number.strip()] if len(plans) else plans
+    if hit.empty:
+        raise NotFoundError(f"Không có kế hoạch số {number} / No plan numbered {number}")
+    return hit.iloc[-1].to_dict()
+
+
+def targets_report(store: Store, *, plan_number: str | None = None, today=None, lang: str = "vi") -> dict:
+    """What ``cli.py targets --json`` prints: the period and its baseline
+    (like for like), the area, and one row per criterion and secondary aim."""
+    plan = plan_by_number(store, plan_number) if plan_number else None
     area, crashes = plan_area(store, plan)
     year = pd.Timestamp(today or pd.Timestamp.today()).year
     p_from = (plan or {}).get("period_from") or pd.Timestamp(f"{year}-01-01")

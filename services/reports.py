@@ -6,7 +6,7 @@ import pandas as pd
 from models.enums import CaseStatus, WorkStatus, WorkType
 from models.store import Store
 from services.documents import DocumentInfo, proposal_docx, spot_map_png, summary_docx
-from services.plans import plan_band, progress, progress_summary, secondary_aims, target_table
+from services.plans import plan_band, plan_by_number, progress, progress_summary, secondary_aims, target_table
 
 
 def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
@@ -53,19 +53,13 @@ def covering_plan(store: Store, spots: pd.DataFrame, *, number: str | None = Non
     whose period holds the day of the proposal or overlaps a spot's 12 months
     and whose place or issuer names a commune of the spots or the
     organisation's place; the most recent such plan."""
-    from errors import NotFoundError
     from services.organisation import load_organisation
 
+    if number:
+        return plan_by_number(store, number)
     plans = store.plans_frame()
     if plans.empty:
-        if number:
-            raise NotFoundError(f"Không có kế hoạch số {number} / No plan numbered {number}")
         return None
-    if number:
-        hit = plans.loc[plans["number"].astype(str).str.strip() == number.strip()]
-        if hit.empty:
-            raise NotFoundError(f"Không có kế hoạch số {number} / No plan numbered {number}")
-        return hit.iloc[-1].to_dict()
     day = pd.Timestamp(on or pd.Timestamp.today()).normalize()
     p_from = pd.to_datetime(plans["period_from"])
     p_to = pd.to_datetime(plans["period_to"])
