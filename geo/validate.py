@@ -35,11 +35,6 @@ _ORDER_WORDS = {"dmy": ("ngày/tháng/năm", "day/month/year"), "mdy": ("tháng/
 
 REPORT_COLUMNS = ["row", "field", "value", "reason", "level"]
 
-DATE_FORMATS = (
-    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y", "%d.%m.%Y",
-    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M",
-    "%Y/%m/%d", "%H:%M %d/%m/%Y", "%Hh%M %d/%m/%Y", "%d/%m/%y",
-)
 
 #: The last whole day a pandas timestamp can hold (it ends at 2262-04-11 23:47).
 _LAST_DAY = pd.Timestamp.max.normalize()
@@ -141,21 +136,14 @@ class _Report:
 
 
 def parse_dates(values: pd.Series) -> pd.Series:
-    """Parse dates written dd/mm/yyyy (with or without time) or ISO.
+    """Dates written day first (dd/mm/yyyy, with or without a time) or ISO,
+    for a date typed by a user: :func:`geo.dates.parse_date_column` with the
+    order fixed to day first.
 
     >>> parse_dates(pd.Series(["05/02/2024", "2024-02-05 14:30", "31/02/2024", ""])).tolist()
     [Timestamp('2024-02-05 00:00:00'), Timestamp('2024-02-05 14:30:00'), NaT, NaT]
     """
-    s = values.astype(str).str.strip()
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
-    todo = s.ne("")
-    for fmt in DATE_FORMATS:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(s[todo], format=fmt, errors="coerce")
-        out[todo] = parsed
-        todo &= out.isna()
-    return out
+    return parse_date_column(values, order="dmy").values
 
 
 def parse_bool(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
