@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, insert, select, update
 from errors import ImportRejected, NotFoundError, TransitionError
 from geo.chainage import RoadNetwork
 from geo.validate import ValidationResult
+from models.db import OS_USER
 from models.enums import BatchStatus
 from models.orm import AuditLog, Crash, ImportBatch
 from models.permissions import Action
@@ -73,8 +74,7 @@ class CrashesMixin:
             # without a named source, ids repeat between offices: the same id is a correction only when the
             # day or the place (within 100 m) is the same; otherwise it is another crash
             changes, same_crash = _corrections(good, earlier, guard=source is None)
-            known = pd.Series(same_crash, index=good.index)
-            rest = good.loc[~known.to_numpy()]
+            rest = good.loc[~same_crash]
             existing = self._existing_keys(conn, rest["dedup_key"].tolist())
             fresh = rest.loc[~rest["dedup_key"].isin(existing)]
             n_same = len(good) - len(fresh) - len(changes)
@@ -96,12 +96,9 @@ class CrashesMixin:
             if len(fresh):
                 _bulk_insert_crashes(conn, cols, postgres=self.postgres, progress=progress)
             self._apply_corrections(conn, changes, batch_id=batch_id, user=user)
-            from models.db import OS_USER
-
-            conn.execute(insert(AuditLog).values(
-                at=datetime.now(), user=user, table_name="import_batch", row_id=batch_id, action="import",
-                changes={"filename": filename, "n_imported": len(fresh), "n_updated": len(changes),
-                         "n_rows": result.n_rows}, os_user=OS_USER))
+            _audit(conn, user=user, table="import_batch", row_id=batch_id, action="import",
+                   changes={"filename": filename, "n_imported": len(fresh), "n_updated": len(changes),
+                            "n_rows": result.n_rows})
         return ImportSummary(batch_id=batch_id, n_rows=result.n_rows, n_imported=len(fresh),
                              n_invalid=result.n_errors, n_already_in_store=n_same,
                              n_duplicate_in_file=int(rows["duplicate_in_file"].sum()), n_updated=len(changes),
@@ -125,20 +122,11 @@ class CrashesMixin:
 
     def _apply_corrections(self, conn, changes: list[dict], *, batch_id: int, user: str | None) -> None:
         """Update corrected crashes in place, each with its old → new values in the audit log."""
-        from models.db import OS_USER
-
-        now = datetime.now()
         for ch in changes:
-            values = {k: new for k, (_, new) in ch["fields"].items()}
-            if "lon" in values or "lat" in values:
-                lon, lat = ch["row"]["lon"], ch["row"]["lat"]
-                values["geom"] = (shapely.Point(lon, lat) if np.isfinite(lon) and np.isfinite(lat) else None)
-            conn.execute(update(Crash).where(Crash.id == ch["id"]).values(
-                **values, dedup_key=ch["row"]["dedup_key"], version=ch["version"] + 1, updated_at=now,
-                updated_by=user))
-            conn.execute(insert(AuditLog).values(
-                at=now, user=user, table_name="crash", row_id=ch["id"], action="update", os_user=OS_USER,
-                changes={k: [_plain(o), _plain(n)] for k, (o, n) in ch["fields"].items()} | {"batch": [None, batch_id]}))
+            _update_crash(conn, ch["id"], {k: new for k, (_, new) in ch["fields"].items()}, user=user,
+                          dedup_key=ch["row"]["dedup_key"])
+            _audit(conn, user=user, table="crash", row_id=ch["id"], action="update",
+                   changes={k: [_plain(o), _plain(n)] for k, (o, n) in ch["fields"].items()} | {"batch": [None, batch_id]})
 
     def _existing_keys(self, conn, keys: list[str]) -> set[str]:
         """Which of ``keys`` the store already holds (one bound array, not one
@@ -172,14 +160,11 @@ class CrashesMixin:
             n = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
             n += self._revert_corrections(conn, batch_id, user=user)
             conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status=BatchStatus.UNDONE))
-            conn.execute(insert(AuditLog).values(at=datetime.now(), user=user, table_name="import_batch",
-                                                 row_id=batch_id, action="undo", changes={"n_removed": n}))
+            _audit(conn, user=user, table="import_batch", row_id=batch_id, action="undo", changes={"n_removed": n})
         return n
 
     def _revert_corrections(self, conn, batch_id: int, *, user: str | None) -> int:
         """Put back the values a batch corrected in earlier crashes (from the audit log); how many crashes."""
-        from models.db import OS_USER
-
         rows = conn.execute(select(AuditLog.row_id, AuditLog.changes).where(
             AuditLog.table_name == "crash", AuditLog.action == "update").order_by(AuditLog.id.desc())).all()
         n = 0
@@ -187,18 +172,12 @@ class CrashesMixin:
             if not isinstance(changes, dict) or (changes.get("batch") or [None, None])[1] != batch_id:
                 continue
             values = {k: v[0] for k, v in changes.items() if k in CORRECTABLE}
-            if "occurred_at" in values and values["occurred_at"]:
+            if values.get("occurred_at"):
                 values["occurred_at"] = pd.Timestamp(values["occurred_at"]).to_pydatetime()
-            if "lon" in values or "lat" in values:
-                cur = conn.execute(select(Crash.lon, Crash.lat).where(Crash.id == row_id)).first()
-                lon = values.get("lon", cur.lon if cur else None)
-                lat = values.get("lat", cur.lat if cur else None)
-                values["geom"] = shapely.Point(lon, lat) if lon is not None and lat is not None else None
-            conn.execute(update(Crash).where(Crash.id == row_id).values(
-                **values, version=Crash.version + 1, updated_at=datetime.now(), updated_by=user))
-            conn.execute(insert(AuditLog).values(
-                at=datetime.now(), user=user, table_name="crash", row_id=row_id, action="update", os_user=OS_USER,
-                changes={k: [v[1], v[0]] for k, v in changes.items() if k in CORRECTABLE} | {"undo_batch": [None, batch_id]}))
+            _update_crash(conn, row_id, values, user=user)
+            _audit(conn, user=user, table="crash", row_id=row_id, action="update",
+                   changes={k: [v[1], v[0]] for k, v in changes.items() if k in CORRECTABLE}
+                   | {"undo_batch": [None, batch_id]})
             n += 1
         return n
 
@@ -231,6 +210,25 @@ class CrashesMixin:
     def crash_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(Crash).where(Crash.deleted.is_(False))).scalar_one()
+
+
+def _audit(conn, *, user: str | None, table: str, row_id: int, action: str, changes: dict) -> None:
+    """An audit row written by a bulk operation (the ORM's own writes are audited in ``models.db``)."""
+    conn.execute(insert(AuditLog).values(at=datetime.now(), user=user, table_name=table, row_id=row_id, action=action,
+                                         changes=changes, os_user=OS_USER))
+
+
+def _update_crash(conn, crash_id: int, values: dict, *, user: str | None, dedup_key: str | None = None) -> None:
+    """Write new values into a crash (its point follows its lon/lat), a version up."""
+    if "lon" in values or "lat" in values:
+        cur = conn.execute(select(Crash.lon, Crash.lat).where(Crash.id == crash_id)).first()
+        lon = values.get("lon", cur.lon if cur else None)
+        lat = values.get("lat", cur.lat if cur else None)
+        values = values | {"geom": shapely.Point(lon, lat) if lon is not None and lat is not None else None}
+    if dedup_key is not None:
+        values = values | {"dedup_key": dedup_key}
+    conn.execute(update(Crash).where(Crash.id == crash_id).values(
+        **values, version=Crash.version + 1, updated_at=datetime.now(), updated_by=user))
 
 
 #: Crash fields a later file may correct (an injured person who later died, a place fixed).
