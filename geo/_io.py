@@ -231,7 +231,7 @@ def _sniff_delimiter(lines: list[str]) -> str:
 def _read_csv(data: bytes) -> RawTable:
     """A CSV as the user sees it: the table found under any title rows, its
     rows numbered by their line in the file (blank lines counted)."""
-    from geo.tablefind import SEARCH_ROWS, find_header, header_names, table_below
+    from geo.tablefind import SEARCH_ROWS, find_header, table_under_header
 
     text, encoding = decode_text(data)
     if not text.strip():
@@ -248,9 +248,8 @@ def _read_csv(data: bytes) -> RawTable:
         raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
     grid = [[unicodedata.normalize("NFC", c) for c in row] for row in grid]
     start, n_head, score = find_header(grid)
-    heads = header_names(grid, start, n_head)
     skip = start + n_head
-    width = max(len(heads), max((len(r) for r in grid), default=0))
+    width = max((len(r) for r in grid), default=0)
     try:
         body = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), skiprows=skip, dtype=str,
                            keep_default_na=False, skip_blank_lines=False, engine="c", index_col=False)
@@ -265,8 +264,7 @@ def _read_csv(data: bytes) -> RawTable:
         body = pd.DataFrame(columns=range(width), dtype=object)
     if len(text) and text.endswith("\n") and len(body) and body.iloc[-1].astype(str).str.strip().eq("").all():
         body = body.iloc[:-1]  # the newline that ends the file is not a blank line
-    found = table_below(body, heads, first_row_number=skip + 1, header_rows=[start + 1 + k for k in range(n_head)],
-                        score=score)
+    found = table_under_header(grid, body, start=start, n_head=n_head, score=score)
     if found.frame.empty:
         raise InputFileError("Tệp không có dòng dữ liệu nào / The file has no data rows")
     return RawTable(frame=found.frame, fmt="csv", encoding=encoding, row_numbers=found.row_numbers,
@@ -297,7 +295,7 @@ def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
     whose top rows look most like a crash table's header."""
     import openpyxl
 
-    from geo.tablefind import SEARCH_ROWS, find_header, header_names, table_below
+    from geo.tablefind import SEARCH_ROWS, find_header, table_under_header
 
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -335,10 +333,8 @@ def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
         wb.close()
     width = max((len(r) for r in rows), default=0)
     rows = [r + [""] * (width - len(r)) for r in rows]
-    heads = header_names(rows, start, n_head)
-    body = pd.DataFrame(rows[start + n_head:], dtype=object)
-    found = table_below(body, heads, first_row_number=start + n_head + 1,
-                        header_rows=[start + 1 + k for k in range(n_head)], score=score)
+    found = table_under_header(rows, pd.DataFrame(rows[start + n_head:], dtype=object), start=start, n_head=n_head,
+                               score=score)
     if found.frame.empty:
         raise InputFileError(f"Trang tính '{name}' không có dòng dữ liệu nào / The sheet '{name}' has no data rows")
     return RawTable(frame=found.frame, fmt="xlsx", row_numbers=found.row_numbers, skipped=found.skipped,

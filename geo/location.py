@@ -37,9 +37,21 @@ _PREFIX = re.compile(rf"(?i)^\s*(?:{_UNIT})\s*")
 _STOP = re.compile(r"(?i)\s+(?:huyện|huyen|tỉnh|tinh|thành phố|tp\.?|quận|quan|thị xã|km\b).*$")
 
 
+def split_unit(name: str) -> tuple[str, str]:
+    """(unit word as written, the name without it) of a commune's name.
+
+    >>> split_unit("Thị trấn Đăk Rve"), split_unit("Kon Braih")
+    (('Thị trấn', 'Đăk Rve'), ('', 'Kon Braih'))
+    """
+    name = str(name)
+    m = _PREFIX.match(name)
+    word = m.group(0).strip() if m else ""
+    return word, name[m.end() if m else 0:].strip(" .,")
+
+
 def strip_unit_prefix(name: str) -> str:
     """A commune's name without its unit word (Xã, X., Phường, P., Thị trấn, TT, Đặc khu)."""
-    return _PREFIX.sub("", str(name)).strip(" .,")
+    return split_unit(name)[1]
 
 
 def _commune_of(text: str) -> str | None:

@@ -240,14 +240,19 @@ def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
                       skipped=skipped, score=score)
 
 
-def find_table(grid: list[list[str]], *, first_row_number: int = 1) -> FoundTable:
-    """The crash table in ``grid`` (rows of text cells, as in the sheet).
+def table_under_header(top: list[list[str]], body: pd.DataFrame, *, start: int, n_head: int,
+                       score: int = 0) -> FoundTable:
+    """The table whose header :func:`find_header` found at ``start`` (``n_head``
+    rows) of ``top`` (a sheet's first rows, the first being row 1); ``body``
+    holds every row below the header."""
+    return table_below(body, header_names(top, start, n_head), first_row_number=start + n_head + 1,
+                       header_rows=[start + 1 + k for k in range(n_head)], score=score)
 
-    ``first_row_number`` is the sheet row (or file line) of ``grid[0]``."""
+
+def find_table(grid: list[list[str]]) -> FoundTable:
+    """The crash table in ``grid`` (rows of text cells, as in the sheet from its row 1)."""
     width = max((len(r) for r in grid), default=0)
     grid = [list(r) + [""] * (width - len(r)) for r in grid]
     start, n_head, score = find_header(grid)
-    heads = header_names(grid, start, n_head)
-    body = pd.DataFrame(grid[start + n_head:], dtype=object)
-    return table_below(body, heads, first_row_number=first_row_number + start + n_head,
-                       header_rows=[first_row_number + start + k for k in range(n_head)], score=score)
+    return table_under_header(grid, pd.DataFrame(grid[start + n_head:], dtype=object), start=start, n_head=n_head,
+                              score=score)

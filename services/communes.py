@@ -7,6 +7,8 @@ import difflib
 import pandas as pd
 
 from errors import TransitionError
+from geo.columns import normalise_header
+from geo.location import split_unit, strip_unit_prefix
 
 
 def commune_choices(units: pd.DataFrame, crashes: pd.DataFrame | None = None) -> list[str]:
@@ -45,15 +47,10 @@ def match_commune(name: str, choices: list[str]) -> str:
 
 # ----------------------------------------------------- crash communes
 def _fold(name: str) -> str:
-    from geo.location import strip_unit_prefix
-
     return " ".join(strip_unit_prefix(str(name)).split()).casefold()
 
 
 def _ascii(name: str) -> str:
-    from geo.columns import normalise_header
-    from geo.location import strip_unit_prefix
-
     return normalise_header(strip_unit_prefix(str(name)))
 
 
@@ -75,7 +72,7 @@ def _read_mapping(path: str) -> pd.DataFrame:
     if path not in _MAPPING_CACHE:
         df = pd.read_csv(path, dtype=str, usecols=["old_commune", "old_district", "new_commune_code", "new_commune"])
         df["key"] = df["old_commune"].map(_fold)
-        df["akey"] = df["key"].map(_ascii_of_folded)
+        df["akey"] = df["key"].map(normalise_header)
         df["new_commune_code"] = df["new_commune_code"].str.zfill(5)
         _MAPPING_CACHE[path] = df
     return _MAPPING_CACHE[path]
@@ -137,7 +134,7 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
             if old_new is not None and codes:
                 cand = old_new.loc[(old_new["key"] == _fold(u)) & old_new["new_commune_code"].isin(codes)]
                 if cand.empty:
-                    akey = old_new["akey"] if "akey" in old_new else old_new["key"].map(_ascii_of_folded)
+                    akey = old_new["akey"] if "akey" in old_new else old_new["key"].map(normalise_header)
                     cand = old_new.loc[(akey == _ascii(u))
                                        & old_new["new_commune_code"].isin(codes)]
                 if cand["new_commune_code"].nunique() == 1:
@@ -145,7 +142,7 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
                     now = communes.loc[communes["code"].astype(str).str.zfill(5) == code, "name"].iloc[0]
                     found = (u, now, "old", f"tên cũ, {now_phrase(now)} / an old name, now part of {now}")
             if found is None:
-                close = difflib.get_close_matches(_strip(u), choices, n=3, cutoff=0.6)
+                close = difflib.get_close_matches(strip_unit_prefix(u), choices, n=3, cutoff=0.6)
                 hint = f"; gần giống: {', '.join(close)}" if close else ""
                 found = (u, None, "unknown", f"Xã/phường không có trong danh mục{hint} / Commune not in the store's "
                          f"units" + (f"; closest: {', '.join(close)}" if close else ""))
@@ -164,32 +161,13 @@ _WORDS = {"x.": "xã", "xa": "xã", "p.": "phường", "phuong": "phường", "t
 
 def _unit_word(name: str) -> str:
     """The unit word a name starts with, normalised ('TT.' → 'thị trấn'); '' when none."""
-    from geo.location import strip_unit_prefix
-
-    name = str(name).strip()
-    word = " ".join(name[: len(name) - len(strip_unit_prefix(name))].split()).casefold()
+    word = " ".join(split_unit(str(name).strip())[0].split()).casefold()
     return _WORDS.get(word, word)
-
-
-def _strip(name: str) -> str:
-    from geo.location import strip_unit_prefix
-
-    return strip_unit_prefix(name)
-
-
-def _ascii_of_folded(key: str) -> str:
-    from geo.columns import normalise_header
-
-    return normalise_header(key)
 
 
 def now_phrase(now: str) -> str:
     """'nay thuộc xã Kon Braih' (the unit word in lower case inside a sentence)."""
-    from geo.location import strip_unit_prefix
-
-    name = str(now)
-    bare = strip_unit_prefix(name)
-    word = name[: len(name) - len(bare)].strip()
+    word, bare = split_unit(now)
     return f"nay thuộc {word.lower() + ' ' if word else ''}{bare}"
 
 

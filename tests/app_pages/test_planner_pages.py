@@ -219,9 +219,8 @@ def test_sign_in_roles_and_refusals_in_the_app(demo_url):
     assert store.get_blackspot(sid).status == before
 
 
-def test_users_page_for_admins(demo_url):
-    """The accounts page (admins): add an account; a short password is refused with a message."""
-    from models.store import Store
+def _users_page_as_admin(demo_url):
+    """(store, the accounts page run by the admin 'quantri', created when missing)."""
     from services.auth import authenticate
 
     store = Store(demo_url)
@@ -231,6 +230,14 @@ def test_users_page_for_admins(demo_url):
     at.session_state["principal"] = authenticate(store, "quantri", "quantri-pass")
     at.run()
     assert not at.exception, at.exception
+    return store, at
+
+
+def test_users_page_for_admins(demo_url):
+    """The accounts page (admins): add an account; a short password is refused with a message."""
+    from services.auth import authenticate
+
+    store, at = _users_page_as_admin(demo_url)
     n = store.user_count()
     name = next(ti for ti in at.text_input if ti.label == "Tên đăng nhập")
     name.input("bientap.xa")
@@ -248,15 +255,9 @@ def test_users_page_for_admins(demo_url):
 
 def test_commune_editor_commune_is_chosen_not_typed(demo_url):
     """A commune editor's commune comes from a list of the store's communes: no typo can lock them out."""
-    from models.store import Store
     from services.auth import authenticate
 
-    store = Store(demo_url)
-    if store.user_count() == 0:
-        store.add_user(username="quantri", password="quantri-pass", role="admin")
-    at = AppTest.from_file(str(ROOT / "app_pages" / "users.py"), default_timeout=60)
-    at.session_state["principal"] = authenticate(store, "quantri", "quantri-pass")
-    at.run()
+    store, at = _users_page_as_admin(demo_url)
     box = at.selectbox(key="ua_commune")
     units = store.admin_units_frame()
     known = set(units.loc[units["level"] == "commune", "name"])  # the 2025 communes of the demo's areas
