@@ -47,6 +47,18 @@ def _sign_in(page, name, password):
     page.get_by_role("button", name="Đăng nhập").click()
 
 
+def _cookies_once_written(context, timeout_s: float = 15) -> dict:
+    """The browser's cookies once the page's script has written the session cookie (it runs as the page draws)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        cookies = {c["name"]: c for c in context.cookies()}
+        if cookies.get("blackspot_session", {}).get("value") or time.monotonic() > deadline:
+            return cookies
+        time.sleep(0.2)
+
+
 def _signed_in_as(page, name) -> None:
     page.get_by_text(f"👤 {name}").first.wait_for(timeout=60000)
 
@@ -71,7 +83,7 @@ def test_open_mode_then_deep_link_reload_new_tab_and_sign_out(app, store_url, co
     page.get_by_role("heading", name="Hành lang an toàn đường bộ").wait_for(timeout=60000)
     _signed_in_as(page, "quantri")
     assert page.url.endswith("/corridor")
-    cookies = {c["name"]: c for c in context.cookies()}
+    cookies = _cookies_once_written(context)
     token = cookies["blackspot_session"]["value"]
     assert len(token) >= 40 and cookies["blackspot_session"]["sameSite"] == "Strict"
     with store.engine.connect() as c:
