@@ -166,10 +166,13 @@ def cmd_import(args) -> int:
     if crs and crs.isdigit():
         crs = int(crs)
     mapping, sheet, date_order, crs = _import_options(args, crs)
+    report_path = Path(args.report) if args.report else path.with_suffix(".report.csv")
+    if path.suffix.lower() in (".csv", ".txt") and path.exists() and path.stat().st_size > settings.STREAM_MB * 2**20:
+        return _import_large_csv(store, path, args, mapping=mapping, crs=crs, date_order=date_order,
+                                 report_path=report_path)
     prev = preview_crashes(store, path.read_bytes(), path.name, source_crs=crs, bounds=_parse_bounds(args.bounds),
                            mapping=mapping, sheet=sheet, date_order=date_order, overlay=True)
     res = prev.result
-    report_path = Path(args.report) if args.report else path.with_suffix(".report.csv")
     write_csv(res.report, report_path)
     table = prev.table
     if table.sheet:
@@ -190,6 +193,37 @@ def cmd_import(args) -> int:
         print("Không có dòng hợp lệ / No valid rows")
         return 1
     summary = commit_crashes(store, prev, valid_only=not args.all_or_nothing, user=args.user, source=args.source)
+    print(f"Lần nhập / Batch {summary.batch_id or '—'}: đã nhập / imported {summary.n_imported}, "
+          f"cập nhật / updated {summary.n_updated}, "
+          f"đã có trong kho / already in store {summary.n_already_in_store}, "
+          f"trùng trong tệp / duplicates in file {summary.n_duplicate_in_file}")
+    return 0
+
+
+def _import_large_csv(store, path: Path, args, *, mapping, crs, date_order, report_path: Path) -> int:
+    """A large CSV, imported a part at a time (memory stays bounded)."""
+    from services.importing import import_crash_csv
+
+    def progress(n: int) -> None:
+        print(f"… {n:,} dòng đã đọc / rows read".replace(",", "."), file=sys.stderr, flush=True)
+
+    out = import_crash_csv(store, path, report_path=report_path, mapping=mapping, overlay=True, source_crs=crs,
+                           bounds=_parse_bounds(args.bounds), date_order=date_order,
+                           valid_only=not args.all_or_nothing, user=args.user, source=args.source, progress=progress)
+    grouped = f" → {out.n_crashes} vụ / crashes" if out.n_crashes != out.n_rows else ""
+    print(f"{out.n_rows} dòng / rows{grouped}: {out.n_valid} hợp lệ / valid, {out.n_errors} lỗi / with errors"
+          + (f", {out.n_skipped} dòng không phải vụ TNGT / not crash rows" if out.n_skipped else "")
+          + f". Báo cáo / Report: {report_path}")
+    if len(out.report_head):
+        with pd.option_context("display.max_rows", 20, "display.width", 200, "display.max_colwidth", 70):
+            print(out.report_head.to_string(index=False))
+    if out.rejected:
+        print("Không nhập gì (--all-or-nothing) / Nothing imported (--all-or-nothing)")
+        return 1
+    if out.n_valid == 0 or out.summary is None:
+        print("Không có dòng hợp lệ / No valid rows")
+        return 1
+    summary = out.summary
     print(f"Lần nhập / Batch {summary.batch_id or '—'}: đã nhập / imported {summary.n_imported}, "
           f"cập nhật / updated {summary.n_updated}, "
           f"đã có trong kho / already in store {summary.n_already_in_store}, "

@@ -13,6 +13,10 @@ BLACKSPOT_SHARED_DATA
     Folder of the real data sets used for the demo (``../shared/data``).
 BLACKSPOT_MAX_UPLOAD_MB
     Largest file accepted by the import (default 200 MB).
+BLACKSPOT_STREAM_MB
+    A CSV larger than this is imported from the command line a part at a time
+    (``BLACKSPOT_CHUNK_ROWS`` rows each, default 200 000), so memory stays
+    bounded (default 32 MB).
 BLACKSPOT_SNAP_DISTANCE_M
     A crash with coordinates gets a road and chainage when it lies within this
     distance of a road (default 50 m).
@@ -46,6 +50,8 @@ def database_url() -> str:
 
 
 MAX_UPLOAD_MB = float(_env("MAX_UPLOAD_MB", "200"))
+STREAM_MB = float(_env("STREAM_MB", "32"))
+CHUNK_ROWS = int(_env("CHUNK_ROWS", "200000"))
 SNAP_DISTANCE_M = float(_env("SNAP_DISTANCE_M", "50"))
 DEFAULT_RULESET = _env("RULESET", "tt41-2024")
 

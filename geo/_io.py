@@ -271,6 +271,144 @@ def _read_csv(data: bytes) -> RawTable:
                     skipped=found.skipped, header_rows=found.header_rows)
 
 
+@dataclass
+class CsvParts:
+    """A large CSV read part by part (:func:`csv_parts`): the header found at
+    the top, then :meth:`tables` yields the table's rows a part at a time,
+    numbered by their line in the file, so memory stays bounded."""
+
+    path: Path
+    encoding: str
+    sep: str
+    heads: list[str]
+    header_rows: list[int]
+    first_row_number: int
+    width: int
+    score: int
+    sha256: str
+    ends_with_newline: bool
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.heads)
+
+    def tables(self, *, chunk_rows: int = 200_000, usecols: list[int] | None = None):
+        """Yield a :class:`RawTable` per part of ``chunk_rows`` lines (the
+        rows after a signature or a second table are set aside, as in one
+        read). ``usecols`` reads only those columns (by position), every line
+        as it is (no rows set aside: a column alone does not show them)."""
+        from geo.tablefind import ENDS_TABLE, table_below
+
+        heads = self.heads if usecols is None else [self.heads[i] for i in usecols]
+        reader = pd.read_csv(self.path, encoding=self.encoding, sep=self.sep, header=None, names=range(self.width),
+                             usecols=usecols, skiprows=self.first_row_number - 1, dtype=str, keep_default_na=False,
+                             skip_blank_lines=False, engine="c", index_col=False, chunksize=chunk_rows)
+        first, ended = self.first_row_number, None
+        try:
+            parts = iter(reader)
+            part = next(parts, None)
+            while part is not None:
+                nxt = next(parts, None)
+                if nxt is None and self.ends_with_newline and len(part) and part.iloc[-1].eq("").all():
+                    part = part.iloc[:-1]  # the newline that ends the file is not a blank line
+                body = part.reset_index(drop=True)
+                body.columns = range(body.shape[1])
+                for c in body.columns:  # CP1258 writes tones as combining marks: NFC, per distinct text
+                    codes, uniques = pd.factorize(body[c], sort=False)
+                    norm = np.array([unicodedata.normalize("NFC", u) for u in uniques], dtype=object)
+                    body[c] = norm[codes] if len(norm) else body[c]
+                if usecols is not None:
+                    body.columns = heads
+                    yield RawTable(frame=body, fmt="csv", encoding=self.encoding,
+                                   row_numbers=np.arange(len(body)) + first, header_rows=self.header_rows)
+                elif ended:
+                    numbers = np.arange(len(body)) + first
+                    yield RawTable(frame=pd.DataFrame(columns=heads), fmt="csv", encoding=self.encoding,
+                                   row_numbers=np.array([], dtype=int), header_rows=self.header_rows,
+                                   skipped=[(int(k), ended) for k in numbers])
+                else:
+                    found = table_below(body, heads, first_row_number=first, header_rows=self.header_rows,
+                                        score=self.score, top=first == self.first_row_number)
+                    if found.skipped and found.skipped[-1][1] in ENDS_TABLE and found.skipped[-1][0] == first + len(body) - 1:
+                        ended = found.skipped[-1][1]
+                    yield RawTable(frame=found.frame, fmt="csv", encoding=self.encoding,
+                                   row_numbers=found.row_numbers, skipped=found.skipped,
+                                   header_rows=self.header_rows)
+                first += len(part)
+                part = nxt
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise InputFileError(f"CSV lỗi cấu trúc gần dòng {first} / Malformed CSV near line {first}: "
+                                 f"{str(exc).splitlines()[0][:200]}") from exc
+
+
+def file_encoding(path: Path) -> tuple[str, str, bool]:
+    """(encoding, SHA-256, ends with a newline) of a text file, read in blocks:
+    UTF-8 (with or without BOM), UTF-16 by its mark, else Windows-1258."""
+    import codecs
+    import hashlib
+
+    digest = hashlib.sha256()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    ok, head, last = True, b"", b""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+            head = head or block[:4096]
+            last = block[-1:]
+            if ok:
+                try:
+                    utf8.decode(block)
+                except UnicodeDecodeError:
+                    ok = False
+    if ok:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            ok = False
+    if head.startswith(b"\xef\xbb\xbf"):
+        enc = "utf-8-sig"
+        if not ok:
+            raise InputFileError("Tệp đánh dấu UTF-8 nhưng có byte sai; hãy lưu lại dạng CSV UTF-8 / The file is "
+                                 "marked UTF-8 but has invalid bytes; save it again as CSV UTF-8")
+    elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        enc = "utf-16"
+    elif ok:
+        enc = "utf-8"
+    elif b"\x00" in head:
+        raise InputFileError("Tệp không phải văn bản / Not a text file (binary content)")
+    else:
+        enc = "cp1258"
+    return enc, digest.hexdigest(), last in (b"\n", b"\r")
+
+
+def csv_parts(path: str | Path, *, max_mb: float | None = None) -> CsvParts:
+    """Open a CSV to be read in parts: its encoding, delimiter and header
+    (found under any title rows, as :func:`read_table` does), read from the
+    top of the file only."""
+    from geo.tablefind import SEARCH_ROWS, find_header, header_names
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"Không tìm thấy tệp / File not found: {path}")
+    _check_size(path.stat().st_size, settings.MAX_UPLOAD_MB if max_mb is None else max_mb, path.name)
+    encoding, sha, newline_end = file_encoding(path)
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        top = "".join(fh.readline() for _ in range(SEARCH_ROWS + 1))
+    if not top.strip():
+        raise InputFileError("Tệp rỗng / Empty file")
+    head_lines = top.replace("\r\n", "\n").replace("\r", "\n").split("\n")[: SEARCH_ROWS + 1]
+    try:
+        sep = _sniff_delimiter(head_lines)
+        grid = [[unicodedata.normalize("NFC", c) for c in row] for row in csv.reader(head_lines, delimiter=sep)]
+    except csv.Error as exc:
+        raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
+    start, n_head, score = find_header(grid)
+    width = max((len(r) for r in grid), default=0)
+    return CsvParts(path=path, encoding=encoding, sep=sep, heads=header_names(grid, start, n_head),
+                    header_rows=[start + 1 + k for k in range(n_head)], first_row_number=start + n_head + 1,
+                    width=width, score=score, sha256=sha, ends_with_newline=newline_end)
+
+
 def _xlsx_cell(value) -> str:
     """A cell as text: dates and times unambiguous (ISO), whole numbers without '.0'."""
     import datetime as _dt

@@ -67,6 +67,9 @@ class DateColumn:
         Rows whose text carried a time of day.
     first_proof
         Position of the first value that proved the order (or -1).
+    n_dmy, n_mdy, first_dmy, first_mdy
+        How many values prove day first / month first, and the position of
+        the first of each (or -1): a file read in parts adds them up.
     """
 
     values: pd.Series
@@ -75,6 +78,56 @@ class DateColumn:
     contradicts: np.ndarray
     has_time: np.ndarray
     first_proof: int = -1
+    n_dmy: int = 0
+    n_mdy: int = 0
+    first_dmy: int = -1
+    first_mdy: int = -1
+
+
+_PROOF = r"^\s*(\d{1,2})\s*([/.\-])\s*(\d{1,2})\s*\2\s*(?:\d{4}|\d{2})(?!\d)"
+
+
+def order_proofs(values: pd.Series) -> tuple[int, int, int, int]:
+    """``(n_dmy, n_mdy, first_dmy, first_mdy)`` of a column, as
+    :func:`parse_date_column` counts them, without parsing the dates: a
+    file read in parts decides its order from these, read first.
+
+    >>> order_proofs(pd.Series(["05/02/2024", "25/03/2024 13h28", "03/25/24", "2024-05-13"]))
+    (1, 1, 1, 2)
+    """
+    parts = values.astype(str).str.extract(_PROOF)
+    a = pd.to_numeric(parts[0], errors="coerce").to_numpy()
+    b = pd.to_numeric(parts[2], errors="coerce").to_numpy()
+    dmy = (a > 12) & (b <= 12)
+    mdy = (b > 12) & (a <= 12)
+    return (int(dmy.sum()), int(mdy.sum()), int(np.argmax(dmy)) if dmy.any() else -1,
+            int(np.argmax(mdy)) if mdy.any() else -1)
+
+
+@dataclass(frozen=True)
+class FileDateOrder:
+    """The date order of a whole file, decided before its parts are read:
+    ``order``, how it was decided (``given``, ``proven``, ``assumed``), and the
+    row number that proved it (0 when none).
+
+    >>> FileDateOrder.decide(n_dmy=0, n_mdy=3, first_dmy=0, first_mdy=17)
+    FileDateOrder(order='mdy', proof='proven', row=17)
+    >>> FileDateOrder.decide(n_dmy=0, n_mdy=0, first_dmy=0, first_mdy=0).proof
+    'assumed'
+    """
+
+    order: str
+    proof: str
+    row: int = 0
+
+    @classmethod
+    def decide(cls, *, n_dmy: int, n_mdy: int, first_dmy: int, first_mdy: int,
+               given: str | None = None) -> "FileDateOrder":
+        if given is not None:
+            return cls(given, "given")
+        if n_dmy or n_mdy:
+            return cls("dmy", "proven", first_dmy) if n_dmy >= n_mdy else cls("mdy", "proven", first_mdy)
+        return cls("dmy", "assumed")
 
 
 def _parts(text: str):
@@ -157,6 +210,65 @@ def _swap(fmt: str) -> str:
     return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
 
+def _fixed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Texts of a fixed layout read with array arithmetic, no parsing per row:
+    ``dd/mm/yyyy``, ``dd-mm-yyyy``, ``dd.mm.yyyy`` and ISO ``yyyy-mm-dd``,
+    each alone or with ``HH:MM`` or ``HH:MM:SS`` after a space (ISO: or a T).
+    Returns (day-first values, month-first values, ISO values, rows of a
+    d/m layout, rows of the ISO layout); NaT where the date does not exist.
+
+    >>> d, m, i, dm, iso = _fixed(np.array(["05/02/2024 13:28", "31.12.2023", "2024-02-29T08:00:00", "5/2/2024"],
+    ...                                    dtype=object))
+    >>> [str(x) for x in d[:2]], str(m[0]), str(i[2]), dm.tolist(), iso.tolist()
+    (['2024-02-05T13:28:00', '2023-12-31T00:00:00'], '2024-05-02T13:28:00', '2024-02-29T08:00:00', [True, True, False, False], [False, False, True, False])
+    """
+    n = len(values)
+    nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    none = np.zeros(n, dtype=bool)
+    if n == 0:
+        return nat, nat.copy(), nat.copy(), none, none.copy()
+    try:
+        arr = values.astype("U20")
+    except (TypeError, ValueError):
+        return nat, nat.copy(), nat.copy(), none, none.copy()
+    c = arr.view(np.uint32).reshape(n, 20).astype(np.int64)
+    length = (c != 0).sum(axis=1)
+    dig = (c >= 48) & (c <= 57)
+    num = c - 48
+
+    def two(k):
+        return num[:, k] * 10 + num[:, k + 1]
+
+    timed = (((length == 16) | (length == 19)) & ((c[:, 10] == 32) | (c[:, 10] == 84)) & dig[:, 11] & dig[:, 12]
+             & (c[:, 13] == 58) & dig[:, 14] & dig[:, 15])
+    timed &= (length == 16) | ((c[:, 16] == 58) & dig[:, 17] & dig[:, 18])
+    shape_ok = (length == 10) | timed
+    hh, mi = np.where(timed, two(11), 0), np.where(timed, two(14), 0)
+    ss = np.where(timed & (length == 19), two(17), 0)
+    clock_ok = (hh < 24) & (mi < 60) & (ss < 60)
+    # d/m/yyyy
+    sep = c[:, 2]
+    dm = (shape_ok & dig[:, 0] & dig[:, 1] & dig[:, 3] & dig[:, 4] & dig[:, 6] & dig[:, 7] & dig[:, 8] & dig[:, 9]
+          & ((sep == 47) | (sep == 45) | (sep == 46)) & (c[:, 5] == sep) & (c[:, 10] != 84) & clock_ok)
+    # yyyy-mm-dd
+    iso = (shape_ok & dig[:, 0] & dig[:, 1] & dig[:, 2] & dig[:, 3] & (c[:, 4] == 45) & dig[:, 5] & dig[:, 6]
+           & (c[:, 7] == 45) & dig[:, 8] & dig[:, 9] & clock_ok)
+    year_dm = num[:, 6] * 1000 + num[:, 7] * 100 + num[:, 8] * 10 + num[:, 9]
+    year_iso = num[:, 0] * 1000 + num[:, 1] * 100 + num[:, 2] * 10 + num[:, 3]
+    seconds = hh * 3600 + mi * 60 + ss
+
+    def build(y, mo, d, ok):
+        ok = ok & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31) & (y >= 1900) & (y <= 2200)  # others: the parser
+        month = np.where(ok, (y - 1970) * 12 + mo - 1, 0).astype("datetime64[M]")
+        day = month.astype("datetime64[D]") + np.where(ok, d - 1, 0).astype("timedelta64[D]")
+        ok &= day.astype("datetime64[M]") == month   # 31/02 does not exist
+        out = day.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
+        return np.where(ok, out, np.datetime64("NaT"))
+
+    a, b = two(0), two(3)
+    return (build(year_dm, b, a, dm), build(year_dm, a, b, dm), build(year_iso, two(5), two(8), iso), dm, iso)
+
+
 def _fast(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, np.ndarray]:
     """Vectorised parse of the common layouts: (day-first values, month-first
     values, ISO values, rows handled)."""
@@ -166,33 +278,37 @@ def _fast(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, np.ndarray]:
     iso = dmy.copy()
     done = np.zeros(n, dtype=bool)
     todo = s.ne("").to_numpy()
+    # fixed layouts with array arithmetic first
+    f_dmy, f_mdy, f_iso, f_dm, f_is = _fixed(s.to_numpy(dtype=object))
+    f_dm &= ~np.isnat(f_dmy) | ~np.isnat(f_mdy)
+    f_is &= ~np.isnat(f_iso)
+    dmy.iloc[f_dm] = f_dmy[f_dm]
+    mdy.iloc[f_dm] = f_mdy[f_dm]
+    iso.iloc[f_is] = f_iso[f_is]
+    done |= f_dm | f_is
+    todo &= ~done
     # try first the layouts a sample of the column uses (each try costs a pass over the rest)
     sample = s[todo].head(300)
     rank = {f: int(pd.to_datetime(sample, format=f, errors="coerce").notna().sum()) for f in _ISO + _FAST}
-    isos = sorted((f for f in _ISO if rank[f]), key=lambda f: -rank[f])
-    fasts = sorted((f for f in _FAST if rank[f] or rank.get(_swap(f), 0)), key=lambda f: -rank[f])
+    seen = [f for f in _ISO + _FAST if rank[f] or rank.get(_swap(f), 0)]
+    seen.sort(key=lambda f: -max(rank[f], rank.get(_swap(f), 0)))
     if len(sample) < todo.sum():  # layouts absent from the sample may still occur further down: try them last
-        isos += [f for f in _ISO if f not in isos]
-        fasts += [f for f in _FAST if f not in fasts]
-    for fmt in isos:
-        if not todo.any():
-            break
-        v = pd.to_datetime(s[todo], format=fmt, errors="coerce")
-        ok = v.notna().to_numpy()
-        idx = np.flatnonzero(todo)[ok]
-        iso.iloc[idx] = v[ok].to_numpy()
-        done[idx] = True
-        todo[idx] = False
-    for fmt in fasts:
+        seen += [f for f in _ISO + _FAST if f not in seen]
+    for fmt in seen:
         if not todo.any():
             break
         sub = s[todo]
         a = pd.to_datetime(sub, format=fmt, errors="coerce")
-        b = pd.to_datetime(sub, format=_swap(fmt), errors="coerce")
-        ok = (a.notna() | b.notna()).to_numpy()
-        idx = np.flatnonzero(todo)[ok]
-        dmy.iloc[idx] = a[ok].to_numpy()
-        mdy.iloc[idx] = b[ok].to_numpy()
+        if fmt in _ISO:
+            ok = a.notna().to_numpy()
+            idx = np.flatnonzero(todo)[ok]
+            iso.iloc[idx] = a[ok].to_numpy()
+        else:
+            b = pd.to_datetime(sub, format=_swap(fmt), errors="coerce")
+            ok = (a.notna() | b.notna()).to_numpy()
+            idx = np.flatnonzero(todo)[ok]
+            dmy.iloc[idx] = a[ok].to_numpy()
+            mdy.iloc[idx] = b[ok].to_numpy()
         done[idx] = True
         todo[idx] = False
     return dmy, mdy, iso, done
@@ -267,12 +383,12 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     contradicts = np.where(fast, fast_contra, np.where(has, contra_u[take], False) if len(uniques) else False)
     vals[contradicts] = pd.NaT
     has_time = np.where(fast, has_fast_time, np.where(has, time_u[take], False) if len(uniques) else False)
-    first = -1
-    if proof == "proven":
-        where = np.flatnonzero(row_dmy if used == "dmy" else row_mdy)
-        first = int(where[0]) if len(where) else -1
+    first_dmy = int(np.argmax(row_dmy)) if n_dmy else -1
+    first_mdy = int(np.argmax(row_mdy)) if n_mdy else -1
+    first = (first_dmy if used == "dmy" else first_mdy) if proof == "proven" else -1
     return DateColumn(values=vals, order=used, proof=proof, contradicts=np.asarray(contradicts, dtype=bool),
-                      has_time=np.asarray(has_time, dtype=bool), first_proof=first)
+                      has_time=np.asarray(has_time, dtype=bool), first_proof=first, n_dmy=n_dmy, n_mdy=n_mdy,
+                      first_dmy=first_dmy, first_mdy=first_mdy)
 
 
 _HHMM = re.compile(r"^(\d{1,2})(\d{2})$")

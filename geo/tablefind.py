@@ -160,25 +160,46 @@ _MAYBE_NOT_CRASH = re.compile(
     r"approved)")
 
 
-def classify_rows(frame: pd.DataFrame) -> np.ndarray:
+def per_text(values: pd.Series, fn) -> np.ndarray:
+    """``fn`` (a function of a Series of texts) worked once per distinct text of
+    ``values`` and spread back to every row: a column repeats most of its
+    texts (counts, causes, places), so this is much cheaper than per row.
+
+    >>> per_text(pd.Series([" a", "b ", " a"]), lambda u: u.str.strip()).tolist()
+    ['a', 'b', 'a']
+    """
+    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=False)
+    out = fn(pd.Series(np.asarray(uniques, dtype=object)))
+    return np.asarray(out)[codes] if len(codes) else np.asarray(out)
+
+
+#: Reasons that hold for every row after the one they start at.
+ENDS_TABLE = ("chữ ký hoặc phần cuối / signature or footer", "bảng khác bên dưới / another table below")
+
+
+def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
     """Why each row is not a crash row (``""`` when it is one): blank, column
     numbers, totals, signature or footer (every row after the first
     signature row). Vectorised: only rows whose first cells start like such
-    a row are looked at one by one."""
+    a row are looked at one by one. ``top`` is False for a later part of a
+    table read in parts (no column-number row there)."""
     n = len(frame)
     why = np.full(n, "", dtype=object)
     if n == 0 or frame.shape[1] == 0:
         return why
     text = frame.astype(str)
-    empty = text.apply(lambda s: s.str.strip().isin(["", "nan"]))
-    blank = empty.all(axis=1).to_numpy()
-    single = (~empty).sum(axis=1).to_numpy() == 1
+    empty = np.column_stack([per_text(text[c], lambda u: u.str.strip().isin(["", "nan"])) for c in text.columns])
+    blank = empty.all(axis=1)
+    single = (~empty).sum(axis=1) == 1
     why[blank] = "dòng trống / blank row"
-    first = text.iloc[:, : min(3, frame.shape[1])]
-    maybe = first.apply(lambda s: s.str.match(_MAYBE_NOT_CRASH)).any(axis=1).to_numpy() & ~blank
-    maybe[: min(3, n)] |= ~blank[: min(3, n)]  # the column-number row sits right under the header
+    first = [text[c] for c in text.columns[: min(3, frame.shape[1])]]
+    maybe = np.column_stack([per_text(c, lambda u: u.str.match(_MAYBE_NOT_CRASH)) for c in first]).any(axis=1)
+    maybe &= ~blank
+    if top:
+        maybe[: min(3, n)] |= ~blank[: min(3, n)]  # the column-number row sits right under the header
     # a row with no digit in its first cells may be the title or header of another table further down
-    no_digit = ~first.apply(lambda s: s.str.contains(r"\d", regex=True)).any(axis=1).to_numpy() & ~blank
+    no_digit = ~np.column_stack([per_text(c, lambda u: u.str.contains(r"\d", regex=True)) for c in first]).any(axis=1)
+    no_digit &= ~blank
     values = text.to_numpy(dtype=object)
     footer_from = n
     for i in np.flatnonzero(no_digit | single):
@@ -188,16 +209,16 @@ def classify_rows(frame: pd.DataFrame) -> np.ndarray:
         elif _row_score(list(values[i])) >= 4:  # the header of a second table: the rest is not this table
             footer_from = i - 1 if i > 0 and why[i - 1] == "dòng tiêu đề / title row" else i
             break
-    why[footer_from:] = "bảng khác bên dưới / another table below"
+    why[footer_from:] = ENDS_TABLE[1]
     for i in np.flatnonzero(maybe[:footer_from]):
         cells = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
         heads = [normalise_header(c) for c in cells[:3]]
         if any(_FOOTER.match(f) for f in heads):
-            why[i:footer_from] = "chữ ký hoặc phần cuối / signature or footer"
+            why[i:footer_from] = ENDS_TABLE[0]
             break
         if any(_TOTALS.match(f) for f in heads[:2]):
             why[i] = "dòng tổng cộng / totals row"
-        elif i < 3 and len(cells) >= 2 and all(_COLNUM.match(c) for c in cells):
+        elif top and i < 3 and len(cells) >= 2 and all(_COLNUM.match(c) for c in cells):
             nums = [int(c.strip("()")) for c in cells]
             if nums == sorted(nums) and len(set(nums)) == len(nums):
                 why[i] = "dòng đánh số cột / column numbers"
@@ -215,10 +236,11 @@ def header_names(grid: list[list[str]], start: int, n_head: int) -> list[str]:
 
 
 def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
-                header_rows: list[int], score: int = 0) -> FoundTable:
+                header_rows: list[int], score: int = 0, top: bool = True) -> FoundTable:
     """The data rows under a header: ``body`` holds the cells below it (as
     many columns as it has, padded or cut to the header's), numbered from
-    ``first_row_number``; blank, column-number, totals and footer rows set aside."""
+    ``first_row_number``; blank, column-number, totals and footer rows set
+    aside. ``top`` is False for a later part of a table read in parts."""
     body = body.copy()
     width = len(heads)
     if body.shape[1] < width:
@@ -229,10 +251,15 @@ def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
     body.columns = heads
     numbers = np.arange(len(body)) + first_row_number
     keep = [h for h in heads if not h.startswith("Cột ") or body[h].astype(str).str.strip().ne("").any()]
-    body = body[keep].fillna("").astype(str).apply(lambda s: s.str.strip()) if len(keep) else body[keep]
-    why = classify_rows(body)
+    if len(keep):
+        body = pd.DataFrame({h: per_text(body[h].fillna("").astype(str), lambda u: u.str.strip()) for h in keep},
+                            index=body.index, dtype=object)
+    else:
+        body = body[keep]
+    why = classify_rows(body, top=top)
     if extra.shape[1]:  # cells beyond the header's last column: a row that does not fit the table
-        spill = extra.fillna("").astype(str).apply(lambda s: s.str.strip()).ne("").any(axis=1).to_numpy()
+        spill = np.column_stack([per_text(extra[c].fillna("").astype(str), lambda u: u.str.strip().ne(""))
+                                 for c in extra.columns]).any(axis=1)
         why = np.where((why == "") & spill, "", why)
     skipped = [(int(numbers[i]), w) for i, w in enumerate(why) if w]
     ok = why == ""

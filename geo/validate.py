@@ -21,7 +21,7 @@ from geo._io import RawTable
 from geo.chainage import RoadNetwork, normalise_road_code, parse_chainage_series
 from geo.casualties import casualty_counts, disagreeing, group_keys, sum_or_once
 from geo.columns import CASUALTY_MARKERS, auto_map, normalise_header, require_crash_fields
-from geo.dates import parse_date_column, parse_times
+from geo.dates import FileDateOrder, parse_date_column, parse_times
 from geo.location import parse_locations
 from geo.severity import classify
 
@@ -135,6 +135,14 @@ class _Report:
         return out.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
 
 
+def skipped_report(skipped: list) -> pd.DataFrame:
+    """Report lines for ``(row number, reason)`` rows that are not crash rows."""
+    rep = _Report(np.zeros(0, dtype=int))
+    for row_no, why in skipped:
+        rep.skip(row_no, why)
+    return rep.frame()
+
+
 def parse_dates(values: pd.Series) -> pd.Series:
     """Dates written day first (dd/mm/yyyy, with or without a time) or ISO,
     for a date typed by a user: :func:`geo.dates.parse_date_column` with the
@@ -167,7 +175,8 @@ def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, 
     >>> _numbers(pd.Series(["105.123", "21,028", " 106 "]), thousands=False)[0].tolist()
     [105.123, 21.028, 106.0]
     """
-    s = values.astype(str).str.strip()
+    codes, uniques = pd.factorize(values.astype(str), sort=False)  # a count column has a few distinct texts
+    s = pd.Series(np.asarray(uniques, dtype=object)).str.strip()
     blank = s.eq("").to_numpy()
     num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
     redo = np.isnan(num) & ~blank
@@ -180,12 +189,11 @@ def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, 
             r = r.where(~grouped, r.str.replace(".", "", regex=False))
         r = r.where(~r.str.match(r"^-?\d+,\d+$"), r.str.replace(",", ".", regex=False))
         num[redo] = pd.to_numeric(r, errors="coerce").to_numpy(dtype=float)
-    codes, uniques = pd.factorize(s, sort=False)  # "1e2", "12 người", "inf": not a plain number
-    odd = np.array([bool(_NOT_PLAIN.search(u)) for u in uniques], dtype=bool)
-    letters = np.where(codes >= 0, odd[np.clip(codes, 0, None)] if len(odd) else False, False)
-    num[letters] = np.nan
+    # "1e2", "12 người", "inf": not a plain number
+    num[np.array([bool(_NOT_PLAIN.search(u)) for u in s], dtype=bool)] = np.nan
     unreadable = np.isnan(num) & ~blank
-    return num, blank, unreadable
+    take = np.clip(codes, 0, None)
+    return num[take], blank[take], unreadable[take]
 
 
 def _text(frame: pd.DataFrame, mapping: dict[str, str], name: str) -> pd.Series:
@@ -233,7 +241,7 @@ def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
 def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
                      source_crs: str | int | None = None, bounds=settings.VIETNAM_BOUNDS,
                      roads: RoadNetwork | None = None, snap_m: float = settings.SNAP_DISTANCE_M,
-                     today: datetime | None = None, date_order: str | None = None) -> ValidationResult:
+                     today: datetime | None = None, date_order: str | FileDateOrder | None = None) -> ValidationResult:
     """Validate a crash table and normalise its rows.
 
     Parameters
@@ -255,7 +263,8 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     date_order
         ``dmy``, ``mdy`` or ``ymd`` to force the order of d/m/y dates;
         default: proven by the column's values, else day first (said in the
-        report).
+        report). A :class:`geo.dates.FileDateOrder` is the order of a whole
+        file read in parts, decided before.
 
     Returns
     -------
@@ -287,15 +296,17 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
 
     # --- date and time -----------------------------------------------------------------
     raw_date = _text(frame, mapping, "occurred_at")
-    dc = parse_date_column(raw_date, order=date_order)
+    file_order = date_order if isinstance(date_order, FileDateOrder) else None
+    dc = parse_date_column(raw_date, order=file_order.order if file_order else date_order)
     occurred = dc.values
     if raw_date.str.match(r"^\s*\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]").any():
         words = _ORDER_WORDS[dc.order]
-        if dc.proof == "proven":
-            at = int(rep.row_numbers[dc.first_proof]) if dc.first_proof >= 0 else 0
+        proof = file_order.proof if file_order else dc.proof
+        if proof == "proven":
+            at = file_order.row if file_order else int(rep.row_numbers[dc.first_proof]) if dc.first_proof >= 0 else 0
             rep.note("occurred_at", f"Thứ tự ngày của tệp: {words[0]} (dòng {at} có phần lớn hơn 12) / The file's "
                                     f"date order: {words[1]} (row {at} proves it)")
-        elif dc.proof == "assumed":
+        elif proof == "assumed":
             rep.note("occurred_at", f"Không giá trị nào xác định thứ tự ngày và tháng: đọc là {words[0]}; nếu sai "
                                     f"dùng --date-order mdy / No value proves the order of day and month: read as "
                                     f"{words[1]}; if wrong use --date-order mdy")

@@ -1,13 +1,15 @@
 """Crash import batches (one transaction each, dedup, undo) and crash reads."""
 from __future__ import annotations
 
+import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import String, delete, func, insert, select, update
 
 from errors import ImportRejected, NotFoundError, TransitionError
 from geo.chainage import RoadNetwork
@@ -37,6 +39,92 @@ class ImportSummary:
     n_updated: int = 0
     n_crashes: int | None = None  # crashes the file's rows make (rows of one crash grouped)
 
+class _CrashImportJob:
+    """One crash batch being written (see :meth:`CrashesMixin.crash_import`)."""
+
+    def __init__(self, store, conn, *, filename, user, file_sha256, source, roads, is_simulated, progress):
+        self.store, self.conn = store, conn
+        self.filename, self.user, self.sha, self.source = filename, user, file_sha256, source
+        self.roads, self.is_simulated, self.progress = roads, is_simulated, progress
+        self.batch_id: int | None = None
+        self.n_rows = self.n_imported = self.n_invalid = self.n_same = self.n_dup = self.n_updated = 0
+        self.n_crashes = 0
+        self._indexes: list[str] = []
+        self.summary: ImportSummary | None = None
+
+    def defer_indexes(self, expected_rows: int) -> None:
+        """Drop the crash table's secondary indexes for a write much larger
+        than the table (rebuilt in :meth:`finish`, in the same transaction)."""
+        have = self.conn.exec_driver_sql("SELECT count(*) FROM crash").scalar_one()
+        if expected_rows < 2 * have:
+            return
+        rows = self.conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                         "AND tbl_name = 'crash' AND sql IS NOT NULL").all()
+        for name, sql in rows:
+            self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
+            self._indexes.append(sql)
+
+    def add(self, result: ValidationResult) -> None:
+        """Write one part's valid rows (the store's checks, dedup and
+        corrections as for a whole file)."""
+        store, conn = self.store, self.conn
+        rows = result.rows
+        self.n_rows += result.n_rows
+        self.n_crashes += result.n_crashes
+        self.n_invalid += result.n_errors
+        self.n_dup += int(rows["duplicate_in_file"].sum())
+        good = rows.loc[rows["ok"]].copy()
+        if good.empty:
+            return
+        # a commune editor may import its commune's crashes, recorded under a pre-2025 name too
+        where = good["commune"].replace("", None)
+        if "commune_now" in good:
+            where = good["commune_now"].where(good["commune_now"].notna() & good["commune_now"].ne(""), where)
+        for commune in where.dropna().unique().tolist() or [None]:
+            store._check(Action.IMPORT, commune=commune)
+        # a crash whose source id was imported before from the same source is a correction
+        earlier = store._earlier_by_source_id(conn, good, source=self.source, before=self.batch_id)
+        # without a named source, ids repeat between offices: the same id is a correction only when the
+        # day or the place (within 100 m) is the same; otherwise it is another crash
+        changes, same_crash = _corrections(good, earlier, guard=self.source is None)
+        rest = good.loc[~same_crash]
+        existing = store._existing_keys(conn, rest["dedup_key"].tolist())
+        fresh = rest.loc[~rest["dedup_key"].isin(existing)]
+        self.n_same += len(good) - len(fresh) - len(changes)
+        if fresh.empty and not changes:
+            return
+        if self.batch_id is None:
+            self.batch_id = conn.execute(insert(ImportBatch).values(
+                kind="crashes", filename=self.filename, file_sha256=self.sha, created_at=datetime.now(),
+                created_by=self.user, n_rows=0, n_imported=0, n_skipped=0, status=BatchStatus.ACTIVE,
+                source=self.source, is_simulated=self.is_simulated).returning(ImportBatch.id)).scalar_one()
+        road_ids = None
+        if self.roads is not None:
+            ri = fresh["road_idx"].to_numpy()
+            road_ids = np.where(ri >= 0, self.roads.ids[np.clip(ri, 0, None)], None)
+        if len(fresh):
+            cols = _crash_columns(fresh, batch_id=self.batch_id, source=self.source or self.filename, user=self.user,
+                                  road_ids=road_ids, is_simulated=self.is_simulated, postgres=store.postgres)
+            _bulk_insert_crashes(conn, cols, postgres=store.postgres, progress=self.progress)
+        store._apply_corrections(conn, changes, batch_id=self.batch_id, user=self.user)
+        self.n_imported += len(fresh)
+        self.n_updated += len(changes)
+
+    def finish(self) -> None:
+        for sql in self._indexes:
+            self.conn.exec_driver_sql(sql)
+        if self.batch_id is not None:
+            self.conn.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
+                n_rows=self.n_rows, n_imported=self.n_imported, n_skipped=self.n_rows - self.n_imported))
+            _audit(self.conn, user=self.user, table="import_batch", row_id=self.batch_id, action="import",
+                   changes={"filename": self.filename, "n_imported": self.n_imported, "n_updated": self.n_updated,
+                            "n_rows": self.n_rows})
+        self.summary = ImportSummary(batch_id=self.batch_id, n_rows=self.n_rows, n_imported=self.n_imported,
+                                     n_invalid=self.n_invalid, n_already_in_store=self.n_same,
+                                     n_duplicate_in_file=self.n_dup, n_updated=self.n_updated,
+                                     n_crashes=self.n_crashes)
+
+
 class CrashesMixin:
     """Crash import batches (one transaction each, dedup, undo) and crash reads."""
 
@@ -52,59 +140,38 @@ class CrashesMixin:
         the store (same dedup key) are skipped, so re-importing a file adds
         nothing. ``progress(fraction)`` is called while writing.
         """
-        rows = result.rows
         if not valid_only and result.n_errors:
             raise ImportRejected(f"Tệp có {result.n_errors} dòng lỗi; không nhập gì / "
                                  f"{result.n_errors} rows have errors; nothing imported")
-        good = rows.loc[rows["ok"]].copy()
-        if good.empty:
+        if not result.rows["ok"].any():
             raise ImportRejected("Không có dòng hợp lệ để nhập / No valid rows to import")
-        # a commune editor may import its commune's crashes, recorded under a pre-2025 name too
-        where = good["commune"].replace("", None)
-        if "commune_now" in good:
-            where = good["commune_now"].where(good["commune_now"].notna() & good["commune_now"].ne(""), where)
-        communes = where.dropna().unique().tolist() if "commune" in good else []
-        for commune in communes or [None]:
-            self._check(Action.IMPORT, commune=commune)
-        user = self._who(user)
-        n_crashes = getattr(result, "n_crashes", None)
-        with self.engine.begin() as conn:
-            # a crash whose source id was imported before from the same source is a correction
-            earlier = self._earlier_by_source_id(conn, good, source=source)
-            # without a named source, ids repeat between offices: the same id is a correction only when the
-            # day or the place (within 100 m) is the same; otherwise it is another crash
-            changes, same_crash = _corrections(good, earlier, guard=source is None)
-            rest = good.loc[~same_crash]
-            existing = self._existing_keys(conn, rest["dedup_key"].tolist())
-            fresh = rest.loc[~rest["dedup_key"].isin(existing)]
-            n_same = len(good) - len(fresh) - len(changes)
-            if fresh.empty and not changes:  # nothing new: no empty batch
-                return ImportSummary(batch_id=None, n_rows=result.n_rows, n_imported=0, n_invalid=result.n_errors,
-                                     n_already_in_store=n_same, n_duplicate_in_file=int(rows["duplicate_in_file"].sum()),
-                                     n_updated=0, n_crashes=n_crashes)
-            batch_id = conn.execute(insert(ImportBatch).values(
-                kind="crashes", filename=filename, file_sha256=file_sha256, created_at=datetime.now(),
-                created_by=user, n_rows=result.n_rows, n_imported=len(fresh),
-                n_skipped=result.n_rows - len(fresh), status=BatchStatus.ACTIVE, source=source,
-                is_simulated=is_simulated).returning(ImportBatch.id)).scalar_one()
-            road_ids = None
-            if roads is not None:
-                ri = fresh["road_idx"].to_numpy()
-                road_ids = np.where(ri >= 0, roads.ids[np.clip(ri, 0, None)], None)
-            cols = _crash_columns(fresh, batch_id=batch_id, source=source or filename, user=user,
-                                  road_ids=road_ids, is_simulated=is_simulated, postgres=self.postgres)
-            if len(fresh):
-                _bulk_insert_crashes(conn, cols, postgres=self.postgres, progress=progress)
-            self._apply_corrections(conn, changes, batch_id=batch_id, user=user)
-            _audit(conn, user=user, table="import_batch", row_id=batch_id, action="import",
-                   changes={"filename": filename, "n_imported": len(fresh), "n_updated": len(changes),
-                            "n_rows": result.n_rows})
-        return ImportSummary(batch_id=batch_id, n_rows=result.n_rows, n_imported=len(fresh),
-                             n_invalid=result.n_errors, n_already_in_store=n_same,
-                             n_duplicate_in_file=int(rows["duplicate_in_file"].sum()), n_updated=len(changes),
-                             n_crashes=n_crashes)
+        with self.crash_import(filename=filename, user=user, file_sha256=file_sha256, source=source, roads=roads,
+                               is_simulated=is_simulated, progress=progress,
+                               expected_rows=int(result.rows["ok"].sum())) as job:
+            job.add(result)
+        return job.summary
 
-    def _earlier_by_source_id(self, conn, good: pd.DataFrame, *, source: str | None) -> pd.DataFrame:
+    @contextmanager
+    def crash_import(self, *, filename: str, user: str | None = None, file_sha256: str | None = None,
+                     source: str | None = None, roads: RoadNetwork | None = None, is_simulated: bool = False,
+                     progress=None, expected_rows: int = 0):
+        """One import batch written a part at a time, in one transaction: ``with
+        store.crash_import(...) as job: job.add(result)`` for each part of a
+        file; ``job.summary`` afterwards. An exception inside rolls it all back;
+        a file that adds nothing leaves no batch. With ``expected_rows`` much
+        larger than the store (SQLite), the crash indexes are rebuilt once at
+        the end instead of row by row."""
+        user = self._who(user)
+        with self.engine.begin() as conn:
+            job = _CrashImportJob(self, conn, filename=filename, user=user, file_sha256=file_sha256, source=source,
+                                  roads=roads, is_simulated=is_simulated, progress=progress)
+            if not self.postgres and expected_rows > 50_000:
+                job.defer_indexes(expected_rows)
+            yield job
+            job.finish()
+
+    def _earlier_by_source_id(self, conn, good: pd.DataFrame, *, source: str | None,
+                              before: int | None = None) -> pd.DataFrame:
         """Crashes already imported with one of ``good``'s source ids from the
         same source: the named ``source``, or (without one) files imported
         without a named source."""
@@ -115,10 +182,18 @@ class CrashesMixin:
         q = (select(*cols).join(ImportBatch, ImportBatch.id == Crash.batch_id)
              .where(Crash.deleted.is_(False), ImportBatch.status == BatchStatus.ACTIVE,
                     ImportBatch.source.is_(None) if source is None else ImportBatch.source == source))
-        parts = []
-        for k in range(0, len(ids), 5000):
-            parts.append(pd.read_sql(q.where(Crash.source_id.in_(ids[k:k + 5000])), conn))
-        return pd.concat(parts, ignore_index=True)
+        if before is not None:  # rows this batch wrote from an earlier part are not earlier imports
+            q = q.where(Crash.batch_id != before)
+        # the ids as one bound array, not one compiled parameter per id
+        if self.postgres:
+            from sqlalchemy import any_, bindparam
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            q = q.where(Crash.source_id == any_(bindparam("ids", ids, type_=ARRAY(String))))
+        else:
+            each = func.json_each(json.dumps(ids)).table_valued("value")
+            q = q.where(Crash.source_id.in_(select(each.c.value)))
+        return pd.read_sql(q, conn)
 
     def _apply_corrections(self, conn, changes: list[dict], *, batch_id: int, user: str | None) -> None:
         """Update corrected crashes in place, each with its old → new values in the audit log."""
@@ -136,8 +211,6 @@ class CrashesMixin:
         if self.postgres:
             rows = conn.exec_driver_sql("SELECT dedup_key FROM crash WHERE dedup_key = ANY(%s)", (list(keys),))
         else:
-            import json
-
             rows = conn.exec_driver_sql("SELECT dedup_key FROM crash WHERE dedup_key IN "
                                         "(SELECT value FROM json_each(?))", (json.dumps(list(keys)),))
         return {r[0] for r in rows}
@@ -322,9 +395,10 @@ def _corrections(good: pd.DataFrame, earlier: pd.DataFrame, *, guard: bool = Fal
 
 
 def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool,
-                   postgres: bool) -> pd.DataFrame:
-    """The crash rows as columns ready for a bulk write: plain Python values,
-    geometries already encoded (hex EWKB for PostGIS, WKB for SQLite)."""
+                   postgres: bool) -> dict:
+    """The crash rows as columns ready for a bulk write (name → array of plain
+    Python values, or one value for every row), geometries already encoded
+    (hex EWKB for PostGIS, WKB for SQLite)."""
     lon = df["lon"].to_numpy(dtype=float)
     lat = df["lat"].to_numpy(dtype=float)
     has = np.isfinite(lon) & np.isfinite(lat)
@@ -347,8 +421,14 @@ def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
 
     t = pd.to_datetime(df["occurred_at"])
     now = datetime.now()
-    occurred = (t.dt.strftime("%Y-%m-%d %H:%M:%S.%f") if not postgres else t.astype(object)).to_numpy()
-    return pd.DataFrame({
+    if postgres:
+        occurred = t.astype(object).to_numpy()
+    elif t.notna().all():  # SQLAlchemy's SQLite text layout, without strftime's per-row cost
+        occurred = np.char.replace(np.datetime_as_string(t.to_numpy(dtype="datetime64[us]"), unit="us"),
+                                   "T", " ").astype(object)
+    else:
+        occurred = t.dt.strftime("%Y-%m-%d %H:%M:%S.%f").to_numpy()
+    return {
         "dedup_key": df["dedup_key"].to_numpy(), "source_id": text("source_id"), "occurred_at": occurred,
         "lon": opt(np.where(has, lon, np.nan)), "lat": opt(np.where(has, lat, np.nan)), "geom": geom,
         "road_id": (np.array([None if v is None or pd.isna(v) else int(v) for v in road_ids], dtype=object)
@@ -366,14 +446,16 @@ def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
         "source": source, "is_simulated": bool(is_simulated), "batch_id": int(batch_id), "version": 1,
         "updated_at": now if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"), "updated_by": user,
         "deleted": False,
-    })
+    }
 
 
-def _bulk_insert_crashes(conn, cols: pd.DataFrame, *, postgres: bool, progress=None, step: int = 10_000) -> None:
+def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, step: int = 10_000) -> None:
     """Write crash rows fast: COPY on PostgreSQL, one prepared executemany on
     SQLite; both inside the caller's transaction."""
-    names = list(cols.columns)
-    rows = list(cols.itertuples(index=False, name=None))
+    names = list(cols)
+    n = max(len(v) for v in cols.values() if isinstance(v, np.ndarray))
+    columns = [v.tolist() if isinstance(v, np.ndarray) else [v] * n for v in cols.values()]
+    rows = list(zip(*columns))
     dbapi = conn.connection.driver_connection
     if postgres:
         sql = f"COPY crash ({', '.join(names)}) FROM STDIN"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,21 +45,247 @@ def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[s
     overrides) the one found from the headers, instead of replacing it."""
     table = read_table(data, filename=filename, sheet=sheet)
     if mapping and overlay:
-        from geo.columns import auto_map
-
-        given = dict(mapping)
-        missing = [c for c in given.values() if c not in table.frame.columns]
-        if missing:
-            raise InputFileError(f"Cột không có trong tệp / Columns not in the file: {', '.join(missing)}. "
-                                 f"Các cột / Columns: {', '.join(map(str, table.frame.columns))}")
-        mapping = {f: c for f, c in auto_map(list(table.frame.columns)).items()
-                   if c not in set(given.values()) and f not in given} | given
+        mapping = _overlaid(mapping, list(table.frame.columns))
     roads = store.road_network()
     result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads,
                               date_order=date_order)
     match_result_communes(store, result)
     return CrashPreview(table=table, result=result, sha256=hashlib.sha256(data).hexdigest(), filename=filename,
                         roads=roads)
+
+
+def _overlaid(given: dict[str, str], columns: list[str]) -> dict[str, str]:
+    """The mapping found from the headers, with ``given`` added over it."""
+    missing = [c for c in given.values() if c not in columns]
+    if missing:
+        raise InputFileError(f"Cột không có trong tệp / Columns not in the file: {', '.join(missing)}. "
+                             f"Các cột / Columns: {', '.join(map(str, columns))}")
+    return {f: c for f, c in auto_map(columns).items() if c not in set(given.values()) and f not in given} | dict(given)
+
+
+@dataclass
+class StreamedImport:
+    """What :func:`import_crash_csv` did: the batch (``summary``, None when
+    nothing was written), the file's counts, the first report lines, and
+    whether an all-or-nothing import was refused."""
+
+    summary: ImportSummary | None
+    n_rows: int
+    n_crashes: int
+    n_valid: int
+    n_errors: int
+    n_skipped: int
+    report_head: pd.DataFrame
+    date_order: object = None
+    rejected: bool = False
+
+
+def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str] | None = None,
+                     overlay: bool = False, source_crs=None, bounds=settings.VIETNAM_BOUNDS,
+                     date_order: str | None = None, valid_only: bool = True, user: str | None = None,
+                     source: str | None = None, chunk_rows: int | None = None, progress=None) -> StreamedImport:
+    """Import a large crash CSV a part at a time, so memory stays bounded:
+    the same stages as :func:`preview_crashes` then :func:`commit_crashes`,
+    in one batch and one transaction.
+
+    Before the parts are read, the date column is read alone to decide the
+    file's date order (a proof anywhere holds for the whole file). The rows of
+    one crash reference at the end of a part go with the next part. A crash id
+    seen in an earlier part again is a duplicate (same content) or an error
+    (other content), as within one part. The report is written to
+    ``report_path`` as the parts are read. With ``valid_only`` False, any row
+    error rolls everything back (``rejected``). ``progress(rows_read)`` is
+    called after each part."""
+    from geo._io import csv_parts
+    from geo.dates import FileDateOrder, order_proofs
+    from geo.validate import REPORT_COLUMNS, skipped_report
+    from services.tabular import append_csv
+
+    chunk_rows = chunk_rows or settings.CHUNK_ROWS
+    parts = csv_parts(path)
+    columns = parts.columns
+    mapping = _overlaid(mapping, columns) if mapping and overlay else (dict(mapping) if mapping else auto_map(columns))
+    mapping = {k: v for k, v in mapping.items() if v}
+    # --- the file's date order, from the date column alone
+    order = FileDateOrder.decide(n_dmy=0, n_mdy=0, first_dmy=0, first_mdy=0, given=date_order)
+    if date_order is None and mapping.get("occurred_at") in columns:
+        col = mapping["occurred_at"]
+        n_dmy = n_mdy = 0
+        first_dmy = first_mdy = 0
+        for t in parts.tables(chunk_rows=chunk_rows, usecols=[columns.index(col)]):
+            if t.frame.empty:
+                continue
+            k_dmy, k_mdy, f_dmy, f_mdy = order_proofs(t.frame[col])
+            nums = t.numbers()
+            if k_dmy and not n_dmy:
+                first_dmy = int(nums[f_dmy])
+            if k_mdy and not n_mdy:
+                first_mdy = int(nums[f_mdy])
+            n_dmy, n_mdy = n_dmy + k_dmy, n_mdy + k_mdy
+        order = FileDateOrder.decide(n_dmy=n_dmy, n_mdy=n_mdy, first_dmy=first_dmy, first_mdy=first_mdy)
+    roads = store.road_network()
+    id_col = mapping.get("source_id")
+    seen = _SeenInFile()
+    counts = dict(n_rows=0, n_crashes=0, n_valid=0, n_errors=0, n_skipped=0)
+    head: list[pd.DataFrame] = []
+    notes: set = set()
+    rejected = False
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read_and_check(table):
+        counts["n_skipped"] += len(table.skipped)
+        result, report = None, skipped_report(table.skipped)
+        if not table.frame.empty:
+            result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads,
+                                      date_order=order)
+            match_result_communes(store, result)
+            seen.check(result, id_col=id_col)
+            report = result.report
+            for k, v in (("n_rows", result.n_rows), ("n_crashes", result.n_crashes), ("n_valid", result.n_valid),
+                         ("n_errors", result.n_errors)):
+                counts[k] += v
+        # a note (row 0) said by an earlier part is not said again
+        is_note = report["row"].eq(0).to_numpy()
+        if is_note.any():
+            key = report["field"].astype(str) + "\0" + report["reason"].astype(str)
+            again = is_note & key.isin(notes).to_numpy()
+            notes.update(key[is_note])
+            report = report.loc[~again]
+        append_csv(report, report_path, header=not counts["n_parts"])
+        counts["n_parts"] += 1
+        if sum(len(h) for h in head) < 20:
+            head.append(report.loc[report["level"] != "skipped"].head(20))
+        return result
+
+    counts["n_parts"] = 0
+    try:
+        with store.crash_import(filename=Path(path).name, user=user, file_sha256=parts.sha256, source=source,
+                                roads=roads, expected_rows=int(Path(path).stat().st_size / 60)) as job, \
+                ThreadPoolExecutor(max_workers=1) as writer:
+            # a part is written (by the writer thread, the only user of the batch's connection) while the
+            # next one is read and checked; one part in flight at most, and its error raised here
+            pending = None
+            try:
+                for table in _whole_crashes(parts.tables(chunk_rows=chunk_rows), id_col):
+                    result = read_and_check(table)
+                    rejected = rejected or bool(counts["n_errors"] and not valid_only)
+                    if pending is not None:
+                        pending.result()
+                        pending = None
+                    if result is not None and result.n_valid and not rejected:
+                        pending = writer.submit(job.add, result)
+                    if progress:
+                        progress(counts["n_rows"] + counts["n_skipped"])
+            finally:
+                if pending is not None:  # the write in flight ends before anything else touches the batch
+                    pending.result()
+            if rejected:
+                raise _Rejected  # rolls the batch back
+    except _Rejected:
+        pass
+    first_report = not counts.pop("n_parts")
+    if first_report:
+        append_csv(pd.DataFrame(columns=REPORT_COLUMNS), report_path, header=True)
+    report_head = pd.concat(head, ignore_index=True).head(20) if head else pd.DataFrame(columns=REPORT_COLUMNS)
+    return StreamedImport(summary=None if rejected else job.summary, report_head=report_head, date_order=order,
+                          rejected=rejected, **counts)
+
+
+def _whole_crashes(tables, id_col: str | None):
+    """The parts of a table, the rows of the last crash reference of each part
+    moved to the next (a crash's casualty rows stay together)."""
+    carry = None
+    for table in tables:
+        if carry is not None:
+            table = RawTable(frame=pd.concat([carry.frame, table.frame], ignore_index=True), fmt="csv",
+                             row_numbers=np.r_[carry.numbers(), table.numbers()].astype(int),
+                             skipped=table.skipped, header_rows=table.header_rows)
+            carry = None
+        if id_col in table.frame.columns and len(table.frame) > 1:
+            ids = table.frame[id_col].to_numpy()
+            k = len(ids)
+            while k > 0 and ids[k - 1] == ids[-1] != "":
+                k -= 1
+            if 0 < k < len(ids):
+                carry = RawTable(frame=table.frame.iloc[k:].reset_index(drop=True), fmt="csv",
+                                 row_numbers=table.numbers()[k:])
+                table = RawTable(frame=table.frame.iloc[:k].reset_index(drop=True), fmt="csv",
+                                 row_numbers=table.numbers()[:k], skipped=table.skipped,
+                                 header_rows=table.header_rows)
+        yield table
+    if carry is not None:
+        yield carry
+
+
+class _Rejected(Exception):
+    """An all-or-nothing import found an error: the batch is rolled back."""
+
+
+class _SeenInFile:
+    """Crash ids and dedup keys of the parts already read (as 64-bit hashes,
+    so a file of millions of rows costs a few tens of MB): a row of a later
+    part repeating one is a duplicate in the file (same content) or an error
+    (the same id with other content)."""
+
+    def __init__(self):
+        self.id_hash = np.zeros(0, dtype=np.uint64)
+        self.id_key = np.zeros(0, dtype=np.uint64)
+        self.id_row = np.zeros(0, dtype=np.int64)
+        self.keys = np.zeros(0, dtype=np.uint64)
+        self.key_row = np.zeros(0, dtype=np.int64)
+
+    def check(self, result: ValidationResult, *, id_col: str | None) -> None:
+        from geo.validate import ERROR, WARNING
+
+        rows = result.rows
+        key = pd.util.hash_array(rows["dedup_key"].to_numpy(dtype=object).astype(str))
+        sid = rows["source_id"].fillna("").astype(str).to_numpy()
+        has_id = sid != ""
+        idh = pd.util.hash_array(sid.astype(object))
+        live = rows["ok"].to_numpy() | rows["duplicate_in_file"].to_numpy()
+        extra = []
+        if len(self.keys):
+            pos = np.clip(np.searchsorted(self.keys, key), 0, len(self.keys) - 1)
+            dup = rows["ok"].to_numpy() & (self.keys[pos] == key)
+            if dup.any():
+                extra.append(pd.DataFrame({"row": rows["row"].to_numpy()[dup], "field": "row",
+                                           "value": self.key_row[pos[dup]].astype(str),
+                                           "reason": "Trùng với dòng trước trong tệp; bỏ qua / Duplicate of an "
+                                                     "earlier row in the file; skipped", "level": WARNING}))
+                rows.loc[dup, "ok"] = False
+                rows.loc[dup, "duplicate_in_file"] = True
+        if id_col is not None and len(self.id_hash):
+            pos = np.clip(np.searchsorted(self.id_hash, idh), 0, len(self.id_hash) - 1)
+            clash = rows["ok"].to_numpy() & has_id & (self.id_hash[pos] == idh) & (self.id_key[pos] != key)
+            if clash.any():
+                extra.append(pd.DataFrame({"row": rows["row"].to_numpy()[clash], "field": "source_id",
+                                           "value": sid[clash],
+                                           "reason": [f"Mã vụ đã có ở dòng {r} với nội dung khác / The same crash id "
+                                                      f"is on row {r} with other content"
+                                                      for r in self.id_row[pos[clash]]], "level": ERROR}))
+                rows.loc[clash, "ok"] = False
+                rows.loc[clash, "error"] = True
+        if extra:
+            result.report = pd.concat([result.report, *extra], ignore_index=True).sort_values(
+                ["row", "field"], kind="stable").reset_index(drop=True)
+        rownum = rows["row"].to_numpy(dtype=np.int64)
+        self.keys, self.key_row = _merged(self.keys, self.key_row, key[live], rownum[live])
+        sel = live & has_id
+        order = np.argsort(idh[sel], kind="stable")
+        new_h, new_k, new_r = idh[sel][order], key[sel][order], rownum[sel][order]
+        allh = np.r_[self.id_hash, new_h]
+        o = np.argsort(allh, kind="stable")
+        self.id_hash, self.id_key, self.id_row = allh[o], np.r_[self.id_key, new_k][o], np.r_[self.id_row, new_r][o]
+
+
+def _merged(keys: np.ndarray, rows: np.ndarray, new_keys: np.ndarray, new_rows: np.ndarray):
+    """Sorted keys (and their row numbers) with new ones added; the first row of a key kept."""
+    allk = np.r_[keys, new_keys]
+    allr = np.r_[rows, new_rows]
+    o = np.argsort(allk, kind="stable")
+    allk, allr = allk[o], allr[o]
+    first = np.r_[True, allk[1:] != allk[:-1]]
+    return allk[first], allr[first]
 
 
 # ------------------------------------------------------ mapping profiles

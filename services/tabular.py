@@ -62,6 +62,14 @@ def write_csv(frame: pd.DataFrame, path) -> None:
         fh.write(to_csv_bytes(frame))
 
 
+def append_csv(frame: pd.DataFrame, path, *, header: bool) -> None:
+    """Write ``frame`` to a CSV a part at a time: the first part (``header``)
+    starts the file with its BOM and header, later parts are added below."""
+    text = safe_frame(frame).to_csv(index=False, header=header)
+    with open(path, "wb" if header else "ab") as fh:
+        fh.write(text.encode("utf-8-sig" if header else "utf-8"))
+
+
 def to_xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     """A workbook of one sheet per frame: bold wrapped header, frozen first
     row, auto filter, column widths; text cells never formulas."""
