@@ -51,6 +51,8 @@ class _CrashImportJob:
         self.n_crashes = 0
         self._indexes: list[str] = []
         self.summary: ImportSummary | None = None
+        # into an empty store nothing can be an earlier import: the lookups per part are skipped
+        self.store_was_empty = conn.execute(select(Crash.id).limit(1)).first() is None
 
     def defer_indexes(self, expected_rows: int) -> None:
         """Drop the crash table's secondary indexes for a write much larger
@@ -83,13 +85,16 @@ class _CrashImportJob:
         for commune in where.dropna().unique().tolist() or [None]:
             store._check(Action.IMPORT, commune=commune)
         # a crash whose source id was imported before from the same source is a correction
-        earlier = store._earlier_by_source_id(conn, good, source=self.source, before=self.batch_id)
-        # without a named source, ids repeat between offices: the same id is a correction only when the
-        # day or the place (within 100 m) is the same; otherwise it is another crash
-        changes, same_crash = _corrections(good, earlier, guard=self.source is None)
-        rest = good.loc[~same_crash]
-        existing = store._existing_keys(conn, rest["dedup_key"].tolist())
-        fresh = rest.loc[~rest["dedup_key"].isin(existing)]
+        if self.store_was_empty:
+            changes, fresh = [], good
+        else:
+            earlier = store._earlier_by_source_id(conn, good, source=self.source, before=self.batch_id)
+            # without a named source, ids repeat between offices: the same id is a correction only when the
+            # day or the place (within 100 m) is the same; otherwise it is another crash
+            changes, same_crash = _corrections(good, earlier, guard=self.source is None)
+            rest = good.loc[~same_crash]
+            existing = store._existing_keys(conn, rest["dedup_key"].tolist())
+            fresh = rest.loc[~rest["dedup_key"].isin(existing)]
         self.n_same += len(good) - len(fresh) - len(changes)
         if fresh.empty and not changes:
             return

@@ -456,8 +456,14 @@ def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.Data
     names = {c.lower(): c for c in frame.columns}
     name_col = next((names[c] for c in ("ten", "name", "ten_xa", "ten_huyen", "ten_tinh") if c in names),
                     frame.columns[0])
-    code_col = next((names[c] for c in ("ma", "code", "ma_xa", "ma_huyen") if c in names), None)
-    out = pd.DataFrame({"name": frame[name_col].to_numpy(), "level": level,
+    code_col = next((names[c] for c in ("ma", "code", "ma_xa", "ma_huyen", "ma_tinh") if c in names), None)
+    unit_names = frame[name_col].astype(str).str.strip()
+    if "loai" in names:  # the official unit word (Xã, Phường, Đặc khu, Tỉnh, Thành phố) is part of the name
+        word = frame[names["loai"]].fillna("").astype(str).str.strip()
+        bare = ~pd.Series([n.lower().startswith(w.lower() + " ") for n, w in zip(unit_names, word)],
+                          index=frame.index, dtype=bool) & word.ne("")
+        unit_names = unit_names.where(~bare, word + " " + unit_names)
+    out = pd.DataFrame({"name": unit_names.to_numpy(), "level": level,
                         "code": frame[code_col].to_numpy() if code_col else None, "geometry": geoms})
     out.attrs["report"] = report
     return out

@@ -143,7 +143,12 @@ def plan_area(store: Store, plan: dict | None) -> tuple[str, pd.DataFrame]:
     if len(units):
         hit = units.loc[units["name"].map(_fold).isin(names) & units["geometry"].notna()]
         if len(hit):
-            unit = hit.iloc[0]
+            # the level the issuer names first (a district's plan: the district, not a commune of that name)
+            word = m.group(1).lower() if m else ""
+            level = ("district" if word in ("huyện", "quận", "thị xã") else "province" if word in ("tỉnh", "thành phố")
+                     else "commune" if word else "")
+            same = hit.loc[hit["level"] == level]
+            unit = (same if len(same) else hit).iloc[0]
             ok = crashes["lon"].notna() & crashes["lat"].notna()
             inside = np.zeros(len(crashes), dtype=bool)
             if ok.any():

@@ -318,3 +318,30 @@ def test_cli_org_profile_drives_the_proposal(ql24_store, tmp_path, monkeypatch, 
     assert len(doc.tables[1].rows) == len(ids) + 2
     assert cli.main(["proposal", "--out", str(tmp_path / "x.docx"), "--plan", "999/KH-XYZ"]) == 2
     assert "999/KH-XYZ" in capsys.readouterr().err
+
+
+def test_cli_imports_the_2025_communes_with_their_unit_word_and_old_names_map_to_them(tmp_path, monkeypatch,
+                                                                                       capsys):
+    """The official 2025 commune file names units without their word ("Kon Braih", loai "Xã"): imported,
+    they read "Xã Kon Braih", as crash files write them, and a crash recorded under an old commune gains it."""
+    import geopandas as gpd
+
+    from models.store import Store
+    from services.communes import match_communes, old_to_new_table
+
+    src = SHARED / "vietnam" / "2025" / "vn_communes_2025.gpkg"
+    part = gpd.read_file(src, layer="communes", where="ten_tinh = 'Quảng Ngãi'")
+    assert len(part) > 50
+    path = tmp_path / "xa_2025.gpkg"
+    part.to_file(path, layer="communes", driver="GPKG")
+    url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli.main(["import", "boundaries", str(path), "--level", "commune"]) == 0
+    units = Store(url).admin_unit_names()
+    assert len(units) == len(part)
+    expected = dict(zip(part["ma_xa"], part["loai"] + " " + part["ten_xa"]))
+    assert dict(zip(units["code"], units["name"])) == expected
+    assert "Xã Kon Braih" in set(units["name"])
+    m = match_communes(pd.Series(["xã Kon Braih", "X. Đăk Ruồng"]), units, old_to_new_table())
+    assert m["commune"].tolist()[0] == "Xã Kon Braih"
+    assert m["commune_now"].tolist()[1] == "Xã Kon Braih"

@@ -112,7 +112,13 @@ def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, 
     from services.importing import boundaries_from_table
     from services.plans import targets_report
 
+    import shapely
+
     store = ql24_store
+    # a commune of the same name (after 2025 there is a Xã Kon Rẫy), here drawn around the far crashes: the
+    # district's plan must take the district, the level its issuer (UBND HUYỆN …) names
+    store.add_admin_units(pd.DataFrame({"name": ["Xã Kon Rẫy"], "level": ["commune"], "code": ["X1"],
+                                        "geometry": [shapely.box(114.0, 22.2, 114.2, 22.4)]}))
     units = boundaries_from_table(read_table(SHARED / "vietnam" / "kon_ray_district.geojson"), level="district")
     units["name"] = "Kon Rẫy"
     store.add_admin_units(units)
@@ -134,7 +140,7 @@ def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, 
     day = inside["occurred_at"].dt.normalize()
     expect = int(((day >= rep["period"]["from"]) & (day <= rep["period"]["to"])).sum())
     crashes_row = next(r for r in rep["rows"] if r["criterion"] == "crashes")
-    assert rep["area"].startswith("Kon Rẫy") and crashes_row["current"] == expect
+    assert rep["area"].startswith("Kon Rẫy (district)") and crashes_row["current"] == expect
     assert rep["period"]["from"] == str(pd.Timestamp(draft.period_from).date())
     monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
     assert cli.main(["targets", "--plan", draft.number, "--json"]) == 0
