@@ -288,11 +288,17 @@ def cmd_undo(args) -> int:
 
 
 def cmd_screen(args) -> int:
-    from services.blackspots import run_screening
+    from services.blackspots import run_screening, screen_lines, screen_summary
 
-    result, counts = run_screening(_store(), ruleset=args.rules, window_m=args.window_m, user=args.user)
-    print(f"{len(result.black_spots)} điểm đen / black spots, {len(result.potential_points)} điểm tiềm ẩn / "
-          f"potential points. Lưu / saved: {json.dumps(counts)}")
+    result, diff = run_screening(_store(), ruleset=args.rules, window_m=args.window_m, user=args.user)
+    if args.json:
+        print(json.dumps({"ruleset": result.ruleset.id, "black_spots": len(result.black_spots),
+                          "potential_points": len(result.potential_points)} | diff, ensure_ascii=False, default=str))
+        return 0
+    print(f"{result.ruleset.name}: {len(result.black_spots)} điểm đen / black spots, {len(result.potential_points)} "
+          f"điểm tiềm ẩn / potential points. " + screen_summary(diff, vi=True) + " / " + screen_summary(diff, vi=False))
+    for line in screen_lines(diff):
+        print("  " + line)
     return 0
 
 
@@ -699,6 +705,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("screen", help="rà soát điểm đen trong kho / screen the store")
     s.add_argument("--rules", default=settings.DEFAULT_RULESET)
     s.add_argument("--window-m", type=float)
+    s.add_argument("--json", action="store_true",
+                   help="in JSON: new, grown, changed, unchanged, no_longer_met / as JSON")
     s.set_defaults(fn=cmd_screen)
     b = sub.add_parser("blackspots", help="rà soát điểm đen từ tệp / black spots from a file")
     b.add_argument("--crashes", required=True)

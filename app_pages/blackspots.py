@@ -14,9 +14,10 @@ from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
 from app_pages.panel import dossier_button
 from services.communes import current_units, with_current
-from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, tr
+from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, md_text, tr
 from services.filters import filter_spots
-from services.blackspots import clusters, ranked_spots, run_screening
+from services.blackspots import (clusters, ranked_spots, run_screening, screen_lines, screen_summary,
+                                 stretch_text)
 
 L = lang()
 st.title(t("blackspots", L))
@@ -46,9 +47,17 @@ with tab_list:
             st.error(str(exc))
         else:
             invalidate()
-            st.success(tr("{b} điểm đen, {p} điểm tiềm ẩn. Mới {c}, cập nhật {u}, không còn đạt {x}.").format(
-                b=len(result.black_spots), p=len(result.potential_points), c=counts["created"],
-                u=counts["updated"], x=counts["no_longer"]))
+            vi = L == "vi"
+            st.success(tr("{rs}: {b} điểm đen, {p} điểm tiềm ẩn.").format(
+                rs=result.ruleset.name, b=len(result.black_spots), p=len(result.potential_points))
+                + " " + screen_summary(counts, vi=vi) + ".")
+            lines = screen_lines(counts, vi=vi)
+            if lines:
+                with st.expander(tr("Những gì đã thay đổi"), expanded=True):
+                    st.markdown("\n".join(f"- {md_text(x)}" for x in lines))
+            if filters().ruleset not in (None, rs_id):
+                st.info(tr("Kết quả theo {rs} được lưu riêng; chọn bộ quy tắc này ở thanh bên để xem.").format(
+                    rs=result.ruleset.name))
 
     f = st.columns(3)
     kind_opt = {None: tr("Tất cả"), "black_spot": t("black_spots", L), "potential": t("potential", L)}
@@ -74,6 +83,7 @@ with tab_list:
             tr("Xã/phường"): spots["commune"].map(lambda c: with_current(c, now_of.get(c))),
             tr("Từ"): spots["from_m"].map(format_chainage),
             tr("Đến"): spots["to_m"].map(format_chainage),
+            tr("Đoạn"): [stretch_text(r, vi=L == "vi") for r in spots.to_dict("records")],
             tr("Tiêu chí"): spots["tests"],
             tr("12 tháng"): spots["window_start"].map(lambda d: d.strftime("%d/%m/%Y") if d else "")
             + " – " + spots["window_end"].map(lambda d: d.strftime("%d/%m/%Y") if d else ""),

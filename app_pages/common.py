@@ -2,6 +2,8 @@
 the current user and the shared filters. No business logic here."""
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -95,6 +97,18 @@ def current_user() -> str:
     """The signed-in user's name (``web`` when no account exists yet)."""
     p = st.session_state.get("principal")
     return p.username if p is not None else "web"
+
+
+_MD_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
+
+
+def md_text(value) -> str:
+    """Text from data, safe inside ``st.markdown``: HTML escaped, and every
+    Markdown sign (links, images, emphasis, headings) shown as itself, so a
+    name like ``![x](http://…)`` is never an image fetched from outside."""
+    import html
+
+    return _MD_SIGNS.sub(r"\\\1", html.escape(str(value), quote=False))
 
 
 def filters() -> Filters:

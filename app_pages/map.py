@@ -13,7 +13,7 @@ from i18n import t
 from models.enums import SpotKind
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_boundaries, load_cases,
                               load_corridors, load_crashes, load_roads, load_spots, load_works, show_error,
-                              show_flash, tr, url)
+                              md_text, show_flash, tr, url)
 from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
@@ -125,7 +125,7 @@ def place_actions(point):
     else:
         zone = {"road_land": "đất của đường bộ / road land", "corridor": "hành lang an toàn / safety corridor",
                 "outside": "ngoài hành lang / outside the corridor"}[where["zone"]]
-        st.markdown(f"**{where['road']} {format_chainage(where['chainage_m'])}**, "
+        st.markdown(f"**{md_text(where['road'])} {md_text(format_chainage(where['chainage_m']))}**, "
                     f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
                     f"{where['distance_m']:.1f} m {tr('từ tim đường')} · {zone}")
     record_case_form(lang=L, key="place_case", point=(lon, lat), outline=outline,

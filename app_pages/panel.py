@@ -2,7 +2,6 @@
 Shared by the map, corridor and works pages; all writes go through services."""
 from __future__ import annotations
 
-import html
 from datetime import date
 
 import pandas as pd
@@ -12,7 +11,8 @@ from errors import BlackspotError
 from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from models.enums import WorkType
-from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, show_error, tr, url)
+from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, md_text, show_error, tr,
+                              url)
 from services.items import change_status, history_table, item_detail
 
 
@@ -50,8 +50,8 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
     st.subheader(d.title)
     st.markdown(f"**{tr('Trạng thái')}:** {d.status_label}")
     if d.why:
-        st.markdown(f"**{tr('Vì sao')}:** " + html.escape(d.why))
-    st.markdown("  \n".join(f"**{html.escape(k)}:** {html.escape(str(v))}" for k, v in d.facts))
+        st.markdown(f"**{tr('Vì sao')}:** " + md_text(d.why))
+    st.markdown("  \n".join(f"**{md_text(k)}:** {md_text(str(v))}" for k, v in d.facts))
     agencies = load_agencies(url())
     names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
     sections = store.sections_frame()
@@ -59,9 +59,9 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
     if d.link:
         coop = ", ".join(names.get(a, "?") for a in d.link.get("cooperating_agency_ids") or [])
         st.markdown(f"**{tr('Mục kế hoạch')}:** "
-                    f"{html.escape(sec_names.get(d.link.get('section_id'), '—'))}  \n"
-                    f"**{tr('Chủ trì')}:** {html.escape(names.get(d.link.get('lead_agency_id'), '—'))}"
-                    + (f"  \n**{tr('Phối hợp')}:** {html.escape(coop)}" if coop else ""))
+                    f"{md_text(sec_names.get(d.link.get('section_id'), '—'))}  \n"
+                    f"**{tr('Chủ trì')}:** {md_text(names.get(d.link.get('lead_agency_id'), '—'))}"
+                    + (f"  \n**{tr('Phối hợp')}:** {md_text(coop)}" if coop else ""))
     if not d.crashes.empty:
         with st.expander(f"{tr('Các vụ')} ({len(d.crashes)})", expanded=False):
             c = d.crashes
@@ -134,7 +134,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
         for a in d.attachments.to_dict("records"):
             when = pd.Timestamp(a["at"]).strftime("%d/%m/%Y %H:%M")
             if a["kind"] == "note":
-                st.markdown(f"*{when} · {html.escape(a['user'] or '')}:* {html.escape(a['text'] or '')}")
+                st.markdown(f"*{when} · {md_text(a['user'] or '')}:* {md_text(a['text'] or '')}")
             else:
                 import settings
 

@@ -157,8 +157,8 @@ def load_demo(store: Store, *, hk_years=(2018, 2019), hk_limit: int | None = Non
     if not store.get_setting("organisation"):
         save_organisation(store, Organisation(**DEMO_ORGANISATION), user=user)
     from services.blackspots import run_screening
-    _, counts = run_screening(store, user=user)
-    out["spots"] = counts.get("created", 0)
+    _, diff = run_screening(store, user=user)
+    out["spots"] = len(diff["new"])
     out.update(load_demo_plan(store, user=user))
     return out
 

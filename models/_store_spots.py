@@ -25,23 +25,29 @@ class SpotsMixin:
 
     # -------------------------------------------------------------- black spots
     def save_screening(self, result: ScreeningResult, *, crashes: pd.DataFrame, roads: pd.DataFrame | None = None,
-                       user: str | None = None) -> dict[str, int]:
-        """Write screening results, matching the previous run's spots.
+                       user: str | None = None) -> dict[str, list]:
+        """Write screening results, matching the same rule set's previous spots.
 
-        A new spot that overlaps an existing automatic spot of the same kind on
-        the same road updates it (status and history kept); a new one is added
-        as a candidate; an existing spot that no longer qualifies keeps its
-        status and is marked ``still_qualifies = False``.
+        Each rule set's spots are kept apart: a screen with one rule set never
+        touches another's. A spot that overlaps an earlier automatic spot of the
+        same kind, road and rule set updates it (status and history kept); a
+        new one is added as a candidate; an earlier one that no longer
+        qualifies keeps its status and is marked ``still_qualifies = False``.
+
+        Returns what changed, per spot: ``new``, ``grown`` (its stretch or crash
+        list grew), ``changed`` (other values), ``unchanged`` and
+        ``no_longer_met``; each a list of ``{id, kind, road, from_m, to_m, …}``
+        with the earlier stretch and counts where there was one.
         """
         self._check(Action.SCREEN)
         spots = result.with_crash_lists() if len(result.spots) else result.spots
         now = datetime.now()
         commune_of = _majority_commune(result, crashes)
         geoms = _spot_geometries(result, crashes, roads)
-        counts = {"created": 0, "updated": 0, "no_longer": 0}
+        diff: dict[str, list] = {"new": [], "grown": [], "changed": [], "unchanged": [], "no_longer_met": []}
         with self.session(user) as s:
             existing = s.execute(select(Blackspot).where(
-                Blackspot.manual.is_(False), Blackspot.deleted.is_(False),
+                Blackspot.manual.is_(False), Blackspot.deleted.is_(False), Blackspot.ruleset == result.ruleset.id,
                 Blackspot.kind.in_([SpotKind.BLACK_SPOT, SpotKind.POTENTIAL]))).scalars().all()
             by_road: dict[tuple, list[Blackspot]] = {}
             for b in existing:
@@ -50,6 +56,7 @@ class SpotsMixin:
             road_ids = {}
             if roads is not None and len(roads):
                 road_ids = dict(zip(roads["code"], roads["id"]))
+            created = []
             for rec in spots.to_dict("records"):
                 ids = [_py(v) for v in str(rec["crash_ids"]).split(";")]
                 wids = [_py(v) for v in str(rec["window_crash_ids"]).split(";")]
@@ -59,6 +66,8 @@ class SpotsMixin:
                     test_labels=rec["test_labels"], window_start=pd.Timestamp(rec["window_start"]).date(),
                     window_end=pd.Timestamp(rec["window_end"]).date(), n_crashes=int(rec["n_crashes"]),
                     deaths=int(rec["deaths"]), injured=int(rec["injured"]), epdo=float(rec["epdo"]),
+                    n_windows=int(rec.get("n_windows") or 1),
+                    window_m=float(rec["window_m"]) if pd.notna(rec.get("window_m")) else None,
                     crash_ids=ids, window_crash_ids=wids, still_qualifies=True, last_run_at=now,
                     commune=commune_of.get(int(rec["spot"])),
                     geom=geoms.get(int(rec["spot"])), updated_by=user)
@@ -68,28 +77,35 @@ class SpotsMixin:
                         match = b
                         break
                 if match is None:
-                    s.add(Blackspot(kind=SpotKind(rec["kind"]), status=BlackspotStatus.CANDIDATE,
-                                    first_detected_at=now, **values))
-                    counts["created"] += 1
-                else:
-                    seen.add(match.id)
-                    changed = False
-                    for k, v in values.items():
-                        if k in ("last_run_at", "updated_by", "geom"):
-                            continue
-                        if getattr(match, k) != v:
-                            setattr(match, k, v)
-                            changed = True
-                    match.last_run_at = now
-                    if values["geom"] is not None and changed:
-                        match.geom = values["geom"]
-                    counts["updated"] += int(changed)
+                    b = Blackspot(kind=SpotKind(rec["kind"]), status=BlackspotStatus.CANDIDATE,
+                                  first_detected_at=now, **values)
+                    s.add(b)
+                    created.append(b)
+                    continue
+                seen.add(match.id)
+                before = _spot_summary(match)
+                grown = (values["from_m"] < match.from_m - 0.5 or values["to_m"] > match.to_m + 0.5
+                         or len(set(ids) - set(match.crash_ids or [])) > 0)
+                changed = False
+                for k, v in values.items():
+                    if k in ("last_run_at", "updated_by", "geom"):
+                        continue
+                    if getattr(match, k) != v:
+                        setattr(match, k, v)
+                        changed = True
+                match.last_run_at = now
+                if values["geom"] is not None and changed:
+                    match.geom = values["geom"]
+                entry = _spot_summary(match) | {"before": before}
+                diff["grown" if changed and grown else "changed" if changed else "unchanged"].append(entry)
             for b in existing:
                 if b.id not in seen and b.still_qualifies:
                     b.still_qualifies = False
                     b.last_run_at = now
-                    counts["no_longer"] += 1
-        return counts
+                    diff["no_longer_met"].append(_spot_summary(b))
+            s.flush()
+            diff["new"] = [_spot_summary(b) for b in created]
+        return diff
 
     def blackspots_frame(self, *, kind: str | None = None, include_deleted: bool = False) -> pd.DataFrame:
         q = select(Blackspot)
@@ -193,6 +209,15 @@ class SpotsMixin:
                 "Trong thời gian sau xử lý điểm vẫn đạt tiêu chí điểm đen ("
                 + ", ".join(result.black_spots["tests"].astype(str)) + "); chưa thể đưa ra khỏi danh sách / "
                 "In the after period the spot still meets a black-spot test; it cannot be removed")
+
+
+def _spot_summary(b: Blackspot) -> dict:
+    """A spot as a screen's report names it."""
+    return {"id": b.id, "kind": b.kind.value if hasattr(b.kind, "value") else b.kind, "road": b.road_code,
+            "from_m": b.from_m, "to_m": b.to_m, "n_crashes": b.n_crashes, "deaths": b.deaths, "injured": b.injured,
+            "tests": b.tests, "n_windows": b.n_windows, "window_m": b.window_m,
+            "window_start": str(b.window_start) if b.window_start else None,
+            "window_end": str(b.window_end) if b.window_end else None, "status": getattr(b.status, "value", b.status)}
 
 
 def _majority_commune(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, str]:

@@ -173,6 +173,8 @@ class Blackspot(Versioned, Base):
     deaths: Mapped[int] = mapped_column(Integer, default=0)
     injured: Mapped[int] = mapped_column(Integer, default=0)
     epdo: Mapped[float] = mapped_column(Float, default=0.0)
+    n_windows: Mapped[int | None] = mapped_column(Integer)      # qualifying windows the spot chains
+    window_m: Mapped[float | None] = mapped_column(Float)       # the window (segment) length it was screened with
     crash_ids: Mapped[list | None] = mapped_column(JSON)
     window_crash_ids: Mapped[list | None] = mapped_column(JSON)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)

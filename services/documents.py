@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from geo.chainage import format_chainage
+from services.blackspots import stretch_text
 
 FONT = "Times New Roman"
 MOTTO_1 = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -372,7 +373,9 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
         loc = f"{r.get('road_code') or ''}\n{format_chainage(r.get('from_m'))}"
         if r.get("to_m") is not None and r.get("from_m") is not None and r["to_m"] - r["from_m"] >= 1:
             loc += f" – {format_chainage(r['to_m'])}"
-            if r["to_m"] - r["from_m"] > 1000:
+            if stretch_text(r):  # a stretch chaining windows: its length and the windows it chains
+                loc += f"\n({stretch_text(r)[0].lower()}{stretch_text(r)[1:]})"
+            elif r["to_m"] - r["from_m"] > 1000:
                 loc += f"\n(đoạn dài {(r['to_m'] - r['from_m']) / 1000:.2f} km)".replace(".", ",")
         if r.get("commune"):
             loc += f"\n{r['commune']}"
@@ -507,7 +510,8 @@ def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_
     _para(doc, "1. Vị trí", bold=True, size=14)
     length = (spot["to_m"] - spot["from_m"]) if spot.get("to_m") is not None and spot.get("from_m") is not None else 0
     _para(doc, f"Tuyến {spot.get('road_code') or '…'}, lý trình {_keep_whole(loc.split(', ', 1)[-1])}"
-               + (f" (đoạn dài {length:,.0f} m)".replace(",", ".") if length >= 1 else "")
+               + (f" ({stretch_text(spot)[0].lower()}{stretch_text(spot)[1:]})" if stretch_text(spot)
+                  else f" (đoạn dài {length:,.0f} m)".replace(",", ".") if length >= 1 else "")
                + (f"; địa bàn {spot['commune']}" if spot.get("commune") else "") + ".", size=14, align="justify")
     _para(doc, "2. Căn cứ xác định", bold=True, size=14)
     ws, we = pd.to_datetime(spot.get("window_start")), pd.to_datetime(spot.get("window_end"))

@@ -11,6 +11,7 @@ from geo.chainage import format_chainage
 from models.enums import (BLACKSPOT_TRANSITIONS, CASE_TRANSITIONS, WORK_TRANSITIONS, BlackspotStatus, CaseStatus,
                           SpotKind, WorkStatus, WorkType)
 from models.store import Store
+from services.blackspots import stretch_text
 
 TABLES = {"blackspot": "blackspot", "case": "encroachment_case", "work": "remediation_work"}
 
@@ -61,7 +62,8 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         allowed = [(s.value, s.label(lang)) for s in BlackspotStatus if s in BLACKSPOT_TRANSITIONS[st]]
         title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
                  f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}")
-        facts = [("Xã/phường" if vi else "Commune", r.get("commune") or "—"),
+        facts = [("Đoạn" if vi else "Stretch", stretch_text(r, vi=vi))] if stretch_text(r) else []
+        facts += [("Xã/phường" if vi else "Commune", r.get("commune") or "—"),
                  ("Số vụ / chết / bị thương" if vi else "Crashes / deaths / injured",
                   f"{r['n_crashes']} / {r['deaths']} / {r['injured']}"),
                  ("EPDO", f"{r['epdo']:g}")]

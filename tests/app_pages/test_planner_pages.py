@@ -108,7 +108,7 @@ def test_map_place_records_an_encroachment_with_chainage(demo_url):
     at.number_input(key="pt_lat").set_value(float(lat[0]))
     at.number_input(key="pt_lon").set_value(float(lon[0]))
     at.button(key="pt_pick").click().run()
-    assert any("QL24 Km 140+" in m.value for m in at.markdown)
+    assert any("QL24 Km 140+" in m.value.replace("\\", "") for m in at.markdown)  # as shown: signs escaped
     at.text_input[0].input("Quán <script>alert(1)</script>")
     [b for b in at.button if b.label == "Ghi nhận"][0].click().run()
     assert not at.exception, at.exception

@@ -63,14 +63,15 @@ def test_crash_round_trip_keeps_values(store, hk_slice):
 
 def test_screening_saves_spots_and_rerun_updates_rather_than_duplicates(ql24_store):
     result, counts = run_screening(ql24_store, user="an")
-    assert counts["created"] == len(result.spots) > 5
+    assert len(counts["new"]) == len(result.spots) > 5
     spots = ql24_store.blackspots_frame()
     assert len(spots) == len(result.spots)
     bs = spots.loc[spots["kind"] == "black_spot"].iloc[0]
     assert bs["geometry"] is not None and bs["geometry"].geom_type in ("LineString", "Point")
     assert bs["tests"] and bs["crash_ids"]
     _, counts2 = run_screening(ql24_store, user="an")
-    assert counts2["created"] == 0 and counts2["updated"] == 0
+    assert not counts2["new"] and not counts2["grown"] and not counts2["changed"] and not counts2["no_longer_met"]
+    assert sorted(d["id"] for d in counts2["unchanged"]) == sorted(spots["id"])
     assert len(ql24_store.blackspots_frame()) == len(spots)
 
 
