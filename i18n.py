@@ -158,6 +158,7 @@ EN: dict[str, str] = {
     'Những gì đã thay đổi': 'What changed',
     'Kết quả theo {rs} được lưu riêng; chọn bộ quy tắc này ở thanh bên để xem.': 'The results under {rs} are kept apart; choose this rule set in the sidebar to see them.',
     'Đoạn': 'Stretch',
+    '{n} vụ nằm ngoài khoảng thời gian đã chọn (dữ liệu: {a} – {b})': '{n} crashes lie outside the chosen period (data: {a} – {b})',
     'Chưa có điểm nào': 'No spots yet',
     'Từ': 'From',
     'Đến': 'To',

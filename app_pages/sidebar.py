@@ -11,6 +11,23 @@ from app_pages.common import load_crashes, load_roads, tr, url
 from services.filters import Filters, options
 
 
+def _follow_the_data(data_range: tuple) -> None:
+    """The period widget's value before it is drawn: the data's whole range,
+    moving with new data, until the user chooses a period; a chosen period
+    stays as chosen (kept inside the data's range)."""
+    state = st.session_state
+    before = state.get("f_period_range")
+    if before == data_range and "f_period" in state:
+        return
+    chosen = state.get("f_period")
+    if chosen is None or before is None or len(chosen) != 2 or tuple(chosen) == tuple(before):
+        state["f_period"] = data_range
+    else:
+        a, b = max(chosen[0], data_range[0]), min(chosen[1], data_range[1])
+        state["f_period"] = (a, b) if a <= b else data_range
+    state["f_period_range"] = data_range
+
+
 def render(lang: str) -> Filters:
     crashes = load_crashes(url())
     opts = options(crashes, load_roads(url())) if len(crashes) else {"communes": [], "roads": [], "vehicles": [],
@@ -19,9 +36,9 @@ def render(lang: str) -> Filters:
     st.subheader(tr("Bộ lọc"))
     period = None
     if opts["date_min"]:
-        period = st.date_input(tr("Thời gian"), value=(opts["date_min"], opts["date_max"]),
-                               min_value=opts["date_min"], max_value=opts["date_max"], format="DD/MM/YYYY",
-                               key="f_period")
+        _follow_the_data((opts["date_min"], opts["date_max"]))
+        period = st.date_input(tr("Thời gian"), min_value=opts["date_min"], max_value=opts["date_max"],
+                               format="DD/MM/YYYY", key="f_period")
     communes = st.multiselect(tr("Xã/phường"), opts["communes"], key="f_communes", placeholder=tr("Tất cả"))
     roads = st.multiselect(tr("Tuyến đường"), opts["roads"], key="f_roads", placeholder=tr("Tất cả"))
     sev_labels = severity_labels(lang)
@@ -42,6 +59,12 @@ def render(lang: str) -> Filters:
         d_from, d_to = period
         if (d_from, d_to) == (opts["date_min"], opts["date_max"]):
             d_from = d_to = None  # the whole range: no period filter
+    if d_from is not None and len(crashes):
+        day = crashes["occurred_at"].dt.date
+        outside = int(((day < d_from) | (day > d_to)).sum())
+        if outside:
+            st.caption(tr("{n} vụ nằm ngoài khoảng thời gian đã chọn (dữ liệu: {a} – {b})").format(
+                n=outside, a=f"{opts['date_min']:%d/%m/%Y}", b=f"{opts['date_max']:%d/%m/%Y}"))
     f = Filters(date_from=d_from, date_to=d_to, communes=tuple(communes), roads=tuple(roads),
                 severities=tuple(severities), vehicle=None if vehicle == "—" else vehicle,
                 cause=None if cause == "—" else cause, alcohol=alcohol,
