@@ -11,8 +11,8 @@ from errors import BlackspotError
 from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from models.enums import WorkType
-from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, md_text, show_error, tr,
-                              url)
+from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, load_spots, md_text,
+                              show_error, tr, url)
 from services.items import change_status, history_table, item_detail
 
 
@@ -79,7 +79,8 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
 
     tabs = st.tabs([tr("Trạng thái"), tr("Kế hoạch"),
                     tr("Ghi chú, ảnh"), tr("Lịch sử")]
-                   + ([tr("Công trình")] if kind == "blackspot" else []))
+                   + ([tr("Công trình")] if kind == "blackspot" else [])
+                   + ([tr("Điểm đen")] if kind == "work" else []))
     with tabs[0]:
         if not d.allowed:
             st.info(tr("Trạng thái cuối"))
@@ -187,6 +188,38 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                         show_error(exc)
                     else:
                         _done(tr("Đã tạo công trình"))
+    if kind == "work":
+        with tabs[4]:
+            _work_spot_tab(d, item_id=item_id, key=key, lang=lang)
+
+
+def _work_spot_tab(d, *, item_id: int, key: str, lang: str) -> None:
+    """Link a work to a black spot: the spots nearest its stretch first."""
+    from models.enums import SpotKind
+    from services.works import link_work_to_spot, nearest_spots
+
+    r = d.row
+    spots = load_spots(url())
+    near = nearest_spots(spots, road=r.get("road_code"), from_m=r.get("from_m"), to_m=r.get("to_m"))
+    current = int(r["blackspot_id"]) if pd.notna(r.get("blackspot_id")) else None
+    ids = [None] + [int(i) for i in near["id"]]
+    labels = {None: tr("— không gắn với điểm nào —")}
+    for x in near.to_dict("records"):
+        gap = "" if pd.isna(x["gap_m"]) else (f" · {tr('trùng đoạn')}" if x["gap_m"] == 0 else
+                                               f" · {tr('cách')} {x['gap_m']:,.0f} m".replace(",", "."))
+        labels[int(x["id"])] = (f"#{int(x['id'])} {SpotKind(x['kind']).label(lang)} {x['road_code'] or ''} "
+                                f"{format_chainage(x['from_m'])} – {format_chainage(x['to_m'])}{gap}")
+    with st.form(f"{key}_workspot_{item_id}"):
+        pick = st.selectbox(tr("Gắn với điểm đen / điểm tiềm ẩn"), ids,
+                            index=ids.index(current) if current in ids else (1 if len(ids) > 1 else 0),
+                            format_func=lambda i: labels.get(i, f"#{i}"))
+        if st.form_submit_button(tr("Gắn")):
+            try:
+                link_work_to_spot(get_store(), item_id, pick, expected_version=d.version, user=current_user())
+            except BlackspotError as exc:
+                show_error(exc)
+            else:
+                _done(tr("Đã gắn công trình với điểm") + (f" #{pick}" if pick else ""))
 
 
 def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None = None, outline=None,

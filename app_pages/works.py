@@ -6,16 +6,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+import settings
+
 from errors import BlackspotError
 from geo.chainage import format_chainage, parse_chainage
 from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
 from i18n import t
-from models.enums import WorkStatus, WorkType
+from models.enums import SpotKind, WorkStatus, WorkType
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads,
-                              load_works, show_error, show_flash, tr, url)
+                              load_spots, load_works, show_error, show_flash, tr, url)
 from app_pages.panel import list_and_panel
-from services.filters import filter_items
-from services.works import costs_by_agency, evaluate_work, timeline
+from services.filters import filter_items, filter_spots
+from services.works import NEAR_M, costs_by_agency, evaluate_work, nearest_spots, timeline
 
 L = lang()
 vi = L == "vi"
@@ -87,53 +89,79 @@ with tab_eval:
         except BlackspotError as exc:
             show_error(exc)
         else:
-            st.caption(f"{tr('Trước')}: {ba.before_from:%d/%m/%Y} – "
-                       f"{ba.before_to - pd.Timedelta(days=1):%d/%m/%Y} · {tr('Sau')}: "
-                       f"{ba.after_from:%d/%m/%Y} – {ba.after_to - pd.Timedelta(days=1):%d/%m/%Y}")
-            if ba.note:
-                st.warning(ba.note)
-            cols = st.columns(3)
-            for col, key, label in zip(cols, ("crashes", "deaths", "injured"), (t("crashes", L), t("deaths", L),
-                                                                                 t("injured", L))):
-                ch = ba.change_pct[key]
-                col.metric(label, ba.after[key], None if ch is None else f"{ch:+.0f} %", delta_color="inverse",
-                           help=f"{tr('Trước')}: {ba.before[key]}")
-            if ba.eb_index is not None:
+            before_months = (ba.before_to - ba.before_from).days / 30.4375
+            side = pd.DataFrame({
+                "": [t("crashes", L), t("deaths", L), t("injured", L)],
+                f"{tr('Trước')} ({ba.before_from:%d/%m/%Y} – {ba.before_to - pd.Timedelta(days=1):%d/%m/%Y}, "
+                f"{before_months:.0f} {tr('tháng')})": [ba.before[k] for k in ("crashes", "deaths", "injured")],
+                f"{tr('Sau')} ({ba.after_from:%d/%m/%Y} – {ba.after_to - pd.Timedelta(days=1):%d/%m/%Y}, "
+                f"{tr('có dữ liệu')} {ba.after_months_observed:.1f} {tr('tháng')})":
+                    [ba.after[k] for k in ("crashes", "deaths", "injured")]})
+            if ba.after_complete:  # a change is shown only when the after period is as long as the before
+                side[tr("Thay đổi")] = [("—" if ba.change_pct[k] is None else f"{ba.change_pct[k]:+.0f} %")
+                                        for k in ("crashes", "deaths", "injured")]
+            st.dataframe(side, hide_index=True, width="stretch")
+            if not ba.after_complete:
+                st.warning(tr("Chưa đủ {m} tháng sau khi hoàn thành: chưa kết luận được công trình có hiệu quả hay "
+                              "không.").format(m=settings.EVALUATION_MONTHS) + (f" {ba.note}" if ba.note else ""))
+            elif ba.eb_index is not None:
                 st.markdown(f"**{tr('Số vụ dự kiến nếu không làm')}:** "
                             f"{ba.eb_expected_after:.2f} · **{tr('Chỉ số hiệu quả')}:** "
                             f"{ba.eb_index:.2f} · {tr('xu hướng chung')} ×{ba.trend_ratio:.2f}")
+                if ba.eb_index < 1:
+                    st.success(tr("Ít vụ hơn số dự kiến nếu không làm: công trình có hiệu quả."))
+                else:
+                    st.error(tr("Không ít vụ hơn số dự kiến nếu không làm: chưa thấy hiệu quả."))
             st.info(EB_EXPLANATION_VI if vi else EB_EXPLANATION_EN)
 
 with tab_new:
+    # outside a form, so the spot nearest the road and chainage typed is offered before saving
     roads = load_roads(url())
-    with st.form("new_work", clear_on_submit=True):
-        c1, c2, c3 = st.columns(3)
-        wt = c1.selectbox(tr("Loại"), [w.value for w in WorkType], format_func=lambda v: WorkType(v).label(L))
-        road = c2.selectbox(tr("Tuyến"), roads["code"].tolist() if len(roads) else [])
-        name = c3.text_input(tr("Tên"))
-        c4, c5 = st.columns(2)
-        a = c4.text_input(tr("Từ lý trình (Km 105+500)"))
-        b = c5.text_input(tr("Đến lý trình"))
-        c6, c7, c8 = st.columns(3)
-        cost = c6.number_input(tr("Kinh phí (đồng)"), min_value=0.0, step=1e6, format="%.0f")
-        funding = c7.text_input(tr("Nguồn vốn"))
-        lead = c8.selectbox(tr("Chủ trì"), [None] + list(names), format_func=lambda x: names.get(x, "—"))
-        c9, c10 = st.columns(2)
-        p_start = c9.date_input(tr("Dự kiến bắt đầu"), value=None, format="DD/MM/YYYY")
-        p_end = c10.date_input(tr("Dự kiến xong"), value=None, format="DD/MM/YYYY")
-        if st.form_submit_button(tr("Thêm"), type="primary"):
-            fa, fb = parse_chainage(a)[1], parse_chainage(b or a)[1]
-            if pd.isna(fa) or pd.isna(fb):
-                show_error("Lý trình không đọc được; viết như Km 105+500 / Unreadable chainage; write Km 105+500")
+    spots = filter_spots(load_spots(url()), filters())
+    c1, c2, c3 = st.columns(3)
+    wt = c1.selectbox(tr("Loại"), [w.value for w in WorkType], format_func=lambda v: WorkType(v).label(L), key="nw_type")
+    road = c2.selectbox(tr("Tuyến"), roads["code"].tolist() if len(roads) else [], key="nw_road")
+    name = c3.text_input(tr("Tên"), key="nw_name")
+    c4, c5 = st.columns(2)
+    a = c4.text_input(tr("Từ lý trình (Km 105+500)"), key="nw_from")
+    b = c5.text_input(tr("Đến lý trình"), key="nw_to")
+    fa, fb = parse_chainage(a)[1] if a else None, parse_chainage(b or a)[1] if (b or a) else None
+    near = nearest_spots(spots, road=road, from_m=fa, to_m=fb)
+    spot_ids = [None] + [int(i) for i in near["id"]]
+    labels = {None: tr("— không gắn với điểm nào —")}
+    for r in near.to_dict("records"):
+        gap = "" if pd.isna(r["gap_m"]) else (f" · {tr('trùng đoạn')}" if r["gap_m"] == 0 else
+                                               f" · {tr('cách')} {r['gap_m']:,.0f} m".replace(",", "."))
+        labels[int(r["id"])] = (f"#{int(r['id'])} {SpotKind(r['kind']).label(L)} {r['road_code'] or ''} "
+                                f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}{gap}")
+    offer = 0
+    if len(near) and pd.notna(near["gap_m"].iloc[0]) and near["gap_m"].iloc[0] <= NEAR_M:
+        offer = 1  # the nearest spot within reach is offered; the user may choose another or none
+    spot = st.selectbox(tr("Gắn với điểm đen / điểm tiềm ẩn"), spot_ids, index=offer, format_func=labels.get,
+                        key=f"nw_spot_{road}_{fa}_{fb}")
+    c6, c7, c8 = st.columns(3)
+    cost = c6.number_input(tr("Kinh phí (đồng)"), min_value=0.0, step=1e6, format="%.0f", key="nw_cost")
+    funding = c7.text_input(tr("Nguồn vốn"), key="nw_funding")
+    lead = c8.selectbox(tr("Chủ trì"), [None] + list(names), format_func=lambda x: names.get(x, "—"), key="nw_lead")
+    c9, c10 = st.columns(2)
+    p_start = c9.date_input(tr("Dự kiến bắt đầu"), value=None, format="DD/MM/YYYY", key="nw_start")
+    p_end = c10.date_input(tr("Dự kiến xong"), value=None, format="DD/MM/YYYY", key="nw_end")
+    if st.button(tr("Thêm"), type="primary", key="nw_add"):
+        if spot is None and (fa is None or pd.isna(fa) or fb is None or pd.isna(fb)):
+            show_error("Lý trình không đọc được; viết như Km 105+500 / Unreadable chainage; write Km 105+500")
+        else:
+            where = ({} if spot is not None and (fa is None or pd.isna(fa)) else
+                     dict(road_code=road, from_m=min(fa, fb), to_m=max(fa, fb)))
+            try:
+                wid = store.add_work(work_type=wt, blackspot_id=spot, name=name or None, cost_vnd=cost or None,
+                                     funding_source=funding or None, agency_id=lead, planned_start=p_start,
+                                     planned_end=p_end, user=current_user(), **where)
+            except BlackspotError as exc:
+                show_error(exc)
             else:
-                try:
-                    wid = store.add_work(work_type=wt, road_code=road, from_m=min(fa, fb), to_m=max(fa, fb),
-                                         name=name or None, cost_vnd=cost or None, funding_source=funding or None,
-                                         agency_id=lead, planned_start=p_start, planned_end=p_end,
-                                         user=current_user())
-                except BlackspotError as exc:
-                    show_error(exc)
-                else:
-                    invalidate()
-                    st.session_state["flash"] = f"Đã thêm công trình #{wid} / Work #{wid} added"
-                    st.rerun()
+                invalidate()
+                for k in [k for k in st.session_state if str(k).startswith("nw_")]:
+                    del st.session_state[k]
+                st.session_state["flash"] = (f"Đã thêm công trình #{wid}" + (f", gắn với điểm #{spot}" if spot else "")
+                                             + f" / Work #{wid} added" + (f", linked to spot #{spot}" if spot else ""))
+                st.rerun()

@@ -122,6 +122,8 @@ class PlansMixin:
                 s.add(link)
             link.section_id, link.lead_agency_id, link.cooperating_agency_ids = section_id, lead_agency_id, coop
             link.updated_by = user
+            if item_type == ItemType.WORK and lead_agency_id is not None:
+                item.agency_id = lead_agency_id  # a work's lead agency is one field, in its list and its link
             s.flush()
             return link.id
 

@@ -106,12 +106,17 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
                  ("Nguồn vốn" if vi else "Funding", r.get("funding_source") or "—"),
                  ("Kế hoạch" if vi else "Planned", f"{_dmy(r.get('planned_start'))} – {_dmy(r.get('planned_end'))}"),
                  ("Thực tế" if vi else "Actual", f"{_dmy(r.get('actual_start'))} – {_dmy(r.get('actual_end'))}")]
+        if pd.notna(r.get("blackspot_id")):
+            facts.insert(0, ("Điểm" if vi else "Spot", f"#{int(r['blackspot_id'])}"))
     links = store.links_frame()
     link = None
     if len(links):
         hit = links.loc[(links["item_type"] == kind) & (links["item_id"] == item_id)]
         if len(hit):
             link = hit.iloc[0].to_dict()
+    if kind == "work" and pd.notna(r.get("agency_id")):
+        # a work's lead agency is one field: the one in the list is the one in its plan link
+        link = (link or {"section_id": None, "cooperating_agency_ids": []}) | {"lead_agency_id": int(r["agency_id"])}
     return ItemDetail(kind=kind, id=item_id, title=title, status=st.value, status_label=st.label(lang),
                       version=int(r["version"]), allowed=allowed, facts=facts, why=why, crashes=crash_rows,
                       link=link, history=store.history(TABLES[kind], item_id),

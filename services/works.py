@@ -74,6 +74,44 @@ def timeline(works: pd.DataFrame, *, today=None) -> pd.DataFrame:
     return out.dropna(subset=["start"]).assign(end=lambda d: d["end"].fillna(d["start"] + pd.Timedelta(days=1)))
 
 
+#: A spot this close to a new work's stretch (metres) is offered for it.
+NEAR_M = 500.0
+
+
+def nearest_spots(spots: pd.DataFrame, *, road: str | None, from_m: float | None,
+                  to_m: float | None = None) -> pd.DataFrame:
+    """Spots on ``road`` by their distance from the stretch ``from_m``–``to_m``
+    (0 where they overlap), nearest first; spots on other roads last.
+
+    >>> s = pd.DataFrame({"id": [1, 2, 3], "road_code": ["QL24", "QL24", "QL1"], "from_m": [1000.0, 5000, 0],
+    ...                   "to_m": [1300.0, 5200, 100]})
+    >>> nearest_spots(s, road="QL24", from_m=1400, to_m=1500)[["id", "gap_m"]].values.tolist()
+    [[1.0, 100.0], [2.0, 3500.0], [3.0, nan]]
+    """
+    out = spots.copy()
+    if out.empty:
+        return out.assign(gap_m=pd.Series(dtype=float))
+    a = float(from_m) if from_m is not None and pd.notna(from_m) else np.nan
+    b = float(to_m) if to_m is not None and pd.notna(to_m) else a
+    a, b = min(a, b), max(a, b)
+    same = out["road_code"].eq(road).to_numpy()
+    gap = np.maximum(0.0, np.maximum(out["from_m"].astype(float).to_numpy() - b, a - out["to_m"].astype(float).to_numpy()))
+    out["gap_m"] = np.where(same & np.isfinite(gap), gap, np.nan)
+    return out.sort_values("gap_m", na_position="last", kind="stable").reset_index(drop=True)
+
+
+def link_work_to_spot(store: Store, work_id: int, spot_id: int | None, *, expected_version: int,
+                      user: str | None = None) -> None:
+    """Link a work to a black spot or potential point (``None``: unlink), so it
+    counts for the spot in the Tờ trình, plan progress and "did it work?"."""
+    if spot_id is not None:
+        spot = store.get_blackspot(int(spot_id))  # raises NotFoundError for an unknown or deleted spot
+        if spot.deleted:
+            raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
+    store.update_work(int(work_id), expected_version=expected_version, user=user,
+                      blackspot_id=None if spot_id is None else int(spot_id))
+
+
 def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
     """Works with a geometry for the map: their spot's, else the road stretch's midpoint."""
     import shapely

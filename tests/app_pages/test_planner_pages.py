@@ -285,3 +285,58 @@ def test_the_spot_panel_makes_the_dossier(demo_url):
     import docx
 
     assert "HỒ SƠ ĐIỂM" in "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+
+
+def test_works_page_offers_the_nearest_spot_and_links_the_new_work(demo_url):
+    """A work typed by road and chainage is offered the nearest spot; saved, it belongs to that spot (and so
+    to the Tờ trình), and the work's panel can link it to another spot."""
+    from geo.chainage import format_chainage
+    from services.reports import proposal_rows
+
+    store = Store(demo_url)
+    spots = store.blackspots_frame(kind="black_spot")
+    spot = spots.loc[spots["ruleset"] == "tt41-2024"].sort_values("from_m").iloc[0]
+    at = run("works.py")
+    at.selectbox(key="nw_road").set_value(spot["road_code"])
+    at.text_input(key="nw_name").input("Lắp biển cảnh báo")
+    at.text_input(key="nw_from").input(format_chainage(spot["to_m"] + 120))   # 120 m past the spot's end
+    at.run()
+    box = next(s for s in at.selectbox if str(s.key).startswith("nw_spot"))
+    assert box.value == int(spot["id"]), box.options[:3]
+    assert "cách 120 m" in box.options[box.index]
+    before = set(store.works_frame()["id"])
+    at.button(key="nw_add").click().run()
+    assert not at.exception, at.exception
+    new = store.works_frame().loc[lambda w: ~w["id"].isin(before)]
+    assert len(new) == 1 and int(new["blackspot_id"].iloc[0]) == int(spot["id"])
+    assert new["from_m"].iloc[0] == pytest.approx(spot["to_m"] + 120)
+    rows = proposal_rows(store, [int(spot["id"])])
+    assert rows.iloc[0]["proposal"]                 # the spot now has a proposed work in the Tờ trình
+
+    # the panel of that work links it to another spot
+    other = spots.loc[spots["id"] != spot["id"]].iloc[0]
+    from app_pages.panel import render_item_panel  # noqa: F401  (the panel the list opens)
+
+    wid = int(new["id"].iloc[0])
+    at2 = AppTest.from_string(
+        "import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
+        f"render_item_panel('work', {wid}, lang='vi', key='t')", default_timeout=60)
+    at2.run()
+    assert not at2.exception, at2.exception
+    pick = next(s for s in at2.selectbox if s.label == "Gắn với điểm đen / điểm tiềm ẩn")
+    assert pick.value == int(spot["id"])             # the current link shown
+    pick.set_value(int(other["id"]))
+    next(b for b in at2.button if b.label == "Gắn" and "workspot" in str(b.form_id)).click().run()
+    assert int(store.works_frame().set_index("id").loc[wid, "blackspot_id"]) == int(other["id"])
+    hist = store.history("remediation_work", wid)
+    assert any("blackspot_id" in str(h) for h in hist.to_dict("records"))
+
+
+def test_did_it_work_shows_no_change_before_the_after_period_is_complete(demo_url):
+    at = run("works.py")
+    table = next(d.value for d in at.dataframe if any(str(c).startswith("Trước") for c in d.value.columns))
+    cols = [str(c) for c in table.columns]
+    assert any(c.startswith("Sau") and "có dữ liệu" in c for c in cols)
+    assert "Thay đổi" not in cols                  # the demo's work finished recently: no percentage yet
+    assert not at.success                          # and no green mark
+    assert any("Chưa đủ 12 tháng" in w.value for w in at.warning)
