@@ -13,7 +13,8 @@ from geo.rules import load_rulesets
 from models.enums import WorkType
 from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, load_spots, md_text,
                               show_error, tr, url)
-from services.items import change_status, history_table, item_detail
+from services.history import history_names, history_table
+from services.items import change_status, item_detail
 
 
 def _done(msg: str) -> None:
@@ -156,7 +157,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                 else:
                     _done(tr("Đã thêm"))
     with tabs[3]:
-        st.dataframe(history_table(d.history, lang=lang), hide_index=True, width="stretch")
+        st.dataframe(history_table(d.history, lang=lang, names=history_names(store)), hide_index=True, width="stretch")
         if st.button(tr("Xóa mục này (quản trị có thể khôi phục)"),
                      key=f"{key}_delete_{kind}_{item_id}"):
             try:

@@ -12,8 +12,7 @@ from models.enums import (BLACKSPOT_TRANSITIONS, CASE_TRANSITIONS, WORK_TRANSITI
                           SpotKind, WorkStatus, WorkType)
 from models.store import Store
 from services.blackspots import stretch_text
-
-TABLES = {"blackspot": "blackspot", "case": "encroachment_case", "work": "remediation_work"}
+from services.history import item_history
 
 
 @dataclass
@@ -119,7 +118,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         link = (link or {"section_id": None, "cooperating_agency_ids": []}) | {"lead_agency_id": int(r["agency_id"])}
     return ItemDetail(kind=kind, id=item_id, title=title, status=st.value, status_label=st.label(lang),
                       version=int(r["version"]), allowed=allowed, facts=facts, why=why, crashes=crash_rows,
-                      link=link, history=store.history(TABLES[kind], item_id),
+                      link=link, history=item_history(store, kind, item_id),
                       attachments=store.attachments(kind, item_id), row=r)
 
 
@@ -133,22 +132,3 @@ def change_status(store: Store, kind: str, item_id: int, new_status: str, *, ver
     if kind == "work":
         return store.set_work_status(item_id, new_status, expected_version=version, user=user, **extra)
     raise NotFoundError(kind)
-
-
-def history_table(history: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
-    """Audit rows as who / when / what changed (old → new)."""
-    if history.empty:
-        return pd.DataFrame(columns=["at", "user", "action", "changes"])
-    def describe(ch):
-        if not isinstance(ch, dict):
-            return ""
-        parts = []
-        for k, v in ch.items():
-            if isinstance(v, list) and len(v) == 2:
-                parts.append(f"{k}: {v[0]} → {v[1]}" if v[0] is not None else f"{k}: {v[1]}")
-            else:
-                parts.append(f"{k}: {v}")
-        return "; ".join(parts)[:400]
-    return pd.DataFrame({"at": pd.to_datetime(history["at"]).dt.strftime("%d/%m/%Y %H:%M"),
-                         "user": history["user"], "action": history["action"],
-                         "changes": history["changes"].map(describe)})
