@@ -48,17 +48,17 @@ with tab_cases:
         st.info(tr("Chưa có vụ lấn chiếm nào"))
     else:
         table = pd.DataFrame({
-            "ID": cases["id"], tr("Loại"): cases["kind"],
-            tr("Tuyến"): cases["road_code"],
+            "ID": cases["id"], tr("Loại"): cases["kind"].fillna("—"),
+            tr("Tuyến"): cases["road_code"].fillna("—"),
             tr("Lý trình"): cases["chainage_m"].map(format_chainage),
-            tr("Bên"): cases["side"].map({"left": "trái / left", "right": "phải / right"}),
+            tr("Bên"): cases["side"].map({"left": tr("trái"), "right": tr("phải")}).fillna("—"),
             tr("Lấn vào (m)"): cases["distance_inside_m"].round(1),
-            tr("Xã"): cases["commune"],
+            tr("Xã"): cases["commune"].fillna("—"),
             tr("Trạng thái"): cases["status"].map(status_labels),
-            tr("Biên bản"): cases["record_no"],
-            tr("Thời hạn"): pd.to_datetime(cases["deadline"]).dt.strftime("%d/%m/%Y"),
+            tr("Biên bản"): cases["record_no"].fillna("—"),
+            tr("Thời hạn"): pd.to_datetime(cases["deadline"]).dt.strftime("%d/%m/%Y").fillna("—"),
             tr("Quá hạn (ngày)"): cases["days_overdue"],
-            tr("Mô tả"): cases["description"],
+            tr("Mô tả"): cases["description"].fillna(""),
         })
         styled = table.style.apply(
             lambda r: ["color: #d50000; font-weight: bold" if r.iloc[10] > 0 else "" for _ in r], axis=1
@@ -68,7 +68,7 @@ with tab_cases:
 
 with tab_new:
     st.caption("Hoặc bấm vào bản đồ ở trang Bản đồ / Or click the map on the Map page")
-    record_case_form(lang=L, key="new_case")
+    record_case_form(lang=L, key="new_case", roads=roads["code"].tolist() if len(roads) else None)
 
 with tab_check:
     st.write("Tải lên điểm hoặc đa giác công trình (GeoJSON, GPKG, SHP nén, KML, CSV lon/lat); công cụ liệt kê "

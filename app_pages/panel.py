@@ -224,17 +224,32 @@ def _work_spot_tab(d, *, item_id: int, key: str, lang: str) -> None:
 
 
 def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None = None, outline=None,
-                     on_saved=None) -> None:
+                     on_saved=None, roads: list[str] | None = None) -> None:
     """The form that records an encroachment case: the ``outline`` drawn on
-    the map (a polygon), else at ``point`` (lon, lat), else at coordinates
-    typed in."""
+    the map (a polygon), else at ``point`` (lon, lat), else where the user
+    says: by road, chainage, side and distance from the centreline (``roads``
+    given), or by coordinates typed in."""
     import shapely
 
+    from services.corridor import point_at_chainage
+
     vi = lang == "vi"
+    by_chainage = False
+    if point is None and outline is None and roads:
+        by_chainage = st.radio(tr("Vị trí theo"), [True, False], horizontal=True, key=f"{key}_by",
+                               format_func=lambda b: tr("Lý trình") if b else tr("Tọa độ")) is True
     with st.form(key, clear_on_submit=True):
         st.markdown("**Ghi nhận lấn chiếm tại đây**" if vi and point else
                     tr("**Ghi nhận vụ lấn chiếm**"))
-        if point is None:
+        if by_chainage:
+            c1, c2, c3, c4 = st.columns(4)
+            road = c1.selectbox(tr("Tuyến"), roads, key=f"{key}_road")
+            chain = c2.text_input(tr("Lý trình (Km 140+250)"), key=f"{key}_chain")
+            side = c3.selectbox(tr("Bên"), ["right", "left"], key=f"{key}_side",
+                                format_func=lambda v: tr("phải") if v == "right" else tr("trái"))
+            offset = c4.number_input(tr("Cách tim đường (m)"), min_value=0.0, max_value=500.0, value=10.0,
+                                     step=1.0, key=f"{key}_offset")
+        elif point is None:
             c1, c2 = st.columns(2)
             lat = c1.number_input("Vĩ độ / Latitude", value=14.5, format="%.6f")
             lon = c2.number_input("Kinh độ / Longitude", value=108.0, format="%.6f")
@@ -245,7 +260,10 @@ def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None =
         commune = st.text_input(tr("Xã/phường"))
         if st.form_submit_button(tr("Ghi nhận"), type="primary"):
             try:
-                geom = outline if outline is not None else shapely.Point(float(lon), float(lat))
+                if by_chainage:
+                    geom = point_at_chainage(get_store(), road=road, chainage=chain, side=side, offset_m=offset)
+                else:
+                    geom = outline if outline is not None else shapely.Point(float(lon), float(lat))
                 cid = get_store().add_case(geometry=geom, kind=kind or None,
                                            description=desc or None, commune=commune or None, user=current_user())
             except BlackspotError as exc:
@@ -253,7 +271,26 @@ def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None =
             else:
                 if on_saved:
                     on_saved(cid)
-                _done(f"Đã ghi nhận vụ #{cid} / Case #{cid} recorded")
+                _done(_case_confirmation(cid, lang))
+
+
+def _case_confirmation(case_id: int, lang: str) -> str:
+    """What a new case is: where it is and whether it lies inside the corridor."""
+    cases = get_store().cases_frame().set_index("id")
+    vi = lang == "vi"
+    if case_id not in cases.index:
+        return f"Đã ghi nhận vụ #{case_id}" if vi else f"Case #{case_id} recorded"
+    c = cases.loc[case_id]
+    zone = {"road_land": ("trong đất của đường bộ", "on road land"),
+            "corridor": ("trong hành lang an toàn", "inside the safety corridor"),
+            "outside": ("ngoài hành lang an toàn", "outside the safety corridor")}.get(c.get("zone"))
+    where = (f" {c['road_code']} {format_chainage(c['chainage_m'])}"
+             if isinstance(c.get("road_code"), str) and pd.notna(c.get("chainage_m")) else "")
+    side = {"left": ("bên trái", "left side"), "right": ("bên phải", "right side")}.get(c.get("side"))
+    parts = [where.strip()] + ([side[0 if vi else 1]] if side and where else []) + \
+        ([zone[0 if vi else 1]] if zone else [])
+    detail = ", ".join(p for p in parts if p)
+    return (f"Đã ghi nhận vụ #{case_id}" if vi else f"Case #{case_id} recorded") + (f": {detail}" if detail else "")
 
 
 def list_and_panel(kind: str, table, ids, *, basename: str, sheet: str, lang: str, key: str, styled=None) -> None:

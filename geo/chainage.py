@@ -225,6 +225,38 @@ class RoadNetwork:
             pts[ok] = shapely.line_interpolate_point(self.lines[safe[ok]], np.clip(along[ok], 0, length[ok]))
         return pts, status
 
+    def offset_points(self, road_idx, chainage_m, side, offset_m) -> tuple[np.ndarray, np.ndarray]:
+        """Points at a chainage and a distance to one side of the road (the
+        inverse of :meth:`measure`): ``side`` ``left``/``right`` looking in the
+        direction of rising chainage, ``offset_m`` from the centreline.
+        Returns (points in the metric CRS, status as :meth:`locate`).
+
+        >>> import shapely
+        >>> net = RoadNetwork.from_wgs84(["QL1"], [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])])
+        >>> pts, st = net.offset_points([0], [500.0], ["left"], [20.0])
+        >>> m = net.measure(pts, max_distance=100)
+        >>> st.tolist(), round(float(m["chainage_m"][0])), round(float(m["offset_m"][0])), m["side"][0]
+        ([0], 500, 20, 'left')
+        """
+        pts, status = self.locate(road_idx, chainage_m)
+        ok = status == 0
+        out = np.full(len(pts), None, dtype=object)
+        if not ok.any():
+            return out, status
+        idx = np.asarray(road_idx, dtype=int)[ok]
+        lines = self.lines[idx]
+        along = np.clip(np.asarray(chainage_m, dtype=float)[ok] - self.km_start[idx], 0, shapely.length(lines))
+        a = shapely.line_interpolate_point(lines, np.clip(along - 1.0, 0, shapely.length(lines)))
+        b = shapely.line_interpolate_point(lines, np.clip(along + 1.0, 0, shapely.length(lines)))
+        tx, ty = shapely.get_x(b) - shapely.get_x(a), shapely.get_y(b) - shapely.get_y(a)
+        norm = np.hypot(tx, ty)
+        norm[norm == 0] = 1.0
+        sign = np.where(np.asarray(side, dtype=object)[ok] == "left", 1.0, -1.0)  # the left normal is (-ty, tx)
+        d = np.nan_to_num(np.asarray(offset_m, dtype=float)[ok]) * sign
+        base = pts[ok]
+        out[ok] = shapely.points(shapely.get_x(base) - ty / norm * d, shapely.get_y(base) + tx / norm * d)
+        return out, status
+
     def measure(self, points, *, max_distance: float) -> pd.DataFrame:
         """Nearest road, chainage, side and offset of points given in metres.
 

@@ -105,6 +105,10 @@ class ItemsMixin:
                 deadline = _date(deadline) or c.deadline
                 if new_status == CaseStatus.DEADLINE_SET and not deadline:
                     raise TransitionError("Cần ngày hết hạn giải tỏa / A deadline date is required")
+                if deadline and record_date and deadline < record_date:
+                    raise TransitionError(
+                        f"Thời hạn giải tỏa {deadline:%d/%m/%Y} trước ngày biên bản {record_date:%d/%m/%Y} / The "
+                        f"deadline {deadline:%d/%m/%Y} is before the record date {record_date:%d/%m/%Y}")
                 if new_status == CaseStatus.ENFORCED and not c.deadline:
                     raise TransitionError("Cưỡng chế chỉ sau khi đã ấn định thời hạn / Enforcement needs a deadline first")
                 c.status, c.record_no, c.record_date, c.deadline = new_status, record_no, record_date, deadline

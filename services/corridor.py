@@ -111,3 +111,34 @@ def locate_point(roads: pd.DataFrame, lon: float, lat: float, *, search_m: float
         return None
     return {"road": res["road"], "chainage_m": float(res["chainage_m"]), "side": res["side"],
             "distance_m": float(res["distance_m"]), "zone": res["zone"], "inside_m": float(res["inside_m"])}
+
+
+def point_at_chainage(store, *, road: str, chainage, side: str = "right", offset_m: float = 0.0) -> shapely.Point:
+    """The place (WGS 84) of a case given by road and chainage (``Km 140+250``
+    or metres), side of the road (``left``/``right`` looking in the direction
+    of rising chainage) and distance from the centreline."""
+    from errors import ChainageError
+    from geo.chainage import parse_chainage
+
+    net = store.road_network()
+    if net is None:
+        raise ChainageError("Chưa có tuyến đường nào / No roads loaded")
+    metres = float(chainage) if isinstance(chainage, (int, float)) else parse_chainage(str(chainage))[1]
+    if not np.isfinite(metres):
+        raise ChainageError(f"Lý trình không đọc được: '{chainage}' (viết như Km 140+250) / Unreadable chainage "
+                            f"'{chainage}' (write Km 140+250)")
+    if side not in ("left", "right"):
+        raise ChainageError("Bên đường phải là trái hoặc phải / The side must be left or right")
+    idx = net.index_of([road])
+    pts, status = net.offset_points(idx, [metres], [side], [max(0.0, float(offset_m or 0.0))])
+    if status[0] == 1:
+        raise ChainageError(f"Không có tuyến '{road}' trong dữ liệu / Road '{road}' is not in the store")
+    if status[0] == 2:
+        from geo.chainage import format_chainage
+
+        i = int(idx[0])
+        a, b = net.km_start[i], net.km_start[i] + net.lengths[i]
+        raise ChainageError(f"Lý trình ngoài tuyến {road} ({format_chainage(a)} – {format_chainage(b)}) / Chainage "
+                            f"beyond road {road} ({format_chainage(a)} – {format_chainage(b)})")
+    x, y = transform(np.array([shapely.get_x(pts[0])]), np.array([shapely.get_y(pts[0])]), net.crs.to_wkt(), WGS84)
+    return shapely.Point(float(x[0]), float(y[0]))

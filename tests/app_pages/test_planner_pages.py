@@ -340,3 +340,40 @@ def test_did_it_work_shows_no_change_before_the_after_period_is_complete(demo_ur
     assert "Thay đổi" not in cols                  # the demo's work finished recently: no percentage yet
     assert not at.success                          # and no green mark
     assert any("Chưa đủ 12 tháng" in w.value for w in at.warning)
+
+
+def test_a_case_is_placed_by_road_and_chainage_and_confirmed(demo_url):
+    """Issue 15.9: a case by road, chainage, side and distance; the new case is confirmed with where it is;
+    no "None" in the list; a deadline before the record date is refused."""
+    from datetime import date
+
+    store = Store(demo_url)
+    at = run("corridor.py")
+    before = set(store.cases_frame()["id"])
+    assert at.radio(key="new_case_by").value is True            # by chainage first
+    at.selectbox(key="new_case_road").set_value("QL24")
+    at.text_input(key="new_case_chain").input("Km 140+250")
+    at.selectbox(key="new_case_side").set_value("left")
+    at.number_input(key="new_case_offset").set_value(12.0)
+    next(b for b in at.button if b.label == "Ghi nhận").click().run()
+    assert not at.exception, at.exception
+    new = store.cases_frame().loc[lambda c: ~c["id"].isin(before)]
+    assert len(new) == 1
+    c = new.iloc[0]
+    assert c["road_code"] == "QL24" and c["side"] == "left"
+    assert c["chainage_m"] == pytest.approx(140_250, abs=1.0) and c["distance_m"] == pytest.approx(12.0, abs=0.5)
+    msg = at.session_state["flash"] if "flash" in at.session_state else next(s.value for s in at.success)
+    assert msg.startswith(f"Đã ghi nhận vụ #{int(c['id'])}: QL24 Km 140+250, bên trái, trong")
+    at.run()
+    table = at.dataframe[0].value
+    assert not table.astype(str).isin(["None", "nan", "NaT"]).any().any()
+
+    # the deadline cannot come before the record
+    cid = int(c["id"])
+    v = int(store.cases_frame().set_index("id").loc[cid, "version"])
+    store.set_case_status(cid, "recorded", expected_version=v, record_no="08/BB", record_date=date(2026, 11, 10))
+    v = int(store.cases_frame().set_index("id").loc[cid, "version"])
+    from errors import TransitionError
+
+    with pytest.raises(TransitionError, match="trước ngày biên bản"):
+        store.set_case_status(cid, "deadline_set", expected_version=v, deadline=date(2026, 11, 1))
