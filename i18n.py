@@ -159,6 +159,8 @@ EN: dict[str, str] = {
     'Kết quả theo {rs} được lưu riêng; chọn bộ quy tắc này ở thanh bên để xem.': 'The results under {rs} are kept apart; choose this rule set in the sidebar to see them.',
     'Đoạn': 'Stretch',
     '— không gắn với điểm nào —': '— not linked to a spot —',
+    'Hoặc thêm cơ quan chủ trì mới': 'Or add a new lead agency',
+    'vd. Phòng Kinh tế – Hạ tầng': 'e.g. Phòng Kinh tế – Hạ tầng',
     'Vị trí theo': 'Place by',
     'Tọa độ': 'Coordinates',
     'Lý trình (Km 140+250)': 'Chainage (Km 140+250)',

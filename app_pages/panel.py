@@ -14,7 +14,7 @@ from models.enums import WorkType
 from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, load_spots, md_text,
                               show_error, tr, url)
 from services.history import history_names, history_table
-from services.items import change_status, item_detail
+from services.items import change_status, item_detail, link_with_agency
 
 
 def _done(msg: str) -> None:
@@ -110,28 +110,31 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                     else:
                         _done(tr("Đã lưu trạng thái"))
     with tabs[1]:
-        if sections.empty or agencies.empty:
-            st.info(tr("Chưa có kế hoạch hoặc cơ quan; thêm ở trang Kế hoạch"))
-        else:
-            with st.form(f"{key}_link_{kind}_{item_id}"):
-                cur = d.link or {}
-                sec_ids = list(sec_names)
-                sec = st.selectbox(tr("Mục kế hoạch"), sec_ids, format_func=sec_names.get,
-                                   index=sec_ids.index(cur["section_id"]) if cur.get("section_id") in sec_ids else 0)
-                ag_ids = list(names)
-                lead = st.selectbox(tr("Cơ quan chủ trì"), ag_ids, format_func=names.get,
-                                    index=ag_ids.index(cur["lead_agency_id"]) if cur.get("lead_agency_id") in ag_ids else 0)
-                coop = st.multiselect(tr("Cơ quan phối hợp"), ag_ids,
-                                      default=[a for a in cur.get("cooperating_agency_ids") or [] if a in ag_ids],
-                                      format_func=names.get, placeholder=tr("Chọn"))
-                if st.form_submit_button(tr("Gắn")):
-                    try:
-                        store.link_item(kind, item_id, section_id=int(sec), lead_agency_id=int(lead),
-                                        cooperating_agency_ids=[int(a) for a in coop], user=current_user())
-                    except BlackspotError as exc:
-                        show_error(exc)
-                    else:
-                        _done(tr("Đã gắn với kế hoạch"))
+        # the plan link: a section (when a plan is saved), the lead agency and the cooperating ones; an agency
+        # not in the list yet is added here, where it is chosen
+        with st.form(f"{key}_link_{kind}_{item_id}"):
+            cur = d.link or {}
+            sec_ids = [None] + list(sec_names)
+            sec = st.selectbox(tr("Mục kế hoạch"), sec_ids, format_func=lambda i: sec_names.get(i, "—"),
+                               index=sec_ids.index(cur.get("section_id")) if cur.get("section_id") in sec_ids else 0)
+            ag_ids = [None] + list(names)
+            lead = st.selectbox(tr("Cơ quan chủ trì"), ag_ids, format_func=lambda i: names.get(i, "—"),
+                                index=ag_ids.index(cur.get("lead_agency_id")) if cur.get("lead_agency_id") in ag_ids else 0)
+            new_lead = st.text_input(tr("Hoặc thêm cơ quan chủ trì mới"), key=f"{key}_new_lead_{kind}_{item_id}",
+                                     placeholder=tr("vd. Phòng Kinh tế – Hạ tầng"))
+            coop = st.multiselect(tr("Cơ quan phối hợp"), list(names),
+                                  default=[a for a in cur.get("cooperating_agency_ids") or [] if a in names],
+                                  format_func=names.get, placeholder=tr("Chọn"))
+            if st.form_submit_button(tr("Gắn")):
+                try:
+                    lead_id = link_with_agency(store, kind, item_id, section_id=sec, lead_agency_id=lead,
+                                               new_lead_name=new_lead, cooperating_agency_ids=coop,
+                                               user=current_user())
+                except BlackspotError as exc:
+                    show_error(exc)
+                else:
+                    _done(tr("Đã gắn với kế hoạch") + (f" · {tr('Cơ quan chủ trì')}: {new_lead.strip()}"
+                                                      if new_lead.strip() and lead_id else ""))
     with tabs[2]:
         for a in d.attachments.to_dict("records"):
             when = pd.Timestamp(a["at"]).strftime("%d/%m/%Y %H:%M")

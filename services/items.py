@@ -132,3 +132,20 @@ def change_status(store: Store, kind: str, item_id: int, new_status: str, *, ver
     if kind == "work":
         return store.set_work_status(item_id, new_status, expected_version=version, user=user, **extra)
     raise NotFoundError(kind)
+
+
+def link_with_agency(store: Store, kind: str, item_id: int, *, section_id: int | None, lead_agency_id: int | None,
+                     new_lead_name: str | None = None, cooperating_agency_ids=(), user: str | None = None) -> int | None:
+    """Link an item to its plan section and agencies, adding the lead agency
+    first when it is new (a name not in the list; an existing name is reused,
+    case and spaces aside). Returns the lead agency's id."""
+    name = " ".join(str(new_lead_name or "").split())
+    if name:
+        agencies = store.agencies_frame()
+        same = agencies.loc[agencies["name"].str.casefold().str.split().str.join(" ") == name.casefold()] \
+            if len(agencies) else agencies
+        lead_agency_id = int(same["id"].iloc[0]) if len(same) else store.add_agency(name=name, user=user)
+    store.link_item(kind, item_id, section_id=None if section_id is None else int(section_id),
+                    lead_agency_id=None if lead_agency_id is None else int(lead_agency_id),
+                    cooperating_agency_ids=[int(a) for a in cooperating_agency_ids], user=user)
+    return lead_agency_id

@@ -377,3 +377,33 @@ def test_a_case_is_placed_by_road_and_chainage_and_confirmed(demo_url):
 
     with pytest.raises(TransitionError, match="trước ngày biên bản"):
         store.set_case_status(cid, "deadline_set", expected_version=v, deadline=date(2026, 11, 1))
+
+
+def test_an_agency_is_added_where_it_is_chosen_and_is_the_items_lead(demo_url):
+    """Issue 15.10: a new lead agency typed in a panel is created and becomes the item's plan link; for a
+    work it is the same lead agency its list shows."""
+    store = Store(demo_url)
+    work = store.works_frame().iloc[0]
+    wid = int(work["id"])
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
+        f"render_item_panel('work', {wid}, lang='vi', key='t')", default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    at.text_input(key=f"t_new_lead_work_{wid}").input("Phòng Kinh tế – Hạ tầng")
+    next(b for b in at.button if b.label == "Gắn" and "link" in str(b.form_id)).click().run()
+    assert not at.exception, at.exception
+    agencies = store.agencies_frame()
+    new = agencies.loc[agencies["name"] == "Phòng Kinh tế – Hạ tầng"]
+    assert len(new) == 1
+    aid = int(new["id"].iloc[0])
+    links = store.links_frame()
+    link = links.loc[(links["item_type"] == "work") & (links["item_id"] == wid)].iloc[0]
+    assert int(link["lead_agency_id"]) == aid
+    assert int(store.works_frame().set_index("id").loc[wid, "agency_id"]) == aid   # the list's "Chủ trì"
+    at.run()
+    assert any("Phòng Kinh tế – Hạ tầng" in m.value.replace("\\", "") and "Chủ trì" in m.value for m in at.markdown)
+    # the same name again (other spacing and case) is the same agency
+    at.text_input(key=f"t_new_lead_work_{wid}").input("  phòng kinh tế –  hạ tầng ")
+    next(b for b in at.button if b.label == "Gắn" and "link" in str(b.form_id)).click().run()
+    assert len(store.agencies_frame()) == len(agencies)
