@@ -12,6 +12,15 @@ counter reaches the test's minimum. Qualifying windows whose road intervals
 overlap merge into one black spot; the worst window (highest EPDO) is the one
 reported, with every test met and the crash list, so a planner can defend it.
 
+Potential crash points are screened after the black spots, on the crashes
+lying outside every black spot's chainage interval ``[from_m, to_m]`` on their
+road, with each black spot cutting its road so that no window reaches across
+one. A potential point therefore never overlaps a black spot, its counts
+describe its own crashes only, and no crash falls between the lists: under
+both rule sets one crash with a death or an injury meets a potential test by
+itself, so every such crash screened is in a black spot's interval or in a
+potential point (issue 15). Black spots do not depend on the potential tests.
+
 Boundaries: a crash exactly ``L`` metres from the start is inside; a crash on
 the same calendar date 12 months later is outside (the window is the 12
 months ``[d, d + 12 months)``).
@@ -50,7 +59,8 @@ class ScreeningResult:
     members
         The crashes of each spot: ``spot``, ``crash_id``, and ``in_window``
         (the crash lies in the worst window). Every crash of every qualifying
-        window is listed.
+        window is listed (for a potential point, its windows are counted over
+        the crashes outside the black spots' intervals).
     ruleset
         The rule set applied.
     n_screened
@@ -184,8 +194,75 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     deaths = np.nan_to_num(pd.to_numeric(sub["deaths"]).to_numpy(dtype=float))
     injured = np.nan_to_num(pd.to_numeric(sub["injured"]).to_numpy(dtype=float))
 
+    max_len = max(rural_l, urban_l)
+    found = _windows(road_key, chain, seg_len, start_day, end_day, cnt, w, max_len=max_len)
+    black = _merge_qualifying(BLACK_SPOT, rs.blackspot_tests, (), found, chain=chain, road_key=road_key,
+                              road_codes=road_codes, start_day=start_day, end_day=end_day, deaths=deaths,
+                              injured=injured)
+    # potential points: the crashes outside every black spot's stretch, screened
+    # again with the black spots cutting their roads into pieces, so a potential
+    # point never overlaps a black spot and the crashes beside one are kept
+    crash_of, p_road_key, p_road_codes = np.arange(n), road_key, road_codes
+    if black is not None:
+        crash_of, p_road_key, p_road_codes = _outside_black(black[0], road_key=road_key, chain=chain,
+                                                            road_codes=road_codes)
+        found = None
+        if len(crash_of):
+            found = _windows(p_road_key, chain[crash_of], seg_len[crash_of], start_day[crash_of],
+                             end_day[crash_of], {k: v[crash_of] for k, v in cnt.items()}, w, max_len=max_len)
+    pot = None
+    if found is not None:
+        pot = _merge_qualifying(POTENTIAL, rs.potential_tests, rs.blackspot_tests, found, chain=chain[crash_of],
+                                road_key=p_road_key, road_codes=p_road_codes, start_day=start_day[crash_of],
+                                end_day=end_day[crash_of], deaths=deaths[crash_of], injured=injured[crash_of])
+    frames, members = [], []
+    if black is not None:
+        frames.append(black[0])
+        members.append(black[1])
+    if pot is not None:
+        f, m = pot
+        m["crash"] = crash_of[m["crash"].to_numpy()]
+        offset = len(frames[0]) if frames else 0
+        f["spot"] += offset
+        m["spot"] += offset
+        frames.append(f)
+        members.append(m)
+    if not frames:
+        return empty
+    spots = pd.concat(frames, ignore_index=True)
+    mem = pd.concat(members, ignore_index=True)
+    spots = spots.sort_values(["kind", "epdo", "deaths", "n_crashes"], ascending=[True, False, False, False],
+                              kind="stable").reset_index(drop=True)
+    renumber = np.full(int(mem["spot"].max()) + 1, -1)
+    renumber[spots["spot"].to_numpy()] = np.arange(len(spots))
+    mem["spot"] = renumber[mem["spot"].to_numpy()]
+    mem = mem.sort_values(["spot", "in_window"], ascending=[True, False], kind="stable")
+    mem["crash_id"] = ids[mem.pop("crash").to_numpy()]
+    spots["spot"] = np.arange(len(spots))
+    return ScreeningResult(spots[SPOT_COLUMNS], mem.reset_index(drop=True)[["spot", "crash_id", "in_window"]],
+                           rs, n, n_not_infra, n_without)
+
+
+@dataclass
+class _Windows:
+    """Every window of a screen, one per pair position (a space anchor crash and
+    a start date): ``member`` (crash at the position), ``anchor_crash``,
+    ``anchor`` (space anchor rank), ``t_end`` (end of the window's positions),
+    ``win`` (counters per window) and ``epdo``."""
+
+    member: np.ndarray
+    anchor_crash: np.ndarray
+    anchor: np.ndarray
+    t_end: np.ndarray
+    win: dict
+    epdo: np.ndarray
+
+
+def _windows(road_key, chain, seg_len, start_day, end_day, cnt, w, *, max_len: float) -> _Windows:
+    """Enumerate every window of ``seg_len`` metres by 12 months and count it."""
+    n = len(chain)
     # --- sort by (road, chainage); space windows by searchsorted on a combined key -------------
-    span = float(np.nanmax(chain) - min(0.0, np.nanmin(chain)) + max(rural_l, urban_l) + 10.0)
+    span = float(np.nanmax(chain) - min(0.0, np.nanmin(chain)) + max_len + 10.0)
     skey = road_key * span + (chain - min(0.0, np.nanmin(chain)))
     order = np.argsort(skey, kind="stable")
     skey = skey[order]
@@ -195,7 +272,7 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     total = int(counts.sum())
     anchor = np.repeat(np.arange(n, dtype=np.int64), counts)
     offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    member = order[anchor + offs]          # crash index (into sub) of each pair
+    member = order[anchor + offs]          # crash index of each pair
     anchor_crash = order[anchor]            # crash index of the space anchor
 
     # --- within each anchor group, sort members by date -----------------------------------
@@ -220,58 +297,62 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     win["crashes"] = win["fatal"] + win["injury_only"]
     win["collisions"] = (t_end - pos) - win["crashes"]
     assert set(win) == set(COUNTERS)
-
-    def met(tests) -> tuple[np.ndarray, list[np.ndarray]]:
-        per = []
-        for t in tests:
-            m = np.ones(total, dtype=bool)
-            for k, v in t.min.items():
-                m &= win[k] >= v
-            per.append(m)
-        anym = np.logical_or.reduce(per) if per else np.zeros(total, bool)
-        return anym, per
-
-    black_any, black_per = met(rs.blackspot_tests)
-    pot_any, pot_per = met(rs.potential_tests)
-    pot_any &= ~black_any
     epdo = w["fatal"] * win["fatal"] + w["injury"] * win["injury_only"] + w["pdo"] * win["collisions"]
+    return _Windows(member, anchor_crash, anchor, t_end, win, epdo)
 
-    frames, members = [], []
-    for kind, mask, per, tests in ((BLACK_SPOT, black_any, black_per, rs.blackspot_tests),
-                                   (POTENTIAL, pot_any, pot_per, rs.potential_tests)):
-        if not mask.any():
-            continue
-        q = np.flatnonzero(mask)
-        if kind == POTENTIAL and frames:
-            q = q[~_overlaps_spots(q, frames[0], anchor_crash=anchor_crash, chain=chain, road_key=road_key,
-                                   road_codes=road_codes, seg_len=seg_len)]
-            if not len(q):
-                continue
-        f, m = _merge_windows(kind, q, per, tests, t_end=t_end, member=member, anchor_crash=anchor_crash,
-                              chain=chain, road_key=road_key, road_codes=road_codes,
-                              start_day=start_day, end_day=end_day, epdo=epdo, win=win,
-                              deaths=deaths, injured=injured, anchor=anchor)
-        offset = sum(len(x) for x in frames)
-        f["spot"] += offset
-        m["spot"] += offset
-        frames.append(f)
-        members.append(m)
-    if not frames:
-        return empty
-    spots = pd.concat(frames, ignore_index=True)
-    mem = pd.concat(members, ignore_index=True)
-    spots = _drop_potential_inside_black(spots)
-    spots = spots.sort_values(["kind", "epdo", "deaths", "n_crashes"], ascending=[True, False, False, False],
-                              kind="stable").reset_index(drop=True)
-    renumber = np.full(int(mem["spot"].max()) + 1, -1)
-    renumber[spots["spot"].to_numpy()] = np.arange(len(spots))
-    mem["spot"] = renumber[mem["spot"].to_numpy()]
-    mem = mem.loc[mem["spot"].to_numpy() >= 0].sort_values(["spot", "in_window"], ascending=[True, False],
-                                                          kind="stable")
-    mem["crash_id"] = ids[mem.pop("crash").to_numpy()]
-    spots["spot"] = np.arange(len(spots))
-    return ScreeningResult(spots[SPOT_COLUMNS], mem.reset_index(drop=True)[["spot", "crash_id", "in_window"]],
-                           rs, n, n_not_infra, n_without)
+
+def _met(win, tests) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Windows meeting any of ``tests``, and each test's mask."""
+    total = len(win["crashes"])
+    per = []
+    for t in tests:
+        m = np.ones(total, dtype=bool)
+        for k, v in t.min.items():
+            m &= win[k] >= v
+        per.append(m)
+    anym = np.logical_or.reduce(per) if per else np.zeros(total, bool)
+    return anym, per
+
+
+def _merge_qualifying(kind, tests, unless_tests, found: _Windows, **crash_arrays):
+    """Spots of the windows meeting one of ``tests`` and none of
+    ``unless_tests``; ``None`` when no window qualifies."""
+    mask, per = _met(found.win, tests)
+    if unless_tests:
+        mask &= ~_met(found.win, unless_tests)[0]
+    if not mask.any():
+        return None
+    return _merge_windows(kind, np.flatnonzero(mask), per, tests, t_end=found.t_end, member=found.member,
+                          anchor_crash=found.anchor_crash, anchor=found.anchor, epdo=found.epdo, win=found.win,
+                          **crash_arrays)
+
+
+def _outside_black(black: pd.DataFrame, *, road_key, chain, road_codes):
+    """The crashes lying outside every black spot's ``[from_m, to_m]`` on their
+    road, as (crash indices, road key, road names), where the road key numbers
+    the stretches of road between black spots (so no window spans one).
+
+    A crash's stretch is the number of black-spot intervals ending before it in
+    (road, chainage) order, found by one sort of crashes and interval ends
+    together (exact: no combined float key); at equal chainage the crash comes
+    first, so a crash at ``to_m`` is inside.
+    """
+    b_road = np.searchsorted(road_codes, black["road"].to_numpy(dtype=object)).astype(np.int64)  # codes are sorted
+    b_from = black["from_m"].to_numpy(dtype=float)
+    b_to = black["to_m"].to_numpy(dtype=float)
+    o = np.lexsort((b_from, b_road))
+    b_road, b_from, b_to = b_road[o], b_from[o], b_to[o]
+    n, nb = len(chain), len(b_road)
+    is_end = np.r_[np.zeros(n, np.int64), np.ones(nb, np.int64)]
+    o = np.lexsort((is_end, np.r_[chain, b_to], np.r_[road_key, b_road]))
+    before = np.empty(n + nb, np.int64)
+    before[o] = np.cumsum(is_end[o]) - is_end[o]
+    k = before[:n]                      # black intervals ending before the crash (or the first after it)
+    kc = np.minimum(k, nb - 1)
+    inside = (k < nb) & (b_road[kc] == road_key) & (b_from[kc] <= chain)
+    crash_of = np.flatnonzero(~inside)
+    stretch, p_key = np.unique(road_key[crash_of] * (nb + 1) + k[crash_of], return_inverse=True)
+    return crash_of, p_key.reshape(-1), road_codes[stretch // (nb + 1)]
 
 
 def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, road_key, road_codes,
@@ -332,7 +413,10 @@ def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, r
     bounds = np.flatnonzero(np.r_[True, p_spot[1:] != p_spot[:-1]])
     from_m = np.minimum.reduceat(chain[p_crash], bounds)
     to_m = np.maximum.reduceat(chain[p_crash], bounds)
-    n_windows = np.bincount(spot_of_window, minlength=n_spots)
+    # the window positions along the road the spot chains (windows of one position differ only in time)
+    n_anchor = int(anchor.max()) + 1
+    placed = np.unique(spot_of_window.astype(np.int64) * n_anchor + anchor[q])
+    n_windows = np.bincount(placed // n_anchor, minlength=n_spots)
 
     wl = t_end[bq] - bq
     bpos = np.repeat(bq, wl) + (np.arange(wl.sum()) - np.repeat(np.cumsum(wl) - wl, wl))
@@ -375,34 +459,3 @@ def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, r
         "n_windows": n_windows,
     })
     return spots, members
-
-
-def _overlaps_spots(q, black: pd.DataFrame, *, anchor_crash, chain, road_key, road_codes, seg_len) -> np.ndarray:
-    """Which windows ``q`` overlap a black spot's interval on the same road (so a
-    potential point is not chained through a black spot)."""
-    b_road = np.searchsorted(road_codes, black["road"].to_numpy(dtype=object)).astype(np.int64)  # codes are sorted
-    span = float(np.nanmax(np.abs(chain)) * 2 + np.max(seg_len) + 10.0)
-    order = np.lexsort((black["from_m"].to_numpy(), b_road))
-    b_from = b_road[order] * span + black["from_m"].to_numpy()[order]
-    b_to = b_road[order] * span + black["to_m"].to_numpy()[order]
-    a = anchor_crash[q]
-    w_from = road_key[a] * span + chain[a]
-    w_to = w_from + seg_len[a]
-    k = np.searchsorted(b_to, w_from, side="left")  # first black interval ending at or after the window start
-    ok = k < len(b_to)
-    hit = np.zeros(len(q), dtype=bool)
-    hit[ok] = b_from[k[ok]] <= w_to[ok]
-    return hit
-
-
-def _drop_potential_inside_black(spots: pd.DataFrame) -> pd.DataFrame:
-    """A potential point whose interval overlaps a black spot on the same road is
-    part of that black spot."""
-    black = spots.loc[spots["kind"] == BLACK_SPOT, ["road", "from_m", "to_m"]]
-    pot = spots.loc[spots["kind"] == POTENTIAL]
-    if black.empty or pot.empty:
-        return spots
-    m = pot.reset_index().merge(black, on="road", suffixes=("", "_b"))
-    overlap = (m["from_m"] <= m["to_m_b"]) & (m["to_m"] >= m["from_m_b"])
-    drop = m.loc[overlap, "index"].unique()
-    return spots.drop(index=drop)
