@@ -154,10 +154,13 @@ def find_header(grid: list[list[str]]) -> tuple[int, int, int]:
 
 
 #: A first cell that may start a totals or signature row (checked exactly only when this matches).
-_MAYBE_NOT_CRASH = re.compile(
-    r"(?i)^\s*(tổng|tong|cộng|cong|total|sum|grand|người|nguoi|lập|lap|trưởng|truong|phó|pho|thủ|thu|chỉ|chi|"
-    r"giám|giam|chủ|chu|xác|xac|ký|ky|nơi|noi|kt|tm|đại|dai|thượng|thuong|trung|thiếu|thieu|prepared|signed|"
-    r"approved)")
+_DIGIT = re.compile(r"\d")
+_NOT_CRASH_WORDS = ("tổng", "tong", "cộng", "cong", "total", "sum", "grand", "người", "nguoi", "lập", "lap", "trưởng",
+                    "truong", "phó", "pho", "thủ", "thu", "chỉ", "chi", "giám", "giam", "chủ", "chu", "xác", "xac",
+                    "ký", "ky", "nơi", "noi", "kt", "tm", "đại", "dai", "thượng", "thuong", "trung", "thiếu",
+                    "thieu", "prepared", "signed", "approved")
+_MAYBE_NOT_CRASH = re.compile(r"(?i)^\s*(" + "|".join(_NOT_CRASH_WORDS) + ")")
+_MAYBE_INITIALS = np.array(sorted({w[0] for w in _NOT_CRASH_WORDS} | {w[0].upper() for w in _NOT_CRASH_WORDS}))
 
 
 def per_text(values: pd.Series, fn) -> np.ndarray:
@@ -188,17 +191,30 @@ def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
     if n == 0 or frame.shape[1] == 0:
         return why
     text = frame.astype(str)
-    empty = np.column_stack([per_text(text[c], lambda u: u.str.strip().isin(["", "nan"])) for c in text.columns])
+    cells = text.to_numpy(dtype=object)
+    empty = (cells == "") | (cells == "nan")           # cells come trimmed (table_below)
     blank = empty.all(axis=1)
     single = (~empty).sum(axis=1) == 1
     why[blank] = "dòng trống / blank row"
-    first = [text[c] for c in text.columns[: min(3, frame.shape[1])]]
-    maybe = np.column_stack([per_text(c, lambda u: u.str.match(_MAYBE_NOT_CRASH)) for c in first]).any(axis=1)
+    k = min(3, frame.shape[1])
+    head = cells[:, :k]
+    initial = head.astype("U1")                         # each cell's first character, at array speed
+    # a totals or signature row starts with one of a few words: only cells starting with their letters are read
+    maybe = np.zeros(n, dtype=bool)
+    cand = np.isin(initial, _MAYBE_INITIALS)
+    for j in range(k):
+        rows = np.flatnonzero(cand[:, j])
+        if len(rows):
+            maybe[rows] |= per_text(pd.Series(head[rows, j]), lambda u: np.fromiter(
+                (_MAYBE_NOT_CRASH.match(x) is not None for x in u), dtype=bool, count=len(u)))
     maybe &= ~blank
     if top:
         maybe[: min(3, n)] |= ~blank[: min(3, n)]  # the column-number row sits right under the header
-    # a row with no digit in its first cells may be the title or header of another table further down
-    no_digit = ~np.column_stack([per_text(c, lambda u: u.str.contains(r"\d", regex=True)) for c in first]).any(axis=1)
+    # a row with no digit in its first cells may be the title or header of another table further down:
+    # a first cell starting with a digit settles most rows; the others are read whole
+    no_digit = ~((initial >= "0") & (initial <= "9")).any(axis=1)
+    for i in np.flatnonzero(no_digit):
+        no_digit[i] = not any(_DIGIT.search(str(c)) for c in head[i])
     no_digit &= ~blank
     values = text.to_numpy(dtype=object)
     footer_from = n
@@ -252,7 +268,8 @@ def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
     numbers = np.arange(len(body)) + first_row_number
     keep = [h for h in heads if not h.startswith("Cột ") or body[h].astype(str).str.strip().ne("").any()]
     if len(keep):
-        body = pd.DataFrame({h: per_text(body[h].fillna("").astype(str), lambda u: u.str.strip()) for h in keep},
+        body = pd.DataFrame({h: per_text(body[h].fillna("").astype(str),
+                                         lambda u: np.array([x.strip() for x in u], dtype=object)) for h in keep},
                             index=body.index, dtype=object)
     else:
         body = body[keep]
