@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from geo.columns import normalise_header
+from geo.text import trimmed
 
 _FATAL = ("chet", "tu_vong", "fatal", "killed", "died", "death", "dead", "t_vong")
 _INJURED = ("bi_thuong", "thuong", "serious", "slight", "injured", "injury", "nang", "nhe", "minor", "ksi")
@@ -43,7 +44,7 @@ def _class(text: str) -> int:
 def casualty_counts(severity: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: (deaths 0/1, injured 0/1, unreadable mask) of a per-casualty
     severity column. Blank cells count as nothing."""
-    s = severity.astype(str).str.strip()
+    s = trimmed(severity)
     codes, uniques = pd.factorize(s, sort=False)
     cls_u = np.array([_class(u) for u in uniques], dtype=int) if len(uniques) else np.zeros(0, dtype=int)
     cls = np.where(codes >= 0, cls_u[np.clip(codes, 0, None)] if len(uniques) else -2, -2)
@@ -57,7 +58,7 @@ def group_keys(ids: pd.Series) -> np.ndarray:
     >>> group_keys(pd.Series(["A1", "", "A1", "B2", ""])).tolist()
     [0, 1, 0, 2, 3]
     """
-    s = ids.astype(str).str.strip()
+    s = trimmed(ids)
     blank = s.eq("").to_numpy()
     codes, _ = pd.factorize(s.where(~blank, None), sort=False)
     out = np.empty(len(s), dtype=np.int64)
@@ -99,6 +100,6 @@ def sum_or_once(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.
 
 def disagreeing(values: pd.Series, groups: np.ndarray) -> np.ndarray:
     """Rows whose value differs from the first non-blank value of their group."""
-    s = values.astype(str).str.strip()
+    s = trimmed(values)
     first = s.where(s.ne("")).groupby(groups).transform("first").fillna("")
     return (s.ne("") & first.ne("") & s.ne(first)).to_numpy()

@@ -14,6 +14,7 @@ from pyproj import CRS
 
 from errors import ChainageError
 from geo import crs as _crs
+from geo.text import trimmed
 
 _KM_RE = re.compile(r"(?i)\bkm\s*(\d+)\s*(?:\+\s*(\d+(?:[.,]\d+)?))?")
 _KM_DEC_RE = re.compile(r"(?i)\bkm\s*(\d+)[.,](\d{1,3})(?![\d+])")
@@ -96,7 +97,7 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Vectorised :func:`parse_chainage`: (road codes, metres). Blank cells
     give no road and NaN without going through the patterns."""
     s_all = values.astype(str)
-    filled = s_all.str.strip().ne("").to_numpy()
+    filled = trimmed(s_all).ne("").to_numpy()
     if not filled.all():
         roads = pd.Series([None] * len(s_all), index=s_all.index, dtype=object)
         metres = pd.Series(np.nan, index=s_all.index, dtype=float)

@@ -36,6 +36,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from geo.text import trimmed
+
 ORDERS = ("dmy", "mdy", "ymd")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 #: Excel serials accepted as dates: 1 Jan 1975 to 31 Dec 2099.
@@ -319,7 +321,7 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     ``dmy``, ``mdy`` or ``ymd`` for the d/m/y texts."""
     if order is not None and order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}")
-    s = values.astype(str).str.strip()
+    s = trimmed(values)
     f_dmy, f_mdy, f_iso, fast = _fast(s)
     has_fast_time = np.zeros(len(s), dtype=bool)
     if fast.any():
@@ -423,7 +425,7 @@ def _time_of(text: str) -> float:
 
 def parse_times(values: pd.Series) -> pd.Series:
     """Minutes after midnight of a column of times (NaN where unreadable or blank)."""
-    s = values.astype(str).str.strip()
+    s = trimmed(values)
     codes, uniques = pd.factorize(s, sort=False)
     mins = np.array([_time_of(u) for u in uniques], dtype=float)
     out = np.where(codes >= 0, mins[np.clip(codes, 0, None)] if len(mins) else np.nan, np.nan)

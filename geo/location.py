@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from geo.chainage import normalise_road_code, parse_chainage
+from geo.text import trimmed
 
 #: Prefixes of a commune-level unit, longest first (as typed: full, abbreviated, no accents).
 _UNIT = (r"thị\s*trấn|thi\s*tran|đặc\s*khu|dac\s*khu|phường|phuong|xã|xa|tt\.?|t\.t\.|x\.|p\.")
@@ -67,7 +68,7 @@ def _commune_of(text: str) -> str | None:
 def parse_locations(values: pd.Series) -> pd.DataFrame:
     """Columns ``road`` (standard code or None), ``chainage_m`` (NaN when
     none) and ``commune`` (its unit word written the standard way, or None)."""
-    s = values.astype(str).str.strip()
+    s = trimmed(values)
     codes, uniques = pd.factorize(s, sort=False)
     road, ch, com = [], [], []
     for u in uniques:

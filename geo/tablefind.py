@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from geo.columns import CRASH_ALIASES, normalise_header
+from geo.text import per_text, trimmed
 
 #: How many rows from the top are searched for the header.
 SEARCH_ROWS = 40
@@ -163,19 +164,6 @@ _MAYBE_NOT_CRASH = re.compile(r"(?i)^\s*(" + "|".join(_NOT_CRASH_WORDS) + ")")
 _MAYBE_INITIALS = np.array(sorted({w[0] for w in _NOT_CRASH_WORDS} | {w[0].upper() for w in _NOT_CRASH_WORDS}))
 
 
-def per_text(values: pd.Series, fn) -> np.ndarray:
-    """``fn`` (a function of a Series of texts) worked once per distinct text of
-    ``values`` and spread back to every row: a column repeats most of its
-    texts (counts, causes, places), so this is much cheaper than per row.
-
-    >>> per_text(pd.Series([" a", "b ", " a"]), lambda u: u.str.strip()).tolist()
-    ['a', 'b', 'a']
-    """
-    codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=False)
-    out = fn(pd.Series(np.asarray(uniques, dtype=object)))
-    return np.asarray(out)[codes] if len(codes) else np.asarray(out)
-
-
 #: Reasons that hold for every row after the one they start at.
 ENDS_TABLE = ("chữ ký hoặc phần cuối / signature or footer", "bảng khác bên dưới / another table below")
 
@@ -268,9 +256,7 @@ def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
     numbers = np.arange(len(body)) + first_row_number
     keep = [h for h in heads if not h.startswith("Cột ") or body[h].astype(str).str.strip().ne("").any()]
     if len(keep):
-        body = pd.DataFrame({h: per_text(body[h].fillna("").astype(str),
-                                         lambda u: np.array([x.strip() for x in u], dtype=object)) for h in keep},
-                            index=body.index, dtype=object)
+        body = pd.DataFrame({h: trimmed(body[h].fillna("")) for h in keep}, index=body.index, dtype=object)
     else:
         body = body[keep]
     why = classify_rows(body, top=top)

@@ -24,6 +24,7 @@ from geo.columns import CASUALTY_MARKERS, auto_map, normalise_header, require_cr
 from geo.dates import FileDateOrder, parse_date_column, parse_times
 from geo.location import parse_locations
 from geo.severity import classify
+from geo.text import per_text, trimmed
 
 ERROR = "error"
 WARNING = "warning"
@@ -156,7 +157,7 @@ def parse_dates(values: pd.Series) -> pd.Series:
 
 def parse_bool(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(values, unreadable mask) for yes/no columns (có/không, 1/0, x, yes/no)."""
-    s = values.astype(str).str.strip().str.lower()
+    s = pd.Series(per_text(trimmed(values), lambda u: u.str.lower()), index=values.index)
     truth = s.isin(_TRUE).to_numpy()
     unreadable = ~(truth | s.isin(_FALSE).to_numpy())
     return truth, unreadable
