@@ -111,6 +111,17 @@ def md_text(value) -> str:
     return _MD_SIGNS.sub(r"\\\1", html.escape(str(value), quote=False))
 
 
+def page_link(where, page: str, label: str) -> None:
+    """A link to another page of the app (nothing when the page runs alone, as
+    in a test, outside the app's navigation)."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        where.page_link(page, label=label, icon=":material/arrow_forward:")
+    except StreamlitAPIException:  # not registered in st.navigation
+        pass
+
+
 def filters() -> Filters:
     return st.session_state.get("filters") or Filters()
 

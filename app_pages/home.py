@@ -6,9 +6,11 @@ from streamlit_folium import st_folium
 
 import settings
 from i18n import t
-from app_pages.common import filters, get_store, lang, load_boundaries, load_crashes, load_roads, load_spots, tr
+from app_pages.common import (filters, get_store, lang, load_boundaries, load_crashes, load_roads, load_spots, md_text,
+                              page_link, tr)
 from services.filters import filter_crashes, filter_spots
 from services.maps import overview_map
+from services.overview import data_areas, next_steps
 
 L = lang()
 st.title(t("app_title", L))
@@ -18,6 +20,14 @@ all_crashes = load_crashes(url)
 crashes = filter_crashes(all_crashes, filters())
 spots = filter_spots(load_spots(url), filters())
 
+steps = next_steps(store, ruleset=filters().ruleset)
+if steps:
+    with st.container(border=True):
+        st.markdown("**" + tr("Việc cần làm tiếp") + "**")
+        for i, step in enumerate(steps, start=1):
+            c1, c2 = st.columns([5, 2])
+            c1.markdown(f"{i}. {md_text(step.text(L))}")
+            page_link(c2, f"app_pages/{step.page}", tr("Mở trang"))
 if all_crashes.empty:
     st.info(t("no_data", L))
     st.stop()
@@ -33,22 +43,22 @@ c[4].metric(t("potential", L), n_pot)
 if crashes["is_simulated"].any():
     st.caption("⚠️ " + t("simulated_note", L))
 
-areas = {"sim": "Kon Rẫy – QL24", "hk": tr("Hồng Kông"), "all": tr("Tất cả")}
+areas = {"all": tr("Tất cả")} | data_areas(all_crashes)  # the data's own sources, largest first
 
 
 @st.fragment
 def map_panel():
     cols = st.columns([2, 1])
-    area = cols[0].radio(tr("Khu vực"), list(areas), format_func=areas.get, horizontal=True, key="home_area")
+    area = "all"
+    if len(areas) > 2:
+        area = cols[0].radio(tr("Nguồn dữ liệu"), list(areas), format_func=areas.get, horizontal=True,
+                             key="home_area")
     heat = cols[1].toggle(t("heat", L), key="home_heat")
-    sel = crashes
-    if area == "sim":
-        sel = crashes.loc[crashes["is_simulated"]]
-    elif area == "hk":
-        sel = crashes.loc[~crashes["is_simulated"]]
+    sel = crashes if area == "all" else crashes.loc[crashes["source"] == area]
     m = overview_map(crashes=sel, spots=spots, roads=load_roads(url), boundaries=load_boundaries(url), heat=heat,
                      lang=L)
-    st_folium(m, height=560, use_container_width=True, returned_objects=[], key=f"home_map_{area}_{heat}")
+    st_folium(m, height=560, use_container_width=True, returned_objects=[],
+              key=f"home_map_{abs(hash(area)) % 10**8}_{heat}")
 
 
 map_panel()

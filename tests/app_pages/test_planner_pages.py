@@ -407,3 +407,19 @@ def test_an_agency_is_added_where_it_is_chosen_and_is_the_items_lead(demo_url):
     at.text_input(key=f"t_new_lead_work_{wid}").input("  phòng kinh tế –  hạ tầng ")
     next(b for b in at.button if b.label == "Gắn" and "link" in str(b.form_id)).click().run()
     assert len(store.agencies_frame()) == len(agencies)
+
+
+def test_home_says_what_to_do_next_and_its_areas_come_from_the_data(demo_url):
+    from services.overview import next_steps
+
+    at = run("home.py")
+    steps = next_steps(Store(demo_url), ruleset="tt41-2024")
+    assert steps, "the demo leaves candidates to review"
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Việc cần làm tiếp" in shown
+    for s in steps:
+        assert s.vi.split(":")[0].replace("(", "\\(")[:20] in shown or s.vi[:20] in shown.replace("\\", "")
+    sources = set(Store(demo_url).crashes_frame()["source"].dropna())
+    radio = at.radio(key="home_area")
+    assert set(radio.options) == {"Tất cả"} | sources
+    assert "Kon Rẫy" not in open("app_pages/home.py", encoding="utf-8").read()   # no demo names in the page
