@@ -155,15 +155,18 @@ with tab_cluster:
                             disabled=method == "hdbscan")
     ms = c[2].number_input(tr("Số vụ tối thiểu"), 2, 100, settings.CLUSTER_MIN_SAMPLES)
     only_off = c[3].checkbox(tr("Chỉ vụ không có lý trình"), value=False)
+    params = dict(eps=float(eps), min_samples=int(ms), method=method, only_without_road=bool(only_off))
     if st.button(tr("Phân cụm"), key="run_cluster"):
+        st.session_state["cluster_params"] = params
+    chosen = st.session_state.get("cluster_params")
+    if chosen is not None:
+        # worked out again when the sidebar's filters change: the clusters follow them, and keep their ids
+        # (C1, C2 …) for the exports page, which uses the same parameters and filters
         with st.spinner(tr("Đang phân cụm…")):
-            _, table = clusters(store, eps=float(eps), min_samples=int(ms), method=method, only_without_road=only_off)
-        st.session_state["cluster_table"] = table
-    table = st.session_state.get("cluster_table")
-    if table is not None:
+            _, table = clusters(store, filters=filters(), **chosen)
         st.write(tr("{n} cụm, xếp theo EPDO").format(n=len(table)))
-        shown = table.head(500).rename(columns={
-            "cluster": tr("Cụm"), "n_crashes": tr("Số vụ"), "deaths": tr("Chết"), "injured": tr("Bị thương"),
+        shown = table.head(500)[["label"] + [c for c in table.columns if c not in ("label", "cluster")]].rename(columns={
+            "label": tr("Cụm"), "n_crashes": tr("Số vụ"), "deaths": tr("Chết"), "injured": tr("Bị thương"),
             "fatal_crashes": tr("Vụ có người chết"), "lon": tr("Kinh độ"), "lat": tr("Vĩ độ"),
             "radius_m": tr("Bán kính (m)"), "first": tr("Vụ đầu"), "last": tr("Vụ cuối")})
         st.dataframe(shown, width="stretch", hide_index=True)

@@ -16,7 +16,7 @@ from services.blackspots import clusters
 from services.documents import DocumentInfo, libreoffice, to_pdf
 from services.organisation import load_organisation
 from services.exports import FORMATS, clusters_as_spots, crashes_per_spot, export, hotspot_table
-from services.filters import filter_crashes, filter_spots
+from services.filters import filter_spots
 from services.reports import proposal, proposal_info, year_end_summary
 
 L = lang()
@@ -39,9 +39,10 @@ with tab_list:
     crashes = load_crashes(url())
     per = crashes_per_spot(sel, crashes) if len(sel) else None
     if "cluster" in chosen:
-        members, cl = clusters(store, eps=settings.CLUSTER_EPS_M, min_samples=settings.CLUSTER_MIN_SAMPLES,
-                               date_from=f.date_from, date_to=f.date_to)
-        members = filter_crashes(members, f)
+        # the clusters the black-spot page shows (its parameters), under the same filters: the same ids
+        params = st.session_state.get("cluster_params") or dict(eps=settings.CLUSTER_EPS_M,
+                                                                min_samples=settings.CLUSTER_MIN_SAMPLES)
+        members, cl = clusters(store, filters=f, **params)
         if len(cl):
             import pandas as pd
 

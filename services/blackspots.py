@@ -2,6 +2,7 @@
 density clusters. No UI here."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from geo.chainage import format_chainage
@@ -148,11 +149,34 @@ def ranked_spots(store: Store, *, kind: str | None = None, road: str | None = No
     return spots.sort_values(["kind", "epdo", "deaths", "n_crashes"], ascending=[True, False, False, False])
 
 
-def clusters(store: Store, *, eps: float, min_samples: int, method: str = "dbscan", date_from=None, date_to=None,
-             only_without_road: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Density clusters of the store's crashes; returns (crashes with labels, clusters)."""
+def cluster_label(cluster: int) -> str:
+    """A density cluster's id as the list, the map and every export show it.
+
+    >>> cluster_label(0)
+    'C1'
+    """
+    return f"C{int(cluster) + 1}"
+
+
+def clusters(store: Store, *, eps: float, min_samples: int, method: str = "dbscan", filters=None,
+             date_from=None, date_to=None, only_without_road: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Density clusters of the store's crashes, of those the ``filters``
+    (:class:`services.filters.Filters`: period, roads, communes …) keep;
+    returns (crashes with their ``cluster`` number and ``label``, clusters with
+    their ``label``, ranked by EPDO). The label (C1, C2 …) is the cluster's id
+    everywhere."""
+    from services.filters import filter_crashes
+
     crashes = store.crashes_frame(date_from=date_from, date_to=date_to)
+    if filters is not None:
+        crashes = filter_crashes(crashes, filters)
     if only_without_road:
         crashes = crashes.loc[crashes["chainage_m"].isna()]
     labels, table = cluster_crashes(crashes, eps=eps, min_samples=min_samples, method=method)
-    return crashes.assign(cluster=labels), table
+    # numbered by rank: C1 is the cluster of highest EPDO, in the list and on every export
+    rank = dict(zip(table["cluster"].astype(int), range(len(table))))
+    labels = labels.map(lambda c: rank.get(int(c), -1))
+    table = table.assign(cluster=np.arange(len(table)), label=[cluster_label(c) for c in range(len(table))])
+    out = crashes.assign(cluster=labels.to_numpy())
+    out["label"] = [cluster_label(c) if c >= 0 else "" for c in out["cluster"]]
+    return out, table

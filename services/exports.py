@@ -166,12 +166,13 @@ def table_export(frame: pd.DataFrame, fmt: str, *, sheet: str = "Danh sách") ->
 def clusters_as_spots(clusters: pd.DataFrame, members: pd.DataFrame | None = None) -> pd.DataFrame:
     """Density clusters in the shape of the spots frame, for one export list.
     ``members`` (crashes with a ``cluster`` label) gives each cluster's crash ids."""
+    from services.blackspots import cluster_label
     ids = {}
     if members is not None and len(members):
         m = members.loc[members["cluster"] >= 0]
         ids = m.groupby("cluster")["id"].apply(lambda s: [int(v) for v in s]).to_dict()
     return pd.DataFrame({
-        "id": [f"C{int(c) + 1}" for c in clusters["cluster"]], "kind": "cluster", "status": None, "road_code": None,
+        "id": [cluster_label(c) for c in clusters["cluster"]], "kind": "cluster", "status": None, "road_code": None,
         "from_m": None, "to_m": None, "commune": None, "tests": None, "test_labels": None,
         "window_start": clusters["first"], "window_end": clusters["last"], "n_crashes": clusters["n_crashes"],
         "deaths": clusters["deaths"], "injured": clusters["injured"], "epdo": clusters["epdo"].round(1),

@@ -423,3 +423,36 @@ def test_home_says_what_to_do_next_and_its_areas_come_from_the_data(demo_url):
     radio = at.radio(key="home_area")
     assert set(radio.options) == {"Tất cả"} | sources
     assert "Kon Rẫy" not in open("app_pages/home.py", encoding="utf-8").read()   # no demo names in the page
+
+
+def test_clusters_keep_their_ids_in_exports_and_follow_the_filters(demo_url):
+    """Issue 15.7: the clusters the black-spot page shows (C1, C2 …) are the ones the exports page lists,
+    with the same ids and counts, and both follow the sidebar's filters."""
+    from services.blackspots import clusters
+    from services.exports import clusters_as_spots, hotspot_table
+    from services.filters import Filters
+
+    store = Store(demo_url)
+    at = run("blackspots.py")
+    at.button(key="run_cluster").click().run()
+    assert not at.exception, at.exception
+    page = next(d.value for d in at.dataframe if "Cụm" in d.value.columns)
+    assert page["Cụm"].iloc[0] == "C1"
+    params = at.session_state["cluster_params"]
+
+    ex = AppTest.from_file(str(ROOT / "app_pages" / "exports.py"), default_timeout=60)
+    ex.session_state["cluster_params"] = params
+    ex.run()
+    ex.multiselect(key="export_kinds").set_value(["cluster"]).run()
+    assert not ex.exception, ex.exception
+    listed = ex.dataframe[0].value
+    assert listed["id"].astype(str).tolist() == page["Cụm"].tolist()
+    assert listed["n_crashes"].tolist() == page["Số vụ"].tolist()
+
+    # the filters: clusters of QL24 only hold QL24 crashes, and the export of them says the same
+    members, table = clusters(store, filters=Filters(roads=("QL24",)), **params)
+    in_clusters = members.loc[members["cluster"] >= 0]
+    assert len(table) and set(in_clusters["road_code"]) == {"QL24"}
+    spots = clusters_as_spots(table, members)
+    assert spots["id"].tolist() == table["label"].tolist()
+    assert hotspot_table(spots)["n_crashes"].tolist() == table["n_crashes"].tolist()
