@@ -50,6 +50,8 @@ STATUS_COLOURS = {
 #: Colours of encroachment cases: overdue, open, closed.
 CASE_COLOURS = {"overdue": "#d50000", "open": "#ef6c00", "closed": "#78909c"}
 WORK_COLOUR = "#1565c0"
+#: Potential crash points, whatever their status (dashed): apart from the black spots' status colours.
+POTENTIAL_COLOUR = "#fbc02d"
 #: Above this many crashes the markers carry no tooltip (payload stays small).
 TOOLTIP_LIMIT = 20_000
 #: A blank 1×1 PNG used as the offline base layer (no tile server needed).
@@ -268,6 +270,8 @@ def _legend(lang: str, *, cases: bool, works: bool) -> str:
     rows.append(f"<b>{'Điểm đen theo trạng thái' if vi else 'Black spots by status'}</b>")
     rows += [f'<span style="background:{c}" class="lg-bar"></span>{html.escape(BlackspotStatus(k).label(lang))}'
              for k, c in STATUS_COLOURS.items()]
+    rows.append(f'<span style="background:repeating-linear-gradient(90deg,{POTENTIAL_COLOUR} 0 6px,transparent 6px 9px)"'
+                f' class="lg-bar"></span>{"Điểm tiềm ẩn (nét đứt)" if vi else "Potential crash point (dashed)"}')
     if cases:
         rows.append(f"<b>{'Lấn chiếm hành lang' if vi else 'Corridor encroachment'}</b>")
         for k, (a, b) in {"overdue": ("Quá hạn", "Overdue"), "open": ("Đang xử lý", "Open"),
@@ -293,7 +297,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 boundaries: pd.DataFrame | None = None, corridors: pd.DataFrame | None = None,
                 cases: pd.DataFrame | None = None, works: pd.DataFrame | None = None, heat: bool = False,
                 offline: bool = False, lang: str = "vi", selected: tuple[str, int] | None = None,
-                draw: bool = False) -> folium.Map:
+                draw: bool = False, view: tuple | None = None) -> folium.Map:
     """The planners' map: base layers (OpenStreetMap, and a plain offline base
     that needs no tile server), and toggled layers: boundaries, roads,
     corridor strips, crashes (clustered by severity, or a heat map), black
@@ -305,7 +309,8 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     inside a JSON string (:class:`SafeTooltip`, and the crash rows), never
     spliced into script. Every script and stylesheet is served by the app
     (:func:`localise_assets`); only the OpenStreetMap base layer's tiles come
-    from outside.
+    from outside. ``view`` ((lat, lon), zoom) keeps the view the user had
+    (after a save, say); without it the map fits the chosen item, else the data.
     """
     b = _bounds(crashes["lon"], crashes["lat"]) if len(crashes) else None
     if b is None and roads is not None and len(roads):
@@ -314,7 +319,8 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     if b is None and boundaries is not None and len(boundaries):
         x0, y0, x1, y1 = shapely.total_bounds(boundaries["geometry"].to_numpy())
         b = [[y0, x0], [y1, x1]]
-    m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None, prefer_canvas=True)
+    m = folium.Map(location=list(view[0]) if view else [16.0, 106.0], zoom_start=view[1] if view else 6, tiles=None,
+                   prefer_canvas=True)
     _MetricScale().add_to(m)
     plain = folium.TileLayer(tiles=_BLANK_TILE, attr="—", name="Nền trống (ngoại tuyến) / Plain (offline)",
                              overlay=False, control=True, max_zoom=22, show=offline)
@@ -368,21 +374,6 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
         rows.add_to(m)  # before the cluster that reads it
         _RowsMarkerCluster(rows, name="Vụ TNGT / Crashes", callback=cb,
                            options={"disableClusteringAtZoom": 16, "chunkedLoading": True}).add_to(m)
-    if spots is not None and len(spots):
-        fg = folium.FeatureGroup(name="Điểm đen, điểm tiềm ẩn / Black spots", show=True)
-        for rec in spots.to_dict("records"):
-            g = rec.get("geometry")
-            if g is None:
-                continue
-            colour = STATUS_COLOURS.get(rec["status"], "#ff6f00")
-            kind = ("Điểm đen" if lang == "vi" else "Black spot") if rec["kind"] == "black_spot" else \
-                ("Điểm tiềm ẩn" if lang == "vi" else "Potential point")
-            tip = item_tag("blackspot", rec["id"]) + " " + (
-                f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
-                f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
-            chosen = selected == ("blackspot", rec["id"])
-            _vector(g, tooltip=tip, colour=colour, weight=14 if chosen else 9).add_to(fg)
-        fg.add_to(m)
     if cases is not None and len(cases):
         from models.enums import CASE_OPEN, CaseStatus
 
@@ -423,6 +414,23 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             else:
                 _vector(g, tooltip=tip, colour=WORK_COLOUR, weight=4, dash="6 6").add_to(fg)
         fg.add_to(m)
+    if spots is not None and len(spots):  # last: spots draw above cases and works and take the click
+        fg = folium.FeatureGroup(name="Điểm đen, điểm tiềm ẩn / Black spots", show=True)
+        for rec in spots.to_dict("records"):
+            g = rec.get("geometry")
+            if g is None:
+                continue
+            potential = rec["kind"] == "potential" and rec["status"] != "removed"
+            colour = POTENTIAL_COLOUR if potential else STATUS_COLOURS.get(rec["status"], "#ff6f00")
+            kind = ("Điểm đen" if lang == "vi" else "Black spot") if rec["kind"] == "black_spot" else \
+                ("Điểm tiềm ẩn" if lang == "vi" else "Potential point")
+            tip = item_tag("blackspot", rec["id"]) + " " + (
+                f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
+                f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
+            chosen = selected == ("blackspot", rec["id"])
+            _vector(g, tooltip=tip, colour=colour, weight=14 if chosen else 9, dash="8 6" if potential else None,
+                    opacity=1.0 if chosen else 0.85).add_to(fg)
+        fg.add_to(m)
     if draw:  # draw a structure's outline to record it as an encroachment
         plugins.Draw(export=False, position="topleft",
                      draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
@@ -432,8 +440,10 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     m.get_root().html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
                                                        works=works is not None and len(works) > 0)))
     focus = _selected_bounds(selected, spots=spots, cases=cases, works=works)
-    if focus is not None:
-        m.fit_bounds(focus)  # keep the chosen item in view after every rerun
+    if view is not None:
+        pass  # the user's own view
+    elif focus is not None:
+        m.fit_bounds(focus)  # the chosen item in view
     elif b is not None:
         m.fit_bounds(b)
     localise_assets(m)

@@ -456,3 +456,19 @@ def test_clusters_keep_their_ids_in_exports_and_follow_the_filters(demo_url):
     spots = clusters_as_spots(table, members)
     assert spots["id"].tolist() == table["label"].tolist()
     assert hotspot_table(spots)["n_crashes"].tolist() == table["n_crashes"].tolist()
+
+
+def test_an_item_chosen_in_the_list_is_on_the_map_drawn_in_the_same_run(demo_url):
+    """Issue 15.8: choosing in the list moves the map to the item at once (not one run later)."""
+    script = ("import streamlit as st\nimport services.maps as sm\n_orig = sm.planner_map\n"
+              "def _rec(**kw):\n    st.session_state['_drawn_selected'] = kw.get('selected')\n    return _orig(**kw)\n"
+              "sm.planner_map = _rec\n"
+              "exec(open('app_pages/map.py', encoding='utf-8').read(), {'__name__': '__main__'})\n")
+    at = AppTest.from_string(script, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["_drawn_selected"] is None
+    spot = Store(demo_url).blackspots_frame(kind="black_spot").iloc[0]
+    at.selectbox(key="map_pick").set_value(("blackspot", int(spot["id"]))).run()
+    assert not at.exception, at.exception
+    assert at.session_state["_drawn_selected"] == ("blackspot", int(spot["id"]))

@@ -191,3 +191,27 @@ def test_a_work_without_a_spot_is_a_plain_circle_marker(hk_crashes):
     point, line = fg._children.values()
     assert type(point) is folium.CircleMarker and type(line) is folium.PolyLine
     assert [type(c).__name__ for c in point._children.values()] == ["SafeTooltip"]
+
+
+def test_spots_draw_last_potential_points_stand_apart_and_the_view_is_kept(hk_crashes):
+    """Issue 15.8: spots above cases and works (a click on a spot is the spot's), a potential point in its own
+    dashed colour with its own legend row, and the user's view kept when asked."""
+    from services.maps import POTENTIAL_COLOUR, STATUS_COLOURS
+
+    layers = _all_layers(hk_crashes)
+    layers["spots"].loc[1, "status"] = "candidate"        # a candidate black spot and a candidate potential point
+    m = planner_map(**{k: v for k, v in layers.items() if k in ("crashes", "roads", "spots", "cases", "works")})
+    names = [getattr(c, "layer_name", "") for c in m._children.values()]
+    groups = [n for n in names if n.startswith(("Điểm đen", "Lấn chiếm", "Công trình"))]
+    assert groups[-1].startswith("Điểm đen")            # added last: drawn on top
+    fg = next(c for c in m._children.values() if getattr(c, "layer_name", "").startswith("Điểm đen"))
+    black, potential = fg._children.values()
+    assert black.options["color"] == STATUS_COLOURS["candidate"] and not black.options.get("dashArray")
+    assert potential.options["color"] == POTENTIAL_COLOUR != STATUS_COLOURS["candidate"]
+    assert potential.options["dashArray"]
+    page = m.get_root().render()
+    assert "Điểm tiềm ẩn (nét đứt)" in page and POTENTIAL_COLOUR in page
+    assert ".fitBounds(" in page
+    kept = planner_map(crashes=layers["crashes"], spots=layers["spots"], selected=("blackspot", 11),
+                       view=((22.31, 114.18), 15)).get_root().render()
+    assert ".fitBounds(" not in kept and "[22.31, 114.18]" in kept and '"zoom": 15' in kept
