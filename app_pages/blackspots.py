@@ -91,7 +91,7 @@ with tab_list:
             tr("Chết"): spots["deaths"],
             tr("Bị thương"): spots["injured"],
             "EPDO": spots["epdo"],
-            tr("Xu hướng %"): spots["trend_pct"].round(0),
+            tr("Xu hướng %"): spots["trend_pct"].map(lambda v: "—" if pd.isna(v) else f"{v:+.0f}"),
             tr("Trạng thái"): spots["status"].map(status_labels),
             tr("Còn đạt"): spots["still_qualifies"],
         })
@@ -128,7 +128,8 @@ with tab_list:
             tr("Lý trình"): cr["chainage_m"].map(format_chainage), tr("Xã/phường"): [with_current(a, b) for a, b in zip(cr["commune"], cr["commune_now"])],
             tr("Chết"): cr["deaths"], tr("Bị thương"): cr["injured"], tr("Mức độ"): cr["severity"].map(sev_labels),
             tr("Không do hạ tầng"): cr["not_infrastructure"], tr("Trong cửa sổ"): cr["id"].isin(in_win),
-            tr("Nguyên nhân"): cr["cause"], tr("Phương tiện"): cr["vehicle_types"], tr("Mô tả"): cr["description"]})
+            tr("Nguyên nhân"): cr["cause"].fillna(""), tr("Phương tiện"): cr["vehicle_types"].fillna(""),
+            tr("Mô tả"): cr["description"].fillna("")})
         st.dataframe(shown, width="stretch", hide_index=True)
         current = BlackspotStatus(row["status"])
         allowed = sorted(BLACKSPOT_TRANSITIONS[current], key=lambda s: list(BlackspotStatus).index(s))

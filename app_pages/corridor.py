@@ -52,7 +52,7 @@ with tab_cases:
             tr("Tuyến"): cases["road_code"].fillna("—"),
             tr("Lý trình"): cases["chainage_m"].map(format_chainage),
             tr("Bên"): cases["side"].map({"left": tr("trái"), "right": tr("phải")}).fillna("—"),
-            tr("Lấn vào (m)"): cases["distance_inside_m"].round(1),
+            tr("Lấn vào (m)"): cases["distance_inside_m"].map(lambda v: "—" if pd.isna(v) else f"{v:.1f}"),
             tr("Xã"): cases["commune"].fillna("—"),
             tr("Trạng thái"): cases["status"].map(status_labels),
             tr("Biên bản"): cases["record_no"].fillna("—"),
@@ -62,7 +62,7 @@ with tab_cases:
         })
         styled = table.style.apply(
             lambda r: ["color: #d50000; font-weight: bold" if r.iloc[10] > 0 else "" for _ in r], axis=1
-        ).format({tr("Lấn vào (m)"): "{:.1f}"}, na_rep="")
+        )
         list_and_panel("case", table, cases["id"], basename="vu_lan_chiem", sheet="Vụ lấn chiếm", lang=L,
                        key="corridor", styled=styled)
 
@@ -112,8 +112,9 @@ with tab_rules:
             tr("Tuyến"): roads["code"], tr("Cấp"): w["class_key"],
             tr("Nửa đất đường (m)"): w["land_half_m"].round(2),
             tr("Nguồn"): w["land_source"],
-            tr("Hành lang mỗi bên (m)"): w["corridor_m"],
+            tr("Hành lang mỗi bên (m)"): w["corridor_m"].map(lambda v: "—" if pd.isna(v) else f"{v:g}"),
             tr("Tổng từ tim (m)"): w["outer_m"].round(2)}),
             hide_index=True, width="stretch")
-    st.dataframe(pd.DataFrame([{tr("Cấp đường"): k, tr("Hành lang mỗi bên (m)"): v}
+    st.dataframe(pd.DataFrame([{tr("Cấp đường"): k,
+                                tr("Hành lang mỗi bên (m)"): "—" if v is None or pd.isna(v) else f"{v:g}"}
                                for k, v in rules.width_each_side_m.items()]), hide_index=True)

@@ -15,7 +15,7 @@ from app_pages.common import filters, get_store, lang, load_crashes, load_spots,
 from services.blackspots import clusters
 from services.documents import DocumentInfo, libreoffice, to_pdf
 from services.organisation import load_organisation
-from services.exports import FORMATS, clusters_as_spots, crashes_per_spot, export, hotspot_table
+from services.exports import COLUMNS, FORMATS, clusters_as_spots, crashes_per_spot, export, hotspot_table
 from services.filters import filter_spots
 from services.reports import proposal, proposal_info, year_end_summary
 
@@ -52,7 +52,8 @@ with tab_list:
         st.info(tr("Không có điểm nào theo bộ lọc"))
     else:
         st.write(f"{len(table)} {tr('điểm')}")
-        st.dataframe(table.drop(columns=["geometry"]), hide_index=True, width="stretch")
+        heads = {c: (vi_name if L == "vi" else en_name) for c, vi_name, en_name in COLUMNS}
+        st.dataframe(table.drop(columns=["geometry"]).rename(columns=heads), hide_index=True, width="stretch")
         cols = st.columns(len(FORMATS))
         names = {"csv": "CSV", "xlsx": "Excel", "geojson": "GeoJSON", "kml": "KML (Google Earth)", "gpkg": "GeoPackage"}
         for col, (fmt, mime) in zip(cols, FORMATS.items()):

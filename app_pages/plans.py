@@ -73,14 +73,18 @@ with tab_targets:
     st.markdown("**" + (tr("Theo xã/phường")) + "**")
     wide = table.pivot_table(index="scope", columns="criterion_label", values=["previous", "current", "change_pct"],
                              aggfunc="first", sort=False)
-    wide.columns = [f"{b} – {dict(previous='trước', current='nay', change_pct='%').get(a, a) if vi else a}"
-                    for a, b in wide.columns]
+    words = {"previous": (tr("Cùng kỳ năm trước"),), "current": (tr("Kỳ này"),), "change_pct": ("%",)}
+    wide.columns = [f"{b} – {words[a][0]}" for a, b in wide.columns]
+    wide = wide.map(lambda v: "—" if pd.isna(v) else f"{v:g}")  # text: "—" where there is no figure
     wide.index.name = tr("Địa bàn")
     st.dataframe(wide, width="stretch")
     st.markdown("**" + (tr("Mục tiêu khác")) + "**")
     aims = secondary_aims(crashes, period_from=p_from, period_to=p_to, lang=L)
     aims["status"] = aims["status"].map({"on_track": tr("Đạt"), "off_track": tr("Chưa đạt"),
                                          "no_data": tr("Chưa có dữ liệu")})
+    aims["change_pct"] = aims["change_pct"].map(lambda v: "—" if v is None or pd.isna(v) else f"{v:+.1f}")
+    aims[["previous", "current"]] = aims[["previous", "current"]].map(lambda v: "—" if v is None or pd.isna(v)
+                                                                      else f"{v:g}")
     st.dataframe(aims.drop(columns=["aim"]).rename(columns={
         "label": tr("Mục tiêu"), "previous": tr("Cùng kỳ năm trước"), "current": tr("Kỳ này"),
         "change_pct": tr("Tăng/giảm %"), "status": tr("Đánh giá")}), hide_index=True, width="stretch")
@@ -103,10 +107,15 @@ with tab_progress:
     else:
         c1, c2 = st.columns(2)
         c1.markdown("**" + (tr("Theo mục kế hoạch")) + "**")
-        c1.dataframe(progress_summary(prog, "section_code"), hide_index=True, width="stretch")
+        heads = {"section_code": tr("Mục"), "section_title": tr("Nội dung mục"), "lead_agency": tr("Cơ quan chủ trì"),
+                 "cooperating": tr("Cơ quan phối hợp"), "item_type": tr("Loại"), "item_id": "ID",
+                 "item": tr("Điểm, vụ việc, công trình"), "status": tr("Trạng thái"), "done": tr("Đã xong"),
+                 "items": tr("Số mục"), "done_pct": tr("Đã xong %")}
+        c1.dataframe(progress_summary(prog, "section_code").rename(columns=heads), hide_index=True, width="stretch")
         c2.markdown("**" + (tr("Theo cơ quan chủ trì")) + "**")
-        c2.dataframe(progress_summary(prog, "lead_agency"), hide_index=True, width="stretch")
-        st.dataframe(prog, hide_index=True, width="stretch")
+        c2.dataframe(progress_summary(prog, "lead_agency").rename(columns=heads), hide_index=True, width="stretch")
+        st.dataframe(prog.assign(cooperating=prog["cooperating"].fillna(""), lead_agency=prog["lead_agency"].fillna("—"))
+                     .rename(columns=heads), hide_index=True, width="stretch")
 
 with tab_import:
     up = st.file_uploader(tr("Tệp kế hoạch (.docx, .md, .txt)"),
@@ -172,9 +181,9 @@ with tab_agencies:
         names = dict(zip(agencies["id"], agencies["name"]))
         st.dataframe(pd.DataFrame({
             "ID": agencies["id"], tr("Tên"): agencies["name"],
-            tr("Viết tắt"): agencies["short_name"], tr("Cấp hành chính"): agencies["level"].map(
+            tr("Viết tắt"): agencies["short_name"].fillna(""), tr("Cấp hành chính"): agencies["level"].map(
                 lambda v: levels.get(v, "") if v else ""),
-            tr("Trực thuộc"): agencies["parent_id"].map(names),
+            tr("Trực thuộc"): agencies["parent_id"].map(names).fillna(""),
             tr("Thường trực"): agencies["is_standing_body"]}), hide_index=True, width="stretch")
     else:
         names = {}

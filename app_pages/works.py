@@ -46,8 +46,8 @@ with tab_list:
             tr("Nguồn vốn"): works["funding_source"],
             tr("Chủ trì"): works["agency_id"].map(names),
             tr("Trạng thái"): works["status"].map(status_labels),
-            tr("Bắt đầu"): pd.to_datetime(works["actual_start"]).dt.strftime("%d/%m/%Y"),
-            tr("Hoàn thành"): pd.to_datetime(works["actual_end"]).dt.strftime("%d/%m/%Y")})
+            tr("Bắt đầu"): pd.to_datetime(works["actual_start"]).dt.strftime("%d/%m/%Y").fillna("—"),
+            tr("Hoàn thành"): pd.to_datetime(works["actual_end"]).dt.strftime("%d/%m/%Y").fillna("—")})
         list_and_panel("work", table, works["id"], basename="cong_trinh", sheet="Công trình", lang=L, key="works")
 
 with tab_time:
@@ -75,7 +75,9 @@ with tab_cost:
             color=alt.Color("status:N", title=tr("Trạng thái")),
             tooltip=["agency", "status", alt.Tooltip("cost_vnd:Q", format=",.0f"), "n_works"]),
             width="stretch")
-        st.dataframe(costs, hide_index=True, width="stretch")
+        st.dataframe(costs.rename(columns={"agency": tr("Chủ trì"), "status": tr("Trạng thái"),
+                                           "cost_vnd": tr("Kinh phí (đồng)"), "n_works": tr("Số công trình")}),
+                     hide_index=True, width="stretch")
 
 with tab_eval:
     done = works.loc[works["status"] == WorkStatus.DONE.value] if len(works) else works

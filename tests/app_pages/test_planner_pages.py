@@ -446,8 +446,8 @@ def test_clusters_keep_their_ids_in_exports_and_follow_the_filters(demo_url):
     ex.multiselect(key="export_kinds").set_value(["cluster"]).run()
     assert not ex.exception, ex.exception
     listed = ex.dataframe[0].value
-    assert listed["id"].astype(str).tolist() == page["Cụm"].tolist()
-    assert listed["n_crashes"].tolist() == page["Số vụ"].tolist()
+    assert listed["Mã"].astype(str).tolist() == page["Cụm"].tolist()
+    assert listed["Số vụ"].tolist() == page["Số vụ"].tolist()
 
     # the filters: clusters of QL24 only hold QL24 crashes, and the export of them says the same
     members, table = clusters(store, filters=Filters(roads=("QL24",)), **params)
