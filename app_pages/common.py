@@ -34,46 +34,62 @@ def url() -> str:
     return settings.database_url()
 
 
-@st.cache_data(show_spinner=False)
+def _today() -> str:
+    from datetime import date
+
+    return date.today().isoformat()
+
+
+def data_version(url: str) -> int:
+    """The store's data version (:meth:`Store.data_version`): every cached
+    frame is keyed by it, so a write by any process (the command line's nightly
+    import, another server) shows on the next run."""
+    return _store(url).data_version()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _frame(url: str, what: str, version: int, day: str) -> pd.DataFrame:
+    """A store frame for one data version (and day: cases are overdue by the calendar)."""
+    store = _store(url)
+    if what == "corridors":
+        from services.corridor import corridor_polygons
+
+        return corridor_polygons(store.roads_frame(), rules=settings.CORRIDOR_RULESET)
+    return {"crashes": store.crashes_frame, "roads": store.roads_frame, "boundaries": store.admin_units_frame,
+            "spots": store.blackspots_frame, "cases": store.cases_frame, "works": store.works_frame,
+            "agencies": store.agencies_frame}[what]()
+
+
 def load_crashes(url: str) -> pd.DataFrame:
-    return _store(url).crashes_frame()
+    return _frame(url, "crashes", data_version(url), _today())
 
 
-@st.cache_data(show_spinner=False)
 def load_roads(url: str) -> pd.DataFrame:
-    return _store(url).roads_frame()
+    return _frame(url, "roads", data_version(url), _today())
 
 
-@st.cache_data(show_spinner=False)
 def load_boundaries(url: str) -> pd.DataFrame:
-    return _store(url).admin_units_frame()
+    return _frame(url, "boundaries", data_version(url), _today())
 
 
-@st.cache_data(show_spinner=False)
 def load_spots(url: str) -> pd.DataFrame:
-    return _store(url).blackspots_frame()
+    return _frame(url, "spots", data_version(url), _today())
 
 
-@st.cache_data(show_spinner=False)
 def load_cases(url: str) -> pd.DataFrame:
-    return _store(url).cases_frame()
+    return _frame(url, "cases", data_version(url), _today())
 
 
-@st.cache_data(show_spinner=False)
 def load_works(url: str) -> pd.DataFrame:
-    return _store(url).works_frame()
+    return _frame(url, "works", data_version(url), _today())
 
 
-@st.cache_data(show_spinner=False)
 def load_agencies(url: str) -> pd.DataFrame:
-    return _store(url).agencies_frame()
+    return _frame(url, "agencies", data_version(url), _today())
 
 
-@st.cache_data(show_spinner=False)
 def load_corridors(url: str) -> pd.DataFrame:
-    from services.corridor import corridor_polygons
-
-    return corridor_polygons(_store(url).roads_frame(), rules=settings.CORRIDOR_RULESET)
+    return _frame(url, "corridors", data_version(url), _today())
 
 
 def invalidate() -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -91,6 +91,13 @@ class StoreBase:
         return df
 
     # -------------------------------------------------------------- audit
+    def data_version(self) -> int:
+        """A number that changes with every write by any process: the newest
+        audit row (every write of the domain writes one in its transaction).
+        One indexed lookup, for the pages' caches to know when to read again."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
+
     def history(self, table_name: str, row_id: int) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(select(AuditLog).where(AuditLog.table_name == table_name, AuditLog.row_id == row_id)
