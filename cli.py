@@ -38,6 +38,7 @@ import pandas as pd
 
 import settings
 from errors import AuthError, BlackspotError
+from services.auth import add_user
 from services.tabular import to_xlsx_bytes, write_csv
 
 
@@ -499,7 +500,7 @@ def cmd_user_add(args) -> int:
 
         choices = commune_choices(store.admin_units_frame(), store.crashes_frame())
         commune = match_commune(commune, choices) if choices else commune.strip()
-    uid = store.add_user(username=args.username, password=_read_password(args), role=args.role, commune=commune,
+    uid = add_user(store, username=args.username, password=_read_password(args), role=args.role, commune=commune,
                          full_name=args.full_name, user=args.user)
     print(f"Đã tạo tài khoản / Created user {args.username} (#{uid}, {args.role})")
     return 0

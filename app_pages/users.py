@@ -8,6 +8,7 @@ from errors import BlackspotError
 from app_pages.common import (current_user, get_store, invalidate, lang, load_boundaries, load_crashes, show_error,
                               show_flash, tr, url)
 from models.enums import Role
+from services.auth import add_user, update_user
 from services.communes import commune_choices
 from services.organisation import LEVELS, Organisation, load_organisation, save_organisation
 
@@ -75,7 +76,7 @@ with tab_add:
                            key="ua_pw")
         if st.form_submit_button(tr("Tạo"), type="primary"):
             try:
-                store.add_user(username=name, password=pw, role=role, commune=commune or None, full_name=full or None,
+                add_user(store, username=name, password=pw, role=role, commune=commune or None, full_name=full or None,
                                user=current_user())
             except BlackspotError as exc:
                 show_error(exc)
@@ -99,7 +100,7 @@ with tab_edit:
                                type="password")
             if st.form_submit_button(tr("Lưu")):
                 try:
-                    store.update_user(int(uid), expected_version=int(u["version"]), role=role,
+                    update_user(store, int(uid), expected_version=int(u["version"]), role=role,
                                       commune=commune or None, active=active, password=pw or None,
                                       user=current_user())
                 except BlackspotError as exc:

@@ -21,43 +21,26 @@ class AccountsMixin:
         df = self._frame(User)
         return df.drop(columns=["password_hash"])
 
-    def add_user(self, *, username: str, password: str, role: str, commune: str | None = None,
+    def add_user(self, *, username: str, password_hash: str, role: str, commune: str | None = None,
                  full_name: str | None = None, user: str | None = None) -> int:
-        """Create an account (admins only; the first admin from the CLI)."""
-        from models.enums import Role
-        from services.auth import hash_password, validate_new_password
-
+        """Persist an account (admins only; the first admin from the CLI). The
+        account rules and the password's hash are the service's
+        (:func:`services.auth.add_user`)."""
         if self.user_count() > 0:
             self._check(Action.MANAGE_USERS)
-        role = Role(role)
-        username = (username or "").strip().lower()
-        if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-            raise TransitionError("Tên đăng nhập chỉ gồm chữ, số, . _ - / A user name is letters, digits, . _ -")
-        if role == Role.COMMUNE_EDITOR and not (commune or "").strip():
-            raise TransitionError("Biên tập cấp xã cần có tên xã / A commune editor needs a commune")
-        validate_new_password(password)
         with self.session(user) as s:
             if s.execute(select(User.id).where(User.username == username)).first():
                 raise ConflictError(f"Đã có tài khoản {username} / User {username} exists")
-            u = User(username=username, password_hash=hash_password(password), role=role.value,
-                     commune=(commune or "").strip() or None, full_name=full_name, active=True,
+            u = User(username=username, password_hash=password_hash, role=role,
+                     commune=commune, full_name=full_name, active=True,
                      created_at=datetime.now(), updated_by=self._who(user))
             s.add(u)
             s.flush()
             return u.id
 
-    def update_user(self, user_id: int, *, expected_version: int, user: str | None = None, password: str | None = None,
-                    **values) -> None:
+    def update_user(self, user_id: int, *, expected_version: int, user: str | None = None, **values) -> None:
+        """Change an account's fields (``password_hash`` already hashed by the service)."""
         self._check(Action.MANAGE_USERS)
-        if password is not None:
-            from services.auth import hash_password, validate_new_password
-
-            validate_new_password(password)
-            values["password_hash"] = hash_password(password)
-        if "role" in values:
-            from models.enums import Role
-
-            values["role"] = Role(values["role"]).value
         try:
             with self.session(user) as s:
                 obj = s.get(User, user_id)

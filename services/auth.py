@@ -38,6 +38,32 @@ def validate_new_password(password: str | None) -> None:
                               f"{MIN_PASSWORD} characters")
 
 
+def add_user(store, *, username: str, password: str, role: str, commune: str | None = None,
+             full_name: str | None = None, user: str | None = None) -> int:
+    """Create an account: the name's form, a commune editor's commune and the
+    password checked, the password kept only as its argon2id hash."""
+    role = Role(role)
+    username = (username or "").strip().lower()
+    if not username or not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
+        raise TransitionError("Tên đăng nhập chỉ gồm chữ, số, . _ - / A user name is letters, digits, . _ -")
+    if role == Role.COMMUNE_EDITOR and not (commune or "").strip():
+        raise TransitionError("Biên tập cấp xã cần có tên xã / A commune editor needs a commune")
+    validate_new_password(password)
+    return store.add_user(username=username, password_hash=hash_password(password), role=role.value,
+                          commune=(commune or "").strip() or None, full_name=full_name, user=user)
+
+
+def update_user(store, user_id: int, *, expected_version: int, user: str | None = None, password: str | None = None,
+                **values) -> None:
+    """Change an account: a new password checked and hashed, a role checked."""
+    if password is not None:
+        validate_new_password(password)
+        values["password_hash"] = hash_password(password)
+    if "role" in values:
+        values["role"] = Role(values["role"]).value
+    store.update_user(user_id, expected_version=expected_version, user=user, **values)
+
+
 def authenticate(store, username: str, password: str) -> Principal:
     """The principal of a valid, active account; :class:`AuthError` otherwise
     (the same message for an unknown user and a wrong password)."""

@@ -6,6 +6,7 @@ import io
 
 import pytest
 import streamlit as st
+from services.auth import add_user
 from streamlit.testing.v1 import AppTest
 
 from models.store import Store
@@ -188,11 +189,11 @@ def test_sign_in_roles_and_refusals_in_the_app(demo_url):
     from models.store import Store
 
     store = Store(demo_url)
-    store.add_user(username="quantri", password="quantri-pass", role="admin")
+    add_user(store, username="quantri", password="quantri-pass", role="admin")
     from services.auth import authenticate
 
     admin = store.with_principal(authenticate(store, "quantri", "quantri-pass"))
-    admin.add_user(username="xem", password="xem-pass-1", role="viewer")
+    add_user(admin, username="xem", password="xem-pass-1", role="viewer")
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
@@ -225,7 +226,7 @@ def _users_page_as_admin(demo_url):
 
     store = Store(demo_url)
     if store.user_count() == 0:
-        store.add_user(username="quantri", password="quantri-pass", role="admin")
+        add_user(store, username="quantri", password="quantri-pass", role="admin")
     at = AppTest.from_file(str(ROOT / "app_pages" / "users.py"), default_timeout=60)
     at.session_state["principal"] = authenticate(store, "quantri", "quantri-pass")
     at.run()

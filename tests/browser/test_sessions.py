@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.auth import add_user
 from tests.apprunner import running_app
 from tests.browser.chrome import demo_store, launch, require_chromium
 
@@ -72,7 +73,7 @@ def test_open_mode_then_deep_link_reload_new_tab_and_sign_out(app, store_url, co
     assert page.get_by_text("chế độ mở").count() == 1  # open mode: no accounts yet
     # the first admin is created (as from the command line): open mode ends on the very next run
     store = Store(store_url)
-    store.add_user(username="quantri", password="mat-khau-dai-1", role="admin")
+    add_user(store, username="quantri", password="mat-khau-dai-1", role="admin")
     page.reload()
     _login_form(page).wait_for(timeout=30000)
     assert page.get_by_role("heading", name="Công trình xử lý").count() == 0
@@ -120,7 +121,7 @@ def test_a_stolen_or_ended_cookie_does_not_sign_in(app, store_url, context):
 
     store = Store(store_url)
     if store.user_count() == 0:
-        store.add_user(username="quantri", password="mat-khau-dai-1", role="admin")
+        add_user(store, username="quantri", password="mat-khau-dai-1", role="admin")
     host = app.split("//")[1].split(":")[0]
     context.add_cookies([{"name": "blackspot_session", "value": "x" * 43, "domain": host, "path": "/"}])
     page = context.new_page()

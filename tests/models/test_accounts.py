@@ -12,7 +12,7 @@ import shapely
 from errors import AuthError, ConflictError, PermissionDenied, StoreError
 from models.enums import Role
 from models.permissions import Principal
-from services.auth import authenticate
+from services.auth import add_user, authenticate, update_user
 from services.backup import backup, restore, store_snapshot
 from services.blackspots import run_screening
 from tests.conftest import ROOT
@@ -24,11 +24,11 @@ HOME, OTHER = "Đăk Ruồng", "Tân Lập"
 def world(ql24_store):
     """Accounts of every role, a case in each of two communes, a work, a black spot with a commune."""
     s = ql24_store
-    s.add_user(username="admin", password="admin-pass-1", role="admin")
+    add_user(s, username="admin", password="admin-pass-1", role="admin")
     admin = s.with_principal(authenticate(s, "admin", "admin-pass-1"))
     for name, role, commune in (("xem", "viewer", None), ("xa", "commune_editor", HOME),
                                 ("ban", "committee_editor", None)):
-        admin.add_user(username=name, password=f"{name}-pass-1", role=role, commune=commune)
+        add_user(admin, username=name, password=f"{name}-pass-1", role=role, commune=commune)
     run_screening(admin)
     net = s.road_network()
     p = net.lines[0].interpolate(5000)
@@ -56,7 +56,7 @@ def test_sign_in(world):
         authenticate(s, "nobody", "x")
     admin = _as(s, "admin")
     uid = int(s.users_frame().set_index("username").loc["xem", "id"])
-    admin.update_user(uid, expected_version=1, active=False)
+    update_user(admin, uid, expected_version=1, active=False)
     with pytest.raises(AuthError, match="khóa"):
         authenticate(s, "xem", "xem-pass-1")
     assert "password_hash" not in s.users_frame().columns
@@ -79,7 +79,7 @@ def _attempt(store, action, ids):
     elif action == "plans":
         store.add_agency(name="Đoàn Thanh niên xã")
     elif action == "users":
-        store.add_user(username="new1", password="new1-pass-1", role="viewer")
+        add_user(store, username="new1", password="new1-pass-1", role="viewer")
 
 
 #: The expected role matrix: which of the actions above each role may do.
@@ -230,7 +230,7 @@ def test_password_hashes_never_reach_the_audit_log(world):
     s, _ = world
     admin = _as(s, "admin")
     uid = int(s.users_frame().set_index("username").loc["xem", "id"])
-    admin.update_user(uid, expected_version=1, password="mat-khau-moi-2")
+    update_user(admin, uid, expected_version=1, password="mat-khau-moi-2")
     hashes = [s.get_user_record(n)["password_hash"] for n in ("admin", "xem", "xa", "ban")]
     with s.engine.connect() as c:
         audit = c.execute(text("select changes from audit_log where table_name = 'app_user'")).scalars().all()

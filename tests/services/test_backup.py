@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from errors import BackupError
-from services.auth import authenticate
+from services.auth import add_user, authenticate
 from services.backup import backup, check_backup_file, restore, store_snapshot
 from tests.conftest import ROOT
 
@@ -18,7 +18,7 @@ from tests.conftest import ROOT
 @pytest.fixture
 def admin_store(ql24_store):
     s = ql24_store
-    s.add_user(username="quantri", password="mat-khau-dai-1", role="admin")
+    add_user(s, username="quantri", password="mat-khau-dai-1", role="admin")
     return s.with_principal(authenticate(s, "quantri", "mat-khau-dai-1"))
 
 

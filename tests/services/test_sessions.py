@@ -3,14 +3,14 @@ covers the cookie; this covers the clock)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from services.auth import (SESSION_MAX_HOURS, add_user, authenticate, end_session, resume_session, start_session, token_digest, update_user)
 
-from services.auth import SESSION_MAX_HOURS, authenticate, end_session, resume_session, start_session, token_digest
 
 
 def test_session_lives_until_idle_timeout_end_or_sign_out(store):
-    store.add_user(username="quantri", password="mat-khau-dai-1", role="admin")
+    add_user(store, username="quantri", password="mat-khau-dai-1", role="admin")
     admin = store.with_principal(authenticate(store, "quantri", "mat-khau-dai-1"))
-    admin.add_user(username="xa", password="mat-khau-dai-2", role="commune_editor", commune="Đăk Ruồng")
+    add_user(admin, username="xa", password="mat-khau-dai-2", role="commune_editor", commune="Đăk Ruồng")
     p = authenticate(store, "xa", "mat-khau-dai-2")
     t0 = datetime(2026, 11, 23, 8, 0)
     token = start_session(store, p, now=t0)
@@ -34,6 +34,6 @@ def test_session_lives_until_idle_timeout_end_or_sign_out(store):
     # an account disabled by an admin loses its live sessions at once
     t4 = start_session(store, p)
     uid = int(store.users_frame().set_index("username").loc["xa", "id"])
-    admin.update_user(uid, expected_version=1, active=False)
+    update_user(admin, uid, expected_version=1, active=False)
     assert resume_session(store, t4) is None
     assert resume_session(store, "not-a-token") is None and resume_session(store, None) is None
