@@ -212,6 +212,8 @@ else:
                     st.error(str(exc))
                 else:
                     invalidate()
+                    if summary.batch_id is not None:  # the undo below names this import, not one chosen before
+                        st.session_state["undo_batch"] = int(summary.batch_id)
                     st.success(tr("Lần nhập {b}: {n} vụ mới; {u} vụ được cập nhật; {k} đã có.").format(
                         b=summary.batch_id or "—", n=summary.n_imported, u=summary.n_updated,
                         k=summary.n_already_in_store))
