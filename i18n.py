@@ -160,6 +160,8 @@ EN: dict[str, str] = {
     'Đoạn': 'Stretch',
     '— không gắn với điểm nào —': '— not linked to a spot —',
     'Số công trình': 'Works',
+    'Mã vụ': 'Crash id',
+    'Thời điểm': 'When',
     'Mục': 'Section',
     'Nội dung mục': 'Section text',
     'Điểm, vụ việc, công trình': 'Spot, case or work',

@@ -9,12 +9,14 @@ import streamlit as st
 
 import settings
 from errors import BlackspotError, ColumnMappingError, CRSError
+from geo.chainage import format_chainage
 from geo.columns import CRASH_FIELD_LABELS, auto_map
 from geo.crs import KNOWN_CRS
 from i18n import t
 from models.enums import BatchStatus
 from app_pages.common import current_user, get_store, invalidate, lang, show_error, tr
 from services.importing import load_profiles, mapping_from_profile, profile_from_mapping, save_profile
+from services.communes import with_current
 from services.tabular import to_csv_bytes
 from services.importing import commit_crashes, preview_crashes, roads_from_table
 
@@ -192,7 +194,7 @@ else:
                 fields |= {"row": tr("Dòng"), "columns": tr("Cột"), "place": tr("Vị trí")}
                 rep = res.report.assign(level=res.report["level"].map(levels).fillna(res.report["level"]),
                                         field=res.report["field"].map(fields).fillna(res.report["field"]),
-                                        row=res.report["row"].where(res.report["row"] > 0, None))
+                                        row=res.report["row"].map(lambda r: "—" if pd.isna(r) or r <= 0 else str(int(r))))
                 rep = rep.rename(columns={"row": tr("Dòng"), "field": tr("Trường"), "value": tr("Giá trị"),
                                           "reason": tr("Lý do"), "level": tr("Mức")})
                 st.dataframe(rep, width="stretch", hide_index=True, height=260)
@@ -200,7 +202,17 @@ else:
                                    to_csv_bytes(res.report),
                                    file_name=f"{upload.name}.report.csv", mime="text/csv")
             with st.expander(tr("Xem trước dữ liệu")):
-                st.dataframe(res.rows.head(200), width="stretch")
+                head = res.rows.head(200)
+                st.dataframe(pd.DataFrame({
+                    tr("Dòng"): head["row"], tr("Mã vụ"): head["source_id"].fillna(""),
+                    tr("Thời điểm"): head["occurred_at"].dt.strftime("%d/%m/%Y %H:%M").fillna("—"),
+                    tr("Tuyến"): head["road_code"].fillna("—"),
+                    tr("Lý trình"): head["chainage_m"].map(lambda v: "—" if pd.isna(v) else format_chainage(v)),
+                    tr("Xã/phường"): [with_current(a, b) for a, b in zip(head["commune"].fillna(""),
+                                                                          head.get("commune_now", [None] * len(head)))],
+                    tr("Chết"): head["deaths"], tr("Bị thương"): head["injured"],
+                    tr("Nguyên nhân"): head["cause"].fillna(""),
+                    tr("Hợp lệ"): head["ok"]}), width="stretch", hide_index=True)
             b1, b2 = st.columns(2)
             if b1.button(tr("Nhập {n} dòng hợp lệ").format(n=res.n_valid), type="primary",
                          disabled=res.n_valid == 0):

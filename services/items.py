@@ -12,6 +12,7 @@ from models.enums import (BLACKSPOT_TRANSITIONS, CASE_TRANSITIONS, WORK_TRANSITI
                           SpotKind, WorkStatus, WorkType)
 from models.store import Store
 from services.blackspots import stretch_text
+from services.communes import current_units, with_current
 from services.history import item_history
 
 
@@ -62,7 +63,8 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
                  f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}")
         facts = [("Đoạn" if vi else "Stretch", stretch_text(r, vi=vi))] if stretch_text(r) else []
-        facts += [("Xã/phường" if vi else "Commune", r.get("commune") or "—"),
+        now = current_units(crashes).get(r.get("commune")) if crashes is not None and r.get("commune") else None
+        facts += [("Xã/phường" if vi else "Commune", with_current(r.get("commune"), now) if r.get("commune") else "—"),
                  ("Số vụ / chết / bị thương" if vi else "Crashes / deaths / injured",
                   f"{r['n_crashes']} / {r['deaths']} / {r['injured']}"),
                  ("EPDO", f"{r['epdo']:g}")]
