@@ -457,8 +457,11 @@ def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
 def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, step: int = 10_000) -> None:
     """Write crash rows fast: COPY on PostgreSQL, one prepared executemany on
     SQLite; both inside the caller's transaction."""
-    names = list(cols)
     n = max(len(v) for v in cols.values() if isinstance(v, np.ndarray))
+    # columns empty in every row are left to their default (NULL): fewer values to bind per row
+    cols = {k: v for k, v in cols.items() if not (v is None or (isinstance(v, np.ndarray) and v.dtype == object
+                                                                   and pd.isna(v).all()))}
+    names = list(cols)
     columns = [v.tolist() if isinstance(v, np.ndarray) else [v] * n for v in cols.values()]
     rows = list(zip(*columns))
     dbapi = conn.connection.driver_connection
