@@ -25,9 +25,6 @@ vi = L == "vi"
 st.title(t("map", L))
 show_flash()
 f = filters()
-if st.session_state.get("_map_filters") != f:  # other filters: the map fits the data they keep again
-    st.session_state["_map_filters"] = f
-    st.session_state.pop("_map_view", None)
 crashes = filter_crashes(load_crashes(url()), f)
 spots = filter_spots(load_spots(url()), f)
 roads = load_roads(url())
@@ -58,18 +55,15 @@ def map_and_panel():
     if pick is not None and pick != st.session_state.get("map_selected"):
         st.session_state["map_selected"] = pick
         st.session_state.pop("map_point", None)
-        st.session_state.pop("_map_view", None)
     with left:
         m = planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=load_boundaries(url()),
                         corridors=load_corridors(url()) if show_corr else None, cases=cases, works=works,
                         heat=heat, offline=offline, lang=L, selected=st.session_state.get("map_selected"), draw=True,
-                        view=st.session_state.get("_map_view"))
+                        view_key=repr((st.session_state.get("map_selected"), f)))
         out = st_folium(m, height=660, use_container_width=True, key=f"planner_map_{heat}_{offline}_{show_corr}",
                         returned_objects=["last_clicked", "last_object_clicked_count",
-                                          "last_object_clicked_tooltip", "all_drawings", "center", "zoom"])
+                                          "last_object_clicked_tooltip", "all_drawings"])
     out = out or {}
-    if out.get("center") and out.get("zoom"):  # the view the user has: kept when the map is drawn again
-        st.session_state["_map_view"] = ((out["center"]["lat"], out["center"]["lng"]), out["zoom"])
     # the map is rebuilt when its data change and its click counter may restart:
     # an item click is new when (counter, tooltip) differs from the last one seen
     obj = (out.get("last_object_clicked_count"), out.get("last_object_clicked_tooltip"))

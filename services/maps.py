@@ -2,6 +2,7 @@
 served from the app's own static folder (no CDN)."""
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -257,6 +258,60 @@ class _MetricScale(folium.MacroElement):
     """)
 
 
+class _KeepLayerChoices(folium.MacroElement):
+    """The overlays the user switched off in the layer control stay off when
+    the map is drawn again (after a save, a filter): kept in the browser's
+    local storage by layer name. Static script: no data in it."""
+
+    _template = folium.template.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, ctl) {
+            var KEY = "blackspot_hidden_layers", hidden = [];
+            try { hidden = JSON.parse(window.localStorage.getItem(KEY) || "[]"); } catch (e) { hidden = []; }
+            ctl._layers.forEach(function (o) {
+                if (o.overlay && hidden.indexOf(o.name) >= 0 && map.hasLayer(o.layer)) { map.removeLayer(o.layer); }
+            });
+            map.on("overlayadd overlayremove", function () {
+                var h = [];
+                ctl._layers.forEach(function (o) { if (o.overlay && !map.hasLayer(o.layer)) { h.push(o.name); } });
+                try { window.localStorage.setItem(KEY, JSON.stringify(h)); } catch (e) {}
+            });
+        })({{ this._parent.get_name() }}, {{ this.control.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, control):
+        super().__init__()
+        self.control = control
+
+
+class _KeepView(folium.MacroElement):
+    """The user's view (centre, zoom) kept by the browser while the map shows
+    the same thing (``key``: a digest of the chosen item and filters), so a map
+    drawn again after a save does not jump; another key fits as drawn."""
+
+    _template = folium.template.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map, key) {
+            var KEY = "blackspot_map_view", saved = null;
+            try { saved = JSON.parse(window.localStorage.getItem(KEY) || "null"); } catch (e) { saved = null; }
+            if (saved && saved.key === key && saved.zoom) { map.setView(saved.center, saved.zoom, {animate: false}); }
+            map.on("moveend", function () {
+                var c = map.getCenter();
+                try {
+                    window.localStorage.setItem(KEY, JSON.stringify({key: key, center: [c.lat, c.lng],
+                                                                     zoom: map.getZoom()}));
+                } catch (e) {}
+            });
+        })({{ this._parent.get_name() }}, "{{ this.key }}");
+        {% endmacro %}
+    """)
+
+    def __init__(self, key: str):
+        super().__init__()
+        self.key = "".join(ch for ch in key if ch.isalnum())  # a hex digest: nothing to escape
+
+
 def _legend(lang: str, *, cases: bool, works: bool) -> str:
     vi = lang == "vi"
     sev_labels = {"dac_biet_nghiem_trong": ("Đặc biệt nghiêm trọng", "Especially serious"),
@@ -297,7 +352,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 boundaries: pd.DataFrame | None = None, corridors: pd.DataFrame | None = None,
                 cases: pd.DataFrame | None = None, works: pd.DataFrame | None = None, heat: bool = False,
                 offline: bool = False, lang: str = "vi", selected: tuple[str, int] | None = None,
-                draw: bool = False, view: tuple | None = None) -> folium.Map:
+                draw: bool = False, view_key: str | None = None) -> folium.Map:
     """The planners' map: base layers (OpenStreetMap, and a plain offline base
     that needs no tile server), and toggled layers: boundaries, roads,
     corridor strips, crashes (clustered by severity, or a heat map), black
@@ -309,8 +364,10 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     inside a JSON string (:class:`SafeTooltip`, and the crash rows), never
     spliced into script. Every script and stylesheet is served by the app
     (:func:`localise_assets`); only the OpenStreetMap base layer's tiles come
-    from outside. ``view`` ((lat, lon), zoom) keeps the view the user had
-    (after a save, say); without it the map fits the chosen item, else the data.
+    from outside. With ``view_key`` (what the map shows: the chosen item and
+    the filters) the browser keeps the user's view while the key is the same
+    (the map drawn again after a save); a new key fits the chosen item, else
+    the data.
     """
     b = _bounds(crashes["lon"], crashes["lat"]) if len(crashes) else None
     if b is None and roads is not None and len(roads):
@@ -319,8 +376,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     if b is None and boundaries is not None and len(boundaries):
         x0, y0, x1, y1 = shapely.total_bounds(boundaries["geometry"].to_numpy())
         b = [[y0, x0], [y1, x1]]
-    m = folium.Map(location=list(view[0]) if view else [16.0, 106.0], zoom_start=view[1] if view else 6, tiles=None,
-                   prefer_canvas=True)
+    m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None, prefer_canvas=True)
     _MetricScale().add_to(m)
     plain = folium.TileLayer(tiles=_BLANK_TILE, attr="—", name="Nền trống (ngoại tuyến) / Plain (offline)",
                              overlay=False, control=True, max_zoom=22, show=offline)
@@ -374,7 +430,41 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
         rows.add_to(m)  # before the cluster that reads it
         _RowsMarkerCluster(rows, name="Vụ TNGT / Crashes", callback=cb,
                            options={"disableClusteringAtZoom": 16, "chunkedLoading": True}).add_to(m)
-    if cases is not None and len(cases):
+    if works is not None and len(works) and "geometry" in works:
+        from models.enums import WorkStatus, WorkType
+
+        fg = folium.FeatureGroup(name="Công trình xử lý / Works", show=True)
+        for rec in works.to_dict("records"):
+            g = rec.get("geometry")
+            if g is None:
+                continue
+            tip = item_tag("work", rec["id"]) + " " + (
+                f"{WorkType(rec['work_type']).label(lang)} · {WorkStatus(rec['status']).label(lang)}"
+                + (f" · {rec['name']}" if rec.get("name") else ""))
+            if g.geom_type == "Point":  # a blue ring, dashed like a work's stretch (no plugin, no CDN)
+                folium.CircleMarker([g.y, g.x], radius=8, color=WORK_COLOUR, weight=3, dash_array="4 3", fill=True,
+                                    fill_color="#ffffff", fill_opacity=0.9, tooltip=SafeTooltip(tip)).add_to(fg)
+            else:
+                _vector(g, tooltip=tip, colour=WORK_COLOUR, weight=4, dash="6 6").add_to(fg)
+        fg.add_to(m)
+    if spots is not None and len(spots):  # above the works: a click there is the spot's
+        fg = folium.FeatureGroup(name="Điểm đen, điểm tiềm ẩn / Black spots", show=True)
+        for rec in spots.to_dict("records"):
+            g = rec.get("geometry")
+            if g is None:
+                continue
+            potential = rec["kind"] == "potential" and rec["status"] != "removed"
+            colour = POTENTIAL_COLOUR if potential else STATUS_COLOURS.get(rec["status"], "#ff6f00")
+            kind = ("Điểm đen" if lang == "vi" else "Black spot") if rec["kind"] == "black_spot" else \
+                ("Điểm tiềm ẩn" if lang == "vi" else "Potential point")
+            tip = item_tag("blackspot", rec["id"]) + " " + (
+                f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
+                f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
+            chosen = selected == ("blackspot", rec["id"])
+            _vector(g, tooltip=tip, colour=colour, weight=14 if chosen else 9, dash="8 6" if potential else None,
+                    opacity=1.0 if chosen else 0.85).add_to(fg)
+        fg.add_to(m)
+    if cases is not None and len(cases):  # small markers, last: a case is never hidden under a spot's line
         from models.enums import CASE_OPEN, CaseStatus
 
         fg = folium.FeatureGroup(name="Lấn chiếm hành lang / Encroachment", show=True)
@@ -397,55 +487,22 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             else:
                 _vector(g, tooltip=tip, colour=colour, weight=2, fill_opacity=0.6).add_to(fg)
         fg.add_to(m)
-    if works is not None and len(works) and "geometry" in works:
-        from models.enums import WorkStatus, WorkType
-
-        fg = folium.FeatureGroup(name="Công trình xử lý / Works", show=True)
-        for rec in works.to_dict("records"):
-            g = rec.get("geometry")
-            if g is None:
-                continue
-            tip = item_tag("work", rec["id"]) + " " + (
-                f"{WorkType(rec['work_type']).label(lang)} · {WorkStatus(rec['status']).label(lang)}"
-                + (f" · {rec['name']}" if rec.get("name") else ""))
-            if g.geom_type == "Point":  # a blue ring, dashed like a work's stretch (no plugin, no CDN)
-                folium.CircleMarker([g.y, g.x], radius=8, color=WORK_COLOUR, weight=3, dash_array="4 3", fill=True,
-                                    fill_color="#ffffff", fill_opacity=0.9, tooltip=SafeTooltip(tip)).add_to(fg)
-            else:
-                _vector(g, tooltip=tip, colour=WORK_COLOUR, weight=4, dash="6 6").add_to(fg)
-        fg.add_to(m)
-    if spots is not None and len(spots):  # last: spots draw above cases and works and take the click
-        fg = folium.FeatureGroup(name="Điểm đen, điểm tiềm ẩn / Black spots", show=True)
-        for rec in spots.to_dict("records"):
-            g = rec.get("geometry")
-            if g is None:
-                continue
-            potential = rec["kind"] == "potential" and rec["status"] != "removed"
-            colour = POTENTIAL_COLOUR if potential else STATUS_COLOURS.get(rec["status"], "#ff6f00")
-            kind = ("Điểm đen" if lang == "vi" else "Black spot") if rec["kind"] == "black_spot" else \
-                ("Điểm tiềm ẩn" if lang == "vi" else "Potential point")
-            tip = item_tag("blackspot", rec["id"]) + " " + (
-                f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
-                f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
-            chosen = selected == ("blackspot", rec["id"])
-            _vector(g, tooltip=tip, colour=colour, weight=14 if chosen else 9, dash="8 6" if potential else None,
-                    opacity=1.0 if chosen else 0.85).add_to(fg)
-        fg.add_to(m)
     if draw:  # draw a structure's outline to record it as an encroachment
         plugins.Draw(export=False, position="topleft",
                      draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
                                    "rectangle": True, "polygon": {"allowIntersection": False}},
                      edit_options={"edit": False, "remove": False}).add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)  # opens on hover; the map stays visible
+    control = folium.LayerControl(collapsed=True).add_to(m)  # opens on hover; the map stays visible
+    _KeepLayerChoices(control).add_to(m)
     m.get_root().html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
                                                        works=works is not None and len(works) > 0)))
     focus = _selected_bounds(selected, spots=spots, cases=cases, works=works)
-    if view is not None:
-        pass  # the user's own view
-    elif focus is not None:
+    if focus is not None:
         m.fit_bounds(focus)  # the chosen item in view
     elif b is not None:
         m.fit_bounds(b)
+    if view_key is not None:
+        _KeepView(hashlib.sha256(view_key.encode()).hexdigest()[:16]).add_to(m)  # after the fit: it wins
     localise_assets(m)
     return m
 

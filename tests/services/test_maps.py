@@ -194,7 +194,7 @@ def test_a_work_without_a_spot_is_a_plain_circle_marker(hk_crashes):
 
 
 def test_spots_draw_last_potential_points_stand_apart_and_the_view_is_kept(hk_crashes):
-    """Issue 15.8: spots above cases and works (a click on a spot is the spot's), a potential point in its own
+    """Issue 15.8: spots above works (a click there is the spot's; the small case markers on top), a potential point in its own
     dashed colour with its own legend row, and the user's view kept when asked."""
     from services.maps import POTENTIAL_COLOUR, STATUS_COLOURS
 
@@ -203,7 +203,7 @@ def test_spots_draw_last_potential_points_stand_apart_and_the_view_is_kept(hk_cr
     m = planner_map(**{k: v for k, v in layers.items() if k in ("crashes", "roads", "spots", "cases", "works")})
     names = [getattr(c, "layer_name", "") for c in m._children.values()]
     groups = [n for n in names if n.startswith(("Điểm đen", "Lấn chiếm", "Công trình"))]
-    assert groups[-1].startswith("Điểm đen")            # added last: drawn on top
+    assert [g.split(" ")[0] for g in groups] == ["Công", "Điểm", "Lấn"]  # works, then spots above them, then cases
     fg = next(c for c in m._children.values() if getattr(c, "layer_name", "").startswith("Điểm đen"))
     black, potential = fg._children.values()
     assert black.options["color"] == STATUS_COLOURS["candidate"] and not black.options.get("dashArray")
@@ -211,7 +211,29 @@ def test_spots_draw_last_potential_points_stand_apart_and_the_view_is_kept(hk_cr
     assert potential.options["dashArray"]
     page = m.get_root().render()
     assert "Điểm tiềm ẩn (nét đứt)" in page and POTENTIAL_COLOUR in page
-    assert ".fitBounds(" in page
+    assert ".fitBounds(" in page and "blackspot_map_view" not in page
     kept = planner_map(crashes=layers["crashes"], spots=layers["spots"], selected=("blackspot", 11),
-                       view=((22.31, 114.18), 15)).get_root().render()
-    assert ".fitBounds(" not in kept and "[22.31, 114.18]" in kept and '"zoom": 15' in kept
+                       view_key="('blackspot', 11) filters").get_root().render()
+    fit = kept.index(".fitBounds(")
+    keep = kept.index('var KEY = "blackspot_map_view"')
+    assert fit < keep                                   # the kept view, when it applies, wins over the fit
+    other = planner_map(crashes=layers["crashes"], spots=layers["spots"], selected=("blackspot", 12),
+                        view_key="('blackspot', 12) filters").get_root().render()
+    key_of = re.compile(r'\}\)\(map_\w+, "([0-9a-f]+)"\);')
+    assert key_of.search(kept).group(1) != key_of.search(other).group(1)   # another item: fitted, not kept
+
+
+def test_the_layers_switched_off_stay_off_when_the_map_is_drawn_again(hk_crashes):
+    """Issue 15.8: the layer control's choices are kept by the browser (local storage) and applied to the
+    next map; the script is static (no data in it)."""
+    layers = _all_layers(hk_crashes)
+    page = planner_map(**{k: v for k, v in layers.items() if k in ("crashes", "roads", "spots", "works")}
+                       ).get_root().render()
+    script = page[page.index('var KEY = "blackspot_hidden_layers"'):]
+    script = script[:script.index("</script>")]
+    assert 'map.on("overlayadd overlayremove"' in script and "localStorage.setItem(KEY" in script
+    decl = re.search(r"(?:var|let) (layer_control_[0-9a-f]+) = L\.control\.layers", page)
+    ctl = decl.group(1)
+    assert f", {ctl});" in script
+    assert decl.start() < page.index('var KEY = "blackspot_hidden_layers"')  # after the control exists
+    assert HOSTILE not in script
