@@ -16,6 +16,7 @@ from app_pages.panel import dossier_button
 from services.communes import current_units, with_current
 from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, md_text, tr
 from services.filters import filter_spots
+from services.items import forward_first
 from services.blackspots import (clusters, ranked_spots, run_screening, screen_lines, screen_summary,
                                  stretch_text)
 
@@ -132,7 +133,7 @@ with tab_list:
             tr("Mô tả"): cr["description"].fillna("")})
         st.dataframe(shown, width="stretch", hide_index=True)
         current = BlackspotStatus(row["status"])
-        allowed = sorted(BLACKSPOT_TRANSITIONS[current], key=lambda s: list(BlackspotStatus).index(s))
+        allowed = [BlackspotStatus(v) for v, _ in forward_first(current, BLACKSPOT_TRANSITIONS, L)]
         with st.form(f"status_{sel}"):
             st.write(f"{tr('Trạng thái hiện tại')}: **{current.label(L)}**")
             new = st.selectbox(tr("Chuyển sang"), [s.value for s in allowed], format_func=status_labels.get,

@@ -34,6 +34,19 @@ class ItemDetail:
     row: dict = field(default_factory=dict)
 
 
+def forward_first(status, transitions, lang: str) -> list[tuple[str, str]]:
+    """The statuses an item may move to, the next ones forward first (the
+    choice a form offers by default), then the ones back, in lifecycle order.
+
+    >>> [v for v, _ in forward_first(BlackspotStatus.REMEDIATION_PLANNED, BLACKSPOT_TRANSITIONS, "vi")]
+    ['under_works', 'confirmed']
+    """
+    order = list(type(status))
+    here = order.index(status)
+    nxt = sorted(transitions[status], key=lambda s: (order.index(s) < here, order.index(s)))
+    return [(s.value, s.label(lang)) for s in nxt]
+
+
 def _dmy(v) -> str:
     return "" if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%d/%m/%Y")
 
@@ -59,7 +72,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
     crash_rows = pd.DataFrame()
     if kind == "blackspot":
         st = BlackspotStatus(r["status"])
-        allowed = [(s.value, s.label(lang)) for s in BlackspotStatus if s in BLACKSPOT_TRANSITIONS[st]]
+        allowed = forward_first(st, BLACKSPOT_TRANSITIONS, lang)
         title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
                  f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}")
         facts = [("Đoạn" if vi else "Stretch", stretch_text(r, vi=vi))] if stretch_text(r) else []
@@ -81,7 +94,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
             crash_rows["in_window"] = crash_rows["id"].isin(win)
     elif kind == "case":
         st = CaseStatus(r["status"])
-        allowed = [(s.value, s.label(lang)) for s in CaseStatus if s in CASE_TRANSITIONS[st]]
+        allowed = forward_first(st, CASE_TRANSITIONS, lang)
         title = f"#{item_id} · {'Lấn chiếm hành lang' if vi else 'Corridor encroachment'} · {r.get('kind') or ''}"
         zone = {"road_land": ("Đất của đường bộ", "Road land"), "corridor": ("Hành lang an toàn", "Safety corridor"),
                 "outside": ("Ngoài hành lang", "Outside")}.get(r.get("zone"), ("—", "—"))
@@ -98,7 +111,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
                  ("Mô tả" if vi else "Description", r.get("description") or "")]
     else:
         st = WorkStatus(r["status"])
-        allowed = [(s.value, s.label(lang)) for s in WorkStatus if s in WORK_TRANSITIONS[st]]
+        allowed = forward_first(st, WORK_TRANSITIONS, lang)
         title = f"#{item_id} · {WorkType(r['work_type']).label(lang)} · {r.get('name') or ''}"
         facts = [("Vị trí" if vi else "Location", f"{r.get('road_code') or ''} {format_chainage(r.get('from_m'))} – "
                                                   f"{format_chainage(r.get('to_m'))}"),

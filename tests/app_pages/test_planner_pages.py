@@ -473,3 +473,22 @@ def test_an_item_chosen_in_the_list_is_on_the_map_drawn_in_the_same_run(demo_url
     at.selectbox(key="map_pick").set_value(("blackspot", int(spot["id"]))).run()
     assert not at.exception, at.exception
     assert at.session_state["_drawn_selected"] == ("blackspot", int(spot["id"]))
+
+
+def test_the_next_status_offered_first_is_forward(demo_url):
+    """Issue 15.5: a spot whose remediation is planned is offered "under works" first, not back to "confirmed"."""
+    from services.items import item_detail
+
+    store = Store(demo_url)
+    spot = store.blackspots_frame(kind="black_spot").iloc[-1]
+    sid, v = int(spot["id"]), int(spot["version"])
+    for status in ("confirmed", "remediation_planned"):
+        if store.blackspots_frame().set_index("id").loc[sid, "status"] != status:
+            store.set_blackspot_status(sid, status, expected_version=v)
+            v = int(store.blackspots_frame().set_index("id").loc[sid, "version"])
+    d = item_detail(store, "blackspot", sid)
+    assert [a for a, _ in d.allowed] == ["under_works", "confirmed"]
+    at = AppTest.from_string("import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
+                             f"render_item_panel('blackspot', {sid}, lang='vi', key='t')", default_timeout=60)
+    at.run()
+    assert at.selectbox(key="t_status_new").value == "under_works"
