@@ -199,20 +199,14 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
 
 def _work_spot_tab(d, *, item_id: int, key: str, lang: str) -> None:
     """Link a work to a black spot: the spots nearest its stretch first."""
-    from models.enums import SpotKind
-    from services.works import link_work_to_spot, nearest_spots
+    from services.works import link_work_to_spot, nearest_spots, spot_choices
 
     r = d.row
     spots = load_spots(url())
     near = nearest_spots(spots, road=r.get("road_code"), from_m=r.get("from_m"), to_m=r.get("to_m"))
     current = int(r["blackspot_id"]) if pd.notna(r.get("blackspot_id")) else None
-    ids = [None] + [int(i) for i in near["id"]]
-    labels = {None: tr("— không gắn với điểm nào —")}
-    for x in near.to_dict("records"):
-        gap = "" if pd.isna(x["gap_m"]) else (f" · {tr('trùng đoạn')}" if x["gap_m"] == 0 else
-                                               f" · {tr('cách')} {x['gap_m']:,.0f} m".replace(",", "."))
-        labels[int(x["id"])] = (f"#{int(x['id'])} {SpotKind(x['kind']).label(lang)} {x['road_code'] or ''} "
-                                f"{format_chainage(x['from_m'])} – {format_chainage(x['to_m'])}{gap}")
+    labels = spot_choices(near, lang=lang)
+    ids = list(labels)
     with st.form(f"{key}_workspot_{item_id}"):
         pick = st.selectbox(tr("Gắn với điểm đen / điểm tiềm ẩn"), ids,
                             index=ids.index(current) if current in ids else (1 if len(ids) > 1 else 0),

@@ -12,12 +12,12 @@ from errors import BlackspotError
 from geo.chainage import format_chainage, parse_chainage
 from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
 from i18n import t
-from models.enums import SpotKind, WorkStatus, WorkType
+from models.enums import WorkStatus, WorkType
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads,
                               load_spots, load_works, show_error, show_flash, tr, url)
 from app_pages.panel import list_and_panel
 from services.filters import filter_items, filter_spots
-from services.works import NEAR_M, costs_by_agency, evaluate_work, nearest_spots, timeline
+from services.works import NEAR_M, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
 
 L = lang()
 vi = L == "vi"
@@ -129,13 +129,8 @@ with tab_new:
     b = c5.text_input(tr("Đến lý trình"), key="nw_to")
     fa, fb = parse_chainage(a)[1] if a else None, parse_chainage(b or a)[1] if (b or a) else None
     near = nearest_spots(spots, road=road, from_m=fa, to_m=fb)
-    spot_ids = [None] + [int(i) for i in near["id"]]
-    labels = {None: tr("— không gắn với điểm nào —")}
-    for r in near.to_dict("records"):
-        gap = "" if pd.isna(r["gap_m"]) else (f" · {tr('trùng đoạn')}" if r["gap_m"] == 0 else
-                                               f" · {tr('cách')} {r['gap_m']:,.0f} m".replace(",", "."))
-        labels[int(r["id"])] = (f"#{int(r['id'])} {SpotKind(r['kind']).label(L)} {r['road_code'] or ''} "
-                                f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}{gap}")
+    labels = spot_choices(near, lang=L)
+    spot_ids = list(labels)
     offer = 0
     if len(near) and pd.notna(near["gap_m"].iloc[0]) and near["gap_m"].iloc[0] <= NEAR_M:
         offer = 1  # the nearest spot within reach is offered; the user may choose another or none

@@ -7,7 +7,7 @@ import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.exc import StaleDataError
 
-from errors import ConflictError, NotFoundError, TransitionError
+from errors import ConflictError, NotFoundError
 from models._store_base import _conflict_message
 from models.orm import AppSetting, ServiceToken, User, WebSession
 from models.permissions import Action

@@ -96,6 +96,8 @@ def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str]
     ``report_path`` as the parts are read. With ``valid_only`` False, any row
     error rolls everything back (``rejected``). ``progress(rows_read)`` is
     called after each part."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from geo._io import csv_parts
     from geo.dates import FileDateOrder, order_proofs
     from geo.validate import REPORT_COLUMNS, skipped_report
@@ -130,7 +132,6 @@ def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str]
     head: list[pd.DataFrame] = []
     notes: set = set()
     rejected = False
-    from concurrent.futures import ThreadPoolExecutor
 
     def read_and_check(table):
         counts["n_skipped"] += len(table.skipped)

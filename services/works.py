@@ -100,6 +100,28 @@ def nearest_spots(spots: pd.DataFrame, *, road: str | None, from_m: float | None
     return out.sort_values("gap_m", na_position="last", kind="stable").reset_index(drop=True)
 
 
+def spot_choices(near: pd.DataFrame, *, lang: str = "vi") -> dict:
+    """Spot id → its label for a choice list (``None``: no spot), nearest first,
+    with the distance from the work's stretch.
+
+    >>> s = pd.DataFrame({"id": [1], "kind": ["black_spot"], "road_code": ["QL24"], "from_m": [1000.0],
+    ...                   "to_m": [1300.0], "gap_m": [120.0]})
+    >>> spot_choices(s)
+    {None: '— không gắn với điểm nào —', 1: '#1 Điểm đen QL24 Km 1+000 – Km 1+300 · cách 120 m'}
+    """
+    from geo.chainage import format_chainage
+    from models.enums import SpotKind
+
+    vi = lang == "vi"
+    out = {None: "— không gắn với điểm nào —" if vi else "— not linked to a spot —"}
+    for r in near.to_dict("records"):
+        gap = "" if pd.isna(r["gap_m"]) else (f" · {'trùng đoạn' if vi else 'overlapping'}" if r["gap_m"] == 0 else
+                                               f" · {'cách' if vi else 'at'} {r['gap_m']:,.0f} m".replace(",", "."))
+        out[int(r["id"])] = (f"#{int(r['id'])} {SpotKind(r['kind']).label(lang)} {r['road_code'] or ''} "
+                             f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}{gap}")
+    return out
+
+
 def link_work_to_spot(store: Store, work_id: int, spot_id: int | None, *, expected_version: int,
                       user: str | None = None) -> None:
     """Link a work to a black spot or potential point (``None``: unlink), so it

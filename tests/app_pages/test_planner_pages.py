@@ -316,7 +316,6 @@ def test_works_page_offers_the_nearest_spot_and_links_the_new_work(demo_url):
 
     # the panel of that work links it to another spot
     other = spots.loc[spots["id"] != spot["id"]].iloc[0]
-    from app_pages.panel import render_item_panel  # noqa: F401  (the panel the list opens)
 
     wid = int(new["id"].iloc[0])
     at2 = AppTest.from_string(

@@ -36,3 +36,26 @@ def launch(playwright, profile_dir, **kwargs):
     """A headless Chromium with a fresh user-data folder."""
     return playwright.chromium.launch_persistent_context(str(profile_dir), executable_path=CHROMIUM, headless=True,
                                                         args=ARGS, **kwargs)
+
+
+#: The app's own server: the only host a browser test may reach.
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def launch_offline(playwright, profile_dir, **kwargs):
+    """(context, requests outside the app's server): :func:`launch` with every
+    request to another host aborted and recorded (the test asserts none)."""
+    from urllib.parse import urlsplit
+
+    external: list[str] = []
+
+    def route(r):
+        if urlsplit(r.request.url).hostname in LOCAL_HOSTS:
+            r.continue_()
+        else:
+            external.append(r.request.url)
+            r.abort()
+
+    ctx = launch(playwright, profile_dir, **kwargs)
+    ctx.route("**/*", route)
+    return ctx, external

@@ -16,14 +16,12 @@ any runs, it sets a ``data-pwned…`` attribute on the page's body.
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 import pytest
 
 from tests.apprunner import running_app
-from tests.browser.chrome import demo_store, launch, require_chromium
+from tests.browser.chrome import demo_store, launch_offline, require_chromium
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 pytestmark = pytest.mark.browser
 
@@ -113,18 +111,8 @@ def offline_browser(tmp_path_factory):
     """Chromium with every request outside the app's server aborted and recorded."""
     from playwright.sync_api import sync_playwright
 
-    external: list[str] = []
-
-    def route(r):
-        if urlsplit(r.request.url).hostname in LOCAL_HOSTS:
-            r.continue_()
-        else:
-            external.append(r.request.url)
-            r.abort()
-
     with sync_playwright() as p:
-        ctx = launch(p, tmp_path_factory.mktemp("chrome-profile"))
-        ctx.route("**/*", route)
+        ctx, external = launch_offline(p, tmp_path_factory.mktemp("chrome-profile"))
         yield ctx, external
         ctx.close()
 

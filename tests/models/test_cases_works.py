@@ -74,7 +74,8 @@ def test_overdue_cases_stand_out(ql24_store):
     a = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 142_000, 12.0))
     b = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 143_000, 12.0))
     for cid, deadline in ((a, today - timedelta(days=3)), (b, today + timedelta(days=3))):
-        ql24_store.set_case_status(cid, "recorded", expected_version=1, record_no="1", record_date=today)
+        ql24_store.set_case_status(cid, "recorded", expected_version=1, record_no="1",
+                                   record_date=today - timedelta(days=10))
         ql24_store.set_case_status(cid, "deadline_set", expected_version=2, deadline=deadline)
     df = ql24_store.cases_frame().set_index("id")
     assert bool(df.loc[a, "overdue"]) and df.loc[a, "days_overdue"] == 3

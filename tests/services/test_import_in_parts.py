@@ -41,7 +41,7 @@ def _per_casualty_csv() -> bytes:
             lines.append(f'{k},{cid},{d},{t},"Km {km}+{m:03d} QL24",Nạn nhân {k},{s},{cause}')
         if cid == "V04":
             lines.append(",,,,,,,")
-    lines += [f"Tổng cộng,,,,,,,", "", "Người lập biểu,,,,,TRƯỞNG CÔNG AN XÃ,,"]
+    lines += ["Tổng cộng,,,,,,,", "", "Người lập biểu,,,,,TRƯỞNG CÔNG AN XÃ,,"]
     return encode_cp1258("\r\n".join(lines) + "\r\n")
 
 
