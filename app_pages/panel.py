@@ -141,11 +141,9 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
             if a["kind"] == "note":
                 st.markdown(f"*{when} · {md_text(a['user'] or '')}:* {md_text(a['text'] or '')}")
             else:
-                import settings
-
-                path = settings.DATA_DIR / a["path"]
-                if path.exists():
-                    st.image(str(path), caption=f"{when} · {a['filename']}", width=320)
+                data = store.photo_bytes(int(a["id"]))
+                if data:
+                    st.image(data, caption=f"{when} · {a['filename']}", width=320)
         with st.form(f"{key}_note_{kind}_{item_id}", clear_on_submit=True):
             text = st.text_area(tr("Ghi chú"), height=80)
             photo = st.file_uploader(tr("Ảnh hiện trường"), type=["jpg", "jpeg", "png", "webp"])

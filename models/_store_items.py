@@ -14,7 +14,7 @@ import settings
 from errors import ConflictError, ImportRejected, NotFoundError, TransitionError
 from models._store_base import _check_transition, _date, _num, _py_int, _text
 from models.enums import CASE_OPEN, CASE_TRANSITIONS, WORK_TRANSITIONS, CaseStatus, WorkStatus
-from models.orm import Attachment, Blackspot, EncroachmentCase, RemediationWork, Road
+from models.orm import Attachment, AttachmentBlob, Blackspot, EncroachmentCase, RemediationWork, Road
 from models.permissions import Action
 
 
@@ -200,7 +200,8 @@ class ItemsMixin:
 
     def add_photo(self, item_type: str, item_id: int, filename: str, data: bytes, *, user: str | None = None,
                   caption: str | None = None) -> int:
-        """Keep a photo under the data folder (never outside it)."""
+        """Keep a photo in the store (JPG, PNG or WEBP, at most 20 MB), so every
+        server and every backup has it."""
         import re
 
         with self.session(user) as s:
@@ -213,17 +214,28 @@ class ItemsMixin:
         if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data[:3] == b"\xff\xd8\xff"
                 or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
             raise TransitionError("Tệp không phải ảnh JPG, PNG hoặc WEBP / The file is not a JPG, PNG or WEBP image")
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(filename).name)[-80:]
-        folder = settings.DATA_DIR / "attachments" / re.sub(r"\W", "", item_type) / str(int(item_id))
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{datetime.now():%Y%m%d%H%M%S%f}_{safe}"
-        path.write_bytes(data)
         with self.session(user) as s:
-            a = Attachment(item_type=item_type, item_id=item_id, kind="photo", text=caption, filename=filename,
-                           path=str(path.relative_to(settings.DATA_DIR)), at=datetime.now(), user=self._who(user))
+            a = Attachment(item_type=item_type, item_id=item_id, kind="photo", text=caption,
+                           filename=re.sub(r"[\x00-\x1f]", "", str(filename))[-300:], path=None,
+                           at=datetime.now(), user=self._who(user))
             s.add(a)
             s.flush()
+            s.add(AttachmentBlob(attachment_id=a.id, data=bytes(data)))
             return a.id
+
+    def photo_bytes(self, attachment_id: int) -> bytes | None:
+        """A photo's bytes: from the store, or for a photo kept before 0007 from the data folder."""
+        with self.engine.connect() as conn:
+            data = conn.execute(select(AttachmentBlob.data).where(AttachmentBlob.attachment_id == attachment_id)
+                                ).scalar()
+            if data is not None:
+                return bytes(data)
+            path = conn.execute(select(Attachment.path).where(Attachment.id == attachment_id)).scalar()
+        if path:
+            f = (settings.DATA_DIR / path).resolve()
+            if f.is_relative_to(settings.DATA_DIR.resolve()) and f.exists():
+                return f.read_bytes()
+        return None
 
     def attachments(self, item_type: str, item_id: int) -> pd.DataFrame:
         with self.engine.connect() as conn:

@@ -105,7 +105,7 @@ _SKIP = {"version", "updated_at", "updated_by"}
 #: "password": [None, "changed"] (or "set" when the row is created).
 SECRET_COLUMNS = {"password_hash": "password", "token_hash": "token"}
 #: Tables whose rows are not audited (sign-ins are not edits of the domain).
-_UNAUDITED = {"audit_log", "web_session"}
+_UNAUDITED = {"audit_log", "web_session", "attachment_blob"}  # a photo's bytes: its attachment row is audited
 
 
 def _os_user() -> str | None:

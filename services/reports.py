@@ -153,9 +153,6 @@ def year_end_summary(store: Store, plan_id: int, info: DocumentInfo) -> bytes:
 def dossier(store: Store, spot_id: int, *, info: DocumentInfo | None = None) -> bytes:
     """The hồ sơ điểm đen of one spot (DOCX), with its crashes, site sketch,
     photos and proposed works; header and signature from the organisation."""
-    from pathlib import Path
-
-    import settings
     from errors import NotFoundError
     from services.documents import dossier_docx
     from services.organisation import load_organisation
@@ -178,9 +175,9 @@ def dossier(store: Store, spot_id: int, *, info: DocumentInfo | None = None) -> 
     photos = []
     att = store.attachments("blackspot", spot_id)
     for r in att.loc[att["kind"] == "photo"].to_dict("records") if len(att) else []:
-        path = (settings.DATA_DIR / str(r["path"])).resolve()
-        if settings.DATA_DIR.resolve() in path.parents and path.exists():
-            photos.append((r.get("text") or r.get("filename") or Path(str(r["path"])).name, path.read_bytes()))
+        data = store.photo_bytes(int(r["id"]))
+        if data:
+            photos.append((r.get("text") or r.get("filename") or f"#{int(r['id'])}", data))
     info = info or load_organisation(store).document_info(kind="HS")
     return dossier_docx(spot, mine, info, site_png=site, photos=photos, works=works)
 

@@ -125,21 +125,49 @@ def test_removal_needs_a_clean_full_after_period(ql24_store):
     assert ql24_store.set_blackspot_status(sid, "removed", expected_version=v).status.value == "removed"
 
 
-def test_photos_stay_in_the_data_folder(ql24_store, tmp_path, monkeypatch):
+def test_photos_are_kept_in_the_store_and_travel_with_a_backup(ql24_store, tmp_path, monkeypatch):
+    """Issue 17.2: a photo is in the store, not the server's folder: another server (another data folder)
+    and a restored backup have it; a photo kept in the folder before still shows, never from outside it."""
     import settings
+    from services.backup import backup, restore
 
-    monkeypatch.setattr(settings, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path / "server1")
+    (tmp_path / "server1").mkdir()
     cid = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 140_500, 12.0), user="an")
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 64
     aid = ql24_store.add_photo("case", cid, "../../etc/hiện trường.png", png, user="an", caption="nhìn từ phía Bắc")
     rec = ql24_store.attachments("case", cid).set_index("id").loc[aid]
-    stored = (tmp_path / rec["path"]).resolve()
-    assert stored.is_relative_to(tmp_path.resolve()) and stored.read_bytes() == png
-    assert ".." not in rec["path"] and rec["filename"] == "../../etc/hiện trường.png"
+    assert rec["filename"] == "../../etc/hiện trường.png" and rec["path"] is None
+    assert not any((tmp_path / "server1").rglob("*"))            # nothing written to the server's folder
+    monkeypatch.setattr(settings, "DATA_DIR", tmp_path / "server2")  # another server
+    assert ql24_store.photo_bytes(aid) == png
+    history = ql24_store.history("attachment", aid)
+    assert len(history) == 1 and "0000000000" not in str(history["changes"].iloc[0])  # no bytes in the log
+    if not ql24_store.postgres:
+        from models.store import Store
+
+        backup(ql24_store, tmp_path / "kho.bak")
+        other = Store(f"sqlite:///{tmp_path / 'other.sqlite'}")
+        restore(other, tmp_path / "kho.bak", force=True)
+        assert other.photo_bytes(aid) == png
+    # a photo kept in the data folder before: shown from there, but never from outside it
+    from sqlalchemy import insert
+
+    from models.orm import Attachment
+
+    (tmp_path / "server2" / "attachments").mkdir(parents=True)
+    (tmp_path / "server2" / "attachments" / "old.png").write_bytes(png)
+    (tmp_path / "secret.png").write_bytes(png)
+    with ql24_store.engine.begin() as conn:
+        old = conn.execute(insert(Attachment).values(item_type="case", item_id=cid, kind="photo", filename="old.png",
+                                                     path="attachments/old.png").returning(Attachment.id)).scalar_one()
+        bad = conn.execute(insert(Attachment).values(item_type="case", item_id=cid, kind="photo", filename="x.png",
+                                                     path="../secret.png").returning(Attachment.id)).scalar_one()
+    assert ql24_store.photo_bytes(old) == png and ql24_store.photo_bytes(bad) is None
     with pytest.raises(TransitionError, match="JPG, PNG"):
         ql24_store.add_photo("case", cid, "x.exe", b"MZ")
     with pytest.raises(TransitionError, match="20 MB"):
         ql24_store.add_photo("case", cid, "big.jpg", b"0" * (20 * 1024 * 1024 + 1))
     with pytest.raises(TransitionError, match="không phải ảnh"):
         ql24_store.add_photo("case", cid, "fake.jpg", b"<script>alert(1)</script>")
-    assert len(ql24_store.attachments("case", cid)) == 1
+    assert len(ql24_store.attachments("case", cid)) == 3
