@@ -30,6 +30,7 @@ run: install vendor demo
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: install vendor
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 # the documents rendered to PNG for the README (the app's pages are pictured by the browser tests)

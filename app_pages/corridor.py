@@ -109,7 +109,7 @@ with tab_rules:
     if len(roads):
         w = road_widths(roads, rules)
         st.dataframe(pd.DataFrame({
-            tr("Tuyến"): roads["code"], tr("Cấp"): w["class_key"],
+            tr("Tuyến"): roads["code"], tr("Cấp đường"): w["class_key"],
             tr("Nửa đất đường (m)"): w["land_half_m"].round(2),
             tr("Nguồn"): w["land_source"],
             tr("Hành lang mỗi bên (m)"): w["corridor_m"].map(lambda v: "—" if pd.isna(v) else f"{v:g}"),

@@ -26,7 +26,7 @@ store = get_store()
 plans = store.plans_frame()
 tab_targets, tab_progress, tab_import, tab_agencies = st.tabs([
     tr("Chỉ tiêu"), tr("Tiến độ theo mục, cơ quan"),
-    tr("Nhập kế hoạch"), tr("Cơ quan")])
+    tr("Nhập kế hoạch"), tr("Các cơ quan")])
 
 plan_ids = plans["id"].tolist() if len(plans) else []
 plan_label = {int(r["id"]): f"{r['number'] or ''} · {r['title'][:80]}" for r in plans.to_dict("records")} \

@@ -10,7 +10,6 @@ records (scaled into Viet Nam's box) repeated with new ids to 200 MB.
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile
