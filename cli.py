@@ -130,7 +130,8 @@ def cmd_load_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from services.importing import commit_crashes, preview_crashes, roads_from_table
+    from services.importing import (commit_crashes, import_boundaries, import_cases, import_roads, preview_crashes,
+                                    roads_from_table)
 
     store = _store()
     path = Path(args.file)
@@ -139,7 +140,7 @@ def cmd_import(args) -> int:
 
         roads = roads_from_table(read_table(path))
         _print_report(roads)
-        ids = store.add_roads(roads, user=args.user, source=path.name)
+        ids = import_roads(store, roads, user=args.user, source=path.name)
         print(f"Đã nhập {len(ids)} tuyến đường / Imported {len(ids)} roads")
         return 0
     if args.kind == "boundaries":
@@ -148,7 +149,7 @@ def cmd_import(args) -> int:
 
         units = boundaries_from_table(read_table(path), level=args.level)
         _print_report(units)
-        ids = store.add_admin_units(units, user=args.user)
+        ids = import_boundaries(store, units, user=args.user)
         print(f"Đã nhập {len(ids)} đơn vị hành chính / Imported {len(ids)} administrative units")
         return 0
     if args.kind == "cases":
@@ -158,7 +159,7 @@ def cmd_import(args) -> int:
         crs = int(args.crs) if args.crs and args.crs.isdigit() else args.crs
         cases = cases_from_table(read_table(path), source_crs=crs)
         _print_report(cases)
-        ids = store.add_cases(cases, user=args.user)
+        ids = import_cases(store, cases, user=args.user)
         inside = store.cases_frame().set_index("id").loc[ids, "zone"].isin(["corridor", "road_land"]).sum()
         print(f"Đã ghi nhận {len(ids)} vụ lấn chiếm ({inside} trong hành lang hoặc đất đường) / Recorded {len(ids)} "
               f"encroachment cases ({inside} inside the corridor or road land)")

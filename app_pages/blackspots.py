@@ -16,7 +16,7 @@ from app_pages.panel import dossier_button
 from services.communes import current_units, with_current
 from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, md_text, tr
 from services.filters import filter_spots
-from services.items import forward_first
+from services.items import change_status, forward_first
 from services.blackspots import (clusters, ranked_spots, run_screening, screen_lines, screen_summary,
                                  stretch_text)
 
@@ -141,8 +141,8 @@ with tab_list:
             note = st.text_input(tr("Ghi chú"))
             if st.form_submit_button(tr("Lưu")):
                 try:
-                    store.set_blackspot_status(int(sel), new, expected_version=int(row["version"]), user=current_user(),
-                                               note=note or None)
+                    change_status(store, "blackspot", int(sel), new, version=int(row["version"]), user=current_user(),
+                                  note=note or None)
                 except BlackspotError as exc:
                     st.error(str(exc))
                 else:

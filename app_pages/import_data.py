@@ -18,7 +18,8 @@ from app_pages.common import current_user, get_store, invalidate, lang, show_err
 from services.importing import load_profiles, mapping_from_profile, profile_from_mapping, save_profile
 from services.communes import with_current
 from services.tabular import to_csv_bytes
-from services.importing import commit_crashes, preview_crashes, roads_from_table
+from services.importing import (commit_crashes, import_boundaries, import_cases, import_roads, preview_crashes,
+                                roads_from_table, undo_import)
 
 L = lang()
 st.title(t("import", L))
@@ -62,9 +63,9 @@ else:
             if st.button(tr("Nhập {n} mục").format(n=len(items)), type="primary", key="import_other"):
                 try:
                     if kind == "boundaries":
-                        store.add_admin_units(items, user=current_user())
+                        import_boundaries(store, items, user=current_user())
                     else:
-                        store.add_cases(items, user=current_user())
+                        import_cases(store, items, user=current_user())
                 except BlackspotError as exc:
                     st.error(str(exc))
                 else:
@@ -82,7 +83,7 @@ else:
             st.dataframe(roads.drop(columns="geometry"), width="stretch")
             if st.button(tr("Nhập {n} tuyến đường").format(n=len(roads)), type="primary"):
                 try:
-                    store.add_roads(roads, user=current_user(), source=upload.name)
+                    import_roads(store, roads, user=current_user(), source=upload.name)
                 except BlackspotError as exc:
                     st.error(str(exc))
                 else:
@@ -251,7 +252,7 @@ else:
         bid = c1.selectbox(tr("Lần nhập"), active, key="undo_batch")
         if c2.button(tr("Hoàn tác lần nhập này")):
             try:
-                n = store.undo_batch(int(bid), user=current_user())
+                n = undo_import(store, int(bid), user=current_user())
             except BlackspotError as exc:
                 st.error(str(exc))
             else:

@@ -17,6 +17,7 @@ from app_pages.common import (current_user, filters, get_store, invalidate, lang
 from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
+from services.items import flag_potential_point
 from services.maps import parse_item_tag, planner_map
 from services.works import work_geometries
 
@@ -144,7 +145,7 @@ def place_actions(point):
         p_commune = st.text_input(tr("Xã/phường"), key="potential_commune")
         if st.form_submit_button(tr("Gắn cờ")):
             try:
-                sid = store.flag_potential_point(lon=lon, lat=lat, reason=reason, commune=p_commune or None,
+                sid = flag_potential_point(store, lon=lon, lat=lat, reason=reason, commune=p_commune or None,
                                                  road_code=where["road"] if where else None,
                                                  chainage_m=where["chainage_m"] if where else None,
                                                  user=current_user())

@@ -14,7 +14,8 @@ from models.enums import WorkType
 from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, load_spots, md_text,
                               show_error, tr, url)
 from services.history import history_names, history_table
-from services.items import change_status, item_detail, link_with_agency
+from services.items import add_note, add_photo, change_status, delete_item, item_detail, link_with_agency
+from services.works import add_work
 
 
 def _done(msg: str) -> None:
@@ -150,9 +151,9 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
             if st.form_submit_button(tr("Thêm")):
                 try:
                     if text.strip():
-                        store.add_note(kind, item_id, text, user=current_user())
+                        add_note(store, kind, item_id, text, user=current_user())
                     if photo is not None:
-                        store.add_photo(kind, item_id, photo.name, photo.getvalue(), user=current_user())
+                        add_photo(store, kind, item_id, photo.name, photo.getvalue(), user=current_user())
                 except BlackspotError as exc:
                     show_error(exc)
                 else:
@@ -162,7 +163,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
         if st.button(tr("Xóa mục này (quản trị có thể khôi phục)"),
                      key=f"{key}_delete_{kind}_{item_id}"):
             try:
-                store.delete_item(kind, item_id, expected_version=d.version, user=current_user())
+                delete_item(store, kind, item_id, version=d.version, user=current_user())
             except BlackspotError as exc:
                 show_error(exc)
             else:
@@ -183,7 +184,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
                                     format_func=lambda a: "—" if a is None else names[a])
                 if st.form_submit_button(tr("Tạo công trình")):
                     try:
-                        store.add_work(work_type=wt, blackspot_id=item_id, name=name or None, description=name or None,
+                        add_work(store, work_type=wt, blackspot_id=item_id, name=name or None, description=name or None,
                                        cost_vnd=cost or None, funding_source=funding or None, agency_id=lead,
                                        user=current_user())
                     except BlackspotError as exc:

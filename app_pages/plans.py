@@ -16,7 +16,8 @@ from app_pages.common import (current_user, filters, get_store, invalidate, lang
                               show_error, show_flash, tr, url)
 from services.filters import Filters, filter_crashes
 from services.plan_parser import PlanDraft, PlanSectionDraft, parse_plan, read_plan_text
-from services.plans import monthly, plan_band, progress, progress_summary, secondary_aims, target_table
+from services.plans import (add_agency, monthly, plan_band, progress, progress_summary, save_plan, secondary_aims,
+                            target_table)
 
 L = lang()
 vi = L == "vi"
@@ -165,7 +166,7 @@ with tab_import:
                                   targets=targets, recipients=[x for x in recips.split("\n") if x.strip()],
                                   signer=signer or None, standing_body=standing or None)
                 try:
-                    new_id = store.save_plan(final, user=current_user())
+                    new_id = save_plan(store, final, user=current_user())
                 except BlackspotError as exc:
                     show_error(exc)
                 else:
@@ -196,7 +197,7 @@ with tab_agencies:
         standing = st.checkbox(tr("Cơ quan thường trực Ban ATGT"))
         if st.form_submit_button(tr("Thêm cơ quan")):
             try:
-                store.add_agency(name=name, short_name=short or None, level=AdminLevel(level) if level else None,
+                add_agency(store, name=name, short_name=short or None, level=AdminLevel(level) if level else None,
                                  parent_id=parent, is_standing_body=standing, user=current_user())
             except BlackspotError as exc:
                 show_error(exc)

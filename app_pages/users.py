@@ -10,6 +10,7 @@ from app_pages.common import (current_user, get_store, invalidate, lang, load_bo
 from models.enums import Role
 from services.auth import add_user, update_user
 from services.communes import commune_choices
+from services.items import restore_item
 from services.organisation import LEVELS, Organisation, load_organisation, save_organisation
 
 L = lang()
@@ -118,7 +119,7 @@ with tab_deleted:
                             format_func=lambda k: f"{k[0]} #{k[1]}", key="restore_pick")
         if st.button(tr("Khôi phục"), key="restore_go"):
             try:
-                store.restore_item(pick[0], int(pick[1]), user=current_user())
+                restore_item(store, pick[0], int(pick[1]), user=current_user())
             except BlackspotError as exc:
                 show_error(exc)
             else:

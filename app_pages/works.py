@@ -17,7 +17,7 @@ from app_pages.common import (current_user, filters, get_store, invalidate, lang
                               load_spots, load_works, show_error, show_flash, tr, url)
 from app_pages.panel import list_and_panel
 from services.filters import filter_items, filter_spots
-from services.works import NEAR_M, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
+from services.works import NEAR_M, add_work, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
 
 L = lang()
 vi = L == "vi"
@@ -150,7 +150,7 @@ with tab_new:
             where = ({} if spot is not None and (fa is None or pd.isna(fa)) else
                      dict(road_code=road, from_m=min(fa, fb), to_m=max(fa, fb)))
             try:
-                wid = store.add_work(work_type=wt, blackspot_id=spot, name=name or None, cost_vnd=cost or None,
+                wid = add_work(store, work_type=wt, blackspot_id=spot, name=name or None, cost_vnd=cost or None,
                                      funding_source=funding or None, agency_id=lead, planned_start=p_start,
                                      planned_end=p_end, user=current_user(), **where)
             except BlackspotError as exc:

@@ -494,3 +494,24 @@ def cases_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
     out = out.loc[~bad].reset_index(drop=True)
     out.attrs["report"] = report
     return out
+
+
+# ------------------------------------------------------ the other imports (pages and CLI call these)
+def import_roads(store: Store, roads: pd.DataFrame, *, source: str, user: str | None = None) -> list[int]:
+    """Roads read by :func:`roads_from_table`."""
+    return store.add_roads(roads, user=user, source=source)
+
+
+def import_boundaries(store: Store, units: pd.DataFrame, *, user: str | None = None) -> list[int]:
+    """Administrative units read by :func:`boundaries_from_table`."""
+    return store.add_admin_units(units, user=user)
+
+
+def import_cases(store: Store, cases: pd.DataFrame, *, user: str | None = None) -> list[int]:
+    """Encroachment cases read by :func:`cases_from_table`."""
+    return store.add_cases(cases, user=user)
+
+
+def undo_import(store: Store, batch_id: int, *, user: str | None = None) -> int:
+    """Take back an import batch (and the corrections it made); how many crashes it removed."""
+    return store.undo_batch(int(batch_id), user=user)

@@ -164,3 +164,31 @@ def link_with_agency(store: Store, kind: str, item_id: int, *, section_id: int |
                     lead_agency_id=None if lead_agency_id is None else int(lead_agency_id),
                     cooperating_agency_ids=[int(a) for a in cooperating_agency_ids], user=user)
     return lead_agency_id
+
+
+# ------------------------------------------------------------- the items' other writes (pages and CLI call these)
+def add_note(store: Store, kind: str, item_id: int, text: str, *, user: str | None = None) -> int:
+    """A note on an item (in its history)."""
+    return store.add_note(kind, item_id, text, user=user)
+
+
+def add_photo(store: Store, kind: str, item_id: int, filename: str, data: bytes, *, user: str | None = None) -> int:
+    """A site photo on an item (JPG, PNG or WEBP; kept in the store)."""
+    return store.add_photo(kind, item_id, filename, data, user=user)
+
+
+def delete_item(store: Store, kind: str, item_id: int, *, version: int, user: str | None = None) -> None:
+    """Mark an item deleted (an admin can restore it)."""
+    store.delete_item(kind, item_id, expected_version=version, user=user)
+
+
+def restore_item(store: Store, kind: str, item_id: int, *, user: str | None = None) -> None:
+    store.restore_item(kind, item_id, user=user)
+
+
+def flag_potential_point(store: Store, *, lon: float, lat: float, reason: str, commune: str | None = None,
+                         road_code: str | None = None, chainage_m: float | None = None,
+                         user: str | None = None) -> int:
+    """A potential crash point flagged by hand at a place, with its reason."""
+    return store.flag_potential_point(lon=lon, lat=lat, reason=reason, commune=commune, road_code=road_code,
+                                      chainage_m=chainage_m, user=user)

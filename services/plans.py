@@ -265,3 +265,12 @@ def progress_summary(progress_frame: pd.DataFrame, by: str) -> pd.DataFrame:
     g = progress_frame.groupby(by).agg(items=("item_id", "count"), done=("done", "sum")).reset_index()
     g["done_pct"] = np.round(100.0 * g["done"] / g["items"], 0)
     return g
+
+
+def save_plan(store: Store, draft, *, user: str | None = None) -> int:
+    """A plan reviewed by the user, with its sections (and agencies seeded from its recipients)."""
+    return store.save_plan(draft, user=user)
+
+
+def add_agency(store: Store, *, name: str, user: str | None = None, **fields) -> int:
+    return store.add_agency(name=name, user=user, **fields)

@@ -159,3 +159,9 @@ def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFram
             geoms[np.asarray(need)[ok]] = shapely.points(x, y)
     out["geometry"] = geoms
     return out
+
+
+def add_work(store: Store, *, work_type: str, blackspot_id: int | None = None, user: str | None = None,
+             **fields) -> int:
+    """A remediation work for a spot, or for a road stretch (``road_code``, ``from_m``, ``to_m``)."""
+    return store.add_work(work_type=work_type, blackspot_id=blackspot_id, user=user, **fields)

@@ -1,0 +1,51 @@
+"""The layers keep to their place (issue 16, ARCHITECTURE.md): geo/ imports no
+store, service or page; models/ imports no service or page; no page and no
+command calls a store write (every write goes through a service)."""
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from tests.conftest import ROOT
+
+WRITES = ("add_", "set_", "update_", "delete_", "restore_", "import_", "save_", "link_", "flag_", "undo_",
+          "remove_", "create_", "revoke_", "end_", "start_", "touch_")
+
+
+def _imports(path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return out
+
+
+@pytest.mark.parametrize("package, forbidden", [
+    ("geo", ("models", "services", "app_pages", "streamlit", "cli")),
+    ("models", ("services", "app_pages", "streamlit", "cli")),
+    ("services", ("app_pages", "streamlit", "cli")),
+])
+def test_a_layer_imports_only_the_layers_below(package, forbidden):
+    bad = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        for mod in _imports(path):
+            if mod.split(".")[0] in forbidden:
+                bad.append((str(path.relative_to(ROOT)), mod))
+    assert not bad, bad
+
+
+def test_no_page_or_command_writes_to_the_store_itself():
+    bad = []
+    for path in sorted((ROOT / "app_pages").glob("*.py")) + [ROOT / "cli.py", ROOT / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in ("store", "admin", "base")
+                    and node.func.attr.startswith(WRITES)):
+                bad.append((path.name, node.lineno, node.func.attr))
+    assert not bad, bad
