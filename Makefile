@@ -33,9 +33,11 @@ test: install vendor
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-# the documents rendered to PNG for the README (the app's pages are pictured by the browser tests)
-screenshots: install
+# the README's pictures: the documents rendered to PNG, and the app's pages as the browser tests see them
+# (the tests put their pictures in the ignored tests/_artifacts/pictures otherwise)
+screenshots: install vendor
 	$(BIN)/python scripts/document_pictures.py
+	BLACKSPOT_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_app_in_browser.py tests/browser/test_journey.py
 
 bench: install
 	$(BIN)/python bench/run_all.py

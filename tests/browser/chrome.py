@@ -9,6 +9,18 @@ import pytest
 from tests.conftest import IN_CI
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def pictures_dir():
+    """Where the browser tests put their pictures: an ignored folder
+    (``tests/_artifacts/pictures``), or the README's ``docs/screenshots`` when
+    ``make screenshots`` runs them (``BLACKSPOT_SCREENSHOTS=1``)."""
+    from tests.conftest import ROOT
+
+    folder = (ROOT / "docs" / "screenshots" if os.environ.get("BLACKSPOT_SCREENSHOTS") == "1"
+              else ROOT / "tests" / "_artifacts" / "pictures")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 

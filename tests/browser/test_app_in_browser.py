@@ -1,7 +1,7 @@
 """The app in a real browser: Debian's Chromium driven by Playwright, headless,
 against Streamlit on a free port with a small demo store. Map tiles cannot load
 here (no internet): the tests look at the layers, not the tiles. Screenshots go
-to docs/screenshots for the README."""
+to tests/_artifacts/pictures (docs/screenshots for the README under `make screenshots`)."""
 from __future__ import annotations
 
 import re
@@ -10,10 +10,9 @@ import time
 import pytest
 
 from tests.apprunner import running_app
-from tests.browser.chrome import demo_store, launch, require_chromium
-from tests.conftest import ROOT
+from tests.browser.chrome import demo_store, launch, pictures_dir, require_chromium
 
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = pictures_dir()
 
 pytestmark = pytest.mark.browser
 

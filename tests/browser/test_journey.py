@@ -4,7 +4,7 @@ to the plan and a lead agency → make the proposal (tờ trình) for it.
 
 One fresh demo store, one browser page that walks through the app as a planner
 does; every step asserts what the planner sees on the page, then a screenshot
-goes to docs/screenshots/journey_<n>_<step>.png. No network beyond the app's
+goes to journey_<n>_<step>.png (chrome.pictures_dir). No network beyond the app's
 own server: every other request is aborted (and must not happen).
 
 The file: a title row, a subtitle, the Vietnamese header, three crashes located
@@ -25,10 +25,9 @@ import time
 import pytest
 
 from tests.apprunner import running_app
-from tests.browser.chrome import demo_store, launch_offline, require_chromium
-from tests.conftest import ROOT
+from tests.browser.chrome import demo_store, launch_offline, pictures_dir, require_chromium
 
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = pictures_dir()
 
 pytestmark = pytest.mark.browser
 
