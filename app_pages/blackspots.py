@@ -96,7 +96,8 @@ with tab_list:
             tr("Trạng thái"): spots["status"].map(status_labels),
             tr("Còn đạt"): spots["still_qualifies"],
         })
-        st.dataframe(table, width="stretch", hide_index=True, key="spot_table")
+        st.dataframe(table, width="stretch", hide_index=True, key="spot_table",
+                     column_config={tr("Đoạn"): st.column_config.TextColumn(width="medium")})
         w = settings.EPDO_WEIGHTS
         st.caption(tr("EPDO: vụ có người chết × {f}, vụ bị thương × {i}, va chạm × {p}.").format(
             f=f"{w['fatal']:g}", i=f"{w['injury']:g}", p=f"{w['pdo']:g}"))
