@@ -168,7 +168,12 @@ with tab_cluster:
         with st.spinner(tr("Đang phân cụm…")):
             _, table = clusters(store, filters=filters(), **chosen)
         st.write(tr("{n} cụm, xếp theo EPDO").format(n=len(table)))
-        shown = table.head(500)[["label"] + [c for c in table.columns if c not in ("label", "cluster")]].rename(columns={
+        shown = table.head(500)[["label"] + [c for c in table.columns if c not in ("label", "cluster")]].copy()
+        shown = shown.assign(lon=shown["lon"].round(5), lat=shown["lat"].round(5), radius_m=shown["radius_m"].round(0),
+                             epdo=shown["epdo"].round(1),
+                             first=pd.to_datetime(shown["first"]).dt.strftime("%d/%m/%Y"),
+                             last=pd.to_datetime(shown["last"]).dt.strftime("%d/%m/%Y")).rename(columns={
+            "epdo": "EPDO",
             "label": tr("Cụm"), "n_crashes": tr("Số vụ"), "deaths": tr("Chết"), "injured": tr("Bị thương"),
             "fatal_crashes": tr("Vụ có người chết"), "lon": tr("Kinh độ"), "lat": tr("Vĩ độ"),
             "radius_m": tr("Bán kính (m)"), "first": tr("Vụ đầu"), "last": tr("Vụ cuối")})

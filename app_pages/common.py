@@ -144,8 +144,9 @@ def filters() -> Filters:
 
 def show_flash() -> None:
     """The message a write left for the page it reran (see ``panel._done``)."""
+    slot = st.empty()  # always there, so what follows (tabs) keeps its place and the tab the user chose
     if msg := st.session_state.pop("flash", None):
-        st.success(msg)
+        slot.success(msg)
 
 
 def show_error(exc: Exception) -> None:

@@ -56,7 +56,7 @@ def map_panel():
     heat = cols[1].toggle(t("heat", L), key="home_heat")
     sel = crashes if area == "all" else crashes.loc[crashes["source"] == area]
     m = overview_map(crashes=sel, spots=spots, roads=load_roads(url), boundaries=load_boundaries(url), heat=heat,
-                     lang=L)
+                     lang=L, offline=settings.OFFLINE_MAP)
     st_folium(m, height=560, use_container_width=True, returned_objects=[],
               key=f"home_map_{abs(hash(area)) % 10**8}_{heat}")
 

@@ -13,8 +13,8 @@ from geo.chainage import format_chainage, parse_chainage
 from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
 from i18n import t
 from models.enums import WorkStatus, WorkType
-from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_roads,
-                              load_spots, load_works, show_error, show_flash, tr, url)
+from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_crashes,
+                              load_roads, load_spots, load_works, show_error, show_flash, tr, url)
 from app_pages.panel import list_and_panel
 from services.filters import filter_items, filter_spots
 from services.works import NEAR_M, add_work, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
@@ -91,13 +91,17 @@ with tab_eval:
         except BlackspotError as exc:
             show_error(exc)
         else:
-            before_months = (ba.before_to - ba.before_from).days / 30.4375
+            crashes_all = load_crashes(url())
+            first_data = crashes_all["occurred_at"].min() if len(crashes_all) else ba.before_from
+            last_data = crashes_all["occurred_at"].max() if len(crashes_all) else ba.before_to
+            before_months = max(0, (min(ba.before_to, last_data) - max(ba.before_from, first_data)).days) / 30.4375
             side = pd.DataFrame({
                 "": [t("crashes", L), t("deaths", L), t("injured", L)],
                 f"{tr('Trước')} ({ba.before_from:%d/%m/%Y} – {ba.before_to - pd.Timedelta(days=1):%d/%m/%Y}, "
-                f"{before_months:.0f} {tr('tháng')})": [ba.before[k] for k in ("crashes", "deaths", "injured")],
+                f"{tr('có dữ liệu')} {before_months:.1f} {tr('tháng')})".replace(".", "," if vi else "."):
+                    [ba.before[k] for k in ("crashes", "deaths", "injured")],
                 f"{tr('Sau')} ({ba.after_from:%d/%m/%Y} – {ba.after_to - pd.Timedelta(days=1):%d/%m/%Y}, "
-                f"{tr('có dữ liệu')} {ba.after_months_observed:.1f} {tr('tháng')})":
+                f"{tr('có dữ liệu')} {ba.after_months_observed:.1f} {tr('tháng')})".replace(".", "," if vi else "."):
                     [ba.after[k] for k in ("crashes", "deaths", "injured")]})
             if ba.after_complete:  # a change is shown only when the after period is as long as the before
                 side[tr("Thay đổi")] = [("—" if ba.change_pct[k] is None else f"{ba.change_pct[k]:+.0f} %")

@@ -300,11 +300,12 @@ class CsvParts:
         from geo.tablefind import ENDS_TABLE, table_below
 
         heads = self.heads if usecols is None else [self.heads[i] for i in usecols]
-        reader = pd.read_csv(self.path, encoding=self.encoding, sep=self.sep, header=None, names=range(self.width),
-                             usecols=usecols, skiprows=self.first_row_number - 1, dtype=str, keep_default_na=False,
-                             skip_blank_lines=False, engine="c", index_col=False, chunksize=chunk_rows)
         first, ended = self.first_row_number, None
         try:
+            reader = pd.read_csv(self.path, encoding=self.encoding, sep=self.sep, header=None,
+                                 names=range(self.width), usecols=usecols, skiprows=self.first_row_number - 1,
+                                 dtype=str, keep_default_na=False, skip_blank_lines=False, engine="c",
+                                 index_col=False, chunksize=chunk_rows)
             parts = iter(reader)
             part = next(parts, None)
             while part is not None:
@@ -337,8 +338,31 @@ class CsvParts:
                 first += len(part)
                 part = nxt
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise InputFileError(f"CSV lỗi cấu trúc gần dòng {first} / Malformed CSV near line {first}: "
-                                 f"{str(exc).splitlines()[0][:200]}") from exc
+            raise _malformed(exc, self.first_row_number, first) from exc
+
+
+def _malformed(exc: Exception, first_row_number: int, part_start: int) -> InputFileError:
+    """A one-line message for a CSV the parser cannot read, with the file's line
+    where it can be told (the parser counts rows from the first data row).
+
+    >>> print(_malformed(ValueError("Error tokenizing data. C error: EOF inside string starting at row 233692"), 4, 4))
+    CSV lỗi cấu trúc từ dòng 233695: có dấu ngoặc kép (") không được đóng / Malformed CSV from line 233695: a quote (") is never closed
+    """
+    import re
+
+    text = str(exc)
+    m = re.search(r"row (\d+)", text) or re.search(r"[Ll]ine (\d+)", text)
+    line = first_row_number + int(m.group(1)) - 1 if m and "row" in m.group(0) else int(m.group(1)) if m else part_start
+    if "EOF inside string" in text:
+        return InputFileError(f'CSV lỗi cấu trúc từ dòng {line}: có dấu ngoặc kép (") không được đóng / Malformed CSV '
+                              f'from line {line}: a quote (") is never closed')
+    if isinstance(exc, UnicodeDecodeError):
+        return InputFileError("Không đọc được mã ký tự của tệp; hãy lưu tệp dạng CSV UTF-8 / Unknown text encoding; "
+                              "save the file as CSV UTF-8")
+    if "fields" in text:
+        return InputFileError(f"CSV lỗi cấu trúc gần dòng {line}: số cột không khớp tiêu đề / Malformed CSV near "
+                              f"line {line}: the number of cells does not match the header")
+    return InputFileError(f"CSV lỗi cấu trúc gần dòng {line} / Malformed CSV near line {line}")
 
 
 def file_encoding(path: Path) -> tuple[str, str, bool]:
@@ -349,7 +373,8 @@ def file_encoding(path: Path) -> tuple[str, str, bool]:
 
     digest = hashlib.sha256()
     utf8 = codecs.getincrementaldecoder("utf-8")()
-    ok, head, last = True, b"", b""
+    cp1258 = codecs.getincrementaldecoder("cp1258")()
+    ok, ok1258, head, last, pos = True, True, b"", b"", 0
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
@@ -360,6 +385,12 @@ def file_encoding(path: Path) -> tuple[str, str, bool]:
                     utf8.decode(block)
                 except UnicodeDecodeError:
                     ok = False
+            if ok1258:
+                try:
+                    cp1258.decode(block)
+                except UnicodeDecodeError as exc:
+                    ok1258, bad_at = False, pos + exc.start
+            pos += len(block)
     if ok:
         try:
             utf8.decode(b"", final=True)
@@ -376,6 +407,10 @@ def file_encoding(path: Path) -> tuple[str, str, bool]:
         enc = "utf-8"
     elif b"\x00" in head:
         raise InputFileError("Tệp không phải văn bản / Not a text file (binary content)")
+    elif not ok1258:
+        raise InputFileError(f"Không đọc được mã ký tự: byte {bad_at} không phải UTF-8 hay Windows-1258; hãy lưu tệp "
+                             f"dạng CSV UTF-8 / Unknown text encoding: byte {bad_at} is neither UTF-8 nor "
+                             f"Windows-1258; save the file as CSV UTF-8")
     else:
         enc = "cp1258"
     return enc, digest.hexdigest(), last in (b"\n", b"\r")

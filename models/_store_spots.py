@@ -20,6 +20,10 @@ from models.orm import Blackspot, RemediationWork
 from models.permissions import Action
 
 
+#: The app setting holding when each rule set last screened the store ({rule set: ISO time}).
+SCREENED_AT = "screened_at"
+
+
 class SpotsMixin:
     """Black spots and potential points: saving a screening, the lifecycle, manual flags."""
 
@@ -93,9 +97,10 @@ class SpotsMixin:
                     if getattr(match, k) != v:
                         setattr(match, k, v)
                         changed = True
-                match.last_run_at = now
-                if values["geom"] is not None and changed:
-                    match.geom = values["geom"]
+                if changed:  # an unchanged spot is left as it is: no new version, no history line
+                    match.last_run_at = now
+                    if values["geom"] is not None:
+                        match.geom = values["geom"]
                 entry = _spot_summary(match) | {"before": before}
                 diff["grown" if changed and grown else "changed" if changed else "unchanged"].append(entry)
             for b in existing:
@@ -105,6 +110,9 @@ class SpotsMixin:
                     diff["no_longer_met"].append(_spot_summary(b))
             s.flush()
             diff["new"] = [_spot_summary(b) for b in created]
+        screened = dict(self.get_setting(SCREENED_AT) or {})
+        screened[result.ruleset.id] = now.isoformat()
+        self.set_setting(SCREENED_AT, screened, user=user, action=Action.SCREEN)
         return diff
 
     def blackspots_frame(self, *, kind: str | None = None, include_deleted: bool = False) -> pd.DataFrame:

@@ -44,7 +44,13 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
     auto = spots.loc[~spots["manual"].astype(bool)] if len(spots) else spots
     if ruleset and len(auto):
         auto = auto.loc[auto["ruleset"] == ruleset]
-    last_run = pd.to_datetime(auto["last_run_at"]).max() if len(auto) else pd.NaT
+    screened = store.get_setting("screened_at") or {}
+    if ruleset and ruleset in screened:
+        last_run = pd.Timestamp(screened[ruleset])
+    elif screened and not ruleset:
+        last_run = max(pd.Timestamp(v) for v in screened.values())
+    else:  # screened before the time was kept: the spots' own
+        last_run = pd.to_datetime(auto["last_run_at"]).max() if len(auto) else pd.NaT
     batches = store.batches_frame()
     if len(batches):
         batches = batches.loc[(batches["status"] == BatchStatus.ACTIVE.value) & (batches["kind"] == "crashes")]

@@ -15,7 +15,8 @@ from models.store import Store
 def evaluate_work(store: Store, work_id: int, *, today=None, months: int | None = None) -> BeforeAfter:
     """Crashes, deaths and injured at the work's site in the months before it
     started and after it ended, with the Empirical Bayes correction against
-    all segments of the store's roads."""
+    all segments of the store's roads. The after period counts as observed up
+    to the last day with crash data (or today, if earlier)."""
     months = months or settings.EVALUATION_MONTHS
     works = store.works_frame().set_index("id")
     if work_id not in works.index:
@@ -24,6 +25,11 @@ def evaluate_work(store: Store, work_id: int, *, today=None, months: int | None 
     if w["status"] != WorkStatus.DONE.value or pd.isna(w["actual_end"]):
         raise NotFoundError("Công trình chưa hoàn thành; chưa đánh giá được / The work is not finished yet")
     crashes = store.crashes_frame().rename(columns={"road_code": "road"})
+    # the after period is observed only as far as the crash data goes, not to today
+    last_data = crashes["occurred_at"].max().normalize() + pd.Timedelta(days=1) if len(crashes) else None
+    today = pd.Timestamp(today or pd.Timestamp.today().normalize())
+    if last_data is not None:
+        today = min(today, last_data)
     start = w["actual_start"] if pd.notna(w["actual_start"]) else w["actual_end"]
     reference = None
     net = store.road_network()

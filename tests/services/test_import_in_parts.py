@@ -145,3 +145,25 @@ def test_command_line_reads_a_large_csv_in_parts(ql24_store, tmp_path, monkeypat
     # once more: nothing new, no new batch
     assert cli.main(["import", "crashes", str(path)]) == 0
     assert "imported 0," in capsys.readouterr().out
+
+
+def test_a_broken_large_file_is_one_line_naming_where_and_the_store_is_unchanged(ql24_store, tmp_path, monkeypatch,
+                                                                                 capsys):
+    monkeypatch.setenv("DATABASE_URL", ql24_store.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setattr(settings, "STREAM_MB", 0)
+    monkeypatch.setattr(settings, "CHUNK_ROWS", 3)
+    rows = ["Mã vụ,Ngày giờ,Lý trình,Số người chết,Số người bị thương"]
+    rows += [f"Q{i},{i + 1:02d}/03/2024 08:00,Km 150+{i * 50:03d} QL24,0,1" for i in range(8)]
+    quote = rows[:6] + ['Q9,"09/03/2024 08:00,Km 150+900 QL24,0,1'] + rows[6:]   # line 7: a quote never closed
+    before = store_snapshot(ql24_store)
+    path = tmp_path / "ngoac.csv"
+    path.write_text("\n".join(quote) + "\n", encoding="utf-8")
+    assert cli.main(["import", "crashes", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "dòng 7" in err[0] and "ngoặc kép" in err[0], err
+    bad = tmp_path / "nhi_phan.csv"
+    bad.write_bytes(("\n".join(rows[:4]) + "\n").encode("utf-8") + b"Q9,\x81\x8d\x8e\x8f,Km 1+0,0,1\n")
+    assert cli.main(["import", "crashes", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "mã ký tự" in err[0] and "Traceback" not in err[0], err
+    assert store_snapshot(ql24_store) == before

@@ -131,3 +131,18 @@ def test_each_rule_set_keeps_its_own_results(ql24_store):
     # and TT41 again reports its own spots unchanged
     _, again = run_screening(store, ruleset="tt41-2024", user="an")
     assert sorted(d["id"] for d in again["unchanged"]) == sorted(before.index)
+
+
+def test_a_rescreen_that_changes_nothing_leaves_the_spots_as_they_are(ql24_store):
+    """No new version and no history line on a spot a re-screen finds unchanged (a planner's open panel stays
+    valid, and the history shows real changes only); when it screened is kept per rule set."""
+    store = ql24_store
+    run_screening(store, user="an")
+    before = store.blackspots_frame().set_index("id")
+    lines = {i: len(store.history("blackspot", int(i))) for i in before.index}
+    _, diff = run_screening(store, user="an")
+    after = store.blackspots_frame().set_index("id")
+    assert len(diff["unchanged"]) == len(before) and not diff["changed"]
+    assert (after["version"] == before["version"]).all()
+    assert {i: len(store.history("blackspot", int(i))) for i in after.index} == lines
+    assert set(store.get_setting("screened_at")) == {"tt41-2024"}
