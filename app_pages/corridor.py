@@ -101,7 +101,7 @@ with tab_check:
                     show_error(exc)
                 else:
                     invalidate()
-                    st.session_state["flash"] = f"Đã ghi nhận {len(ids)} vụ / {len(ids)} cases recorded"
+                    st.session_state["flash"] = tr("Đã ghi nhận {n} vụ").format(n=len(ids))
                     st.rerun()
 
 with tab_rules:

@@ -154,7 +154,7 @@ def place_actions(point):
             else:
                 invalidate()
                 st.session_state["map_selected"] = ("blackspot", sid)
-                st.session_state["flash"] = f"Đã gắn cờ điểm #{sid} / Point #{sid} flagged"
+                st.session_state["flash"] = tr("Đã gắn cờ điểm #{id}").format(id=sid)
                 st.rerun(scope="app")
 
 

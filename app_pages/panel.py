@@ -87,7 +87,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
         if not d.allowed:
             st.info(tr("Trạng thái cuối"))
         else:
-            with st.form(f"{key}_status_{kind}_{item_id}"):
+            with st.form(f"{key}_status_{kind}_{item_id}", clear_on_submit=True):
                 new = st.selectbox(tr("Chuyển sang"), [a for a, _ in d.allowed],
                                    format_func=dict(d.allowed).get, key=f"{key}_status_new")
                 extra = {}

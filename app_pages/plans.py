@@ -172,7 +172,7 @@ with tab_import:
                 else:
                     invalidate()
                     st.session_state.pop("plan_draft", None)
-                    st.session_state["flash"] = f"Đã lưu kế hoạch #{new_id} / Plan #{new_id} saved"
+                    st.session_state["flash"] = tr("Đã lưu kế hoạch #{id}").format(id=new_id)
                     st.rerun()
 
 with tab_agencies:

@@ -85,7 +85,7 @@ with tab_add:
                 invalidate()
                 for k in ("ua_name", "ua_full", "ua_role", "ua_commune", "ua_pw"):
                     st.session_state.pop(k, None)
-                st.session_state["flash"] = f"Đã tạo {name} / Created {name}"
+                st.session_state["flash"] = tr("Đã tạo tài khoản {name}").format(name=name)
                 st.rerun()
 with tab_edit:
     if len(users):

@@ -163,6 +163,6 @@ with tab_new:
                 invalidate()
                 for k in [k for k in st.session_state if str(k).startswith("nw_")]:
                     del st.session_state[k]
-                st.session_state["flash"] = (f"Đã thêm công trình #{wid}" + (f", gắn với điểm #{spot}" if spot else "")
-                                             + f" / Work #{wid} added" + (f", linked to spot #{spot}" if spot else ""))
+                st.session_state["flash"] = (tr("Đã thêm công trình #{w}").format(w=wid)
+                                             + (tr(", gắn với điểm #{s}").format(s=spot) if spot else ""))
                 st.rerun()
