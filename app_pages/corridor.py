@@ -16,9 +16,10 @@ from models.enums import CaseStatus
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_cases, load_roads, show_error,
                               show_flash, tr, url)
 from app_pages.panel import list_and_panel, record_case_form
-from services.corridor import check_against_corridors, encroaching, features_from_table, record_cases
+from services.corridor import check_against_corridors, encroaching, features_from_table
 from services.exports import table_export
 from services.filters import filter_items
+from services.importing import import_cases
 
 L = lang()
 vi = L == "vi"
@@ -96,7 +97,7 @@ with tab_check:
                 frame = pd.DataFrame({"geometry": sel["geometry"].to_numpy(),
                                       "description": [f"Từ tệp {up.name}, mã {i}" for i in inside["id"]]})
                 try:
-                    ids = record_cases(store, frame, user=current_user())
+                    ids = import_cases(store, frame, user=current_user())
                 except BlackspotError as exc:
                     show_error(exc)
                 else:

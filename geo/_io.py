@@ -24,6 +24,7 @@ import shapely
 
 import settings
 from errors import CRSError, InputFileError
+from geo.text import per_text
 
 TABULAR = {".csv", ".txt", ".xlsx", ".xlsm"}
 SPATIAL = {".geojson", ".json", ".gpkg", ".zip", ".kml"}
@@ -228,10 +229,28 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
+def _nfc(texts: pd.Series) -> np.ndarray:
+    return np.array([unicodedata.normalize("NFC", t) for t in texts], dtype=object)
+
+
+def _csv_head(head_lines: list[str]) -> tuple[str, list[list[str]], int, int, int, int]:
+    """(delimiter, the top rows as cells in NFC, header start, header rows,
+    score, width) of a CSV's first lines: where its table is."""
+    from geo.tablefind import find_header
+
+    try:
+        sep = _sniff_delimiter(head_lines)
+        grid = [[unicodedata.normalize("NFC", c) for c in row] for row in csv.reader(head_lines, delimiter=sep)]
+    except csv.Error as exc:
+        raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
+    start, n_head, score = find_header(grid)
+    return sep, grid, start, n_head, score, max((len(r) for r in grid), default=0)
+
+
 def _read_csv(data: bytes) -> RawTable:
     """A CSV as the user sees it: the table found under any title rows, its
     rows numbered by their line in the file (blank lines counted)."""
-    from geo.tablefind import SEARCH_ROWS, find_header, table_under_header
+    from geo.tablefind import SEARCH_ROWS, table_under_header
 
     text, encoding = decode_text(data)
     if not text.strip():
@@ -240,16 +259,8 @@ def _read_csv(data: bytes) -> RawTable:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
         raise InputFileError("Tệp không phải văn bản / Not a text file (binary content)")
-    head_lines = text.split("\n", SEARCH_ROWS + 2)[: SEARCH_ROWS + 1]
-    try:
-        sep = _sniff_delimiter(head_lines)
-        grid = [row for row in csv.reader(head_lines, delimiter=sep)]
-    except csv.Error as exc:
-        raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
-    grid = [[unicodedata.normalize("NFC", c) for c in row] for row in grid]
-    start, n_head, score = find_header(grid)
+    sep, grid, start, n_head, score, width = _csv_head(text.split("\n", SEARCH_ROWS + 2)[: SEARCH_ROWS + 1])
     skip = start + n_head
-    width = max((len(r) for r in grid), default=0)
     try:
         body = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), skiprows=skip, dtype=str,
                            keep_default_na=False, skip_blank_lines=False, engine="c", index_col=False)
@@ -315,9 +326,7 @@ class CsvParts:
                 body = part.reset_index(drop=True)
                 body.columns = range(body.shape[1])
                 for c in body.columns:  # CP1258 writes tones as combining marks: NFC, per distinct text
-                    codes, uniques = pd.factorize(body[c], sort=False)
-                    norm = np.array([unicodedata.normalize("NFC", u) for u in uniques], dtype=object)
-                    body[c] = norm[codes] if len(norm) else body[c]
+                    body[c] = per_text(body[c], _nfc)
                 if usecols is not None:
                     body.columns = heads
                     yield RawTable(frame=body, fmt="csv", encoding=self.encoding,
@@ -420,7 +429,7 @@ def csv_parts(path: str | Path, *, max_mb: float | None = None) -> CsvParts:
     """Open a CSV to be read in parts: its encoding, delimiter and header
     (found under any title rows, as :func:`read_table` does), read from the
     top of the file only."""
-    from geo.tablefind import SEARCH_ROWS, find_header, header_names
+    from geo.tablefind import SEARCH_ROWS, header_names
 
     path = Path(path)
     if not path.exists():
@@ -431,14 +440,8 @@ def csv_parts(path: str | Path, *, max_mb: float | None = None) -> CsvParts:
         top = "".join(fh.readline() for _ in range(SEARCH_ROWS + 1))
     if not top.strip():
         raise InputFileError("Tệp rỗng / Empty file")
-    head_lines = top.replace("\r\n", "\n").replace("\r", "\n").split("\n")[: SEARCH_ROWS + 1]
-    try:
-        sep = _sniff_delimiter(head_lines)
-        grid = [[unicodedata.normalize("NFC", c) for c in row] for row in csv.reader(head_lines, delimiter=sep)]
-    except csv.Error as exc:
-        raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
-    start, n_head, score = find_header(grid)
-    width = max((len(r) for r in grid), default=0)
+    sep, grid, start, n_head, score, width = _csv_head(
+        top.replace("\r\n", "\n").replace("\r", "\n").split("\n")[: SEARCH_ROWS + 1])
     return CsvParts(path=path, encoding=encoding, sep=sep, heads=header_names(grid, start, n_head),
                     header_rows=[start + 1 + k for k in range(n_head)], first_row_number=start + n_head + 1,
                     width=width, score=score, sha256=sha, ends_with_newline=newline_end)

@@ -98,26 +98,18 @@ def order_proofs(values: pd.Series) -> tuple[int, int, int, int]:
     (1, 1, 1, 2)
     """
     text = values.astype(str).to_numpy(dtype=object)
-    a = np.full(len(text), np.nan)
-    b = np.full(len(text), np.nan)
-    # dd/mm/yyyy and dd/mm/yy (then the end or a non-digit) by array arithmetic; the rest by the pattern
-    if len(text):
-        c = text.astype("U11").view(np.uint32).reshape(len(text), 11).astype(np.int64)
-        dig = (c >= 48) & (c <= 57)
-        sep = c[:, 2]
-        head = dig[:, 0] & dig[:, 1] & dig[:, 3] & dig[:, 4] & ((sep == 47) | (sep == 45) | (sep == 46)) & (c[:, 5] == sep)
-        long_year = head & dig[:, 6] & dig[:, 7] & dig[:, 8] & dig[:, 9] & ~dig[:, 10]
-        short_year = head & dig[:, 6] & dig[:, 7] & ~dig[:, 8]
-        fixed = long_year | short_year
-        a[fixed] = ((c[:, 0] - 48) * 10 + c[:, 1] - 48)[fixed]
-        b[fixed] = ((c[:, 3] - 48) * 10 + c[:, 4] - 48)[fixed]
-        rest = ~fixed
-        if rest.any():
-            parts = pd.Series(text[rest]).str.extract(_PROOF)
-            a[rest] = pd.to_numeric(parts[0], errors="coerce").to_numpy()
-            b[rest] = pd.to_numeric(parts[2], errors="coerce").to_numpy()
-    dmy = (a > 12) & (b <= 12)
-    mdy = (b > 12) & (a <= 12)
+    # the fixed layouts as parse_date_column reads them (one of the two orders makes a date); the rest by the pattern
+    f_dmy, f_mdy, _, f_dm, _ = _fixed(text)
+    fixed = f_dm & (~np.isnat(f_dmy) | ~np.isnat(f_mdy))
+    dmy = fixed & ~np.isnat(f_dmy) & np.isnat(f_mdy)
+    mdy = fixed & ~np.isnat(f_mdy) & np.isnat(f_dmy)
+    rest = ~fixed
+    if rest.any():
+        parts = pd.Series(text[rest]).str.extract(_PROOF)
+        a = pd.to_numeric(parts[0], errors="coerce").to_numpy()
+        b = pd.to_numeric(parts[2], errors="coerce").to_numpy()
+        dmy[rest] = (a > 12) & (b <= 12)
+        mdy[rest] = (b > 12) & (a <= 12)
     return (int(dmy.sum()), int(mdy.sum()), int(np.argmax(dmy)) if dmy.any() else -1,
             int(np.argmax(mdy)) if mdy.any() else -1)
 

@@ -35,6 +35,8 @@ _ORDER_WORDS = {"dmy": ("ngày/tháng/năm", "day/month/year"), "mdy": ("tháng/
                 "ymd": ("năm/tháng/ngày", "year/month/day")}
 
 REPORT_COLUMNS = ["row", "field", "value", "reason", "level"]
+#: The reason of a row that repeats an earlier row of the same file.
+DUPLICATE_IN_FILE = "Trùng với dòng trước trong tệp; bỏ qua / Duplicate of an earlier row in the file; skipped"
 
 
 #: The last whole day a pandas timestamp can hold (it ends at 2262-04-11 23:47).
@@ -526,8 +528,7 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     rows["dedup_key"] = dedup_keys(rows)
     dup = rows["dedup_key"].duplicated(keep="first").to_numpy() & ~bad
     first_row = rows.groupby("dedup_key")["row"].transform("first").to_numpy()
-    rep.add(dup, "row", first_row.astype(str), "Trùng với dòng trước trong tệp; bỏ qua / Duplicate of an earlier "
-                                               "row in the file; skipped", WARNING)
+    rep.add(dup, "row", first_row.astype(str), DUPLICATE_IN_FILE, WARNING)
     rows["error"] = bad
     rows["ok"] = ~bad & ~dup
     rows["duplicate_in_file"] = dup

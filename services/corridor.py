@@ -143,8 +143,3 @@ def point_at_chainage(store, *, road: str, chainage, side: str = "right", offset
     x, y = transform(np.array([shapely.get_x(pts[0])]), np.array([shapely.get_y(pts[0])]), net.crs.to_wkt(), WGS84)
     return shapely.Point(float(x[0]), float(y[0]))
 
-
-def record_cases(store, cases: pd.DataFrame, *, user: str | None = None) -> list[int]:
-    """Encroachment cases (geometry, kind, description, commune …): road, chainage, side and how far inside
-    the corridor computed by the store."""
-    return store.add_cases(cases, user=user)

@@ -373,8 +373,8 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
         loc = f"{r.get('road_code') or ''}\n{format_chainage(r.get('from_m'))}"
         if r.get("to_m") is not None and r.get("from_m") is not None and r["to_m"] - r["from_m"] >= 1:
             loc += f" – {format_chainage(r['to_m'])}"
-            if stretch_text(r):  # a stretch chaining windows: its length and the windows it chains
-                loc += f"\n({stretch_text(r)[0].lower()}{stretch_text(r)[1:]})"
+            if stretch := stretch_text(r):  # a stretch chaining windows: its length and the windows it chains
+                loc += f"\n({stretch[0].lower()}{stretch[1:]})"
             elif r["to_m"] - r["from_m"] > 1000:
                 loc += f"\n(đoạn dài {(r['to_m'] - r['from_m']) / 1000:.2f} km)".replace(".", ",")
         if r.get("commune"):
@@ -510,7 +510,7 @@ def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_
     _para(doc, "1. Vị trí", bold=True, size=14)
     length = (spot["to_m"] - spot["from_m"]) if spot.get("to_m") is not None and spot.get("from_m") is not None else 0
     _para(doc, f"Tuyến {spot.get('road_code') or '…'}, lý trình {_keep_whole(loc.split(', ', 1)[-1])}"
-               + (f" ({stretch_text(spot)[0].lower()}{stretch_text(spot)[1:]})" if stretch_text(spot)
+               + (f" ({stretch[0].lower()}{stretch[1:]})" if (stretch := stretch_text(spot))
                   else f" (đoạn dài {length:,.0f} m)".replace(",", ".") if length >= 1 else "")
                + (f"; địa bàn {spot['commune']}" if spot.get("commune") else "") + ".", size=14, align="justify")
     _para(doc, "2. Căn cứ xác định", bold=True, size=14)

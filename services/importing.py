@@ -236,7 +236,7 @@ class _SeenInFile:
         self.key_row = np.zeros(0, dtype=np.int64)
 
     def check(self, result: ValidationResult, *, id_col: str | None) -> None:
-        from geo.validate import ERROR, WARNING
+        from geo.validate import DUPLICATE_IN_FILE, ERROR, WARNING
 
         rows = result.rows
         key = pd.util.hash_array(rows["dedup_key"].to_numpy(dtype=object).astype(str))
@@ -251,8 +251,7 @@ class _SeenInFile:
             if dup.any():
                 extra.append(pd.DataFrame({"row": rows["row"].to_numpy()[dup], "field": "row",
                                            "value": self.key_row[pos[dup]].astype(str),
-                                           "reason": "Trùng với dòng trước trong tệp; bỏ qua / Duplicate of an "
-                                                     "earlier row in the file; skipped", "level": WARNING}))
+                                           "reason": DUPLICATE_IN_FILE, "level": WARNING}))
                 rows.loc[dup, "ok"] = False
                 rows.loc[dup, "duplicate_in_file"] = True
         if id_col is not None and len(self.id_hash):
@@ -270,23 +269,20 @@ class _SeenInFile:
             result.report = pd.concat([result.report, *extra], ignore_index=True).sort_values(
                 ["row", "field"], kind="stable").reset_index(drop=True)
         rownum = rows["row"].to_numpy(dtype=np.int64)
-        self.keys, self.key_row = _merged(self.keys, self.key_row, key[live], rownum[live])
+        self.keys, self.key_row = _merged((self.keys, self.key_row), (key[live], rownum[live]))
         sel = live & has_id
-        order = np.argsort(idh[sel], kind="stable")
-        new_h, new_k, new_r = idh[sel][order], key[sel][order], rownum[sel][order]
-        allh = np.r_[self.id_hash, new_h]
-        o = np.argsort(allh, kind="stable")
-        self.id_hash, self.id_key, self.id_row = allh[o], np.r_[self.id_key, new_k][o], np.r_[self.id_row, new_r][o]
+        self.id_hash, self.id_key, self.id_row = _merged((self.id_hash, self.id_key, self.id_row),
+                                                         (idh[sel], key[sel], rownum[sel]))
 
 
-def _merged(keys: np.ndarray, rows: np.ndarray, new_keys: np.ndarray, new_rows: np.ndarray):
-    """Sorted keys (and their row numbers) with new ones added; the first row of a key kept."""
-    allk = np.r_[keys, new_keys]
-    allr = np.r_[rows, new_rows]
-    o = np.argsort(allk, kind="stable")
-    allk, allr = allk[o], allr[o]
-    first = np.r_[True, allk[1:] != allk[:-1]]
-    return allk[first], allr[first]
+def _merged(have: tuple, new: tuple) -> tuple:
+    """Arrays sorted by their first one (a hash) with new entries added; the
+    first entry of a hash is kept (the earliest row of the file)."""
+    both = [np.r_[a, b] for a, b in zip(have, new)]
+    o = np.argsort(both[0], kind="stable")
+    both = [a[o] for a in both]
+    first = np.r_[True, both[0][1:] != both[0][:-1]]
+    return tuple(a[first] for a in both)
 
 
 # ------------------------------------------------------ mapping profiles
@@ -508,7 +504,8 @@ def import_boundaries(store: Store, units: pd.DataFrame, *, user: str | None = N
 
 
 def import_cases(store: Store, cases: pd.DataFrame, *, user: str | None = None) -> list[int]:
-    """Encroachment cases read by :func:`cases_from_table`."""
+    """Encroachment cases (geometry, kind, description, commune …) read by :func:`cases_from_table` or found
+    by the corridor check; road, chainage, side and how far inside the corridor computed by the store."""
     return store.add_cases(cases, user=user)
 
 

@@ -75,7 +75,8 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         allowed = forward_first(st, BLACKSPOT_TRANSITIONS, lang)
         title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
                  f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}")
-        facts = [("Đoạn" if vi else "Stretch", stretch_text(r, vi=vi))] if stretch_text(r) else []
+        stretch = stretch_text(r, vi=vi)
+        facts = [("Đoạn" if vi else "Stretch", stretch)] if stretch else []
         now = current_units(crashes).get(r.get("commune")) if crashes is not None and r.get("commune") else None
         facts += [("Xã/phường" if vi else "Commune", with_current(r.get("commune"), now) if r.get("commune") else "—"),
                  ("Số vụ / chết / bị thương" if vi else "Crashes / deaths / injured",
