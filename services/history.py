@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from geo.corridor import ZONE_LABELS
 from models.enums import BlackspotStatus, CaseStatus, SpotKind, WorkStatus, WorkType
 from models.store import Store
 
@@ -49,8 +50,6 @@ HEADERS = {"at": ("Thời điểm", "When"), "user": ("Người", "By"), "what":
 _ENUMS = {"blackspot": {"status": BlackspotStatus, "kind": SpotKind}, "encroachment_case": {"status": CaseStatus},
           "remediation_work": {"status": WorkStatus, "work_type": WorkType}}
 _HIDDEN = {"id", "item_type", "item_id", "path", "road_id", "geom", "at", "user"}
-_ZONES = {"road_land": ("đất của đường bộ", "road land"), "corridor": ("hành lang an toàn", "safety corridor"),
-          "outside": ("ngoài hành lang", "outside the corridor")}
 _SIDES = {"left": ("trái", "left"), "right": ("phải", "right")}
 
 
@@ -97,7 +96,7 @@ def value_text(table: str, field: str, v, *, lang: str = "vi", names: dict | Non
     if field in ("crash_ids", "window_crash_ids") and isinstance(v, list):
         return f"{len(v)} {('vụ', 'crashes')[k]}"
     if field == "zone":
-        return _ZONES.get(v, (v, v))[k]
+        return ZONE_LABELS.get(v, (v, v))[k]
     if field == "side":
         return _SIDES.get(v, (v, v))[k]
     if field == "ruleset":

@@ -8,6 +8,7 @@ import pandas as pd
 
 from errors import NotFoundError
 from geo.chainage import format_chainage
+from geo.corridor import ZONE_LABELS
 from models.enums import (BLACKSPOT_TRANSITIONS, CASE_TRANSITIONS, WORK_TRANSITIONS, BlackspotStatus, CaseStatus,
                           SpotKind, WorkStatus, WorkType)
 from models.store import Store
@@ -97,8 +98,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         st = CaseStatus(r["status"])
         allowed = forward_first(st, CASE_TRANSITIONS, lang)
         title = f"#{item_id} · {'Lấn chiếm hành lang' if vi else 'Corridor encroachment'} · {r.get('kind') or ''}"
-        zone = {"road_land": ("Đất của đường bộ", "Road land"), "corridor": ("Hành lang an toàn", "Safety corridor"),
-                "outside": ("Ngoài hành lang", "Outside")}.get(r.get("zone"), ("—", "—"))
+        zone = ZONE_LABELS.get(r.get("zone"), ("—", "—"))
         facts = [("Vị trí" if vi else "Location",
                   f"{r.get('road_code') or '—'} {format_chainage(r.get('chainage_m'))}, "
                   f"{'bên trái' if r.get('side') == 'left' else 'bên phải' if r.get('side') == 'right' else ''}"),
