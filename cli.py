@@ -180,26 +180,36 @@ def cmd_import(args) -> int:
     if table.sheet:
         print(f"Trang tính / Sheet: {table.sheet}" + (f" (có / of {', '.join(table.sheets)})"
                                                        if len(table.sheets) > 1 else ""))
-    grouped = f" → {res.n_crashes} vụ / crashes" if res.n_crashes != res.n_rows else ""
-    print(f"{res.n_rows} dòng / rows{grouped}: {res.n_valid} hợp lệ / valid, {res.n_errors} lỗi / with errors"
-          + (f", {len(table.skipped)} dòng không phải vụ TNGT / not crash rows" if table.skipped else "")
-          + f". Báo cáo / Report: {report_path}")
-    shown = res.report.loc[res.report["level"] != "skipped"]
-    if len(shown):
-        with pd.option_context("display.max_rows", 20, "display.width", 200, "display.max_colwidth", 70):
-            print(shown.head(20).to_string(index=False))
+    _print_checked(n_rows=res.n_rows, n_crashes=res.n_crashes, n_valid=res.n_valid, n_errors=res.n_errors,
+                   n_skipped=len(table.skipped), report_path=report_path,
+                   shown=res.report.loc[res.report["level"] != "skipped"].head(20))
     if args.all_or_nothing and res.n_errors:
         print("Không nhập gì (--all-or-nothing) / Nothing imported (--all-or-nothing)")
         return 1
     if res.n_valid == 0:
         print("Không có dòng hợp lệ / No valid rows")
         return 1
-    summary = commit_crashes(store, prev, valid_only=not args.all_or_nothing, user=args.user, source=args.source)
+    _print_batch(commit_crashes(store, prev, valid_only=not args.all_or_nothing, user=args.user, source=args.source))
+    return 0
+
+
+def _print_checked(*, n_rows: int, n_crashes: int, n_valid: int, n_errors: int, n_skipped: int, report_path: Path,
+                   shown: pd.DataFrame) -> None:
+    """What the check of a crash file found, and its first report lines."""
+    grouped = f" → {n_crashes} vụ / crashes" if n_crashes != n_rows else ""
+    print(f"{n_rows} dòng / rows{grouped}: {n_valid} hợp lệ / valid, {n_errors} lỗi / with errors"
+          + (f", {n_skipped} dòng không phải vụ TNGT / not crash rows" if n_skipped else "")
+          + f". Báo cáo / Report: {report_path}")
+    if len(shown):
+        with pd.option_context("display.max_rows", 20, "display.width", 200, "display.max_colwidth", 70):
+            print(shown.to_string(index=False))
+
+
+def _print_batch(summary) -> None:
     print(f"Lần nhập / Batch {summary.batch_id or '—'}: đã nhập / imported {summary.n_imported}, "
           f"cập nhật / updated {summary.n_updated}, "
           f"đã có trong kho / already in store {summary.n_already_in_store}, "
           f"trùng trong tệp / duplicates in file {summary.n_duplicate_in_file}")
-    return 0
 
 
 def _import_large_csv(store, path: Path, args, *, mapping, crs, date_order, report_path: Path) -> int:
@@ -212,24 +222,15 @@ def _import_large_csv(store, path: Path, args, *, mapping, crs, date_order, repo
     out = import_crash_csv(store, path, report_path=report_path, mapping=mapping, overlay=True, source_crs=crs,
                            bounds=_parse_bounds(args.bounds), date_order=date_order,
                            valid_only=not args.all_or_nothing, user=args.user, source=args.source, progress=progress)
-    grouped = f" → {out.n_crashes} vụ / crashes" if out.n_crashes != out.n_rows else ""
-    print(f"{out.n_rows} dòng / rows{grouped}: {out.n_valid} hợp lệ / valid, {out.n_errors} lỗi / with errors"
-          + (f", {out.n_skipped} dòng không phải vụ TNGT / not crash rows" if out.n_skipped else "")
-          + f". Báo cáo / Report: {report_path}")
-    if len(out.report_head):
-        with pd.option_context("display.max_rows", 20, "display.width", 200, "display.max_colwidth", 70):
-            print(out.report_head.to_string(index=False))
+    _print_checked(n_rows=out.n_rows, n_crashes=out.n_crashes, n_valid=out.n_valid, n_errors=out.n_errors,
+                   n_skipped=out.n_skipped, report_path=report_path, shown=out.report_head)
     if out.rejected:
         print("Không nhập gì (--all-or-nothing) / Nothing imported (--all-or-nothing)")
         return 1
     if out.n_valid == 0 or out.summary is None:
         print("Không có dòng hợp lệ / No valid rows")
         return 1
-    summary = out.summary
-    print(f"Lần nhập / Batch {summary.batch_id or '—'}: đã nhập / imported {summary.n_imported}, "
-          f"cập nhật / updated {summary.n_updated}, "
-          f"đã có trong kho / already in store {summary.n_already_in_store}, "
-          f"trùng trong tệp / duplicates in file {summary.n_duplicate_in_file}")
+    _print_batch(out.summary)
     return 0
 
 
