@@ -110,10 +110,14 @@ class SpotsMixin:
                     diff["no_longer_met"].append(_spot_summary(b))
             s.flush()
             diff["new"] = [_spot_summary(b) for b in created]
-        screened = dict(self.get_setting(SCREENED_AT) or {})
+        screened = self.screened_at()
         screened[result.ruleset.id] = now.isoformat()
         self.set_setting(SCREENED_AT, screened, user=user, action=Action.SCREEN)
         return diff
+
+    def screened_at(self) -> dict[str, str]:
+        """When each rule set last screened the store ({rule set: ISO time})."""
+        return dict(self.get_setting(SCREENED_AT) or {})
 
     def blackspots_frame(self, *, kind: str | None = None, include_deleted: bool = False) -> pd.DataFrame:
         q = select(Blackspot)

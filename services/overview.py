@@ -35,8 +35,8 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
     if store.roads_frame().empty:
         steps.append(Step("roads", "Nhập tuyến đường (GeoJSON, GPKG, SHP) để định vị vụ theo lý trình",
                           "Import the roads (GeoJSON, GPKG, SHP) to place crashes by chainage", "import_data.py"))
-    crashes = store.crashes_frame()
-    if crashes.empty:
+    n_crashes = store.crash_count()  # the home page's hot path: a count, not the crashes
+    if not n_crashes:
         steps.append(Step("crashes", "Nhập tệp vụ tai nạn giao thông của công an (CSV, Excel)",
                           "Import the police's crash file (CSV, Excel)", "import_data.py"))
         return steps + _organisation_step(load_organisation(store))
@@ -44,7 +44,7 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
     auto = spots.loc[~spots["manual"].astype(bool)] if len(spots) else spots
     if ruleset and len(auto):
         auto = auto.loc[auto["ruleset"] == ruleset]
-    screened = store.get_setting("screened_at") or {}
+    screened = store.screened_at()
     if ruleset and ruleset in screened:
         last_run = pd.Timestamp(screened[ruleset])
     elif screened and not ruleset:
@@ -56,7 +56,7 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
         batches = batches.loc[(batches["status"] == BatchStatus.ACTIVE.value) & (batches["kind"] == "crashes")]
     newer = 0
     if pd.isna(last_run):
-        newer = len(crashes)
+        newer = n_crashes
     elif len(batches):
         late = batches.loc[pd.to_datetime(batches["created_at"]) > last_run]
         newer = int(late["n_imported"].fillna(0).sum())
@@ -64,14 +64,13 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
         steps.append(Step("screen", f"Rà soát điểm đen: {newer} vụ chưa được rà soát",
                           f"Screen for black spots: {newer} crashes not screened yet", "blackspots.py", newer))
     if len(spots):
-        live = spots.loc[~spots["deleted"].astype(bool)] if "deleted" in spots else spots
-        cand = int((live["status"] == "candidate").sum())
+        cand = int((spots["status"] == "candidate").sum())  # blackspots_frame leaves deleted spots out
         if cand:
             steps.append(Step("review", f"Xem xét {cand} điểm đề xuất (xác định hoặc loại bỏ)",
                               f"Review {cand} candidate spots (confirm or remove)", "blackspots.py", cand))
         works = store.works_frame()
         with_work = set(works["blackspot_id"].dropna().astype(int)) if len(works) else set()
-        bare = live.loc[(live["status"] == "confirmed") & ~live["id"].isin(with_work)]
+        bare = spots.loc[(spots["status"] == "confirmed") & ~spots["id"].isin(with_work)]
         if len(bare):
             steps.append(Step("works", f"Đề xuất công trình xử lý cho {len(bare)} điểm đã xác định",
                               f"Propose remediation works for {len(bare)} confirmed spots", "works.py", len(bare)))
