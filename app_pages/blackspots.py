@@ -14,7 +14,7 @@ from i18n import t
 from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
 from app_pages.panel import dossier_button
 from services.communes import current_units, with_current
-from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, md_text, tr
+from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, md_text, show_error, tr
 from services.filters import filter_spots
 from services.items import change_status, forward_first
 from services.blackspots import (clusters, ranked_spots, run_screening, screen_lines, screen_summary,
@@ -45,7 +45,7 @@ with tab_list:
                 result, counts = run_screening(store, ruleset=rs_id, window_m=rural, urban_window_m=urban,
                                                user=current_user())
         except BlackspotError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
             invalidate()
             vi = L == "vi"
@@ -145,7 +145,7 @@ with tab_list:
                     change_status(store, "blackspot", int(sel), new, version=int(row["version"]), user=current_user(),
                                   note=note or None)
                 except BlackspotError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
                 else:
                     invalidate()
                     st.success(tr("Đã lưu"))

@@ -146,8 +146,15 @@ def show_flash() -> None:
     """The message a write left for the page it reran (see ``panel._done``)."""
     slot = st.empty()  # always there, so what follows (tabs) keeps its place and the tab the user chose
     if msg := st.session_state.pop("flash", None):
-        slot.success(msg)
+        slot.success(md_text(msg))  # messages carry names from data: shown as text
 
 
 def show_error(exc: Exception) -> None:
-    st.error(f"⚠️ {exc}")
+    """An error for the user; its text may quote the user's file (a column's
+    name, a road code), so it is shown as text, never as Markdown."""
+    st.error(f"⚠️ {md_text(exc)}")
+
+
+def show_warning(text) -> None:
+    """A warning that may quote data, shown as text."""
+    st.warning(md_text(text))

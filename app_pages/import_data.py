@@ -14,7 +14,7 @@ from geo.columns import CRASH_FIELD_LABELS, auto_map
 from geo.crs import KNOWN_CRS
 from i18n import t
 from models.enums import BatchStatus
-from app_pages.common import current_user, get_store, invalidate, lang, show_error, tr
+from app_pages.common import current_user, get_store, invalidate, lang, show_error, show_warning, tr
 from services.importing import load_profiles, mapping_from_profile, profile_from_mapping, save_profile
 from services.communes import with_current
 from services.tabular import to_csv_bytes
@@ -56,7 +56,7 @@ else:
             else:
                 items = cases_from_table(table)
         except BlackspotError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
             _geometry_report(items)
             st.dataframe(items.drop(columns="geometry"), width="stretch")
@@ -67,7 +67,7 @@ else:
                     else:
                         import_cases(store, items, user=current_user())
                 except BlackspotError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
                 else:
                     invalidate()
                     st.success(tr("Đã nhập {n} mục").format(n=len(items)))
@@ -77,7 +77,7 @@ else:
         try:
             roads = roads_from_table(read_table(data, filename=upload.name))
         except BlackspotError as exc:
-            st.error(str(exc))
+            show_error(exc)
         else:
             _geometry_report(roads)
             st.dataframe(roads.drop(columns="geometry"), width="stretch")
@@ -85,7 +85,7 @@ else:
                 try:
                     import_roads(store, roads, user=current_user(), source=upload.name)
                 except BlackspotError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
                 else:
                     invalidate()
                     st.success(tr("Đã nhập"))
@@ -136,15 +136,15 @@ else:
             preview = preview_crashes(store, data, upload.name, mapping=mapping, source_crs=crs_labels[crs_choice],
                                       bounds=bounds, sheet=sheet, date_order=date_order)
         except ColumnMappingError as exc:
-            st.error(str(exc))
+            show_error(exc)
             preview = None
             columns = exc.columns
         except CRSError as exc:
-            st.warning(str(exc))
+            show_warning(exc)
             preview = None
             columns = None
         except BlackspotError as exc:
-            st.error(str(exc))
+            show_error(exc)
             st.stop()
         if preview is not None:
             columns = list(preview.table.frame.columns)
@@ -222,7 +222,7 @@ else:
                     summary = commit_crashes(store, preview, valid_only=True, user=current_user(),
                                              progress=lambda f: bar.progress(f, text=tr("Đang ghi…")))
                 except BlackspotError as exc:
-                    st.error(str(exc))
+                    show_error(exc)
                 else:
                     invalidate()
                     if summary.batch_id is not None:  # the undo below names this import, not one chosen before
@@ -254,7 +254,7 @@ else:
             try:
                 n = undo_import(store, int(bid), user=current_user())
             except BlackspotError as exc:
-                st.error(str(exc))
+                show_error(exc)
             else:
                 invalidate()
                 st.success(tr("Đã xóa {n} vụ").format(n=n))

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from app_pages.common import base_store, tr
+from app_pages.common import base_store, show_error, tr
 from errors import AuthError
 from models.permissions import Principal
 from services.auth import SESSION_MAX_HOURS, authenticate, end_session, resume_session, start_session
@@ -86,7 +86,7 @@ def login_form(lang: str) -> None:
             try:
                 p = authenticate(base_store(), name, pw)
             except AuthError as exc:
-                st.error(str(exc))
+                show_error(exc)
             else:
                 st.session_state["principal"] = p
                 st.session_state["session_token"] = start_session(base_store(), p)

@@ -13,7 +13,7 @@ from errors import BlackspotError
 from i18n import t
 from models.enums import AdminLevel
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_crashes,
-                              show_error, show_flash, tr, url)
+                              show_error, show_flash, show_warning, tr, url)
 from services.filters import Filters, filter_crashes
 from services.plan_parser import PlanDraft, PlanSectionDraft, parse_plan, read_plan_text
 from services.plans import (add_agency, monthly, plan_band, progress, progress_summary, save_plan, secondary_aims,
@@ -132,7 +132,7 @@ with tab_import:
     draft: PlanDraft | None = st.session_state.get("plan_draft")
     if draft is not None:
         for w in draft.warnings:
-            st.warning(w)
+            show_warning(w)
         st.markdown("**" + (tr("Kiểm tra và sửa trước khi lưu")) + "**")
         with st.form("plan_review"):
             c1, c2, c3 = st.columns(3)

@@ -25,3 +25,19 @@ def test_md_text_leaves_no_markdown_or_html_of_its_own(text):
     # what the reader sees is the text itself
     shown = re.sub(r"\\(.)", r"\1", out).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     assert shown == text
+
+
+def test_errors_warnings_and_messages_quote_data_as_text():
+    """An error can quote the user's file (a column named like an image), a message a name typed by a user:
+    the page's one error, warning and message helpers show them as text."""
+    from streamlit.testing.v1 import AppTest
+
+    hostile = "![x](http://evil.example/a.png) <b>cột</b>"
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom app_pages.common import show_error, show_flash, show_warning\n"
+        f"st.session_state['flash'] = 'Đã gắn · Cơ quan chủ trì: ' + {hostile!r}\n"
+        f"show_flash()\nshow_error(ValueError({hostile!r}))\nshow_warning({hostile!r})\n", default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    for shown in (at.success[0].value, at.error[0].value, at.warning[0].value):
+        assert md_text(hostile) in shown and "![x](" not in shown and "<b>" not in shown
