@@ -111,10 +111,10 @@ with tab_list:
             st.session_state.pop("map_point", None)
             st.switch_page("app_pages/map.py")
         dossier_button(int(sel), key="bs")
-        st.subheader(f"#{sel} · {SpotKind(row['kind']).label(L)} · {row['road_code'] or ''} "
-                     f"{format_chainage(row['from_m'])} – {format_chainage(row['to_m'])}")
+        st.subheader(md_text(f"#{sel} · {SpotKind(row['kind']).label(L)} · {row['road_code'] or ''} "
+                             f"{format_chainage(row['from_m'])} – {format_chainage(row['to_m'])}"))
         if row["manual"]:
-            st.write(f"**{tr('Gắn cờ thủ công')}:** {row['manual_reason']}")
+            st.write(f"**{tr('Gắn cờ thủ công')}:** {md_text(row['manual_reason'] or '')}")
         else:
             rs_name = rulesets[row["ruleset"]].name if row["ruleset"] in rulesets else row["ruleset"]
             st.markdown(f"**{tr('Vì sao')}:** {row['test_labels']} ({row['tests']}; {rs_name}), "

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from app_pages.common import base_store, show_error, tr
+from app_pages.common import base_store, md_text, show_error, tr
 from errors import AuthError
 from models.permissions import Principal
 from services.auth import SESSION_MAX_HOURS, authenticate, end_session, resume_session, start_session
@@ -101,7 +101,7 @@ def account_box(p: Principal, lang: str) -> None:
     """Who is signed in, and the sign-out button (sidebar)."""
     _sync_cookie()
     c1, c2 = st.columns([3, 2])
-    c1.caption(f"👤 **{p.username}** · {p.role.label(lang)}" + (f" · {p.commune}" if p.commune else ""))
+    c1.caption(f"👤 **{md_text(p.username)}** · {p.role.label(lang)}" + (f" · {md_text(p.commune)}" if p.commune else ""))
     if c2.button(tr("Đăng xuất"), key="logout"):
         end_session(base_store(), st.session_state.get("session_token"))
         _forget()

@@ -49,7 +49,7 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
     except BlackspotError as exc:
         show_error(exc)
         return
-    st.subheader(d.title)
+    st.subheader(md_text(d.title))  # a case's kind or a work's name, as typed
     st.markdown(f"**{tr('Trạng thái')}:** {d.status_label}")
     if d.why:
         st.markdown(f"**{tr('Vì sao')}:** " + md_text(d.why))

@@ -41,3 +41,22 @@ def test_errors_warnings_and_messages_quote_data_as_text():
     assert not at.exception, at.exception
     for shown in (at.success[0].value, at.error[0].value, at.warning[0].value):
         assert md_text(hostile) in shown and "![x](" not in shown and "<b>" not in shown
+
+
+def test_an_items_title_is_text(demo_url):
+    """A case's kind is typed by a user and is part of its panel's title."""
+    from streamlit.testing.v1 import AppTest
+
+    from models.store import Store
+    from services.corridor import point_at_chainage
+
+    store = Store(demo_url)
+    hostile = "![x](http://evil.example/a.png)"
+    cid = store.add_case(geometry=point_at_chainage(store, road="QL24", chainage="Km 141+000", side="left",
+                                                    offset_m=8), kind=hostile)
+    at = AppTest.from_string("import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
+                             f"render_item_panel('case', {cid}, lang='vi', key='t')", default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    title = at.subheader[0].value
+    assert md_text(hostile) in title and "![x](" not in title
