@@ -399,11 +399,19 @@ def _corrections(good: pd.DataFrame, earlier: pd.DataFrame, *, guard: bool = Fal
     return out, same
 
 
-def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool,
-                   postgres: bool) -> dict:
-    """The crash rows as columns ready for a bulk write (name → array of plain
-    Python values, or one value for every row), geometries already encoded
-    (hex EWKB for PostGIS, WKB for SQLite)."""
+def encode_crash_rows(df: pd.DataFrame, *, postgres: bool) -> pd.DataFrame:
+    """``df`` with each crash's point and time encoded as the store writes
+    them (columns ``_geom``: WKB for SQLite, hex EWKB for PostGIS, None
+    without coordinates; ``_occurred``): the costliest conversions of a
+    write, done where the rows are checked (a worker process) so the writer
+    only binds them."""
+    df = df.copy(deep=False)
+    df["_geom"] = _geometry_values(df, postgres=postgres)
+    df["_occurred"] = _occurred_values(df, postgres=postgres)
+    return df
+
+
+def _geometry_values(df: pd.DataFrame, *, postgres: bool) -> np.ndarray:
     lon = df["lon"].to_numpy(dtype=float)
     lat = df["lat"].to_numpy(dtype=float)
     has = np.isfinite(lon) & np.isfinite(lat)
@@ -414,6 +422,33 @@ def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
             geom[has] = shapely.to_wkb(shapely.set_srid(pts, 4326), hex=True, include_srid=True)
         else:
             geom[has] = shapely.to_wkb(pts)
+    return geom
+
+
+def _occurred_values(df: pd.DataFrame, *, postgres: bool) -> np.ndarray:
+    t = pd.to_datetime(df["occurred_at"])
+    if postgres:
+        return t.astype(object).to_numpy()
+    if t.empty:
+        return np.empty(0, dtype=object)
+    if t.notna().all():  # SQLAlchemy's SQLite text layout, without strftime's per-row cost
+        return np.char.replace(np.datetime_as_string(t.to_numpy(dtype="datetime64[us]"), unit="us"),
+                               "T", " ").astype(object)
+    return t.dt.strftime("%Y-%m-%d %H:%M:%S.%f").to_numpy()
+
+
+def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool,
+                   postgres: bool) -> dict:
+    """The crash rows as columns ready for a bulk write (name → array of plain
+    Python values, or one value for every row), geometries already encoded
+    (hex EWKB for PostGIS, WKB for SQLite; taken from :func:`encode_crash_rows`
+    where it ran)."""
+    lon = df["lon"].to_numpy(dtype=float)
+    lat = df["lat"].to_numpy(dtype=float)
+    has = np.isfinite(lon) & np.isfinite(lat)
+    encoded = "_geom" in df and "_occurred" in df
+    geom = df["_geom"].to_numpy(dtype=object) if encoded else _geometry_values(df, postgres=postgres)
+    occurred = df["_occurred"].to_numpy(dtype=object) if encoded else _occurred_values(df, postgres=postgres)
 
     def opt(values):
         a = np.asarray(values, dtype=float)
@@ -424,15 +459,7 @@ def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
     def text(col):
         return df[col].replace("", None).astype(object).where(df[col].notna(), None).to_numpy()
 
-    t = pd.to_datetime(df["occurred_at"])
     now = datetime.now()
-    if postgres:
-        occurred = t.astype(object).to_numpy()
-    elif t.notna().all():  # SQLAlchemy's SQLite text layout, without strftime's per-row cost
-        occurred = np.char.replace(np.datetime_as_string(t.to_numpy(dtype="datetime64[us]"), unit="us"),
-                                   "T", " ").astype(object)
-    else:
-        occurred = t.dt.strftime("%Y-%m-%d %H:%M:%S.%f").to_numpy()
     return {
         "dedup_key": df["dedup_key"].to_numpy(), "source_id": text("source_id"), "occurred_at": occurred,
         "lon": opt(np.where(has, lon, np.nan)), "lat": opt(np.where(has, lat, np.nan)), "geom": geom,
@@ -461,10 +488,18 @@ def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, ste
     # columns empty in every row are left to their default (NULL): fewer values to bind per row
     cols = {k: v for k, v in cols.items() if not (v is None or (isinstance(v, np.ndarray) and v.dtype == object
                                                                    and pd.isna(v).all()))}
+    dbapi = conn.connection.driver_connection
+    if not postgres:
+        # one value for every row is written into the statement (a number, or text quoted as SQL quotes it),
+        # not bound again for each row
+        fixed = {k: _sqlite_literal(v) for k, v in cols.items() if not isinstance(v, np.ndarray)}
+        fixed = {k: v for k, v in fixed.items() if v is not None}
+        cols = {k: v for k, v in cols.items() if k not in fixed}
+    else:
+        fixed = {}
     names = list(cols)
     columns = [v.tolist() if isinstance(v, np.ndarray) else [v] * n for v in cols.values()]
     rows = list(zip(*columns))
-    dbapi = conn.connection.driver_connection
     if postgres:
         sql = f"COPY crash ({', '.join(names)}) FROM STDIN"
         with dbapi.cursor() as cur, cur.copy(sql) as copy:
@@ -474,7 +509,8 @@ def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, ste
                 if progress:
                     progress(min(1.0, (k + step) / max(1, len(rows))))
         return
-    sql = f"INSERT INTO crash ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    sql = (f"INSERT INTO crash ({', '.join([*names, *fixed])}) "
+           f"VALUES ({', '.join(['?'] * len(names) + list(fixed.values()))})")
     cur = dbapi.cursor()
     try:
         for k in range(0, len(rows), step):
@@ -483,3 +519,18 @@ def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, ste
                 progress(min(1.0, (k + step) / max(1, len(rows))))
     finally:
         cur.close()
+
+
+def _sqlite_literal(value) -> str | None:
+    """``value`` as an SQLite literal, or None where it is better bound: NULL,
+    an integer (booleans as 0/1), or text in single quotes with its quotes
+    doubled (SQLite has no other escape); text holding a NUL is bound."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, (bool, np.bool_)):
+        return "1" if value else "0"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, str) and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None

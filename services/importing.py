@@ -17,7 +17,7 @@ from geo.columns import ROAD_ALIASES, auto_map
 from geo.crs import WGS84, transform
 from geo.geometry import repair_geometries, report_lines
 from geo.validate import ValidationResult, validate_crashes
-from models.store import ImportSummary, Store
+from models.store import ImportSummary, Store, encode_crash_rows
 
 
 @dataclass
@@ -83,7 +83,8 @@ class StreamedImport:
 def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str] | None = None,
                      overlay: bool = False, source_crs=None, bounds=settings.VIETNAM_BOUNDS,
                      date_order: str | None = None, valid_only: bool = True, user: str | None = None,
-                     source: str | None = None, chunk_rows: int | None = None, progress=None) -> StreamedImport:
+                     source: str | None = None, chunk_rows: int | None = None, progress=None,
+                     worker: bool | None = None) -> StreamedImport:
     """Import a large crash CSV a part at a time, so memory stays bounded:
     the same stages as :func:`preview_crashes` then :func:`commit_crashes`,
     in one batch and one transaction.
@@ -95,12 +96,17 @@ def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str]
     (other content), as within one part. The report is written to
     ``report_path`` as the parts are read. With ``valid_only`` False, any row
     error rolls everything back (``rejected``). ``progress(rows_read)`` is
-    called after each part."""
+    called after each part.
+
+    The parts are read and checked in a worker process while this one writes
+    the part before (``worker``; by default where the process can be forked
+    safely: on the main thread of a POSIX system), otherwise in this process,
+    the write in a thread beside it."""
     from concurrent.futures import ThreadPoolExecutor
 
     from geo._io import csv_parts
     from geo.dates import FileDateOrder, order_proofs
-    from geo.validate import REPORT_COLUMNS, skipped_report
+    from geo.validate import REPORT_COLUMNS
     from services.tabular import append_csv
 
     chunk_rows = chunk_rows or settings.CHUNK_ROWS
@@ -126,39 +132,13 @@ def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str]
             n_dmy, n_mdy = n_dmy + k_dmy, n_mdy + k_mdy
         order = FileDateOrder.decide(n_dmy=n_dmy, n_mdy=n_mdy, first_dmy=first_dmy, first_mdy=first_mdy)
     roads = store.road_network()
-    id_col = mapping.get("source_id")
-    seen = _SeenInFile()
-    counts = dict(n_rows=0, n_crashes=0, n_valid=0, n_errors=0, n_skipped=0)
-    head: list[pd.DataFrame] = []
-    notes: set = set()
+    checker = _PartChecker(parts, chunk_rows=chunk_rows, mapping=mapping, source_crs=source_crs, bounds=bounds,
+                           roads=roads, order=order, units=store.admin_unit_names(), report_path=Path(report_path),
+                           postgres=store.postgres)
+    if worker is None:
+        worker = _can_fork()
+    checked = _checked_in_worker(checker) if worker else checker.parts()
     rejected = False
-
-    def read_and_check(table):
-        counts["n_skipped"] += len(table.skipped)
-        result, report = None, skipped_report(table.skipped)
-        if not table.frame.empty:
-            result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads,
-                                      date_order=order)
-            match_result_communes(store, result)
-            seen.check(result, id_col=id_col)
-            report = result.report
-            for k, v in (("n_rows", result.n_rows), ("n_crashes", result.n_crashes), ("n_valid", result.n_valid),
-                         ("n_errors", result.n_errors)):
-                counts[k] += v
-        # a note (row 0) said by an earlier part is not said again
-        is_note = report["row"].eq(0).to_numpy()
-        if is_note.any():
-            key = report["field"].astype(str) + "\0" + report["reason"].astype(str)
-            again = is_note & key.isin(notes).to_numpy()
-            notes.update(key[is_note])
-            report = report.loc[~again]
-        append_csv(report, report_path, header=not counts["n_parts"])
-        counts["n_parts"] += 1
-        if sum(len(h) for h in head) < 20:
-            head.append(report.loc[report["level"] != "skipped"].head(20))
-        return result
-
-    counts["n_parts"] = 0
     try:
         with store.crash_import(filename=Path(path).name, user=user, file_sha256=parts.sha256, source=source,
                                 roads=roads, expected_rows=int(Path(path).stat().st_size / 60)) as job, \
@@ -167,29 +147,162 @@ def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str]
             # next one is read and checked; one part in flight at most, and its error raised here
             pending = None
             try:
-                for table in _whole_crashes(parts.tables(chunk_rows=chunk_rows), id_col):
-                    result = read_and_check(table)
+                for part, counts in checked:
                     rejected = rejected or bool(counts["n_errors"] and not valid_only)
                     if pending is not None:
                         pending.result()
                         pending = None
-                    if result is not None and result.n_valid and not rejected:
-                        pending = writer.submit(job.add, result)
+                    if part is not None and part.rows["ok"].any() and not rejected:
+                        pending = writer.submit(job.add, part)
                     if progress:
                         progress(counts["n_rows"] + counts["n_skipped"])
             finally:
                 if pending is not None:  # the write in flight ends before anything else touches the batch
                     pending.result()
+                checked.close()
             if rejected:
                 raise _Rejected  # rolls the batch back
     except _Rejected:
         pass
-    first_report = not counts.pop("n_parts")
-    if first_report:
+    counts, head = checker.counts, checker.head
+    if not counts.pop("n_parts"):
         append_csv(pd.DataFrame(columns=REPORT_COLUMNS), report_path, header=True)
     report_head = pd.concat(head, ignore_index=True).head(20) if head else pd.DataFrame(columns=REPORT_COLUMNS)
     return StreamedImport(summary=None if rejected else job.summary, report_head=report_head, date_order=order,
                           rejected=rejected, **counts)
+
+
+@dataclass
+class _PartToWrite:
+    """What a part's write needs of its :class:`ValidationResult`: the rows to
+    write (and the duplicates, counted), and the part's counts. Small, for it
+    crosses from the worker process."""
+
+    rows: pd.DataFrame
+    n_rows: int
+    n_crashes: int
+    n_errors: int
+
+
+class _PartChecker:
+    """Reads a CSV's parts and checks each (validation, communes, the checks
+    against earlier parts), writing the report as it goes; its state (counts,
+    the report's first lines) is that of the parts read so far."""
+
+    def __init__(self, parts, *, chunk_rows, mapping, source_crs, bounds, roads, order, units, report_path,
+                 postgres: bool):
+        self.file, self.chunk_rows, self.mapping, self.postgres = parts, chunk_rows, mapping, postgres
+        self.source_crs, self.bounds, self.roads, self.order = source_crs, bounds, roads, order
+        self.units, self.report_path = units, report_path
+        self.id_col = mapping.get("source_id")
+        self.seen = _SeenInFile()
+        self.counts = dict(n_rows=0, n_crashes=0, n_valid=0, n_errors=0, n_skipped=0, n_parts=0)
+        self.head: list[pd.DataFrame] = []
+        self.notes: set = set()
+
+    def parts(self):
+        """Yield ``(part to write or None, counts so far)`` per part."""
+        for table in _whole_crashes(self.file.tables(chunk_rows=self.chunk_rows), self.id_col):
+            result = self.check(table)
+            part = None
+            if result is not None:
+                rows = result.rows
+                keep = rows["ok"].to_numpy() | rows["duplicate_in_file"].to_numpy()
+                # the points and times encoded here, beside the writer
+                part = _PartToWrite(rows=encode_crash_rows(rows.loc[keep], postgres=self.postgres),
+                                    n_rows=result.n_rows, n_crashes=result.n_crashes, n_errors=result.n_errors)
+            yield part, dict(self.counts)
+
+    def check(self, table: RawTable) -> ValidationResult | None:
+        from geo.validate import skipped_report
+        from services.tabular import append_csv
+
+        counts = self.counts
+        counts["n_skipped"] += len(table.skipped)
+        result, report = None, skipped_report(table.skipped)
+        if not table.frame.empty:
+            result = validate_crashes(table, mapping=self.mapping, source_crs=self.source_crs, bounds=self.bounds,
+                                      roads=self.roads, date_order=self.order)
+            match_result_communes(None, result, units=self.units)
+            self.seen.check(result, id_col=self.id_col)
+            report = result.report
+            for k, v in (("n_rows", result.n_rows), ("n_crashes", result.n_crashes), ("n_valid", result.n_valid),
+                         ("n_errors", result.n_errors)):
+                counts[k] += v
+        # a note (row 0) said by an earlier part is not said again
+        is_note = report["row"].eq(0).to_numpy()
+        if is_note.any():
+            key = report["field"].astype(str) + "\0" + report["reason"].astype(str)
+            again = is_note & key.isin(self.notes).to_numpy()
+            self.notes.update(key[is_note])
+            report = report.loc[~again]
+        append_csv(report, self.report_path, header=not counts["n_parts"])
+        counts["n_parts"] += 1
+        if sum(len(h) for h in self.head) < 20:
+            self.head.append(report.loc[report["level"] != "skipped"].head(20))
+        return result
+
+
+def _can_fork() -> bool:
+    """Whether a worker process may be forked here: a POSIX system, on the
+    main thread of a process running no other threads (a fork copies one
+    thread; a lock held by another would stay held in the child)."""
+    import multiprocessing
+    import threading
+
+    return ("fork" in multiprocessing.get_all_start_methods() and threading.current_thread() is threading.main_thread()
+            and threading.active_count() == 1)
+
+
+def _checked_in_worker(checker: _PartChecker):
+    """:meth:`_PartChecker.parts`, run in a forked worker process: the parts
+    arrive here one at a time (the worker is at most one part ahead), its
+    errors are raised here, and its final counts and report lines are copied
+    back into ``checker``. Closing the generator early stops the worker."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    here, there = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_worker_main, args=(checker, there), daemon=True, name="crash-import-checker")
+    proc.start()
+    there.close()
+    try:
+        while True:
+            try:
+                kind, *payload = here.recv()
+            except EOFError:
+                raise InputFileError("Tiến trình đọc tệp đã dừng bất ngờ / The file reader stopped unexpectedly") \
+                    from None
+            if kind == "part":
+                yield payload[0], payload[1]
+            elif kind == "end":
+                checker.counts, checker.head = payload
+                return
+            else:
+                raise payload[0]
+    finally:
+        here.close()
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+
+
+def _worker_main(checker: _PartChecker, out) -> None:
+    """The worker process: every part sent as it is checked, then the end (or the error)."""
+    try:
+        for part, counts in checker.parts():
+            out.send(("part", part, counts))
+        out.send(("end", checker.counts, checker.head))
+    except BaseException as e:  # noqa: BLE001 - every error goes to the importing process, which raises it
+        import traceback
+
+        e.add_note("".join(traceback.format_exception(e)))  # where it happened, for whoever reads the raised error
+        try:
+            out.send(("error", e))
+        except Exception:  # an error that does not pickle goes as its text
+            out.send(("error", InputFileError(str(e))))
+    finally:
+        out.close()
 
 
 def _whole_crashes(tables, id_col: str | None):
@@ -349,13 +462,15 @@ def save_profile(store: Store, name: str, profile: dict, *, user: str | None = N
     store.set_setting(PROFILES_KEY, profiles, user=user, action=Action.IMPORT)
 
 
-def match_result_communes(store: Store, result: ValidationResult) -> None:
-    """Communes as the store's units name them; old (pre-2025) names keep the
-    recorded unit and gain the unit they now belong to; unknown names are
-    reported with the closest units, never created."""
+def match_result_communes(store: Store | None, result: ValidationResult, *, units: pd.DataFrame | None = None) -> None:
+    """Communes as the store's units name them (``units``, read from the store
+    when not given); old (pre-2025) names keep the recorded unit and gain the
+    unit they now belong to; unknown names are reported with the closest units,
+    never created."""
     from services.communes import match_communes, old_to_new_table
 
-    units = store.admin_unit_names()
+    if units is None:
+        units = store.admin_unit_names()
     rows = result.rows
     if units.empty or (units["level"] != "commune").all() or rows.empty:
         rows["commune_now"] = None

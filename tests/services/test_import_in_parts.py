@@ -62,12 +62,13 @@ def _lines(report: pd.DataFrame) -> set:
     return {(int(r.row), r.field, r.level, r.reason) for r in report.itertuples()}
 
 
-@pytest.mark.parametrize("chunk_rows", [2, 3, 5, 1000])
-def test_parts_give_what_one_read_gives(ql24_store, ql24, tmp_path, chunk_rows):
+@pytest.mark.parametrize("chunk_rows, worker", [(2, True), (3, True), (5, True), (1000, True), (2, False), (5, False)])
+def test_parts_give_what_one_read_gives(ql24_store, ql24, tmp_path, chunk_rows, worker):
+    """Read and checked in a worker process (or in this one, the write in a thread): the same crashes and report."""
     path = tmp_path / "nan_nhan.csv"
     path.write_bytes(_per_casualty_csv())
     report = tmp_path / "report.csv"
-    out = import_crash_csv(ql24_store, path, report_path=report, chunk_rows=chunk_rows)
+    out = import_crash_csv(ql24_store, path, report_path=report, chunk_rows=chunk_rows, worker=worker)
     got = _crash_table(ql24_store)
 
     # every crash as the file says it, read month first (proven on row of V07, far down)
@@ -118,14 +119,16 @@ def test_duplicates_and_clashing_ids_in_different_parts(ql24_store, tmp_path):
     assert sorted(_crash_table(ql24_store)["source_id"]) == [f"A{i:02d}" for i in range(12)]
 
 
-def test_all_or_nothing_in_parts_leaves_the_store_unchanged(ql24_store, tmp_path):
+@pytest.mark.parametrize("worker", [True, False])
+def test_all_or_nothing_in_parts_leaves_the_store_unchanged(ql24_store, tmp_path, worker):
     rows = ["Mã vụ,Ngày giờ,Lý trình,Số người chết,Số người bị thương"]
     rows += [f"B{i},{i + 1:02d}/03/2024 08:00,Km 150+{i * 50:03d} QL24,0,1" for i in range(9)]
     rows.append("B9,31/02/2024 08:00,Km 150+900 QL24,0,1")  # the last part: an impossible date
     path = tmp_path / "vu.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     before = store_snapshot(ql24_store)
-    out = import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=3, valid_only=False)
+    out = import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=3, valid_only=False,
+                           worker=worker)
     assert out.rejected and out.summary is None and out.n_errors == 1
     assert store_snapshot(ql24_store) == before
 
@@ -167,3 +170,40 @@ def test_a_broken_large_file_is_one_line_naming_where_and_the_store_is_unchanged
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "mã ký tự" in err[0] and "Traceback" not in err[0], err
     assert store_snapshot(ql24_store) == before
+
+
+def test_the_worker_process_checks_and_its_failure_rolls_back(ql24_store, tmp_path, monkeypatch):
+    """The parts are checked in another process; an unexpected failure there
+    (here in the third part) is raised here, the parts already written are
+    rolled back, and no worker is left running."""
+    import multiprocessing
+    import os
+
+    import services.importing as importing
+
+    rows = ["Mã vụ,Ngày giờ,Lý trình,Số người chết,Số người bị thương"]
+    rows += [f"W{i},{i + 1:02d}/03/2024 08:00,Km 150+{i * 50:03d} QL24,0,1" for i in range(9)]
+    path = tmp_path / "vu.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    pids = tmp_path / "pids.txt"
+    real = importing.validate_crashes
+
+    def validate(table, **kw):
+        with open(pids, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        if "W6" in set(table.frame["Mã vụ"]):
+            raise RuntimeError("hỏng / broken")
+        return real(table, **kw)
+
+    monkeypatch.setattr(importing, "validate_crashes", validate)
+    before = store_snapshot(ql24_store)
+    with pytest.raises(RuntimeError, match="hỏng"):
+        import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=3, worker=True)
+    assert store_snapshot(ql24_store) == before
+    seen = set(pids.read_text().split())
+    assert len(seen) == 1 and str(os.getpid()) not in seen   # one worker, not this process
+    assert multiprocessing.active_children() == []
+
+    monkeypatch.setattr(importing, "validate_crashes", real)
+    out = import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=3, worker=True)
+    assert out.summary.n_imported == 9 and sorted(_crash_table(ql24_store)["source_id"]) == [f"W{i}" for i in range(9)]
