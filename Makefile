@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test install vendor demo bench screenshots clean
+.PHONY: run test install vendor demo bench screenshots cluster clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,11 @@ test: install vendor
 screenshots: install vendor
 	$(BIN)/python scripts/document_pictures.py
 	BLACKSPOT_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_app_in_browser.py tests/browser/test_journey.py
+
+# N app processes behind nginx on one PostgreSQL/PostGIS store (README: "Running for a whole province")
+N ?= 2
+cluster: install vendor
+	$(BIN)/python scripts/cluster.py --processes $(N)
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -50,6 +50,10 @@ def database_url() -> str:
 
 
 MAX_UPLOAD_MB = float(_env("MAX_UPLOAD_MB", "200"))
+#: PostgreSQL connections each process keeps open, and how many more it may
+#: open at a peak (``scripts/cluster.py`` sizes them per process).
+DB_POOL_SIZE = int(_env("DB_POOL_SIZE", "5"))
+DB_MAX_OVERFLOW = int(_env("DB_MAX_OVERFLOW", "10"))
 STREAM_MB = float(_env("STREAM_MB", "32"))
 CHUNK_ROWS = int(_env("CHUNK_ROWS", "200000"))
 SNAP_DISTANCE_M = float(_env("SNAP_DISTANCE_M", "50"))

@@ -51,7 +51,8 @@ def _engine_for(url: str) -> Engine:
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=settings.DB_POOL_SIZE,
+                               max_overflow=settings.DB_MAX_OVERFLOW)
     return engine
 
 
