@@ -498,25 +498,30 @@ def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, ste
     else:
         fixed = {}
     names = list(cols)
-    columns = [v.tolist() if isinstance(v, np.ndarray) else [v] * n for v in cols.values()]
-    rows = list(zip(*columns))
+
+    def rows(k: int) -> list[tuple]:
+        # rows k … k + step as tuples of plain values: a step at a time, so a part's millions of Python values
+        # never exist at once
+        return list(zip(*[v[k:k + step].tolist() if isinstance(v, np.ndarray) else [v] * min(step, n - k)
+                          for v in cols.values()]))
+
     if postgres:
         sql = f"COPY crash ({', '.join(names)}) FROM STDIN"
         with dbapi.cursor() as cur, cur.copy(sql) as copy:
-            for k in range(0, len(rows), step):
-                for r in rows[k:k + step]:
+            for k in range(0, n, step):
+                for r in rows(k):
                     copy.write_row(r)
                 if progress:
-                    progress(min(1.0, (k + step) / max(1, len(rows))))
+                    progress(min(1.0, (k + step) / max(1, n)))
         return
     sql = (f"INSERT INTO crash ({', '.join([*names, *fixed])}) "
            f"VALUES ({', '.join(['?'] * len(names) + list(fixed.values()))})")
     cur = dbapi.cursor()
     try:
-        for k in range(0, len(rows), step):
-            cur.executemany(sql, rows[k:k + step])
+        for k in range(0, n, step):
+            cur.executemany(sql, rows(k))
             if progress:
-                progress(min(1.0, (k + step) / max(1, len(rows))))
+                progress(min(1.0, (k + step) / max(1, n)))
     finally:
         cur.close()
 
