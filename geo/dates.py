@@ -417,6 +417,8 @@ def _time_of(text: str) -> float:
     except ValueError:
         v = None
     if v is not None:
+        if not np.isfinite(v):  # "inf", "nan": no time
+            return np.nan
         if 0 <= v < 1:  # an Excel time fraction
             return round(v * 24 * 60, 6)
         if v == int(v) and 0 <= v <= 23:  # an hour alone

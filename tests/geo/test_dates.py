@@ -3,6 +3,7 @@
 proofs exactly as :func:`geo.dates.parse_date_column` does on the whole column."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from hypothesis import given, settings as hsettings, strategies as st
 
@@ -60,3 +61,11 @@ def test_fixed_layouts_read_by_arithmetic_as_the_parser_reads_them(values):
             want = pd.to_datetime(pd.Series([v]), format=fmt, errors="coerce").iloc[0]
             if (fmt.count(":") == v.count(":")) and (("T" in fmt) == ("T" in v)):
                 assert (pd.isna(want) and np.isnat(got[k])) or pd.Timestamp(got[k]) == want, (v, fmt, got[k], want)
+
+
+def test_times_that_are_not_numbers_read_as_no_time():
+    """'inf', 'nan', '-inf' in a time column are no time, not a crash of the import (found by the fuzz test)."""
+    from geo.dates import parse_times
+
+    got = parse_times(pd.Series(["inf", "nan", "-Infinity", "13h28", "0,5"]))
+    assert np.isnan(got.iloc[:3]).all() and got.iloc[3] == 13 * 60 + 28 and got.iloc[4] == 12 * 60
