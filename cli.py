@@ -383,11 +383,12 @@ def _write_table(df: pd.DataFrame, out: Path, *, geometry=None) -> None:
 
 def cmd_blackspots(args) -> int:
     from geo.screening import screen
+    from services.blackspots import get_rules
 
     crashes = _read_crash_file(Path(args.crashes))
-    result = screen(crashes, ruleset=args.rules, window_m=args.window_m, urban_window_m=args.urban_window_m,
+    result = screen(crashes, ruleset=get_rules(args.rules), window_m=args.window_m, urban_window_m=args.urban_window_m,
                     date_from=args.date_from and pd.Timestamp(_date(args.date_from)),
-                    date_to=args.date_to and pd.Timestamp(_date(args.date_to)))
+                    date_to=args.date_to and pd.Timestamp(_date(args.date_to)), epdo_weights=settings.EPDO_WEIGHTS)
     table = result.with_crash_lists() if len(result.spots) else result.spots.assign(crash_ids=[], window_crash_ids=[])
     out = table[["kind", "road", "from_m", "to_m", "tests", "test_labels", "window_start", "window_end",
                  "n_crashes", "fatal_crashes", "injury_crashes", "collisions", "deaths", "injured", "epdo",
@@ -429,7 +430,8 @@ def cmd_cluster(args) -> int:
     crashes = _read_crash_file(Path(args.crashes))
     if crashes["lon"].isna().all():
         raise BlackspotError("Cần cột lon, lat / lon and lat columns needed")
-    labels, table = cluster_crashes(crashes, eps=args.eps, min_samples=args.min_samples, method=args.method)
+    labels, table = cluster_crashes(crashes, eps=args.eps, min_samples=args.min_samples, method=args.method,
+                                    epdo_weights=settings.EPDO_WEIGHTS)
     if args.labels:
         write_csv(crashes.assign(cluster=labels.to_numpy())[["crash_id", "lon", "lat", "cluster"]], args.labels)
     geometry = None

@@ -17,10 +17,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "injured": ("Số người bị thương", "Injured"),
     "black_spots": ("Điểm đen", "Black spots"),
     "potential": ("Điểm tiềm ẩn", "Potential points"),
-    "simulated_note": ("Các vụ trên QL24 (Kon Rẫy) là dữ liệu mô phỏng / simulated; các vụ ở Hồng Kông là dữ liệu "
-                       "thật của Sở Giao thông Hồng Kông (2018–2019).",
-                       "Crashes on QL24 (Kon Rẫy) are simulated data (dữ liệu mô phỏng); Hong Kong crashes are real "
-                       "Transport Department data (2018–2019)."),
+    "simulated_note": ("{n} vụ là dữ liệu mô phỏng, không phải vụ thật (nguồn: {sources}).",
+                       "{n} crashes are simulated data (dữ liệu mô phỏng), not real crashes (source: {sources})."),
     "heat": ("Bản đồ nhiệt", "Heat map"),
     "period": ("Thời gian", "Period"),
     "no_data": ("Chưa có dữ liệu. Hãy nhập tệp ở trang Nhập dữ liệu.", "No data yet. Import a file on the Import page."),
@@ -85,7 +83,6 @@ EN: dict[str, str] = {
     'Chưa có kế hoạch; thêm ở trang Kế hoạch': 'No plan yet; add one on the Plans page',
     'Không có mục nào bị xóa': 'Nothing deleted',
     'Đã khôi phục': 'Restored',
-    'Hồng Kông': 'Hong Kong',
     'Khu vực': 'Area shown',
     'Chưa có công trình hoàn thành': 'No finished works yet',
     'Trạng thái cuối': 'Final status',

@@ -11,12 +11,13 @@ from geo.chainage import format_chainage
 from geo.rules import load_rulesets
 from geo.severity import labels as severity_labels
 from i18n import t
-from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind
+from models.enums import BlackspotStatus, SpotKind
 from app_pages.panel import dossier_button
 from services.communes import current_units, with_current
 from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, md_text, show_error, tr
 from services.filters import filter_spots
 from services.items import change_status, forward_first
+from services.lifecycle import BLACKSPOT_TRANSITIONS
 from services.blackspots import (clusters, ranked_spots, run_screening, screen_lines, screen_summary,
                                  stretch_text)
 

@@ -10,7 +10,7 @@ from app_pages.common import (filters, get_store, lang, load_boundaries, load_cr
                               page_link, tr)
 from services.filters import filter_crashes, filter_spots
 from services.maps import overview_map
-from services.overview import data_areas, next_steps
+from services.overview import data_areas, next_steps, simulated_crashes
 
 L = lang()
 st.title(t("app_title", L))
@@ -40,8 +40,10 @@ n_black = int((spots["kind"] == "black_spot").sum()) if len(spots) else 0
 n_pot = int((spots["kind"] == "potential").sum()) if len(spots) else 0
 c[3].metric(t("black_spots", L), n_black)
 c[4].metric(t("potential", L), n_pot)
-if crashes["is_simulated"].any():
-    st.caption("⚠️ " + t("simulated_note", L))
+n_simulated, simulated_sources = simulated_crashes(crashes)
+if n_simulated:  # only where simulated crashes (the demo's) are loaded: what they are, from their batch's source
+    st.caption("⚠️ " + t("simulated_note", L).format(n=f"{n_simulated:,}".replace(",", "."),
+                                                     sources=md_text("; ".join(simulated_sources) or "—")))
 
 areas = {"all": tr("Tất cả")} | data_areas(all_crashes)  # the data's own sources, largest first
 

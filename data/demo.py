@@ -181,7 +181,9 @@ def load_demo_plan(store: Store, *, user: str = "demo") -> dict[str, int]:
     import shapely
 
     from geo.crs import WGS84, transform
+    from services.corridor import set_case_status
     from services.plan_parser import parse_plan, read_plan_text
+    from services.works import set_work_status
 
     path = settings.SHARED_DATA_DIR.parent / "plans" / "kon-ray-2024-kh-batgt.md"
     if not path.exists():
@@ -214,7 +216,7 @@ def load_demo_plan(store: Store, *, user: str = "demo") -> dict[str, int]:
                 extra = {"record_no": f"{cid:02d}/BB-CA", "record_date": today - timedelta(days=40)}
             if step == "deadline_set":
                 extra = {"deadline": today + timedelta(days=deadline_days or 15)}
-            v = store.set_case_status(cid, step, expected_version=v, user=user, **extra).version
+            v = set_case_status(store, cid, step, expected_version=v, user=user, **extra).version
         store.link_item("case", cid, section_id=int(secs.get("II.3", secs.iloc[0])), lead_agency_id=lead, user=user)
         n_cases += 1
     spots = store.blackspots_frame(kind="black_spot")
@@ -228,10 +230,10 @@ def load_demo_plan(store: Store, *, user: str = "demo") -> dict[str, int]:
                              agency_id=int(ubnd.iloc[0]) if len(ubnd) else lead,
                              planned_start=today - timedelta(days=120), planned_end=today + timedelta(days=30),
                              user=user)
-        store.set_work_status(wid, "approved", expected_version=1, user=user)
-        store.set_work_status(wid, "in_progress", expected_version=2, user=user, on=today - timedelta(days=90))
+        set_work_status(store, wid, "approved", expected_version=1, user=user)
+        set_work_status(store, wid, "in_progress", expected_version=2, user=user, on=today - timedelta(days=90))
         if done:
-            store.set_work_status(wid, "done", expected_version=3, user=user, on=today - timedelta(days=30))
+            set_work_status(store, wid, "done", expected_version=3, user=user, on=today - timedelta(days=30))
         store.link_item("work", wid, section_id=int(secs.get("II.3", secs.iloc[0])), lead_agency_id=lead,
                         cooperating_agency_ids=[int(ubnd.iloc[0])] if len(ubnd) else [], user=user)
         store.link_item("blackspot", int(sid), section_id=int(secs.get("II.3", secs.iloc[0])), lead_agency_id=lead,

@@ -20,14 +20,15 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import shapely
 
-import settings
 from errors import RuleSetError
 from geo.chainage import RoadNetwork, _fold, side_of_line
+from geo.rules import RULES_DIR
 
 #: Zones a feature can fall in, nearest the road first.
 ZONE_ROAD_LAND = "road_land"
@@ -54,8 +55,8 @@ class CorridorRules:
 
 
 @lru_cache(maxsize=4)
-def _load_all() -> dict[str, CorridorRules]:
-    path = settings.RULES_DIR / "corridor_rules.json"
+def _load_all(rules_dir: Path) -> dict[str, CorridorRules]:
+    path = Path(rules_dir) / "corridor_rules.json"
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -70,19 +71,16 @@ def _load_all() -> dict[str, CorridorRules]:
     return out
 
 
-def load_corridor_rules(rule_id: str | None = None) -> CorridorRules:
-    """The corridor rule set ``rule_id`` (default: the newest effective one)."""
-    rules = _load_all()
+def load_corridor_rules(rule_id: str | None = None, *, rules_dir: Path = RULES_DIR) -> CorridorRules:
+    """The corridor rule set ``rule_id`` (default: the newest effective one),
+    from ``rules_dir/corridor_rules.json`` (the app passes ``settings.RULES_DIR``)."""
+    rules = _load_all(Path(rules_dir))
     if rule_id is None:
         return max(rules.values(), key=lambda r: r.effective_from)
     if rule_id not in rules:
         raise RuleSetError(f"Không có bộ quy tắc hành lang '{rule_id}' / No corridor rule set '{rule_id}'. "
                            f"Có / Available: {', '.join(rules)}")
     return rules[rule_id]
-
-
-def corridor_rule_ids() -> list[str]:
-    return list(_load_all())
 
 
 def road_class_key(value) -> str:

@@ -4,19 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-import settings
+#: EPDO weights (equivalent property-damage-only) when a caller gives none:
+#: fatal, injury, property-only. The app passes its own (``settings.EPDO_WEIGHTS``).
+DEFAULT_EPDO_WEIGHTS = {"fatal": 12.0, "injury": 3.0, "pdo": 1.0}
 
 
 def epdo(deaths, injured, *, weights: dict[str, float] | None = None) -> np.ndarray:
     """Equivalent property-damage-only score per crash: a fatal crash weighs
-    ``fatal``, an injury crash ``injury``, any other ``pdo``.
+    ``fatal``, an injury crash ``injury``, any other ``pdo`` (``weights``,
+    default :data:`DEFAULT_EPDO_WEIGHTS`).
 
     >>> epdo([1, 0, 0], [3, 2, 0]).tolist()
     [12.0, 3.0, 1.0]
     >>> epdo([1], [0], weights={"fatal": 9.5, "injury": 3.5, "pdo": 1}).tolist()
     [9.5]
     """
-    w = weights or settings.EPDO_WEIGHTS
+    w = weights or DEFAULT_EPDO_WEIGHTS
     deaths = np.nan_to_num(np.asarray(deaths, dtype=float))
     injured = np.nan_to_num(np.asarray(injured, dtype=float))
     return np.where(deaths > 0, w["fatal"], np.where(injured > 0, w["injury"], w["pdo"])).astype(float)
@@ -37,6 +40,8 @@ def spot_profile(members: pd.DataFrame, crashes: pd.DataFrame, *, as_of=None,
         ``severity`` (class code).
     as_of
         End of the current year window (default: latest crash date).
+    weights
+        EPDO weights (default :data:`DEFAULT_EPDO_WEIGHTS`).
 
     Returns
     -------

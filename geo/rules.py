@@ -1,5 +1,8 @@
 """Rule sets as data: black-spot tests and severity classes, read from
-``data/rules/*.json``. Nothing here is a code branch per regulation."""
+``data/rules/*.json``. Nothing here is a code branch per regulation.
+
+The folder of the rule files is a parameter (``rules_dir``, default the
+files that ship with the tool); the app passes ``settings.RULES_DIR``."""
 from __future__ import annotations
 
 import json
@@ -7,8 +10,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import settings
 from errors import RuleSetError
+
+#: The rule files that ship with the tool.
+RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "rules"
 
 COUNTERS = ("crashes", "fatal", "injury_only", "collisions")
 
@@ -62,9 +67,6 @@ class SeverityRules:
     unknown_injury_pct_class: str
     source: str
 
-    def by_code(self) -> dict[str, SeverityClass]:
-        return {c.code: c for c in self.classes}
-
 
 def _load_json(path: Path) -> dict:
     try:
@@ -84,9 +86,9 @@ def _test(d: dict) -> Test:
 
 
 @lru_cache(maxsize=8)
-def load_rulesets(path: str | None = None) -> dict[str, RuleSet]:
-    """All black-spot rule sets by id."""
-    raw = _load_json(Path(path) if path else settings.RULES_DIR / "blackspot_rules.json")
+def load_rulesets(*, rules_dir: Path = RULES_DIR) -> dict[str, RuleSet]:
+    """All black-spot rule sets by id, from ``rules_dir/blackspot_rules.json``."""
+    raw = _load_json(Path(rules_dir) / "blackspot_rules.json")
     out = {}
     try:
         for r in raw["rulesets"]:
@@ -103,20 +105,28 @@ def load_rulesets(path: str | None = None) -> dict[str, RuleSet]:
     return out
 
 
-def get_ruleset(ruleset: str | RuleSet | None = None) -> RuleSet:
-    """A rule set by id (default ``settings.DEFAULT_RULESET``)."""
+def get_ruleset(ruleset: str | RuleSet | None = None, *, rules_dir: Path = RULES_DIR) -> RuleSet:
+    """A rule set by id; ``None``: the newest (the latest ``effective_from``).
+    The app passes its own default (``settings.DEFAULT_RULESET``).
+
+    >>> get_ruleset().id, get_ruleset("tt26-2012").id
+    ('tt41-2024', 'tt26-2012')
+    """
     if isinstance(ruleset, RuleSet):
         return ruleset
-    sets = load_rulesets()
-    key = ruleset or settings.DEFAULT_RULESET
+    sets = load_rulesets(rules_dir=rules_dir)
+    if not ruleset and sets:
+        return max(sets.values(), key=lambda r: r.effective_from)
+    key = ruleset
     if key not in sets:
         raise RuleSetError(f"Không có bộ quy tắc / No rule set '{key}'. Có / Available: {', '.join(sets)}")
     return sets[key]
 
 
 @lru_cache(maxsize=4)
-def load_severity(path: str | None = None) -> SeverityRules:
-    raw = _load_json(Path(path) if path else settings.RULES_DIR / "severity.json")
+def load_severity(*, rules_dir: Path = RULES_DIR) -> SeverityRules:
+    """The crash severity classes, from ``rules_dir/severity.json``."""
+    raw = _load_json(Path(rules_dir) / "severity.json")
     classes = tuple(sorted((SeverityClass(code=c["code"], rank=int(c["rank"]), label_vi=c["label_vi"],
                                           label_en=c["label_en"], any=tuple(c["any"]))
                             for c in raw["classes"]), key=lambda c: -c.rank))

@@ -31,8 +31,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import shapely
+from shapely.ops import substring
 
-import settings
+from geo.chainage import RoadNetwork
+from geo.crs import WGS84, transform
+from geo.ranking import DEFAULT_EPDO_WEIGHTS
 from geo.rules import COUNTERS, RuleSet, get_ruleset
 
 #: Columns of the spot table.
@@ -136,20 +140,23 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
         ``deaths``, ``injured``; optional ``not_infrastructure`` (bool) and
         ``urban`` (bool, the road runs through a town).
     ruleset
-        Rule set id or object (default ``settings.DEFAULT_RULESET``).
+        Rule set id or object (default: the newest, see
+        :func:`geo.rules.get_ruleset`; the app passes ``settings.DEFAULT_RULESET``).
     window_m, urban_window_m
         Segment length outside / inside towns, overriding the rule set.
     date_from, date_to
         Keep crashes dated in ``[date_from, date_to]`` only.
     epdo_weights
-        Weights ``fatal``, ``injury``, ``pdo`` to pick the worst window.
+        Weights ``fatal``, ``injury``, ``pdo`` to pick the worst window
+        (default :data:`geo.ranking.DEFAULT_EPDO_WEIGHTS`; the app passes
+        ``settings.EPDO_WEIGHTS``).
 
     Returns
     -------
     ScreeningResult
     """
     rs = get_ruleset(ruleset)
-    w = epdo_weights or settings.EPDO_WEIGHTS
+    w = epdo_weights or DEFAULT_EPDO_WEIGHTS
     df = crashes
     occurred = pd.to_datetime(df["occurred_at"], errors="coerce")
     keep = occurred.notna().to_numpy() & np.isfinite(pd.to_numeric(df["chainage_m"], errors="coerce").to_numpy())
@@ -459,3 +466,54 @@ def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, r
         "n_windows": n_windows,
     })
     return spots, members
+
+
+# ------------------------------------------------------- what a saved spot keeps
+def spot_communes(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, str]:
+    """The commune most of each spot's crashes are in ({spot: commune}; a spot
+    whose crashes name none is left out). ``crashes`` has ``crash_id`` (or
+    ``id``) and ``commune``."""
+    if result.spots.empty or "commune" not in crashes:
+        return {}
+    key = "crash_id" if "crash_id" in crashes else "id"
+    m = result.members.join(crashes.set_index(key)["commune"], on="crash_id").dropna(subset=["commune"])
+    m = m.loc[m["commune"].astype(str).str.strip() != ""]
+    if m.empty:
+        return {}
+    top = (m.groupby(["spot", "commune"]).size().reset_index(name="n")
+           .sort_values(["spot", "n"], ascending=[True, False]))
+    return {int(k): v for k, v in top.drop_duplicates("spot").set_index("spot")["commune"].items()}
+
+
+def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame,
+                    roads: pd.DataFrame | None) -> dict[int, object]:
+    """Each spot's geometry in WGS 84 ({spot: geometry}): a line along its road
+    from ``from_m`` to ``to_m`` (a point when they coincide), else the hull of
+    its crash points (``crashes`` with ``lon``, ``lat``)."""
+    out: dict[int, object] = {}
+    if result.spots.empty:
+        return out
+    if roads is not None and len(roads):
+        net = RoadNetwork.from_frame(roads)
+        idx = net.index_of(result.spots["road"].to_numpy())
+        for spot, ri, a, b in zip(result.spots["spot"], idx, result.spots["from_m"], result.spots["to_m"]):
+            if ri < 0:
+                continue
+            line = net.lines[ri]
+            lo, hi = a - net.km_start[ri], b - net.km_start[ri]
+            if hi - lo < 1:
+                g = shapely.line_interpolate_point(line, lo)
+            else:
+                g = substring(line, lo, hi)
+            cx = shapely.get_coordinates(g)
+            x, y = transform(cx[:, 0], cx[:, 1], net.crs.to_wkt(), WGS84)
+            out[int(spot)] = shapely.set_coordinates(g, np.column_stack([x, y]))
+    missing = [int(s) for s in result.spots["spot"] if int(s) not in out]
+    if missing and {"lon", "lat"} <= set(crashes.columns):
+        key = "crash_id" if "crash_id" in crashes else "id"
+        pos = crashes.set_index(key)[["lon", "lat"]]
+        mem = result.members.loc[result.members["spot"].isin(missing)]
+        mem = mem.join(pos, on="crash_id").dropna(subset=["lon", "lat"])
+        for spot, grp in mem.groupby("spot"):
+            out[int(spot)] = shapely.MultiPoint(grp[["lon", "lat"]].to_numpy()).convex_hull
+    return out

@@ -48,13 +48,6 @@ def classify(deaths, injured, injury_pct=None, damage_vnd=None, *, rules: Severi
     return np.select(conds, codes, default=lowest).astype(object)
 
 
-def rank_of(codes, *, rules: SeverityRules | None = None) -> np.ndarray:
-    """Numeric rank of class codes (0 = collision ... 4 = especially serious)."""
-    rules = rules or load_severity()
-    table = {c.code: c.rank for c in rules.classes}
-    return np.asarray([table.get(c, 0) for c in codes], dtype=int)
-
-
 def labels(lang: str = "vi", *, rules: SeverityRules | None = None) -> dict[str, str]:
     """Label of each class code in ``lang``, in the rule set's order.
 
@@ -64,6 +57,3 @@ def labels(lang: str = "vi", *, rules: SeverityRules | None = None) -> dict[str,
     rules = rules or load_severity()
     return {c.code: (c.label_vi if lang == "vi" else c.label_en) for c in rules.classes}
 
-
-def label(code: str, lang: str = "vi", *, rules: SeverityRules | None = None) -> str:
-    return labels(lang, rules=rules).get(code, code)

@@ -104,16 +104,6 @@ class StoreBase:
                                .order_by(AuditLog.id), conn)
 
 
-def _check_transition(current, new, table) -> None:
-    """Refuse a status change its lifecycle does not allow, naming the allowed ones."""
-    allowed = table[current]
-    if new not in allowed:
-        order = list(type(current))
-        raise TransitionError(
-            f"Không thể chuyển từ '{current.vi}' sang '{new.vi}' / Cannot go from '{current.en}' to '{new.en}'. "
-            "Được phép / Allowed: " + (", ".join(a.vi for a in sorted(allowed, key=order.index)) or "—"))
-
-
 def _conflict_message(obj) -> str:
     when = obj.updated_at.strftime("%H:%M %d/%m/%Y") if obj.updated_at else "?"
     who = obj.updated_by or "?"

@@ -12,8 +12,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 import settings
 from errors import ConflictError, ImportRejected, NotFoundError, TransitionError
-from models._store_base import _check_transition, _date, _num, _py_int, _text
-from models.enums import CASE_OPEN, CASE_TRANSITIONS, WORK_TRANSITIONS, CaseStatus, WorkStatus
+from models._store_base import _conflict_message, _date, _num, _py_int, _text
+from models.enums import CASE_OPEN, CaseStatus, ItemType, WorkStatus
 from models.orm import Attachment, AttachmentBlob, Blackspot, EncroachmentCase, RemediationWork, Road
 from models.permissions import Action
 
@@ -31,7 +31,8 @@ class ItemsMixin:
             return pd.DataFrame({"road": [None] * n, "road_idx": -1, "chainage_m": np.nan, "side": None,
                                  "distance_m": np.nan, "zone": None, "inside_m": np.nan})
         res = corridor_check(roads, np.asarray(geoms, dtype=object),
-                             rules=load_corridor_rules(settings.CORRIDOR_RULESET), search_m=500.0)
+                             rules=load_corridor_rules(settings.CORRIDOR_RULESET, rules_dir=settings.RULES_DIR),
+                             search_m=500.0)
         ri = res["road_idx"].to_numpy()
         res["road_id"] = np.where(ri >= 0, roads["id"].to_numpy()[np.clip(ri, 0, None)], None)
         return res
@@ -79,47 +80,6 @@ class ItemsMixin:
         df["days_overdue"] = np.where(df["overdue"], (today - deadline).dt.days, 0).astype(int)
         return df
 
-    def set_case_status(self, case_id: int, new_status: CaseStatus | str, *, expected_version: int,
-                        user: str | None = None, record_no: str | None = None, record_date=None, deadline=None,
-                        note: str | None = None) -> EncroachmentCase:
-        """Move a case along its workflow (detected → record made → deadline →
-        cleared / enforced / cancelled). A record needs its number and date, a
-        deadline its date; closing as cleared needs a record when the rule
-        (settings.CASE_RECORD_REQUIRED) says so."""
-        new_status = CaseStatus(new_status)
-        try:
-            with self.session(user) as s:
-                c = self._get_for_edit(s, EncroachmentCase, case_id, expected_version)
-                if new_status == c.status:
-                    return c
-                _check_transition(c.status, new_status, CASE_TRANSITIONS)
-                record_no = (record_no or c.record_no or "").strip() or None
-                record_date = _date(record_date) or c.record_date
-                if new_status == CaseStatus.RECORDED and not (record_no and record_date):
-                    raise TransitionError("Cần số và ngày biên bản / The record (biên bản) needs a number and a date")
-                if (new_status == CaseStatus.CLEARED and settings.CASE_RECORD_REQUIRED
-                        and not (record_no and record_date)):
-                    raise TransitionError(
-                        "Chưa lập biên bản: phải lập biên bản (số, ngày) trước khi xác nhận đã giải tỏa / No record "
-                        "made: a record (number, date) is required before the case can be closed as cleared")
-                deadline = _date(deadline) or c.deadline
-                if new_status == CaseStatus.DEADLINE_SET and not deadline:
-                    raise TransitionError("Cần ngày hết hạn giải tỏa / A deadline date is required")
-                if deadline and record_date and deadline < record_date:
-                    raise TransitionError(
-                        f"Thời hạn giải tỏa {deadline:%d/%m/%Y} trước ngày biên bản {record_date:%d/%m/%Y} / The "
-                        f"deadline {deadline:%d/%m/%Y} is before the record date {record_date:%d/%m/%Y}")
-                if new_status == CaseStatus.ENFORCED and not c.deadline:
-                    raise TransitionError("Cưỡng chế chỉ sau khi đã ấn định thời hạn / Enforcement needs a deadline first")
-                c.status, c.record_no, c.record_date, c.deadline = new_status, record_no, record_date, deadline
-                c.closed_on = datetime.now().date() if new_status not in CASE_OPEN else None
-                if note:
-                    c.notes = ((c.notes + "\n") if c.notes else "") + f"[{datetime.now():%d/%m/%Y}] {note}"
-                c.updated_by = self._who(user)
-            return c
-        except StaleDataError as exc:
-            raise ConflictError("Vụ việc vừa được người khác sửa; hãy tải lại / Changed by someone else; reload") from exc
-
     def update_case(self, case_id: int, *, expected_version: int, user: str | None = None, **values):
         return self._edit(EncroachmentCase, case_id, expected_version=expected_version, user=user, values=values)
 
@@ -156,38 +116,56 @@ class ItemsMixin:
     def works_frame(self) -> pd.DataFrame:
         return self._frame(RemediationWork)
 
-    def set_work_status(self, work_id: int, new_status: WorkStatus | str, *, expected_version: int,
-                        user: str | None = None, on=None) -> RemediationWork:
-        """Move a work along proposed → approved → in progress → done. Starting
-        sets the actual start and finishing the actual end (``on``, default
-        today)."""
-        new_status = WorkStatus(new_status)
-        on = _date(on) or datetime.now().date()
-        try:
-            with self.session(user) as s:
-                w = self._get_for_edit(s, RemediationWork, work_id, expected_version)
-                if new_status == w.status:
-                    return w
-                _check_transition(w.status, new_status, WORK_TRANSITIONS)
-                if new_status == WorkStatus.IN_PROGRESS and w.actual_start is None:
-                    w.actual_start = on
-                if new_status == WorkStatus.DONE:
-                    if w.actual_start and on < w.actual_start:
-                        raise TransitionError("Ngày hoàn thành trước ngày bắt đầu / End date before the start date")
-                    w.actual_end = on
-                    w.actual_start = w.actual_start or on
-                w.status = new_status
-                w.updated_by = self._who(user)
-            return w
-        except StaleDataError as exc:
-            raise ConflictError("Công trình vừa được người khác sửa; hãy tải lại / Changed by someone else; "
-                                "reload") from exc
-
     def update_work(self, work_id: int, *, expected_version: int, user: str | None = None, **values):
         return self._edit(RemediationWork, work_id, expected_version=expected_version, user=user, values=values)
 
+    # ------------------------------------------------------- status changes
+    def item_for_edit(self, item_type: ItemType | str, item_id: int, *, expected_version: int):
+        """An item as it stands, read for a change: raises NotFoundError when it
+        is missing or deleted, PermissionDenied when the acting account may not
+        edit it, ConflictError when it is no longer at ``expected_version``."""
+        item_type = ItemType(item_type)
+        with self.session() as s:
+            return self._item_for_edit(s, item_type, item_id, expected_version)
+
+    def _item_for_edit(self, s, item_type: ItemType, item_id: int, expected_version: int):
+        if item_type == ItemType.BLACKSPOT:
+            b = s.get(Blackspot, item_id)
+            if b is None or b.deleted:
+                raise NotFoundError(f"Không có điểm số {item_id} / No spot {item_id}")
+        return self._get_for_edit(s, self._ITEM_MODELS[item_type], item_id, expected_version)
+
+    def save_status(self, item_type: ItemType | str, item_id: int, new_status, *, expected_status,
+                    expected_version: int, user: str | None = None, note: str | None = None, **values):
+        """Write a status change a service has checked against the item's
+        lifecycle (``services/lifecycle.py``), with the values that go with it
+        (a record, a deadline, the actual dates) and a dated note.
+
+        Refused with ConflictError when the item is no longer at
+        ``expected_version`` with ``expected_status`` (someone saved it since it
+        was read and checked), so a concurrent change never slips past the check.
+        """
+        item_type = ItemType(item_type)
+        model = self._ITEM_MODELS[item_type]
+        try:
+            with self.session(user) as s:
+                obj = self._item_for_edit(s, item_type, item_id, expected_version)
+                if obj.status != expected_status:
+                    raise ConflictError(_conflict_message(obj))
+                obj.status = new_status
+                for k, v in values.items():
+                    if not hasattr(model, k) or k in ("id", "version", "status"):
+                        raise KeyError(k)
+                    setattr(obj, k, v)
+                if note:
+                    obj.notes = ((obj.notes + "\n") if obj.notes else "") + f"[{datetime.now():%d/%m/%Y}] {note}"
+                obj.updated_by = self._who(user)
+            return obj
+        except StaleDataError as exc:
+            raise ConflictError(_CHANGED_BY_OTHERS[item_type]) from exc
+
     # ------------------------------------------------------ notes and photos
-    def add_note(self, item_type: str, item_id: int, text: str, *, user: str | None = None) -> int:
+    def add_note(self, item_type: ItemType | str, item_id: int, text: str, *, user: str | None = None) -> int:
         if not text or not text.strip():
             raise TransitionError("Ghi chú trống / The note is empty")
         with self.session(user) as s:
@@ -198,7 +176,7 @@ class ItemsMixin:
             s.flush()
             return a.id
 
-    def add_photo(self, item_type: str, item_id: int, filename: str, data: bytes, *, user: str | None = None,
+    def add_photo(self, item_type: ItemType | str, item_id: int, filename: str, data: bytes, *, user: str | None = None,
                   caption: str | None = None) -> int:
         """Keep a photo in the store (JPG, PNG or WEBP, at most 20 MB), so every
         server and every backup has it."""
@@ -237,14 +215,14 @@ class ItemsMixin:
                 return f.read_bytes()
         return None
 
-    def attachments(self, item_type: str, item_id: int) -> pd.DataFrame:
+    def attachments(self, item_type: ItemType | str, item_id: int) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(select(Attachment).where(Attachment.item_type == item_type,
                                                         Attachment.item_id == item_id).order_by(Attachment.id), conn)
 
-    _ITEM_MODELS = {"blackspot": Blackspot, "case": EncroachmentCase, "work": RemediationWork}
+    _ITEM_MODELS = {ItemType.BLACKSPOT: Blackspot, ItemType.CASE: EncroachmentCase, ItemType.WORK: RemediationWork}
 
-    def _item_commune(self, s, item_type: str, item_id: int) -> str | None:
+    def _item_commune(self, s, item_type: ItemType | str, item_id: int) -> str | None:
         model = self._ITEM_MODELS.get(item_type)
         if model is None:
             raise NotFoundError(f"Loại mục không rõ / Unknown item type: {item_type}")
@@ -254,13 +232,14 @@ class ItemsMixin:
         return obj.commune
 
     # ------------------------------------------------- soft delete, restore
-    def delete_item(self, item_type: str, item_id: int, *, expected_version: int, user: str | None = None) -> None:
+    def delete_item(self, item_type: ItemType | str, item_id: int, *, expected_version: int,
+                    user: str | None = None) -> None:
         """Soft delete: the row stays (and its history); an admin can restore it."""
         model = self._ITEM_MODELS[item_type]
         self._edit_flag(model, item_id, expected_version=expected_version, user=user, deleted=True,
                         action=Action.DELETE_ITEM)
 
-    def restore_item(self, item_type: str, item_id: int, *, user: str | None = None) -> None:
+    def restore_item(self, item_type: ItemType | str, item_id: int, *, user: str | None = None) -> None:
         self._check(Action.RESTORE_ITEM)
         model = self._ITEM_MODELS[item_type]
         with self.session(user) as s:
@@ -275,7 +254,7 @@ class ItemsMixin:
         with self.session() as s:
             for kind, model in self._ITEM_MODELS.items():
                 for obj in s.execute(select(model).where(model.deleted.is_(True))).scalars():
-                    rows.append({"item_type": kind, "item_id": obj.id, "updated_by": obj.updated_by,
+                    rows.append({"item_type": kind.value, "item_id": obj.id, "updated_by": obj.updated_by,
                                  "updated_at": obj.updated_at})
         return pd.DataFrame(rows, columns=["item_type", "item_id", "updated_by", "updated_at"])
 
@@ -288,3 +267,11 @@ class ItemsMixin:
                 obj.updated_by = self._who(user)
         except StaleDataError as exc:
             raise ConflictError("Mục vừa được người khác sửa; hãy tải lại / Changed by someone else; reload") from exc
+
+
+#: What a status change refused because someone saved the item first says, per kind.
+_CHANGED_BY_OTHERS = {
+    ItemType.BLACKSPOT: "Điểm vừa được người khác sửa; hãy tải lại / The spot was changed by someone else; reload",
+    ItemType.CASE: "Vụ việc vừa được người khác sửa; hãy tải lại / Changed by someone else; reload",
+    ItemType.WORK: "Công trình vừa được người khác sửa; hãy tải lại / Changed by someone else; reload",
+}

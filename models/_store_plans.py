@@ -5,7 +5,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from errors import NotFoundError, TransitionError
-from models.enums import AdminLevel
+from models.enums import ItemType
 from models.orm import Agency, Blackspot, EncroachmentCase, Plan, PlanLink, PlanSection, RemediationWork
 from models.permissions import Action
 
@@ -17,7 +17,7 @@ class PlansMixin:
     def save_plan(self, draft, *, user: str | None = None, seed_agencies: bool = True) -> int:
         """Save a reviewed :class:`~services.plan_parser.PlanDraft` (or a plan
         entered by hand) with its sections; optionally seed the agency list
-        from its recipients and standing body."""
+        with the agencies it names (its issuer, recipients and standing body)."""
         self._check(Action.MANAGE_PLANS)
         if not (draft.title or "").strip():
             raise TransitionError("Kế hoạch cần có tên / A plan needs a title")
@@ -39,32 +39,17 @@ class PlansMixin:
         return plan_id
 
     def seed_agencies(self, draft, *, user: str | None = None) -> list[int]:
-        """Agencies named in a plan (recipients, issuer, standing body) that are
-        not yet in the list."""
-        import re
-
+        """Agencies a plan names that are not yet in the list (names compared
+        without case): ``draft.agencies()`` gives each as (name, level,
+        standing body), read from the plan by ``services.plan_parser``."""
         self._check(Action.MANAGE_PLANS)
-        names: list[tuple[str, bool]] = []
-        if draft.issuer:
-            names.append((draft.issuer, False))
-        for r in draft.recipients:
-            r = re.sub(r"\(.*?\)", "", r).strip(" ;.-")
-            if not r or r.lower().startswith("lưu") or r.lower().startswith("đ/c"):
-                continue
-            names.append((r, False))
-        standing = getattr(draft, "standing_body", None)
-        if standing:
-            names.append((standing, True))
-        names.sort(key=lambda n: not n[1])  # the standing body first, so its flag wins
         existing = {n.lower() for n in self.agencies_frame()["name"]}
         ids = []
         with self.session(user) as s:
-            for name, is_standing in names:
+            for name, level, is_standing in draft.agencies():
                 if name.lower() in existing:
                     continue
                 existing.add(name.lower())
-                level = next((lv for key, lv in (("tỉnh", AdminLevel.PROVINCE), ("huyện", AdminLevel.DISTRICT),
-                                                 ("xã", AdminLevel.COMMUNE)) if key in name.lower()), None)
                 a = Agency(name=name, level=level, is_standing_body=is_standing, updated_by=user)
                 s.add(a)
                 s.flush()
@@ -90,18 +75,13 @@ class PlansMixin:
             s.flush()
             return a.id
 
-    def update_agency(self, agency_id: int, *, expected_version: int, user: str | None = None, **values):
-        return self._edit(Agency, agency_id, expected_version=expected_version, user=user, values=values)
-
     def agencies_frame(self) -> pd.DataFrame:
         return self._frame(Agency)
 
-    def link_item(self, item_type: str, item_id: int, *, section_id: int | None, lead_agency_id: int | None,
+    def link_item(self, item_type: ItemType | str, item_id: int, *, section_id: int | None, lead_agency_id: int | None,
                   cooperating_agency_ids: list[int] | None = None, user: str | None = None) -> int:
         """Link a black spot, case or work to a plan section, a lead agency and
         cooperating agencies (one link per item; a new link replaces the old)."""
-        from models.enums import ItemType
-
         item_type = ItemType(item_type)
         model = {ItemType.BLACKSPOT: Blackspot, ItemType.CASE: EncroachmentCase, ItemType.WORK: RemediationWork}[item_type]
         coop = sorted({int(a) for a in (cooperating_agency_ids or []) if a is not None and a != lead_agency_id})

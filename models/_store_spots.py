@@ -1,22 +1,17 @@
-"""Black spots and potential points: saving a screening, the lifecycle, manual flags."""
+"""Black spots and potential points: saving a screening, reading them, manual flags."""
 from __future__ import annotations
 
 from datetime import datetime
 
-import numpy as np
 import pandas as pd
 import shapely
-from shapely.ops import substring
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
-import settings
-from errors import ConflictError, NotFoundError, TransitionError
-from geo.chainage import RoadNetwork
+from errors import NotFoundError, TransitionError
 from geo.screening import ScreeningResult
-from models._store_base import _check_transition, _conflict_message, _py
-from models.enums import BLACKSPOT_TRANSITIONS, BlackspotStatus, SpotKind, WorkStatus
-from models.orm import Blackspot, RemediationWork
+from models._store_base import _py
+from models.enums import BlackspotStatus, SpotKind
+from models.orm import Blackspot
 from models.permissions import Action
 
 
@@ -25,12 +20,17 @@ SCREENED_AT = "screened_at"
 
 
 class SpotsMixin:
-    """Black spots and potential points: saving a screening, the lifecycle, manual flags."""
+    """Black spots and potential points: saving a screening, reading them, manual flags."""
 
     # -------------------------------------------------------------- black spots
-    def save_screening(self, result: ScreeningResult, *, crashes: pd.DataFrame, roads: pd.DataFrame | None = None,
+    def save_screening(self, result: ScreeningResult, *, communes: dict[int, str] | None = None,
+                       geometries: dict[int, object] | None = None, road_ids: dict[str, int] | None = None,
                        user: str | None = None) -> dict[str, list]:
         """Write screening results, matching the same rule set's previous spots.
+
+        ``communes`` and ``geometries`` give each spot (by its ``spot`` number)
+        its commune and geometry, ``road_ids`` each road code its road's id
+        (see ``services.blackspots.run_screening``).
 
         Each rule set's spots are kept apart: a screen with one rule set never
         touches another's. A spot that overlaps an earlier automatic spot of the
@@ -46,8 +46,9 @@ class SpotsMixin:
         self._check(Action.SCREEN)
         spots = result.with_crash_lists() if len(result.spots) else result.spots
         now = datetime.now()
-        commune_of = _majority_commune(result, crashes)
-        geoms = _spot_geometries(result, crashes, roads)
+        commune_of = communes or {}
+        geoms = geometries or {}
+        road_ids = road_ids or {}
         diff: dict[str, list] = {"new": [], "grown": [], "changed": [], "unchanged": [], "no_longer_met": []}
         with self.session(user) as s:
             existing = s.execute(select(Blackspot).where(
@@ -57,9 +58,6 @@ class SpotsMixin:
             for b in existing:
                 by_road.setdefault((b.kind.value, b.road_code), []).append(b)
             seen: set[int] = set()
-            road_ids = {}
-            if roads is not None and len(roads):
-                road_ids = dict(zip(roads["code"], roads["id"]))
             created = []
             for rec in spots.to_dict("records"):
                 ids = [_py(v) for v in str(rec["crash_ids"]).split(";")]
@@ -144,41 +142,6 @@ class SpotsMixin:
                 raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
             return b
 
-    def set_blackspot_status(self, spot_id: int, new_status: BlackspotStatus | str, *, expected_version: int,
-                             user: str | None = None, note: str | None = None) -> Blackspot:
-        """Change a spot's status along the allowed lifecycle.
-
-        Raises :class:`TransitionError` for a jump the lifecycle does not allow
-        and :class:`ConflictError` when someone saved the spot since the user
-        loaded version ``expected_version``.
-        """
-        new_status = BlackspotStatus(new_status)
-        try:
-            with self.session(user) as s:
-                b = s.get(Blackspot, spot_id)
-                if b is None or b.deleted:
-                    raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
-                self._check(Action.EDIT_ITEM, commune=b.commune)
-                if b.version != expected_version:
-                    raise ConflictError(_conflict_message(b))
-                if new_status == b.status:
-                    return b
-                _check_transition(b.status, new_status, BLACKSPOT_TRANSITIONS)
-                if new_status == BlackspotStatus.REMOVED and b.kind == SpotKind.BLACK_SPOT and b.still_qualifies:
-                    raise TransitionError(
-                        "Điểm vẫn đạt tiêu chí điểm đen trong lần rà soát mới nhất; chưa thể đưa ra khỏi danh sách / "
-                        "The spot still meets a black-spot test in the latest screening; it cannot be removed")
-                if new_status == BlackspotStatus.REMOVED:
-                    self._check_after_period(s, b)
-                b.status = new_status
-                if note:
-                    b.notes = ((b.notes + "\n") if b.notes else "") + f"[{datetime.now():%d/%m/%Y}] {note}"
-                b.updated_by = self._who(user)
-            return b
-        except StaleDataError as exc:
-            raise ConflictError("Điểm vừa được người khác sửa; hãy tải lại / The spot was changed by someone "
-                                "else; reload") from exc
-
     def flag_potential_point(self, *, lon: float, lat: float, reason: str, road_code: str | None = None,
                              chainage_m: float | None = None, user: str | None = None,
                              commune: str | None = None) -> int:
@@ -194,34 +157,6 @@ class SpotsMixin:
             s.flush()
             return b.id
 
-    def _check_after_period(self, s, b: Blackspot) -> None:
-        """A spot with finished works leaves the list only when the full after
-        period is over and shows none of the black-spot tests."""
-        from geo.screening import screen
-
-        ends = [w.actual_end for w in s.execute(select(RemediationWork).where(
-            RemediationWork.blackspot_id == b.id, RemediationWork.deleted.is_(False),
-            RemediationWork.status == WorkStatus.DONE)).scalars() if w.actual_end]
-        if not ends:
-            return
-        start = pd.Timestamp(max(ends)) + pd.Timedelta(days=1)
-        end = start + pd.DateOffset(months=settings.EVALUATION_MONTHS)
-        if pd.Timestamp.today() < end:
-            raise TransitionError(
-                f"Thời gian theo dõi sau xử lý chưa đủ {settings.EVALUATION_MONTHS} tháng (đến {end:%d/%m/%Y}) / "
-                f"The after period of {settings.EVALUATION_MONTHS} months is not over (until {end:%d/%m/%Y})")
-        crashes = self.crashes_frame(date_from=start, date_to=end - pd.Timedelta(days=1), road_code=b.road_code)
-        crashes = crashes.loc[crashes["chainage_m"].between(b.from_m - 1, b.to_m + 1)]
-        if crashes.empty:
-            return
-        result = screen(crashes.rename(columns={"id": "crash_id", "road_code": "road"}),
-                        ruleset=b.ruleset or settings.DEFAULT_RULESET)
-        if len(result.black_spots):
-            raise TransitionError(
-                "Trong thời gian sau xử lý điểm vẫn đạt tiêu chí điểm đen ("
-                + ", ".join(result.black_spots["tests"].astype(str)) + "); chưa thể đưa ra khỏi danh sách / "
-                "In the after period the spot still meets a black-spot test; it cannot be removed")
-
 
 def _spot_summary(b: Blackspot) -> dict:
     """A spot as a screen's report names it."""
@@ -230,49 +165,3 @@ def _spot_summary(b: Blackspot) -> dict:
             "tests": b.tests, "n_windows": b.n_windows, "window_m": b.window_m,
             "window_start": str(b.window_start) if b.window_start else None,
             "window_end": str(b.window_end) if b.window_end else None, "status": getattr(b.status, "value", b.status)}
-
-
-def _majority_commune(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, str]:
-    """The commune most of a spot's crashes are in."""
-    if result.spots.empty or "commune" not in crashes:
-        return {}
-    key = "crash_id" if "crash_id" in crashes else "id"
-    m = result.members.join(crashes.set_index(key)["commune"], on="crash_id").dropna(subset=["commune"])
-    m = m.loc[m["commune"].astype(str).str.strip() != ""]
-    if m.empty:
-        return {}
-    top = m.groupby(["spot", "commune"]).size().reset_index(name="n").sort_values(["spot", "n"], ascending=[True, False])
-    return {int(k): v for k, v in top.drop_duplicates("spot").set_index("spot")["commune"].items()}
-
-
-def _spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.DataFrame | None) -> dict[int, object]:
-    """A line along the road from ``from_m`` to ``to_m`` (a point when they
-    coincide), else the hull of the crash points."""
-    out: dict[int, object] = {}
-    if result.spots.empty:
-        return out
-    if roads is not None and len(roads):
-        net = RoadNetwork.from_frame(roads)
-        idx = net.index_of(result.spots["road"].to_numpy())
-        from geo.crs import WGS84, transform
-        for spot, ri, a, b in zip(result.spots["spot"], idx, result.spots["from_m"], result.spots["to_m"]):
-            if ri < 0:
-                continue
-            line = net.lines[ri]
-            lo, hi = a - net.km_start[ri], b - net.km_start[ri]
-            if hi - lo < 1:
-                g = shapely.line_interpolate_point(line, lo)
-            else:
-                g = substring(line, lo, hi)
-            cx = shapely.get_coordinates(g)
-            x, y = transform(cx[:, 0], cx[:, 1], net.crs.to_wkt(), WGS84)
-            out[int(spot)] = shapely.set_coordinates(g, np.column_stack([x, y]))
-    missing = [int(s) for s in result.spots["spot"] if int(s) not in out]
-    if missing and {"lon", "lat"} <= set(crashes.columns):
-        key = "crash_id" if "crash_id" in crashes else "id"
-        pos = crashes.set_index(key)[["lon", "lat"]]
-        mem = result.members.loc[result.members["spot"].isin(missing)]
-        mem = mem.join(pos, on="crash_id").dropna(subset=["lon", "lat"])
-        for spot, grp in mem.groupby("spot"):
-            out[int(spot)] = shapely.MultiPoint(grp[["lon", "lat"]].to_numpy()).convex_hull
-    return out

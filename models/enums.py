@@ -1,4 +1,5 @@
-"""Statuses and kinds, as enums with Vietnamese and English labels."""
+"""Statuses and kinds, as enums with Vietnamese and English labels. Which status
+may follow which is a rule of the services (``services/lifecycle.py``)."""
 from __future__ import annotations
 
 import enum
@@ -40,18 +41,6 @@ class BlackspotStatus(LabelledEnum):
     REMOVED = ("removed", "Đã đưa ra khỏi danh sách", "Removed from list")
 
 
-#: Allowed status changes of a black spot (from → allowed targets).
-BLACKSPOT_TRANSITIONS: dict[BlackspotStatus, set[BlackspotStatus]] = {
-    BlackspotStatus.CANDIDATE: {BlackspotStatus.CONFIRMED, BlackspotStatus.REMOVED},
-    BlackspotStatus.CONFIRMED: {BlackspotStatus.REMEDIATION_PLANNED, BlackspotStatus.REMOVED},
-    BlackspotStatus.REMEDIATION_PLANNED: {BlackspotStatus.UNDER_WORKS, BlackspotStatus.CONFIRMED},
-    BlackspotStatus.UNDER_WORKS: {BlackspotStatus.FIXED, BlackspotStatus.REMEDIATION_PLANNED},
-    BlackspotStatus.FIXED: {BlackspotStatus.MONITORING},
-    BlackspotStatus.MONITORING: {BlackspotStatus.REMOVED, BlackspotStatus.CONFIRMED},
-    BlackspotStatus.REMOVED: {BlackspotStatus.CANDIDATE},
-}
-
-
 class CaseStatus(LabelledEnum):
     DETECTED = ("detected", "Phát hiện", "Detected")
     RECORDED = ("recorded", "Đã lập biên bản", "Record made")
@@ -61,16 +50,7 @@ class CaseStatus(LabelledEnum):
     CANCELLED = ("cancelled", "Hủy", "Cancelled")
 
 
-#: Allowed status changes of an encroachment case. Clearing straight from
-#: "detected" needs no record only when settings.CASE_RECORD_REQUIRED is off.
-CASE_TRANSITIONS: dict[CaseStatus, set[CaseStatus]] = {
-    CaseStatus.DETECTED: {CaseStatus.RECORDED, CaseStatus.CLEARED, CaseStatus.CANCELLED},
-    CaseStatus.RECORDED: {CaseStatus.DEADLINE_SET, CaseStatus.CLEARED, CaseStatus.CANCELLED},
-    CaseStatus.DEADLINE_SET: {CaseStatus.CLEARED, CaseStatus.ENFORCED, CaseStatus.CANCELLED},
-    CaseStatus.CLEARED: set(),
-    CaseStatus.ENFORCED: set(),
-    CaseStatus.CANCELLED: {CaseStatus.DETECTED},
-}
+#: The statuses of a case still open (a deadline can be overdue only in these).
 CASE_OPEN = {CaseStatus.DETECTED, CaseStatus.RECORDED, CaseStatus.DEADLINE_SET}
 
 
@@ -79,14 +59,6 @@ class WorkStatus(LabelledEnum):
     APPROVED = ("approved", "Đã phê duyệt", "Approved")
     IN_PROGRESS = ("in_progress", "Đang thực hiện", "In progress")
     DONE = ("done", "Hoàn thành", "Done")
-
-
-WORK_TRANSITIONS: dict[WorkStatus, set[WorkStatus]] = {
-    WorkStatus.PROPOSED: {WorkStatus.APPROVED},
-    WorkStatus.APPROVED: {WorkStatus.IN_PROGRESS, WorkStatus.PROPOSED},
-    WorkStatus.IN_PROGRESS: {WorkStatus.DONE, WorkStatus.APPROVED},
-    WorkStatus.DONE: {WorkStatus.IN_PROGRESS},
-}
 
 
 class WorkType(LabelledEnum):

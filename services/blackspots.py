@@ -1,15 +1,21 @@
 """Black-spot service: screening the store's crashes, saving and ranking spots,
-density clusters. No UI here."""
+their lifecycle, density clusters. No UI here."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+import settings
+from errors import TransitionError
 from geo.chainage import format_chainage
 from geo.cluster import cluster_crashes
 from geo.ranking import spot_profile
-from geo.screening import ScreeningResult, screen
+from geo.rules import RuleSet, get_ruleset
+from geo.screening import ScreeningResult, screen, spot_communes, spot_geometries
+from models.enums import BlackspotStatus, ItemType, SpotKind, WorkStatus
+from models.orm import Blackspot
 from models.store import Store
+from services.lifecycle import check_transition
 
 
 def screening_input(crashes: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
@@ -30,8 +36,8 @@ def run_screening(store: Store, *, ruleset: str | None = None, window_m: float |
     ``unchanged``, ``no_longer_met``); empty lists when not saved."""
     roads = store.roads_frame()
     data = screening_input(store.crashes_frame(), roads)
-    result = screen(data, ruleset=ruleset, window_m=window_m, urban_window_m=urban_window_m,
-                    date_from=date_from, date_to=date_to)
+    result = screen(data, ruleset=get_rules(ruleset), window_m=window_m, urban_window_m=urban_window_m,
+                    date_from=date_from, date_to=date_to, epdo_weights=settings.EPDO_WEIGHTS)
     if len(result.spots):  # the window length each spot was screened with (in town or outside)
         rs = result.ruleset
         rural = float(window_m if window_m is not None else rs.segment_length_m["rural"])
@@ -40,8 +46,70 @@ def run_screening(store: Store, *, ruleset: str | None = None, window_m: float |
         result.spots["window_m"] = [urban if r in in_town else rural for r in result.spots["road"]]
     diff = {k: [] for k in SCREEN_CHANGES}
     if save:
-        diff = store.save_screening(result, crashes=data, roads=roads, user=user)
+        diff = store.save_screening(result, communes=spot_communes(result, data),
+                                    geometries=spot_geometries(result, data, roads),
+                                    road_ids=dict(zip(roads["code"], roads["id"])) if len(roads) else {}, user=user)
     return result, diff
+
+
+def get_rules(ruleset: str | RuleSet | None = None) -> RuleSet:
+    """A black-spot rule set by id (default ``settings.DEFAULT_RULESET``) from
+    the settings' rule folder."""
+    return get_ruleset(ruleset or settings.DEFAULT_RULESET, rules_dir=settings.RULES_DIR)
+
+
+def set_blackspot_status(store: Store, spot_id: int, new_status: BlackspotStatus | str, *, expected_version: int,
+                         user: str | None = None, note: str | None = None) -> Blackspot:
+    """Change a spot's status along the allowed lifecycle.
+
+    Raises :class:`TransitionError` for a jump the lifecycle does not allow, for
+    removing a black spot the latest screening still finds, or one whose
+    works' after period is not over or still meets a black-spot test; and
+    :class:`ConflictError` when someone saved the spot since the user loaded
+    version ``expected_version``.
+    """
+    new_status = BlackspotStatus(new_status)
+    b = store.item_for_edit(ItemType.BLACKSPOT, spot_id, expected_version=expected_version)
+    if new_status == b.status:
+        return b
+    check_transition(ItemType.BLACKSPOT, b.status, new_status)
+    if new_status == BlackspotStatus.REMOVED and b.kind == SpotKind.BLACK_SPOT and b.still_qualifies:
+        raise TransitionError(
+            "Điểm vẫn đạt tiêu chí điểm đen trong lần rà soát mới nhất; chưa thể đưa ra khỏi danh sách / "
+            "The spot still meets a black-spot test in the latest screening; it cannot be removed")
+    if new_status == BlackspotStatus.REMOVED:
+        check_after_period(store, b)
+    return store.save_status(ItemType.BLACKSPOT, spot_id, new_status, expected_status=b.status,
+                             expected_version=expected_version, user=user, note=note)
+
+
+def check_after_period(store: Store, spot) -> None:
+    """A spot with finished works leaves the list only when the full after
+    period (``settings.EVALUATION_MONTHS``) is over and its crashes in it meet
+    none of the black-spot tests of the spot's rule set."""
+    works = store.works_frame()
+    done = works.loc[works["blackspot_id"].eq(spot.id) & works["status"].eq(WorkStatus.DONE.value)] \
+        if len(works) else works
+    ends = [e for e in done["actual_end"] if e is not None and pd.notna(e)] if len(done) else []
+    if not ends:
+        return
+    start = pd.Timestamp(max(ends)) + pd.Timedelta(days=1)
+    end = start + pd.DateOffset(months=settings.EVALUATION_MONTHS)
+    if pd.Timestamp.today() < end:
+        raise TransitionError(
+            f"Thời gian theo dõi sau xử lý chưa đủ {settings.EVALUATION_MONTHS} tháng (đến {end:%d/%m/%Y}) / "
+            f"The after period of {settings.EVALUATION_MONTHS} months is not over (until {end:%d/%m/%Y})")
+    crashes = store.crashes_frame(date_from=start, date_to=end - pd.Timedelta(days=1), road_code=spot.road_code)
+    crashes = crashes.loc[crashes["chainage_m"].between(spot.from_m - 1, spot.to_m + 1)]
+    if crashes.empty:
+        return
+    result = screen(crashes.rename(columns={"id": "crash_id", "road_code": "road"}),
+                    ruleset=get_rules(spot.ruleset), epdo_weights=settings.EPDO_WEIGHTS)
+    if len(result.black_spots):
+        raise TransitionError(
+            "Trong thời gian sau xử lý điểm vẫn đạt tiêu chí điểm đen ("
+            + ", ".join(result.black_spots["tests"].astype(str)) + "); chưa thể đưa ra khỏi danh sách / "
+            "In the after period the spot still meets a black-spot test; it cannot be removed")
 
 
 #: What a screen reports against the rule set's earlier spots, in order.
@@ -144,7 +212,8 @@ def ranked_spots(store: Store, *, kind: str | None = None, road: str | None = No
         columns={"id": "spot", "crash_ids": "crash_id"})
     crashes = store.crashes_frame().rename(columns={"id": "crash_id"})
     members["crash_id"] = pd.to_numeric(members["crash_id"], errors="coerce")
-    prof = spot_profile(members, crashes[["crash_id", "occurred_at", "deaths", "injured", "severity"]])
+    prof = spot_profile(members, crashes[["crash_id", "occurred_at", "deaths", "injured", "severity"]],
+                        weights=settings.EPDO_WEIGHTS)
     spots = spots.join(prof, on="id")
     return spots.sort_values(["kind", "epdo", "deaths", "n_crashes"], ascending=[True, False, False, False])
 
@@ -172,7 +241,8 @@ def clusters(store: Store, *, eps: float, min_samples: int, method: str = "dbsca
         crashes = filter_crashes(crashes, filters)
     if only_without_road:
         crashes = crashes.loc[crashes["chainage_m"].isna()]
-    labels, table = cluster_crashes(crashes, eps=eps, min_samples=min_samples, method=method)
+    labels, table = cluster_crashes(crashes, eps=eps, min_samples=min_samples, method=method,
+                                    epdo_weights=settings.EPDO_WEIGHTS)
     # numbered by rank: C1 is the cluster of highest EPDO, in the list and on every export
     rank = dict(zip(table["cluster"].astype(int), range(len(table))))
     labels = labels.map(lambda c: rank.get(int(c), -1))

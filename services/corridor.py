@@ -2,16 +2,23 @@
 record encroachment cases. No UI here."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import shapely
 
-from errors import InputFileError
+import settings
+from errors import InputFileError, TransitionError
 from geo._io import RawTable
 from geo.columns import normalise_header
 from geo.corridor import ZONE_LABELS, ZONE_OUTSIDE, corridor_check, load_corridor_rules
 from geo.crs import WGS84, looks_geographic, transform
 from geo.geometry import repair_geometries
+from models.enums import CASE_OPEN, CaseStatus, ItemType
+from models.orm import EncroachmentCase
+from models.store import Store
+from services.lifecycle import as_date, check_transition
 
 _ID_NAMES = ("id", "ma", "ma_cong_trinh", "so_hieu", "stt", "fid", "osm_id")
 _LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "x")
@@ -67,8 +74,8 @@ def check_against_corridors(roads: pd.DataFrame, features: pd.DataFrame, *, rule
                             search_m: float = 200.0, lang: str = "vi") -> pd.DataFrame:
     """One row per feature: id, road, chainage_m, side, distance_from_centreline_m,
     zone, zone label, inside_m (how far inside the corridor's outer edge)."""
-    res = corridor_check(roads, features["geometry"].to_numpy(), rules=load_corridor_rules(rules),
-                         search_m=search_m)
+    res = corridor_check(roads, features["geometry"].to_numpy(),
+                         rules=load_corridor_rules(rules, rules_dir=settings.RULES_DIR), search_m=search_m)
     k = 0 if lang == "vi" else 1
     return pd.DataFrame({
         "id": features["id"].to_numpy(), "road": res["road"].to_numpy(),
@@ -93,7 +100,7 @@ def corridor_polygons(roads: pd.DataFrame, *, rules: str | None = None) -> pd.Da
     if roads.empty:
         return pd.DataFrame(columns=["code", "side", "geometry"])
     net = RoadNetwork.from_frame(roads)
-    w = road_widths(roads.reset_index(drop=True), load_corridor_rules(rules))
+    w = road_widths(roads.reset_index(drop=True), load_corridor_rules(rules, rules_dir=settings.RULES_DIR))
     left, right = corridor_strips(net.lines, w["land_half_m"], w["corridor_m"])
     tr = _transformer(net.crs.to_wkt(), WGS84)
     back = lambda g: shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))  # noqa: E731
@@ -106,7 +113,8 @@ def locate_point(roads: pd.DataFrame, lon: float, lat: float, *, search_m: float
     None when no road is within ``search_m``."""
     if roads.empty:
         return None
-    res = corridor_check(roads, np.array([shapely.Point(lon, lat)], dtype=object), search_m=search_m).iloc[0]
+    res = corridor_check(roads, np.array([shapely.Point(lon, lat)], dtype=object),
+                         rules=load_corridor_rules(rules_dir=settings.RULES_DIR), search_m=search_m).iloc[0]
     if res["road_idx"] < 0:
         return None
     return {"road": res["road"], "chainage_m": float(res["chainage_m"]), "side": res["side"],
@@ -143,3 +151,37 @@ def point_at_chainage(store, *, road: str, chainage, side: str = "right", offset
     x, y = transform(np.array([shapely.get_x(pts[0])]), np.array([shapely.get_y(pts[0])]), net.crs.to_wkt(), WGS84)
     return shapely.Point(float(x[0]), float(y[0]))
 
+
+def set_case_status(store: Store, case_id: int, new_status: CaseStatus | str, *, expected_version: int,
+                    user: str | None = None, record_no: str | None = None, record_date=None, deadline=None,
+                    note: str | None = None) -> EncroachmentCase:
+    """Move a case along its workflow (detected → record made → deadline →
+    cleared / enforced / cancelled). A record needs its number and date, a
+    deadline its date; closing as cleared needs a record when the rule
+    (settings.CASE_RECORD_REQUIRED) says so."""
+    new_status = CaseStatus(new_status)
+    c = store.item_for_edit(ItemType.CASE, case_id, expected_version=expected_version)
+    if new_status == c.status:
+        return c
+    check_transition(ItemType.CASE, c.status, new_status)
+    record_no = (record_no or c.record_no or "").strip() or None
+    record_date = as_date(record_date) or c.record_date
+    if new_status == CaseStatus.RECORDED and not (record_no and record_date):
+        raise TransitionError("Cần số và ngày biên bản / The record (biên bản) needs a number and a date")
+    if new_status == CaseStatus.CLEARED and settings.CASE_RECORD_REQUIRED and not (record_no and record_date):
+        raise TransitionError(
+            "Chưa lập biên bản: phải lập biên bản (số, ngày) trước khi xác nhận đã giải tỏa / No record "
+            "made: a record (number, date) is required before the case can be closed as cleared")
+    deadline = as_date(deadline) or c.deadline
+    if new_status == CaseStatus.DEADLINE_SET and not deadline:
+        raise TransitionError("Cần ngày hết hạn giải tỏa / A deadline date is required")
+    if deadline and record_date and deadline < record_date:
+        raise TransitionError(
+            f"Thời hạn giải tỏa {deadline:%d/%m/%Y} trước ngày biên bản {record_date:%d/%m/%Y} / The "
+            f"deadline {deadline:%d/%m/%Y} is before the record date {record_date:%d/%m/%Y}")
+    if new_status == CaseStatus.ENFORCED and not c.deadline:
+        raise TransitionError("Cưỡng chế chỉ sau khi đã ấn định thời hạn / Enforcement needs a deadline first")
+    return store.save_status(ItemType.CASE, case_id, new_status, expected_status=c.status,
+                             expected_version=expected_version, user=user, note=note, record_no=record_no,
+                             record_date=record_date, deadline=deadline,
+                             closed_on=datetime.now().date() if new_status not in CASE_OPEN else None)

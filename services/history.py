@@ -7,12 +7,13 @@ import math
 
 import pandas as pd
 
+import settings
 from geo.corridor import ZONE_LABELS
-from models.enums import BlackspotStatus, CaseStatus, SpotKind, WorkStatus, WorkType
+from models.enums import BlackspotStatus, CaseStatus, ItemType, SpotKind, WorkStatus, WorkType
 from models.store import Store
 
 #: An item kind → its table in the audit log.
-TABLES = {"blackspot": "blackspot", "case": "encroachment_case", "work": "remediation_work"}
+TABLES = {ItemType.BLACKSPOT: "blackspot", ItemType.CASE: "encroachment_case", ItemType.WORK: "remediation_work"}
 
 #: Field → (Vietnamese, English), for every field an item's history can show.
 FIELDS: dict[str, tuple[str, str]] = {
@@ -102,7 +103,7 @@ def value_text(table: str, field: str, v, *, lang: str = "vi", names: dict | Non
     if field == "ruleset":
         from geo.rules import load_rulesets
 
-        rs = load_rulesets()
+        rs = load_rulesets(rules_dir=settings.RULES_DIR)
         return rs[v].name if v in rs else str(v)
     if isinstance(v, str) and len(v) >= 10 and v[4] == "-" and v[7] == "-":  # an ISO date or time
         try:
@@ -146,7 +147,7 @@ def item_history(store: Store, kind: str, item_id: int) -> pd.DataFrame:
         parts += [store.history("plan_link", int(i)).assign(what="plan") for i in ids]
     att = store.attachments(kind, item_id)
     parts += [store.history("attachment", int(i)).assign(what=k) for i, k in zip(att.get("id", []), att.get("kind", []))]
-    if kind == "blackspot":
+    if kind == ItemType.BLACKSPOT:
         works = store.works_frame()
         if len(works):
             for wid in works.loc[works["blackspot_id"] == item_id, "id"]:

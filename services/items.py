@@ -9,12 +9,14 @@ import pandas as pd
 from errors import NotFoundError
 from geo.chainage import format_chainage
 from geo.corridor import ZONE_LABELS
-from models.enums import (BLACKSPOT_TRANSITIONS, CASE_TRANSITIONS, WORK_TRANSITIONS, BlackspotStatus, CaseStatus,
-                          SpotKind, WorkStatus, WorkType)
+from models.enums import BlackspotStatus, CaseStatus, ItemType, SpotKind, WorkStatus, WorkType
 from models.store import Store
-from services.blackspots import stretch_text
+from services.blackspots import set_blackspot_status, stretch_text
 from services.communes import current_units, with_current
+from services.corridor import set_case_status
 from services.history import item_history
+from services.lifecycle import BLACKSPOT_TRANSITIONS, CASE_TRANSITIONS, WORK_TRANSITIONS
+from services.works import set_work_status
 
 
 @dataclass
@@ -55,11 +57,11 @@ def _dmy(v) -> str:
 def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", crashes: pd.DataFrame | None = None,
                 rulesets: dict | None = None) -> ItemDetail:
     vi = lang == "vi"
-    if kind == "blackspot":
+    if kind == ItemType.BLACKSPOT:
         frame = store.blackspots_frame()
-    elif kind == "case":
+    elif kind == ItemType.CASE:
         frame = store.cases_frame()
-    elif kind == "work":
+    elif kind == ItemType.WORK:
         frame = store.works_frame()
     else:
         raise NotFoundError(kind)
@@ -71,7 +73,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
     facts: list[tuple[str, str]] = []
     why = None
     crash_rows = pd.DataFrame()
-    if kind == "blackspot":
+    if kind == ItemType.BLACKSPOT:
         st = BlackspotStatus(r["status"])
         allowed = forward_first(st, BLACKSPOT_TRANSITIONS, lang)
         title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
@@ -94,7 +96,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
             crash_rows = crashes.loc[crashes["id"].isin([int(i) for i in r["crash_ids"]])].copy()
             win = {int(i) for i in (r.get("window_crash_ids") or [])}
             crash_rows["in_window"] = crash_rows["id"].isin(win)
-    elif kind == "case":
+    elif kind == ItemType.CASE:
         st = CaseStatus(r["status"])
         allowed = forward_first(st, CASE_TRANSITIONS, lang)
         title = f"#{item_id} · {'Lấn chiếm hành lang' if vi else 'Corridor encroachment'} · {r.get('kind') or ''}"
@@ -129,7 +131,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         hit = links.loc[(links["item_type"] == kind) & (links["item_id"] == item_id)]
         if len(hit):
             link = hit.iloc[0].to_dict()
-    if kind == "work" and pd.notna(r.get("agency_id")):
+    if kind == ItemType.WORK and pd.notna(r.get("agency_id")):
         # a work's lead agency is one field: the one in the list is the one in its plan link
         link = (link or {"section_id": None, "cooperating_agency_ids": []}) | {"lead_agency_id": int(r["agency_id"])}
     return ItemDetail(kind=kind, id=item_id, title=title, status=st.value, status_label=st.label(lang),
@@ -141,12 +143,12 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
 def change_status(store: Store, kind: str, item_id: int, new_status: str, *, version: int, user: str,
                   note: str | None = None, **extra):
     """One entry point for the status change of any item."""
-    if kind == "blackspot":
-        return store.set_blackspot_status(item_id, new_status, expected_version=version, user=user, note=note)
-    if kind == "case":
-        return store.set_case_status(item_id, new_status, expected_version=version, user=user, note=note, **extra)
-    if kind == "work":
-        return store.set_work_status(item_id, new_status, expected_version=version, user=user, **extra)
+    if kind == ItemType.BLACKSPOT:
+        return set_blackspot_status(store, item_id, new_status, expected_version=version, user=user, note=note)
+    if kind == ItemType.CASE:
+        return set_case_status(store, item_id, new_status, expected_version=version, user=user, note=note, **extra)
+    if kind == ItemType.WORK:
+        return set_work_status(store, item_id, new_status, expected_version=version, user=user, **extra)
     raise NotFoundError(kind)
 
 

@@ -15,6 +15,7 @@ from folium import plugins
 from jinja2.utils import htmlsafe_json_dumps
 
 from geo.chainage import format_chainage
+from models.enums import ItemType
 
 STATIC_PREFIX = "/app/static/vendor"
 
@@ -59,7 +60,7 @@ TOOLTIP_LIMIT = 20_000
 _BLANK_TILE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
 
 _TAG_RE = re.compile(r"\[(BS|CASE|WORK)-(\d+)\]")
-_TAG_KIND = {"BS": "blackspot", "CASE": "case", "WORK": "work"}
+_TAG_KIND = {"BS": ItemType.BLACKSPOT.value, "CASE": ItemType.CASE.value, "WORK": ItemType.WORK.value}
 
 
 def item_tag(kind: str, item_id: int) -> str:
@@ -438,7 +439,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             g = rec.get("geometry")
             if g is None:
                 continue
-            tip = item_tag("work", rec["id"]) + " " + (
+            tip = item_tag(ItemType.WORK, rec["id"]) + " " + (
                 f"{WorkType(rec['work_type']).label(lang)} · {WorkStatus(rec['status']).label(lang)}"
                 + (f" · {rec['name']}" if rec.get("name") else ""))
             if g.geom_type == "Point":  # a blue ring, dashed like a work's stretch (no plugin, no CDN)
@@ -457,10 +458,10 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             colour = POTENTIAL_COLOUR if potential else STATUS_COLOURS.get(rec["status"], "#ff6f00")
             kind = ("Điểm đen" if lang == "vi" else "Black spot") if rec["kind"] == "black_spot" else \
                 ("Điểm tiềm ẩn" if lang == "vi" else "Potential point")
-            tip = item_tag("blackspot", rec["id"]) + " " + (
+            tip = item_tag(ItemType.BLACKSPOT, rec["id"]) + " " + (
                 f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
                 f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
-            chosen = selected == ("blackspot", rec["id"])
+            chosen = selected == (ItemType.BLACKSPOT, rec["id"])
             _vector(g, tooltip=tip, colour=colour, weight=14 if chosen else 9, dash="8 6" if potential else None,
                     opacity=1.0 if chosen else 0.85).add_to(fg)
         fg.add_to(m)
@@ -475,7 +476,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 continue
             state = "overdue" if rec.get("overdue") else ("open" if rec["status"] in open_values else "closed")
             colour = CASE_COLOURS[state]
-            tip = item_tag("case", rec["id"]) + " " + (
+            tip = item_tag(ItemType.CASE, rec["id"]) + " " + (
                 f"{rec.get('kind') or ('Lấn chiếm' if lang == 'vi' else 'Encroachment')} · "
                 f"{CaseStatus(rec['status']).label(lang)}"
                 + (f" · QUÁ HẠN {rec.get('days_overdue')} ngày" if state == "overdue" else "")
@@ -511,7 +512,7 @@ def _selected_bounds(selected, *, spots, cases, works, pad_deg: float = 0.004):
     if not selected:
         return None
     kind, item_id = selected
-    frame = {"blackspot": spots, "case": cases, "work": works}.get(kind)
+    frame = {ItemType.BLACKSPOT: spots, ItemType.CASE: cases, ItemType.WORK: works}.get(kind)
     if frame is None or not len(frame) or "geometry" not in frame:
         return None
     hit = frame.loc[frame["id"] == item_id, "geometry"]

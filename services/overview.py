@@ -89,6 +89,21 @@ def _organisation_step(org) -> list[Step]:
                  "Fill in the organisation (name, receiver, signer) so documents say who issues them", "users.py")]
 
 
+def simulated_crashes(crashes: pd.DataFrame) -> tuple[int, list[str]]:
+    """How many of the crashes are simulated (marked so when their batch was
+    imported) and the sources those came from, largest first.
+
+    >>> simulated_crashes(pd.DataFrame({"is_simulated": [True, False, True, True],
+    ...                                 "source": ["Mô phỏng A", "Công an huyện", "Mô phỏng B", "Mô phỏng B"]}))
+    (3, ['Mô phỏng B', 'Mô phỏng A'])
+    """
+    if crashes.empty or "is_simulated" not in crashes:
+        return 0, []
+    sim = crashes.loc[crashes["is_simulated"].fillna(False).astype(bool)]
+    sources = sim["source"].dropna().astype(str).value_counts().index.tolist() if "source" in sim else []
+    return len(sim), sources
+
+
 def data_areas(crashes: pd.DataFrame) -> dict[str, str]:
     """The areas a map can show, from the data: each source of crashes (a
     police office's files, a data set), largest first.

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from errors import InputFileError
+from models.enums import AdminLevel
 
 _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
 _ROMAN_RE = re.compile(r"^(I|II|III|IV|V|VI|VII|VIII)\.\s+(\S.*)$")
@@ -63,11 +64,41 @@ class PlanDraft:
     standing_body: str | None = None
     warnings: list[str] = field(default_factory=list)
 
+    def agencies(self) -> list[tuple[str, AdminLevel | None, bool]]:
+        """The agencies the plan names, as (name, level, standing body): its
+        issuer, its recipients (without "Lưu …", persons "Đ/c …" and
+        parenthesised notes) and its standing body, the standing body first.
+
+        >>> PlanDraft(issuer="UBND huyện", recipients=["Ban ATGT tỉnh (b/c);", "Lưu: VT"],
+        ...           standing_body="Công an huyện").agencies()
+        [('Công an huyện', <AdminLevel.DISTRICT: 'district'>, True),
+         ('UBND huyện', <AdminLevel.DISTRICT: 'district'>, False),
+         ('Ban ATGT tỉnh', <AdminLevel.PROVINCE: 'province'>, False)]
+        """
+        names: list[tuple[str, bool]] = []
+        if self.issuer:
+            names.append((self.issuer, False))
+        for r in self.recipients:
+            r = re.sub(r"\(.*?\)", "", r).strip(" ;.-")
+            if not r or r.lower().startswith("lưu") or r.lower().startswith("đ/c"):
+                continue
+            names.append((r, False))
+        if self.standing_body:
+            names.append((self.standing_body, True))
+        names.sort(key=lambda n: not n[1])  # the standing body first, so its flag wins
+        return [(name, _level_of(name), standing) for name, standing in names]
+
     def to_json_dict(self) -> dict:
         d = asdict(self)
         for k in ("issued_on", "period_from", "period_to"):
             d[k] = d[k].isoformat() if d[k] else None
         return d
+
+
+def _level_of(name: str) -> AdminLevel | None:
+    """The administrative level an agency's name says (tỉnh, huyện, xã), if any."""
+    return next((lv for key, lv in (("tỉnh", AdminLevel.PROVINCE), ("huyện", AdminLevel.DISTRICT),
+                                    ("xã", AdminLevel.COMMUNE)) if key in name.lower()), None)
 
 
 def read_plan_text(data: bytes, filename: str) -> str:

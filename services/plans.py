@@ -238,13 +238,13 @@ def progress(store: Store, *, plan_id: int | None = None, lang: str = "vi") -> p
         if plan_id is not None and rec["section_id"] not in sections.index:
             continue
         it = rec["item_type"]
-        table = {"blackspot": spots, "case": cases, "work": works}[it]
+        table = {ItemType.BLACKSPOT: spots, ItemType.CASE: cases, ItemType.WORK: works}[it]
         if rec["item_id"] not in table.index:
             continue
         item = table.loc[rec["item_id"]]
-        if it == "blackspot":
+        if it == ItemType.BLACKSPOT:
             label = f"{item['road_code'] or ''} {item['from_m'] or ''}".strip()
-        elif it == "case":
+        elif it == ItemType.CASE:
             label = f"{item['kind'] or ''} {item['road_code'] or ''}".strip()
         else:
             label = str(item["name"] or item["work_type"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from models.enums import CaseStatus, WorkStatus, WorkType
+from models.enums import CaseStatus, ItemType, WorkStatus, WorkType
 from models.store import Store
 from services.documents import DocumentInfo, proposal_docx, spot_map_png, summary_docx
 from services.plans import plan_band, plan_by_number, progress, progress_summary, secondary_aims, target_table
@@ -22,7 +22,7 @@ def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
     links = store.links_frame()
     lead = {}
     if len(links):
-        bl = links.loc[links["item_type"] == "blackspot"]
+        bl = links.loc[links["item_type"] == ItemType.BLACKSPOT]
         lead = {int(i): agencies.get(a) for i, a in zip(bl["item_id"], bl["lead_agency_id"]) if pd.notna(a)}
     crashes = store.crashes_frame()
     from services.communes import current_units, with_current
@@ -173,7 +173,7 @@ def dossier(store: Store, spot_id: int, *, info: DocumentInfo | None = None) -> 
         site = spot_map_png(spot["geometry"], crashes=mine.dropna(subset=["lon", "lat"]),
                             roads=store.roads_frame()["geometry"].tolist())
     photos = []
-    att = store.attachments("blackspot", spot_id)
+    att = store.attachments(ItemType.BLACKSPOT, spot_id)
     for r in att.loc[att["kind"] == "photo"].to_dict("records") if len(att) else []:
         data = store.photo_bytes(int(r["id"]))
         if data:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from datetime import datetime
+
 import settings
-from errors import NotFoundError
+from errors import NotFoundError, TransitionError
 from geo.evaluation import BeforeAfter, before_after, segment_counts
-from models.enums import WorkStatus, WorkType
+from models.enums import ItemType, WorkStatus
+from models.orm import RemediationWork
 from models.store import Store
+from services.lifecycle import as_date, check_transition
 
 
 def evaluate_work(store: Store, work_id: int, *, today=None, months: int | None = None) -> BeforeAfter:
@@ -43,16 +47,6 @@ def evaluate_work(store: Store, work_id: int, *, today=None, months: int | None 
     return before_after(crashes, road=w["road_code"], from_m=float(w["from_m"]), to_m=float(w["to_m"]),
                         work_start=start, work_end=w["actual_end"], months=months, today=today,
                         reference=reference)
-
-
-def works_table(store: Store, *, lang: str = "vi") -> pd.DataFrame:
-    """Works with labels for type and status, for lists and exports."""
-    df = store.works_frame()
-    if df.empty:
-        return df
-    df["work_type_label"] = df["work_type"].map(lambda v: WorkType(v).label(lang))
-    df["status_label"] = df["status"].map(lambda v: WorkStatus(v).label(lang))
-    return df
 
 
 def costs_by_agency(works: pd.DataFrame, agencies: pd.DataFrame) -> pd.DataFrame:
@@ -171,3 +165,27 @@ def add_work(store: Store, *, work_type: str, blackspot_id: int | None = None, u
              **fields) -> int:
     """A remediation work for a spot, or for a road stretch (``road_code``, ``from_m``, ``to_m``)."""
     return store.add_work(work_type=work_type, blackspot_id=blackspot_id, user=user, **fields)
+
+
+def set_work_status(store: Store, work_id: int, new_status: WorkStatus | str, *, expected_version: int,
+                    user: str | None = None, on=None) -> RemediationWork:
+    """Move a work along proposed → approved → in progress → done. Starting
+    sets the actual start and finishing the actual end (``on``, default
+    today)."""
+    new_status = WorkStatus(new_status)
+    on = as_date(on) or datetime.now().date()
+    w = store.item_for_edit(ItemType.WORK, work_id, expected_version=expected_version)
+    if new_status == w.status:
+        return w
+    check_transition(ItemType.WORK, w.status, new_status)
+    actual_start, actual_end = w.actual_start, w.actual_end
+    if new_status == WorkStatus.IN_PROGRESS and actual_start is None:
+        actual_start = on
+    if new_status == WorkStatus.DONE:
+        if actual_start and on < actual_start:
+            raise TransitionError("Ngày hoàn thành trước ngày bắt đầu / End date before the start date")
+        actual_end = on
+        actual_start = actual_start or on
+    return store.save_status(ItemType.WORK, work_id, new_status, expected_status=w.status,
+                             expected_version=expected_version, user=user, actual_start=actual_start,
+                             actual_end=actual_end)

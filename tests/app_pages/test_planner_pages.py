@@ -10,6 +10,8 @@ from services.auth import add_user
 from streamlit.testing.v1 import AppTest
 
 from models.store import Store
+from services.blackspots import set_blackspot_status
+from services.corridor import set_case_status
 from tests.conftest import ROOT
 from tests.app_pages.conftest import run
 
@@ -372,12 +374,12 @@ def test_a_case_is_placed_by_road_and_chainage_and_confirmed(demo_url):
     # the deadline cannot come before the record
     cid = int(c["id"])
     v = int(store.cases_frame().set_index("id").loc[cid, "version"])
-    store.set_case_status(cid, "recorded", expected_version=v, record_no="08/BB", record_date=date(2026, 11, 10))
+    set_case_status(store, cid, "recorded", expected_version=v, record_no="08/BB", record_date=date(2026, 11, 10))
     v = int(store.cases_frame().set_index("id").loc[cid, "version"])
     from errors import TransitionError
 
     with pytest.raises(TransitionError, match="trước ngày biên bản"):
-        store.set_case_status(cid, "deadline_set", expected_version=v, deadline=date(2026, 11, 1))
+        set_case_status(store, cid, "deadline_set", expected_version=v, deadline=date(2026, 11, 1))
 
 
 def test_an_agency_is_added_where_it_is_chosen_and_is_the_items_lead(demo_url):
@@ -484,7 +486,7 @@ def test_the_next_status_offered_first_is_forward(demo_url):
     sid, v = int(spot["id"]), int(spot["version"])
     for status in ("confirmed", "remediation_planned"):
         if store.blackspots_frame().set_index("id").loc[sid, "status"] != status:
-            store.set_blackspot_status(sid, status, expected_version=v)
+            set_blackspot_status(store, sid, status, expected_version=v)
             v = int(store.blackspots_frame().set_index("id").loc[sid, "version"])
     d = item_detail(store, "blackspot", sid)
     assert [a for a, _ in d.allowed] == ["under_works", "confirmed"]

@@ -15,6 +15,7 @@ from models.permissions import Principal
 from services.auth import add_user, authenticate, update_user
 from services.backup import backup, restore, store_snapshot
 from services.blackspots import run_screening
+from services.corridor import set_case_status
 from tests.conftest import ROOT
 
 HOME, OTHER = "Đăk Ruồng", "Tân Lập"
@@ -67,9 +68,11 @@ def test_sign_in(world):
 def _attempt(store, action, ids):
     """Do one real write of the kind ``action`` names on the home commune's items."""
     if action == "edit_home":
-        store.set_case_status(ids["home_case"], "recorded", expected_version=1, record_no="1", record_date=date.today())
+        set_case_status(store, ids["home_case"], "recorded", expected_version=1, record_no="1",
+                        record_date=date.today())
     elif action == "edit_other":
-        store.set_case_status(ids["other_case"], "recorded", expected_version=1, record_no="1", record_date=date.today())
+        set_case_status(store, ids["other_case"], "recorded", expected_version=1, record_no="1",
+                        record_date=date.today())
     elif action == "create_home":
         store.add_case(geometry=shapely.Point(108.1, 14.4), commune=HOME)
     elif action == "delete":
@@ -111,7 +114,7 @@ def test_cross_commune_write_is_refused_with_a_clear_message(world):
     s, ids = world
     xa = _as(s, "xa")
     with pytest.raises(PermissionDenied, match=f"chỉ được sửa mục của xã {HOME}; mục này thuộc {OTHER}"):
-        xa.set_case_status(ids["other_case"], "recorded", expected_version=1, record_no="1", record_date=date.today())
+        set_case_status(xa, ids["other_case"], "recorded", expected_version=1, record_no="1", record_date=date.today())
     with pytest.raises(PermissionDenied):
         xa.add_note("case", ids["other_case"], "ghi chú")
     xa.add_note("case", ids["home_case"], "ghi chú của xã")

@@ -10,7 +10,9 @@ import shapely
 
 from errors import ConflictError, TransitionError
 from geo.crs import WGS84, transform
-from services.blackspots import run_screening
+from services.blackspots import run_screening, set_blackspot_status
+from services.corridor import set_case_status
+from services.works import set_work_status
 
 
 def _point_left_of_ql24(store, chainage_m: float, offset_m: float):
@@ -38,23 +40,23 @@ def test_case_gets_road_chainage_side_and_depth(ql24_store):
 def test_case_workflow_needs_a_record_and_is_audited(ql24_store):
     cid = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 141_000, 10.0), user="an")
     with pytest.raises(TransitionError, match="biên bản"):
-        ql24_store.set_case_status(cid, "cleared", expected_version=1, user="an")
+        set_case_status(ql24_store, cid, "cleared", expected_version=1, user="an")
     with pytest.raises(TransitionError, match="số và ngày"):
-        ql24_store.set_case_status(cid, "recorded", expected_version=1, user="an", record_no="12/BB")
-    c = ql24_store.set_case_status(cid, "recorded", expected_version=1, user="an", record_no="12/BB",
-                                   record_date="05/02/2025")
+        set_case_status(ql24_store, cid, "recorded", expected_version=1, user="an", record_no="12/BB")
+    c = set_case_status(ql24_store, cid, "recorded", expected_version=1, user="an", record_no="12/BB",
+                        record_date="05/02/2025")
     assert c.record_date == date(2025, 2, 5) and c.version == 2
     with pytest.raises(TransitionError, match="Không thể chuyển"):
-        ql24_store.set_case_status(cid, "enforced", expected_version=2, user="an")
+        set_case_status(ql24_store, cid, "enforced", expected_version=2, user="an")
     with pytest.raises(TransitionError, match="hết hạn"):
-        ql24_store.set_case_status(cid, "deadline_set", expected_version=2, user="an")
-    ql24_store.set_case_status(cid, "deadline_set", expected_version=2, user="binh", deadline="2025-03-01")
+        set_case_status(ql24_store, cid, "deadline_set", expected_version=2, user="an")
+    set_case_status(ql24_store, cid, "deadline_set", expected_version=2, user="binh", deadline="2025-03-01")
     with pytest.raises(ConflictError, match="binh"):
-        ql24_store.set_case_status(cid, "cleared", expected_version=2, user="an")
-    done = ql24_store.set_case_status(cid, "enforced", expected_version=3, user="an")
+        set_case_status(ql24_store, cid, "cleared", expected_version=2, user="an")
+    done = set_case_status(ql24_store, cid, "enforced", expected_version=3, user="an")
     assert done.closed_on is not None
     with pytest.raises(TransitionError, match="Không thể chuyển"):
-        ql24_store.set_case_status(cid, "detected", expected_version=4, user="an")
+        set_case_status(ql24_store, cid, "detected", expected_version=4, user="an")
     hist = ql24_store.history("encroachment_case", cid)
     steps = [c["status"] for c in hist.loc[hist["action"] == "update", "changes"] if "status" in c]
     assert steps == [["detected", "recorded"], ["recorded", "deadline_set"], ["deadline_set", "enforced"]]
@@ -66,7 +68,7 @@ def test_clearing_without_a_record_is_allowed_when_the_rule_is_off(ql24_store, m
 
     monkeypatch.setattr(settings, "CASE_RECORD_REQUIRED", False)
     cid = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 141_500, 10.0))
-    assert ql24_store.set_case_status(cid, "cleared", expected_version=1).status.value == "cleared"
+    assert set_case_status(ql24_store, cid, "cleared", expected_version=1).status.value == "cleared"
 
 
 def test_overdue_cases_stand_out(ql24_store):
@@ -74,9 +76,9 @@ def test_overdue_cases_stand_out(ql24_store):
     a = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 142_000, 12.0))
     b = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 143_000, 12.0))
     for cid, deadline in ((a, today - timedelta(days=3)), (b, today + timedelta(days=3))):
-        ql24_store.set_case_status(cid, "recorded", expected_version=1, record_no="1",
-                                   record_date=today - timedelta(days=10))
-        ql24_store.set_case_status(cid, "deadline_set", expected_version=2, deadline=deadline)
+        set_case_status(ql24_store, cid, "recorded", expected_version=1, record_no="1",
+                        record_date=today - timedelta(days=10))
+        set_case_status(ql24_store, cid, "deadline_set", expected_version=2, deadline=deadline)
     df = ql24_store.cases_frame().set_index("id")
     assert bool(df.loc[a, "overdue"]) and df.loc[a, "days_overdue"] == 3
     assert not bool(df.loc[b, "overdue"])
@@ -90,12 +92,12 @@ def test_work_lifecycle_and_dates(ql24_store):
     w = ql24_store.works_frame().set_index("id").loc[wid]
     assert w["road_code"] == spot["road_code"] and w["from_m"] == spot["from_m"] and w["status"] == "proposed"
     with pytest.raises(TransitionError, match="Không thể chuyển"):
-        ql24_store.set_work_status(wid, "done", expected_version=1)
-    ql24_store.set_work_status(wid, "approved", expected_version=1, user="an")
-    ql24_store.set_work_status(wid, "in_progress", expected_version=2, user="an", on="01/03/2025")
+        set_work_status(ql24_store, wid, "done", expected_version=1)
+    set_work_status(ql24_store, wid, "approved", expected_version=1, user="an")
+    set_work_status(ql24_store, wid, "in_progress", expected_version=2, user="an", on="01/03/2025")
     with pytest.raises(TransitionError, match="trước ngày bắt đầu"):
-        ql24_store.set_work_status(wid, "done", expected_version=3, on="01/02/2025")
-    w = ql24_store.set_work_status(wid, "done", expected_version=3, user="an", on="30/04/2025")
+        set_work_status(ql24_store, wid, "done", expected_version=3, on="01/02/2025")
+    w = set_work_status(ql24_store, wid, "done", expected_version=3, user="an", on="30/04/2025")
     assert (w.actual_start, w.actual_end) == (date(2025, 3, 1), date(2025, 4, 30))
     with pytest.raises(ValueError):
         ql24_store.add_work(work_type="magic", road_code="QL24", from_m=1, to_m=2)
@@ -107,7 +109,7 @@ def test_removal_needs_a_clean_full_after_period(ql24_store):
     sid = int(spot["id"])
     v = int(spot["version"])
     for st in ("confirmed", "remediation_planned", "under_works", "fixed", "monitoring"):
-        v = ql24_store.set_blackspot_status(sid, st, expected_version=v).version
+        v = set_blackspot_status(ql24_store, sid, st, expected_version=v).version
     from models.orm import Blackspot
 
     with ql24_store.session() as s:  # the latest screening no longer finds it
@@ -115,14 +117,15 @@ def test_removal_needs_a_clean_full_after_period(ql24_store):
     v += 1
     wid = ql24_store.add_work(work_type="markings", blackspot_id=sid)
     for st in ("approved", "in_progress"):
-        ql24_store.set_work_status(wid, st, expected_version=ql24_store.works_frame().set_index("id").loc[wid, "version"],
-                                   on=date.today() - timedelta(days=60))
-    ql24_store.set_work_status(wid, "done", expected_version=3, on=date.today() - timedelta(days=30))
+        set_work_status(ql24_store, wid, st,
+                        expected_version=ql24_store.works_frame().set_index("id").loc[wid, "version"],
+                        on=date.today() - timedelta(days=60))
+    set_work_status(ql24_store, wid, "done", expected_version=3, on=date.today() - timedelta(days=30))
     with pytest.raises(TransitionError, match="chưa đủ"):
-        ql24_store.set_blackspot_status(sid, "removed", expected_version=v)
+        set_blackspot_status(ql24_store, sid, "removed", expected_version=v)
     # the work finished long ago: its after period is over; the simulated data show no black spot there
     ql24_store.update_work(wid, expected_version=4, actual_end=date(2021, 1, 1), actual_start=date(2020, 12, 1))
-    assert ql24_store.set_blackspot_status(sid, "removed", expected_version=v).status.value == "removed"
+    assert set_blackspot_status(ql24_store, sid, "removed", expected_version=v).status.value == "removed"
 
 
 def test_photos_are_kept_in_the_store_and_travel_with_a_backup(ql24_store, tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from errors import ConflictError, ImportRejected, TransitionError
 from geo.validate import validate_crashes
-from services.blackspots import run_screening
+from services.blackspots import run_screening, set_blackspot_status
 from tests.conftest import HK_BOUNDS
 
 
@@ -80,13 +80,13 @@ def test_lifecycle_rules_conflicts_and_history(ql24_store):
     spots = ql24_store.blackspots_frame(kind="black_spot")
     sid, v = int(spots.iloc[0]["id"]), int(spots.iloc[0]["version"])
     with pytest.raises(TransitionError, match="Không thể chuyển"):
-        ql24_store.set_blackspot_status(sid, "fixed", expected_version=v, user="an")
-    b = ql24_store.set_blackspot_status(sid, "confirmed", expected_version=v, user="an", note="khảo sát hiện trường")
+        set_blackspot_status(ql24_store, sid, "fixed", expected_version=v, user="an")
+    b = set_blackspot_status(ql24_store, sid, "confirmed", expected_version=v, user="an", note="khảo sát hiện trường")
     assert b.status.value == "confirmed" and b.version == v + 1
     with pytest.raises(ConflictError, match="an"):
-        ql24_store.set_blackspot_status(sid, "remediation_planned", expected_version=v, user="binh")
+        set_blackspot_status(ql24_store, sid, "remediation_planned", expected_version=v, user="binh")
     with pytest.raises(TransitionError, match="vẫn đạt"):
-        ql24_store.set_blackspot_status(sid, "removed", expected_version=v + 1, user="an")
+        set_blackspot_status(ql24_store, sid, "removed", expected_version=v + 1, user="an")
     hist = ql24_store.history("blackspot", sid)
     changes = hist.loc[hist["action"] == "update", "changes"].iloc[0]
     assert changes["status"] == ["candidate", "confirmed"] and hist["user"].iloc[-1] == "an"

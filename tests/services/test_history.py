@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from services.blackspots import run_screening
+from services.blackspots import run_screening, set_blackspot_status
 from services.history import FIELDS, history_names, history_table, item_history
 from services.plan_parser import parse_plan, read_plan_text
 from tests.conftest import SHARED
@@ -25,7 +25,7 @@ def test_a_spots_history_has_every_change_in_each_language(ql24_store):
     run_screening(store, user="an")
     spot = store.blackspots_frame(kind="black_spot").iloc[0]
     sid = int(spot["id"])
-    store.set_blackspot_status(sid, "confirmed", expected_version=int(spot["version"]), user="an")
+    set_blackspot_status(store, sid, "confirmed", expected_version=int(spot["version"]), user="an")
     plan_file = PLAN / "kon-ray-2024-kh-batgt.md"
     draft = parse_plan(read_plan_text(plan_file.read_bytes(), plan_file.name))
     store.save_plan(draft, user="an")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from services.blackspots import run_screening
+from services.blackspots import run_screening, set_blackspot_status
 from services.overview import next_steps
 
 
@@ -46,7 +46,7 @@ def test_next_steps_follow_the_years_work(store, ql24, tmp_path):
     run_screening(store, user="an")
 
     spot = store.blackspots_frame(kind="black_spot").iloc[0]
-    store.set_blackspot_status(int(spot["id"]), "confirmed", expected_version=int(spot["version"]), user="an")
+    set_blackspot_status(store, int(spot["id"]), "confirmed", expected_version=int(spot["version"]), user="an")
     steps = {s.key: s for s in next_steps(store)}
     assert steps["works"].count == 1 and steps["works"].page == "works.py"
     store.add_work(work_type="signs", blackspot_id=int(spot["id"]), user="an")

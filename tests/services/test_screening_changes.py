@@ -11,7 +11,8 @@ import cli
 from geo._io import RawTable
 from geo.chainage import format_chainage
 from geo.validate import validate_crashes
-from services.blackspots import SCREEN_CHANGES, run_screening, screen_lines, screen_summary, stretch_text
+from services.blackspots import (SCREEN_CHANGES, run_screening, screen_lines, screen_summary, set_blackspot_status,
+                                 stretch_text)
 
 
 def _second_road(store) -> str:
@@ -118,7 +119,7 @@ def test_each_rule_set_keeps_its_own_results(ql24_store):
     run_screening(store, ruleset="tt41-2024", user="an")
     before = store.blackspots_frame().set_index("id")
     sid = int(before.index[0])
-    store.set_blackspot_status(sid, "confirmed", expected_version=int(before.loc[sid, "version"]), user="an")
+    set_blackspot_status(store, sid, "confirmed", expected_version=int(before.loc[sid, "version"]), user="an")
     before = store.blackspots_frame().set_index("id")
     _, diff = run_screening(store, ruleset="tt26-2012", user="an")
     after = store.blackspots_frame().set_index("id")
