@@ -4,6 +4,8 @@ The domain parts live in the other ``_store_*`` modules as mixins; ``models.stor
 puts them together."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 
 import numpy as np
@@ -16,6 +18,13 @@ from errors import ConflictError, NotFoundError, TransitionError
 from models.db import get_engine, is_postgres, migrate, session_scope
 from models.orm import Agency, AuditLog
 from models.permissions import SYSTEM, Action, Principal, check
+
+
+#: Whole-table reads kept per store and data version, shared by every Store of
+#: the process (see :meth:`StoreBase._read_cached`).
+_READS: OrderedDict[tuple[str, str], tuple[int, object]] = OrderedDict()
+_READS_LOCK = threading.Lock()
+_READS_MAX = 24
 
 
 class StoreBase:
@@ -97,6 +106,29 @@ class StoreBase:
         One indexed lookup, for the pages' caches to know when to read again."""
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
+
+    def _read_cached(self, what: str, read):
+        """``read()``, kept for the store's data version: every write of any
+        process writes an audit row, so a version seen again means the same
+        data, and the read is not repeated (a page's services ask for the
+        whole crash table or the road network several times a run). Frames
+        come back as copies, so a caller changing its frame changes no one
+        else's; other values (the road network) are shared and read-only."""
+        version = self.data_version()
+        key = (self.engine.url.render_as_string(hide_password=False), what)
+        with _READS_LOCK:
+            hit = _READS.get(key)
+            if hit is not None and hit[0] == version:
+                _READS.move_to_end(key)
+                value = hit[1]
+                return value.copy() if isinstance(value, pd.DataFrame) else value
+        value = read()
+        with _READS_LOCK:
+            _READS[key] = (version, value)
+            _READS.move_to_end(key)
+            while len(_READS) > _READS_MAX:
+                _READS.popitem(last=False)
+        return value.copy() if isinstance(value, pd.DataFrame) else value
 
     def history(self, table_name: str, row_id: int) -> pd.DataFrame:
         with self.engine.connect() as conn:

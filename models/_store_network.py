@@ -52,10 +52,12 @@ class NetworkMixin:
                          "road_land_half_width_m", "km_start_m", "length_m", "source", "geometry", "version"])
 
     def road_network(self) -> RoadNetwork | None:
-        roads = self.roads_frame()
-        if roads.empty:
-            return None
-        return RoadNetwork.from_frame(roads)
+        """The roads as a :class:`RoadNetwork` (built once per data version; shared, read-only)."""
+        def build():
+            roads = self.roads_frame()
+            return None if roads.empty else RoadNetwork.from_frame(roads)
+
+        return self._read_cached("road_network", build)
 
     # ------------------------------------------------------------ admin units
     def add_admin_units(self, units: pd.DataFrame, *, user: str | None = None) -> list[int]:
