@@ -40,56 +40,55 @@ def _today() -> str:
     return date.today().isoformat()
 
 
-def data_version(url: str) -> int:
-    """The store's data version (:meth:`Store.data_version`): every cached
-    frame is keyed by it, so a write by any process (the command line's nightly
-    import, another server) shows on the next run."""
-    return _store(url).data_version()
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _frame(url: str, what: str, version: int, day: str) -> pd.DataFrame:
-    """A store frame for one data version (and day: cases are overdue by the calendar)."""
+def _frame(url: str, what: str) -> pd.DataFrame:
+    """A store frame as of the store's data version (and day: cases are
+    overdue by the calendar), kept by the store (:meth:`Store.read_cached`)
+    for every session of the process: a copy per call, without the
+    serialisation ``st.cache_data`` pays on every read."""
     store = _store(url)
-    if what == "corridors":
-        from services.corridor import corridor_polygons
 
-        return corridor_polygons(store.roads_frame(), rules=settings.CORRIDOR_RULESET)
-    return {"crashes": store.crashes_frame, "roads": store.roads_frame, "boundaries": store.admin_units_frame,
-            "spots": store.blackspots_frame, "cases": store.cases_frame, "works": store.works_frame,
-            "agencies": store.agencies_frame}[what]()
+    def read() -> pd.DataFrame:
+        if what == "corridors":
+            from services.corridor import corridor_polygons
+
+            return corridor_polygons(store.roads_frame(), rules=settings.CORRIDOR_RULESET)
+        return {"crashes": store.crashes_frame, "roads": store.roads_frame, "boundaries": store.admin_units_frame,
+                "spots": store.blackspots_frame, "cases": store.cases_frame, "works": store.works_frame,
+                "agencies": store.agencies_frame}[what]()
+
+    return store.read_cached(f"page:{what}:{_today()}", read)
 
 
 def load_crashes(url: str) -> pd.DataFrame:
-    return _frame(url, "crashes", data_version(url), _today())
+    return _frame(url, "crashes")
 
 
 def load_roads(url: str) -> pd.DataFrame:
-    return _frame(url, "roads", data_version(url), _today())
+    return _frame(url, "roads")
 
 
 def load_boundaries(url: str) -> pd.DataFrame:
-    return _frame(url, "boundaries", data_version(url), _today())
+    return _frame(url, "boundaries")
 
 
 def load_spots(url: str) -> pd.DataFrame:
-    return _frame(url, "spots", data_version(url), _today())
+    return _frame(url, "spots")
 
 
 def load_cases(url: str) -> pd.DataFrame:
-    return _frame(url, "cases", data_version(url), _today())
+    return _frame(url, "cases")
 
 
 def load_works(url: str) -> pd.DataFrame:
-    return _frame(url, "works", data_version(url), _today())
+    return _frame(url, "works")
 
 
 def load_agencies(url: str) -> pd.DataFrame:
-    return _frame(url, "agencies", data_version(url), _today())
+    return _frame(url, "agencies")
 
 
 def load_corridors(url: str) -> pd.DataFrame:
-    return _frame(url, "corridors", data_version(url), _today())
+    return _frame(url, "corridors")
 
 
 def invalidate() -> None:

@@ -21,7 +21,7 @@ from models.permissions import SYSTEM, Action, Principal, check
 
 
 #: Whole-table reads kept per store and data version, shared by every Store of
-#: the process (see :meth:`StoreBase._read_cached`).
+#: the process (see :meth:`StoreBase.read_cached`).
 _READS: OrderedDict[tuple[str, str], tuple[int, object]] = OrderedDict()
 _READS_LOCK = threading.Lock()
 _READS_MAX = 24
@@ -107,7 +107,7 @@ class StoreBase:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
 
-    def _read_cached(self, what: str, read):
+    def read_cached(self, what: str, read):
         """``read()``, kept for the store's data version: every write of any
         process writes an audit row, so a version seen again means the same
         data, and the read is not repeated (a page's services ask for the

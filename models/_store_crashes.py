@@ -268,9 +268,9 @@ class CrashesMixin:
     def crashes_frame(self, *, date_from=None, date_to=None, commune: str | None = None,
                       road_code: str | None = None) -> pd.DataFrame:
         """Crashes as a DataFrame (no geometry parsing: lon/lat columns). The
-        whole table is read once per data version (:meth:`_read_cached`)."""
+        whole table is read once per data version (:meth:`read_cached`)."""
         if date_from is None and date_to is None and not commune and not road_code:
-            return self._read_cached("crashes", self._crashes_read)
+            return self.read_cached("crashes", self._crashes_read)
         return self._crashes_read(date_from=date_from, date_to=date_to, commune=commune, road_code=road_code)
 
     def _crashes_read(self, *, date_from=None, date_to=None, commune: str | None = None,
