@@ -26,15 +26,24 @@ class Filters:
         return self != Filters(ruleset=self.ruleset)
 
 
+def _parts(values: pd.Series) -> list[str]:
+    """The distinct ";"-separated parts of a text column, sorted (each distinct
+    text split once: a province's crashes repeat a few hundred texts).
+
+    >>> _parts(pd.Series(["xe máy; ô tô", None, "ô tô", "xe máy;ô tô", " "]))
+    ['xe máy', 'ô tô']
+    """
+    return sorted({v.strip() for s in pd.unique(values.dropna()) for v in str(s).split(";") if v.strip()})
+
+
 def options(crashes: pd.DataFrame, roads: pd.DataFrame | None = None) -> dict:
     """Choices for the filter widgets, from the data."""
-    vehicles = sorted({v.strip() for s in crashes["vehicle_types"].dropna() for v in str(s).split(";") if v.strip()})
+    vehicles = _parts(crashes["vehicle_types"])
     road_codes = set(crashes["road_code"].dropna())
     if roads is not None and len(roads):
         road_codes |= set(roads["code"])
     t = crashes["occurred_at"]
-    causes = sorted({v.strip() for s in crashes["cause"].dropna() for v in str(s).split(";") if v.strip()}) \
-        if "cause" in crashes else []
+    causes = _parts(crashes["cause"]) if "cause" in crashes else []
     return {"communes": sorted(crashes["commune"].dropna().unique().tolist()),
             "roads": sorted(road_codes), "vehicles": vehicles, "causes": causes,
             "date_min": t.min().date() if len(t) else None, "date_max": t.max().date() if len(t) else None}
