@@ -6,13 +6,14 @@ Each planner is a signed-in browser session as Streamlit's own front end
 makes it: a websocket to ``/_stcore/stream`` carrying the session cookie,
 ``rerun_script`` messages naming the page, the page's elements back as
 protobuf messages until ``script_finished``. A planner opens a page, reads
-it for a while (think time 1–3 s), opens another. One planner in six is
+it for a while (think time 5–15 s), opens another. One planner in six is
 the committee's secretary (an administrator, who keeps the plans and
 agencies): a third of the time it adds an agency through the plans page's
 form (the form's widgets filled and its submit button pressed, as the
 browser sends them).
 
-Reported per page: rerun p95 (from the message sent to the run's end, the
+The planners arrive over 30 s, then all of them work for ``--seconds``; that
+window is measured. Reported per page: rerun p95 (from the message sent to the run's end, the
 page's data cached); errors: a page showing an exception or an error alert,
 a run that did not finish, a dropped websocket; lost updates: an agency whose
 submission was confirmed ("Đã thêm cơ quan") but is not in the store, or is
@@ -141,30 +142,33 @@ def _add_agency(session: Session, name: str) -> tuple[float, bool, list[str]]:
     return secs, said, problems + more
 
 
-def planner(base: str, token: str, writes: bool, until: float, log: list, lock: threading.Lock, seed_: int) -> None:
+def planner(base: str, token: str, writes: bool, arrive: float, until: float, log: list, lock: threading.Lock,
+            seed_: int) -> None:
     rng = random.Random(seed_)
+    time.sleep(max(0.0, arrive - time.perf_counter()))
     try:
         session = Session(base, token)
     except Exception as exc:  # noqa: BLE001 (a load test counts every failure)
         with lock:
-            log.append(("connect", 0.0, [repr(exc)], None))
+            log.append(("connect", 0.0, [repr(exc)], None, time.perf_counter()))
         return
     try:
         while time.perf_counter() < until:
+            started = time.perf_counter()
             if writes and rng.random() < 0.3:
                 name = f"Tổ công tác {uuid.uuid4().hex[:10]}"
                 secs, said, problems = _add_agency(session, name)
-                entry = ("write", secs, problems, name if said else None)
+                entry = ("write", secs, problems, name if said else None, started)
             else:
                 page = rng.choice(list(PAGES))
                 secs, _, problems = session.run(PAGES[page])
-                entry = (page, secs, problems, None)
+                entry = (page, secs, problems, None, started)
             with lock:
                 log.append(entry)
-            time.sleep(rng.uniform(1.0, 3.0))  # the planner reads the page
+            time.sleep(rng.uniform(5.0, 15.0))  # the planner reads the page
     except Exception as exc:  # noqa: BLE001
         with lock:
-            log.append(("dropped", 0.0, [repr(exc)], None))
+            log.append(("dropped", 0.0, [repr(exc)], None, time.perf_counter()))
     finally:
         try:
             session.close()
@@ -172,7 +176,7 @@ def planner(base: str, token: str, writes: bool, until: float, log: list, lock: 
             pass
 
 
-def run_load(url: str, tokens: list[str], *, processes: int, seconds: float, run_dir) -> dict:
+def run_load(url: str, tokens: list, *, processes: int, seconds: float, run_dir, ramp: float = 30.0) -> dict:
     import cluster
     from models.store import Store
 
@@ -188,35 +192,40 @@ def run_load(url: str, tokens: list[str], *, processes: int, seconds: float, run
         for page in PAGES.values():
             warm.run(page)
         warm.close()
-        until = time.perf_counter() + seconds
-        threads = [threading.Thread(target=planner, args=(proxy, tok, writes, until, log, lock, i))
+        # the planners arrive over ``ramp`` seconds (a morning, compressed), then all work for ``seconds``:
+        # what is measured is that window, every session open
+        t0 = time.perf_counter()
+        steady, until = t0 + ramp, t0 + ramp + seconds
+        threads = [threading.Thread(target=planner, args=(proxy, tok, writes, t0 + ramp * i / len(tokens), until, log,
+                                                          lock, i))
                    for i, (tok, writes) in enumerate(tokens)]
         for t in threads:
             t.start()
-            time.sleep(0.05)  # planners arrive over three seconds, not in one instant
         for t in threads:
             t.join()
         served = {}
         for key, up, req in cluster.routes(run):
             if "/_stcore/stream" in req:
                 served[up] = served.get(up, 0) + 1
-    names = [n for k, _, _, n in log if k == "write" and n]
+    names = [n for k, _, _, n, _ in log if k == "write" and n]  # every write, the ramp's too
+    errors = sum(len(p) for _, _, p, _, _ in log)
+    log = [e for e in log if e[4] >= steady]
     after = store.agencies_frame()["name"].tolist()
     new = [n for n in after if n not in before]
     lost = sum(1 for n in names if n not in set(new)) + (len(new) - len(set(new)))
     out = {"processes": processes, "sessions": len(tokens), "seconds": seconds, "websockets_per_process": served,
            "reruns": sum(1 for k, *_ in log if k in PAGES or k == "write"),
-           "errors": sum(len(p) for _, _, p, _ in log), "error_samples": [p for _, _, p, _ in log if p][:3],
+           "ramp_s": ramp, "errors": errors, "error_samples": [p for _, _, p, _, _ in log if p][:3],
            "writes_confirmed": len(names), "lost_updates": lost}
     out["reruns_per_s"] = round(out["reruns"] / seconds, 1)
-    lists = [s for k, s, _, _ in log if k in LIST_PAGES]
-    for label, values in (("list_pages", lists), ("map", [s for k, s, _, _ in log if k == "map"]),
-                          ("write", [s for k, s, _, _ in log if k == "write"])):
+    lists = [s for k, s, *_ in log if k in LIST_PAGES]
+    for label, values in (("list_pages", lists), ("map", [s for k, s, *_ in log if k == "map"]),
+                          ("write", [s for k, s, *_ in log if k == "write"])):
         if values:
             out[f"{label}_p50_ms"] = round(float(np.percentile(values, 50)) * 1000)
             out[f"{label}_p95_ms"] = round(float(np.percentile(values, 95)) * 1000)
     for page in LIST_PAGES:
-        values = [s for k, s, _, _ in log if k == page]
+        values = [s for k, s, *_ in log if k == page]
         if values:
             out[f"{page}_p95_ms"] = round(float(np.percentile(values, 95)) * 1000)
     return out
