@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import random
 import re
 import threading
 from collections import OrderedDict
 
+import branca.element
 import folium
 import numpy as np
 import pandas as pd
@@ -205,6 +207,15 @@ class _RawScript(folium.Element):
     def render(self, **kwargs) -> str:
         return self.text
 
+
+def _element_id(cls) -> str:
+    """An id for a map element, unique within a page: 128 random bits from
+    Python's generator instead of the system's (branca asks the system for
+    each of the hundreds of elements a map renders, one system call each)."""
+    return f"{random.getrandbits(128):032x}"
+
+
+branca.element.Element._generate_id = classmethod(_element_id)
 
 _COMPACT: OrderedDict[bytes, str] = OrderedDict()
 _COMPACT_LOCK = threading.Lock()
