@@ -56,7 +56,24 @@ def _frame(url: str, what: str) -> pd.DataFrame:
                 "spots": store.blackspots_frame, "cases": store.cases_frame, "works": store.works_frame,
                 "agencies": store.agencies_frame}[what]()
 
-    return store.read_cached(f"page:{what}:{_today()}", read)
+    return store.read_cached(f"page:{what}:{_today()}", read, version=run_data_version())
+
+
+def run_data_version() -> int:
+    """The store's data version, read once per run: one query per run instead
+    of one per frame. A run is known by the per-run state Streamlit gives
+    each run of a session (its element cursors, new at every run); a write
+    (:func:`invalidate`) forgets it, so the rest of that run reads again."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    run = getattr(get_script_run_ctx(), "cursors", None)
+    kept = st.session_state.get("_data_version")
+    if run is not None and kept is not None and kept[0] is run:
+        return kept[1]
+    v = _store(settings.database_url()).data_version()
+    if run is not None:
+        st.session_state["_data_version"] = (run, v)
+    return v
 
 
 def load_crashes(url: str) -> pd.DataFrame:
@@ -92,8 +109,10 @@ def load_corridors(url: str) -> pd.DataFrame:
 
 
 def invalidate() -> None:
-    """Forget cached frames after a write."""
+    """Forget cached frames after a write (and this run's data version: the
+    rest of the run reads the store as the write left it)."""
     st.cache_data.clear()
+    st.session_state.pop("_data_version", None)
 
 
 def lang() -> str:

@@ -107,14 +107,16 @@ class StoreBase:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
 
-    def read_cached(self, what: str, read):
+    def read_cached(self, what: str, read, *, version: int | None = None):
         """``read()``, kept for the store's data version: every write of any
         process writes an audit row, so a version seen again means the same
         data, and the read is not repeated (a page's services ask for the
         whole crash table or the road network several times a run). Frames
         come back as copies, so a caller changing its frame changes no one
-        else's; other values (the road network) are shared and read-only."""
-        version = self.data_version()
+        else's; other values (the road network) are shared and read-only.
+        ``version`` is the data version when the caller has just read it (a
+        page reads it once per run)."""
+        version = self.data_version() if version is None else version
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
             hit = _READS.get(key)
