@@ -402,6 +402,16 @@ EN: dict[str, str] = {
     "Đến ngày": "To",
     "Địa danh": "Place",
     "Ảnh hiện trường": "Site photo",
+    'Tải lên điểm hoặc đa giác công trình (GeoJSON, GPKG, SHP nén, KML, CSV lon/lat); công cụ liệt kê những công trình nằm trong hành lang an toàn.':
+        'Upload points or building footprints; the tool lists those inside a safety corridor.',
+    'Báo cáo tổng kết':
+        'Year-end summary',
+    'Bấm vào một điểm đen, vụ lấn chiếm hoặc công trình để xem chi tiết; bấm vào chỗ trống trên đường để ghi nhận lấn chiếm hoặc gắn cờ điểm tiềm ẩn.':
+        'Click a black spot, case or work for its details; click an empty place on a road to record an encroachment or flag a potential crash point.',
+    'Chưa có mục nào được gắn với kế hoạch. Gắn ở bảng chi tiết của điểm đen, vụ lấn chiếm, công trình.':
+        "No item is linked to a plan yet. Link them from an item's detail panel.",
+    'Chưa có công trình nào. Tạo từ một điểm đen (trang Bản đồ hoặc Điểm đen) hoặc ở thẻ Thêm công trình.':
+        'No works yet. Create one from a black spot or in the Add tab.',
 }
 
 

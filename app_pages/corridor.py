@@ -72,9 +72,8 @@ with tab_new:
     record_case_form(lang=L, key="new_case", roads=roads["code"].tolist() if len(roads) else None)
 
 with tab_check:
-    st.write("Tải lên điểm hoặc đa giác công trình (GeoJSON, GPKG, SHP nén, KML, CSV lon/lat); công cụ liệt kê "
-             "những công trình nằm trong hành lang an toàn." if vi else
-             "Upload points or building footprints; the tool lists those inside a safety corridor.")
+    st.write(tr("Tải lên điểm hoặc đa giác công trình (GeoJSON, GPKG, SHP nén, KML, CSV lon/lat); công cụ liệt kê "
+                "những công trình nằm trong hành lang an toàn."))
     up = st.file_uploader(tr("Tệp công trình"),
                           type=["geojson", "json", "gpkg", "zip", "kml", "csv", "xlsx"], key="corr_upload")
     if up is not None and roads.empty:

@@ -26,8 +26,7 @@ store = get_store()
 f = filters()
 spots = filter_spots(load_spots(url()), f)
 tab_list, tab_prop, tab_sum = st.tabs([tr("Danh sách điểm"),
-                                       tr("Tờ trình đề xuất"), "Báo cáo tổng kết" if vi else
-                                       "Year-end summary"])
+                                       tr("Tờ trình đề xuất"), tr("Báo cáo tổng kết")])
 
 with tab_list:
     kinds = {"black_spot": SpotKind.BLACK_SPOT.label(L), "potential": SpotKind.POTENTIAL.label(L),

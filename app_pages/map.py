@@ -108,10 +108,8 @@ def map_and_panel():
         elif point:
             place_actions(point)
         else:
-            st.info("Bấm vào một điểm đen, vụ lấn chiếm hoặc công trình để xem chi tiết; bấm vào chỗ trống trên "
-                    "đường để ghi nhận lấn chiếm hoặc gắn cờ điểm tiềm ẩn." if vi else
-                    "Click a black spot, case or work for its details; click an empty place on a road to record "
-                    "an encroachment or flag a potential crash point.")
+            st.info(tr("Bấm vào một điểm đen, vụ lấn chiếm hoặc công trình để xem chi tiết; bấm vào chỗ trống "
+                       "trên đường để ghi nhận lấn chiếm hoặc gắn cờ điểm tiềm ẩn."))
 
 
 def place_actions(point):

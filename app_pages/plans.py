@@ -103,8 +103,8 @@ with tab_progress:
                         format_func=lambda i: "— (tất cả / all)" if i is None else plan_label[i])
     prog = progress(store, plan_id=pid2, lang=L)
     if prog.empty:
-        st.info("Chưa có mục nào được gắn với kế hoạch. Gắn ở bảng chi tiết của điểm đen, vụ lấn chiếm, công trình."
-                if vi else "No item is linked to a plan yet. Link them from an item's detail panel.")
+        st.info(tr("Chưa có mục nào được gắn với kế hoạch. Gắn ở bảng chi tiết của điểm đen, vụ lấn chiếm, "
+                   "công trình."))
     else:
         c1, c2 = st.columns(2)
         c1.markdown("**" + (tr("Theo mục kế hoạch")) + "**")

@@ -34,8 +34,8 @@ tab_list, tab_time, tab_cost, tab_eval, tab_new = st.tabs([
 
 with tab_list:
     if works.empty:
-        st.info("Chưa có công trình nào. Tạo từ một điểm đen (trang Bản đồ hoặc Điểm đen) hoặc ở thẻ Thêm công trình."
-                if vi else "No works yet. Create one from a black spot or in the Add tab.")
+        st.info(tr("Chưa có công trình nào. Tạo từ một điểm đen (trang Bản đồ hoặc Điểm đen) hoặc ở thẻ Thêm "
+                   "công trình."))
     else:
         table = pd.DataFrame({
             "ID": works["id"], tr("Loại"): works["work_type"].map(lambda v: WorkType(v).label(L)),
