@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -31,6 +31,7 @@ run: install vendor demo
 
 test: install vendor
 	$(BIN)/ruff check .
+	$(BIN)/mypy geo services
 	$(BIN)/python -m pytest
 
 # the README's pictures: the documents rendered to PNG, and the app's pages as the browser tests see them

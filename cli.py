@@ -136,28 +136,28 @@ def cmd_import(args) -> int:
     store = _store()
     path = Path(args.file)
     if args.kind == "roads":
-        from geo._io import read_table
+        from services.importing import read_file
 
-        roads = roads_from_table(read_table(path))
+        roads = roads_from_table(read_file(path))
         _print_report(roads)
         ids = import_roads(store, roads, user=args.user, source=path.name)
         print(f"Đã nhập {len(ids)} tuyến đường / Imported {len(ids)} roads")
         return 0
     if args.kind == "boundaries":
-        from geo._io import read_table
+        from services.importing import read_file
         from services.importing import boundaries_from_table
 
-        units = boundaries_from_table(read_table(path), level=args.level)
+        units = boundaries_from_table(read_file(path), level=args.level)
         _print_report(units)
         ids = import_boundaries(store, units, user=args.user)
         print(f"Đã nhập {len(ids)} đơn vị hành chính / Imported {len(ids)} administrative units")
         return 0
     if args.kind == "cases":
-        from geo._io import read_table
+        from services.importing import read_file
         from services.importing import cases_from_table
 
         crs = int(args.crs) if args.crs and args.crs.isdigit() else args.crs
-        cases = cases_from_table(read_table(path), source_crs=crs)
+        cases = cases_from_table(read_file(path), source_crs=crs)
         _print_report(cases)
         ids = import_cases(store, cases, user=args.user)
         inside = store.cases_frame().set_index("id").loc[ids, "zone"].isin(["corridor", "road_land"]).sum()
@@ -308,11 +308,11 @@ def cmd_screen(args) -> int:
 def _read_crash_file(path: Path) -> pd.DataFrame:
     """Read the file-only CLI input: id, road, chainage_m (or Km text), date,
     deaths, injured, optional not_infra, urban, lon, lat."""
-    from geo._io import read_table
+    from services.importing import read_file
     from geo.chainage import normalise_road_code, parse_chainage_series
     from geo.validate import parse_bool, parse_dates
 
-    t = read_table(path)
+    t = read_file(path)
     f = t.frame
     cols = {c.lower().strip(): c for c in f.columns}
 
@@ -444,13 +444,13 @@ def cmd_cluster(args) -> int:
 
 
 def cmd_corridor_check(args) -> int:
-    from geo._io import read_table
+    from services.importing import read_file
     from services.corridor import check_against_corridors, features_from_table
     from services.importing import roads_from_table
 
-    roads = roads_from_table(read_table(Path(args.roads)))
+    roads = roads_from_table(read_file(Path(args.roads)))
     crs = int(args.crs) if args.crs and args.crs.isdigit() else args.crs
-    feats = features_from_table(read_table(Path(args.points)), source_crs=crs)
+    feats = features_from_table(read_file(Path(args.points)), source_crs=crs)
     _print_report(feats)
     out = check_against_corridors(roads, feats, rules=args.rules, search_m=args.search_m)
     _write_table(out, Path(args.out))

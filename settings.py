@@ -28,6 +28,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: VIETNAM_BOUNDS: the lon/lat box of Viet Nam outside which an imported crash is rejected (unless the
+#: import is given other bounds); it lives with the validation that uses it
+from geo.validate import VIETNAM_BOUNDS as VIETNAM_BOUNDS
+
 ROOT = Path(__file__).resolve().parent
 
 
@@ -58,11 +62,6 @@ STREAM_MB = float(_env("STREAM_MB", "32"))
 CHUNK_ROWS = int(_env("CHUNK_ROWS", "200000"))
 SNAP_DISTANCE_M = float(_env("SNAP_DISTANCE_M", "50"))
 DEFAULT_RULESET = _env("RULESET", "tt41-2024")
-
-#: Longitude/latitude box of mainland Viet Nam and its near islands
-#: (Phú Quốc, Côn Đảo, Thổ Chu); crashes outside it are rejected on import
-#: unless the import is given other bounds.
-VIETNAM_BOUNDS = (102.1, 8.3, 109.7, 23.4)
 
 #: EPDO weights (equivalent property-damage-only): fatal, injury, property-only.
 EPDO_WEIGHTS = {"fatal": 12.0, "injury": 3.0, "pdo": 1.0}

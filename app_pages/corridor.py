@@ -8,7 +8,7 @@ import streamlit as st
 
 import settings
 from errors import BlackspotError
-from geo._io import read_table
+from services.importing import read_file
 from geo.chainage import format_chainage
 from geo.corridor import load_corridor_rules, road_widths
 from i18n import t
@@ -80,7 +80,7 @@ with tab_check:
         st.warning(tr("Chưa có tuyến đường"))
     elif up is not None:
         try:
-            feats = features_from_table(read_table(up.getvalue(), filename=up.name))
+            feats = features_from_table(read_file(up.getvalue(), filename=up.name))
             with st.spinner(tr("Đang kiểm tra…")):
                 res = check_against_corridors(roads, feats, rules=settings.CORRIDOR_RULESET, lang=L)
         except BlackspotError as exc:

@@ -44,11 +44,11 @@ if upload is None:
 else:
     data = upload.getvalue()
     if kind in ("boundaries", "cases"):
-        from geo._io import read_table
+        from services.importing import read_file
         from services.importing import boundaries_from_table, cases_from_table
 
         try:
-            table = read_table(data, filename=upload.name)
+            table = read_file(data, filename=upload.name)
             if kind == "boundaries":
                 levels = {"commune": tr("Xã/phường"), "district": tr("Huyện/Quận"), "province": tr("Tỉnh/Thành phố")}
                 level = st.selectbox(tr("Cấp"), list(levels), key="import_level", format_func=levels.get)
@@ -72,10 +72,10 @@ else:
                     invalidate()
                     st.success(tr("Đã nhập {n} mục").format(n=len(items)))
     elif kind == "roads":
-        from geo._io import read_table
+        from services.importing import read_file
 
         try:
-            roads = roads_from_table(read_table(data, filename=upload.name))
+            roads = roads_from_table(read_file(data, filename=upload.name))
         except BlackspotError as exc:
             show_error(exc)
         else:

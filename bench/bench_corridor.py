@@ -15,7 +15,7 @@ import shapely.ops
 
 from common import measure
 import settings
-from geo._io import read_table
+from geo.io import read_table
 from geo.chainage import RoadNetwork
 from geo.corridor import check_features, load_corridor_rules, road_widths
 from services.importing import roads_from_table

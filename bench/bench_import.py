@@ -9,7 +9,7 @@ import time
 import pandas as pd
 
 from common import ROOT, measure  # noqa: F401
-from geo._io import read_table
+from geo.io import read_table
 from geo.validate import validate_crashes
 from models.store import Store
 import settings

@@ -21,7 +21,6 @@ import uuid
 
 import numpy as np
 
-import common  # noqa: F401  (puts the project on the path)
 
 PG = os.environ.get("BLACKSPOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1/postgres")
 

@@ -23,7 +23,7 @@ from bench_import import make_csv
 
 def build_store(url: str, n: int = 100_000) -> int:
     from data.demo import load_demo
-    from geo._io import read_table
+    from geo.io import read_table
     from geo.validate import validate_crashes
     from models.store import Store
 

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import gc
-import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def measure(fn, *args, repeat: int = 1, memory: bool = True, **kw):

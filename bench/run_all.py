@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import bench_cluster  # noqa: E402
-import bench_corridor  # noqa: E402
-import bench_import  # noqa: E402
-import bench_load  # noqa: E402
-import bench_map  # noqa: E402
-import bench_screening  # noqa: E402
+# `python bench/run_all.py` puts bench/ first on the path: the benchmarks import as top-level modules
+import bench_cluster
+import bench_corridor
+import bench_import
+import bench_load
+import bench_map
+import bench_screening
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--only", nargs="*")

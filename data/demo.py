@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 import settings
-from geo._io import RawTable, read_table
+from geo.io import RawTable, read_table
 from geo.validate import validate_crashes
 from models.store import Store
 from services.importing import roads_from_table

@@ -26,11 +26,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_OPTS = dict(cache=True, nogil=True, boundscheck=False)
+#: Every kernel here: compiled once and cached on disk, run without the GIL, no bounds checks.
+_jit = njit(cache=True, nogil=True, boundscheck=False)
 
 
-@njit(**_OPTS)
-def _find(parent, a):
+@_jit
+def _find(parent: np.ndarray, a: int) -> int:
     """Root of ``a``, halving the path on the way."""
     while parent[a] != a:
         parent[a] = parent[parent[a]]
@@ -38,8 +39,8 @@ def _find(parent, a):
     return a
 
 
-@njit(**_OPTS)
-def _sort_into_cells(x, y, cell):
+@_jit
+def _sort_into_cells(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndarray, ...]:
     """Sort the points by (column, row) of their cell.
 
     Returns the original index of each sorted point, the sorted coordinates,
@@ -63,9 +64,9 @@ def _sort_into_cells(x, y, cell):
         col_first[v + 1] += col_first[v]
     tmp = np.empty(n, dtype=np.int32)
     for p in range(n):
-        v = np.int64((y[p] - ymin) * inv)
-        tmp[cnt[v]] = p
-        cnt[v] += 1
+        row = np.int64((y[p] - ymin) * inv)
+        tmp[cnt[row]] = p
+        cnt[row] += 1
     pos = col_first[:-1].copy()
     order = np.empty(n, dtype=np.int32)
     sx = np.empty(n)
@@ -75,9 +76,9 @@ def _sort_into_cells(x, y, cell):
         p = tmp[j]
         xp = x[p]
         yp = y[p]
-        v = np.int64((xp - xmin) * inv)
-        k = pos[v]
-        pos[v] = k + 1
+        col = np.int64((xp - xmin) * inv)
+        k = pos[col]
+        pos[col] = k + 1
         order[k] = p
         sx[k] = xp
         sy[k] = yp
@@ -99,8 +100,8 @@ def _sort_into_cells(x, y, cell):
     return order, sx, sy, cell_start[:m + 1], cell_row[:m], ccol_first
 
 
-@njit(**_OPTS)
-def _cell_pairs(cell_row, ccol_first):
+@_jit
+def _cell_pairs(cell_row: np.ndarray, ccol_first: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of cells at most two columns and two rows apart, once each
     (the second cell after the first in sorted order)."""
     ncol = ccol_first.shape[0] - 1
@@ -149,8 +150,8 @@ def _cell_pairs(cell_row, ccol_first):
     return pa[:k], pb[:k]
 
 
-@njit(**_OPTS)
-def grid_dbscan(x, y, r, min_samples, cell):
+@_jit
+def grid_dbscan(x: np.ndarray, y: np.ndarray, r: float, min_samples: int, cell: float) -> np.ndarray:
     """DBSCAN labels (``-1`` noise), clusters numbered by first core point.
 
     ``r`` is the neighbourhood radius (a neighbour at exactly ``r`` counts),

@@ -70,9 +70,9 @@ def group_keys(ids: pd.Series) -> np.ndarray:
             out[i] = nxt
             nxt += 1
         elif c in order:
-            out[i] = order[c]
+            out[i] = order[int(c)]
         else:
-            order[c] = out[i] = nxt
+            order[int(c)] = out[i] = nxt
             nxt += 1
     return out
 

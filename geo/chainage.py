@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -128,7 +130,7 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return roads, metres.astype(float)
 
 
-def format_chainage(metres: float) -> str:
+def format_chainage(metres: float | None) -> str:
     """Write metres as Km notation.
 
     >>> format_chainage(105500)
@@ -175,7 +177,8 @@ class RoadNetwork:
                               ids=roads["id"].to_numpy() if "id" in roads else None)
 
     @classmethod
-    def from_wgs84(cls, codes, geoms, *, km_start=None, ids=None, crs: CRS | None = None) -> "RoadNetwork":
+    def from_wgs84(cls, codes: Iterable[object], geoms: npt.ArrayLike, *, km_start: npt.ArrayLike | None = None,
+                   ids: npt.ArrayLike | None = None, crs: CRS | None = None) -> "RoadNetwork":
         geoms = np.asarray(geoms, dtype=object)
         if len(geoms) == 0:
             raise ChainageError("Chưa có tuyến đường nào / No roads loaded")
@@ -195,17 +198,18 @@ class RoadNetwork:
 
     @property
     def lengths(self) -> np.ndarray:
-        return shapely.length(self.lines)
+        lengths: np.ndarray = shapely.length(self.lines)
+        return lengths
 
-    def index_of(self, road_codes) -> np.ndarray:
+    def index_of(self, road_codes: Iterable[object]) -> np.ndarray:
         """Position of each code in the network, -1 when unknown. Codes are
         compared in their normalised form (``ql 24`` = ``QL24``)."""
         keys = pd.Index([normalise_road_code(c) or str(c).upper() for c in self.codes])
         wanted = pd.Series(road_codes, dtype=object).map(
             lambda c: (normalise_road_code(c) or str(c).upper()) if c is not None and c == c else "")
-        return keys.get_indexer(wanted.to_numpy())
+        return keys.get_indexer(pd.Index(wanted))
 
-    def locate(self, road_idx, chainage_m) -> tuple[np.ndarray, np.ndarray]:
+    def locate(self, road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Points (in metres, and WGS 84 lon/lat arrays) for chainages on roads.
 
         Returns (points in metric CRS, status) where status is 0 for found,
@@ -226,7 +230,8 @@ class RoadNetwork:
             pts[ok] = shapely.line_interpolate_point(self.lines[safe[ok]], np.clip(along[ok], 0, length[ok]))
         return pts, status
 
-    def offset_points(self, road_idx, chainage_m, side, offset_m) -> tuple[np.ndarray, np.ndarray]:
+    def offset_points(self, road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike, side: npt.ArrayLike,
+                      offset_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Points at a chainage and a distance to one side of the road (the
         inverse of :meth:`measure`): ``side`` ``left``/``right`` looking in the
         direction of rising chainage, ``offset_m`` from the centreline.
@@ -258,7 +263,7 @@ class RoadNetwork:
         out[ok] = shapely.points(shapely.get_x(base) - ty / norm * d, shapely.get_y(base) + tx / norm * d)
         return out, status
 
-    def measure(self, points, *, max_distance: float) -> pd.DataFrame:
+    def measure(self, points: npt.ArrayLike, *, max_distance: float) -> pd.DataFrame:
         """Nearest road, chainage, side and offset of points given in metres.
 
         Points farther than ``max_distance`` from every road get ``road_idx`` -1.
@@ -285,7 +290,7 @@ class RoadNetwork:
         return out
 
 
-def side_of_line(lines, points, along) -> np.ndarray:
+def side_of_line(lines: np.ndarray, points: np.ndarray, along: np.ndarray) -> np.ndarray:
     """``left`` or ``right`` of each point against its line's direction at the
     projected position (cross product of tangent and offset)."""
     length = shapely.length(lines)

@@ -14,6 +14,7 @@ connected components of the core graph (:func:`neighbour_pairs`).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -22,7 +23,7 @@ from scipy.spatial import cKDTree
 from geo import crs as _crs
 
 
-def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
+def dbscan(x: npt.ArrayLike, y: npt.ArrayLike, *, eps: float, min_samples: int) -> npt.NDArray[np.int64]:
     """DBSCAN labels (``-1`` for noise) of points in metres.
 
     Parameters
@@ -68,13 +69,14 @@ def dbscan(x, y, *, eps: float, min_samples: int) -> np.ndarray:
         return _dbscan_pairs(x, y, r=r, min_samples=int(min_samples))
     from geo._grid_dbscan import grid_dbscan
 
-    return grid_dbscan(x, y, r, int(min_samples), cell)
+    labels: npt.NDArray[np.int64] = grid_dbscan(x, y, r, int(min_samples), cell)
+    return labels
 
 
 def cell_side(eps: float) -> float:
     """Side of the grid's cells: a hair under eps/√2, so any two points of one
     cell are within ``eps`` whatever the rounding."""
-    return eps / np.sqrt(2) * (1 - 1e-9)
+    return float(eps / np.sqrt(2) * (1 - 1e-9))
 
 
 #: Above this many cells along an axis (a tiny ``eps`` over a wide area), the
@@ -122,7 +124,8 @@ def _dbscan_pairs(x: np.ndarray, y: np.ndarray, *, r: float, min_samples: int) -
 
 def _tree_pairs(pts: np.ndarray, r: float) -> np.ndarray:
     tree = cKDTree(pts, balanced_tree=False, compact_nodes=False)
-    return tree.query_pairs(r, output_type="ndarray")
+    pairs: np.ndarray = tree.query_pairs(r, output_type="ndarray")
+    return pairs
 
 
 def neighbour_pairs(pts: np.ndarray, r: float, *, workers: int | None = None,
@@ -156,7 +159,8 @@ def neighbour_pairs(pts: np.ndarray, r: float, *, workers: int | None = None,
             own = x[idx] < hi
             pr = _tree_pairs(pts[idx], r)
             pr = pr[own[pr[:, 0]] | own[pr[:, 1]]]
-            return idx[pr]
+            out: np.ndarray = idx[pr]
+            return out
 
         with ThreadPoolExecutor(workers) as ex:
             parts = list(ex.map(strip, range(workers)))
@@ -164,7 +168,7 @@ def neighbour_pairs(pts: np.ndarray, r: float, *, workers: int | None = None,
     return pairs
 
 
-def same_partition(a, b) -> bool:
+def same_partition(a: npt.ArrayLike, b: npt.ArrayLike) -> bool:
     """Do two labelings group the points the same way (whatever the numbers)?
 
     >>> same_partition([0, 0, 1, 2], [5, 5, 3, 9]), same_partition([0, 0, 1], [1, 2, 2])
@@ -188,7 +192,7 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def hdbscan(x, y, *, min_cluster_size: int = 5, min_samples: int | None = None) -> np.ndarray:
+def hdbscan(x: npt.ArrayLike, y: npt.ArrayLike, *, min_cluster_size: int = 5, min_samples: int | None = None) -> np.ndarray:
     """HDBSCAN labels of points in metres (scikit-learn), ``-1`` for noise."""
     from sklearn.cluster import HDBSCAN
 
@@ -252,7 +256,7 @@ def cluster_crashes(crashes: pd.DataFrame, *, eps: float = 100.0, min_samples: i
         "fatal_crashes": g["fatal"].sum(), "epdo": g["epdo"].sum(), "cx": g["x"].mean(), "cy": g["y"].mean(),
     })
     d = d.join(out[["cx", "cy"]], on="cluster")
-    out["radius_m"] = np.hypot(d["x"] - d["cx"], d["y"] - d["cy"]).groupby(d["cluster"]).max()
+    out["radius_m"] = pd.Series(np.hypot(d["x"] - d["cx"], d["y"] - d["cy"]), index=d.index).groupby(d["cluster"]).max()
     lon, lat = _crs.transform(out["cx"].to_numpy(), out["cy"].to_numpy(), metric.to_wkt(), _crs.WGS84)
     out["lon"], out["lat"] = lon, lat
     if "t" in d:

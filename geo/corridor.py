@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -51,7 +52,7 @@ class CorridorRules:
     width_each_side_m: dict[str, float | None]
     protection_margin_m: dict[str, float]
     default_roadbed_width_m: dict[str, float]
-    bridge_approach_m: tuple[dict, ...]
+    bridge_approach_m: tuple[dict[str, float], ...]
 
 
 @lru_cache(maxsize=4)
@@ -83,7 +84,7 @@ def load_corridor_rules(rule_id: str | None = None, *, rules_dir: Path = RULES_D
     return rules[rule_id]
 
 
-def road_class_key(value) -> str:
+def road_class_key(value: object) -> str:
     """The rule-table key of a road class written in any common way:
     ``I``–``VI``, ``cấp 3``, ``3``, ``cao tốc``/``expressway``, ``đô thị``/``urban``,
     ``GTNT``/``rural``. Unknown or empty gives ``VI`` (the narrowest rural
@@ -123,7 +124,7 @@ def road_widths(roads: pd.DataFrame, rules: CorridorRules) -> pd.DataFrame:
     roadbed = cls.map(lambda k: rules.default_roadbed_width_m.get(k, 6.5)).astype(float).to_numpy()
     width = cls.map(lambda k: rules.width_each_side_m.get(k)).astype(float).to_numpy()
 
-    def num(col):
+    def num(col: str) -> np.ndarray:
         if col not in roads:
             return np.full(n, np.nan)
         return pd.to_numeric(roads[col], errors="coerce").to_numpy(dtype=float)
@@ -138,7 +139,7 @@ def road_widths(roads: pd.DataFrame, rules: CorridorRules) -> pd.DataFrame:
                          "corridor_m": width, "outer_m": land + np.nan_to_num(width)}, index=roads.index)
 
 
-def bridge_approach_m(length_m, rules: CorridorRules) -> np.ndarray:
+def bridge_approach_m(length_m: npt.ArrayLike, rules: CorridorRules) -> np.ndarray:
     """Length of the protected zone along the road from each bridge end,
     by bridge length (the rule set's table)."""
     length = np.asarray(length_m, dtype=float)
@@ -166,7 +167,8 @@ def bridge_zones(bridges: pd.DataFrame, rules: CorridorRules) -> pd.DataFrame:
     ], ignore_index=True)
 
 
-def corridor_strips(lines, land_half_m, corridor_m) -> tuple[np.ndarray, np.ndarray]:
+def corridor_strips(lines: npt.ArrayLike, land_half_m: npt.ArrayLike,
+                    corridor_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Left and right corridor strips (polygons in the lines' CRS), between
     ``land_half_m`` and ``land_half_m + corridor_m`` from each centreline.
     Roads without a corridor width (urban streets) get empty geometries."""
@@ -185,7 +187,7 @@ def corridor_strips(lines, land_half_m, corridor_m) -> tuple[np.ndarray, np.ndar
     return left, right
 
 
-def check_features(net: RoadNetwork, widths: pd.DataFrame, features, *, search_m: float = 0.0) -> pd.DataFrame:
+def check_features(net: RoadNetwork, widths: pd.DataFrame, features: npt.ArrayLike, *, search_m: float = 0.0) -> pd.DataFrame:
     """Which road corridor each feature (point or footprint, in the network's
     metres) falls in.
 
@@ -259,7 +261,7 @@ def check_features(net: RoadNetwork, widths: pd.DataFrame, features, *, search_m
     return out
 
 
-def corridor_check(roads: pd.DataFrame, features, *, rules: CorridorRules | None = None,
+def corridor_check(roads: pd.DataFrame, features: npt.ArrayLike, *, rules: CorridorRules | None = None,
                    search_m: float = 200.0) -> pd.DataFrame:
     """:func:`check_features` for roads and features in WGS 84.
 
@@ -283,7 +285,7 @@ def corridor_check(roads: pd.DataFrame, features, *, rules: CorridorRules | None
     ri = res["road_idx"].to_numpy()
     has = ri >= 0
     safe = np.where(has, ri, 0)
-    res["road"] = np.where(has, net.codes[safe], None)
+    res["road"] = np.where(has, net.codes[safe], np.array(None, dtype=object))
     res["land_half_m"] = np.where(has, widths["land_half_m"].to_numpy()[safe], np.nan)
     res["outer_m"] = np.where(has, widths["outer_m"].to_numpy()[safe], np.nan)
     return res

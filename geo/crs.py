@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 from pyproj import CRS, Transformer
 
 from errors import CRSError
 
 WGS84 = "EPSG:4326"
+
+#: A CRS as the functions here take it: an EPSG code, any text pyproj reads, or a CRS.
+CRSLike = int | str | CRS
 
 #: CRSs a Vietnamese file may come in, with the label shown to the user.
 KNOWN_CRS: dict[int, str] = {
@@ -30,16 +36,16 @@ def _transformer(src: str, dst: str) -> Transformer:
     return Transformer.from_crs(src, dst, always_xy=True)
 
 
-def transform(x, y, src, dst=WGS84) -> tuple[np.ndarray, np.ndarray]:
+def transform(x: npt.ArrayLike, y: npt.ArrayLike, src: CRSLike, dst: CRSLike = WGS84) -> tuple[np.ndarray, np.ndarray]:
     """Transform coordinate arrays (x = easting or longitude first)."""
-    src, dst = _crs_key(src), _crs_key(dst)
-    if src == dst:
+    s, d = _crs_key(src), _crs_key(dst)
+    if s == d:
         return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    xx, yy = _transformer(src, dst).transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    xx, yy = _transformer(s, d).transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
     return np.asarray(xx), np.asarray(yy)
 
 
-def _crs_key(crs) -> str:
+def _crs_key(crs: CRSLike) -> str:
     if isinstance(crs, int):
         return f"EPSG:{crs}"
     if isinstance(crs, CRS):
@@ -51,7 +57,7 @@ def _crs_key(crs) -> str:
     return str(crs)
 
 
-def looks_geographic(x, y) -> bool:
+def looks_geographic(x: npt.ArrayLike, y: npt.ArrayLike) -> bool:
     """True when most finite values fit longitude/latitude ranges (either way
     round, since swapped columns are fixed later).
 
@@ -70,7 +76,7 @@ def looks_geographic(x, y) -> bool:
     return bool(inside.mean() > 0.5)
 
 
-def detect_swapped(x, y, bounds) -> bool:
+def detect_swapped(x: npt.ArrayLike, y: npt.ArrayLike, bounds: Sequence[float]) -> bool:
     """True when the columns look swapped: most rows fall inside ``bounds`` only
     with x and y exchanged.
 
@@ -87,14 +93,15 @@ def detect_swapped(x, y, bounds) -> bool:
     return bool(swapped > 0.5 and swapped > straight)
 
 
-def inside_bounds(lon, lat, bounds) -> np.ndarray:
+def inside_bounds(lon: npt.ArrayLike, lat: npt.ArrayLike, bounds: Sequence[float]) -> npt.NDArray[np.bool_]:
     minx, miny, maxx, maxy = bounds
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    return (lon >= minx) & (lon <= maxx) & (lat >= miny) & (lat <= maxy)
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    inside: npt.NDArray[np.bool_] = (x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy)
+    return inside
 
 
-def metric_crs(lon, lat) -> CRS:
+def metric_crs(lon: npt.ArrayLike, lat: npt.ArrayLike) -> CRS:
     """A transverse Mercator CRS (scale 1) centred on the data, for distances in
     metres with little distortion near the data."""
     lon = np.asarray(lon, dtype=float)
@@ -108,7 +115,7 @@ def metric_crs(lon, lat) -> CRS:
                           "+ellps=WGS84 +units=m +no_defs")
 
 
-def to_metric(lon, lat, crs: CRS | None = None) -> tuple[np.ndarray, np.ndarray, CRS]:
+def to_metric(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: CRS | None = None) -> tuple[np.ndarray, np.ndarray, CRS]:
     """Project lon/lat to metres; returns x, y and the CRS used."""
     crs = crs or metric_crs(lon, lat)
     x, y = transform(lon, lat, WGS84, crs.to_wkt())

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -140,30 +141,38 @@ class FileDateOrder:
         return cls("dmy", "assumed")
 
 
-def _parts(text: str):
-    """(a, b, c, sep-kind, time minutes or None, serial or None) of one text."""
+class _Parts(NamedTuple):
+    """One date text taken apart: an Excel serial (``kind`` "serial"), a date in
+    words (``kind`` "words": ``a``, ``b``, ``c`` are day, month, year) or three
+    numbers in an order still to decide (``kind`` "dmy?", as written)."""
+
+    kind: str
+    a: str = ""
+    b: str = ""
+    c: str = ""
+    minutes: float | None = None
+    serial: float = 0.0
+
+
+def _parts(text: str) -> _Parts | None:
+    """The parts of one text (:class:`_Parts`), None when it holds no date."""
     t = text.strip()
     if not t:
         return None
     if _SERIAL.match(t):
         v = float(t)
         if _SERIAL_MIN <= v <= _SERIAL_MAX:
-            return ("serial", v)
+            return _Parts("serial", serial=v)
         return None
-    minutes = None
     m = _WORDS.search(t)
     if m:
-        a, b, c = int(m.group(1)), int(m.group(2)), int(m.group(3))
         rest = t[:m.start()] + " " + t[m.end():]
-        minutes = _minutes_in(rest)
-        return ("words", a, b, c, minutes)
+        return _Parts("words", m.group(1), m.group(2), m.group(3), _minutes_in(rest))
     m = _DATE.search(t)
     if not m:
         return None
-    a, b, c = m.group(1), m.group(3), m.group(4)
     rest = t[:m.start()] + " " + t[m.end():]
-    minutes = _minutes_in(rest)
-    return ("dmy?", a, b, c, minutes)
+    return _Parts("dmy?", m.group(1), m.group(3), m.group(4), _minutes_in(rest))
 
 
 _PM = re.compile(r"(?i)(?<![a-zà-ỹ])(ch|pm|p\.m\.|chiều|chieu|tối|toi)(?![a-zà-ỹ])")
@@ -199,7 +208,7 @@ def _year(text: str) -> int | None:
     return None
 
 
-def _build(y, mo, d, minutes):
+def _build(y: int, mo: int, d: int, minutes: float | None) -> datetime | None:
     try:
         ts = datetime(y, mo, d)
     except (ValueError, TypeError):
@@ -246,7 +255,7 @@ def _fixed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     dig = (c >= 48) & (c <= 57)
     num = c - 48
 
-    def two(k):
+    def two(k: int) -> np.ndarray:
         return num[:, k] * 10 + num[:, k + 1]
 
     timed = (((length == 16) | (length == 19)) & ((c[:, 10] == 32) | (c[:, 10] == 84)) & dig[:, 11] & dig[:, 12]
@@ -267,7 +276,7 @@ def _fixed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     year_iso = num[:, 0] * 1000 + num[:, 1] * 100 + num[:, 2] * 10 + num[:, 3]
     seconds = hh * 3600 + mi * 60 + ss
 
-    def build(y, mo, d, ok):
+    def build(y: np.ndarray, mo: np.ndarray, d: np.ndarray, ok: np.ndarray) -> np.ndarray:
         ok = ok & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31) & (y >= 1900) & (y <= 2200)  # others: the parser
         month = np.where(ok, (y - 1970) * 12 + mo - 1, 0).astype("datetime64[M]")
         day = month.astype("datetime64[D]") + np.where(ok, d - 1, 0).astype("timedelta64[D]")
@@ -343,10 +352,10 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     proof_dmy = np.zeros(len(uniques), dtype=bool)
     proof_mdy = np.zeros(len(uniques), dtype=bool)
     for k, p in enumerate(parsed):
-        if p and p[0] == "dmy?" and len(p[1]) <= 2 and len(p[3]) in (2, 4):
-            a, b = int(p[1]), int(p[2])
-            proof_dmy[k] = a > 12 and b <= 12
-            proof_mdy[k] = b > 12 and a <= 12
+        if p and p.kind == "dmy?" and len(p.a) <= 2 and len(p.c) in (2, 4):
+            n1, n2 = int(p.a), int(p.b)
+            proof_dmy[k] = n1 > 12 and n2 <= 12
+            proof_mdy[k] = n2 > 12 and n1 <= 12
     take = np.clip(codes, 0, None)
     has = codes >= 0
     slow_dmy = np.where(has, proof_dmy[take], False) if len(uniques) else np.zeros(len(s), dtype=bool)
@@ -366,13 +375,13 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     for k, p in enumerate(parsed):
         if not p or contra_u[k]:
             continue
-        if p[0] == "serial":
-            out_u[k] = _EXCEL_EPOCH + timedelta(days=p[1])
-            time_u[k] = p[1] != int(p[1])
+        if p.kind == "serial":
+            out_u[k] = _EXCEL_EPOCH + timedelta(days=p.serial)
+            time_u[k] = p.serial != int(p.serial)
             continue
-        kind, a, b, c, minutes = p
+        kind, a, b, c, minutes = p.kind, p.a, p.b, p.c, p.minutes
         if kind == "words":
-            out_u[k] = _build(c, b, a, minutes)
+            out_u[k] = _build(int(c), int(b), int(a), minutes)
         elif len(a) == 4:  # yyyy-mm-dd is never ambiguous
             out_u[k] = _build(int(a), int(b), int(c), minutes) if len(c) <= 2 else None
         elif used == "ymd":
@@ -391,7 +400,7 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     fast_contra = fast_proof_dmy if used == "mdy" else fast_proof_mdy if used == "dmy" else np.zeros(len(s), bool)
     vals = pd.Series(np.where(fast, fast_vals, slow_vals), index=values.index, dtype="datetime64[ns]")
     contradicts = np.where(fast, fast_contra, np.where(has, contra_u[take], False) if len(uniques) else False)
-    vals[contradicts] = pd.NaT
+    vals = vals.mask(contradicts)
     has_time = np.where(fast, has_fast_time, np.where(has, time_u[take], False) if len(uniques) else False)
     first_dmy = int(np.argmax(row_dmy)) if n_dmy else -1
     first_mdy = int(np.argmax(row_mdy)) if n_mdy else -1

@@ -24,8 +24,10 @@ crashes than expected without the work).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 EB_EXPLANATION_VI = (
@@ -55,7 +57,7 @@ def eb_expected(*, before: float, mean: float, alpha: float) -> float:
     return w * mean + (1.0 - w) * before
 
 
-def overdispersion(counts) -> tuple[float, float]:
+def overdispersion(counts: npt.ArrayLike) -> tuple[float, float]:
     """Mean and negative-binomial overdispersion (Var = m + alpha m^2) of counts,
     by the method of moments.
 
@@ -70,16 +72,17 @@ def overdispersion(counts) -> tuple[float, float]:
     return m, max((v - m) / (m * m), 0.0)
 
 
-def segment_counts(road_idx, chainage_m, *, road_start, road_length, segment_m: float) -> np.ndarray:
+def segment_counts(road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike, *, road_start: npt.ArrayLike,
+                   road_length: npt.ArrayLike, segment_m: float) -> np.ndarray:
     """Crash counts of every ``segment_m`` segment of every road (zeros included)."""
-    road_idx = np.asarray(road_idx, dtype=int)
+    ri = np.asarray(road_idx, dtype=int)
     ch = np.asarray(chainage_m, dtype=float)
     start = np.asarray(road_start, dtype=float)
     nseg = np.maximum(np.ceil(np.asarray(road_length, dtype=float) / segment_m).astype(int), 1)
     offset = np.r_[0, np.cumsum(nseg)[:-1]]
-    ok = (road_idx >= 0) & np.isfinite(ch)
-    k = np.clip(((ch[ok] - start[road_idx[ok]]) // segment_m).astype(int), 0, nseg[road_idx[ok]] - 1)
-    return np.bincount(offset[road_idx[ok]] + k, minlength=int(nseg.sum()))
+    ok = (ri >= 0) & np.isfinite(ch)
+    k = np.clip(((ch[ok] - start[ri[ok]]) // segment_m).astype(int), 0, nseg[ri[ok]] - 1)
+    return np.bincount(offset[ri[ok]] + k, minlength=int(nseg.sum()))
 
 
 @dataclass
@@ -101,15 +104,15 @@ class BeforeAfter:
     trend_ratio: float | None = None
     reference_mean: float | None = None
     reference_alpha: float | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, object] = field(default_factory=dict)
 
 
 def _sums(df: pd.DataFrame) -> dict[str, int]:
     return {"crashes": int(len(df)), "deaths": int(df["deaths"].sum()), "injured": int(df["injured"].sum())}
 
 
-def before_after(crashes: pd.DataFrame, *, road: str, from_m: float, to_m: float, work_start, work_end,
-                 months: int = 12, today=None, pad_m: float = 0.0, reference: np.ndarray | None = None) -> BeforeAfter:
+def before_after(crashes: pd.DataFrame, *, road: str, from_m: float, to_m: float, work_start: date | str,
+                 work_end: date | str, months: int = 12, today: date | str | None = None, pad_m: float = 0.0, reference: np.ndarray | None = None) -> BeforeAfter:
     """Compare crashes at a site in the ``months`` before ``work_start`` and
     after ``work_end``.
 

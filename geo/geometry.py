@@ -17,6 +17,7 @@ A feature is kept as it is, repaired (with a note saying how), or refused
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,7 @@ _KINDS = {"line": {1, 5}, "polygon": {3, 6}, "point_or_polygon": {0, 3, 4, 6}, "
 _NAMES_VI = {0: "điểm", 1: "đường", 3: "vùng", 4: "nhiều điểm", 5: "nhiều đường", 6: "nhiều vùng", 7: "tập hợp"}
 
 
-def repair_geometries(geoms, *, kind: str) -> pd.DataFrame:
+def repair_geometries(geoms: Iterable[object], *, kind: str) -> pd.DataFrame:
     """One row per input geometry: ``geometry`` (2-D, valid, or None when
     refused), ``status`` (ok / repaired / refused) and ``note`` (Vietnamese /
     English, empty when ok).
@@ -56,13 +57,17 @@ def repair_geometries(geoms, *, kind: str) -> pd.DataFrame:
     return pd.DataFrame({"geometry": out_geom, "status": status, "note": note})
 
 
-def _refuse(vi: str, en: str):
+_Checked = tuple[shapely.Geometry | None, str, str]
+
+
+def _refuse(vi: str, en: str) -> _Checked:
     return None, "refused", f"{vi} / {en}"
 
 
-def _one(g, allowed):
-    if g is None or not isinstance(g, shapely.Geometry):
+def _one(obj: object, allowed: set[int]) -> _Checked:
+    if obj is None or not isinstance(obj, shapely.Geometry):
         return _refuse("không có hình học đọc được", "no readable geometry")
+    g: shapely.Geometry = obj
     if g.is_empty:
         return _refuse("hình học rỗng", "empty geometry")
     notes = []
@@ -108,7 +113,7 @@ def _one(g, allowed):
     return g, "repaired", "; ".join(v for v, _ in notes) + " / " + "; ".join(e for _, e in notes)
 
 
-def report_lines(check: pd.DataFrame, labels=None) -> list[str]:
+def report_lines(check: pd.DataFrame, labels: Sequence[object] | np.ndarray | None = None) -> list[str]:
     """Report lines ("đối tượng 3 (QL99): …") for the repaired and refused features.
 
     ``labels`` names each feature (its name or id); rows are counted from 1."""

@@ -19,6 +19,7 @@ distinct text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,10 +71,14 @@ def parse_locations(values: pd.Series) -> pd.DataFrame:
     none) and ``commune`` (its unit word written the standard way, or None)."""
     s = trimmed(values)
     codes, uniques = pd.factorize(s, sort=False)
-    road, ch, com = [], [], []
+    road: list[str | None] = []
+    ch: list[float] = []
+    com: list[str | None] = []
     for u in uniques:
         if not u:
-            road.append(None), ch.append(np.nan), com.append(None)
+            road.append(None)
+            ch.append(np.nan)
+            com.append(None)
             continue
         r = normalise_road_code(u)
         m = re.search(r"(?i)\bkm\s*\d", u)
@@ -83,8 +88,13 @@ def parse_locations(values: pd.Series) -> pd.DataFrame:
         com.append(_commune_of(u))
     take = np.clip(codes, 0, None)
     has = codes >= 0
-    pick = (lambda arr: np.where(has, np.asarray(arr, dtype=object)[take], None)) if len(uniques) else \
-        (lambda arr: np.full(len(s), None, dtype=object))
+
+    def pick(arr: Sequence[object]) -> np.ndarray:
+        out = np.full(len(s), None, dtype=object)
+        if len(uniques):
+            out[has] = np.asarray(arr, dtype=object)[take[has]]
+        return out
+
     out = pd.DataFrame({"road": pick(road), "chainage_m": pd.to_numeric(pick(ch), errors="coerce"),
                         "commune": pick(com)}, index=values.index)
     return out

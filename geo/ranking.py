@@ -1,7 +1,10 @@
 """Ranking of black spots and clusters: counts, EPDO, severity mix and trend."""
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 #: EPDO weights (equivalent property-damage-only) when a caller gives none:
@@ -9,7 +12,7 @@ import pandas as pd
 DEFAULT_EPDO_WEIGHTS = {"fatal": 12.0, "injury": 3.0, "pdo": 1.0}
 
 
-def epdo(deaths, injured, *, weights: dict[str, float] | None = None) -> np.ndarray:
+def epdo(deaths: npt.ArrayLike, injured: npt.ArrayLike, *, weights: dict[str, float] | None = None) -> np.ndarray:
     """Equivalent property-damage-only score per crash: a fatal crash weighs
     ``fatal``, an injury crash ``injury``, any other ``pdo`` (``weights``,
     default :data:`DEFAULT_EPDO_WEIGHTS`).
@@ -20,12 +23,12 @@ def epdo(deaths, injured, *, weights: dict[str, float] | None = None) -> np.ndar
     [9.5]
     """
     w = weights or DEFAULT_EPDO_WEIGHTS
-    deaths = np.nan_to_num(np.asarray(deaths, dtype=float))
-    injured = np.nan_to_num(np.asarray(injured, dtype=float))
-    return np.where(deaths > 0, w["fatal"], np.where(injured > 0, w["injury"], w["pdo"])).astype(float)
+    d = np.nan_to_num(np.asarray(deaths, dtype=float))
+    inj = np.nan_to_num(np.asarray(injured, dtype=float))
+    return np.where(d > 0, w["fatal"], np.where(inj > 0, w["injury"], w["pdo"])).astype(float)
 
 
-def spot_profile(members: pd.DataFrame, crashes: pd.DataFrame, *, as_of=None,
+def spot_profile(members: pd.DataFrame, crashes: pd.DataFrame, *, as_of: date | str | None = None,
                  weights: dict[str, float] | None = None) -> pd.DataFrame:
     """Per spot: EPDO over all its crashes, severity-class mix, and the trend of
     the last 12 months against the 12 months before.

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from errors import RuleSetError
 
@@ -58,7 +59,7 @@ class SeverityClass:
     rank: int
     label_vi: str
     label_en: str
-    any: tuple[dict, ...] = field(default_factory=tuple)
+    any: tuple[dict[str, float], ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,17 @@ class SeverityRules:
     source: str
 
 
-def _load_json(path: Path) -> dict:
+def _load_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return data
     except FileNotFoundError as exc:
         raise RuleSetError(f"Thiếu tệp quy tắc / Rule file missing: {path}") from exc
     except json.JSONDecodeError as exc:
         raise RuleSetError(f"Tệp quy tắc lỗi / Malformed rule file {path}: {exc}") from exc
 
 
-def _test(d: dict) -> Test:
+def _test(d: dict[str, Any]) -> Test:
     bad = set(d["min"]) - set(COUNTERS)
     if bad:
         raise RuleSetError(f"Bộ đếm không biết / Unknown counter in test {d['code']}: {sorted(bad)}")

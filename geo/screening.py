@@ -27,9 +27,12 @@ months ``[d, d + 12 months)``).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from shapely.ops import substring
@@ -37,7 +40,7 @@ from shapely.ops import substring
 from geo.chainage import RoadNetwork
 from geo.crs import WGS84, transform
 from geo.ranking import DEFAULT_EPDO_WEIGHTS
-from geo.rules import COUNTERS, RuleSet, get_ruleset
+from geo.rules import COUNTERS, RuleSet, Test, get_ruleset
 
 #: Columns of the spot table.
 SPOT_COLUMNS = [
@@ -82,13 +85,14 @@ class ScreeningResult:
     n_excluded_not_infrastructure: int
     n_without_chainage: int
 
-    def crash_ids(self, spot: int, *, window_only: bool = False) -> list:
+    def crash_ids(self, spot: int, *, window_only: bool = False) -> list[object]:
         """Crash ids of one spot (all qualifying windows, or the worst window)."""
         m = self.members
         sel = m["spot"].to_numpy() == spot
         if window_only:
             sel &= m["in_window"].to_numpy()
-        return m.loc[sel, "crash_id"].tolist()
+        ids: list[object] = m.loc[sel, "crash_id"].tolist()
+        return ids
 
     def with_crash_lists(self) -> pd.DataFrame:
         """The spots with ``crash_ids`` and ``window_crash_ids`` as text
@@ -109,27 +113,28 @@ class ScreeningResult:
         return self.spots.loc[self.spots["kind"] == POTENTIAL]
 
 
-def crash_counters(deaths, injured) -> dict[str, np.ndarray]:
+def crash_counters(deaths: npt.ArrayLike, injured: npt.ArrayLike) -> dict[str, np.ndarray]:
     """Counter indicators per crash.
 
     >>> {k: v.tolist() for k, v in crash_counters([1, 0, 0], [0, 2, 0]).items()}
     {'crashes': [1, 1, 0], 'fatal': [1, 0, 0], 'injury_only': [0, 1, 0], 'collisions': [0, 0, 1]}
     """
-    deaths = np.nan_to_num(np.asarray(deaths, dtype=float))
-    injured = np.nan_to_num(np.asarray(injured, dtype=float))
-    fatal = deaths > 0
-    injury_only = ~fatal & (injured > 0)
+    d = np.nan_to_num(np.asarray(deaths, dtype=float))
+    inj = np.nan_to_num(np.asarray(injured, dtype=float))
+    fatal = d > 0
+    injury_only = ~fatal & (inj > 0)
     crash = fatal | injury_only
     return {"crashes": crash.astype(np.int32), "fatal": fatal.astype(np.int32),
             "injury_only": injury_only.astype(np.int32), "collisions": (~crash).astype(np.int32)}
 
 
-def _days(values) -> np.ndarray:
+def _days(values: npt.ArrayLike) -> np.ndarray:
     return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
 def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, window_m: float | None = None,
-           urban_window_m: float | None = None, date_from=None, date_to=None,
+           urban_window_m: float | None = None,
+           date_from: date | str | None = None, date_to: date | str | None = None,
            epdo_weights: dict[str, float] | None = None) -> ScreeningResult:
     """Find black spots and potential crash points along roads.
 
@@ -202,14 +207,15 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     injured = np.nan_to_num(pd.to_numeric(sub["injured"]).to_numpy(dtype=float))
 
     max_len = max(rural_l, urban_l)
-    found = _windows(road_key, chain, seg_len, start_day, end_day, cnt, w, max_len=max_len)
-    black = _merge_qualifying(BLACK_SPOT, rs.blackspot_tests, (), found, chain=chain, road_key=road_key,
+    every = _windows(road_key, chain, seg_len, start_day, end_day, cnt, w, max_len=max_len)
+    black = _merge_qualifying(BLACK_SPOT, rs.blackspot_tests, (), every, chain=chain, road_key=road_key,
                               road_codes=road_codes, start_day=start_day, end_day=end_day, deaths=deaths,
                               injured=injured)
     # potential points: the crashes outside every black spot's stretch, screened
     # again with the black spots cutting their roads into pieces, so a potential
     # point never overlaps a black spot and the crashes beside one are kept
     crash_of, p_road_key, p_road_codes = np.arange(n), road_key, road_codes
+    found: _Windows | None = every
     if black is not None:
         crash_of, p_road_key, p_road_codes = _outside_black(black[0], road_key=road_key, chain=chain,
                                                             road_codes=road_codes)
@@ -261,11 +267,12 @@ class _Windows:
     anchor_crash: np.ndarray
     anchor: np.ndarray
     t_end: np.ndarray
-    win: dict
+    win: dict[str, np.ndarray]
     epdo: np.ndarray
 
 
-def _windows(road_key, chain, seg_len, start_day, end_day, cnt, w, *, max_len: float) -> _Windows:
+def _windows(road_key: np.ndarray, chain: np.ndarray, seg_len: np.ndarray, start_day: np.ndarray, end_day: np.ndarray,
+             cnt: dict[str, np.ndarray], w: dict[str, float], *, max_len: float) -> _Windows:
     """Enumerate every window of ``seg_len`` metres by 12 months and count it."""
     n = len(chain)
     # --- sort by (road, chainage); space windows by searchsorted on a combined key -------------
@@ -296,7 +303,7 @@ def _windows(road_key, chain, seg_len, start_day, end_day, cnt, w, *, max_len: f
 
     # counters per window from two cumulative sums: every crash of a window is
     # fatal, injury-only or a collision (no one hurt)
-    win = {}
+    win: dict[str, np.ndarray] = {}
     for name in ("fatal", "injury_only"):
         cs = np.zeros(total + 1, dtype=np.int64)
         np.cumsum(cnt[name][member], out=cs[1:])
@@ -308,7 +315,7 @@ def _windows(road_key, chain, seg_len, start_day, end_day, cnt, w, *, max_len: f
     return _Windows(member, anchor_crash, anchor, t_end, win, epdo)
 
 
-def _met(win, tests) -> tuple[np.ndarray, list[np.ndarray]]:
+def _met(win: dict[str, np.ndarray], tests: Sequence[Test]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Windows meeting any of ``tests``, and each test's mask."""
     total = len(win["crashes"])
     per = []
@@ -321,7 +328,8 @@ def _met(win, tests) -> tuple[np.ndarray, list[np.ndarray]]:
     return anym, per
 
 
-def _merge_qualifying(kind, tests, unless_tests, found: _Windows, **crash_arrays):
+def _merge_qualifying(kind: str, tests: Sequence[Test], unless_tests: Sequence[Test], found: _Windows,
+                      **crash_arrays: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Spots of the windows meeting one of ``tests`` and none of
     ``unless_tests``; ``None`` when no window qualifies."""
     mask, per = _met(found.win, tests)
@@ -334,7 +342,8 @@ def _merge_qualifying(kind, tests, unless_tests, found: _Windows, **crash_arrays
                           **crash_arrays)
 
 
-def _outside_black(black: pd.DataFrame, *, road_key, chain, road_codes):
+def _outside_black(black: pd.DataFrame, *, road_key: np.ndarray, chain: np.ndarray,
+                   road_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The crashes lying outside every black spot's ``[from_m, to_m]`` on their
     road, as (crash indices, road key, road names), where the road key numbers
     the stretches of road between black spots (so no window spans one).
@@ -362,8 +371,11 @@ def _outside_black(black: pd.DataFrame, *, road_key, chain, road_codes):
     return crash_of, p_key.reshape(-1), road_codes[stretch // (nb + 1)]
 
 
-def _merge_windows(kind, q, per, tests, *, t_end, member, anchor_crash, chain, road_key, road_codes,
-                   start_day, end_day, epdo, win, deaths, injured, anchor) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _merge_windows(kind: str, q: np.ndarray, per: list[np.ndarray], tests: Sequence[Test], *, t_end: np.ndarray,
+                   member: np.ndarray, anchor_crash: np.ndarray, chain: np.ndarray, road_key: np.ndarray,
+                   road_codes: np.ndarray, start_day: np.ndarray, end_day: np.ndarray, epdo: np.ndarray,
+                   win: dict[str, np.ndarray], deaths: np.ndarray, injured: np.ndarray,
+                   anchor: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Merge qualifying windows (pair positions ``q``) into spots; returns the
     spots and their member crashes (``spot``, ``crash`` index, ``in_window``).
 
@@ -482,7 +494,8 @@ def spot_communes(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, s
         return {}
     top = (m.groupby(["spot", "commune"]).size().reset_index(name="n")
            .sort_values(["spot", "n"], ascending=[True, False]))
-    return {int(k): v for k, v in top.drop_duplicates("spot").set_index("spot")["commune"].items()}
+    best = top.drop_duplicates("spot")
+    return dict(zip(best["spot"].astype(int).tolist(), best["commune"].tolist()))
 
 
 def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame,
@@ -514,6 +527,6 @@ def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame,
         pos = crashes.set_index(key)[["lon", "lat"]]
         mem = result.members.loc[result.members["spot"].isin(missing)]
         mem = mem.join(pos, on="crash_id").dropna(subset=["lon", "lat"])
-        for spot, grp in mem.groupby("spot"):
-            out[int(spot)] = shapely.MultiPoint(grp[["lon", "lat"]].to_numpy()).convex_hull
+        for _, grp in mem.groupby("spot"):
+            out[int(grp["spot"].to_numpy()[0])] = shapely.MultiPoint(grp[["lon", "lat"]].to_numpy()).convex_hull
     return out

@@ -3,11 +3,13 @@ the thresholds in ``data/rules/severity.json``."""
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from geo.rules import SeverityRules, load_severity
 
 
-def classify(deaths, injured, injury_pct=None, damage_vnd=None, *, rules: SeverityRules | None = None) -> np.ndarray:
+def classify(deaths: npt.ArrayLike, injured: npt.ArrayLike, injury_pct: npt.ArrayLike | None = None,
+             damage_vnd: npt.ArrayLike | None = None, *, rules: SeverityRules | None = None) -> np.ndarray:
     """Severity class code of each crash: the highest class any condition reaches.
 
     Unknown body-injury % (NaN) with injured people gives the rule file's
@@ -18,9 +20,9 @@ def classify(deaths, injured, injury_pct=None, damage_vnd=None, *, rules: Severi
     ['it_nghiem_trong', 'nghiem_trong', 'dac_biet_nghiem_trong', 'rat_nghiem_trong', 'nghiem_trong']
     """
     rules = rules or load_severity()
-    deaths = np.nan_to_num(np.asarray(deaths, dtype=float))
-    injured = np.nan_to_num(np.asarray(injured, dtype=float))
-    n = len(deaths)
+    d = np.nan_to_num(np.asarray(deaths, dtype=float))
+    inj = np.nan_to_num(np.asarray(injured, dtype=float))
+    n = len(d)
     pct = np.full(n, np.nan) if injury_pct is None else np.asarray(injury_pct, dtype=float)
     dmg = np.zeros(n) if damage_vnd is None else np.nan_to_num(np.asarray(damage_vnd, dtype=float))
     pct_known = np.nan_to_num(pct)
@@ -30,18 +32,18 @@ def classify(deaths, injured, injury_pct=None, damage_vnd=None, *, rules: Severi
         for cond in cls.any:
             m = np.ones(n, dtype=bool)
             if "deaths_min" in cond:
-                m &= deaths >= cond["deaths_min"]
+                m &= d >= cond["deaths_min"]
             if "injured_min" in cond:
-                m &= injured >= cond["injured_min"]
+                m &= inj >= cond["injured_min"]
             if "injured_max" in cond:
-                m &= injured <= cond["injured_max"]
+                m &= inj <= cond["injured_max"]
             if "injury_pct_min" in cond:
                 m &= pct_known >= cond["injury_pct_min"]
             if "damage_min" in cond:
                 m &= dmg >= cond["damage_min"]
             hit |= m
         if cls.code == rules.unknown_injury_pct_class:
-            hit |= (injured > 0) & np.isnan(pct)
+            hit |= (inj > 0) & np.isnan(pct)
         conds.append(hit)
         codes.append(cls.code)
     lowest = rules.classes[-1].code

@@ -129,7 +129,7 @@ def _combine(parent: list[str], child: list[str]) -> list[str]:
 
 def _unique(names: list[str]) -> list[str]:
     """Blank headers named by their column ("Cột 6"); repeats are made unique by
-    :func:`geo._io.unique_headers`."""
+    :func:`geo.io.unique_headers`."""
     return [n or f"Cột {i + 1}" for i, n in enumerate(names)]
 
 
@@ -200,30 +200,30 @@ def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
         maybe[: min(3, n)] |= ~blank[: min(3, n)]  # the column-number row sits right under the header
     # a row with no digit in its first cells may be the title or header of another table further down:
     # a first cell starting with a digit settles most rows; the others are read whole
-    no_digit = ~((initial >= "0") & (initial <= "9")).any(axis=1)
+    no_digit = ~np.asarray(((initial >= "0") & (initial <= "9")).any(axis=1), dtype=bool)
     for i in np.flatnonzero(no_digit):
         no_digit[i] = not any(_DIGIT.search(str(c)) for c in head[i])
     no_digit &= ~blank
     values = text.to_numpy(dtype=object)
     footer_from = n
     for i in np.flatnonzero(no_digit | single):
-        cells = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
-        if len(cells) == 1 and len(cells[0].split()) >= 3 and not _DATE_LIKE.search(cells[0]):
+        row_cells: list[str] = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
+        if len(row_cells) == 1 and len(row_cells[0].split()) >= 3 and not _DATE_LIKE.search(row_cells[0]):
             why[i] = "dòng tiêu đề / title row"
         elif _row_score(list(values[i])) >= 4:  # the header of a second table: the rest is not this table
-            footer_from = i - 1 if i > 0 and why[i - 1] == "dòng tiêu đề / title row" else i
+            footer_from = int(i) - 1 if i > 0 and why[i - 1] == "dòng tiêu đề / title row" else int(i)
             break
     why[footer_from:] = ENDS_TABLE[1]
     for i in np.flatnonzero(maybe[:footer_from]):
-        cells = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
-        heads = [normalise_header(c) for c in cells[:3]]
+        row_cells = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
+        heads = [normalise_header(c) for c in row_cells[:3]]
         if any(_FOOTER.match(f) for f in heads):
             why[i:footer_from] = ENDS_TABLE[0]
             break
         if any(_TOTALS.match(f) for f in heads[:2]):
             why[i] = "dòng tổng cộng / totals row"
-        elif top and i < 3 and len(cells) >= 2 and all(_COLNUM.match(c) for c in cells):
-            nums = [int(c.strip("()")) for c in cells]
+        elif top and i < 3 and len(row_cells) >= 2 and all(_COLNUM.match(c) for c in row_cells):
+            nums = [int(c.strip("()")) for c in row_cells]
             if nums == sorted(nums) and len(set(nums)) == len(nums):
                 why[i] = "dòng đánh số cột / column numbers"
     return why
@@ -231,7 +231,7 @@ def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
 
 def header_names(grid: list[list[str]], start: int, n_head: int) -> list[str]:
     """The column names of a header of ``n_head`` rows starting at ``start``."""
-    from geo._io import unique_headers
+    from geo.io import unique_headers
 
     width = max((len(r) for r in grid), default=0)
     rows = [list(r) + [""] * (width - len(r)) for r in grid[start:start + n_head]]

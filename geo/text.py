@@ -3,11 +3,14 @@ texts (counts, causes, places, blank cells), so per distinct text is far
 cheaper than per row."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 
-def per_text(values: pd.Series, fn) -> np.ndarray:
+def per_text(values: pd.Series, fn: Callable[[pd.Series], npt.ArrayLike]) -> np.ndarray:
     """``fn`` (a function of a Series of texts) worked once per distinct text of
     ``values`` and spread back to every row.
 

@@ -7,17 +7,18 @@ first data row is row 2.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
-import settings
 from errors import CRSError, InputFileError
 from geo import crs as _crs
-from geo._io import RawTable
+from geo.io import RawTable
 from geo.chainage import RoadNetwork, normalise_road_code, parse_chainage_series
 from geo.casualties import casualty_counts, disagreeing, group_keys, sum_or_once
 from geo.columns import CASUALTY_MARKERS, auto_map, normalise_header, require_crash_fields
@@ -25,6 +26,14 @@ from geo.dates import FileDateOrder, parse_date_column, parse_times
 from geo.location import parse_locations
 from geo.severity import classify
 from geo.text import per_text, trimmed
+
+#: Longitude/latitude box of mainland Viet Nam and its near islands
+#: (Phú Quốc, Côn Đảo, Thổ Chu); crashes outside it are rejected on import
+#: unless the import is given other bounds.
+VIETNAM_BOUNDS = (102.1, 8.3, 109.7, 23.4)
+#: A crash with coordinates gets a road and chainage when it lies within this
+#: distance (metres) of a road (the app passes ``settings.SNAP_DISTANCE_M``).
+SNAP_DISTANCE_M = 50.0
 
 ERROR = "error"
 WARNING = "warning"
@@ -110,15 +119,15 @@ class _Report:
         self.parts: list[pd.DataFrame] = []
         self.bad = np.zeros(len(row_numbers), dtype=bool)
 
-    def add(self, mask, fld: str, values, reason: str, level: str = ERROR) -> None:
-        mask = np.asarray(mask, dtype=bool)
-        if not mask.any():
+    def add(self, mask: npt.ArrayLike, fld: str, values: npt.ArrayLike, reason: str, level: str = ERROR) -> None:
+        m = np.asarray(mask, dtype=bool)
+        if not m.any():
             return
-        vals = np.asarray(values, dtype=object)[mask] if not np.isscalar(values) else values
-        self.parts.append(pd.DataFrame({"row": self.row_numbers[mask], "field": fld,
+        vals = np.asarray(values, dtype=object)[m] if not np.isscalar(values) else values
+        self.parts.append(pd.DataFrame({"row": self.row_numbers[m], "field": fld,
                                         "value": vals, "reason": reason, "level": level}))
         if level == ERROR:
-            self.bad |= mask
+            self.bad |= m
 
     def skip(self, row: int, why: str) -> None:
         """A row that is not a crash row (title, totals, signature, blank): said, never an error."""
@@ -138,7 +147,7 @@ class _Report:
         return out.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
 
 
-def skipped_report(skipped: list) -> pd.DataFrame:
+def skipped_report(skipped: list[tuple[int, str]]) -> pd.DataFrame:
     """Report lines for ``(row number, reason)`` rows that are not crash rows."""
     rep = _Report(np.zeros(0, dtype=int))
     for row_no, why in skipped:
@@ -237,7 +246,8 @@ def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
     ...     "source_id": ["V1"]})).tolist()   # the key of earlier versions too: stored keys stay valid
     ['d01d62a290b175d4']
     """
-    from pandas.core.util.hashing import combine_hash_arrays, hash_array
+    # pandas-stubs leave out this (private, long-standing) helper of pandas.util.hash_pandas_object
+    from pandas.core.util.hashing import combine_hash_arrays, hash_array  # type: ignore[attr-defined]
 
     basis = [
         _minute_text(rows["occurred_at"]),
@@ -278,15 +288,15 @@ def _hex16(h: np.ndarray) -> np.ndarray:
 
 
 def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
-                     source_crs: str | int | None = None, bounds=settings.VIETNAM_BOUNDS,
-                     roads: RoadNetwork | None = None, snap_m: float = settings.SNAP_DISTANCE_M,
+                     source_crs: str | int | None = None, bounds: Sequence[float] = VIETNAM_BOUNDS,
+                     roads: RoadNetwork | None = None, snap_m: float = SNAP_DISTANCE_M,
                      today: datetime | None = None, date_order: str | FileDateOrder | None = None) -> ValidationResult:
     """Validate a crash table and normalise its rows.
 
     Parameters
     ----------
     table
-        The file as read by :func:`geo._io.read_table`.
+        The file as read by :func:`geo.io.read_table`.
     mapping
         Field → column; default: :func:`geo.columns.auto_map` on the headers.
     source_crs
@@ -336,7 +346,7 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     # --- date and time -----------------------------------------------------------------
     raw_date = _text(frame, mapping, "occurred_at")
     file_order = date_order if isinstance(date_order, FileDateOrder) else None
-    dc = parse_date_column(raw_date, order=file_order.order if file_order else date_order)
+    dc = parse_date_column(raw_date, order=date_order.order if isinstance(date_order, FileDateOrder) else date_order)
     occurred = dc.values
     if raw_date.str.match(r"^\s*\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]").any():
         words = _ORDER_WORDS[dc.order]
@@ -419,13 +429,13 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     lat = np.full(n, np.nan)
     used_crs = None
     if has_geometry:
-        geoms = table.geometry
+        geoms = np.asarray(table.geometry, dtype=object)
         gtype = shapely.get_type_id(geoms)
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         not_point = ~missing & (gtype != 0)
         rep.add(not_point, "geometry", shapely.get_type_id(geoms).astype(str),
                 "Hình học không phải điểm / Geometry is not a point")
-        pts = np.where(not_point | missing, None, geoms)
+        pts = np.where(not_point | missing, np.array(None, dtype=object), geoms)
         lon = shapely.get_x(pts)
         lat = shapely.get_y(pts)
         used_crs = source_crs or table.crs or _crs.WGS84
@@ -472,7 +482,7 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     outside = has_xy & ~_crs.inside_bounds(lon, lat, bounds)
     rep.add(outside, "lon/lat", np.char.add(np.char.add(lon.round(6).astype(str), ", "), lat.round(6).astype(str)),
             "Tọa độ ngoài phạm vi Việt Nam (vùng khác: --bounds minlon,minlat,maxlon,maxlat) / Coordinates outside "
-            "Viet Nam (another area: --bounds minlon,minlat,maxlon,maxlat)" if tuple(bounds) == settings.VIETNAM_BOUNDS
+            "Viet Nam (another area: --bounds minlon,minlat,maxlon,maxlat)" if tuple(bounds) == VIETNAM_BOUNDS
             else f"Tọa độ ngoài vùng hợp lệ {tuple(bounds)} (--bounds) / Coordinates outside the valid area "
                  f"{tuple(bounds)} (--bounds)")
     lon = np.where(outside, np.nan, lon)
@@ -482,10 +492,10 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     # --- place: road and chainage ------------------------------------------------------
     raw_road = _text(frame, mapping, "road")
     raw_ch = _text(frame, mapping, "chainage")
-    ch_road, chainage = parse_chainage_series(raw_ch)
+    ch_road, ch_parsed = parse_chainage_series(raw_ch)
     road_code = raw_road.map(lambda r: normalise_road_code(r) or r if r else None)
     road_code = road_code.where(road_code.notna() & road_code.astype(str).ne(""), ch_road)
-    chainage = chainage.to_numpy(dtype=float)
+    chainage = ch_parsed.to_numpy(dtype=float)
     has_ch_text = raw_ch.ne("").to_numpy()
     commune_text = _text(frame, mapping, "commune")
     if "location" in mapping:  # "Km 161+600 QL24, xã Đăk Ruồng": road, chainage and commune from free text
@@ -499,7 +509,7 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     rep.add(has_ch_text & np.isnan(chainage), "chainage", raw_ch,
             "Lý trình không đọc được (ví dụ Km 105+500) / Unreadable chainage (e.g. Km 105+500)")
     road_idx = np.full(n, -1)
-    located_by = np.where(has_xy, "coords", None).astype(object)
+    located_by = np.where(has_xy, "coords", np.array(None, dtype=object)).astype(object)
     needs_locate = ~has_xy & np.isfinite(chainage) & ~outside
     rep.add(~has_xy & ~outside & ~has_ch_text & ~rep.bad, "place", raw_ch,
             "Thiếu vị trí: không có tọa độ, không có lý trình / No place: neither coordinates nor chainage")

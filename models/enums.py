@@ -8,6 +8,10 @@ import enum
 class LabelledEnum(str, enum.Enum):
     """A string enum with labels; ``label(lang)`` gives the display text."""
 
+    # set per member by __new__ (annotations only: not members)
+    vi: str
+    en: str
+
     def __new__(cls, value: str, vi: str = "", en: str = ""):
         obj = str.__new__(cls, value)
         obj._value_ = value

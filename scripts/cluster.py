@@ -40,7 +40,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 #: The cookie that keeps a browser on its process, and what a valid one looks like (nginx's $request_id).
 ROUTE_COOKIE = "blackspot_route"

@@ -8,6 +8,7 @@ offline; no outside identity provider. No UI here.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,6 +17,9 @@ import settings
 from errors import AuthError, TransitionError
 from models.enums import Role
 from models.permissions import Principal
+
+if TYPE_CHECKING:
+    from models.store import Store  # models imports this module: the type only
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 8
@@ -38,7 +42,7 @@ def validate_new_password(password: str | None) -> None:
                               f"{MIN_PASSWORD} characters")
 
 
-def add_user(store, *, username: str, password: str, role: str, commune: str | None = None,
+def add_user(store: Store, *, username: str, password: str, role: str, commune: str | None = None,
              full_name: str | None = None, user: str | None = None) -> int:
     """Create an account: the name's form, a commune editor's commune and the
     password checked, the password kept only as its argon2id hash."""
@@ -49,12 +53,13 @@ def add_user(store, *, username: str, password: str, role: str, commune: str | N
     if role == Role.COMMUNE_EDITOR and not (commune or "").strip():
         raise TransitionError("Biên tập cấp xã cần có tên xã / A commune editor needs a commune")
     validate_new_password(password)
-    return store.add_user(username=username, password_hash=hash_password(password), role=role.value,
-                          commune=(commune or "").strip() or None, full_name=full_name, user=user)
+    user_id: int = store.add_user(username=username, password_hash=hash_password(password), role=role.value,
+                                  commune=(commune or "").strip() or None, full_name=full_name, user=user)
+    return user_id
 
 
-def update_user(store, user_id: int, *, expected_version: int, user: str | None = None, password: str | None = None,
-                **values) -> None:
+def update_user(store: Store, user_id: int, *, expected_version: int, user: str | None = None, password: str | None = None,
+                **values: Any) -> None:
     """Change an account: a new password checked and hashed, a role checked."""
     if password is not None:
         validate_new_password(password)
@@ -64,7 +69,7 @@ def update_user(store, user_id: int, *, expected_version: int, user: str | None 
     store.update_user(user_id, expected_version=expected_version, user=user, **values)
 
 
-def authenticate(store, username: str, password: str) -> Principal:
+def authenticate(store: Store, username: str, password: str) -> Principal:
     """The principal of a valid, active account; :class:`AuthError` otherwise
     (the same message for an unknown user and a wrong password)."""
     rec = store.get_user_record(username)
@@ -107,7 +112,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(str(token or "").encode()).hexdigest()
 
 
-def _active_principal(store, username: str) -> Principal | None:
+def _active_principal(store: Store, username: str) -> Principal | None:
     rec = store.get_user_record(username)
     if rec is None or not rec["active"]:
         return None
@@ -121,7 +126,7 @@ SESSION_MAX_HOURS = 12
 _TOUCH_EVERY_S = 60
 
 
-def start_session(store, principal: Principal, *, now: datetime | None = None) -> str:
+def start_session(store: Store, principal: Principal, *, now: datetime | None = None) -> str:
     """Open a browser session for a signed-in user; returns the token for its cookie."""
     token = new_token()
     now = now or datetime.now()
@@ -130,7 +135,7 @@ def start_session(store, principal: Principal, *, now: datetime | None = None) -
     return token
 
 
-def resume_session(store, token: str | None, *, now: datetime | None = None,
+def resume_session(store: Store, token: str | None, *, now: datetime | None = None,
                    minutes: float | None = None) -> Principal | None:
     """The principal of a live session (not ended, not past its end, not idle
     longer than the time-out, its account still active), else None."""
@@ -146,19 +151,19 @@ def resume_session(store, token: str | None, *, now: datetime | None = None,
     return p
 
 
-def touch_session(store, token: str | None, *, now: datetime | None = None) -> None:
+def touch_session(store: Store, token: str | None, *, now: datetime | None = None) -> None:
     """Note activity on a session (at most once a minute)."""
     if token:
         resume_session(store, token, now=now)
 
 
-def end_session(store, token: str | None) -> None:
+def end_session(store: Store, token: str | None) -> None:
     if token:
         store.end_web_session(token_digest(token))
 
 
 # ----------------------------------------------------- service tokens
-def create_service_token(store, name: str, username: str) -> str:
+def create_service_token(store: Store, name: str, username: str) -> str:
     """A token for scripts acting as ``username`` (admins only). Shown once;
     the store keeps its hash."""
     token = new_token()
@@ -166,7 +171,7 @@ def create_service_token(store, name: str, username: str) -> str:
     return token
 
 
-def authenticate_token(store, token: str) -> Principal:
+def authenticate_token(store: Store, token: str) -> Principal:
     rec = store.get_service_token(token_digest(token.strip()))
     if rec is None or rec["revoked"]:
         raise AuthError("Mã truy cập không hợp lệ hoặc đã bị thu hồi / Unknown or revoked token")

@@ -25,8 +25,9 @@ import sqlite3
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import create_engine, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from errors import BackupError, BlackspotError, StoreError
@@ -34,18 +35,21 @@ from models.db import is_postgres, migrate
 from models.orm import Base
 from models.permissions import Action
 
+if TYPE_CHECKING:
+    from models.store import Store
+
 CHUNK = 5000
 MANIFEST = "backup_manifest"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def _tables():
+def _tables() -> list[Table]:
     return list(Base.metadata.sorted_tables)
 
 
-def _copy_rows(src_conn, dst_conn) -> dict[str, int]:
+def _copy_rows(src_conn: Connection, dst_conn: Connection) -> dict[str, int]:
     """Every row of every table from ``src_conn`` into ``dst_conn``, in chunks."""
-    counts = {}
+    counts: dict[str, int] = {}
     for table in _tables():
         n = 0
         result = src_conn.execution_options(stream_results=True).execute(
@@ -62,11 +66,11 @@ def _copy_rows(src_conn, dst_conn) -> dict[str, int]:
     return counts
 
 
-def _counts(conn) -> dict[str, int]:
-    return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in _tables()}
+def _counts(conn: Connection) -> dict[str, int]:
+    return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in _tables()}
 
 
-def backup(store, path: Path) -> dict[str, int]:
+def backup(store: Store, path: Path) -> dict[str, int]:
     """Write every table of ``store`` to the file ``path``; returns rows per table.
 
     The file appears only when complete (written to ``PATH.part`` first)."""
@@ -105,7 +109,7 @@ def backup(store, path: Path) -> dict[str, int]:
     return counts
 
 
-def _digest(con, table: str) -> str:
+def _digest(con: sqlite3.Connection, table: str) -> str:
     """SHA-256 of a table's rows in key order, as SQLite holds them: a changed
     byte in any value changes it."""
     import hashlib
@@ -171,7 +175,7 @@ def check_backup_file(path: Path) -> dict[str, int]:
     return held
 
 
-def restore(store, path: Path, *, force: bool = False) -> dict[str, int]:
+def restore(store: Store, path: Path, *, force: bool = False) -> dict[str, int]:
     """Load a backup into ``store``; returns rows per table.
 
     The store must be empty unless ``force``, which replaces what it holds.
@@ -201,7 +205,7 @@ def restore(store, path: Path, *, force: bool = False) -> dict[str, int]:
             src.dispose()
 
 
-def _replace(store, src, expected: dict[str, int], *, force: bool) -> dict[str, int]:
+def _replace(store: Store, src: Engine, expected: dict[str, int], *, force: bool) -> dict[str, int]:
     try:
         with src.connect() as src_conn, store.engine.begin() as dst:
             held = sum(_counts(dst).values())
@@ -224,14 +228,14 @@ def _replace(store, src, expected: dict[str, int], *, force: bool) -> dict[str, 
     return counts
 
 
-def store_snapshot(store) -> dict[str, list[dict]]:
+def store_snapshot(store: Store) -> dict[str, list[dict[str, Any]]]:
     """Every row of every table (geometries as WKB hex), for comparisons."""
-    out = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     with store.engine.connect() as conn:
         for table in _tables():
             rows = []
             for r in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings():
-                d = dict(r)
+                d: dict[str, Any] = dict(r)
                 for k, v in d.items():
                     if hasattr(v, "wkb_hex"):
                         d[k] = v.wkb_hex

@@ -2,6 +2,10 @@
 their lifecycle, density clusters. No UI here."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 
@@ -17,6 +21,9 @@ from models.orm import Blackspot
 from models.store import Store
 from services.lifecycle import check_transition
 
+if TYPE_CHECKING:
+    from services.filters import Filters
+
 
 def screening_input(crashes: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
     """Crashes with road, chainage and the road's urban flag, as the screen wants."""
@@ -27,8 +34,9 @@ def screening_input(crashes: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_screening(store: Store, *, ruleset: str | None = None, window_m: float | None = None,
-                  urban_window_m: float | None = None, date_from=None, date_to=None,
-                  user: str | None = None, save: bool = True) -> tuple[ScreeningResult, dict[str, list]]:
+                  urban_window_m: float | None = None, date_from: date | str | None = None,
+                  date_to: date | str | None = None, user: str | None = None,
+                  save: bool = True) -> tuple[ScreeningResult, dict[str, list[Any]]]:
     """Screen every crash in the store and (by default) save the spots.
 
     Returns the result and what changed against the rule set's earlier spots
@@ -44,7 +52,7 @@ def run_screening(store: Store, *, ruleset: str | None = None, window_m: float |
         urban = float(urban_window_m if urban_window_m is not None else rs.segment_length_m["urban"])
         in_town = set(roads.loc[roads["is_urban"].eq(True), "code"]) if len(roads) else set()
         result.spots["window_m"] = [urban if r in in_town else rural for r in result.spots["road"]]
-    diff = {k: [] for k in SCREEN_CHANGES}
+    diff: dict[str, list[Any]] = {k: [] for k in SCREEN_CHANGES}
     if save:
         diff = store.save_screening(result, communes=spot_communes(result, data),
                                     geometries=spot_geometries(result, data, roads),
@@ -69,7 +77,7 @@ def set_blackspot_status(store: Store, spot_id: int, new_status: BlackspotStatus
     version ``expected_version``.
     """
     new_status = BlackspotStatus(new_status)
-    b = store.item_for_edit(ItemType.BLACKSPOT, spot_id, expected_version=expected_version)
+    b: Blackspot = store.item_for_edit(ItemType.BLACKSPOT, spot_id, expected_version=expected_version)
     if new_status == b.status:
         return b
     check_transition(ItemType.BLACKSPOT, b.status, new_status)
@@ -79,11 +87,12 @@ def set_blackspot_status(store: Store, spot_id: int, new_status: BlackspotStatus
             "The spot still meets a black-spot test in the latest screening; it cannot be removed")
     if new_status == BlackspotStatus.REMOVED:
         check_after_period(store, b)
-    return store.save_status(ItemType.BLACKSPOT, spot_id, new_status, expected_status=b.status,
-                             expected_version=expected_version, user=user, note=note)
+    saved: Blackspot = store.save_status(ItemType.BLACKSPOT, spot_id, new_status, expected_status=b.status,
+                                         expected_version=expected_version, user=user, note=note)
+    return saved
 
 
-def check_after_period(store: Store, spot) -> None:
+def check_after_period(store: Store, spot: Blackspot) -> None:
     """A spot with finished works leaves the list only when the full after
     period (``settings.EVALUATION_MONTHS``) is over and its crashes in it meet
     none of the black-spot tests of the spot's rule set."""
@@ -100,6 +109,7 @@ def check_after_period(store: Store, spot) -> None:
             f"Thời gian theo dõi sau xử lý chưa đủ {settings.EVALUATION_MONTHS} tháng (đến {end:%d/%m/%Y}) / "
             f"The after period of {settings.EVALUATION_MONTHS} months is not over (until {end:%d/%m/%Y})")
     crashes = store.crashes_frame(date_from=start, date_to=end - pd.Timedelta(days=1), road_code=spot.road_code)
+    assert spot.from_m is not None and spot.to_m is not None, "a spot has its stretch"
     crashes = crashes.loc[crashes["chainage_m"].between(spot.from_m - 1, spot.to_m + 1)]
     if crashes.empty:
         return
@@ -116,15 +126,17 @@ def check_after_period(store: Store, spot) -> None:
 SCREEN_CHANGES = ("new", "grown", "changed", "unchanged", "no_longer_met")
 
 
-def is_stretch(from_m, to_m, window_m) -> bool:
+def is_stretch(from_m: float | str | None, to_m: float | str | None, window_m: float | str | None) -> bool:
     """A spot longer than twice its window chains windows: a stretch (đoạn)."""
+    if not window_m or from_m is None or to_m is None:
+        return False
     try:
-        return bool(window_m) and float(to_m) - float(from_m) > 2 * float(window_m)
+        return float(to_m) - float(from_m) > 2 * float(window_m)
     except (TypeError, ValueError):
         return False
 
 
-def stretch_text(spot, *, vi: bool = True) -> str:
+def stretch_text(spot: Mapping[Any, Any], *, vi: bool = True) -> str:
     """"Đoạn 1,33 km (nối 5 cửa sổ 300 m)" for a stretch, "" for a spot.
 
     >>> stretch_text({"from_m": 1000, "to_m": 2330, "window_m": 300, "n_windows": 5})
@@ -147,7 +159,7 @@ _CHANGE_WORDS = {"new": ("Mới", "New"), "grown": ("Mở rộng", "Grown"), "ch
 _KIND_WORDS = {"black_spot": ("điểm đen", "black spot"), "potential": ("điểm tiềm ẩn", "potential point")}
 
 
-def screen_summary(diff: dict, *, vi: bool = True) -> str:
+def screen_summary(diff: dict[str, list[Any]], *, vi: bool = True) -> str:
     """"Mới 1, mở rộng 1, thay đổi 0, không đổi 9, không còn đạt 0".
 
     >>> screen_summary({"new": [{}], "grown": [], "changed": [], "unchanged": [{}, {}], "no_longer_met": []})
@@ -157,11 +169,11 @@ def screen_summary(diff: dict, *, vi: bool = True) -> str:
     return ", ".join(p if i == 0 else p[0].lower() + p[1:] for i, p in enumerate(parts))
 
 
-def _stretch(d: dict) -> str:
+def _stretch(d: dict[str, Any]) -> str:
     return f"{d.get('road') or ''} {format_chainage(d['from_m'])} – {format_chainage(d['to_m'])}"
 
 
-def _why(d: dict, vi: bool) -> str:
+def _why(d: dict[str, Any], vi: bool) -> str:
     win = ""
     if d.get("window_start") and d.get("window_end"):
         a, b = (pd.Timestamp(d["window_start"]).strftime("%d/%m/%Y"), pd.Timestamp(d["window_end"]).strftime("%d/%m/%Y"))
@@ -171,7 +183,7 @@ def _why(d: dict, vi: bool) -> str:
     return "; ".join(x for x in (d.get("tests") or "", win, extra) if x)
 
 
-def screen_lines(diff: dict, *, vi: bool = True) -> list[str]:
+def screen_lines(diff: dict[str, list[Any]], *, vi: bool = True) -> list[str]:
     """One line per spot that is new, grown, changed or no longer met, with
     its stretch (the earlier one too) and why it qualifies now."""
     out = []
@@ -227,8 +239,9 @@ def cluster_label(cluster: int) -> str:
     return f"C{int(cluster) + 1}"
 
 
-def clusters(store: Store, *, eps: float, min_samples: int, method: str = "dbscan", filters=None,
-             date_from=None, date_to=None, only_without_road: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def clusters(store: Store, *, eps: float, min_samples: int, method: str = "dbscan",
+             filters: Filters | None = None, date_from: date | str | None = None,
+             date_to: date | str | None = None, only_without_road: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Density clusters of the store's crashes, of those the ``filters``
     (:class:`services.filters.Filters`: period, roads, communes …) keep;
     returns (crashes with their ``cluster`` number and ``label``, clusters with

@@ -107,14 +107,14 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
         return out
     choices = communes["name"].astype(str).tolist()
     exact = {c: c for c in choices}
-    folded = {}
+    folded: dict[str, str] = {}
     for c in choices:
         folded.setdefault(_fold(c), c)
-    ascii_ = {}
+    ascii_: dict[str, str] = {}
     for c in choices:
         ascii_.setdefault(_ascii(c), c)
     codes = set(communes["code"].dropna().astype(str).str.zfill(5)) if "code" in communes else set()
-    result = {}
+    result: dict[str, tuple[str, str | None, str, str]] = {}
     for u in pd.unique(s):
         if not u:
             result[u] = (u, None, "blank", "")
@@ -171,14 +171,14 @@ def now_phrase(now: str) -> str:
     return f"nay thuộc {word.lower() + ' ' if word else ''}{bare}"
 
 
-def with_current(commune, now) -> str:
+def with_current(commune: object, now: object) -> str:
     """A recorded commune with the unit it now belongs to, when they differ."""
     if commune is None or (isinstance(commune, float) and commune != commune):
         return ""
     if not now or (isinstance(now, float) and now != now) or " ".join(str(now).split()).casefold() == \
             " ".join(str(commune).split()).casefold():
         return str(commune)
-    return f"{commune} ({now_phrase(now)})"
+    return f"{commune} ({now_phrase(str(now))})"
 
 
 def current_units(crashes: pd.DataFrame) -> dict[str, str]:
@@ -188,4 +188,5 @@ def current_units(crashes: pd.DataFrame) -> dict[str, str]:
     pairs = crashes.dropna(subset=["commune", "commune_now"])
     if pairs.empty:
         return {}
-    return pairs.groupby("commune")["commune_now"].agg(lambda s: s.value_counts().index[0]).to_dict()
+    now = pairs.groupby("commune")["commune_now"].agg(lambda s: s.value_counts().index[0])
+    return {str(k): str(v) for k, v in now.items()}

@@ -2,7 +2,8 @@
 record encroachment cases. No UI here."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import shapely
 
 import settings
 from errors import InputFileError, TransitionError
-from geo._io import RawTable
+from geo.io import RawTable
 from geo.columns import normalise_header
 from geo.corridor import ZONE_LABELS, ZONE_OUTSIDE, corridor_check, load_corridor_rules
 from geo.crs import WGS84, looks_geographic, transform
@@ -25,7 +26,7 @@ _LON_NAMES = ("lon", "lng", "long", "longitude", "kinh_do", "x")
 _LAT_NAMES = ("lat", "latitude", "vi_do", "y")
 
 
-def features_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
+def features_from_table(table: RawTable, *, source_crs: str | int | None = None) -> pd.DataFrame:
     """Features (points or footprints) of a table as id, geometry (WGS 84) and
     the other columns. A table without geometry needs lon/lat (or x/y with
     ``source_crs``) columns."""
@@ -35,7 +36,7 @@ def features_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
     ids = frame[id_col].astype(str) if id_col else pd.Series(np.arange(1, len(frame) + 1)).astype(str)
     if table.geometry is not None:
         geoms = np.asarray(table.geometry, dtype=object)
-        crs = table.crs or WGS84
+        crs: str | int = table.crs or WGS84
     else:
         xc = next((heads[h] for h in _LON_NAMES if h in heads), None)
         yc = next((heads[h] for h in _LAT_NAMES if h in heads), None)
@@ -47,10 +48,11 @@ def features_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
         geoms = np.full(len(frame), None, dtype=object)
         ok = np.isfinite(x) & np.isfinite(y)
         geoms[ok] = shapely.points(x[ok], y[ok])
-        crs = source_crs or (WGS84 if looks_geographic(x[ok], y[ok]) else None)
-        if crs is None:
+        given = source_crs or (WGS84 if looks_geographic(x[ok], y[ok]) else None)
+        if given is None:
             raise InputFileError("Tọa độ không phải kinh độ/vĩ độ; hãy chọn hệ tọa độ (VN-2000 ...) / Coordinates "
                                  "are not lon/lat; choose their CRS (VN-2000 ...)")
+        crs = given
     if crs not in (WGS84, "OGC:CRS84"):
         ok = ~shapely.is_missing(geoms)
         if ok.any():
@@ -103,12 +105,16 @@ def corridor_polygons(roads: pd.DataFrame, *, rules: str | None = None) -> pd.Da
     w = road_widths(roads.reset_index(drop=True), load_corridor_rules(rules, rules_dir=settings.RULES_DIR))
     left, right = corridor_strips(net.lines, w["land_half_m"], w["corridor_m"])
     tr = _transformer(net.crs.to_wkt(), WGS84)
-    back = lambda g: shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))  # noqa: E731
+
+    def back(g: np.ndarray) -> np.ndarray:
+        out: np.ndarray = shapely.transform(g, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+        return out
+
     return pd.DataFrame({"code": np.r_[net.codes, net.codes], "side": ["left"] * len(net.codes) + ["right"] * len(net.codes),
                          "geometry": np.r_[back(left), back(right)]})
 
 
-def locate_point(roads: pd.DataFrame, lon: float, lat: float, *, search_m: float = 300.0) -> dict | None:
+def locate_point(roads: pd.DataFrame, lon: float, lat: float, *, search_m: float = 300.0) -> dict[str, Any] | None:
     """Road, chainage, side, distance and corridor zone of a clicked point, or
     None when no road is within ``search_m``."""
     if roads.empty:
@@ -121,7 +127,7 @@ def locate_point(roads: pd.DataFrame, lon: float, lat: float, *, search_m: float
             "distance_m": float(res["distance_m"]), "zone": res["zone"], "inside_m": float(res["inside_m"])}
 
 
-def point_at_chainage(store, *, road: str, chainage, side: str = "right", offset_m: float = 0.0) -> shapely.Point:
+def point_at_chainage(store: Store, *, road: str, chainage: str | float, side: str = "right", offset_m: float = 0.0) -> shapely.Point:
     """The place (WGS 84) of a case given by road and chainage (``Km 140+250``
     or metres), side of the road (``left``/``right`` looking in the direction
     of rising chainage) and distance from the centreline."""
@@ -153,14 +159,15 @@ def point_at_chainage(store, *, road: str, chainage, side: str = "right", offset
 
 
 def set_case_status(store: Store, case_id: int, new_status: CaseStatus | str, *, expected_version: int,
-                    user: str | None = None, record_no: str | None = None, record_date=None, deadline=None,
+                    user: str | None = None, record_no: str | None = None,
+                    record_date: date | str | None = None, deadline: date | str | None = None,
                     note: str | None = None) -> EncroachmentCase:
     """Move a case along its workflow (detected → record made → deadline →
     cleared / enforced / cancelled). A record needs its number and date, a
     deadline its date; closing as cleared needs a record when the rule
     (settings.CASE_RECORD_REQUIRED) says so."""
     new_status = CaseStatus(new_status)
-    c = store.item_for_edit(ItemType.CASE, case_id, expected_version=expected_version)
+    c: EncroachmentCase = store.item_for_edit(ItemType.CASE, case_id, expected_version=expected_version)
     if new_status == c.status:
         return c
     check_transition(ItemType.CASE, c.status, new_status)
@@ -181,7 +188,8 @@ def set_case_status(store: Store, case_id: int, new_status: CaseStatus | str, *,
             f"deadline {deadline:%d/%m/%Y} is before the record date {record_date:%d/%m/%Y}")
     if new_status == CaseStatus.ENFORCED and not c.deadline:
         raise TransitionError("Cưỡng chế chỉ sau khi đã ấn định thời hạn / Enforcement needs a deadline first")
-    return store.save_status(ItemType.CASE, case_id, new_status, expected_status=c.status,
+    saved: EncroachmentCase = store.save_status(ItemType.CASE, case_id, new_status, expected_status=c.status,
                              expected_version=expected_version, user=user, note=note, record_no=record_no,
                              record_date=record_date, deadline=deadline,
                              closed_on=datetime.now().date() if new_status not in CASE_OPEN else None)
+    return saved

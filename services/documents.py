@@ -17,13 +17,23 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from geo.chainage import format_chainage
 from services.blackspots import stretch_text
+
+if TYPE_CHECKING:
+    import shapely
+    from docx.document import Document as DocxDocument
+    from docx.section import Section
+    from docx.table import Table, _Cell
+    from docx.text.paragraph import Paragraph
+    from pandas._libs.tslibs.nattype import NaTType
 
 FONT = "Times New Roman"
 MOTTO_1 = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -63,7 +73,7 @@ def vn_date_line(place: str, on: date) -> str:
     return f"{place}, ngày {on.day:02d} tháng {month} năm {on.year}"
 
 
-def vnd(amount) -> str:
+def vnd(amount: float | str | None) -> str:
     """Money in the Vietnamese way: 1.250.000.000.
 
     >>> vnd(1250000000)
@@ -75,7 +85,7 @@ def vnd(amount) -> str:
 
 
 # ---------------------------------------------------------------- building blocks
-def _new_document():
+def _new_document() -> DocxDocument:
     import docx
     from docx.enum.section import WD_ORIENT
     from docx.oxml.ns import qn
@@ -109,7 +119,7 @@ def _new_document():
     return doc
 
 
-def _page_numbers(doc) -> None:
+def _page_numbers(doc: DocxDocument) -> None:
     """A centred PAGE field in the header, from page 2 (first page different)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml import OxmlElement
@@ -136,7 +146,7 @@ def _page_numbers(doc) -> None:
         run._r.append(el)
 
 
-def _no_borders(table) -> None:
+def _no_borders(table: Table) -> None:
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
@@ -149,8 +159,8 @@ def _no_borders(table) -> None:
     tbl_pr.append(borders)
 
 
-def _para(cell_or_doc, text: str = "", *, bold=False, italic=False, underline=False, size=14, align="left",
-          space_after=0):
+def _para(cell_or_doc: DocxDocument | _Cell, text: str = "", *, bold: bool = False, italic: bool = False,
+          underline: bool = False, size: float = 14, align: str = "left", space_after: float = 0) -> Paragraph:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
@@ -166,7 +176,7 @@ def _para(cell_or_doc, text: str = "", *, bold=False, italic=False, underline=Fa
     return p
 
 
-def _header(doc, info: DocumentInfo) -> None:
+def _header(doc: DocxDocument, info: DocumentInfo) -> None:
     from docx.shared import Mm
 
     t = doc.add_table(rows=1, cols=2)
@@ -195,7 +205,7 @@ def _header(doc, info: DocumentInfo) -> None:
             first._element.getparent().remove(first._element)
 
 
-def _signature(doc, info: DocumentInfo) -> None:
+def _signature(doc: DocxDocument, info: DocumentInfo) -> None:
     from docx.shared import Mm
 
     t = doc.add_table(rows=1, cols=2)
@@ -217,19 +227,20 @@ def _signature(doc, info: DocumentInfo) -> None:
     _para(right, info.signer_name, bold=True, size=14, align="center")
 
 
-def _cell(cell, text, *, bold=False, size=12, align="left"):
+def _cell(cell: _Cell, text: object, *, bold: bool = False, size: float = 12, align: str = "left") -> None:
     cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)
     for line in str(text).split("\n"):
         _para(cell, line, bold=bold, size=size, align=align)
 
 
-def _table(doc, header: list[str], rows: list[list], *, widths_mm: list[float], bold_last=False, size=12):
+def _table(doc: DocxDocument, header: list[str], rows: list[list[Any]], *, widths_mm: list[float],
+           bold_last: bool = False, size: float = 12) -> Table:
     from docx.shared import Mm
 
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
-    t = doc.add_table(rows=1 + len(rows), cols=len(header))
+    t: Table = doc.add_table(rows=1 + len(rows), cols=len(header))
     t.style = doc.styles["Table Grid"]
     for k, row in enumerate(t.rows):  # a row never splits across pages; the header row repeats on each page
         trpr = row._tr.get_or_add_trPr()
@@ -255,7 +266,8 @@ def _table(doc, header: list[str], rows: list[list], *, widths_mm: list[float], 
 
 
 # --------------------------------------------------------------- map images
-def spot_map_png(geometry, *, crashes: pd.DataFrame | None = None, roads=None, title: str = "") -> bytes:
+def spot_map_png(geometry: shapely.Geometry, *, crashes: pd.DataFrame | None = None,
+                 roads: Iterable[shapely.Geometry] | None = None, title: str = "") -> bytes:
     """A small site sketch (no tiles): roads within ~600 m, the spot in red,
     its crashes by severity, a 100 m scale bar and a north arrow."""
     import matplotlib
@@ -269,7 +281,7 @@ def spot_map_png(geometry, *, crashes: pd.DataFrame | None = None, roads=None, t
     c = geometry.centroid
     crs = metric_crs([c.x], [c.y])
 
-    def metric(g):
+    def metric(g: shapely.Geometry) -> shapely.Geometry:
         xy = shapely.get_coordinates(g)
         x, y, _ = to_metric(xy[:, 0], xy[:, 1], crs)
         return shapely.set_coordinates(g, np.column_stack([x, y]))
@@ -316,15 +328,15 @@ def spot_map_png(geometry, *, crashes: pd.DataFrame | None = None, roads=None, t
 PROPOSAL_HEADER = ["STT", "Vị trí (tuyến, lý trình, xã)", "Số vụ / chết / bị thương (12 tháng)", "Tiêu chí đạt",
                    "Nguyên nhân ghi nhận", "Giải pháp đề xuất", "Kinh phí (đồng)", "Đơn vị chủ trì"]
 #: Column widths (mm) of the proposal's table on a landscape A4 page (252 mm between the margins).
-PROPOSAL_WIDTHS = [13, 40, 34, 38, 36, 36, 28, 27]
+PROPOSAL_WIDTHS: list[float] = [13, 40, 34, 38, 36, 36, 28, 27]
 
 
-def _section(doc, *, landscape: bool):
+def _section(doc: DocxDocument, *, landscape: bool) -> Section:
     """A new section (new page) in portrait or landscape, same margins."""
     from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.shared import Mm
 
-    sec = doc.add_section(WD_SECTION.NEW_PAGE)
+    sec: Section = doc.add_section(WD_SECTION.NEW_PAGE)
     sec.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
     sec.page_width, sec.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
     sec.top_margin, sec.bottom_margin = Mm(20), Mm(20)
@@ -332,7 +344,7 @@ def _section(doc, *, landscape: bool):
     return sec
 
 
-def _keep_whole(text) -> str:
+def _keep_whole(text: object) -> str:
     """Spaces inside numbers and dates become no-break spaces, so a cell never
     breaks "85.000.000" or "30/10/2024" across lines."""
     import re
@@ -379,7 +391,7 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
                 loc += f"\n(đoạn dài {(r['to_m'] - r['from_m']) / 1000:.2f} km)".replace(".", ",")
         if r.get("commune"):
             loc += f"\n{r['commune']}"
-        ws, we = pd.to_datetime(r.get("window_start")), pd.to_datetime(r.get("window_end"))
+        ws, we = as_timestamp(r.get("window_start")), as_timestamp(r.get("window_end"))
         period = f"\ntừ {ws:%d/%m/%Y}\nđến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else ""
         rows.append([i, _keep_whole(loc), f"{r.get('n_crashes', 0)} / {r.get('deaths', 0)} / {r.get('injured', 0)}{period}",
                      r.get("test_labels") or "", r.get("cause") or "Cần khảo sát, đánh giá tại hiện trường",
@@ -412,7 +424,7 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
 
 
 # --------------------------------------------------------------- year-end summary
-def summary_docx(*, plan: dict, targets: pd.DataFrame, aims: pd.DataFrame, by_section: pd.DataFrame,
+def summary_docx(*, plan: dict[str, Any], targets: pd.DataFrame, aims: pd.DataFrame, by_section: pd.DataFrame,
                  by_agency: pd.DataFrame, counts: dict[str, int], info: DocumentInfo) -> bytes:
     """The plan's year-end summary (Báo cáo tổng kết): targets vs actual, items
     by section and by agency."""
@@ -471,6 +483,14 @@ def libreoffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
+def as_timestamp(value: Any) -> pd.Timestamp | NaTType:
+    """A recorded date or time (a value of a store row) as a Timestamp; NaT for none."""
+    if value is None:
+        return pd.NaT
+    ts: pd.Timestamp | NaTType = pd.to_datetime(value)
+    return ts
+
+
 def to_pdf(docx_bytes: bytes, *, timeout: int = 120) -> bytes | None:
     """The PDF of a .docx through LibreOffice, or None when it is not installed."""
     exe = libreoffice()
@@ -489,7 +509,7 @@ DOSSIER_CRASH_HEADER = ["STT", "Mã vụ", "Ngày, giờ", "Lý trình", "Chết
                         "Nguyên nhân", "Phương tiện"]
 
 
-def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_png: bytes | None = None,
+def dossier_docx(spot: dict[str, Any], crashes: pd.DataFrame, info: DocumentInfo, *, site_png: bytes | None = None,
                  photos: list[tuple[str, bytes]] | None = None, works: pd.DataFrame | None = None) -> bytes:
     """The hồ sơ điểm đen of one spot: where it is (road, stretch, chainage,
     commune), why it is a black spot (the test met, its 12 months), the
@@ -514,7 +534,7 @@ def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_
                   else f" (đoạn dài {length:,.0f} m)".replace(",", ".") if length >= 1 else "")
                + (f"; địa bàn {spot['commune']}" if spot.get("commune") else "") + ".", size=14, align="justify")
     _para(doc, "2. Căn cứ xác định", bold=True, size=14)
-    ws, we = pd.to_datetime(spot.get("window_start")), pd.to_datetime(spot.get("window_end"))
+    ws, we = as_timestamp(spot.get("window_start")), as_timestamp(spot.get("window_end"))
     _para(doc, f"{spot.get('test_labels') or '…'}"
                + (f" trong 12 tháng từ {ws:%d/%m/%Y} đến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else "")
                + f": {spot.get('n_crashes', 0)} vụ, {spot.get('deaths', 0)} người chết, "
@@ -526,7 +546,7 @@ def dossier_docx(spot: dict, crashes: pd.DataFrame, info: DocumentInfo, *, site_
     rows = []
     c = crashes.sort_values("occurred_at") if len(crashes) else crashes
     for i, r in enumerate(c.to_dict("records"), start=1):
-        t = pd.to_datetime(r.get("occurred_at"))
+        t = as_timestamp(r.get("occurred_at"))
         when = "" if pd.isna(t) else f"{t:%d/%m/%Y}" + ("" if (t.hour, t.minute) == (0, 0) else f"\n{t:%H:%M}")
         rows.append([i, r.get("source_id") or "—", when,
                      _keep_whole(format_chainage(r.get("chainage_m"))), r.get("deaths", 0), r.get("injured", 0),

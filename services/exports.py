@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -15,6 +16,11 @@ import shapely
 from geo.chainage import format_chainage
 from models.enums import BlackspotStatus, SpotKind
 from services.tabular import to_csv_bytes, to_xlsx_bytes
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from models.store import Store
 
 #: Export columns and their Vietnamese / English headers.
 COLUMNS = [
@@ -67,7 +73,7 @@ def to_xlsx(table: pd.DataFrame, *, crashes: pd.DataFrame | None = None, lang: s
     return to_xlsx_bytes(sheets)
 
 
-def _geo_frame(table: pd.DataFrame):
+def _geo_frame(table: pd.DataFrame) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     df = table.copy()
@@ -80,7 +86,8 @@ def _geo_frame(table: pd.DataFrame):
 
 def to_geojson(table: pd.DataFrame) -> bytes:
     gdf = _geo_frame(table)
-    return gdf.to_json(drop_id=True, ensure_ascii=False).encode("utf-8")
+    text: str = gdf.to_json(drop_id=True, ensure_ascii=False)
+    return text.encode("utf-8")
 
 
 def to_gpkg(table: pd.DataFrame, *, layer: str = "hotspots") -> bytes:
@@ -91,7 +98,7 @@ def to_gpkg(table: pd.DataFrame, *, layer: str = "hotspots") -> bytes:
         return path.read_bytes()
 
 
-def _kml_geometry(g) -> str:
+def _kml_geometry(g: shapely.Geometry | None) -> str:
     if g is None or g.is_empty:
         return ""
     if g.geom_type == "Point":
@@ -113,7 +120,7 @@ def to_kml(table: pd.DataFrame, *, name: str = "Điểm đen", lang: str = "vi")
     marks = []
     for rec in table.to_dict("records"):
         title = f"{rec.get('kind') or ''} {rec.get('road_code') or ''} {rec.get('ly_trinh') or ''}".strip()
-        data = "".join(f'<Data name="{escape(str(k))}"><displayName>{escape(heads.get(k, k))}</displayName>'
+        data = "".join(f'<Data name="{escape(str(k))}"><displayName>{escape(heads.get(str(k), str(k)))}</displayName>'
                        f"<value>{escape('' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))}</value></Data>"
                        for k, v in rec.items() if k != "geometry")
         marks.append(f"<Placemark><name>{escape(title)}</name><ExtendedData>{data}</ExtendedData>"
@@ -186,7 +193,7 @@ FILE_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": 
                 ".kml": "kml"}
 
 
-def store_table(store, kind: str) -> pd.DataFrame:
+def store_table(store: Store, kind: str) -> pd.DataFrame:
     """A table of the store's ``kind`` (crashes, spots, cases, works) with a
     ``geometry`` column (WGS 84), dates as ISO text."""
     if kind == "crashes":
@@ -219,7 +226,7 @@ def store_table(store, kind: str) -> pd.DataFrame:
     return out
 
 
-def write_file(table: pd.DataFrame, path, *, layer: str = "data") -> None:
+def write_file(table: pd.DataFrame, path: str | Path, *, layer: str = "data") -> None:
     """Write ``table`` to ``path`` in the format its extension names (.csv,
     .xlsx, .geojson, .gpkg, .kml); spreadsheet cells are made safe."""
     from errors import InputFileError

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
 
@@ -36,7 +37,7 @@ def _parts(values: pd.Series) -> list[str]:
     return sorted({v.strip() for s in pd.unique(values.dropna()) for v in str(s).split(";") if v.strip()})
 
 
-def options(crashes: pd.DataFrame, roads: pd.DataFrame | None = None) -> dict:
+def options(crashes: pd.DataFrame, roads: pd.DataFrame | None = None) -> dict[str, Any]:
     """Choices for the filter widgets, from the data."""
     vehicles = _parts(crashes["vehicle_types"])
     road_codes = set(crashes["road_code"].dropna())

@@ -4,16 +4,21 @@ names and values translated, never a raw key, "None" or "nan". No UI here."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
 import settings
 from geo.corridor import ZONE_LABELS
-from models.enums import BlackspotStatus, CaseStatus, ItemType, SpotKind, WorkStatus, WorkType
+from models.enums import BlackspotStatus, CaseStatus, ItemType, LabelledEnum, SpotKind, WorkStatus, WorkType
 from models.store import Store
 
 #: An item kind → its table in the audit log.
-TABLES = {ItemType.BLACKSPOT: "blackspot", ItemType.CASE: "encroachment_case", ItemType.WORK: "remediation_work"}
+#: Item kind (an ItemType or its value) → the table its audit rows name.
+#: ("agency" or "section", id) → its name, for the ids a history row holds.
+Names = dict[tuple[str, int], str]
+
+TABLES: dict[str, str] = {ItemType.BLACKSPOT: "blackspot", ItemType.CASE: "encroachment_case", ItemType.WORK: "remediation_work"}
 
 #: Field → (Vietnamese, English), for every field an item's history can show.
 FIELDS: dict[str, tuple[str, str]] = {
@@ -48,17 +53,17 @@ ACTIONS = {"create": ("Tạo", "Created"), "update": ("Sửa", "Changed"), "dele
            "restore": ("Khôi phục", "Restored"), "import": ("Nhập", "Imported")}
 HEADERS = {"at": ("Thời điểm", "When"), "user": ("Người", "By"), "what": ("Mục", "Item"),
            "action": ("Thao tác", "Action"), "changes": ("Thay đổi", "Changes")}
-_ENUMS = {"blackspot": {"status": BlackspotStatus, "kind": SpotKind}, "encroachment_case": {"status": CaseStatus},
+_ENUMS: dict[str, dict[str, type[LabelledEnum]]] = {"blackspot": {"status": BlackspotStatus, "kind": SpotKind}, "encroachment_case": {"status": CaseStatus},
           "remediation_work": {"status": WorkStatus, "work_type": WorkType}}
 _HIDDEN = {"id", "item_type", "item_id", "path", "road_id", "geom", "at", "user"}
 _SIDES = {"left": ("trái", "left"), "right": ("phải", "right")}
 
 
-def _blank(v) -> bool:
+def _blank(v: object) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v in ("", "nan", "None"))
 
 
-def value_text(table: str, field: str, v, *, lang: str = "vi", names: dict | None = None) -> str:
+def value_text(table: str, field: str, v: Any, *, lang: str = "vi", names: Names | None = None) -> str:
     """One recorded value as the user reads it.
 
     >>> value_text("blackspot", "status", "confirmed", lang="en")
@@ -87,19 +92,19 @@ def value_text(table: str, field: str, v, *, lang: str = "vi", names: dict | Non
     if field == "cost_vnd":
         return f"{float(v):,.0f}".replace(",", ".")
     if field in ("agency_id", "lead_agency_id"):
-        return names.get(("agency", int(v)), f"#{int(v)}")
+        return str(names.get(("agency", int(v)), f"#{int(v)}"))
     if field == "cooperating_agency_ids":
         return ", ".join(names.get(("agency", int(a)), f"#{int(a)}") for a in v) or "—"
     if field == "section_id":
-        return names.get(("section", int(v)), f"#{int(v)}")
+        return str(names.get(("section", int(v)), f"#{int(v)}"))
     if field == "blackspot_id":
         return f"#{int(v)}"
     if field in ("crash_ids", "window_crash_ids") and isinstance(v, list):
         return f"{len(v)} {('vụ', 'crashes')[k]}"
     if field == "zone":
-        return ZONE_LABELS.get(v, (v, v))[k]
+        return str(ZONE_LABELS.get(v, (v, v))[k])
     if field == "side":
-        return _SIDES.get(v, (v, v))[k]
+        return str(_SIDES.get(v, (v, v))[k])
     if field == "ruleset":
         from geo.rules import load_rulesets
 
@@ -118,7 +123,7 @@ def value_text(table: str, field: str, v, *, lang: str = "vi", names: dict | Non
     return str(v)[:300]
 
 
-def changes_text(table: str, changes, *, lang: str = "vi", names: dict | None = None) -> str:
+def changes_text(table: str, changes: object, *, lang: str = "vi", names: Names | None = None) -> str:
     """``{"status": ["candidate", "confirmed"]}`` → "Trạng thái: Ứng viên → Đã xác nhận"."""
     if not isinstance(changes, dict):
         return ""
@@ -156,7 +161,7 @@ def item_history(store: Store, kind: str, item_id: int) -> pd.DataFrame:
     return out.sort_values(["at", "id"], kind="stable").reset_index(drop=True) if len(out) else out
 
 
-def history_table(history: pd.DataFrame, *, lang: str = "vi", names: dict | None = None) -> pd.DataFrame:
+def history_table(history: pd.DataFrame, *, lang: str = "vi", names: Names | None = None) -> pd.DataFrame:
     """Audit rows as when / who / which part / action / what changed, every
     name and value in ``lang``."""
     k = 0 if lang == "vi" else 1
@@ -181,9 +186,9 @@ def history_table(history: pd.DataFrame, *, lang: str = "vi", names: dict | None
     })
 
 
-def history_names(store: Store) -> dict:
+def history_names(store: Store) -> Names:
     """The names history values refer to: agencies and plan sections."""
-    names = {}
+    names: Names = {}
     ag = store.agencies_frame()
     for r in ag.to_dict("records") if len(ag) else []:
         names[("agency", int(r["id"]))] = r["name"]

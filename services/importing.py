@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -11,13 +13,27 @@ import shapely
 
 import settings
 from errors import InputFileError
-from geo._io import RawTable, read_table
+from geo.io import RawTable, read_table
 from geo.chainage import RoadNetwork, normalise_road_code
 from geo.columns import ROAD_ALIASES, auto_map
 from geo.crs import WGS84, transform
 from geo.geometry import repair_geometries, report_lines
 from geo.validate import ValidationResult, validate_crashes
 from models.store import ImportSummary, Store, encode_crash_rows
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+    from geo.dates import FileDateOrder
+    from geo.io import CsvParts
+
+
+def read_file(source: str | Path | bytes, *, filename: str | None = None, sheet: str | None = None) -> RawTable:
+    """:func:`geo.io.read_table` with the tool's settings: the upload size
+    limit (``settings.MAX_UPLOAD_MB``) and the folder spatial files are
+    unpacked in (``settings.DATA_DIR / "uploads"``)."""
+    return read_table(source, filename=filename, sheet=sheet, max_mb=settings.MAX_UPLOAD_MB,
+                      tmp_dir=settings.DATA_DIR / "uploads")
 
 
 @dataclass
@@ -30,8 +46,8 @@ class CrashPreview:
 
 
 def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[str, str] | None = None,
-                    source_crs=None, bounds=settings.VIETNAM_BOUNDS, sheet: str | None = None,
-                    date_order: str | None = None, overlay: bool = False) -> CrashPreview:
+                    source_crs: str | int | None = None, bounds: Sequence[float] = settings.VIETNAM_BOUNDS,
+                    sheet: str | None = None, date_order: str | None = None, overlay: bool = False) -> CrashPreview:
     """Read and validate a crash file against the store's roads and
     administrative units; writes nothing.
 
@@ -43,12 +59,12 @@ def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[s
     store's units (:func:`services.communes.match_communes`); earlier imports
     are matched at commit. With ``overlay`` the ``mapping`` given adds to (and
     overrides) the one found from the headers, instead of replacing it."""
-    table = read_table(data, filename=filename, sheet=sheet)
+    table = read_file(data, filename=filename, sheet=sheet)
     if mapping and overlay:
         mapping = _overlaid(mapping, list(table.frame.columns))
     roads = store.road_network()
     result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads,
-                              date_order=date_order)
+                              snap_m=settings.SNAP_DISTANCE_M, date_order=date_order)
     match_result_communes(store, result)
     return CrashPreview(table=table, result=result, sha256=hashlib.sha256(data).hexdigest(), filename=filename,
                         roads=roads)
@@ -80,10 +96,11 @@ class StreamedImport:
     rejected: bool = False
 
 
-def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str] | None = None,
-                     overlay: bool = False, source_crs=None, bounds=settings.VIETNAM_BOUNDS,
-                     date_order: str | None = None, valid_only: bool = True, user: str | None = None,
-                     source: str | None = None, chunk_rows: int | None = None, progress=None,
+def import_crash_csv(store: Store, path: str | Path, *, report_path: str | Path, mapping: dict[str, str] | None = None,
+                     overlay: bool = False, source_crs: str | int | None = None,
+                     bounds: Sequence[float] = settings.VIETNAM_BOUNDS, date_order: str | None = None,
+                     valid_only: bool = True, user: str | None = None, source: str | None = None,
+                     chunk_rows: int | None = None, progress: Callable[[int], object] | None = None,
                      worker: bool | None = None) -> StreamedImport:
     """Import a large crash CSV a part at a time, so memory stays bounded:
     the same stages as :func:`preview_crashes` then :func:`commit_crashes`,
@@ -104,13 +121,13 @@ def import_crash_csv(store: Store, path, *, report_path, mapping: dict[str, str]
     the write in a thread beside it."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from geo._io import csv_parts
+    from geo.io import csv_parts
     from geo.dates import FileDateOrder, order_proofs
     from geo.validate import REPORT_COLUMNS
     from services.tabular import append_csv
 
     chunk_rows = chunk_rows or settings.CHUNK_ROWS
-    parts = csv_parts(path)
+    parts = csv_parts(path, max_mb=settings.MAX_UPLOAD_MB)
     columns = parts.columns
     mapping = _overlaid(mapping, columns) if mapping and overlay else (dict(mapping) if mapping else auto_map(columns))
     mapping = {k: v for k, v in mapping.items() if v}
@@ -189,8 +206,9 @@ class _PartChecker:
     against earlier parts), writing the report as it goes; its state (counts,
     the report's first lines) is that of the parts read so far."""
 
-    def __init__(self, parts, *, chunk_rows, mapping, source_crs, bounds, roads, order, units, report_path,
-                 postgres: bool):
+    def __init__(self, parts: CsvParts, *, chunk_rows: int, mapping: dict[str, str], source_crs: str | int | None,
+                 bounds: Sequence[float], roads: RoadNetwork | None, order: FileDateOrder, units: pd.DataFrame,
+                 report_path: Path, postgres: bool) -> None:
         self.file, self.chunk_rows, self.mapping, self.postgres = parts, chunk_rows, mapping, postgres
         self.source_crs, self.bounds, self.roads, self.order = source_crs, bounds, roads, order
         self.units, self.report_path = units, report_path
@@ -198,9 +216,9 @@ class _PartChecker:
         self.seen = _SeenInFile()
         self.counts = dict(n_rows=0, n_crashes=0, n_valid=0, n_errors=0, n_skipped=0, n_parts=0)
         self.head: list[pd.DataFrame] = []
-        self.notes: set = set()
+        self.notes: set[str] = set()
 
-    def parts(self):
+    def parts(self) -> Generator[tuple[_PartToWrite | None, dict[str, int]], None, None]:
         """Yield ``(part to write or None, counts so far)`` per part."""
         for table in _whole_crashes(self.file.tables(chunk_rows=self.chunk_rows), self.id_col):
             result = self.check(table)
@@ -222,7 +240,7 @@ class _PartChecker:
         result, report = None, skipped_report(table.skipped)
         if not table.frame.empty:
             result = validate_crashes(table, mapping=self.mapping, source_crs=self.source_crs, bounds=self.bounds,
-                                      roads=self.roads, date_order=self.order)
+                                      roads=self.roads, snap_m=settings.SNAP_DISTANCE_M, date_order=self.order)
             match_result_communes(None, result, units=self.units)
             self.seen.check(result, id_col=self.id_col)
             report = result.report
@@ -254,7 +272,7 @@ def _can_fork() -> bool:
             and threading.active_count() == 1)
 
 
-def _checked_in_worker(checker: _PartChecker):
+def _checked_in_worker(checker: _PartChecker) -> Generator[tuple[_PartToWrite | None, dict[str, int]], None, None]:
     """:meth:`_PartChecker.parts`, run in a forked worker process: the parts
     arrive here one at a time (the worker is at most one part ahead), its
     errors are raised here, and its final counts and report lines are copied
@@ -287,7 +305,7 @@ def _checked_in_worker(checker: _PartChecker):
         proc.join()
 
 
-def _worker_main(checker: _PartChecker, out) -> None:
+def _worker_main(checker: _PartChecker, out: Connection) -> None:
     """The worker process: every part sent as it is checked, then the end (or the error)."""
     try:
         for part, counts in checker.parts():
@@ -305,7 +323,7 @@ def _worker_main(checker: _PartChecker, out) -> None:
         out.close()
 
 
-def _whole_crashes(tables, id_col: str | None):
+def _whole_crashes(tables: Iterable[RawTable], id_col: str | None) -> Iterator[RawTable]:
     """The parts of a table, the rows of the last crash reference of each part
     moved to the next (a crash's casualty rows stay together)."""
     carry = None
@@ -341,7 +359,7 @@ class _SeenInFile:
     part repeating one is a duplicate in the file (same content) or an error
     (the same id with other content)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.id_hash = np.zeros(0, dtype=np.uint64)
         self.id_key = np.zeros(0, dtype=np.uint64)
         self.id_row = np.zeros(0, dtype=np.int64)
@@ -388,7 +406,7 @@ class _SeenInFile:
                                                          (idh[sel], key[sel], rownum[sel]))
 
 
-def _merged(have: tuple, new: tuple) -> tuple:
+def _merged(have: tuple[np.ndarray, ...], new: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     """Arrays sorted by their first one (a hash) with new entries added; the
     first entry of a hash is kept (the earliest row of the file)."""
     both = [np.r_[a, b] for a, b in zip(have, new)]
@@ -415,7 +433,7 @@ def field_of(name: str) -> str:
                          f"{', '.join(FIELD_NAMES)}")
 
 
-def mapping_from_profile(profile: dict) -> dict[str, str]:
+def mapping_from_profile(profile: dict[str, Any]) -> dict[str, str]:
     """Field → column of a profile ``{"map": {"SOURCE COLUMN": "field"}, …}``.
 
     >>> mapping_from_profile({"map": {"Mã vụ": "id", "Khi nào": "date", "X": "x"}})
@@ -427,7 +445,7 @@ def mapping_from_profile(profile: dict) -> dict[str, str]:
 
 
 def profile_from_mapping(mapping: dict[str, str], *, sheet: str | None = None, date_order: str | None = None,
-                         crs=None) -> dict:
+                         crs: str | int | None = None) -> dict[str, Any]:
     """The JSON profile of a mapping (field names as documented: id, date, …).
 
     >>> profile_from_mapping({"source_id": "Mã vụ", "lon": "X"}, date_order="dmy")
@@ -435,21 +453,21 @@ def profile_from_mapping(mapping: dict[str, str], *, sheet: str | None = None, d
     """
     from geo.columns import FIELD_NAMES
 
-    back = {}
+    back: dict[str, str] = {}
     for short, full in FIELD_NAMES.items():
         back.setdefault(full, short)
-    prof: dict = {"map": {col: back.get(f, f) for f, col in mapping.items() if col}}
+    prof: dict[str, Any] = {"map": {col: back.get(f, f) for f, col in mapping.items() if col}}
     for k, v in (("sheet", sheet), ("date_order", date_order), ("crs", crs)):
         if v:
             prof[k] = v
     return prof
 
 
-def load_profiles(store: Store) -> dict[str, dict]:
+def load_profiles(store: Store) -> dict[str, dict[str, Any]]:
     return dict(store.get_setting(PROFILES_KEY) or {})
 
 
-def save_profile(store: Store, name: str, profile: dict, *, user: str | None = None) -> None:
+def save_profile(store: Store, name: str, profile: dict[str, Any], *, user: str | None = None) -> None:
     """Keep a mapping profile under ``name`` in the store (who may import may save one)."""
     from models.permissions import Action
 
@@ -470,6 +488,7 @@ def match_result_communes(store: Store | None, result: ValidationResult, *, unit
     from services.communes import match_communes, old_to_new_table
 
     if units is None:
+        assert store is not None, "a store or its units are needed"
         units = store.admin_unit_names()
     rows = result.rows
     if units.empty or (units["level"] != "commune").all() or rows.empty:
@@ -488,14 +507,16 @@ def match_result_communes(store: Store | None, result: ValidationResult, *, unit
 
 
 def commit_crashes(store: Store, preview: CrashPreview, *, valid_only: bool, user: str | None = None,
-                   source: str | None = None, is_simulated: bool = False, progress=None) -> ImportSummary:
+                   source: str | None = None, is_simulated: bool = False,
+                   progress: Callable[[int], object] | None = None) -> ImportSummary:
     """Write a previewed crash file as one batch (see :meth:`Store.import_crashes`)."""
     return store.import_crashes(preview.result, filename=preview.filename, file_sha256=preview.sha256,
                                 user=user, source=source, valid_only=valid_only, roads=preview.roads,
                                 is_simulated=is_simulated, progress=progress)
 
 
-def _checked(table: RawTable, geoms, *, kind: str, what_vi: str, what_en: str, keep=None):
+def _checked(table: RawTable, geoms: Iterable[object], *, kind: str, what_vi: str, what_en: str,
+             keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Repair what can be repaired, drop what cannot; raises when nothing is left.
     Returns (rows kept, geometries, report lines)."""
     check = repair_geometries(geoms, kind=kind)
@@ -581,7 +602,7 @@ def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.Data
     return out
 
 
-def cases_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
+def cases_from_table(table: RawTable, *, source_crs: str | int | None = None) -> pd.DataFrame:
     """Encroachment cases (points or polygons) from a file: geometry plus kind,
     description, commune when the file has them."""
     from geo.columns import normalise_header
@@ -602,9 +623,9 @@ def cases_from_table(table: RawTable, *, source_crs=None) -> pd.DataFrame:
         rows = (np.flatnonzero(bad) + 2)[:10].tolist()
         raise InputFileError(f"Không dòng nào có vị trí dùng được / No row has a usable location: {rows}")
     report = list(feats.attrs.get("report", []))
-    out = out.loc[~bad].reset_index(drop=True)
-    out.attrs["report"] = report
-    return out
+    kept: pd.DataFrame = out.loc[~bad].reset_index(drop=True)
+    kept.attrs["report"] = report
+    return kept
 
 
 # ------------------------------------------------------ the other imports (pages and CLI call these)

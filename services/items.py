@@ -2,14 +2,17 @@
 panel shows it, and the actions on it. No UI here."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from errors import NotFoundError
 from geo.chainage import format_chainage
 from geo.corridor import ZONE_LABELS
-from models.enums import BlackspotStatus, CaseStatus, ItemType, SpotKind, WorkStatus, WorkType
+from models.enums import BlackspotStatus, CaseStatus, ItemType, LabelledEnum, SpotKind, WorkStatus, WorkType
+from models.orm import Blackspot, EncroachmentCase, RemediationWork
 from models.store import Store
 from services.blackspots import set_blackspot_status, stretch_text
 from services.communes import current_units, with_current
@@ -31,13 +34,14 @@ class ItemDetail:
     facts: list[tuple[str, str]]
     why: str | None = None
     crashes: pd.DataFrame = field(default_factory=pd.DataFrame)
-    link: dict | None = None
+    link: dict[str, Any] | None = None
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
     attachments: pd.DataFrame = field(default_factory=pd.DataFrame)
-    row: dict = field(default_factory=dict)
+    row: dict[str, Any] = field(default_factory=dict)
 
 
-def forward_first(status, transitions, lang: str) -> list[tuple[str, str]]:
+def forward_first(status: LabelledEnum, transitions: Mapping[Any, AbstractSet[LabelledEnum]],
+                  lang: str) -> list[tuple[str, str]]:
     """The statuses an item may move to, the next ones forward first (the
     choice a form offers by default), then the ones back, in lifecycle order.
 
@@ -50,12 +54,12 @@ def forward_first(status, transitions, lang: str) -> list[tuple[str, str]]:
     return [(s.value, s.label(lang)) for s in nxt]
 
 
-def _dmy(v) -> str:
+def _dmy(v: Any) -> str:
     return "" if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%d/%m/%Y")
 
 
 def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", crashes: pd.DataFrame | None = None,
-                rulesets: dict | None = None) -> ItemDetail:
+                rulesets: dict[str, str] | None = None) -> ItemDetail:
     vi = lang == "vi"
     if kind == ItemType.BLACKSPOT:
         frame = store.blackspots_frame()
@@ -68,19 +72,19 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
     frame = frame.set_index("id") if len(frame) else frame
     if item_id not in getattr(frame, "index", []):
         raise NotFoundError(f"Không tìm thấy mục số {item_id} / Item {item_id} not found")
-    r = frame.loc[item_id].to_dict()
+    r = {str(k): v for k, v in frame.loc[item_id].to_dict().items()}
     r["id"] = item_id
     facts: list[tuple[str, str]] = []
     why = None
     crash_rows = pd.DataFrame()
     if kind == ItemType.BLACKSPOT:
-        st = BlackspotStatus(r["status"])
+        st: LabelledEnum = BlackspotStatus(r["status"])
         allowed = forward_first(st, BLACKSPOT_TRANSITIONS, lang)
         title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
                  f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}")
         stretch = stretch_text(r, vi=vi)
         facts = [("Đoạn" if vi else "Stretch", stretch)] if stretch else []
-        now = current_units(crashes).get(r.get("commune")) if crashes is not None and r.get("commune") else None
+        now = current_units(crashes).get(str(r.get("commune"))) if crashes is not None and r.get("commune") else None
         facts += [("Xã/phường" if vi else "Commune", with_current(r.get("commune"), now) if r.get("commune") else "—"),
                  ("Số vụ / chết / bị thương" if vi else "Crashes / deaths / injured",
                   f"{r['n_crashes']} / {r['deaths']} / {r['injured']}"),
@@ -100,7 +104,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         st = CaseStatus(r["status"])
         allowed = forward_first(st, CASE_TRANSITIONS, lang)
         title = f"#{item_id} · {'Lấn chiếm hành lang' if vi else 'Corridor encroachment'} · {r.get('kind') or ''}"
-        zone = ZONE_LABELS.get(r.get("zone"), ("—", "—"))
+        zone = ZONE_LABELS.get(str(r.get("zone")), ("—", "—"))
         facts = [("Vị trí" if vi else "Location",
                   f"{r.get('road_code') or '—'} {format_chainage(r.get('chainage_m'))}, "
                   f"{'bên trái' if r.get('side') == 'left' else 'bên phải' if r.get('side') == 'right' else ''}"),
@@ -126,11 +130,11 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         if pd.notna(r.get("blackspot_id")):
             facts.insert(0, ("Điểm" if vi else "Spot", f"#{int(r['blackspot_id'])}"))
     links = store.links_frame()
-    link = None
+    link: dict[str, Any] | None = None
     if len(links):
         hit = links.loc[(links["item_type"] == kind) & (links["item_id"] == item_id)]
         if len(hit):
-            link = hit.iloc[0].to_dict()
+            link = {str(k): v for k, v in hit.iloc[0].to_dict().items()}
     if kind == ItemType.WORK and pd.notna(r.get("agency_id")):
         # a work's lead agency is one field: the one in the list is the one in its plan link
         link = (link or {"section_id": None, "cooperating_agency_ids": []}) | {"lead_agency_id": int(r["agency_id"])}
@@ -141,7 +145,7 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
 
 
 def change_status(store: Store, kind: str, item_id: int, new_status: str, *, version: int, user: str,
-                  note: str | None = None, **extra):
+                  note: str | None = None, **extra: Any) -> Blackspot | EncroachmentCase | RemediationWork:
     """One entry point for the status change of any item."""
     if kind == ItemType.BLACKSPOT:
         return set_blackspot_status(store, item_id, new_status, expected_version=version, user=user, note=note)
@@ -153,7 +157,8 @@ def change_status(store: Store, kind: str, item_id: int, new_status: str, *, ver
 
 
 def link_with_agency(store: Store, kind: str, item_id: int, *, section_id: int | None, lead_agency_id: int | None,
-                     new_lead_name: str | None = None, cooperating_agency_ids=(), user: str | None = None) -> int | None:
+                     new_lead_name: str | None = None,
+                     cooperating_agency_ids: Iterable[int] = (), user: str | None = None) -> int | None:
     """Link an item to its plan section and agencies, adding the lead agency
     first when it is new (a name not in the list; an existing name is reused,
     case and spaces aside). Returns the lead agency's id."""

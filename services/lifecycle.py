@@ -9,13 +9,15 @@ No UI here.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Set as AbstractSet
 from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from errors import TransitionError
-from models.enums import BlackspotStatus, CaseStatus, ItemType, WorkStatus
+from models.enums import BlackspotStatus, CaseStatus, ItemType, LabelledEnum, WorkStatus
 
 #: Allowed status changes of a black spot (from → allowed targets).
 BLACKSPOT_TRANSITIONS: dict[BlackspotStatus, set[BlackspotStatus]] = {
@@ -47,15 +49,15 @@ WORK_TRANSITIONS: dict[WorkStatus, set[WorkStatus]] = {
     WorkStatus.DONE: {WorkStatus.IN_PROGRESS},
 }
 
-#: Each item kind's lifecycle.
-TRANSITIONS = {ItemType.BLACKSPOT: BLACKSPOT_TRANSITIONS, ItemType.CASE: CASE_TRANSITIONS,
+#: Each item kind's lifecycle (looked up by a status of the kind's own enum).
+TRANSITIONS: dict[ItemType, Mapping[Any, AbstractSet[LabelledEnum]]] = {ItemType.BLACKSPOT: BLACKSPOT_TRANSITIONS, ItemType.CASE: CASE_TRANSITIONS,
                ItemType.WORK: WORK_TRANSITIONS}
 
 #: Each item kind's status enum.
 STATUSES = {ItemType.BLACKSPOT: BlackspotStatus, ItemType.CASE: CaseStatus, ItemType.WORK: WorkStatus}
 
 
-def check_transition(kind: ItemType | str, old, new) -> None:
+def check_transition(kind: ItemType | str, old: str, new: str) -> None:
     """Refuse a status change the item kind's lifecycle does not allow, naming the allowed ones.
 
     >>> check_transition("work", "proposed", "approved")
@@ -76,7 +78,7 @@ def check_transition(kind: ItemType | str, old, new) -> None:
             "Được phép / Allowed: " + (", ".join(a.vi for a in sorted(allowed, key=order.index)) or "—"))
 
 
-def as_date(v) -> date | None:
+def as_date(v: object) -> date | None:
     """A date from what a form or a caller gives (a date, a datetime, a
     Timestamp, "dd/mm/yyyy" or ISO text); None for nothing.
 
@@ -87,11 +89,12 @@ def as_date(v) -> date | None:
         return None
     if isinstance(v, datetime):
         return v.date()
-    if hasattr(v, "year") and not isinstance(v, pd.Timestamp):
+    if isinstance(v, date) and not isinstance(v, pd.Timestamp):
         return v
     from geo.validate import parse_dates
 
     d = parse_dates(pd.Series([str(v)[:10] if isinstance(v, pd.Timestamp) else str(v)])).iloc[0]
     if pd.isna(d):
         raise TransitionError(f"Ngày không đọc được / Unreadable date: {v}")
-    return d.date()
+    day: date = d.date()
+    return day

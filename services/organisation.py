@@ -22,8 +22,13 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, fields
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from errors import TransitionError
+
+if TYPE_CHECKING:
+    from models.store import Store
+    from services.documents import DocumentInfo
 
 LEVELS = {"commune": ("Xã", "Commune"), "ward": ("Phường", "Ward"), "special_zone": ("Đặc khu", "Special zone"),
           "province": ("Tỉnh/Thành phố", "Province/City"), "district": ("Huyện (trước 01/7/2025)", "District (before 1 July 2025)")}
@@ -46,7 +51,7 @@ class Organisation:
     def missing(self) -> list[str]:
         return [f for f in ("name", "parent", "place", "receiver", "signer") if not str(getattr(self, f)).strip()]
 
-    def document_info(self, *, kind: str = "TTr", on: date | None = None, **extra):
+    def document_info(self, *, kind: str = "TTr", on: date | None = None, **extra: Any) -> DocumentInfo:
         """The header, addressee and signature of a document of ``kind``
         (TTr a proposal, BC a report)."""
         from services.documents import DocumentInfo
@@ -60,13 +65,13 @@ class Organisation:
                             signer_title=title or "TRƯỞNG BAN", signer_name=self.signer, **extra)
 
 
-def load_organisation(store) -> Organisation:
+def load_organisation(store: Store) -> Organisation:
     raw = store.get_setting(KEY) or {}
     known = {f.name for f in fields(Organisation)}
     return Organisation(**{k: v for k, v in raw.items() if k in known and v is not None})
 
 
-def save_organisation(store, org: Organisation, *, user: str | None = None) -> Organisation:
+def save_organisation(store: Store, org: Organisation, *, user: str | None = None) -> Organisation:
     if org.level not in LEVELS:
         raise TransitionError(f"Cấp không hợp lệ '{org.level}' (dùng: {', '.join(LEVELS)}) / Unknown level")
     clean = Organisation(**{k: (" ".join(str(v).split()) if k != "signer_title" else str(v).strip())

@@ -4,11 +4,16 @@ organisation's details) that are not done yet. No UI here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from models.enums import BatchStatus
 from models.store import Store
+
+if TYPE_CHECKING:
+    from services.organisation import Organisation
+    from pandas._libs.tslibs.nattype import NaTType
 
 
 @dataclass
@@ -45,6 +50,7 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
     if ruleset and len(auto):
         auto = auto.loc[auto["ruleset"] == ruleset]
     screened = store.screened_at()
+    last_run: pd.Timestamp | NaTType
     if ruleset and ruleset in screened:
         last_run = pd.Timestamp(screened[ruleset])
     elif screened and not ruleset:
@@ -82,7 +88,7 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
     return steps + _organisation_step(load_organisation(store))
 
 
-def _organisation_step(org) -> list[Step]:
+def _organisation_step(org: Organisation) -> list[Step]:
     if org.name and org.receiver and org.signer:
         return []
     return [Step("organisation", "Điền thông tin cơ quan (tên, nơi nhận, người ký) để văn bản ghi đúng",

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from errors import InputFileError
 from models.enums import AdminLevel
@@ -57,7 +58,7 @@ class PlanDraft:
     period_from: date | None = None
     period_to: date | None = None
     sections: list[PlanSectionDraft] = field(default_factory=list)
-    targets: list[dict] = field(default_factory=list)
+    targets: list[dict[str, Any]] = field(default_factory=list)
     recipients: list[str] = field(default_factory=list)
     signer: str | None = None
     signer_title: str | None = None
@@ -88,7 +89,7 @@ class PlanDraft:
         names.sort(key=lambda n: not n[1])  # the standing body first, so its flag wins
         return [(name, _level_of(name), standing) for name, standing in names]
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         d = asdict(self)
         for k in ("issued_on", "period_from", "period_to"):
             d[k] = d[k].isoformat() if d[k] else None
@@ -131,7 +132,7 @@ def read_plan_text(data: bytes, filename: str) -> str:
                         parts.extend(p.text for p in cell.paragraphs)
         return "\n".join(parts)
     if ext in (".md", ".txt", ""):
-        from geo._io import decode_text
+        from geo.io import decode_text
 
         return decode_text(data)[0]
     raise InputFileError(f"Định dạng kế hoạch không hỗ trợ: {ext} (dùng .docx, .md, .txt) / Unsupported plan format")
@@ -219,7 +220,7 @@ def _title_after(lines: list[str], i: int) -> str | None:
     return " ".join(parts) or None
 
 
-def _dmy(d, m, y) -> date | None:
+def _dmy(d: str | int, m: str | int, y: str | int) -> date | None:
     try:
         return date(int(y), int(m), int(d))
     except ValueError:
@@ -299,7 +300,7 @@ def _sections(lines: list[str]) -> list[PlanSectionDraft]:
         return _roman_parts(lines)
     end = next((i for i in range(start + 1, len(lines)) if _ROMAN_RE.match(lines[i])
                 or lines[i].startswith("Nơi nhận")), len(lines))
-    items: list[list] = []
+    items: list[list[Any]] = []
     for s in lines[start + 1:end]:
         m = _ITEM_RE.match(s)
         if m and (not items or int(m.group(1)) == len(items) + 1):
@@ -322,7 +323,9 @@ def _roman_parts(lines: list[str]) -> list[PlanSectionDraft]:
     heads = [i for i, s in enumerate(lines) if _ROMAN_RE.match(s)]
     out = []
     for k, i in enumerate(heads):
-        code, title = _ROMAN_RE.match(lines[i]).groups()
+        head = _ROMAN_RE.match(lines[i])
+        assert head is not None  # heads holds the lines that match
+        code, title = head.groups()
         end = heads[k + 1] if k + 1 < len(heads) else next(
             (j for j in range(i + 1, len(lines)) if lines[j].startswith("Nơi nhận")), len(lines))
         body = [t for t in lines[i + 1:end] if t]
@@ -330,10 +333,10 @@ def _roman_parts(lines: list[str]) -> list[PlanSectionDraft]:
     return out
 
 
-def _targets(text: str) -> list[dict]:
+def _targets(text: str) -> list[dict[str, Any]]:
     """The three-criteria target (band and baseline year) and the secondary aims."""
     flat = re.sub(r"\s+", " ", text)
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     three = [c.strip() for c in re.split(r"(?<=[.;])\s", flat)
              if re.search(r"(kéo giảm|giảm)", c, re.I)
              and re.search(r"03 tiêu chí|ba tiêu chí|số vụ,? số người chết", c, re.I)]

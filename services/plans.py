@@ -1,11 +1,21 @@
 """Plans service: targets year on year, progress by section and agency. No UI."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 import pandas as pd
 
 from models.enums import BlackspotStatus, CaseStatus, ItemType, WorkStatus
 from models.store import Store
+
+if TYPE_CHECKING:
+    from services.plan_parser import PlanDraft
+
+#: A day as the plans' functions take it: a date, a Timestamp or ISO text.
+When = date | str
 
 CRITERIA = (("crashes", "Số vụ", "Crashes"), ("deaths", "Số người chết", "Deaths"),
             ("injured", "Số người bị thương", "Injured"))
@@ -14,7 +24,7 @@ MOTORCYCLE = r"(?i)mô tô|xe máy|gắn máy|motor"
 VERY_SERIOUS = ("rat_nghiem_trong", "dac_biet_nghiem_trong")
 
 
-def plan_band(targets: list[dict] | None) -> tuple[float, float, bool]:
+def plan_band(targets: list[dict[str, Any]] | None) -> tuple[float, float, bool]:
     """(min %, max %, from the plan?) of the three-criteria target."""
     for t in targets or []:
         if t.get("code") == "three_criteria" and t.get("min_pct") is not None:
@@ -35,7 +45,8 @@ def _status(prev: int, cur: int, min_pct: float, *, has_baseline: bool = True) -
     return round(change, 1), ("on_track" if change <= -min_pct + 1e-9 else "off_track")
 
 
-def comparison_windows(crashes: pd.DataFrame, *, period_from, period_to, today=None) -> dict:
+def comparison_windows(crashes: pd.DataFrame, *, period_from: When, period_to: When,
+                       today: When | None = None) -> dict[str, Any]:
     """Like for like: the period cut at the last day with data (or today),
     and the same days of the year before. ``has_baseline`` is False when no
     crash at all is recorded from the baseline's start on (data begin later).
@@ -59,15 +70,15 @@ def comparison_windows(crashes: pd.DataFrame, *, period_from, period_to, today=N
             "has_data": has_data}
 
 
-def _split(crashes: pd.DataFrame, w: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _split(crashes: pd.DataFrame, w: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     day = crashes["occurred_at"].dt.normalize()
     cur = crashes.loc[(day >= w["from"]) & (day <= w["to"])]
     prev = crashes.loc[(day >= w["baseline_from"]) & (day <= w["baseline_to"])]
     return cur, prev
 
 
-def target_table(crashes: pd.DataFrame, *, period_from, period_to, band=DEFAULT_BAND, lang: str = "vi",
-                 today=None) -> pd.DataFrame:
+def target_table(crashes: pd.DataFrame, *, period_from: When, period_to: When,
+                 band: tuple[float, float] = DEFAULT_BAND, lang: str = "vi", today: When | None = None) -> pd.DataFrame:
     """The three criteria for the period (to the last day with data) against
     the same days a year earlier, in total and per commune, with the target
     band and a mark: on track (reduced by at least the band's lower bound),
@@ -91,13 +102,16 @@ def target_table(crashes: pd.DataFrame, *, period_from, period_to, band=DEFAULT_
     return out
 
 
-def secondary_aims(crashes: pd.DataFrame, *, period_from, period_to, lang: str = "vi", today=None) -> pd.DataFrame:
+def secondary_aims(crashes: pd.DataFrame, *, period_from: When, period_to: When, lang: str = "vi",
+                   today: When | None = None) -> pd.DataFrame:
     """The plan's other aims, like for like: drink-driving, motorcycle and
     very serious crashes reduced; no especially serious crash."""
     w = comparison_windows(crashes, period_from=period_from, period_to=period_to, today=today)
     cur, prev = _split(crashes, w)
-    veh = lambda d: d["vehicle_types"].fillna("").str.contains(MOTORCYCLE, regex=True)  # noqa: E731
-    aims = [("drink_driving", "TNGT liên quan rượu, bia", "Drink-driving crashes", lambda d: d["alcohol"].astype(bool)),
+    def veh(d: pd.DataFrame) -> pd.Series:
+        return d["vehicle_types"].fillna("").str.contains(MOTORCYCLE, regex=True)
+
+    aims: list[tuple[str, str, str, Callable[[pd.DataFrame], pd.Series]]] = [("drink_driving", "TNGT liên quan rượu, bia", "Drink-driving crashes", lambda d: d["alcohol"].astype(bool)),
             ("motorcycle", "TNGT liên quan xe mô tô, xe máy", "Motorcycle crashes", veh),
             ("very_serious", "TNGT rất nghiêm trọng trở lên", "Very serious or worse",
              lambda d: d["severity"].isin(VERY_SERIOUS))]
@@ -117,7 +131,7 @@ def secondary_aims(crashes: pd.DataFrame, *, period_from, period_to, lang: str =
     return out
 
 
-def plan_area(store: Store, plan: dict | None) -> tuple[str, pd.DataFrame]:
+def plan_area(store: Store, plan: dict[str, Any] | None) -> tuple[str, pd.DataFrame]:
     """(area label, the crashes of the plan's area). The area is the
     administrative unit the plan's place names (crashes inside its boundary),
     else the crashes whose commune is that place; a plan of a unit before the
@@ -164,7 +178,7 @@ def plan_area(store: Store, plan: dict | None) -> tuple[str, pd.DataFrame]:
             crashes)
 
 
-def plan_by_number(store: Store, number: str) -> dict:
+def plan_by_number(store: Store, number: str) -> dict[str, Any]:
     """The plan numbered ``number`` (the latest saved when several are), or :class:`NotFoundError`."""
     from errors import NotFoundError
 
@@ -172,10 +186,11 @@ def plan_by_number(store: Store, number: str) -> dict:
     hit = plans.loc[plans["number"].astype(str).str.strip() == number.strip()] if len(plans) else plans
     if hit.empty:
         raise NotFoundError(f"Không có kế hoạch số {number} / No plan numbered {number}")
-    return hit.iloc[-1].to_dict()
+    return {str(k): v for k, v in hit.iloc[-1].to_dict().items()}
 
 
-def targets_report(store: Store, *, plan_number: str | None = None, today=None, lang: str = "vi") -> dict:
+def targets_report(store: Store, *, plan_number: str | None = None, today: When | None = None,
+                   lang: str = "vi") -> dict[str, Any]:
     """What ``cli.py targets --json`` prints: the period and its baseline
     (like for like), the area, and one row per criterion and secondary aim."""
     plan = plan_by_number(store, plan_number) if plan_number else None
@@ -188,8 +203,10 @@ def targets_report(store: Store, *, plan_number: str | None = None, today=None, 
     aims = secondary_aims(crashes, period_from=p_from, period_to=p_to, lang=lang, today=today)
     w = table.attrs["windows"]
     total = table.loc[table["scope"] == table["scope"].iloc[0]]
-    iso = lambda d: pd.Timestamp(d).date().isoformat()  # noqa: E731
-    def pct(v):
+    def iso(d: When) -> str:
+        return pd.Timestamp(d).date().isoformat()
+
+    def pct(v: float | None) -> float | None:
         return None if v is None or (isinstance(v, float) and v != v) else float(v)
 
     rows = [{"criterion": r["criterion"], "label": r["criterion_label"], "current": int(r["current"]),
@@ -267,10 +284,12 @@ def progress_summary(progress_frame: pd.DataFrame, by: str) -> pd.DataFrame:
     return g
 
 
-def save_plan(store: Store, draft, *, user: str | None = None) -> int:
+def save_plan(store: Store, draft: PlanDraft, *, user: str | None = None) -> int:
     """A plan reviewed by the user, with its sections (and agencies seeded from its recipients)."""
-    return store.save_plan(draft, user=user)
+    plan_id: int = store.save_plan(draft, user=user)
+    return plan_id
 
 
-def add_agency(store: Store, *, name: str, user: str | None = None, **fields) -> int:
-    return store.add_agency(name=name, user=user, **fields)
+def add_agency(store: Store, *, name: str, user: str | None = None, **fields: Any) -> int:
+    agency_id: int = store.add_agency(name=name, user=user, **fields)
+    return agency_id

@@ -1,11 +1,14 @@
 """Assemble the documents sent up from the store (see services.documents)."""
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 import pandas as pd
 
 from models.enums import CaseStatus, ItemType, WorkStatus, WorkType
 from models.store import Store
-from services.documents import DocumentInfo, proposal_docx, spot_map_png, summary_docx
+from services.documents import DocumentInfo, as_timestamp, proposal_docx, spot_map_png, summary_docx
 from services.plans import plan_band, plan_by_number, progress, progress_summary, secondary_aims, target_table
 
 
@@ -44,11 +47,12 @@ def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
         costs.append(w["cost_vnd"].sum() if len(w) and w["cost_vnd"].notna().any() else None)
         wl = [agencies.get(a) for a in w.get("agency_id", []) if pd.notna(a)]
         leads.append(lead.get(int(sid)) or (wl[0] if wl else None))
-    return spots.assign(proposal=proposals, cost_vnd=costs, lead_agency=leads, cause=causes)
+    return spots.assign(proposal=proposals, cost_vnd=pd.Series(costs, index=spots.index),
+                        lead_agency=pd.Series(leads, index=spots.index), cause=pd.Series(causes, index=spots.index))
 
 
 def covering_plan(store: Store, spots: pd.DataFrame, *, number: str | None = None,
-                  on=None) -> dict | None:
+                  on: date | None = None) -> dict[str, Any] | None:
     """The plan a proposal cites: the one numbered ``number``, else the plan
     whose period holds the day of the proposal or overlaps a spot's 12 months
     and whose place or issuer names a commune of the spots or the
@@ -76,7 +80,8 @@ def covering_plan(store: Store, spots: pd.DataFrame, *, number: str | None = Non
     in_area = text.map(lambda t: any(n and n in t for n in names)) if names else pd.Series(True, index=plans.index)
     for mask in (in_period & in_area, in_period, in_area):
         if mask.any():
-            return plans.loc[mask].sort_values("issued_on", na_position="first").iloc[-1].to_dict()
+            latest = plans.loc[mask].sort_values("issued_on", na_position="first").iloc[-1]
+            return {str(k): v for k, v in latest.to_dict().items()}
     return None
 
 
@@ -85,16 +90,17 @@ REGULATION_BASIS = ("Thông tư số 41/2024/TT-BGTVT ngày 15/11/2024 của B�
                     "chức giao thông, báo hiệu đường bộ và xác định, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông")
 
 
-def plan_basis(plan: dict | None) -> str | None:
+def plan_basis(plan: dict[str, Any] | None) -> str | None:
     if not plan:
         return None
-    issued = pd.to_datetime(plan.get("issued_on"))
+    issued = as_timestamp(plan.get("issued_on"))
     return (f"Kế hoạch số {plan.get('number') or '…'}" + (f" ngày {issued:%d/%m/%Y}" if pd.notna(issued) else "")
             + (f" của {plan['issuer']}" if plan.get("issuer") else "") + (f" về {plan['title']}" if plan.get("title")
                                                                           else ""))
 
 
-def proposal_info(store: Store, spot_ids: list[int], *, plan_number: str | None = None, on=None) -> DocumentInfo:
+def proposal_info(store: Store, spot_ids: list[int], *, plan_number: str | None = None,
+                  on: date | None = None) -> DocumentInfo:
     """The proposal's header, basis, addressee and signature: from the
     organisation profile and the plan that covers the spots."""
     from services.organisation import load_organisation
@@ -122,7 +128,7 @@ def proposal(store: Store, spot_ids: list[int], info: DocumentInfo, *, with_maps
 
 def year_end_summary(store: Store, plan_id: int, info: DocumentInfo) -> bytes:
     plans = store.plans_frame().set_index("id")
-    plan = plans.loc[plan_id].to_dict()
+    plan = {str(k): v for k, v in plans.loc[plan_id].to_dict().items()}
     crashes = store.crashes_frame()
     band = plan_band(plan.get("targets"))
     p_from = plan.get("period_from") or pd.Timestamp(f"{pd.Timestamp.today().year}-01-01")
@@ -160,11 +166,11 @@ def dossier(store: Store, spot_id: int, *, info: DocumentInfo | None = None) -> 
     spots = store.blackspots_frame().set_index("id")
     if spot_id not in spots.index:
         raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
-    spot = spots.loc[spot_id].to_dict() | {"id": spot_id}
+    spot = {str(k): v for k, v in spots.loc[spot_id].to_dict().items()} | {"id": spot_id}
     crashes = store.crashes_frame()
     from services.communes import current_units, with_current
 
-    spot["commune"] = with_current(spot.get("commune"), current_units(crashes).get(spot.get("commune"))) or None
+    spot["commune"] = with_current(spot.get("commune"), current_units(crashes).get(str(spot.get("commune")))) or None
     mine = crashes.loc[crashes["id"].isin([int(i) for i in spot.get("crash_ids") or []])]
     works = store.works_frame()
     works = works.loc[works["blackspot_id"] == spot_id] if len(works) else works
@@ -193,7 +199,9 @@ def dossiers_zip(store: Store, spot_ids: list[int], *, pdf: bool = False) -> byt
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for sid in spot_ids:
             data = dossier(store, int(sid))
-            if pdf:
-                data = to_pdf(data)
-            z.writestr(f"ho_so_diem_{int(sid)}.{'pdf' if pdf else 'docx'}", data)
+            converted = to_pdf(data) if pdf else None  # None: no LibreOffice here, the DOCX goes in
+            if converted is not None:
+                z.writestr(f"ho_so_diem_{int(sid)}.pdf", converted)
+            else:
+                z.writestr(f"ho_so_diem_{int(sid)}.docx", data)
     return buf.getvalue()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*\Z")
 
 
-def neutralise(value):
+def neutralise(value: object) -> object:
     """``value`` made safe for a spreadsheet cell (see the module's text)."""
     if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER.match(value):
         return "'" + value
@@ -43,7 +44,7 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _cell(v):
+def _cell(v: object) -> object:
     if isinstance(v, (list, tuple, np.ndarray)):
         v = ";".join(map(str, v))
     v = neutralise(v)
@@ -57,12 +58,12 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
 
 
-def write_csv(frame: pd.DataFrame, path) -> None:
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
     with open(path, "wb") as fh:
         fh.write(to_csv_bytes(frame))
 
 
-def append_csv(frame: pd.DataFrame, path, *, header: bool) -> None:
+def append_csv(frame: pd.DataFrame, path: str | Path, *, header: bool) -> None:
     """Write ``frame`` to a CSV a part at a time: the first part (``header``)
     starts the file with its BOM and header, later parts are added below."""
     text = safe_frame(frame).to_csv(index=False, header=header)

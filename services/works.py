@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 import settings
 from errors import NotFoundError, TransitionError
@@ -16,7 +17,8 @@ from models.store import Store
 from services.lifecycle import as_date, check_transition
 
 
-def evaluate_work(store: Store, work_id: int, *, today=None, months: int | None = None) -> BeforeAfter:
+def evaluate_work(store: Store, work_id: int, *, today: date | str | None = None,
+                  months: int | None = None) -> BeforeAfter:
     """Crashes, deaths and injured at the work's site in the months before it
     started and after it ended, with the Empirical Bayes correction against
     all segments of the store's roads. The after period counts as observed up
@@ -59,7 +61,7 @@ def costs_by_agency(works: pd.DataFrame, agencies: pd.DataFrame) -> pd.DataFrame
             .agg(cost_vnd=("cost_vnd", "sum"), n_works=("id", "count")).reset_index())
 
 
-def timeline(works: pd.DataFrame, *, today=None) -> pd.DataFrame:
+def timeline(works: pd.DataFrame, *, today: date | str | None = None) -> pd.DataFrame:
     """Bars for a Gantt-like chart: start and end per work (actual dates when
     known, else planned; a running work ends today)."""
     today = pd.Timestamp(today or pd.Timestamp.today().normalize())
@@ -68,7 +70,8 @@ def timeline(works: pd.DataFrame, *, today=None) -> pd.DataFrame:
     start = pd.to_datetime(works["actual_start"]).fillna(pd.to_datetime(works["planned_start"]))
     end = pd.to_datetime(works["actual_end"]).fillna(pd.to_datetime(works["planned_end"]))
     running = works["status"].eq(WorkStatus.IN_PROGRESS.value) & works["actual_end"].isna()
-    end = end.where(~running, end.fillna(today).clip(lower=today))
+    # pandas-stubs type Series.clip's bounds as numbers and arrays only; a Timestamp bound works on datetimes
+    end = end.where(~running, end.fillna(today).clip(lower=today))  # type: ignore[call-overload]
     label = works["id"].astype(str) + " · " + works["name"].fillna(works["work_type"]).astype(str)
     out = pd.DataFrame({"id": works["id"], "label": label, "status": works["status"], "start": start, "end": end})
     return out.dropna(subset=["start"]).assign(end=lambda d: d["end"].fillna(d["start"] + pd.Timedelta(days=1)))
@@ -94,13 +97,13 @@ def nearest_spots(spots: pd.DataFrame, *, road: str | None, from_m: float | None
     a = float(from_m) if from_m is not None and pd.notna(from_m) else np.nan
     b = float(to_m) if to_m is not None and pd.notna(to_m) else a
     a, b = min(a, b), max(a, b)
-    same = out["road_code"].eq(road).to_numpy()
+    same = out["road_code"].eq(road).to_numpy() if road is not None else np.zeros(len(out), dtype=bool)
     gap = np.maximum(0.0, np.maximum(out["from_m"].astype(float).to_numpy() - b, a - out["to_m"].astype(float).to_numpy()))
     out["gap_m"] = np.where(same & np.isfinite(gap), gap, np.nan)
     return out.sort_values("gap_m", na_position="last", kind="stable").reset_index(drop=True)
 
 
-def spot_choices(near: pd.DataFrame, *, lang: str = "vi") -> dict:
+def spot_choices(near: pd.DataFrame, *, lang: str = "vi") -> dict[int | None, str]:
     """Spot id → its label for a choice list (``None``: no spot), nearest first,
     with the distance from the work's stretch.
 
@@ -113,7 +116,7 @@ def spot_choices(near: pd.DataFrame, *, lang: str = "vi") -> dict:
     from models.enums import SpotKind
 
     vi = lang == "vi"
-    out = {None: "— không gắn với điểm nào —" if vi else "— not linked to a spot —"}
+    out: dict[int | None, str] = {None: "— không gắn với điểm nào —" if vi else "— not linked to a spot —"}
     for r in near.to_dict("records"):
         gap = "" if pd.isna(r["gap_m"]) else (f" · {'trùng đoạn' if vi else 'overlapping'}" if r["gap_m"] == 0 else
                                                f" · {'cách' if vi else 'at'} {r['gap_m']:,.0f} m".replace(",", "."))
@@ -147,7 +150,7 @@ def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFram
     for i, sid in enumerate(out["blackspot_id"] if len(out) else []):
         if pd.notna(sid):
             geoms[i] = spot_geom.get(int(sid))
-    need = np.flatnonzero([g is None for g in geoms]) if len(out) else []
+    need = np.flatnonzero([g is None for g in geoms]) if len(out) else np.empty(0, dtype=np.intp)
     if len(need) and len(roads):
         net = RoadNetwork.from_frame(roads)
         sub = out.iloc[need]
@@ -162,30 +165,32 @@ def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFram
 
 
 def add_work(store: Store, *, work_type: str, blackspot_id: int | None = None, user: str | None = None,
-             **fields) -> int:
+             **fields: Any) -> int:
     """A remediation work for a spot, or for a road stretch (``road_code``, ``from_m``, ``to_m``)."""
-    return store.add_work(work_type=work_type, blackspot_id=blackspot_id, user=user, **fields)
+    work_id: int = store.add_work(work_type=work_type, blackspot_id=blackspot_id, user=user, **fields)
+    return work_id
 
 
 def set_work_status(store: Store, work_id: int, new_status: WorkStatus | str, *, expected_version: int,
-                    user: str | None = None, on=None) -> RemediationWork:
+                    user: str | None = None, on: date | str | None = None) -> RemediationWork:
     """Move a work along proposed → approved → in progress → done. Starting
     sets the actual start and finishing the actual end (``on``, default
     today)."""
     new_status = WorkStatus(new_status)
-    on = as_date(on) or datetime.now().date()
-    w = store.item_for_edit(ItemType.WORK, work_id, expected_version=expected_version)
+    day = as_date(on) or datetime.now().date()
+    w: RemediationWork = store.item_for_edit(ItemType.WORK, work_id, expected_version=expected_version)
     if new_status == w.status:
         return w
     check_transition(ItemType.WORK, w.status, new_status)
     actual_start, actual_end = w.actual_start, w.actual_end
     if new_status == WorkStatus.IN_PROGRESS and actual_start is None:
-        actual_start = on
+        actual_start = day
     if new_status == WorkStatus.DONE:
-        if actual_start and on < actual_start:
+        if actual_start and day < actual_start:
             raise TransitionError("Ngày hoàn thành trước ngày bắt đầu / End date before the start date")
-        actual_end = on
-        actual_start = actual_start or on
-    return store.save_status(ItemType.WORK, work_id, new_status, expected_status=w.status,
+        actual_end = day
+        actual_start = actual_start or day
+    saved: RemediationWork = store.save_status(ItemType.WORK, work_id, new_status, expected_status=w.status,
                              expected_version=expected_version, user=user, actual_start=actual_start,
                              actual_end=actual_end)
+    return saved

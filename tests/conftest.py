@@ -8,17 +8,15 @@ runs are skipped, except under CI (``CI=true``), where they fail.
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import settings
 
-import settings  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = settings.SHARED_DATA_DIR
 PG_ADMIN_URL = os.environ.get("BLACKSPOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1/postgres")
@@ -122,7 +120,7 @@ def ql24_store(store, ql24):
 @pytest.fixture(scope="session")
 def ql24():
     """The real QL24 line clipped to Kon Rẫy, as a road frame."""
-    from geo._io import read_table
+    from geo.io import read_table
     from services.importing import roads_from_table
 
     roads = roads_from_table(read_table(SHARED / "vietnam" / "kon_ray_roads_clip.geojson"))

@@ -79,7 +79,7 @@ def _write(fmt, frame, path):
     elif fmt == "csv-bom":
         frame.to_csv(path, index=False, encoding="utf-8-sig")
     elif fmt == "csv-cp1258":
-        from geo._io import encode_cp1258
+        from geo.io import encode_cp1258
 
         path.write_bytes(encode_cp1258(frame.to_csv(index=False)))
     elif fmt == "xlsx":

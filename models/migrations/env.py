@@ -2,15 +2,10 @@
 on the URL of alembic's config (``alembic -x url=...`` from the command line)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from alembic import context
 from sqlalchemy import create_engine
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from models.orm import Base  # noqa: E402
+from models.orm import Base
 
 target_metadata = Base.metadata
 

@@ -18,7 +18,7 @@ st.text(f"period: {f.date_from} {f.date_to}")
 
 
 def _add_crash(url: str, day: date, ref: str) -> None:
-    from geo._io import RawTable
+    from geo.io import RawTable
     from geo.validate import validate_crashes
     from models.store import Store
 

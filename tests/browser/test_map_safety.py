@@ -52,7 +52,7 @@ def _hostile_items(store) -> None:
     import pandas as pd
     import shapely
 
-    from geo._io import RawTable
+    from geo.io import RawTable
     from geo.crs import WGS84, transform
     from geo.validate import validate_crashes
 

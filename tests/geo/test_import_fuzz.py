@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 import cli
 import settings
 from errors import BlackspotError
-from geo._io import encode_cp1258, read_table
+from geo.io import encode_cp1258, read_table
 from services.backup import store_snapshot
 from services.importing import (boundaries_from_table, cases_from_table, commit_crashes, preview_crashes,
                                 roads_from_table)

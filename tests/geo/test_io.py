@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from errors import InputFileError
-from geo._io import encode_cp1258, read_table, safe_extract
+from geo.io import encode_cp1258, read_table, safe_extract
 from tests.conftest import SHARED
 
 CSV = "Ngày xảy ra,Lý trình,Tuyến đường,Xã,Số người chết,Số người bị thương\n" \

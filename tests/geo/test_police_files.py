@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import cli
-from geo._io import encode_cp1258
+from geo.io import encode_cp1258
 
 # crash → (date, time, location, deaths, injured, cause, vehicles)
 CRASHES = [

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from errors import ColumnMappingError, CRSError
-from geo._io import RawTable
+from geo.io import RawTable
 from geo.chainage import RoadNetwork
 from geo.crs import transform
 from geo.validate import validate_crashes

@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from geo._io import read_table
+from geo.io import read_table
 from services.blackspots import run_screening
 from services.exports import crashes_per_spot, export, hotspot_table
 

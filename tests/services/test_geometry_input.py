@@ -8,7 +8,7 @@ import pytest
 import shapely
 
 import cli
-from geo._io import read_table
+from geo.io import read_table
 from services.importing import boundaries_from_table, cases_from_table, roads_from_table
 
 LINE = [[108.10, 14.40], [108.12, 14.41]]

@@ -12,7 +12,7 @@ import pytest
 
 import cli
 import settings
-from geo._io import encode_cp1258
+from geo.io import encode_cp1258
 from services.backup import store_snapshot
 from services.importing import commit_crashes, import_crash_csv, preview_crashes
 

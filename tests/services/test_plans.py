@@ -108,7 +108,7 @@ def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, 
     import json
 
     import cli
-    from geo._io import read_table
+    from geo.io import read_table
     from services.importing import boundaries_from_table
     from services.plans import targets_report
 

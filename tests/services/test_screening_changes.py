@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import cli
-from geo._io import RawTable
+from geo.io import RawTable
 from geo.chainage import format_chainage
 from geo.validate import validate_crashes
 from services.blackspots import (SCREEN_CHANGES, run_screening, screen_lines, screen_summary, set_blackspot_status,

@@ -14,22 +14,31 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
 import shapely
 
-import settings
 from errors import CRSError, InputFileError
 from geo.text import per_text
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 TABULAR = {".csv", ".txt", ".xlsx", ".xlsm"}
 SPATIAL = {".geojson", ".json", ".gpkg", ".zip", ".kml"}
 SUPPORTED = TABULAR | SPATIAL
 
+#: Largest file accepted, in MB (the app passes ``settings.MAX_UPLOAD_MB``).
+MAX_UPLOAD_MB = 200.0
+#: Folder under which spatial files are unpacked to be read (the app passes
+#: ``settings.DATA_DIR / "uploads"``); created when needed.
+UPLOAD_DIR = Path(__file__).resolve().parents[1] / "data" / "uploads"
 #: Largest total size of the files unpacked from one zip (zip-bomb guard).
 MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
 #: A zip that unpacks to more than this many times its packed size (past 10 MB) is a bomb.
@@ -69,10 +78,10 @@ class RawTable:
     fmt: str = ""
     encoding: str | None = None
     row_numbers: np.ndarray | None = None
-    skipped: list = field(default_factory=list)
-    header_rows: list = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    header_rows: list[int] = field(default_factory=list)
     sheet: str | None = None
-    sheets: list = field(default_factory=list)
+    sheets: list[str] = field(default_factory=list)
 
     def numbers(self) -> np.ndarray:
         """Each row's number as the user sees it (sheet row or file line); for
@@ -84,7 +93,8 @@ class RawTable:
 
 
 def read_table(source: str | Path | bytes, *, filename: str | None = None,
-               max_mb: float | None = None, sheet: str | None = None) -> RawTable:
+               max_mb: float = MAX_UPLOAD_MB, sheet: str | None = None,
+               tmp_dir: str | Path = UPLOAD_DIR) -> RawTable:
     """Read a crash, road, boundary or encroachment file.
 
     Parameters
@@ -94,15 +104,17 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None,
     filename
         The file's name, needed with bytes to know the format.
     max_mb
-        Size limit in MB (default ``settings.MAX_UPLOAD_MB``).
+        Size limit in MB (default :data:`MAX_UPLOAD_MB`).
     sheet
         A workbook's sheet to read (default: the one holding a crash table).
+    tmp_dir
+        Folder under which a spatial file is unpacked to be read (default
+        :data:`UPLOAD_DIR`).
 
     Returns
     -------
     RawTable
     """
-    max_mb = settings.MAX_UPLOAD_MB if max_mb is None else max_mb
     if isinstance(source, (str, Path)):
         path = Path(source)
         filename = filename or path.name
@@ -130,8 +142,8 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None,
     if ext == ".kml":
         return _read_kml(data)
     if ext == ".zip":
-        return _read_zipped_shapefile(data)
-    return _read_ogr(data, ext)
+        return _read_zipped_shapefile(data, tmp_dir)
+    return _read_ogr(data, ext, tmp_dir)
 
 
 def _check_size(size: int, max_mb: float, filename: str) -> None:
@@ -303,7 +315,7 @@ class CsvParts:
     def columns(self) -> list[str]:
         return list(self.heads)
 
-    def tables(self, *, chunk_rows: int = 200_000, usecols: list[int] | None = None):
+    def tables(self, *, chunk_rows: int = 200_000, usecols: list[int] | None = None) -> Iterator[RawTable]:
         """Yield a :class:`RawTable` per part of ``chunk_rows`` lines (the
         rows after a signature or a second table are set aside, as in one
         read). ``usecols`` reads only those columns (by position), every line
@@ -324,7 +336,7 @@ class CsvParts:
                 if nxt is None and self.ends_with_newline and len(part) and part.iloc[-1].eq("").all():
                     part = part.iloc[:-1]  # the newline that ends the file is not a blank line
                 body = part.reset_index(drop=True)
-                body.columns = range(body.shape[1])
+                body.columns = pd.RangeIndex(body.shape[1])
                 for c in body.columns:  # CP1258 writes tones as combining marks: NFC, per distinct text
                     body[c] = per_text(body[c], _nfc)
                 if usecols is not None:
@@ -425,7 +437,7 @@ def file_encoding(path: Path) -> tuple[str, str, bool]:
     return enc, digest.hexdigest(), last in (b"\n", b"\r")
 
 
-def csv_parts(path: str | Path, *, max_mb: float | None = None) -> CsvParts:
+def csv_parts(path: str | Path, *, max_mb: float = MAX_UPLOAD_MB) -> CsvParts:
     """Open a CSV to be read in parts: its encoding, delimiter and header
     (found under any title rows, as :func:`read_table` does), read from the
     top of the file only."""
@@ -434,7 +446,7 @@ def csv_parts(path: str | Path, *, max_mb: float | None = None) -> CsvParts:
     path = Path(path)
     if not path.exists():
         raise InputFileError(f"Không tìm thấy tệp / File not found: {path}")
-    _check_size(path.stat().st_size, settings.MAX_UPLOAD_MB if max_mb is None else max_mb, path.name)
+    _check_size(path.stat().st_size, max_mb, path.name)
     encoding, sha, newline_end = file_encoding(path)
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
         top = "".join(fh.readline() for _ in range(SEARCH_ROWS + 1))
@@ -447,7 +459,7 @@ def csv_parts(path: str | Path, *, max_mb: float | None = None) -> CsvParts:
                     width=width, score=score, sha256=sha, ends_with_newline=newline_end)
 
 
-def _xlsx_cell(value) -> str:
+def _xlsx_cell(value: object) -> str:
     """A cell as text: dates and times unambiguous (ISO), whole numbers without '.0'."""
     import datetime as _dt
 
@@ -517,7 +529,7 @@ def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
                     header_rows=found.header_rows, sheet=name, sheets=names)
 
 
-def unique_headers(names) -> list[str]:
+def unique_headers(names: Iterable[object]) -> list[str]:
     """Headers NFC-composed and trimmed. A header that then repeats an earlier
     one (``Số người chết`` and ``Số người chết `` or its decomposed form) gets
     ``.1``, ``.2`` as pandas names repeated headers, so every column keeps a
@@ -539,7 +551,7 @@ def unique_headers(names) -> list[str]:
     return out
 
 
-def _geo_result(gdf, fmt: str) -> RawTable:
+def _geo_result(gdf: gpd.GeoDataFrame, fmt: str) -> RawTable:
     if len(gdf) == 0:
         raise InputFileError(f"Lớp dữ liệu không có đối tượng nào / The layer has no features ({fmt})")
     crs = gdf.crs.to_string() if gdf.crs is not None else None
@@ -566,10 +578,10 @@ def _check_crs(crs: str) -> None:
                        f"converted to WGS 84: {' '.join(crs.split())[:120]}") from exc
 
 
-def _read_ogr(data: bytes, ext: str) -> RawTable:
+def _read_ogr(data: bytes, ext: str, tmp_dir: str | Path = UPLOAD_DIR) -> RawTable:
     import pyogrio
 
-    with tempfile.TemporaryDirectory(dir=_tmp_root()) as tmp:
+    with tempfile.TemporaryDirectory(dir=_tmp_root(tmp_dir)) as tmp:
         path = Path(tmp) / f"upload{ext}"
         path.write_bytes(data)
         try:
@@ -579,8 +591,8 @@ def _read_ogr(data: bytes, ext: str) -> RawTable:
     return _geo_result(gdf, "gpkg" if ext == ".gpkg" else "geojson")
 
 
-def _tmp_root() -> str:
-    root = settings.DATA_DIR / "uploads"
+def _tmp_root(tmp_dir: str | Path) -> str:
+    root = Path(tmp_dir)
     root.mkdir(parents=True, exist_ok=True)
     return str(root)
 
@@ -631,14 +643,14 @@ def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPP
 _BROKEN_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, ValueError, OSError)
 
 
-def _read_zipped_shapefile(data: bytes) -> RawTable:
+def _read_zipped_shapefile(data: bytes, tmp_dir: str | Path = UPLOAD_DIR) -> RawTable:
     import pyogrio
 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except _BROKEN_ZIP as exc:
         raise InputFileError("Tệp zip hỏng / Broken zip file") from exc
-    with zf, tempfile.TemporaryDirectory(dir=_tmp_root()) as tmp:
+    with zf, tempfile.TemporaryDirectory(dir=_tmp_root(tmp_dir)) as tmp:
         try:
             files = safe_extract(zf, Path(tmp))
         except _BROKEN_ZIP as exc:  # a damaged member: bad header, CRC, deflate stream, encrypted
@@ -699,8 +711,8 @@ def _kml_coords(text: str | None) -> list[tuple[float, float]]:
     return pts
 
 
-def _kml_geometry(pm, ns):
-    parts = []
+def _kml_geometry(pm: ET.Element, ns: str) -> shapely.Geometry | None:
+    parts: list[shapely.Geometry] = []
     for el in pm.iter():
         tag = el.tag.replace(ns, "")
         if tag == "Point":
