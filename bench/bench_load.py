@@ -21,6 +21,8 @@ import uuid
 
 import numpy as np
 
+import common  # noqa: F401  (puts the tests' helpers on the path)
+
 
 PG = os.environ.get("BLACKSPOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1/postgres")
 

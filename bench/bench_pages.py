@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-import common  # noqa: F401  (puts the project on the path)
+import common  # noqa: F401  (puts the tests' helpers on the path)
 from common import ROOT
 
 PAGES = {"home": "", "map": "map", "blackspots": "blackspots", "corridor": "corridor", "works": "works",

@@ -33,7 +33,7 @@ import uuid
 
 import numpy as np
 
-import common  # noqa: F401  (puts the project on the path)
+import common  # noqa: F401  (puts the tests' helpers on the path)
 from common import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))

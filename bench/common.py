@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import gc
+import sys
 import time
 import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# the project itself is installed (editable); the benchmarks that need a running app borrow the tests' helpers
+# (tests/apprunner.py), which are not installed
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
 
 
 def measure(fn, *args, repeat: int = 1, memory: bool = True, **kw):
