@@ -28,6 +28,15 @@ spots = filter_spots(load_spots(url()), f)
 tab_list, tab_prop, tab_sum = st.tabs([tr("Danh sách điểm"),
                                        tr("Tờ trình đề xuất"), tr("Báo cáo tổng kết")])
 
+def _built(make, *args, **kwargs) -> bytes:
+    """A file built when its button is pressed; an export that fails gives a
+    file saying why instead of breaking the download."""
+    try:
+        return make(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - an export must never break the page
+        return f"Không xuất được / Export failed: {exc}\n".encode("utf-8")
+
+
 with tab_list:
     kinds = {"black_spot": SpotKind.BLACK_SPOT.label(L), "potential": SpotKind.POTENTIAL.label(L),
              "cluster": SpotKind.CLUSTER.label(L)}
@@ -56,12 +65,9 @@ with tab_list:
         cols = st.columns(len(FORMATS))
         names = {"csv": "CSV", "xlsx": "Excel", "geojson": "GeoJSON", "kml": "KML (Google Earth)", "gpkg": "GeoPackage"}
         for col, (fmt, mime) in zip(cols, FORMATS.items()):
-            try:
-                data = export(table, fmt, crashes=per, lang=L)
-            except Exception as exc:  # an export must never break the page
-                col.error(f"{fmt}: {exc}")
-                continue
-            col.download_button(names[fmt], data, f"diem_den.{fmt}", mime, key=f"dl_{fmt}")
+            # each file is built when its button is pressed, not on every run of the page
+            col.download_button(names[fmt], lambda fmt=fmt: _built(export, table, fmt, crashes=per, lang=L),
+                                f"diem_den.{fmt}", mime, key=f"dl_{fmt}")
 
 with tab_prop:
     black = spots.loc[spots["kind"].isin(["black_spot", "potential"])] if len(spots) else spots

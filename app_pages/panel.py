@@ -295,7 +295,9 @@ def list_and_panel(kind: str, table, ids, *, basename: str, sheet: str, lang: st
 
     st.dataframe(styled if styled is not None else table, hide_index=True, width="stretch", key=f"{key}_table")
     e1, e2, _ = st.columns([1, 1, 4])
-    e1.download_button("CSV", table_export(table, "csv"), f"{basename}.csv", "text/csv", key=f"{key}_csv")
-    e2.download_button("Excel", table_export(table, "xlsx", sheet=sheet), f"{basename}.xlsx", key=f"{key}_xlsx")
+    # the files are built when asked for, not on every run of the page
+    e1.download_button("CSV", lambda: table_export(table, "csv"), f"{basename}.csv", "text/csv", key=f"{key}_csv")
+    e2.download_button("Excel", lambda: table_export(table, "xlsx", sheet=sheet), f"{basename}.xlsx",
+                       key=f"{key}_xlsx")
     pick = st.selectbox(tr("Xem chi tiết"), list(ids), key=f"{key}_pick", format_func=lambda i: f"#{i}")
     render_item_panel(kind, int(pick), lang=lang, key=key)
