@@ -71,8 +71,9 @@ class ItemsMixin:
         return self.add_cases(pd.DataFrame([{"geometry": geometry, **fields}]), user=user)[0]
 
     def cases_frame(self, *, today=None) -> pd.DataFrame:
-        """Cases with ``overdue`` (open and past the deadline) and ``days_overdue``."""
-        df = self._frame(EncroachmentCase)
+        """Cases with ``overdue`` (open and past the deadline) and ``days_overdue``
+        (the table read once per data version)."""
+        df = self.read_cached("cases", lambda: self._frame(EncroachmentCase))
         today = pd.Timestamp(today or pd.Timestamp.today().normalize())
         open_ = df["status"].isin([c.value for c in CASE_OPEN])
         deadline = pd.to_datetime(df["deadline"])
@@ -114,7 +115,8 @@ class ItemsMixin:
             return w.id
 
     def works_frame(self) -> pd.DataFrame:
-        return self._frame(RemediationWork)
+        """The works (read once per data version)."""
+        return self.read_cached("works", lambda: self._frame(RemediationWork))
 
     def update_work(self, work_id: int, *, expected_version: int, user: str | None = None, **values):
         return self._edit(RemediationWork, work_id, expected_version=expected_version, user=user, values=values)

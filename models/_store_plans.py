@@ -76,7 +76,8 @@ class PlansMixin:
             return a.id
 
     def agencies_frame(self) -> pd.DataFrame:
-        return self._frame(Agency)
+        """The agencies (read once per data version)."""
+        return self.read_cached("agencies", lambda: self._frame(Agency))
 
     def link_item(self, item_type: ItemType | str, item_id: int, *, section_id: int | None, lead_agency_id: int | None,
                   cooperating_agency_ids: list[int] | None = None, user: str | None = None) -> int:

@@ -118,6 +118,11 @@ class SpotsMixin:
         return dict(self.get_setting(SCREENED_AT) or {})
 
     def blackspots_frame(self, *, kind: str | None = None, include_deleted: bool = False) -> pd.DataFrame:
+        """The spots, best first (each selection read once per data version)."""
+        return self.read_cached(f"spots:{kind}:{include_deleted}",
+                                lambda: self._blackspots_read(kind=kind, include_deleted=include_deleted))
+
+    def _blackspots_read(self, *, kind: str | None, include_deleted: bool) -> pd.DataFrame:
         q = select(Blackspot)
         if not include_deleted:
             q = q.where(Blackspot.deleted.is_(False))
