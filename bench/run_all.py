@@ -12,8 +12,11 @@ import bench_cluster
 import bench_corridor
 import bench_import
 import bench_load
+import bench_import_large
 import bench_map
+import bench_pages
 import bench_screening
+import bench_sessions
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--only", nargs="*")
@@ -21,7 +24,8 @@ ap.add_argument("--load-seconds", type=float, default=60)
 a = ap.parse_args()
 runs = {"import": bench_import.main, "screening": bench_screening.main, "cluster": bench_cluster.main,
         "corridor": bench_corridor.main, "map": bench_map.main,
-        "load": lambda: bench_load.main(seconds=a.load_seconds)}
+        "load": lambda: bench_load.main(seconds=a.load_seconds), "import_large": bench_import_large.main,
+        "pages": bench_pages.main, "sessions": lambda: bench_sessions.main(seconds=a.load_seconds)}
 for name, fn in runs.items():
     if a.only and name not in a.only:
         continue
