@@ -132,6 +132,15 @@ class StoreBase:
                 _READS.popitem(last=False)
         return value.copy() if isinstance(value, pd.DataFrame) else value
 
+    def forget_reads(self) -> None:
+        """Drop this store's kept reads (after its tables were replaced
+        wholesale, as a restore does: the restored audit log may end at the
+        version the reads were kept for)."""
+        url = self.engine.url.render_as_string(hide_password=False)
+        with _READS_LOCK:
+            for key in [k for k in _READS if k[0] == url]:
+                del _READS[key]
+
     def history(self, table_name: str, row_id: int) -> pd.DataFrame:
         with self.engine.connect() as conn:
             return pd.read_sql(select(AuditLog).where(AuditLog.table_name == table_name, AuditLog.row_id == row_id)

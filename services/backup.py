@@ -225,6 +225,7 @@ def _replace(store: Store, src: Engine, expected: dict[str, int], *, force: bool
     except SQLAlchemyError as exc:
         raise BackupError(f"Khôi phục thất bại, kho giữ nguyên / Restore failed, the store is unchanged: "
                           f"{_one_line(exc)}") from exc
+    store.forget_reads()  # the restored data may carry the data version the reads were kept for
     return counts
 
 

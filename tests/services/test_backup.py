@@ -163,3 +163,27 @@ def test_a_changed_value_is_caught_by_the_checksum(admin_store, good_backup):
     with sqlite3.connect(good_backup) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     _assert_refused_and_unchanged(admin_store, good_backup, "checksum")
+
+
+def test_a_restore_shows_its_data_even_at_the_same_data_version(admin_store, tmp_path):
+    """The store keeps its whole-table reads per data version (the newest
+    audit row). A backup of another store whose audit log ends at the same
+    number must still show its own crashes after the restore."""
+    from models.store import Store
+
+    other = Store(f"sqlite:///{tmp_path / 'khac.sqlite'}")
+    f = tmp_path / "khac.backup.sqlite"
+    kept = admin_store.crashes_frame()
+    assert len(kept) == 288
+    # the other store: no crashes, its audit log padded to the same last number as ours
+    with other.engine.begin() as conn:
+        from sqlalchemy import insert
+
+        from models.orm import AuditLog
+
+        for _ in range(admin_store.data_version()):
+            conn.execute(insert(AuditLog).values(table_name="x", row_id=0, action="pad", changes={}))
+    assert other.data_version() == admin_store.data_version()
+    backup(other, f)
+    restore(admin_store, f, force=True)
+    assert admin_store.data_version() == other.data_version() and len(admin_store.crashes_frame()) == 0
