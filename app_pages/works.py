@@ -2,6 +2,8 @@
 and "did it work?" (before/after with the Empirical Bayes correction)."""
 from __future__ import annotations
 
+from datetime import date
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -87,7 +89,8 @@ with tab_eval:
         wid = st.selectbox(tr("Công trình"), done["id"].tolist(), key="eval_pick",
                            format_func=lambda i: f"#{i} {done.set_index('id').loc[i, 'name'] or ''}")
         try:
-            ba = evaluate_work(store, int(wid))
+            # worked out once per work, data version and day, for every session (it reads all crashes)
+            ba = store.read_cached(f"evaluation:{int(wid)}:{date.today()}", lambda: evaluate_work(store, int(wid)))
         except BlackspotError as exc:
             show_error(exc)
         else:

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = settings.SHARED_DATA_DIR
 PG_ADMIN_URL = os.environ.get("BLACKSPOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-_TEMPLATE = "blackspot_test_template"
+# one template per test session: two sessions at once (a developer's and CI's) no longer drop each other's
+_TEMPLATE = f"blackspot_test_template_{os.getpid()}"
 
 
 def _pg_admin_engine():
