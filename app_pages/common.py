@@ -34,29 +34,21 @@ def url() -> str:
     return settings.database_url()
 
 
-def _today() -> str:
-    from datetime import date
-
-    return date.today().isoformat()
-
-
 def _frame(url: str, what: str) -> pd.DataFrame:
-    """A store frame as of the store's data version (and day: cases are
-    overdue by the calendar), kept by the store (:meth:`Store.read_cached`)
-    for every session of the process: a copy per call, without the
-    serialisation ``st.cache_data`` pays on every read."""
-    store = _store(url)
+    """A store frame as of this run's data version, from the reads the store
+    keeps for every session of the process (:meth:`Store.read_cached`): a
+    copy per call, without the serialisation ``st.cache_data`` pays on every
+    read, and one data-version query per run."""
+    store = _store(url).at_version(run_data_version())
+    if what == "corridors":
+        from services.corridor import corridor_polygons
 
-    def read() -> pd.DataFrame:
-        if what == "corridors":
-            from services.corridor import corridor_polygons
-
-            return corridor_polygons(store.roads_frame(), rules=settings.CORRIDOR_RULESET)
-        return {"crashes": store.crashes_frame, "roads": store.roads_frame, "boundaries": store.admin_units_frame,
-                "spots": store.blackspots_frame, "cases": store.cases_frame, "works": store.works_frame,
-                "agencies": store.agencies_frame}[what]()
-
-    return store.read_cached(f"page:{what}:{_today()}", read, version=run_data_version())
+        return store.read_cached(f"corridors:{settings.CORRIDOR_RULESET}", lambda: corridor_polygons(
+            store.roads_frame(), rules=settings.CORRIDOR_RULESET))
+    if what in ("roads", "boundaries"):  # the store keeps the other tables itself
+        return store.read_cached(what, store.roads_frame if what == "roads" else store.admin_units_frame)
+    return {"crashes": store.crashes_frame, "spots": store.blackspots_frame, "cases": store.cases_frame,
+            "works": store.works_frame, "agencies": store.agencies_frame}[what]()
 
 
 def run_data_version() -> int:

@@ -34,6 +34,8 @@ class StoreBase:
                  principal: Principal | None = None):
         self.engine = engine or get_engine(url)
         self.principal = principal or SYSTEM
+        #: the data version this store's reads are pinned to (:meth:`at_version`), None for the store's own
+        self._pinned_version: int | None = None
         if migrate_schema:
             migrate(self.engine)
 
@@ -41,6 +43,14 @@ class StoreBase:
         """The same store acting for ``principal``: every write is checked
         against its role (and commune), and audited under its name."""
         return type(self)(engine=self.engine, migrate_schema=False, principal=principal)
+
+    def at_version(self, version: int):
+        """The same store (and principal) whose kept reads (:meth:`read_cached`)
+        take ``version`` as the data version instead of asking for it: a page
+        run asks once and reads all its frames at that version."""
+        pinned = self.with_principal(self.principal)
+        pinned._pinned_version = version
+        return pinned
 
     def _check(self, action: Action, *, commune: str | None = None) -> None:
         check(self.principal, action, commune=commune)
@@ -107,16 +117,15 @@ class StoreBase:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
 
-    def read_cached(self, what: str, read, *, version: int | None = None):
+    def read_cached(self, what: str, read):
         """``read()``, kept for the store's data version: every write of any
         process writes an audit row, so a version seen again means the same
         data, and the read is not repeated (a page's services ask for the
         whole crash table or the road network several times a run). Frames
         come back as copies, so a caller changing its frame changes no one
-        else's; other values (the road network) are shared and read-only.
-        ``version`` is the data version when the caller has just read it (a
-        page reads it once per run)."""
-        version = self.data_version() if version is None else version
+        else's; other values (the road network) are shared and read-only. A
+        store from :meth:`at_version` uses its pinned version."""
+        version = self.data_version() if self._pinned_version is None else self._pinned_version
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
             hit = _READS.get(key)
