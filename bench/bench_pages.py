@@ -13,44 +13,15 @@ way, the framework's own floor.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 import common  # noqa: F401  (puts the tests' helpers on the path)
-from common import ROOT
 
 PAGES = {"home": "", "map": "map", "blackspots": "blackspots", "corridor": "corridor", "works": "works",
          "plans": "plans", "exports": "exports", "import": "import"}
-
-
-def _served(script: Path, url: str):
-    """A Streamlit server of ``script`` on a free port (the project's own configuration)."""
-    import subprocess
-    import sys
-    import urllib.request
-
-    from tests.apprunner import free_port
-
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-                             "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=dict(os.environ, DATABASE_URL=url),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            urllib.request.urlopen(base + "/_stcore/health", timeout=1)
-            return proc, base
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("streamlit did not start") from None
-            time.sleep(0.3)
 
 
 def _reruns(base: str, pages: dict[str, str], runs: int) -> dict[str, list[float]]:
@@ -75,27 +46,21 @@ def _reruns(base: str, pages: dict[str, str], runs: int) -> dict[str, list[float
 def main(n: int = 100_000, runs: int = 15) -> dict:
     from bench_map import build_store
 
+    from tests.apprunner import running_app
+
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/pages.sqlite"
         out["crashes"] = build_store(url, n)
         floor = Path(tmp) / "floor.py"
         floor.write_text("import streamlit as st\nst.write('một dòng / one line')\n", encoding="utf-8")
-        proc, base = _served(floor, url)
-        try:
+        with running_app(url, script=floor, timeout_s=90) as base:
             t = _reruns(base, {"floor": ""}, runs)["floor"]
             out["baseline_one_line_page_ms"] = round(float(np.median(t)) * 1000, 1)
-        finally:
-            proc.terminate()
-            proc.wait(10)
-        proc, base = _served(ROOT / "app.py", url)
-        try:
+        with running_app(url, timeout_s=90) as base:
             for name, t in _reruns(base, PAGES, runs).items():
                 out[f"{name}_median_ms"] = round(float(np.median(t)) * 1000)
                 out[f"{name}_p95_ms"] = round(float(np.percentile(t, 95)) * 1000)
-        finally:
-            proc.terminate()
-            proc.wait(10)
     return out
 
 

@@ -21,10 +21,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(database_url: str, *, timeout_s: float = 60):
-    """Yield the base URL of the app serving ``database_url``; stop it after."""
+def running_app(database_url: str, *, timeout_s: float = 60, script: Path | None = None):
+    """Yield the base URL of the app (or of ``script``, with the project's
+    configuration) serving ``database_url``; stop it after."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.port",
                              str(port), "--server.headless", "true", "--server.address", "127.0.0.1"],
                             cwd=ROOT, env=dict(os.environ, DATABASE_URL=database_url),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
