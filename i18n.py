@@ -22,6 +22,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "heat": ("Bản đồ nhiệt", "Heat map"),
     "period": ("Thời gian", "Period"),
     "no_data": ("Chưa có dữ liệu. Hãy nhập tệp ở trang Nhập dữ liệu.", "No data yet. Import a file on the Import page."),
+    # a Vietnamese word the pages' table (EN) already gives another English: keyed by its use
+    "item_location": ("Vị trí", "Location"),
+    "item_funding": ("Nguồn vốn", "Funding"),
+    "item_planned": ("Kế hoạch", "Planned"),
+    "case_kind": ("Lấn chiếm", "Encroachment"),
+    "sheet_spots": ("Danh sách điểm", "Hotspots"),
 }
 
 
@@ -412,6 +418,32 @@ EN: dict[str, str] = {
         "No item is linked to a plan yet. Link them from an item's detail panel.",
     'Chưa có công trình nào. Tạo từ một điểm đen (trang Bản đồ hoặc Điểm đen) hoặc ở thẻ Thêm công trình.':
         'No works yet. Create one from a black spot or in the Add tab.',
+    # Texts of the services (an item's details, the map's legend and tips, screening changes, plans, exports)
+    'Số vụ / chết / bị thương': 'Crashes / deaths / injured',
+    'Gắn cờ thủ công: ': 'Flagged by hand: ',
+    'trong 12 tháng ': 'within 12 months ',
+    'Lấn chiếm hành lang': 'Corridor encroachment',
+    'Vùng': 'Zone',
+    'Lấn vào hành lang (m)': 'Inside the corridor (m)',
+    '— QUÁ HẠN {n} ngày': '— OVERDUE by {n} days',
+    'Thực tế': 'Actual',
+    'Đoạn {km} km (nối {n} cửa sổ {w} m)': 'Stretch of {km} km (chaining {n} windows of {w} m)',
+    'cửa sổ {a} – {b}: {n} vụ, {d} chết, {i} bị thương': 'window {a} – {b}: {n} crashes, {d} dead, {i} injured',
+    '({b} → {n} vụ)': '({b} → {n} crashes)',
+    'Vụ TNGT theo mức độ': 'Crashes by severity',
+    'Điểm đen theo trạng thái': 'Black spots by status',
+    'Điểm tiềm ẩn (nét đứt)': 'Potential crash point (dashed)',
+    'Công trình xử lý': 'Remediation work',
+    'Hành lang an toàn đường bộ': 'Road safety corridor',
+    'Chú giải': 'Legend',
+    'chết': 'dead',
+    'bị thương': 'injured',
+    'Điểm tiềm ẩn': 'Potential point',
+    'Toàn địa bàn': 'Whole area',
+    'Không để xảy ra TNGT đặc biệt nghiêm trọng': 'No especially serious crash',
+    'Các vụ theo điểm': 'Crashes per spot',
+    '**Ghi nhận lấn chiếm tại đây**': '**Record an encroachment**',
+    'Đã ghi nhận vụ #{id}': 'Case #{id} recorded',
 }
 
 
@@ -426,3 +458,22 @@ def t(key: str, lang: str = "vi") -> str:
         vi, en = LABELS[key]
         return vi if lang == "vi" else en
     return key if lang == "vi" else EN.get(key, key)
+
+
+def pick(pair: tuple[str, str] | list[str], lang: str = "vi") -> str:
+    """The Vietnamese (first) or English (second) text of a ``(vi, en)`` pair,
+    for labels kept as pairs beside their codes (enums' tables, zones, sides).
+
+    >>> pick(("Đoạn", "Stretch"), "vi"), pick(("Đoạn", "Stretch"), "en")
+    ('Đoạn', 'Stretch')
+    """
+    return pair[0] if lang == "vi" else pair[1]
+
+
+def lang_of(vi: bool) -> str:
+    """The language code of a ``vi`` flag (functions that take ``vi=True``).
+
+    >>> lang_of(True), lang_of(False)
+    ('vi', 'en')
+    """
+    return "vi" if vi else "en"

@@ -10,6 +10,7 @@ import streamlit as st
 from errors import BlackspotError
 from geo.chainage import format_chainage
 from geo.rules import load_rulesets
+from i18n import pick, t
 from models.enums import WorkType
 from app_pages.common import (current_user, get_store, invalidate, load_agencies, load_crashes, load_spots, md_text,
                               show_error, tr, url)
@@ -229,14 +230,12 @@ def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None =
 
     from services.corridor import point_at_chainage
 
-    vi = lang == "vi"
     by_chainage = False
     if point is None and outline is None and roads:
         by_chainage = st.radio(tr("Vị trí theo"), [True, False], horizontal=True, key=f"{key}_by",
                                format_func=lambda b: tr("Lý trình") if b else tr("Tọa độ")) is True
     with st.form(key, clear_on_submit=True):
-        st.markdown("**Ghi nhận lấn chiếm tại đây**" if vi and point else
-                    tr("**Ghi nhận vụ lấn chiếm**"))
+        st.markdown(t("**Ghi nhận lấn chiếm tại đây**", lang) if point else tr("**Ghi nhận vụ lấn chiếm**"))
         if by_chainage:
             c1, c2, c3, c4 = st.columns(4)
             road = c1.selectbox(tr("Tuyến"), roads, key=f"{key}_road")
@@ -273,9 +272,9 @@ def record_case_form(*, lang: str, key: str, point: tuple[float, float] | None =
 def _case_confirmation(case_id: int, lang: str) -> str:
     """What a new case is: where it is and whether it lies inside the corridor."""
     cases = get_store().cases_frame().set_index("id")
-    vi = lang == "vi"
+    recorded = t("Đã ghi nhận vụ #{id}", lang).format(id=case_id)
     if case_id not in cases.index:
-        return f"Đã ghi nhận vụ #{case_id}" if vi else f"Case #{case_id} recorded"
+        return recorded
     c = cases.loc[case_id]
     zone = {"road_land": ("trong đất của đường bộ", "on road land"),
             "corridor": ("trong hành lang an toàn", "inside the safety corridor"),
@@ -283,10 +282,9 @@ def _case_confirmation(case_id: int, lang: str) -> str:
     where = (f" {c['road_code']} {format_chainage(c['chainage_m'])}"
              if isinstance(c.get("road_code"), str) and pd.notna(c.get("chainage_m")) else "")
     side = {"left": ("bên trái", "left side"), "right": ("bên phải", "right side")}.get(c.get("side"))
-    parts = [where.strip()] + ([side[0 if vi else 1]] if side and where else []) + \
-        ([zone[0 if vi else 1]] if zone else [])
+    parts = [where.strip()] + ([pick(side, lang)] if side and where else []) + ([pick(zone, lang)] if zone else [])
     detail = ", ".join(p for p in parts if p)
-    return (f"Đã ghi nhận vụ #{case_id}" if vi else f"Case #{case_id} recorded") + (f": {detail}" if detail else "")
+    return recorded + (f": {detail}" if detail else "")
 
 
 def list_and_panel(kind: str, table, ids, *, basename: str, sheet: str, lang: str, key: str, styled=None) -> None:

@@ -7,6 +7,7 @@ import streamlit as st
 from errors import BlackspotError
 from app_pages.common import (current_user, get_store, invalidate, lang, load_boundaries, load_crashes, show_error,
                               show_flash, tr, url)
+from i18n import pick
 from models.enums import Role
 from services.auth import add_user, update_user
 from services.communes import commune_choices
@@ -14,7 +15,6 @@ from services.items import restore_item
 from services.organisation import LEVELS, Organisation, load_organisation, save_organisation
 
 L = lang()
-vi = L == "vi"
 st.title(tr("Tài khoản"))
 show_flash()
 store = get_store()
@@ -44,7 +44,7 @@ with tab_org:
         name = st.text_input(tr("Tên Ban (vd Ban An toàn giao thông xã …)"), org.name, key="org_name")
         c1, c2 = st.columns(2)
         level = c1.selectbox(tr("Cấp"), list(LEVELS), index=list(LEVELS).index(org.level), key="org_level",
-                             format_func=lambda k: LEVELS[k][0 if vi else 1])
+                             format_func=lambda k: pick(LEVELS[k], L))
         parent = c2.text_input(tr("Cơ quan cấp trên trực tiếp (vd UBND xã …)"), org.parent, key="org_parent")
         c3, c4 = st.columns(2)
         place = c3.text_input(tr("Địa danh ghi ngày tháng"), org.place, key="org_place")

@@ -13,7 +13,7 @@ import settings
 from errors import BlackspotError
 from geo.chainage import format_chainage, parse_chainage
 from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
-from i18n import t
+from i18n import pick, t
 from models.enums import WorkStatus, WorkType
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_crashes,
                               load_roads, load_spots, load_works, show_error, show_flash, tr, url)
@@ -22,7 +22,6 @@ from services.filters import filter_items, filter_spots
 from services.works import NEAR_M, add_work, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
 
 L = lang()
-vi = L == "vi"
 st.title(t("works", L))
 show_flash()
 store = get_store()
@@ -101,10 +100,10 @@ with tab_eval:
             side = pd.DataFrame({
                 "": [t("crashes", L), t("deaths", L), t("injured", L)],
                 f"{tr('Trước')} ({ba.before_from:%d/%m/%Y} – {ba.before_to - pd.Timedelta(days=1):%d/%m/%Y}, "
-                f"{tr('có dữ liệu')} {before_months:.1f} {tr('tháng')})".replace(".", "," if vi else "."):
+                f"{tr('có dữ liệu')} {before_months:.1f} {tr('tháng')})".replace(".", pick((",", "."), L)):
                     [ba.before[k] for k in ("crashes", "deaths", "injured")],
                 f"{tr('Sau')} ({ba.after_from:%d/%m/%Y} – {ba.after_to - pd.Timedelta(days=1):%d/%m/%Y}, "
-                f"{tr('có dữ liệu')} {ba.after_months_observed:.1f} {tr('tháng')})".replace(".", "," if vi else "."):
+                f"{tr('có dữ liệu')} {ba.after_months_observed:.1f} {tr('tháng')})".replace(".", pick((",", "."), L)):
                     [ba.after[k] for k in ("crashes", "deaths", "injured")]})
             if ba.after_complete:  # a change is shown only when the after period is as long as the before
                 side[tr("Thay đổi")] = [("—" if ba.change_pct[k] is None else f"{ba.change_pct[k]:+.0f} %")
@@ -121,7 +120,7 @@ with tab_eval:
                     st.success(tr("Ít vụ hơn số dự kiến nếu không làm: công trình có hiệu quả."))
                 else:
                     st.error(tr("Không ít vụ hơn số dự kiến nếu không làm: chưa thấy hiệu quả."))
-            st.info(EB_EXPLANATION_VI if vi else EB_EXPLANATION_EN)
+            st.info(pick((EB_EXPLANATION_VI, EB_EXPLANATION_EN), L))
 
 with tab_new:
     # outside a form, so the spot nearest the road and chainage typed is offered before saving

@@ -42,8 +42,25 @@ def _class(text: str) -> int:
 
 
 def casualty_counts(severity: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per row: (deaths 0/1, injured 0/1, unreadable mask) of a per-casualty
-    severity column. Blank cells count as nothing."""
+    """Per row: deaths 0/1, injured 0/1 and an unreadable mask of a
+    per-casualty severity column. Blank cells count as nothing.
+
+    Parameters
+    ----------
+    severity
+        One victim's severity per row ("Chết", "Bị thương nặng", "Slight", …).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``deaths`` (0/1), ``injured`` (0/1) and ``unreadable`` (bool) per row.
+
+    Examples
+    --------
+    >>> d, i, bad = casualty_counts(pd.Series(["Tử vong", "", "nhẹ"]))
+    >>> d.tolist(), i.tolist(), bad.tolist()
+    ([1, 0, 0], [0, 0, 1], [False, False, False])
+    """
     s = trimmed(severity)
     codes, uniques = pd.factorize(s, sort=False)
     cls_u = np.array([_class(u) for u in uniques], dtype=int) if len(uniques) else np.zeros(0, dtype=int)
@@ -55,6 +72,18 @@ def group_keys(ids: pd.Series) -> np.ndarray:
     """A group number per row: rows with the same non-blank reference share
     one; a row without a reference is its own group.
 
+    Parameters
+    ----------
+    ids
+        The crash reference of each row (Mã vụ).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Group numbers from 0, in order of first appearance.
+
+    Examples
+    --------
     >>> group_keys(pd.Series(["A1", "", "A1", "B2", ""])).tolist()
     [0, 1, 0, 2, 3]
     """
@@ -81,6 +110,20 @@ def sum_or_once(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.
     """Per group: the sum of ``values`` when they differ within the group (per
     casualty), else the value once (repeated per crash); and whether it was summed.
 
+    Parameters
+    ----------
+    values
+        A count per row (NaN counts as 0).
+    groups
+        The group number of each row (:func:`group_keys`).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The value per group (float) and whether it was summed (bool).
+
+    Examples
+    --------
     >>> sum_or_once(np.array([1, 1, 0, 2]), np.array([0, 0, 1, 1]))
     (array([1., 2.]), array([False,  True]))
     """
@@ -99,7 +142,25 @@ def sum_or_once(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def disagreeing(values: pd.Series, groups: np.ndarray) -> np.ndarray:
-    """Rows whose value differs from the first non-blank value of their group."""
+    """Rows whose value differs from the first non-blank value of their group.
+
+    Parameters
+    ----------
+    values
+        A crash-level fact per row (date, place), compared as trimmed text.
+    groups
+        The group number of each row (:func:`group_keys`).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One flag per row; blank values never disagree.
+
+    Examples
+    --------
+    >>> disagreeing(pd.Series(["1/2", "1/2 ", "3/2", ""]), np.array([0, 0, 0, 0])).tolist()
+    [False, False, True, False]
+    """
     s = trimmed(values)
     first = s.where(s.ne("")).groupby(groups).transform("first").fillna("")
     return (s.ne("") & first.ne("") & s.ne(first)).to_numpy()

@@ -43,6 +43,19 @@ def _fold(text: str) -> str:
 def normalise_road_code(text: str) -> str | None:
     """The standard code of a road named in free text, or ``None``.
 
+    Parameters
+    ----------
+    text
+        Any text naming a road ("Quốc lộ 24", "ql.8a", "ĐT 552").
+
+    Returns
+    -------
+    str or None
+        The code (prefix QL, ĐT, ĐH, ĐX, CT or AH, then the number), or None
+        when the text names no road.
+
+    Examples
+    --------
     >>> normalise_road_code("Quốc lộ 24")
     'QL24'
     >>> normalise_road_code("ql.8a")
@@ -63,6 +76,19 @@ def parse_chainage(text: str | float | None) -> tuple[str | None, float]:
     """Parse a chainage into (road code or None, metres); NaN metres when it
     cannot be read.
 
+    Parameters
+    ----------
+    text
+        "Km 105+500 QL24", "105+050", "Km 158,3" (kilometres), "12345.5"
+        (metres), or a blank / NaN.
+
+    Returns
+    -------
+    tuple
+        The road code the text names (or None) and the chainage in metres.
+
+    Examples
+    --------
     >>> parse_chainage("Km 105+500 QL24")
     ('QL24', 105500.0)
     >>> parse_chainage("Km105+500")
@@ -96,8 +122,25 @@ def parse_chainage(text: str | float | None) -> tuple[str | None, float]:
 
 
 def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Vectorised :func:`parse_chainage`: (road codes, metres). Blank cells
-    give no road and NaN without going through the patterns."""
+    """Vectorised :func:`parse_chainage`. Blank cells give no road and NaN
+    without going through the patterns.
+
+    Parameters
+    ----------
+    values
+        Chainage texts.
+
+    Returns
+    -------
+    tuple of pandas.Series
+        Road codes (object, None when none) and metres (float), on ``values``' index.
+
+    Examples
+    --------
+    >>> roads, metres = parse_chainage_series(pd.Series(["Km 105+500 QL24", "", "105+050"]))
+    >>> roads.tolist(), metres.tolist()
+    (['QL24', None, None], [105500.0, nan, 105050.0])
+    """
     s_all = values.astype(str)
     filled = trimmed(s_all).ne("").to_numpy()
     if not filled.all():
@@ -133,6 +176,18 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 def format_chainage(metres: float | None) -> str:
     """Write metres as Km notation.
 
+    Parameters
+    ----------
+    metres
+        A chainage in metres (rounded to the metre).
+
+    Returns
+    -------
+    str
+        "Km 105+500"; ``""`` for None or a non-finite value.
+
+    Examples
+    --------
     >>> format_chainage(105500)
     'Km 105+500'
     >>> format_chainage(7.4)
@@ -170,8 +225,28 @@ class RoadNetwork:
 
     @classmethod
     def from_frame(cls, roads: pd.DataFrame) -> "RoadNetwork":
-        """The network of a road frame in WGS 84: ``code``, ``geometry`` and,
-        when present, ``km_start_m`` and the store's ``id``."""
+        """The network of a road frame in WGS 84.
+
+        Parameters
+        ----------
+        roads
+            ``code``, ``geometry`` (lon/lat) and, when present, ``km_start_m`` and
+            the store's ``id``.
+
+        Returns
+        -------
+        RoadNetwork
+            See :meth:`from_wgs84`.
+
+        Examples
+        --------
+        >>> import shapely
+        >>> roads = pd.DataFrame({"code": ["QL24"], "km_start_m": [100000.0],
+        ...                       "geometry": [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])]})
+        >>> net = RoadNetwork.from_frame(roads)
+        >>> net.codes.tolist(), net.km_start.tolist(), [round(x) for x in net.lengths]
+        (['QL24'], [100000.0], [1070])
+        """
         return cls.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
                               km_start=roads["km_start_m"].to_numpy() if "km_start_m" in roads else None,
                               ids=roads["id"].to_numpy() if "id" in roads else None)
@@ -179,6 +254,37 @@ class RoadNetwork:
     @classmethod
     def from_wgs84(cls, codes: Iterable[object], geoms: npt.ArrayLike, *, km_start: npt.ArrayLike | None = None,
                    ids: npt.ArrayLike | None = None, crs: CRS | None = None) -> "RoadNetwork":
+        """The network of road geometries in WGS 84, projected to metres.
+
+        Parameters
+        ----------
+        codes
+            Road code per road.
+        geoms
+            Road geometries in lon/lat (a MultiLineString whose parts join is merged).
+        km_start
+            Chainage in metres at the first vertex of each road (default 0; NaN is 0).
+        ids
+            Store ids of the roads (default 0..n-1).
+        crs
+            The metric CRS (default: :func:`geo.crs.metric_crs` of the roads).
+
+        Returns
+        -------
+        RoadNetwork
+
+        Raises
+        ------
+        errors.ChainageError
+            When there is no road.
+
+        Examples
+        --------
+        >>> import shapely
+        >>> net = RoadNetwork.from_wgs84(["QL1"], [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])])
+        >>> net.ids.tolist(), net.lines[0].geom_type
+        ([0], 'LineString')
+        """
         geoms = np.asarray(geoms, dtype=object)
         if len(geoms) == 0:
             raise ChainageError("Chưa có tuyến đường nào / No roads loaded")
@@ -198,22 +304,66 @@ class RoadNetwork:
 
     @property
     def lengths(self) -> np.ndarray:
+        """Length of each road in metres.
+
+        Returns
+        -------
+        numpy.ndarray
+        """
         lengths: np.ndarray = shapely.length(self.lines)
         return lengths
 
     def index_of(self, road_codes: Iterable[object]) -> np.ndarray:
         """Position of each code in the network, -1 when unknown. Codes are
-        compared in their normalised form (``ql 24`` = ``QL24``)."""
+        compared in their normalised form (``ql 24`` = ``QL24``).
+
+        Parameters
+        ----------
+        road_codes
+            Codes as written (None or NaN: unknown).
+
+        Returns
+        -------
+        numpy.ndarray of int
+            One position per code.
+
+        Examples
+        --------
+        >>> import shapely
+        >>> net = RoadNetwork.from_wgs84(["QL24"], [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])])
+        >>> net.index_of(["ql 24", "QL1", None]).tolist()
+        [0, -1, -1]
+        """
         keys = pd.Index([normalise_road_code(c) or str(c).upper() for c in self.codes])
         wanted = pd.Series(road_codes, dtype=object).map(
             lambda c: (normalise_road_code(c) or str(c).upper()) if c is not None and c == c else "")
         return keys.get_indexer(pd.Index(wanted))
 
     def locate(self, road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-        """Points (in metres, and WGS 84 lon/lat arrays) for chainages on roads.
+        """Points (in the metric CRS) for chainages on roads.
 
-        Returns (points in metric CRS, status) where status is 0 for found,
-        1 for an unknown road and 2 for a chainage off the road's extent.
+        Parameters
+        ----------
+        road_idx
+            Each point's road (a position in the network; negative: unknown).
+        chainage_m
+            Each point's chainage in metres (half a metre beyond either end is
+            taken as the end).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Points in the metric CRS (None when not found) and a status per point:
+            0 found, 1 unknown road, 2 chainage off the road's extent.
+
+        Examples
+        --------
+        >>> import shapely
+        >>> net = RoadNetwork.from_wgs84(["QL24"], [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])],
+        ...                              km_start=[100000.0])
+        >>> pts, status = net.locate([0, 0, -1], [100500.0, 99000.0, 0.0])
+        >>> status.tolist(), pts[1] is None
+        ([0, 2, 1], True)
         """
         road_idx = np.asarray(road_idx, dtype=int)
         chainage_m = np.asarray(chainage_m, dtype=float)
@@ -233,10 +383,25 @@ class RoadNetwork:
     def offset_points(self, road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike, side: npt.ArrayLike,
                       offset_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Points at a chainage and a distance to one side of the road (the
-        inverse of :meth:`measure`): ``side`` ``left``/``right`` looking in the
-        direction of rising chainage, ``offset_m`` from the centreline.
-        Returns (points in the metric CRS, status as :meth:`locate`).
+        inverse of :meth:`measure`).
 
+        Parameters
+        ----------
+        road_idx, chainage_m
+            Each point's road and chainage, as for :meth:`locate`.
+        side
+            ``left`` or ``right``, looking in the direction of rising chainage.
+        offset_m
+            Distance from the centreline in metres (NaN: 0).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Points in the metric CRS (None when not found) and the status as
+            :meth:`locate`.
+
+        Examples
+        --------
         >>> import shapely
         >>> net = RoadNetwork.from_wgs84(["QL1"], [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])])
         >>> pts, st = net.offset_points([0], [500.0], ["left"], [20.0])
@@ -266,8 +431,28 @@ class RoadNetwork:
     def measure(self, points: npt.ArrayLike, *, max_distance: float) -> pd.DataFrame:
         """Nearest road, chainage, side and offset of points given in metres.
 
-        Points farther than ``max_distance`` from every road get ``road_idx`` -1.
-        Side is ``left``/``right`` looking in the direction of rising chainage.
+        Parameters
+        ----------
+        points
+            Points in the network's metric CRS (None or empty: not measured).
+        max_distance
+            Points farther than this from every road get ``road_idx`` -1.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per point: ``road_idx``, ``chainage_m``, ``offset_m`` (from the
+            centreline) and ``side`` (``left``/``right`` looking in the direction of
+            rising chainage).
+
+        Examples
+        --------
+        >>> import shapely
+        >>> net = RoadNetwork.from_wgs84(["QL1"], [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])])
+        >>> pts, _ = net.locate([0], [300.0])
+        >>> m = net.measure(np.r_[pts, [None]], max_distance=10)
+        >>> m["road_idx"].tolist(), round(float(m["chainage_m"][0]))
+        ([0, -1], 300)
         """
         points = np.asarray(points, dtype=object)
         n = len(points)
@@ -292,7 +477,29 @@ class RoadNetwork:
 
 def side_of_line(lines: np.ndarray, points: np.ndarray, along: np.ndarray) -> np.ndarray:
     """``left`` or ``right`` of each point against its line's direction at the
-    projected position (cross product of tangent and offset)."""
+    projected position (cross product of tangent and offset).
+
+    Parameters
+    ----------
+    lines
+        The line of each point.
+    points
+        The points, in the lines' CRS.
+    along
+        Each point's position along its line (``shapely.line_locate_point``).
+
+    Returns
+    -------
+    numpy.ndarray of str
+        ``left`` (also on the line) or ``right``.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> lines = np.array([shapely.LineString([(0, 0), (10, 0)])] * 2)
+    >>> side_of_line(lines, shapely.points([[5, 1], [5, -1]]), np.array([5.0, 5.0])).tolist()
+    ['left', 'right']
+    """
     length = shapely.length(lines)
     a = shapely.line_interpolate_point(lines, np.clip(along - 1.0, 0, length))
     b = shapely.line_interpolate_point(lines, np.clip(along + 1.0, 0, length))

@@ -74,7 +74,30 @@ def _load_all(rules_dir: Path) -> dict[str, CorridorRules]:
 
 def load_corridor_rules(rule_id: str | None = None, *, rules_dir: Path = RULES_DIR) -> CorridorRules:
     """The corridor rule set ``rule_id`` (default: the newest effective one),
-    from ``rules_dir/corridor_rules.json`` (the app passes ``settings.RULES_DIR``)."""
+    from ``rules_dir/corridor_rules.json`` (the app passes ``settings.RULES_DIR``).
+
+    Parameters
+    ----------
+    rule_id
+        The rule set's id; None: the one with the latest ``effective_from``.
+    rules_dir
+        The folder of the rule files (default: the files that ship with the tool).
+
+    Returns
+    -------
+    CorridorRules
+
+    Raises
+    ------
+    errors.RuleSetError
+        When the file cannot be read or no rule set has that id.
+
+    Examples
+    --------
+    >>> rules = load_corridor_rules()
+    >>> rules.width_each_side_m["III"], rules.width_each_side_m["urban"]
+    (13, None)
+    """
     rules = _load_all(Path(rules_dir))
     if rule_id is None:
         return max(rules.values(), key=lambda r: r.effective_from)
@@ -85,10 +108,26 @@ def load_corridor_rules(rule_id: str | None = None, *, rules_dir: Path = RULES_D
 
 
 def road_class_key(value: object) -> str:
-    """The rule-table key of a road class written in any common way:
-    ``I``–``VI``, ``cấp 3``, ``3``, ``cao tốc``/``expressway``, ``đô thị``/``urban``,
-    ``GTNT``/``rural``. Unknown or empty gives ``VI`` (the narrowest rural
-    corridor), so that no road is left without a corridor.
+    """The rule-table key of a road class written in any common way.
+
+    ``I``–``VI``, ``cấp 3``, ``3``, ``cao tốc``/``expressway``,
+    ``đô thị``/``urban``, ``GTNT``/``rural``. Unknown or empty gives ``VI``
+    (the narrowest rural corridor), so that no road is left without a corridor.
+
+    Parameters
+    ----------
+    value
+        The road class as a file gives it (text, number, None or NaN).
+
+    Returns
+    -------
+    str
+        ``I``–``VI``, ``expressway``, ``urban`` or ``rural``.
+
+    Examples
+    --------
+    >>> road_class_key("cấp 3"), road_class_key(3.0), road_class_key("GTNT"), road_class_key(None)
+    ('III', 'III', 'rural', 'VI')
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "VI"
@@ -113,10 +152,29 @@ def road_class_key(value: object) -> str:
 def road_widths(roads: pd.DataFrame, rules: CorridorRules) -> pd.DataFrame:
     """Road-land half-width, corridor width (each side) and their sum per road.
 
-    ``roads`` may hold ``road_class``, ``road_land_half_width_m`` and
-    ``carriageway_width_m``. Returns columns class_key, land_half_m,
-    land_source (``road`` / ``carriageway`` / ``class default``), corridor_m
-    (NaN for urban streets: up to the planned boundary) and outer_m.
+    Parameters
+    ----------
+    roads
+        May hold ``road_class``, ``road_land_half_width_m`` and
+        ``carriageway_width_m``; the road land is the half-width given, else
+        half the carriageway plus the class's protection margin, else half the
+        class's default roadbed plus the margin.
+    rules
+        The corridor rule set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        On ``roads``' index: class_key, land_half_m, land_source (``road`` /
+        ``carriageway`` / ``class default``), corridor_m (NaN for urban
+        streets: up to the planned boundary) and outer_m.
+
+    Examples
+    --------
+    >>> w = road_widths(pd.DataFrame({"road_class": ["III", "đô thị"], "carriageway_width_m": [7.0, None]}),
+    ...                 load_corridor_rules())
+    >>> w[["class_key", "land_half_m", "land_source", "outer_m"]].to_numpy().tolist()
+    [['III', 5.5, 'carriageway', 18.5], ['urban', 5.0, 'class default', 5.0]]
     """
     n = len(roads)
     cls = (roads["road_class"] if "road_class" in roads else pd.Series([None] * n)).map(road_class_key)
@@ -141,7 +199,25 @@ def road_widths(roads: pd.DataFrame, rules: CorridorRules) -> pd.DataFrame:
 
 def bridge_approach_m(length_m: npt.ArrayLike, rules: CorridorRules) -> np.ndarray:
     """Length of the protected zone along the road from each bridge end,
-    by bridge length (the rule set's table)."""
+    by bridge length (the rule set's table).
+
+    Parameters
+    ----------
+    length_m
+        Bridge lengths in metres.
+    rules
+        The corridor rule set.
+
+    Returns
+    -------
+    numpy.ndarray
+        The zone in metres per bridge (NaN when no band of the table applies).
+
+    Examples
+    --------
+    >>> bridge_approach_m([10, 50, 150, 400], load_corridor_rules()).tolist()
+    [20.0, 50.0, 100.0, 150.0]
+    """
     length = np.asarray(length_m, dtype=float)
     out = np.full(length.shape, np.nan)
     for band in rules.bridge_approach_m:  # longest first
@@ -154,8 +230,24 @@ def bridge_approach_m(length_m: npt.ArrayLike, rules: CorridorRules) -> np.ndarr
 def bridge_zones(bridges: pd.DataFrame, rules: CorridorRules) -> pd.DataFrame:
     """Protected stretches of road at both ends of each bridge.
 
-    ``bridges`` has road, from_m and to_m (chainage of the bridge ends).
-    Returns road, from_m, to_m, end (``start``/``end``), zone_m per stretch.
+    Parameters
+    ----------
+    bridges
+        ``road``, ``from_m`` and ``to_m`` (chainage of the bridge ends, either order).
+    rules
+        The corridor rule set.
+
+    Returns
+    -------
+    pandas.DataFrame
+        road, from_m, to_m, end (``start``/``end``) and zone_m per stretch: the
+        start ends of all bridges first, then the far ends.
+
+    Examples
+    --------
+    >>> z = bridge_zones(pd.DataFrame({"road": ["QL24"], "from_m": [1040.0], "to_m": [1000.0]}), load_corridor_rules())
+    >>> z[["from_m", "to_m", "end"]].to_numpy().tolist()
+    [[950.0, 1000.0, 'start'], [1040.0, 1090.0, 'end']]
     """
     a = np.minimum(bridges["from_m"].to_numpy(float), bridges["to_m"].to_numpy(float))
     b = np.maximum(bridges["from_m"].to_numpy(float), bridges["to_m"].to_numpy(float))
@@ -171,7 +263,27 @@ def corridor_strips(lines: npt.ArrayLike, land_half_m: npt.ArrayLike,
                     corridor_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Left and right corridor strips (polygons in the lines' CRS), between
     ``land_half_m`` and ``land_half_m + corridor_m`` from each centreline.
-    Roads without a corridor width (urban streets) get empty geometries."""
+
+    Parameters
+    ----------
+    lines
+        Road centrelines in a metric CRS.
+    land_half_m, corridor_m
+        Each road's road-land half-width and corridor width (see
+        :func:`road_widths`); a road without a corridor width (urban streets,
+        NaN or 0) gets empty geometries.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The left strips and the right strips, looking along each line.
+
+    Examples
+    --------
+    >>> left, right = corridor_strips([shapely.LineString([(0, 0), (100, 0)])], [5.0], [10.0])
+    >>> left[0].bounds, right[0].bounds, round(left[0].area)
+    ((0.0, 5.0, 100.0, 15.0), (0.0, -15.0, 100.0, -5.0), 1000)
+    """
     lines = np.asarray(lines, dtype=object)
     land = np.asarray(land_half_m, dtype=float)
     width = np.nan_to_num(np.asarray(corridor_m, dtype=float))
@@ -195,11 +307,35 @@ def check_features(net: RoadNetwork, widths: pd.DataFrame, features: npt.ArrayLi
     deeply; a feature in no corridor gets its nearest road within
     ``search_m`` (else none). Vectorised: one STRtree query, array distances.
 
-    Returns one row per feature: road_idx (-1 for none), chainage_m, side
-    (``left``/``right`` looking along rising chainage), distance_m (from the
-    centreline to the nearest part of the feature), zone (road_land /
-    corridor / outside) and inside_m (how far the feature reaches inside the
-    corridor's outer edge; 0 when outside).
+    Parameters
+    ----------
+    net
+        The roads, in metres.
+    widths
+        :func:`road_widths` of the same roads, in the same order.
+    features
+        Points or footprints in the network's CRS (None or empty: no road).
+    search_m
+        How far to look for the nearest road of a feature in no corridor.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature: road_idx (-1 for none), chainage_m, side
+        (``left``/``right`` looking along rising chainage), distance_m (from the
+        centreline to the nearest part of the feature), zone (road_land /
+        corridor / outside) and inside_m (how far the feature reaches inside the
+        corridor's outer edge; 0 when outside).
+
+    Examples
+    --------
+    >>> roads = pd.DataFrame({"code": ["QL24"], "road_class": ["III"],
+    ...                       "geometry": [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])]})
+    >>> net = RoadNetwork.from_frame(roads)
+    >>> middle, _ = net.offset_points([0, 0, 0], [500.0] * 3, ["left", "right", "left"], [3.0, 12.0, 40.0])
+    >>> out = check_features(net, road_widths(roads, load_corridor_rules()), middle, search_m=100)
+    >>> out[["side", "zone", "inside_m"]].round(1).to_numpy().tolist()
+    [['left', 'road_land', 18.0], ['right', 'corridor', 9.0], ['left', 'outside', 0.0]]
     """
     feats = np.asarray(features, dtype=object)
     n = len(feats)
@@ -265,10 +401,31 @@ def corridor_check(roads: pd.DataFrame, features: npt.ArrayLike, *, rules: Corri
                    search_m: float = 200.0) -> pd.DataFrame:
     """:func:`check_features` for roads and features in WGS 84.
 
-    ``roads`` has code, geometry and optionally road_class,
-    road_land_half_width_m, carriageway_width_m, km_start_m. Returns the
-    columns of :func:`check_features` plus road (its code), land_half_m and
-    outer_m of the chosen road.
+    Parameters
+    ----------
+    roads
+        ``code``, ``geometry`` (lon/lat) and optionally road_class,
+        road_land_half_width_m, carriageway_width_m, km_start_m.
+    features
+        Points or footprints in lon/lat.
+    rules
+        The corridor rule set (default: :func:`load_corridor_rules`).
+    search_m
+        How far to look for the nearest road of a feature in no corridor.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`check_features` plus road (its code),
+        land_half_m and outer_m of the chosen road (None / NaN when none).
+
+    Examples
+    --------
+    >>> roads = pd.DataFrame({"code": ["QL24"], "road_class": ["III"],
+    ...                       "geometry": [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])]})
+    >>> out = corridor_check(roads, [shapely.Point(106.005, 16.0001), shapely.Point(106.005, 16.01)])
+    >>> out[["road", "zone"]].to_numpy().tolist()
+    [['QL24', 'corridor'], [None, 'outside']]
     """
     rules = rules or load_corridor_rules()
     net = RoadNetwork.from_frame(roads)

@@ -37,7 +37,31 @@ def _transformer(src: str, dst: str) -> Transformer:
 
 
 def transform(x: npt.ArrayLike, y: npt.ArrayLike, src: CRSLike, dst: CRSLike = WGS84) -> tuple[np.ndarray, np.ndarray]:
-    """Transform coordinate arrays (x = easting or longitude first)."""
+    """Transform coordinate arrays (x = easting or longitude first).
+
+    Parameters
+    ----------
+    x, y
+        Coordinates in ``src`` (longitude and latitude for a geographic CRS).
+    src, dst
+        The CRSs from and to (:data:`CRSLike`); ``dst`` defaults to WGS 84.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``x`` and ``y`` in ``dst`` (the input as floats when both CRSs are the same).
+
+    Raises
+    ------
+    errors.CRSError
+        When ``src`` or ``dst`` is not a CRS pyproj reads.
+
+    Examples
+    --------
+    >>> x, y = transform([500000.0], [0.0], 32648)
+    >>> round(float(x[0]), 6), round(float(y[0]), 6)
+    (105.0, 0.0)
+    """
     s, d = _crs_key(src), _crs_key(dst)
     if s == d:
         return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -61,6 +85,18 @@ def looks_geographic(x: npt.ArrayLike, y: npt.ArrayLike) -> bool:
     """True when most finite values fit longitude/latitude ranges (either way
     round, since swapped columns are fixed later).
 
+    Parameters
+    ----------
+    x, y
+        The two coordinate columns.
+
+    Returns
+    -------
+    bool
+        True also when no value is finite (nothing says otherwise).
+
+    Examples
+    --------
     >>> looks_geographic([105.8, 106.1], [21.0, 20.9])
     True
     >>> looks_geographic([580000.0], [2300000.0])
@@ -80,6 +116,21 @@ def detect_swapped(x: npt.ArrayLike, y: npt.ArrayLike, bounds: Sequence[float]) 
     """True when the columns look swapped: most rows fall inside ``bounds`` only
     with x and y exchanged.
 
+    Parameters
+    ----------
+    x, y
+        The longitude and latitude columns as the file gives them.
+    bounds
+        ``(min lon, min lat, max lon, max lat)`` where the data should lie.
+
+    Returns
+    -------
+    bool
+        Whether more than half the rows, and more than read straight, fall
+        inside ``bounds`` with x and y exchanged.
+
+    Examples
+    --------
     >>> detect_swapped([21.0, 10.8], [105.8, 106.7], (102.1, 8.3, 109.7, 23.4))
     True
     """
@@ -94,6 +145,25 @@ def detect_swapped(x: npt.ArrayLike, y: npt.ArrayLike, bounds: Sequence[float]) 
 
 
 def inside_bounds(lon: npt.ArrayLike, lat: npt.ArrayLike, bounds: Sequence[float]) -> npt.NDArray[np.bool_]:
+    """Which points lie inside a lon/lat box (edges included).
+
+    Parameters
+    ----------
+    lon, lat
+        Point coordinates.
+    bounds
+        ``(min lon, min lat, max lon, max lat)``.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One flag per point.
+
+    Examples
+    --------
+    >>> inside_bounds([105.8, 120.0], [21.0, 21.0], (102.1, 8.3, 109.7, 23.4)).tolist()
+    [True, False]
+    """
     minx, miny, maxx, maxy = bounds
     x = np.asarray(lon, dtype=float)
     y = np.asarray(lat, dtype=float)
@@ -103,7 +173,28 @@ def inside_bounds(lon: npt.ArrayLike, lat: npt.ArrayLike, bounds: Sequence[float
 
 def metric_crs(lon: npt.ArrayLike, lat: npt.ArrayLike) -> CRS:
     """A transverse Mercator CRS (scale 1) centred on the data, for distances in
-    metres with little distortion near the data."""
+    metres with little distortion near the data.
+
+    Parameters
+    ----------
+    lon, lat
+        WGS 84 coordinates; the centre is their median (non-finite values left out).
+
+    Returns
+    -------
+    pyproj.CRS
+        The projection, in metres.
+
+    Raises
+    ------
+    errors.CRSError
+        When no coordinate is finite.
+
+    Examples
+    --------
+    >>> "+lon_0=105.8 " in metric_crs([105.8], [21.0]).srs
+    True
+    """
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     ok = np.isfinite(lon) & np.isfinite(lat)
@@ -116,7 +207,26 @@ def metric_crs(lon: npt.ArrayLike, lat: npt.ArrayLike) -> CRS:
 
 
 def to_metric(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: CRS | None = None) -> tuple[np.ndarray, np.ndarray, CRS]:
-    """Project lon/lat to metres; returns x, y and the CRS used."""
+    """Project lon/lat to metres.
+
+    Parameters
+    ----------
+    lon, lat
+        WGS 84 coordinates.
+    crs
+        The metric CRS to use (default: :func:`metric_crs` of the points).
+
+    Returns
+    -------
+    tuple
+        ``x`` and ``y`` in metres (numpy arrays) and the CRS used.
+
+    Examples
+    --------
+    >>> x, y, _ = to_metric([105.8, 105.81], [21.0, 21.0])
+    >>> round(float(x[1] - x[0]))
+    1040
+    """
     crs = crs or metric_crs(lon, lat)
     x, y = transform(lon, lat, WGS84, crs.to_wkt())
     return x, y, crs

@@ -47,12 +47,48 @@ EB_EXPLANATION_EN = (
 
 
 def eb_weight(*, mean: float, alpha: float) -> float:
-    """Weight of the reference mean: ``1 / (1 + alpha * mean)``."""
+    """Weight of the reference mean: ``1 / (1 + alpha * mean)``.
+
+    Parameters
+    ----------
+    mean
+        Mean count of the reference group.
+    alpha
+        Its negative-binomial overdispersion (:func:`overdispersion`).
+
+    Returns
+    -------
+    float
+        Between 0 and 1 (1 when the counts do not vary more than Poisson).
+
+    Examples
+    --------
+    >>> eb_weight(mean=0.5, alpha=2.0)
+    0.5
+    """
     return 1.0 / (1.0 + alpha * mean)
 
 
 def eb_expected(*, before: float, mean: float, alpha: float) -> float:
-    """Empirical Bayes estimate of a site's expected count in the before period."""
+    """Empirical Bayes estimate of a site's expected count in the before period.
+
+    Parameters
+    ----------
+    before
+        The site's own count in the before period.
+    mean, alpha
+        Mean and overdispersion of the reference group (:func:`overdispersion`).
+
+    Returns
+    -------
+    float
+        ``w * mean + (1 - w) * before``, ``w`` from :func:`eb_weight`.
+
+    Examples
+    --------
+    >>> round(eb_expected(before=6, mean=0.5, alpha=2.0), 2)
+    3.25
+    """
     w = eb_weight(mean=mean, alpha=alpha)
     return w * mean + (1.0 - w) * before
 
@@ -61,6 +97,19 @@ def overdispersion(counts: npt.ArrayLike) -> tuple[float, float]:
     """Mean and negative-binomial overdispersion (Var = m + alpha m^2) of counts,
     by the method of moments.
 
+    Parameters
+    ----------
+    counts
+        Crash counts of the reference segments.
+
+    Returns
+    -------
+    tuple of float
+        ``(mean, alpha)``; alpha is 0 for fewer than two counts, a zero mean,
+        or counts that vary less than Poisson.
+
+    Examples
+    --------
     >>> overdispersion([0, 0, 0, 4])
     (1.0, 2.0)
     """
@@ -74,7 +123,32 @@ def overdispersion(counts: npt.ArrayLike) -> tuple[float, float]:
 
 def segment_counts(road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike, *, road_start: npt.ArrayLike,
                    road_length: npt.ArrayLike, segment_m: float) -> np.ndarray:
-    """Crash counts of every ``segment_m`` segment of every road (zeros included)."""
+    """Crash counts of every ``segment_m`` segment of every road (zeros included).
+
+    Parameters
+    ----------
+    road_idx
+        Each crash's road, as an index into ``road_start`` / ``road_length``
+        (negative: on no road, left out).
+    chainage_m
+        Each crash's chainage in metres (NaN: left out).
+    road_start, road_length
+        Each road's first chainage and length in metres.
+    segment_m
+        The segment length in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        One count per segment, road after road (a road has at least one segment;
+        a crash beyond its road's end counts in the last segment).
+
+    Examples
+    --------
+    >>> segment_counts([0, 0, 1, -1], [50.0, 250.0, 10.0, 0.0], road_start=[0.0, 0.0], road_length=[300.0, 100.0],
+    ...                segment_m=200.0).tolist()
+    [1, 1, 1]
+    """
     ri = np.asarray(road_idx, dtype=int)
     ch = np.asarray(chainage_m, dtype=float)
     start = np.asarray(road_start, dtype=float)
@@ -116,11 +190,42 @@ def before_after(crashes: pd.DataFrame, *, road: str, from_m: float, to_m: float
     """Compare crashes at a site in the ``months`` before ``work_start`` and
     after ``work_end``.
 
-    ``crashes`` has road, chainage_m, occurred_at, deaths, injured. When the
-    after period has not fully elapsed by ``today`` the counts are shown as
-    they are and ``after_complete`` is False with a note. ``reference`` (crash
-    counts of the reference segments in the before period, see
-    :func:`segment_counts`) enables the Empirical Bayes correction.
+    When the after period has not fully elapsed by ``today`` the counts are
+    shown as they are and ``after_complete`` is False with a note.
+
+    Parameters
+    ----------
+    crashes
+        Columns road, chainage_m, occurred_at, deaths, injured.
+    road, from_m, to_m
+        The site: a road and a stretch of it in metres (either order).
+    work_start, work_end
+        When the work started and ended.
+    months
+        Length of each period in months.
+    today
+        The day the after period is observed to (default: today).
+    pad_m
+        Metres added at each end of the stretch.
+    reference
+        Crash counts of the reference segments in the before period (see
+        :func:`segment_counts`): enables the Empirical Bayes correction.
+
+    Returns
+    -------
+    BeforeAfter
+        The periods, counts and changes, and the EB figures when ``reference``
+        is given.
+
+    Examples
+    --------
+    >>> crashes = pd.DataFrame({"road": ["QL24"] * 3, "chainage_m": [100.0, 150.0, 120.0],
+    ...                         "occurred_at": ["2023-03-01", "2023-06-01", "2024-06-01"],
+    ...                         "deaths": [1, 0, 0], "injured": [0, 2, 1]})
+    >>> r = before_after(crashes, road="QL24", from_m=0, to_m=200, work_start="2023-12-01",
+    ...                  work_end="2023-12-31", today="2025-06-01")
+    >>> r.before, r.after, r.change_pct["crashes"], r.after_complete
+    ({'crashes': 2, 'deaths': 1, 'injured': 2}, {'crashes': 1, 'deaths': 0, 'injured': 1}, -50.0, True)
     """
     today = pd.Timestamp(today or pd.Timestamp.today().normalize())
     ws, we = pd.Timestamp(work_start), pd.Timestamp(work_end)

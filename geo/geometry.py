@@ -29,15 +29,22 @@ _NAMES_VI = {0: "điểm", 1: "đường", 3: "vùng", 4: "nhiều điểm", 5: 
 
 
 def repair_geometries(geoms: Iterable[object], *, kind: str) -> pd.DataFrame:
-    """One row per input geometry: ``geometry`` (2-D, valid, or None when
+    """Check each geometry and repair what can be repaired.
+
+    One row per input geometry: ``geometry`` (2-D, valid, or None when
     refused), ``status`` (ok / repaired / refused) and ``note`` (Vietnamese /
     English, empty when ok).
 
     Parameters
     ----------
-    geoms : sequence of shapely geometries (None allowed)
+    geoms : iterable of shapely geometries (None allowed)
     kind : {"line", "polygon", "point_or_polygon", "any"}
         Which geometry types the feature may have.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``geometry``, ``status`` and ``note``, one row per input, in order.
 
     Notes
     -----
@@ -46,6 +53,12 @@ def repair_geometries(geoms: Iterable[object], *, kind: str) -> pd.DataFrame:
     invalid polygons (self-intersecting, bow-tie) are repaired with
     ``shapely.make_valid`` keeping their polygonal parts, and refused when
     nothing of area is left.
+
+    Examples
+    --------
+    >>> out = repair_geometries([shapely.Point(1, 2), shapely.Point(1, 2)], kind="line")
+    >>> out["status"].tolist(), out["note"].iloc[0]
+    (['refused', 'refused'], 'loại hình học điểm không dùng được ở đây / a Point cannot be used here')
     """
     allowed = _KINDS[kind]
     arr = np.asarray(list(geoms), dtype=object)
@@ -114,9 +127,26 @@ def _one(obj: object, allowed: set[int]) -> _Checked:
 
 
 def report_lines(check: pd.DataFrame, labels: Sequence[object] | np.ndarray | None = None) -> list[str]:
-    """Report lines ("đối tượng 3 (QL99): …") for the repaired and refused features.
+    """Report lines ("Đối tượng 3 (QL99): …") for the repaired and refused features.
 
-    ``labels`` names each feature (its name or id); rows are counted from 1."""
+    Parameters
+    ----------
+    check
+        The result of :func:`repair_geometries`.
+    labels
+        A name for each feature (its name or id), shown after its number; rows
+        are counted from 1.
+
+    Returns
+    -------
+    list of str
+        One line per feature not ``ok``, in order.
+
+    Examples
+    --------
+    >>> report_lines(repair_geometries([shapely.Point(0, 0), None], kind="any"), ["A", "QL99"])
+    ['Đối tượng 2 (QL99): bỏ qua / refused: không có hình học đọc được / no readable geometry']
+    """
     lines = []
     for i, (st, nt) in enumerate(zip(check["status"], check["note"])):
         if st == "ok":

@@ -40,8 +40,21 @@ _STOP = re.compile(r"(?i)\s+(?:huyện|huyen|tỉnh|tinh|thành phố|tp\.?|qu�
 
 
 def split_unit(name: str) -> tuple[str, str]:
-    """(unit word as written, the name without it) of a commune's name.
+    """The unit word as written and the name without it, of a commune's name.
 
+    Parameters
+    ----------
+    name
+        A commune's name, with or without its unit word (Xã, X., Phường, P.,
+        Thị trấn, TT, Đặc khu).
+
+    Returns
+    -------
+    tuple of str
+        ``(unit word, name)``; the word is ``""`` when there is none.
+
+    Examples
+    --------
     >>> split_unit("Thị trấn Đăk Rve"), split_unit("Kon Braih")
     (('Thị trấn', 'Đăk Rve'), ('', 'Kon Braih'))
     """
@@ -52,7 +65,23 @@ def split_unit(name: str) -> tuple[str, str]:
 
 
 def strip_unit_prefix(name: str) -> str:
-    """A commune's name without its unit word (Xã, X., Phường, P., Thị trấn, TT, Đặc khu)."""
+    """A commune's name without its unit word (Xã, X., Phường, P., Thị trấn, TT, Đặc khu).
+
+    Parameters
+    ----------
+    name
+        A commune's name.
+
+    Returns
+    -------
+    str
+        The name alone (see :func:`split_unit`).
+
+    Examples
+    --------
+    >>> strip_unit_prefix("X. Đăk Kôi"), strip_unit_prefix("Đặc khu Lý Sơn")
+    ('Đăk Kôi', 'Lý Sơn')
+    """
     return split_unit(name)[1]
 
 
@@ -67,8 +96,25 @@ def _commune_of(text: str) -> str | None:
 
 
 def parse_locations(values: pd.Series) -> pd.DataFrame:
-    """Columns ``road`` (standard code or None), ``chainage_m`` (NaN when
-    none) and ``commune`` (its unit word written the standard way, or None)."""
+    """Road, chainage and commune of each free-text location.
+
+    Parameters
+    ----------
+    values
+        Locations as police records write them ("Km 161+600 QL24, xã Đăk Ruồng").
+
+    Returns
+    -------
+    pandas.DataFrame
+        On ``values``' index: ``road`` (standard code or None), ``chainage_m``
+        (NaN when none) and ``commune`` (its unit word written the standard way,
+        or None).
+
+    Examples
+    --------
+    >>> parse_locations(pd.Series(["QL24 Km161+600 thôn 3, xã Tân Lập"])).to_dict("records")
+    [{'road': 'QL24', 'chainage_m': 161600.0, 'commune': 'Xã Tân Lập'}]
+    """
     s = trimmed(values)
     codes, uniques = pd.factorize(s, sort=False)
     road: list[str | None] = []

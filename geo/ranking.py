@@ -13,10 +13,25 @@ DEFAULT_EPDO_WEIGHTS = {"fatal": 12.0, "injury": 3.0, "pdo": 1.0}
 
 
 def epdo(deaths: npt.ArrayLike, injured: npt.ArrayLike, *, weights: dict[str, float] | None = None) -> np.ndarray:
-    """Equivalent property-damage-only score per crash: a fatal crash weighs
-    ``fatal``, an injury crash ``injury``, any other ``pdo`` (``weights``,
-    default :data:`DEFAULT_EPDO_WEIGHTS`).
+    """Equivalent property-damage-only score per crash.
 
+    A fatal crash weighs ``fatal``, an injury crash ``injury``, any other
+    ``pdo`` (``weights``, default :data:`DEFAULT_EPDO_WEIGHTS`).
+
+    Parameters
+    ----------
+    deaths, injured
+        People killed and injured in each crash (NaN counts as 0).
+    weights
+        ``{"fatal": …, "injury": …, "pdo": …}`` (default :data:`DEFAULT_EPDO_WEIGHTS`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One float score per crash.
+
+    Examples
+    --------
     >>> epdo([1, 0, 0], [3, 2, 0]).tolist()
     [12.0, 3.0, 1.0]
     >>> epdo([1], [0], weights={"fatal": 9.5, "injury": 3.5, "pdo": 1}).tolist()
@@ -51,6 +66,14 @@ def spot_profile(members: pd.DataFrame, crashes: pd.DataFrame, *, as_of: date | 
     pandas.DataFrame
         Indexed by spot: epdo_all, n_last12, n_prev12, trend_pct, and one
         ``sev_<class>`` count column per severity class present.
+
+    Examples
+    --------
+    >>> crashes = pd.DataFrame({"crash_id": [1, 2, 3], "deaths": [1, 0, 0], "injured": [0, 1, 0],
+    ...                         "occurred_at": ["2023-03-01", "2024-02-01", "2024-03-01"]})
+    >>> p = spot_profile(pd.DataFrame({"spot": [7, 7, 7], "crash_id": [1, 2, 3]}), crashes)
+    >>> p.loc[7, ["epdo_all", "n_last12", "n_prev12", "trend_pct"]].tolist()
+    [16.0, 2.0, 1.0, 100.0]
     """
     m = members.merge(crashes, on="crash_id", how="left")
     m["occurred_at"] = pd.to_datetime(m["occurred_at"])

@@ -29,6 +29,23 @@ class Test:
     min: dict[str, int]
 
     def label(self, lang: str = "vi") -> str:
+        """The test's label in ``lang``.
+
+        Parameters
+        ----------
+        lang
+            ``"vi"`` for Vietnamese, anything else for English.
+
+        Returns
+        -------
+        str
+            ``label_vi`` or ``label_en``.
+
+        Examples
+        --------
+        >>> Test("x", "Thử", "Trial", {"crashes": 2}).label("en")
+        'Trial'
+        """
         return self.label_vi if lang == "vi" else self.label_en
 
 
@@ -47,6 +64,28 @@ class RuleSet:
     effective_to: str | None = None
 
     def test(self, code: str) -> Test:
+        """A test of the rule set (black-spot or potential-point) by its code.
+
+        Parameters
+        ----------
+        code
+            The test's code.
+
+        Returns
+        -------
+        Test
+
+        Raises
+        ------
+        KeyError
+            When no test of the rule set has that code.
+
+        Examples
+        --------
+        >>> rs = get_ruleset("tt41-2024")
+        >>> rs.test(rs.blackspot_tests[0].code) == rs.blackspot_tests[0]
+        True
+        """
         for t in self.blackspot_tests + self.potential_tests:
             if t.code == code:
                 return t
@@ -89,7 +128,29 @@ def _test(d: dict[str, Any]) -> Test:
 
 @lru_cache(maxsize=8)
 def load_rulesets(*, rules_dir: Path = RULES_DIR) -> dict[str, RuleSet]:
-    """All black-spot rule sets by id, from ``rules_dir/blackspot_rules.json``."""
+    """All black-spot rule sets by id, from ``rules_dir/blackspot_rules.json``.
+
+    Parameters
+    ----------
+    rules_dir
+        The folder of the rule files (default: the files that ship with the tool).
+
+    Returns
+    -------
+    dict of str to RuleSet
+        Rule set id → rule set, in the file's order (kept per folder).
+
+    Raises
+    ------
+    errors.RuleSetError
+        When the file is missing or malformed, lacks a field, or a test names an
+        unknown counter.
+
+    Examples
+    --------
+    >>> sorted(load_rulesets())[:2]
+    ['tt26-2012', 'tt41-2024']
+    """
     raw = _load_json(Path(rules_dir) / "blackspot_rules.json")
     out = {}
     try:
@@ -111,6 +172,24 @@ def get_ruleset(ruleset: str | RuleSet | None = None, *, rules_dir: Path = RULES
     """A rule set by id; ``None``: the newest (the latest ``effective_from``).
     The app passes its own default (``settings.DEFAULT_RULESET``).
 
+    Parameters
+    ----------
+    ruleset
+        A rule set id, a rule set (returned as it is) or None.
+    rules_dir
+        The folder of the rule files (default: the files that ship with the tool).
+
+    Returns
+    -------
+    RuleSet
+
+    Raises
+    ------
+    errors.RuleSetError
+        When no rule set has that id.
+
+    Examples
+    --------
     >>> get_ruleset().id, get_ruleset("tt26-2012").id
     ('tt41-2024', 'tt26-2012')
     """
@@ -127,7 +206,24 @@ def get_ruleset(ruleset: str | RuleSet | None = None, *, rules_dir: Path = RULES
 
 @lru_cache(maxsize=4)
 def load_severity(*, rules_dir: Path = RULES_DIR) -> SeverityRules:
-    """The crash severity classes, from ``rules_dir/severity.json``."""
+    """The crash severity classes, from ``rules_dir/severity.json``.
+
+    Parameters
+    ----------
+    rules_dir
+        The folder of the rule files (default: the files that ship with the tool).
+
+    Returns
+    -------
+    SeverityRules
+        The classes, highest rank first, the class of an unknown injury % and
+        the source regulation.
+
+    Examples
+    --------
+    >>> load_severity().classes[-1].code
+    'va_cham'
+    """
     raw = _load_json(Path(rules_dir) / "severity.json")
     classes = tuple(sorted((SeverityClass(code=c["code"], rank=int(c["rank"]), label_vi=c["label_vi"],
                                           label_en=c["label_en"], any=tuple(c["any"]))

@@ -15,6 +15,24 @@ def classify(deaths: npt.ArrayLike, injured: npt.ArrayLike, injury_pct: npt.Arra
     Unknown body-injury % (NaN) with injured people gives the rule file's
     ``unknown_injury_pct_class`` at least.
 
+    Parameters
+    ----------
+    deaths, injured
+        People killed and injured in each crash (NaN counts as 0).
+    injury_pct
+        Total body-injury % of each crash (NaN: unknown); default all unknown.
+    damage_vnd
+        Property damage of each crash in đồng; default 0.
+    rules
+        The severity classes, highest rank first (default: :func:`geo.rules.load_severity`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One class code per crash (object dtype).
+
+    Examples
+    --------
     >>> classify([0, 1, 3, 0, 0], [1, 0, 0, 2, 0], [np.nan, np.nan, np.nan, 130, np.nan],
     ...          [0, 0, 0, 0, 2e8]).tolist()
     ['it_nghiem_trong', 'nghiem_trong', 'dac_biet_nghiem_trong', 'rat_nghiem_trong', 'nghiem_trong']
@@ -53,6 +71,20 @@ def classify(deaths: npt.ArrayLike, injured: npt.ArrayLike, injury_pct: npt.Arra
 def labels(lang: str = "vi", *, rules: SeverityRules | None = None) -> dict[str, str]:
     """Label of each class code in ``lang``, in the rule set's order.
 
+    Parameters
+    ----------
+    lang
+        ``"vi"`` for the Vietnamese labels, anything else for the English ones.
+    rules
+        The severity classes (default: :func:`geo.rules.load_severity`).
+
+    Returns
+    -------
+    dict of str to str
+        Class code → label.
+
+    Examples
+    --------
     >>> labels("en")["va_cham"], labels("vi")["va_cham"]
     ('Traffic collision', 'Va chạm giao thông')
     """

@@ -14,6 +14,20 @@ def per_text(values: pd.Series, fn: Callable[[pd.Series], npt.ArrayLike]) -> np.
     """``fn`` (a function of a Series of texts) worked once per distinct text of
     ``values`` and spread back to every row.
 
+    Parameters
+    ----------
+    values
+        The texts, one per row.
+    fn
+        Takes a Series of the distinct texts and returns one result per text.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``fn``'s result for each row's text.
+
+    Examples
+    --------
     >>> per_text(pd.Series([" a", "b ", " a"]), lambda u: u.str.strip()).tolist()
     ['a', 'b', 'a']
     """
@@ -25,6 +39,18 @@ def per_text(values: pd.Series, fn: Callable[[pd.Series], npt.ArrayLike]) -> np.
 def trimmed(values: pd.Series) -> pd.Series:
     """Every value as text without surrounding spaces, keeping the index.
 
+    Parameters
+    ----------
+    values
+        Any values (None becomes ``"None"``, as ``str`` writes it).
+
+    Returns
+    -------
+    pandas.Series
+        Texts (object dtype) on ``values``' index.
+
+    Examples
+    --------
     >>> trimmed(pd.Series([" 12 ", None, 3])).tolist()
     ['12', 'None', '3']
     """

@@ -16,6 +16,7 @@ from geo.cluster import cluster_crashes
 from geo.ranking import spot_profile
 from geo.rules import RuleSet, get_ruleset
 from geo.screening import ScreeningResult, screen, spot_communes, spot_geometries
+from i18n import lang_of, pick, t
 from models.enums import BlackspotStatus, ItemType, SpotKind, WorkStatus
 from models.orm import Blackspot
 from models.store import Store
@@ -149,9 +150,8 @@ def stretch_text(spot: Mapping[Any, Any], *, vi: bool = True) -> str:
     km = f"{(float(spot['to_m']) - float(spot['from_m'])) / 1000:.2f}"
     n = int(spot.get("n_windows") or 0)
     w = f"{float(spot['window_m']):g}"
-    if vi:
-        return f"Đoạn {km.replace('.', ',')} km (nối {n} cửa sổ {w} m)"
-    return f"Stretch of {km} km (chaining {n} windows of {w} m)"
+    lang = lang_of(vi)
+    return t("Đoạn {km} km (nối {n} cửa sổ {w} m)", lang).format(km=pick((km.replace(".", ","), km), lang), n=n, w=w)
 
 
 _CHANGE_WORDS = {"new": ("Mới", "New"), "grown": ("Mở rộng", "Grown"), "changed": ("Thay đổi", "Changed"),
@@ -165,7 +165,7 @@ def screen_summary(diff: dict[str, list[Any]], *, vi: bool = True) -> str:
     >>> screen_summary({"new": [{}], "grown": [], "changed": [], "unchanged": [{}, {}], "no_longer_met": []})
     'Mới 1, mở rộng 0, thay đổi 0, không đổi 2, không còn đạt 0'
     """
-    parts = [f"{_CHANGE_WORDS[k][0 if vi else 1]} {len(diff.get(k, []))}" for k in SCREEN_CHANGES]
+    parts = [f"{pick(_CHANGE_WORDS[k], lang_of(vi))} {len(diff.get(k, []))}" for k in SCREEN_CHANGES]
     return ", ".join(p if i == 0 else p[0].lower() + p[1:] for i, p in enumerate(parts))
 
 
@@ -177,8 +177,8 @@ def _why(d: dict[str, Any], vi: bool) -> str:
     win = ""
     if d.get("window_start") and d.get("window_end"):
         a, b = (pd.Timestamp(d["window_start"]).strftime("%d/%m/%Y"), pd.Timestamp(d["window_end"]).strftime("%d/%m/%Y"))
-        win = (f"cửa sổ {a} – {b}: {d['n_crashes']} vụ, {d['deaths']} chết, {d['injured']} bị thương" if vi else
-               f"window {a} – {b}: {d['n_crashes']} crashes, {d['deaths']} dead, {d['injured']} injured")
+        win = t("cửa sổ {a} – {b}: {n} vụ, {d} chết, {i} bị thương", lang_of(vi)).format(
+            a=a, b=b, n=d["n_crashes"], d=d["deaths"], i=d["injured"])
     extra = stretch_text(d, vi=vi)
     return "; ".join(x for x in (d.get("tests") or "", win, extra) if x)
 
@@ -187,19 +187,19 @@ def screen_lines(diff: dict[str, list[Any]], *, vi: bool = True) -> list[str]:
     """One line per spot that is new, grown, changed or no longer met, with
     its stretch (the earlier one too) and why it qualifies now."""
     out = []
+    lang = lang_of(vi)
     for key in ("new", "grown", "changed", "no_longer_met"):
         for d in diff.get(key, []):
-            kind = _KIND_WORDS.get(d.get("kind"), ("", ""))[0 if vi else 1]
+            kind = pick(_KIND_WORDS.get(d.get("kind"), ("", "")), lang)
             where = _stretch(d)
             if d.get("before") and key in ("grown", "changed"):
                 b = d["before"]
                 if (b["from_m"], b["to_m"]) != (d["from_m"], d["to_m"]):
                     where = f"{_stretch(b)} → {format_chainage(d['from_m'])} – {format_chainage(d['to_m'])}"
-                n_before = f" ({b['n_crashes']} → {d['n_crashes']} vụ)" if vi else \
-                    f" ({b['n_crashes']} → {d['n_crashes']} crashes)"
+                n_before = " " + t("({b} → {n} vụ)", lang).format(b=b["n_crashes"], n=d["n_crashes"])
                 where += n_before if b["n_crashes"] != d["n_crashes"] else ""
             why = "" if key == "no_longer_met" else f" — {_why(d, vi)}"
-            out.append(f"{_CHANGE_WORDS[key][0 if vi else 1]}: #{d['id']} {kind} {where}{why}")
+            out.append(f"{pick(_CHANGE_WORDS[key], lang)}: #{d['id']} {kind} {where}{why}")
     return out
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 
 from geo.chainage import format_chainage
+from i18n import pick, t
 from models.enums import BlackspotStatus, SpotKind
 from services.tabular import to_csv_bytes, to_xlsx_bytes
 
@@ -57,7 +58,7 @@ def hotspot_table(spots: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
 
 
 def _headers(lang: str) -> dict[str, str]:
-    return {c: (vi if lang == "vi" else en) for c, vi, en in COLUMNS}
+    return {c: pick((vi, en), lang) for c, vi, en in COLUMNS}
 
 
 def to_csv(table: pd.DataFrame, *, lang: str = "vi") -> bytes:
@@ -67,9 +68,9 @@ def to_csv(table: pd.DataFrame, *, lang: str = "vi") -> bytes:
 def to_xlsx(table: pd.DataFrame, *, crashes: pd.DataFrame | None = None, lang: str = "vi") -> bytes:
     """Workbook: the list (frozen header, widths, auto filter) and a sheet of
     the crashes of every spot."""
-    sheets = {("Danh sách điểm" if lang == "vi" else "Hotspots"): table.rename(columns=_headers(lang))}
+    sheets = {t("sheet_spots", lang): table.rename(columns=_headers(lang))}
     if crashes is not None and len(crashes):
-        sheets["Các vụ theo điểm" if lang == "vi" else "Crashes per spot"] = crashes
+        sheets[t("Các vụ theo điểm", lang)] = crashes
     return to_xlsx_bytes(sheets)
 
 

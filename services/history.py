@@ -10,6 +10,7 @@ import pandas as pd
 
 import settings
 from geo.corridor import ZONE_LABELS
+from i18n import pick
 from models.enums import BlackspotStatus, CaseStatus, ItemType, LabelledEnum, SpotKind, WorkStatus, WorkType
 from models.store import Store
 
@@ -73,7 +74,6 @@ def value_text(table: str, field: str, v: Any, *, lang: str = "vi", names: Names
     >>> value_text("blackspot", "still_qualifies", False), value_text("blackspot", "notes", None)
     ('Không', '—')
     """
-    k = 0 if lang == "vi" else 1
     names = names or {}
     if _blank(v):
         return "—"
@@ -84,7 +84,7 @@ def value_text(table: str, field: str, v: Any, *, lang: str = "vi", names: Names
         except ValueError:
             return str(v)
     if isinstance(v, bool):
-        return ("Có", "Yes")[k] if v else ("Không", "No")[k]
+        return pick(("Có", "Yes") if v else ("Không", "No"), lang)
     if field in ("from_m", "to_m", "chainage_m"):
         from geo.chainage import format_chainage
 
@@ -100,11 +100,11 @@ def value_text(table: str, field: str, v: Any, *, lang: str = "vi", names: Names
     if field == "blackspot_id":
         return f"#{int(v)}"
     if field in ("crash_ids", "window_crash_ids") and isinstance(v, list):
-        return f"{len(v)} {('vụ', 'crashes')[k]}"
+        return f"{len(v)} {pick(('vụ', 'crashes'), lang)}"
     if field == "zone":
-        return str(ZONE_LABELS.get(v, (v, v))[k])
+        return str(pick(ZONE_LABELS.get(v, (v, v)), lang))
     if field == "side":
-        return str(_SIDES.get(v, (v, v))[k])
+        return str(pick(_SIDES.get(v, (v, v)), lang))
     if field == "ruleset":
         from geo.rules import load_rulesets
 
@@ -117,7 +117,7 @@ def value_text(table: str, field: str, v: Any, *, lang: str = "vi", names: Names
             return v[:300]
         return t.strftime("%d/%m/%Y") if len(v) == 10 or (t.hour, t.minute) == (0, 0) else t.strftime("%d/%m/%Y %H:%M")
     if isinstance(v, float):
-        return f"{v:g}".replace(".", ",") if lang == "vi" else f"{v:g}"
+        return pick((f"{v:g}".replace(".", ","), f"{v:g}"), lang)
     if isinstance(v, (list, dict)):
         return ", ".join(map(str, v))[:300] if isinstance(v, list) else "…"
     return str(v)[:300]
@@ -127,12 +127,11 @@ def changes_text(table: str, changes: object, *, lang: str = "vi", names: Names 
     """``{"status": ["candidate", "confirmed"]}`` → "Trạng thái: Ứng viên → Đã xác nhận"."""
     if not isinstance(changes, dict):
         return ""
-    k = 0 if lang == "vi" else 1
     parts = []
     for f, v in changes.items():
         if f in _HIDDEN or f in ("version", "updated_at", "updated_by"):
             continue
-        label = FIELDS.get(f, (f.replace("_", " "), f.replace("_", " ")))[k]
+        label = pick(FIELDS.get(f, (f.replace("_", " "), f.replace("_", " "))), lang)
         if isinstance(v, list) and len(v) == 2:
             old, new = (value_text(table, f, x, lang=lang, names=names) for x in v)
             parts.append(f"{label}: {new}" if _blank(v[0]) else f"{label}: {old} → {new}")
@@ -164,8 +163,7 @@ def item_history(store: Store, kind: str, item_id: int) -> pd.DataFrame:
 def history_table(history: pd.DataFrame, *, lang: str = "vi", names: Names | None = None) -> pd.DataFrame:
     """Audit rows as when / who / which part / action / what changed, every
     name and value in ``lang``."""
-    k = 0 if lang == "vi" else 1
-    cols = [HEADERS[c][k] for c in ("at", "user", "what", "action", "changes")]
+    cols = [pick(HEADERS[c], lang) for c in ("at", "user", "what", "action", "changes")]
     if history.empty:
         return pd.DataFrame(columns=cols)
     what_words = {"item": ("Mục này", "This item"), "plan": ("Kế hoạch", "Plan link"), "note": ("Ghi chú", "Note"),
@@ -173,15 +171,15 @@ def history_table(history: pd.DataFrame, *, lang: str = "vi", names: Names | Non
 
     def what(w: str) -> str:
         if str(w).startswith("work:"):
-            return f"{('Công trình', 'Work')[k]} #{w.split(':')[1]}"
-        return what_words.get(w, (w, w))[k]
+            return f"{pick(('Công trình', 'Work'), lang)} #{w.split(':')[1]}"
+        return pick(what_words.get(w, (w, w)), lang)
 
     table_of = history["table_name"].to_numpy()
     return pd.DataFrame({
         cols[0]: pd.to_datetime(history["at"]).dt.strftime("%d/%m/%Y %H:%M"),
         cols[1]: history["user"].map(lambda u: "—" if _blank(u) else str(u)),
         cols[2]: history.get("what", pd.Series("item", index=history.index)).map(what),
-        cols[3]: history["action"].map(lambda a: ACTIONS.get(a, (a, a))[k]),
+        cols[3]: history["action"].map(lambda a: pick(ACTIONS.get(a, (a, a)), lang)),
         cols[4]: [changes_text(t, c, lang=lang, names=names) for t, c in zip(table_of, history["changes"])],
     })
 

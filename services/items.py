@@ -11,6 +11,7 @@ import pandas as pd
 from errors import NotFoundError
 from geo.chainage import format_chainage
 from geo.corridor import ZONE_LABELS
+from i18n import pick, t
 from models.enums import BlackspotStatus, CaseStatus, ItemType, LabelledEnum, SpotKind, WorkStatus, WorkType
 from models.orm import Blackspot, EncroachmentCase, RemediationWork
 from models.store import Store
@@ -60,7 +61,6 @@ def _dmy(v: Any) -> str:
 
 def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", crashes: pd.DataFrame | None = None,
                 rulesets: dict[str, str] | None = None) -> ItemDetail:
-    vi = lang == "vi"
     if kind == ItemType.BLACKSPOT:
         frame = store.blackspots_frame()
     elif kind == ItemType.CASE:
@@ -82,19 +82,19 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         allowed = forward_first(st, BLACKSPOT_TRANSITIONS, lang)
         title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
                  f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}")
-        stretch = stretch_text(r, vi=vi)
-        facts = [("Đoạn" if vi else "Stretch", stretch)] if stretch else []
+        stretch = stretch_text(r, vi=lang == "vi")
+        facts = [(t("Đoạn", lang), stretch)] if stretch else []
         now = current_units(crashes).get(str(r.get("commune"))) if crashes is not None and r.get("commune") else None
-        facts += [("Xã/phường" if vi else "Commune", with_current(r.get("commune"), now) if r.get("commune") else "—"),
-                 ("Số vụ / chết / bị thương" if vi else "Crashes / deaths / injured",
+        facts += [(t("Xã/phường", lang), with_current(r.get("commune"), now) if r.get("commune") else "—"),
+                 (t("Số vụ / chết / bị thương", lang),
                   f"{r['n_crashes']} / {r['deaths']} / {r['injured']}"),
                  ("EPDO", f"{r['epdo']:g}")]
         if r.get("manual"):
-            why = ("Gắn cờ thủ công: " if vi else "Flagged by hand: ") + (r.get("manual_reason") or "")
+            why = t("Gắn cờ thủ công: ", lang) + (r.get("manual_reason") or "")
         else:
             rs_name = (rulesets or {}).get(r["ruleset"], r["ruleset"])
             why = (f"{r['test_labels']} ({r['tests']}; {rs_name}) — "
-                   + ("trong 12 tháng " if vi else "within 12 months ")
+                   + t("trong 12 tháng ", lang)
                    + f"{_dmy(r['window_start'])} – {_dmy(r['window_end'])}")
         if crashes is not None and r.get("crash_ids"):
             crash_rows = crashes.loc[crashes["id"].isin([int(i) for i in r["crash_ids"]])].copy()
@@ -103,32 +103,31 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
     elif kind == ItemType.CASE:
         st = CaseStatus(r["status"])
         allowed = forward_first(st, CASE_TRANSITIONS, lang)
-        title = f"#{item_id} · {'Lấn chiếm hành lang' if vi else 'Corridor encroachment'} · {r.get('kind') or ''}"
+        title = f"#{item_id} · {t('Lấn chiếm hành lang', lang)} · {r.get('kind') or ''}"
         zone = ZONE_LABELS.get(str(r.get("zone")), ("—", "—"))
-        facts = [("Vị trí" if vi else "Location",
+        facts = [(t("item_location", lang),
                   f"{r.get('road_code') or '—'} {format_chainage(r.get('chainage_m'))}, "
                   f"{'bên trái' if r.get('side') == 'left' else 'bên phải' if r.get('side') == 'right' else ''}"),
-                 ("Vùng" if vi else "Zone", zone[0 if vi else 1]),
-                 ("Lấn vào hành lang (m)" if vi else "Inside the corridor (m)",
+                 (t("Vùng", lang), pick(zone, lang)),
+                 (t("Lấn vào hành lang (m)", lang),
                   f"{r['distance_inside_m']:.1f}" if pd.notna(r.get("distance_inside_m")) else "—"),
-                 ("Biên bản" if vi else "Record", f"{r.get('record_no') or '—'} {_dmy(r.get('record_date'))}"),
-                 ("Thời hạn" if vi else "Deadline", _dmy(r.get("deadline")) + (
-                     (f" — QUÁ HẠN {r['days_overdue']} ngày" if vi else f" — OVERDUE by {r['days_overdue']} days")
-                     if r.get("overdue") else "")),
-                 ("Mô tả" if vi else "Description", r.get("description") or "")]
+                 (t("Biên bản", lang), f"{r.get('record_no') or '—'} {_dmy(r.get('record_date'))}"),
+                 (t("Thời hạn", lang), _dmy(r.get("deadline")) + (
+                     " " + t("— QUÁ HẠN {n} ngày", lang).format(n=r["days_overdue"]) if r.get("overdue") else "")),
+                 (t("Mô tả", lang), r.get("description") or "")]
     else:
         st = WorkStatus(r["status"])
         allowed = forward_first(st, WORK_TRANSITIONS, lang)
         title = f"#{item_id} · {WorkType(r['work_type']).label(lang)} · {r.get('name') or ''}"
-        facts = [("Vị trí" if vi else "Location", f"{r.get('road_code') or ''} {format_chainage(r.get('from_m'))} – "
-                                                  f"{format_chainage(r.get('to_m'))}"),
-                 ("Kinh phí (đồng)" if vi else "Cost (VND)",
+        facts = [(t("item_location", lang), f"{r.get('road_code') or ''} {format_chainage(r.get('from_m'))} – "
+                                            f"{format_chainage(r.get('to_m'))}"),
+                 (t("Kinh phí (đồng)", lang),
                   f"{r['cost_vnd']:,.0f}".replace(",", ".") if pd.notna(r.get("cost_vnd")) else "—"),
-                 ("Nguồn vốn" if vi else "Funding", r.get("funding_source") or "—"),
-                 ("Kế hoạch" if vi else "Planned", f"{_dmy(r.get('planned_start'))} – {_dmy(r.get('planned_end'))}"),
-                 ("Thực tế" if vi else "Actual", f"{_dmy(r.get('actual_start'))} – {_dmy(r.get('actual_end'))}")]
+                 (t("item_funding", lang), r.get("funding_source") or "—"),
+                 (t("item_planned", lang), f"{_dmy(r.get('planned_start'))} – {_dmy(r.get('planned_end'))}"),
+                 (t("Thực tế", lang), f"{_dmy(r.get('actual_start'))} – {_dmy(r.get('actual_end'))}")]
         if pd.notna(r.get("blackspot_id")):
-            facts.insert(0, ("Điểm" if vi else "Spot", f"#{int(r['blackspot_id'])}"))
+            facts.insert(0, (t("Điểm", lang), f"#{int(r['blackspot_id'])}"))
     links = store.links_frame()
     link: dict[str, Any] | None = None
     if len(links):

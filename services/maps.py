@@ -9,6 +9,8 @@ import random
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
 
 import branca.element
 import folium
@@ -19,6 +21,7 @@ from folium import plugins
 from jinja2.utils import htmlsafe_json_dumps
 
 from geo.chainage import format_chainage
+from i18n import pick, t
 from models.enums import ItemType
 
 STATIC_PREFIX = "/app/static/vendor"
@@ -111,14 +114,14 @@ class SafeTooltip(folium.Tooltip):
         {% endmacro %}
     """)
 
-    def __init__(self, text: str, *, sticky: bool = True, **kwargs):
+    def __init__(self, text: str, *, sticky: bool = True, **kwargs: Any) -> None:
         super().__init__(text, sticky=sticky, **kwargs)
         self.html = f"<div>{html.escape(self.text)}</div>"
 
 
-def localise_assets(element) -> None:
+def localise_assets(element: branca.element.Element) -> None:
     """Point every JS/CSS link of a folium element tree at ``/app/static/vendor``."""
-    stack = [element]
+    stack: list[Any] = [element]
     while stack:
         el = stack.pop()
         for attr in ("default_js", "default_css"):
@@ -134,14 +137,14 @@ def localise_assets(element) -> None:
         stack.extend(getattr(el, "_children", {}).values())
 
 
-def _bounds(lon, lat):
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    ok = np.isfinite(lon) & np.isfinite(lat)
+def _bounds(lon: pd.Series | np.ndarray, lat: pd.Series | np.ndarray) -> list[list[float]] | None:
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return None
-    return [[float(np.nanpercentile(lat[ok], 1)), float(np.nanpercentile(lon[ok], 1))],
-            [float(np.nanpercentile(lat[ok], 99)), float(np.nanpercentile(lon[ok], 99))]]
+    return [[float(np.nanpercentile(y[ok], 1)), float(np.nanpercentile(x[ok], 1))],
+            [float(np.nanpercentile(y[ok], 99)), float(np.nanpercentile(x[ok], 99))]]
 
 
 _CRASH_CALLBACK = """
@@ -166,29 +169,28 @@ function (row) {
 """
 
 
-def _latlon(coords) -> list[list[float]]:
+def _latlon(coords: Iterable[Sequence[float]]) -> list[list[float]]:
     return [[round(y, 7), round(x, 7)] for x, y, *_ in coords]
 
 
-def _vector(g, *, tooltip: str, colour: str, weight: float = 4, fill_opacity: float = 0.3, dash: str | None = None,
-            opacity: float = 0.85):
+def _vector(g: shapely.Geometry, *, tooltip: str, colour: str, weight: float = 4, fill_opacity: float = 0.3,
+            dash: str | None = None, opacity: float = 0.85) -> folium.MacroElement:
     """One Leaflet layer per item (PolyLine / Polygon / CircleMarker), so a
     click on it reports its own tooltip (a GeoJSON group would not).
     ``tooltip`` is plain text (see :class:`SafeTooltip`)."""
-    kw = dict(tooltip=SafeTooltip(tooltip), color=colour, weight=weight, opacity=opacity)
+    kw: dict[str, Any] = dict(tooltip=SafeTooltip(tooltip), color=colour, weight=weight, opacity=opacity)
     if dash:
         kw["dash_array"] = dash
-    t = g.geom_type
-    if t == "Point":
+    gt = g.geom_type
+    if gt == "Point":
         return folium.CircleMarker([g.y, g.x], radius=max(6, weight), fill=True, fill_opacity=0.5, **kw)
-    if t in ("LineString", "LinearRing"):
-        return folium.PolyLine(_latlon(g.coords), **kw)
-    if t == "MultiLineString":
-        return folium.PolyLine([_latlon(p.coords) for p in g.geoms], **kw)
-    if t == "Polygon":
+    if gt in ("LineString", "LinearRing", "MultiLineString"):
+        lines = [_latlon(p.coords) for p in g.geoms] if gt == "MultiLineString" else _latlon(g.coords)
+        return folium.PolyLine(lines, **kw)  # type: ignore[no-untyped-call]  # folium's constructor is unannotated
+    if gt == "Polygon":
         return folium.Polygon(_latlon(g.exterior.coords), fill=True, fill_color=colour, fill_opacity=fill_opacity,
                               **kw)
-    if t == "MultiPolygon":
+    if gt == "MultiPolygon":
         return folium.Polygon([_latlon(p.exterior.coords) for p in g.geoms], fill=True, fill_color=colour,
                               fill_opacity=fill_opacity, **kw)
     c = g.centroid
@@ -200,22 +202,23 @@ class _RawScript(folium.Element):
     script into a new Jinja template, which for 100 000 crash rows means
     lexing megabytes of numbers on every rerun.)"""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str) -> None:
         super().__init__()
         self.text = text
 
-    def render(self, **kwargs) -> str:
+    def render(self, **kwargs: Any) -> str:
         return self.text
 
 
-def _element_id(cls) -> str:
+def _element_id(cls: type[branca.element.Element]) -> str:
     """An id for a map element, unique within a page: 128 random bits from
     Python's generator instead of the system's (branca asks the system for
     each of the hundreds of elements a map renders, one system call each)."""
     return f"{random.getrandbits(128):032x}"
 
 
-branca.element.Element._generate_id = classmethod(_element_id)
+# replaces branca's classmethod (setattr: a method assigned on a class, which mypy refuses to check)
+setattr(branca.element.Element, "_generate_id", classmethod(_element_id))
 
 _COMPACT: OrderedDict[bytes, str] = OrderedDict()
 _COMPACT_LOCK = threading.Lock()
@@ -245,7 +248,15 @@ def _compact_rows(lat: np.ndarray, lon: np.ndarray, sev: np.ndarray) -> str:
     return text
 
 
-class _JsonRows(folium.MacroElement):
+class _Macro(folium.MacroElement):
+    """folium's :class:`~folium.MacroElement` with an annotated constructor
+    (branca's is not), the base of this module's own elements."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
+
+class _JsonRows(_Macro):
     """A JavaScript array of rows, encoded once (``var crash_rows_… = [...]``)."""
 
     _template = folium.template.Template("""
@@ -254,7 +265,7 @@ class _JsonRows(folium.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, rows: list | str):
+    def __init__(self, rows: list[list[Any]] | str) -> None:
         super().__init__()
         self._name = "crash_rows"
         # Jinja's own tojson escaping: no "</script>" or markup can close the script; rows given as text are
@@ -262,8 +273,8 @@ class _JsonRows(folium.MacroElement):
         self.json = rows if isinstance(rows, str) else str(htmlsafe_json_dumps(rows, separators=(",", ":"),
                                                                                ensure_ascii=False))
 
-    def render(self, **kwargs) -> None:
-        self.get_root().script.add_child(_RawScript(self._template.module.script(self, kwargs)),
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # adds to the page, as MacroElement does
+        cast(branca.element.Figure, self.get_root()).script.add_child(_RawScript(self._template.module.script(self, kwargs)),
                                          name=self.get_name())
 
 
@@ -285,12 +296,12 @@ class _RowsMarkerCluster(plugins.FastMarkerCluster):
             })();
         {% endmacro %}""")
 
-    def __init__(self, rows: _JsonRows, **kwargs):
-        super().__init__([], **kwargs)
+    def __init__(self, rows: _JsonRows, **kwargs: Any) -> None:
+        super().__init__([], **kwargs)  # type: ignore[no-untyped-call]
         self.rows = rows
 
 
-class _MetricScale(folium.MacroElement):
+class _MetricScale(_Macro):
     """Leaflet's scale bar in metres and kilometres only (no miles), bottom
     right, clear of the legend."""
 
@@ -302,7 +313,7 @@ class _MetricScale(folium.MacroElement):
     """)
 
 
-class _KeepLayerChoices(folium.MacroElement):
+class _KeepLayerChoices(_Macro):
     """The overlays the user switched off in the layer control stay off when
     the map is drawn again (after a save, a filter): kept in the browser's
     local storage by layer name. Static script: no data in it."""
@@ -324,12 +335,12 @@ class _KeepLayerChoices(folium.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, control):
+    def __init__(self, control: folium.LayerControl) -> None:
         super().__init__()
         self.control = control
 
 
-class _KeepView(folium.MacroElement):
+class _KeepView(_Macro):
     """The user's view (centre, zoom) kept by the browser while the map shows
     the same thing (``key``: a digest of the chosen item and filters), so a map
     drawn again after a save does not jump; another key fits as drawn."""
@@ -351,44 +362,43 @@ class _KeepView(folium.MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, key: str):
+    def __init__(self, key: str) -> None:
         super().__init__()
         self.key = "".join(ch for ch in key if ch.isalnum())  # a hex digest: nothing to escape
 
 
 def _legend(lang: str, *, cases: bool, works: bool) -> str:
-    vi = lang == "vi"
     sev_labels = {"dac_biet_nghiem_trong": ("Đặc biệt nghiêm trọng", "Especially serious"),
                   "rat_nghiem_trong": ("Rất nghiêm trọng", "Very serious"), "nghiem_trong": ("Nghiêm trọng", "Serious"),
                   "it_nghiem_trong": ("Ít nghiêm trọng", "Less serious"), "va_cham": ("Va chạm", "Collision")}
     from models.enums import BlackspotStatus
 
-    rows = [f"<b>{'Vụ TNGT theo mức độ' if vi else 'Crashes by severity'}</b>"]
-    rows += [f'<span style="background:{c}" class="lg-dot"></span>{html.escape(sev_labels[k][0 if vi else 1])}'
+    rows = [f"<b>{t('Vụ TNGT theo mức độ', lang)}</b>"]
+    rows += [f'<span style="background:{c}" class="lg-dot"></span>{html.escape(pick(sev_labels[k], lang))}'
              for k, c in SEVERITY_COLOURS.items()]
-    rows.append(f"<b>{'Điểm đen theo trạng thái' if vi else 'Black spots by status'}</b>")
+    rows.append(f"<b>{t('Điểm đen theo trạng thái', lang)}</b>")
     rows += [f'<span style="background:{c}" class="lg-bar"></span>{html.escape(BlackspotStatus(k).label(lang))}'
              for k, c in STATUS_COLOURS.items()]
     rows.append(f'<span style="background:repeating-linear-gradient(90deg,{POTENTIAL_COLOUR} 0 6px,transparent 6px 9px)"'
-                f' class="lg-bar"></span>{"Điểm tiềm ẩn (nét đứt)" if vi else "Potential crash point (dashed)"}')
+                f' class="lg-bar"></span>{t("Điểm tiềm ẩn (nét đứt)", lang)}')
     if cases:
-        rows.append(f"<b>{'Lấn chiếm hành lang' if vi else 'Corridor encroachment'}</b>")
-        for k, (a, b) in {"overdue": ("Quá hạn", "Overdue"), "open": ("Đang xử lý", "Open"),
-                          "closed": ("Đã xong", "Closed")}.items():
-            rows.append(f'<span style="background:{CASE_COLOURS[k]}" class="lg-dot"></span>{a if vi else b}')
+        rows.append(f"<b>{t('Lấn chiếm hành lang', lang)}</b>")
+        for k, pair in {"overdue": ("Quá hạn", "Overdue"), "open": ("Đang xử lý", "Open"),
+                        "closed": ("Đã xong", "Closed")}.items():
+            rows.append(f'<span style="background:{CASE_COLOURS[k]}" class="lg-dot"></span>{pick(pair, lang)}')
     if works:
         rows.append(f'<span style="background:{WORK_COLOUR}" class="lg-bar"></span>'
                     f'<span style="border-color:{WORK_COLOUR}" class="lg-ring"></span>'
-                    f"{'Công trình xử lý' if vi else 'Remediation work'}")
+                    f"{t('Công trình xử lý', lang)}")
     rows.append(f'<span style="background:#ffd54f;opacity:.6" class="lg-bar"></span>'
-                f"{'Hành lang an toàn đường bộ' if vi else 'Road safety corridor'}")
+                f"{t('Hành lang an toàn đường bộ', lang)}")
     return ("<style>.lg-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}"
             ".lg-bar{display:inline-block;width:16px;height:5px;margin-right:5px;vertical-align:middle}"
             ".lg-ring{display:inline-block;width:8px;height:8px;border:2px dashed;border-radius:50%;background:#fff;"
             "margin-right:5px;vertical-align:middle}</style>"
             '<div id="map-legend" style="position:absolute;bottom:24px;left:10px;z-index:9999;background:white;'
             'padding:4px 8px;border:1px solid #999;border-radius:4px;font:11px/1.4 sans-serif;max-height:55%;'
-            f'overflow:auto"><details open><summary>{"Chú giải" if vi else "Legend"}</summary>'
+            f'overflow:auto"><details open><summary>{t("Chú giải", lang)}</summary>'
             + "<br>".join(rows) + "</details></div>")
 
 
@@ -413,7 +423,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     (the map drawn again after a save); a new key fits the chosen item, else
     the data.
     """
-    b = _bounds(crashes["lon"], crashes["lat"]) if len(crashes) else None
+    b: list[list[float]] | None = _bounds(crashes["lon"], crashes["lat"]) if len(crashes) else None
     if b is None and roads is not None and len(roads):
         x0, y0, x1, y1 = shapely.total_bounds(roads["geometry"].to_numpy())
         b = [[y0, x0], [y1, x1]]
@@ -455,13 +465,14 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     pts = crashes.loc[ok] if len(crashes) else crashes
     if heat and len(pts):
         plugins.HeatMap(pts[["lat", "lon"]].round(5).to_numpy().tolist(), name="Bản đồ nhiệt / Heat map", radius=12,
-                        blur=15, min_opacity=0.3).add_to(m)
+                        blur=15, min_opacity=0.3).add_to(m)  # type: ignore[no-untyped-call]
     elif len(pts):
         sev = pts["severity"].fillna("va_cham")
+        data: list[list[Any]] | str  # rows with tooltips, or compact rows already encoded
         if len(pts) <= TOOLTIP_LIMIT:
             tips = (pts["occurred_at"].dt.strftime("%d/%m/%Y").fillna("") + " · "
-                    + pts["deaths"].astype(str) + (" chết / " if lang == "vi" else " dead / ")
-                    + pts["injured"].astype(str) + (" bị thương" if lang == "vi" else " injured")
+                    + pts["deaths"].astype(str) + f" {t('chết', lang)} / "
+                    + pts["injured"].astype(str) + f" {t('bị thương', lang)}"
                     + pts["description"].fillna("").map(lambda d: f" · {d[:80]}" if d else ""))
             data = list(map(list, zip(pts["lat"].round(6).tolist(), pts["lon"].round(6).tolist(), sev.tolist(),
                                       tips.map(html.escape).tolist())))
@@ -500,8 +511,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 continue
             potential = rec["kind"] == "potential" and rec["status"] != "removed"
             colour = POTENTIAL_COLOUR if potential else STATUS_COLOURS.get(rec["status"], "#ff6f00")
-            kind = ("Điểm đen" if lang == "vi" else "Black spot") if rec["kind"] == "black_spot" else \
-                ("Điểm tiềm ẩn" if lang == "vi" else "Potential point")
+            kind = t("Điểm đen" if rec["kind"] == "black_spot" else "Điểm tiềm ẩn", lang)
             tip = item_tag(ItemType.BLACKSPOT, rec["id"]) + " " + (
                 f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
                 f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
@@ -521,7 +531,7 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             state = "overdue" if rec.get("overdue") else ("open" if rec["status"] in open_values else "closed")
             colour = CASE_COLOURS[state]
             tip = item_tag(ItemType.CASE, rec["id"]) + " " + (
-                f"{rec.get('kind') or ('Lấn chiếm' if lang == 'vi' else 'Encroachment')} · "
+                f"{rec.get('kind') or t('case_kind', lang)} · "
                 f"{CaseStatus(rec['status']).label(lang)}"
                 + (f" · QUÁ HẠN {rec.get('days_overdue')} ngày" if state == "overdue" else "")
                 + f" · {rec.get('road_code') or ''} {format_chainage(rec.get('chainage_m'))}"
@@ -536,10 +546,11 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
         plugins.Draw(export=False, position="topleft",
                      draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
                                    "rectangle": True, "polygon": {"allowIntersection": False}},
-                     edit_options={"edit": False, "remove": False}).add_to(m)
-    control = folium.LayerControl(collapsed=True).add_to(m)  # opens on hover; the map stays visible
+                     edit_options={"edit": False, "remove": False}).add_to(m)  # type: ignore[no-untyped-call]
+    control = folium.LayerControl(collapsed=True)  # opens on hover; the map stays visible
+    control.add_to(m)
     _KeepLayerChoices(control).add_to(m)
-    m.get_root().html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
+    cast(branca.element.Figure, m.get_root()).html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
                                                        works=works is not None and len(works) > 0)))
     focus = _selected_bounds(selected, spots=spots, cases=cases, works=works)
     if focus is not None:
@@ -552,11 +563,13 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     return m
 
 
-def _selected_bounds(selected, *, spots, cases, works, pad_deg: float = 0.004):
+def _selected_bounds(selected: tuple[str, int] | None, *, spots: pd.DataFrame | None, cases: pd.DataFrame | None,
+                     works: pd.DataFrame | None, pad_deg: float = 0.004) -> list[list[float]] | None:
     if not selected:
         return None
     kind, item_id = selected
-    frame = {ItemType.BLACKSPOT: spots, ItemType.CASE: cases, ItemType.WORK: works}.get(kind)
+    frames: dict[str, pd.DataFrame | None] = {ItemType.BLACKSPOT: spots, ItemType.CASE: cases, ItemType.WORK: works}
+    frame = frames.get(kind)
     if frame is None or not len(frame) or "geometry" not in frame:
         return None
     hit = frame.loc[frame["id"] == item_id, "geometry"]
@@ -568,7 +581,7 @@ def _selected_bounds(selected, *, spots, cases, works, pad_deg: float = 0.004):
 
 def overview_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,
                  boundaries: pd.DataFrame | None = None, heat: bool = False, lang: str = "vi",
-                 offline: bool = False, **_) -> folium.Map:
+                 offline: bool = False, **_: Any) -> folium.Map:
     """The home page's map: crashes, spots, roads and boundaries."""
     return planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=boundaries, heat=heat, lang=lang,
                        offline=offline)

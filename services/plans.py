@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from i18n import pick, t
 from models.enums import BlackspotStatus, CaseStatus, ItemType, WorkStatus
 from models.store import Store
 
@@ -26,9 +27,9 @@ VERY_SERIOUS = ("rat_nghiem_trong", "dac_biet_nghiem_trong")
 
 def plan_band(targets: list[dict[str, Any]] | None) -> tuple[float, float, bool]:
     """(min %, max %, from the plan?) of the three-criteria target."""
-    for t in targets or []:
-        if t.get("code") == "three_criteria" and t.get("min_pct") is not None:
-            return float(t["min_pct"]), float(t["max_pct"] or t["min_pct"]), True
+    for target in targets or []:
+        if target.get("code") == "three_criteria" and target.get("min_pct") is not None:
+            return float(target["min_pct"]), float(target["max_pct"] or target["min_pct"]), True
     return DEFAULT_BAND[0], DEFAULT_BAND[1], False
 
 
@@ -85,7 +86,7 @@ def target_table(crashes: pd.DataFrame, *, period_from: When, period_to: When,
     off track, or no data (no baseline). The windows are in ``.attrs``."""
     w = comparison_windows(crashes, period_from=period_from, period_to=period_to, today=today)
     cur, prev = _split(crashes, w)
-    total_label = "Toàn địa bàn" if lang == "vi" else "Whole area"
+    total_label = t("Toàn địa bàn", lang)
     scopes = [(total_label, cur, prev)]
     communes = sorted(set(cur["commune"].dropna()) | set(prev["commune"].dropna()))
     scopes += [(c, cur.loc[cur["commune"] == c], prev.loc[prev["commune"] == c]) for c in communes]
@@ -94,7 +95,7 @@ def target_table(crashes: pd.DataFrame, *, period_from: When, period_to: When,
         tc, tp = _totals(c), _totals(p)
         for key, vi, en in CRITERIA:
             change, status = _status(tp[key], tc[key], band[0], has_baseline=w["has_baseline"])
-            rows.append({"scope": scope, "criterion": key, "criterion_label": vi if lang == "vi" else en,
+            rows.append({"scope": scope, "criterion": key, "criterion_label": pick((vi, en), lang),
                          "previous": tp[key], "current": tc[key], "change_pct": change,
                          "target_from_pct": -band[0], "target_to_pct": -band[1], "status": status})
     out = pd.DataFrame(rows)
@@ -120,11 +121,11 @@ def secondary_aims(crashes: pd.DataFrame, *, period_from: When, period_to: When,
         a, b = int(f(prev).sum()), int(f(cur).sum())
         change, _ = _status(a, b, 0)
         status = ("no_data" if not w["has_baseline"] else "on_track" if (b < a or a == b == 0) else "off_track")
-        rows.append({"aim": code, "label": vi if lang == "vi" else en, "previous": a, "current": b,
+        rows.append({"aim": code, "label": pick((vi, en), lang), "previous": a, "current": b,
                      "change_pct": change if w["has_baseline"] else None, "status": status})
     n = int((cur["severity"] == "dac_biet_nghiem_trong").sum())
-    rows.append({"aim": "no_especially_serious", "label": "Không để xảy ra TNGT đặc biệt nghiêm trọng" if lang == "vi"
-                 else "No especially serious crash", "previous": int((prev["severity"] == "dac_biet_nghiem_trong").sum()),
+    rows.append({"aim": "no_especially_serious", "label": t("Không để xảy ra TNGT đặc biệt nghiêm trọng", lang),
+                 "previous": int((prev["severity"] == "dac_biet_nghiem_trong").sum()),
                  "current": n, "change_pct": None, "status": "on_track" if n == 0 else "off_track"})
     out = pd.DataFrame(rows)
     out.attrs["windows"] = w

@@ -113,13 +113,13 @@ def spot_choices(near: pd.DataFrame, *, lang: str = "vi") -> dict[int | None, st
     {None: '— không gắn với điểm nào —', 1: '#1 Điểm đen QL24 Km 1+000 – Km 1+300 · cách 120 m'}
     """
     from geo.chainage import format_chainage
+    from i18n import t
     from models.enums import SpotKind
 
-    vi = lang == "vi"
-    out: dict[int | None, str] = {None: "— không gắn với điểm nào —" if vi else "— not linked to a spot —"}
+    out: dict[int | None, str] = {None: t("— không gắn với điểm nào —", lang)}
     for r in near.to_dict("records"):
-        gap = "" if pd.isna(r["gap_m"]) else (f" · {'trùng đoạn' if vi else 'overlapping'}" if r["gap_m"] == 0 else
-                                               f" · {'cách' if vi else 'at'} {r['gap_m']:,.0f} m".replace(",", "."))
+        gap = "" if pd.isna(r["gap_m"]) else (f" · {t('trùng đoạn', lang)}" if r["gap_m"] == 0 else
+                                               f" · {t('cách', lang)} {r['gap_m']:,.0f} m".replace(",", "."))
         out[int(r["id"])] = (f"#{int(r['id'])} {SpotKind(r['kind']).label(lang)} {r['road_code'] or ''} "
                              f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}{gap}")
     return out

@@ -49,3 +49,32 @@ def test_no_page_or_command_writes_to_the_store_itself():
                     and node.func.attr.startswith(WRITES)):
                 bad.append((path.name, node.lineno, node.func.attr))
     assert not bad, bad
+
+
+def _inline_language_branches(tree: ast.AST) -> list[int]:
+    """Lines of ``X if vi else Y`` (an ``IfExp`` testing the name ``vi``, also
+    inside a subscript such as ``pair[0 if vi else 1]``)."""
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Name) and node.test.id == "vi":
+            out.append(node.lineno)
+        elif (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.IfExp)
+              and isinstance(node.slice.test, ast.Name) and node.slice.test.id == "vi"):
+            out.append(node.lineno)
+    return sorted(set(out))
+
+
+def test_the_detector_finds_an_inline_language_branch():
+    src = 'vi = lang == "vi"\na = "Đoạn" if vi else "Stretch"\nb = pair[0 if vi else 1]\nc = t("Đoạn", lang)\n'
+    assert _inline_language_branches(ast.parse(src)) == [2, 3]
+
+
+def test_one_translation_path_no_inline_language_branches():
+    """Services and pages translate through ``i18n`` (``t``, ``tr``, ``pick``),
+    never with an inline ``X if vi else Y`` branch of their own."""
+    bad = []
+    for package in ("services", "app_pages"):
+        for path in sorted((ROOT / package).glob("*.py")):
+            lines = _inline_language_branches(ast.parse(path.read_text(encoding="utf-8")))
+            bad += [(f"{package}/{path.name}", n) for n in lines]
+    assert not bad, bad
