@@ -310,6 +310,7 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     deaths, injured, optional not_infra, urban, lon, lat."""
     from services.importing import read_file
     from geo.chainage import normalise_road_code, parse_chainage_series
+    from geo.text import per_text
     from geo.validate import parse_bool, parse_dates
 
     t = read_file(path)
@@ -336,7 +337,8 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     else:
         ch_road = pd.Series([None] * len(f))
         out["chainage_m"] = np.nan
-    rc = road.map(lambda r: normalise_road_code(r) or r) if road is not None else ch_road
+    rc = (pd.Series(per_text(road, lambda u: [normalise_road_code(r) or r for r in u]), index=road.index)
+          if road is not None else ch_road)
     out["road"] = rc.where(rc.astype(str).ne(""), ch_road).to_numpy()
     dates = parse_dates(col("date", "occurred_at"))
     bad = dates.isna().to_numpy()
@@ -345,7 +347,7 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
         raise BlackspotError(f"Ngày không đọc được ở dòng / Unreadable dates at rows: {rows.tolist()}")
     out["occurred_at"] = dates.to_numpy()
     for name in ("deaths", "injured"):
-        v = pd.to_numeric(col(name), errors="coerce")
+        v = pd.Series(per_text(col(name), lambda u: pd.to_numeric(u, errors="coerce")), dtype=float)
         if v.isna().any() or (v < 0).any():
             rows = (np.flatnonzero((v.isna() | (v < 0)).to_numpy()) + 2)[:10]
             raise BlackspotError(f"Cột {name} sai ở dòng / Bad {name} at rows: {rows.tolist()}")

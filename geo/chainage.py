@@ -151,6 +151,18 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
             roads[filled] = r
             metres[filled] = m
         return roads, metres
+    # plain metres ("12345.5"), the usual chainage column of a tool's own file: read as numbers, no patterns
+    arr = s_all.to_numpy(dtype=object)
+    plain = np.array([x.isascii() and x.strip().replace(".", "", 1).isdigit() for x in arr], dtype=bool)
+    if plain.any():
+        roads = pd.Series([None] * len(s_all), index=s_all.index, dtype=object)
+        metres = pd.Series(np.nan, index=s_all.index, dtype=float)
+        metres[plain] = arr[plain].astype(float)
+        if not plain.all():
+            r, m = parse_chainage_series(s_all[~plain])
+            roads[~plain] = r
+            metres[~plain] = m
+        return roads, metres
     s = s_all
     km = s.str.extract(r"(?i)\bkm\s*(\d+)\s*(?:\+\s*(\d+(?:[.,]\d+)?))?")
     plus = s.str.extract(r"^\s*(\d+)\s*\+\s*(\d+(?:[.,]\d+)?)\s*$")

@@ -338,7 +338,11 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     ``dmy``, ``mdy`` or ``ymd`` for the d/m/y texts."""
     if order is not None and order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}")
-    s = trimmed(values)
+    # worked once per distinct text (a file of a million crashes holds a few thousand distinct dates), spread
+    # back to the rows at the end; the order's proofs are counted over the rows
+    row_codes, distinct = pd.factorize(trimmed(values).to_numpy(dtype=object), sort=False)
+    s = pd.Series(distinct, dtype=object)
+    weight = np.bincount(row_codes, minlength=len(s))
     f_dmy, f_mdy, f_iso, fast = _fast(s)
     has_fast_time = np.zeros(len(s), dtype=bool)
     if fast.any():
@@ -362,7 +366,7 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     slow_mdy = np.where(has, proof_mdy[take], False) if len(uniques) else np.zeros(len(s), dtype=bool)
     row_dmy = fast_proof_dmy | slow_dmy
     row_mdy = fast_proof_mdy | slow_mdy
-    n_dmy, n_mdy = int(row_dmy.sum()), int(row_mdy.sum())
+    n_dmy, n_mdy = int(weight[row_dmy].sum()), int(weight[row_mdy].sum())
     if order is not None:
         used, proof = order, "given"
     elif n_dmy or n_mdy:
@@ -398,15 +402,16 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     fast_vals = (f_mdy if used == "mdy" else f_dmy).to_numpy()
     fast_vals = np.where(f_iso.notna().to_numpy(), f_iso.to_numpy(), fast_vals)
     fast_contra = fast_proof_dmy if used == "mdy" else fast_proof_mdy if used == "dmy" else np.zeros(len(s), bool)
-    vals = pd.Series(np.where(fast, fast_vals, slow_vals), index=values.index, dtype="datetime64[ns]")
     contradicts = np.where(fast, fast_contra, np.where(has, contra_u[take], False) if len(uniques) else False)
-    vals = vals.mask(contradicts)
+    vals = np.where(fast, fast_vals, slow_vals).astype("datetime64[ns]")
+    vals[np.asarray(contradicts, dtype=bool)] = np.datetime64("NaT")
     has_time = np.where(fast, has_fast_time, np.where(has, time_u[take], False) if len(uniques) else False)
-    first_dmy = int(np.argmax(row_dmy)) if n_dmy else -1
-    first_mdy = int(np.argmax(row_mdy)) if n_mdy else -1
+    first_dmy = int(np.argmax(row_dmy[row_codes])) if n_dmy else -1
+    first_mdy = int(np.argmax(row_mdy[row_codes])) if n_mdy else -1
     first = (first_dmy if used == "dmy" else first_mdy) if proof == "proven" else -1
-    return DateColumn(values=vals, order=used, proof=proof, contradicts=np.asarray(contradicts, dtype=bool),
-                      has_time=np.asarray(has_time, dtype=bool), first_proof=first, n_dmy=n_dmy, n_mdy=n_mdy,
+    return DateColumn(values=pd.Series(vals[row_codes], index=values.index, dtype="datetime64[ns]"), order=used,
+                      proof=proof, contradicts=np.asarray(contradicts, dtype=bool)[row_codes],
+                      has_time=np.asarray(has_time, dtype=bool)[row_codes], first_proof=first, n_dmy=n_dmy, n_mdy=n_mdy,
                       first_dmy=first_dmy, first_mdy=first_mdy)
 
 

@@ -98,10 +98,20 @@ class ScreeningResult:
         """The spots with ``crash_ids`` and ``window_crash_ids`` as text
         (ids joined by ``;``), for export."""
         out = self.spots.copy()
-        m = self.members.astype({"crash_id": str})
-        out["crash_ids"] = m.groupby("spot")["crash_id"].agg(";".join).reindex(out["spot"]).to_numpy()
-        w = m.loc[m["in_window"]]
-        out["window_crash_ids"] = w.groupby("spot")["crash_id"].agg(";".join).reindex(out["spot"]).to_numpy()
+        spot = self.members["spot"].to_numpy()
+        order = np.argsort(spot, kind="stable")  # members come by spot already; stable keeps each spot's order
+        spot = spot[order]
+        ids = self.members["crash_id"].astype(str).to_numpy()[order]
+        in_window = self.members["in_window"].to_numpy(dtype=bool)[order]
+        for name, keep in (("crash_ids", None), ("window_crash_ids", in_window)):
+            s, i = (spot, ids) if keep is None else (spot[keep], ids[keep])
+            # one join per spot over runs of the sorted ids (a groupby's Python aggregation built a Series each)
+            starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.array([], dtype=int)
+            ends = np.r_[starts[1:], len(s)]
+            listed = i.tolist()
+            joined = pd.Series([";".join(listed[a:b]) for a, b in zip(starts.tolist(), ends.tolist())],
+                               index=s[starts], dtype=object)
+            out[name] = joined.reindex(out["spot"]).to_numpy()
         return out
 
     @property
@@ -207,27 +217,22 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     injured = np.nan_to_num(pd.to_numeric(sub["injured"]).to_numpy(dtype=float))
 
     max_len = max(rural_l, urban_l)
-    every = _windows(road_key, chain, seg_len, start_day, end_day, cnt, w, max_len=max_len)
-    black = _merge_qualifying(BLACK_SPOT, rs.blackspot_tests, (), every, chain=chain, road_key=road_key,
-                              road_codes=road_codes, start_day=start_day, end_day=end_day, deaths=deaths,
-                              injured=injured)
+    arrays = dict(chain=chain, seg_len=seg_len, start_day=start_day, end_day=end_day, deaths=deaths,
+                  injured=injured, **cnt)
+    black = _screen_parts(BLACK_SPOT, rs.blackspot_tests, (), road_key, arrays, w=w, max_len=max_len,
+                          road_codes=road_codes)
     # potential points: the crashes outside every black spot's stretch, screened
     # again with the black spots cutting their roads into pieces, so a potential
     # point never overlaps a black spot and the crashes beside one are kept
     crash_of, p_road_key, p_road_codes = np.arange(n), road_key, road_codes
-    found: _Windows | None = every
     if black is not None:
         crash_of, p_road_key, p_road_codes = _outside_black(black[0], road_key=road_key, chain=chain,
                                                             road_codes=road_codes)
-        found = None
-        if len(crash_of):
-            found = _windows(p_road_key, chain[crash_of], seg_len[crash_of], start_day[crash_of],
-                             end_day[crash_of], {k: v[crash_of] for k, v in cnt.items()}, w, max_len=max_len)
     pot = None
-    if found is not None:
-        pot = _merge_qualifying(POTENTIAL, rs.potential_tests, rs.blackspot_tests, found, chain=chain[crash_of],
-                                road_key=p_road_key, road_codes=p_road_codes, start_day=start_day[crash_of],
-                                end_day=end_day[crash_of], deaths=deaths[crash_of], injured=injured[crash_of])
+    if len(crash_of):
+        pot = _screen_parts(POTENTIAL, rs.potential_tests, rs.blackspot_tests, p_road_key,
+                            {k: v[crash_of] for k, v in arrays.items()}, w=w, max_len=max_len,
+                            road_codes=p_road_codes)
     frames, members = [], []
     if black is not None:
         frames.append(black[0])
@@ -254,6 +259,64 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     spots["spot"] = np.arange(len(spots))
     return ScreeningResult(spots[SPOT_COLUMNS], mem.reset_index(drop=True)[["spot", "crash_id", "in_window"]],
                            rs, n, n_not_infra, n_without)
+
+
+#: Pairs (a window's space anchor and a crash in its reach) worked at once: the screen goes road by
+#: road in parts of about this many pairs, so memory stays bounded however dense the crashes are.
+PAIRS_PER_PART = 2_000_000
+
+
+def _screen_parts(kind: str, tests: Sequence[Test], unless_tests: Sequence[Test], road_key: np.ndarray,
+                  arrays: dict[str, np.ndarray], *, w: dict[str, float], max_len: float, road_codes: np.ndarray,
+                  pairs_per_part: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Spots of ``kind`` (:func:`_windows` then :func:`_merge_qualifying`),
+    worked in parts of whole roads of about ``pairs_per_part`` pairs each; the
+    parts' spots and members put together as one screen gives them (spots in
+    road order, members' ``crash`` indexing ``arrays``).
+
+    ``arrays`` holds per crash ``chain``, ``seg_len``, ``start_day``,
+    ``end_day``, ``deaths``, ``injured`` and the counters.
+    """
+    chain, seg_len = arrays["chain"], arrays["seg_len"]
+    n = len(chain)
+    # pairs per crash, as _windows counts them, to cut the roads into parts
+    lo = min(0.0, float(np.nanmin(chain)))
+    span = float(np.nanmax(chain) - lo + max_len + 10.0)
+    skey = road_key * span + (chain - lo)
+    order = np.argsort(skey, kind="stable")
+    skey = skey[order]
+    pairs = np.searchsorted(skey, skey + seg_len[order] + 1e-6, side="right") - np.arange(n)
+    road_sorted = road_key[order]
+    road_start = np.flatnonzero(np.r_[True, road_sorted[1:] != road_sorted[:-1]])
+    before = np.r_[0, np.cumsum(pairs)][road_start]          # pairs before each road
+    part_of_road = before // max(int(pairs_per_part or PAIRS_PER_PART), 1)
+    cuts = road_start[np.flatnonzero(np.r_[True, part_of_road[1:] != part_of_road[:-1]])]
+    bounds = np.r_[cuts, n]
+    counters = {k: arrays[k] for k in COUNTERS}
+    frames, members, offset = [], [], 0
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        idx = order[a:b] if len(bounds) > 2 else np.arange(n)
+        if len(bounds) > 2:
+            idx = np.sort(idx)  # the crashes of these roads in their original order, as one screen sees them
+        found = _windows(road_key[idx], chain[idx], seg_len[idx], arrays["start_day"][idx], arrays["end_day"][idx],
+                         {k: v[idx] for k, v in counters.items()}, w, max_len=max_len)
+        got = _merge_qualifying(kind, tests, unless_tests, found, chain=chain[idx], road_key=road_key[idx],
+                                road_codes=road_codes, start_day=arrays["start_day"][idx],
+                                end_day=arrays["end_day"][idx], deaths=arrays["deaths"][idx],
+                                injured=arrays["injured"][idx])
+        del found
+        if got is None:
+            continue
+        f, m = got
+        m["crash"] = idx[m["crash"].to_numpy()]
+        f["spot"] += offset
+        m["spot"] += offset
+        offset += len(f)
+        frames.append(f)
+        members.append(m)
+    if not frames:
+        return None
+    return pd.concat(frames, ignore_index=True), pd.concat(members, ignore_index=True)
 
 
 @dataclass

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from geo.columns import CRASH_ALIASES, normalise_header
-from geo.text import per_text, trimmed
+from geo.text import per_text
 
 #: How many rows from the top are searched for the header.
 SEARCH_ROWS = 40
@@ -178,9 +178,8 @@ def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
     why = np.full(n, "", dtype=object)
     if n == 0 or frame.shape[1] == 0:
         return why
-    text = frame.astype(str)
-    cells = text.to_numpy(dtype=object)
-    empty = (cells == "") | (cells == "nan")           # cells come trimmed (table_below)
+    cells = frame.to_numpy(dtype=object)              # text cells, trimmed (table_below)
+    empty = (cells == "") | (cells == "nan")
     blank = empty.all(axis=1)
     single = (~empty).sum(axis=1) == 1
     why[blank] = "dòng trống / blank row"
@@ -204,7 +203,7 @@ def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
     for i in np.flatnonzero(no_digit):
         no_digit[i] = not any(_DIGIT.search(str(c)) for c in head[i])
     no_digit &= ~blank
-    values = text.to_numpy(dtype=object)
+    values = cells
     footer_from = n
     for i in np.flatnonzero(no_digit | single):
         row_cells: list[str] = [c.strip() for c in values[i] if c and c.strip() and c.strip().lower() != "nan"]
@@ -239,35 +238,42 @@ def header_names(grid: list[list[str]], start: int, n_head: int) -> list[str]:
     return unique_headers(_unique([" ".join(h.split()) for h in heads]))
 
 
+def _cells(values: pd.Series) -> np.ndarray:
+    """A column's cells as trimmed text (a missing cell, None or NaN, blank),
+    in one pass.
+
+    >>> _cells(pd.Series([" 12 ", None, float("nan"), 3])).tolist()
+    ['12', '', '', '3']
+    """
+    out = np.empty(len(values), dtype=object)
+    out[:] = [x.strip() if type(x) is str else "" if x is None or x != x else str(x).strip()
+              for x in values.to_numpy(dtype=object)]
+    return out
+
+
 def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
                 header_rows: list[int], score: int = 0, top: bool = True) -> FoundTable:
     """The data rows under a header: ``body`` holds the cells below it (as
     many columns as it has, padded or cut to the header's), numbered from
     ``first_row_number``; blank, column-number, totals and footer rows set
     aside. ``top`` is False for a later part of a table read in parts."""
-    body = body.copy()
     width = len(heads)
-    if body.shape[1] < width:
-        for k in range(body.shape[1], width):
-            body[k] = ""
     extra = body.iloc[:, width:]
-    body = body.iloc[:, :width]
-    body.columns = heads
+    # every cell as trimmed text, a missing cell blank; columns the header lacks are blank
+    cols = {h: (_cells(body.iloc[:, k]) if k < body.shape[1] else np.full(len(body), "", dtype=object))
+            for k, h in enumerate(heads)}
     numbers = np.arange(len(body)) + first_row_number
-    keep = [h for h in heads if not h.startswith("Cột ") or body[h].astype(str).str.strip().ne("").any()]
-    if len(keep):
-        body = pd.DataFrame({h: trimmed(body[h].fillna("")) for h in keep}, index=body.index, dtype=object)
-    else:
-        body = body[keep]
+    keep = [h for h in heads if not h.startswith("Cột ") or (cols[h] != "").any()]
+    body = pd.DataFrame({h: cols[h] for h in keep}, index=body.index, dtype=object)
     why = classify_rows(body, top=top)
     if extra.shape[1]:  # cells beyond the header's last column: a row that does not fit the table
         spill = np.column_stack([per_text(extra[c].fillna("").astype(str), lambda u: u.str.strip().ne(""))
                                  for c in extra.columns]).any(axis=1)
         why = np.where((why == "") & spill, "", why)
-    skipped = [(int(numbers[i]), w) for i, w in enumerate(why) if w]
     ok = why == ""
-    return FoundTable(frame=body.loc[ok].reset_index(drop=True), row_numbers=numbers[ok], header_rows=header_rows,
-                      skipped=skipped, score=score)
+    skipped = [(int(numbers[i]), str(why[i])) for i in np.flatnonzero(~ok)]
+    frame = body.reset_index(drop=True) if ok.all() else body.loc[ok].reset_index(drop=True)
+    return FoundTable(frame=frame, row_numbers=numbers[ok], header_rows=header_rows, skipped=skipped, score=score)
 
 
 def table_under_header(top: list[list[str]], body: pd.DataFrame, *, start: int, n_head: int,

@@ -54,6 +54,8 @@ def trimmed(values: pd.Series) -> pd.Series:
     >>> trimmed(pd.Series([" 12 ", None, 3])).tolist()
     ['12', 'None', '3']
     """
-    s = values.astype(str)
-    return pd.Series(per_text(s, lambda u: np.array([x.strip() for x in u], dtype=object)), index=values.index,
-                     dtype=object)
+    # one pass, not per distinct text: hashing the texts costs more than stripping them (and a text with
+    # nothing to strip comes back as the same object, so no memory is added)
+    out = np.empty(len(values), dtype=object)
+    out[:] = [str(x).strip() for x in values.to_numpy(dtype=object)]
+    return pd.Series(out, index=values.index, dtype=object)

@@ -133,3 +133,31 @@ def test_road_names_are_text_and_blank_roads_are_not_screened():
     assert res.n_without_chainage == 2
     assert res.black_spots["road"].tolist() == ["24", "DT671", "QL1A"]
     assert sorted(res.crash_ids(res.black_spots.index[0])) == [0, 1]
+
+
+def test_a_screen_in_parts_of_roads_gives_the_screen_in_one_part(monkeypatch):
+    """Dense crashes are screened road by road in parts of a bounded number of
+    pairs (memory stays bounded): the spots, their numbers and their crash lists
+    are those of the screen in one part."""
+    import geo.screening as screening
+
+    rng = np.random.default_rng(3)
+    n = 4_000
+    road = rng.integers(0, 40, n)
+    hot = rng.random(n) < 0.7
+    chain = np.where(hot, rng.choice(rng.uniform(0, 20_000, 60), n) + rng.normal(0, 150, n), rng.uniform(0, 20_000, n))
+    df = pd.DataFrame({"crash_id": np.arange(n) + 100, "road": "QL" + pd.Series(road).astype(str),
+                       "chainage_m": chain.clip(0),
+                       "occurred_at": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+                       "deaths": (rng.random(n) < 0.05).astype(int), "injured": rng.integers(0, 3, n)})
+    whole = screen(df)
+    monkeypatch.setattr(screening, "PAIRS_PER_PART", 1_000)
+    calls = []
+    windows = screening._windows
+    monkeypatch.setattr(screening, "_windows", lambda *a, **k: calls.append(len(a[1])) or windows(*a, **k))
+    parts = screen(df)
+    assert len(calls) > 10 and sum(calls) > n  # many parts (the black spots' pass and the potential points')
+    assert len(whole.spots) > 50 and set(whole.spots["kind"]) == {"black_spot", "potential"}
+    pd.testing.assert_frame_equal(parts.spots, whole.spots)
+    pd.testing.assert_frame_equal(parts.with_crash_lists(), whole.with_crash_lists())
+    pd.testing.assert_frame_equal(parts.members, whole.members)
