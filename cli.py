@@ -445,6 +445,34 @@ def cmd_cluster(args) -> int:
     return 0
 
 
+def cmd_kde(args) -> int:
+    """KDE+ clusters along roads from a crash file (an analysis beside the regulation's list)."""
+    import shapely
+
+    from geo.kde import kde_plus
+
+    crashes = _read_crash_file(Path(args.crashes))
+    result = kde_plus(crashes, bandwidth_m=args.bandwidth, step_m=args.step, n_sim=args.simulations,
+                      alpha=args.alpha, min_crashes=args.min_crashes, seed=args.seed)
+    cl = result.clusters
+    out = pd.DataFrame({"road": cl["road"], "from_m": cl["from_m"].astype(float).round(1),
+                        "to_m": cl["to_m"].astype(float).round(1), "strength": cl["strength"].astype(float).round(4),
+                        "crash_ids": [";".join(map(str, ids)) for ids in cl["crash_ids"]],
+                        "n_crashes": cl["n_crashes"]})
+    geometry = None
+    if Path(args.out).suffix.lower() in (".geojson", ".json"):
+        pos = crashes.drop_duplicates("crash_id").set_index("crash_id")[["lon", "lat"]]
+        centre = [pos.reindex(ids).mean() for ids in cl["crash_ids"]]
+        geometry = [shapely.Point(c["lon"], c["lat"]) if np.isfinite(c["lon"]) and np.isfinite(c["lat"]) else None
+                    for c in centre]
+    _write_table(out, Path(args.out), geometry=geometry)
+    p = result.params
+    print(f"{len(out)} cụm KDE+ / KDE+ clusters (băng thông / bandwidth {p['bandwidth_m']:g} m, {p['n_sim']} lần mô "
+          f"phỏng / simulations, α {p['alpha']:g}); {result.n_analysed} vụ được phân tích / crashes analysed, "
+          f"{result.n_without_chainage} vụ thiếu tuyến hoặc lý trình / without road or chainage → {args.out}")
+    return 0
+
+
 def cmd_corridor_check(args) -> int:
     from services.importing import read_file
     from services.corridor import check_against_corridors, features_from_table
@@ -732,6 +760,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--labels", help="ghi nhãn cụm từng vụ / write each crash's label (CSV)")
     c.add_argument("--out", required=True)
     c.set_defaults(fn=cmd_cluster)
+    kd = sub.add_parser("kde", help="cụm KDE+ dọc tuyến từ tệp / KDE+ clusters along roads from a file")
+    kd.add_argument("--crashes", required=True)
+    kd.add_argument("--bandwidth", type=float, default=100.0, help="băng thông / bandwidth (m)")
+    kd.add_argument("--step", type=float, default=10.0, help="bước tính mật độ / density step (m)")
+    kd.add_argument("--simulations", type=int, default=200, help="số lần mô phỏng / Monte Carlo simulations")
+    kd.add_argument("--alpha", type=float, default=0.05, help="mức ý nghĩa / significance level")
+    kd.add_argument("--min-crashes", type=int, default=2, help="số vụ tối thiểu mỗi cụm / min crashes per cluster")
+    kd.add_argument("--seed", type=int, default=0)
+    kd.add_argument("--out", required=True)
+    kd.set_defaults(fn=cmd_kde)
     co = sub.add_parser("corridor", help="hành lang an toàn đường bộ / road safety corridor")
     cosub = co.add_subparsers(dest="corridor_cmd", required=True)
     cc = cosub.add_parser("check", help="kiểm tra điểm/công trình trong hành lang / check features against corridors")

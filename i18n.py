@@ -223,6 +223,19 @@ EN: dict[str, str] = {
     'Phân cụm': 'Cluster',
     'Đang phân cụm…': 'Clustering…',
     '{n} cụm, xếp theo EPDO': '{n} clusters, ranked by EPDO',
+    'Băng thông (m)': 'Bandwidth (m)',
+    'Số lần mô phỏng': 'Simulations',
+    'KDE+ là phân tích mật độ dọc tuyến, đặt bên cạnh danh sách điểm đen theo quy định; không bao giờ thay thế '
+    'danh sách đó.': "KDE+ is a density analysis along roads, beside the regulation's black-spot list; it never "
+                     'replaces that list.',
+    'Phương pháp: KDE+ (Bíl và cộng sự, 2013) — băng thông {h} m, {n} lần mô phỏng, mức ý nghĩa {a}, tối thiểu {m} '
+    'vụ mỗi cụm; {k} vụ được phân tích, {o} vụ thiếu tuyến hoặc lý trình.':
+        'Method: KDE+ (Bíl et al., 2013) — bandwidth {h} m, {n} simulations, significance level {a}, at least {m} '
+        'crashes per cluster; {k} crashes analysed, {o} without a road or chainage.',
+    '{n} cụm KDE+, xếp theo độ mạnh': '{n} KDE+ clusters, ranked by strength',
+    'Độ mạnh': 'Strength',
+    'Đang tính KDE+…': 'Computing KDE+…',
+    'Các mã vụ': 'Crash ids',
     'Cụm': 'Cluster',
     'Vụ có người chết': 'Fatal crashes',
     'Kinh độ': 'Longitude',

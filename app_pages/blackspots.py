@@ -18,8 +18,8 @@ from app_pages.common import current_user, filters, get_store, invalidate, lang,
 from services.filters import filter_spots
 from services.items import change_status, forward_first
 from services.lifecycle import BLACKSPOT_TRANSITIONS
-from services.blackspots import (clusters, ranked_spots, run_screening, screen_lines, screen_summary,
-                                 stretch_text)
+from services.blackspots import (KDE_BANDWIDTH_M, KDE_MIN_CRASHES, KDE_N_SIM, clusters, kde_clusters, ranked_spots,
+                                 run_screening, screen_lines, screen_summary, stretch_text)
 
 L = lang()
 st.title(t("blackspots", L))
@@ -154,16 +154,45 @@ with tab_list:
 
 with tab_cluster:
     c = st.columns(4)
-    method = c[0].selectbox(tr("Phương pháp"), ["dbscan", "hdbscan"], format_func=str.upper)
-    eps = c[1].number_input(tr("Bán kính eps (m)"), 10, 2000, int(settings.CLUSTER_EPS_M), step=10,
-                            disabled=method == "hdbscan")
-    ms = c[2].number_input(tr("Số vụ tối thiểu"), 2, 100, settings.CLUSTER_MIN_SAMPLES)
-    only_off = c[3].checkbox(tr("Chỉ vụ không có lý trình"), value=False)
-    params = dict(eps=float(eps), min_samples=int(ms), method=method, only_without_road=bool(only_off))
-    if st.button(tr("Phân cụm"), key="run_cluster"):
-        st.session_state["cluster_params"] = params
+    method_names = {"dbscan": "DBSCAN", "hdbscan": "HDBSCAN", "kde": "KDE+"}
+    method = c[0].selectbox(tr("Phương pháp"), list(method_names), format_func=method_names.get, key="cluster_method")
+    if method == "kde":
+        # KDE+ along each road by chainage: its own parameters, kept apart from DBSCAN's (the exports use those)
+        st.info(tr("KDE+ là phân tích mật độ dọc tuyến, đặt bên cạnh danh sách điểm đen theo quy định; không bao giờ "
+                   "thay thế danh sách đó."))
+        bw = c[1].number_input(tr("Băng thông (m)"), 10, 2000, int(KDE_BANDWIDTH_M), step=10, key="kde_bandwidth")
+        sims = c[2].number_input(tr("Số lần mô phỏng"), 20, 2000, int(KDE_N_SIM), step=20, key="kde_sims")
+        kmin = c[3].number_input(tr("Số vụ tối thiểu"), 1, 100, int(KDE_MIN_CRASHES), key="kde_min")
+        if st.button(tr("Phân cụm"), key="run_cluster"):
+            st.session_state["kde_params"] = dict(bandwidth_m=float(bw), n_sim=int(sims), min_crashes=int(kmin))
+        kde_chosen = st.session_state.get("kde_params")
+        if kde_chosen is not None:
+            with st.spinner(tr("Đang tính KDE+…")):
+                kres = kde_clusters(store, filters=filters(), **kde_chosen)
+            kp = kres.params
+            st.markdown(md_text(tr(
+                "Phương pháp: KDE+ (Bíl và cộng sự, 2013) — băng thông {h} m, {n} lần mô phỏng, mức ý nghĩa {a}, tối "
+                "thiểu {m} vụ mỗi cụm; {k} vụ được phân tích, {o} vụ thiếu tuyến hoặc lý trình.").format(
+                h=f"{kp['bandwidth_m']:g}", n=kp["n_sim"], a=f"{kp['alpha']:g}", m=kp["min_crashes"],
+                k=kres.n_analysed, o=kres.n_without_chainage)))
+            kt = kres.clusters
+            st.write(tr("{n} cụm KDE+, xếp theo độ mạnh").format(n=len(kt)))
+            st.dataframe(pd.DataFrame({
+                tr("Cụm"): kt["label"], tr("Tuyến"): kt["road"], tr("Từ"): kt["from_m"].map(format_chainage),
+                tr("Đến"): kt["to_m"].map(format_chainage), tr("Số vụ"): kt["n_crashes"], tr("Chết"): kt["deaths"],
+                tr("Bị thương"): kt["injured"], tr("Độ mạnh"): kt["strength"].astype(float).round(3),
+                tr("Các mã vụ"): [", ".join(map(str, ids)) for ids in kt["crash_ids"]]}).head(500),
+                width="stretch", hide_index=True, key="kde_table")
+    else:
+        eps = c[1].number_input(tr("Bán kính eps (m)"), 10, 2000, int(settings.CLUSTER_EPS_M), step=10,
+                                disabled=method == "hdbscan")
+        ms = c[2].number_input(tr("Số vụ tối thiểu"), 2, 100, settings.CLUSTER_MIN_SAMPLES)
+        only_off = c[3].checkbox(tr("Chỉ vụ không có lý trình"), value=False)
+        params = dict(eps=float(eps), min_samples=int(ms), method=method, only_without_road=bool(only_off))
+        if st.button(tr("Phân cụm"), key="run_cluster"):
+            st.session_state["cluster_params"] = params
     chosen = st.session_state.get("cluster_params")
-    if chosen is not None:
+    if chosen is not None and method != "kde":
         # worked out again when the sidebar's filters change: the clusters follow them, and keep their ids
         # (C1, C2 …) for the exports page, which uses the same parameters and filters
         with st.spinner(tr("Đang phân cụm…")):

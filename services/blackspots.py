@@ -13,6 +13,8 @@ import settings
 from errors import TransitionError
 from geo.chainage import format_chainage
 from geo.cluster import cluster_crashes
+from geo.kde import DEFAULT_ALPHA, DEFAULT_BANDWIDTH_M, DEFAULT_MIN_CRASHES, DEFAULT_N_SIM, DEFAULT_STEP_M, KdeResult, \
+    kde_plus
 from geo.ranking import spot_profile
 from geo.rules import RuleSet, get_ruleset
 from geo.screening import ScreeningResult, screen, spot_communes, spot_geometries
@@ -263,3 +265,62 @@ def clusters(store: Store, *, eps: float, min_samples: int, method: str = "dbsca
     out = crashes.assign(cluster=labels.to_numpy())
     out["label"] = [cluster_label(c) if c >= 0 else "" for c in out["cluster"]]
     return out, table
+
+
+#: KDE+ defaults, for the pages' inputs.
+KDE_BANDWIDTH_M = DEFAULT_BANDWIDTH_M
+KDE_N_SIM = DEFAULT_N_SIM
+KDE_MIN_CRASHES = DEFAULT_MIN_CRASHES
+
+
+def kde_label(cluster: int) -> str:
+    """A KDE+ cluster's id, by strength (K1 the strongest).
+
+    >>> kde_label(0)
+    'K1'
+    """
+    return f"K{int(cluster) + 1}"
+
+
+def road_extents(roads: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Each road's chainage extent (from_m, to_m) from its start chainage and length,
+    for the roads whose length is known.
+
+    >>> road_extents(pd.DataFrame({"code": ["QL1", "QL2"], "km_start_m": [1000.0, None], "length_m": [5000.0, None]}))
+    {'QL1': (1000.0, 6000.0)}
+    """
+    if roads.empty:
+        return {}
+    start = pd.to_numeric(roads["km_start_m"], errors="coerce").fillna(0.0)
+    length = pd.to_numeric(roads["length_m"], errors="coerce")
+    ok = length.notna() & (length > 0)
+    return {str(c): (float(a), float(a + n)) for c, a, n in zip(roads["code"][ok], start[ok], length[ok])}
+
+
+def kde_clusters(store: Store, *, bandwidth_m: float = DEFAULT_BANDWIDTH_M, n_sim: int = DEFAULT_N_SIM,
+                 alpha: float = DEFAULT_ALPHA, min_crashes: int = DEFAULT_MIN_CRASHES, step_m: float = DEFAULT_STEP_M,
+                 seed: int = 0, filters: Filters | None = None, date_from: date | str | None = None,
+                 date_to: date | str | None = None) -> KdeResult:
+    """KDE+ clusters (:func:`geo.kde.kde_plus`) of the store's crashes along their
+    roads, of those the ``filters`` keep: an analysis beside the regulation's
+    list, never a replacement of it. A road's extent is its stored start
+    chainage and length (the span of its crashes when unknown). The clusters
+    come strongest first with their ``label`` (K1, K2 …), ``deaths`` and
+    ``injured``; the result's ``params`` say the method's parameters."""
+    from services.filters import filter_crashes
+
+    crashes = store.crashes_frame(date_from=date_from, date_to=date_to)
+    if filters is not None:
+        crashes = filter_crashes(crashes, filters)
+    data = crashes.rename(columns={"id": "crash_id", "road_code": "road"})
+    result = kde_plus(data, bandwidth_m=bandwidth_m, step_m=step_m, n_sim=n_sim, alpha=alpha, min_crashes=min_crashes,
+                      seed=seed, road_lengths=road_extents(store.roads_frame()))
+    table = result.clusters
+    members = table[["crash_ids"]].explode("crash_ids").rename(columns={"crash_ids": "crash_id"})
+    per = data.drop_duplicates("crash_id").set_index("crash_id")[["deaths", "injured"]]
+    sums = members.join(per, on="crash_id")[["deaths", "injured"]].apply(pd.to_numeric).fillna(0)
+    sums = sums.groupby(level=0).sum().reindex(table.index, fill_value=0)
+    result.clusters = table.assign(label=[kde_label(i) for i in range(len(table))],
+                                   deaths=sums["deaths"].astype(int).to_numpy(),
+                                   injured=sums["injured"].astype(int).to_numpy())
+    return result

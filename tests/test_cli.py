@@ -345,3 +345,28 @@ def test_cli_imports_the_2025_communes_with_their_unit_word_and_old_names_map_to
     m = match_communes(pd.Series(["xã Kon Braih", "X. Đăk Ruồng"]), units, old_to_new_table())
     assert m["commune"].tolist()[0] == "Xã Kon Braih"
     assert m["commune_now"].tolist()[1] == "Xã Kon Braih"
+
+
+def test_cli_kde_finds_the_tight_group_on_a_long_road(tmp_path, capsys):
+    """Issue 19.3: ``cli.py kde --crashes FILE --out OUT.csv``: KDE+ clusters with their crash ids."""
+    group = [("G1", 10000), ("G2", 10010), ("G3", 10025), ("G4", 10040), ("G5", 10060)]
+    scattered = [("S1", 0), ("S2", 3000), ("S3", 7000), ("S4", 14000), ("S5", 20000)]
+    rows = [(i, "QL14", m) for i, m in scattered + group] + [("X1", "", 500), ("X2", "QL14", None)]
+    frame = pd.DataFrame(rows, columns=["id", "road", "chainage_m"]).assign(date="05/03/2024", deaths=0, injured=1)
+    src = tmp_path / "crashes.csv"
+    frame.to_csv(src, index=False)
+    out = tmp_path / "kde.csv"
+    assert cli.main(["kde", "--crashes", str(src), "--out", str(out), "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 cụm KDE+ / KDE+ clusters" in printed and "10 vụ được phân tích" in printed and "2 vụ thiếu" in printed
+    got = pd.read_csv(out)
+    assert list(got.columns) == ["road", "from_m", "to_m", "strength", "crash_ids", "n_crashes"]
+    assert len(got) == 1
+    row = got.iloc[0]
+    assert row["road"] == "QL14" and row["crash_ids"] == "G1;G2;G3;G4;G5" and row["n_crashes"] == 5
+    assert 9700 <= row["from_m"] <= 10000 and 10060 <= row["to_m"] <= 10360 and 0 < row["strength"] <= 1
+    # a wider bandwidth and a stricter test: still the group, never a scattered crash
+    assert cli.main(["kde", "--crashes", str(src), "--out", str(out), "--bandwidth", "200", "--simulations", "100",
+                     "--alpha", "0.01", "--min-crashes", "3", "--step", "5"]) == 0
+    got = pd.read_csv(out)
+    assert got["crash_ids"].tolist() == ["G1;G2;G3;G4;G5"]

@@ -461,6 +461,37 @@ def test_clusters_keep_their_ids_in_exports_and_follow_the_filters(demo_url):
     assert hotspot_table(spots)["n_crashes"].tolist() == table["n_crashes"].tolist()
 
 
+def test_kde_plus_is_offered_beside_dbscan_with_its_method_and_parameters_shown(demo_url):
+    """Issue 19.3: KDE+ as a third method: its own parameters, the method said above the table, labelled as an
+    analysis that never replaces the regulation's list; the table's clusters are the service's."""
+    from services.blackspots import kde_clusters
+
+    at = run("blackspots.py")
+    assert at.selectbox(key="cluster_method").options == ["DBSCAN", "HDBSCAN", "KDE+"]
+    at.selectbox(key="cluster_method").set_value("kde").run()
+    assert not at.exception, at.exception
+    assert any("không bao giờ thay thế" in i.value for i in at.info)
+    at.number_input(key="kde_bandwidth").set_value(150)
+    at.number_input(key="kde_sims").set_value(100)
+    at.button(key="run_cluster").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["kde_params"] == {"bandwidth_m": 150.0, "n_sim": 100, "min_crashes": 2}
+    said = " ".join(m.value for m in at.markdown).replace("\\", "")  # md_text escapes the markdown
+    assert "KDE+ (Bíl" in said and "băng thông 150 m" in said and "100 lần mô phỏng" in said
+    table = next(d.value for d in at.dataframe if "Độ mạnh" in d.value.columns)
+    assert {"Cụm", "Tuyến", "Từ", "Đến", "Số vụ", "Độ mạnh"} <= set(table.columns)
+    expected = kde_clusters(Store(demo_url), bandwidth_m=150.0, n_sim=100, min_crashes=2).clusters
+    assert len(expected) > 0 and table["Cụm"].tolist() == expected["label"].head(500).tolist()
+    assert table["Số vụ"].tolist() == expected["n_crashes"].head(500).tolist()
+    strength = table["Độ mạnh"].to_numpy()
+    assert ((strength > 0) & (strength <= 1)).all() and (strength[:-1] >= strength[1:]).all()
+    # back to DBSCAN: its clusters, not KDE+'s
+    at.selectbox(key="cluster_method").set_value("dbscan").run()
+    at.button(key="run_cluster").click().run()
+    assert not at.exception, at.exception
+    assert not any("Độ mạnh" in d.value.columns for d in at.dataframe)
+
+
 def test_an_item_chosen_in_the_list_is_on_the_map_drawn_in_the_same_run(demo_url):
     """Issue 15.8: choosing in the list moves the map to the item at once (not one run later)."""
     script = ("import streamlit as st\nimport services.maps as sm\n_orig = sm.planner_map\n"
