@@ -211,6 +211,62 @@ def format_chainage(metres: float | None) -> str:
     return f"Km {m // 1000}+{m % 1000:03d}"
 
 
+def line_substrings(lines: npt.ArrayLike, which: npt.ArrayLike, start: npt.ArrayLike,
+                    end: npt.ArrayLike) -> np.ndarray:
+    """The part of line ``which[k]`` of ``lines`` from ``start[k]`` to ``end[k]``
+    metres along it, for every k at once (``shapely.ops.substring`` one
+    geometry at a time was the slow part of saving a screen).
+
+    Parameters
+    ----------
+    lines
+        LineStrings (in a metric CRS).
+    which
+        For each part wanted, the position of its line in ``lines``.
+    start, end
+        Distances along the line (``start <= end``), clipped to the line.
+
+    Returns
+    -------
+    numpy.ndarray of shapely.LineString
+        One LineString per part: the point at ``start``, the line's vertices
+        strictly between, the point at ``end``.
+
+    Examples
+    --------
+    >>> road = shapely.LineString([(0, 0), (100, 0), (100, 100)])
+    >>> [g.wkt for g in line_substrings([road], [0, 0, 0], [50, 50, -5], [150, 80, 500])]
+    ['LINESTRING (50 0, 100 0, 100 50)', 'LINESTRING (50 0, 80 0)', 'LINESTRING (0 0, 100 0, 100 100)']
+    """
+    lines = np.asarray(lines, dtype=object)
+    which = np.asarray(which, dtype=np.int64)
+    length = shapely.length(lines)
+    lo = np.clip(np.asarray(start, dtype=float), 0.0, length[which])
+    hi = np.clip(np.asarray(end, dtype=float), 0.0, length[which])
+    if len(which) == 0:
+        return np.empty(0, dtype=object)
+    coords, line_of = shapely.get_coordinates(lines, return_index=True)
+    step = np.hypot(*np.diff(coords, axis=0).T)
+    step[line_of[1:] != line_of[:-1]] = 0.0            # no length between one line's end and the next's start
+    along = np.r_[0.0, np.cumsum(step)]                # every vertex's distance, lines laid end to end
+    first = np.searchsorted(line_of, np.arange(len(lines) + 1))
+    origin = along[first[:-1]][which]
+    # the vertices strictly inside each part, never the line's own end vertices (sums of lengths round,
+    # and the next line's first vertex sits at the same distance as this one's last)
+    i0 = np.maximum(np.searchsorted(along, origin + lo, side="right"), first[which] + 1)
+    i1 = np.maximum(np.minimum(np.searchsorted(along, origin + hi, side="left"), first[which + 1] - 1), i0)
+    inner = i1 - i0
+    size = inner + 2
+    ends = np.cumsum(size)
+    out = np.empty((int(ends[-1]), 2))
+    out[ends - size] = shapely.get_coordinates(shapely.line_interpolate_point(lines[which], lo))
+    out[ends - 1] = shapely.get_coordinates(shapely.line_interpolate_point(lines[which], hi))
+    k = np.repeat(np.arange(len(which)), inner)
+    offset = np.arange(int(inner.sum())) - np.repeat(np.cumsum(inner) - inner, inner)
+    out[(ends - size)[k] + 1 + offset] = coords[i0[k] + offset]
+    return np.asarray(shapely.linestrings(out, indices=np.repeat(np.arange(len(which)), size)), dtype=object)
+
+
 @dataclass
 class RoadNetwork:
     """Roads in a metric CRS, ready for linear referencing.

@@ -35,9 +35,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from shapely.ops import substring
 
-from geo.chainage import RoadNetwork
+from geo.chainage import RoadNetwork, line_substrings
 from geo.crs import WGS84, transform
 from geo.ranking import DEFAULT_EPDO_WEIGHTS
 from geo.rules import COUNTERS, RuleSet, Test, get_ruleset
@@ -569,27 +568,32 @@ def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame,
     out: dict[int, object] = {}
     if result.spots.empty:
         return out
+    spots = result.spots["spot"].to_numpy(dtype=np.int64)
     if roads is not None and len(roads):
         net = RoadNetwork.from_frame(roads)
         idx = net.index_of(result.spots["road"].to_numpy())
-        for spot, ri, a, b in zip(result.spots["spot"], idx, result.spots["from_m"], result.spots["to_m"]):
-            if ri < 0:
-                continue
-            line = net.lines[ri]
-            lo, hi = a - net.km_start[ri], b - net.km_start[ri]
-            if hi - lo < 1:
-                g = shapely.line_interpolate_point(line, lo)
-            else:
-                g = substring(line, lo, hi)
-            cx = shapely.get_coordinates(g)
+        on = idx >= 0
+        ri = idx[on]
+        lo = result.spots["from_m"].to_numpy(dtype=float)[on] - net.km_start[ri]
+        hi = result.spots["to_m"].to_numpy(dtype=float)[on] - net.km_start[ri]
+        geoms = np.empty(len(ri), dtype=object)
+        point = hi - lo < 1
+        geoms[point] = shapely.line_interpolate_point(net.lines[ri[point]], lo[point])
+        geoms[~point] = line_substrings(net.lines, ri[~point], lo[~point], hi[~point])
+        if len(geoms):  # every spot's coordinates to WGS 84 in one call
+            cx = shapely.get_coordinates(geoms)
             x, y = transform(cx[:, 0], cx[:, 1], net.crs.to_wkt(), WGS84)
-            out[int(spot)] = shapely.set_coordinates(g, np.column_stack([x, y]))
-    missing = [int(s) for s in result.spots["spot"] if int(s) not in out]
-    if missing and {"lon", "lat"} <= set(crashes.columns):
+            geoms = shapely.set_coordinates(geoms, np.column_stack([x, y]))
+        out.update(zip(spots[on].tolist(), geoms))
+    missing = np.setdiff1d(spots, np.fromiter(out, dtype=np.int64, count=len(out)))
+    if len(missing) and {"lon", "lat"} <= set(crashes.columns):
         key = "crash_id" if "crash_id" in crashes else "id"
         pos = crashes.set_index(key)[["lon", "lat"]]
         mem = result.members.loc[result.members["spot"].isin(missing)]
         mem = mem.join(pos, on="crash_id").dropna(subset=["lon", "lat"])
-        for _, grp in mem.groupby("spot"):
-            out[int(grp["spot"].to_numpy()[0])] = shapely.MultiPoint(grp[["lon", "lat"]].to_numpy()).convex_hull
+        mem = mem.sort_values("spot", kind="stable")
+        which, at = np.unique(mem["spot"].to_numpy(dtype=np.int64), return_inverse=True)
+        hulls = shapely.convex_hull(shapely.multipoints(mem[["lon", "lat"]].to_numpy(dtype=float),
+                                                        indices=at.reshape(-1)))
+        out.update(zip(which.tolist(), hulls))
     return out

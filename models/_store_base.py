@@ -117,14 +117,20 @@ class StoreBase:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
 
-    def read_cached(self, what: str, read):
+    def read_cached(self, what: str, read, *, tables: tuple[str, ...] = ()):
         """``read()``, kept for the store's data version: every write of any
         process writes an audit row, so a version seen again means the same
         data, and the read is not repeated (a page's services ask for the
         whole crash table or the road network several times a run). Frames
         come back as copies, so a caller changing its frame changes no one
         else's; other values (the road network) are shared and read-only. A
-        store from :meth:`at_version` uses its pinned version."""
+        store from :meth:`at_version` uses its pinned version.
+
+        ``tables`` names the tables the read depends on (as the audit log
+        names them): when the version has moved on, a read kept at an earlier
+        version is still the data if no audit row since then names one of
+        them (a spot's status changed, the crash table did not: the million
+        crashes are not read again)."""
         version = self.data_version() if self._pinned_version is None else self._pinned_version
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
@@ -133,6 +139,13 @@ class StoreBase:
                 _READS.move_to_end(key)
                 value = hit[1]
                 return value.copy() if isinstance(value, pd.DataFrame) else value
+        if hit is not None and tables and hit[0] < version and not self._written_since(tables, hit[0], version):
+            with _READS_LOCK:
+                if _READS.get(key) is hit:  # not replaced meanwhile: the kept read holds at this version too
+                    _READS[key] = (version, hit[1])
+                    _READS.move_to_end(key)
+            value = hit[1]
+            return value.copy() if isinstance(value, pd.DataFrame) else value
         value = read()
         with _READS_LOCK:
             _READS[key] = (version, value)
@@ -140,6 +153,12 @@ class StoreBase:
             while len(_READS) > _READS_MAX:
                 _READS.popitem(last=False)
         return value.copy() if isinstance(value, pd.DataFrame) else value
+
+    def _written_since(self, tables: tuple[str, ...], after: int, upto: int) -> bool:
+        """Whether an audit row in ``(after, upto]`` names one of ``tables``."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(AuditLog.id).where(AuditLog.id > after, AuditLog.id <= upto,
+                                                          AuditLog.table_name.in_(tables)).limit(1)).first() is not None
 
     def forget_reads(self) -> None:
         """Drop this store's kept reads (after its tables were replaced

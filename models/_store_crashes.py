@@ -25,6 +25,9 @@ CRASH_FRAME_COLUMNS = [
     "cause", "commune_now", "severity", "source", "is_simulated", "batch_id",
 ]
 
+#: The tables whose audit rows tell that the crash table changed: a batch imported or undone, a crash corrected
+CRASH_TABLES = ("crash", "import_batch")
+
 
 @dataclass
 class ImportSummary:
@@ -270,7 +273,7 @@ class CrashesMixin:
         """Crashes as a DataFrame (no geometry parsing: lon/lat columns). The
         whole table is read once per data version (:meth:`read_cached`)."""
         if date_from is None and date_to is None and not commune and not road_code:
-            return self.read_cached("crashes", self._crashes_read)
+            return self.read_cached("crashes", self._crashes_read, tables=CRASH_TABLES)
         return self._crashes_read(date_from=date_from, date_to=date_to, commune=commune, road_code=road_code)
 
     def _crashes_read(self, *, date_from=None, date_to=None, commune: str | None = None,

@@ -73,7 +73,7 @@ class ItemsMixin:
     def cases_frame(self, *, today=None) -> pd.DataFrame:
         """Cases with ``overdue`` (open and past the deadline) and ``days_overdue``
         (the table read once per data version)."""
-        df = self.read_cached("cases", lambda: self._frame(EncroachmentCase))
+        df = self.read_cached("cases", lambda: self._frame(EncroachmentCase), tables=("encroachment_case",))
         today = pd.Timestamp(today or pd.Timestamp.today().normalize())
         open_ = df["status"].isin([c.value for c in CASE_OPEN])
         deadline = pd.to_datetime(df["deadline"])
@@ -116,7 +116,7 @@ class ItemsMixin:
 
     def works_frame(self) -> pd.DataFrame:
         """The works (read once per data version)."""
-        return self.read_cached("works", lambda: self._frame(RemediationWork))
+        return self.read_cached("works", lambda: self._frame(RemediationWork), tables=("remediation_work",))
 
     def update_work(self, work_id: int, *, expected_version: int, user: str | None = None, **values):
         return self._edit(RemediationWork, work_id, expected_version=expected_version, user=user, values=values)

@@ -57,7 +57,7 @@ class NetworkMixin:
             roads = self.roads_frame()
             return None if roads.empty else RoadNetwork.from_frame(roads)
 
-        return self.read_cached("road_network", build)
+        return self.read_cached("road_network", build, tables=("road",))
 
     # ------------------------------------------------------------ admin units
     def add_admin_units(self, units: pd.DataFrame, *, user: str | None = None) -> list[int]:

@@ -77,7 +77,7 @@ class PlansMixin:
 
     def agencies_frame(self) -> pd.DataFrame:
         """The agencies (read once per data version)."""
-        return self.read_cached("agencies", lambda: self._frame(Agency))
+        return self.read_cached("agencies", lambda: self._frame(Agency), tables=("agency",))
 
     def link_item(self, item_type: ItemType | str, item_id: int, *, section_id: int | None, lead_agency_id: int | None,
                   cooperating_agency_ids: list[int] | None = None, user: str | None = None) -> int:

@@ -120,7 +120,8 @@ class SpotsMixin:
     def blackspots_frame(self, *, kind: str | None = None, include_deleted: bool = False) -> pd.DataFrame:
         """The spots, best first (each selection read once per data version)."""
         return self.read_cached(f"spots:{kind}:{include_deleted}",
-                                lambda: self._blackspots_read(kind=kind, include_deleted=include_deleted))
+                                lambda: self._blackspots_read(kind=kind, include_deleted=include_deleted),
+                                tables=("blackspot",))
 
     def _blackspots_read(self, *, kind: str | None, include_deleted: bool) -> pd.DataFrame:
         q = select(Blackspot)

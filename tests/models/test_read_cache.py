@@ -43,3 +43,25 @@ def test_reads_are_kept_per_version_and_follow_every_write(ql24_store, db_url, t
     # a filtered read is never the whole table's copy
     some = store.crashes_frame(road_code="QL24", date_from=pd.Timestamp("2023-01-01"))
     assert len(some) < n and (some["occurred_at"] >= pd.Timestamp("2023-01-01")).all()
+
+
+def test_a_write_to_another_table_keeps_the_crash_read(ql24_store, monkeypatch):
+    """A kept read names the tables it depends on: when the version moves on
+    only because another table was written (an agency added), the crash table
+    is not read again; a write to the crashes (an undo) is read at once."""
+    store = ql24_store
+    reads = []
+    real = type(store)._crashes_read
+    monkeypatch.setattr(type(store), "_crashes_read", lambda self, **kw: reads.append(1) or real(self, **kw))
+    n = len(store.crashes_frame())
+    assert len(reads) == 1
+    v = store.data_version()
+    store.add_agency(name="Đội CSGT số 3", user="an")
+    assert store.data_version() > v
+    assert len(store.crashes_frame()) == n and len(reads) == 1        # the version moved; the crashes did not
+    assert len(store.cases_frame()) >= 0 and len(store.crashes_frame()) == n and len(reads) == 1
+    agencies = store.agencies_frame()
+    assert "Đội CSGT số 3" in set(agencies["name"])                   # the agencies' own read follows its write
+    batch = int(store.batches_frame()["id"].max())
+    store.undo_batch(batch, user="an")
+    assert len(store.crashes_frame()) < n and len(reads) == 2
