@@ -16,6 +16,8 @@
     python cli.py org show [--json] | org set --name … --parent … --place … --receiver … --signer … --signer-title …
     python cli.py proposal --out FILE.docx|.pdf [--spots IDS] [--plan NUMBER]
     python cli.py targets [--plan NUMBER] [--json]
+    python cli.py appraise [--budget VND] [--json]   which fix first: B/C of the proposed works, the best set
+                                               within a budget
     python cli.py dossier SPOT_ID[,SPOT_ID…] --out FILE.docx|.pdf|.zip [--pdf]
     python cli.py token create NAME --for USER   a service token for scripts (admins)
     python cli.py backup FILE | restore FILE [--force]
@@ -586,6 +588,39 @@ def cmd_org_set(args) -> int:
     return 0
 
 
+def cmd_appraise(args) -> int:
+    from services.appraisal import appraise_works, report, within_budget
+
+    a = appraise_works(_store(), years=args.years)
+    if args.budget is not None:
+        a = within_budget(a, args.budget)
+    out = report(a)
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, default=str))
+        return 0
+    s = out["assumptions"]
+    money = lambda v: "—" if v is None else f"{v:,.0f}".replace(",", ".")  # noqa: E731
+    print(f"GDP/người {s['gdp_year']}: {money(s['gdp_per_capita_vnd'])} đ · VSL {money(s['vsl_vnd'])} đ · "
+          f"bị thương nặng / serious injury {money(s['serious_injury_vnd'])} đ · chiết khấu / discount "
+          f"{s['discount_rate'] * 100:.1f} %/năm")
+    if not out["works"]:
+        print("Không có công trình đề xuất / No proposed works")
+        return 0
+    rows = [{"#": w["rank"], "ID": w["id"], "loại/type": w["work_type"], "kinh phí/cost": money(w["cost_vnd"]),
+             "vụ tránh/năm": f"{w['avoided_crashes_per_year'] or 0:.2f}", "PV lợi ích": money(w["pv_benefit_vnd"]),
+             "NPV": money(w["npv_vnd"]), "B/C": "—" if w["bcr"] is None else f"{w['bcr']:.1f}",
+             "chọn/selected": "x" if w["selected"] else "", "tên/name": w["name"] or ""} for w in out["works"]]
+    print(pd.DataFrame(rows).to_string(index=False))
+    if "selection" in out:
+        t = out["selection"]
+        print(f"Ngân sách / budget {money(t['budget_vnd'])} đ: {t['n_works']} công trình / works, kinh phí / cost "
+              f"{money(t['cost_vnd'])} đ, PV lợi ích / benefit {money(t['pv_benefit_vnd'])} đ, "
+              f"tránh / avoided {t['avoided_crashes']:.2f} vụ/năm / crashes a year" + (f". {t['note']}" if t["note"] else ""))
+    for n in out["notes"]:
+        print(n)
+    return 0
+
+
 def _spot_ids(text: str) -> list[int]:
     """Spot ids written "12" or "12,15"."""
     try:
@@ -820,6 +855,13 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--out", required=True, help=".docx, .pdf, hoặc .zip cho nhiều điểm / .docx, .pdf, or .zip")
     ds.add_argument("--pdf", action="store_true", help="trong .zip: PDF thay cho DOCX / in a .zip: PDF, not DOCX")
     ds.set_defaults(fn=cmd_dossier)
+    ap = sub.add_parser("appraise", help="thẩm định kinh tế các công trình đề xuất / economic appraisal of the "
+                        "proposed works")
+    ap.add_argument("--budget", type=float, help="ngân sách (đồng): chọn các công trình tránh được nhiều thiệt hại "
+                    "nhất / budget (VND): the works that avoid the most cost within it")
+    ap.add_argument("--years", type=float, default=3.0, help="số năm số liệu tai nạn (tối đa) / years of crash data")
+    ap.add_argument("--json", action="store_true")
+    ap.set_defaults(fn=cmd_appraise)
     tg = sub.add_parser("targets", help="chỉ tiêu so với cùng kỳ / targets against the same period a year before")
     tg.add_argument("--plan", help="số kế hoạch / the plan's number (default: the calendar year)")
     tg.add_argument("--json", action="store_true")

@@ -85,6 +85,10 @@ EVALUATION_MONTHS = int(_env("EVALUATION_MONTHS", "12"))
 #: correction (road segments of this length, metres).
 EB_SEGMENT_M = float(_env("EB_SEGMENT_M", "500"))
 
+#: Crash modification factors per work type, with their sources and service lives, for the economic
+#: appraisal of works (``geo/appraisal``); another file through BLACKSPOT_CMF_FILE.
+CMF_FILE = Path(_env("CMF_FILE", str(RULES_DIR / "cmf_worktypes.csv")))
+
 #: Show the plain offline base map first (for intranets without tile access).
 OFFLINE_MAP = _env("OFFLINE_MAP", "0") in ("1", "true", "yes")
 

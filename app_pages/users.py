@@ -54,11 +54,20 @@ with tab_org:
         title = c6.text_input(tr("Chức vụ người ký (vd KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN)"), org.signer_title,
                               key="org_title")
         symbol = c7.text_input(tr("Chữ viết tắt trong số văn bản"), org.symbol, key="org_symbol")
+        st.caption(tr("Thẩm định kinh tế công trình (trang Công trình xử lý)"))
+        c8, c9, c10 = st.columns(3)
+        gdp = c8.number_input(tr("GDP bình quân đầu người (đồng)"), min_value=1.0, value=float(org.gdp_per_capita_vnd),
+                              step=1e6, format="%.0f", key="org_gdp")
+        gdp_year = c9.number_input(tr("Năm của số liệu GDP"), min_value=1990, max_value=2100, value=int(org.gdp_year),
+                                   step=1, key="org_gdp_year")
+        rate = c10.number_input(tr("Tỷ lệ chiết khấu (%/năm)"), min_value=0.0, max_value=30.0,
+                                value=float(org.discount_rate_pct), step=0.5, key="org_rate")
         if st.form_submit_button(tr("Lưu thông tin cơ quan"), type="primary"):
             try:
                 save_organisation(store, Organisation(name=name, level=level, parent=parent, place=place,
                                                       receiver=receiver, signer=signer, signer_title=title,
-                                                      symbol=symbol), user=current_user())
+                                                      symbol=symbol, gdp_per_capita_vnd=gdp, gdp_year=int(gdp_year),
+                                                      discount_rate_pct=rate), user=current_user())
             except BlackspotError as exc:
                 show_error(exc)
             else:

@@ -19,6 +19,8 @@ from app_pages.common import (current_user, filters, get_store, invalidate, lang
                               load_roads, load_spots, load_works, show_error, show_flash, tr, url)
 from app_pages.panel import list_and_panel
 from services.filters import filter_items, filter_spots
+from services.appraisal import appraise_works, totals, within_budget
+from services.documents import vnd
 from services.works import NEAR_M, add_work, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
 
 L = lang()
@@ -29,9 +31,9 @@ works = filter_items(load_works(url()), filters())
 agencies = load_agencies(url())
 names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
 status_labels = {s.value: s.label(L) for s in WorkStatus}
-tab_list, tab_time, tab_cost, tab_eval, tab_new = st.tabs([
+tab_list, tab_time, tab_cost, tab_eval, tab_appraise, tab_new = st.tabs([
     tr("Danh sách"), tr("Tiến độ"), tr("Kinh phí"),
-    tr("Có hiệu quả không?"), tr("Thêm công trình")])
+    tr("Có hiệu quả không?"), tr("Thẩm định kinh tế"), tr("Thêm công trình")])
 
 with tab_list:
     if works.empty:
@@ -121,6 +123,61 @@ with tab_eval:
                 else:
                     st.error(tr("Không ít vụ hơn số dự kiến nếu không làm: chưa thấy hiệu quả."))
             st.info(pick((EB_EXPLANATION_VI, EB_EXPLANATION_EN), L))
+
+with tab_appraise:
+    # worked out once per data version (the organisation's GDP and discount rate are in the store too)
+    ap = store.read_cached("appraisal:not_started", lambda: appraise_works(store))
+    a = ap.assumptions
+    st.markdown(f"**{tr('GDP bình quân đầu người')} {a['gdp_year']}:** {vnd(a['gdp_per_capita_vnd'])} đ · "
+                f"**{tr('Giá trị một sinh mạng (VSL)')}** ({a['vsl_gdp_multiple']:.0f} × GDP): {vnd(a['vsl_vnd'])} đ · "
+                f"**{tr('Một người bị thương nặng')}** ({a['serious_injury_share'] * 100:.0f} % VSL): "
+                f"{vnd(a['serious_injury_vnd'])} đ · **{tr('Tỷ lệ chiết khấu')}:** "
+                f"{a['discount_rate'] * 100:.1f} %/{tr('năm')}".replace(".0 %", " %"))
+    st.caption(tr("Quy ước iRAP (McMahon & Dahdah 2008): VSL ≈ 70 × GDP bình quân đầu người, bị thương nặng ≈ 25 % "
+                  "VSL; mỗi người bị thương trong hồ sơ tính là bị thương nặng, thiệt hại tài sản theo số ghi nhận. "
+                  "Quản trị sửa GDP, năm và tỷ lệ chiết khấu ở trang Tài khoản › Cơ quan. Số mặc định:")
+               + f" {a['gdp_default_source']}.")
+    with st.expander(tr("Hệ số giảm tai nạn (CMF) theo loại công trình, tuổi thọ và nguồn")):
+        st.dataframe(pd.DataFrame({
+            tr("Loại"): ap.cmf["work_type"].map(lambda v: WorkType(v).label(L) if v in WorkType._value2member_map_
+                                               else v),
+            "CMF": ap.cmf["cmf"], tr("Tuổi thọ (năm)"): ap.cmf["life_years"], tr("Áp dụng cho"): ap.cmf["target"],
+            tr("Nguồn"): ap.cmf["source"]}), hide_index=True, width="stretch")
+    if ap.table.empty:
+        st.info(tr("Chưa có công trình đề xuất hoặc đã phê duyệt (chưa thi công) để thẩm định."))
+    else:
+        def appraisal_frame(t: pd.DataFrame) -> pd.DataFrame:
+            return pd.DataFrame({
+                tr("Hạng"): t["rank"], "ID": t["id"], tr("Tên"): t["name"],
+                tr("Loại"): t["work_type"].map(lambda v: WorkType(v).label(L)), tr("Điểm"): t["blackspot_id"],
+                tr("Kinh phí (đồng)"): t["cost_vnd"], tr("Số vụ dự kiến/năm"): t["crashes_per_year"].round(2),
+                tr("Số vụ tránh được/năm"): t["avoided_crashes"].round(2),
+                tr("Lợi ích hiện giá (đồng)"): t["pv_benefit_vnd"].round(0), "NPV": t["npv_vnd"].round(0),
+                "B/C": t["bcr"].round(1)})
+
+        st.markdown(f"**{tr('Xếp hạng: an toàn nhiều nhất trên mỗi đồng (B/C)')}**")
+        st.dataframe(appraisal_frame(ap.table), hide_index=True, width="stretch")
+        for note in ap.notes:
+            st.warning(note)
+        budget = st.number_input(tr("Ngân sách (đồng)"), min_value=0.0, step=1e8, format="%.0f", key="appraisal_budget")
+        if budget <= 0:
+            st.info(tr("Nhập ngân sách để chọn các công trình tránh được nhiều thiệt hại nhất trong ngân sách đó."))
+        else:
+            sel = within_budget(ap, budget)
+            tot = totals(sel)
+            c1, c2, c3, c4 = st.columns(4)
+            c1.metric(tr("Số công trình chọn"), tot["n_works"])
+            c2.metric(tr("Kinh phí (đồng)"), vnd(tot["cost_vnd"]))
+            c3.metric(tr("Lợi ích hiện giá (đồng)"), vnd(tot["pv_benefit_vnd"]))
+            c4.metric(tr("Số vụ tránh được/năm"), f"{tot['avoided_crashes']:.2f}")
+            chosen = sel.table.loc[sel.table["selected"]]
+            if chosen.empty:
+                st.info(tr("Không công trình nào vừa ngân sách."))
+            else:
+                st.markdown(f"**{tr('Các công trình chọn trong ngân sách')}** (B/C {tot['bcr']:.1f})")
+                st.dataframe(appraisal_frame(chosen), hide_index=True, width="stretch")
+            if sel.selection is not None and sel.selection.note:
+                st.caption(sel.selection.note)
 
 with tab_new:
     # outside a form, so the spot nearest the road and chainage typed is offered before saving

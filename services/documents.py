@@ -326,9 +326,20 @@ def spot_map_png(geometry: shapely.Geometry, *, crashes: pd.DataFrame | None = N
 
 # ------------------------------------------------------------------- proposal
 PROPOSAL_HEADER = ["STT", "Vị trí (tuyến, lý trình, xã)", "Số vụ / chết / bị thương (12 tháng)", "Tiêu chí đạt",
-                   "Nguyên nhân ghi nhận", "Giải pháp đề xuất", "Kinh phí (đồng)", "Đơn vị chủ trì"]
+                   "Nguyên nhân ghi nhận", "Giải pháp đề xuất", "Kinh phí (đồng)", "B/C", "Đơn vị chủ trì"]
 #: Column widths (mm) of the proposal's table on a landscape A4 page (252 mm between the margins).
-PROPOSAL_WIDTHS: list[float] = [13, 40, 34, 38, 36, 36, 28, 27]
+PROPOSAL_WIDTHS: list[float] = [13, 38, 31, 33, 34, 36, 28, 14, 25]
+
+
+def bcr_text(value: float | None) -> str:
+    """A benefit-cost ratio with a decimal comma, one decimal ("" for none).
+
+    >>> bcr_text(12.345), bcr_text(None), bcr_text(float("nan"))
+    ('12,3', '', '')
+    """
+    if value is None or not np.isfinite(value):
+        return ""
+    return f"{value:.1f}".replace(".", ",")
 
 
 def _section(doc: DocxDocument, *, landscape: bool) -> Section:
@@ -353,12 +364,15 @@ def _keep_whole(text: object) -> str:
 
 
 def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, bytes] | None = None,
-                  subject: str = "Về việc đề xuất xử lý điểm đen tai nạn giao thông") -> bytes:
+                  subject: str = "Về việc đề xuất xử lý điểm đen tai nạn giao thông",
+                  appraisal_note: str | None = None) -> bytes:
     """The proposal (Tờ trình) for the selected spots.
 
     ``spots`` has id, road_code, from_m, to_m, commune, window_start,
     window_end, n_crashes, deaths, injured, test_labels, and optionally
-    cause, proposal, cost_vnd, lead_agency. ``maps`` maps spot id → PNG.
+    cause, proposal, cost_vnd, pv_benefit_vnd and bcr (the economic
+    appraisal of the spot's works), lead_agency. ``maps`` maps spot id →
+    PNG; ``appraisal_note`` is printed under the table (what B/C is).
     """
     from docx.shared import Mm
 
@@ -395,15 +409,24 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
         period = f"\ntừ {ws:%d/%m/%Y}\nđến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else ""
         rows.append([i, _keep_whole(loc), f"{r.get('n_crashes', 0)} / {r.get('deaths', 0)} / {r.get('injured', 0)}{period}",
                      r.get("test_labels") or "", r.get("cause") or "Cần khảo sát, đánh giá tại hiện trường",
-                     r.get("proposal") or "", _keep_whole(vnd(r.get("cost_vnd"))), r.get("lead_agency") or ""])
+                     r.get("proposal") or "", _keep_whole(vnd(r.get("cost_vnd"))), bcr_text(r.get("bcr")),
+                     r.get("lead_agency") or ""])
     cost = pd.to_numeric(spots.get("cost_vnd", pd.Series(dtype=float)), errors="coerce").sum()
+    # B/C of all the appraised spots together: their benefits over their costs
+    appraised = pd.to_numeric(spots.get("bcr", pd.Series(dtype=float)), errors="coerce").gt(0)
+    pv = pd.to_numeric(spots.get("pv_benefit_vnd", pd.Series(np.nan, index=spots.index)), errors="coerce")[appraised]
+    spent = pd.to_numeric(spots.get("cost_vnd", pd.Series(np.nan, index=spots.index)), errors="coerce")[appraised]
     rows.append(["", "Tổng cộng", f"{int(spots['n_crashes'].sum())} / {int(spots['deaths'].sum())} / "
-                 f"{int(spots['injured'].sum())}", "", "", "", _keep_whole(vnd(cost)), ""])
+                 f"{int(spots['injured'].sum())}", "", "", "", _keep_whole(vnd(cost)),
+                 bcr_text(pv.sum() / spent.sum()) if spent.sum() > 0 else "", ""])
     _section(doc, landscape=True)
     _para(doc, "BẢNG DANH SÁCH ĐIỂM ĐEN, ĐIỂM TIỀM ẨN ĐỀ XUẤT XỬ LÝ", bold=True, size=13, align="center")
     _para(doc, f"(Kèm theo Tờ trình số {info.number} ngày {info.on:%d/%m/%Y} của {info.sender})", italic=True,
           size=12, align="center", space_after=6)
     _table(doc, PROPOSAL_HEADER, rows, widths_mm=PROPOSAL_WIDTHS, bold_last=True, size=11)
+    if appraisal_note:
+        _para(doc, "", size=6)
+        _para(doc, appraisal_note, italic=True, size=11, align="justify")
     _section(doc, landscape=False)
     if maps:
         _para(doc, "", size=8)

@@ -25,6 +25,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from errors import TransitionError
+from geo.appraisal import DISCOUNT_RATE, VN_GDP_PER_CAPITA_VND, VN_GDP_YEAR
 
 if TYPE_CHECKING:
     from models.store import Store
@@ -47,6 +48,11 @@ class Organisation:
     signer: str = ""               # the signer's name
     signer_title: str = "TRƯỞNG BAN"  # "KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN" signs on two lines
     symbol: str = "BATGT"          # the body's letters in the document number (…/TTr-BATGT)
+    # the economic appraisal of works (``services/appraisal``): GDP per capita (đồng) and its year, the
+    # discount rate (% a year); defaults: Viet Nam 2024 (GSO) and 10 % (``geo/appraisal``)
+    gdp_per_capita_vnd: float = VN_GDP_PER_CAPITA_VND
+    gdp_year: int = VN_GDP_YEAR
+    discount_rate_pct: float = DISCOUNT_RATE * 100
 
     def missing(self) -> list[str]:
         return [f for f in ("name", "parent", "place", "receiver", "signer") if not str(getattr(self, f)).strip()]
@@ -65,16 +71,28 @@ class Organisation:
                             signer_title=title or "TRƯỞNG BAN", signer_name=self.signer, **extra)
 
 
+NUMBERS = {"gdp_per_capita_vnd": float, "gdp_year": int, "discount_rate_pct": float}
+
+
 def load_organisation(store: Store) -> Organisation:
     raw = store.get_setting(KEY) or {}
     known = {f.name for f in fields(Organisation)}
-    return Organisation(**{k: v for k, v in raw.items() if k in known and v is not None})
+    return Organisation(**{k: (NUMBERS[k](v) if k in NUMBERS else v) for k, v in raw.items()
+                           if k in known and v is not None})
 
 
 def save_organisation(store: Store, org: Organisation, *, user: str | None = None) -> Organisation:
     if org.level not in LEVELS:
         raise TransitionError(f"Cấp không hợp lệ '{org.level}' (dùng: {', '.join(LEVELS)}) / Unknown level")
-    clean = Organisation(**{k: (" ".join(str(v).split()) if k != "signer_title" else str(v).strip())
-                            for k, v in asdict(org).items()})
+    if not float(org.gdp_per_capita_vnd) > 0:
+        raise TransitionError("GDP bình quân đầu người phải lớn hơn 0 / GDP per capita must be positive")
+    if not 1990 <= int(org.gdp_year) <= date.today().year:
+        raise TransitionError(f"Năm của số liệu GDP không hợp lệ: {org.gdp_year} / Unknown year of the GDP figure")
+    if not 0 <= float(org.discount_rate_pct) <= 30:
+        raise TransitionError("Tỷ lệ chiết khấu phải từ 0 đến 30 %/năm / The discount rate must be 0-30 % a year")
+    text: dict[str, Any] = {k: (" ".join(str(v).split()) if k != "signer_title" else str(v).strip())
+                            for k, v in asdict(org).items() if k not in NUMBERS}
+    clean = Organisation(**text, gdp_per_capita_vnd=float(org.gdp_per_capita_vnd), gdp_year=int(org.gdp_year),
+                         discount_rate_pct=float(org.discount_rate_pct))
     store.set_setting(KEY, asdict(clean), user=user)
     return clean

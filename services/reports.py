@@ -8,7 +8,7 @@ import pandas as pd
 
 from models.enums import CaseStatus, ItemType, WorkStatus, WorkType
 from models.store import Store
-from services.documents import DocumentInfo, as_timestamp, proposal_docx, spot_map_png, summary_docx
+from services.documents import DocumentInfo, as_timestamp, proposal_docx, spot_map_png, summary_docx, vnd
 from services.plans import plan_band, plan_by_number, progress, progress_summary, secondary_aims, target_table
 
 
@@ -47,8 +47,13 @@ def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
         costs.append(w["cost_vnd"].sum() if len(w) and w["cost_vnd"].notna().any() else None)
         wl = [agencies.get(a) for a in w.get("agency_id", []) if pd.notna(a)]
         leads.append(lead.get(int(sid)) or (wl[0] if wl else None))
+    from services.appraisal import spot_benefits
+
+    benefit = spot_benefits(store, [int(i) for i in spots["id"]])
     return spots.assign(proposal=proposals, cost_vnd=pd.Series(costs, index=spots.index),
-                        lead_agency=pd.Series(leads, index=spots.index), cause=pd.Series(causes, index=spots.index))
+                        lead_agency=pd.Series(leads, index=spots.index), cause=pd.Series(causes, index=spots.index),
+                        pv_benefit_vnd=spots["id"].astype(int).map(benefit["pv_benefit_vnd"]).astype(float),
+                        bcr=spots["id"].astype(int).map(benefit["bcr"]).astype(float))
 
 
 def covering_plan(store: Store, spots: pd.DataFrame, *, number: str | None = None,
@@ -123,7 +128,20 @@ def proposal(store: Store, spot_ids: list[int], info: DocumentInfo, *, with_maps
             ids = set(r.get("crash_ids") or [])
             maps[int(r["id"])] = spot_map_png(r["geometry"], crashes=crashes.loc[crashes["id"].isin(ids)].dropna(
                 subset=["lon", "lat"]), roads=roads)
-    return proposal_docx(rows, info, maps=maps)
+    return proposal_docx(rows, info, maps=maps, appraisal_note=appraisal_note(store))
+
+
+def appraisal_note(store: Store) -> str:
+    """The line under the proposal's table that says what B/C is and on what figures."""
+    from services.appraisal import assumptions
+
+    a = assumptions(store)
+    rate = f"{a['discount_rate'] * 100:.1f}".replace(".0", "").replace(".", ",")
+    return (f"B/C: tỷ số lợi ích/chi phí của giải pháp: thiệt hại do tai nạn tránh được trong tuổi thọ công trình "
+            f"(số vụ dự kiến theo phương pháp Bayes thực nghiệm × hệ số giảm tai nạn theo loại công trình), quy về "
+            f"hiện giá với tỷ lệ chiết khấu {rate} %/năm, chia cho kinh phí; giá trị một sinh mạng bằng 70 lần GDP "
+            f"bình quân đầu người năm {a['gdp_year']} ({vnd(a['gdp_per_capita_vnd'])} đồng), một người bị thương "
+            f"bằng 25 % giá trị đó (quy ước iRAP).")
 
 
 def year_end_summary(store: Store, plan_id: int, info: DocumentInfo) -> bytes:

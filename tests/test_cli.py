@@ -370,3 +370,47 @@ def test_cli_kde_finds_the_tight_group_on_a_long_road(tmp_path, capsys):
                      "--alpha", "0.01", "--min-crashes", "3", "--step", "5"]) == 0
     got = pd.read_csv(out)
     assert got["crash_ids"].tolist() == ["G1;G2;G3;G4;G5"]
+
+
+def test_cli_appraise_ranks_the_proposed_works_and_chooses_within_the_budget(ql24_store, monkeypatch, capsys):
+    """Issue 19.1: `appraise --budget VND --json`: every proposed work with its cost, crashes avoided, PV of
+    benefits, NPV and B/C, ranked by B/C; the works chosen are the best set within the budget; the assumptions."""
+    import json as _json
+
+    from geo.appraisal import brute_force
+    from services.blackspots import run_screening
+    from services.works import set_work_status
+
+    store = ql24_store
+    run_screening(store)
+    spots = store.blackspots_frame(kind="black_spot")["id"].astype(int).tolist()
+    plan = [("junction", 500e6), ("guardrails", 250e6), ("lighting", 300e6), ("markings", 60e6), ("signals", 900e6)]
+    ids = [store.add_work(work_type=wt, blackspot_id=sid, name=f"thử {wt}", cost_vnd=c)
+           for (wt, c), sid in zip(plan, spots)]
+    started = store.add_work(work_type="signs", blackspot_id=spots[0], cost_vnd=10e6)
+    set_work_status(store, started, "approved", expected_version=1)
+    set_work_status(store, started, "in_progress", expected_version=2)  # started: not appraised
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    assert cli.main(["appraise", "--budget", "1000000000", "--json"]) == 0
+    out = _json.loads(capsys.readouterr().out)
+    works = out["works"]
+    assert sorted(w["id"] for w in works) == sorted(ids)
+    for w in works:
+        assert {"id", "name", "cost_vnd", "avoided_crashes_per_year", "pv_benefit_vnd", "npv_vnd", "bcr",
+                "selected"} <= set(w)
+        assert w["npv_vnd"] == pytest.approx(w["pv_benefit_vnd"] - w["cost_vnd"], abs=1)
+    bcrs = [w["bcr"] for w in works]
+    assert bcrs == sorted(bcrs, reverse=True) and [w["rank"] for w in works] == list(range(1, len(works) + 1))
+    chosen = [w for w in works if w["selected"]]
+    sel = out["selection"]
+    assert sel["cost_vnd"] == sum(w["cost_vnd"] for w in chosen) <= 1e9
+    best = brute_force([w["cost_vnd"] for w in works], [w["pv_benefit_vnd"] for w in works], 1e9)
+    assert sel["pv_benefit_vnd"] == pytest.approx(best, abs=len(works))
+    a = out["assumptions"]
+    assert a["gdp_year"] == 2024 and a["vsl_vnd"] == pytest.approx(70 * a["gdp_per_capita_vnd"])
+    assert a["discount_rate"] == pytest.approx(0.10)
+    assert all(r["source"] for r in out["cmf"])
+    # without --json: a table, the chosen works marked
+    assert cli.main(["appraise", "--budget", "1000000000"]) == 0
+    text = capsys.readouterr().out
+    assert "B/C" in text and "VSL" in text and "Ngân sách / budget 1.000.000.000" in text

@@ -94,6 +94,27 @@ def test_header_title_table_and_signature(proposal_doc):
     assert sig.cell(0, 1).paragraphs[-1].text == "La Ngọc Đức"
 
 
+def test_proposal_has_the_benefit_cost_ratio_of_each_spots_works(proposal_doc, ql24_store):
+    """Issue 19.1: a B/C column: the spot's works' PV of benefits over their cost (the first spot has signs and
+    markings, the second none), the ratio of the whole list in the totals row, and a line saying what it is."""
+    from services.appraisal import appraise_works
+    from services.documents import PROPOSAL_HEADER, bcr_text
+
+    doc, ids, _ = proposal_doc
+    table = doc.tables[1]
+    header = [c.text for c in table.rows[0].cells]
+    assert header == PROPOSAL_HEADER and header[7] == "B/C" and header[6] == "Kinh phí (đồng)"
+    works = appraise_works(ql24_store, statuses=None).table
+    mine = works.loc[works["blackspot_id"] == ids[0]]
+    assert len(mine) == 2
+    ratio = mine["pv_benefit_vnd"].sum() / mine["cost_vnd"].sum()
+    assert ratio > 0 and table.cell(1, 7).text == bcr_text(ratio)
+    assert table.cell(2, 7).text == ""                              # no work, no ratio
+    assert table.cell(len(ids) + 1, 7).text == bcr_text(ratio)      # the totals row: the only appraised spot
+    note = [p.text for p in doc.paragraphs if p.text.startswith("B/C:")]
+    assert note and "70 lần GDP bình quân đầu người năm 2024" in note[0] and "10 %/năm" in note[0]
+
+
 def test_year_end_summary(ql24_store):
     draft = parse_plan(read_plan_text(KON_RAY.read_bytes(), KON_RAY.name))
     pid = ql24_store.save_plan(draft)
@@ -129,6 +150,7 @@ def test_pdf_table_keeps_every_number_and_date_whole(proposal_doc, ql24_store, t
     for d in list(chosen["window_start"]) + list(chosen["window_end"]):
         assert f"{d:%d/%m/%Y}" in text
     assert re.search(r"\bSTT\b", text)
+    assert re.search(r"\bB/C\b", text)                   # the appraisal's column fits beside the others
     # no date or amount cut at a line end: a line ending in digits and a separator
     assert not re.search(r"\d[./]\s*\n\s*\d", text)
     assert not re.search(r"\d{1,3}(\.\d{3})*\.\d{1,2}\s*$", text, re.M)

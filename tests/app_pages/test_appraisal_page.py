@@ -1,0 +1,51 @@
+"""Issue 19.1 on the works page: the economic appraisal's assumptions, the ranked list and the budget's choice."""
+from __future__ import annotations
+
+from models.store import Store
+from tests.app_pages.conftest import run
+
+
+def test_works_page_ranks_the_proposed_works_and_chooses_within_a_budget(demo_url):
+    store = Store(demo_url)
+    spots = store.blackspots_frame(kind="black_spot")["id"].astype(int).tolist()
+    ids = [store.add_work(work_type=wt, blackspot_id=sid, name=f"Thử {wt}", cost_vnd=cost, user="demo")
+           for (wt, cost), sid in zip([("junction", 500e6), ("guardrails", 250e6), ("signals", 900e6)], spots)]
+    at = run("works.py")
+    assert "Thẩm định kinh tế" in [t.label for t in at.tabs]
+    text = " ".join(m.value for m in at.markdown)
+    assert "GDP bình quân đầu người 2024" in text and "114.000.000" in text and "Tỷ lệ chiết khấu" in text
+    cmf = next(d.value for d in at.dataframe if "CMF" in d.value.columns)
+    assert cmf["Nguồn"].str.len().gt(20).all()                     # every factor with its source
+    tables = lambda: [d.value for d in at.dataframe if "Hạng" in d.value.columns]  # noqa: E731
+    ranked = tables()[0]
+    assert sorted(ranked["ID"]) == sorted(ids)
+    assert ranked["Hạng"].tolist() == [1, 2, 3] and ranked["B/C"].is_monotonic_decreasing
+    assert len(tables()) == 1                                       # no budget yet: no choice
+    at.number_input(key="appraisal_budget").set_value(800e6).run()
+    assert not at.exception, at.exception
+    ranked, chosen = tables()
+    # within 800 million: the junction (500) and the guardrails (250), not the signals (900)
+    assert sorted(chosen["ID"]) == sorted(ids[:2])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Số công trình chọn"] == "2" and metrics["Kinh phí (đồng)"] == "750.000.000"
+
+
+def test_admin_edits_the_gdp_figure_its_year_and_the_discount_rate(demo_url):
+    """The figures behind the appraisal are the organisation's settings, edited on the Accounts page."""
+    from services.appraisal import assumptions
+    from services.organisation import load_organisation
+    from tests.app_pages.test_planner_pages import _users_page_as_admin
+
+    store, at = _users_page_as_admin(demo_url)
+    at.number_input(key="org_gdp").set_value(125_500_000.0)
+    at.number_input(key="org_gdp_year").set_value(2025)
+    at.number_input(key="org_rate").set_value(12.0)
+    next(b for b in at.button if b.label == "Lưu thông tin cơ quan").click().run()
+    assert not at.exception, at.exception
+    org = load_organisation(store)
+    assert (org.gdp_per_capita_vnd, org.gdp_year, org.discount_rate_pct) == (125_500_000.0, 2025, 12.0)
+    a = assumptions(store)
+    assert a["vsl_vnd"] == 70 * 125_500_000.0 and a["discount_rate"] == 0.12
+    works = run("works.py")
+    text = " ".join(m.value for m in works.markdown)
+    assert "GDP bình quân đầu người 2025" in text and "125.500.000" in text and "12 %" in text
