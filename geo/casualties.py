@@ -90,20 +90,17 @@ def group_keys(ids: pd.Series) -> np.ndarray:
     s = trimmed(ids)
     blank = s.eq("").to_numpy()
     codes, _ = pd.factorize(s.where(~blank, None), sort=False)
-    out = np.empty(len(s), dtype=np.int64)
-    # number groups in order of first appearance, blanks each their own
-    order: dict[int, int] = {}
-    nxt = 0
-    for i, (c, b) in enumerate(zip(codes, blank)):
-        if b:
-            out[i] = nxt
-            nxt += 1
-        elif c in order:
-            out[i] = order[int(c)]
-        else:
-            order[int(c)] = out[i] = nxt
-            nxt += 1
-    return out
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) == 0:
+        return np.empty(0, dtype=np.int64)
+    # groups numbered in order of first appearance, blanks each their own: factorize numbers the references
+    # in order of first appearance, so a reference starts a group where its code exceeds every code before
+    first_seen = codes > np.maximum.accumulate(np.r_[-1, codes[:-1]])
+    starts = blank | first_seen
+    number = np.cumsum(starts) - 1
+    of_code = np.zeros(max(int(codes.max()) + 1, 1), dtype=np.int64)
+    of_code[codes[first_seen]] = number[first_seen]
+    return np.where(blank, number, of_code[np.clip(codes, 0, None)]).astype(np.int64)
 
 
 def sum_or_once(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

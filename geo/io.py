@@ -310,6 +310,8 @@ class CsvParts:
     score: int
     sha256: str
     ends_with_newline: bool
+    #: the whole file is in NFC already (checked while reading it for its encoding): no part needs composing
+    nfc: bool = False
 
     @property
     def columns(self) -> list[str]:
@@ -337,7 +339,7 @@ class CsvParts:
                     part = part.iloc[:-1]  # the newline that ends the file is not a blank line
                 body = part.reset_index(drop=True)
                 body.columns = pd.RangeIndex(body.shape[1])
-                for c in body.columns:  # CP1258 writes tones as combining marks: NFC, per distinct text
+                for c in body.columns if not self.nfc else ():  # CP1258 writes tones as combining marks: NFC
                     body[c] = per_text(body[c], _nfc)
                 if usecols is not None:
                     body.columns = heads
@@ -386,9 +388,11 @@ def _malformed(exc: Exception, first_row_number: int, part_start: int) -> InputF
     return InputFileError(f"CSV lỗi cấu trúc gần dòng {line} / Malformed CSV near line {line}")
 
 
-def file_encoding(path: Path) -> tuple[str, str, bool]:
-    """(encoding, SHA-256, ends with a newline) of a text file, read in blocks:
-    UTF-8 (with or without BOM), UTF-16 by its mark, else Windows-1258."""
+def file_encoding(path: Path) -> tuple[str, str, bool, bool]:
+    """(encoding, SHA-256, ends with a newline, already in Unicode NFC) of a
+    text file, read in blocks: UTF-8 (with or without BOM), UTF-16 by its
+    mark, else Windows-1258 (never taken as NFC: it writes tones as
+    combining marks)."""
     import codecs
     import hashlib
 
@@ -396,6 +400,7 @@ def file_encoding(path: Path) -> tuple[str, str, bool]:
     utf8 = codecs.getincrementaldecoder("utf-8")()
     cp1258 = codecs.getincrementaldecoder("cp1258")()
     ok, ok1258, head, last, pos = True, True, b"", b"", 0
+    nfc, tail = True, ""
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
@@ -403,9 +408,12 @@ def file_encoding(path: Path) -> tuple[str, str, bool]:
             last = block[-1:]
             if ok:
                 try:
-                    utf8.decode(block)
+                    text = utf8.decode(block)
                 except UnicodeDecodeError:
                     ok = False
+                else:  # with the end of the block before: a mark split from its letter is seen
+                    nfc = nfc and unicodedata.is_normalized("NFC", tail + text)
+                    tail = text[-8:]
             if ok1258:
                 try:
                     cp1258.decode(block)
@@ -434,7 +442,7 @@ def file_encoding(path: Path) -> tuple[str, str, bool]:
                              f"Windows-1258; save the file as CSV UTF-8")
     else:
         enc = "cp1258"
-    return enc, digest.hexdigest(), last in (b"\n", b"\r")
+    return enc, digest.hexdigest(), last in (b"\n", b"\r"), nfc and enc.startswith("utf-8")
 
 
 def csv_parts(path: str | Path, *, max_mb: float = MAX_UPLOAD_MB) -> CsvParts:
@@ -447,7 +455,7 @@ def csv_parts(path: str | Path, *, max_mb: float = MAX_UPLOAD_MB) -> CsvParts:
     if not path.exists():
         raise InputFileError(f"Không tìm thấy tệp / File not found: {path}")
     _check_size(path.stat().st_size, max_mb, path.name)
-    encoding, sha, newline_end = file_encoding(path)
+    encoding, sha, newline_end, nfc = file_encoding(path)
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
         top = "".join(fh.readline() for _ in range(SEARCH_ROWS + 1))
     if not top.strip():
@@ -456,7 +464,7 @@ def csv_parts(path: str | Path, *, max_mb: float = MAX_UPLOAD_MB) -> CsvParts:
         top.replace("\r\n", "\n").replace("\r", "\n").split("\n")[: SEARCH_ROWS + 1])
     return CsvParts(path=path, encoding=encoding, sep=sep, heads=header_names(grid, start, n_head),
                     header_rows=[start + 1 + k for k in range(n_head)], first_row_number=start + n_head + 1,
-                    width=width, score=score, sha256=sha, ends_with_newline=newline_end)
+                    width=width, score=score, sha256=sha, ends_with_newline=newline_end, nfc=nfc)
 
 
 def _xlsx_cell(value: object) -> str:

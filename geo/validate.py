@@ -7,7 +7,7 @@ first data row is row 2.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,7 +25,7 @@ from geo.columns import CASUALTY_MARKERS, auto_map, normalise_header, require_cr
 from geo.dates import FileDateOrder, parse_date_column, parse_times
 from geo.location import parse_locations
 from geo.severity import classify
-from geo.text import per_text, trimmed
+from geo.text import per_text
 
 #: Longitude/latitude box of mainland Viet Nam and its near islands
 #: (Phú Quốc, Côn Đảo, Thổ Chu); crashes outside it are rejected on import
@@ -113,16 +113,25 @@ class ValidationResult:
         return self.report.loc[self.report["level"] == ERROR]
 
 
+_DMY_START = re.compile(r"^\s*\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]")
+
+
 class _Report:
     def __init__(self, row_numbers: np.ndarray):
         self.row_numbers = row_numbers
         self.parts: list[pd.DataFrame] = []
         self.bad = np.zeros(len(row_numbers), dtype=bool)
 
-    def add(self, mask: npt.ArrayLike, fld: str, values: npt.ArrayLike, reason: str, level: str = ERROR) -> None:
+    def add(self, mask: npt.ArrayLike, fld: str, values: npt.ArrayLike | Callable[[], npt.ArrayLike], reason: str,
+            level: str = ERROR) -> None:
+        """Report the rows of ``mask``; ``values`` (the cells shown) may be a
+        function, called only when some row is reported (the texts of a
+        whole column are not built for nothing)."""
         m = np.asarray(mask, dtype=bool)
         if not m.any():
             return
+        if callable(values):
+            values = values()
         vals = np.asarray(values, dtype=object)[m] if not np.isscalar(values) else values
         self.parts.append(pd.DataFrame({"row": self.row_numbers[m], "field": fld,
                                         "value": vals, "reason": reason, "level": level}))
@@ -168,7 +177,7 @@ def parse_dates(values: pd.Series) -> pd.Series:
 
 def parse_bool(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(values, unreadable mask) for yes/no columns (có/không, 1/0, x, yes/no)."""
-    s = pd.Series(per_text(trimmed(values), lambda u: u.str.lower()), index=values.index)
+    s = pd.Series(per_text(values, lambda u: u.astype(str).str.strip().str.lower()), index=values.index)
     truth = s.isin(_TRUE).to_numpy()
     unreadable = ~(truth | s.isin(_FALSE).to_numpy())
     return truth, unreadable
@@ -187,8 +196,12 @@ def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, 
     >>> _numbers(pd.Series(["105.123", "21,028", " 106 "]), thousands=False)[0].tolist()
     [105.123, 21.028, 106.0]
     """
-    codes, uniques = pd.factorize(values.astype(str), sort=False)  # a count column has a few distinct texts
-    s = pd.Series(np.asarray(uniques, dtype=object)).str.strip()
+    v = values.to_numpy(dtype=object)
+    # a count column has a few distinct texts: worked per distinct text; coordinates are nearly all distinct:
+    # worked per row (factorising them costs more than it saves)
+    repeats = len(v) <= 1000 or len(pd.unique(v[:1000])) < 500
+    codes, uniques = pd.factorize(values.astype(str), sort=False) if repeats else (None, v)
+    s = pd.Series([str(x).strip() for x in np.asarray(uniques, dtype=object)], dtype=object)
     blank = s.eq("").to_numpy()
     num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
     redo = np.isnan(num) & ~blank
@@ -204,6 +217,8 @@ def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, 
     # "1e2", "12 người", "inf": not a plain number
     num[np.array([bool(_NOT_PLAIN.search(u)) for u in s], dtype=bool)] = np.nan
     unreadable = np.isnan(num) & ~blank
+    if codes is None:
+        return num, blank, unreadable
     take = np.clip(codes, 0, None)
     return num[take], blank[take], unreadable[take]
 
@@ -249,12 +264,15 @@ def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
     # pandas-stubs leave out this (private, long-standing) helper of pandas.util.hash_pandas_object
     from pandas.core.util.hashing import combine_hash_arrays, hash_array  # type: ignore[attr-defined]
 
+    def text(x: pd.Series) -> pd.Series:  # floats as ``astype(str)`` writes them (their repr), at list speed
+        return pd.Series([repr(v) for v in x.to_numpy(dtype=float).tolist()], dtype=object)
+
     basis = [
         _minute_text(rows["occurred_at"]),
-        rows["lon"].round(5).astype(str),
-        rows["lat"].round(5).astype(str),
+        text(rows["lon"].round(5)),
+        text(rows["lat"].round(5)),
         rows["road_code"].fillna("").astype(str),
-        rows["chainage_m"].round(0).astype(str),
+        text(rows["chainage_m"].round(0)),
         rows["deaths"].astype(str),
         rows["injured"].astype(str),
         rows["source_id"].astype(str),
@@ -348,7 +366,7 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     file_order = date_order if isinstance(date_order, FileDateOrder) else None
     dc = parse_date_column(raw_date, order=date_order.order if isinstance(date_order, FileDateOrder) else date_order)
     occurred = dc.values
-    if raw_date.str.match(r"^\s*\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]").any():
+    if any(_DMY_START.match(x) for x in raw_date.to_numpy(dtype=object)):  # stops at the first such date
         words = _ORDER_WORDS[dc.order]
         proof = file_order.proof if file_order else dc.proof
         if proof == "proven":
@@ -445,7 +463,8 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         y, by, uy = _numbers(raw_y, thousands=False)
         rep.add(ux, "lon", raw_x, "Tọa độ X/kinh độ không phải số / X or longitude is not a number")
         rep.add(uy, "lat", raw_y, "Tọa độ Y/vĩ độ không phải số / Y or latitude is not a number")
-        rep.add(bx ^ by, "lon/lat", raw_x + " ; " + raw_y, "Thiếu một trong hai tọa độ / One coordinate missing")
+        rep.add(bx ^ by, "lon/lat", lambda: raw_x + " ; " + raw_y,
+                "Thiếu một trong hai tọa độ / One coordinate missing")
         lon, lat = x, y
         if source_crs is None:
             if not _crs.looks_geographic(lon, lat):
@@ -480,7 +499,8 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         used_crs = key
     has_xy = np.isfinite(lon) & np.isfinite(lat)
     outside = has_xy & ~_crs.inside_bounds(lon, lat, bounds)
-    rep.add(outside, "lon/lat", np.char.add(np.char.add(lon.round(6).astype(str), ", "), lat.round(6).astype(str)),
+    rep.add(outside, "lon/lat", lambda: np.char.add(np.char.add(lon.round(6).astype(str), ", "),
+                                                    lat.round(6).astype(str)),
             "Tọa độ ngoài phạm vi Việt Nam (vùng khác: --bounds minlon,minlat,maxlon,maxlat) / Coordinates outside "
             "Viet Nam (another area: --bounds minlon,minlat,maxlon,maxlat)" if tuple(bounds) == VIETNAM_BOUNDS
             else f"Tọa độ ngoài vùng hợp lệ {tuple(bounds)} (--bounds) / Coordinates outside the valid area "
@@ -573,8 +593,8 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     rows["severity"] = classify(rows["deaths"], rows["injured"], rows["injury_pct"], rows["damage_vnd"])
     rows["dedup_key"] = dedup_keys(rows)
     dup = rows["dedup_key"].duplicated(keep="first").to_numpy() & ~bad
-    first_row = rows.groupby("dedup_key")["row"].transform("first").to_numpy()
-    rep.add(dup, "row", first_row.astype(str), DUPLICATE_IN_FILE, WARNING)
+    rep.add(dup, "row", lambda: rows.groupby("dedup_key")["row"].transform("first").to_numpy().astype(str),
+            DUPLICATE_IN_FILE, WARNING)
     rows["error"] = bad
     rows["ok"] = ~bad & ~dup
     rows["duplicate_in_file"] = dup

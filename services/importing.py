@@ -409,9 +409,12 @@ class _SeenInFile:
 def _merged(have: tuple[np.ndarray, ...], new: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     """Arrays sorted by their first one (a hash) with new entries added; the
     first entry of a hash is kept (the earliest row of the file)."""
-    both = [np.r_[a, b] for a, b in zip(have, new)]
-    o = np.argsort(both[0], kind="stable")
-    both = [a[o] for a in both]
+    o = np.argsort(new[0], kind="stable")          # only the new part is sorted; it is then merged in
+    new = tuple(a[o] for a in new)
+    at = np.searchsorted(have[0], new[0], side="right")  # after an equal hash: the earlier row stays first
+    both = [np.insert(a, at, b) for a, b in zip(have, new)]
+    if not len(both[0]):
+        return tuple(both)
     first = np.r_[True, both[0][1:] != both[0][:-1]]
     return tuple(a[first] for a in both)
 

@@ -117,3 +117,23 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
         f.truncate(201 * 1024 * 1024)
     with pytest.raises(InputFileError, match="quá lớn"):
         read_table(big)
+
+
+def test_a_csv_read_in_parts_is_composed_to_nfc_only_when_it_needs_it(tmp_path):
+    """Checking the whole file for NFC while reading it for its encoding spares
+    composing every cell of every part; a file in decomposed form (tones as
+    combining marks, as Windows-1258 and some Mac tools write) is still composed."""
+    import unicodedata
+
+    from geo.io import csv_parts
+
+    text = "Ngày,Xã,Số người chết\n05/02/2024,Xã Đăk Ruồng,1\n06/02/2024,Xã Tân Lập,0\n"
+    composed, decomposed = tmp_path / "nfc.csv", tmp_path / "nfd.csv"
+    composed.write_text(text, encoding="utf-8")
+    decomposed.write_text(unicodedata.normalize("NFD", text), encoding="utf-8")
+    a, b = csv_parts(composed), csv_parts(decomposed)
+    assert a.nfc and not b.nfc
+    for parts in (a, b):
+        frame = pd.concat([t.frame for t in parts.tables(chunk_rows=1)], ignore_index=True)
+        assert frame["Xã"].tolist() == ["Xã Đăk Ruồng", "Xã Tân Lập"]
+        assert all(unicodedata.is_normalized("NFC", v) for v in frame["Xã"])

@@ -179,3 +179,23 @@ def test_dedup_keys_are_those_of_earlier_versions(n, seed, repeat):
         "source_id": np.array([f"V{i % k}" if i % 5 else "" for i in range(n)], dtype=object)})
     rows.loc[rows.index[::11], "occurred_at"] = pd.NaT
     assert dedup_keys(rows).tolist() == _keys_as_before(rows).tolist()
+
+
+def test_group_keys_number_references_in_order_of_first_appearance_blanks_alone():
+    """The array arithmetic of ``group_keys`` against the obvious loop, on random references."""
+    from geo.casualties import group_keys
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        ids = pd.Series(rng.choice(["", "V1", "V2", " V1", "V3 ", "x"], rng.integers(0, 40)), dtype=object)
+        # the loop: a running counter, blanks each their own number
+        want, seen, nxt = [], {}, 0
+        for v in ids.str.strip():
+            if v == "" or v not in seen:
+                if v:
+                    seen[v] = nxt
+                want.append(nxt)
+                nxt += 1
+            else:
+                want.append(seen[v])
+        assert group_keys(ids).tolist() == want

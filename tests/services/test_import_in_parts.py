@@ -119,6 +119,19 @@ def test_duplicates_and_clashing_ids_in_different_parts(ql24_store, tmp_path):
     assert sorted(_crash_table(ql24_store)["source_id"]) == [f"A{i:02d}" for i in range(12)]
 
 
+def test_a_first_part_of_errors_only_does_not_stop_the_import(ql24_store, tmp_path):
+    """A part whose every row is an error (no id or key to remember) was an
+    IndexError in the check against earlier parts; the later parts import."""
+    rows = ["Mã vụ,Ngày giờ,Lý trình,Số người chết,Số người bị thương"]
+    rows += [f"E{i},ngày nào đó,Km 150+{i}00 QL24,0,1" for i in range(4)]          # lines 2-5: no date
+    rows += [f"B{i},{i + 1:02d}/05/2024 08:00,Km 152+{i}00 QL24,0,1" for i in range(5)]
+    path = tmp_path / "vu.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=4)
+    assert (out.n_rows, out.n_valid, out.n_errors) == (9, 5, 4)
+    assert sorted(_crash_table(ql24_store)["source_id"]) == [f"B{i}" for i in range(5)]
+
+
 @pytest.mark.parametrize("worker", [True, False])
 def test_all_or_nothing_in_parts_leaves_the_store_unchanged(ql24_store, tmp_path, worker):
     rows = ["Mã vụ,Ngày giờ,Lý trình,Số người chết,Số người bị thương"]
