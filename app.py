@@ -33,6 +33,8 @@ pages = [
     st.Page("app_pages/plans.py", title=t("plans", lang), icon=":material/flag:", url_path="plans"),
     st.Page("app_pages/exports.py", title=t("exports", lang), icon=":material/download:", url_path="exports"),
     st.Page("app_pages/import_data.py", title=t("import", lang), icon=":material/upload_file:", url_path="import"),
+    st.Page("app_pages/duplicates.py", title=t("Trùng lặp giữa các nguồn", lang), icon=":material/merge:",
+            url_path="duplicates"),
 ]
 if needs_login or (principal is not None and principal.role.value == "admin"):
     # before sign-in every page is known (hidden), so a deep link survives the sign-in

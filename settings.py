@@ -22,6 +22,11 @@ BLACKSPOT_SNAP_DISTANCE_M
     distance of a road (default 50 m).
 BLACKSPOT_RULESET
     Default black-spot rule set (``tt41-2024``; legacy ``tt26-2012``).
+BLACKSPOT_DUPLICATE_DISTANCE_M, BLACKSPOT_DUPLICATE_MINUTES
+    Two crashes from different sources (police, health service, commune) are
+    offered as a candidate pair of duplicates when they lie within this
+    distance (default 50 m; along the road by chainage for a crash without
+    coordinates) and happened within these minutes of each other (default 60).
 """
 from __future__ import annotations
 
@@ -62,6 +67,9 @@ STREAM_MB = float(_env("STREAM_MB", "32"))
 CHUNK_ROWS = int(_env("CHUNK_ROWS", "200000"))
 SNAP_DISTANCE_M = float(_env("SNAP_DISTANCE_M", "50"))
 DEFAULT_RULESET = _env("RULESET", "tt41-2024")
+#: Candidate pairs of duplicates across sources: within this distance (m) and these minutes (``geo/duplicates``).
+DUPLICATE_DISTANCE_M = float(_env("DUPLICATE_DISTANCE_M", "50"))
+DUPLICATE_MINUTES = float(_env("DUPLICATE_MINUTES", "60"))
 
 #: EPDO weights (equivalent property-damage-only): fatal, injury, property-only.
 EPDO_WEIGHTS = {"fatal": 12.0, "injury": 3.0, "pdo": 1.0}

@@ -111,6 +111,23 @@ class Crash(Versioned, Base):
     source: Mapped[str | None] = mapped_column(String(200))
     is_simulated: Mapped[bool] = mapped_column(Boolean, default=False)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id", ondelete="CASCADE"), index=True)
+    #: a crash merged by a person into another report of the same crash (it is then ``deleted``)
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+
+
+class CrashPairDecision(Base):
+    """A person's decision on a candidate pair of duplicates (two sources'
+    reports): ``merged`` or ``distinct`` (not a duplicate), so the pair is not
+    offered again. ``crash_a`` is the smaller id."""
+
+    __tablename__ = "crash_pair_decision"
+    __table_args__ = (UniqueConstraint("crash_a", "crash_b", name="uq_crash_pair_decision"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    crash_a: Mapped[int] = mapped_column(ForeignKey("crash.id", ondelete="CASCADE"))
+    crash_b: Mapped[int] = mapped_column(ForeignKey("crash.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime, default=func.now())
+    decided_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Agency(Versioned, Base):

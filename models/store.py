@@ -12,6 +12,7 @@ from __future__ import annotations
 from models._store_accounts import AccountsMixin
 from models._store_base import StoreBase
 from models._store_crashes import CRASH_FRAME_COLUMNS, CrashesMixin, ImportSummary, encode_crash_rows
+from models._store_duplicates import DuplicatesMixin
 from models._store_items import ItemsMixin
 from models._store_network import NetworkMixin
 from models._store_plans import PlansMixin
@@ -20,5 +21,5 @@ from models._store_spots import SpotsMixin
 __all__ = ["CRASH_FRAME_COLUMNS", "ImportSummary", "Store", "encode_crash_rows"]
 
 
-class Store(AccountsMixin, PlansMixin, ItemsMixin, SpotsMixin, CrashesMixin, NetworkMixin, StoreBase):
+class Store(AccountsMixin, PlansMixin, ItemsMixin, SpotsMixin, DuplicatesMixin, CrashesMixin, NetworkMixin, StoreBase):
     """Access to one database (SQLite file or PostGIS)."""

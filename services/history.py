@@ -51,7 +51,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "filename": ("Tệp", "File"), "path": ("Nơi lưu", "Stored at"), "at": ("Lúc", "At"), "user": ("Người", "By"),
 }
 ACTIONS = {"create": ("Tạo", "Created"), "update": ("Sửa", "Changed"), "delete": ("Xóa", "Deleted"),
-           "restore": ("Khôi phục", "Restored"), "import": ("Nhập", "Imported")}
+           "restore": ("Khôi phục", "Restored"), "import": ("Nhập", "Imported"),
+           "merge": ("Gộp vụ trùng", "Merged duplicates"), "unmerge": ("Hoàn tác gộp", "Merge undone")}
 HEADERS = {"at": ("Thời điểm", "When"), "user": ("Người", "By"), "what": ("Mục", "Item"),
            "action": ("Thao tác", "Action"), "changes": ("Thay đổi", "Changes")}
 _ENUMS: dict[str, dict[str, type[LabelledEnum]]] = {"blackspot": {"status": BlackspotStatus, "kind": SpotKind}, "encroachment_case": {"status": CaseStatus},
