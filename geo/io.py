@@ -164,6 +164,19 @@ def decode_text(data: bytes) -> tuple[str, str]:
     >>> decode_text(b"\\xef\\xbb\\xbfKm 105+500")
     ('Km 105+500', 'utf-8-sig')
     """
+    text, name, _ = _decode(data)
+    return text, name
+
+
+def _nfc_of(text: str) -> tuple[str, bool]:
+    """``text`` in NFC, and whether it was already (the same object back)."""
+    out = unicodedata.normalize("NFC", text)
+    return out, out is text
+
+
+def _decode(data: bytes) -> tuple[str, str, bool]:
+    """:func:`decode_text`, and whether the text is the bytes as they are
+    (UTF-8 already in NFC: a reader may then read the bytes themselves)."""
     for bom, codec, name in ((b"\xef\xbb\xbf", "utf-8", "utf-8-sig"), (b"\xff\xfe", "utf-16", "utf-16"),
                              (b"\xfe\xff", "utf-16", "utf-16")):
         if data.startswith(bom):
@@ -175,9 +188,11 @@ def decode_text(data: bytes) -> tuple[str, str]:
                     f"Tệp đánh dấu {name.upper()} nhưng có byte sai ở vị trí {exc.start + skip}; hãy lưu lại "
                     f"dạng CSV UTF-8 / The file is marked {name.upper()} but has invalid bytes at position "
                     f"{exc.start + skip}; save it again as CSV UTF-8") from exc
-            return unicodedata.normalize("NFC", text), name
+            text, same = _nfc_of(text)
+            return text, name, same and name == "utf-8-sig"
     try:
-        return unicodedata.normalize("NFC", data.decode("utf-8")), "utf-8"
+        text, same = _nfc_of(data.decode("utf-8"))
+        return text, "utf-8", same
     except UnicodeDecodeError:
         pass
     if b"\x00" in data[:4096]:
@@ -188,7 +203,7 @@ def decode_text(data: bytes) -> tuple[str, str]:
         raise InputFileError(
             "Không đọc được mã ký tự; hãy lưu tệp dạng CSV UTF-8 / Unknown text encoding; "
             "save the file as CSV UTF-8") from exc
-    return unicodedata.normalize("NFC", text), "cp1258"
+    return unicodedata.normalize("NFC", text), "cp1258", False
 
 
 def encode_cp1258(text: str) -> bytes:
@@ -259,23 +274,77 @@ def _csv_head(head_lines: list[str]) -> tuple[str, list[list[str]], int, int, in
     return sep, grid, start, n_head, score, max((len(r) for r in grid), default=0)
 
 
+def _arrow_suits(text: str, skip: int) -> bool:
+    """Whether Arrow's CSV reader reads the rows below line ``skip`` of
+    ``text`` as pandas' does (see :func:`_arrow_body`): no blank line (pandas
+    keeps it as a row, to be numbered and reported) and no quote in the
+    header's lines (the two count skipped lines differently there)."""
+    return not ("\n\n" in text or text.startswith("\n") or '"' in "\n".join(text.split("\n", skip + 1)[:skip]))
+
+
+def _arrow_body(source: str | bytes | memoryview, *, sep: str, skip: int, width: int) -> pd.DataFrame | None:
+    """The rows below line ``skip`` of a CSV (its text, or its UTF-8 bytes)
+    as text cells, read by Arrow's CSV reader (several times faster than
+    pandas' for text cells), or None where that reader would read the file
+    otherwise than pandas': a file :func:`_arrow_suits` refuses, or a row of
+    another width (an error for Arrow, padded by pandas); pandas then reads it.
+    The same cells either way (checked by a test on generated files)."""
+    if isinstance(source, str):
+        if not _arrow_suits(source, skip):
+            return None
+        source = source.encode("utf-8")
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow comes with the requirements
+        return None
+    names = [str(k) for k in range(width)]
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(pa.py_buffer(source)),
+            read_options=pacsv.ReadOptions(skip_rows=skip, column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowException, ValueError):
+        return None
+    # each column's Arrow buffers freed as it is converted, and the freed memory handed back
+    body: pd.DataFrame = table.to_pandas(deduplicate_objects=False, split_blocks=True, self_destruct=True)
+    del table
+    pa.default_memory_pool().release_unused()
+    body.columns = pd.RangeIndex(width)
+    return body
+
+
 def _read_csv(data: bytes) -> RawTable:
     """A CSV as the user sees it: the table found under any title rows, its
     rows numbered by their line in the file (blank lines counted)."""
     from geo.tablefind import SEARCH_ROWS, table_under_header
 
-    text, encoding = decode_text(data)
+    text, encoding, as_is = _decode(data)
     if not text.strip():
         raise InputFileError("Tệp rỗng / Empty file")
     if "\r" in text:  # Windows (CR LF) and old Mac (CR) line ends
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+        as_is = False
     if "\x00" in text:
         raise InputFileError("Tệp không phải văn bản / Not a text file (binary content)")
     sep, grid, start, n_head, score, width = _csv_head(text.split("\n", SEARCH_ROWS + 2)[: SEARCH_ROWS + 1])
     skip = start + n_head
+    ends_with_newline = text.endswith("\n")
+    body = None
+    if _arrow_suits(text, skip):
+        # the text's own bytes are read where they are the file's (no copy), and the text let go meanwhile
+        source = memoryview(data)[3 if encoding == "utf-8-sig" else 0:] if as_is else text.encode("utf-8")
+        del text
+        body = _arrow_body(source, sep=sep, skip=skip, width=width)
+        del source
+        if body is None:  # read by pandas after all
+            text = decode_text(data)[0].replace("\r\n", "\n").replace("\r", "\n")
     try:
-        body = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), skiprows=skip, dtype=str,
-                           keep_default_na=False, skip_blank_lines=False, engine="c", index_col=False)
+        if body is None:
+            body = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), skiprows=skip,
+                               dtype=str, keep_default_na=False, skip_blank_lines=False, engine="c", index_col=False)
     except (pd.errors.ParserError, ValueError):  # a row wider than the top of the file: read it all by hand
         try:
             rows = list(csv.reader(io.StringIO(text), delimiter=sep))[skip:]
@@ -285,7 +354,7 @@ def _read_csv(data: bytes) -> RawTable:
         body = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
     except pd.errors.EmptyDataError:
         body = pd.DataFrame(columns=range(width), dtype=object)
-    if len(text) and text.endswith("\n") and len(body) and body.iloc[-1].astype(str).str.strip().eq("").all():
+    if ends_with_newline and len(body) and body.iloc[-1].astype(str).str.strip().eq("").all():
         body = body.iloc[:-1]  # the newline that ends the file is not a blank line
     found = table_under_header(grid, body, start=start, n_head=n_head, score=score)
     if found.frame.empty:
