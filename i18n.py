@@ -416,6 +416,7 @@ EN: dict[str, str] = {
     "Điểm đưa vào tờ trình": "Spots in the proposal",
     "Đăng nhập": "Sign in",
     "Đăng xuất": "Sign out",
+    "Phiên làm việc đã hết hạn; hãy đăng nhập lại": "Your session expired; sign in again",
     "Đạt": "On track",
     "Đến lý trình": "To chainage",
     "Đến ngày": "To",

@@ -9,7 +9,7 @@ import streamlit as st
 import settings
 from errors import BlackspotError
 from geo.chainage import format_chainage
-from i18n import t
+from i18n import pick, t
 from models.enums import SpotKind
 from app_pages.common import filters, get_store, lang, load_crashes, load_spots, show_error, tr, url
 from services.blackspots import clusters
@@ -20,7 +20,6 @@ from services.filters import filter_spots
 from services.reports import proposal, proposal_info, year_end_summary
 
 L = lang()
-vi = L == "vi"
 st.title(t("exports", L))
 store = get_store()
 f = filters()
@@ -60,7 +59,7 @@ with tab_list:
         st.info(tr("Không có điểm nào theo bộ lọc"))
     else:
         st.write(f"{len(table)} {tr('điểm')}")
-        heads = {c: (vi_name if L == "vi" else en_name) for c, vi_name, en_name in COLUMNS}
+        heads = {c: pick((vi_name, en_name), L) for c, vi_name, en_name in COLUMNS}
         st.dataframe(table.drop(columns=["geometry"]).rename(columns=heads), hide_index=True, width="stretch")
         cols = st.columns(len(FORMATS))
         names = {"csv": "CSV", "xlsx": "Excel", "geojson": "GeoJSON", "kml": "KML (Google Earth)", "gpkg": "GeoPackage"}

@@ -12,7 +12,7 @@ from errors import BlackspotError, ColumnMappingError, CRSError
 from geo.chainage import format_chainage
 from geo.columns import CRASH_FIELD_LABELS, auto_map
 from geo.crs import KNOWN_CRS
-from i18n import t
+from i18n import pick, t
 from models.enums import BatchStatus
 from app_pages.common import current_user, get_store, invalidate, lang, show_error, show_warning, tr
 from services.importing import load_profiles, mapping_from_profile, profile_from_mapping, save_profile
@@ -191,7 +191,7 @@ else:
             if len(res.report):
                 st.subheader(tr("Báo cáo kiểm tra"))
                 levels = {"error": tr("Lỗi"), "warning": tr("Cảnh báo"), "skipped": tr("Bỏ qua")}
-                fields = {f: lbl.split(" / ")[0 if L == "vi" else -1] for f, lbl in CRASH_FIELD_LABELS.items()}
+                fields = {f: pick(lbl.split(" / "), L) for f, lbl in CRASH_FIELD_LABELS.items()}
                 fields |= {"row": tr("Dòng"), "columns": tr("Cột"), "place": tr("Vị trí")}
                 rep = res.report.assign(level=res.report["level"].map(levels).fillna(res.report["level"]),
                                         field=res.report["field"].map(fields).fillna(res.report["field"]),

@@ -17,6 +17,7 @@ import streamlit as st
 
 from app_pages.common import base_store, md_text, show_error, tr
 from errors import AuthError
+from i18n import t
 from models.permissions import Principal
 from services.auth import SESSION_MAX_HOURS, authenticate, end_session, resume_session, start_session
 
@@ -48,8 +49,7 @@ def current_principal(lang: str) -> tuple[Principal | None, bool]:
     if token is not None:
         p = resume_session(store, token)
         if p is None:
-            _forget(note="Phiên làm việc đã hết hạn; hãy đăng nhập lại" if lang == "vi"
-                    else "Your session expired; sign in again")
+            _forget(note=t("Phiên làm việc đã hết hạn; hãy đăng nhập lại", lang))
             return None, True
         st.session_state["principal"] = p  # a changed role or commune applies at once
         return p, False

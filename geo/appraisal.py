@@ -375,6 +375,20 @@ def brute_force(costs: npt.ArrayLike, values: npt.ArrayLike, budget: float) -> f
     """The best total value within the budget by trying every subset (for
     tests: 2**n subsets).
 
+    Parameters
+    ----------
+    costs
+        Each item's cost (an item whose cost is not finite is never chosen).
+    values
+        Each item's value (an item whose value is not above 0 is never chosen).
+    budget
+        The most the chosen items may cost together.
+
+    Returns
+    -------
+    float
+        The largest total value of a subset within ``budget`` (0 when none fits).
+
     Examples
     --------
     >>> brute_force([60e6, 50e6, 50e6], [100.0, 70.0, 70.0], 100e6)

@@ -98,6 +98,19 @@ ROAD_ALIASES: dict[str, list[str]] = {
 def normalise_header(text: str) -> str:
     """Fold a header to ascii words joined by ``_``.
 
+    Parameters
+    ----------
+    text
+        A header (any object: it is read as text).
+
+    Returns
+    -------
+    str
+        The header without tone marks (``đ`` as ``d``), lower case, each run
+        of other characters made one ``_``, none at either end.
+
+    Examples
+    --------
     >>> normalise_header("Số người  bị thương")
     'so_nguoi_bi_thuong'
     >>> normalise_header("Lý trình (Km)")
@@ -116,6 +129,24 @@ def auto_map(columns: list[str], aliases: dict[str, list[str]] = CRASH_ALIASES) 
     the field), then headers that start with one (``so_nguoi_chet_vu`` for
     ``so_nguoi_chet``). A column is used once.
 
+    Parameters
+    ----------
+    columns
+        The file's headers.
+    aliases
+        Field → the normalised headers that name it, in order of preference
+        (:data:`CRASH_ALIASES`, or :data:`ROAD_ALIASES` for a road table).
+
+    Returns
+    -------
+    dict of str to str
+        Field → column, in the order of ``aliases``; a field no header names
+        is left out.
+
+    Examples
+    --------
+    >>> auto_map(["so_hieu", "ten_duong", "cap"], ROAD_ALIASES)
+    {'code': 'so_hieu', 'name': 'ten_duong', 'road_class': 'cap'}
     >>> auto_map(["Ngày xảy ra", "Kinh độ", "Vĩ độ", "Số người chết", "Bị thương"])
     {'occurred_at': 'Ngày xảy ra', 'lon': 'Kinh độ', 'lat': 'Vĩ độ', 'deaths': 'Số người chết', 'injured': 'Bị thương'}
     """
@@ -145,7 +176,34 @@ def auto_map(columns: list[str], aliases: dict[str, list[str]] = CRASH_ALIASES) 
 def require_crash_fields(mapping: dict[str, str], columns: list[str], *, has_geometry: bool = False) -> None:
     """Raise :class:`ColumnMappingError` unless a crash table can be read with
     this mapping: a date, the two counts, and a place (coordinates, a geometry or
-    road + chainage)."""
+    road + chainage).
+
+    Parameters
+    ----------
+    mapping
+        Field → column (:func:`auto_map`, a profile or the user's choice).
+    columns
+        The file's headers, named in the message.
+    has_geometry
+        Whether the file brings a geometry per row (GeoJSON, GPKG …): then no
+        coordinate or chainage column is needed.
+
+    Raises
+    ------
+    ColumnMappingError
+        If a needed field has no column: its ``missing`` lists them (a
+        ``severity`` column stands for the two counts; ``location`` for the
+        chainage).
+
+    Examples
+    --------
+    >>> mapping = {"occurred_at": "Ngày xảy ra", "deaths": "Số người chết", "injured": "Bị thương"}
+    >>> require_crash_fields(mapping, list(mapping.values()), has_geometry=True)
+    >>> require_crash_fields(mapping, list(mapping.values()))
+    Traceback (most recent call last):
+    ...
+    errors.ColumnMappingError: Không nhận ra cột cho / No column found for: lon+lat / chainage / location. Các cột trong tệp / Columns in the file: Ngày xảy ra, Số người chết, Bị thương
+    """
     missing = [f for f in ("occurred_at",) if f not in mapping]
     if "severity" not in mapping:
         missing += [f for f in ("deaths", "injured") if f not in mapping]

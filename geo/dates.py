@@ -95,6 +95,20 @@ def order_proofs(values: pd.Series) -> tuple[int, int, int, int]:
     :func:`parse_date_column` counts them, without parsing the dates: a
     file read in parts decides its order from these, read first.
 
+    Parameters
+    ----------
+    values
+        The texts of one date column (or of one part of it).
+
+    Returns
+    -------
+    tuple of int
+        ``n_dmy`` and ``n_mdy``, how many values prove day first and month
+        first; ``first_dmy`` and ``first_mdy``, the position of the first of
+        each (-1 when none).
+
+    Examples
+    --------
     >>> order_proofs(pd.Series(["05/02/2024", "25/03/2024 13h28", "03/25/24", "2024-05-13"]))
     (1, 1, 1, 2)
     """
@@ -134,6 +148,33 @@ class FileDateOrder:
     @classmethod
     def decide(cls, *, n_dmy: int, n_mdy: int, first_dmy: int, first_mdy: int,
                given: str | None = None) -> "FileDateOrder":
+        """The order a file's proofs decide: the given order if any, else the
+        order more values prove, else day first, assumed.
+
+        Parameters
+        ----------
+        n_dmy, n_mdy
+            How many values of the file prove day first / month first
+            (summed over its parts, :func:`order_proofs`).
+        first_dmy, first_mdy
+            The row of the first value proving each order.
+        given
+            An order chosen by the user (``dmy``, ``mdy`` or ``ymd``): taken as
+            it is, the proofs not looked at.
+
+        Returns
+        -------
+        FileDateOrder
+            Proof ``given``, ``proven`` (day first when the counts tie, with
+            the row of its first proof) or ``assumed`` (day first, row 0).
+
+        Examples
+        --------
+        >>> FileDateOrder.decide(n_dmy=2, n_mdy=0, first_dmy=4, first_mdy=-1)
+        FileDateOrder(order='dmy', proof='proven', row=4)
+        >>> FileDateOrder.decide(n_dmy=2, n_mdy=0, first_dmy=4, first_mdy=-1, given="mdy")
+        FileDateOrder(order='mdy', proof='given', row=0)
+        """
         if given is not None:
             return cls(given, "given")
         if n_dmy or n_mdy:
@@ -335,7 +376,34 @@ def _fast(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, np.ndarray]:
 
 def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateColumn:
     """Parse a column of dates (see the module's text). ``order`` forces
-    ``dmy``, ``mdy`` or ``ymd`` for the d/m/y texts."""
+    ``dmy``, ``mdy`` or ``ymd`` for the d/m/y texts.
+
+    Parameters
+    ----------
+    values
+        The cells of one date column: texts, Excel serials or dates.
+    order
+        ``dmy``, ``mdy`` or ``ymd`` to force the order of d/m/y texts (proof
+        ``given``); ``None`` to decide it from the column (proven, or day
+        first assumed).
+
+    Returns
+    -------
+    DateColumn
+        The timestamps on the column's index, the order used, how it was
+        decided, and the rows that contradict it.
+
+    Raises
+    ------
+    ValueError
+        If ``order`` is not one of :data:`ORDERS`.
+
+    Examples
+    --------
+    >>> r = parse_date_column(pd.Series(["03/25/2024", "02/05/2024"]), order="dmy")
+    >>> r.order, r.proof, [str(v) for v in r.values], r.contradicts.tolist()
+    ('dmy', 'given', ['NaT', '2024-05-02 00:00:00'], [True, False])
+    """
     if order is not None and order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}")
     # worked once per distinct text (a file of a million crashes holds a few thousand distinct dates), spread
@@ -448,7 +516,24 @@ def _time_of(text: str) -> float:
 
 
 def parse_times(values: pd.Series) -> pd.Series:
-    """Minutes after midnight of a column of times (NaN where unreadable or blank)."""
+    """Minutes after midnight of a column of times (NaN where unreadable or blank).
+
+    Parameters
+    ----------
+    values
+        The cells of one time column (``13:28``, ``13h28``, ``13 giờ 28``,
+        ``1840``, ``9h``, an Excel fraction of a day such as ``0.5625``).
+
+    Returns
+    -------
+    pandas.Series
+        Minutes after midnight (float) on the column's index.
+
+    Examples
+    --------
+    >>> parse_times(pd.Series(["07:30", "", "x"])).tolist()
+    [450.0, nan, nan]
+    """
     s = trimmed(values)
     codes, uniques = pd.factorize(s, sort=False)
     mins = np.array([_time_of(u) for u in uniques], dtype=float)

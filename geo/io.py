@@ -86,7 +86,20 @@ class RawTable:
     def numbers(self) -> np.ndarray:
         """Each row's number as the user sees it (sheet row or file line); for
         formats without rows (GeoJSON …) the feature's position + 2, as the
-        row would be in a sheet under a header."""
+        row would be in a sheet under a header.
+
+        Returns
+        -------
+        numpy.ndarray
+            One number per row of :attr:`frame`.
+
+        Examples
+        --------
+        >>> RawTable(frame=pd.DataFrame({"Xã": ["Đăk Tô", "Ngọc Hồi"]}), row_numbers=[5, 7]).numbers().tolist()
+        [5, 7]
+        >>> RawTable(frame=pd.DataFrame({"Xã": ["Đăk Tô", "Ngọc Hồi"]})).numbers().tolist()
+        [2, 3]
+        """
         if self.row_numbers is not None:
             return np.asarray(self.row_numbers)
         return np.arange(len(self.frame)) + 2
@@ -159,6 +172,26 @@ def decode_text(data: bytes) -> tuple[str, str]:
     The text is put in Unicode NFC form, since CP1258 writes Vietnamese tones as
     combining marks.
 
+    Parameters
+    ----------
+    data
+        The file's bytes.
+
+    Returns
+    -------
+    text : str
+        The text, in NFC.
+    encoding : str
+        ``utf-8-sig``, ``utf-16``, ``utf-8`` or ``cp1258``.
+
+    Raises
+    ------
+    InputFileError
+        If the bytes are binary, or are marked UTF-8 or UTF-16 but are not,
+        or are neither UTF-8 nor Windows-1258.
+
+    Examples
+    --------
     >>> decode_text(encode_cp1258("Xã Liên Minh"))
     ('Xã Liên Minh', 'cp1258')
     >>> decode_text(b"\\xef\\xbb\\xbfKm 105+500")
@@ -210,6 +243,23 @@ def encode_cp1258(text: str) -> bytes:
     """Encode text as Windows-1258 the way Vietnamese Excel does: letters with
     circumflex, breve or horn precomposed, tone marks as combining characters.
 
+    Parameters
+    ----------
+    text
+        The text to encode.
+
+    Returns
+    -------
+    bytes
+        The text in Windows-1258.
+
+    Raises
+    ------
+    UnicodeEncodeError
+        If a character has no Windows-1258 form (e.g. ``€`` has one, ``中`` none).
+
+    Examples
+    --------
     >>> encode_cp1258("Đức Thọ")
     b'\\xd0\\xfd\\xecc Tho\\xf2'
     >>> decode_text(encode_cp1258("Số người bị thương, Cộng hòa"))[0]
@@ -384,13 +434,43 @@ class CsvParts:
 
     @property
     def columns(self) -> list[str]:
+        """The table's headers (a copy of :attr:`heads`)."""
         return list(self.heads)
 
     def tables(self, *, chunk_rows: int = 200_000, usecols: list[int] | None = None) -> Iterator[RawTable]:
         """Yield a :class:`RawTable` per part of ``chunk_rows`` lines (the
         rows after a signature or a second table are set aside, as in one
         read). ``usecols`` reads only those columns (by position), every line
-        as it is (no rows set aside: a column alone does not show them)."""
+        as it is (no rows set aside: a column alone does not show them).
+
+        Parameters
+        ----------
+        chunk_rows
+            Lines of the file per part.
+        usecols
+            Positions of the columns to read, or ``None`` for all.
+
+        Yields
+        ------
+        RawTable
+            One part: its rows under the file's headers, their line numbers,
+            and the rows set aside in it.
+
+        Raises
+        ------
+        InputFileError
+            If the CSV is malformed (an unclosed quote, a row the parser cannot
+            read), with the file's line where it can be told.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = Path(d) / "vu.csv"
+        ...     _ = path.write_text("Báo cáo tai nạn\\nXã;Số vụ\\nĐăk Tô;3\\nNgọc Hồi;1\\n", encoding="utf-8")
+        ...     [(t.frame.to_dict("records"), t.row_numbers.tolist()) for t in csv_parts(path).tables(chunk_rows=1)]
+        [([{'Xã': 'Đăk Tô', 'Số vụ': '3'}], [3]), ([{'Xã': 'Ngọc Hồi', 'Số vụ': '1'}], [4])]
+        """
         from geo.tablefind import ENDS_TABLE, table_below
 
         heads = self.heads if usecols is None else [self.heads[i] for i in usecols]
@@ -461,7 +541,40 @@ def file_encoding(path: Path) -> tuple[str, str, bool, bool]:
     """(encoding, SHA-256, ends with a newline, already in Unicode NFC) of a
     text file, read in blocks: UTF-8 (with or without BOM), UTF-16 by its
     mark, else Windows-1258 (never taken as NFC: it writes tones as
-    combining marks)."""
+    combining marks).
+
+    Parameters
+    ----------
+    path
+        The text file.
+
+    Returns
+    -------
+    encoding : str
+        ``utf-8-sig``, ``utf-16``, ``utf-8`` or ``cp1258``.
+    sha256 : str
+        The file's SHA-256, as hex digits.
+    ends_with_newline : bool
+        Whether the last byte ends a line.
+    nfc : bool
+        Whether the text is UTF-8 already in NFC (never for CP1258).
+
+    Raises
+    ------
+    InputFileError
+        If the file is binary, marked UTF-8 with invalid bytes, or neither
+        UTF-8 nor Windows-1258.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = Path(d) / "vu.csv"
+    ...     _ = path.write_bytes(encode_cp1258("Xã;Số vụ\\nĐăk Tô;3\\n"))
+    ...     encoding, _, newline_end, nfc = file_encoding(path)
+    >>> encoding, newline_end, nfc
+    ('cp1258', True, False)
+    """
     import codecs
     import hashlib
 
@@ -517,7 +630,37 @@ def file_encoding(path: Path) -> tuple[str, str, bool, bool]:
 def csv_parts(path: str | Path, *, max_mb: float = MAX_UPLOAD_MB) -> CsvParts:
     """Open a CSV to be read in parts: its encoding, delimiter and header
     (found under any title rows, as :func:`read_table` does), read from the
-    top of the file only."""
+    top of the file only.
+
+    Parameters
+    ----------
+    path
+        The CSV file.
+    max_mb
+        The largest file accepted, in MB (the app passes ``settings.MAX_UPLOAD_MB``).
+
+    Returns
+    -------
+    CsvParts
+        The file's encoding, delimiter, headers and where its rows start;
+        :meth:`CsvParts.tables` then reads the rows.
+
+    Raises
+    ------
+    InputFileError
+        If the file is missing, larger than ``max_mb``, empty, or in an
+        encoding that cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = Path(d) / "vu.csv"
+    ...     _ = path.write_text("Báo cáo tai nạn\\nXã;Số vụ\\nĐăk Tô;3\\n", encoding="utf-8")
+    ...     parts = csv_parts(path)
+    >>> parts.columns, parts.header_rows, parts.first_row_number, parts.sep
+    (['Xã', 'Số vụ'], [2], 3, ';')
+    """
     from geo.tablefind import SEARCH_ROWS, header_names
 
     path = Path(path)
@@ -612,6 +755,18 @@ def unique_headers(names: Iterable[object]) -> list[str]:
     ``.1``, ``.2`` as pandas names repeated headers, so every column keeps a
     name of its own.
 
+    Parameters
+    ----------
+    names
+        The headers as read.
+
+    Returns
+    -------
+    list of str
+        One name per header, all different.
+
+    Examples
+    --------
     >>> unique_headers(["Số người chết", "Số người chết ", "Xã"])
     ['Số người chết', 'Số người chết.1', 'Xã']
     """
@@ -676,7 +831,41 @@ def _tmp_root(tmp_dir: str | Path) -> str:
 
 def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPPED_BYTES) -> list[Path]:
     """Extract a zip without leaving ``dest``: refuses absolute paths, ``..``,
-    links and archives that unpack beyond ``max_bytes`` (zip bombs)."""
+    links and archives that unpack beyond ``max_bytes`` (zip bombs).
+
+    Parameters
+    ----------
+    zf
+        The open archive.
+    dest
+        The folder to extract into.
+    max_bytes
+        The most the archive may unpack to, in bytes.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written (folders are made as needed, not listed).
+
+    Raises
+    ------
+    InputFileError
+        If an entry has no name, an unsafe path or is a link, or the archive
+        unpacks beyond ``max_bytes`` or far more than it packs (a zip bomb).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> buf = io.BytesIO()
+    >>> with zipfile.ZipFile(buf, "w") as z:
+    ...     z.writestr("duong/ql24.geojson", "{}")
+    ...     z.writestr("../ngoai.txt", "x")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     safe_extract(zipfile.ZipFile(buf), Path(d))
+    Traceback (most recent call last):
+    ...
+    errors.InputFileError: Tệp zip chứa đường dẫn không an toàn / Unsafe path in zip: ../ngoai.txt
+    """
     total = 0
     out = []
     dest = dest.resolve()

@@ -107,6 +107,21 @@ class KdeResult:
 def road_seed(seed: int, road: Hashable) -> int:
     """The random stream of one road: the seed mixed with the road's code.
 
+    Parameters
+    ----------
+    seed
+        The run's seed.
+    road
+        The road's code (read as text).
+
+    Returns
+    -------
+    int
+        A seed in ``[0, 2**32)``, the same for the same seed and road in
+        every run and on every machine (CRC-32, not Python's ``hash``).
+
+    Examples
+    --------
     >>> road_seed(0, "QL1") == road_seed(0, "QL1") != road_seed(1, "QL1")
     True
     """
@@ -268,8 +283,32 @@ def kde_density(chainages: npt.ArrayLike, at: npt.ArrayLike, *, bandwidth_m: flo
     """The density (crashes per km) at chainages ``at`` of crashes at ``chainages``
     on one road, with the kernel :func:`kde_plus` uses.
 
+    Parameters
+    ----------
+    chainages
+        The crashes' chainages on the road (m).
+    at
+        The chainages to evaluate the density at (m).
+    bandwidth_m
+        The Gaussian kernel's bandwidth (m).
+    weights
+        A weight per crash (default 1 each).
+    cutoff
+        The kernel is zero beyond ``cutoff`` bandwidths.
+
+    Returns
+    -------
+    numpy.ndarray
+        The density at each of ``at``, in (weighted) crashes per km.
+
+    Examples
+    --------
     >>> kde_density([0, 50, 200], [100]).round(4).tolist()
     [8.3601]
+    >>> kde_density([0, 50, 200], [100], weights=[2, 1, 1]).round(4).tolist()
+    [10.7798]
+    >>> kde_density([0], [0, 1000], bandwidth_m=100).round(4).tolist()  # 1000 m is past the cutoff
+    [3.9894, 0.0]
     """
     x = np.asarray(chainages, dtype=float)
     s = np.asarray(at, dtype=float)

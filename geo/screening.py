@@ -85,7 +85,31 @@ class ScreeningResult:
     n_without_chainage: int
 
     def crash_ids(self, spot: int, *, window_only: bool = False) -> list[object]:
-        """Crash ids of one spot (all qualifying windows, or the worst window)."""
+        """Crash ids of one spot (all qualifying windows, or the worst window).
+
+        Parameters
+        ----------
+        spot
+            The spot's number (the ``spot`` column of :attr:`spots`).
+        window_only
+            Only the crashes of the spot's worst window.
+
+        Returns
+        -------
+        list
+            The crash ids, in the order of :attr:`members`; empty for a number
+            that is no spot.
+
+        Examples
+        --------
+        >>> crashes = pd.DataFrame({"crash_id": [1, 2, 3, 4], "road": ["QL24"] * 4,
+        ...     "chainage_m": [1000.0, 1100.0, 1200.0, 9000.0], "deaths": [1, 1, 0, 0], "injured": [0, 0, 2, 1],
+        ...     "occurred_at": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-06-10", "2024-02-01"]),
+        ...     "commune": ["Đăk Tô", "Đăk Tô", "Ngọc Hồi", "Ngọc Hồi"]})
+        >>> result = screen(crashes, ruleset="tt41-2024")
+        >>> result.crash_ids(0), result.crash_ids(1)
+        ([1, 2, 3], [4])
+        """
         m = self.members
         sel = m["spot"].to_numpy() == spot
         if window_only:
@@ -95,7 +119,24 @@ class ScreeningResult:
 
     def with_crash_lists(self) -> pd.DataFrame:
         """The spots with ``crash_ids`` and ``window_crash_ids`` as text
-        (ids joined by ``;``), for export."""
+        (ids joined by ``;``), for export.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`spots` with the two columns added.
+
+        Examples
+        --------
+        >>> crashes = pd.DataFrame({"crash_id": [1, 2, 3, 4], "road": ["QL24"] * 4,
+        ...     "chainage_m": [1000.0, 1100.0, 1200.0, 9000.0], "deaths": [1, 1, 0, 0], "injured": [0, 0, 2, 1],
+        ...     "occurred_at": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-06-10", "2024-02-01"]),
+        ...     "commune": ["Đăk Tô", "Đăk Tô", "Ngọc Hồi", "Ngọc Hồi"]})
+        >>> result = screen(crashes, ruleset="tt41-2024")
+        >>> result.with_crash_lists()[["spot", "kind", "crash_ids", "window_crash_ids"]].to_dict("records")
+        [{'spot': 0, 'kind': 'black_spot', 'crash_ids': '1;2;3', 'window_crash_ids': '1;2;3'},
+         {'spot': 1, 'kind': 'potential', 'crash_ids': '4', 'window_crash_ids': '4'}]
+        """
         out = self.spots.copy()
         spot = self.members["spot"].to_numpy()
         order = np.argsort(spot, kind="stable")  # members come by spot already; stable keeps each spot's order
@@ -115,16 +156,32 @@ class ScreeningResult:
 
     @property
     def black_spots(self) -> pd.DataFrame:
+        """The rows of :attr:`spots` that are black spots."""
         return self.spots.loc[self.spots["kind"] == BLACK_SPOT]
 
     @property
     def potential_points(self) -> pd.DataFrame:
+        """The rows of :attr:`spots` that are potential crash points."""
         return self.spots.loc[self.spots["kind"] == POTENTIAL]
 
 
 def crash_counters(deaths: npt.ArrayLike, injured: npt.ArrayLike) -> dict[str, np.ndarray]:
     """Counter indicators per crash.
 
+    Parameters
+    ----------
+    deaths, injured
+        People killed and injured per crash (NaN counts as 0).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        0/1 per crash for each counter of the rule sets: ``crashes`` (with a
+        death or an injury), ``fatal``, ``injury_only`` (injured, no death)
+        and ``collisions`` (neither).
+
+    Examples
+    --------
     >>> {k: v.tolist() for k, v in crash_counters([1, 0, 0], [0, 2, 0]).items()}
     {'crashes': [1, 1, 0], 'fatal': [1, 0, 0], 'injury_only': [0, 1, 0], 'collisions': [0, 0, 1]}
     """
@@ -546,7 +603,30 @@ def _merge_windows(kind: str, q: np.ndarray, per: list[np.ndarray], tests: Seque
 def spot_communes(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, str]:
     """The commune most of each spot's crashes are in ({spot: commune}; a spot
     whose crashes name none is left out). ``crashes`` has ``crash_id`` (or
-    ``id``) and ``commune``."""
+    ``id``) and ``commune``.
+
+    Parameters
+    ----------
+    result
+        A screening run (:func:`screen`).
+    crashes
+        The crashes screened, with ``crash_id`` (or ``id``) and ``commune``.
+
+    Returns
+    -------
+    dict of int to str
+        The commune of each spot; empty when ``crashes`` has no ``commune``.
+
+    Examples
+    --------
+    >>> crashes = pd.DataFrame({"crash_id": [1, 2, 3, 4], "road": ["QL24"] * 4,
+    ...     "chainage_m": [1000.0, 1100.0, 1200.0, 9000.0], "deaths": [1, 1, 0, 0], "injured": [0, 0, 2, 1],
+    ...     "occurred_at": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-06-10", "2024-02-01"]),
+    ...     "commune": ["Đăk Tô", "Đăk Tô", "Ngọc Hồi", "Ngọc Hồi"]})
+    >>> result = screen(crashes, ruleset="tt41-2024")
+    >>> spot_communes(result, crashes)
+    {0: 'Đăk Tô', 1: 'Ngọc Hồi'}
+    """
     if result.spots.empty or "commune" not in crashes:
         return {}
     key = "crash_id" if "crash_id" in crashes else "id"
@@ -564,7 +644,36 @@ def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame,
                     roads: pd.DataFrame | None) -> dict[int, object]:
     """Each spot's geometry in WGS 84 ({spot: geometry}): a line along its road
     from ``from_m`` to ``to_m`` (a point when they coincide), else the hull of
-    its crash points (``crashes`` with ``lon``, ``lat``)."""
+    its crash points (``crashes`` with ``lon``, ``lat``).
+
+    Parameters
+    ----------
+    result
+        A screening run (:func:`screen`).
+    crashes
+        The crashes screened, with ``crash_id`` (or ``id``), ``lon`` and
+        ``lat`` (WGS 84) for the spots off the road network.
+    roads
+        The road network's table (:meth:`geo.chainage.RoadNetwork.from_frame`),
+        or ``None``: every spot then takes the hull of its crashes.
+
+    Returns
+    -------
+    dict of int to shapely.Geometry
+        The geometry of each spot that has one (a spot off the network whose
+        crashes have no position is left out).
+
+    Examples
+    --------
+    >>> crashes = pd.DataFrame({"crash_id": [1, 2, 3, 4], "road": ["QL24"] * 4,
+    ...     "chainage_m": [1000.0, 1100.0, 1200.0, 9000.0], "deaths": [1, 1, 0, 0], "injured": [0, 0, 2, 1],
+    ...     "occurred_at": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-06-10", "2024-02-01"]),
+    ...     "commune": ["Đăk Tô", "Đăk Tô", "Ngọc Hồi", "Ngọc Hồi"]})
+    >>> result = screen(crashes, ruleset="tt41-2024")
+    >>> crashes["lon"], crashes["lat"] = [107.5, 107.501, 107.502, 107.6], [14.6, 14.6, 14.601, 14.7]
+    >>> {spot: g.geom_type for spot, g in spot_geometries(result, crashes, None).items()}
+    {0: 'Polygon', 1: 'Point'}
+    """
     out: dict[int, object] = {}
     if result.spots.empty:
         return out

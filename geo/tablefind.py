@@ -73,6 +73,7 @@ class FoundTable:
 
     @property
     def columns(self) -> list[str]:
+        """The table's headers (the columns of :attr:`frame`)."""
         return list(self.frame.columns)
 
 
@@ -135,7 +136,28 @@ def _unique(names: list[str]) -> list[str]:
 
 def find_header(grid: list[list[str]]) -> tuple[int, int, int]:
     """``(first header row index, number of header rows, score)`` in the top
-    rows of ``grid``; ``(0, 1, 0)`` when nothing looks like a header."""
+    rows of ``grid``; ``(0, 1, 0)`` when nothing looks like a header.
+
+    Parameters
+    ----------
+    grid
+        Rows of text cells, as in the sheet from its row 1; only the first
+        :data:`SEARCH_ROWS` are searched.
+
+    Returns
+    -------
+    tuple of int
+        The index of the header's first row, its number of rows (1 or 2) and
+        its score (how many cells read as crash-file headers).
+
+    Examples
+    --------
+    >>> grid = [["BÁO CÁO TAI NẠN GIAO THÔNG", "", ""], ["Ngày xảy ra", "Địa điểm", "Số người chết"],
+    ...         ["05/02/2024", "Km 105+500 QL24", "1"], ["06/02/2024", "Km 12+000 QL40", "0"],
+    ...         ["Tổng cộng", "", "1"]]
+    >>> find_header(grid)
+    (1, 1, 6)
+    """
     best = (0, 1, 0)
     top = grid[:SEARCH_ROWS]
     for i, row in enumerate(top):
@@ -173,7 +195,29 @@ def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
     numbers, totals, signature or footer (every row after the first
     signature row). Vectorised: only rows whose first cells start like such
     a row are looked at one by one. ``top`` is False for a later part of a
-    table read in parts (no column-number row there)."""
+    table read in parts (no column-number row there).
+
+    Parameters
+    ----------
+    frame
+        The rows under the header, as trimmed text cells.
+    top
+        Whether the rows start right under the header (a column-number row
+        is looked for in the first three).
+
+    Returns
+    -------
+    numpy.ndarray
+        One reason per row (``"Vietnamese / English"``, dtype object), ``""``
+        for a crash row.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame([["05/02/2024", "Km 105+500", "1"], ["", "", ""], ["Tổng cộng", "", "1"],
+    ...                      ["Người lập biểu", "", ""], ["06/02/2024", "Km 12", "0"]])
+    >>> [why.split(" / ")[-1] for why in classify_rows(rows, top=False)]
+    ['', 'blank row', 'totals row', 'signature or footer', 'signature or footer']
+    """
     n = len(frame)
     why = np.full(n, "", dtype=object)
     if n == 0 or frame.shape[1] == 0:
@@ -229,7 +273,29 @@ def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
 
 
 def header_names(grid: list[list[str]], start: int, n_head: int) -> list[str]:
-    """The column names of a header of ``n_head`` rows starting at ``start``."""
+    """The column names of a header of ``n_head`` rows starting at ``start``.
+
+    Parameters
+    ----------
+    grid
+        Rows of text cells, as in the sheet from its row 1.
+    start
+        The index of the header's first row in ``grid``.
+    n_head
+        The header's number of rows: 2 joins a merged parent cell to each
+        name under it.
+
+    Returns
+    -------
+    list of str
+        One unique name per column; a blank header is named by its column
+        (``Cột 6``).
+
+    Examples
+    --------
+    >>> header_names([["Thiệt hại về người", "", "Ghi chú"], ["Số người chết", "Số người bị thương", ""]], 0, 2)
+    ['Thiệt hại về người Số người chết', 'Thiệt hại về người Số người bị thương', 'Ghi chú']
+    """
     from geo.io import unique_headers
 
     width = max((len(r) for r in grid), default=0)
@@ -256,7 +322,38 @@ def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
     """The data rows under a header: ``body`` holds the cells below it (as
     many columns as it has, padded or cut to the header's), numbered from
     ``first_row_number``; blank, column-number, totals and footer rows set
-    aside. ``top`` is False for a later part of a table read in parts."""
+    aside. ``top`` is False for a later part of a table read in parts.
+
+    Parameters
+    ----------
+    body
+        The cells below the header (by position).
+    heads
+        The header's names (:func:`header_names`).
+    first_row_number
+        The row number of the first row of ``body``, as the user sees it.
+    header_rows
+        The header's row numbers, kept in the result.
+    score
+        The header's score (:func:`find_header`), kept in the result.
+    top
+        Whether ``body`` starts right under the header.
+
+    Returns
+    -------
+    FoundTable
+        The crash rows under ``heads`` (a blank ``Cột …`` column dropped),
+        their row numbers and the rows set aside.
+
+    Examples
+    --------
+    >>> grid = [["BÁO CÁO TAI NẠN GIAO THÔNG", "", ""], ["Ngày xảy ra", "Địa điểm", "Số người chết"],
+    ...         ["05/02/2024", "Km 105+500 QL24", "1"], ["06/02/2024", "Km 12+000 QL40", "0"],
+    ...         ["Tổng cộng", "", "1"]]
+    >>> t = table_below(pd.DataFrame(grid[2:]), grid[1], first_row_number=3, header_rows=[2])
+    >>> t.frame.shape, t.row_numbers.tolist(), t.skipped
+    ((2, 3), [3, 4], [(5, 'dòng tổng cộng / totals row')])
+    """
     width = len(heads)
     extra = body.iloc[:, width:]
     # every cell as trimmed text, a missing cell blank; columns the header lacks are blank
@@ -280,13 +377,61 @@ def table_under_header(top: list[list[str]], body: pd.DataFrame, *, start: int, 
                        score: int = 0) -> FoundTable:
     """The table whose header :func:`find_header` found at ``start`` (``n_head``
     rows) of ``top`` (a sheet's first rows, the first being row 1); ``body``
-    holds every row below the header."""
+    holds every row below the header.
+
+    Parameters
+    ----------
+    top
+        The sheet's first rows, as text cells.
+    body
+        Every row below the header.
+    start, n_head
+        The header's first row index in ``top`` and its number of rows.
+    score
+        The header's score, kept in the result.
+
+    Returns
+    -------
+    FoundTable
+        As :func:`table_below`, the rows numbered from the one under the header.
+
+    Examples
+    --------
+    >>> grid = [["BÁO CÁO TAI NẠN GIAO THÔNG", "", ""], ["Ngày xảy ra", "Địa điểm", "Số người chết"],
+    ...         ["05/02/2024", "Km 105+500 QL24", "1"], ["06/02/2024", "Km 12+000 QL40", "0"],
+    ...         ["Tổng cộng", "", "1"]]
+    >>> t = table_under_header(grid, pd.DataFrame(grid[2:]), start=1, n_head=1)
+    >>> t.header_rows, t.row_numbers.tolist()
+    ([2], [3, 4])
+    """
     return table_below(body, header_names(top, start, n_head), first_row_number=start + n_head + 1,
                        header_rows=[start + 1 + k for k in range(n_head)], score=score)
 
 
 def find_table(grid: list[list[str]]) -> FoundTable:
-    """The crash table in ``grid`` (rows of text cells, as in the sheet from its row 1)."""
+    """The crash table in ``grid`` (rows of text cells, as in the sheet from its row 1).
+
+    Parameters
+    ----------
+    grid
+        Rows of text cells, as in the sheet from its row 1 (rows of unequal
+        length are padded).
+
+    Returns
+    -------
+    FoundTable
+        The crash rows under the header :func:`find_header` finds, their row
+        numbers and the rows set aside (see the module's example).
+
+    Examples
+    --------
+    >>> grid = [["BÁO CÁO TAI NẠN GIAO THÔNG", "", ""], ["Ngày xảy ra", "Địa điểm", "Số người chết"],
+    ...         ["05/02/2024", "Km 105+500 QL24", "1"], ["06/02/2024", "Km 12+000 QL40", "0"],
+    ...         ["Tổng cộng", "", "1"]]
+    >>> t = find_table(grid)
+    >>> t.columns, t.row_numbers.tolist(), t.skipped
+    (['Ngày xảy ra', 'Địa điểm', 'Số người chết'], [3, 4], [(5, 'dòng tổng cộng / totals row')])
+    """
     width = max((len(r) for r in grid), default=0)
     grid = [list(r) + [""] * (width - len(r)) for r in grid]
     start, n_head, score = find_header(grid)

@@ -87,6 +87,7 @@ class ValidationResult:
 
     @property
     def valid(self) -> pd.DataFrame:
+        """The crashes without an error (``ok`` true): the rows an import writes."""
         return self.rows.loc[self.rows["ok"]]
 
     @property
@@ -101,6 +102,7 @@ class ValidationResult:
 
     @property
     def n_valid(self) -> int:
+        """Crashes without an error (the rows of :attr:`valid`)."""
         return int(self.rows["ok"].sum())
 
     @property
@@ -110,6 +112,7 @@ class ValidationResult:
 
     @property
     def errors(self) -> pd.DataFrame:
+        """The report's lines of level ``error``."""
         return self.report.loc[self.report["level"] == ERROR]
 
 
@@ -157,7 +160,28 @@ class _Report:
 
 
 def skipped_report(skipped: list[tuple[int, str]]) -> pd.DataFrame:
-    """Report lines for ``(row number, reason)`` rows that are not crash rows."""
+    """Report lines for ``(row number, reason)`` rows that are not crash rows.
+
+    Parameters
+    ----------
+    skipped
+        ``(row number, reason)`` pairs, the reason as ``"Vietnamese / English"``
+        (:attr:`geo.tablefind.FoundTable.skipped`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One line per row, with the columns of :data:`REPORT_COLUMNS`, level
+        ``skipped`` (never an error); no rows when ``skipped`` is empty.
+
+    Examples
+    --------
+    >>> rep = skipped_report([(3, "Dòng tổng cộng / Totals row")])
+    >>> rep[["row", "level"]].to_dict("records")
+    [{'row': 3, 'level': 'skipped'}]
+    >>> rep.loc[0, "reason"]
+    'Không phải dòng vụ TNGT: Dòng tổng cộng / Not a crash row: Totals row'
+    """
     rep = _Report(np.zeros(0, dtype=int))
     for row_no, why in skipped:
         rep.skip(row_no, why)
@@ -169,6 +193,19 @@ def parse_dates(values: pd.Series) -> pd.Series:
     for a date typed by a user: :func:`geo.dates.parse_date_column` with the
     order fixed to day first.
 
+    Parameters
+    ----------
+    values
+        The texts (or dates) of one column.
+
+    Returns
+    -------
+    pandas.Series
+        One timestamp per value, on the same index; ``NaT`` where a value is
+        blank or not a date.
+
+    Examples
+    --------
     >>> parse_dates(pd.Series(["05/02/2024", "2024-02-05 14:30", "31/02/2024", ""])).tolist()
     [Timestamp('2024-02-05 00:00:00'), Timestamp('2024-02-05 14:30:00'), NaT, NaT]
     """
@@ -176,7 +213,27 @@ def parse_dates(values: pd.Series) -> pd.Series:
 
 
 def parse_bool(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """(values, unreadable mask) for yes/no columns (có/không, 1/0, x, yes/no)."""
+    """(values, unreadable mask) for yes/no columns (có/không, 1/0, x, yes/no).
+
+    Parameters
+    ----------
+    values
+        The cells of one yes/no column; case, spaces and Vietnamese tone marks
+        as written (``có``, ``co``, ``Không``, ``x``, ``1``, ``yes``).
+
+    Returns
+    -------
+    truth : numpy.ndarray
+        True where a cell says yes; a blank cell is no.
+    unreadable : numpy.ndarray
+        True where a cell says neither yes nor no.
+
+    Examples
+    --------
+    >>> truth, unreadable = parse_bool(pd.Series(["có", "Không", "x", "", "chắc"]))
+    >>> truth.tolist(), unreadable.tolist()
+    ([True, False, True, False, False], [False, False, False, False, True])
+    """
     s = pd.Series(per_text(values, lambda u: u.astype(str).str.strip().str.lower()), index=values.index)
     truth = s.isin(_TRUE).to_numpy()
     unreadable = ~(truth | s.isin(_FALSE).to_numpy())
@@ -256,6 +313,20 @@ def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
     distinct texts is hashed directly rather than factorised first (the same
     hashes, checked by a test).
 
+    Parameters
+    ----------
+    rows
+        Normalised crash rows (:attr:`ValidationResult.rows`) with the columns
+        ``occurred_at``, ``lon``, ``lat``, ``road_code``, ``chainage_m``,
+        ``deaths``, ``injured`` and ``source_id``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One key per row (16 hex digits, dtype object), in the rows' order.
+
+    Examples
+    --------
     >>> dedup_keys(pd.DataFrame({"occurred_at": pd.to_datetime(["2024-02-05 14:30"]), "lon": [107.5],
     ...     "lat": [14.6], "road_code": ["QL24"], "chainage_m": [161600.0], "deaths": [1], "injured": [0],
     ...     "source_id": ["V1"]})).tolist()   # the key of earlier versions too: stored keys stay valid

@@ -16,6 +16,7 @@ from geo.columns import normalise_header
 from geo.corridor import ZONE_LABELS, ZONE_OUTSIDE, corridor_check, load_corridor_rules
 from geo.crs import WGS84, looks_geographic, transform
 from geo.geometry import repair_geometries
+from i18n import pick
 from models.enums import CASE_OPEN, CaseStatus, ItemType
 from models.orm import EncroachmentCase
 from models.store import Store
@@ -78,12 +79,11 @@ def check_against_corridors(roads: pd.DataFrame, features: pd.DataFrame, *, rule
     zone, zone label, inside_m (how far inside the corridor's outer edge)."""
     res = corridor_check(roads, features["geometry"].to_numpy(),
                          rules=load_corridor_rules(rules, rules_dir=settings.RULES_DIR), search_m=search_m)
-    k = 0 if lang == "vi" else 1
     return pd.DataFrame({
         "id": features["id"].to_numpy(), "road": res["road"].to_numpy(),
         "chainage_m": res["chainage_m"].round(1).to_numpy(), "side": res["side"].to_numpy(),
         "distance_from_centreline_m": res["distance_m"].round(2).to_numpy(), "zone": res["zone"].to_numpy(),
-        "zone_label": res["zone"].map(lambda z: ZONE_LABELS[z][k]).to_numpy(),
+        "zone_label": res["zone"].map(lambda z: pick(ZONE_LABELS[z], lang)).to_numpy(),
         "inside_m": res["inside_m"].round(2).to_numpy(),
     })
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from i18n import pick
 from models.enums import BatchStatus
 from models.store import Store
 
@@ -28,7 +29,7 @@ class Step:
     count: int = 0
 
     def text(self, lang: str = "vi") -> str:
-        return self.vi if lang == "vi" else self.en
+        return pick((self.vi, self.en), lang)
 
 
 def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:

@@ -51,27 +51,37 @@ def test_no_page_or_command_writes_to_the_store_itself():
     assert not bad, bad
 
 
+def _tests_the_language(test: ast.expr) -> bool:
+    """Whether an ``IfExp``'s test picks a language: the name ``vi``, or a
+    comparison of anything with the string ``"vi"`` (``lang == "vi"``,
+    ``"vi" != L``)."""
+    if isinstance(test, ast.Name):
+        return test.id == "vi"
+    if isinstance(test, ast.Compare):
+        return any(isinstance(side, ast.Constant) and side.value == "vi" for side in [test.left, *test.comparators])
+    return False
+
+
 def _inline_language_branches(tree: ast.AST) -> list[int]:
-    """Lines of ``X if vi else Y`` (an ``IfExp`` testing the name ``vi``, also
-    inside a subscript such as ``pair[0 if vi else 1]``)."""
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Name) and node.test.id == "vi":
-            out.append(node.lineno)
-        elif (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.IfExp)
-              and isinstance(node.slice.test, ast.Name) and node.slice.test.id == "vi"):
-            out.append(node.lineno)
-    return sorted(set(out))
+    """Lines of ``X if vi else Y`` or ``X if lang == "vi" else Y`` (an ``IfExp``
+    testing the name ``vi`` or comparing something with ``"vi"``, also inside a
+    subscript such as ``pair[0 if vi else 1]``)."""
+    return sorted({node.lineno for node in ast.walk(tree)
+                   if isinstance(node, ast.IfExp) and _tests_the_language(node.test)})
 
 
 def test_the_detector_finds_an_inline_language_branch():
-    src = 'vi = lang == "vi"\na = "Đoạn" if vi else "Stretch"\nb = pair[0 if vi else 1]\nc = t("Đoạn", lang)\n'
-    assert _inline_language_branches(ast.parse(src)) == [2, 3]
+    src = ('vi = lang == "vi"\na = "Đoạn" if vi else "Stretch"\nb = pair[0 if vi else 1]\nc = t("Đoạn", lang)\n'
+           'd = "Đoạn" if lang == "vi" else "Stretch"\ne = pair[0 if L == "vi" else -1]\n'
+           'f = x if "vi" != self.lang else y\ng = stretch_text(r, vi=lang == "vi")\nh = x if n == 2 else y\n')
+    assert _inline_language_branches(ast.parse(src)) == [2, 3, 5, 6, 7]
 
 
 def test_one_translation_path_no_inline_language_branches():
     """Services and pages translate through ``i18n`` (``t``, ``tr``, ``pick``),
-    never with an inline ``X if vi else Y`` branch of their own."""
+    never with an inline ``X if vi else Y`` or ``X if lang == "vi" else Y``
+    branch of their own (geo/ keeps its own ``label_vi if lang == "vi" else
+    label_en``: it may not import ``i18n``)."""
     bad = []
     for package in ("services", "app_pages"):
         for path in sorted((ROOT / package).glob("*.py")):
