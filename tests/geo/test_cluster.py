@@ -53,10 +53,27 @@ def test_hdbscan_finds_the_groups_placed_by_hand():
     assert np.array_equal(labels == -1, want == -1)
 
 
-def test_hdbscan_option_finds_clusters_in_real_points(uk_points):
-    x, y = uk_points
-    labels = hdbscan(x[:3000], y[:3000], min_cluster_size=5)
-    assert labels.max() >= 1
+@pytest.mark.parametrize("min_cluster_size,min_samples", [(5, None), (10, 5)])
+def test_hdbscan_is_scikit_learns_up_to_ties_and_exactly_with_prims_order(uk_points, min_cluster_size, min_samples):
+    """The same definitions as scikit-learn's HDBSCAN (``min_samples``
+    counting the point itself): Prim's order gives its labels exactly;
+    Borůvka's (the default, many times faster) breaks the ties of mutual
+    reachability otherwise, and still finds nearly the same clusters."""
+    import warnings
+
+    from sklearn.cluster import HDBSCAN
+    from sklearn.metrics import adjusted_rand_score
+
+    x, y = uk_points[0][:6000], uk_points[1][:6000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=min_samples).fit_predict(np.column_stack([x, y]))
+    exact = hdbscan(x, y, min_cluster_size=min_cluster_size, min_samples=min_samples, exact=True)
+    assert want.max() >= 20
+    assert same_partition(exact, want) and np.array_equal(exact == -1, want == -1)
+    fast = hdbscan(x, y, min_cluster_size=min_cluster_size, min_samples=min_samples)
+    assert adjusted_rand_score(want, fast) > 0.9
+    assert abs(int(fast.max()) - int(want.max())) <= 0.1 * want.max()
 
 
 def test_cluster_table_sums_crashes():
