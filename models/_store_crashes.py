@@ -238,6 +238,15 @@ class CrashesMixin:
             self._check(Action.IMPORT, commune=self.principal.commune)
             if batch.status == BatchStatus.UNDONE:
                 raise TransitionError(f"Lần nhập {batch_id} đã được hoàn tác / Batch {batch_id} already undone")
+            # another source's report merged into a crash of this batch is a crash again (it was never wrong)
+            merged = conn.execute(select(Crash.id, Crash.merged_into).where(
+                Crash.merged_into.in_(select(Crash.id).where(Crash.batch_id == batch_id)),
+                Crash.batch_id.is_distinct_from(batch_id))).all()
+            for crash_id, kept in merged:
+                conn.execute(update(Crash).where(Crash.id == crash_id).values(deleted=False, merged_into=None,
+                                                                              version=Crash.version + 1))
+                _audit(conn, user=user, table="crash", row_id=crash_id, action="restore",
+                       changes={"deleted": [True, False], "merged_into": [kept, None], "undo_batch": [None, batch_id]})
             n = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
             n += self._revert_corrections(conn, batch_id, user=user)
             conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status=BatchStatus.UNDONE))

@@ -185,3 +185,22 @@ def test_the_migration_gives_the_orms_table_and_column(store):
         assert MigrationContext.configure(conn).get_current_revision() == "0008"
     mine = [d for d in diffs if "crash_pair_decision" in repr(d) or "merged_into" in repr(d)]
     assert not mine, mine
+
+
+def test_undoing_the_kept_crashs_import_brings_the_merged_report_back(two_sources):
+    """The police batch of the kept crash is undone: the health service's
+    report merged into it is a crash again (it was never wrong), and says so
+    in its history; it is offered in no pair (its partner is gone)."""
+    store, ids = two_sources
+    keep, drop = ids["CA-1"], ids["YT-7"]
+    d = pair_detail(store, keep, drop)
+    merge_pair(store, keep, drop, fields=["injured"], versions=d.versions, user="lan")
+    police = int(store.crash_records([keep]).iloc[0]["batch_id"])
+    store.undo_batch(police, user="lan")
+    crashes = store.crashes_frame()
+    assert set(crashes["source_id"]) == {"YT-7", "YT-8"}
+    rec = store.crash_records([drop]).iloc[0]
+    assert not bool(rec["deleted"]) and pd.isna(rec["merged_into"])
+    h = store.history("crash", drop)
+    assert h["action"].iloc[-1] == "restore" and h["changes"].iloc[-1]["merged_into"] == [keep, None]
+    assert duplicate_pairs(store).empty
