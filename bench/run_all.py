@@ -8,8 +8,11 @@ import argparse
 import json
 
 # `python bench/run_all.py` puts bench/ first on the path: the benchmarks import as top-level modules
+import bench_blackspots_file
 import bench_cluster
 import bench_corridor
+import bench_duplicates
+import bench_hdbscan
 import bench_import
 import bench_load
 import bench_import_large
@@ -25,7 +28,8 @@ a = ap.parse_args()
 runs = {"import": bench_import.main, "screening": bench_screening.main, "cluster": bench_cluster.main,
         "corridor": bench_corridor.main, "map": bench_map.main,
         "load": lambda: bench_load.main(seconds=a.load_seconds), "import_large": bench_import_large.main,
-        "pages": bench_pages.main, "sessions": lambda: bench_sessions.main(seconds=a.load_seconds)}
+        "pages": bench_pages.main, "sessions": lambda: bench_sessions.main(seconds=a.load_seconds),
+        "blackspots_file": bench_blackspots_file.main, "hdbscan": bench_hdbscan.main, "duplicates": bench_duplicates.main}
 for name, fn in runs.items():
     if a.only and name not in a.only:
         continue
