@@ -137,11 +137,10 @@ def import_crash_csv(store: Store, path: str | Path, *, report_path: str | Path,
         col = mapping["occurred_at"]
         n_dmy = n_mdy = 0
         first_dmy = first_mdy = 0
-        for t in parts.tables(chunk_rows=chunk_rows, usecols=[columns.index(col)]):
-            if t.frame.empty:
+        for values, nums in parts.column(columns.index(col), chunk_rows=chunk_rows):
+            if values.empty:
                 continue
-            k_dmy, k_mdy, f_dmy, f_mdy = order_proofs(t.frame[col])
-            nums = t.numbers()
+            k_dmy, k_mdy, f_dmy, f_mdy = order_proofs(values)
             if k_dmy and not n_dmy:
                 first_dmy = int(nums[f_dmy])
             if k_mdy and not n_mdy:

@@ -173,3 +173,31 @@ def test_arrows_csv_reader_gives_pandas_cells_or_steps_aside():
     assert used > 200 and aside > 200
     assert _arrow_body("T\nh1,h2\n1,2\n\n3,4\n", sep=",", skip=2, width=2) is None   # a blank line: pandas reads it
     assert _arrow_body("T\nh1,h2\n1,2\n3\n", sep=",", skip=2, width=2) is None       # a short row: pandas pads it
+
+
+def test_one_column_of_a_large_csv_read_by_arrow_or_pandas_alike(tmp_path):
+    """The date column a large import reads first (to decide the date order):
+    by Arrow's reader for a UTF-8 file in NFC without blank lines, by pandas
+    otherwise (a blank line, Windows-1258), the same cells and row numbers."""
+    import unicodedata
+
+    from geo.io import csv_parts, encode_cp1258
+
+    rows = [f"V{i},{(i % 28) + 1:02d}/0{(i % 9) + 1}/2024 {i % 24:02d}:15,\"Km {i}+100, QL24\",{i % 3}"
+            for i in range(1, 40)]
+    text = "BẢNG THỐNG KÊ\nMã vụ,Ngày giờ,Địa điểm,Số người chết\n" + "\n".join(rows) + "\n"
+    plain, blank, legacy = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
+    plain.write_text(text, encoding="utf-8")
+    blank.write_text(text.replace("\nV20,", "\n\nV20,"), encoding="utf-8")
+    legacy.write_bytes(encode_cp1258(text))
+    got = {}
+    for path in (plain, blank, legacy):
+        parts = csv_parts(path)
+        assert (parts._arrow_column(1) is not None) == (path == plain)
+        cells = [(v, int(n)) for s, ns in parts.column(1, chunk_rows=7) for v, n in zip(s, ns)]
+        want = [(v, int(n)) for t in parts.tables(chunk_rows=7, usecols=[1]) for v, n in zip(t.frame.iloc[:, 0],
+                                                                                        t.numbers())]
+        assert cells == want and all(unicodedata.is_normalized("NFC", v) for v, _ in cells)
+        got[path.name] = cells
+    assert got["a.csv"][0] == ("02/02/2024 01:15", 3) and len(got["a.csv"]) == 39
+    assert ("", 22) in got["b.csv"] and got["b.csv"][-1][1] == 42   # the blank line is a row and is counted
