@@ -239,4 +239,13 @@ def load_demo_plan(store: Store, *, user: str = "demo") -> dict[str, int]:
         store.link_item("blackspot", int(sid), section_id=int(secs.get("II.3", secs.iloc[0])), lead_agency_id=lead,
                         user=user)
         n_works += 1
+    # a proposed work, not started: what the economic appraisal ranks (works page, Thẩm định kinh tế)
+    for sid in spots.loc[spots["road_code"] == "QL24", "id"].iloc[2:3]:
+        wid = store.add_work(work_type="guardrails", blackspot_id=int(sid), name="Hộ lan tôn sóng đoạn cong",
+                             description="Hộ lan tôn sóng hai bên đoạn đường cong (đề xuất, mô phỏng)",
+                             cost_vnd=420_000_000, funding_source="Ngân sách tỉnh (mô phỏng)", agency_id=lead,
+                             planned_start=today + timedelta(days=60), planned_end=today + timedelta(days=150),
+                             user=user)
+        store.link_item("work", wid, section_id=int(secs.get("II.3", secs.iloc[0])), lead_agency_id=lead, user=user)
+        n_works += 1
     return {"plan": pid, "cases": n_cases, "works": n_works}
