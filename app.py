@@ -21,6 +21,7 @@ with st.sidebar:
 lang = st.session_state["lang"]
 
 from app_pages.login import account_box, current_principal, login_form  # noqa: E402
+from models.permissions import ROLE_ACTIONS, Action  # noqa: E402
 
 principal, needs_login = current_principal(lang)
 
@@ -36,6 +37,10 @@ pages = [
     st.Page("app_pages/duplicates.py", title=t("Trùng lặp giữa các nguồn", lang), icon=":material/merge:",
             url_path="duplicates"),
 ]
+if needs_login or principal is None or Action.CREATE_ITEM in ROLE_ACTIONS[principal.role]:
+    # field entry from a phone: for the roles that may create items (and in open mode)
+    pages.append(st.Page("app_pages/field.py", title=t("Ghi nhận hiện trường", lang), icon=":material/add_location_alt:",
+                         url_path="field"))
 if needs_login or (principal is not None and principal.role.value == "admin"):
     # before sign-in every page is known (hidden), so a deep link survives the sign-in
     pages.append(st.Page("app_pages/users.py", title=t("Tài khoản", lang), icon=":material/group:", url_path="users"))

@@ -64,3 +64,8 @@ class PermissionDenied(StoreError):
 class BackupError(StoreError):
     """A backup file that cannot be restored: missing, damaged, truncated,
     foreign, or from a newer version of the tool. The store is left as it was."""
+
+
+class FieldEntryError(BlackspotError):
+    """A field entry (the phone page) refused before anything is written: no
+    place, no description, a photo that is not an image or too large."""

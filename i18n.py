@@ -458,6 +458,8 @@ EN: dict[str, str] = {
     'Các vụ theo điểm': 'Crashes per spot',
     '**Ghi nhận lấn chiếm tại đây**': '**Record an encroachment**',
     'Đã ghi nhận vụ #{id}': 'Case #{id} recorded',
+    'Vị trí đã lấy quá 5 phút trước; hãy bấm lấy vị trí lại.':
+        'The place was taken more than 5 minutes ago; tap to take it again.',
     # the economic appraisal of works
     'Thẩm định kinh tế': 'Economic appraisal',
     'GDP bình quân đầu người': 'GDP per capita',
@@ -520,6 +522,51 @@ EN: dict[str, str] = {
     'Hoàn tác quyết định': 'Undo a decision',
     'Hoàn tác': 'Undo',
     'Đã hoàn tác quyết định': 'Decision undone',
+    # Field entry on a phone (issue 19.2)
+    'Ghi nhận hiện trường': 'Field entry',
+    'Tài khoản của bạn chỉ được xem; không ghi nhận được.': 'Your account may only view; it cannot record entries.',
+    'Ghi nhận gì?': 'What are you recording?',
+    'Điểm tiềm ẩn (nguy cơ tai nạn)': 'Hazard (potential crash point)',
+    'Lấn chiếm hành lang an toàn': 'Encroachment of the safety corridor',
+    'Lấy vị trí của tôi': 'Use my location',
+    'Đang lấy vị trí…': 'Finding the location…',
+    'Trình duyệt không cho phép lấy vị trí.': 'The browser does not allow the location.',
+    'Không xác định được vị trí.': 'The location could not be found.',
+    'Quá thời gian chờ vị trí.': 'The location took too long.',
+    'Trình duyệt này không lấy được vị trí.': 'This browser cannot give the location.',
+    'Trình duyệt chỉ cho lấy vị trí qua HTTPS.': 'The browser gives the location only over HTTPS.',
+    'Trình duyệt không cho phép lấy vị trí. Hãy cho phép trong cài đặt trình duyệt, hoặc nhập vị trí bằng tay bên dưới.':
+        "The browser does not allow the location. Allow it in the browser's settings, or enter the place by hand "
+        "below.",
+    'Không xác định được vị trí. Hãy thử lại ngoài trời, hoặc nhập vị trí bằng tay bên dưới.':
+        'The location could not be found. Try again outdoors, or enter the place by hand below.',
+    'Quá thời gian chờ vị trí. Hãy thử lại, hoặc nhập vị trí bằng tay bên dưới.':
+        'The location took too long. Try again, or enter the place by hand below.',
+    'Trình duyệt này không lấy được vị trí. Hãy nhập vị trí bằng tay bên dưới.':
+        'This browser cannot give the location. Enter the place by hand below.',
+    'Trình duyệt chỉ cho lấy vị trí khi trang mở qua HTTPS. Hãy nhập vị trí bằng tay bên dưới, hoặc nhờ quản trị bật HTTPS.':
+        'The browser gives the location only to a page opened over HTTPS. Enter the place by hand below, or ask '
+        'the administrator to turn HTTPS on.',
+    'Hãy nhập cả vĩ độ và kinh độ': 'Enter both the latitude and the longitude',
+    'Dùng vị trí này': 'Use this place',
+    'từ điện thoại': 'from the phone',
+    'nhập bằng tay': 'entered by hand',
+    'Không trên tuyến đường nào đã biết: sẽ lưu theo tọa độ.': 'Not on any known road: it will be saved by its coordinates.',
+    'bên trái': 'left side',
+    'bên phải': 'right side',
+    'Vị trí kém chính xác (±{n} m): hãy thử lại ở chỗ thoáng.': 'An imprecise location (±{n} m): try again in the open.',
+    'Nhập vị trí bằng tay': 'Enter the place by hand',
+    'Mô tả và ảnh': 'Description and photo',
+    'Chụp bằng camera trong trang': 'Take the photo with the camera in the page',
+    'Mô tả ngắn': 'Short description',
+    'vd. ổ gà sâu giữa làn, khuất tầm nhìn ở khúc cua': 'e.g. a deep pothole mid-lane, no sight line at the bend',
+    'Ảnh': 'Photo',
+    'Ảnh hiện trường (chụp hoặc chọn ảnh)': 'Site photo (take or choose one)',
+    'Lưu ghi nhận': 'Save the entry',
+    'không trên tuyến đường nào đã biết': 'not on any known road',
+    'Đã gắn cờ điểm tiềm ẩn #{id}': 'Potential point #{id} flagged',
+    'Đã ghi nhận vụ lấn chiếm #{id}': 'Encroachment case #{id} recorded',
+    'có ảnh': 'with a photo',
 }
 
 
