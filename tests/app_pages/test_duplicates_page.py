@@ -2,13 +2,13 @@
 per field, "not a duplicate" hiding the pair, and the undo."""
 from __future__ import annotations
 
-import os
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from geo.validate import validate_crashes
 from models.store import Store
+from tests.app_pages.conftest import database_url
 from tests.app_pages.test_every_page_reads_right import BAD_CELLS, _texts
 from tests.conftest import ROOT
 from tests.models.test_duplicates import HEALTH, POLICE, _table
@@ -20,13 +20,8 @@ def dup_url(tmp_path):
     store = Store(url)
     for rows, source in ((POLICE, "Công an huyện"), (HEALTH, "Trung tâm y tế")):
         store.import_crashes(validate_crashes(_table(rows)), filename=f"{source}.csv", source=source)
-    old = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = url
-    yield url
-    if old is None:
-        os.environ.pop("DATABASE_URL", None)
-    else:
-        os.environ["DATABASE_URL"] = old
+    with database_url(url):
+        yield url
 
 
 def _page(lang: str = "vi") -> AppTest:
