@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import numpy as np
@@ -435,6 +435,8 @@ class CsvParts:
     blank_lines: bool = True
     #: a quote in the lines above the table (readers count those lines differently)
     quote_in_header: bool = True
+    #: Arrow's reader read the whole file as pandas' would (set by :meth:`column`): the parts are read by it
+    arrow_reads_it: bool = False
 
     def column(self, index: int, *, chunk_rows: int = 200_000) -> Iterator[tuple[pd.Series, np.ndarray]]:
         """One column's cells as text with their row numbers, a part at a
@@ -451,27 +453,60 @@ class CsvParts:
             part = got.iloc[k:k + chunk_rows].reset_index(drop=True)
             yield part, np.arange(len(part)) + self.first_row_number + k
 
+    def _arrow_options(self, columns: list[str] | None = None) -> dict[str, Any]:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        names = [str(k) for k in range(self.width)]
+        return dict(read_options=pacsv.ReadOptions(skip_rows=self.first_row_number - 1, column_names=names,
+                                                   encoding="utf-8", block_size=1 << 24),
+                    parse_options=pacsv.ParseOptions(delimiter=self.sep, newlines_in_values=True,
+                                                     ignore_empty_lines=False),
+                    convert_options=pacsv.ConvertOptions(include_columns=columns or names,
+                                                         column_types={n: pa.string() for n in columns or names},
+                                                         strings_can_be_null=False,
+                                                         quoted_strings_can_be_null=False))
+
     def _arrow_column(self, index: int) -> pd.Series | None:
+        """The column read whole by Arrow, or None where pandas must read the
+        file. Arrow reading it whole proves every row has the header's width:
+        the parts may then be read by Arrow too (:attr:`arrow_reads_it`)."""
         if not (self.nfc and self.encoding.startswith("utf-8")) or self.blank_lines or self.quote_in_header:
             return None
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        names = [str(k) for k in range(self.width)]
         try:
-            table = pacsv.read_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(skip_rows=self.first_row_number - 1, column_names=names,
-                                               encoding="utf-8"),
-                parse_options=pacsv.ParseOptions(delimiter=self.sep, newlines_in_values=True,
-                                                 ignore_empty_lines=False),
-                convert_options=pacsv.ConvertOptions(include_columns=[names[index]],
-                                                     column_types={names[index]: pa.string()},
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+            table = pacsv.read_csv(self.path, **self._arrow_options([str(index)]))
         except (pa.ArrowInvalid, pa.ArrowException, ValueError, OSError):
             return None
         values: pd.Series = table.column(0).to_pandas()
+        self.arrow_reads_it = True
         return values
+
+    def _arrow_parts(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
+        """Every column's cells, ``chunk_rows`` rows at a time, read by Arrow's
+        streaming CSV reader (the file's blocks parsed on every core)."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        held: list[pa.RecordBatch] = []
+        n = 0
+        with pacsv.open_csv(self.path, **self._arrow_options()) as reader:
+            for batch in reader:
+                held.append(batch)
+                n += batch.num_rows
+                while n >= chunk_rows:
+                    table = pa.Table.from_batches(held)
+                    held, n = table.slice(chunk_rows).to_batches(), n - chunk_rows
+                    yield self._arrow_frame(table.slice(0, chunk_rows))
+        if n:
+            yield self._arrow_frame(pa.Table.from_batches(held))
+
+    def _arrow_frame(self, table: Any) -> pd.DataFrame:
+        frame: pd.DataFrame = table.to_pandas(deduplicate_objects=False)
+        frame.columns = pd.RangeIndex(self.width)
+        return frame
 
     @property
     def columns(self) -> list[str]:
@@ -517,11 +552,13 @@ class CsvParts:
         heads = self.heads if usecols is None else [self.heads[i] for i in usecols]
         first, ended = self.first_row_number, None
         try:
-            reader = pd.read_csv(self.path, encoding=self.encoding, sep=self.sep, header=None,
-                                 names=range(self.width), usecols=usecols, skiprows=self.first_row_number - 1,
-                                 dtype=str, keep_default_na=False, skip_blank_lines=False, engine="c",
-                                 index_col=False, chunksize=chunk_rows)
-            parts = iter(reader)
+            if self.arrow_reads_it and usecols is None:
+                parts = self._arrow_parts(chunk_rows)
+            else:
+                parts = iter(pd.read_csv(self.path, encoding=self.encoding, sep=self.sep, header=None,
+                                         names=range(self.width), usecols=usecols,
+                                         skiprows=self.first_row_number - 1, dtype=str, keep_default_na=False,
+                                         skip_blank_lines=False, engine="c", index_col=False, chunksize=chunk_rows))
             part = next(parts, None)
             while part is not None:
                 nxt = next(parts, None)

@@ -220,3 +220,37 @@ def test_the_worker_process_checks_and_its_failure_rolls_back(ql24_store, tmp_pa
     monkeypatch.setattr(importing, "validate_crashes", real)
     out = import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=3, worker=True)
     assert out.summary.n_imported == 9 and sorted(_crash_table(ql24_store)["source_id"]) == [f"W{i}" for i in range(9)]
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 5, 1000])
+def test_parts_read_by_arrow_give_what_pandas_parts_give(ql24, tmp_path, chunk_rows, monkeypatch):
+    """A UTF-8 file in NFC without blank lines is read part by part by Arrow's
+    reader (once its date column read whole by it shows every row fits); the
+    same lines in Windows-1258 go through pandas: the same crashes, counts and
+    report, row for row."""
+    from geo.io import CsvParts, decode_text
+    from models.store import Store
+
+    text = decode_text(_per_casualty_csv())[0]
+    text = "\r\n".join(line for line in text.split("\r\n") if line) + "\r\n"   # no blank line
+    utf8, legacy = tmp_path / "utf8.csv", tmp_path / "cp1258.csv"
+    utf8.write_bytes(text.encode("utf-8"))
+    legacy.write_bytes(encode_cp1258(text))
+    used = []
+    real = CsvParts._arrow_parts
+    monkeypatch.setattr(CsvParts, "_arrow_parts", lambda self, n: used.append(self.path.name) or real(self, n))
+    got = {}
+    for path in (utf8, legacy):
+        store = Store(f"sqlite:///{tmp_path}/{path.stem}.sqlite")
+        store.add_roads(ql24, user="an")
+        out = import_crash_csv(store, path, report_path=tmp_path / f"{path.stem}.report.csv", chunk_rows=chunk_rows,
+                               worker=False)
+        report = pd.read_csv(tmp_path / f"{path.stem}.report.csv", dtype=str, keep_default_na=False,
+                             encoding="utf-8-sig")
+        report["row"] = report["row"].astype(int)
+        got[path.stem] = (_crash_table(store), (out.n_rows, out.n_crashes, out.n_valid, out.n_errors, out.n_skipped),
+                          _lines(report))
+    assert used and set(used) == {"utf8.csv"}
+    pd.testing.assert_frame_equal(got["utf8"][0], got["cp1258"][0])
+    assert len(got["utf8"][0]) == len(CRASHES)
+    assert got["utf8"][1] == got["cp1258"][1] and got["utf8"][2] == got["cp1258"][2]
