@@ -69,3 +69,8 @@ class BackupError(StoreError):
 class FieldEntryError(BlackspotError):
     """A field entry (the phone page) refused before anything is written: no
     place, no description, a photo that is not an image or too large."""
+
+
+class AreaError(BlackspotError):
+    """An area to filter by that is not a valid polygon or multipolygon in
+    WGS 84 (lon/lat): unreadable text, a line or point, edges crossing."""

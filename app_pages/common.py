@@ -148,8 +148,39 @@ def page_link(where, page: str, label: str) -> None:
         pass
 
 
+AREA_KEY = "filter_area"  # the area drawn on the map that every page filters by (WKT, WGS 84)
+
+
 def filters() -> Filters:
-    return st.session_state.get("filters") or Filters()
+    """The sidebar's filters, with the area set on the map (``AREA_KEY``); an
+    area that is not a valid polygon is dropped with a message."""
+    from dataclasses import replace
+
+    from errors import AreaError
+    from services.filters import area_text
+
+    f = st.session_state.get("filters") or Filters()
+    area = st.session_state.get(AREA_KEY) or None
+    if area is not None:
+        try:
+            area = area_text(area)
+        except AreaError as exc:
+            st.session_state.pop(AREA_KEY, None)
+            show_error(exc)
+            area = None
+    return f if f.area == area else replace(f, area=area)
+
+
+def set_area(area) -> None:
+    """Filter every page by this area (WKT, GeoJSON or a shapely polygon);
+    raises AreaError when it is not a valid polygon in WGS 84."""
+    from services.filters import area_text
+
+    st.session_state[AREA_KEY] = area_text(area)
+
+
+def clear_area() -> None:
+    st.session_state.pop(AREA_KEY, None)
 
 
 def show_flash() -> None:

@@ -7,13 +7,13 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import settings
-from errors import BlackspotError
+from errors import AreaError, BlackspotError
 from geo.chainage import format_chainage
 from i18n import t
 from models.enums import SpotKind
-from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_boundaries, load_cases,
-                              load_corridors, load_crashes, load_roads, load_spots, load_works, show_error,
-                              md_text, show_flash, tr, url)
+from app_pages.common import (clear_area, current_user, filters, get_store, invalidate, lang, load_boundaries,
+                              load_cases, load_corridors, load_crashes, load_roads, load_spots, load_works, md_text,
+                              set_area, show_error, show_flash, tr, url)
 from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
@@ -30,7 +30,7 @@ crashes = filter_crashes(load_crashes(url()), f)
 spots = filter_spots(load_spots(url()), f)
 roads = load_roads(url())
 cases = filter_items(load_cases(url()), f)
-works = work_geometries(filter_items(load_works(url()), f), load_spots(url()), roads)
+works = filter_items(work_geometries(load_works(url()), load_spots(url()), roads), f)  # a work where the map shows it
 
 c = st.columns(4)
 heat = c[0].toggle(t("heat", L), key="map_heat")
@@ -39,6 +39,10 @@ show_corr = c[2].toggle(tr("Hành lang an toàn"), value=True, key="map_corridor
 c[3].caption(f"{len(crashes):,} {tr('vụ')} · {len(spots)} {tr('điểm')} · "
              f"{len(cases)} {tr('vụ lấn chiếm')} · {len(works)} {tr('công trình')}"
              .replace(",", "."))
+if f.area:
+    a1, a2 = st.columns([3, 1])
+    a1.info(tr("Đang lọc theo vùng vẽ trên bản đồ"))
+    a2.button(tr("Bỏ lọc vùng"), key="map_area_clear", on_click=clear_area)
 
 items = ([("blackspot", int(i), f"{SpotKind(k).label(L)} #{i} {r or ''} {format_chainage(a)}")
           for i, k, r, a in zip(spots["id"], spots["kind"], spots["road_code"], spots["from_m"])] if len(spots) else [])
@@ -60,6 +64,7 @@ def map_and_panel():
         m = planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=load_boundaries(url()),
                         corridors=load_corridors(url()) if show_corr else None, cases=cases, works=works,
                         heat=heat, offline=offline, lang=L, selected=st.session_state.get("map_selected"), draw=True,
+                        area=shapely.from_wkt(f.area) if f.area else None,
                         view_key=repr((st.session_state.get("map_selected"), f)))
         out = st_folium(m, height=660, use_container_width=True, key=f"planner_map_{heat}_{offline}_{show_corr}",
                         returned_objects=["last_clicked", "last_object_clicked_count",
@@ -133,6 +138,16 @@ def place_actions(point):
         st.markdown(f"**{md_text(where['road'])} {md_text(format_chainage(where['chainage_m']))}**, "
                     f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
                     f"{where['distance_m']:.1f} m {tr('từ tim đường')} · {zone}")
+    if outline is not None and outline.geom_type in ("Polygon", "MultiPolygon"):
+        # the same outline may instead filter every page (and the exports) by the area it draws
+        if st.button(tr("Lọc theo vùng đã vẽ"), key="map_area_set", type="primary"):
+            try:
+                set_area(outline)
+            except AreaError as exc:
+                show_error(exc)
+            else:
+                st.rerun(scope="app")
+        st.caption(tr("…hoặc ghi nhận vùng này là một vụ lấn chiếm:"))
     record_case_form(lang=L, key="place_case", point=(lon, lat), outline=outline,
                      on_saved=lambda cid: st.session_state.update(map_selected=("case", cid)))
     if outline is not None:

@@ -36,7 +36,8 @@ plan_label = {int(r["id"]): f"{r['number'] or ''} · {r['title'][:80]}" for r in
 with tab_targets:
     f = filters()
     crashes = filter_crashes(load_crashes(url()), Filters(communes=f.communes, roads=f.roads, vehicle=f.vehicle,
-                                                          alcohol=f.alcohol, severities=f.severities))
+                                                          alcohol=f.alcohol, severities=f.severities,
+                                                          area=f.area))
     c = st.columns([3, 2, 2])
     pid = c[0].selectbox(tr("Kế hoạch"), [None] + plan_ids, key="target_plan",
                          format_func=lambda i: ("— (năm dương lịch / calendar year)" if i is None else plan_label[i]))

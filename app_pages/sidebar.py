@@ -7,7 +7,7 @@ import streamlit as st
 import settings
 from geo.rules import load_rulesets
 from geo.severity import labels as severity_labels
-from app_pages.common import load_crashes, load_roads, tr, url
+from app_pages.common import AREA_KEY, clear_area, load_crashes, load_roads, tr, url
 from services.filters import Filters, options
 
 
@@ -65,9 +65,12 @@ def render(lang: str) -> Filters:
         if outside:
             st.caption(tr("{n} vụ nằm ngoài khoảng thời gian đã chọn (dữ liệu: {a} – {b})").format(
                 n=outside, a=f"{opts['date_min']:%d/%m/%Y}", b=f"{opts['date_max']:%d/%m/%Y}"))
+    if st.session_state.get(AREA_KEY):
+        st.info(tr("Đang lọc theo vùng vẽ trên bản đồ"))
+        st.button(tr("Bỏ lọc vùng"), key="f_area_clear", on_click=clear_area)
     f = Filters(date_from=d_from, date_to=d_to, communes=tuple(communes), roads=tuple(roads),
                 severities=tuple(severities), vehicle=None if vehicle == "—" else vehicle,
                 cause=None if cause == "—" else cause, alcohol=alcohol,
-                ruleset=rs)
+                ruleset=rs, area=st.session_state.get(AREA_KEY) or None)
     st.session_state["filters"] = f
     return f

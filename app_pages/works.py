@@ -18,16 +18,16 @@ from models.enums import WorkStatus, WorkType
 from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_crashes,
                               load_roads, load_spots, load_works, show_error, show_flash, tr, url)
 from app_pages.panel import list_and_panel
-from services.filters import filter_items, filter_spots
+from services.filters import filter_spots
 from services.appraisal import appraise_works, totals, within_budget
 from services.documents import vnd
-from services.works import NEAR_M, add_work, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
+from services.works import NEAR_M, add_work, filter_works, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
 
 L = lang()
 st.title(t("works", L))
 show_flash()
 store = get_store()
-works = filter_items(load_works(url()), filters())
+works = filter_works(load_works(url()), filters(), spots=load_spots(url()), roads=load_roads(url()))
 agencies = load_agencies(url())
 names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
 status_labels = {s.value: s.label(L) for s in WorkStatus}

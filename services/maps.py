@@ -406,7 +406,8 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 boundaries: pd.DataFrame | None = None, corridors: pd.DataFrame | None = None,
                 cases: pd.DataFrame | None = None, works: pd.DataFrame | None = None, heat: bool = False,
                 offline: bool = False, lang: str = "vi", selected: tuple[str, int] | None = None,
-                draw: bool = False, view_key: str | None = None) -> folium.Map:
+                draw: bool = False, view_key: str | None = None,
+                area: shapely.Geometry | None = None) -> folium.Map:
     """The planners' map: base layers (OpenStreetMap, and a plain offline base
     that needs no tile server), and toggled layers: boundaries, roads,
     corridor strips, crashes (clustered by severity, or a heat map), black
@@ -421,7 +422,8 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     from outside. With ``view_key`` (what the map shows: the chosen item and
     the filters) the browser keeps the user's view while the key is the same
     (the map drawn again after a save); a new key fits the chosen item, else
-    the data.
+    the data. ``area`` (the area every page is filtered by) is outlined,
+    dashed and unfilled, so a click inside it still reaches the map.
     """
     b: list[list[float]] | None = _bounds(crashes["lon"], crashes["lat"]) if len(crashes) else None
     if b is None and roads is not None and len(roads):
@@ -542,6 +544,10 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             else:
                 _vector(g, tooltip=tip, colour=colour, weight=2, fill_opacity=0.6).add_to(fg)
         fg.add_to(m)
+    if area is not None and not area.is_empty:
+        folium.GeoJson(shapely.to_geojson(area), name="Vùng lọc / Area filter",
+                       style_function=lambda _: {"color": "#6a1b9a", "weight": 2, "dashArray": "6 4",
+                                                 "fill": False}).add_to(m)
     if draw:  # draw a structure's outline to record it as an encroachment
         plugins.Draw(export=False, position="topleft",
                      draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,

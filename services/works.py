@@ -14,6 +14,7 @@ from geo.evaluation import BeforeAfter, before_after, segment_counts
 from models.enums import ItemType, WorkStatus
 from models.orm import RemediationWork
 from models.store import Store
+from services.filters import Filters, filter_items
 from services.lifecycle import as_date, check_transition
 
 
@@ -194,3 +195,10 @@ def set_work_status(store: Store, work_id: int, new_status: WorkStatus | str, *,
                              expected_version=expected_version, user=user, actual_start=actual_start,
                              actual_end=actual_end)
     return saved
+
+
+def filter_works(works: pd.DataFrame, f: Filters, *, spots: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
+    """Works under the shared filters; with an area, each work placed where
+    the map shows it (:func:`work_geometries`: its spot, else its stretch)."""
+    geometry = work_geometries(works, spots, roads)["geometry"] if f.area and len(works) else None
+    return filter_items(works, f, geometry=geometry)
