@@ -31,6 +31,7 @@ run: install vendor demo
 
 test: install vendor
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy geo services
 	$(BIN)/python -m pytest
 

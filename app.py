@@ -2,6 +2,7 @@
 (language and filters), drawn here once.
 
 Run with ``make run`` (or ``streamlit run app.py``)."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -14,8 +15,13 @@ if "lang" not in st.session_state:
     st.session_state["lang"] = "vi"
 
 with st.sidebar:
-    choice = st.radio(t("language"), ["Tiếng Việt", "English"], horizontal=True,
-                      index=0 if st.session_state["lang"] == "vi" else 1, key="lang_choice")
+    choice = st.radio(
+        t("language"),
+        ["Tiếng Việt", "English"],
+        horizontal=True,
+        index=0 if st.session_state["lang"] == "vi" else 1,
+        key="lang_choice",
+    )
     st.session_state["lang"] = "vi" if choice == "Tiếng Việt" else "en"
 
 lang = st.session_state["lang"]
@@ -34,13 +40,23 @@ pages = [
     st.Page("app_pages/plans.py", title=t("plans", lang), icon=":material/flag:", url_path="plans"),
     st.Page("app_pages/exports.py", title=t("exports", lang), icon=":material/download:", url_path="exports"),
     st.Page("app_pages/import_data.py", title=t("import", lang), icon=":material/upload_file:", url_path="import"),
-    st.Page("app_pages/duplicates.py", title=t("Trùng lặp giữa các nguồn", lang), icon=":material/merge:",
-            url_path="duplicates"),
+    st.Page(
+        "app_pages/duplicates.py",
+        title=t("Trùng lặp giữa các nguồn", lang),
+        icon=":material/merge:",
+        url_path="duplicates",
+    ),
 ]
 if needs_login or principal is None or Action.CREATE_ITEM in ROLE_ACTIONS[principal.role]:
     # field entry from a phone: for the roles that may create items (and in open mode)
-    pages.append(st.Page("app_pages/field.py", title=t("Ghi nhận hiện trường", lang), icon=":material/add_location_alt:",
-                         url_path="field"))
+    pages.append(
+        st.Page(
+            "app_pages/field.py",
+            title=t("Ghi nhận hiện trường", lang),
+            icon=":material/add_location_alt:",
+            url_path="field",
+        )
+    )
 if needs_login or (principal is not None and principal.role.value == "admin"):
     # before sign-in every page is known (hidden), so a deep link survives the sign-in
     pages.append(st.Page("app_pages/users.py", title=t("Tài khoản", lang), icon=":material/group:", url_path="users"))

@@ -27,6 +27,7 @@ exist, commands on the store authenticate: ``--user NAME`` (password asked, or
 ``--password-stdin``) or ``BLACKSPOT_TOKEN``. Exit codes: 0 done, 1 invalid
 rows (report written), 2 any other error (one line on stderr).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,7 @@ _AUTH: dict = {"user": None, "password_stdin": False, "store": None}
 def _stdin_line(what: str) -> str:
     line = sys.stdin.readline()
     if not line:
-        raise AuthError(f"Thiếu {what} trên stdin (--password-stdin) / Nothing on standard input for "
-                        f"--password-stdin")
+        raise AuthError(f"Thiếu {what} trên stdin (--password-stdin) / Nothing on standard input for --password-stdin")
     return line.rstrip("\r\n")
 
 
@@ -71,14 +71,17 @@ def _store():
     if store.user_count() > 0:
         token = os.environ.get("BLACKSPOT_TOKEN", "").strip()
         if token and _AUTH["user"]:
-            raise AuthError("Dùng --user hoặc BLACKSPOT_TOKEN, không dùng cả hai / Use --user or BLACKSPOT_TOKEN, "
-                            "not both")
+            raise AuthError(
+                "Dùng --user hoặc BLACKSPOT_TOKEN, không dùng cả hai / Use --user or BLACKSPOT_TOKEN, not both"
+            )
         if token:
             principal = authenticate_token(store, token)
         elif not _AUTH["user"]:
-            raise AuthError("Kho đã có tài khoản: đăng nhập bằng --user TÊN (mật khẩu được hỏi, hoặc --password-stdin) "
-                            "hoặc BLACKSPOT_TOKEN / Accounts exist: sign in with --user NAME (asked for the password, "
-                            "or --password-stdin) or BLACKSPOT_TOKEN")
+            raise AuthError(
+                "Kho đã có tài khoản: đăng nhập bằng --user TÊN (mật khẩu được hỏi, hoặc --password-stdin) "
+                "hoặc BLACKSPOT_TOKEN / Accounts exist: sign in with --user NAME (asked for the password, "
+                "or --password-stdin) or BLACKSPOT_TOKEN"
+            )
         else:
             if _AUTH["password_stdin"]:
                 password = _stdin_line("mật khẩu / password")
@@ -87,8 +90,10 @@ def _store():
 
                 password = getpass.getpass(f"Mật khẩu của {_AUTH['user']} / Password for {_AUTH['user']}: ")
             else:
-                raise AuthError("Không có mật khẩu: dùng --password-stdin hoặc BLACKSPOT_TOKEN / No password: use "
-                                "--password-stdin or BLACKSPOT_TOKEN")
+                raise AuthError(
+                    "Không có mật khẩu: dùng --password-stdin hoặc BLACKSPOT_TOKEN / No password: use "
+                    "--password-stdin or BLACKSPOT_TOKEN"
+                )
             principal = authenticate(store, _AUTH["user"], password)
         store = store.with_principal(principal)
     _AUTH["store"] = store
@@ -103,8 +108,10 @@ def _parse_bounds(text: str | None):
     except ValueError:
         parts = []
     if len(parts) != 4 or not (-180 <= parts[0] < parts[2] <= 180 and -90 <= parts[1] < parts[3] <= 90):
-        raise BlackspotError(f"--bounds cần minlon,minlat,maxlon,maxlat (vd 102,8,110,24), nhận được '{text}' / "
-                             f"--bounds needs minlon,minlat,maxlon,maxlat (e.g. 102,8,110,24), got '{text}'")
+        raise BlackspotError(
+            f"--bounds cần minlon,minlat,maxlon,maxlat (vd 102,8,110,24), nhận được '{text}' / "
+            f"--bounds needs minlon,minlat,maxlon,maxlat (e.g. 102,8,110,24), got '{text}'"
+        )
     return tuple(parts)
 
 
@@ -132,8 +139,14 @@ def cmd_load_demo(args) -> int:
 
 
 def cmd_import(args) -> int:
-    from services.importing import (commit_crashes, import_boundaries, import_cases, import_roads, preview_crashes,
-                                    roads_from_table)
+    from services.importing import (
+        commit_crashes,
+        import_boundaries,
+        import_cases,
+        import_roads,
+        preview_crashes,
+        roads_from_table,
+    )
 
     store = _store()
     path = Path(args.file)
@@ -163,8 +176,10 @@ def cmd_import(args) -> int:
         _print_report(cases)
         ids = import_cases(store, cases, user=args.user)
         inside = store.cases_frame().set_index("id").loc[ids, "zone"].isin(["corridor", "road_land"]).sum()
-        print(f"Đã ghi nhận {len(ids)} vụ lấn chiếm ({inside} trong hành lang hoặc đất đường) / Recorded {len(ids)} "
-              f"encroachment cases ({inside} inside the corridor or road land)")
+        print(
+            f"Đã ghi nhận {len(ids)} vụ lấn chiếm ({inside} trong hành lang hoặc đất đường) / Recorded {len(ids)} "
+            f"encroachment cases ({inside} inside the corridor or road land)"
+        )
         return 0
     crs = args.crs
     if crs and crs.isdigit():
@@ -172,19 +187,37 @@ def cmd_import(args) -> int:
     mapping, sheet, date_order, crs = _import_options(args, crs)
     report_path = Path(args.report) if args.report else path.with_suffix(".report.csv")
     if path.suffix.lower() in (".csv", ".txt") and path.exists() and path.stat().st_size > settings.STREAM_MB * 2**20:
-        return _import_large_csv(store, path, args, mapping=mapping, crs=crs, date_order=date_order,
-                                 report_path=report_path)
-    prev = preview_crashes(store, path.read_bytes(), path.name, source_crs=crs, bounds=_parse_bounds(args.bounds),
-                           mapping=mapping, sheet=sheet, date_order=date_order, overlay=True)
+        return _import_large_csv(
+            store, path, args, mapping=mapping, crs=crs, date_order=date_order, report_path=report_path
+        )
+    prev = preview_crashes(
+        store,
+        path.read_bytes(),
+        path.name,
+        source_crs=crs,
+        bounds=_parse_bounds(args.bounds),
+        mapping=mapping,
+        sheet=sheet,
+        date_order=date_order,
+        overlay=True,
+    )
     res = prev.result
     write_csv(res.report, report_path)
     table = prev.table
     if table.sheet:
-        print(f"Trang tính / Sheet: {table.sheet}" + (f" (có / of {', '.join(table.sheets)})"
-                                                       if len(table.sheets) > 1 else ""))
-    _print_checked(n_rows=res.n_rows, n_crashes=res.n_crashes, n_valid=res.n_valid, n_errors=res.n_errors,
-                   n_skipped=len(table.skipped), report_path=report_path,
-                   shown=res.report.loc[res.report["level"] != "skipped"].head(20))
+        print(
+            f"Trang tính / Sheet: {table.sheet}"
+            + (f" (có / of {', '.join(table.sheets)})" if len(table.sheets) > 1 else "")
+        )
+    _print_checked(
+        n_rows=res.n_rows,
+        n_crashes=res.n_crashes,
+        n_valid=res.n_valid,
+        n_errors=res.n_errors,
+        n_skipped=len(table.skipped),
+        report_path=report_path,
+        shown=res.report.loc[res.report["level"] != "skipped"].head(20),
+    )
     if args.all_or_nothing and res.n_errors:
         print("Không nhập gì (--all-or-nothing) / Nothing imported (--all-or-nothing)")
         return 1
@@ -195,23 +228,28 @@ def cmd_import(args) -> int:
     return 0
 
 
-def _print_checked(*, n_rows: int, n_crashes: int, n_valid: int, n_errors: int, n_skipped: int, report_path: Path,
-                   shown: pd.DataFrame) -> None:
+def _print_checked(
+    *, n_rows: int, n_crashes: int, n_valid: int, n_errors: int, n_skipped: int, report_path: Path, shown: pd.DataFrame
+) -> None:
     """What the check of a crash file found, and its first report lines."""
     grouped = f" → {n_crashes} vụ / crashes" if n_crashes != n_rows else ""
-    print(f"{n_rows} dòng / rows{grouped}: {n_valid} hợp lệ / valid, {n_errors} lỗi / with errors"
-          + (f", {n_skipped} dòng không phải vụ TNGT / not crash rows" if n_skipped else "")
-          + f". Báo cáo / Report: {report_path}")
+    print(
+        f"{n_rows} dòng / rows{grouped}: {n_valid} hợp lệ / valid, {n_errors} lỗi / with errors"
+        + (f", {n_skipped} dòng không phải vụ TNGT / not crash rows" if n_skipped else "")
+        + f". Báo cáo / Report: {report_path}"
+    )
     if len(shown):
         with pd.option_context("display.max_rows", 20, "display.width", 200, "display.max_colwidth", 70):
             print(shown.to_string(index=False))
 
 
 def _print_batch(summary) -> None:
-    print(f"Lần nhập / Batch {summary.batch_id or '—'}: đã nhập / imported {summary.n_imported}, "
-          f"cập nhật / updated {summary.n_updated}, "
-          f"đã có trong kho / already in store {summary.n_already_in_store}, "
-          f"trùng trong tệp / duplicates in file {summary.n_duplicate_in_file}")
+    print(
+        f"Lần nhập / Batch {summary.batch_id or '—'}: đã nhập / imported {summary.n_imported}, "
+        f"cập nhật / updated {summary.n_updated}, "
+        f"đã có trong kho / already in store {summary.n_already_in_store}, "
+        f"trùng trong tệp / duplicates in file {summary.n_duplicate_in_file}"
+    )
 
 
 def _import_large_csv(store, path: Path, args, *, mapping, crs, date_order, report_path: Path) -> int:
@@ -221,11 +259,29 @@ def _import_large_csv(store, path: Path, args, *, mapping, crs, date_order, repo
     def progress(n: int) -> None:
         print(f"… {n:,} dòng đã đọc / rows read".replace(",", "."), file=sys.stderr, flush=True)
 
-    out = import_crash_csv(store, path, report_path=report_path, mapping=mapping, overlay=True, source_crs=crs,
-                           bounds=_parse_bounds(args.bounds), date_order=date_order,
-                           valid_only=not args.all_or_nothing, user=args.user, source=args.source, progress=progress)
-    _print_checked(n_rows=out.n_rows, n_crashes=out.n_crashes, n_valid=out.n_valid, n_errors=out.n_errors,
-                   n_skipped=out.n_skipped, report_path=report_path, shown=out.report_head)
+    out = import_crash_csv(
+        store,
+        path,
+        report_path=report_path,
+        mapping=mapping,
+        overlay=True,
+        source_crs=crs,
+        bounds=_parse_bounds(args.bounds),
+        date_order=date_order,
+        valid_only=not args.all_or_nothing,
+        user=args.user,
+        source=args.source,
+        progress=progress,
+    )
+    _print_checked(
+        n_rows=out.n_rows,
+        n_crashes=out.n_crashes,
+        n_valid=out.n_valid,
+        n_errors=out.n_errors,
+        n_skipped=out.n_skipped,
+        report_path=report_path,
+        shown=out.report_head,
+    )
     if out.rejected:
         print("Không nhập gì (--all-or-nothing) / Nothing imported (--all-or-nothing)")
         return 1
@@ -252,8 +308,9 @@ def _import_options(args, crs):
             crs = int(prof["crs"]) if str(prof["crs"]).isdigit() else prof["crs"]
     for item in args.map or []:
         if "=" not in item:
-            raise BlackspotError(f"--map cần dạng \"CỘT=trường\", nhận được '{item}' / --map needs \"COLUMN=field\", "
-                                 f"got '{item}'")
+            raise BlackspotError(
+                f"--map cần dạng \"CỘT=trường\", nhận được '{item}' / --map needs \"COLUMN=field\", got '{item}'"
+            )
         col, fld = item.rsplit("=", 1)
         mapping[field_of(fld)] = col.strip()
     if date_order and date_order not in ("dmy", "mdy", "ymd"):
@@ -266,8 +323,10 @@ def _read_profile(path: Path) -> dict:
     try:
         prof = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
-        raise BlackspotError(f"Tệp hồ sơ ánh xạ không phải JSON hợp lệ / The profile is not valid JSON: {path} "
-                             f"(dòng / line {exc.lineno})") from exc
+        raise BlackspotError(
+            f"Tệp hồ sơ ánh xạ không phải JSON hợp lệ / The profile is not valid JSON: {path} "
+            f"(dòng / line {exc.lineno})"
+        ) from exc
     return prof
 
 
@@ -281,8 +340,11 @@ def _print_report(frame: pd.DataFrame, limit: int = 50) -> None:
 
 
 def cmd_batches(args) -> int:
-    print(_store().batches_frame()[["id", "kind", "filename", "created_at", "n_rows", "n_imported", "status"]]
-          .to_string(index=False))
+    print(
+        _store()
+        .batches_frame()[["id", "kind", "filename", "created_at", "n_rows", "n_imported", "status"]]
+        .to_string(index=False)
+    )
     return 0
 
 
@@ -297,11 +359,23 @@ def cmd_screen(args) -> int:
 
     result, diff = run_screening(_store(), ruleset=args.rules, window_m=args.window_m, user=args.user)
     if args.json:
-        print(json.dumps({"ruleset": result.ruleset.id, "black_spots": len(result.black_spots),
-                          "potential_points": len(result.potential_points)} | diff, ensure_ascii=False, default=str))
+        print(
+            json.dumps(
+                {
+                    "ruleset": result.ruleset.id,
+                    "black_spots": len(result.black_spots),
+                    "potential_points": len(result.potential_points),
+                }
+                | diff,
+                ensure_ascii=False,
+                default=str,
+            )
+        )
         return 0
-    print(f"{result.ruleset.name}: {len(result.black_spots)} điểm đen / black spots, {len(result.potential_points)} "
-          f"điểm tiềm ẩn / potential points. " + screen_summary(diff, vi=True) + " / " + screen_summary(diff, vi=False))
+    print(
+        f"{result.ruleset.name}: {len(result.black_spots)} điểm đen / black spots, {len(result.potential_points)} "
+        f"điểm tiềm ẩn / potential points. " + screen_summary(diff, vi=True) + " / " + screen_summary(diff, vi=False)
+    )
     for line in screen_lines(diff):
         print("  " + line)
     return 0
@@ -329,8 +403,13 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     missing += [n for n in ("deaths", "injured") if col(n) is None]
     if missing:
         raise BlackspotError(f"Thiếu cột / Missing columns: {', '.join(missing)}")
-    out = pd.DataFrame({"crash_id": (col("id", "crash_id") if col("id", "crash_id") is not None
-                                     else pd.Series(np.arange(1, len(f) + 1))).to_numpy()})
+    out = pd.DataFrame(
+        {
+            "crash_id": (
+                col("id", "crash_id") if col("id", "crash_id") is not None else pd.Series(np.arange(1, len(f) + 1))
+            ).to_numpy()
+        }
+    )
     ch = col("chainage_m", "chainage", "ly_trinh", "km")
     road = col("road")
     if ch is not None:
@@ -339,8 +418,11 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     else:
         ch_road = pd.Series([None] * len(f))
         out["chainage_m"] = np.nan
-    rc = (pd.Series(per_text(road, lambda u: [normalise_road_code(r) or r for r in u]), index=road.index)
-          if road is not None else ch_road)
+    rc = (
+        pd.Series(per_text(road, lambda u: [normalise_road_code(r) or r for r in u]), index=road.index)
+        if road is not None
+        else ch_road
+    )
     out["road"] = rc.where(rc.astype(str).ne(""), ch_road).to_numpy()
     dates = parse_dates(col("date", "occurred_at"))
     bad = dates.isna().to_numpy()
@@ -390,21 +472,47 @@ def cmd_blackspots(args) -> int:
     from services.blackspots import get_rules
 
     crashes = _read_crash_file(Path(args.crashes))
-    result = screen(crashes, ruleset=get_rules(args.rules), window_m=args.window_m, urban_window_m=args.urban_window_m,
-                    date_from=args.date_from and pd.Timestamp(_date(args.date_from)),
-                    date_to=args.date_to and pd.Timestamp(_date(args.date_to)), epdo_weights=settings.EPDO_WEIGHTS)
+    result = screen(
+        crashes,
+        ruleset=get_rules(args.rules),
+        window_m=args.window_m,
+        urban_window_m=args.urban_window_m,
+        date_from=args.date_from and pd.Timestamp(_date(args.date_from)),
+        date_to=args.date_to and pd.Timestamp(_date(args.date_to)),
+        epdo_weights=settings.EPDO_WEIGHTS,
+    )
     table = result.with_crash_lists() if len(result.spots) else result.spots.assign(crash_ids=[], window_crash_ids=[])
-    out = table[["kind", "road", "from_m", "to_m", "tests", "test_labels", "window_start", "window_end",
-                 "n_crashes", "fatal_crashes", "injury_crashes", "collisions", "deaths", "injured", "epdo",
-                 "crash_ids", "window_crash_ids"]].rename(columns={"tests": "test_met"})
+    out = table[
+        [
+            "kind",
+            "road",
+            "from_m",
+            "to_m",
+            "tests",
+            "test_labels",
+            "window_start",
+            "window_end",
+            "n_crashes",
+            "fatal_crashes",
+            "injury_crashes",
+            "collisions",
+            "deaths",
+            "injured",
+            "epdo",
+            "crash_ids",
+            "window_crash_ids",
+        ]
+    ].rename(columns={"tests": "test_met"})
     geometry = None
     if Path(args.out).suffix.lower() in (".geojson", ".json"):
         geometry = _spot_points(result, crashes)
     _write_table(out, Path(args.out), geometry=geometry)
-    print(f"{len(result.black_spots)} điểm đen / black spots, {len(result.potential_points)} điểm tiềm ẩn / "
-          f"potential points ({result.ruleset.id}; {result.n_screened} vụ được rà soát / crashes screened, "
-          f"{result.n_excluded_not_infrastructure} loại do không do hạ tầng / excluded as not infrastructure). "
-          f"→ {args.out}")
+    print(
+        f"{len(result.black_spots)} điểm đen / black spots, {len(result.potential_points)} điểm tiềm ẩn / "
+        f"potential points ({result.ruleset.id}; {result.n_screened} vụ được rà soát / crashes screened, "
+        f"{result.n_excluded_not_infrastructure} loại do không do hạ tầng / excluded as not infrastructure). "
+        f"→ {args.out}"
+    )
     return 0
 
 
@@ -434,16 +542,19 @@ def cmd_cluster(args) -> int:
     crashes = _read_crash_file(Path(args.crashes))
     if crashes["lon"].isna().all():
         raise BlackspotError("Cần cột lon, lat / lon and lat columns needed")
-    labels, table = cluster_crashes(crashes, eps=args.eps, min_samples=args.min_samples, method=args.method,
-                                    epdo_weights=settings.EPDO_WEIGHTS)
+    labels, table = cluster_crashes(
+        crashes, eps=args.eps, min_samples=args.min_samples, method=args.method, epdo_weights=settings.EPDO_WEIGHTS
+    )
     if args.labels:
         write_csv(crashes.assign(cluster=labels.to_numpy())[["crash_id", "lon", "lat", "cluster"]], args.labels)
     geometry = None
     if Path(args.out).suffix.lower() in (".geojson", ".json"):
         geometry = shapely.points(table["lon"].to_numpy(), table["lat"].to_numpy())
     _write_table(table, Path(args.out), geometry=geometry)
-    print(f"{len(table)} cụm / clusters (eps {args.eps} m, min {args.min_samples}); "
-          f"{int((labels < 0).sum())} điểm nhiễu / noise points → {args.out}")
+    print(
+        f"{len(table)} cụm / clusters (eps {args.eps} m, min {args.min_samples}); "
+        f"{int((labels < 0).sum())} điểm nhiễu / noise points → {args.out}"
+    )
     return 0
 
 
@@ -454,24 +565,41 @@ def cmd_kde(args) -> int:
     from geo.kde import kde_plus
 
     crashes = _read_crash_file(Path(args.crashes))
-    result = kde_plus(crashes, bandwidth_m=args.bandwidth, step_m=args.step, n_sim=args.simulations,
-                      alpha=args.alpha, min_crashes=args.min_crashes, seed=args.seed)
+    result = kde_plus(
+        crashes,
+        bandwidth_m=args.bandwidth,
+        step_m=args.step,
+        n_sim=args.simulations,
+        alpha=args.alpha,
+        min_crashes=args.min_crashes,
+        seed=args.seed,
+    )
     cl = result.clusters
-    out = pd.DataFrame({"road": cl["road"], "from_m": cl["from_m"].astype(float).round(1),
-                        "to_m": cl["to_m"].astype(float).round(1), "strength": cl["strength"].astype(float).round(4),
-                        "crash_ids": [";".join(map(str, ids)) for ids in cl["crash_ids"]],
-                        "n_crashes": cl["n_crashes"]})
+    out = pd.DataFrame(
+        {
+            "road": cl["road"],
+            "from_m": cl["from_m"].astype(float).round(1),
+            "to_m": cl["to_m"].astype(float).round(1),
+            "strength": cl["strength"].astype(float).round(4),
+            "crash_ids": [";".join(map(str, ids)) for ids in cl["crash_ids"]],
+            "n_crashes": cl["n_crashes"],
+        }
+    )
     geometry = None
     if Path(args.out).suffix.lower() in (".geojson", ".json"):
         pos = crashes.drop_duplicates("crash_id").set_index("crash_id")[["lon", "lat"]]
         centre = [pos.reindex(ids).mean() for ids in cl["crash_ids"]]
-        geometry = [shapely.Point(c["lon"], c["lat"]) if np.isfinite(c["lon"]) and np.isfinite(c["lat"]) else None
-                    for c in centre]
+        geometry = [
+            shapely.Point(c["lon"], c["lat"]) if np.isfinite(c["lon"]) and np.isfinite(c["lat"]) else None
+            for c in centre
+        ]
     _write_table(out, Path(args.out), geometry=geometry)
     p = result.params
-    print(f"{len(out)} cụm KDE+ / KDE+ clusters (băng thông / bandwidth {p['bandwidth_m']:g} m, {p['n_sim']} lần mô "
-          f"phỏng / simulations, α {p['alpha']:g}); {result.n_analysed} vụ được phân tích / crashes analysed, "
-          f"{result.n_without_chainage} vụ thiếu tuyến hoặc lý trình / without road or chainage → {args.out}")
+    print(
+        f"{len(out)} cụm KDE+ / KDE+ clusters (băng thông / bandwidth {p['bandwidth_m']:g} m, {p['n_sim']} lần mô "
+        f"phỏng / simulations, α {p['alpha']:g}); {result.n_analysed} vụ được phân tích / crashes analysed, "
+        f"{result.n_without_chainage} vụ thiếu tuyến hoặc lý trình / without road or chainage → {args.out}"
+    )
     return 0
 
 
@@ -487,9 +615,11 @@ def cmd_corridor_check(args) -> int:
     out = check_against_corridors(roads, feats, rules=args.rules, search_m=args.search_m)
     _write_table(out, Path(args.out))
     counts = out["zone"].value_counts()
-    print(f"{len(out)} đối tượng / features: {int(counts.get('road_land', 0))} trong đất của đường bộ / in road land, "
-          f"{int(counts.get('corridor', 0))} trong hành lang / in the corridor, "
-          f"{int(counts.get('outside', 0))} ngoài / outside → {args.out}")
+    print(
+        f"{len(out)} đối tượng / features: {int(counts.get('road_land', 0))} trong đất của đường bộ / in road land, "
+        f"{int(counts.get('corridor', 0))} trong hành lang / in the corridor, "
+        f"{int(counts.get('outside', 0))} ngoài / outside → {args.out}"
+    )
     return 0
 
 
@@ -536,16 +666,26 @@ def cmd_user_add(args) -> int:
 
         choices = commune_choices(store.admin_units_frame(), store.crashes_frame())
         commune = match_commune(commune, choices) if choices else commune.strip()
-    uid = add_user(store, username=args.username, password=_read_password(args), role=args.role, commune=commune,
-                         full_name=args.full_name, user=args.user)
+    uid = add_user(
+        store,
+        username=args.username,
+        password=_read_password(args),
+        role=args.role,
+        commune=commune,
+        full_name=args.full_name,
+        user=args.user,
+    )
     print(f"Đã tạo tài khoản / Created user {args.username} (#{uid}, {args.role})")
     return 0
 
 
 def cmd_user_list(args) -> int:
     df = _store().users_frame()
-    print(df[["id", "username", "full_name", "role", "commune", "active"]].to_string(index=False) if len(df)
-          else "Chưa có tài khoản / No accounts")
+    print(
+        df[["id", "username", "full_name", "role", "commune", "active"]].to_string(index=False)
+        if len(df)
+        else "Chưa có tài khoản / No accounts"
+    )
     return 0
 
 
@@ -580,9 +720,20 @@ def cmd_org_set(args) -> int:
     from services.organisation import load_organisation, save_organisation
 
     store = _store()
-    changes = {k: v for k, v in (("name", args.name), ("level", args.level), ("parent", args.parent),
-                                 ("place", args.place), ("receiver", args.receiver), ("signer", args.signer),
-                                 ("signer_title", args.signer_title), ("symbol", args.symbol)) if v is not None}
+    changes = {
+        k: v
+        for k, v in (
+            ("name", args.name),
+            ("level", args.level),
+            ("parent", args.parent),
+            ("place", args.place),
+            ("receiver", args.receiver),
+            ("signer", args.signer),
+            ("signer_title", args.signer_title),
+            ("symbol", args.symbol),
+        )
+        if v is not None
+    }
     org = save_organisation(store, replace(load_organisation(store), **changes), user=args.user)
     print(json.dumps(asdict(org), ensure_ascii=False))
     return 0
@@ -600,22 +751,38 @@ def cmd_appraise(args) -> int:
         return 0
     s = out["assumptions"]
     money = lambda v: "—" if v is None else f"{v:,.0f}".replace(",", ".")  # noqa: E731
-    print(f"GDP/người {s['gdp_year']}: {money(s['gdp_per_capita_vnd'])} đ · VSL {money(s['vsl_vnd'])} đ · "
-          f"bị thương nặng / serious injury {money(s['serious_injury_vnd'])} đ · chiết khấu / discount "
-          f"{s['discount_rate'] * 100:.1f} %/năm")
+    print(
+        f"GDP/người {s['gdp_year']}: {money(s['gdp_per_capita_vnd'])} đ · VSL {money(s['vsl_vnd'])} đ · "
+        f"bị thương nặng / serious injury {money(s['serious_injury_vnd'])} đ · chiết khấu / discount "
+        f"{s['discount_rate'] * 100:.1f} %/năm"
+    )
     if not out["works"]:
         print("Không có công trình đề xuất / No proposed works")
         return 0
-    rows = [{"#": w["rank"], "ID": w["id"], "loại/type": w["work_type"], "kinh phí/cost": money(w["cost_vnd"]),
-             "vụ tránh/năm": f"{w['avoided_crashes_per_year'] or 0:.2f}", "PV lợi ích": money(w["pv_benefit_vnd"]),
-             "NPV": money(w["npv_vnd"]), "B/C": "—" if w["bcr"] is None else f"{w['bcr']:.1f}",
-             "chọn/selected": "x" if w["selected"] else "", "tên/name": w["name"] or ""} for w in out["works"]]
+    rows = [
+        {
+            "#": w["rank"],
+            "ID": w["id"],
+            "loại/type": w["work_type"],
+            "kinh phí/cost": money(w["cost_vnd"]),
+            "vụ tránh/năm": f"{w['avoided_crashes_per_year'] or 0:.2f}",
+            "PV lợi ích": money(w["pv_benefit_vnd"]),
+            "NPV": money(w["npv_vnd"]),
+            "B/C": "—" if w["bcr"] is None else f"{w['bcr']:.1f}",
+            "chọn/selected": "x" if w["selected"] else "",
+            "tên/name": w["name"] or "",
+        }
+        for w in out["works"]
+    ]
     print(pd.DataFrame(rows).to_string(index=False))
     if "selection" in out:
         t = out["selection"]
-        print(f"Ngân sách / budget {money(t['budget_vnd'])} đ: {t['n_works']} công trình / works, kinh phí / cost "
-              f"{money(t['cost_vnd'])} đ, PV lợi ích / benefit {money(t['pv_benefit_vnd'])} đ, "
-              f"tránh / avoided {t['avoided_crashes']:.2f} vụ/năm / crashes a year" + (f". {t['note']}" if t["note"] else ""))
+        print(
+            f"Ngân sách / budget {money(t['budget_vnd'])} đ: {t['n_works']} công trình / works, kinh phí / cost "
+            f"{money(t['cost_vnd'])} đ, PV lợi ích / benefit {money(t['pv_benefit_vnd'])} đ, "
+            f"tránh / avoided {t['avoided_crashes']:.2f} vụ/năm / crashes a year"
+            + (f". {t['note']}" if t["note"] else "")
+        )
     for n in out["notes"]:
         print(n)
     return 0
@@ -626,8 +793,9 @@ def _spot_ids(text: str) -> list[int]:
     try:
         return [int(v) for v in str(text).split(",") if v.strip()]
     except ValueError:
-        raise BlackspotError(f"Mã điểm phải là số, vd 12 hoặc 12,15 / A spot id is a number, e.g. 12 or 12,15: "
-                             f"{text}") from None
+        raise BlackspotError(
+            f"Mã điểm phải là số, vd 12 hoặc 12,15 / A spot id is a number, e.g. 12 or 12,15: {text}"
+        ) from None
 
 
 def _need_libreoffice() -> None:
@@ -672,7 +840,9 @@ def cmd_dossier(args) -> int:
     ids = _spot_ids(args.spot_id)
     ext = out.suffix.lower()
     if ext not in (".docx", ".pdf", ".zip"):
-        raise BlackspotError("--out cần .docx, .pdf hoặc .zip (nhiều điểm) / --out needs .docx, .pdf or .zip (several spots)")
+        raise BlackspotError(
+            "--out cần .docx, .pdf hoặc .zip (nhiều điểm) / --out needs .docx, .pdf or .zip (several spots)"
+        )
     if ext == ".zip" or len(ids) > 1:
         if ext != ".zip":
             raise BlackspotError("Nhiều điểm cần --out .zip / Several spots need --out .zip")
@@ -694,8 +864,10 @@ def cmd_targets(args) -> int:
         print(json.dumps(rep, ensure_ascii=False, indent=2, default=str, allow_nan=False))
         return 0
     words = {"on_track": "Đạt / on track", "off_track": "Chưa đạt / off track", "no_data": "Chưa có dữ liệu / no data"}
-    print(f"{rep['area']}: {rep['period']['from']} → {rep['period']['to']} so với / against "
-          f"{rep['baseline']['from']} → {rep['baseline']['to']}")
+    print(
+        f"{rep['area']}: {rep['period']['from']} → {rep['period']['to']} so với / against "
+        f"{rep['baseline']['from']} → {rep['baseline']['to']}"
+    )
     for r in rep["rows"]:
         ch = "—" if r["change_pct"] is None else f"{r['change_pct']:+.1f} %"
         print(f"  {r['label']}: {r['previous']} → {r['current']} ({ch}) {words.get(r['status'], r['status'])}")
@@ -707,8 +879,11 @@ def cmd_token_create(args) -> int:
 
     token = create_service_token(_store(), args.name, args.for_user)
     print(token)
-    print(f"Mã truy cập '{args.name}' cho {args.for_user}; chỉ hiện một lần, dùng qua biến BLACKSPOT_TOKEN / "
-          f"Token '{args.name}' for {args.for_user}; shown once, use it through BLACKSPOT_TOKEN", file=sys.stderr)
+    print(
+        f"Mã truy cập '{args.name}' cho {args.for_user}; chỉ hiện một lần, dùng qua biến BLACKSPOT_TOKEN / "
+        f"Token '{args.name}' for {args.for_user}; shown once, use it through BLACKSPOT_TOKEN",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -743,8 +918,12 @@ def cmd_restore(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cli.py", description="Quản lý điểm đen TNGT / Black-spot management")
     p.add_argument("--user", help="tài khoản thực hiện lệnh (hỏi mật khẩu) / the account acting (asks its password)")
-    p.add_argument("--password-stdin", dest="auth_password_stdin", action="store_true",
-                   help="đọc mật khẩu của --user từ dòng đầu stdin / read --user's password from stdin's first line")
+    p.add_argument(
+        "--password-stdin",
+        dest="auth_password_stdin",
+        action="store_true",
+        help="đọc mật khẩu của --user từ dòng đầu stdin / read --user's password from stdin's first line",
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     sub.add_parser("init-db", help="tạo/cập nhật kho / create or migrate the store").set_defaults(fn=cmd_init_db)
     d = sub.add_parser("load-demo", help="nạp dữ liệu mẫu / load demo data")
@@ -755,18 +934,30 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("file")
     i.add_argument("--crs", help="EPSG của tọa độ (vd 9216, 3405) / CRS of the coordinates")
     i.add_argument("--bounds", help="minlon,minlat,maxlon,maxlat (mặc định Việt Nam / default Viet Nam)")
-    i.add_argument("--all-or-nothing", action="store_true", help="không nhập gì nếu có dòng lỗi / nothing if any row is bad")
+    i.add_argument(
+        "--all-or-nothing", action="store_true", help="không nhập gì nếu có dòng lỗi / nothing if any row is bad"
+    )
     i.add_argument("--report", help="tệp báo cáo kiểm tra / validation report file (CSV)")
     i.add_argument("--level", default="commune", choices=["province", "district", "commune"])
     i.add_argument("--sheet", help="trang tính của tệp Excel / the workbook's sheet (default: the one with the table)")
-    i.add_argument("--date-order", choices=["dmy", "mdy", "ymd"],
-                   help="thứ tự ngày/tháng (mặc định: tự xác định, không rõ thì dmy) / the order of day and month")
-    i.add_argument("--map", action="append", metavar="\"COLUMN=field\"",
-                   help="ánh xạ cột → trường (id, date, time, road, chainage, location, commune, deaths, injured, "
-                        "severity, lon, lat, x, y, cause, vehicle, description, not_infra); lặp lại được / repeatable")
+    i.add_argument(
+        "--date-order",
+        choices=["dmy", "mdy", "ymd"],
+        help="thứ tự ngày/tháng (mặc định: tự xác định, không rõ thì dmy) / the order of day and month",
+    )
+    i.add_argument(
+        "--map",
+        action="append",
+        metavar='"COLUMN=field"',
+        help="ánh xạ cột → trường (id, date, time, road, chainage, location, commune, deaths, injured, "
+        "severity, lon, lat, x, y, cause, vehicle, description, not_infra); lặp lại được / repeatable",
+    )
     i.add_argument("--profile", help="hồ sơ ánh xạ JSON dùng lại / a reusable mapping profile (JSON)")
-    i.add_argument("--source", help="nguồn dữ liệu (vd 'Công an xã …'); mã vụ trùng từ cùng nguồn là bản sửa / "
-                                    "the data's source; a crash id seen before from it is a correction")
+    i.add_argument(
+        "--source",
+        help="nguồn dữ liệu (vd 'Công an xã …'); mã vụ trùng từ cùng nguồn là bản sửa / "
+        "the data's source; a crash id seen before from it is a correction",
+    )
     i.set_defaults(fn=cmd_import)
     sub.add_parser("batches", help="các lần nhập / import batches").set_defaults(fn=cmd_batches)
     u = sub.add_parser("undo", help="hoàn tác một lần nhập / undo an import batch")
@@ -775,8 +966,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("screen", help="rà soát điểm đen trong kho / screen the store")
     s.add_argument("--rules", default=settings.DEFAULT_RULESET)
     s.add_argument("--window-m", type=float)
-    s.add_argument("--json", action="store_true",
-                   help="in JSON: new, grown, changed, unchanged, no_longer_met / as JSON")
+    s.add_argument(
+        "--json", action="store_true", help="in JSON: new, grown, changed, unchanged, no_longer_met / as JSON"
+    )
     s.set_defaults(fn=cmd_screen)
     b = sub.add_parser("blackspots", help="rà soát điểm đen từ tệp / black spots from a file")
     b.add_argument("--crashes", required=True)
@@ -812,8 +1004,12 @@ def build_parser() -> argparse.ArgumentParser:
     cc.add_argument("--points", required=True, help="tệp điểm hoặc đa giác / points or footprints")
     cc.add_argument("--rules", default=None, help="bộ quy tắc hành lang / corridor rule set id")
     cc.add_argument("--crs", help="EPSG của tọa độ điểm nếu không phải WGS 84 / CRS of point coordinates")
-    cc.add_argument("--search-m", type=float, default=200.0,
-                    help="tìm đường gần nhất trong bán kính này cho điểm ngoài hành lang / nearest-road radius")
+    cc.add_argument(
+        "--search-m",
+        type=float,
+        default=200.0,
+        help="tìm đường gần nhất trong bán kính này cho điểm ngoài hành lang / nearest-road radius",
+    )
     cc.add_argument("--out", required=True)
     cc.set_defaults(fn=cmd_corridor_check)
     us = sub.add_parser("user", help="tài khoản / accounts")
@@ -823,7 +1019,9 @@ def build_parser() -> argparse.ArgumentParser:
     ua.add_argument("--role", required=True, choices=["viewer", "commune_editor", "committee_editor", "admin"])
     ua.add_argument("--commune", help="xã của biên tập cấp xã / a commune editor's commune")
     ua.add_argument("--full-name")
-    ua.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ stdin / read the password from stdin")
+    ua.add_argument(
+        "--password-stdin", action="store_true", help="đọc mật khẩu từ stdin / read the password from stdin"
+    )
     ua.set_defaults(fn=cmd_user_add)
     ussub.add_parser("list", help="danh sách tài khoản / list accounts").set_defaults(fn=cmd_user_list)
     ex = sub.add_parser("export", help="xuất dữ liệu trong kho / export the store's data")
@@ -855,10 +1053,15 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--out", required=True, help=".docx, .pdf, hoặc .zip cho nhiều điểm / .docx, .pdf, or .zip")
     ds.add_argument("--pdf", action="store_true", help="trong .zip: PDF thay cho DOCX / in a .zip: PDF, not DOCX")
     ds.set_defaults(fn=cmd_dossier)
-    ap = sub.add_parser("appraise", help="thẩm định kinh tế các công trình đề xuất / economic appraisal of the "
-                        "proposed works")
-    ap.add_argument("--budget", type=float, help="ngân sách (đồng): chọn các công trình tránh được nhiều thiệt hại "
-                    "nhất / budget (VND): the works that avoid the most cost within it")
+    ap = sub.add_parser(
+        "appraise", help="thẩm định kinh tế các công trình đề xuất / economic appraisal of the proposed works"
+    )
+    ap.add_argument(
+        "--budget",
+        type=float,
+        help="ngân sách (đồng): chọn các công trình tránh được nhiều thiệt hại "
+        "nhất / budget (VND): the works that avoid the most cost within it",
+    )
     ap.add_argument("--years", type=float, default=3.0, help="số năm số liệu tai nạn (tối đa) / years of crash data")
     ap.add_argument("--json", action="store_true")
     ap.set_defaults(fn=cmd_appraise)

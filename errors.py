@@ -1,5 +1,6 @@
 """All error classes of the project. Each carries a message fit for the user
 (Vietnamese first, English after a slash)."""
+
 from __future__ import annotations
 
 
@@ -14,8 +15,7 @@ class InputFileError(BlackspotError):
 class ColumnMappingError(InputFileError):
     """The columns of a table cannot be matched to the fields needed."""
 
-    def __init__(self, message: str, *, missing: list[str] | None = None,
-                 columns: list[str] | None = None):
+    def __init__(self, message: str, *, missing: list[str] | None = None, columns: list[str] | None = None):
         super().__init__(message)
         self.missing = missing or []
         self.columns = columns or []

@@ -28,6 +28,7 @@ BLACKSPOT_DUPLICATE_DISTANCE_M, BLACKSPOT_DUPLICATE_MINUTES
     distance (default 50 m; along the road by chainage for a crash without
     coordinates) and happened within these minutes of each other (default 60).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Shared helpers of the pages: the store (one per process), cached loaders,
 the current user and the shared filters. No business logic here."""
+
 from __future__ import annotations
 
 import re
@@ -43,12 +44,19 @@ def _frame(url: str, what: str) -> pd.DataFrame:
     if what == "corridors":
         from services.corridor import corridor_polygons
 
-        return store.read_cached(f"corridors:{settings.CORRIDOR_RULESET}", lambda: corridor_polygons(
-            store.roads_frame(), rules=settings.CORRIDOR_RULESET))
+        return store.read_cached(
+            f"corridors:{settings.CORRIDOR_RULESET}",
+            lambda: corridor_polygons(store.roads_frame(), rules=settings.CORRIDOR_RULESET),
+        )
     if what in ("roads", "boundaries"):  # the store keeps the other tables itself
         return store.read_cached(what, store.roads_frame if what == "roads" else store.admin_units_frame)
-    return {"crashes": store.crashes_frame, "spots": store.blackspots_frame, "cases": store.cases_frame,
-            "works": store.works_frame, "agencies": store.agencies_frame}[what]()
+    return {
+        "crashes": store.crashes_frame,
+        "spots": store.blackspots_frame,
+        "cases": store.cases_frame,
+        "works": store.works_frame,
+        "agencies": store.agencies_frame,
+    }[what]()
 
 
 def run_data_version() -> int:

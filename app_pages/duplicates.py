@@ -2,6 +2,7 @@
 sources (police, health service, commune) close in place and time, shown side
 by side; a person merges them, choosing each value, or says they are not the
 same crash. Every write goes through ``services/duplicates``."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -20,9 +21,12 @@ L = lang()
 st.title(tr("Trùng lặp giữa các nguồn"))
 show_flash()
 store = get_store()
-st.caption(tr("Cặp vụ của hai nguồn khác nhau cách nhau không quá {d} m và {m} phút (BLACKSPOT_DUPLICATE_DISTANCE_M, "
-              "BLACKSPOT_DUPLICATE_MINUTES). Người dùng quyết định: gộp hoặc không trùng.").format(
-    d=f"{settings.DUPLICATE_DISTANCE_M:g}", m=f"{settings.DUPLICATE_MINUTES:g}"))
+st.caption(
+    tr(
+        "Cặp vụ của hai nguồn khác nhau cách nhau không quá {d} m và {m} phút (BLACKSPOT_DUPLICATE_DISTANCE_M, "
+        "BLACKSPOT_DUPLICATE_MINUTES). Người dùng quyết định: gộp hoặc không trùng."
+    ).format(d=f"{settings.DUPLICATE_DISTANCE_M:g}", m=f"{settings.DUPLICATE_MINUTES:g}")
+)
 
 
 def _when(v) -> str:
@@ -35,17 +39,41 @@ if pairs.empty:
 else:
     st.metric(tr("Cặp nghi trùng"), len(pairs))
     by = {"place": tr("tọa độ"), "chainage": tr("lý trình")}
-    st.dataframe(pd.DataFrame({
-        tr("Vụ A"): pairs["id_a"], tr("Nguồn A"): pairs["source_a"], tr("Thời gian A"): pairs["occurred_at_a"].map(_when),
-        tr("Vụ B"): pairs["id_b"], tr("Nguồn B"): pairs["source_b"], tr("Thời gian B"): pairs["occurred_at_b"].map(_when),
-        tr("Cách nhau (m)"): pairs["distance_m"], tr("Cách nhau (phút)"): pairs["minutes"],
-        tr("Theo"): pairs["by"].map(by), tr("Điểm giống nhau"): pairs["score"],
-        tr("Tuyến"): pairs["road_code"].fillna("—"), tr("Xã"): pairs["commune"].fillna("—")}),
-        hide_index=True, width="stretch", key="dup_list")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("Vụ A"): pairs["id_a"],
+                tr("Nguồn A"): pairs["source_a"],
+                tr("Thời gian A"): pairs["occurred_at_a"].map(_when),
+                tr("Vụ B"): pairs["id_b"],
+                tr("Nguồn B"): pairs["source_b"],
+                tr("Thời gian B"): pairs["occurred_at_b"].map(_when),
+                tr("Cách nhau (m)"): pairs["distance_m"],
+                tr("Cách nhau (phút)"): pairs["minutes"],
+                tr("Theo"): pairs["by"].map(by),
+                tr("Điểm giống nhau"): pairs["score"],
+                tr("Tuyến"): pairs["road_code"].fillna("—"),
+                tr("Xã"): pairs["commune"].fillna("—"),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="dup_list",
+    )
     shown = pairs.head(MAX_CHOICES)  # best first: deciding a pair brings the next one in
-    labels = {k: f"#{a} ({sa}) – #{b} ({sb}) · {d:g} m · {m:g} {tr('phút')}"
-              for k, (a, b, sa, sb, d, m) in enumerate(zip(shown["id_a"], shown["id_b"], shown["source_a"],
-                                                           shown["source_b"], shown["distance_m"], shown["minutes"]))}
+    labels = {
+        k: f"#{a} ({sa}) – #{b} ({sb}) · {d:g} m · {m:g} {tr('phút')}"
+        for k, (a, b, sa, sb, d, m) in enumerate(
+            zip(
+                shown["id_a"],
+                shown["id_b"],
+                shown["source_a"],
+                shown["source_b"],
+                shown["distance_m"],
+                shown["minutes"],
+            )
+        )
+    }
     k = st.selectbox(tr("Chọn một cặp"), list(labels), format_func=labels.get, key="dup_pick")
     a, b = int(pairs["id_a"].iloc[k]), int(pairs["id_b"].iloc[k])
     try:
@@ -54,10 +82,19 @@ else:
         show_error(exc)
         st.stop()
     col_a, col_b = f"{tr('Vụ')} #{a}", f"{tr('Vụ')} #{b}"
-    st.dataframe(pd.DataFrame({tr("Trường"): detail.table["label"], col_a: detail.table["a"],
-                               col_b: detail.table["b"],
-                               tr("Khác nhau"): detail.table["differs"].map({True: "≠", False: ""})}),
-                 hide_index=True, width="stretch", key="dup_side")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("Trường"): detail.table["label"],
+                col_a: detail.table["a"],
+                col_b: detail.table["b"],
+                tr("Khác nhau"): detail.table["differs"].map({True: "≠", False: ""}),
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="dup_side",
+    )
     names = {a: md_text(f"#{a} · {detail.sources[0]}"), b: md_text(f"#{b} · {detail.sources[1]}")}
     keep = st.radio(tr("Giữ vụ"), [a, b], format_func=names.get, horizontal=True, key=f"dup_keep_{a}_{b}")
     drop = b if keep == a else a
@@ -67,8 +104,13 @@ else:
         st.caption(tr("Với mỗi trường khác nhau, chọn giá trị giữ lại:"))
     for f in detail.choices:
         side = {a: md_text(texts.loc[f, "a"]), b: md_text(texts.loc[f, "b"])}
-        pick_id = st.radio(texts.loc[f, "label"], [keep, drop], format_func=side.get, horizontal=True,
-                           key=f"dup_field_{f}_{a}_{b}_{keep}")
+        pick_id = st.radio(
+            texts.loc[f, "label"],
+            [keep, drop],
+            format_func=side.get,
+            horizontal=True,
+            key=f"dup_field_{f}_{a}_{b}_{keep}",
+        )
         if pick_id == drop:
             chosen.append(f)
     versions = detail.versions if keep == a else (detail.versions[1], detail.versions[0])
@@ -94,12 +136,24 @@ with st.expander(tr("Các cặp đã quyết định") + f" ({len(done)})"):
         st.caption(tr("Chưa có quyết định nào"))
     else:
         kinds = {"merged": tr("đã gộp"), "distinct": tr("không trùng")}
-        st.dataframe(pd.DataFrame({
-            tr("Vụ A"): done["crash_a"], tr("Vụ B"): done["crash_b"], tr("Quyết định"): done["decision"].map(kinds),
-            tr("Lúc"): done["decided_at"].map(_when), tr("Người"): done["decided_by"].fillna("—")}),
-            hide_index=True, width="stretch", key="dup_done")
-        rows = {j: f"#{x} – #{y} · {kinds.get(d, d)}"
-                for j, (x, y, d) in enumerate(zip(done["crash_a"], done["crash_b"], done["decision"]))}
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("Vụ A"): done["crash_a"],
+                    tr("Vụ B"): done["crash_b"],
+                    tr("Quyết định"): done["decision"].map(kinds),
+                    tr("Lúc"): done["decided_at"].map(_when),
+                    tr("Người"): done["decided_by"].fillna("—"),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key="dup_done",
+        )
+        rows = {
+            j: f"#{x} – #{y} · {kinds.get(d, d)}"
+            for j, (x, y, d) in enumerate(zip(done["crash_a"], done["crash_b"], done["decision"]))
+        }
         j = st.selectbox(tr("Hoàn tác quyết định"), list(rows), format_func=rows.get, key="dup_undo_pick")
         if st.button(tr("Hoàn tác"), key="dup_undo"):
             try:

@@ -11,6 +11,7 @@ answer comes back through ``streamlit:setComponentValue`` as
 ``{"lat", "lon", "accuracy_m", "ts"}`` or ``{"error", "ts"}`` (``denied``,
 ``unavailable``, ``timeout``, ``unsupported``, ``insecure``: the browser
 gives the location only to a page served over HTTPS or from localhost)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,12 +29,15 @@ ERRORS = ("denied", "unavailable", "timeout", "unsupported", "insecure")
 
 def labels() -> dict[str, str]:
     """The component's texts in the chosen language (passed to it at each run)."""
-    return {"button": tr("Lấy vị trí của tôi"), "waiting": tr("Đang lấy vị trí…"),
-            "denied": tr("Trình duyệt không cho phép lấy vị trí."),
-            "unavailable": tr("Không xác định được vị trí."),
-            "timeout": tr("Quá thời gian chờ vị trí."),
-            "unsupported": tr("Trình duyệt này không lấy được vị trí."),
-            "insecure": tr("Trình duyệt chỉ cho lấy vị trí qua HTTPS.")}
+    return {
+        "button": tr("Lấy vị trí của tôi"),
+        "waiting": tr("Đang lấy vị trí…"),
+        "denied": tr("Trình duyệt không cho phép lấy vị trí."),
+        "unavailable": tr("Không xác định được vị trí."),
+        "timeout": tr("Quá thời gian chờ vị trí."),
+        "unsupported": tr("Trình duyệt này không lấy được vị trí."),
+        "insecure": tr("Trình duyệt chỉ cho lấy vị trí qua HTTPS."),
+    }
 
 
 def phone_location(key: str) -> dict | None:

@@ -1,4 +1,5 @@
 """Trang tổng quan / Overview: figures and the map of crashes and black spots."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -6,8 +7,18 @@ from streamlit_folium import st_folium
 
 import settings
 from i18n import t
-from app_pages.common import (filters, get_store, lang, load_boundaries, load_crashes, load_roads, load_spots, md_text,
-                              page_link, tr)
+from app_pages.common import (
+    filters,
+    get_store,
+    lang,
+    load_boundaries,
+    load_crashes,
+    load_roads,
+    load_spots,
+    md_text,
+    page_link,
+    tr,
+)
 from services.filters import filter_crashes, filter_spots
 from services.maps import overview_map
 from services.overview import data_areas, next_steps, simulated_crashes
@@ -42,8 +53,12 @@ c[3].metric(t("black_spots", L), n_black)
 c[4].metric(t("potential", L), n_pot)
 n_simulated, simulated_sources = simulated_crashes(crashes)
 if n_simulated:  # only where simulated crashes (the demo's) are loaded: what they are, from their batch's source
-    st.caption("⚠️ " + t("simulated_note", L).format(n=f"{n_simulated:,}".replace(",", "."),
-                                                     sources=md_text("; ".join(simulated_sources) or "—")))
+    st.caption(
+        "⚠️ "
+        + t("simulated_note", L).format(
+            n=f"{n_simulated:,}".replace(",", "."), sources=md_text("; ".join(simulated_sources) or "—")
+        )
+    )
 
 areas = {"all": tr("Tất cả")} | data_areas(all_crashes)  # the data's own sources, largest first
 
@@ -53,14 +68,21 @@ def map_panel():
     cols = st.columns([2, 1])
     area = "all"
     if len(areas) > 2:
-        area = cols[0].radio(tr("Nguồn dữ liệu"), list(areas), format_func=areas.get, horizontal=True,
-                             key="home_area")
+        area = cols[0].radio(tr("Nguồn dữ liệu"), list(areas), format_func=areas.get, horizontal=True, key="home_area")
     heat = cols[1].toggle(t("heat", L), key="home_heat")
     sel = crashes if area == "all" else crashes.loc[crashes["source"] == area]
-    m = overview_map(crashes=sel, spots=spots, roads=load_roads(url), boundaries=load_boundaries(url), heat=heat,
-                     lang=L, offline=settings.OFFLINE_MAP)
-    st_folium(m, height=560, use_container_width=True, returned_objects=[],
-              key=f"home_map_{abs(hash(area)) % 10**8}_{heat}")
+    m = overview_map(
+        crashes=sel,
+        spots=spots,
+        roads=load_roads(url),
+        boundaries=load_boundaries(url),
+        heat=heat,
+        lang=L,
+        offline=settings.OFFLINE_MAP,
+    )
+    st_folium(
+        m, height=560, use_container_width=True, returned_objects=[], key=f"home_map_{abs(hash(area)) % 10**8}_{heat}"
+    )
 
 
 map_panel()

@@ -1,5 +1,6 @@
 """Trang nhập dữ liệu / Import: upload, map columns, validate, then import the
 valid rows or nothing; undo a batch."""
+
 from __future__ import annotations
 
 import json
@@ -18,16 +19,29 @@ from app_pages.common import current_user, get_store, invalidate, lang, show_err
 from services.importing import load_profiles, mapping_from_profile, profile_from_mapping, save_profile
 from services.communes import with_current
 from services.tabular import to_csv_bytes
-from services.importing import (commit_crashes, import_boundaries, import_cases, import_roads, preview_crashes,
-                                roads_from_table, undo_import)
+from services.importing import (
+    commit_crashes,
+    import_boundaries,
+    import_cases,
+    import_roads,
+    preview_crashes,
+    roads_from_table,
+    undo_import,
+)
 
 L = lang()
 st.title(t("import", L))
 store = get_store()
 
-KINDS = {"crashes": tr("Vụ TNGT"), "roads": tr("Tuyến đường"), "boundaries": tr("Ranh giới hành chính"),
-         "cases": tr("Điểm lấn chiếm")}
+KINDS = {
+    "crashes": tr("Vụ TNGT"),
+    "roads": tr("Tuyến đường"),
+    "boundaries": tr("Ranh giới hành chính"),
+    "cases": tr("Điểm lấn chiếm"),
+}
 kind = st.radio(tr("Loại dữ liệu"), list(KINDS), format_func=KINDS.get, horizontal=True, key="import_kind")
+
+
 def _geometry_report(frame: pd.DataFrame) -> None:
     """The features repaired or refused while reading, as plain lines."""
     if lines := frame.attrs.get("report"):
@@ -35,12 +49,14 @@ def _geometry_report(frame: pd.DataFrame) -> None:
             st.text("\n".join(lines[:200]))
 
 
-upload = st.file_uploader(tr("Chọn tệp") + " (CSV, XLSX, GeoJSON, GPKG, SHP .zip, KML)",
-                          type=["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "kml"], key="upload")
+upload = st.file_uploader(
+    tr("Chọn tệp") + " (CSV, XLSX, GeoJSON, GPKG, SHP .zip, KML)",
+    type=["csv", "txt", "xlsx", "geojson", "json", "gpkg", "zip", "kml"],
+    key="upload",
+)
 
 if upload is None:
-    st.caption(tr("Cột tiếng Việt hoặc tiếng Anh được nhận tự động; ngày dạng dd/mm/yyyy; tọa độ WGS 84 hoặc "
-                  "VN-2000."))
+    st.caption(tr("Cột tiếng Việt hoặc tiếng Anh được nhận tự động; ngày dạng dd/mm/yyyy; tọa độ WGS 84 hoặc VN-2000."))
 else:
     data = upload.getvalue()
     if kind in ("boundaries", "cases"):
@@ -102,18 +118,34 @@ else:
                     bounds = tuple(float(v) for v in txt.split(","))
                 except ValueError:
                     st.error(tr("Phạm vi sai"))
-            orders = {None: tr("Tự xác định (không rõ thì ngày/tháng/năm)"), "dmy": tr("ngày/tháng/năm"),
-                      "mdy": tr("tháng/ngày/năm"), "ymd": tr("năm/tháng/ngày")}
+            orders = {
+                None: tr("Tự xác định (không rõ thì ngày/tháng/năm)"),
+                "dmy": tr("ngày/tháng/năm"),
+                "mdy": tr("tháng/ngày/năm"),
+                "ymd": tr("năm/tháng/ngày"),
+            }
             date_order = st.selectbox(tr("Thứ tự ngày"), list(orders), format_func=orders.get, key="date_order")
             sheets = st.session_state.get("sheets", {}).get(upload.name) or []
-            sheet = st.selectbox(tr("Trang tính"), [None] + sheets, key="sheet",
-                                 format_func=lambda v: tr("Tự tìm bảng") if v is None else v) if sheets else None
+            sheet = (
+                st.selectbox(
+                    tr("Trang tính"),
+                    [None] + sheets,
+                    key="sheet",
+                    format_func=lambda v: tr("Tự tìm bảng") if v is None else v,
+                )
+                if sheets
+                else None
+            )
         mapping_state = st.session_state.setdefault("mapping", {})
         mapping = mapping_state.get(upload.name)
         profiles = load_profiles(store)
         with st.expander(tr("Hồ sơ ghép cột") + (f" ({len(profiles)})" if profiles else ""), expanded=False):
-            st.caption(tr("Một hồ sơ ghi cách ghép cột của một nguồn (vd công an xã) để dùng lại; cùng định dạng JSON "
-                          "với --profile của dòng lệnh."))
+            st.caption(
+                tr(
+                    "Một hồ sơ ghi cách ghép cột của một nguồn (vd công an xã) để dùng lại; cùng định dạng JSON "
+                    "với --profile của dòng lệnh."
+                )
+            )
             p1, p2 = st.columns(2)
             if profiles:
                 pick = p1.selectbox(tr("Hồ sơ đã lưu"), list(profiles), key="profile_pick")
@@ -133,8 +165,16 @@ else:
                 else:
                     st.rerun()
         try:
-            preview = preview_crashes(store, data, upload.name, mapping=mapping, source_crs=crs_labels[crs_choice],
-                                      bounds=bounds, sheet=sheet, date_order=date_order)
+            preview = preview_crashes(
+                store,
+                data,
+                upload.name,
+                mapping=mapping,
+                source_crs=crs_labels[crs_choice],
+                bounds=bounds,
+                sheet=sheet,
+                date_order=date_order,
+            )
         except ColumnMappingError as exc:
             show_error(exc)
             preview = None
@@ -161,16 +201,22 @@ else:
                 cols = st.columns(2)
                 for k, (field, label) in enumerate(CRASH_FIELD_LABELS.items()):
                     default = current.get(field)
-                    new_map[field] = cols[k % 2].selectbox(label, opts, index=opts.index(default) if default in opts else 0,
-                                                           key=f"map_{field}")
+                    new_map[field] = cols[k % 2].selectbox(
+                        label, opts, index=opts.index(default) if default in opts else 0, key=f"map_{field}"
+                    )
                 b1, b2, b3 = st.columns([2, 2, 3])
                 chosen = {f: c for f, c in new_map.items() if c != "—"}
                 if b1.button(tr("Áp dụng ghép cột")):
                     mapping_state[upload.name] = chosen
                     st.rerun()
                 prof = profile_from_mapping(chosen, date_order=date_order)
-                b2.download_button(tr("Tải hồ sơ (JSON)"), json.dumps(prof, ensure_ascii=False, indent=2),
-                                   file_name="ho_so_ghep_cot.json", mime="application/json", key="profile_dl")
+                b2.download_button(
+                    tr("Tải hồ sơ (JSON)"),
+                    json.dumps(prof, ensure_ascii=False, indent=2),
+                    file_name="ho_so_ghep_cot.json",
+                    mime="application/json",
+                    key="profile_dl",
+                )
                 pname = b3.text_input(tr("Lưu thành hồ sơ tên"), key="profile_name")
                 if b3.button(tr("Lưu hồ sơ"), key="profile_save", disabled=not pname.strip()):
                     try:
@@ -186,50 +232,85 @@ else:
             m[1].metric(tr("Số vụ"), res.n_crashes, help=tr("Các dòng cùng mã vụ (mỗi nạn nhân một dòng) là một vụ"))
             m[2].metric(tr("Hợp lệ"), res.n_valid)
             m[3].metric(tr("Lỗi"), res.n_errors)
-            m[4].metric(tr("Không phải dòng vụ TNGT"), len(preview.table.skipped),
-                        help=tr("Dòng tiêu đề, tổng cộng, chữ ký, dòng trống: không nhập, không phải lỗi"))
+            m[4].metric(
+                tr("Không phải dòng vụ TNGT"),
+                len(preview.table.skipped),
+                help=tr("Dòng tiêu đề, tổng cộng, chữ ký, dòng trống: không nhập, không phải lỗi"),
+            )
             if len(res.report):
                 st.subheader(tr("Báo cáo kiểm tra"))
                 levels = {"error": tr("Lỗi"), "warning": tr("Cảnh báo"), "skipped": tr("Bỏ qua")}
                 fields = {f: pick(lbl.split(" / "), L) for f, lbl in CRASH_FIELD_LABELS.items()}
                 fields |= {"row": tr("Dòng"), "columns": tr("Cột"), "place": tr("Vị trí")}
-                rep = res.report.assign(level=res.report["level"].map(levels).fillna(res.report["level"]),
-                                        field=res.report["field"].map(fields).fillna(res.report["field"]),
-                                        row=res.report["row"].map(lambda r: "—" if pd.isna(r) or r <= 0 else str(int(r))))
-                rep = rep.rename(columns={"row": tr("Dòng"), "field": tr("Trường"), "value": tr("Giá trị"),
-                                          "reason": tr("Lý do"), "level": tr("Mức")})
+                rep = res.report.assign(
+                    level=res.report["level"].map(levels).fillna(res.report["level"]),
+                    field=res.report["field"].map(fields).fillna(res.report["field"]),
+                    row=res.report["row"].map(lambda r: "—" if pd.isna(r) or r <= 0 else str(int(r))),
+                )
+                rep = rep.rename(
+                    columns={
+                        "row": tr("Dòng"),
+                        "field": tr("Trường"),
+                        "value": tr("Giá trị"),
+                        "reason": tr("Lý do"),
+                        "level": tr("Mức"),
+                    }
+                )
                 st.dataframe(rep, width="stretch", hide_index=True, height=260)
-                st.download_button(tr("Tải báo cáo (CSV)"),
-                                   to_csv_bytes(res.report),
-                                   file_name=f"{upload.name}.report.csv", mime="text/csv")
+                st.download_button(
+                    tr("Tải báo cáo (CSV)"),
+                    to_csv_bytes(res.report),
+                    file_name=f"{upload.name}.report.csv",
+                    mime="text/csv",
+                )
             with st.expander(tr("Xem trước dữ liệu")):
                 head = res.rows.head(200)
-                st.dataframe(pd.DataFrame({
-                    tr("Dòng"): head["row"], tr("Mã vụ"): head["source_id"].fillna(""),
-                    tr("Thời điểm"): head["occurred_at"].dt.strftime("%d/%m/%Y %H:%M").fillna("—"),
-                    tr("Tuyến"): head["road_code"].fillna("—"),
-                    tr("Lý trình"): head["chainage_m"].map(lambda v: "—" if pd.isna(v) else format_chainage(v)),
-                    tr("Xã/phường"): [with_current(a, b) for a, b in zip(head["commune"].fillna(""),
-                                                                          head.get("commune_now", [None] * len(head)))],
-                    tr("Chết"): head["deaths"], tr("Bị thương"): head["injured"],
-                    tr("Nguyên nhân"): head["cause"].fillna(""),
-                    tr("Hợp lệ"): head["ok"]}), width="stretch", hide_index=True)
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            tr("Dòng"): head["row"],
+                            tr("Mã vụ"): head["source_id"].fillna(""),
+                            tr("Thời điểm"): head["occurred_at"].dt.strftime("%d/%m/%Y %H:%M").fillna("—"),
+                            tr("Tuyến"): head["road_code"].fillna("—"),
+                            tr("Lý trình"): head["chainage_m"].map(lambda v: "—" if pd.isna(v) else format_chainage(v)),
+                            tr("Xã/phường"): [
+                                with_current(a, b)
+                                for a, b in zip(head["commune"].fillna(""), head.get("commune_now", [None] * len(head)))
+                            ],
+                            tr("Chết"): head["deaths"],
+                            tr("Bị thương"): head["injured"],
+                            tr("Nguyên nhân"): head["cause"].fillna(""),
+                            tr("Hợp lệ"): head["ok"],
+                        }
+                    ),
+                    width="stretch",
+                    hide_index=True,
+                )
             b1, b2 = st.columns(2)
-            if b1.button(tr("Nhập {n} dòng hợp lệ").format(n=res.n_valid), type="primary",
-                         disabled=res.n_valid == 0):
+            if b1.button(tr("Nhập {n} dòng hợp lệ").format(n=res.n_valid), type="primary", disabled=res.n_valid == 0):
                 bar = st.progress(0.0, text=tr("Đang ghi…"))
                 try:
-                    summary = commit_crashes(store, preview, valid_only=True, user=current_user(),
-                                             progress=lambda f: bar.progress(f, text=tr("Đang ghi…")))
+                    summary = commit_crashes(
+                        store,
+                        preview,
+                        valid_only=True,
+                        user=current_user(),
+                        progress=lambda f: bar.progress(f, text=tr("Đang ghi…")),
+                    )
                 except BlackspotError as exc:
                     show_error(exc)
                 else:
                     invalidate()
                     if summary.batch_id is not None:  # the undo below names this import, not one chosen before
                         st.session_state["undo_batch"] = int(summary.batch_id)
-                    st.success(tr("Lần nhập {b}: {n} vụ mới; {u} vụ được cập nhật; {k} đã có.").format(
-                        b=summary.batch_id or "—", n=summary.n_imported, u=summary.n_updated,
-                        k=summary.n_already_in_store))
+                    st.success(
+                        tr("Lần nhập {b}: {n} vụ mới; {u} vụ được cập nhật; {k} đã có.").format(
+                            b=summary.batch_id or "—",
+                            n=summary.n_imported,
+                            u=summary.n_updated,
+                            k=summary.n_already_in_store,
+                        )
+                    )
             if b2.button(tr("Không nhập gì")):
                 st.session_state.pop("upload", None)
                 st.info(tr("Không nhập gì; kho không đổi."))
@@ -241,10 +322,17 @@ if batches.empty:
     st.caption(tr("Chưa có"))
 else:
     status_labels = {b.value: b.label(L) for b in BatchStatus}
-    show = pd.DataFrame({tr("Lần nhập"): batches["id"], tr("Tệp"): batches["filename"],
-                         tr("Lúc"): batches["created_at"].dt.strftime("%d/%m/%Y %H:%M"),
-                         tr("Người nhập"): batches["created_by"], tr("Số dòng"): batches["n_rows"],
-                         tr("Đã nhập"): batches["n_imported"], tr("Trạng thái"): batches["status"].map(status_labels)})
+    show = pd.DataFrame(
+        {
+            tr("Lần nhập"): batches["id"],
+            tr("Tệp"): batches["filename"],
+            tr("Lúc"): batches["created_at"].dt.strftime("%d/%m/%Y %H:%M"),
+            tr("Người nhập"): batches["created_by"],
+            tr("Số dòng"): batches["n_rows"],
+            tr("Đã nhập"): batches["n_imported"],
+            tr("Trạng thái"): batches["status"].map(status_labels),
+        }
+    )
     st.dataframe(show, width="stretch", hide_index=True)
     active = batches.loc[batches["status"] == "active", "id"].tolist()
     if active:

@@ -8,6 +8,7 @@ session is checked against the store on every run: sign-out in one tab,
 or an admin disabling the account, ends it everywhere. Open mode (no
 accounts yet) ends on the first run after the first account exists.
 """
+
 from __future__ import annotations
 
 import json
@@ -101,7 +102,9 @@ def account_box(p: Principal, lang: str) -> None:
     """Who is signed in, and the sign-out button (sidebar)."""
     _sync_cookie()
     c1, c2 = st.columns([3, 2])
-    c1.caption(f"👤 **{md_text(p.username)}** · {p.role.label(lang)}" + (f" · {md_text(p.commune)}" if p.commune else ""))
+    c1.caption(
+        f"👤 **{md_text(p.username)}** · {p.role.label(lang)}" + (f" · {md_text(p.commune)}" if p.commune else "")
+    )
     if c2.button(tr("Đăng xuất"), key="logout"):
         end_session(base_store(), st.session_state.get("session_token"))
         _forget()

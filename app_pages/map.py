@@ -1,5 +1,6 @@
 """Bản đồ / Map: every layer, select an item to see and act on it, or pick a
 place on a road to record an encroachment or flag a potential crash point."""
+
 from __future__ import annotations
 
 import shapely
@@ -11,9 +12,27 @@ from errors import AreaError, BlackspotError
 from geo.chainage import format_chainage
 from i18n import t
 from models.enums import SpotKind
-from app_pages.common import (clear_area, current_user, filters, get_store, invalidate, lang, load_boundaries,
-                              load_cases, load_corridors, load_crashes, load_roads, load_spots, load_works, md_text,
-                              set_area, show_error, show_flash, tr, url)
+from app_pages.common import (
+    clear_area,
+    current_user,
+    filters,
+    get_store,
+    invalidate,
+    lang,
+    load_boundaries,
+    load_cases,
+    load_corridors,
+    load_crashes,
+    load_roads,
+    load_spots,
+    load_works,
+    md_text,
+    set_area,
+    show_error,
+    show_flash,
+    tr,
+    url,
+)
 from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
@@ -36,20 +55,39 @@ c = st.columns(4)
 heat = c[0].toggle(t("heat", L), key="map_heat")
 offline = c[1].toggle(tr("Nền ngoại tuyến"), value=settings.OFFLINE_MAP, key="map_offline")
 show_corr = c[2].toggle(tr("Hành lang an toàn"), value=True, key="map_corridors")
-c[3].caption(f"{len(crashes):,} {tr('vụ')} · {len(spots)} {tr('điểm')} · "
-             f"{len(cases)} {tr('vụ lấn chiếm')} · {len(works)} {tr('công trình')}"
-             .replace(",", "."))
+c[3].caption(
+    f"{len(crashes):,} {tr('vụ')} · {len(spots)} {tr('điểm')} · "
+    f"{len(cases)} {tr('vụ lấn chiếm')} · {len(works)} {tr('công trình')}".replace(",", ".")
+)
 if f.area:
     a1, a2 = st.columns([3, 1])
     a1.info(tr("Đang lọc theo vùng vẽ trên bản đồ"))
     a2.button(tr("Bỏ lọc vùng"), key="map_area_clear", on_click=clear_area)
 
-items = ([("blackspot", int(i), f"{SpotKind(k).label(L)} #{i} {r or ''} {format_chainage(a)}")
-          for i, k, r, a in zip(spots["id"], spots["kind"], spots["road_code"], spots["from_m"])] if len(spots) else [])
-items += [("case", int(i), f"{tr('Lấn chiếm')} #{i} {r or ''} {format_chainage(ch)}")
-          for i, r, ch in zip(cases["id"], cases["road_code"], cases["chainage_m"])] if len(cases) else []
-items += [("work", int(i), f"{tr('Công trình')} #{i} {n or w}")
-          for i, n, w in zip(works["id"], works["name"], works["work_type"])] if len(works) else []
+items = (
+    [
+        ("blackspot", int(i), f"{SpotKind(k).label(L)} #{i} {r or ''} {format_chainage(a)}")
+        for i, k, r, a in zip(spots["id"], spots["kind"], spots["road_code"], spots["from_m"])
+    ]
+    if len(spots)
+    else []
+)
+items += (
+    [
+        ("case", int(i), f"{tr('Lấn chiếm')} #{i} {r or ''} {format_chainage(ch)}")
+        for i, r, ch in zip(cases["id"], cases["road_code"], cases["chainage_m"])
+    ]
+    if len(cases)
+    else []
+)
+items += (
+    [
+        ("work", int(i), f"{tr('Công trình')} #{i} {n or w}")
+        for i, n, w in zip(works["id"], works["name"], works["work_type"])
+    ]
+    if len(works)
+    else []
+)
 
 
 @st.fragment
@@ -61,14 +99,34 @@ def map_and_panel():
         st.session_state["map_selected"] = pick
         st.session_state.pop("map_point", None)
     with left:
-        m = planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=load_boundaries(url()),
-                        corridors=load_corridors(url()) if show_corr else None, cases=cases, works=works,
-                        heat=heat, offline=offline, lang=L, selected=st.session_state.get("map_selected"), draw=True,
-                        area=shapely.from_wkt(f.area) if f.area else None,
-                        view_key=repr((st.session_state.get("map_selected"), f)))
-        out = st_folium(m, height=660, use_container_width=True, key=f"planner_map_{heat}_{offline}_{show_corr}",
-                        returned_objects=["last_clicked", "last_object_clicked_count",
-                                          "last_object_clicked_tooltip", "all_drawings"])
+        m = planner_map(
+            crashes=crashes,
+            spots=spots,
+            roads=roads,
+            boundaries=load_boundaries(url()),
+            corridors=load_corridors(url()) if show_corr else None,
+            cases=cases,
+            works=works,
+            heat=heat,
+            offline=offline,
+            lang=L,
+            selected=st.session_state.get("map_selected"),
+            draw=True,
+            area=shapely.from_wkt(f.area) if f.area else None,
+            view_key=repr((st.session_state.get("map_selected"), f)),
+        )
+        out = st_folium(
+            m,
+            height=660,
+            use_container_width=True,
+            key=f"planner_map_{heat}_{offline}_{show_corr}",
+            returned_objects=[
+                "last_clicked",
+                "last_object_clicked_count",
+                "last_object_clicked_tooltip",
+                "all_drawings",
+            ],
+        )
     out = out or {}
     # the map is rebuilt when its data change and its click counter may restart:
     # an item click is new when (counter, tooltip) differs from the last one seen
@@ -102,8 +160,7 @@ def map_and_panel():
         sel = st.session_state.get("map_selected")
         if st.session_state.get("map_pick") not in keys:
             st.session_state["map_pick"] = None
-        pick = st.selectbox(tr("Chọn mục"), keys,
-                            format_func=lambda k: "—" if k is None else labels[k], key="map_pick")
+        pick = st.selectbox(tr("Chọn mục"), keys, format_func=lambda k: "—" if k is None else labels[k], key="map_pick")
         if pick is not None and pick != sel:
             st.session_state["map_selected"] = sel = pick
             st.session_state.pop("map_point", None)
@@ -113,8 +170,12 @@ def map_and_panel():
         elif point:
             place_actions(point)
         else:
-            st.info(tr("Bấm vào một điểm đen, vụ lấn chiếm hoặc công trình để xem chi tiết; bấm vào chỗ trống "
-                       "trên đường để ghi nhận lấn chiếm hoặc gắn cờ điểm tiềm ẩn."))
+            st.info(
+                tr(
+                    "Bấm vào một điểm đen, vụ lấn chiếm hoặc công trình để xem chi tiết; bấm vào chỗ trống "
+                    "trên đường để ghi nhận lấn chiếm hoặc gắn cờ điểm tiềm ẩn."
+                )
+            )
 
 
 def place_actions(point):
@@ -128,16 +189,27 @@ def place_actions(point):
     store = get_store()
     where = locate_point(roads, lon, lat)
     st.subheader(tr("Vùng đã vẽ") if outline is not None else tr("Vị trí đã chọn"))
-    st.caption(f"{lat:.6f}, {lon:.6f}" + (f" · {len(outline.exterior.coords) - 1} đỉnh / vertices"
-                                          if outline is not None and outline.geom_type == "Polygon" else ""))
+    st.caption(
+        f"{lat:.6f}, {lon:.6f}"
+        + (
+            f" · {len(outline.exterior.coords) - 1} đỉnh / vertices"
+            if outline is not None and outline.geom_type == "Polygon"
+            else ""
+        )
+    )
     if where is None:
         st.warning(tr("Không có tuyến đường nào trong 300 m"))
     else:
-        zone = {"road_land": "đất của đường bộ / road land", "corridor": "hành lang an toàn / safety corridor",
-                "outside": "ngoài hành lang / outside the corridor"}[where["zone"]]
-        st.markdown(f"**{md_text(where['road'])} {md_text(format_chainage(where['chainage_m']))}**, "
-                    f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
-                    f"{where['distance_m']:.1f} m {tr('từ tim đường')} · {zone}")
+        zone = {
+            "road_land": "đất của đường bộ / road land",
+            "corridor": "hành lang an toàn / safety corridor",
+            "outside": "ngoài hành lang / outside the corridor",
+        }[where["zone"]]
+        st.markdown(
+            f"**{md_text(where['road'])} {md_text(format_chainage(where['chainage_m']))}**, "
+            f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
+            f"{where['distance_m']:.1f} m {tr('từ tim đường')} · {zone}"
+        )
     if outline is not None and outline.geom_type in ("Polygon", "MultiPolygon"):
         # the same outline may instead filter every page (and the exports) by the area it draws
         if st.button(tr("Lọc theo vùng đã vẽ"), key="map_area_set", type="primary"):
@@ -148,8 +220,13 @@ def place_actions(point):
             else:
                 st.rerun(scope="app")
         st.caption(tr("…hoặc ghi nhận vùng này là một vụ lấn chiếm:"))
-    record_case_form(lang=L, key="place_case", point=(lon, lat), outline=outline,
-                     on_saved=lambda cid: st.session_state.update(map_selected=("case", cid)))
+    record_case_form(
+        lang=L,
+        key="place_case",
+        point=(lon, lat),
+        outline=outline,
+        on_saved=lambda cid: st.session_state.update(map_selected=("case", cid)),
+    )
     if outline is not None:
         return  # a potential crash point is a place, not an outline
     with st.form("place_potential", clear_on_submit=True):
@@ -158,10 +235,16 @@ def place_actions(point):
         p_commune = st.text_input(tr("Xã/phường"), key="potential_commune")
         if st.form_submit_button(tr("Gắn cờ")):
             try:
-                sid = flag_potential_point(store, lon=lon, lat=lat, reason=reason, commune=p_commune or None,
-                                                 road_code=where["road"] if where else None,
-                                                 chainage_m=where["chainage_m"] if where else None,
-                                                 user=current_user())
+                sid = flag_potential_point(
+                    store,
+                    lon=lon,
+                    lat=lat,
+                    reason=reason,
+                    commune=p_commune or None,
+                    road_code=where["road"] if where else None,
+                    chainage_m=where["chainage_m"] if where else None,
+                    user=current_user(),
+                )
             except BlackspotError as exc:
                 show_error(exc)
             else:

@@ -1,5 +1,6 @@
 """The sidebar shared by every page: language and the filters. Drawn once,
 by app.py; the values live in st.session_state["filters"]."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -30,30 +31,38 @@ def _follow_the_data(data_range: tuple) -> None:
 
 def render(lang: str) -> Filters:
     crashes = load_crashes(url())
-    opts = options(crashes, load_roads(url())) if len(crashes) else {"communes": [], "roads": [], "vehicles": [],
-                                                                      "causes": [], "date_min": None,
-                                                                      "date_max": None}
+    opts = (
+        options(crashes, load_roads(url()))
+        if len(crashes)
+        else {"communes": [], "roads": [], "vehicles": [], "causes": [], "date_min": None, "date_max": None}
+    )
     st.subheader(tr("Bộ lọc"))
     period = None
     if opts["date_min"]:
         _follow_the_data((opts["date_min"], opts["date_max"]))
-        period = st.date_input(tr("Thời gian"), min_value=opts["date_min"], max_value=opts["date_max"],
-                               format="DD/MM/YYYY", key="f_period")
+        period = st.date_input(
+            tr("Thời gian"), min_value=opts["date_min"], max_value=opts["date_max"], format="DD/MM/YYYY", key="f_period"
+        )
     communes = st.multiselect(tr("Xã/phường"), opts["communes"], key="f_communes", placeholder=tr("Tất cả"))
     roads = st.multiselect(tr("Tuyến đường"), opts["roads"], key="f_roads", placeholder=tr("Tất cả"))
     sev_labels = severity_labels(lang)
-    severities = st.multiselect(tr("Mức độ"), list(sev_labels), format_func=sev_labels.get,
-                                key="f_severity", placeholder=tr("Tất cả"))
+    severities = st.multiselect(
+        tr("Mức độ"), list(sev_labels), format_func=sev_labels.get, key="f_severity", placeholder=tr("Tất cả")
+    )
     vehicle = st.selectbox(tr("Phương tiện"), ["—"] + opts["vehicles"], key="f_vehicle")
     cause = st.selectbox(tr("Nguyên nhân"), ["—"] + opts["causes"], key="f_cause") if opts["causes"] else "—"
-    alcohol_opts = {"all": tr("Tất cả"), "yes": tr("Có rượu bia"),
-                    "no": tr("Không")}
-    alcohol = st.radio(tr("Rượu bia"), list(alcohol_opts), format_func=alcohol_opts.get,
-                       horizontal=True, key="f_alcohol")
+    alcohol_opts = {"all": tr("Tất cả"), "yes": tr("Có rượu bia"), "no": tr("Không")}
+    alcohol = st.radio(
+        tr("Rượu bia"), list(alcohol_opts), format_func=alcohol_opts.get, horizontal=True, key="f_alcohol"
+    )
     rulesets = load_rulesets()
-    rs = st.selectbox(tr("Bộ quy tắc điểm đen"), list(rulesets),
-                      index=list(rulesets).index(settings.DEFAULT_RULESET), format_func=lambda k: rulesets[k].name,
-                      key="f_ruleset")
+    rs = st.selectbox(
+        tr("Bộ quy tắc điểm đen"),
+        list(rulesets),
+        index=list(rulesets).index(settings.DEFAULT_RULESET),
+        format_func=lambda k: rulesets[k].name,
+        key="f_ruleset",
+    )
     d_from = d_to = None
     if period and isinstance(period, (tuple, list)) and len(period) == 2:
         d_from, d_to = period
@@ -63,14 +72,25 @@ def render(lang: str) -> Filters:
         day = crashes["occurred_at"].dt.date
         outside = int(((day < d_from) | (day > d_to)).sum())
         if outside:
-            st.caption(tr("{n} vụ nằm ngoài khoảng thời gian đã chọn (dữ liệu: {a} – {b})").format(
-                n=outside, a=f"{opts['date_min']:%d/%m/%Y}", b=f"{opts['date_max']:%d/%m/%Y}"))
+            st.caption(
+                tr("{n} vụ nằm ngoài khoảng thời gian đã chọn (dữ liệu: {a} – {b})").format(
+                    n=outside, a=f"{opts['date_min']:%d/%m/%Y}", b=f"{opts['date_max']:%d/%m/%Y}"
+                )
+            )
     if st.session_state.get(AREA_KEY):
         st.info(tr("Đang lọc theo vùng vẽ trên bản đồ"))
         st.button(tr("Bỏ lọc vùng"), key="f_area_clear", on_click=clear_area)
-    f = Filters(date_from=d_from, date_to=d_to, communes=tuple(communes), roads=tuple(roads),
-                severities=tuple(severities), vehicle=None if vehicle == "—" else vehicle,
-                cause=None if cause == "—" else cause, alcohol=alcohol,
-                ruleset=rs, area=st.session_state.get(AREA_KEY) or None)
+    f = Filters(
+        date_from=d_from,
+        date_to=d_to,
+        communes=tuple(communes),
+        roads=tuple(roads),
+        severities=tuple(severities),
+        vehicle=None if vehicle == "—" else vehicle,
+        cause=None if cause == "—" else cause,
+        alcohol=alcohol,
+        ruleset=rs,
+        area=st.session_state.get(AREA_KEY) or None,
+    )
     st.session_state["filters"] = f
     return f

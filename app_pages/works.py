@@ -1,5 +1,6 @@
 """Công trình xử lý / Remediation works: list, timeline, costs by agency,
 and "did it work?" (before/after with the Empirical Bayes correction)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -15,13 +16,36 @@ from geo.chainage import format_chainage, parse_chainage
 from geo.evaluation import EB_EXPLANATION_EN, EB_EXPLANATION_VI
 from i18n import pick, t
 from models.enums import WorkStatus, WorkType
-from app_pages.common import (current_user, filters, get_store, invalidate, lang, load_agencies, load_crashes,
-                              load_roads, load_spots, load_works, show_error, show_flash, tr, url)
+from app_pages.common import (
+    current_user,
+    filters,
+    get_store,
+    invalidate,
+    lang,
+    load_agencies,
+    load_crashes,
+    load_roads,
+    load_spots,
+    load_works,
+    show_error,
+    show_flash,
+    tr,
+    url,
+)
 from app_pages.panel import list_and_panel
 from services.filters import filter_spots
 from services.appraisal import appraise_works, totals, within_budget
 from services.documents import vnd
-from services.works import NEAR_M, add_work, filter_works, costs_by_agency, evaluate_work, nearest_spots, spot_choices, timeline
+from services.works import (
+    NEAR_M,
+    add_work,
+    filter_works,
+    costs_by_agency,
+    evaluate_work,
+    nearest_spots,
+    spot_choices,
+    timeline,
+)
 
 L = lang()
 st.title(t("works", L))
@@ -31,26 +55,39 @@ works = filter_works(load_works(url()), filters(), spots=load_spots(url()), road
 agencies = load_agencies(url())
 names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
 status_labels = {s.value: s.label(L) for s in WorkStatus}
-tab_list, tab_time, tab_cost, tab_eval, tab_appraise, tab_new = st.tabs([
-    tr("Danh sách"), tr("Tiến độ"), tr("Kinh phí"),
-    tr("Có hiệu quả không?"), tr("Thẩm định kinh tế"), tr("Thêm công trình")])
+tab_list, tab_time, tab_cost, tab_eval, tab_appraise, tab_new = st.tabs(
+    [
+        tr("Danh sách"),
+        tr("Tiến độ"),
+        tr("Kinh phí"),
+        tr("Có hiệu quả không?"),
+        tr("Thẩm định kinh tế"),
+        tr("Thêm công trình"),
+    ]
+)
 
 with tab_list:
     if works.empty:
-        st.info(tr("Chưa có công trình nào. Tạo từ một điểm đen (trang Bản đồ hoặc Điểm đen) hoặc ở thẻ Thêm "
-                   "công trình."))
+        st.info(
+            tr("Chưa có công trình nào. Tạo từ một điểm đen (trang Bản đồ hoặc Điểm đen) hoặc ở thẻ Thêm công trình.")
+        )
     else:
-        table = pd.DataFrame({
-            "ID": works["id"], tr("Loại"): works["work_type"].map(lambda v: WorkType(v).label(L)),
-            tr("Tên"): works["name"], tr("Điểm"): works["blackspot_id"],
-            tr("Tuyến"): works["road_code"],
-            tr("Lý trình"): works["from_m"].map(format_chainage),
-            tr("Kinh phí (đồng)"): works["cost_vnd"],
-            tr("Nguồn vốn"): works["funding_source"],
-            tr("Chủ trì"): works["agency_id"].map(names),
-            tr("Trạng thái"): works["status"].map(status_labels),
-            tr("Bắt đầu"): pd.to_datetime(works["actual_start"]).dt.strftime("%d/%m/%Y").fillna("—"),
-            tr("Hoàn thành"): pd.to_datetime(works["actual_end"]).dt.strftime("%d/%m/%Y").fillna("—")})
+        table = pd.DataFrame(
+            {
+                "ID": works["id"],
+                tr("Loại"): works["work_type"].map(lambda v: WorkType(v).label(L)),
+                tr("Tên"): works["name"],
+                tr("Điểm"): works["blackspot_id"],
+                tr("Tuyến"): works["road_code"],
+                tr("Lý trình"): works["from_m"].map(format_chainage),
+                tr("Kinh phí (đồng)"): works["cost_vnd"],
+                tr("Nguồn vốn"): works["funding_source"],
+                tr("Chủ trì"): works["agency_id"].map(names),
+                tr("Trạng thái"): works["status"].map(status_labels),
+                tr("Bắt đầu"): pd.to_datetime(works["actual_start"]).dt.strftime("%d/%m/%Y").fillna("—"),
+                tr("Hoàn thành"): pd.to_datetime(works["actual_end"]).dt.strftime("%d/%m/%Y").fillna("—"),
+            }
+        )
         list_and_panel("work", table, works["id"], basename="cong_trinh", sheet="Công trình", lang=L, key="works")
 
 with tab_time:
@@ -59,12 +96,22 @@ with tab_time:
         st.info("Chưa có ngày kế hoạch / thực tế / No dates yet")
     else:
         bars["status"] = bars["status"].map(status_labels)
-        chart = alt.Chart(bars).mark_bar(height=14).encode(
-            x=alt.X("start:T", title=tr("Thời gian"), axis=alt.Axis(format="%m/%Y")),
-            x2="end:T", y=alt.Y("label:N", title=None, sort="x"),
-            color=alt.Color("status:N", title=tr("Trạng thái")),
-            tooltip=["label", "status", alt.Tooltip("start:T", format="%d/%m/%Y"),
-                     alt.Tooltip("end:T", format="%d/%m/%Y")])
+        chart = (
+            alt.Chart(bars)
+            .mark_bar(height=14)
+            .encode(
+                x=alt.X("start:T", title=tr("Thời gian"), axis=alt.Axis(format="%m/%Y")),
+                x2="end:T",
+                y=alt.Y("label:N", title=None, sort="x"),
+                color=alt.Color("status:N", title=tr("Trạng thái")),
+                tooltip=[
+                    "label",
+                    "status",
+                    alt.Tooltip("start:T", format="%d/%m/%Y"),
+                    alt.Tooltip("end:T", format="%d/%m/%Y"),
+                ],
+            )
+        )
         st.altair_chart(chart, width="stretch")
 
 with tab_cost:
@@ -73,22 +120,41 @@ with tab_cost:
         st.info("Chưa có kinh phí / No costs yet")
     else:
         costs["status"] = costs["status"].map(status_labels)
-        st.altair_chart(alt.Chart(costs).mark_bar().encode(
-            y=alt.Y("agency:N", title=None), x=alt.X("cost_vnd:Q", title=tr("Kinh phí (đồng)")),
-            color=alt.Color("status:N", title=tr("Trạng thái")),
-            tooltip=["agency", "status", alt.Tooltip("cost_vnd:Q", format=",.0f"), "n_works"]),
-            width="stretch")
-        st.dataframe(costs.rename(columns={"agency": tr("Chủ trì"), "status": tr("Trạng thái"),
-                                           "cost_vnd": tr("Kinh phí (đồng)"), "n_works": tr("Số công trình")}),
-                     hide_index=True, width="stretch")
+        st.altair_chart(
+            alt.Chart(costs)
+            .mark_bar()
+            .encode(
+                y=alt.Y("agency:N", title=None),
+                x=alt.X("cost_vnd:Q", title=tr("Kinh phí (đồng)")),
+                color=alt.Color("status:N", title=tr("Trạng thái")),
+                tooltip=["agency", "status", alt.Tooltip("cost_vnd:Q", format=",.0f"), "n_works"],
+            ),
+            width="stretch",
+        )
+        st.dataframe(
+            costs.rename(
+                columns={
+                    "agency": tr("Chủ trì"),
+                    "status": tr("Trạng thái"),
+                    "cost_vnd": tr("Kinh phí (đồng)"),
+                    "n_works": tr("Số công trình"),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 with tab_eval:
     done = works.loc[works["status"] == WorkStatus.DONE.value] if len(works) else works
     if done.empty:
         st.info(tr("Chưa có công trình hoàn thành"))
     else:
-        wid = st.selectbox(tr("Công trình"), done["id"].tolist(), key="eval_pick",
-                           format_func=lambda i: f"#{i} {done.set_index('id').loc[i, 'name'] or ''}")
+        wid = st.selectbox(
+            tr("Công trình"),
+            done["id"].tolist(),
+            key="eval_pick",
+            format_func=lambda i: f"#{i} {done.set_index('id').loc[i, 'name'] or ''}",
+        )
         try:
             # worked out once per work, data version and day, for every session (it reads all crashes)
             ba = store.read_cached(f"evaluation:{int(wid)}:{date.today()}", lambda: evaluate_work(store, int(wid)))
@@ -99,25 +165,38 @@ with tab_eval:
             first_data = crashes_all["occurred_at"].min() if len(crashes_all) else ba.before_from
             last_data = crashes_all["occurred_at"].max() if len(crashes_all) else ba.before_to
             before_months = max(0, (min(ba.before_to, last_data) - max(ba.before_from, first_data)).days) / 30.4375
-            side = pd.DataFrame({
-                "": [t("crashes", L), t("deaths", L), t("injured", L)],
-                f"{tr('Trước')} ({ba.before_from:%d/%m/%Y} – {ba.before_to - pd.Timedelta(days=1):%d/%m/%Y}, "
-                f"{tr('có dữ liệu')} {before_months:.1f} {tr('tháng')})".replace(".", pick((",", "."), L)):
-                    [ba.before[k] for k in ("crashes", "deaths", "injured")],
-                f"{tr('Sau')} ({ba.after_from:%d/%m/%Y} – {ba.after_to - pd.Timedelta(days=1):%d/%m/%Y}, "
-                f"{tr('có dữ liệu')} {ba.after_months_observed:.1f} {tr('tháng')})".replace(".", pick((",", "."), L)):
-                    [ba.after[k] for k in ("crashes", "deaths", "injured")]})
+            side = pd.DataFrame(
+                {
+                    "": [t("crashes", L), t("deaths", L), t("injured", L)],
+                    f"{tr('Trước')} ({ba.before_from:%d/%m/%Y} – {ba.before_to - pd.Timedelta(days=1):%d/%m/%Y}, "
+                    f"{tr('có dữ liệu')} {before_months:.1f} {tr('tháng')})".replace(".", pick((",", "."), L)): [
+                        ba.before[k] for k in ("crashes", "deaths", "injured")
+                    ],
+                    f"{tr('Sau')} ({ba.after_from:%d/%m/%Y} – {ba.after_to - pd.Timedelta(days=1):%d/%m/%Y}, "
+                    f"{tr('có dữ liệu')} {ba.after_months_observed:.1f} {tr('tháng')})".replace(
+                        ".", pick((",", "."), L)
+                    ): [ba.after[k] for k in ("crashes", "deaths", "injured")],
+                }
+            )
             if ba.after_complete:  # a change is shown only when the after period is as long as the before
-                side[tr("Thay đổi")] = [("—" if ba.change_pct[k] is None else f"{ba.change_pct[k]:+.0f} %")
-                                        for k in ("crashes", "deaths", "injured")]
+                side[tr("Thay đổi")] = [
+                    ("—" if ba.change_pct[k] is None else f"{ba.change_pct[k]:+.0f} %")
+                    for k in ("crashes", "deaths", "injured")
+                ]
             st.dataframe(side, hide_index=True, width="stretch")
             if not ba.after_complete:
-                st.warning(tr("Chưa đủ {m} tháng sau khi hoàn thành: chưa kết luận được công trình có hiệu quả hay "
-                              "không.").format(m=settings.EVALUATION_MONTHS) + (f" {ba.note}" if ba.note else ""))
+                st.warning(
+                    tr(
+                        "Chưa đủ {m} tháng sau khi hoàn thành: chưa kết luận được công trình có hiệu quả hay không."
+                    ).format(m=settings.EVALUATION_MONTHS)
+                    + (f" {ba.note}" if ba.note else "")
+                )
             elif ba.eb_index is not None:
-                st.markdown(f"**{tr('Số vụ dự kiến nếu không làm')}:** "
-                            f"{ba.eb_expected_after:.2f} · **{tr('Chỉ số hiệu quả')}:** "
-                            f"{ba.eb_index:.2f} · {tr('xu hướng chung')} ×{ba.trend_ratio:.2f}")
+                st.markdown(
+                    f"**{tr('Số vụ dự kiến nếu không làm')}:** "
+                    f"{ba.eb_expected_after:.2f} · **{tr('Chỉ số hiệu quả')}:** "
+                    f"{ba.eb_index:.2f} · {tr('xu hướng chung')} ×{ba.trend_ratio:.2f}"
+                )
                 if ba.eb_index < 1:
                     st.success(tr("Ít vụ hơn số dự kiến nếu không làm: công trình có hiệu quả."))
                 else:
@@ -128,32 +207,57 @@ with tab_appraise:
     # worked out once per data version (the organisation's GDP and discount rate are in the store too)
     ap = store.read_cached("appraisal:not_started", lambda: appraise_works(store))
     a = ap.assumptions
-    st.markdown(f"**{tr('GDP bình quân đầu người')} {a['gdp_year']}:** {vnd(a['gdp_per_capita_vnd'])} đ · "
-                f"**{tr('Giá trị một sinh mạng (VSL)')}** ({a['vsl_gdp_multiple']:.0f} × GDP): {vnd(a['vsl_vnd'])} đ · "
-                f"**{tr('Một người bị thương nặng')}** ({a['serious_injury_share'] * 100:.0f} % VSL): "
-                f"{vnd(a['serious_injury_vnd'])} đ · **{tr('Tỷ lệ chiết khấu')}:** "
-                f"{a['discount_rate'] * 100:.1f} %/{tr('năm')}".replace(".0 %", " %"))
-    st.caption(tr("Quy ước iRAP (McMahon & Dahdah 2008): VSL ≈ 70 × GDP bình quân đầu người, bị thương nặng ≈ 25 % "
-                  "VSL; mỗi người bị thương trong hồ sơ tính là bị thương nặng, thiệt hại tài sản theo số ghi nhận. "
-                  "Quản trị sửa GDP, năm và tỷ lệ chiết khấu ở trang Tài khoản › Cơ quan. Số mặc định:")
-               + f" {a['gdp_default_source']}.")
+    st.markdown(
+        f"**{tr('GDP bình quân đầu người')} {a['gdp_year']}:** {vnd(a['gdp_per_capita_vnd'])} đ · "
+        f"**{tr('Giá trị một sinh mạng (VSL)')}** ({a['vsl_gdp_multiple']:.0f} × GDP): {vnd(a['vsl_vnd'])} đ · "
+        f"**{tr('Một người bị thương nặng')}** ({a['serious_injury_share'] * 100:.0f} % VSL): "
+        f"{vnd(a['serious_injury_vnd'])} đ · **{tr('Tỷ lệ chiết khấu')}:** "
+        f"{a['discount_rate'] * 100:.1f} %/{tr('năm')}".replace(".0 %", " %")
+    )
+    st.caption(
+        tr(
+            "Quy ước iRAP (McMahon & Dahdah 2008): VSL ≈ 70 × GDP bình quân đầu người, bị thương nặng ≈ 25 % "
+            "VSL; mỗi người bị thương trong hồ sơ tính là bị thương nặng, thiệt hại tài sản theo số ghi nhận. "
+            "Quản trị sửa GDP, năm và tỷ lệ chiết khấu ở trang Tài khoản › Cơ quan. Số mặc định:"
+        )
+        + f" {a['gdp_default_source']}."
+    )
     with st.expander(tr("Hệ số giảm tai nạn (CMF) theo loại công trình, tuổi thọ và nguồn")):
-        st.dataframe(pd.DataFrame({
-            tr("Loại"): ap.cmf["work_type"].map(lambda v: WorkType(v).label(L) if v in WorkType._value2member_map_
-                                               else v),
-            "CMF": ap.cmf["cmf"], tr("Tuổi thọ (năm)"): ap.cmf["life_years"], tr("Áp dụng cho"): ap.cmf["target"],
-            tr("Nguồn"): ap.cmf["source"]}), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("Loại"): ap.cmf["work_type"].map(
+                        lambda v: WorkType(v).label(L) if v in WorkType._value2member_map_ else v
+                    ),
+                    "CMF": ap.cmf["cmf"],
+                    tr("Tuổi thọ (năm)"): ap.cmf["life_years"],
+                    tr("Áp dụng cho"): ap.cmf["target"],
+                    tr("Nguồn"): ap.cmf["source"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     if ap.table.empty:
         st.info(tr("Chưa có công trình đề xuất hoặc đã phê duyệt (chưa thi công) để thẩm định."))
     else:
+
         def appraisal_frame(t: pd.DataFrame) -> pd.DataFrame:
-            return pd.DataFrame({
-                tr("Hạng"): t["rank"], "ID": t["id"], tr("Tên"): t["name"],
-                tr("Loại"): t["work_type"].map(lambda v: WorkType(v).label(L)), tr("Điểm"): t["blackspot_id"],
-                tr("Kinh phí (đồng)"): t["cost_vnd"], tr("Số vụ dự kiến/năm"): t["crashes_per_year"].round(2),
-                tr("Số vụ tránh được/năm"): t["avoided_crashes"].round(2),
-                tr("Lợi ích hiện giá (đồng)"): t["pv_benefit_vnd"].round(0), "NPV": t["npv_vnd"].round(0),
-                "B/C": t["bcr"].round(1)})
+            return pd.DataFrame(
+                {
+                    tr("Hạng"): t["rank"],
+                    "ID": t["id"],
+                    tr("Tên"): t["name"],
+                    tr("Loại"): t["work_type"].map(lambda v: WorkType(v).label(L)),
+                    tr("Điểm"): t["blackspot_id"],
+                    tr("Kinh phí (đồng)"): t["cost_vnd"],
+                    tr("Số vụ dự kiến/năm"): t["crashes_per_year"].round(2),
+                    tr("Số vụ tránh được/năm"): t["avoided_crashes"].round(2),
+                    tr("Lợi ích hiện giá (đồng)"): t["pv_benefit_vnd"].round(0),
+                    "NPV": t["npv_vnd"].round(0),
+                    "B/C": t["bcr"].round(1),
+                }
+            )
 
         st.markdown(f"**{tr('Xếp hạng: an toàn nhiều nhất trên mỗi đồng (B/C)')}**")
         st.dataframe(appraisal_frame(ap.table), hide_index=True, width="stretch")
@@ -184,7 +288,9 @@ with tab_new:
     roads = load_roads(url())
     spots = filter_spots(load_spots(url()), filters())
     c1, c2, c3 = st.columns(3)
-    wt = c1.selectbox(tr("Loại"), [w.value for w in WorkType], format_func=lambda v: WorkType(v).label(L), key="nw_type")
+    wt = c1.selectbox(
+        tr("Loại"), [w.value for w in WorkType], format_func=lambda v: WorkType(v).label(L), key="nw_type"
+    )
     road = c2.selectbox(tr("Tuyến"), roads["code"].tolist() if len(roads) else [], key="nw_road")
     name = c3.text_input(tr("Tên"), key="nw_name")
     c4, c5 = st.columns(2)
@@ -197,8 +303,13 @@ with tab_new:
     offer = 0
     if len(near) and pd.notna(near["gap_m"].iloc[0]) and near["gap_m"].iloc[0] <= NEAR_M:
         offer = 1  # the nearest spot within reach is offered; the user may choose another or none
-    spot = st.selectbox(tr("Gắn với điểm đen / điểm tiềm ẩn"), spot_ids, index=offer, format_func=labels.get,
-                        key=f"nw_spot_{road}_{fa}_{fb}")
+    spot = st.selectbox(
+        tr("Gắn với điểm đen / điểm tiềm ẩn"),
+        spot_ids,
+        index=offer,
+        format_func=labels.get,
+        key=f"nw_spot_{road}_{fa}_{fb}",
+    )
     c6, c7, c8 = st.columns(3)
     cost = c6.number_input(tr("Kinh phí (đồng)"), min_value=0.0, step=1e6, format="%.0f", key="nw_cost")
     funding = c7.text_input(tr("Nguồn vốn"), key="nw_funding")
@@ -210,18 +321,32 @@ with tab_new:
         if spot is None and (fa is None or pd.isna(fa) or fb is None or pd.isna(fb)):
             show_error("Lý trình không đọc được; viết như Km 105+500 / Unreadable chainage; write Km 105+500")
         else:
-            where = ({} if spot is not None and (fa is None or pd.isna(fa)) else
-                     dict(road_code=road, from_m=min(fa, fb), to_m=max(fa, fb)))
+            where = (
+                {}
+                if spot is not None and (fa is None or pd.isna(fa))
+                else dict(road_code=road, from_m=min(fa, fb), to_m=max(fa, fb))
+            )
             try:
-                wid = add_work(store, work_type=wt, blackspot_id=spot, name=name or None, cost_vnd=cost or None,
-                                     funding_source=funding or None, agency_id=lead, planned_start=p_start,
-                                     planned_end=p_end, user=current_user(), **where)
+                wid = add_work(
+                    store,
+                    work_type=wt,
+                    blackspot_id=spot,
+                    name=name or None,
+                    cost_vnd=cost or None,
+                    funding_source=funding or None,
+                    agency_id=lead,
+                    planned_start=p_start,
+                    planned_end=p_end,
+                    user=current_user(),
+                    **where,
+                )
             except BlackspotError as exc:
                 show_error(exc)
             else:
                 invalidate()
                 for k in [k for k in st.session_state if str(k).startswith("nw_")]:
                     del st.session_state[k]
-                st.session_state["flash"] = (tr("Đã thêm công trình #{w}").format(w=wid)
-                                             + (tr(", gắn với điểm #{s}").format(s=spot) if spot else ""))
+                st.session_state["flash"] = tr("Đã thêm công trình #{w}").format(w=wid) + (
+                    tr(", gắn với điểm #{s}").format(s=spot) if spot else ""
+                )
                 st.rerun()

@@ -10,6 +10,7 @@ fresh install also compiles the kernel: timed separately with an empty numba cac
 
     python bench/bench_cluster.py
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,9 @@ PG = os.environ.get("BLACKSPOT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.
 
 
 def points(n=1_000_000):
-    df = pd.read_csv(settings.SHARED_DATA_DIR / "crashes" / "japan_npa_2019_2021_41pref.csv.gz",
-                     usecols=["longitude", "latitude"])
+    df = pd.read_csv(
+        settings.SHARED_DATA_DIR / "crashes" / "japan_npa_2019_2021_41pref.csv.gz", usecols=["longitude", "latitude"]
+    )
     df = df.loc[~((df.longitude == 150) & (df.latitude == 50))]
     x, y, _ = to_metric(df["longitude"].to_numpy(), df["latitude"].to_numpy())
     xs = np.concatenate([x + k * 3_000_000 for k in range(3)])[:n]
@@ -52,8 +54,10 @@ def postgis(x, y, eps, m, repeat=3):
         c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
     with eng.begin() as c:
         c.execute(text("CREATE TEMP TABLE pts (id int, geom geometry(Point))"))
-        c.execute(text("INSERT INTO pts SELECT i, ST_MakePoint(x, y) FROM unnest(:i, :x, :y) AS t(i, x, y)"),
-                  {"i": list(range(len(x))), "x": x.tolist(), "y": y.tolist()})
+        c.execute(
+            text("INSERT INTO pts SELECT i, ST_MakePoint(x, y) FROM unnest(:i, :x, :y) AS t(i, x, y)"),
+            {"i": list(range(len(x))), "x": x.tolist(), "y": y.tolist()},
+        )
         c.execute(text("CREATE INDEX ON pts USING GIST (geom)"))
         c.execute(text("ANALYZE pts"))
         pid = c.execute(text("SELECT pg_backend_pid()")).scalar()
@@ -63,8 +67,10 @@ def postgis(x, y, eps, m, repeat=3):
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
                 before = _status_kb("VmRSS", pid)
             t = time.perf_counter()
-            rows = c.execute(text("SELECT id, ST_ClusterDBSCAN(geom, eps := :e, minpoints := :m) OVER () FROM pts"),
-                             {"e": eps, "m": m}).all()
+            rows = c.execute(
+                text("SELECT id, ST_ClusterDBSCAN(geom, eps := :e, minpoints := :m) OVER () FROM pts"),
+                {"e": eps, "m": m},
+            ).all()
             secs = min(secs, time.perf_counter() - t)
         peak_mb = (_status_kb("VmHWM", pid) - before) / 1024
     lab = np.full(len(x), -1)
@@ -75,8 +81,10 @@ def postgis(x, y, eps, m, repeat=3):
 
 def _peak_mb(who: str, eps: float, m: int) -> float:
     """Resident high-water growth (MB) of one run of ``who`` in a fresh process."""
-    code = (f"import sys; sys.path[:0] = [{str(Path(__file__).parent)!r}]\n"
-            f"import bench_cluster as b; print(b._run_for_peak({who!r}, {eps}, {m}))")
+    code = (
+        f"import sys; sys.path[:0] = [{str(Path(__file__).parent)!r}]\n"
+        f"import bench_cluster as b; print(b._run_for_peak({who!r}, {eps}, {m}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
@@ -107,12 +115,15 @@ def _run_for_peak(who: str, eps: float, m: int) -> float:
 
 def first_call_seconds() -> float:
     """Import and first call with an empty numba cache (what a fresh install pays once)."""
-    code = ("import time; t = time.perf_counter(); from geo.cluster import dbscan; "
-            "dbscan([0.0, 1.0], [0.0, 1.0], eps=5, min_samples=2); print(time.perf_counter() - t)")
+    code = (
+        "import time; t = time.perf_counter(); from geo.cluster import dbscan; "
+        "dbscan([0.0, 1.0], [0.0, 1.0], eps=5, min_samples=2); print(time.perf_counter() - t)"
+    )
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache, PYTHONPATH=str(settings.ROOT))
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env=env, cwd=cache)
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=cache
+        )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -125,19 +136,29 @@ def main(eps=100.0, m=3) -> dict:
     model = DBSCAN(eps=eps, min_samples=m, algorithm="kd_tree")
     sk_s, _, _ = measure(lambda: model.fit(np.column_stack([x, y])), repeat=3, memory=False)
     core = model.core_sample_indices_
-    out = {"points": len(x), "ours_s": ours_s, "ours_peak_mb": _peak_mb("ours", eps, m),
-           "kdtree_pairs_s": pairs_s, "kdtree_pairs_peak_mb": _peak_mb("pairs", eps, m),
-           "same_labels_as_kdtree_pairs": bool(np.array_equal(ours, pairs)),
-           "sklearn_s": sk_s, "sklearn_peak_mb": _peak_mb("sklearn", eps, m),
-           "speedup_vs_sklearn": sk_s / ours_s,
-           "same_core_partition_as_sklearn": same_partition(ours[core], model.labels_[core]),
-           "same_noise_as_sklearn": bool(np.array_equal(ours == -1, model.labels_ == -1)),
-           "first_call_with_compile_s": first_call_seconds()}
+    out = {
+        "points": len(x),
+        "ours_s": ours_s,
+        "ours_peak_mb": _peak_mb("ours", eps, m),
+        "kdtree_pairs_s": pairs_s,
+        "kdtree_pairs_peak_mb": _peak_mb("pairs", eps, m),
+        "same_labels_as_kdtree_pairs": bool(np.array_equal(ours, pairs)),
+        "sklearn_s": sk_s,
+        "sklearn_peak_mb": _peak_mb("sklearn", eps, m),
+        "speedup_vs_sklearn": sk_s / ours_s,
+        "same_core_partition_as_sklearn": same_partition(ours[core], model.labels_[core]),
+        "same_noise_as_sklearn": bool(np.array_equal(ours == -1, model.labels_ == -1)),
+        "first_call_with_compile_s": first_call_seconds(),
+    }
     try:
         pg_s, pg_mb, pg = postgis(x, y, eps, m)
-        out |= {"postgis_s": pg_s, "postgis_server_peak_mb": pg_mb, "speedup_vs_postgis": pg_s / ours_s,
-                "same_core_partition_as_postgis": same_partition(ours[core], pg[core]),
-                "same_noise_as_postgis": bool(np.array_equal(ours == -1, pg == -1))}
+        out |= {
+            "postgis_s": pg_s,
+            "postgis_server_peak_mb": pg_mb,
+            "speedup_vs_postgis": pg_s / ours_s,
+            "same_core_partition_as_postgis": same_partition(ours[core], pg[core]),
+            "same_noise_as_postgis": bool(np.array_equal(ours == -1, pg == -1)),
+        }
     except Exception as exc:  # report, do not hide
         out["postgis_error"] = str(exc)[:200]
     return out

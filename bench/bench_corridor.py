@@ -6,6 +6,7 @@ Baseline in the same run: a naive per-feature loop (for each footprint, its
 candidate roads from the same spatial index, then scalar shapely distances),
 on a 5 000-footprint sample, scaled to 100 000; its answers are compared with
 the vectorised check on that sample."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,13 @@ def make_inputs(n_segments: int = 10_000, n_feats: int = 100_000, seed: int = 7)
     segs = np.array(segs[:n_segments], dtype=object)
     rng = np.random.default_rng(seed)
     classes = rng.choice(["I", "II", "III", "IV", "V", "VI"], len(segs))
-    seg_net = RoadNetwork(codes=np.array([f"S{i}" for i in range(len(segs))], dtype=object), lines=segs,
-                          km_start=np.zeros(len(segs)), crs=net.crs, ids=np.arange(len(segs)))
+    seg_net = RoadNetwork(
+        codes=np.array([f"S{i}" for i in range(len(segs))], dtype=object),
+        lines=segs,
+        km_start=np.zeros(len(segs)),
+        crs=net.crs,
+        ids=np.arange(len(segs)),
+    )
     widths = road_widths(pd.DataFrame({"road_class": classes}), load_corridor_rules())
     ri = rng.integers(0, len(segs), n_feats)
     along = rng.random(n_feats) * shapely.length(segs[ri])
@@ -90,18 +96,28 @@ def main() -> dict:
     sample = feats[:5000]
     slow_s, slow_mb, slow = measure(naive, net, widths, sample, repeat=1)
     fast_sample = check_features(net, widths, sample)
-    same = all((ri if z != "outside" else -1, z) == (a, b) for ri, z, (a, b) in
-               zip(fast_sample["road_idx"], fast_sample["zone"], slow))
+    same = all(
+        (ri if z != "outside" else -1, z) == (a, b)
+        for ri, z, (a, b) in zip(fast_sample["road_idx"], fast_sample["zone"], slow)
+    )
     naive_100k = slow_s * len(feats) / len(sample)
     brute = feats[:200]  # no index at all: every footprint against every road segment
     brute_s, _, _ = measure(lambda: [shapely.distance(f, net.lines) for f in brute], memory=False)
     brute_100k = brute_s * len(feats) / len(brute)
-    return {"segments": len(net.lines), "footprints": len(feats), "inside": int((res["zone"] != "outside").sum()),
-            "vectorised_s": round(fast_s, 3), "vectorised_peak_mb": round(fast_mb, 1),
-            "naive_5k_s": round(slow_s, 3), "naive_100k_extrapolated_s": round(naive_100k, 1),
-            "speedup": round(naive_100k / fast_s, 1), "same_answers_on_sample": same,
-            "brute_force_200_s": round(brute_s, 3), "brute_force_100k_extrapolated_s": round(brute_100k, 1),
-            "speedup_vs_brute_force": round(brute_100k / fast_s, 0)}
+    return {
+        "segments": len(net.lines),
+        "footprints": len(feats),
+        "inside": int((res["zone"] != "outside").sum()),
+        "vectorised_s": round(fast_s, 3),
+        "vectorised_peak_mb": round(fast_mb, 1),
+        "naive_5k_s": round(slow_s, 3),
+        "naive_100k_extrapolated_s": round(naive_100k, 1),
+        "speedup": round(naive_100k / fast_s, 1),
+        "same_answers_on_sample": same,
+        "brute_force_200_s": round(brute_s, 3),
+        "brute_force_100k_extrapolated_s": round(brute_100k, 1),
+        "speedup_vs_brute_force": round(brute_100k / fast_s, 0),
+    }
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ the crashes imported into a fresh SQLite store, then ``services.duplicates.dupli
 
 Run: ``.venv/bin/python bench/bench_duplicates.py [--store]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,23 +40,35 @@ def make_crashes(seed: int = 19) -> tuple[pd.DataFrame, set[tuple[int, int]]]:
     n_orig = N_TOTAL - n_dup
     src = pd.read_csv(settings.SHARED_DATA_DIR / "crashes" / "japan_npa_2019_2021_41pref.csv.gz", nrows=n_orig)
     rng = np.random.default_rng(seed)
-    orig = pd.DataFrame({
-        "id": np.arange(1, n_orig + 1), "source": SOURCES[rng.integers(0, 3, n_orig)],
-        "occurred_at": pd.to_datetime(src["datetime_local"]), "lon": src["longitude"].to_numpy(float),
-        "lat": src["latitude"].to_numpy(float), "deaths": src["n_killed"].to_numpy(int),
-        "injured": src["n_injured"].to_numpy(int)})
+    orig = pd.DataFrame(
+        {
+            "id": np.arange(1, n_orig + 1),
+            "source": SOURCES[rng.integers(0, 3, n_orig)],
+            "occurred_at": pd.to_datetime(src["datetime_local"]),
+            "lon": src["longitude"].to_numpy(float),
+            "lat": src["latitude"].to_numpy(float),
+            "deaths": src["n_killed"].to_numpy(int),
+            "injured": src["n_injured"].to_numpy(int),
+        }
+    )
     k = np.sort(rng.choice(n_orig, n_dup, replace=False))
     base = orig.iloc[k]
     r = rng.rayleigh(12.0, n_dup)
     az = rng.uniform(0, 2 * np.pi, n_dup)
     lat = base["lat"].to_numpy()
     shift = (base["source"].map({s: i for i, s in enumerate(SOURCES)}).to_numpy() + rng.integers(1, 3, n_dup)) % 3
-    dup = pd.DataFrame({
-        "id": np.arange(n_orig + 1, N_TOTAL + 1), "source": SOURCES[shift],
-        "occurred_at": base["occurred_at"].to_numpy() + pd.to_timedelta(np.round(rng.normal(0, 20, n_dup)), unit="min"),
-        "lon": base["lon"].to_numpy() + r * np.sin(az) / (111_320.0 * np.cos(np.radians(lat))),
-        "lat": lat + r * np.cos(az) / 110_574.0, "deaths": base["deaths"].to_numpy(),
-        "injured": base["injured"].to_numpy() + (rng.random(n_dup) < 0.1)})
+    dup = pd.DataFrame(
+        {
+            "id": np.arange(n_orig + 1, N_TOTAL + 1),
+            "source": SOURCES[shift],
+            "occurred_at": base["occurred_at"].to_numpy()
+            + pd.to_timedelta(np.round(rng.normal(0, 20, n_dup)), unit="min"),
+            "lon": base["lon"].to_numpy() + r * np.sin(az) / (111_320.0 * np.cos(np.radians(lat))),
+            "lat": lat + r * np.cos(az) / 110_574.0,
+            "deaths": base["deaths"].to_numpy(),
+            "injured": base["injured"].to_numpy() + (rng.random(n_dup) < 0.1),
+        }
+    )
     planted = {(int(a), int(b)) for a, b in zip(base["id"], dup["id"])}
     return pd.concat([orig, dup], ignore_index=True), planted
 
@@ -100,11 +113,16 @@ def store_path(df: pd.DataFrame) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{Path(tmp) / 'dup.sqlite'}")
         for name, part in df.groupby("source"):
-            frame = pd.DataFrame({"Mã vụ": part["id"].astype(str),
-                                  "Ngày giờ": part["occurred_at"].dt.strftime("%d/%m/%Y %H:%M"),
-                                  "Kinh độ": part["lon"].round(7).astype(str), "Vĩ độ": part["lat"].round(7).astype(str),
-                                  "Số người chết": part["deaths"].astype(str),
-                                  "Số người bị thương": part["injured"].astype(str)})
+            frame = pd.DataFrame(
+                {
+                    "Mã vụ": part["id"].astype(str),
+                    "Ngày giờ": part["occurred_at"].dt.strftime("%d/%m/%Y %H:%M"),
+                    "Kinh độ": part["lon"].round(7).astype(str),
+                    "Vĩ độ": part["lat"].round(7).astype(str),
+                    "Số người chết": part["deaths"].astype(str),
+                    "Số người bị thương": part["injured"].astype(str),
+                }
+            )
             res = validate_crashes(RawTable(frame=frame, fmt="csv"), bounds=(120.0, 20.0, 155.0, 50.0))
             store.import_crashes(res, filename=f"{name}.csv", source=str(name))
         t = time.perf_counter()
@@ -127,10 +145,16 @@ def main(store: bool = False) -> dict:
     found = {(int(a), int(b)) for a, b in zip(pairs["id_a"], pairs["id_b"])}
     hit = len(found & planted)
     out = {
-        "crashes": len(df), "planted_duplicates": len(planted), "distance_m": d, "minutes": m,
-        "candidate_pairs_s": round(secs, 3), "baseline_balltree_s": round(base_s, 2),
-        "speed_up": round(base_s / secs, 1), "same_pairs_as_baseline": found == base,
-        "pairs_found": len(found), "recall": round(hit / len(planted), 4),
+        "crashes": len(df),
+        "planted_duplicates": len(planted),
+        "distance_m": d,
+        "minutes": m,
+        "candidate_pairs_s": round(secs, 3),
+        "baseline_balltree_s": round(base_s, 2),
+        "speed_up": round(base_s / secs, 1),
+        "same_pairs_as_baseline": found == base,
+        "pairs_found": len(found),
+        "recall": round(hit / len(planted), 4),
         "precision": round(hit / max(1, len(found)), 4),
         "planted_outside_limits": int(len(planted) - hit),
     }

@@ -8,6 +8,7 @@ The file is real-shaped: a title row, Vietnamese headers, one row per crash
 with its place in free text and its cause, built from real Japanese crash
 records (scaled into Viet Nam's box) repeated with new ids to 200 MB.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,17 +30,30 @@ TARGET_MB = 199
 def make_file(path: Path, target_mb: float = TARGET_MB) -> int:
     src = pd.read_csv(settings.SHARED_DATA_DIR / "crashes" / "japan_npa_2019_2021_41pref.csv.gz", nrows=200_000)
     t = pd.to_datetime(src["datetime_local"])
-    base = pd.DataFrame({
-        "Ngày giờ": t.dt.strftime("%d/%m/%Y %H:%M"),
-        # the points' pattern kept, the whole set scaled into Viet Nam's box
-        "Kinh độ": (105.0 + 3.0 * (src["longitude"] - src["longitude"].min())
-                    / (src["longitude"].max() - src["longitude"].min())).round(6),
-        "Vĩ độ": (10.0 + 12.0 * (src["latitude"] - src["latitude"].min())
-                  / (src["latitude"].max() - src["latitude"].min())).round(6),
-        "Địa điểm": ("Km " + pd.Series(np.arange(len(src)) % 300).astype(str) + "+"
-                     + pd.Series(np.arange(len(src)) * 7 % 1000).astype(str).str.zfill(3) + " QL24"),
-        "Nguyên nhân": np.where(np.arange(len(src)) % 3 == 0, "Vượt ẩu", "Không chú ý quan sát"),
-        "Số người chết": src["n_killed"], "Số người bị thương": src["n_injured"]})
+    base = pd.DataFrame(
+        {
+            "Ngày giờ": t.dt.strftime("%d/%m/%Y %H:%M"),
+            # the points' pattern kept, the whole set scaled into Viet Nam's box
+            "Kinh độ": (
+                105.0
+                + 3.0 * (src["longitude"] - src["longitude"].min()) / (src["longitude"].max() - src["longitude"].min())
+            ).round(6),
+            "Vĩ độ": (
+                10.0
+                + 12.0 * (src["latitude"] - src["latitude"].min()) / (src["latitude"].max() - src["latitude"].min())
+            ).round(6),
+            "Địa điểm": (
+                "Km "
+                + pd.Series(np.arange(len(src)) % 300).astype(str)
+                + "+"
+                + pd.Series(np.arange(len(src)) * 7 % 1000).astype(str).str.zfill(3)
+                + " QL24"
+            ),
+            "Nguyên nhân": np.where(np.arange(len(src)) % 3 == 0, "Vượt ẩu", "Không chú ý quan sát"),
+            "Số người chết": src["n_killed"],
+            "Số người bị thương": src["n_injured"],
+        }
+    )
     n = 0
     with open(path, "w", encoding="utf-8") as f:
         f.write("BẢNG THỐNG KÊ TAI NẠN GIAO THÔNG\n\n")
@@ -132,14 +146,23 @@ def main() -> dict:
         rows = make_file(path)
         size_mb = path.stat().st_size / 1048576
         env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp}/store.sqlite")
-        base_s, base_mb, _ = _child([sys.executable, "-c", f"import pandas as pd; pd.read_csv({str(path)!r}, skiprows=2)"], env)
+        base_s, base_mb, _ = _child(
+            [sys.executable, "-c", f"import pandas as pd; pd.read_csv({str(path)!r}, skiprows=2)"], env
+        )
         subprocess.run([sys.executable, "cli.py", "init-db"], env=env, cwd=ROOT, check=True, capture_output=True)
         secs, peak_mb, r = _child([sys.executable, "cli.py", "import", "crashes", str(path)], env)
         if r.returncode != 0:
             raise SystemExit(f"import failed ({r.returncode}): {r.stderr[-2000:]}")
-        return {"file_mb": round(size_mb, 1), "rows": rows, "import_s": round(secs, 1), "import_peak_mb": round(peak_mb),
-                "baseline_read_csv_s": round(base_s, 1), "baseline_read_csv_peak_mb": round(base_mb),
-                "time_ratio": round(secs / base_s, 1), "last_line": r.stdout.strip().splitlines()[-1:]}
+        return {
+            "file_mb": round(size_mb, 1),
+            "rows": rows,
+            "import_s": round(secs, 1),
+            "import_peak_mb": round(peak_mb),
+            "baseline_read_csv_s": round(base_s, 1),
+            "baseline_read_csv_peak_mb": round(base_mb),
+            "time_ratio": round(secs / base_s, 1),
+            "last_line": r.stdout.strip().splitlines()[-1:],
+        }
 
 
 if __name__ == "__main__":

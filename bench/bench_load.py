@@ -9,6 +9,7 @@ in the audit log or was silently overwritten (must be 0).
 
     python bench/bench_load.py [--seconds 60] [--planners 20]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,8 +66,9 @@ def planner(store, name, until, log, lock, ids):
         try:
             if op < 0.6:
                 kind = "read"
-                rng.choice([me.blackspots_frame, me.cases_frame, me.works_frame,
-                            lambda: me.crashes_frame(road_code="QL24")])()
+                rng.choice(
+                    [me.blackspots_frame, me.cases_frame, me.works_frame, lambda: me.crashes_frame(road_code="QL24")]
+                )()
                 outcome = "ok"
             else:
                 kind = "write"
@@ -123,8 +125,9 @@ def main(seconds: float = 60, planners: int = 20) -> dict:
     log, http_log, lock = [], [], threading.Lock()
     with running_app(url) as base:
         until = time.perf_counter() + seconds
-        threads = [threading.Thread(target=planner, args=(store, f"kh{i}", until, log, lock, ids))
-                   for i in range(planners)]
+        threads = [
+            threading.Thread(target=planner, args=(store, f"kh{i}", until, log, lock, ids)) for i in range(planners)
+        ]
         threads += [threading.Thread(target=http_client, args=(base, until, http_log, lock)) for _ in range(planners)]
         for t in threads:
             t.start()
@@ -143,8 +146,10 @@ def main(seconds: float = 60, planners: int = 20) -> dict:
         from sqlalchemy import select
 
         audit = pd.read_sql(select(AuditLog).where(AuditLog.action == "update"), conn)
-    audited = {(r["table_name"], r["row_id"], (r["changes"] or {}).get("notes", [None, None])[1])
-               for r in audit.to_dict("records")}
+    audited = {
+        (r["table_name"], r["row_id"], (r["changes"] or {}).get("notes", [None, None])[1])
+        for r in audit.to_dict("records")
+    }
     table_name = {"case": "encroachment_case", "work": "remediation_work"}
     lost = sum(1 for _, t, i, _, tok in saved if (table_name[t], i, tok) not in audited)
     final = {("case", r["id"]): r["notes"] for r in store.cases_frame().to_dict("records")}
@@ -157,14 +162,24 @@ def main(seconds: float = 60, planners: int = 20) -> dict:
     # two saves that both claim the same version of an item: one silently overwrote the other
     overwritten += len(saved) - len({(t, i, v) for _, t, i, v, _ in saved})
     ok_http = [d for _, d, ok in http_log if ok]
-    return {"seconds": seconds, "planners": planners, "operations": len(log),
-            "ops_per_s": round(len(log) / seconds, 1), "reads": len(reads),
-            "read_p95_ms": round(float(np.percentile(reads, 95)) * 1000, 1) if reads else None,
-            "writes_attempted": len(writes), "writes_saved": len(saved), "conflicts_detected": conflicts,
-            "write_p95_ms": round(float(np.percentile(writes, 95)) * 1000, 1) if writes else None,
-            "errors": len(errors), "rows_lost": lost + overwritten,
-            "http_requests": len(http_log), "http_ok": len(ok_http), "http_per_s": round(len(http_log) / seconds, 1),
-            "http_p95_ms": round(float(np.percentile(ok_http, 95)) * 1000, 1) if ok_http else None}
+    return {
+        "seconds": seconds,
+        "planners": planners,
+        "operations": len(log),
+        "ops_per_s": round(len(log) / seconds, 1),
+        "reads": len(reads),
+        "read_p95_ms": round(float(np.percentile(reads, 95)) * 1000, 1) if reads else None,
+        "writes_attempted": len(writes),
+        "writes_saved": len(saved),
+        "conflicts_detected": conflicts,
+        "write_p95_ms": round(float(np.percentile(writes, 95)) * 1000, 1) if writes else None,
+        "errors": len(errors),
+        "rows_lost": lost + overwritten,
+        "http_requests": len(http_log),
+        "http_ok": len(ok_http),
+        "http_per_s": round(len(http_log) / seconds, 1),
+        "http_p95_ms": round(float(np.percentile(ok_http, 95)) * 1000, 1) if ok_http else None,
+    }
 
 
 if __name__ == "__main__":

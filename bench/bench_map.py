@@ -9,6 +9,7 @@ Measured in one run:
 - baseline: the naive map, one folium CircleMarker per crash (built for 10 000
   and scaled to 100 000; its payload measured likewise).
 """
+
 from __future__ import annotations
 
 import os
@@ -46,8 +47,15 @@ def browser_ready_s(url: str) -> tuple[float, float]:
 
     from tests.apprunner import running_app
 
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"]
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
     with running_app(url) as base, sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=args)
         times = []
@@ -82,6 +90,7 @@ def main() -> dict:
         at = AppTest.from_file(str(ROOT / "app_pages" / "map.py"), default_timeout=120)
         at.run()
         assert not at.exception, at.exception
+
     page_run()  # fill the caches, as the first visit does
     page_s, _, _ = measure(page_run, repeat=3, memory=False)
     build_s, build_mb, m = measure(lambda: planner_map(crashes=crashes, spots=spots, roads=roads), repeat=3)
@@ -91,13 +100,20 @@ def main() -> dict:
     naive_payload = len(nm.get_root().render().encode("utf-8"))
     scale = n / len(sample)
     ready, first = browser_ready_s(url)
-    return {"crashes": n, "page_script_s": round(page_s, 2), "map_build_s": round(build_s, 2),
-            "map_build_peak_mb": round(build_mb, 1), "payload_mb": round(payload / 1e6, 2),
-            "browser_map_ready_s": round(ready, 2), "browser_first_visit_s": round(first, 2),
-            "naive_build_10k_s": round(naive_s, 2), "naive_build_100k_extrapolated_s": round(naive_s * scale, 1),
-            "naive_payload_100k_extrapolated_mb": round(naive_payload * scale / 1e6, 1),
-            "build_speedup": round(naive_s * scale / build_s, 1),
-            "payload_ratio": round(naive_payload * scale / payload, 1)}
+    return {
+        "crashes": n,
+        "page_script_s": round(page_s, 2),
+        "map_build_s": round(build_s, 2),
+        "map_build_peak_mb": round(build_mb, 1),
+        "payload_mb": round(payload / 1e6, 2),
+        "browser_map_ready_s": round(ready, 2),
+        "browser_first_visit_s": round(first, 2),
+        "naive_build_10k_s": round(naive_s, 2),
+        "naive_build_100k_extrapolated_s": round(naive_s * scale, 1),
+        "naive_payload_100k_extrapolated_mb": round(naive_payload * scale / 1e6, 1),
+        "build_speedup": round(naive_s * scale / build_s, 1),
+        "payload_ratio": round(naive_payload * scale / payload, 1),
+    }
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ way, the framework's own floor.
 
     python bench/bench_pages.py [--crashes 100000] [--runs 15]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,16 @@ import numpy as np
 
 import common  # noqa: F401  (puts the tests' helpers on the path)
 
-PAGES = {"home": "", "map": "map", "blackspots": "blackspots", "corridor": "corridor", "works": "works",
-         "plans": "plans", "exports": "exports", "import": "import"}
+PAGES = {
+    "home": "",
+    "map": "map",
+    "blackspots": "blackspots",
+    "corridor": "corridor",
+    "works": "works",
+    "plans": "plans",
+    "exports": "exports",
+    "import": "import",
+}
 
 
 def _reruns(base: str, pages: dict[str, str], runs: int) -> dict[str, list[float]]:

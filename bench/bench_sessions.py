@@ -22,6 +22,7 @@ against one.
 
     python bench/bench_sessions.py [--seconds 60] [--sessions 60] [--processes 1 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,14 @@ from common import ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
 
-PAGES = {"home": "", "map": "map", "blackspots": "blackspots", "corridor": "corridor", "works": "works",
-         "plans": "plans"}
+PAGES = {
+    "home": "",
+    "map": "map",
+    "blackspots": "blackspots",
+    "corridor": "corridor",
+    "works": "works",
+    "plans": "plans",
+}
 LIST_PAGES = ("home", "blackspots", "corridor", "works", "plans")
 
 
@@ -72,10 +79,16 @@ class Session:
         from websockets.sync.client import connect
 
         self._open = ExitStack()
-        self.ws = self._open.enter_context(connect(
-            base.replace("http://", "ws://") + "/_stcore/stream", subprotocols=["streamlit"],
-            additional_headers={"Cookie": f"blackspot_session={token}"}, origin=base, max_size=None,
-            open_timeout=60))
+        self.ws = self._open.enter_context(
+            connect(
+                base.replace("http://", "ws://") + "/_stcore/stream",
+                subprotocols=["streamlit"],
+                additional_headers={"Cookie": f"blackspot_session={token}"},
+                origin=base,
+                max_size=None,
+                open_timeout=60,
+            )
+        )
 
     def run(self, page: str, widgets=None, timeout_s: float = 120) -> tuple[float, list, list[str]]:
         """(seconds, the elements drawn, problems) of one run of ``page``
@@ -135,15 +148,21 @@ def _add_agency(session: Session, name: str) -> tuple[float, bool, list[str]]:
     s.id = ids[("button", "Thêm cơ quan")]
     s.trigger_value = True
     secs, elements, more = session.run("plans", widgets=states)
-    said = any(el.WhichOneof("type") == "toast" and "Đã thêm cơ quan" in el.toast.body
-               or el.WhichOneof("type") == "alert" and "Đã thêm cơ quan" in el.alert.body
-               or el.WhichOneof("type") == "markdown" and "Đã thêm cơ quan" in el.markdown.body
-               for el in elements)
+    said = any(
+        el.WhichOneof("type") == "toast"
+        and "Đã thêm cơ quan" in el.toast.body
+        or el.WhichOneof("type") == "alert"
+        and "Đã thêm cơ quan" in el.alert.body
+        or el.WhichOneof("type") == "markdown"
+        and "Đã thêm cơ quan" in el.markdown.body
+        for el in elements
+    )
     return secs, said, problems + more
 
 
-def planner(base: str, token: str, writes: bool, arrive: float, until: float, log: list, lock: threading.Lock,
-            seed_: int) -> None:
+def planner(
+    base: str, token: str, writes: bool, arrive: float, until: float, log: list, lock: threading.Lock, seed_: int
+) -> None:
     rng = random.Random(seed_)
     time.sleep(max(0.0, arrive - time.perf_counter()))
     try:
@@ -185,8 +204,15 @@ def run_load(url: str, tokens: list, *, processes: int, seconds: float, run_dir,
     log, lock = [], threading.Lock()
     store = Store(url)
     before = set(store.agencies_frame()["name"])
-    with cluster.running(url, processes=processes, port=free_port(), ports=[free_port() for _ in range(processes)],
-                         run_dir=run_dir, pool=5, overflow=5) as (proxy, _, run):
+    with cluster.running(
+        url,
+        processes=processes,
+        port=free_port(),
+        ports=[free_port() for _ in range(processes)],
+        run_dir=run_dir,
+        pool=5,
+        overflow=5,
+    ) as (proxy, _, run):
         # each process warmed once (its caches filled, as after the first planner of the morning)
         warm = Session(proxy, tokens[0][0])
         for page in PAGES.values():
@@ -196,9 +222,12 @@ def run_load(url: str, tokens: list, *, processes: int, seconds: float, run_dir,
         # what is measured is that window, every session open
         t0 = time.perf_counter()
         steady, until = t0 + ramp, t0 + ramp + seconds
-        threads = [threading.Thread(target=planner, args=(proxy, tok, writes, t0 + ramp * i / len(tokens), until, log,
-                                                          lock, i))
-                   for i, (tok, writes) in enumerate(tokens)]
+        threads = [
+            threading.Thread(
+                target=planner, args=(proxy, tok, writes, t0 + ramp * i / len(tokens), until, log, lock, i)
+            )
+            for i, (tok, writes) in enumerate(tokens)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -213,14 +242,25 @@ def run_load(url: str, tokens: list, *, processes: int, seconds: float, run_dir,
     after = store.agencies_frame()["name"].tolist()
     new = [n for n in after if n not in before]
     lost = sum(1 for n in names if n not in set(new)) + (len(new) - len(set(new)))
-    out = {"processes": processes, "sessions": len(tokens), "seconds": seconds, "websockets_per_process": served,
-           "reruns": sum(1 for k, *_ in log if k in PAGES or k == "write"),
-           "ramp_s": ramp, "errors": errors, "error_samples": [p for _, _, p, _, _ in log if p][:3],
-           "writes_confirmed": len(names), "lost_updates": lost}
+    out = {
+        "processes": processes,
+        "sessions": len(tokens),
+        "seconds": seconds,
+        "websockets_per_process": served,
+        "reruns": sum(1 for k, *_ in log if k in PAGES or k == "write"),
+        "ramp_s": ramp,
+        "errors": errors,
+        "error_samples": [p for _, _, p, _, _ in log if p][:3],
+        "writes_confirmed": len(names),
+        "lost_updates": lost,
+    }
     out["reruns_per_s"] = round(out["reruns"] / seconds, 1)
     lists = [s for k, s, *_ in log if k in LIST_PAGES]
-    for label, values in (("list_pages", lists), ("map", [s for k, s, *_ in log if k == "map"]),
-                          ("write", [s for k, s, *_ in log if k == "write"])):
+    for label, values in (
+        ("list_pages", lists),
+        ("map", [s for k, s, *_ in log if k == "map"]),
+        ("write", [s for k, s, *_ in log if k == "write"]),
+    ):
         if values:
             out[f"{label}_p50_ms"] = round(float(np.percentile(values, 50)) * 1000)
             out[f"{label}_p95_ms"] = round(float(np.percentile(values, 95)) * 1000)
@@ -247,9 +287,13 @@ def main(seconds: float = 60, sessions: int = 60, processes=(1, 2)) -> list[dict
             results.append(r)
     if len(results) == 2:
         one, two = results
-        print({"scaling_reruns_per_s": round(two["reruns_per_s"] / one["reruns_per_s"], 2),
-               "list_p95_one_over_two": round(one["list_pages_p95_ms"] / two["list_pages_p95_ms"], 2),
-               "map_p95_one_over_two": round(one["map_p95_ms"] / two["map_p95_ms"], 2)})
+        print(
+            {
+                "scaling_reruns_per_s": round(two["reruns_per_s"] / one["reruns_per_s"], 2),
+                "list_p95_one_over_two": round(one["list_pages_p95_ms"] / two["list_pages_p95_ms"], 2),
+                "map_p95_one_over_two": round(one["map_p95_ms"] / two["map_p95_ms"], 2),
+            }
+        )
     return results
 
 

@@ -1,4 +1,5 @@
 """Helpers for the benchmarks: timing and peak memory of one call."""
+
 from __future__ import annotations
 
 import gc

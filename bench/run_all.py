@@ -1,7 +1,8 @@
 """Run every benchmark and print the results (copied into BENCHMARKS.md).
 
-    python bench/run_all.py [--only NAME ...] [--load-seconds 60]
+python bench/run_all.py [--only NAME ...] [--load-seconds 60]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,20 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--only", nargs="*")
 ap.add_argument("--load-seconds", type=float, default=60)
 a = ap.parse_args()
-runs = {"import": bench_import.main, "screening": bench_screening.main, "cluster": bench_cluster.main,
-        "corridor": bench_corridor.main, "map": bench_map.main,
-        "load": lambda: bench_load.main(seconds=a.load_seconds), "import_large": bench_import_large.main,
-        "pages": bench_pages.main, "sessions": lambda: bench_sessions.main(seconds=a.load_seconds),
-        "blackspots_file": bench_blackspots_file.main, "hdbscan": bench_hdbscan.main, "duplicates": bench_duplicates.main}
+runs = {
+    "import": bench_import.main,
+    "screening": bench_screening.main,
+    "cluster": bench_cluster.main,
+    "corridor": bench_corridor.main,
+    "map": bench_map.main,
+    "load": lambda: bench_load.main(seconds=a.load_seconds),
+    "import_large": bench_import_large.main,
+    "pages": bench_pages.main,
+    "sessions": lambda: bench_sessions.main(seconds=a.load_seconds),
+    "blackspots_file": bench_blackspots_file.main,
+    "hdbscan": bench_hdbscan.main,
+    "duplicates": bench_duplicates.main,
+}
 for name, fn in runs.items():
     if a.only and name not in a.only:
         continue

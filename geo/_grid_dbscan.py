@@ -21,6 +21,7 @@ block of cells around it:
 Every pass is linear in the points and the cell pairs; it runs in one thread
 and releases the GIL, so Streamlit sessions can cluster at the same time.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -97,7 +98,7 @@ def _sort_into_cells(x: np.ndarray, y: np.ndarray, cell: float) -> tuple[np.ndar
                 m += 1
     ccol_first[ncol] = m
     cell_start[m] = n
-    return order, sx, sy, cell_start[:m + 1], cell_row[:m], ccol_first
+    return order, sx, sy, cell_start[: m + 1], cell_row[:m], ccol_first
 
 
 @_jit
@@ -203,7 +204,7 @@ def grid_dbscan(x: np.ndarray, y: np.ndarray, r: float, min_samples: int, cell: 
     parent = np.arange(m).astype(np.int32)
     best = np.full(n, np.inf)
     near = np.full(n, -1, dtype=np.int32)
-    for c in range(m):   # a core point of the same cell is always within r
+    for c in range(m):  # a core point of the same cell is always within r
         if cell_core[c] and not cell_all[c]:
             a = cell_start[c]
             b = cell_start[c + 1]

@@ -18,6 +18,7 @@ redistributions of the road's crashes over ``[a, b]``:
 The level is the empirical ``1 - alpha`` quantile: the smallest simulated
 value that at most a fraction ``alpha`` of the simulated values exceed.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,9 @@ _jit = njit(cache=True, nogil=True, boundscheck=False)
 
 
 @_jit
-def _density(x: np.ndarray, w: np.ndarray, a: float, m: int, step: float, h: float, c: float,
-             norm: float) -> np.ndarray:
+def _density(
+    x: np.ndarray, w: np.ndarray, a: float, m: int, step: float, h: float, c: float, norm: float
+) -> np.ndarray:
     """Kernel density at the ``m`` grid points of crashes at ``x`` with weights ``w``."""
     f = np.zeros(m)
     inv2 = 0.5 / (h * h)
@@ -54,9 +56,20 @@ def _quantile(v: np.ndarray, alpha: float) -> float:
 
 
 @_jit
-def road_profile(x: np.ndarray, w: np.ndarray, a: float, b: float, seed: int, step: float, h: float,
-                 c: float, norm: float, n_sim: int, alpha: float,
-                 max_pool: int) -> tuple[np.ndarray, np.ndarray]:
+def road_profile(
+    x: np.ndarray,
+    w: np.ndarray,
+    a: float,
+    b: float,
+    seed: int,
+    step: float,
+    h: float,
+    c: float,
+    norm: float,
+    n_sim: int,
+    alpha: float,
+    max_pool: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Density and significance level at each grid point of one road."""
     length = b - a
     m = int(length / step + 1e-9) + 1
@@ -138,9 +151,22 @@ def road_profile(x: np.ndarray, w: np.ndarray, a: float, b: float, seed: int, st
 
 
 @_jit
-def kde_roads(x: np.ndarray, w: np.ndarray, starts: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-              seeds: np.ndarray, step: float, h: float, c: float, norm: float, n_sim: int, alpha: float,
-              max_pool: int, min_crashes: int) -> tuple[np.ndarray, ...]:
+def kde_roads(
+    x: np.ndarray,
+    w: np.ndarray,
+    starts: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    seeds: np.ndarray,
+    step: float,
+    h: float,
+    c: float,
+    norm: float,
+    n_sim: int,
+    alpha: float,
+    max_pool: int,
+    min_crashes: int,
+) -> tuple[np.ndarray, ...]:
     """Significant clusters of every road.
 
     ``x`` (sorted within each road) and ``w`` hold the roads' crashes one road

@@ -47,6 +47,7 @@ the road projects ADB and the World Bank appraised in Viet Nam have used
 >>> round(annuity_factor(0.10, 10), 4)
 6.1446
 """
+
 from __future__ import annotations
 
 import math
@@ -74,20 +75,33 @@ DISCOUNT_RATE = 0.10
 #: organisation enters a newer figure.
 VN_GDP_PER_CAPITA_VND = 114_000_000.0
 VN_GDP_YEAR = 2024
-VN_GDP_SOURCE = ("Tổng cục Thống kê, Thông cáo báo chí tình hình kinh tế - xã hội quý IV và năm 2024 (06/01/2025): "
-                 "GDP bình quân đầu người năm 2024 theo giá hiện hành ước đạt 114 triệu đồng (khoảng 4.700 USD)")
+VN_GDP_SOURCE = (
+    "Tổng cục Thống kê, Thông cáo báo chí tình hình kinh tế - xã hội quý IV và năm 2024 (06/01/2025): "
+    "GDP bình quân đầu người năm 2024 theo giá hiện hành ước đạt 114 triệu đồng (khoảng 4.700 USD)"
+)
 #: The budget and costs are counted in this unit (đồng) by the knapsack unless a finer one is exact.
 BUDGET_UNIT_VND = 1_000_000
 #: At most this many cells (works x budget units, one bit each) in the knapsack's table; a coarser
 #: unit beyond it (300 million cells: about 40 MB and a few seconds).
 MAX_CELLS = 300_000_000
 
-APPRAISAL_COLUMNS = ["cmf", "life_years", "avoided_crashes", "avoided_deaths", "avoided_injured",
-                     "annual_benefit_vnd", "pv_benefit_vnd", "npv_vnd", "bcr", "rank"]
+APPRAISAL_COLUMNS = [
+    "cmf",
+    "life_years",
+    "avoided_crashes",
+    "avoided_deaths",
+    "avoided_injured",
+    "annual_benefit_vnd",
+    "pv_benefit_vnd",
+    "npv_vnd",
+    "bcr",
+    "rank",
+]
 
 
-def crash_costs(gdp_per_capita_vnd: float, *, vsl_multiple: float = VSL_GDP_MULTIPLE,
-                serious_share: float = SERIOUS_INJURY_SHARE) -> pd.Series:
+def crash_costs(
+    gdp_per_capita_vnd: float, *, vsl_multiple: float = VSL_GDP_MULTIPLE, serious_share: float = SERIOUS_INJURY_SHARE
+) -> pd.Series:
     """Cost of a death and of a (serious) injury from GDP per capita (iRAP).
 
     Parameters
@@ -145,11 +159,18 @@ def cmf_table(path: str | Path = CMF_FILE) -> pd.DataFrame:
     need = ["work_type", "cmf", "life_years", "target", "source"]
     if missing := [c for c in need if c not in t.columns]:
         raise RuleSetError(f"Bảng hệ số thiếu cột {missing} / The factor table lacks columns {missing}: {path}")
-    bad = t.loc[~(pd.to_numeric(t["cmf"], errors="coerce") > 0) | ~(pd.to_numeric(t["life_years"], errors="coerce") > 0)
-                | t["source"].fillna("").astype(str).str.strip().eq("") | t["work_type"].duplicated(), "work_type"]
+    bad = t.loc[
+        ~(pd.to_numeric(t["cmf"], errors="coerce") > 0)
+        | ~(pd.to_numeric(t["life_years"], errors="coerce") > 0)
+        | t["source"].fillna("").astype(str).str.strip().eq("")
+        | t["work_type"].duplicated(),
+        "work_type",
+    ]
     if len(bad):
-        raise RuleSetError(f"Bảng hệ số: dòng sai (hệ số, tuổi thọ > 0, có nguồn, mỗi loại một dòng): "
-                           f"{bad.tolist()} / Bad factor rows: {path}")
+        raise RuleSetError(
+            f"Bảng hệ số: dòng sai (hệ số, tuổi thọ > 0, có nguồn, mỗi loại một dòng): "
+            f"{bad.tolist()} / Bad factor rows: {path}"
+        )
     return t[need].astype({"cmf": float, "life_years": int})
 
 
@@ -212,8 +233,9 @@ def eb_rate(count: float, reference: npt.ArrayLike | None, *, years: float) -> f
     return eb_expected(before=float(count), mean=m, alpha=alpha) / years
 
 
-def appraise(works: pd.DataFrame, cmf: pd.DataFrame, *, costs: pd.Series,
-             discount_rate: float = DISCOUNT_RATE) -> pd.DataFrame:
+def appraise(
+    works: pd.DataFrame, cmf: pd.DataFrame, *, costs: pd.Series, discount_rate: float = DISCOUNT_RATE
+) -> pd.DataFrame:
     """Benefit, NPV and benefit-cost ratio of each work, best B/C first.
 
     Parameters
@@ -259,11 +281,15 @@ def appraise(works: pd.DataFrame, cmf: pd.DataFrame, *, costs: pd.Series,
     rate = pd.to_numeric(out["crashes_per_year"], errors="coerce").fillna(0.0)
     out["avoided_crashes"] = (1.0 - out["cmf"]) * rate
     out["avoided_deaths"] = out["avoided_crashes"] * pd.to_numeric(out["deaths_per_crash"], errors="coerce").fillna(0.0)
-    out["avoided_injured"] = out["avoided_crashes"] * pd.to_numeric(out["injured_per_crash"],
-                                                                    errors="coerce").fillna(0.0)
+    out["avoided_injured"] = out["avoided_crashes"] * pd.to_numeric(out["injured_per_crash"], errors="coerce").fillna(
+        0.0
+    )
     damage = pd.to_numeric(out["damage_per_crash"], errors="coerce").fillna(0.0)
-    out["annual_benefit_vnd"] = (out["avoided_deaths"] * float(costs["death"])
-                                 + out["avoided_injured"] * float(costs["injured"]) + out["avoided_crashes"] * damage)
+    out["annual_benefit_vnd"] = (
+        out["avoided_deaths"] * float(costs["death"])
+        + out["avoided_injured"] * float(costs["injured"])
+        + out["avoided_crashes"] * damage
+    )
     factor = out["life_years"].map(lambda n: annuity_factor(discount_rate, n) if pd.notna(n) else np.nan)
     out["pv_benefit_vnd"] = out["annual_benefit_vnd"] * factor
     cost = pd.to_numeric(out["cost_vnd"], errors="coerce")
@@ -279,17 +305,23 @@ def appraise(works: pd.DataFrame, cmf: pd.DataFrame, *, costs: pd.Series,
 class Selection:
     """The works chosen within a budget."""
 
-    chosen: np.ndarray        # one bool per work, in the order given
-    total_cost: float         # the chosen works' real costs (đồng)
-    total_value: float        # their total value (PV of benefits, đồng)
+    chosen: np.ndarray  # one bool per work, in the order given
+    total_cost: float  # the chosen works' real costs (đồng)
+    total_value: float  # their total value (PV of benefits, đồng)
     budget: float
-    unit: float               # the knapsack's unit of money (đồng)
-    rounded: bool             # True when a cost or the budget was not a whole number of units
+    unit: float  # the knapsack's unit of money (đồng)
+    rounded: bool  # True when a cost or the budget was not a whole number of units
     note: str = ""
 
 
-def select_within_budget(costs: npt.ArrayLike, values: npt.ArrayLike, budget: float, *,
-                         unit: float = BUDGET_UNIT_VND, max_cells: int = MAX_CELLS) -> Selection:
+def select_within_budget(
+    costs: npt.ArrayLike,
+    values: npt.ArrayLike,
+    budget: float,
+    *,
+    unit: float = BUDGET_UNIT_VND,
+    max_cells: int = MAX_CELLS,
+) -> Selection:
     """The set of works of greatest total value within a budget: an exact
     0/1 knapsack by dynamic programming over costs in whole units.
 
@@ -333,7 +365,7 @@ def select_within_budget(costs: npt.ArrayLike, values: npt.ArrayLike, budget: fl
     chosen = np.zeros(n, dtype=bool)
     if not ok.any() or budget <= 0:
         return Selection(chosen, 0.0, 0.0, budget, float(unit), False, "")
-    room_needed = min(budget, float(c[ok].sum()))   # the table never needs more room than all the costs
+    room_needed = min(budget, float(c[ok].sum()))  # the table never needs more room than all the costs
     whole = [int(x) for x in np.r_[c[ok], budget] if x > 0]
     g = float(math.gcd(*[int(x) for x in whole])) if all(float(x).is_integer() for x in np.r_[c[ok], budget]) else 0.0
     if g >= 1 and int(ok.sum()) * (room_needed // g + 1) <= max_cells:
@@ -353,7 +385,7 @@ def select_within_budget(costs: npt.ArrayLike, values: npt.ArrayLike, budget: fl
         if wi > cap:
             take.append(None)
             continue
-        cand = best[:cap + 1 - wi] + vi
+        cand = best[: cap + 1 - wi] + vi
         better = np.zeros(cap + 1, dtype=bool)
         better[wi:] = cand > best[wi:] + 1e-9 * max(1.0, abs(vi))
         take.append(np.packbits(better))
@@ -366,8 +398,14 @@ def select_within_budget(costs: npt.ArrayLike, values: npt.ArrayLike, budget: fl
             pick[i] = True
             room -= int(w[i])
     chosen[np.flatnonzero(ok)[pick]] = True
-    note = (f"Kinh phí làm tròn lên, ngân sách làm tròn xuống theo đơn vị {u:,.0f} đồng / Costs rounded up and the "
-            f"budget down to units of {u:,.0f} đồng").replace(",", ".") if rounded else ""
+    note = (
+        (
+            f"Kinh phí làm tròn lên, ngân sách làm tròn xuống theo đơn vị {u:,.0f} đồng / Costs rounded up and the "
+            f"budget down to units of {u:,.0f} đồng"
+        ).replace(",", ".")
+        if rounded
+        else ""
+    )
     return Selection(chosen, float(c[chosen].sum()), float(v[chosen].sum()), budget, u, rounded, note)
 
 

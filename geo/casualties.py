@@ -14,6 +14,7 @@ place) must agree; rows that disagree are errors.
 >>> casualty_counts(sev)
 (array([1, 0, 0, 0, 0]), array([0, 1, 1, 0, 0]), array([False, False, False, False,  True]))
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """Chainage (lý trình): parsing "Km 105+500 QL24", and linear referencing along
 road geometries in both directions, vectorised with shapely 2.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,15 +25,27 @@ _PLUS_RE = re.compile(r"^\s*(\d+)\s*\+\s*(\d+(?:[.,]\d+)?)\s*$")
 _NUM_RE = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*$")
 
 _ROAD_PREFIX = {
-    "ql": "QL", "quoc_lo": "QL", "quoclo": "QL",
-    "dt": "ĐT", "tl": "ĐT", "duong_tinh": "ĐT", "tinh_lo": "ĐT",
-    "dh": "ĐH", "hl": "ĐH", "duong_huyen": "ĐH", "huyen_lo": "ĐH",
-    "dx": "ĐX", "duong_xa": "ĐX",
-    "ct": "CT", "cao_toc": "CT", "ah": "AH",
+    "ql": "QL",
+    "quoc_lo": "QL",
+    "quoclo": "QL",
+    "dt": "ĐT",
+    "tl": "ĐT",
+    "duong_tinh": "ĐT",
+    "tinh_lo": "ĐT",
+    "dh": "ĐH",
+    "hl": "ĐH",
+    "duong_huyen": "ĐH",
+    "huyen_lo": "ĐH",
+    "dx": "ĐX",
+    "duong_xa": "ĐX",
+    "ct": "CT",
+    "cao_toc": "CT",
+    "ah": "AH",
 }
 _ROAD_RE = re.compile(
     r"(?i)\b(ql|quoc[ _]?lo|dt|tl|duong[ _]tinh|tinh[ _]lo|dh|hl|duong[ _]huyen|huyen[ _]lo|dx|duong[ _]xa|ct|cao[ _]toc|ah)"
-    r"[\s._-]*(\d+[a-z]?)\b")
+    r"[\s._-]*(\d+[a-z]?)\b"
+)
 
 
 def _fold(text: str) -> str:
@@ -166,17 +179,21 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     s = s_all
     km = s.str.extract(r"(?i)\bkm\s*(\d+)\s*(?:\+\s*(\d+(?:[.,]\d+)?))?")
     plus = s.str.extract(r"^\s*(\d+)\s*\+\s*(\d+(?:[.,]\d+)?)\s*$")
-    num = pd.to_numeric(s.str.replace(",", ".", regex=False).where(s.str.match(r"^\s*\d+(?:[.,]\d+)?\s*$")),
-                        errors="coerce")
-    metres = (pd.to_numeric(km[0], errors="coerce") * 1000.0
-              + pd.to_numeric(km[1].str.replace(",", ".", regex=False), errors="coerce").fillna(0.0))
+    num = pd.to_numeric(
+        s.str.replace(",", ".", regex=False).where(s.str.match(r"^\s*\d+(?:[.,]\d+)?\s*$")), errors="coerce"
+    )
+    metres = pd.to_numeric(km[0], errors="coerce") * 1000.0 + pd.to_numeric(
+        km[1].str.replace(",", ".", regex=False), errors="coerce"
+    ).fillna(0.0)
     metres = metres.where(km[0].notna())
     dec = s.str.extract(_KM_DEC_RE)  # "Km 158,3": kilometres with a decimal
     if dec[0].notna().any():
         kmdec = pd.to_numeric(dec[0] + "." + dec[1], errors="coerce") * 1000.0
         metres = kmdec.round(3).where(dec[0].notna(), metres)
-    metres = metres.fillna(pd.to_numeric(plus[0], errors="coerce") * 1000.0
-                          + pd.to_numeric(plus[1].str.replace(",", ".", regex=False), errors="coerce"))
+    metres = metres.fillna(
+        pd.to_numeric(plus[0], errors="coerce") * 1000.0
+        + pd.to_numeric(plus[1].str.replace(",", ".", regex=False), errors="coerce")
+    )
     metres = metres.fillna(num)
     has_letters = s.str.contains(r"(?i)[a-zđ]", regex=True)
     roads = pd.Series([None] * len(s), index=s.index, dtype=object)
@@ -211,8 +228,7 @@ def format_chainage(metres: float | None) -> str:
     return f"Km {m // 1000}+{m % 1000:03d}"
 
 
-def line_substrings(lines: npt.ArrayLike, which: npt.ArrayLike, start: npt.ArrayLike,
-                    end: npt.ArrayLike) -> np.ndarray:
+def line_substrings(lines: npt.ArrayLike, which: npt.ArrayLike, start: npt.ArrayLike, end: npt.ArrayLike) -> np.ndarray:
     """The part of line ``which[k]`` of ``lines`` from ``start[k]`` to ``end[k]``
     metres along it, for every k at once (``shapely.ops.substring`` one
     geometry at a time was the slow part of saving a screen).
@@ -247,8 +263,8 @@ def line_substrings(lines: npt.ArrayLike, which: npt.ArrayLike, start: npt.Array
         return np.empty(0, dtype=object)
     coords, line_of = shapely.get_coordinates(lines, return_index=True)
     step = np.hypot(*np.diff(coords, axis=0).T)
-    step[line_of[1:] != line_of[:-1]] = 0.0            # no length between one line's end and the next's start
-    along = np.r_[0.0, np.cumsum(step)]                # every vertex's distance, lines laid end to end
+    step[line_of[1:] != line_of[:-1]] = 0.0  # no length between one line's end and the next's start
+    along = np.r_[0.0, np.cumsum(step)]  # every vertex's distance, lines laid end to end
     first = np.searchsorted(line_of, np.arange(len(lines) + 1))
     origin = along[first[:-1]][which]
     # the vertices strictly inside each part, never the line's own end vertices (sums of lengths round,
@@ -315,13 +331,23 @@ class RoadNetwork:
         >>> net.codes.tolist(), net.km_start.tolist(), [round(x) for x in net.lengths]
         (['QL24'], [100000.0], [1070])
         """
-        return cls.from_wgs84(roads["code"].to_numpy(), roads["geometry"].to_numpy(),
-                              km_start=roads["km_start_m"].to_numpy() if "km_start_m" in roads else None,
-                              ids=roads["id"].to_numpy() if "id" in roads else None)
+        return cls.from_wgs84(
+            roads["code"].to_numpy(),
+            roads["geometry"].to_numpy(),
+            km_start=roads["km_start_m"].to_numpy() if "km_start_m" in roads else None,
+            ids=roads["id"].to_numpy() if "id" in roads else None,
+        )
 
     @classmethod
-    def from_wgs84(cls, codes: Iterable[object], geoms: npt.ArrayLike, *, km_start: npt.ArrayLike | None = None,
-                   ids: npt.ArrayLike | None = None, crs: CRS | None = None) -> "RoadNetwork":
+    def from_wgs84(
+        cls,
+        codes: Iterable[object],
+        geoms: npt.ArrayLike,
+        *,
+        km_start: npt.ArrayLike | None = None,
+        ids: npt.ArrayLike | None = None,
+        crs: CRS | None = None,
+    ) -> "RoadNetwork":
         """The network of road geometries in WGS 84, projected to metres.
 
         Parameters
@@ -364,11 +390,13 @@ class RoadNetwork:
         merged = shapely.line_merge(lines)
         lines = np.where(shapely.get_type_id(merged) == 1, merged, lines)
         n = len(geoms)
-        return cls(codes=np.asarray([str(c) for c in codes], dtype=object),
-                   lines=lines,
-                   km_start=np.zeros(n) if km_start is None else np.nan_to_num(np.asarray(km_start, dtype=float)),
-                   crs=crs,
-                   ids=np.arange(n) if ids is None else np.asarray(ids))
+        return cls(
+            codes=np.asarray([str(c) for c in codes], dtype=object),
+            lines=lines,
+            km_start=np.zeros(n) if km_start is None else np.nan_to_num(np.asarray(km_start, dtype=float)),
+            crs=crs,
+            ids=np.arange(n) if ids is None else np.asarray(ids),
+        )
 
     @property
     def lengths(self) -> np.ndarray:
@@ -404,7 +432,8 @@ class RoadNetwork:
         """
         keys = pd.Index([normalise_road_code(c) or str(c).upper() for c in self.codes])
         wanted = pd.Series(road_codes, dtype=object).map(
-            lambda c: (normalise_road_code(c) or str(c).upper()) if c is not None and c == c else "")
+            lambda c: (normalise_road_code(c) or str(c).upper()) if c is not None and c == c else ""
+        )
         return keys.get_indexer(pd.Index(wanted))
 
     def locate(self, road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -448,8 +477,9 @@ class RoadNetwork:
             pts[ok] = shapely.line_interpolate_point(self.lines[safe[ok]], np.clip(along[ok], 0, length[ok]))
         return pts, status
 
-    def offset_points(self, road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike, side: npt.ArrayLike,
-                      offset_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    def offset_points(
+        self, road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike, side: npt.ArrayLike, offset_m: npt.ArrayLike
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Points at a chainage and a distance to one side of the road (the
         inverse of :meth:`measure`).
 
@@ -524,15 +554,22 @@ class RoadNetwork:
         """
         points = np.asarray(points, dtype=object)
         n = len(points)
-        out = pd.DataFrame({"road_idx": np.full(n, -1), "chainage_m": np.nan, "offset_m": np.nan,
-                            "side": pd.Series([None] * n, dtype=object)})
+        out = pd.DataFrame(
+            {
+                "road_idx": np.full(n, -1),
+                "chainage_m": np.nan,
+                "offset_m": np.nan,
+                "side": pd.Series([None] * n, dtype=object),
+            }
+        )
         valid = ~shapely.is_missing(points) & ~shapely.is_empty(points)
         if not valid.any():
             return out
         tree = shapely.STRtree(self.lines)
         vidx = np.flatnonzero(valid)
-        (pi, li), dist = tree.query_nearest(points[vidx], max_distance=max_distance, return_distance=True,
-                                            all_matches=False)
+        (pi, li), dist = tree.query_nearest(
+            points[vidx], max_distance=max_distance, return_distance=True, all_matches=False
+        )
         pi = vidx[pi]
         lines = self.lines[li]
         along = shapely.line_locate_point(lines, points[pi])

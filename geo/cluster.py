@@ -11,6 +11,7 @@ full cell is core with no distance computed and clusters are components of
 cells. A tiny eps over a wide area falls back to k-d tree neighbour pairs and
 connected components of the core graph (:func:`neighbour_pairs`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -109,7 +110,7 @@ def _dbscan_pairs(x: np.ndarray, y: np.ndarray, *, r: float, min_samples: int) -
     _, comp = connected_components(graph, directed=True, connection="weak")
     labels[core_idx] = comp
     # border points: nearest core neighbour within r, ties to the lower index
-    b1 = core[i] & ~core[j]   # j is border, i core
+    b1 = core[i] & ~core[j]  # j is border, i core
     b2 = core[j] & ~core[i]
     border = np.concatenate([j[b1], i[b2]])
     if len(border):
@@ -128,8 +129,9 @@ def _tree_pairs(pts: np.ndarray, r: float) -> np.ndarray:
     return pairs
 
 
-def neighbour_pairs(pts: np.ndarray, r: float, *, workers: int | None = None,
-                    min_parallel: int = 200_000) -> np.ndarray:
+def neighbour_pairs(
+    pts: np.ndarray, r: float, *, workers: int | None = None, min_parallel: int = 200_000
+) -> np.ndarray:
     """All pairs (i < j) of points within ``r`` of each other.
 
     Large inputs are cut into vertical strips, one k-d tree per strip and
@@ -192,8 +194,14 @@ def _renumber(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def hdbscan(x: npt.ArrayLike, y: npt.ArrayLike, *, min_cluster_size: int = 5, min_samples: int | None = None,
-            exact: bool = False) -> np.ndarray:
+def hdbscan(
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    min_cluster_size: int = 5,
+    min_samples: int | None = None,
+    exact: bool = False,
+) -> np.ndarray:
     """HDBSCAN labels of points in metres, ``-1`` for noise.
 
     The minimum spanning tree of the mutual reachability distances is built
@@ -250,13 +258,20 @@ def hdbscan(x: npt.ArrayLike, y: npt.ArrayLike, *, min_cluster_size: int = 5, mi
         else:
             import fast_hdbscan
 
-            labels = fast_hdbscan.HDBSCAN(min_cluster_size=int(min_cluster_size),
-                                          min_samples=max(1, samples - 1)).fit_predict(pts)
+            labels = fast_hdbscan.HDBSCAN(
+                min_cluster_size=int(min_cluster_size), min_samples=max(1, samples - 1)
+            ).fit_predict(pts)
     return _renumber(np.asarray(labels, dtype=np.int64))
 
 
-def cluster_crashes(crashes: pd.DataFrame, *, eps: float = 100.0, min_samples: int = 3,
-                    method: str = "dbscan", epdo_weights: dict[str, float] | None = None) -> tuple[pd.Series, pd.DataFrame]:
+def cluster_crashes(
+    crashes: pd.DataFrame,
+    *,
+    eps: float = 100.0,
+    min_samples: int = 3,
+    method: str = "dbscan",
+    epdo_weights: dict[str, float] | None = None,
+) -> tuple[pd.Series, pd.DataFrame]:
     """Cluster crashes given in lon/lat and summarise each cluster.
 
     Parameters
@@ -282,8 +297,19 @@ def cluster_crashes(crashes: pd.DataFrame, *, eps: float = 100.0, min_samples: i
 
     ok = crashes["lon"].notna().to_numpy() & crashes["lat"].notna().to_numpy()
     labels = pd.Series(-1, index=crashes.index, dtype=np.int64)
-    cols = ["cluster", "n_crashes", "deaths", "injured", "fatal_crashes", "epdo", "lon", "lat", "radius_m",
-            "first", "last"]
+    cols = [
+        "cluster",
+        "n_crashes",
+        "deaths",
+        "injured",
+        "fatal_crashes",
+        "epdo",
+        "lon",
+        "lat",
+        "radius_m",
+        "first",
+        "last",
+    ]
     if ok.sum() == 0:
         return labels, pd.DataFrame(columns=cols)
     sub = crashes.loc[ok]
@@ -296,17 +322,31 @@ def cluster_crashes(crashes: pd.DataFrame, *, eps: float = 100.0, min_samples: i
     inc = lab >= 0
     if not inc.any():
         return labels, pd.DataFrame(columns=cols)
-    d = pd.DataFrame({"cluster": lab[inc], "x": x[inc], "y": y[inc],
-                      "deaths": sub["deaths"].to_numpy()[inc], "injured": sub["injured"].to_numpy()[inc]})
+    d = pd.DataFrame(
+        {
+            "cluster": lab[inc],
+            "x": x[inc],
+            "y": y[inc],
+            "deaths": sub["deaths"].to_numpy()[inc],
+            "injured": sub["injured"].to_numpy()[inc],
+        }
+    )
     d["fatal"] = (d["deaths"] > 0).astype(int)
     d["epdo"] = _epdo(d["deaths"], d["injured"], weights=epdo_weights)
     if "occurred_at" in sub:
         d["t"] = pd.to_datetime(sub["occurred_at"]).to_numpy()[inc]
     g = d.groupby("cluster")
-    out = pd.DataFrame({
-        "n_crashes": g.size(), "deaths": g["deaths"].sum(), "injured": g["injured"].sum(),
-        "fatal_crashes": g["fatal"].sum(), "epdo": g["epdo"].sum(), "cx": g["x"].mean(), "cy": g["y"].mean(),
-    })
+    out = pd.DataFrame(
+        {
+            "n_crashes": g.size(),
+            "deaths": g["deaths"].sum(),
+            "injured": g["injured"].sum(),
+            "fatal_crashes": g["fatal"].sum(),
+            "epdo": g["epdo"].sum(),
+            "cx": g["x"].mean(),
+            "cy": g["y"].mean(),
+        }
+    )
     d = d.join(out[["cx", "cy"]], on="cluster")
     out["radius_m"] = pd.Series(np.hypot(d["x"] - d["cx"], d["y"] - d["cy"]), index=d.index).groupby(d["cluster"]).max()
     lon, lat = _crs.transform(out["cx"].to_numpy(), out["cy"].to_numpy(), metric.to_wkt(), _crs.WGS84)

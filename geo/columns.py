@@ -1,5 +1,6 @@
 """Matching a file's column headers, Vietnamese or English, to the fields the
 tool needs."""
+
 from __future__ import annotations
 
 import re
@@ -10,53 +11,161 @@ from errors import ColumnMappingError
 #: Crash fields and the headers (normalised: no accents, lower case, words
 #: joined by ``_``) that name them. The first match wins.
 CRASH_ALIASES: dict[str, list[str]] = {
-    "source_id": ["crash_id", "ma_vu", "ma_vu_viec", "so_vu", "so_vu_viec", "ma_so", "ma_ho_so", "id", "report_no",
-                  "reference_number", "reference", "accident_index", "ref"],
-    "occurred_at": ["ngay_gio", "ngay_gio_xay_ra", "ngay_thang_xay_ra", "thoi_gian", "ngay_xay_ra", "ngay", "ngay_thang", "ngay_thang_nam",
-                    "thoi_gian_xay_ra", "thoi_diem_xay_ra", "datetime_local", "datetime", "date_time", "date",
-                    "occurred_at", "thoi_diem", "date_of_accident", "accident_date"],
+    "source_id": [
+        "crash_id",
+        "ma_vu",
+        "ma_vu_viec",
+        "so_vu",
+        "so_vu_viec",
+        "ma_so",
+        "ma_ho_so",
+        "id",
+        "report_no",
+        "reference_number",
+        "reference",
+        "accident_index",
+        "ref",
+    ],
+    "occurred_at": [
+        "ngay_gio",
+        "ngay_gio_xay_ra",
+        "ngay_thang_xay_ra",
+        "thoi_gian",
+        "ngay_xay_ra",
+        "ngay",
+        "ngay_thang",
+        "ngay_thang_nam",
+        "thoi_gian_xay_ra",
+        "thoi_diem_xay_ra",
+        "datetime_local",
+        "datetime",
+        "date_time",
+        "date",
+        "occurred_at",
+        "thoi_diem",
+        "date_of_accident",
+        "accident_date",
+    ],
     "time": ["gio_xay_ra", "gio", "time", "gio_phut", "thoi_gian_gio", "accident_time"],
     "minute": ["phut", "minute"],
     "lon": ["kinh_do", "lon", "lng", "long", "longitude", "x", "toa_do_x", "easting"],
     "lat": ["vi_do", "lat", "latitude", "y", "toa_do_y", "northing"],
-    "location": ["dia_diem", "dia_diem_xay_ra", "vi_tri", "vi_tri_xay_ra", "noi_xay_ra", "dia_chi", "location",
-                 "place", "address"],
+    "location": [
+        "dia_diem",
+        "dia_diem_xay_ra",
+        "vi_tri",
+        "vi_tri_xay_ra",
+        "noi_xay_ra",
+        "dia_chi",
+        "location",
+        "place",
+        "address",
+    ],
     "road": ["tuyen_duong", "tuyen", "ten_duong", "duong", "road", "route", "street_name", "street"],
     "chainage": ["ly_trinh", "km", "chainage_m", "chainage", "ly_trinh_m"],
-    "commune": ["xa_phuong", "xa", "phuong", "xa_phuong_thi_tran", "don_vi_hanh_chinh", "commune", "ward",
-                "district"],
-    "deaths": ["so_nguoi_chet", "nguoi_chet", "so_chet", "chet", "so_nguoi_tu_vong", "tu_vong", "deaths", "killed",
-               "n_killed", "fatalities", "no_killed"],
-    "injured": ["so_nguoi_bi_thuong", "nguoi_bi_thuong", "bi_thuong", "so_bi_thuong", "injured", "n_injured",
-                "injuries", "casualties_injured", "no_injured"],
-    "severity": ["muc_do_thuong_tich", "muc_do_ton_thuong", "tinh_trang_nan_nhan", "tinh_trang", "thuong_tich",
-                 "hau_qua", "casualty_severity", "severity"],
-    "injury_pct": ["tong_ty_le_ton_thuong", "ty_le_ton_thuong", "ton_thuong", "injury_pct",
-                   "injury_percent"],
-    "damage_vnd": ["thiet_hai_tai_san", "thiet_hai", "gia_tri_thiet_hai", "damage_vnd", "damage",
-                   "property_damage"],
-    "vehicle_types": ["loai_phuong_tien", "phuong_tien", "phuong_tien_lien_quan", "loai_xe", "xe_lien_quan",
-                      "vehicle_types", "vehicles", "vehicle"],
-    "cause": ["nguyen_nhan", "nguyen_nhan_chinh", "nguyen_nhan_vu_tai_nan", "cause", "causes",
-              "contributory_factors"],
+    "commune": ["xa_phuong", "xa", "phuong", "xa_phuong_thi_tran", "don_vi_hanh_chinh", "commune", "ward", "district"],
+    "deaths": [
+        "so_nguoi_chet",
+        "nguoi_chet",
+        "so_chet",
+        "chet",
+        "so_nguoi_tu_vong",
+        "tu_vong",
+        "deaths",
+        "killed",
+        "n_killed",
+        "fatalities",
+        "no_killed",
+    ],
+    "injured": [
+        "so_nguoi_bi_thuong",
+        "nguoi_bi_thuong",
+        "bi_thuong",
+        "so_bi_thuong",
+        "injured",
+        "n_injured",
+        "injuries",
+        "casualties_injured",
+        "no_injured",
+    ],
+    "severity": [
+        "muc_do_thuong_tich",
+        "muc_do_ton_thuong",
+        "tinh_trang_nan_nhan",
+        "tinh_trang",
+        "thuong_tich",
+        "hau_qua",
+        "casualty_severity",
+        "severity",
+    ],
+    "injury_pct": ["tong_ty_le_ton_thuong", "ty_le_ton_thuong", "ton_thuong", "injury_pct", "injury_percent"],
+    "damage_vnd": ["thiet_hai_tai_san", "thiet_hai", "gia_tri_thiet_hai", "damage_vnd", "damage", "property_damage"],
+    "vehicle_types": [
+        "loai_phuong_tien",
+        "phuong_tien",
+        "phuong_tien_lien_quan",
+        "loai_xe",
+        "xe_lien_quan",
+        "vehicle_types",
+        "vehicles",
+        "vehicle",
+    ],
+    "cause": ["nguyen_nhan", "nguyen_nhan_chinh", "nguyen_nhan_vu_tai_nan", "cause", "causes", "contributory_factors"],
     "alcohol": ["co_nong_do_con", "nong_do_con", "ruou_bia", "alcohol", "drink_driving"],
-    "not_infrastructure": ["khong_do_ha_tang", "nguyen_nhan_khong_do_ha_tang", "not_infra",
-                           "not_infrastructure", "cause_not_infrastructure"],
+    "not_infrastructure": [
+        "khong_do_ha_tang",
+        "nguyen_nhan_khong_do_ha_tang",
+        "not_infra",
+        "not_infrastructure",
+        "cause_not_infrastructure",
+    ],
     "description": ["mo_ta", "dien_bien", "tom_tat", "tom_tat_vu_viec", "description", "notes", "ghi_chu"],
 }
 
 #: Columns that describe one victim or one vehicle: rows sharing a crash
 #: reference in a file with such a column are one crash.
-CASUALTY_MARKERS = ("ho_ten", "ho_va_ten", "nan_nhan", "ten_nan_nhan", "ho_ten_nan_nhan", "tuoi", "nam_sinh",
-                    "gioi_tinh", "casualty", "casualty_ref", "victim", "vehicle_ref", "bien_so", "bien_kiem_soat")
+CASUALTY_MARKERS = (
+    "ho_ten",
+    "ho_va_ten",
+    "nan_nhan",
+    "ten_nan_nhan",
+    "ho_ten_nan_nhan",
+    "tuoi",
+    "nam_sinh",
+    "gioi_tinh",
+    "casualty",
+    "casualty_ref",
+    "victim",
+    "vehicle_ref",
+    "bien_so",
+    "bien_kiem_soat",
+)
 
 #: The field names of a mapping (``--map "COLUMN=field"``, profiles) → the tool's fields.
-FIELD_NAMES = {"id": "source_id", "date": "occurred_at", "time": "time", "minute": "minute", "road": "road",
-               "chainage": "chainage", "location": "location", "commune": "commune", "deaths": "deaths",
-               "injured": "injured", "severity": "severity", "lon": "lon", "lat": "lat", "x": "lon", "y": "lat",
-               "cause": "cause", "vehicle": "vehicle_types", "description": "description",
-               "not_infra": "not_infrastructure", "alcohol": "alcohol", "injury_pct": "injury_pct",
-               "damage": "damage_vnd"}
+FIELD_NAMES = {
+    "id": "source_id",
+    "date": "occurred_at",
+    "time": "time",
+    "minute": "minute",
+    "road": "road",
+    "chainage": "chainage",
+    "location": "location",
+    "commune": "commune",
+    "deaths": "deaths",
+    "injured": "injured",
+    "severity": "severity",
+    "lon": "lon",
+    "lat": "lat",
+    "x": "lon",
+    "y": "lat",
+    "cause": "cause",
+    "vehicle": "vehicle_types",
+    "description": "description",
+    "not_infra": "not_infrastructure",
+    "alcohol": "alcohol",
+    "injury_pct": "injury_pct",
+    "damage": "damage_vnd",
+}
 
 
 #: Labels shown in the manual mapping step.
@@ -153,6 +262,7 @@ def auto_map(columns: list[str], aliases: dict[str, list[str]] = CRASH_ALIASES) 
     norm = {c: normalise_header(c) for c in columns}
     used: set[str] = set()
     out: dict[str, str] = {}
+
     def fits(n: str, alias: str, how: int) -> bool:
         if how == 0:
             return n == alias
@@ -214,6 +324,10 @@ def require_crash_fields(mapping: dict[str, str], columns: list[str], *, has_geo
     if missing:
         labels = [CRASH_FIELD_LABELS.get(m, m) for m in missing]
         raise ColumnMappingError(
-            "Không nhận ra cột cho / No column found for: " + "; ".join(labels)
-            + ". Các cột trong tệp / Columns in the file: " + ", ".join(map(str, columns)),
-            missing=missing, columns=list(columns))
+            "Không nhận ra cột cho / No column found for: "
+            + "; ".join(labels)
+            + ". Các cột trong tệp / Columns in the file: "
+            + ", ".join(map(str, columns)),
+            missing=missing,
+            columns=list(columns),
+        )

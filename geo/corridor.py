@@ -14,6 +14,7 @@ The corridor of a road starts at the edge of its road land (đất của đườ
 >>> bridge_approach_m([15, 20, 59.9, 60, 300, 300.1], rules).tolist()
 [20.0, 50.0, 50.0, 100.0, 100.0, 150.0]
 """
+
 from __future__ import annotations
 
 import json
@@ -35,9 +36,11 @@ from geo.rules import RULES_DIR
 ZONE_ROAD_LAND = "road_land"
 ZONE_CORRIDOR = "corridor"
 ZONE_OUTSIDE = "outside"
-ZONE_LABELS = {ZONE_ROAD_LAND: ("Đất của đường bộ", "Road land"),
-               ZONE_CORRIDOR: ("Hành lang an toàn", "Safety corridor"),
-               ZONE_OUTSIDE: ("Ngoài hành lang", "Outside the corridor")}
+ZONE_LABELS = {
+    ZONE_ROAD_LAND: ("Đất của đường bộ", "Road land"),
+    ZONE_CORRIDOR: ("Hành lang an toàn", "Safety corridor"),
+    ZONE_OUTSIDE: ("Ngoài hành lang", "Outside the corridor"),
+}
 
 _ROMAN = {"1": "I", "2": "II", "3": "III", "4": "IV", "5": "V", "6": "VI"}
 
@@ -65,10 +68,14 @@ def _load_all(rules_dir: Path) -> dict[str, CorridorRules]:
     out = {}
     for r in raw["rulesets"]:
         out[r["id"]] = CorridorRules(
-            id=r["id"], name=r["name"], effective_from=r["effective_from"],
-            width_each_side_m=dict(r["width_each_side_m"]), protection_margin_m=dict(r["protection_margin_m"]),
+            id=r["id"],
+            name=r["name"],
+            effective_from=r["effective_from"],
+            width_each_side_m=dict(r["width_each_side_m"]),
+            protection_margin_m=dict(r["protection_margin_m"]),
             default_roadbed_width_m=dict(r["default_roadbed_width_m"]),
-            bridge_approach_m=tuple(sorted(r["bridge_approach_m"], key=lambda b: -b["min_length_m"])))
+            bridge_approach_m=tuple(sorted(r["bridge_approach_m"], key=lambda b: -b["min_length_m"])),
+        )
     return out
 
 
@@ -102,8 +109,10 @@ def load_corridor_rules(rule_id: str | None = None, *, rules_dir: Path = RULES_D
     if rule_id is None:
         return max(rules.values(), key=lambda r: r.effective_from)
     if rule_id not in rules:
-        raise RuleSetError(f"Không có bộ quy tắc hành lang '{rule_id}' / No corridor rule set '{rule_id}'. "
-                           f"Có / Available: {', '.join(rules)}")
+        raise RuleSetError(
+            f"Không có bộ quy tắc hành lang '{rule_id}' / No corridor rule set '{rule_id}'. "
+            f"Có / Available: {', '.join(rules)}"
+        )
     return rules[rule_id]
 
 
@@ -193,8 +202,16 @@ def road_widths(roads: pd.DataFrame, rules: CorridorRules) -> pd.DataFrame:
     use_carriage = ~use_given & np.isfinite(carriage) & (carriage > 0)
     land = np.where(use_given, given, np.where(use_carriage, carriage / 2 + margin, roadbed / 2 + margin))
     source = np.where(use_given, "road", np.where(use_carriage, "carriageway", "class default"))
-    return pd.DataFrame({"class_key": cls.to_numpy(), "land_half_m": land, "land_source": source,
-                         "corridor_m": width, "outer_m": land + np.nan_to_num(width)}, index=roads.index)
+    return pd.DataFrame(
+        {
+            "class_key": cls.to_numpy(),
+            "land_half_m": land,
+            "land_source": source,
+            "corridor_m": width,
+            "outer_m": land + np.nan_to_num(width),
+        },
+        index=roads.index,
+    )
 
 
 def bridge_approach_m(length_m: npt.ArrayLike, rules: CorridorRules) -> np.ndarray:
@@ -253,14 +270,18 @@ def bridge_zones(bridges: pd.DataFrame, rules: CorridorRules) -> pd.DataFrame:
     b = np.maximum(bridges["from_m"].to_numpy(float), bridges["to_m"].to_numpy(float))
     zone = bridge_approach_m(b - a, rules)
     road = bridges["road"].to_numpy()
-    return pd.concat([
-        pd.DataFrame({"road": road, "from_m": np.maximum(a - zone, 0), "to_m": a, "end": "start", "zone_m": zone}),
-        pd.DataFrame({"road": road, "from_m": b, "to_m": b + zone, "end": "end", "zone_m": zone}),
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame({"road": road, "from_m": np.maximum(a - zone, 0), "to_m": a, "end": "start", "zone_m": zone}),
+            pd.DataFrame({"road": road, "from_m": b, "to_m": b + zone, "end": "end", "zone_m": zone}),
+        ],
+        ignore_index=True,
+    )
 
 
-def corridor_strips(lines: npt.ArrayLike, land_half_m: npt.ArrayLike,
-                    corridor_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def corridor_strips(
+    lines: npt.ArrayLike, land_half_m: npt.ArrayLike, corridor_m: npt.ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
     """Left and right corridor strips (polygons in the lines' CRS), between
     ``land_half_m`` and ``land_half_m + corridor_m`` from each centreline.
 
@@ -299,7 +320,9 @@ def corridor_strips(lines: npt.ArrayLike, land_half_m: npt.ArrayLike,
     return left, right
 
 
-def check_features(net: RoadNetwork, widths: pd.DataFrame, features: npt.ArrayLike, *, search_m: float = 0.0) -> pd.DataFrame:
+def check_features(
+    net: RoadNetwork, widths: pd.DataFrame, features: npt.ArrayLike, *, search_m: float = 0.0
+) -> pd.DataFrame:
     """Which road corridor each feature (point or footprint, in the network's
     metres) falls in.
 
@@ -341,9 +364,16 @@ def check_features(net: RoadNetwork, widths: pd.DataFrame, features: npt.ArrayLi
     n = len(feats)
     outer = widths["outer_m"].to_numpy(dtype=float)
     land = widths["land_half_m"].to_numpy(dtype=float)
-    out = pd.DataFrame({"road_idx": np.full(n, -1), "chainage_m": np.nan,
-                        "side": pd.Series([None] * n, dtype=object), "distance_m": np.nan,
-                        "zone": ZONE_OUTSIDE, "inside_m": 0.0})
+    out = pd.DataFrame(
+        {
+            "road_idx": np.full(n, -1),
+            "chainage_m": np.nan,
+            "side": pd.Series([None] * n, dtype=object),
+            "distance_m": np.nan,
+            "zone": ZONE_OUTSIDE,
+            "inside_m": 0.0,
+        }
+    )
     valid = ~shapely.is_missing(feats) & ~shapely.is_empty(feats)
     if not valid.any() or len(net.lines) == 0:
         return out
@@ -369,8 +399,7 @@ def check_features(net: RoadNetwork, widths: pd.DataFrame, features: npt.ArrayLi
     taken[chosen_f] = True
     rest = vidx[~taken[vidx]]
     if search_m > 0 and len(rest):
-        (pi, pl), pd_ = tree.query_nearest(feats[rest], max_distance=search_m, return_distance=True,
-                                           all_matches=False)
+        (pi, pl), pd_ = tree.query_nearest(feats[rest], max_distance=search_m, return_distance=True, all_matches=False)
         chosen_f = np.r_[chosen_f, rest[pi]]
         chosen_l = np.r_[chosen_l, pl]
         chosen_d = np.r_[chosen_d, pd_]
@@ -390,15 +419,19 @@ def check_features(net: RoadNetwork, widths: pd.DataFrame, features: npt.ArrayLi
     out.loc[chosen_f, "chainage_m"] = along + net.km_start[chosen_l]
     out.loc[chosen_f, "side"] = side_of_line(lines, towards, along)
     out.loc[chosen_f, "distance_m"] = chosen_d
-    zone = np.where(chosen_d <= land[chosen_l] + 1e-9, ZONE_ROAD_LAND,
-                    np.where(chosen_d <= outer[chosen_l] + 1e-9, ZONE_CORRIDOR, ZONE_OUTSIDE))
+    zone = np.where(
+        chosen_d <= land[chosen_l] + 1e-9,
+        ZONE_ROAD_LAND,
+        np.where(chosen_d <= outer[chosen_l] + 1e-9, ZONE_CORRIDOR, ZONE_OUTSIDE),
+    )
     out.loc[chosen_f, "zone"] = zone
     out.loc[chosen_f, "inside_m"] = np.where(zone == ZONE_OUTSIDE, 0.0, outer[chosen_l] - chosen_d)
     return out
 
 
-def corridor_check(roads: pd.DataFrame, features: npt.ArrayLike, *, rules: CorridorRules | None = None,
-                   search_m: float = 200.0) -> pd.DataFrame:
+def corridor_check(
+    roads: pd.DataFrame, features: npt.ArrayLike, *, rules: CorridorRules | None = None, search_m: float = 200.0
+) -> pd.DataFrame:
     """:func:`check_features` for roads and features in WGS 84.
 
     Parameters

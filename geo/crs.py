@@ -1,5 +1,6 @@
 """Coordinate reference systems: VN-2000 variants, detection, and a metric CRS
 for distances (never degrees)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -202,8 +203,7 @@ def metric_crs(lon: npt.ArrayLike, lat: npt.ArrayLike) -> CRS:
         raise CRSError("Không có tọa độ / No coordinates")
     lon0 = float(np.round(np.median(lon[ok]), 3))
     lat0 = float(np.round(np.median(lat[ok]), 3))
-    return CRS.from_proj4(f"+proj=tmerc +lat_0={lat0} +lon_0={lon0} +k=1 +x_0=0 +y_0=0 "
-                          "+ellps=WGS84 +units=m +no_defs")
+    return CRS.from_proj4(f"+proj=tmerc +lat_0={lat0} +lon_0={lon0} +k=1 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs")
 
 
 def to_metric(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: CRS | None = None) -> tuple[np.ndarray, np.ndarray, CRS]:

@@ -27,6 +27,7 @@ errors. Work is done once per distinct text.
 >>> parse_times(pd.Series(["13 giờ 28", "13h28", "1840", "9h", "0.5625", "25:00", "", "8:15 CH", "8 giờ tối"])).tolist()
 [808.0, 808.0, 1120.0, 540.0, 810.0, nan, nan, 1215.0, 1200.0]
 """
+
 from __future__ import annotations
 
 import re
@@ -46,8 +47,9 @@ _SERIAL_MIN, _SERIAL_MAX = 27395, 73415
 
 _DATE = re.compile(r"(?<!\d)(\d{1,4})\s*([/.\-])\s*(\d{1,2})\s*\2\s*(\d{2,4})(?!\d)")
 _WORDS = re.compile(r"ng[àa]y\s*(\d{1,2})\s*th[áa]ng\s*(\d{1,2})\s*n[ăa]m\s*(\d{4})", re.I)
-_TIME = re.compile(r"(?<![\d/.\-])(\d{1,2})\s*(?:giờ|gio|:|h|g)\s*(\d{1,2})?(?:\s*(?::|'|phút|phut|p)\s*(\d{1,2}))?",
-                   re.I)
+_TIME = re.compile(
+    r"(?<![\d/.\-])(\d{1,2})\s*(?:giờ|gio|:|h|g)\s*(\d{1,2})?(?:\s*(?::|'|phút|phut|p)\s*(\d{1,2}))?", re.I
+)
 _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 
 
@@ -125,8 +127,12 @@ def order_proofs(values: pd.Series) -> tuple[int, int, int, int]:
         b = pd.to_numeric(parts[2], errors="coerce").to_numpy()
         dmy[rest] = (a > 12) & (b <= 12)
         mdy[rest] = (b > 12) & (a <= 12)
-    return (int(dmy.sum()), int(mdy.sum()), int(np.argmax(dmy)) if dmy.any() else -1,
-            int(np.argmax(mdy)) if mdy.any() else -1)
+    return (
+        int(dmy.sum()),
+        int(mdy.sum()),
+        int(np.argmax(dmy)) if dmy.any() else -1,
+        int(np.argmax(mdy)) if mdy.any() else -1,
+    )
 
 
 @dataclass(frozen=True)
@@ -146,8 +152,9 @@ class FileDateOrder:
     row: int = 0
 
     @classmethod
-    def decide(cls, *, n_dmy: int, n_mdy: int, first_dmy: int, first_mdy: int,
-               given: str | None = None) -> "FileDateOrder":
+    def decide(
+        cls, *, n_dmy: int, n_mdy: int, first_dmy: int, first_mdy: int, given: str | None = None
+    ) -> "FileDateOrder":
         """The order a file's proofs decide: the given order if any, else the
         order more values prove, else day first, assumed.
 
@@ -207,12 +214,12 @@ def _parts(text: str) -> _Parts | None:
         return None
     m = _WORDS.search(t)
     if m:
-        rest = t[:m.start()] + " " + t[m.end():]
+        rest = t[: m.start()] + " " + t[m.end() :]
         return _Parts("words", m.group(1), m.group(2), m.group(3), _minutes_in(rest))
     m = _DATE.search(t)
     if not m:
         return None
-    rest = t[:m.start()] + " " + t[m.end():]
+    rest = t[: m.start()] + " " + t[m.end() :]
     return _Parts("dmy?", m.group(1), m.group(3), m.group(4), _minutes_in(rest))
 
 
@@ -236,7 +243,7 @@ def _minutes_in(rest: str) -> float | None:
     h, mi, s = int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0)
     if h > 23 or mi > 59 or s > 59:
         return float("nan")
-    h = _half_day(h, rest[m.end():m.end() + 12])
+    h = _half_day(h, rest[m.end() : m.end() + 12])
     return h * 60 + mi + s / 60
 
 
@@ -299,8 +306,15 @@ def _fixed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     def two(k: int) -> np.ndarray:
         return num[:, k] * 10 + num[:, k + 1]
 
-    timed = (((length == 16) | (length == 19)) & ((c[:, 10] == 32) | (c[:, 10] == 84)) & dig[:, 11] & dig[:, 12]
-             & (c[:, 13] == 58) & dig[:, 14] & dig[:, 15])
+    timed = (
+        ((length == 16) | (length == 19))
+        & ((c[:, 10] == 32) | (c[:, 10] == 84))
+        & dig[:, 11]
+        & dig[:, 12]
+        & (c[:, 13] == 58)
+        & dig[:, 14]
+        & dig[:, 15]
+    )
     timed &= (length == 16) | ((c[:, 16] == 58) & dig[:, 17] & dig[:, 18])
     shape_ok = (length == 10) | timed
     hh, mi = np.where(timed, two(11), 0), np.where(timed, two(14), 0)
@@ -308,11 +322,36 @@ def _fixed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     clock_ok = (hh < 24) & (mi < 60) & (ss < 60)
     # d/m/yyyy
     sep = c[:, 2]
-    dm = (shape_ok & dig[:, 0] & dig[:, 1] & dig[:, 3] & dig[:, 4] & dig[:, 6] & dig[:, 7] & dig[:, 8] & dig[:, 9]
-          & ((sep == 47) | (sep == 45) | (sep == 46)) & (c[:, 5] == sep) & (c[:, 10] != 84) & clock_ok)
+    dm = (
+        shape_ok
+        & dig[:, 0]
+        & dig[:, 1]
+        & dig[:, 3]
+        & dig[:, 4]
+        & dig[:, 6]
+        & dig[:, 7]
+        & dig[:, 8]
+        & dig[:, 9]
+        & ((sep == 47) | (sep == 45) | (sep == 46))
+        & (c[:, 5] == sep)
+        & (c[:, 10] != 84)
+        & clock_ok
+    )
     # yyyy-mm-dd
-    iso = (shape_ok & dig[:, 0] & dig[:, 1] & dig[:, 2] & dig[:, 3] & (c[:, 4] == 45) & dig[:, 5] & dig[:, 6]
-           & (c[:, 7] == 45) & dig[:, 8] & dig[:, 9] & clock_ok)
+    iso = (
+        shape_ok
+        & dig[:, 0]
+        & dig[:, 1]
+        & dig[:, 2]
+        & dig[:, 3]
+        & (c[:, 4] == 45)
+        & dig[:, 5]
+        & dig[:, 6]
+        & (c[:, 7] == 45)
+        & dig[:, 8]
+        & dig[:, 9]
+        & clock_ok
+    )
     year_dm = num[:, 6] * 1000 + num[:, 7] * 100 + num[:, 8] * 10 + num[:, 9]
     year_iso = num[:, 0] * 1000 + num[:, 1] * 100 + num[:, 2] * 10 + num[:, 3]
     seconds = hh * 3600 + mi * 60 + ss
@@ -321,7 +360,7 @@ def _fixed(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
         ok = ok & (mo >= 1) & (mo <= 12) & (d >= 1) & (d <= 31) & (y >= 1900) & (y <= 2200)  # others: the parser
         month = np.where(ok, (y - 1970) * 12 + mo - 1, 0).astype("datetime64[M]")
         day = month.astype("datetime64[D]") + np.where(ok, d - 1, 0).astype("timedelta64[D]")
-        ok &= day.astype("datetime64[M]") == month   # 31/02 does not exist
+        ok &= day.astype("datetime64[M]") == month  # 31/02 does not exist
         out = day.astype("datetime64[s]") + seconds.astype("timedelta64[s]")
         return np.where(ok, out, np.datetime64("NaT"))
 
@@ -465,8 +504,9 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
             out_u[k] = _build(y, mo, d, minutes) if y else None
         time_u[k] = minutes is not None and out_u[k] is not None
     ts_u = pd.to_datetime(pd.Series(out_u, dtype=object), errors="coerce")
-    slow_vals = np.where(has, ts_u.to_numpy()[take] if len(uniques) else np.datetime64("NaT"),
-                         np.datetime64("NaT")).astype("datetime64[ns]")
+    slow_vals = np.where(
+        has, ts_u.to_numpy()[take] if len(uniques) else np.datetime64("NaT"), np.datetime64("NaT")
+    ).astype("datetime64[ns]")
     fast_vals = (f_mdy if used == "mdy" else f_dmy).to_numpy()
     fast_vals = np.where(f_iso.notna().to_numpy(), f_iso.to_numpy(), fast_vals)
     fast_contra = fast_proof_dmy if used == "mdy" else fast_proof_mdy if used == "dmy" else np.zeros(len(s), bool)
@@ -477,10 +517,18 @@ def parse_date_column(values: pd.Series, *, order: str | None = None) -> DateCol
     first_dmy = int(np.argmax(row_dmy[row_codes])) if n_dmy else -1
     first_mdy = int(np.argmax(row_mdy[row_codes])) if n_mdy else -1
     first = (first_dmy if used == "dmy" else first_mdy) if proof == "proven" else -1
-    return DateColumn(values=pd.Series(vals[row_codes], index=values.index, dtype="datetime64[ns]"), order=used,
-                      proof=proof, contradicts=np.asarray(contradicts, dtype=bool)[row_codes],
-                      has_time=np.asarray(has_time, dtype=bool)[row_codes], first_proof=first, n_dmy=n_dmy, n_mdy=n_mdy,
-                      first_dmy=first_dmy, first_mdy=first_mdy)
+    return DateColumn(
+        values=pd.Series(vals[row_codes], index=values.index, dtype="datetime64[ns]"),
+        order=used,
+        proof=proof,
+        contradicts=np.asarray(contradicts, dtype=bool)[row_codes],
+        has_time=np.asarray(has_time, dtype=bool)[row_codes],
+        first_proof=first,
+        n_dmy=n_dmy,
+        n_mdy=n_mdy,
+        first_dmy=first_dmy,
+        first_mdy=first_mdy,
+    )
 
 
 _HHMM = re.compile(r"^(\d{1,2})(\d{2})$")
@@ -512,7 +560,7 @@ def _time_of(text: str) -> float:
     h, mi = int(m.group(1)), int(m.group(2) or 0)
     if h > 23 or mi > 59:
         return np.nan
-    return _half_day(h, t[m.end():]) * 60 + mi
+    return _half_day(h, t[m.end() :]) * 60 + mi
 
 
 def parse_times(values: pd.Series) -> pd.Series:

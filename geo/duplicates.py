@@ -33,6 +33,7 @@ The score of a pair, in [0, 1], best first: ``0.4 * (1 - d / distance_m) +
 ``a(x, y) = 1 - |x - y| / max(x, y, 1)`` is the agreement of two counts (0.5
 when a count is missing).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -79,7 +80,8 @@ def geocentric(lon: npt.ArrayLike, lat: npt.ArrayLike) -> npt.NDArray[np.float64
     sin_phi, cos_phi = np.sin(phi), np.cos(phi)
     n = _A / np.sqrt(1.0 - _E2 * sin_phi * sin_phi)
     out: npt.NDArray[np.float64] = np.column_stack(
-        [n * cos_phi * np.cos(lam), n * cos_phi * np.sin(lam), n * (1.0 - _E2) * sin_phi])
+        [n * cos_phi * np.cos(lam), n * cos_phi * np.sin(lam), n * (1.0 - _E2) * sin_phi]
+    )
     return out
 
 
@@ -100,8 +102,7 @@ def _box_pairs(pts: npt.NDArray[np.float64], r: float) -> npt.NDArray[np.intp]:
     return pairs
 
 
-def candidate_pairs(crashes: pd.DataFrame, *, distance_m: float = DISTANCE_M,
-                    minutes: float = MINUTES) -> pd.DataFrame:
+def candidate_pairs(crashes: pd.DataFrame, *, distance_m: float = DISTANCE_M, minutes: float = MINUTES) -> pd.DataFrame:
     """Candidate pairs of crashes from different sources within ``distance_m``
     and ``minutes`` of each other, best first.
 
@@ -161,8 +162,8 @@ def candidate_pairs(crashes: pd.DataFrame, *, distance_m: float = DISTANCE_M,
     ns = when.to_numpy(dtype="datetime64[ns]").astype(np.int64)
     t0 = ns[has_t].min() if has_t.any() else 0
     t = np.where(has_t, (ns - t0) / 60e9, np.nan)  # minutes since the first crash
-    scale = distance_m / minutes                  # metres per minute: the time box as wide as the place box
-    r = distance_m * (1.0 + 1e-9)                 # the box a hair wider; the exact tests come after
+    scale = distance_m / minutes  # metres per minute: the time box as wide as the place box
+    r = distance_m * (1.0 + 1e-9)  # the box a hair wider; the exact tests come after
     lon = pd.to_numeric(crashes["lon"], errors="coerce").to_numpy(dtype=float)
     lat = pd.to_numeric(crashes["lat"], errors="coerce").to_numpy(dtype=float)
     has_xy = np.isfinite(lon) & np.isfinite(lat) & has_t
@@ -215,12 +216,25 @@ def candidate_pairs(crashes: pd.DataFrame, *, distance_m: float = DISTANCE_M,
         return out
 
     deaths, injured = counts("deaths"), counts("injured")
-    score = (0.4 * (1.0 - d / distance_m) + 0.4 * (1.0 - dt / minutes)
-             + 0.1 * _agreement(deaths[i], deaths[j]) + 0.1 * _agreement(injured[i], injured[j]))
-    out = pd.DataFrame({
-        "id_a": ids[i], "id_b": ids[j], "source_a": sources[i], "source_b": sources[j],
-        "distance_m": np.round(d, 2), "minutes": np.round(dt, 2), "score": np.round(score, 3),
-        "by": np.where(by == 0, "place", "chainage")})
-    out = out.sort_values(["score", "distance_m", "minutes", "id_a", "id_b"],
-                          ascending=[False, True, True, True, True], kind="stable")
+    score = (
+        0.4 * (1.0 - d / distance_m)
+        + 0.4 * (1.0 - dt / minutes)
+        + 0.1 * _agreement(deaths[i], deaths[j])
+        + 0.1 * _agreement(injured[i], injured[j])
+    )
+    out = pd.DataFrame(
+        {
+            "id_a": ids[i],
+            "id_b": ids[j],
+            "source_a": sources[i],
+            "source_b": sources[j],
+            "distance_m": np.round(d, 2),
+            "minutes": np.round(dt, 2),
+            "score": np.round(score, 3),
+            "by": np.where(by == 0, "place", "chainage"),
+        }
+    )
+    out = out.sort_values(
+        ["score", "distance_m", "minutes", "id_a", "id_b"], ascending=[False, True, True, True, True], kind="stable"
+    )
     return out.reset_index(drop=True)

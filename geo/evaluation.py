@@ -21,6 +21,7 @@ crashes than expected without the work).
 >>> round(eb_expected(before=6, mean=0.5, alpha=2.0), 2)
 3.25
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -36,14 +37,16 @@ EB_EXPLANATION_VI = (
     "bằng trung bình có trọng số giữa số vụ trước đây của chính điểm đó và số vụ trung bình của các đoạn đường "
     "cùng chiều dài trong kho (nhóm tham chiếu), trọng số theo độ phân tán giữa các đoạn; sau đó nhân với xu "
     "hướng chung (tỷ lệ sau/trước của tất cả các vụ ngoài điểm). Chỉ số hiệu quả = số vụ thực tế sau ÷ số vụ dự "
-    "kiến; nhỏ hơn 1 nghĩa là công trình có tác dụng.")
+    "kiến; nhỏ hơn 1 nghĩa là công trình có tác dụng."
+)
 EB_EXPLANATION_EN = (
     "Regression-to-the-mean correction (Empirical Bayes): a black spot is chosen because it had a bad year, so the "
     "next year tends to be better even if nothing is done. The expected count without the work is a weighted mean "
     "of the site's own before count and the mean count of all road segments of the same length in the store (the "
     "reference group), weighted by how much counts vary between segments; it is then scaled by the general trend "
     "(after/before ratio of all crashes off the site). Index of effectiveness = observed after ÷ expected; below 1 "
-    "means the work helped.")
+    "means the work helped."
+)
 
 
 def eb_weight(*, mean: float, alpha: float) -> float:
@@ -121,8 +124,14 @@ def overdispersion(counts: npt.ArrayLike) -> tuple[float, float]:
     return m, max((v - m) / (m * m), 0.0)
 
 
-def segment_counts(road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike, *, road_start: npt.ArrayLike,
-                   road_length: npt.ArrayLike, segment_m: float) -> np.ndarray:
+def segment_counts(
+    road_idx: npt.ArrayLike,
+    chainage_m: npt.ArrayLike,
+    *,
+    road_start: npt.ArrayLike,
+    road_length: npt.ArrayLike,
+    segment_m: float,
+) -> np.ndarray:
     """Crash counts of every ``segment_m`` segment of every road (zeros included).
 
     Parameters
@@ -185,8 +194,19 @@ def _sums(df: pd.DataFrame) -> dict[str, int]:
     return {"crashes": int(len(df)), "deaths": int(df["deaths"].sum()), "injured": int(df["injured"].sum())}
 
 
-def before_after(crashes: pd.DataFrame, *, road: str, from_m: float, to_m: float, work_start: date | str,
-                 work_end: date | str, months: int = 12, today: date | str | None = None, pad_m: float = 0.0, reference: np.ndarray | None = None) -> BeforeAfter:
+def before_after(
+    crashes: pd.DataFrame,
+    *,
+    road: str,
+    from_m: float,
+    to_m: float,
+    work_start: date | str,
+    work_end: date | str,
+    months: int = 12,
+    today: date | str | None = None,
+    pad_m: float = 0.0,
+    reference: np.ndarray | None = None,
+) -> BeforeAfter:
     """Compare crashes at a site in the ``months`` before ``work_start`` and
     after ``work_end``.
 
@@ -242,12 +262,23 @@ def before_after(crashes: pd.DataFrame, *, road: str, from_m: float, to_m: float
     complete = today >= a_to
     note = ""
     if not complete:
-        note = (f"Thời gian sau mới {months_obs:.1f}/{months} tháng; kết quả chưa đủ tin cậy / After period only "
-                f"{months_obs:.1f} of {months} months; too short to judge")
+        note = (
+            f"Thời gian sau mới {months_obs:.1f}/{months} tháng; kết quả chưa đủ tin cậy / After period only "
+            f"{months_obs:.1f} of {months} months; too short to judge"
+        )
     change = {k: (None if before[k] == 0 else round(100.0 * (after[k] - before[k]) / before[k], 1)) for k in before}
-    res = BeforeAfter(before_from=b_from, before_to=b_to, after_from=a_from, after_to=a_to, before=before,
-                      after=after, change_pct=change, after_months_observed=round(months_obs, 1),
-                      after_complete=complete, note=note)
+    res = BeforeAfter(
+        before_from=b_from,
+        before_to=b_to,
+        after_from=a_from,
+        after_to=a_to,
+        before=before,
+        after=after,
+        change_pct=change,
+        after_months_observed=round(months_obs, 1),
+        after_complete=complete,
+        note=note,
+    )
     if reference is not None and len(reference) > 1:
         m, alpha = overdispersion(reference)
         off_before = int((~at_site & before_m).sum())

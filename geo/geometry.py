@@ -14,6 +14,7 @@ A feature is kept as it is, repaired (with a note saying how), or refused
 >>> out["geometry"].iloc[0].geom_type, round(out["geometry"].iloc[0].area, 2), out["geometry"].iloc[1].has_z
 ('MultiPolygon', 0.5, False)
 """
+
 from __future__ import annotations
 
 import re
@@ -99,8 +100,10 @@ def _one(obj: object, allowed: set[int]) -> _Checked:
         tid = int(shapely.get_type_id(g))
         notes.append(("lấy phần dùng được của tập hợp", "usable parts of a collection kept"))
     if tid not in allowed:
-        return _refuse(f"loại hình học {_NAMES_VI.get(tid, g.geom_type)} không dùng được ở đây",
-                       f"a {g.geom_type} cannot be used here")
+        return _refuse(
+            f"loại hình học {_NAMES_VI.get(tid, g.geom_type)} không dùng được ở đây",
+            f"a {g.geom_type} cannot be used here",
+        )
     if tid in (1, 5):
         lines = [g] if tid == 1 else list(g.geoms)
         lines = [ln for ln in lines if len(np.unique(shapely.get_coordinates(ln), axis=0)) >= 2]

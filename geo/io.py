@@ -6,6 +6,7 @@ validator sees exactly what the user typed, plus the geometries when the format
 has them. Any problem raises :class:`errors.InputFileError` with a message for
 the user; no reader ever returns half a file.
 """
+
 from __future__ import annotations
 
 import csv
@@ -105,9 +106,14 @@ class RawTable:
         return np.arange(len(self.frame)) + 2
 
 
-def read_table(source: str | Path | bytes, *, filename: str | None = None,
-               max_mb: float = MAX_UPLOAD_MB, sheet: str | None = None,
-               tmp_dir: str | Path = UPLOAD_DIR) -> RawTable:
+def read_table(
+    source: str | Path | bytes,
+    *,
+    filename: str | None = None,
+    max_mb: float = MAX_UPLOAD_MB,
+    sheet: str | None = None,
+    tmp_dir: str | Path = UPLOAD_DIR,
+) -> RawTable:
     """Read a crash, road, boundary or encroachment file.
 
     Parameters
@@ -145,7 +151,8 @@ def read_table(source: str | Path | bytes, *, filename: str | None = None,
     if ext not in SUPPORTED:
         raise InputFileError(
             f"Định dạng '{ext or filename}' không được hỗ trợ / Unsupported format. "
-            f"Hỗ trợ / Supported: CSV, XLSX, GeoJSON, GeoPackage, Shapefile (.zip), KML")
+            f"Hỗ trợ / Supported: CSV, XLSX, GeoJSON, GeoPackage, Shapefile (.zip), KML"
+        )
     if len(data) == 0:
         raise InputFileError(f"Tệp rỗng / Empty file: {filename}")
     if ext in (".csv", ".txt"):
@@ -163,7 +170,8 @@ def _check_size(size: int, max_mb: float, filename: str) -> None:
     if size > max_mb * 1024 * 1024:
         raise InputFileError(
             f"Tệp quá lớn / File too large: {filename} ({size / 1048576:.0f} MB, "
-            f"giới hạn / limit {max_mb:.0f} MB). Hãy chia tệp / Split the file.")
+            f"giới hạn / limit {max_mb:.0f} MB). Hãy chia tệp / Split the file."
+        )
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -210,8 +218,11 @@ def _nfc_of(text: str) -> tuple[str, bool]:
 def _decode(data: bytes) -> tuple[str, str, bool]:
     """:func:`decode_text`, and whether the text is the bytes as they are
     (UTF-8 already in NFC: a reader may then read the bytes themselves)."""
-    for bom, codec, name in ((b"\xef\xbb\xbf", "utf-8", "utf-8-sig"), (b"\xff\xfe", "utf-16", "utf-16"),
-                             (b"\xfe\xff", "utf-16", "utf-16")):
+    for bom, codec, name in (
+        (b"\xef\xbb\xbf", "utf-8", "utf-8-sig"),
+        (b"\xff\xfe", "utf-16", "utf-16"),
+        (b"\xfe\xff", "utf-16", "utf-16"),
+    ):
         if data.startswith(bom):
             skip = len(bom) if name == "utf-8-sig" else 0  # the UTF-16 codec reads its own mark
             try:
@@ -220,7 +231,8 @@ def _decode(data: bytes) -> tuple[str, str, bool]:
                 raise InputFileError(
                     f"Tệp đánh dấu {name.upper()} nhưng có byte sai ở vị trí {exc.start + skip}; hãy lưu lại "
                     f"dạng CSV UTF-8 / The file is marked {name.upper()} but has invalid bytes at position "
-                    f"{exc.start + skip}; save it again as CSV UTF-8") from exc
+                    f"{exc.start + skip}; save it again as CSV UTF-8"
+                ) from exc
             text, same = _nfc_of(text)
             return text, name, same and name == "utf-8-sig"
     try:
@@ -234,8 +246,8 @@ def _decode(data: bytes) -> tuple[str, str, bool]:
         text = data.decode("cp1258")
     except UnicodeDecodeError as exc:
         raise InputFileError(
-            "Không đọc được mã ký tự; hãy lưu tệp dạng CSV UTF-8 / Unknown text encoding; "
-            "save the file as CSV UTF-8") from exc
+            "Không đọc được mã ký tự; hãy lưu tệp dạng CSV UTF-8 / Unknown text encoding; save the file as CSV UTF-8"
+        ) from exc
     return unicodedata.normalize("NFC", text), "cp1258", False
 
 
@@ -283,7 +295,7 @@ def encode_cp1258(text: str) -> bytes:
             except UnicodeEncodeError:
                 continue
             out += letter
-            out += (marks[:k] + marks[k + 1:]).encode("cp1258")
+            out += (marks[:k] + marks[k + 1 :]).encode("cp1258")
             break
         else:
             out += base.encode("cp1258") + marks.encode("cp1258")
@@ -354,8 +366,12 @@ def _arrow_body(source: str | bytes | memoryview, *, sep: str, skip: int, width:
             pa.BufferReader(pa.py_buffer(source)),
             read_options=pacsv.ReadOptions(skip_rows=skip, column_names=names),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
     except (pa.ArrowInvalid, pa.ArrowException, ValueError):
         return None
     # each column's Arrow buffers freed as it is converted, and the freed memory handed back
@@ -385,7 +401,7 @@ def _read_csv(data: bytes) -> RawTable:
     body = None
     if _arrow_suits(text, skip):
         # the text's own bytes are read where they are the file's (no copy), and the text let go meanwhile
-        source = memoryview(data)[3 if encoding == "utf-8-sig" else 0:] if as_is else text.encode("utf-8")
+        source = memoryview(data)[3 if encoding == "utf-8-sig" else 0 :] if as_is else text.encode("utf-8")
         del text
         body = _arrow_body(source, sep=sep, skip=skip, width=width)
         del source
@@ -393,8 +409,18 @@ def _read_csv(data: bytes) -> RawTable:
             text = decode_text(data)[0].replace("\r\n", "\n").replace("\r", "\n")
     try:
         if body is None:
-            body = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), skiprows=skip,
-                               dtype=str, keep_default_na=False, skip_blank_lines=False, engine="c", index_col=False)
+            body = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                header=None,
+                names=range(width),
+                skiprows=skip,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                engine="c",
+                index_col=False,
+            )
     except (pd.errors.ParserError, ValueError):  # a row wider than the top of the file: read it all by hand
         try:
             rows = list(csv.reader(io.StringIO(text), delimiter=sep))[skip:]
@@ -409,8 +435,14 @@ def _read_csv(data: bytes) -> RawTable:
     found = table_under_header(grid, body, start=start, n_head=n_head, score=score)
     if found.frame.empty:
         raise InputFileError("Tệp không có dòng dữ liệu nào / The file has no data rows")
-    return RawTable(frame=found.frame, fmt="csv", encoding=encoding, row_numbers=found.row_numbers,
-                    skipped=found.skipped, header_rows=found.header_rows)
+    return RawTable(
+        frame=found.frame,
+        fmt="csv",
+        encoding=encoding,
+        row_numbers=found.row_numbers,
+        skipped=found.skipped,
+        header_rows=found.header_rows,
+    )
 
 
 @dataclass
@@ -450,7 +482,7 @@ class CsvParts:
                 yield t.frame.iloc[:, 0], t.numbers()
             return
         for k in range(0, len(got), chunk_rows):
-            part = got.iloc[k:k + chunk_rows].reset_index(drop=True)
+            part = got.iloc[k : k + chunk_rows].reset_index(drop=True)
             yield part, np.arange(len(part)) + self.first_row_number + k
 
     def _arrow_options(self, columns: list[str] | None = None) -> dict[str, Any]:
@@ -458,14 +490,18 @@ class CsvParts:
         import pyarrow.csv as pacsv
 
         names = [str(k) for k in range(self.width)]
-        return dict(read_options=pacsv.ReadOptions(skip_rows=self.first_row_number - 1, column_names=names,
-                                                   encoding="utf-8", block_size=1 << 24),
-                    parse_options=pacsv.ParseOptions(delimiter=self.sep, newlines_in_values=True,
-                                                     ignore_empty_lines=False),
-                    convert_options=pacsv.ConvertOptions(include_columns=columns or names,
-                                                         column_types={n: pa.string() for n in columns or names},
-                                                         strings_can_be_null=False,
-                                                         quoted_strings_can_be_null=False))
+        return dict(
+            read_options=pacsv.ReadOptions(
+                skip_rows=self.first_row_number - 1, column_names=names, encoding="utf-8", block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=self.sep, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns or names,
+                column_types={n: pa.string() for n in columns or names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
 
     def _arrow_column(self, index: int) -> pd.Series | None:
         """The column read whole by Arrow, or None where pandas must read the
@@ -555,10 +591,23 @@ class CsvParts:
             if self.arrow_reads_it and usecols is None:
                 parts = self._arrow_parts(chunk_rows)
             else:
-                parts = iter(pd.read_csv(self.path, encoding=self.encoding, sep=self.sep, header=None,
-                                         names=range(self.width), usecols=usecols,
-                                         skiprows=self.first_row_number - 1, dtype=str, keep_default_na=False,
-                                         skip_blank_lines=False, engine="c", index_col=False, chunksize=chunk_rows))
+                parts = iter(
+                    pd.read_csv(
+                        self.path,
+                        encoding=self.encoding,
+                        sep=self.sep,
+                        header=None,
+                        names=range(self.width),
+                        usecols=usecols,
+                        skiprows=self.first_row_number - 1,
+                        dtype=str,
+                        keep_default_na=False,
+                        skip_blank_lines=False,
+                        engine="c",
+                        index_col=False,
+                        chunksize=chunk_rows,
+                    )
+                )
             part = next(parts, None)
             while part is not None:
                 nxt = next(parts, None)
@@ -570,21 +619,46 @@ class CsvParts:
                     body[c] = per_text(body[c], _nfc)
                 if usecols is not None:
                     body.columns = heads
-                    yield RawTable(frame=body, fmt="csv", encoding=self.encoding,
-                                   row_numbers=np.arange(len(body)) + first, header_rows=self.header_rows)
+                    yield RawTable(
+                        frame=body,
+                        fmt="csv",
+                        encoding=self.encoding,
+                        row_numbers=np.arange(len(body)) + first,
+                        header_rows=self.header_rows,
+                    )
                 elif ended:
                     numbers = np.arange(len(body)) + first
-                    yield RawTable(frame=pd.DataFrame(columns=heads), fmt="csv", encoding=self.encoding,
-                                   row_numbers=np.array([], dtype=int), header_rows=self.header_rows,
-                                   skipped=[(int(k), ended) for k in numbers])
+                    yield RawTable(
+                        frame=pd.DataFrame(columns=heads),
+                        fmt="csv",
+                        encoding=self.encoding,
+                        row_numbers=np.array([], dtype=int),
+                        header_rows=self.header_rows,
+                        skipped=[(int(k), ended) for k in numbers],
+                    )
                 else:
-                    found = table_below(body, heads, first_row_number=first, header_rows=self.header_rows,
-                                        score=self.score, top=first == self.first_row_number)
-                    if found.skipped and found.skipped[-1][1] in ENDS_TABLE and found.skipped[-1][0] == first + len(body) - 1:
+                    found = table_below(
+                        body,
+                        heads,
+                        first_row_number=first,
+                        header_rows=self.header_rows,
+                        score=self.score,
+                        top=first == self.first_row_number,
+                    )
+                    if (
+                        found.skipped
+                        and found.skipped[-1][1] in ENDS_TABLE
+                        and found.skipped[-1][0] == first + len(body) - 1
+                    ):
                         ended = found.skipped[-1][1]
-                    yield RawTable(frame=found.frame, fmt="csv", encoding=self.encoding,
-                                   row_numbers=found.row_numbers, skipped=found.skipped,
-                                   header_rows=self.header_rows)
+                    yield RawTable(
+                        frame=found.frame,
+                        fmt="csv",
+                        encoding=self.encoding,
+                        row_numbers=found.row_numbers,
+                        skipped=found.skipped,
+                        header_rows=self.header_rows,
+                    )
                 first += len(part)
                 part = nxt
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -604,14 +678,20 @@ def _malformed(exc: Exception, first_row_number: int, part_start: int) -> InputF
     m = re.search(r"row (\d+)", text) or re.search(r"[Ll]ine (\d+)", text)
     line = first_row_number + int(m.group(1)) - 1 if m and "row" in m.group(0) else int(m.group(1)) if m else part_start
     if "EOF inside string" in text:
-        return InputFileError(f'CSV lỗi cấu trúc từ dòng {line}: có dấu ngoặc kép (") không được đóng / Malformed CSV '
-                              f'from line {line}: a quote (") is never closed')
+        return InputFileError(
+            f'CSV lỗi cấu trúc từ dòng {line}: có dấu ngoặc kép (") không được đóng / Malformed CSV '
+            f'from line {line}: a quote (") is never closed'
+        )
     if isinstance(exc, UnicodeDecodeError):
-        return InputFileError("Không đọc được mã ký tự của tệp; hãy lưu tệp dạng CSV UTF-8 / Unknown text encoding; "
-                              "save the file as CSV UTF-8")
+        return InputFileError(
+            "Không đọc được mã ký tự của tệp; hãy lưu tệp dạng CSV UTF-8 / Unknown text encoding; "
+            "save the file as CSV UTF-8"
+        )
     if "fields" in text:
-        return InputFileError(f"CSV lỗi cấu trúc gần dòng {line}: số cột không khớp tiêu đề / Malformed CSV near "
-                              f"line {line}: the number of cells does not match the header")
+        return InputFileError(
+            f"CSV lỗi cấu trúc gần dòng {line}: số cột không khớp tiêu đề / Malformed CSV near "
+            f"line {line}: the number of cells does not match the header"
+        )
     return InputFileError(f"CSV lỗi cấu trúc gần dòng {line} / Malformed CSV near line {line}")
 
 
@@ -693,8 +773,10 @@ def file_encoding(path: Path) -> tuple[str, str, bool, bool, bool]:
     if head.startswith(b"\xef\xbb\xbf"):
         enc = "utf-8-sig"
         if not ok:
-            raise InputFileError("Tệp đánh dấu UTF-8 nhưng có byte sai; hãy lưu lại dạng CSV UTF-8 / The file is "
-                                 "marked UTF-8 but has invalid bytes; save it again as CSV UTF-8")
+            raise InputFileError(
+                "Tệp đánh dấu UTF-8 nhưng có byte sai; hãy lưu lại dạng CSV UTF-8 / The file is "
+                "marked UTF-8 but has invalid bytes; save it again as CSV UTF-8"
+            )
     elif head.startswith((b"\xff\xfe", b"\xfe\xff")):
         enc = "utf-16"
     elif ok:
@@ -702,9 +784,11 @@ def file_encoding(path: Path) -> tuple[str, str, bool, bool, bool]:
     elif b"\x00" in head:
         raise InputFileError("Tệp không phải văn bản / Not a text file (binary content)")
     elif not ok1258:
-        raise InputFileError(f"Không đọc được mã ký tự: byte {bad_at} không phải UTF-8 hay Windows-1258; hãy lưu tệp "
-                             f"dạng CSV UTF-8 / Unknown text encoding: byte {bad_at} is neither UTF-8 nor "
-                             f"Windows-1258; save the file as CSV UTF-8")
+        raise InputFileError(
+            f"Không đọc được mã ký tự: byte {bad_at} không phải UTF-8 hay Windows-1258; hãy lưu tệp "
+            f"dạng CSV UTF-8 / Unknown text encoding: byte {bad_at} is neither UTF-8 nor "
+            f"Windows-1258; save the file as CSV UTF-8"
+        )
     else:
         enc = "cp1258"
     return enc, digest.hexdigest(), last in (b"\n", b"\r"), nfc and enc.startswith("utf-8"), blank
@@ -757,11 +841,22 @@ def csv_parts(path: str | Path, *, max_mb: float = MAX_UPLOAD_MB) -> CsvParts:
         raise InputFileError("Tệp rỗng / Empty file")
     lines = top.replace("\r\n", "\n").replace("\r", "\n").split("\n")[: SEARCH_ROWS + 1]
     sep, grid, start, n_head, score, width = _csv_head(lines)
-    top_of_table = "\n".join(lines[:start + n_head])
-    return CsvParts(path=path, encoding=encoding, sep=sep, heads=header_names(grid, start, n_head),
-                    header_rows=[start + 1 + k for k in range(n_head)], first_row_number=start + n_head + 1,
-                    width=width, score=score, sha256=sha, ends_with_newline=newline_end, nfc=nfc,
-                    blank_lines=blank or top.startswith(("\n", "\r")), quote_in_header='"' in top_of_table)
+    top_of_table = "\n".join(lines[: start + n_head])
+    return CsvParts(
+        path=path,
+        encoding=encoding,
+        sep=sep,
+        heads=header_names(grid, start, n_head),
+        header_rows=[start + 1 + k for k in range(n_head)],
+        first_row_number=start + n_head + 1,
+        width=width,
+        score=score,
+        sha256=sha,
+        ends_with_newline=newline_end,
+        nfc=nfc,
+        blank_lines=blank or top.startswith(("\n", "\r")),
+        quote_in_header='"' in top_of_table,
+    )
 
 
 def _xlsx_cell(value: object) -> str:
@@ -797,10 +892,12 @@ def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
     try:
         names = list(wb.sheetnames)
         if sheet is not None and sheet not in names:
-            raise InputFileError(f"Không có trang tính '{sheet}'; có: {', '.join(names)} / No sheet '{sheet}'; "
-                                 f"the workbook has: {', '.join(names)}")
+            raise InputFileError(
+                f"Không có trang tính '{sheet}'; có: {', '.join(names)} / No sheet '{sheet}'; "
+                f"the workbook has: {', '.join(names)}"
+            )
         best = None
-        for name in ([sheet] if sheet is not None else names):
+        for name in [sheet] if sheet is not None else names:
             ws = wb[name]
             try:
                 top = [[_xlsx_cell(v) for v in row] for row in ws.iter_rows(max_row=SEARCH_ROWS, values_only=True)]
@@ -814,9 +911,10 @@ def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
         name, start, n_head, score = best
         if score < 3:
             where = f"trang tính '{name}'" if sheet is not None else "tệp"
-            raise InputFileError(f"Không tìm thấy bảng vụ TNGT (dòng tiêu đề cột) trong {where} / No crash table "
-                                 f"(a header row) found on " + (f"the sheet '{name}'" if sheet is not None
-                                                                 else "any sheet"))
+            raise InputFileError(
+                f"Không tìm thấy bảng vụ TNGT (dòng tiêu đề cột) trong {where} / No crash table "
+                f"(a header row) found on " + (f"the sheet '{name}'" if sheet is not None else "any sheet")
+            )
         ws = wb[name]
         try:
             rows = [[_xlsx_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
@@ -826,12 +924,20 @@ def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
         wb.close()
     width = max((len(r) for r in rows), default=0)
     rows = [r + [""] * (width - len(r)) for r in rows]
-    found = table_under_header(rows, pd.DataFrame(rows[start + n_head:], dtype=object), start=start, n_head=n_head,
-                               score=score)
+    found = table_under_header(
+        rows, pd.DataFrame(rows[start + n_head :], dtype=object), start=start, n_head=n_head, score=score
+    )
     if found.frame.empty:
         raise InputFileError(f"Trang tính '{name}' không có dòng dữ liệu nào / The sheet '{name}' has no data rows")
-    return RawTable(frame=found.frame, fmt="xlsx", row_numbers=found.row_numbers, skipped=found.skipped,
-                    header_rows=found.header_rows, sheet=name, sheets=names)
+    return RawTable(
+        frame=found.frame,
+        fmt="xlsx",
+        row_numbers=found.row_numbers,
+        skipped=found.skipped,
+        header_rows=found.header_rows,
+        sheet=name,
+        sheets=names,
+    )
 
 
 def unique_headers(names: Iterable[object]) -> list[str]:
@@ -877,8 +983,9 @@ def _geo_result(gdf: gpd.GeoDataFrame, fmt: str) -> RawTable:
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     frame = frame.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
     frame.columns = unique_headers(frame.columns)
-    return RawTable(frame=frame.reset_index(drop=True), geometry=np.asarray(gdf.geometry.values, dtype=object),
-                    crs=crs, fmt=fmt)
+    return RawTable(
+        frame=frame.reset_index(drop=True), geometry=np.asarray(gdf.geometry.values, dtype=object), crs=crs, fmt=fmt
+    )
 
 
 def _check_crs(crs: str) -> None:
@@ -891,8 +998,10 @@ def _check_crs(crs: str) -> None:
     except CRSError:
         raise
     except Exception as exc:  # pyproj.exceptions.ProjError and kin
-        raise CRSError(f"Hệ tọa độ của tệp không chuyển được sang WGS 84 / The file's coordinate system cannot be "
-                       f"converted to WGS 84: {' '.join(crs.split())[:120]}") from exc
+        raise CRSError(
+            f"Hệ tọa độ của tệp không chuyển được sang WGS 84 / The file's coordinate system cannot be "
+            f"converted to WGS 84: {' '.join(crs.split())[:120]}"
+        ) from exc
 
 
 def _read_ogr(data: bytes, ext: str, tmp_dir: str | Path = UPLOAD_DIR) -> RawTable:
@@ -958,8 +1067,10 @@ def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPP
     declared = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
     if declared > max_bytes or (declared > 10 * 1024 * 1024 and declared > MAX_ZIP_RATIO * max(packed, 1)):
-        raise InputFileError(f"Tệp zip giải nén quá lớn ({declared // (1024 * 1024)} MB, nén {declared / max(packed, 1):.0f}"
-                             " lần); không giải nén / The zip unpacks too large or too compressed; nothing extracted")
+        raise InputFileError(
+            f"Tệp zip giải nén quá lớn ({declared // (1024 * 1024)} MB, nén {declared / max(packed, 1):.0f}"
+            " lần); không giải nén / The zip unpacks too large or too compressed; nothing extracted"
+        )
     for info in infos:
         if not info.filename:  # ZipInfo.is_dir() would raise IndexError
             raise InputFileError("Tệp zip hỏng: có mục không tên / Broken zip file: an entry has no name")
@@ -1005,13 +1116,17 @@ def _read_zipped_shapefile(data: bytes, tmp_dir: str | Path = UPLOAD_DIR) -> Raw
         try:
             files = safe_extract(zf, Path(tmp))
         except _BROKEN_ZIP as exc:  # a damaged member: bad header, CRC, deflate stream, encrypted
-            raise InputFileError(f"Tệp zip hỏng, không giải nén được / Broken zip file, cannot extract: "
-                                 f"{' '.join(str(exc).split())[:200]}") from exc
+            raise InputFileError(
+                f"Tệp zip hỏng, không giải nén được / Broken zip file, cannot extract: "
+                f"{' '.join(str(exc).split())[:200]}"
+            ) from exc
         shps = [f for f in files if f.suffix.lower() == ".shp"]
         if not shps:
             raise InputFileError("Tệp zip không chứa tệp .shp / The zip holds no .shp file")
         if len(shps) > 1:
-            raise InputFileError("Tệp zip chứa nhiều lớp .shp; chỉ gửi một lớp / The zip holds several .shp layers; send one")
+            raise InputFileError(
+                "Tệp zip chứa nhiều lớp .shp; chỉ gửi một lớp / The zip holds several .shp layers; send one"
+            )
         shp = shps[0]
         for needed in (".shx", ".dbf"):
             if not any(f.stem == shp.stem and f.suffix.lower() == needed for f in files):
@@ -1034,8 +1149,10 @@ def _read_kml(data: bytes) -> RawTable:
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     rows, geoms = [], []
     for pm in root.iter(f"{ns}Placemark"):
-        row = {"name": (pm.findtext(f"{ns}name") or "").strip(),
-               "description": (pm.findtext(f"{ns}description") or "").strip()}
+        row = {
+            "name": (pm.findtext(f"{ns}name") or "").strip(),
+            "description": (pm.findtext(f"{ns}description") or "").strip(),
+        }
         for data_el in pm.iter(f"{ns}Data"):
             row[data_el.get("name", "")] = (data_el.findtext(f"{ns}value") or "").strip()
         for sd in pm.iter(f"{ns}SimpleData"):

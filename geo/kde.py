@@ -49,6 +49,7 @@ hold no cluster and is skipped. Each road's simulations draw from their own
 random stream (the seed and the road's code), so a road's clusters do not
 depend on which other roads are analysed with it.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -128,11 +129,20 @@ def road_seed(seed: int, road: Hashable) -> int:
     return int((int(seed) * 1_000_003 + zlib.crc32(str(road).encode("utf-8"))) % 2**32)
 
 
-def kde_plus(crashes: pd.DataFrame, *, bandwidth_m: float = DEFAULT_BANDWIDTH_M, step_m: float = DEFAULT_STEP_M,
-             n_sim: int = DEFAULT_N_SIM, alpha: float = DEFAULT_ALPHA, min_crashes: int = DEFAULT_MIN_CRASHES,
-             seed: int = 0, weights: str | npt.ArrayLike | None = None,
-             road_lengths: Mapping[Any, float | tuple[float, float]] | None = None,
-             cutoff: float = DEFAULT_CUTOFF, profiles: bool = False) -> KdeResult:
+def kde_plus(
+    crashes: pd.DataFrame,
+    *,
+    bandwidth_m: float = DEFAULT_BANDWIDTH_M,
+    step_m: float = DEFAULT_STEP_M,
+    n_sim: int = DEFAULT_N_SIM,
+    alpha: float = DEFAULT_ALPHA,
+    min_crashes: int = DEFAULT_MIN_CRASHES,
+    seed: int = 0,
+    weights: str | npt.ArrayLike | None = None,
+    road_lengths: Mapping[Any, float | tuple[float, float]] | None = None,
+    cutoff: float = DEFAULT_CUTOFF,
+    profiles: bool = False,
+) -> KdeResult:
     """KDE+ clusters of crashes along their roads (see the module's notes).
 
     Parameters
@@ -204,13 +214,23 @@ def kde_plus(crashes: pd.DataFrame, *, bandwidth_m: float = DEFAULT_BANDWIDTH_M,
     if not float(cutoff) > 0:
         raise ValueError(f"cutoff must be positive, got {cutoff!r}")
     min_n = max(1, int(min_crashes))
-    params: dict[str, float | int] = {"bandwidth_m": h, "step_m": step, "n_sim": int(n_sim), "alpha": float(alpha),
-                                      "min_crashes": min_n, "seed": int(seed), "cutoff": float(cutoff)}
+    params: dict[str, float | int] = {
+        "bandwidth_m": h,
+        "step_m": step,
+        "n_sim": int(n_sim),
+        "alpha": float(alpha),
+        "min_crashes": min_n,
+        "seed": int(seed),
+        "cutoff": float(cutoff),
+    }
 
     n_rows = len(crashes)
     road = crashes["road"] if "road" in crashes else pd.Series([None] * n_rows, index=crashes.index)
-    ch = pd.to_numeric(crashes["chainage_m"], errors="coerce") if "chainage_m" in crashes else \
-        pd.Series(np.nan, index=crashes.index)
+    ch = (
+        pd.to_numeric(crashes["chainage_m"], errors="coerce")
+        if "chainage_m" in crashes
+        else pd.Series(np.nan, index=crashes.index)
+    )
     chv = ch.to_numpy(dtype=float)
     ok = road.notna().to_numpy() & road.astype(str).str.strip().ne("").to_numpy() & np.isfinite(chv)
     if weights is None:
@@ -224,8 +244,9 @@ def kde_plus(crashes: pd.DataFrame, *, bandwidth_m: float = DEFAULT_BANDWIDTH_M,
             raise ValueError("weights must be non-negative numbers")
     ids_all = crashes["crash_id"].to_numpy() if "crash_id" in crashes else crashes.index.to_numpy()
     n_ok = int(ok.sum())
-    result = KdeResult(clusters=pd.DataFrame(columns=KDE_COLUMNS), n_analysed=n_ok,
-                       n_without_chainage=n_rows - n_ok, params=params)
+    result = KdeResult(
+        clusters=pd.DataFrame(columns=KDE_COLUMNS), n_analysed=n_ok, n_without_chainage=n_rows - n_ok, params=params
+    )
 
     codes, uniq_index = pd.factorize(road[ok], sort=True)
     uniq = np.asarray(uniq_index, dtype=object)
@@ -257,29 +278,75 @@ def kde_plus(crashes: pd.DataFrame, *, bandwidth_m: float = DEFAULT_BANDWIDTH_M,
     xs, ws = np.ascontiguousarray(x[idx]), np.ascontiguousarray(w[idx])
     starts = np.r_[0, np.cumsum(counts[sel])].astype(np.int64)
     if len(sel):
-        rr, f_m, t_m, s, i0, i1 = kde_roads(xs, ws, starts, lo[sel], hi[sel], seeds[sel], step, h, c, norm,
-                                            int(n_sim), float(alpha), POOLED_POINTS, min_n)
+        rr, f_m, t_m, s, i0, i1 = kde_roads(
+            xs,
+            ws,
+            starts,
+            lo[sel],
+            hi[sel],
+            seeds[sel],
+            step,
+            h,
+            c,
+            norm,
+            int(n_sim),
+            float(alpha),
+            POOLED_POINTS,
+            min_n,
+        )
         id_sel = ids[idx].tolist()
-        table = pd.DataFrame({
-            "road": uniq[sel][rr], "from_m": f_m, "to_m": t_m, "n_crashes": (i1 - i0).astype(np.int64),
-            "strength": s, "crash_ids": [id_sel[a:b] for a, b in zip(i0.tolist(), i1.tolist())]})
-        result.clusters = table.sort_values(["strength", "n_crashes", "road", "from_m"],
-                                            ascending=[False, False, True, True], kind="stable").reset_index(drop=True)
+        table = pd.DataFrame(
+            {
+                "road": uniq[sel][rr],
+                "from_m": f_m,
+                "to_m": t_m,
+                "n_crashes": (i1 - i0).astype(np.int64),
+                "strength": s,
+                "crash_ids": [id_sel[a:b] for a, b in zip(i0.tolist(), i1.tolist())],
+            }
+        )
+        result.clusters = table.sort_values(
+            ["strength", "n_crashes", "road", "from_m"], ascending=[False, False, True, True], kind="stable"
+        ).reset_index(drop=True)
     if profiles:
         parts = []
         for j, r in enumerate(sel):
             a0, a1 = int(starts[j]), int(starts[j + 1])
-            f, lev = road_profile(xs[a0:a1], ws[a0:a1], float(lo[r]), float(hi[r]), int(seeds[r]), step, h, c, norm,
-                                  int(n_sim), float(alpha), POOLED_POINTS)
-            parts.append(pd.DataFrame({"road": uniq[r], "chainage_m": lo[r] + np.arange(len(f)) * step,
-                                       "density": f, "level": lev}))
-        result.profiles = (pd.concat(parts, ignore_index=True) if parts
-                           else pd.DataFrame(columns=["road", "chainage_m", "density", "level"]))
+            f, lev = road_profile(
+                xs[a0:a1],
+                ws[a0:a1],
+                float(lo[r]),
+                float(hi[r]),
+                int(seeds[r]),
+                step,
+                h,
+                c,
+                norm,
+                int(n_sim),
+                float(alpha),
+                POOLED_POINTS,
+            )
+            parts.append(
+                pd.DataFrame(
+                    {"road": uniq[r], "chainage_m": lo[r] + np.arange(len(f)) * step, "density": f, "level": lev}
+                )
+            )
+        result.profiles = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=["road", "chainage_m", "density", "level"])
+        )
     return result
 
 
-def kde_density(chainages: npt.ArrayLike, at: npt.ArrayLike, *, bandwidth_m: float = DEFAULT_BANDWIDTH_M,
-                weights: npt.ArrayLike | None = None, cutoff: float = DEFAULT_CUTOFF) -> npt.NDArray[np.float64]:
+def kde_density(
+    chainages: npt.ArrayLike,
+    at: npt.ArrayLike,
+    *,
+    bandwidth_m: float = DEFAULT_BANDWIDTH_M,
+    weights: npt.ArrayLike | None = None,
+    cutoff: float = DEFAULT_CUTOFF,
+) -> npt.NDArray[np.float64]:
     """The density (crashes per km) at chainages ``at`` of crashes at ``chainages``
     on one road, with the kernel :func:`kde_plus` uses.
 

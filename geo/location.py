@@ -16,6 +16,7 @@ distinct text.
 >>> strip_unit_prefix("Thị trấn Đăk Rve"), strip_unit_prefix("X. Đăk Kôi"), strip_unit_prefix("Đặc khu Lý Sơn")
 ('Đăk Rve', 'Đăk Kôi', 'Lý Sơn')
 """
+
 from __future__ import annotations
 
 import re
@@ -28,12 +29,24 @@ from geo.chainage import normalise_road_code, parse_chainage
 from geo.text import trimmed
 
 #: Prefixes of a commune-level unit, longest first (as typed: full, abbreviated, no accents).
-_UNIT = (r"thị\s*trấn|thi\s*tran|đặc\s*khu|dac\s*khu|phường|phuong|xã|xa|tt\.?|t\.t\.|x\.|p\.")
+_UNIT = r"thị\s*trấn|thi\s*tran|đặc\s*khu|dac\s*khu|phường|phuong|xã|xa|tt\.?|t\.t\.|x\.|p\."
 _COMMUNE = re.compile(rf"(?i)(?:^|[\s,;(\-–])({_UNIT})\s*([^\s,;()\-–0-9][^,;()\n]*)")
 #: The unit word as written → as the units name it.
-_CANON = {"xã": "Xã", "xa": "Xã", "x.": "Xã", "phường": "Phường", "phuong": "Phường", "p.": "Phường",
-          "thị trấn": "Thị trấn", "thi tran": "Thị trấn", "tt": "Thị trấn", "tt.": "Thị trấn", "t.t.": "Thị trấn",
-          "đặc khu": "Đặc khu", "dac khu": "Đặc khu"}
+_CANON = {
+    "xã": "Xã",
+    "xa": "Xã",
+    "x.": "Xã",
+    "phường": "Phường",
+    "phuong": "Phường",
+    "p.": "Phường",
+    "thị trấn": "Thị trấn",
+    "thi tran": "Thị trấn",
+    "tt": "Thị trấn",
+    "tt.": "Thị trấn",
+    "t.t.": "Thị trấn",
+    "đặc khu": "Đặc khu",
+    "dac khu": "Đặc khu",
+}
 _PREFIX = re.compile(rf"(?i)^\s*(?:{_UNIT})\s*")
 #: Words that end a commune name inside a longer text.
 _STOP = re.compile(r"(?i)\s+(?:huyện|huyen|tỉnh|tinh|thành phố|tp\.?|quận|quan|thị xã|km\b).*$")
@@ -61,7 +74,7 @@ def split_unit(name: str) -> tuple[str, str]:
     name = str(name)
     m = _PREFIX.match(name)
     word = m.group(0).strip() if m else ""
-    return word, name[m.end() if m else 0:].strip(" .,")
+    return word, name[m.end() if m else 0 :].strip(" .,")
 
 
 def strip_unit_prefix(name: str) -> str:
@@ -128,7 +141,7 @@ def parse_locations(values: pd.Series) -> pd.DataFrame:
             continue
         r = normalise_road_code(u)
         m = re.search(r"(?i)\bkm\s*\d", u)
-        metres = parse_chainage(u[m.start():])[1] if m else np.nan
+        metres = parse_chainage(u[m.start() :])[1] if m else np.nan
         road.append(r)
         ch.append(metres)
         com.append(_commune_of(u))
@@ -141,6 +154,8 @@ def parse_locations(values: pd.Series) -> pd.DataFrame:
             out[has] = np.asarray(arr, dtype=object)[take[has]]
         return out
 
-    out = pd.DataFrame({"road": pick(road), "chainage_m": pd.to_numeric(pick(ch), errors="coerce"),
-                        "commune": pick(com)}, index=values.index)
+    out = pd.DataFrame(
+        {"road": pick(road), "chainage_m": pd.to_numeric(pick(ch), errors="coerce"), "commune": pick(com)},
+        index=values.index,
+    )
     return out

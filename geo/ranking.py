@@ -1,4 +1,5 @@
 """Ranking of black spots and clusters: counts, EPDO, severity mix and trend."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -43,8 +44,13 @@ def epdo(deaths: npt.ArrayLike, injured: npt.ArrayLike, *, weights: dict[str, fl
     return np.where(d > 0, w["fatal"], np.where(inj > 0, w["injury"], w["pdo"])).astype(float)
 
 
-def spot_profile(members: pd.DataFrame, crashes: pd.DataFrame, *, as_of: date | str | None = None,
-                 weights: dict[str, float] | None = None) -> pd.DataFrame:
+def spot_profile(
+    members: pd.DataFrame,
+    crashes: pd.DataFrame,
+    *,
+    as_of: date | str | None = None,
+    weights: dict[str, float] | None = None,
+) -> pd.DataFrame:
     """Per spot: EPDO over all its crashes, severity-class mix, and the trend of
     the last 12 months against the 12 months before.
 
@@ -82,12 +88,17 @@ def spot_profile(members: pd.DataFrame, crashes: pd.DataFrame, *, as_of: date | 
     last = (m["occurred_at"] > as_of - pd.DateOffset(months=12)) & (m["occurred_at"] <= as_of)
     prev = (m["occurred_at"] > as_of - pd.DateOffset(months=24)) & ~last & (m["occurred_at"] <= as_of)
     g = m.groupby("spot")
-    out = pd.DataFrame({"epdo_all": g["epdo"].sum(),
-                        "n_last12": last.groupby(m["spot"]).sum(),
-                        "n_prev12": prev.groupby(m["spot"]).sum()})
+    out = pd.DataFrame(
+        {
+            "epdo_all": g["epdo"].sum(),
+            "n_last12": last.groupby(m["spot"]).sum(),
+            "n_prev12": prev.groupby(m["spot"]).sum(),
+        }
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        out["trend_pct"] = np.where(out["n_prev12"] > 0,
-                                    (out["n_last12"] - out["n_prev12"]) / out["n_prev12"] * 100.0, np.nan)
+        out["trend_pct"] = np.where(
+            out["n_prev12"] > 0, (out["n_last12"] - out["n_prev12"]) / out["n_prev12"] * 100.0, np.nan
+        )
     if "severity" in m:
         mix = pd.crosstab(m["spot"], m["severity"]).add_prefix("sev_")
         out = out.join(mix)

@@ -3,6 +3,7 @@
 
 The folder of the rule files is a parameter (``rules_dir``, default the
 files that ship with the tool); the app passes ``settings.RULES_DIR``."""
+
 from __future__ import annotations
 
 import json
@@ -122,8 +123,12 @@ def _test(d: dict[str, Any]) -> Test:
     bad = set(d["min"]) - set(COUNTERS)
     if bad:
         raise RuleSetError(f"Bộ đếm không biết / Unknown counter in test {d['code']}: {sorted(bad)}")
-    return Test(code=d["code"], label_vi=d["label_vi"], label_en=d.get("label_en", d["label_vi"]),
-                min={k: int(v) for k, v in d["min"].items()})
+    return Test(
+        code=d["code"],
+        label_vi=d["label_vi"],
+        label_en=d.get("label_en", d["label_vi"]),
+        min={k: int(v) for k, v in d["min"].items()},
+    )
 
 
 @lru_cache(maxsize=8)
@@ -156,13 +161,16 @@ def load_rulesets(*, rules_dir: Path = RULES_DIR) -> dict[str, RuleSet]:
     try:
         for r in raw["rulesets"]:
             out[r["id"]] = RuleSet(
-                id=r["id"], name=r["name"], effective_from=r["effective_from"],
+                id=r["id"],
+                name=r["name"],
+                effective_from=r["effective_from"],
                 effective_to=r.get("effective_to"),
                 exclude_not_infrastructure=bool(r["exclude_not_infrastructure"]),
                 window_months=int(r["window_months"]),
                 segment_length_m={k: float(v) for k, v in r["segment_length_m"].items()},
                 blackspot_tests=tuple(_test(t) for t in r["blackspot_tests"]),
-                potential_tests=tuple(_test(t) for t in r["potential_tests"]))
+                potential_tests=tuple(_test(t) for t in r["potential_tests"]),
+            )
     except KeyError as exc:
         raise RuleSetError(f"Tệp quy tắc thiếu trường / Rule file lacks field {exc}") from exc
     return out
@@ -225,8 +233,21 @@ def load_severity(*, rules_dir: Path = RULES_DIR) -> SeverityRules:
     'va_cham'
     """
     raw = _load_json(Path(rules_dir) / "severity.json")
-    classes = tuple(sorted((SeverityClass(code=c["code"], rank=int(c["rank"]), label_vi=c["label_vi"],
-                                          label_en=c["label_en"], any=tuple(c["any"]))
-                            for c in raw["classes"]), key=lambda c: -c.rank))
-    return SeverityRules(classes=classes, unknown_injury_pct_class=raw["unknown_injury_pct_class"],
-                         source=raw.get("source", ""))
+    classes = tuple(
+        sorted(
+            (
+                SeverityClass(
+                    code=c["code"],
+                    rank=int(c["rank"]),
+                    label_vi=c["label_vi"],
+                    label_en=c["label_en"],
+                    any=tuple(c["any"]),
+                )
+                for c in raw["classes"]
+            ),
+            key=lambda c: -c.rank,
+        )
+    )
+    return SeverityRules(
+        classes=classes, unknown_injury_pct_class=raw["unknown_injury_pct_class"], source=raw.get("source", "")
+    )

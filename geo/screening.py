@@ -25,6 +25,7 @@ Boundaries: a crash exactly ``L`` metres from the start is inside; a crash on
 the same calendar date 12 months later is outside (the window is the 12
 months ``[d, d + 12 months)``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -43,9 +44,23 @@ from geo.rules import COUNTERS, RuleSet, Test, get_ruleset
 
 #: Columns of the spot table.
 SPOT_COLUMNS = [
-    "kind", "road", "from_m", "to_m", "tests", "test_labels", "window_start", "window_end",
-    "n_crashes", "fatal_crashes", "injury_crashes", "collisions", "deaths", "injured", "epdo",
-    "n_windows", "spot",
+    "kind",
+    "road",
+    "from_m",
+    "to_m",
+    "tests",
+    "test_labels",
+    "window_start",
+    "window_end",
+    "n_crashes",
+    "fatal_crashes",
+    "injury_crashes",
+    "collisions",
+    "deaths",
+    "injured",
+    "epdo",
+    "n_windows",
+    "spot",
 ]
 
 BLACK_SPOT = "black_spot"
@@ -149,8 +164,9 @@ class ScreeningResult:
             starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.array([], dtype=int)
             ends = np.r_[starts[1:], len(s)]
             listed = i.tolist()
-            joined = pd.Series([";".join(listed[a:b]) for a, b in zip(starts.tolist(), ends.tolist())],
-                               index=s[starts], dtype=object)
+            joined = pd.Series(
+                [";".join(listed[a:b]) for a, b in zip(starts.tolist(), ends.tolist())], index=s[starts], dtype=object
+            )
             out[name] = joined.reindex(out["spot"]).to_numpy()
         return out
 
@@ -190,18 +206,28 @@ def crash_counters(deaths: npt.ArrayLike, injured: npt.ArrayLike) -> dict[str, n
     fatal = d > 0
     injury_only = ~fatal & (inj > 0)
     crash = fatal | injury_only
-    return {"crashes": crash.astype(np.int32), "fatal": fatal.astype(np.int32),
-            "injury_only": injury_only.astype(np.int32), "collisions": (~crash).astype(np.int32)}
+    return {
+        "crashes": crash.astype(np.int32),
+        "fatal": fatal.astype(np.int32),
+        "injury_only": injury_only.astype(np.int32),
+        "collisions": (~crash).astype(np.int32),
+    }
 
 
 def _days(values: npt.ArrayLike) -> np.ndarray:
     return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
-def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, window_m: float | None = None,
-           urban_window_m: float | None = None,
-           date_from: date | str | None = None, date_to: date | str | None = None,
-           epdo_weights: dict[str, float] | None = None) -> ScreeningResult:
+def screen(
+    crashes: pd.DataFrame,
+    *,
+    ruleset: str | RuleSet | None = None,
+    window_m: float | None = None,
+    urban_window_m: float | None = None,
+    date_from: date | str | None = None,
+    date_to: date | str | None = None,
+    epdo_weights: dict[str, float] | None = None,
+) -> ScreeningResult:
     """Find black spots and potential crash points along roads.
 
     Parameters
@@ -233,11 +259,10 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     keep = occurred.notna().to_numpy() & np.isfinite(pd.to_numeric(df["chainage_m"], errors="coerce").to_numpy())
     # roads as text, sorted as text: converted per distinct value, not per row
     raw_key, raw_roads = pd.factorize(df["road"])
-    road_codes, text_key = np.unique(np.asarray(pd.Index(raw_roads).astype(str), dtype=object),
-                                     return_inverse=True)
+    road_codes, text_key = np.unique(np.asarray(pd.Index(raw_roads).astype(str), dtype=object), return_inverse=True)
     road_codes = np.asarray(road_codes, dtype=object)
     text_key = np.where(road_codes[text_key.reshape(-1)] == "", -1, text_key.reshape(-1))  # blank: no road
-    road_all = np.r_[text_key, -1][raw_key]   # -1 (missing road) picks the -1
+    road_all = np.r_[text_key, -1][raw_key]  # -1 (missing road) picks the -1
     keep &= road_all >= 0
     if date_from is not None:
         keep &= (occurred >= pd.Timestamp(date_from)).to_numpy()
@@ -253,9 +278,16 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     ids = sub["crash_id"].to_numpy() if "crash_id" in sub else sub.index.to_numpy()
     occurred = occurred[keep]
     n = len(sub)
-    empty = ScreeningResult(pd.DataFrame(columns=SPOT_COLUMNS),
-                            pd.DataFrame({"spot": pd.Series(dtype=int), "crash_id": pd.Series(dtype=object),
-                                          "in_window": pd.Series(dtype=bool)}), rs, n, n_not_infra, n_without)
+    empty = ScreeningResult(
+        pd.DataFrame(columns=SPOT_COLUMNS),
+        pd.DataFrame(
+            {"spot": pd.Series(dtype=int), "crash_id": pd.Series(dtype=object), "in_window": pd.Series(dtype=bool)}
+        ),
+        rs,
+        n,
+        n_not_infra,
+        n_without,
+    )
     if n == 0:
         return empty
 
@@ -264,7 +296,7 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     urban = sub["urban"].fillna(False).astype(bool).to_numpy() if "urban" in sub else np.zeros(n, bool)
     seg_len = np.where(urban, urban_l, rural_l)
 
-    road_key = road_all[keep]   # codes of road_codes (roads absent from sub leave gaps: harmless)
+    road_key = road_all[keep]  # codes of road_codes (roads absent from sub leave gaps: harmless)
     chain = pd.to_numeric(sub["chainage_m"]).to_numpy(dtype=float)
     start_day = _days(occurred.to_numpy())
     end_day = _days((occurred + pd.DateOffset(months=rs.window_months)).to_numpy())
@@ -273,22 +305,32 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
     injured = np.nan_to_num(pd.to_numeric(sub["injured"]).to_numpy(dtype=float))
 
     max_len = max(rural_l, urban_l)
-    arrays = dict(chain=chain, seg_len=seg_len, start_day=start_day, end_day=end_day, deaths=deaths,
-                  injured=injured, **cnt)
-    black = _screen_parts(BLACK_SPOT, rs.blackspot_tests, (), road_key, arrays, w=w, max_len=max_len,
-                          road_codes=road_codes)
+    arrays = dict(
+        chain=chain, seg_len=seg_len, start_day=start_day, end_day=end_day, deaths=deaths, injured=injured, **cnt
+    )
+    black = _screen_parts(
+        BLACK_SPOT, rs.blackspot_tests, (), road_key, arrays, w=w, max_len=max_len, road_codes=road_codes
+    )
     # potential points: the crashes outside every black spot's stretch, screened
     # again with the black spots cutting their roads into pieces, so a potential
     # point never overlaps a black spot and the crashes beside one are kept
     crash_of, p_road_key, p_road_codes = np.arange(n), road_key, road_codes
     if black is not None:
-        crash_of, p_road_key, p_road_codes = _outside_black(black[0], road_key=road_key, chain=chain,
-                                                            road_codes=road_codes)
+        crash_of, p_road_key, p_road_codes = _outside_black(
+            black[0], road_key=road_key, chain=chain, road_codes=road_codes
+        )
     pot = None
     if len(crash_of):
-        pot = _screen_parts(POTENTIAL, rs.potential_tests, rs.blackspot_tests, p_road_key,
-                            {k: v[crash_of] for k, v in arrays.items()}, w=w, max_len=max_len,
-                            road_codes=p_road_codes)
+        pot = _screen_parts(
+            POTENTIAL,
+            rs.potential_tests,
+            rs.blackspot_tests,
+            p_road_key,
+            {k: v[crash_of] for k, v in arrays.items()},
+            w=w,
+            max_len=max_len,
+            road_codes=p_road_codes,
+        )
     frames, members = [], []
     if black is not None:
         frames.append(black[0])
@@ -305,16 +347,23 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
         return empty
     spots = pd.concat(frames, ignore_index=True)
     mem = pd.concat(members, ignore_index=True)
-    spots = spots.sort_values(["kind", "epdo", "deaths", "n_crashes"], ascending=[True, False, False, False],
-                              kind="stable").reset_index(drop=True)
+    spots = spots.sort_values(
+        ["kind", "epdo", "deaths", "n_crashes"], ascending=[True, False, False, False], kind="stable"
+    ).reset_index(drop=True)
     renumber = np.full(int(mem["spot"].max()) + 1, -1)
     renumber[spots["spot"].to_numpy()] = np.arange(len(spots))
     mem["spot"] = renumber[mem["spot"].to_numpy()]
     mem = mem.sort_values(["spot", "in_window"], ascending=[True, False], kind="stable")
     mem["crash_id"] = ids[mem.pop("crash").to_numpy()]
     spots["spot"] = np.arange(len(spots))
-    return ScreeningResult(spots[SPOT_COLUMNS], mem.reset_index(drop=True)[["spot", "crash_id", "in_window"]],
-                           rs, n, n_not_infra, n_without)
+    return ScreeningResult(
+        spots[SPOT_COLUMNS],
+        mem.reset_index(drop=True)[["spot", "crash_id", "in_window"]],
+        rs,
+        n,
+        n_not_infra,
+        n_without,
+    )
 
 
 #: Pairs (a window's space anchor and a crash in its reach) worked at once: the screen goes road by
@@ -322,9 +371,18 @@ def screen(crashes: pd.DataFrame, *, ruleset: str | RuleSet | None = None, windo
 PAIRS_PER_PART = 2_000_000
 
 
-def _screen_parts(kind: str, tests: Sequence[Test], unless_tests: Sequence[Test], road_key: np.ndarray,
-                  arrays: dict[str, np.ndarray], *, w: dict[str, float], max_len: float, road_codes: np.ndarray,
-                  pairs_per_part: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def _screen_parts(
+    kind: str,
+    tests: Sequence[Test],
+    unless_tests: Sequence[Test],
+    road_key: np.ndarray,
+    arrays: dict[str, np.ndarray],
+    *,
+    w: dict[str, float],
+    max_len: float,
+    road_codes: np.ndarray,
+    pairs_per_part: int | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Spots of ``kind`` (:func:`_windows` then :func:`_merge_qualifying`),
     worked in parts of whole roads of about ``pairs_per_part`` pairs each; the
     parts' spots and members put together as one screen gives them (spots in
@@ -344,7 +402,7 @@ def _screen_parts(kind: str, tests: Sequence[Test], unless_tests: Sequence[Test]
     pairs = np.searchsorted(skey, skey + seg_len[order] + 1e-6, side="right") - np.arange(n)
     road_sorted = road_key[order]
     road_start = np.flatnonzero(np.r_[True, road_sorted[1:] != road_sorted[:-1]])
-    before = np.r_[0, np.cumsum(pairs)][road_start]          # pairs before each road
+    before = np.r_[0, np.cumsum(pairs)][road_start]  # pairs before each road
     part_of_road = before // max(int(pairs_per_part or PAIRS_PER_PART), 1)
     cuts = road_start[np.flatnonzero(np.r_[True, part_of_road[1:] != part_of_road[:-1]])]
     bounds = np.r_[cuts, n]
@@ -354,12 +412,29 @@ def _screen_parts(kind: str, tests: Sequence[Test], unless_tests: Sequence[Test]
         idx = order[a:b] if len(bounds) > 2 else np.arange(n)
         if len(bounds) > 2:
             idx = np.sort(idx)  # the crashes of these roads in their original order, as one screen sees them
-        found = _windows(road_key[idx], chain[idx], seg_len[idx], arrays["start_day"][idx], arrays["end_day"][idx],
-                         {k: v[idx] for k, v in counters.items()}, w, max_len=max_len)
-        got = _merge_qualifying(kind, tests, unless_tests, found, chain=chain[idx], road_key=road_key[idx],
-                                road_codes=road_codes, start_day=arrays["start_day"][idx],
-                                end_day=arrays["end_day"][idx], deaths=arrays["deaths"][idx],
-                                injured=arrays["injured"][idx])
+        found = _windows(
+            road_key[idx],
+            chain[idx],
+            seg_len[idx],
+            arrays["start_day"][idx],
+            arrays["end_day"][idx],
+            {k: v[idx] for k, v in counters.items()},
+            w,
+            max_len=max_len,
+        )
+        got = _merge_qualifying(
+            kind,
+            tests,
+            unless_tests,
+            found,
+            chain=chain[idx],
+            road_key=road_key[idx],
+            road_codes=road_codes,
+            start_day=arrays["start_day"][idx],
+            end_day=arrays["end_day"][idx],
+            deaths=arrays["deaths"][idx],
+            injured=arrays["injured"][idx],
+        )
         del found
         if got is None:
             continue
@@ -390,8 +465,17 @@ class _Windows:
     epdo: np.ndarray
 
 
-def _windows(road_key: np.ndarray, chain: np.ndarray, seg_len: np.ndarray, start_day: np.ndarray, end_day: np.ndarray,
-             cnt: dict[str, np.ndarray], w: dict[str, float], *, max_len: float) -> _Windows:
+def _windows(
+    road_key: np.ndarray,
+    chain: np.ndarray,
+    seg_len: np.ndarray,
+    start_day: np.ndarray,
+    end_day: np.ndarray,
+    cnt: dict[str, np.ndarray],
+    w: dict[str, float],
+    *,
+    max_len: float,
+) -> _Windows:
     """Enumerate every window of ``seg_len`` metres by 12 months and count it."""
     n = len(chain)
     # --- sort by (road, chainage); space windows by searchsorted on a combined key -------------
@@ -405,8 +489,8 @@ def _windows(road_key: np.ndarray, chain: np.ndarray, seg_len: np.ndarray, start
     total = int(counts.sum())
     anchor = np.repeat(np.arange(n, dtype=np.int64), counts)
     offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    member = order[anchor + offs]          # crash index of each pair
-    anchor_crash = order[anchor]            # crash index of the space anchor
+    member = order[anchor + offs]  # crash index of each pair
+    anchor_crash = order[anchor]  # crash index of the space anchor
 
     # --- within each anchor group, sort members by date -----------------------------------
     d0 = start_day.min()
@@ -447,8 +531,9 @@ def _met(win: dict[str, np.ndarray], tests: Sequence[Test]) -> tuple[np.ndarray,
     return anym, per
 
 
-def _merge_qualifying(kind: str, tests: Sequence[Test], unless_tests: Sequence[Test], found: _Windows,
-                      **crash_arrays: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+def _merge_qualifying(
+    kind: str, tests: Sequence[Test], unless_tests: Sequence[Test], found: _Windows, **crash_arrays: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Spots of the windows meeting one of ``tests`` and none of
     ``unless_tests``; ``None`` when no window qualifies."""
     mask, per = _met(found.win, tests)
@@ -456,13 +541,24 @@ def _merge_qualifying(kind: str, tests: Sequence[Test], unless_tests: Sequence[T
         mask &= ~_met(found.win, unless_tests)[0]
     if not mask.any():
         return None
-    return _merge_windows(kind, np.flatnonzero(mask), per, tests, t_end=found.t_end, member=found.member,
-                          anchor_crash=found.anchor_crash, anchor=found.anchor, epdo=found.epdo, win=found.win,
-                          **crash_arrays)
+    return _merge_windows(
+        kind,
+        np.flatnonzero(mask),
+        per,
+        tests,
+        t_end=found.t_end,
+        member=found.member,
+        anchor_crash=found.anchor_crash,
+        anchor=found.anchor,
+        epdo=found.epdo,
+        win=found.win,
+        **crash_arrays,
+    )
 
 
-def _outside_black(black: pd.DataFrame, *, road_key: np.ndarray, chain: np.ndarray,
-                   road_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _outside_black(
+    black: pd.DataFrame, *, road_key: np.ndarray, chain: np.ndarray, road_codes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The crashes lying outside every black spot's ``[from_m, to_m]`` on their
     road, as (crash indices, road key, road names), where the road key numbers
     the stretches of road between black spots (so no window spans one).
@@ -482,7 +578,7 @@ def _outside_black(black: pd.DataFrame, *, road_key: np.ndarray, chain: np.ndarr
     o = np.lexsort((is_end, np.r_[chain, b_to], np.r_[road_key, b_road]))
     before = np.empty(n + nb, np.int64)
     before[o] = np.cumsum(is_end[o]) - is_end[o]
-    k = before[:n]                      # black intervals ending before the crash (or the first after it)
+    k = before[:n]  # black intervals ending before the crash (or the first after it)
     kc = np.minimum(k, nb - 1)
     inside = (k < nb) & (b_road[kc] == road_key) & (b_from[kc] <= chain)
     crash_of = np.flatnonzero(~inside)
@@ -490,11 +586,26 @@ def _outside_black(black: pd.DataFrame, *, road_key: np.ndarray, chain: np.ndarr
     return crash_of, p_key.reshape(-1), road_codes[stretch // (nb + 1)]
 
 
-def _merge_windows(kind: str, q: np.ndarray, per: list[np.ndarray], tests: Sequence[Test], *, t_end: np.ndarray,
-                   member: np.ndarray, anchor_crash: np.ndarray, chain: np.ndarray, road_key: np.ndarray,
-                   road_codes: np.ndarray, start_day: np.ndarray, end_day: np.ndarray, epdo: np.ndarray,
-                   win: dict[str, np.ndarray], deaths: np.ndarray, injured: np.ndarray,
-                   anchor: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _merge_windows(
+    kind: str,
+    q: np.ndarray,
+    per: list[np.ndarray],
+    tests: Sequence[Test],
+    *,
+    t_end: np.ndarray,
+    member: np.ndarray,
+    anchor_crash: np.ndarray,
+    chain: np.ndarray,
+    road_key: np.ndarray,
+    road_codes: np.ndarray,
+    start_day: np.ndarray,
+    end_day: np.ndarray,
+    epdo: np.ndarray,
+    win: dict[str, np.ndarray],
+    deaths: np.ndarray,
+    injured: np.ndarray,
+    anchor: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Merge qualifying windows (pair positions ``q``) into spots; returns the
     spots and their member crashes (``spot``, ``crash`` index, ``in_window``).
 
@@ -525,7 +636,7 @@ def _merge_windows(kind: str, q: np.ndarray, per: list[np.ndarray], tests: Seque
     new[1:] = k_from[1:] > k_to[:-1]
     spot_of_run = np.cumsum(new) - 1
     n_spots = int(spot_of_run[-1]) + 1
-    spot_of_window = spot_of_run[run_of_window]   # non-decreasing
+    spot_of_window = spot_of_run[run_of_window]  # non-decreasing
     w_road = r_road[run_of_window]
 
     # worst window per spot: max EPDO, then most crashes, then earliest, then first
@@ -570,32 +681,36 @@ def _merge_windows(kind: str, q: np.ndarray, per: list[np.ndarray], tests: Seque
     for i, p in enumerate(per):
         bits |= p[bq].astype(np.int64) << i
     patterns, inv = np.unique(bits, return_inverse=True)
-    code_of = np.array([",".join(t.code for i, t in enumerate(tests) if pat >> i & 1) for pat in patterns],
-                       dtype=object)
-    label_of = np.array(["; ".join(t.label_vi for i, t in enumerate(tests) if pat >> i & 1) for pat in patterns],
-                        dtype=object)
+    code_of = np.array(
+        [",".join(t.code for i, t in enumerate(tests) if pat >> i & 1) for pat in patterns], dtype=object
+    )
+    label_of = np.array(
+        ["; ".join(t.label_vi for i, t in enumerate(tests) if pat >> i & 1) for pat in patterns], dtype=object
+    )
     met_codes = code_of[inv]
     met_labels = label_of[inv]
     members = pd.DataFrame({"spot": p_spot, "crash": p_crash, "in_window": in_win})
-    spots = pd.DataFrame({
-        "spot": np.arange(n_spots),
-        "kind": kind,
-        "road": road_codes[w_road[best]],
-        "from_m": from_m,
-        "to_m": to_m,
-        "tests": met_codes,
-        "test_labels": met_labels,
-        "window_start": pd.to_datetime(start_day[member[bq]], unit="D"),
-        "window_end": pd.to_datetime(end_day[member[bq]] - 1, unit="D"),
-        "n_crashes": win["crashes"][bq] + win["collisions"][bq],
-        "fatal_crashes": win["fatal"][bq],
-        "injury_crashes": win["injury_only"][bq],
-        "collisions": win["collisions"][bq],
-        "deaths": w_deaths.astype(int),
-        "injured": w_injured.astype(int),
-        "epdo": epdo[bq].astype(float),
-        "n_windows": n_windows,
-    })
+    spots = pd.DataFrame(
+        {
+            "spot": np.arange(n_spots),
+            "kind": kind,
+            "road": road_codes[w_road[best]],
+            "from_m": from_m,
+            "to_m": to_m,
+            "tests": met_codes,
+            "test_labels": met_labels,
+            "window_start": pd.to_datetime(start_day[member[bq]], unit="D"),
+            "window_end": pd.to_datetime(end_day[member[bq]] - 1, unit="D"),
+            "n_crashes": win["crashes"][bq] + win["collisions"][bq],
+            "fatal_crashes": win["fatal"][bq],
+            "injury_crashes": win["injury_only"][bq],
+            "collisions": win["collisions"][bq],
+            "deaths": w_deaths.astype(int),
+            "injured": w_injured.astype(int),
+            "epdo": epdo[bq].astype(float),
+            "n_windows": n_windows,
+        }
+    )
     return spots, members
 
 
@@ -634,14 +749,14 @@ def spot_communes(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, s
     m = m.loc[m["commune"].astype(str).str.strip() != ""]
     if m.empty:
         return {}
-    top = (m.groupby(["spot", "commune"]).size().reset_index(name="n")
-           .sort_values(["spot", "n"], ascending=[True, False]))
+    top = (
+        m.groupby(["spot", "commune"]).size().reset_index(name="n").sort_values(["spot", "n"], ascending=[True, False])
+    )
     best = top.drop_duplicates("spot")
     return dict(zip(best["spot"].astype(int).tolist(), best["commune"].tolist()))
 
 
-def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame,
-                    roads: pd.DataFrame | None) -> dict[int, object]:
+def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.DataFrame | None) -> dict[int, object]:
     """Each spot's geometry in WGS 84 ({spot: geometry}): a line along its road
     from ``from_m`` to ``to_m`` (a point when they coincide), else the hull of
     its crash points (``crashes`` with ``lon``, ``lat``).
@@ -702,7 +817,8 @@ def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame,
         mem = mem.join(pos, on="crash_id").dropna(subset=["lon", "lat"])
         mem = mem.sort_values("spot", kind="stable")
         which, at = np.unique(mem["spot"].to_numpy(dtype=np.int64), return_inverse=True)
-        hulls = shapely.convex_hull(shapely.multipoints(mem[["lon", "lat"]].to_numpy(dtype=float),
-                                                        indices=at.reshape(-1)))
+        hulls = shapely.convex_hull(
+            shapely.multipoints(mem[["lon", "lat"]].to_numpy(dtype=float), indices=at.reshape(-1))
+        )
         out.update(zip(which.tolist(), hulls))
     return out

@@ -1,5 +1,6 @@
 """Crash severity classes (Thông tư 26/2024/TT-BCA), computed per crash from
 the thresholds in ``data/rules/severity.json``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,14 @@ import numpy.typing as npt
 from geo.rules import SeverityRules, load_severity
 
 
-def classify(deaths: npt.ArrayLike, injured: npt.ArrayLike, injury_pct: npt.ArrayLike | None = None,
-             damage_vnd: npt.ArrayLike | None = None, *, rules: SeverityRules | None = None) -> np.ndarray:
+def classify(
+    deaths: npt.ArrayLike,
+    injured: npt.ArrayLike,
+    injury_pct: npt.ArrayLike | None = None,
+    damage_vnd: npt.ArrayLike | None = None,
+    *,
+    rules: SeverityRules | None = None,
+) -> np.ndarray:
     """Severity class code of each crash: the highest class any condition reaches.
 
     Unknown body-injury % (NaN) with injured people gives the rule file's
@@ -90,4 +97,3 @@ def labels(lang: str = "vi", *, rules: SeverityRules | None = None) -> dict[str,
     """
     rules = rules or load_severity()
     return {c.code: (c.label_vi if lang == "vi" else c.label_en) for c in rules.classes}
-

@@ -24,6 +24,7 @@ values → group casualty rows → place → check → match earlier imports).
 >>> [(r, why.split(" / ")[1]) for r, why in t.skipped]
 [(5, 'column numbers'), (7, 'blank row'), (8, 'totals row'), (9, 'signature or footer')]
 """
+
 from __future__ import annotations
 
 import re
@@ -42,11 +43,32 @@ _TOTALS = re.compile(r"^(tong_cong|tong_so|tong|cong|cong_thang|cong_quy|cong_na
 _FOOTER = re.compile(
     r"^(nguoi_lap|nguoi_lap_bieu|nguoi_ghi|lap_bieu|truong_|pho_truong|thu_truong|chi_huy|giam_doc|chu_tich|"
     r"xac_nhan|ky_ten|ky_ghi_ro|noi_nhan|kt_|tm_|dai_uy|thuong_uy|trung_uy|thieu_uy|thieu_ta|trung_ta|"
-    r"thuong_ta|dai_ta|prepared_by|signed|approved)")
+    r"thuong_ta|dai_ta|prepared_by|signed|approved)"
+)
 _COLNUM = re.compile(r"^\(?\d{1,2}\)?$")
-_EXTRA_HEADER_WORDS = {"stt", "so_tt", "tt", "ghi_chu", "nguyen_nhan", "dia_diem", "vi_tri", "noi_xay_ra",
-                       "hau_qua", "thiet_hai_ve_nguoi", "loai_xe", "phuong_tien", "ma_vu", "so_vu", "muc_do",
-                       "tinh_trang", "ho_ten", "tuoi", "gioi_tinh", "severity", "reference_number"}
+_EXTRA_HEADER_WORDS = {
+    "stt",
+    "so_tt",
+    "tt",
+    "ghi_chu",
+    "nguyen_nhan",
+    "dia_diem",
+    "vi_tri",
+    "noi_xay_ra",
+    "hau_qua",
+    "thiet_hai_ve_nguoi",
+    "loai_xe",
+    "phuong_tien",
+    "ma_vu",
+    "so_vu",
+    "muc_do",
+    "tinh_trang",
+    "ho_ten",
+    "tuoi",
+    "gioi_tinh",
+    "severity",
+    "reference_number",
+}
 
 
 @dataclass
@@ -178,10 +200,49 @@ def find_header(grid: list[list[str]]) -> tuple[int, int, int]:
 
 #: A first cell that may start a totals or signature row (checked exactly only when this matches).
 _DIGIT = re.compile(r"\d")
-_NOT_CRASH_WORDS = ("tổng", "tong", "cộng", "cong", "total", "sum", "grand", "người", "nguoi", "lập", "lap", "trưởng",
-                    "truong", "phó", "pho", "thủ", "thu", "chỉ", "chi", "giám", "giam", "chủ", "chu", "xác", "xac",
-                    "ký", "ky", "nơi", "noi", "kt", "tm", "đại", "dai", "thượng", "thuong", "trung", "thiếu",
-                    "thieu", "prepared", "signed", "approved")
+_NOT_CRASH_WORDS = (
+    "tổng",
+    "tong",
+    "cộng",
+    "cong",
+    "total",
+    "sum",
+    "grand",
+    "người",
+    "nguoi",
+    "lập",
+    "lap",
+    "trưởng",
+    "truong",
+    "phó",
+    "pho",
+    "thủ",
+    "thu",
+    "chỉ",
+    "chi",
+    "giám",
+    "giam",
+    "chủ",
+    "chu",
+    "xác",
+    "xac",
+    "ký",
+    "ky",
+    "nơi",
+    "noi",
+    "kt",
+    "tm",
+    "đại",
+    "dai",
+    "thượng",
+    "thuong",
+    "trung",
+    "thiếu",
+    "thieu",
+    "prepared",
+    "signed",
+    "approved",
+)
 _MAYBE_NOT_CRASH = re.compile(r"(?i)^\s*(" + "|".join(_NOT_CRASH_WORDS) + ")")
 _MAYBE_INITIALS = np.array(sorted({w[0] for w in _NOT_CRASH_WORDS} | {w[0].upper() for w in _NOT_CRASH_WORDS}))
 
@@ -222,22 +283,24 @@ def classify_rows(frame: pd.DataFrame, *, top: bool = True) -> np.ndarray:
     why = np.full(n, "", dtype=object)
     if n == 0 or frame.shape[1] == 0:
         return why
-    cells = frame.to_numpy(dtype=object)              # text cells, trimmed (table_below)
+    cells = frame.to_numpy(dtype=object)  # text cells, trimmed (table_below)
     empty = (cells == "") | (cells == "nan")
     blank = empty.all(axis=1)
     single = (~empty).sum(axis=1) == 1
     why[blank] = "dòng trống / blank row"
     k = min(3, frame.shape[1])
     head = cells[:, :k]
-    initial = head.astype("U1")                         # each cell's first character, at array speed
+    initial = head.astype("U1")  # each cell's first character, at array speed
     # a totals or signature row starts with one of a few words: only cells starting with their letters are read
     maybe = np.zeros(n, dtype=bool)
     cand = np.isin(initial, _MAYBE_INITIALS)
     for j in range(k):
         rows = np.flatnonzero(cand[:, j])
         if len(rows):
-            maybe[rows] |= per_text(pd.Series(head[rows, j]), lambda u: np.fromiter(
-                (_MAYBE_NOT_CRASH.match(x) is not None for x in u), dtype=bool, count=len(u)))
+            maybe[rows] |= per_text(
+                pd.Series(head[rows, j]),
+                lambda u: np.fromiter((_MAYBE_NOT_CRASH.match(x) is not None for x in u), dtype=bool, count=len(u)),
+            )
     maybe &= ~blank
     if top:
         maybe[: min(3, n)] |= ~blank[: min(3, n)]  # the column-number row sits right under the header
@@ -299,7 +362,7 @@ def header_names(grid: list[list[str]], start: int, n_head: int) -> list[str]:
     from geo.io import unique_headers
 
     width = max((len(r) for r in grid), default=0)
-    rows = [list(r) + [""] * (width - len(r)) for r in grid[start:start + n_head]]
+    rows = [list(r) + [""] * (width - len(r)) for r in grid[start : start + n_head]]
     heads = _combine(rows[0], rows[1]) if n_head == 2 else [c.strip() for c in rows[0]] if rows else []
     return unique_headers(_unique([" ".join(h.split()) for h in heads]))
 
@@ -312,13 +375,22 @@ def _cells(values: pd.Series) -> np.ndarray:
     ['12', '', '', '3']
     """
     out = np.empty(len(values), dtype=object)
-    out[:] = [x.strip() if type(x) is str else "" if x is None or x != x else str(x).strip()
-              for x in values.to_numpy(dtype=object)]
+    out[:] = [
+        x.strip() if type(x) is str else "" if x is None or x != x else str(x).strip()
+        for x in values.to_numpy(dtype=object)
+    ]
     return out
 
 
-def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
-                header_rows: list[int], score: int = 0, top: bool = True) -> FoundTable:
+def table_below(
+    body: pd.DataFrame,
+    heads: list[str],
+    *,
+    first_row_number: int,
+    header_rows: list[int],
+    score: int = 0,
+    top: bool = True,
+) -> FoundTable:
     """The data rows under a header: ``body`` holds the cells below it (as
     many columns as it has, padded or cut to the header's), numbered from
     ``first_row_number``; blank, column-number, totals and footer rows set
@@ -357,15 +429,18 @@ def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
     width = len(heads)
     extra = body.iloc[:, width:]
     # every cell as trimmed text, a missing cell blank; columns the header lacks are blank
-    cols = {h: (_cells(body.iloc[:, k]) if k < body.shape[1] else np.full(len(body), "", dtype=object))
-            for k, h in enumerate(heads)}
+    cols = {
+        h: (_cells(body.iloc[:, k]) if k < body.shape[1] else np.full(len(body), "", dtype=object))
+        for k, h in enumerate(heads)
+    }
     numbers = np.arange(len(body)) + first_row_number
     keep = [h for h in heads if not h.startswith("Cột ") or (cols[h] != "").any()]
     body = pd.DataFrame({h: cols[h] for h in keep}, index=body.index, dtype=object)
     why = classify_rows(body, top=top)
     if extra.shape[1]:  # cells beyond the header's last column: a row that does not fit the table
-        spill = np.column_stack([per_text(extra[c].fillna("").astype(str), lambda u: u.str.strip().ne(""))
-                                 for c in extra.columns]).any(axis=1)
+        spill = np.column_stack(
+            [per_text(extra[c].fillna("").astype(str), lambda u: u.str.strip().ne("")) for c in extra.columns]
+        ).any(axis=1)
         why = np.where((why == "") & spill, "", why)
     ok = why == ""
     skipped = [(int(numbers[i]), str(why[i])) for i in np.flatnonzero(~ok)]
@@ -373,8 +448,9 @@ def table_below(body: pd.DataFrame, heads: list[str], *, first_row_number: int,
     return FoundTable(frame=frame, row_numbers=numbers[ok], header_rows=header_rows, skipped=skipped, score=score)
 
 
-def table_under_header(top: list[list[str]], body: pd.DataFrame, *, start: int, n_head: int,
-                       score: int = 0) -> FoundTable:
+def table_under_header(
+    top: list[list[str]], body: pd.DataFrame, *, start: int, n_head: int, score: int = 0
+) -> FoundTable:
     """The table whose header :func:`find_header` found at ``start`` (``n_head``
     rows) of ``top`` (a sheet's first rows, the first being row 1); ``body``
     holds every row below the header.
@@ -404,8 +480,13 @@ def table_under_header(top: list[list[str]], body: pd.DataFrame, *, start: int, 
     >>> t.header_rows, t.row_numbers.tolist()
     ([2], [3, 4])
     """
-    return table_below(body, header_names(top, start, n_head), first_row_number=start + n_head + 1,
-                       header_rows=[start + 1 + k for k in range(n_head)], score=score)
+    return table_below(
+        body,
+        header_names(top, start, n_head),
+        first_row_number=start + n_head + 1,
+        header_rows=[start + 1 + k for k in range(n_head)],
+        score=score,
+    )
 
 
 def find_table(grid: list[list[str]]) -> FoundTable:
@@ -435,5 +516,6 @@ def find_table(grid: list[list[str]]) -> FoundTable:
     width = max((len(r) for r in grid), default=0)
     grid = [list(r) + [""] * (width - len(r)) for r in grid]
     start, n_head, score = find_header(grid)
-    return table_under_header(grid, pd.DataFrame(grid[start + n_head:], dtype=object), start=start, n_head=n_head,
-                              score=score)
+    return table_under_header(
+        grid, pd.DataFrame(grid[start + n_head :], dtype=object), start=start, n_head=n_head, score=score
+    )

@@ -1,6 +1,7 @@
 """Text columns worked once per distinct text: a crash file repeats most of its
 texts (counts, causes, places, blank cells), so per distinct text is far
 cheaper than per row."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -4,6 +4,7 @@ line of the report (row, field, value, reason); nothing is half-imported.
 Rows are numbered as the user sees them in Excel: the header is row 1, the
 first data row is row 2.
 """
+
 from __future__ import annotations
 
 import re
@@ -40,8 +41,11 @@ WARNING = "warning"
 SKIPPED = "skipped"
 
 _NOT_PLAIN = re.compile(r"[^\d\s.,+\-]")
-_ORDER_WORDS = {"dmy": ("ngày/tháng/năm", "day/month/year"), "mdy": ("tháng/ngày/năm", "month/day/year"),
-                "ymd": ("năm/tháng/ngày", "year/month/day")}
+_ORDER_WORDS = {
+    "dmy": ("ngày/tháng/năm", "day/month/year"),
+    "mdy": ("tháng/ngày/năm", "month/day/year"),
+    "ymd": ("năm/tháng/ngày", "year/month/day"),
+}
 
 REPORT_COLUMNS = ["row", "field", "value", "reason", "level"]
 #: The reason of a row that repeats an earlier row of the same file.
@@ -56,9 +60,27 @@ _FALSE = {"", "0", "khong", "không", "no", "n", "false", "sai", "k"}
 
 #: Columns of a validated crash table, in order.
 CRASH_COLUMNS = [
-    "row", "source_id", "occurred_at", "lon", "lat", "road_code", "road_idx", "chainage_m",
-    "located_by", "commune", "deaths", "injured", "injury_pct", "damage_vnd", "vehicle_types",
-    "alcohol", "not_infrastructure", "description", "cause", "severity", "dedup_key",
+    "row",
+    "source_id",
+    "occurred_at",
+    "lon",
+    "lat",
+    "road_code",
+    "road_idx",
+    "chainage_m",
+    "located_by",
+    "commune",
+    "deaths",
+    "injured",
+    "injury_pct",
+    "damage_vnd",
+    "vehicle_types",
+    "alcohol",
+    "not_infrastructure",
+    "description",
+    "cause",
+    "severity",
+    "dedup_key",
 ]
 
 
@@ -125,8 +147,14 @@ class _Report:
         self.parts: list[pd.DataFrame] = []
         self.bad = np.zeros(len(row_numbers), dtype=bool)
 
-    def add(self, mask: npt.ArrayLike, fld: str, values: npt.ArrayLike | Callable[[], npt.ArrayLike], reason: str,
-            level: str = ERROR) -> None:
+    def add(
+        self,
+        mask: npt.ArrayLike,
+        fld: str,
+        values: npt.ArrayLike | Callable[[], npt.ArrayLike],
+        reason: str,
+        level: str = ERROR,
+    ) -> None:
         """Report the rows of ``mask``; ``values`` (the cells shown) may be a
         function, called only when some row is reported (the texts of a
         whole column are not built for nothing)."""
@@ -136,20 +164,32 @@ class _Report:
         if callable(values):
             values = values()
         vals = np.asarray(values, dtype=object)[m] if not np.isscalar(values) else values
-        self.parts.append(pd.DataFrame({"row": self.row_numbers[m], "field": fld,
-                                        "value": vals, "reason": reason, "level": level}))
+        self.parts.append(
+            pd.DataFrame({"row": self.row_numbers[m], "field": fld, "value": vals, "reason": reason, "level": level})
+        )
         if level == ERROR:
             self.bad |= m
 
     def skip(self, row: int, why: str) -> None:
         """A row that is not a crash row (title, totals, signature, blank): said, never an error."""
-        self.parts.append(pd.DataFrame({"row": [row], "field": ["row"], "value": [""],
-                                        "reason": [f"Không phải dòng vụ TNGT: {why.split(' / ')[0]} / Not a crash row: "
-                                                   f"{why.split(' / ')[-1]}"], "level": [SKIPPED]}))
+        self.parts.append(
+            pd.DataFrame(
+                {
+                    "row": [row],
+                    "field": ["row"],
+                    "value": [""],
+                    "reason": [
+                        f"Không phải dòng vụ TNGT: {why.split(' / ')[0]} / Not a crash row: {why.split(' / ')[-1]}"
+                    ],
+                    "level": [SKIPPED],
+                }
+            )
+        )
 
     def note(self, fld: str, reason: str) -> None:
-        self.parts.append(pd.DataFrame({"row": [0], "field": [fld], "value": [""], "reason": [reason],
-                                        "level": [WARNING]}))
+        self.parts.append(
+            pd.DataFrame({"row": [0], "field": [fld], "value": [""], "reason": [reason], "level": [WARNING]})
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
@@ -298,8 +338,13 @@ def _minute_text(t: pd.Series) -> pd.Series:
     out = np.full(len(t), "", dtype=object)
     if ok.any():
         d = t[ok].dt
-        num = (d.year.to_numpy(np.int64) * 100_000_000 + d.month.to_numpy(np.int64) * 1_000_000
-               + d.day.to_numpy(np.int64) * 10_000 + d.hour.to_numpy(np.int64) * 100 + d.minute.to_numpy(np.int64))
+        num = (
+            d.year.to_numpy(np.int64) * 100_000_000
+            + d.month.to_numpy(np.int64) * 1_000_000
+            + d.day.to_numpy(np.int64) * 10_000
+            + d.hour.to_numpy(np.int64) * 100
+            + d.minute.to_numpy(np.int64)
+        )
         out[ok] = num.astype(str).astype(object)
     return pd.Series(out, index=t.index)
 
@@ -376,10 +421,17 @@ def _hex16(h: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(chars).view("S16").ravel().astype("U16").astype(object)
 
 
-def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
-                     source_crs: str | int | None = None, bounds: Sequence[float] = VIETNAM_BOUNDS,
-                     roads: RoadNetwork | None = None, snap_m: float = SNAP_DISTANCE_M,
-                     today: datetime | None = None, date_order: str | FileDateOrder | None = None) -> ValidationResult:
+def validate_crashes(
+    table: RawTable,
+    *,
+    mapping: dict[str, str] | None = None,
+    source_crs: str | int | None = None,
+    bounds: Sequence[float] = VIETNAM_BOUNDS,
+    roads: RoadNetwork | None = None,
+    snap_m: float = SNAP_DISTANCE_M,
+    today: datetime | None = None,
+    date_order: str | FileDateOrder | None = None,
+) -> ValidationResult:
     """Validate a crash table and normalise its rows.
 
     Parameters
@@ -427,8 +479,13 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     notes: list[str] = []
     for row_no, why in table.skipped:
         rep.skip(row_no, why)
-    unmapped = [c for c in frame.columns if c not in set(mapping.values()) and not re.fullmatch(r"Cột \d+", c)
-                and normalise_header(c) not in ("stt", "so_tt", "tt")]
+    unmapped = [
+        c
+        for c in frame.columns
+        if c not in set(mapping.values())
+        and not re.fullmatch(r"Cột \d+", c)
+        and normalise_header(c) not in ("stt", "so_tt", "tt")
+    ]
     if unmapped:
         rep.note("columns", "Cột không dùng (không nhập) / Columns not imported: " + ", ".join(unmapped))
 
@@ -442,17 +499,27 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         proof = file_order.proof if file_order else dc.proof
         if proof == "proven":
             at = file_order.row if file_order else int(rep.row_numbers[dc.first_proof]) if dc.first_proof >= 0 else 0
-            rep.note("occurred_at", f"Thứ tự ngày của tệp: {words[0]} (dòng {at} có phần lớn hơn 12) / The file's "
-                                    f"date order: {words[1]} (row {at} proves it)")
+            rep.note(
+                "occurred_at",
+                f"Thứ tự ngày của tệp: {words[0]} (dòng {at} có phần lớn hơn 12) / The file's "
+                f"date order: {words[1]} (row {at} proves it)",
+            )
         elif proof == "assumed":
-            rep.note("occurred_at", f"Không giá trị nào xác định thứ tự ngày và tháng: đọc là {words[0]}; nếu sai "
-                                    f"dùng --date-order mdy / No value proves the order of day and month: read as "
-                                    f"{words[1]}; if wrong use --date-order mdy")
+            rep.note(
+                "occurred_at",
+                f"Không giá trị nào xác định thứ tự ngày và tháng: đọc là {words[0]}; nếu sai "
+                f"dùng --date-order mdy / No value proves the order of day and month: read as "
+                f"{words[1]}; if wrong use --date-order mdy",
+            )
         else:
             rep.note("occurred_at", f"Thứ tự ngày theo lựa chọn: {words[0]} / Date order as chosen: {words[1]}")
-    rep.add(dc.contradicts, "occurred_at", raw_date,
-            f"Ngày trái với thứ tự {_ORDER_WORDS[dc.order][0]} của tệp / The date contradicts the file's order "
-            f"({_ORDER_WORDS[dc.order][1]})")
+    rep.add(
+        dc.contradicts,
+        "occurred_at",
+        raw_date,
+        f"Ngày trái với thứ tự {_ORDER_WORDS[dc.order][0]} của tệp / The date contradicts the file's order "
+        f"({_ORDER_WORDS[dc.order][1]})",
+    )
     if "time" in mapping:
         raw_time = _text(frame, mapping, "time")
         minutes = parse_times(raw_time)
@@ -461,18 +528,29 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
             whole_hours = (minutes % 60 == 0).to_numpy()
             extra = np.where(whole_hours & (mm >= 0) & (mm < 60), mm, 0)
             minutes = minutes + np.nan_to_num(extra)
-        add_time = (occurred.notna() & minutes.notna() & ~pd.Series(dc.has_time, index=occurred.index)
-                    & (occurred < _LAST_DAY))  # past it a time would overflow; such a date is in the future anyway
+        add_time = (
+            occurred.notna() & minutes.notna() & ~pd.Series(dc.has_time, index=occurred.index) & (occurred < _LAST_DAY)
+        )  # past it a time would overflow; such a date is in the future anyway
         occurred = occurred.where(~add_time, occurred + pd.to_timedelta(minutes.where(add_time), unit="m"))
-        rep.add(raw_time.ne("") & minutes.isna(), "time", raw_time,
-                "Giờ không đọc được (13:28, 13h28, 13 giờ 28, 1328) / Unreadable time", WARNING)
+        rep.add(
+            raw_time.ne("") & minutes.isna(),
+            "time",
+            raw_time,
+            "Giờ không đọc được (13:28, 13h28, 13 giờ 28, 1328) / Unreadable time",
+            WARNING,
+        )
     rep.add(raw_date.eq(""), "occurred_at", raw_date, "Thiếu ngày xảy ra / Date missing")
-    rep.add(raw_date.ne("") & occurred.isna() & ~dc.contradicts, "occurred_at", raw_date,
-            "Ngày không đọc được (dd/mm/yyyy) / Unreadable date (dd/mm/yyyy)")
+    rep.add(
+        raw_date.ne("") & occurred.isna() & ~dc.contradicts,
+        "occurred_at",
+        raw_date,
+        "Ngày không đọc được (dd/mm/yyyy) / Unreadable date (dd/mm/yyyy)",
+    )
     end_of_today = pd.Timestamp(today).normalize() + pd.Timedelta(days=1)
     rep.add(occurred >= end_of_today, "occurred_at", raw_date, "Ngày trong tương lai / Date in the future")
-    rep.add(occurred < pd.Timestamp("1975-01-01"), "occurred_at", raw_date,
-            "Ngày quá cũ (trước 1975) / Date before 1975")
+    rep.add(
+        occurred < pd.Timestamp("1975-01-01"), "occurred_at", raw_date, "Ngày quá cũ (trước 1975) / Date before 1975"
+    )
 
     # --- counts ------------------------------------------------------------------------
     counts = {}
@@ -480,8 +558,13 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     if per_casualty:
         raw_sev = _text(frame, mapping, "severity")
         sev_d, sev_i, sev_bad = casualty_counts(raw_sev)
-        rep.add(sev_bad, "severity", raw_sev, "Mức độ thương tích không rõ (Chết, Bị thương nặng/nhẹ, Không bị thương) "
-                                              "/ Unknown casualty severity", WARNING)
+        rep.add(
+            sev_bad,
+            "severity",
+            raw_sev,
+            "Mức độ thương tích không rõ (Chết, Bị thương nặng/nhẹ, Không bị thương) / Unknown casualty severity",
+            WARNING,
+        )
     for name, label in (("deaths", "Số người chết / Deaths"), ("injured", "Số người bị thương / Injured")):
         if name not in mapping and per_casualty:
             counts[name] = (sev_d if name == "deaths" else sev_i).astype(float)
@@ -490,18 +573,25 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         num, blank, unreadable = _numbers(raw)
         rep.add(unreadable, name, raw, f"{label}: không phải số / not a number")
         rep.add(~unreadable & ~blank & (num < 0), name, raw, f"{label}: số âm / negative")
-        rep.add(~unreadable & ~blank & (num >= 0) & (num != np.floor(num)), name, raw,
-                f"{label}: phải là số nguyên / must be a whole number")
+        rep.add(
+            ~unreadable & ~blank & (num >= 0) & (num != np.floor(num)),
+            name,
+            raw,
+            f"{label}: phải là số nguyên / must be a whole number",
+        )
         rep.add(~unreadable & (num > 500), name, raw, f"{label}: quá lớn / implausibly large")
         counts[name] = np.where(blank | unreadable | np.isnan(num), 0, num)
     opt_num = {}
-    for name, label, hi in (("injury_pct", "Tỷ lệ tổn thương / Injury %", 10000),
-                            ("damage_vnd", "Thiệt hại / Damage", 1e15)):
+    for name, label, hi in (
+        ("injury_pct", "Tỷ lệ tổn thương / Injury %", 10000),
+        ("damage_vnd", "Thiệt hại / Damage", 1e15),
+    ):
         raw = _text(frame, mapping, name)
         num, blank, unreadable = _numbers(raw)
         rep.add(unreadable, name, raw, f"{label}: không phải số / not a number")
-        rep.add(~unreadable & ~blank & ((num < 0) | (num > hi)), name, raw,
-                f"{label}: ngoài khoảng hợp lệ / out of range")
+        rep.add(
+            ~unreadable & ~blank & ((num < 0) | (num > hi)), name, raw, f"{label}: ngoài khoảng hợp lệ / out of range"
+        )
         opt_num[name] = np.where(unreadable, np.nan, num)
 
     # --- flags -------------------------------------------------------------------------
@@ -509,8 +599,13 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
     for name in ("alcohol", "not_infrastructure"):
         raw = _text(frame, mapping, name)
         val, unreadable = parse_bool(raw)
-        rep.add(unreadable, name, raw, "Giá trị có/không không đọc được, coi là không / Unreadable yes/no, taken as no",
-                WARNING)
+        rep.add(
+            unreadable,
+            name,
+            raw,
+            "Giá trị có/không không đọc được, coi là không / Unreadable yes/no, taken as no",
+            WARNING,
+        )
         flags[name] = val
 
     # --- place: coordinates --------------------------------------------------------------
@@ -522,8 +617,12 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         gtype = shapely.get_type_id(geoms)
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         not_point = ~missing & (gtype != 0)
-        rep.add(not_point, "geometry", shapely.get_type_id(geoms).astype(str),
-                "Hình học không phải điểm / Geometry is not a point")
+        rep.add(
+            not_point,
+            "geometry",
+            shapely.get_type_id(geoms).astype(str),
+            "Hình học không phải điểm / Geometry is not a point",
+        )
         pts = np.where(not_point | missing, np.array(None, dtype=object), geoms)
         lon = shapely.get_x(pts)
         lat = shapely.get_y(pts)
@@ -534,48 +633,64 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         y, by, uy = _numbers(raw_y, thousands=False)
         rep.add(ux, "lon", raw_x, "Tọa độ X/kinh độ không phải số / X or longitude is not a number")
         rep.add(uy, "lat", raw_y, "Tọa độ Y/vĩ độ không phải số / Y or latitude is not a number")
-        rep.add(bx ^ by, "lon/lat", lambda: raw_x + " ; " + raw_y,
-                "Thiếu một trong hai tọa độ / One coordinate missing")
+        rep.add(
+            bx ^ by, "lon/lat", lambda: raw_x + " ; " + raw_y, "Thiếu một trong hai tọa độ / One coordinate missing"
+        )
         lon, lat = x, y
         if source_crs is None:
             if not _crs.looks_geographic(lon, lat):
                 raise CRSError(
                     "Tọa độ có dạng mét (VN-2000 hoặc UTM): hãy chọn hệ tọa độ (dòng lệnh: --crs EPSG, vd --crs 9216) "
                     "/ Coordinates look projected (VN-2000 or UTM): choose the coordinate system (command line: "
-                    "--crs EPSG, e.g. --crs 9216)")
+                    "--crs EPSG, e.g. --crs 9216)"
+                )
             used_crs = _crs.WGS84
         else:
             used_crs = source_crs
     if used_crs is not None:
-        key = f"EPSG:{used_crs}" if isinstance(used_crs, (int, np.integer)) or str(used_crs).isdigit() \
-            else str(used_crs)
+        key = (
+            f"EPSG:{used_crs}" if isinstance(used_crs, (int, np.integer)) or str(used_crs).isdigit() else str(used_crs)
+        )
         has_xy = np.isfinite(lon) & np.isfinite(lat)
         if has_xy.any():
             lon_t, lat_t = _crs.transform(lon, lat, key, _crs.WGS84)
-            if not has_geometry and key != _crs.WGS84 and not _crs.inside_bounds(lon_t, lat_t, bounds)[has_xy].mean() > .5:
+            if (
+                not has_geometry
+                and key != _crs.WGS84
+                and not _crs.inside_bounds(lon_t, lat_t, bounds)[has_xy].mean() > 0.5
+            ):
                 # a surveyor's file: X is the northing, Y the easting
                 lon_s, lat_s = _crs.transform(lat, lon, key, _crs.WGS84)
-                if _crs.inside_bounds(lon_s, lat_s, bounds)[has_xy].mean() > .5:
+                if _crs.inside_bounds(lon_s, lat_s, bounds)[has_xy].mean() > 0.5:
                     lon_t, lat_t = lon_s, lat_s
-                    rep.note("lon/lat", "Cột X chứa tọa độ Bắc (northing) và Y tọa độ Đông theo cách ghi của trắc địa; "
-                                        "đã đổi lại / Column X holds the northing and Y the easting (surveyors' "
-                                        "order); corrected")
+                    rep.note(
+                        "lon/lat",
+                        "Cột X chứa tọa độ Bắc (northing) và Y tọa độ Đông theo cách ghi của trắc địa; "
+                        "đã đổi lại / Column X holds the northing and Y the easting (surveyors' "
+                        "order); corrected",
+                    )
                     notes.append("swapped_xy")
             lon, lat = np.where(has_xy, lon_t, np.nan), np.where(has_xy, lat_t, np.nan)
             if "swapped_xy" not in notes and _crs.detect_swapped(lon, lat, bounds):
                 lon, lat = lat, lon
-                rep.note("lon/lat", "Cột kinh độ và vĩ độ bị đảo; đã đổi lại / Longitude and latitude columns "
-                                    "were swapped; corrected")
+                rep.note(
+                    "lon/lat",
+                    "Cột kinh độ và vĩ độ bị đảo; đã đổi lại / Longitude and latitude columns were swapped; corrected",
+                )
                 notes.append("swapped")
         used_crs = key
     has_xy = np.isfinite(lon) & np.isfinite(lat)
     outside = has_xy & ~_crs.inside_bounds(lon, lat, bounds)
-    rep.add(outside, "lon/lat", lambda: np.char.add(np.char.add(lon.round(6).astype(str), ", "),
-                                                    lat.round(6).astype(str)),
-            "Tọa độ ngoài phạm vi Việt Nam (vùng khác: --bounds minlon,minlat,maxlon,maxlat) / Coordinates outside "
-            "Viet Nam (another area: --bounds minlon,minlat,maxlon,maxlat)" if tuple(bounds) == VIETNAM_BOUNDS
-            else f"Tọa độ ngoài vùng hợp lệ {tuple(bounds)} (--bounds) / Coordinates outside the valid area "
-                 f"{tuple(bounds)} (--bounds)")
+    rep.add(
+        outside,
+        "lon/lat",
+        lambda: np.char.add(np.char.add(lon.round(6).astype(str), ", "), lat.round(6).astype(str)),
+        "Tọa độ ngoài phạm vi Việt Nam (vùng khác: --bounds minlon,minlat,maxlon,maxlat) / Coordinates outside "
+        "Viet Nam (another area: --bounds minlon,minlat,maxlon,maxlat)"
+        if tuple(bounds) == VIETNAM_BOUNDS
+        else f"Tọa độ ngoài vùng hợp lệ {tuple(bounds)} (--bounds) / Coordinates outside the valid area "
+        f"{tuple(bounds)} (--bounds)",
+    )
     lon = np.where(outside, np.nan, lon)
     lat = np.where(outside, np.nan, lat)
     has_xy &= ~outside
@@ -597,22 +712,37 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
         has_ch_text = has_ch_text | from_loc
         raw_ch = raw_ch.where(~from_loc, _text(frame, mapping, "location"))
         commune_text = commune_text.where(commune_text.ne(""), loc["commune"].fillna(""))
-    rep.add(has_ch_text & np.isnan(chainage), "chainage", raw_ch,
-            "Lý trình không đọc được (ví dụ Km 105+500) / Unreadable chainage (e.g. Km 105+500)")
+    rep.add(
+        has_ch_text & np.isnan(chainage),
+        "chainage",
+        raw_ch,
+        "Lý trình không đọc được (ví dụ Km 105+500) / Unreadable chainage (e.g. Km 105+500)",
+    )
     road_idx = np.full(n, -1)
     located_by = np.where(has_xy, "coords", np.array(None, dtype=object)).astype(object)
     needs_locate = ~has_xy & np.isfinite(chainage) & ~outside
-    rep.add(~has_xy & ~outside & ~has_ch_text & ~rep.bad, "place", raw_ch,
-            "Thiếu vị trí: không có tọa độ, không có lý trình / No place: neither coordinates nor chainage")
+    rep.add(
+        ~has_xy & ~outside & ~has_ch_text & ~rep.bad,
+        "place",
+        raw_ch,
+        "Thiếu vị trí: không có tọa độ, không có lý trình / No place: neither coordinates nor chainage",
+    )
     if roads is not None:
         idx = roads.index_of(road_code.to_numpy())
         road_idx = np.where(road_code.notna().to_numpy(), idx, -1)
         if needs_locate.any():
-            rep.add(needs_locate & road_code.isna().to_numpy(), "road", raw_road,
-                    "Có lý trình nhưng thiếu tuyến đường / Chainage without a road")
-            rep.add(needs_locate & road_code.notna().to_numpy() & (road_idx < 0), "road",
-                    road_code.fillna("").astype(str),
-                    "Tuyến đường chưa có trong dữ liệu / Road not in the store")
+            rep.add(
+                needs_locate & road_code.isna().to_numpy(),
+                "road",
+                raw_road,
+                "Có lý trình nhưng thiếu tuyến đường / Chainage without a road",
+            )
+            rep.add(
+                needs_locate & road_code.notna().to_numpy() & (road_idx < 0),
+                "road",
+                road_code.fillna("").astype(str),
+                "Tuyến đường chưa có trong dữ liệu / Road not in the store",
+            )
             sel = needs_locate & (road_idx >= 0)
             pts, status = roads.locate(road_idx[sel], chainage[sel])
             off = np.zeros(n, dtype=bool)
@@ -635,45 +765,58 @@ def validate_crashes(table: RawTable, *, mapping: dict[str, str] | None = None,
             road_code = road_code.copy()
             road_code.iloc[sidx[hit]] = roads.codes[meas["road_idx"].to_numpy()[hit]]
     else:
-        rep.add(needs_locate, "chainage", raw_ch,
-                "Cần dữ liệu tuyến đường để định vị theo lý trình / Roads needed to place a crash by chainage")
+        rep.add(
+            needs_locate,
+            "chainage",
+            raw_ch,
+            "Cần dữ liệu tuyến đường để định vị theo lý trình / Roads needed to place a crash by chainage",
+        )
 
     # --- assemble ------------------------------------------------------------------------
-    rows = pd.DataFrame({
-        "row": rep.row_numbers,
-        "source_id": _text(frame, mapping, "source_id").to_numpy(),
-        "occurred_at": occurred.to_numpy(),
-        "lon": lon, "lat": lat,
-        "road_code": road_code.to_numpy(dtype=object),
-        "road_idx": road_idx,
-        "chainage_m": chainage,
-        "located_by": located_by,
-        "commune": commune_text.to_numpy(),
-        # rows with an unreadable count are errors already; 0 keeps the column integer
-        "deaths": np.where(np.isfinite(counts["deaths"]), counts["deaths"], 0).clip(0, 10**6).astype(int),
-        "injured": np.where(np.isfinite(counts["injured"]), counts["injured"], 0).clip(0, 10**6).astype(int),
-        "injury_pct": opt_num["injury_pct"],
-        "damage_vnd": opt_num["damage_vnd"],
-        "vehicle_types": _text(frame, mapping, "vehicle_types").to_numpy(),
-        "alcohol": flags["alcohol"],
-        "not_infrastructure": flags["not_infrastructure"],
-        "description": _text(frame, mapping, "description").to_numpy(),
-        "cause": _text(frame, mapping, "cause").to_numpy(),
-    })
+    rows = pd.DataFrame(
+        {
+            "row": rep.row_numbers,
+            "source_id": _text(frame, mapping, "source_id").to_numpy(),
+            "occurred_at": occurred.to_numpy(),
+            "lon": lon,
+            "lat": lat,
+            "road_code": road_code.to_numpy(dtype=object),
+            "road_idx": road_idx,
+            "chainage_m": chainage,
+            "located_by": located_by,
+            "commune": commune_text.to_numpy(),
+            # rows with an unreadable count are errors already; 0 keeps the column integer
+            "deaths": np.where(np.isfinite(counts["deaths"]), counts["deaths"], 0).clip(0, 10**6).astype(int),
+            "injured": np.where(np.isfinite(counts["injured"]), counts["injured"], 0).clip(0, 10**6).astype(int),
+            "injury_pct": opt_num["injury_pct"],
+            "damage_vnd": opt_num["damage_vnd"],
+            "vehicle_types": _text(frame, mapping, "vehicle_types").to_numpy(),
+            "alcohol": flags["alcohol"],
+            "not_infrastructure": flags["not_infrastructure"],
+            "description": _text(frame, mapping, "description").to_numpy(),
+            "cause": _text(frame, mapping, "cause").to_numpy(),
+        }
+    )
     rows, bad = _group_casualty_rows(rows, frame, mapping, rep, per_casualty=per_casualty)
     rows["severity"] = classify(rows["deaths"], rows["injured"], rows["injury_pct"], rows["damage_vnd"])
     rows["dedup_key"] = dedup_keys(rows)
     dup = rows["dedup_key"].duplicated(keep="first").to_numpy() & ~bad
-    rep.add(dup, "row", lambda: rows.groupby("dedup_key")["row"].transform("first").to_numpy().astype(str),
-            DUPLICATE_IN_FILE, WARNING)
+    rep.add(
+        dup,
+        "row",
+        lambda: rows.groupby("dedup_key")["row"].transform("first").to_numpy().astype(str),
+        DUPLICATE_IN_FILE,
+        WARNING,
+    )
     rows["error"] = bad
     rows["ok"] = ~bad & ~dup
     rows["duplicate_in_file"] = dup
     return ValidationResult(rows=rows, report=rep.frame(), mapping=mapping, crs=used_crs, notes=notes, n_file_rows=n)
 
 
-def _group_casualty_rows(rows: pd.DataFrame, frame: pd.DataFrame, mapping: dict[str, str], rep: _Report, *,
-                         per_casualty: bool) -> tuple[pd.DataFrame, np.ndarray]:
+def _group_casualty_rows(
+    rows: pd.DataFrame, frame: pd.DataFrame, mapping: dict[str, str], rep: _Report, *, per_casualty: bool
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Rows sharing a crash reference (stage 5, see :mod:`geo.casualties`):
     one crash when the file describes victims or vehicles (a severity per
     casualty, a name, an age …), their date and place agreeing; otherwise the
@@ -684,21 +827,38 @@ def _group_casualty_rows(rows: pd.DataFrame, frame: pd.DataFrame, mapping: dict[
     if n_groups == len(rows):
         return rows, rep.bad.copy()
     when = _minute_text(rows["occurred_at"])
-    where = (rows["lon"].round(5).astype(str) + "," + rows["lat"].round(5).astype(str) + ","
-             + rows["road_code"].fillna("").astype(str) + "," + rows["chainage_m"].round(0).astype(str))
+    where = (
+        rows["lon"].round(5).astype(str)
+        + ","
+        + rows["lat"].round(5).astype(str)
+        + ","
+        + rows["road_code"].fillna("").astype(str)
+        + ","
+        + rows["chainage_m"].round(0).astype(str)
+    )
     clash = disagreeing(when, groups) | disagreeing(where, groups)
     ids = rows["source_id"].astype(str)
-    rep.add(clash, "source_id", ids, "Cùng mã vụ nhưng khác ngày giờ hoặc vị trí với dòng đầu của vụ / The same "
-                                     "crash reference with another date, time or place")
+    rep.add(
+        clash,
+        "source_id",
+        ids,
+        "Cùng mã vụ nhưng khác ngày giờ hoặc vị trí với dòng đầu của vụ / The same "
+        "crash reference with another date, time or place",
+    )
     heads = [normalise_header(c) for c in frame.columns if c not in set(mapping.values())]
     casualty_file = per_casualty or any(h == m or h.startswith(m + "_") for h in heads for m in CASUALTY_MARKERS)
     if not casualty_file:
         cols = [c for c in mapping.values() if c in frame.columns]
         content = frame[cols].astype(str).agg("\x1f".join, axis=1) if cols else pd.Series([""] * len(frame))
         differs = disagreeing(content.reset_index(drop=True), groups) & ~clash
-        rep.add(differs, "source_id", ids, "Mã vụ lặp lại với nội dung khác (nếu mỗi dòng là một nạn nhân, thêm cột "
-                                           "mức độ thương tích) / The same crash reference twice with different "
-                                           "content (one row per victim needs a casualty severity column)")
+        rep.add(
+            differs,
+            "source_id",
+            ids,
+            "Mã vụ lặp lại với nội dung khác (nếu mỗi dòng là một nạn nhân, thêm cột "
+            "mức độ thương tích) / The same crash reference twice with different "
+            "content (one row per victim needs a casualty severity column)",
+        )
         return rows, rep.bad.copy()
     bad = np.zeros(n_groups, dtype=bool)
     np.logical_or.at(bad, groups, rep.bad)

@@ -1,4 +1,5 @@
 """User accounts (password hashes only)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,8 +22,16 @@ class AccountsMixin:
         df = self._frame(User)
         return df.drop(columns=["password_hash"])
 
-    def add_user(self, *, username: str, password_hash: str, role: str, commune: str | None = None,
-                 full_name: str | None = None, user: str | None = None) -> int:
+    def add_user(
+        self,
+        *,
+        username: str,
+        password_hash: str,
+        role: str,
+        commune: str | None = None,
+        full_name: str | None = None,
+        user: str | None = None,
+    ) -> int:
         """Persist an account (admins only; the first admin from the CLI). The
         account rules and the password's hash are the service's
         (:func:`services.auth.add_user`)."""
@@ -31,9 +40,16 @@ class AccountsMixin:
         with self.session(user) as s:
             if s.execute(select(User.id).where(User.username == username)).first():
                 raise ConflictError(f"Đã có tài khoản {username} / User {username} exists")
-            u = User(username=username, password_hash=password_hash, role=role,
-                     commune=commune, full_name=full_name, active=True,
-                     created_at=datetime.now(), updated_by=self._who(user))
+            u = User(
+                username=username,
+                password_hash=password_hash,
+                role=role,
+                commune=commune,
+                full_name=full_name,
+                active=True,
+                created_at=datetime.now(),
+                updated_by=self._who(user),
+            )
             s.add(u)
             s.flush()
             return u.id
@@ -61,8 +77,13 @@ class AccountsMixin:
     def get_user_record(self, username: str) -> dict | None:
         """The account row (with its hash) for authentication; None when unknown."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(User).where(User.username == (username or "").strip().lower(),
-                                                  User.deleted.is_(False))).mappings().first()
+            row = (
+                conn.execute(
+                    select(User).where(User.username == (username or "").strip().lower(), User.deleted.is_(False))
+                )
+                .mappings()
+                .first()
+            )
             return dict(row) if row else None
 
     # ------------------------------------------------------- web sessions
@@ -70,8 +91,16 @@ class AccountsMixin:
         """Record a signed-in browser (the token's hash only)."""
         now = datetime.now()
         with self.session() as s:
-            s.add(WebSession(token_hash=token_hash, username=username, created_at=now, last_seen=now,
-                             expires_at=expires_at, ended=False))
+            s.add(
+                WebSession(
+                    token_hash=token_hash,
+                    username=username,
+                    created_at=now,
+                    last_seen=now,
+                    expires_at=expires_at,
+                    ended=False,
+                )
+            )
 
     def get_web_session(self, token_hash: str) -> dict | None:
         with self.engine.connect() as conn:
@@ -93,8 +122,14 @@ class AccountsMixin:
         if self.get_user_record(username) is None:
             raise NotFoundError(f"Không có tài khoản {username} / No user {username}")
         with self.session(user) as s:
-            t = ServiceToken(name=name.strip()[:100], username=username.strip().lower(), token_hash=token_hash,
-                             created_at=datetime.now(), created_by=self._who(user), revoked=False)
+            t = ServiceToken(
+                name=name.strip()[:100],
+                username=username.strip().lower(),
+                token_hash=token_hash,
+                created_at=datetime.now(),
+                created_by=self._who(user),
+                revoked=False,
+            )
             s.add(t)
             s.flush()
             return t.id
@@ -111,9 +146,18 @@ class AccountsMixin:
     def service_tokens_frame(self) -> pd.DataFrame:
         self._check(Action.MANAGE_USERS)
         with self.engine.connect() as conn:
-            return pd.read_sql(select(ServiceToken.id, ServiceToken.name, ServiceToken.username,
-                                      ServiceToken.created_at, ServiceToken.created_by, ServiceToken.last_used_at,
-                                      ServiceToken.revoked).order_by(ServiceToken.id), conn)
+            return pd.read_sql(
+                select(
+                    ServiceToken.id,
+                    ServiceToken.name,
+                    ServiceToken.username,
+                    ServiceToken.created_at,
+                    ServiceToken.created_by,
+                    ServiceToken.last_used_at,
+                    ServiceToken.revoked,
+                ).order_by(ServiceToken.id),
+                conn,
+            )
 
     def revoke_service_token(self, token_id: int, *, user: str | None = None) -> None:
         self._check(Action.MANAGE_USERS)
@@ -128,8 +172,9 @@ class AccountsMixin:
         with self.engine.connect() as conn:
             return conn.execute(select(AppSetting.value).where(AppSetting.key == key)).scalar_one_or_none()
 
-    def set_setting(self, key: str, value: dict, *, user: str | None = None,
-                    action: Action = Action.MANAGE_USERS) -> None:
+    def set_setting(
+        self, key: str, value: dict, *, user: str | None = None, action: Action = Action.MANAGE_USERS
+    ) -> None:
         """Create or replace a setting (admins, or who may take ``action``); audited old → new."""
         self._check(action)
         with self.session(user) as s:

@@ -2,6 +2,7 @@
 
 The domain parts live in the other ``_store_*`` modules as mixins; ``models.store.Store``
 puts them together."""
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,14 @@ _READS_MAX = 24
 class StoreBase:
     """Engine, acting principal, sessions, generic edits and the audit trail."""
 
-    def __init__(self, url: str | None = None, *, engine: Engine | None = None, migrate_schema: bool = True,
-                 principal: Principal | None = None):
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        engine: Engine | None = None,
+        migrate_schema: bool = True,
+        principal: Principal | None = None,
+    ):
         self.engine = engine or get_engine(url)
         self.principal = principal or SYSTEM
         #: the data version this store's reads are pinned to (:meth:`at_version`), None for the store's own
@@ -70,8 +77,7 @@ class StoreBase:
         return user
 
     # ------------------------------------------------------------ generic edits
-    def _get_for_edit(self, s, model, item_id: int, expected_version: int | None, *,
-                      action: Action = Action.EDIT_ITEM):
+    def _get_for_edit(self, s, model, item_id: int, expected_version: int | None, *, action: Action = Action.EDIT_ITEM):
         obj = s.get(model, item_id)
         if obj is None or obj.deleted:
             raise NotFoundError(f"Không tìm thấy mục số {item_id} / Item {item_id} not found")
@@ -100,10 +106,16 @@ class StoreBase:
         q = q if q is not None else select(model).where(model.deleted.is_(False)).order_by(model.id)
         with self.session() as s:
             rows = s.execute(q).scalars().all()
-            recs = [{c.key: getattr(r, c.key) for c in model.__table__.columns if c.key != "geom"}
-                    | ({"geometry": r.geom} if "geom" in model.__table__.columns else {}) for r in rows]
-        df = pd.DataFrame(recs, columns=[c.key for c in model.__table__.columns if c.key != "geom"]
-                          + (["geometry"] if "geom" in model.__table__.columns else []))
+            recs = [
+                {c.key: getattr(r, c.key) for c in model.__table__.columns if c.key != "geom"}
+                | ({"geometry": r.geom} if "geom" in model.__table__.columns else {})
+                for r in rows
+            ]
+        df = pd.DataFrame(
+            recs,
+            columns=[c.key for c in model.__table__.columns if c.key != "geom"]
+            + (["geometry"] if "geom" in model.__table__.columns else []),
+        )
         for c in df.columns:
             if len(df) and hasattr(df[c].iloc[0], "value") and isinstance(df[c].iloc[0], str):
                 df[c] = df[c].map(lambda v: getattr(v, "value", v))
@@ -157,8 +169,14 @@ class StoreBase:
     def _written_since(self, tables: tuple[str, ...], after: int, upto: int) -> bool:
         """Whether an audit row in ``(after, upto]`` names one of ``tables``."""
         with self.engine.connect() as conn:
-            return conn.execute(select(AuditLog.id).where(AuditLog.id > after, AuditLog.id <= upto,
-                                                          AuditLog.table_name.in_(tables)).limit(1)).first() is not None
+            return (
+                conn.execute(
+                    select(AuditLog.id)
+                    .where(AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_(tables))
+                    .limit(1)
+                ).first()
+                is not None
+            )
 
     def forget_reads(self) -> None:
         """Drop this store's kept reads (after its tables were replaced
@@ -171,14 +189,18 @@ class StoreBase:
 
     def history(self, table_name: str, row_id: int) -> pd.DataFrame:
         with self.engine.connect() as conn:
-            return pd.read_sql(select(AuditLog).where(AuditLog.table_name == table_name, AuditLog.row_id == row_id)
-                               .order_by(AuditLog.id), conn)
+            return pd.read_sql(
+                select(AuditLog)
+                .where(AuditLog.table_name == table_name, AuditLog.row_id == row_id)
+                .order_by(AuditLog.id),
+                conn,
+            )
 
 
 def _conflict_message(obj) -> str:
     when = obj.updated_at.strftime("%H:%M %d/%m/%Y") if obj.updated_at else "?"
     who = obj.updated_by or "?"
-    return (f"Đã được {who} sửa lúc {when}; hãy tải lại / Changed by {who} at {when}; reload")
+    return f"Đã được {who} sửa lúc {when}; hãy tải lại / Changed by {who} at {when}; reload"
 
 
 def _num(v):

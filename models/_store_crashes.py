@@ -1,4 +1,5 @@
 """Crash import batches (one transaction each, dedup, undo) and crash reads."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,29 @@ from models.orm import AuditLog, Crash, ImportBatch
 from models.permissions import Action
 
 CRASH_FRAME_COLUMNS = [
-    "id", "source_id", "occurred_at", "lon", "lat", "road_id", "road_code", "chainage_m", "commune", "deaths",
-    "injured", "injury_pct", "damage_vnd", "vehicle_types", "alcohol", "not_infrastructure", "description",
-    "cause", "commune_now", "severity", "source", "is_simulated", "batch_id",
+    "id",
+    "source_id",
+    "occurred_at",
+    "lon",
+    "lat",
+    "road_id",
+    "road_code",
+    "chainage_m",
+    "commune",
+    "deaths",
+    "injured",
+    "injury_pct",
+    "damage_vnd",
+    "vehicle_types",
+    "alcohol",
+    "not_infrastructure",
+    "description",
+    "cause",
+    "commune_now",
+    "severity",
+    "source",
+    "is_simulated",
+    "batch_id",
 ]
 
 #: The tables whose audit rows tell that the crash table changed: a batch imported or undone, a crash corrected
@@ -41,6 +62,7 @@ class ImportSummary:
     n_duplicate_in_file: int
     n_updated: int = 0
     n_crashes: int | None = None  # crashes the file's rows make (rows of one crash grouped)
+
 
 class _CrashImportJob:
     """One crash batch being written (see :meth:`CrashesMixin.crash_import`)."""
@@ -63,8 +85,9 @@ class _CrashImportJob:
         have = self.conn.exec_driver_sql("SELECT count(*) FROM crash").scalar_one()
         if expected_rows < 2 * have:
             return
-        rows = self.conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                                         "AND tbl_name = 'crash' AND sql IS NOT NULL").all()
+        rows = self.conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'crash' AND sql IS NOT NULL"
+        ).all()
         for name, sql in rows:
             self.conn.exec_driver_sql(f'DROP INDEX "{name}"')
             self._indexes.append(sql)
@@ -102,17 +125,37 @@ class _CrashImportJob:
         if fresh.empty and not changes:
             return
         if self.batch_id is None:
-            self.batch_id = conn.execute(insert(ImportBatch).values(
-                kind="crashes", filename=self.filename, file_sha256=self.sha, created_at=datetime.now(),
-                created_by=self.user, n_rows=0, n_imported=0, n_skipped=0, status=BatchStatus.ACTIVE,
-                source=self.source, is_simulated=self.is_simulated).returning(ImportBatch.id)).scalar_one()
+            self.batch_id = conn.execute(
+                insert(ImportBatch)
+                .values(
+                    kind="crashes",
+                    filename=self.filename,
+                    file_sha256=self.sha,
+                    created_at=datetime.now(),
+                    created_by=self.user,
+                    n_rows=0,
+                    n_imported=0,
+                    n_skipped=0,
+                    status=BatchStatus.ACTIVE,
+                    source=self.source,
+                    is_simulated=self.is_simulated,
+                )
+                .returning(ImportBatch.id)
+            ).scalar_one()
         road_ids = None
         if self.roads is not None:
             ri = fresh["road_idx"].to_numpy()
             road_ids = np.where(ri >= 0, self.roads.ids[np.clip(ri, 0, None)], None)
         if len(fresh):
-            cols = _crash_columns(fresh, batch_id=self.batch_id, source=self.source or self.filename, user=self.user,
-                                  road_ids=road_ids, is_simulated=self.is_simulated, postgres=store.postgres)
+            cols = _crash_columns(
+                fresh,
+                batch_id=self.batch_id,
+                source=self.source or self.filename,
+                user=self.user,
+                road_ids=road_ids,
+                is_simulated=self.is_simulated,
+                postgres=store.postgres,
+            )
             _bulk_insert_crashes(conn, cols, postgres=store.postgres, progress=self.progress)
         store._apply_corrections(conn, changes, batch_id=self.batch_id, user=self.user)
         self.n_imported += len(fresh)
@@ -122,25 +165,53 @@ class _CrashImportJob:
         for sql in self._indexes:
             self.conn.exec_driver_sql(sql)
         if self.batch_id is not None:
-            self.conn.execute(update(ImportBatch).where(ImportBatch.id == self.batch_id).values(
-                n_rows=self.n_rows, n_imported=self.n_imported, n_skipped=self.n_rows - self.n_imported))
-            _audit(self.conn, user=self.user, table="import_batch", row_id=self.batch_id, action="import",
-                   changes={"filename": self.filename, "n_imported": self.n_imported, "n_updated": self.n_updated,
-                            "n_rows": self.n_rows})
-        self.summary = ImportSummary(batch_id=self.batch_id, n_rows=self.n_rows, n_imported=self.n_imported,
-                                     n_invalid=self.n_invalid, n_already_in_store=self.n_same,
-                                     n_duplicate_in_file=self.n_dup, n_updated=self.n_updated,
-                                     n_crashes=self.n_crashes)
+            self.conn.execute(
+                update(ImportBatch)
+                .where(ImportBatch.id == self.batch_id)
+                .values(n_rows=self.n_rows, n_imported=self.n_imported, n_skipped=self.n_rows - self.n_imported)
+            )
+            _audit(
+                self.conn,
+                user=self.user,
+                table="import_batch",
+                row_id=self.batch_id,
+                action="import",
+                changes={
+                    "filename": self.filename,
+                    "n_imported": self.n_imported,
+                    "n_updated": self.n_updated,
+                    "n_rows": self.n_rows,
+                },
+            )
+        self.summary = ImportSummary(
+            batch_id=self.batch_id,
+            n_rows=self.n_rows,
+            n_imported=self.n_imported,
+            n_invalid=self.n_invalid,
+            n_already_in_store=self.n_same,
+            n_duplicate_in_file=self.n_dup,
+            n_updated=self.n_updated,
+            n_crashes=self.n_crashes,
+        )
 
 
 class CrashesMixin:
     """Crash import batches (one transaction each, dedup, undo) and crash reads."""
 
     # ----------------------------------------------------------------- crashes
-    def import_crashes(self, result: ValidationResult, *, filename: str, user: str | None = None,
-                       file_sha256: str | None = None, source: str | None = None, valid_only: bool = True,
-                       roads: RoadNetwork | None = None, is_simulated: bool = False,
-                       progress=None) -> ImportSummary:
+    def import_crashes(
+        self,
+        result: ValidationResult,
+        *,
+        filename: str,
+        user: str | None = None,
+        file_sha256: str | None = None,
+        source: str | None = None,
+        valid_only: bool = True,
+        roads: RoadNetwork | None = None,
+        is_simulated: bool = False,
+        progress=None,
+    ) -> ImportSummary:
         """Write validated crashes as one batch, in one transaction.
 
         With ``valid_only`` False, any invalid row rejects the whole file
@@ -149,20 +220,38 @@ class CrashesMixin:
         nothing. ``progress(fraction)`` is called while writing.
         """
         if not valid_only and result.n_errors:
-            raise ImportRejected(f"Tệp có {result.n_errors} dòng lỗi; không nhập gì / "
-                                 f"{result.n_errors} rows have errors; nothing imported")
+            raise ImportRejected(
+                f"Tệp có {result.n_errors} dòng lỗi; không nhập gì / "
+                f"{result.n_errors} rows have errors; nothing imported"
+            )
         if not result.rows["ok"].any():
             raise ImportRejected("Không có dòng hợp lệ để nhập / No valid rows to import")
-        with self.crash_import(filename=filename, user=user, file_sha256=file_sha256, source=source, roads=roads,
-                               is_simulated=is_simulated, progress=progress,
-                               expected_rows=int(result.rows["ok"].sum())) as job:
+        with self.crash_import(
+            filename=filename,
+            user=user,
+            file_sha256=file_sha256,
+            source=source,
+            roads=roads,
+            is_simulated=is_simulated,
+            progress=progress,
+            expected_rows=int(result.rows["ok"].sum()),
+        ) as job:
             job.add(result)
         return job.summary
 
     @contextmanager
-    def crash_import(self, *, filename: str, user: str | None = None, file_sha256: str | None = None,
-                     source: str | None = None, roads: RoadNetwork | None = None, is_simulated: bool = False,
-                     progress=None, expected_rows: int = 0):
+    def crash_import(
+        self,
+        *,
+        filename: str,
+        user: str | None = None,
+        file_sha256: str | None = None,
+        source: str | None = None,
+        roads: RoadNetwork | None = None,
+        is_simulated: bool = False,
+        progress=None,
+        expected_rows: int = 0,
+    ):
         """One import batch written a part at a time, in one transaction: ``with
         store.crash_import(...) as job: job.add(result)`` for each part of a
         file; ``job.summary`` afterwards. An exception inside rolls it all back;
@@ -171,15 +260,25 @@ class CrashesMixin:
         the end instead of row by row."""
         user = self._who(user)
         with self.engine.begin() as conn:
-            job = _CrashImportJob(self, conn, filename=filename, user=user, file_sha256=file_sha256, source=source,
-                                  roads=roads, is_simulated=is_simulated, progress=progress)
+            job = _CrashImportJob(
+                self,
+                conn,
+                filename=filename,
+                user=user,
+                file_sha256=file_sha256,
+                source=source,
+                roads=roads,
+                is_simulated=is_simulated,
+                progress=progress,
+            )
             if not self.postgres and expected_rows > 50_000:
                 job.defer_indexes(expected_rows)
             yield job
             job.finish()
 
-    def _earlier_by_source_id(self, conn, good: pd.DataFrame, *, source: str | None,
-                              before: int | None = None) -> pd.DataFrame:
+    def _earlier_by_source_id(
+        self, conn, good: pd.DataFrame, *, source: str | None, before: int | None = None
+    ) -> pd.DataFrame:
         """Crashes already imported with one of ``good``'s source ids from the
         same source: the named ``source``, or (without one) files imported
         without a named source."""
@@ -187,9 +286,15 @@ class CrashesMixin:
         cols = [Crash.id, Crash.version, Crash.source_id, *[getattr(Crash, f) for f in CORRECTABLE]]
         if not ids:
             return pd.DataFrame(columns=[c.key for c in cols])
-        q = (select(*cols).join(ImportBatch, ImportBatch.id == Crash.batch_id)
-             .where(Crash.deleted.is_(False), ImportBatch.status == BatchStatus.ACTIVE,
-                    ImportBatch.source.is_(None) if source is None else ImportBatch.source == source))
+        q = (
+            select(*cols)
+            .join(ImportBatch, ImportBatch.id == Crash.batch_id)
+            .where(
+                Crash.deleted.is_(False),
+                ImportBatch.status == BatchStatus.ACTIVE,
+                ImportBatch.source.is_(None) if source is None else ImportBatch.source == source,
+            )
+        )
         if before is not None:  # rows this batch wrote from an earlier part are not earlier imports
             q = q.where(Crash.batch_id != before)
         # the ids as one bound array, not one compiled parameter per id
@@ -206,10 +311,21 @@ class CrashesMixin:
     def _apply_corrections(self, conn, changes: list[dict], *, batch_id: int, user: str | None) -> None:
         """Update corrected crashes in place, each with its old → new values in the audit log."""
         for ch in changes:
-            _update_crash(conn, ch["id"], {k: new for k, (_, new) in ch["fields"].items()}, user=user,
-                          dedup_key=ch["row"]["dedup_key"])
-            _audit(conn, user=user, table="crash", row_id=ch["id"], action="update",
-                   changes={k: [_plain(o), _plain(n)] for k, (o, n) in ch["fields"].items()} | {"batch": [None, batch_id]})
+            _update_crash(
+                conn,
+                ch["id"],
+                {k: new for k, (_, new) in ch["fields"].items()},
+                user=user,
+                dedup_key=ch["row"]["dedup_key"],
+            )
+            _audit(
+                conn,
+                user=user,
+                table="crash",
+                row_id=ch["id"],
+                action="update",
+                changes={k: [_plain(o), _plain(n)] for k, (o, n) in ch["fields"].items()} | {"batch": [None, batch_id]},
+            )
 
     def _existing_keys(self, conn, keys: list[str]) -> set[str]:
         """Which of ``keys`` the store already holds (one bound array, not one
@@ -219,8 +335,10 @@ class CrashesMixin:
         if self.postgres:
             rows = conn.exec_driver_sql("SELECT dedup_key FROM crash WHERE dedup_key = ANY(%s)", (list(keys),))
         else:
-            rows = conn.exec_driver_sql("SELECT dedup_key FROM crash WHERE dedup_key IN "
-                                        "(SELECT value FROM json_each(?))", (json.dumps(list(keys)),))
+            rows = conn.exec_driver_sql(
+                "SELECT dedup_key FROM crash WHERE dedup_key IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(keys)),),
+            )
         return {r[0] for r in rows}
 
     def undo_batch(self, batch_id: int, *, user: str | None = None) -> int:
@@ -233,20 +351,34 @@ class CrashesMixin:
             if self.principal.role.value == "commune_editor" and batch.created_by != self.principal.username:
                 from errors import PermissionDenied
 
-                raise PermissionDenied(f"Chỉ người nhập ({batch.created_by}) hoặc Ban ATGT được hoàn tác lần nhập này "
-                                       f"/ Only its importer ({batch.created_by}) or the committee may undo it")
+                raise PermissionDenied(
+                    f"Chỉ người nhập ({batch.created_by}) hoặc Ban ATGT được hoàn tác lần nhập này "
+                    f"/ Only its importer ({batch.created_by}) or the committee may undo it"
+                )
             self._check(Action.IMPORT, commune=self.principal.commune)
             if batch.status == BatchStatus.UNDONE:
                 raise TransitionError(f"Lần nhập {batch_id} đã được hoàn tác / Batch {batch_id} already undone")
             # another source's report merged into a crash of this batch is a crash again (it was never wrong)
-            merged = conn.execute(select(Crash.id, Crash.merged_into).where(
-                Crash.merged_into.in_(select(Crash.id).where(Crash.batch_id == batch_id)),
-                Crash.batch_id.is_distinct_from(batch_id))).all()
+            merged = conn.execute(
+                select(Crash.id, Crash.merged_into).where(
+                    Crash.merged_into.in_(select(Crash.id).where(Crash.batch_id == batch_id)),
+                    Crash.batch_id.is_distinct_from(batch_id),
+                )
+            ).all()
             for crash_id, kept in merged:
-                conn.execute(update(Crash).where(Crash.id == crash_id).values(deleted=False, merged_into=None,
-                                                                              version=Crash.version + 1))
-                _audit(conn, user=user, table="crash", row_id=crash_id, action="restore",
-                       changes={"deleted": [True, False], "merged_into": [kept, None], "undo_batch": [None, batch_id]})
+                conn.execute(
+                    update(Crash)
+                    .where(Crash.id == crash_id)
+                    .values(deleted=False, merged_into=None, version=Crash.version + 1)
+                )
+                _audit(
+                    conn,
+                    user=user,
+                    table="crash",
+                    row_id=crash_id,
+                    action="restore",
+                    changes={"deleted": [True, False], "merged_into": [kept, None], "undo_batch": [None, batch_id]},
+                )
             n = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
             n += self._revert_corrections(conn, batch_id, user=user)
             conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status=BatchStatus.UNDONE))
@@ -255,8 +387,11 @@ class CrashesMixin:
 
     def _revert_corrections(self, conn, batch_id: int, *, user: str | None) -> int:
         """Put back the values a batch corrected in earlier crashes (from the audit log); how many crashes."""
-        rows = conn.execute(select(AuditLog.row_id, AuditLog.changes).where(
-            AuditLog.table_name == "crash", AuditLog.action == "update").order_by(AuditLog.id.desc())).all()
+        rows = conn.execute(
+            select(AuditLog.row_id, AuditLog.changes)
+            .where(AuditLog.table_name == "crash", AuditLog.action == "update")
+            .order_by(AuditLog.id.desc())
+        ).all()
         n = 0
         for row_id, changes in rows:
             if not isinstance(changes, dict) or (changes.get("batch") or [None, None])[1] != batch_id:
@@ -265,9 +400,15 @@ class CrashesMixin:
             if values.get("occurred_at"):
                 values["occurred_at"] = pd.Timestamp(values["occurred_at"]).to_pydatetime()
             _update_crash(conn, row_id, values, user=user)
-            _audit(conn, user=user, table="crash", row_id=row_id, action="update",
-                   changes={k: [v[1], v[0]] for k, v in changes.items() if k in CORRECTABLE}
-                   | {"undo_batch": [None, batch_id]})
+            _audit(
+                conn,
+                user=user,
+                table="crash",
+                row_id=row_id,
+                action="update",
+                changes={k: [v[1], v[0]] for k, v in changes.items() if k in CORRECTABLE}
+                | {"undo_batch": [None, batch_id]},
+            )
             n += 1
         return n
 
@@ -277,16 +418,18 @@ class CrashesMixin:
         df["status"] = df["status"].map(lambda v: getattr(v, "value", v))
         return df
 
-    def crashes_frame(self, *, date_from=None, date_to=None, commune: str | None = None,
-                      road_code: str | None = None) -> pd.DataFrame:
+    def crashes_frame(
+        self, *, date_from=None, date_to=None, commune: str | None = None, road_code: str | None = None
+    ) -> pd.DataFrame:
         """Crashes as a DataFrame (no geometry parsing: lon/lat columns). The
         whole table is read once per data version (:meth:`read_cached`)."""
         if date_from is None and date_to is None and not commune and not road_code:
             return self.read_cached("crashes", self._crashes_read, tables=CRASH_TABLES)
         return self._crashes_read(date_from=date_from, date_to=date_to, commune=commune, road_code=road_code)
 
-    def _crashes_read(self, *, date_from=None, date_to=None, commune: str | None = None,
-                      road_code: str | None = None) -> pd.DataFrame:
+    def _crashes_read(
+        self, *, date_from=None, date_to=None, commune: str | None = None, road_code: str | None = None
+    ) -> pd.DataFrame:
         cols = [getattr(Crash, c) for c in CRASH_FRAME_COLUMNS]
         q = select(*cols).where(Crash.deleted.is_(False))
         if date_from is not None:
@@ -311,8 +454,17 @@ class CrashesMixin:
 
 def _audit(conn, *, user: str | None, table: str, row_id: int, action: str, changes: dict) -> None:
     """An audit row written by a bulk operation (the ORM's own writes are audited in ``models.db``)."""
-    conn.execute(insert(AuditLog).values(at=datetime.now(), user=user, table_name=table, row_id=row_id, action=action,
-                                         changes=changes, os_user=OS_USER))
+    conn.execute(
+        insert(AuditLog).values(
+            at=datetime.now(),
+            user=user,
+            table_name=table,
+            row_id=row_id,
+            action=action,
+            changes=changes,
+            os_user=OS_USER,
+        )
+    )
 
 
 def _update_crash(conn, crash_id: int, values: dict, *, user: str | None, dedup_key: str | None = None) -> None:
@@ -324,13 +476,32 @@ def _update_crash(conn, crash_id: int, values: dict, *, user: str | None, dedup_
         values = values | {"geom": shapely.Point(lon, lat) if lon is not None and lat is not None else None}
     if dedup_key is not None:
         values = values | {"dedup_key": dedup_key}
-    conn.execute(update(Crash).where(Crash.id == crash_id).values(
-        **values, version=Crash.version + 1, updated_at=datetime.now(), updated_by=user))
+    conn.execute(
+        update(Crash)
+        .where(Crash.id == crash_id)
+        .values(**values, version=Crash.version + 1, updated_at=datetime.now(), updated_by=user)
+    )
 
 
 #: Crash fields a later file may correct (an injured person who later died, a place fixed).
-CORRECTABLE = ["occurred_at", "lon", "lat", "road_code", "chainage_m", "commune", "deaths", "injured", "injury_pct",
-               "damage_vnd", "vehicle_types", "alcohol", "not_infrastructure", "description", "cause", "severity"]
+CORRECTABLE = [
+    "occurred_at",
+    "lon",
+    "lat",
+    "road_code",
+    "chainage_m",
+    "commune",
+    "deaths",
+    "injured",
+    "injury_pct",
+    "damage_vnd",
+    "vehicle_types",
+    "alcohol",
+    "not_infrastructure",
+    "description",
+    "cause",
+    "severity",
+]
 
 
 def _same(a, b) -> bool:
@@ -369,9 +540,14 @@ def _same_crash(old, rec) -> bool:
         dy = (float(old["lat"]) - float(rec["lat"])) * 110_540
         if (dx * dx + dy * dy) ** 0.5 <= 100:
             return True
-    if old["road_code"] and old["road_code"] == rec.get("road_code") and old["chainage_m"] is not None \
-            and rec.get("chainage_m") is not None and np.isfinite(rec["chainage_m"]) \
-            and abs(float(old["chainage_m"]) - float(rec["chainage_m"])) <= 100:
+    if (
+        old["road_code"]
+        and old["road_code"] == rec.get("road_code")
+        and old["chainage_m"] is not None
+        and rec.get("chainage_m") is not None
+        and np.isfinite(rec["chainage_m"])
+        and abs(float(old["chainage_m"]) - float(rec["chainage_m"])) <= 100
+    ):
         return True
     return False
 
@@ -451,13 +627,15 @@ def _occurred_values(df: pd.DataFrame, *, postgres: bool) -> np.ndarray:
     if t.empty:
         return np.empty(0, dtype=object)
     if t.notna().all():  # SQLAlchemy's SQLite text layout, without strftime's per-row cost
-        return np.char.replace(np.datetime_as_string(t.to_numpy(dtype="datetime64[us]"), unit="us"),
-                               "T", " ").astype(object)
+        return np.char.replace(np.datetime_as_string(t.to_numpy(dtype="datetime64[us]"), unit="us"), "T", " ").astype(
+            object
+        )
     return t.dt.strftime("%Y-%m-%d %H:%M:%S.%f").to_numpy()
 
 
-def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool,
-                   postgres: bool) -> dict:
+def _crash_columns(
+    df: pd.DataFrame, *, batch_id: int, source: str, user, road_ids, is_simulated: bool, postgres: bool
+) -> dict:
     """The crash rows as columns ready for a bulk write (name → array of plain
     Python values, or one value for every row), geometries already encoded
     (hex EWKB for PostGIS, WKB for SQLite; taken from :func:`encode_crash_rows`
@@ -480,22 +658,38 @@ def _crash_columns(df: pd.DataFrame, *, batch_id: int, source: str, user, road_i
 
     now = datetime.now()
     return {
-        "dedup_key": df["dedup_key"].to_numpy(), "source_id": text("source_id"), "occurred_at": occurred,
-        "lon": opt(np.where(has, lon, np.nan)), "lat": opt(np.where(has, lat, np.nan)), "geom": geom,
-        "road_id": (np.array([None if v is None or pd.isna(v) else int(v) for v in road_ids], dtype=object)
-                    if road_ids is not None else None),
+        "dedup_key": df["dedup_key"].to_numpy(),
+        "source_id": text("source_id"),
+        "occurred_at": occurred,
+        "lon": opt(np.where(has, lon, np.nan)),
+        "lat": opt(np.where(has, lat, np.nan)),
+        "geom": geom,
+        "road_id": (
+            np.array([None if v is None or pd.isna(v) else int(v) for v in road_ids], dtype=object)
+            if road_ids is not None
+            else None
+        ),
         "road_code": df["road_code"].astype(object).where(df["road_code"].notna(), None).to_numpy(),
-        "chainage_m": opt(df["chainage_m"]), "located_by": df["located_by"].astype(object).to_numpy(),
-        "commune": text("commune"), "deaths": df["deaths"].astype(int).to_numpy().astype(object),
-        "injured": df["injured"].astype(int).to_numpy().astype(object), "injury_pct": opt(df["injury_pct"]),
-        "damage_vnd": opt(df["damage_vnd"]), "vehicle_types": text("vehicle_types"),
+        "chainage_m": opt(df["chainage_m"]),
+        "located_by": df["located_by"].astype(object).to_numpy(),
+        "commune": text("commune"),
+        "deaths": df["deaths"].astype(int).to_numpy().astype(object),
+        "injured": df["injured"].astype(int).to_numpy().astype(object),
+        "injury_pct": opt(df["injury_pct"]),
+        "damage_vnd": opt(df["damage_vnd"]),
+        "vehicle_types": text("vehicle_types"),
         "alcohol": df["alcohol"].astype(bool).to_numpy().astype(object),
         "not_infrastructure": df["not_infrastructure"].astype(bool).to_numpy().astype(object),
-        "description": text("description"), "severity": df["severity"].astype(object).to_numpy(),
+        "description": text("description"),
+        "severity": df["severity"].astype(object).to_numpy(),
         "cause": text("cause") if "cause" in df else None,
         "commune_now": text("commune_now") if "commune_now" in df else None,
-        "source": source, "is_simulated": bool(is_simulated), "batch_id": int(batch_id), "version": 1,
-        "updated_at": now if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"), "updated_by": user,
+        "source": source,
+        "is_simulated": bool(is_simulated),
+        "batch_id": int(batch_id),
+        "version": 1,
+        "updated_at": now if postgres else now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+        "updated_by": user,
         "deleted": False,
     }
 
@@ -505,8 +699,11 @@ def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, ste
     SQLite; both inside the caller's transaction."""
     n = max(len(v) for v in cols.values() if isinstance(v, np.ndarray))
     # columns empty in every row are left to their default (NULL): fewer values to bind per row
-    cols = {k: v for k, v in cols.items() if not (v is None or (isinstance(v, np.ndarray) and v.dtype == object
-                                                                   and pd.isna(v).all()))}
+    cols = {
+        k: v
+        for k, v in cols.items()
+        if not (v is None or (isinstance(v, np.ndarray) and v.dtype == object and pd.isna(v).all()))
+    }
     dbapi = conn.connection.driver_connection
     if not postgres:
         # one value for every row is written into the statement (a number, or text quoted as SQL quotes it),
@@ -521,8 +718,14 @@ def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, ste
     def rows(k: int) -> list[tuple]:
         # rows k … k + step as tuples of plain values: a step at a time, so a part's millions of Python values
         # never exist at once
-        return list(zip(*[v[k:k + step].tolist() if isinstance(v, np.ndarray) else [v] * min(step, n - k)
-                          for v in cols.values()]))
+        return list(
+            zip(
+                *[
+                    v[k : k + step].tolist() if isinstance(v, np.ndarray) else [v] * min(step, n - k)
+                    for v in cols.values()
+                ]
+            )
+        )
 
     if postgres:
         sql = f"COPY crash ({', '.join(names)}) FROM STDIN"
@@ -533,8 +736,10 @@ def _bulk_insert_crashes(conn, cols: dict, *, postgres: bool, progress=None, ste
                 if progress:
                     progress(min(1.0, (k + step) / max(1, n)))
         return
-    sql = (f"INSERT INTO crash ({', '.join([*names, *fixed])}) "
-           f"VALUES ({', '.join(['?'] * len(names) + list(fixed.values()))})")
+    sql = (
+        f"INSERT INTO crash ({', '.join([*names, *fixed])}) "
+        f"VALUES ({', '.join(['?'] * len(names) + list(fixed.values()))})"
+    )
     cur = dbapi.cursor()
     try:
         for k in range(0, n, step):

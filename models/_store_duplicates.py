@@ -8,6 +8,7 @@ action ``merge``) naming both crashes' sources and source ids, with every
 changed value old → new. Audit rows of table ``crash`` are what the kept
 crash reads follow (``CRASH_TABLES``), so every page sees the merge at once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -40,8 +41,17 @@ MERGE_FIELDS: dict[str, tuple[str, ...]] = {
     "description": ("description",),
 }
 #: The columns of a crash a pair's side-by-side view and a merge read.
-DETAIL_COLUMNS = ["id", "version", "deleted", "merged_into", "source", "source_id", "batch_id", "severity",
-                  *dict.fromkeys(c for cols in MERGE_FIELDS.values() for c in cols)]
+DETAIL_COLUMNS = [
+    "id",
+    "version",
+    "deleted",
+    "merged_into",
+    "source",
+    "source_id",
+    "batch_id",
+    "severity",
+    *dict.fromkeys(c for cols in MERGE_FIELDS.values() for c in cols),
+]
 #: The tables a list of candidate pairs depends on (as the audit log names them).
 DUPLICATE_TABLES = ("crash", "import_batch", "crash_pair_decision")
 #: The counts the severity class follows (recomputed when a merge changes one of them).
@@ -60,8 +70,9 @@ class DuplicatesMixin:
         """Full rows (:data:`DETAIL_COLUMNS`) of the crashes ``ids``, deleted ones too, by id."""
         ids = [int(i) for i in ids]
         with self.engine.connect() as conn:
-            df = pd.read_sql(select(*[getattr(Crash, c) for c in DETAIL_COLUMNS]).where(Crash.id.in_(ids))
-                             .order_by(Crash.id), conn)
+            df = pd.read_sql(
+                select(*[getattr(Crash, c) for c in DETAIL_COLUMNS]).where(Crash.id.in_(ids)).order_by(Crash.id), conn
+            )
         df["occurred_at"] = pd.to_datetime(df["occurred_at"])
         return df
 
@@ -85,13 +96,17 @@ class DuplicatesMixin:
         for k, cid in enumerate((int(a), int(b))):
             r = rows.get(cid)
             if r is None or r.deleted:
-                raise NotFoundError(f"Không tìm thấy vụ số {cid} (hoặc vụ đã bị gộp, xóa) / Crash {cid} not found "
-                                    "(or already merged or removed)")
+                raise NotFoundError(
+                    f"Không tìm thấy vụ số {cid} (hoặc vụ đã bị gộp, xóa) / Crash {cid} not found "
+                    "(or already merged or removed)"
+                )
             self._check(Action.EDIT_ITEM, commune=r.commune_now or r.commune)
             if versions is not None and versions[k] is not None and int(versions[k]) != int(r.version):
-                raise ConflictError(f"Vụ số {cid} vừa được sửa (phiên bản {r.version}, đang xem {versions[k]}); hãy "
-                                    f"tải lại / Crash {cid} changed meanwhile (version {r.version}, you saw "
-                                    f"{versions[k]}); reload")
+                raise ConflictError(
+                    f"Vụ số {cid} vừa được sửa (phiên bản {r.version}, đang xem {versions[k]}); hãy "
+                    f"tải lại / Crash {cid} changed meanwhile (version {r.version}, you saw "
+                    f"{versions[k]}); reload"
+                )
             out.append(r)
         return out
 
@@ -103,15 +118,25 @@ class DuplicatesMixin:
         lo, hi = pair_key(a, b)
         with self.engine.begin() as conn:
             self._live_pair(conn, lo, hi, None)
-            if conn.execute(select(CrashPairDecision.id).where(CrashPairDecision.crash_a == lo,
-                                                               CrashPairDecision.crash_b == hi)).first():
-                raise TransitionError(f"Cặp vụ {lo} và {hi} đã được quyết định / The pair {lo}, {hi} is already "
-                                      "decided")
-            did = conn.execute(insert(CrashPairDecision).values(
-                crash_a=lo, crash_b=hi, decision="distinct", decided_at=datetime.now(), decided_by=user)
+            if conn.execute(
+                select(CrashPairDecision.id).where(CrashPairDecision.crash_a == lo, CrashPairDecision.crash_b == hi)
+            ).first():
+                raise TransitionError(
+                    f"Cặp vụ {lo} và {hi} đã được quyết định / The pair {lo}, {hi} is already decided"
+                )
+            did = conn.execute(
+                insert(CrashPairDecision).values(
+                    crash_a=lo, crash_b=hi, decision="distinct", decided_at=datetime.now(), decided_by=user
+                )
             ).inserted_primary_key[0]
-            _audit(conn, user=user, table="crash_pair_decision", row_id=did, action="create",
-                   changes={"crash_a": [None, lo], "crash_b": [None, hi], "decision": [None, "distinct"]})
+            _audit(
+                conn,
+                user=user,
+                table="crash_pair_decision",
+                row_id=did,
+                action="create",
+                changes={"crash_a": [None, lo], "crash_b": [None, hi], "decision": [None, "distinct"]},
+            )
         return int(did)
 
     def forget_pair_decision(self, a: int, b: int, *, user: str | None = None) -> None:
@@ -119,18 +144,34 @@ class DuplicatesMixin:
         user = self._who(user)
         lo, hi = pair_key(a, b)
         with self.engine.begin() as conn:
-            row = conn.execute(select(CrashPairDecision).where(CrashPairDecision.crash_a == lo,
-                                                                CrashPairDecision.crash_b == hi)).first()
+            row = conn.execute(
+                select(CrashPairDecision).where(CrashPairDecision.crash_a == lo, CrashPairDecision.crash_b == hi)
+            ).first()
             if row is None or row.decision != "distinct":
-                raise NotFoundError(f"Không có quyết định 'không trùng' cho cặp {lo}, {hi} / No 'not a duplicate' "
-                                    f"decision for the pair {lo}, {hi}")
+                raise NotFoundError(
+                    f"Không có quyết định 'không trùng' cho cặp {lo}, {hi} / No 'not a duplicate' "
+                    f"decision for the pair {lo}, {hi}"
+                )
             self._live_pair(conn, lo, hi, None)
             conn.execute(delete(CrashPairDecision).where(CrashPairDecision.id == row.id))
-            _audit(conn, user=user, table="crash_pair_decision", row_id=row.id, action="delete",
-                   changes={"crash_a": [lo, None], "crash_b": [hi, None], "decision": ["distinct", None]})
+            _audit(
+                conn,
+                user=user,
+                table="crash_pair_decision",
+                row_id=row.id,
+                action="delete",
+                changes={"crash_a": [lo, None], "crash_b": [hi, None], "decision": ["distinct", None]},
+            )
 
-    def merge_crashes(self, keep_id: int, drop_id: int, *, fields: Iterable[str] = (), user: str | None = None,
-                      versions: tuple[int | None, int | None] | None = None) -> dict[str, list[Any]]:
+    def merge_crashes(
+        self,
+        keep_id: int,
+        drop_id: int,
+        *,
+        fields: Iterable[str] = (),
+        user: str | None = None,
+        versions: tuple[int | None, int | None] | None = None,
+    ) -> dict[str, list[Any]]:
         """Merge two reports of one crash.
 
         ``keep_id`` stays, taking the dropped crash's values for ``fields``
@@ -159,33 +200,70 @@ class DuplicatesMixin:
                 from geo.severity import classify
 
                 after = {c: values.get(c, getattr(keep, c)) for c in _SEVERITY_INPUTS}
-                sev = str(classify([after["deaths"] or 0], [after["injured"] or 0],
-                                   [np.nan if after["injury_pct"] is None else after["injury_pct"]],
-                                   [after["damage_vnd"] or 0])[0])
+                sev = str(
+                    classify(
+                        [after["deaths"] or 0],
+                        [after["injured"] or 0],
+                        [np.nan if after["injury_pct"] is None else after["injury_pct"]],
+                        [after["damage_vnd"] or 0],
+                    )[0]
+                )
                 if sev != keep.severity:
                     values["severity"] = sev
             changed = {c: [_plain(getattr(keep, c)), _plain(v)] for c, v in values.items()}
             if values:
                 _update_crash(conn, keep.id, values, user=user)
             now = datetime.now()
-            conn.execute(update(Crash).where(Crash.id == drop.id).values(
-                deleted=True, merged_into=keep.id, version=Crash.version + 1, updated_at=now, updated_by=user))
+            conn.execute(
+                update(Crash)
+                .where(Crash.id == drop.id)
+                .values(deleted=True, merged_into=keep.id, version=Crash.version + 1, updated_at=now, updated_by=user)
+            )
             lo, hi = pair_key(keep.id, drop.id)
-            conn.execute(delete(CrashPairDecision).where(CrashPairDecision.crash_a == lo,
-                                                         CrashPairDecision.crash_b == hi))
-            did = conn.execute(insert(CrashPairDecision).values(
-                crash_a=lo, crash_b=hi, decision="merged", decided_at=now, decided_by=user)).inserted_primary_key[0]
-            both = {"kept_id": [None, keep.id], "kept_source": [None, keep.source],
-                    "kept_source_id": [None, keep.source_id], "merged_id": [None, drop.id],
-                    "merged_source": [None, drop.source], "merged_source_id": [None, drop.source_id]}
-            _audit(conn, user=user, table="crash", row_id=keep.id, action="merge",
-                   changes=changed | both | {"fields": [None, fields],
-                                             "version": [keep.version, keep.version + (1 if values else 0)]})
-            _audit(conn, user=user, table="crash", row_id=drop.id, action="merge",
-                   changes={"deleted": [False, True], "merged_into": [None, keep.id]} | both
-                   | {"version": [drop.version, drop.version + 1]})
-            _audit(conn, user=user, table="crash_pair_decision", row_id=did, action="create",
-                   changes={"crash_a": [None, lo], "crash_b": [None, hi], "decision": [None, "merged"]})
+            conn.execute(
+                delete(CrashPairDecision).where(CrashPairDecision.crash_a == lo, CrashPairDecision.crash_b == hi)
+            )
+            did = conn.execute(
+                insert(CrashPairDecision).values(
+                    crash_a=lo, crash_b=hi, decision="merged", decided_at=now, decided_by=user
+                )
+            ).inserted_primary_key[0]
+            both = {
+                "kept_id": [None, keep.id],
+                "kept_source": [None, keep.source],
+                "kept_source_id": [None, keep.source_id],
+                "merged_id": [None, drop.id],
+                "merged_source": [None, drop.source],
+                "merged_source_id": [None, drop.source_id],
+            }
+            _audit(
+                conn,
+                user=user,
+                table="crash",
+                row_id=keep.id,
+                action="merge",
+                changes=changed
+                | both
+                | {"fields": [None, fields], "version": [keep.version, keep.version + (1 if values else 0)]},
+            )
+            _audit(
+                conn,
+                user=user,
+                table="crash",
+                row_id=drop.id,
+                action="merge",
+                changes={"deleted": [False, True], "merged_into": [None, keep.id]}
+                | both
+                | {"version": [drop.version, drop.version + 1]},
+            )
+            _audit(
+                conn,
+                user=user,
+                table="crash_pair_decision",
+                row_id=did,
+                action="create",
+                changes={"crash_a": [None, lo], "crash_b": [None, hi], "decision": [None, "merged"]},
+            )
         return changed
 
     def undo_merge(self, drop_id: int, *, user: str | None = None) -> int:
@@ -195,45 +273,76 @@ class DuplicatesMixin:
         crash's id."""
         user = self._who(user)
         with self.engine.begin() as conn:
-            drop = conn.execute(select(*[getattr(Crash, c) for c in DETAIL_COLUMNS])
-                                .where(Crash.id == int(drop_id))).first()
+            drop = conn.execute(
+                select(*[getattr(Crash, c) for c in DETAIL_COLUMNS]).where(Crash.id == int(drop_id))
+            ).first()
             if drop is None or not drop.deleted or drop.merged_into is None:
                 raise NotFoundError(f"Vụ số {drop_id} không phải vụ đã gộp / Crash {drop_id} was not merged")
-            keep = conn.execute(select(*[getattr(Crash, c) for c in DETAIL_COLUMNS])
-                                .where(Crash.id == int(drop.merged_into))).first()
+            keep = conn.execute(
+                select(*[getattr(Crash, c) for c in DETAIL_COLUMNS]).where(Crash.id == int(drop.merged_into))
+            ).first()
             if keep is None or keep.deleted:
-                raise NotFoundError(f"Vụ số {drop.merged_into} (vụ được giữ) không còn / The kept crash "
-                                    f"{drop.merged_into} is gone")
+                raise NotFoundError(
+                    f"Vụ số {drop.merged_into} (vụ được giữ) không còn / The kept crash {drop.merged_into} is gone"
+                )
             self._check(Action.EDIT_ITEM, commune=keep.commune_now or keep.commune)
             self._check(Action.EDIT_ITEM, commune=drop.commune_now or drop.commune)
-            rows = conn.execute(select(AuditLog.changes).where(
-                AuditLog.table_name == "crash", AuditLog.row_id == keep.id, AuditLog.action == "merge")
-                .order_by(AuditLog.id.desc())).all()
-            changes = next((c for (c,) in rows if isinstance(c, dict)
-                            and (c.get("merged_id") or [None, None])[1] == drop.id), None)
+            rows = conn.execute(
+                select(AuditLog.changes)
+                .where(AuditLog.table_name == "crash", AuditLog.row_id == keep.id, AuditLog.action == "merge")
+                .order_by(AuditLog.id.desc())
+            ).all()
+            changes = next(
+                (c for (c,) in rows if isinstance(c, dict) and (c.get("merged_id") or [None, None])[1] == drop.id), None
+            )
             if changes is None:
-                raise NotFoundError(f"Không thấy lần gộp vụ {drop.id} trong nhật ký / The merge of crash {drop.id} "
-                                    "is not in the audit log")
+                raise NotFoundError(
+                    f"Không thấy lần gộp vụ {drop.id} trong nhật ký / The merge of crash {drop.id} "
+                    "is not in the audit log"
+                )
             if int(changes["version"][1]) != int(keep.version):
-                raise ConflictError(f"Vụ số {keep.id} đã được sửa sau khi gộp; không hoàn tác tự động được / Crash "
-                                    f"{keep.id} changed after the merge; it cannot be undone automatically")
+                raise ConflictError(
+                    f"Vụ số {keep.id} đã được sửa sau khi gộp; không hoàn tác tự động được / Crash "
+                    f"{keep.id} changed after the merge; it cannot be undone automatically"
+                )
             cols = [c for c in DETAIL_COLUMNS if c in changes and c not in ("version", "id")]
             values = {c: changes[c][0] for c in cols}
             if values.get("occurred_at"):
                 values["occurred_at"] = pd.Timestamp(values["occurred_at"]).to_pydatetime()
             if values:
                 _update_crash(conn, keep.id, values, user=user)
-            conn.execute(update(Crash).where(Crash.id == drop.id).values(
-                deleted=False, merged_into=None, version=Crash.version + 1, updated_at=datetime.now(),
-                updated_by=user))
+            conn.execute(
+                update(Crash)
+                .where(Crash.id == drop.id)
+                .values(
+                    deleted=False,
+                    merged_into=None,
+                    version=Crash.version + 1,
+                    updated_at=datetime.now(),
+                    updated_by=user,
+                )
+            )
             lo, hi = pair_key(keep.id, drop.id)
-            conn.execute(delete(CrashPairDecision).where(CrashPairDecision.crash_a == lo,
-                                                         CrashPairDecision.crash_b == hi))
+            conn.execute(
+                delete(CrashPairDecision).where(CrashPairDecision.crash_a == lo, CrashPairDecision.crash_b == hi)
+            )
             both = {"kept_id": [keep.id, None], "merged_id": [drop.id, None]}
-            _audit(conn, user=user, table="crash", row_id=keep.id, action="unmerge",
-                   changes={c: [changes[c][1], changes[c][0]] for c in cols} | both)
-            _audit(conn, user=user, table="crash", row_id=drop.id, action="unmerge",
-                   changes={"deleted": [True, False], "merged_into": [keep.id, None]} | both)
+            _audit(
+                conn,
+                user=user,
+                table="crash",
+                row_id=keep.id,
+                action="unmerge",
+                changes={c: [changes[c][1], changes[c][0]] for c in cols} | both,
+            )
+            _audit(
+                conn,
+                user=user,
+                table="crash",
+                row_id=drop.id,
+                action="unmerge",
+                changes={"deleted": [True, False], "merged_into": [keep.id, None]} | both,
+            )
         return int(keep.id)
 
 

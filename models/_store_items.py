@@ -1,4 +1,5 @@
 """Encroachment cases, remediation works, notes and photos, soft delete and restore."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -28,11 +29,23 @@ class ItemsMixin:
         roads = self.roads_frame()
         n = len(geoms)
         if roads.empty:
-            return pd.DataFrame({"road": [None] * n, "road_idx": -1, "chainage_m": np.nan, "side": None,
-                                 "distance_m": np.nan, "zone": None, "inside_m": np.nan})
-        res = corridor_check(roads, np.asarray(geoms, dtype=object),
-                             rules=load_corridor_rules(settings.CORRIDOR_RULESET, rules_dir=settings.RULES_DIR),
-                             search_m=500.0)
+            return pd.DataFrame(
+                {
+                    "road": [None] * n,
+                    "road_idx": -1,
+                    "chainage_m": np.nan,
+                    "side": None,
+                    "distance_m": np.nan,
+                    "zone": None,
+                    "inside_m": np.nan,
+                }
+            )
+        res = corridor_check(
+            roads,
+            np.asarray(geoms, dtype=object),
+            rules=load_corridor_rules(settings.CORRIDOR_RULESET, rules_dir=settings.RULES_DIR),
+            search_m=500.0,
+        )
         ri = res["road_idx"].to_numpy()
         res["road_id"] = np.where(ri >= 0, roads["id"].to_numpy()[np.clip(ri, 0, None)], None)
         return res
@@ -47,21 +60,31 @@ class ItemsMixin:
         geoms = cases["geometry"].to_numpy()
         if shapely.is_missing(np.asarray(geoms, dtype=object)).any():
             raise ImportRejected("Mỗi vụ lấn chiếm cần vị trí (điểm hoặc vùng) / Each case needs a location")
-        for commune in (cases["commune"] if "commune" in cases else pd.Series([None] * len(cases))):
+        for commune in cases["commune"] if "commune" in cases else pd.Series([None] * len(cases)):
             self._check(Action.CREATE_ITEM, commune=_text(commune))
         pos = self._corridor_position(geoms)
         ids = []
         with self.session(user) as s:
             for rec, p in zip(cases.to_dict("records"), pos.to_dict("records")):
                 c = EncroachmentCase(
-                    status=CaseStatus.DETECTED, kind=_text(rec.get("kind")), description=_text(rec.get("description")),
-                    geom=rec["geometry"], road_id=_py_int(p["road_id"]), road_code=p["road"],
-                    chainage_m=_num(p["chainage_m"]), side=p["side"], distance_m=_num(p["distance_m"]),
+                    status=CaseStatus.DETECTED,
+                    kind=_text(rec.get("kind")),
+                    description=_text(rec.get("description")),
+                    geom=rec["geometry"],
+                    road_id=_py_int(p["road_id"]),
+                    road_code=p["road"],
+                    chainage_m=_num(p["chainage_m"]),
+                    side=p["side"],
+                    distance_m=_num(p["distance_m"]),
                     zone=p["zone"] if p["road"] is not None else None,
-                    distance_inside_m=_num(p["inside_m"]), commune=_text(rec.get("commune")),
+                    distance_inside_m=_num(p["inside_m"]),
+                    commune=_text(rec.get("commune")),
                     detected_on=_date(rec.get("detected_on")) or datetime.now().date(),
-                    agency_id=_py_int(rec.get("agency_id")), notes=_text(rec.get("notes")), batch_id=batch_id,
-                    updated_by=self._who(user))
+                    agency_id=_py_int(rec.get("agency_id")),
+                    notes=_text(rec.get("notes")),
+                    batch_id=batch_id,
+                    updated_by=self._who(user),
+                )
                 s.add(c)
                 s.flush()
                 ids.append(c.id)
@@ -85,9 +108,17 @@ class ItemsMixin:
         return self._edit(EncroachmentCase, case_id, expected_version=expected_version, user=user, values=values)
 
     # ----------------------------------------------------- remediation works
-    def add_work(self, *, work_type: str, user: str | None = None, blackspot_id: int | None = None,
-                 road_code: str | None = None, from_m: float | None = None, to_m: float | None = None,
-                 **fields) -> int:
+    def add_work(
+        self,
+        *,
+        work_type: str,
+        user: str | None = None,
+        blackspot_id: int | None = None,
+        road_code: str | None = None,
+        from_m: float | None = None,
+        to_m: float | None = None,
+        **fields,
+    ) -> int:
         """A remediation work for a black spot / potential point, or for a
         stretch of road (road_code, from_m, to_m)."""
         from models.enums import WorkType
@@ -103,13 +134,22 @@ class ItemsMixin:
                 to_m = b.to_m if to_m is None else to_m
                 fields.setdefault("commune", b.commune)
             elif not road_code:
-                raise TransitionError("Công trình cần gắn với một điểm hoặc một đoạn đường / A work needs a spot or a "
-                                      "road stretch")
+                raise TransitionError(
+                    "Công trình cần gắn với một điểm hoặc một đoạn đường / A work needs a spot or a road stretch"
+                )
             self._check(Action.CREATE_ITEM, commune=fields.get("commune"))
             road = s.execute(select(Road.id).where(Road.code == road_code)).scalar() if road_code else None
-            w = RemediationWork(work_type=work_type, blackspot_id=blackspot_id, road_code=road_code, road_id=road,
-                                from_m=from_m, to_m=to_m, status=WorkStatus.PROPOSED, updated_by=self._who(user),
-                                **{k: v for k, v in fields.items() if v is not None})
+            w = RemediationWork(
+                work_type=work_type,
+                blackspot_id=blackspot_id,
+                road_code=road_code,
+                road_id=road,
+                from_m=from_m,
+                to_m=to_m,
+                status=WorkStatus.PROPOSED,
+                updated_by=self._who(user),
+                **{k: v for k, v in fields.items() if v is not None},
+            )
             s.add(w)
             s.flush()
             return w.id
@@ -137,8 +177,18 @@ class ItemsMixin:
                 raise NotFoundError(f"Không có điểm số {item_id} / No spot {item_id}")
         return self._get_for_edit(s, self._ITEM_MODELS[item_type], item_id, expected_version)
 
-    def save_status(self, item_type: ItemType | str, item_id: int, new_status, *, expected_status,
-                    expected_version: int, user: str | None = None, note: str | None = None, **values):
+    def save_status(
+        self,
+        item_type: ItemType | str,
+        item_id: int,
+        new_status,
+        *,
+        expected_status,
+        expected_version: int,
+        user: str | None = None,
+        note: str | None = None,
+        **values,
+    ):
         """Write a status change a service has checked against the item's
         lifecycle (``services/lifecycle.py``), with the values that go with it
         (a record, a deadline, the actual dates) and a dated note.
@@ -172,14 +222,28 @@ class ItemsMixin:
             raise TransitionError("Ghi chú trống / The note is empty")
         with self.session(user) as s:
             self._check(Action.EDIT_ITEM, commune=self._item_commune(s, item_type, item_id))
-            a = Attachment(item_type=item_type, item_id=item_id, kind="note", text=text.strip(), at=datetime.now(),
-                           user=self._who(user))
+            a = Attachment(
+                item_type=item_type,
+                item_id=item_id,
+                kind="note",
+                text=text.strip(),
+                at=datetime.now(),
+                user=self._who(user),
+            )
             s.add(a)
             s.flush()
             return a.id
 
-    def add_photo(self, item_type: ItemType | str, item_id: int, filename: str, data: bytes, *, user: str | None = None,
-                  caption: str | None = None) -> int:
+    def add_photo(
+        self,
+        item_type: ItemType | str,
+        item_id: int,
+        filename: str,
+        data: bytes,
+        *,
+        user: str | None = None,
+        caption: str | None = None,
+    ) -> int:
         """Keep a photo in the store (JPG, PNG or WEBP, at most 20 MB), so every
         server and every backup has it."""
         import re
@@ -191,13 +255,23 @@ class ItemsMixin:
             raise TransitionError("Ảnh phải là JPG, PNG hoặc WEBP / A photo must be JPG, PNG or WEBP")
         if len(data) > 20 * 1024 * 1024:
             raise TransitionError("Ảnh lớn hơn 20 MB / The photo is larger than 20 MB")
-        if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data[:3] == b"\xff\xd8\xff"
-                or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
+        if not (
+            data.startswith(b"\x89PNG\r\n\x1a\n")
+            or data[:3] == b"\xff\xd8\xff"
+            or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+        ):
             raise TransitionError("Tệp không phải ảnh JPG, PNG hoặc WEBP / The file is not a JPG, PNG or WEBP image")
         with self.session(user) as s:
-            a = Attachment(item_type=item_type, item_id=item_id, kind="photo", text=caption,
-                           filename=re.sub(r"[\x00-\x1f]", "", str(filename))[-300:], path=None,
-                           at=datetime.now(), user=self._who(user))
+            a = Attachment(
+                item_type=item_type,
+                item_id=item_id,
+                kind="photo",
+                text=caption,
+                filename=re.sub(r"[\x00-\x1f]", "", str(filename))[-300:],
+                path=None,
+                at=datetime.now(),
+                user=self._who(user),
+            )
             s.add(a)
             s.flush()
             s.add(AttachmentBlob(attachment_id=a.id, data=bytes(data)))
@@ -206,8 +280,9 @@ class ItemsMixin:
     def photo_bytes(self, attachment_id: int) -> bytes | None:
         """A photo's bytes: from the store, or for a photo kept before 0007 from the data folder."""
         with self.engine.connect() as conn:
-            data = conn.execute(select(AttachmentBlob.data).where(AttachmentBlob.attachment_id == attachment_id)
-                                ).scalar()
+            data = conn.execute(
+                select(AttachmentBlob.data).where(AttachmentBlob.attachment_id == attachment_id)
+            ).scalar()
             if data is not None:
                 return bytes(data)
             path = conn.execute(select(Attachment.path).where(Attachment.id == attachment_id)).scalar()
@@ -219,8 +294,12 @@ class ItemsMixin:
 
     def attachments(self, item_type: ItemType | str, item_id: int) -> pd.DataFrame:
         with self.engine.connect() as conn:
-            return pd.read_sql(select(Attachment).where(Attachment.item_type == item_type,
-                                                        Attachment.item_id == item_id).order_by(Attachment.id), conn)
+            return pd.read_sql(
+                select(Attachment)
+                .where(Attachment.item_type == item_type, Attachment.item_id == item_id)
+                .order_by(Attachment.id),
+                conn,
+            )
 
     _ITEM_MODELS = {ItemType.BLACKSPOT: Blackspot, ItemType.CASE: EncroachmentCase, ItemType.WORK: RemediationWork}
 
@@ -234,12 +313,14 @@ class ItemsMixin:
         return obj.commune
 
     # ------------------------------------------------- soft delete, restore
-    def delete_item(self, item_type: ItemType | str, item_id: int, *, expected_version: int,
-                    user: str | None = None) -> None:
+    def delete_item(
+        self, item_type: ItemType | str, item_id: int, *, expected_version: int, user: str | None = None
+    ) -> None:
         """Soft delete: the row stays (and its history); an admin can restore it."""
         model = self._ITEM_MODELS[item_type]
-        self._edit_flag(model, item_id, expected_version=expected_version, user=user, deleted=True,
-                        action=Action.DELETE_ITEM)
+        self._edit_flag(
+            model, item_id, expected_version=expected_version, user=user, deleted=True, action=Action.DELETE_ITEM
+        )
 
     def restore_item(self, item_type: ItemType | str, item_id: int, *, user: str | None = None) -> None:
         self._check(Action.RESTORE_ITEM)
@@ -256,8 +337,14 @@ class ItemsMixin:
         with self.session() as s:
             for kind, model in self._ITEM_MODELS.items():
                 for obj in s.execute(select(model).where(model.deleted.is_(True))).scalars():
-                    rows.append({"item_type": kind.value, "item_id": obj.id, "updated_by": obj.updated_by,
-                                 "updated_at": obj.updated_at})
+                    rows.append(
+                        {
+                            "item_type": kind.value,
+                            "item_id": obj.id,
+                            "updated_by": obj.updated_by,
+                            "updated_at": obj.updated_at,
+                        }
+                    )
         return pd.DataFrame(rows, columns=["item_type", "item_id", "updated_by", "updated_at"])
 
     def _edit_flag(self, model, item_id, *, expected_version, user, action: Action, **values):

@@ -1,4 +1,5 @@
 """Plans, sections, agencies and the links of items to them."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -24,13 +25,23 @@ class PlansMixin:
         if not draft.sections:
             raise TransitionError("Kế hoạch cần ít nhất một mục nội dung / A plan needs at least one section")
         with self.session(user) as s:
-            plan = Plan(number=draft.number, issued_on=draft.issued_on, issuer=draft.issuer, place=draft.place,
-                        title=draft.title.strip(), period_from=draft.period_from, period_to=draft.period_to,
-                        signer=draft.signer, recipients=list(draft.recipients), targets=list(draft.targets),
-                        updated_by=user)
+            plan = Plan(
+                number=draft.number,
+                issued_on=draft.issued_on,
+                issuer=draft.issuer,
+                place=draft.place,
+                title=draft.title.strip(),
+                period_from=draft.period_from,
+                period_to=draft.period_to,
+                signer=draft.signer,
+                recipients=list(draft.recipients),
+                targets=list(draft.targets),
+                updated_by=user,
+            )
             for i, sec in enumerate(draft.sections):
-                plan.sections.append(PlanSection(position=i, code=sec.code, title=sec.title, text=sec.text,
-                                                 updated_by=user))
+                plan.sections.append(
+                    PlanSection(position=i, code=sec.code, title=sec.title, text=sec.text, updated_by=user)
+                )
             s.add(plan)
             s.flush()
             plan_id = plan.id
@@ -79,12 +90,22 @@ class PlansMixin:
         """The agencies (read once per data version)."""
         return self.read_cached("agencies", lambda: self._frame(Agency), tables=("agency",))
 
-    def link_item(self, item_type: ItemType | str, item_id: int, *, section_id: int | None, lead_agency_id: int | None,
-                  cooperating_agency_ids: list[int] | None = None, user: str | None = None) -> int:
+    def link_item(
+        self,
+        item_type: ItemType | str,
+        item_id: int,
+        *,
+        section_id: int | None,
+        lead_agency_id: int | None,
+        cooperating_agency_ids: list[int] | None = None,
+        user: str | None = None,
+    ) -> int:
         """Link a black spot, case or work to a plan section, a lead agency and
         cooperating agencies (one link per item; a new link replaces the old)."""
         item_type = ItemType(item_type)
-        model = {ItemType.BLACKSPOT: Blackspot, ItemType.CASE: EncroachmentCase, ItemType.WORK: RemediationWork}[item_type]
+        model = {ItemType.BLACKSPOT: Blackspot, ItemType.CASE: EncroachmentCase, ItemType.WORK: RemediationWork}[
+            item_type
+        ]
         coop = sorted({int(a) for a in (cooperating_agency_ids or []) if a is not None and a != lead_agency_id})
         with self.session(user) as s:
             item = s.get(model, item_id)
@@ -96,8 +117,9 @@ class PlansMixin:
             for a in [lead_agency_id, *coop]:
                 if a is not None and s.get(Agency, a) is None:
                     raise NotFoundError(f"Không có cơ quan số {a} / No agency {a}")
-            link = s.execute(select(PlanLink).where(PlanLink.item_type == item_type,
-                                                    PlanLink.item_id == item_id)).scalar_one_or_none()
+            link = s.execute(
+                select(PlanLink).where(PlanLink.item_type == item_type, PlanLink.item_id == item_id)
+            ).scalar_one_or_none()
             if link is None:
                 link = PlanLink(item_type=item_type, item_id=item_id)
                 s.add(link)

@@ -1,4 +1,5 @@
 """Black spots and potential points: saving a screening, reading them, manual flags."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,9 +24,15 @@ class SpotsMixin:
     """Black spots and potential points: saving a screening, reading them, manual flags."""
 
     # -------------------------------------------------------------- black spots
-    def save_screening(self, result: ScreeningResult, *, communes: dict[int, str] | None = None,
-                       geometries: dict[int, object] | None = None, road_ids: dict[str, int] | None = None,
-                       user: str | None = None) -> dict[str, list]:
+    def save_screening(
+        self,
+        result: ScreeningResult,
+        *,
+        communes: dict[int, str] | None = None,
+        geometries: dict[int, object] | None = None,
+        road_ids: dict[str, int] | None = None,
+        user: str | None = None,
+    ) -> dict[str, list]:
         """Write screening results, matching the same rule set's previous spots.
 
         ``communes`` and ``geometries`` give each spot (by its ``spot`` number)
@@ -51,9 +58,18 @@ class SpotsMixin:
         road_ids = road_ids or {}
         diff: dict[str, list] = {"new": [], "grown": [], "changed": [], "unchanged": [], "no_longer_met": []}
         with self.session(user) as s:
-            existing = s.execute(select(Blackspot).where(
-                Blackspot.manual.is_(False), Blackspot.deleted.is_(False), Blackspot.ruleset == result.ruleset.id,
-                Blackspot.kind.in_([SpotKind.BLACK_SPOT, SpotKind.POTENTIAL]))).scalars().all()
+            existing = (
+                s.execute(
+                    select(Blackspot).where(
+                        Blackspot.manual.is_(False),
+                        Blackspot.deleted.is_(False),
+                        Blackspot.ruleset == result.ruleset.id,
+                        Blackspot.kind.in_([SpotKind.BLACK_SPOT, SpotKind.POTENTIAL]),
+                    )
+                )
+                .scalars()
+                .all()
+            )
             by_road: dict[tuple, list[Blackspot]] = {}
             for b in existing:
                 by_road.setdefault((b.kind.value, b.road_code), []).append(b)
@@ -63,31 +79,48 @@ class SpotsMixin:
                 ids = [_py(v) for v in str(rec["crash_ids"]).split(";")]
                 wids = [_py(v) for v in str(rec["window_crash_ids"]).split(";")]
                 values = dict(
-                    road_code=rec["road"], road_id=road_ids.get(rec["road"]), from_m=float(rec["from_m"]),
-                    to_m=float(rec["to_m"]), ruleset=result.ruleset.id, tests=rec["tests"],
-                    test_labels=rec["test_labels"], window_start=pd.Timestamp(rec["window_start"]).date(),
-                    window_end=pd.Timestamp(rec["window_end"]).date(), n_crashes=int(rec["n_crashes"]),
-                    deaths=int(rec["deaths"]), injured=int(rec["injured"]), epdo=float(rec["epdo"]),
+                    road_code=rec["road"],
+                    road_id=road_ids.get(rec["road"]),
+                    from_m=float(rec["from_m"]),
+                    to_m=float(rec["to_m"]),
+                    ruleset=result.ruleset.id,
+                    tests=rec["tests"],
+                    test_labels=rec["test_labels"],
+                    window_start=pd.Timestamp(rec["window_start"]).date(),
+                    window_end=pd.Timestamp(rec["window_end"]).date(),
+                    n_crashes=int(rec["n_crashes"]),
+                    deaths=int(rec["deaths"]),
+                    injured=int(rec["injured"]),
+                    epdo=float(rec["epdo"]),
                     n_windows=int(rec.get("n_windows") or 1),
                     window_m=float(rec["window_m"]) if pd.notna(rec.get("window_m")) else None,
-                    crash_ids=ids, window_crash_ids=wids, still_qualifies=True, last_run_at=now,
+                    crash_ids=ids,
+                    window_crash_ids=wids,
+                    still_qualifies=True,
+                    last_run_at=now,
                     commune=commune_of.get(int(rec["spot"])),
-                    geom=geoms.get(int(rec["spot"])), updated_by=user)
+                    geom=geoms.get(int(rec["spot"])),
+                    updated_by=user,
+                )
                 match = None
                 for b in by_road.get((rec["kind"], rec["road"]), []):
                     if b.id not in seen and b.from_m <= values["to_m"] + 1 and b.to_m >= values["from_m"] - 1:
                         match = b
                         break
                 if match is None:
-                    b = Blackspot(kind=SpotKind(rec["kind"]), status=BlackspotStatus.CANDIDATE,
-                                  first_detected_at=now, **values)
+                    b = Blackspot(
+                        kind=SpotKind(rec["kind"]), status=BlackspotStatus.CANDIDATE, first_detected_at=now, **values
+                    )
                     s.add(b)
                     created.append(b)
                     continue
                 seen.add(match.id)
                 before = _spot_summary(match)
-                grown = (values["from_m"] < match.from_m - 0.5 or values["to_m"] > match.to_m + 0.5
-                         or len(set(ids) - set(match.crash_ids or [])) > 0)
+                grown = (
+                    values["from_m"] < match.from_m - 0.5
+                    or values["to_m"] > match.to_m + 0.5
+                    or len(set(ids) - set(match.crash_ids or [])) > 0
+                )
                 changed = False
                 for k, v in values.items():
                     if k in ("last_run_at", "updated_by", "geom"):
@@ -119,9 +152,11 @@ class SpotsMixin:
 
     def blackspots_frame(self, *, kind: str | None = None, include_deleted: bool = False) -> pd.DataFrame:
         """The spots, best first (each selection read once per data version)."""
-        return self.read_cached(f"spots:{kind}:{include_deleted}",
-                                lambda: self._blackspots_read(kind=kind, include_deleted=include_deleted),
-                                tables=("blackspot",))
+        return self.read_cached(
+            f"spots:{kind}:{include_deleted}",
+            lambda: self._blackspots_read(kind=kind, include_deleted=include_deleted),
+            tables=("blackspot",),
+        )
 
     def _blackspots_read(self, *, kind: str | None, include_deleted: bool) -> pd.DataFrame:
         q = select(Blackspot)
@@ -133,8 +168,10 @@ class SpotsMixin:
             rows = s.execute(q.order_by(Blackspot.epdo.desc(), Blackspot.id)).scalars().all()
             recs = []
             for b in rows:
-                recs.append({c.key: getattr(b, c.key) for c in Blackspot.__table__.columns if c.key != "geom"}
-                            | {"geometry": b.geom})
+                recs.append(
+                    {c.key: getattr(b, c.key) for c in Blackspot.__table__.columns if c.key != "geom"}
+                    | {"geometry": b.geom}
+                )
         df = pd.DataFrame(recs)
         if not df.empty:
             df["kind"] = df["kind"].map(lambda v: v.value)
@@ -148,17 +185,34 @@ class SpotsMixin:
                 raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
             return b
 
-    def flag_potential_point(self, *, lon: float, lat: float, reason: str, road_code: str | None = None,
-                             chainage_m: float | None = None, user: str | None = None,
-                             commune: str | None = None) -> int:
+    def flag_potential_point(
+        self,
+        *,
+        lon: float,
+        lat: float,
+        reason: str,
+        road_code: str | None = None,
+        chainage_m: float | None = None,
+        user: str | None = None,
+        commune: str | None = None,
+    ) -> int:
         """A potential crash point flagged by hand (unsafe road features)."""
         if not reason or not reason.strip():
             raise TransitionError("Cần ghi lý do / A reason is required")
         self._check(Action.CREATE_ITEM, commune=commune)
         with self.session(user) as s:
-            b = Blackspot(kind=SpotKind.POTENTIAL, status=BlackspotStatus.CANDIDATE, manual=True,
-                          manual_reason=reason.strip(), road_code=road_code, from_m=chainage_m, to_m=chainage_m,
-                          commune=commune, geom=shapely.Point(lon, lat), updated_by=user)
+            b = Blackspot(
+                kind=SpotKind.POTENTIAL,
+                status=BlackspotStatus.CANDIDATE,
+                manual=True,
+                manual_reason=reason.strip(),
+                road_code=road_code,
+                from_m=chainage_m,
+                to_m=chainage_m,
+                commune=commune,
+                geom=shapely.Point(lon, lat),
+                updated_by=user,
+            )
             s.add(b)
             s.flush()
             return b.id
@@ -166,8 +220,19 @@ class SpotsMixin:
 
 def _spot_summary(b: Blackspot) -> dict:
     """A spot as a screen's report names it."""
-    return {"id": b.id, "kind": b.kind.value if hasattr(b.kind, "value") else b.kind, "road": b.road_code,
-            "from_m": b.from_m, "to_m": b.to_m, "n_crashes": b.n_crashes, "deaths": b.deaths, "injured": b.injured,
-            "tests": b.tests, "n_windows": b.n_windows, "window_m": b.window_m,
-            "window_start": str(b.window_start) if b.window_start else None,
-            "window_end": str(b.window_end) if b.window_end else None, "status": getattr(b.status, "value", b.status)}
+    return {
+        "id": b.id,
+        "kind": b.kind.value if hasattr(b.kind, "value") else b.kind,
+        "road": b.road_code,
+        "from_m": b.from_m,
+        "to_m": b.to_m,
+        "n_crashes": b.n_crashes,
+        "deaths": b.deaths,
+        "injured": b.injured,
+        "tests": b.tests,
+        "n_windows": b.n_windows,
+        "window_m": b.window_m,
+        "window_start": str(b.window_start) if b.window_start else None,
+        "window_end": str(b.window_end) if b.window_end else None,
+        "status": getattr(b.status, "value", b.status),
+    }

@@ -1,4 +1,5 @@
 """Engines, sessions, migrations and the audit trail of the store."""
+
 from __future__ import annotations
 
 import threading
@@ -51,8 +52,9 @@ def _engine_for(url: str) -> Engine:
             cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=settings.DB_POOL_SIZE,
-                               max_overflow=settings.DB_MAX_OVERFLOW)
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_size=settings.DB_POOL_SIZE, max_overflow=settings.DB_MAX_OVERFLOW
+        )
     return engine
 
 
@@ -155,8 +157,16 @@ def _audit(session: Session, flush_context) -> None:
                 action_name = "delete" if changes["deleted"][1] else "restore"
             else:
                 action_name = action
-            rows.append({"at": datetime.now(), "user": user, "table_name": obj.__tablename__,
-                         "row_id": getattr(obj, "id", None), "action": action_name, "changes": changes,
-                         "os_user": OS_USER})
+            rows.append(
+                {
+                    "at": datetime.now(),
+                    "user": user,
+                    "table_name": obj.__tablename__,
+                    "row_id": getattr(obj, "id", None),
+                    "action": action_name,
+                    "changes": changes,
+                    "os_user": OS_USER,
+                }
+            )
     if rows:
         session.connection().execute(insert(AuditLog), rows)

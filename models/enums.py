@@ -1,5 +1,6 @@
 """Statuses and kinds, as enums with Vietnamese and English labels. Which status
 may follow which is a rule of the services (``services/lifecycle.py``)."""
+
 from __future__ import annotations
 
 import enum

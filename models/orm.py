@@ -5,22 +5,37 @@ Every editable row carries ``version`` for optimistic locking: SQLAlchemy adds
 first. Geometries are WGS 84; crash points also keep ``lon``/``lat`` columns so
 that large loads need no geometry parsing.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, Enum, Float, ForeignKey, Index, Integer, LargeBinary,
-                        String, Text, UniqueConstraint, func)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
-from models.enums import (AdminLevel, BatchStatus, BlackspotStatus, CaseStatus, ItemType, SpotKind,
-                          WorkStatus)
+from models.enums import AdminLevel, BatchStatus, BlackspotStatus, CaseStatus, ItemType, SpotKind, WorkStatus
 from models.types import Geometry
 
 
 def _enum(cls):
-    return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32,
-                validate_strings=True)
+    return Enum(
+        cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32, validate_strings=True
+    )
 
 
 class Base(DeclarativeBase):
@@ -83,8 +98,10 @@ class ImportBatch(Base):
 
 class Crash(Versioned, Base):
     __tablename__ = "crash"
-    __table_args__ = (UniqueConstraint("dedup_key", name="uq_crash_dedup_key"),
-                      Index("ix_crash_road_chainage", "road_id", "chainage_m"))
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_crash_dedup_key"),
+        Index("ix_crash_road_chainage", "road_id", "chainage_m"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(32))
     source_id: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -154,8 +171,9 @@ class Plan(Versioned, Base):
     signer: Mapped[str | None] = mapped_column(String(200))
     recipients: Mapped[list | None] = mapped_column(JSON)
     targets: Mapped[list | None] = mapped_column(JSON)
-    sections: Mapped[list["PlanSection"]] = relationship(back_populates="plan", cascade="all, delete-orphan",
-                                                        order_by="PlanSection.position")
+    sections: Mapped[list["PlanSection"]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanSection.position"
+    )
 
 
 class PlanSection(Versioned, Base):
@@ -190,8 +208,8 @@ class Blackspot(Versioned, Base):
     deaths: Mapped[int] = mapped_column(Integer, default=0)
     injured: Mapped[int] = mapped_column(Integer, default=0)
     epdo: Mapped[float] = mapped_column(Float, default=0.0)
-    n_windows: Mapped[int | None] = mapped_column(Integer)      # qualifying windows the spot chains
-    window_m: Mapped[float | None] = mapped_column(Float)       # the window (segment) length it was screened with
+    n_windows: Mapped[int | None] = mapped_column(Integer)  # qualifying windows the spot chains
+    window_m: Mapped[float | None] = mapped_column(Float)  # the window (segment) length it was screened with
     crash_ids: Mapped[list | None] = mapped_column(JSON)
     window_crash_ids: Mapped[list | None] = mapped_column(JSON)
     manual: Mapped[bool] = mapped_column(Boolean, default=False)

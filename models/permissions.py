@@ -7,6 +7,7 @@ write. The store enforces it, so the UI and the CLI get the same refusals.
 >>> allowed(Principal("an", Role.VIEWER), Action.EDIT_ITEM)
 False
 """
+
 from __future__ import annotations
 
 import enum
@@ -17,13 +18,13 @@ from models.enums import Role
 
 
 class Action(str, enum.Enum):
-    EDIT_ITEM = "edit_item"            # status, notes, photos, links of a spot, case or work
-    CREATE_ITEM = "create_item"        # record a case, create a work, flag a potential point
-    DELETE_ITEM = "delete_item"        # soft delete
-    RESTORE_ITEM = "restore_item"      # undo a soft delete
-    IMPORT = "import"                  # crash, road, boundary files; undo a batch
-    SCREEN = "screen"                  # re-run the black-spot screening
-    MANAGE_PLANS = "manage_plans"      # plans, sections, agencies
+    EDIT_ITEM = "edit_item"  # status, notes, photos, links of a spot, case or work
+    CREATE_ITEM = "create_item"  # record a case, create a work, flag a potential point
+    DELETE_ITEM = "delete_item"  # soft delete
+    RESTORE_ITEM = "restore_item"  # undo a soft delete
+    IMPORT = "import"  # crash, road, boundary files; undo a batch
+    SCREEN = "screen"  # re-run the black-spot screening
+    MANAGE_PLANS = "manage_plans"  # plans, sections, agencies
     MANAGE_USERS = "manage_users"
     MANAGE_RULES = "manage_rules"
 
@@ -33,16 +34,24 @@ class Action(str, enum.Enum):
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.VIEWER: frozenset(),
     Role.COMMUNE_EDITOR: frozenset({Action.EDIT_ITEM, Action.CREATE_ITEM, Action.IMPORT}),
-    Role.COMMITTEE_EDITOR: frozenset({Action.EDIT_ITEM, Action.CREATE_ITEM, Action.DELETE_ITEM, Action.IMPORT,
-                                      Action.SCREEN}),
+    Role.COMMITTEE_EDITOR: frozenset(
+        {Action.EDIT_ITEM, Action.CREATE_ITEM, Action.DELETE_ITEM, Action.IMPORT, Action.SCREEN}
+    ),
     Role.ADMIN: frozenset(Action),
 }
 COMMUNE_SCOPED = {Action.EDIT_ITEM, Action.CREATE_ITEM, Action.IMPORT}
 
-_ACTION_VI = {Action.EDIT_ITEM: "sửa", Action.CREATE_ITEM: "tạo mới", Action.DELETE_ITEM: "xóa",
-              Action.RESTORE_ITEM: "khôi phục", Action.IMPORT: "nhập dữ liệu", Action.SCREEN: "rà soát điểm đen",
-              Action.MANAGE_PLANS: "quản lý kế hoạch, cơ quan", Action.MANAGE_USERS: "quản lý tài khoản",
-              Action.MANAGE_RULES: "quản lý bộ quy tắc"}
+_ACTION_VI = {
+    Action.EDIT_ITEM: "sửa",
+    Action.CREATE_ITEM: "tạo mới",
+    Action.DELETE_ITEM: "xóa",
+    Action.RESTORE_ITEM: "khôi phục",
+    Action.IMPORT: "nhập dữ liệu",
+    Action.SCREEN: "rà soát điểm đen",
+    Action.MANAGE_PLANS: "quản lý kế hoạch, cơ quan",
+    Action.MANAGE_USERS: "quản lý tài khoản",
+    Action.MANAGE_RULES: "quản lý bộ quy tắc",
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,9 @@ def check(p: Principal, action: Action, *, commune: str | None = None) -> None:
         raise PermissionDenied(
             f"Tài khoản {p.username} chỉ được {_ACTION_VI[action]} mục của xã {p.commune}; mục này thuộc "
             f"{commune or '(chưa rõ xã)'} / User {p.username} may only {action.value} items of {p.commune}; this item "
-            f"belongs to {commune or '(no commune)'}")
+            f"belongs to {commune or '(no commune)'}"
+        )
     raise PermissionDenied(
         f"Vai trò '{p.role.vi}' của {p.username} không được {_ACTION_VI[action]} / Role '{p.role.en}' of "
-        f"{p.username} may not {action.value}")
+        f"{p.username} may not {action.value}"
+    )

@@ -7,6 +7,7 @@ written in the audit log with its user, and every write is checked against
 the acting user's role (``Store.with_principal``). The parts live in one
 module each (``models/_store_*.py``); this class puts them together.
 """
+
 from __future__ import annotations
 
 from models._store_accounts import AccountsMixin

@@ -1,5 +1,6 @@
 """A geometry column type for both back-ends: PostGIS ``geometry(TYPE, 4326)``
 on PostgreSQL, WKB bytes in a BLOB on SQLite. Values are shapely geometries."""
+
 from __future__ import annotations
 
 import shapely

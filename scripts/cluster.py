@@ -25,6 +25,7 @@ PostgreSQL on this machine (created, migrated and given the demo data when
 empty). The run files (nginx's configuration, its logs, the processes' logs)
 are in ``--run-dir`` (default ``data/cluster``). Ctrl-C stops everything.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -103,8 +104,16 @@ def nginx_conf(*, run_dir: Path, ports: list[int], host: str, port: int, upload_
     """nginx's configuration for the processes on ``ports`` (loopback)."""
     user = "user www-data;" if os.geteuid() == 0 else ""  # its workers never run as root
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in ports)
-    return NGINX_CONF.format(n=len(ports), run=run_dir, user=user, servers=servers, host=host, port=port,
-                             upload_mb=upload_mb, cookie=ROUTE_COOKIE)
+    return NGINX_CONF.format(
+        n=len(ports),
+        run=run_dir,
+        user=user,
+        servers=servers,
+        host=host,
+        port=port,
+        upload_mb=upload_mb,
+        cookie=ROUTE_COOKIE,
+    )
 
 
 def _wait_for(url: str, procs: list[subprocess.Popen], timeout_s: float) -> None:
@@ -116,8 +125,10 @@ def _wait_for(url: str, procs: list[subprocess.Popen], timeout_s: float) -> None
         except OSError:
             dead = [p for p in procs if p.poll() is not None]
             if dead or time.monotonic() > deadline:
-                raise RuntimeError(f"{url} không trả lời / did not answer"
-                                   + (f" (process exited with {dead[0].returncode})" if dead else "")) from None
+                raise RuntimeError(
+                    f"{url} không trả lời / did not answer"
+                    + (f" (process exited with {dead[0].returncode})" if dead else "")
+                ) from None
             time.sleep(0.3)
 
 
@@ -134,10 +145,12 @@ def check_connections(database_url: str, *, processes: int, pool: int, overflow:
     finally:
         engine.dispose()
     if most > allowed - PG_MARGIN:
-        raise ValueError(f"{processes} tiến trình × ({pool} + {overflow}) = {most} kết nối, nhưng PostgreSQL chỉ cho "
-                         f"{allowed} (giữ {PG_MARGIN}) / {processes} processes × ({pool} + {overflow}) = {most} "
-                         f"connections, but PostgreSQL allows {allowed} (keeping {PG_MARGIN}): lower --pool/--overflow "
-                         f"or raise max_connections")
+        raise ValueError(
+            f"{processes} tiến trình × ({pool} + {overflow}) = {most} kết nối, nhưng PostgreSQL chỉ cho "
+            f"{allowed} (giữ {PG_MARGIN}) / {processes} processes × ({pool} + {overflow}) = {most} "
+            f"connections, but PostgreSQL allows {allowed} (keeping {PG_MARGIN}): lower --pool/--overflow "
+            f"or raise max_connections"
+        )
     return most
 
 
@@ -162,15 +175,27 @@ def local_store() -> str:
 
 
 @contextmanager
-def running(database_url: str, *, processes: int = 2, port: int = 8500, host: str = "127.0.0.1",
-            first_port: int = 8511, ports: list[int] | None = None, run_dir: Path | None = None, pool: int = 5,
-            overflow: int = 5, timeout_s: float = 90):
+def running(
+    database_url: str,
+    *,
+    processes: int = 2,
+    port: int = 8500,
+    host: str = "127.0.0.1",
+    first_port: int = 8511,
+    ports: list[int] | None = None,
+    run_dir: Path | None = None,
+    pool: int = 5,
+    overflow: int = 5,
+    timeout_s: float = 90,
+):
     """Start the cluster (the processes on ``ports``, by default
     ``first_port`` and the next ones); yield ``(proxy URL, [process URLs],
     run folder)``; stop it all after."""
     if not database_url.startswith("postgresql"):
-        raise ValueError("Cụm tiến trình dùng chung một kho PostgreSQL/PostGIS (DATABASE_URL=postgresql+psycopg://…) "
-                         "/ The processes share one PostgreSQL/PostGIS store (DATABASE_URL=postgresql+psycopg://…)")
+        raise ValueError(
+            "Cụm tiến trình dùng chung một kho PostgreSQL/PostGIS (DATABASE_URL=postgresql+psycopg://…) "
+            "/ The processes share one PostgreSQL/PostGIS store (DATABASE_URL=postgresql+psycopg://…)"
+        )
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         raise FileNotFoundError("Cần nginx (apt-get install nginx) / nginx is needed (apt-get install nginx)")
@@ -184,28 +209,57 @@ def running(database_url: str, *, processes: int = 2, port: int = 8500, host: st
             shutil.chown(sub, "www-data")
     ports = list(ports) if ports else [first_port + i for i in range(processes)]
     # one cookie secret for all: a browser's cookies are valid on every process
-    env = dict(os.environ, DATABASE_URL=database_url, BLACKSPOT_DB_POOL_SIZE=str(pool),
-               BLACKSPOT_DB_MAX_OVERFLOW=str(overflow), STREAMLIT_SERVER_COOKIE_SECRET=secrets.token_hex(32))
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        BLACKSPOT_DB_POOL_SIZE=str(pool),
+        BLACKSPOT_DB_MAX_OVERFLOW=str(overflow),
+        STREAMLIT_SERVER_COOKIE_SECRET=secrets.token_hex(32),
+    )
     procs: list[subprocess.Popen] = []
     try:
         for p in ports:
             log = open(run_dir / f"streamlit-{p}.log", "wb")
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(p),
-                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "streamlit",
+                        "run",
+                        str(ROOT / "app.py"),
+                        "--server.port",
+                        str(p),
+                        "--server.address",
+                        "127.0.0.1",
+                        "--server.headless",
+                        "true",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         backends = [f"http://127.0.0.1:{p}" for p in ports]
         for b in backends:
             _wait_for(b + "/_stcore/health", procs, timeout_s)
         from settings import MAX_UPLOAD_MB
 
         conf = run_dir / "nginx.conf"
-        conf.write_text(nginx_conf(run_dir=run_dir, ports=ports, host=host, port=port, upload_mb=int(MAX_UPLOAD_MB)),
-                        encoding="utf-8")
+        conf.write_text(
+            nginx_conf(run_dir=run_dir, ports=ports, host=host, port=port, upload_mb=int(MAX_UPLOAD_MB)),
+            encoding="utf-8",
+        )
         for name in ("nginx-access.log", "nginx-error.log"):
             (run_dir / name).unlink(missing_ok=True)
-        procs.append(subprocess.Popen([nginx, "-p", str(run_dir), "-c", str(conf), "-g", "daemon off;"],
-                                      stdout=subprocess.DEVNULL, stderr=open(run_dir / "nginx-stderr.log", "wb")))
+        procs.append(
+            subprocess.Popen(
+                [nginx, "-p", str(run_dir), "-c", str(conf), "-g", "daemon off;"],
+                stdout=subprocess.DEVNULL,
+                stderr=open(run_dir / "nginx-stderr.log", "wb"),
+            )
+        )
         proxy = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
         _wait_for(proxy + "/_stcore/health", procs, timeout_s)
         yield proxy, backends, run_dir
@@ -248,8 +302,16 @@ def main(argv: list[str] | None = None) -> int:
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     try:
-        with running(url, processes=args.processes, port=args.port, host=args.host, first_port=args.first_port,
-                     run_dir=args.run_dir, pool=args.pool, overflow=args.overflow) as (proxy, backends, run_dir):
+        with running(
+            url,
+            processes=args.processes,
+            port=args.port,
+            host=args.host,
+            first_port=args.first_port,
+            run_dir=args.run_dir,
+            pool=args.pool,
+            overflow=args.overflow,
+        ) as (proxy, backends, run_dir):
             print(f"{args.processes} tiến trình / processes: {', '.join(backends)}")
             print(f"Mở / Open: {proxy}  (Ctrl-C: dừng / stop; nhật ký / logs: {run_dir})", flush=True)
             while not stop:

@@ -1,6 +1,7 @@
 """Render the documents a committee sends up (the Tờ trình and a hồ sơ điểm
 đen) from a fresh demo store, through LibreOffice to PDF and pdftoppm to PNG,
 into docs/screenshots for the README. Run by ``make screenshots``."""
+
 from __future__ import annotations
 
 import shutil
@@ -32,12 +33,15 @@ def main() -> int:
         if spots.empty:
             print("Kho mẫu không có điểm đen / The demo store has no black spots", file=sys.stderr)
             return 2
-        for name, docx in (("proposal", proposal(store, ids, proposal_info(store, ids, on=date.today()))),
-                           ("dossier", dossier(store, ids[0]))):
+        for name, docx in (
+            ("proposal", proposal(store, ids, proposal_info(store, ids, on=date.today()))),
+            ("dossier", dossier(store, ids[0])),
+        ):
             pdf = Path(d) / f"{name}.pdf"
             pdf.write_bytes(to_pdf(docx))
-            subprocess.run(["pdftoppm", "-r", "70", "-f", "1", "-l", "2", "-png", str(pdf), str(out / name)],
-                           check=True)
+            subprocess.run(
+                ["pdftoppm", "-r", "70", "-f", "1", "-l", "2", "-png", str(pdf), str(out / name)], check=True
+            )
             for png in sorted(out.glob(f"{name}-*.png")):  # proposal-1.png → proposal_page1.png
                 png.replace(out / f"{name}_page{int(png.stem.rsplit('-', 1)[1])}.png")
     print(f"→ {out}")

@@ -10,6 +10,7 @@ store; the GDP per capita, its year and the discount rate come from the
 organisation's settings; the factors per work type from
 ``settings.CMF_FILE``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,8 +20,17 @@ import numpy as np
 import pandas as pd
 
 import settings
-from geo.appraisal import (SERIOUS_INJURY_SHARE, VN_GDP_SOURCE, VSL_GDP_MULTIPLE, Selection, appraise, cmf_table,
-                           crash_costs, eb_rate, select_within_budget)
+from geo.appraisal import (
+    SERIOUS_INJURY_SHARE,
+    VN_GDP_SOURCE,
+    VSL_GDP_MULTIPLE,
+    Selection,
+    appraise,
+    cmf_table,
+    crash_costs,
+    eb_rate,
+    select_within_budget,
+)
 from geo.evaluation import segment_counts
 from models.enums import WorkStatus
 from models.store import Store
@@ -31,27 +41,51 @@ NOT_STARTED = (WorkStatus.PROPOSED.value, WorkStatus.APPROVED.value)
 #: Years of crash data behind each site's expected crashes (at most).
 YEARS = 3.0
 
-RESULT_COLUMNS = ["id", "name", "work_type", "status", "blackspot_id", "road_code", "from_m", "to_m", "cost_vnd",
-                  "crashes_observed", "years_observed", "crashes_per_year", "eb", "cmf", "life_years",
-                  "avoided_crashes", "avoided_deaths", "avoided_injured", "annual_benefit_vnd", "pv_benefit_vnd",
-                  "npv_vnd", "bcr", "rank"]
+RESULT_COLUMNS = [
+    "id",
+    "name",
+    "work_type",
+    "status",
+    "blackspot_id",
+    "road_code",
+    "from_m",
+    "to_m",
+    "cost_vnd",
+    "crashes_observed",
+    "years_observed",
+    "crashes_per_year",
+    "eb",
+    "cmf",
+    "life_years",
+    "avoided_crashes",
+    "avoided_deaths",
+    "avoided_injured",
+    "annual_benefit_vnd",
+    "pv_benefit_vnd",
+    "npv_vnd",
+    "bcr",
+    "rank",
+]
 
 
 @dataclass
 class Appraisal:
     """The ranked works, the assumptions behind them and the factor table."""
 
-    table: pd.DataFrame                   # RESULT_COLUMNS, rank 1 first
+    table: pd.DataFrame  # RESULT_COLUMNS, rank 1 first
     assumptions: dict[str, Any]
     cmf: pd.DataFrame
-    selection: Selection | None = None    # set by :func:`within_budget`
+    selection: Selection | None = None  # set by :func:`within_budget`
     notes: list[str] = field(default_factory=list)
 
 
 def _sites(works: pd.DataFrame, spots: pd.DataFrame) -> pd.DataFrame:
     """Road, from_m, to_m of each work's site: its spot's stretch, else its own."""
-    s = spots.set_index("id")[["road_code", "from_m", "to_m"]] if len(spots) else pd.DataFrame(
-        columns=["road_code", "from_m", "to_m"])
+    s = (
+        spots.set_index("id")[["road_code", "from_m", "to_m"]]
+        if len(spots)
+        else pd.DataFrame(columns=["road_code", "from_m", "to_m"])
+    )
     sid = works["blackspot_id"]
     linked = sid.notna() & sid.isin(s.index)
     site = works[["road_code", "from_m", "to_m"]].copy()
@@ -70,15 +104,26 @@ def site_rates(store: Store, works: pd.DataFrame, *, years: float = YEARS) -> pd
     recorded damage per crash at the site (the store's when the site has
     none)."""
     crashes = store.crashes_frame()
-    out = pd.DataFrame(index=works.index, data={
-        "crashes_observed": 0, "years_observed": np.nan, "crashes_per_year": 0.0, "eb": False,
-        "deaths_per_crash": 0.0, "injured_per_crash": 0.0, "damage_per_crash": 0.0})
+    out = pd.DataFrame(
+        index=works.index,
+        data={
+            "crashes_observed": 0,
+            "years_observed": np.nan,
+            "crashes_per_year": 0.0,
+            "eb": False,
+            "deaths_per_crash": 0.0,
+            "injured_per_crash": 0.0,
+            "damage_per_crash": 0.0,
+        },
+    )
     if crashes.empty or works.empty:
         return out
     t = pd.to_datetime(crashes["occurred_at"])
     end = t.max().normalize() + pd.Timedelta(days=1)
-    start = max(t.min().normalize(), end - pd.DateOffset(years=int(years)) if float(years).is_integer()
-                else end - pd.Timedelta(days=365.25 * years))
+    start = max(
+        t.min().normalize(),
+        end - pd.DateOffset(years=int(years)) if float(years).is_integer() else end - pd.Timedelta(days=365.25 * years),
+    )
     period = crashes.loc[(t >= start) & (t < end)]
     span = max((end - start).days, 1) / 365.25
     out["years_observed"] = span
@@ -100,16 +145,19 @@ def site_rates(store: Store, works: pd.DataFrame, *, years: float = YEARS) -> pd
         if net is not None:
             seg = max(settings.EB_SEGMENT_M, float(hi - lo) or 1.0)
             if seg not in refs:
-                refs[seg] = segment_counts(net.index_of(road), ch, road_start=net.km_start, road_length=net.lengths,
-                                           segment_m=seg)
+                refs[seg] = segment_counts(
+                    net.index_of(road), ch, road_start=net.km_start, road_length=net.lengths, segment_m=seg
+                )
             ref = refs[seg]
         out.loc[i, "crashes_observed"] = n
         out.loc[i, "crashes_per_year"] = eb_rate(n, ref, years=span)
         out.loc[i, "eb"] = ref is not None and len(ref) > 1
         if n:
             out.loc[i, ["deaths_per_crash", "injured_per_crash", "damage_per_crash"]] = [
-                period["deaths"].to_numpy()[at].sum() / n, period["injured"].to_numpy()[at].sum() / n,
-                dmg.to_numpy()[at].sum() / n]
+                period["deaths"].to_numpy()[at].sum() / n,
+                period["injured"].to_numpy()[at].sum() / n,
+                dmg.to_numpy()[at].sum() / n,
+            ]
         else:
             out.loc[i, ["deaths_per_crash", "injured_per_crash", "damage_per_crash"]] = list(overall)
     return out
@@ -119,15 +167,27 @@ def assumptions(store: Store) -> dict[str, Any]:
     """GDP per capita and its year, VSL, serious-injury cost, discount rate, from the organisation's settings."""
     org = load_organisation(store)
     costs = crash_costs(org.gdp_per_capita_vnd)
-    return {"gdp_per_capita_vnd": float(org.gdp_per_capita_vnd), "gdp_year": int(org.gdp_year),
-            "gdp_default_source": VN_GDP_SOURCE, "vsl_gdp_multiple": VSL_GDP_MULTIPLE,
-            "vsl_vnd": float(costs["death"]), "serious_injury_share": SERIOUS_INJURY_SHARE,
-            "serious_injury_vnd": float(costs["injured"]), "discount_rate": float(org.discount_rate_pct) / 100.0,
-            "years_of_data": YEARS, "cmf_file": str(settings.CMF_FILE)}
+    return {
+        "gdp_per_capita_vnd": float(org.gdp_per_capita_vnd),
+        "gdp_year": int(org.gdp_year),
+        "gdp_default_source": VN_GDP_SOURCE,
+        "vsl_gdp_multiple": VSL_GDP_MULTIPLE,
+        "vsl_vnd": float(costs["death"]),
+        "serious_injury_share": SERIOUS_INJURY_SHARE,
+        "serious_injury_vnd": float(costs["injured"]),
+        "discount_rate": float(org.discount_rate_pct) / 100.0,
+        "years_of_data": YEARS,
+        "cmf_file": str(settings.CMF_FILE),
+    }
 
 
-def appraise_works(store: Store, *, statuses: tuple[str, ...] | None = NOT_STARTED,
-                   work_ids: list[int] | None = None, years: float = YEARS) -> Appraisal:
+def appraise_works(
+    store: Store,
+    *,
+    statuses: tuple[str, ...] | None = NOT_STARTED,
+    work_ids: list[int] | None = None,
+    years: float = YEARS,
+) -> Appraisal:
     """The ranked appraisal of the store's works (default: those not started;
     ``work_ids`` a given list; ``statuses=None`` every status)."""
     works = store.works_frame()
@@ -142,13 +202,16 @@ def appraise_works(store: Store, *, statuses: tuple[str, ...] | None = NOT_START
     if works.empty:
         return Appraisal(pd.DataFrame(columns=RESULT_COLUMNS), a, cmf)
     rates = site_rates(store, works, years=years)
-    table = appraise(works.join(rates), cmf, costs=crash_costs(a["gdp_per_capita_vnd"]),
-                     discount_rate=a["discount_rate"])
+    table = appraise(
+        works.join(rates), cmf, costs=crash_costs(a["gdp_per_capita_vnd"]), discount_rate=a["discount_rate"]
+    )
     notes = []
     if not table["eb"].all():
-        notes.append("Một số công trình chưa có vị trí trên tuyến hoặc chưa có mạng đường: số vụ dự kiến là số vụ "
-                     "thực tế, không hiệu chỉnh Bayes / Some works have no site on a road, or there is no road "
-                     "network: their expected crashes are the observed ones, without the Bayes correction")
+        notes.append(
+            "Một số công trình chưa có vị trí trên tuyến hoặc chưa có mạng đường: số vụ dự kiến là số vụ "
+            "thực tế, không hiệu chỉnh Bayes / Some works have no site on a road, or there is no road "
+            "network: their expected crashes are the observed ones, without the Bayes correction"
+        )
     return Appraisal(table[RESULT_COLUMNS], a, cmf, notes=notes)
 
 
@@ -156,8 +219,9 @@ def within_budget(appraisal: Appraisal, budget_vnd: float) -> Appraisal:
     """The works that avoid the most crash cost (total PV of benefits) within
     ``budget_vnd``: ``selected`` added to the table and the selection kept."""
     t = appraisal.table.copy()
-    sel = select_within_budget(t["cost_vnd"].to_numpy(dtype=float), t["pv_benefit_vnd"].to_numpy(dtype=float),
-                               float(budget_vnd))
+    sel = select_within_budget(
+        t["cost_vnd"].to_numpy(dtype=float), t["pv_benefit_vnd"].to_numpy(dtype=float), float(budget_vnd)
+    )
     t["selected"] = sel.chosen
     return Appraisal(t, appraisal.assumptions, appraisal.cmf, sel, appraisal.notes)
 
@@ -168,11 +232,17 @@ def totals(appraisal: Appraisal) -> dict[str, float]:
     chosen = t.loc[t["selected"]] if "selected" in t else t.iloc[0:0]
     cost = float(chosen["cost_vnd"].sum())
     pv = float(chosen["pv_benefit_vnd"].sum())
-    return {"budget_vnd": appraisal.selection.budget if appraisal.selection else 0.0, "n_works": int(len(chosen)),
-            "cost_vnd": cost, "pv_benefit_vnd": pv, "npv_vnd": pv - cost, "bcr": pv / cost if cost else float("nan"),
-            "avoided_crashes": float(chosen["avoided_crashes"].sum()),
-            "avoided_deaths": float(chosen["avoided_deaths"].sum()),
-            "avoided_injured": float(chosen["avoided_injured"].sum())}
+    return {
+        "budget_vnd": appraisal.selection.budget if appraisal.selection else 0.0,
+        "n_works": int(len(chosen)),
+        "cost_vnd": cost,
+        "pv_benefit_vnd": pv,
+        "npv_vnd": pv - cost,
+        "bcr": pv / cost if cost else float("nan"),
+        "avoided_crashes": float(chosen["avoided_crashes"].sum()),
+        "avoided_deaths": float(chosen["avoided_deaths"].sum()),
+        "avoided_injured": float(chosen["avoided_injured"].sum()),
+    }
 
 
 def spot_benefits(store: Store, spot_ids: list[int]) -> pd.DataFrame:
@@ -190,8 +260,9 @@ def spot_benefits(store: Store, spot_ids: list[int]) -> pd.DataFrame:
         return empty
     t = appraise_works(store, work_ids=ids).table
     t = t.loc[t["cost_vnd"].notna() & (t["cost_vnd"] > 0)]
-    g = t.groupby(t["blackspot_id"].astype(int)).agg(pv_benefit_vnd=("pv_benefit_vnd", "sum"),
-                                                     cost_vnd=("cost_vnd", "sum"))
+    g = t.groupby(t["blackspot_id"].astype(int)).agg(
+        pv_benefit_vnd=("pv_benefit_vnd", "sum"), cost_vnd=("cost_vnd", "sum")
+    )
     return g.assign(bcr=g["pv_benefit_vnd"] / g["cost_vnd"])
 
 
@@ -207,22 +278,39 @@ def report(appraisal: Appraisal) -> dict[str, Any]:
     B/C and whether it is selected; the totals of the selection; the
     assumptions and the factor table."""
     t = appraisal.table
-    works = [{"rank": int(r["rank"]), "id": int(r["id"]), "name": r["name"] if isinstance(r["name"], str) else None,
-              "work_type": r["work_type"], "status": r["status"],
-              "spot_id": None if pd.isna(r["blackspot_id"]) else int(r["blackspot_id"]),
-              "cost_vnd": _num(r["cost_vnd"], 0), "crashes_per_year": _num(r["crashes_per_year"], 3),
-              "eb": bool(r["eb"]), "cmf": _num(r["cmf"]), "life_years": _num(r["life_years"]),
-              "avoided_crashes_per_year": _num(r["avoided_crashes"], 4),
-              "avoided_deaths_per_year": _num(r["avoided_deaths"], 4),
-              "avoided_injured_per_year": _num(r["avoided_injured"], 4),
-              "pv_benefit_vnd": _num(r["pv_benefit_vnd"], 0), "npv_vnd": _num(r["npv_vnd"], 0),
-              "bcr": _num(r["bcr"], 2), "selected": bool(r.get("selected", False))}
-             for r in t.to_dict("records")]
+    works = [
+        {
+            "rank": int(r["rank"]),
+            "id": int(r["id"]),
+            "name": r["name"] if isinstance(r["name"], str) else None,
+            "work_type": r["work_type"],
+            "status": r["status"],
+            "spot_id": None if pd.isna(r["blackspot_id"]) else int(r["blackspot_id"]),
+            "cost_vnd": _num(r["cost_vnd"], 0),
+            "crashes_per_year": _num(r["crashes_per_year"], 3),
+            "eb": bool(r["eb"]),
+            "cmf": _num(r["cmf"]),
+            "life_years": _num(r["life_years"]),
+            "avoided_crashes_per_year": _num(r["avoided_crashes"], 4),
+            "avoided_deaths_per_year": _num(r["avoided_deaths"], 4),
+            "avoided_injured_per_year": _num(r["avoided_injured"], 4),
+            "pv_benefit_vnd": _num(r["pv_benefit_vnd"], 0),
+            "npv_vnd": _num(r["npv_vnd"], 0),
+            "bcr": _num(r["bcr"], 2),
+            "selected": bool(r.get("selected", False)),
+        }
+        for r in t.to_dict("records")
+    ]
     sel = appraisal.selection
-    out: dict[str, Any] = {"assumptions": appraisal.assumptions, "works": works,
-                           "cmf": appraisal.cmf.to_dict("records"), "notes": appraisal.notes}
+    out: dict[str, Any] = {
+        "assumptions": appraisal.assumptions,
+        "works": works,
+        "cmf": appraisal.cmf.to_dict("records"),
+        "notes": appraisal.notes,
+    }
     if sel is not None:
-        out["selection"] = {k: _num(v, 4 if k.startswith("avoided") or k == "bcr" else 0) if k != "n_works" else v
-                            for k, v in totals(appraisal).items()} | {
-            "unit_vnd": sel.unit, "rounded": sel.rounded, "note": sel.note}
+        out["selection"] = {
+            k: _num(v, 4 if k.startswith("avoided") or k == "bcr" else 0) if k != "n_works" else v
+            for k, v in totals(appraisal).items()
+        } | {"unit_vnd": sel.unit, "rounded": sel.rounded, "note": sel.note}
     return out

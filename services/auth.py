@@ -5,6 +5,7 @@ offline; no outside identity provider. No UI here.
 >>> h.startswith("$argon2id$"), verify_password(h, "mật khẩu tốt 2024"), verify_password(h, "sai")
 (True, True, False)
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -38,12 +39,21 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def validate_new_password(password: str | None) -> None:
     if not password or len(password) < MIN_PASSWORD:
-        raise TransitionError(f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự / A password needs at least "
-                              f"{MIN_PASSWORD} characters")
+        raise TransitionError(
+            f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự / A password needs at least {MIN_PASSWORD} characters"
+        )
 
 
-def add_user(store: Store, *, username: str, password: str, role: str, commune: str | None = None,
-             full_name: str | None = None, user: str | None = None) -> int:
+def add_user(
+    store: Store,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    commune: str | None = None,
+    full_name: str | None = None,
+    user: str | None = None,
+) -> int:
     """Create an account: the name's form, a commune editor's commune and the
     password checked, the password kept only as its argon2id hash."""
     role = Role(role)
@@ -53,13 +63,26 @@ def add_user(store: Store, *, username: str, password: str, role: str, commune: 
     if role == Role.COMMUNE_EDITOR and not (commune or "").strip():
         raise TransitionError("Biên tập cấp xã cần có tên xã / A commune editor needs a commune")
     validate_new_password(password)
-    user_id: int = store.add_user(username=username, password_hash=hash_password(password), role=role.value,
-                                  commune=(commune or "").strip() or None, full_name=full_name, user=user)
+    user_id: int = store.add_user(
+        username=username,
+        password_hash=hash_password(password),
+        role=role.value,
+        commune=(commune or "").strip() or None,
+        full_name=full_name,
+        user=user,
+    )
     return user_id
 
 
-def update_user(store: Store, user_id: int, *, expected_version: int, user: str | None = None, password: str | None = None,
-                **values: Any) -> None:
+def update_user(
+    store: Store,
+    user_id: int,
+    *,
+    expected_version: int,
+    user: str | None = None,
+    password: str | None = None,
+    **values: Any,
+) -> None:
     """Change an account: a new password checked and hashed, a role checked."""
     if password is not None:
         validate_new_password(password)
@@ -130,13 +153,15 @@ def start_session(store: Store, principal: Principal, *, now: datetime | None = 
     """Open a browser session for a signed-in user; returns the token for its cookie."""
     token = new_token()
     now = now or datetime.now()
-    store.add_web_session(token_hash=token_digest(token), username=principal.username,
-                          expires_at=now + timedelta(hours=SESSION_MAX_HOURS))
+    store.add_web_session(
+        token_hash=token_digest(token), username=principal.username, expires_at=now + timedelta(hours=SESSION_MAX_HOURS)
+    )
     return token
 
 
-def resume_session(store: Store, token: str | None, *, now: datetime | None = None,
-                   minutes: float | None = None) -> Principal | None:
+def resume_session(
+    store: Store, token: str | None, *, now: datetime | None = None, minutes: float | None = None
+) -> Principal | None:
     """The principal of a live session (not ended, not past its end, not idle
     longer than the time-out, its account still active), else None."""
     if not token:

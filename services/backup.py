@@ -17,6 +17,7 @@ A restore never loses the store:
    then committed. Any failure rolls the transaction back: the store holds
    what it held before, and the error says why in one line.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,7 +54,8 @@ def _copy_rows(src_conn: Connection, dst_conn: Connection) -> dict[str, int]:
     for table in _tables():
         n = 0
         result = src_conn.execution_options(stream_results=True).execute(
-            select(table).order_by(*table.primary_key.columns))
+            select(table).order_by(*table.primary_key.columns)
+        )
         while rows := result.mappings().fetchmany(CHUNK):
             dst_conn.execute(insert(table), [dict(r) for r in rows])
             n += len(rows)
@@ -61,8 +63,12 @@ def _copy_rows(src_conn: Connection, dst_conn: Connection) -> dict[str, int]:
     if is_postgres(dst_conn.engine):
         for table in _tables():
             if "id" in table.c:
-                dst_conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                      f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
+                dst_conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
     return counts
 
 
@@ -86,11 +92,17 @@ def backup(store: Store, path: Path) -> dict[str, int]:
         migrate(engine)
         with store.engine.connect() as src, engine.begin() as dst:
             counts = _copy_rows(src, dst)
-            dst.execute(text(f"CREATE TABLE {MANIFEST} (table_name TEXT PRIMARY KEY, n_rows INTEGER NOT NULL, "
-                             "written_at TEXT NOT NULL, sha256 TEXT)"))
+            dst.execute(
+                text(
+                    f"CREATE TABLE {MANIFEST} (table_name TEXT PRIMARY KEY, n_rows INTEGER NOT NULL, "
+                    "written_at TEXT NOT NULL, sha256 TEXT)"
+                )
+            )
             now = datetime.now().isoformat(timespec="seconds")
-            dst.execute(text(f"INSERT INTO {MANIFEST} (table_name, n_rows, written_at) VALUES (:t, :n, :w)"),
-                        [{"t": k, "n": v, "w": now} for k, v in counts.items()])
+            dst.execute(
+                text(f"INSERT INTO {MANIFEST} (table_name, n_rows, written_at) VALUES (:t, :n, :w)"),
+                [{"t": k, "n": v, "w": now} for k, v in counts.items()],
+            )
     except (SQLAlchemyError, OSError) as exc:
         tmp.unlink(missing_ok=True)
         raise BackupError(f"Sao lưu thất bại / Backup failed: {_one_line(exc)}") from exc
@@ -143,8 +155,9 @@ def check_backup_file(path: Path) -> dict[str, int]:
     page_size = int.from_bytes(head[16:18], "big") or 65536
     n_pages = int.from_bytes(head[28:32], "big")
     if n_pages and path.stat().st_size < page_size * n_pages:
-        raise BackupError(f"Tệp sao lưu bị cắt cụt ({path.stat().st_size} byte, cần {page_size * n_pages}) / "
-                          "The backup is truncated")
+        raise BackupError(
+            f"Tệp sao lưu bị cắt cụt ({path.stat().st_size} byte, cần {page_size * n_pages}) / The backup is truncated"
+        )
     try:
         con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
         try:
@@ -155,19 +168,26 @@ def check_backup_file(path: Path) -> dict[str, int]:
             names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not {"alembic_version", "crash", "blackspot"} <= names:
                 raise BackupError("Tệp không phải bản sao lưu của công cụ này / Not a backup made by this tool")
-            held = {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]
-                    for n in (t.name for t in _tables()) if n in names}
+            held = {
+                n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]
+                for n in (t.name for t in _tables())
+                if n in names
+            }
             if MANIFEST in names:
                 cols = {r[1] for r in con.execute(f"PRAGMA table_info({MANIFEST})")}
                 sums = "sha256" if "sha256" in cols else "NULL"
                 for table, n, digest in con.execute(f"SELECT table_name, n_rows, {sums} FROM {MANIFEST}"):
                     if held.get(table, 0) != n:
-                        raise BackupError(f"Bảng {table} có {held.get(table, 0)} dòng, sổ ghi {n} / Table {table} "
-                                          f"holds {held.get(table, 0)} rows, the manifest says {n}")
+                        raise BackupError(
+                            f"Bảng {table} có {held.get(table, 0)} dòng, sổ ghi {n} / Table {table} "
+                            f"holds {held.get(table, 0)} rows, the manifest says {n}"
+                        )
                     if digest and table in names and _digest(con, table) != digest:
-                        raise BackupError(f"Dữ liệu bảng {table} khác với lúc sao lưu (tệp bị hỏng hoặc bị sửa) / "
-                                          f"The data of table {table} differs from the backup's checksum "
-                                          "(damaged or edited)")
+                        raise BackupError(
+                            f"Dữ liệu bảng {table} khác với lúc sao lưu (tệp bị hỏng hoặc bị sửa) / "
+                            f"The data of table {table} differs from the backup's checksum "
+                            "(damaged or edited)"
+                        )
         finally:
             con.close()
     except sqlite3.DatabaseError as exc:
@@ -195,9 +215,10 @@ def restore(store: Store, path: Path, *, force: bool = False) -> dict[str, int]:
             try:
                 migrate(src)  # an older backup is brought to the current schema, on the staged copy
             except Exception as exc:  # alembic: unknown (newer) revision, broken schema
-                raise BackupError("Không nâng cấp được lược đồ của bản sao lưu (bản sao lưu của phiên bản mới hơn?) / "
-                                  f"The backup's schema cannot be migrated (from a newer version?): {_one_line(exc)}"
-                                  ) from exc
+                raise BackupError(
+                    "Không nâng cấp được lược đồ của bản sao lưu (bản sao lưu của phiên bản mới hơn?) / "
+                    f"The backup's schema cannot be migrated (from a newer version?): {_one_line(exc)}"
+                ) from exc
             with src.connect() as conn:
                 expected = _counts(conn)
             return _replace(store, src, expected, force=force)
@@ -210,21 +231,26 @@ def _replace(store: Store, src: Engine, expected: dict[str, int], *, force: bool
         with src.connect() as src_conn, store.engine.begin() as dst:
             held = sum(_counts(dst).values())
             if held and not force:
-                raise StoreError(f"Kho đang có {held} dòng; dùng --force để thay thế / The store holds {held} rows; "
-                                 "use --force to replace them")
+                raise StoreError(
+                    f"Kho đang có {held} dòng; dùng --force để thay thế / The store holds {held} rows; "
+                    "use --force to replace them"
+                )
             for table in reversed(_tables()):
                 dst.execute(delete(table))
             counts = _copy_rows(src_conn, dst)
             after = _counts(dst)
             if after != expected or counts != expected:
                 bad = next(k for k in expected if after.get(k) != expected[k] or counts.get(k) != expected[k])
-                raise BackupError(f"Bảng {bad}: nạp {after.get(bad)} dòng, cần {expected[bad]} / Table {bad}: "
-                                  f"{after.get(bad)} rows loaded, {expected[bad]} expected")
+                raise BackupError(
+                    f"Bảng {bad}: nạp {after.get(bad)} dòng, cần {expected[bad]} / Table {bad}: "
+                    f"{after.get(bad)} rows loaded, {expected[bad]} expected"
+                )
     except BlackspotError:
         raise
     except SQLAlchemyError as exc:
-        raise BackupError(f"Khôi phục thất bại, kho giữ nguyên / Restore failed, the store is unchanged: "
-                          f"{_one_line(exc)}") from exc
+        raise BackupError(
+            f"Khôi phục thất bại, kho giữ nguyên / Restore failed, the store is unchanged: {_one_line(exc)}"
+        ) from exc
     store.forget_reads()  # the restored data may carry the data version the reads were kept for
     return counts
 

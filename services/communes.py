@@ -1,5 +1,6 @@
 """The communes an item or an account may name: the store's administrative
 units of commune level, else the communes its data already names."""
+
 from __future__ import annotations
 
 import difflib
@@ -40,9 +41,12 @@ def match_commune(name: str, choices: list[str]) -> str:
         return folded[0]
     close = difflib.get_close_matches(_fold(name), [_fold(c) for c in choices], n=3, cutoff=0.5)
     close = [next(c for c in choices if _fold(c) == f) for f in close]
-    raise TransitionError(f"Không có xã '{name}' trong kho" + (f"; có phải: {', '.join(close)}?" if close else "")
-                          + f" / No commune '{name}' in the store" + (f"; did you mean: {', '.join(close)}?" if close
-                                                                       else ""))
+    raise TransitionError(
+        f"Không có xã '{name}' trong kho"
+        + (f"; có phải: {', '.join(close)}?" if close else "")
+        + f" / No commune '{name}' in the store"
+        + (f"; did you mean: {', '.join(close)}?" if close else "")
+    )
 
 
 # ----------------------------------------------------- crash communes
@@ -120,8 +124,11 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
             result[u] = (u, None, "blank", "")
         elif u in exact:
             result[u] = (u, None, "exact", "")
-        elif _fold(u) in folded and _unit_word(u) not in ("", _unit_word(folded[_fold(u)])) \
-                and _unit_word(folded[_fold(u)]):
+        elif (
+            _fold(u) in folded
+            and _unit_word(u) not in ("", _unit_word(folded[_fold(u)]))
+            and _unit_word(folded[_fold(u)])
+        ):
             now = folded[_fold(u)]  # "Thị trấn Đăk Rve" recorded, the unit now "Xã Đăk Rve": keep both
             result[u] = (u, now, "old", f"tên cũ, {now_phrase(now)} / an old name, now part of {now}")
         elif _fold(u) in folded:
@@ -135,8 +142,7 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
                 cand = old_new.loc[(old_new["key"] == _fold(u)) & old_new["new_commune_code"].isin(codes)]
                 if cand.empty:
                     akey = old_new["akey"] if "akey" in old_new else old_new["key"].map(normalise_header)
-                    cand = old_new.loc[(akey == _ascii(u))
-                                       & old_new["new_commune_code"].isin(codes)]
+                    cand = old_new.loc[(akey == _ascii(u)) & old_new["new_commune_code"].isin(codes)]
                 if cand["new_commune_code"].nunique() == 1:
                     code = cand["new_commune_code"].iloc[0]
                     now = communes.loc[communes["code"].astype(str).str.zfill(5) == code, "name"].iloc[0]
@@ -144,8 +150,13 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
             if found is None:
                 close = difflib.get_close_matches(strip_unit_prefix(u), choices, n=3, cutoff=0.6)
                 hint = f"; gần giống: {', '.join(close)}" if close else ""
-                found = (u, None, "unknown", f"Xã/phường không có trong danh mục{hint} / Commune not in the store's "
-                         f"units" + (f"; closest: {', '.join(close)}" if close else ""))
+                found = (
+                    u,
+                    None,
+                    "unknown",
+                    f"Xã/phường không có trong danh mục{hint} / Commune not in the store's "
+                    f"units" + (f"; closest: {', '.join(close)}" if close else ""),
+                )
             result[u] = found
     mapped = s.map(result)
     out["commune"] = [r[0] for r in mapped]
@@ -155,8 +166,17 @@ def match_communes(names: pd.Series, units: pd.DataFrame, old_new: pd.DataFrame 
     return out
 
 
-_WORDS = {"x.": "xã", "xa": "xã", "p.": "phường", "phuong": "phường", "tt": "thị trấn", "tt.": "thị trấn",
-          "t.t.": "thị trấn", "thi tran": "thị trấn", "dac khu": "đặc khu"}
+_WORDS = {
+    "x.": "xã",
+    "xa": "xã",
+    "p.": "phường",
+    "phuong": "phường",
+    "tt": "thị trấn",
+    "tt.": "thị trấn",
+    "t.t.": "thị trấn",
+    "thi tran": "thị trấn",
+    "dac khu": "đặc khu",
+}
 
 
 def _unit_word(name: str) -> str:
@@ -175,8 +195,11 @@ def with_current(commune: object, now: object) -> str:
     """A recorded commune with the unit it now belongs to, when they differ."""
     if commune is None or (isinstance(commune, float) and commune != commune):
         return ""
-    if not now or (isinstance(now, float) and now != now) or " ".join(str(now).split()).casefold() == \
-            " ".join(str(commune).split()).casefold():
+    if (
+        not now
+        or (isinstance(now, float) and now != now)
+        or " ".join(str(now).split()).casefold() == " ".join(str(commune).split()).casefold()
+    ):
         return str(commune)
     return f"{commune} ({now_phrase(str(now))})"
 

@@ -9,6 +9,7 @@ left, national motto on the right), place and date in italics, a bold title,
 body 14 pt, "Nơi nhận:" with recipients on the left and the signer on the
 right; page numbers centred at the top from page 2.
 """
+
 from __future__ import annotations
 
 import io
@@ -51,9 +52,12 @@ class DocumentInfo:
     place: str = "…"
     on: date = field(default_factory=date.today)
     addressee: str = "…"
-    basis: list[str] = field(default_factory=lambda: [
-        "Thông tư số 41/2024/TT-BGTVT ngày 15/11/2024 của Bộ trưởng Bộ Giao thông vận tải quy định về tổ chức "
-        "giao thông, báo hiệu đường bộ và xác định, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông"])
+    basis: list[str] = field(
+        default_factory=lambda: [
+            "Thông tư số 41/2024/TT-BGTVT ngày 15/11/2024 của Bộ trưởng Bộ Giao thông vận tải quy định về tổ chức "
+            "giao thông, báo hiệu đường bộ và xác định, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông"
+        ]
+    )
     signer_title: str = "TRƯỞNG BAN"
     signer_name: str = ""
     recipients: list[str] = field(default_factory=lambda: ["Như trên;", "Lưu: VT."])
@@ -159,14 +163,27 @@ def _no_borders(table: Table) -> None:
     tbl_pr.append(borders)
 
 
-def _para(cell_or_doc: DocxDocument | _Cell, text: str = "", *, bold: bool = False, italic: bool = False,
-          underline: bool = False, size: float = 14, align: str = "left", space_after: float = 0) -> Paragraph:
+def _para(
+    cell_or_doc: DocxDocument | _Cell,
+    text: str = "",
+    *,
+    bold: bool = False,
+    italic: bool = False,
+    underline: bool = False,
+    size: float = 14,
+    align: str = "left",
+    space_after: float = 0,
+) -> Paragraph:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
 
     p = cell_or_doc.add_paragraph()
-    p.alignment = {"left": WD_ALIGN_PARAGRAPH.LEFT, "center": WD_ALIGN_PARAGRAPH.CENTER,
-                   "right": WD_ALIGN_PARAGRAPH.RIGHT, "justify": WD_ALIGN_PARAGRAPH.JUSTIFY}[align]
+    p.alignment = {
+        "left": WD_ALIGN_PARAGRAPH.LEFT,
+        "center": WD_ALIGN_PARAGRAPH.CENTER,
+        "right": WD_ALIGN_PARAGRAPH.RIGHT,
+        "justify": WD_ALIGN_PARAGRAPH.JUSTIFY,
+    }[align]
     p.paragraph_format.space_after = Pt(space_after)
     if text:
         r = p.add_run(text)
@@ -233,8 +250,15 @@ def _cell(cell: _Cell, text: object, *, bold: bool = False, size: float = 12, al
         _para(cell, line, bold=bold, size=size, align=align)
 
 
-def _table(doc: DocxDocument, header: list[str], rows: list[list[Any]], *, widths_mm: list[float],
-           bold_last: bool = False, size: float = 12) -> Table:
+def _table(
+    doc: DocxDocument,
+    header: list[str],
+    rows: list[list[Any]],
+    *,
+    widths_mm: list[float],
+    bold_last: bool = False,
+    size: float = 12,
+) -> Table:
     from docx.shared import Mm
 
     from docx.oxml import OxmlElement
@@ -255,8 +279,13 @@ def _table(doc: DocxDocument, header: list[str], rows: list[list[Any]], *, width
         _cell(t.rows[0].cells[j], h, bold=True, size=size, align="center")
     for i, row in enumerate(rows, start=1):
         for j, v in enumerate(row):
-            _cell(t.rows[i].cells[j], "" if v is None else v, size=size,
-                  bold=bold_last and i == len(rows), align="center" if j == 0 else "left")
+            _cell(
+                t.rows[i].cells[j],
+                "" if v is None else v,
+                size=size,
+                bold=bold_last and i == len(rows),
+                align="center" if j == 0 else "left",
+            )
     t.autofit = False
     for j, w in enumerate(widths_mm):
         t.columns[j].width = Mm(w)
@@ -266,8 +295,13 @@ def _table(doc: DocxDocument, header: list[str], rows: list[list[Any]], *, width
 
 
 # --------------------------------------------------------------- map images
-def spot_map_png(geometry: shapely.Geometry, *, crashes: pd.DataFrame | None = None,
-                 roads: Iterable[shapely.Geometry] | None = None, title: str = "") -> bytes:
+def spot_map_png(
+    geometry: shapely.Geometry,
+    *,
+    crashes: pd.DataFrame | None = None,
+    roads: Iterable[shapely.Geometry] | None = None,
+    title: str = "",
+) -> bytes:
     """A small site sketch (no tiles): roads within ~600 m, the spot in red,
     its crashes by severity, a 100 m scale bar and a north arrow."""
     import matplotlib
@@ -308,8 +342,9 @@ def spot_map_png(geometry: shapely.Geometry, *, crashes: pd.DataFrame | None = N
         ax.scatter(x, y, c=colour, s=28, edgecolors="white", lw=0.6, zorder=4)
     ax.plot([-560, -460], [-360, -360], color="black", lw=3)
     ax.text(-510, -345, "100 m", ha="center", fontsize=8)
-    ax.annotate("B", xy=(560, 370), xytext=(560, 300), ha="center", fontsize=9,
-                arrowprops=dict(arrowstyle="-|>", color="black"))
+    ax.annotate(
+        "B", xy=(560, 370), xytext=(560, 300), ha="center", fontsize=9, arrowprops=dict(arrowstyle="-|>", color="black")
+    )
     ax.set_xlim(-600, 600)
     ax.set_ylim(-400, 400)
     ax.set_aspect("equal")
@@ -325,8 +360,17 @@ def spot_map_png(geometry: shapely.Geometry, *, crashes: pd.DataFrame | None = N
 
 
 # ------------------------------------------------------------------- proposal
-PROPOSAL_HEADER = ["STT", "Vị trí (tuyến, lý trình, xã)", "Số vụ / chết / bị thương (12 tháng)", "Tiêu chí đạt",
-                   "Nguyên nhân ghi nhận", "Giải pháp đề xuất", "Kinh phí (đồng)", "B/C", "Đơn vị chủ trì"]
+PROPOSAL_HEADER = [
+    "STT",
+    "Vị trí (tuyến, lý trình, xã)",
+    "Số vụ / chết / bị thương (12 tháng)",
+    "Tiêu chí đạt",
+    "Nguyên nhân ghi nhận",
+    "Giải pháp đề xuất",
+    "Kinh phí (đồng)",
+    "B/C",
+    "Đơn vị chủ trì",
+]
 #: Column widths (mm) of the proposal's table on a landscape A4 page (252 mm between the margins).
 PROPOSAL_WIDTHS: list[float] = [13, 38, 31, 33, 34, 36, 28, 14, 25]
 
@@ -363,9 +407,14 @@ def _keep_whole(text: object) -> str:
     return re.sub(r"(?<=\d) (?=\d)|(?<=Km) (?=\d)", "\u00a0", str(text))
 
 
-def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, bytes] | None = None,
-                  subject: str = "Về việc đề xuất xử lý điểm đen tai nạn giao thông",
-                  appraisal_note: str | None = None) -> bytes:
+def proposal_docx(
+    spots: pd.DataFrame,
+    info: DocumentInfo,
+    *,
+    maps: dict[int, bytes] | None = None,
+    subject: str = "Về việc đề xuất xử lý điểm đen tai nạn giao thông",
+    appraisal_note: str | None = None,
+) -> bytes:
     """The proposal (Tờ trình) for the selected spots.
 
     ``spots`` has id, road_code, from_m, to_m, commune, window_start,
@@ -387,12 +436,22 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
     for b in info.basis:
         _para(doc, f"Căn cứ {b};", size=14, align="justify", space_after=6)
     n = len(spots)
-    _para(doc, f"{info.sender} kính trình {info.addressee} xem xét, chấp thuận xử lý "
-               f"{n:02d} điểm đen / điểm tiềm ẩn tai nạn giao thông trên địa bàn như sau:",
-          size=14, align="justify", space_after=6)
-    _para(doc, f"1. Danh sách và đề xuất xử lý: {n:02d} điểm, tổng số {int(spots['n_crashes'].sum())} vụ, "
-               f"{int(spots['deaths'].sum())} người chết, {int(spots['injured'].sum())} người bị thương trong "
-               "12 tháng xét.", size=14, align="justify")
+    _para(
+        doc,
+        f"{info.sender} kính trình {info.addressee} xem xét, chấp thuận xử lý "
+        f"{n:02d} điểm đen / điểm tiềm ẩn tai nạn giao thông trên địa bàn như sau:",
+        size=14,
+        align="justify",
+        space_after=6,
+    )
+    _para(
+        doc,
+        f"1. Danh sách và đề xuất xử lý: {n:02d} điểm, tổng số {int(spots['n_crashes'].sum())} vụ, "
+        f"{int(spots['deaths'].sum())} người chết, {int(spots['injured'].sum())} người bị thương trong "
+        "12 tháng xét.",
+        size=14,
+        align="justify",
+    )
     _para(doc, "Danh sách chi tiết tại bảng kèm theo (trang sau).", italic=True, size=14, align="justify")
     rows = []
     for i, r in enumerate(spots.to_dict("records"), start=1):
@@ -407,22 +466,47 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
             loc += f"\n{r['commune']}"
         ws, we = as_timestamp(r.get("window_start")), as_timestamp(r.get("window_end"))
         period = f"\ntừ {ws:%d/%m/%Y}\nđến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else ""
-        rows.append([i, _keep_whole(loc), f"{r.get('n_crashes', 0)} / {r.get('deaths', 0)} / {r.get('injured', 0)}{period}",
-                     r.get("test_labels") or "", r.get("cause") or "Cần khảo sát, đánh giá tại hiện trường",
-                     r.get("proposal") or "", _keep_whole(vnd(r.get("cost_vnd"))), bcr_text(r.get("bcr")),
-                     r.get("lead_agency") or ""])
+        rows.append(
+            [
+                i,
+                _keep_whole(loc),
+                f"{r.get('n_crashes', 0)} / {r.get('deaths', 0)} / {r.get('injured', 0)}{period}",
+                r.get("test_labels") or "",
+                r.get("cause") or "Cần khảo sát, đánh giá tại hiện trường",
+                r.get("proposal") or "",
+                _keep_whole(vnd(r.get("cost_vnd"))),
+                bcr_text(r.get("bcr")),
+                r.get("lead_agency") or "",
+            ]
+        )
     cost = pd.to_numeric(spots.get("cost_vnd", pd.Series(dtype=float)), errors="coerce").sum()
     # B/C of all the appraised spots together: their benefits over their costs
     appraised = pd.to_numeric(spots.get("bcr", pd.Series(dtype=float)), errors="coerce").gt(0)
     pv = pd.to_numeric(spots.get("pv_benefit_vnd", pd.Series(np.nan, index=spots.index)), errors="coerce")[appraised]
     spent = pd.to_numeric(spots.get("cost_vnd", pd.Series(np.nan, index=spots.index)), errors="coerce")[appraised]
-    rows.append(["", "Tổng cộng", f"{int(spots['n_crashes'].sum())} / {int(spots['deaths'].sum())} / "
-                 f"{int(spots['injured'].sum())}", "", "", "", _keep_whole(vnd(cost)),
-                 bcr_text(pv.sum() / spent.sum()) if spent.sum() > 0 else "", ""])
+    rows.append(
+        [
+            "",
+            "Tổng cộng",
+            f"{int(spots['n_crashes'].sum())} / {int(spots['deaths'].sum())} / {int(spots['injured'].sum())}",
+            "",
+            "",
+            "",
+            _keep_whole(vnd(cost)),
+            bcr_text(pv.sum() / spent.sum()) if spent.sum() > 0 else "",
+            "",
+        ]
+    )
     _section(doc, landscape=True)
     _para(doc, "BẢNG DANH SÁCH ĐIỂM ĐEN, ĐIỂM TIỀM ẨN ĐỀ XUẤT XỬ LÝ", bold=True, size=13, align="center")
-    _para(doc, f"(Kèm theo Tờ trình số {info.number} ngày {info.on:%d/%m/%Y} của {info.sender})", italic=True,
-          size=12, align="center", space_after=6)
+    _para(
+        doc,
+        f"(Kèm theo Tờ trình số {info.number} ngày {info.on:%d/%m/%Y} của {info.sender})",
+        italic=True,
+        size=12,
+        align="center",
+        space_after=6,
+    )
     _table(doc, PROPOSAL_HEADER, rows, widths_mm=PROPOSAL_WIDTHS, bold_last=True, size=11)
     if appraisal_note:
         _para(doc, "", size=6)
@@ -434,8 +518,12 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
         for i, r in enumerate(spots.to_dict("records"), start=1):
             png = maps.get(int(r["id"]))
             if png:
-                cap = _para(doc, f"Điểm {i}: {r.get('road_code') or ''} {format_chainage(r.get('from_m'))}",
-                            italic=True, size=13)
+                cap = _para(
+                    doc,
+                    f"Điểm {i}: {r.get('road_code') or ''} {format_chainage(r.get('from_m'))}",
+                    italic=True,
+                    size=13,
+                )
                 cap.paragraph_format.keep_with_next = True  # the caption stays with its sketch
                 doc.add_picture(io.BytesIO(png), width=Mm(140))
     _para(doc, "", size=8)
@@ -447,50 +535,93 @@ def proposal_docx(spots: pd.DataFrame, info: DocumentInfo, *, maps: dict[int, by
 
 
 # --------------------------------------------------------------- year-end summary
-def summary_docx(*, plan: dict[str, Any], targets: pd.DataFrame, aims: pd.DataFrame, by_section: pd.DataFrame,
-                 by_agency: pd.DataFrame, counts: dict[str, int], info: DocumentInfo) -> bytes:
+def summary_docx(
+    *,
+    plan: dict[str, Any],
+    targets: pd.DataFrame,
+    aims: pd.DataFrame,
+    by_section: pd.DataFrame,
+    by_agency: pd.DataFrame,
+    counts: dict[str, int],
+    info: DocumentInfo,
+) -> bytes:
     """The plan's year-end summary (Báo cáo tổng kết): targets vs actual, items
     by section and by agency."""
     doc = _new_document()
     _header(doc, info)
     _para(doc, "", size=8)
     _para(doc, "BÁO CÁO", bold=True, size=14, align="center")
-    _para(doc, f"Tổng kết thực hiện {plan.get('title') or 'kế hoạch'}", bold=True, size=14, align="center",
-          space_after=12)
+    _para(
+        doc, f"Tổng kết thực hiện {plan.get('title') or 'kế hoạch'}", bold=True, size=14, align="center", space_after=12
+    )
     period = ""
     if plan.get("period_from") and plan.get("period_to"):
         period = f" (từ {pd.Timestamp(plan['period_from']):%d/%m/%Y} đến {pd.Timestamp(plan['period_to']):%d/%m/%Y})"
-    _para(doc, f"Thực hiện Kế hoạch số {plan.get('number') or '…'}{period}, {info.sender} "
-               "báo cáo kết quả như sau:", size=14, align="justify", space_after=6)
+    _para(
+        doc,
+        f"Thực hiện Kế hoạch số {plan.get('number') or '…'}{period}, {info.sender} báo cáo kết quả như sau:",
+        size=14,
+        align="justify",
+        space_after=6,
+    )
     _para(doc, "I. KẾT QUẢ THỰC HIỆN CHỈ TIÊU", bold=True, size=14)
     tot = targets.loc[targets["scope"] == targets["scope"].iloc[0]] if len(targets) else targets
     mark = {"on_track": "Đạt", "off_track": "Chưa đạt"}
-    rows = [[i, r["criterion_label"], r["previous"], r["current"],
-             "" if pd.isna(r["change_pct"]) else f"{r['change_pct']:+.1f} %",
-             f"{r['target_from_pct']:.0f} % đến {r['target_to_pct']:.0f} %", mark[r["status"]]]
-            for i, r in enumerate(tot.to_dict("records"), start=1)]
-    _table(doc, ["TT", "Tiêu chí", "Cùng kỳ năm trước", "Kỳ này", "Tăng/giảm", "Chỉ tiêu", "Đánh giá"], rows,
-           widths_mm=[9, 40, 24, 18, 22, 32, 20], size=12)
+    rows = [
+        [
+            i,
+            r["criterion_label"],
+            r["previous"],
+            r["current"],
+            "" if pd.isna(r["change_pct"]) else f"{r['change_pct']:+.1f} %",
+            f"{r['target_from_pct']:.0f} % đến {r['target_to_pct']:.0f} %",
+            mark[r["status"]],
+        ]
+        for i, r in enumerate(tot.to_dict("records"), start=1)
+    ]
+    _table(
+        doc,
+        ["TT", "Tiêu chí", "Cùng kỳ năm trước", "Kỳ này", "Tăng/giảm", "Chỉ tiêu", "Đánh giá"],
+        rows,
+        widths_mm=[9, 40, 24, 18, 22, 32, 20],
+        size=12,
+    )
     _para(doc, "", size=6)
-    rows = [[i, r["label"], r["previous"], r["current"], mark[r["status"]]]
-            for i, r in enumerate(aims.to_dict("records"), start=1)]
-    _table(doc, ["TT", "Mục tiêu khác", "Cùng kỳ năm trước", "Kỳ này", "Đánh giá"], rows,
-           widths_mm=[9, 80, 26, 20, 30], size=12)
+    rows = [
+        [i, r["label"], r["previous"], r["current"], mark[r["status"]]]
+        for i, r in enumerate(aims.to_dict("records"), start=1)
+    ]
+    _table(
+        doc,
+        ["TT", "Mục tiêu khác", "Cùng kỳ năm trước", "Kỳ này", "Đánh giá"],
+        rows,
+        widths_mm=[9, 80, 26, 20, 30],
+        size=12,
+    )
     _para(doc, "", size=6)
     _para(doc, "II. KẾT QUẢ THEO NỘI DUNG KẾ HOẠCH", bold=True, size=14)
-    rows = [[r["section_code"], r.get("section_title", ""), r["items"], r["done"], f"{r['done_pct']:.0f} %"]
-            for r in by_section.to_dict("records")]
+    rows = [
+        [r["section_code"], r.get("section_title", ""), r["items"], r["done"], f"{r['done_pct']:.0f} %"]
+        for r in by_section.to_dict("records")
+    ]
     _table(doc, ["Mục", "Nội dung", "Số việc", "Đã xong", "Tỷ lệ"], rows, widths_mm=[15, 95, 20, 20, 15], size=12)
     _para(doc, "", size=6)
     _para(doc, "III. KẾT QUẢ THEO CƠ QUAN CHỦ TRÌ", bold=True, size=14)
-    rows = [[i, r["lead_agency"], r["items"], r["done"], f"{r['done_pct']:.0f} %"]
-            for i, r in enumerate(by_agency.to_dict("records"), start=1)]
+    rows = [
+        [i, r["lead_agency"], r["items"], r["done"], f"{r['done_pct']:.0f} %"]
+        for i, r in enumerate(by_agency.to_dict("records"), start=1)
+    ]
     _table(doc, ["TT", "Cơ quan", "Số việc", "Đã xong", "Tỷ lệ"], rows, widths_mm=[9, 101, 20, 20, 15], size=12)
     _para(doc, "", size=6)
     _para(doc, "IV. ĐIỂM ĐEN, HÀNH LANG AN TOÀN VÀ CÔNG TRÌNH", bold=True, size=14)
-    labels = {"black_spots": "Điểm đen đang theo dõi", "potential": "Điểm tiềm ẩn", "cases": "Vụ lấn chiếm hành lang",
-              "cases_closed": "Vụ đã giải tỏa / cưỡng chế", "works": "Công trình xử lý",
-              "works_done": "Công trình đã hoàn thành"}
+    labels = {
+        "black_spots": "Điểm đen đang theo dõi",
+        "potential": "Điểm tiềm ẩn",
+        "cases": "Vụ lấn chiếm hành lang",
+        "cases_closed": "Vụ đã giải tỏa / cưỡng chế",
+        "works": "Công trình xử lý",
+        "works_done": "Công trình đã hoàn thành",
+    }
     for k, label in labels.items():
         if k in counts:
             _para(doc, f"- {label}: {counts[k]}", size=14)
@@ -522,18 +653,47 @@ def to_pdf(docx_bytes: bytes, *, timeout: int = 120) -> bytes | None:
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / "document.docx"
         src.write_bytes(docx_bytes)
-        subprocess.run([exe, "--headless", f"-env:UserInstallation=file://{d}/profile", "--convert-to", "pdf",
-                        "--outdir", d, str(src)], check=True, capture_output=True, timeout=timeout)
+        subprocess.run(
+            [
+                exe,
+                "--headless",
+                f"-env:UserInstallation=file://{d}/profile",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                d,
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
         return (Path(d) / "document.pdf").read_bytes()
 
 
 # ------------------------------------------------------------ black-spot dossier
-DOSSIER_CRASH_HEADER = ["STT", "Mã vụ", "Ngày, giờ", "Lý trình", "Chết", "Bị thương", "Thiệt hại (đồng)",
-                        "Nguyên nhân", "Phương tiện"]
+DOSSIER_CRASH_HEADER = [
+    "STT",
+    "Mã vụ",
+    "Ngày, giờ",
+    "Lý trình",
+    "Chết",
+    "Bị thương",
+    "Thiệt hại (đồng)",
+    "Nguyên nhân",
+    "Phương tiện",
+]
 
 
-def dossier_docx(spot: dict[str, Any], crashes: pd.DataFrame, info: DocumentInfo, *, site_png: bytes | None = None,
-                 photos: list[tuple[str, bytes]] | None = None, works: pd.DataFrame | None = None) -> bytes:
+def dossier_docx(
+    spot: dict[str, Any],
+    crashes: pd.DataFrame,
+    info: DocumentInfo,
+    *,
+    site_png: bytes | None = None,
+    photos: list[tuple[str, bytes]] | None = None,
+    works: pd.DataFrame | None = None,
+) -> bytes:
     """The hồ sơ điểm đen of one spot: where it is (road, stretch, chainage,
     commune), why it is a black spot (the test met, its 12 months), the
     crash records table, the damage, the causes recorded and assessed, a
@@ -548,46 +708,108 @@ def dossier_docx(spot: dict[str, Any], crashes: pd.DataFrame, info: DocumentInfo
     loc = f"{spot.get('road_code') or '…'}, {format_chainage(spot.get('from_m'))}"
     if spot.get("to_m") is not None and spot.get("from_m") is not None and spot["to_m"] - spot["from_m"] >= 1:
         loc += f" – {format_chainage(spot['to_m'])}"
-    _para(doc, _keep_whole(loc) + (f", {spot['commune']}" if spot.get("commune") else ""), bold=True, size=14,
-          align="center", space_after=12)
+    _para(
+        doc,
+        _keep_whole(loc) + (f", {spot['commune']}" if spot.get("commune") else ""),
+        bold=True,
+        size=14,
+        align="center",
+        space_after=12,
+    )
     _para(doc, "1. Vị trí", bold=True, size=14)
     length = (spot["to_m"] - spot["from_m"]) if spot.get("to_m") is not None and spot.get("from_m") is not None else 0
-    _para(doc, f"Tuyến {spot.get('road_code') or '…'}, lý trình {_keep_whole(loc.split(', ', 1)[-1])}"
-               + (f" ({stretch[0].lower()}{stretch[1:]})" if (stretch := stretch_text(spot))
-                  else f" (đoạn dài {length:,.0f} m)".replace(",", ".") if length >= 1 else "")
-               + (f"; địa bàn {spot['commune']}" if spot.get("commune") else "") + ".", size=14, align="justify")
+    _para(
+        doc,
+        f"Tuyến {spot.get('road_code') or '…'}, lý trình {_keep_whole(loc.split(', ', 1)[-1])}"
+        + (
+            f" ({stretch[0].lower()}{stretch[1:]})"
+            if (stretch := stretch_text(spot))
+            else f" (đoạn dài {length:,.0f} m)".replace(",", ".")
+            if length >= 1
+            else ""
+        )
+        + (f"; địa bàn {spot['commune']}" if spot.get("commune") else "")
+        + ".",
+        size=14,
+        align="justify",
+    )
     _para(doc, "2. Căn cứ xác định", bold=True, size=14)
     ws, we = as_timestamp(spot.get("window_start")), as_timestamp(spot.get("window_end"))
-    _para(doc, f"{spot.get('test_labels') or '…'}"
-               + (f" trong 12 tháng từ {ws:%d/%m/%Y} đến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else "")
-               + f": {spot.get('n_crashes', 0)} vụ, {spot.get('deaths', 0)} người chết, "
-                 f"{spot.get('injured', 0)} người bị thương.", size=14, align="justify")
+    _para(
+        doc,
+        f"{spot.get('test_labels') or '…'}"
+        + (f" trong 12 tháng từ {ws:%d/%m/%Y} đến {we:%d/%m/%Y}" if pd.notna(ws) and pd.notna(we) else "")
+        + f": {spot.get('n_crashes', 0)} vụ, {spot.get('deaths', 0)} người chết, "
+        f"{spot.get('injured', 0)} người bị thương.",
+        size=14,
+        align="justify",
+    )
     c0 = crashes.sort_values("occurred_at") if len(crashes) else crashes
-    span = (f" từ {c0['occurred_at'].iloc[0]:%d/%m/%Y} đến {c0['occurred_at'].iloc[-1]:%d/%m/%Y}" if len(c0) else "")
-    _para(doc, f"3. Các vụ tai nạn giao thông trên đoạn{span} ({len(c0)} vụ; số liệu 12 tháng xét ở mục 2)",
-          bold=True, size=14)
+    span = f" từ {c0['occurred_at'].iloc[0]:%d/%m/%Y} đến {c0['occurred_at'].iloc[-1]:%d/%m/%Y}" if len(c0) else ""
+    _para(
+        doc,
+        f"3. Các vụ tai nạn giao thông trên đoạn{span} ({len(c0)} vụ; số liệu 12 tháng xét ở mục 2)",
+        bold=True,
+        size=14,
+    )
     rows = []
     c = crashes.sort_values("occurred_at") if len(crashes) else crashes
     for i, r in enumerate(c.to_dict("records"), start=1):
         t = as_timestamp(r.get("occurred_at"))
         when = "" if pd.isna(t) else f"{t:%d/%m/%Y}" + ("" if (t.hour, t.minute) == (0, 0) else f"\n{t:%H:%M}")
-        rows.append([i, r.get("source_id") or "—", when,
-                     _keep_whole(format_chainage(r.get("chainage_m"))), r.get("deaths", 0), r.get("injured", 0),
-                     _keep_whole(vnd(r.get("damage_vnd"))), r.get("cause") or "", r.get("vehicle_types") or ""])
+        rows.append(
+            [
+                i,
+                r.get("source_id") or "—",
+                when,
+                _keep_whole(format_chainage(r.get("chainage_m"))),
+                r.get("deaths", 0),
+                r.get("injured", 0),
+                _keep_whole(vnd(r.get("damage_vnd"))),
+                r.get("cause") or "",
+                r.get("vehicle_types") or "",
+            ]
+        )
     damage = pd.to_numeric(c.get("damage_vnd", pd.Series(dtype=float)), errors="coerce").sum() if len(c) else 0
-    rows.append(["", "Cộng", f"{len(c)} vụ", "", int(c["deaths"].sum()) if len(c) else 0,
-                 int(c["injured"].sum()) if len(c) else 0, _keep_whole(vnd(damage)) if damage else "", "", ""])
+    rows.append(
+        [
+            "",
+            "Cộng",
+            f"{len(c)} vụ",
+            "",
+            int(c["deaths"].sum()) if len(c) else 0,
+            int(c["injured"].sum()) if len(c) else 0,
+            _keep_whole(vnd(damage)) if damage else "",
+            "",
+            "",
+        ]
+    )
     _table(doc, DOSSIER_CRASH_HEADER, rows, widths_mm=[11, 14, 20, 25, 13, 16, 22, 23, 21], bold_last=True, size=10)
     _para(doc, "", size=6)
     _para(doc, "4. Thiệt hại", bold=True, size=14)
-    _para(doc, f"Các vụ ở mục 3{span}: {int(c['deaths'].sum()) if len(c) else 0} người chết, "
-               f"{int(c['injured'].sum()) if len(c) else 0} người bị thương" + (f"; thiệt hại tài sản ước tính {_keep_whole(vnd(damage))} đồng" if damage else "")
-               + ".", size=14, align="justify")
+    _para(
+        doc,
+        f"Các vụ ở mục 3{span}: {int(c['deaths'].sum()) if len(c) else 0} người chết, "
+        f"{int(c['injured'].sum()) if len(c) else 0} người bị thương"
+        + (f"; thiệt hại tài sản ước tính {_keep_whole(vnd(damage))} đồng" if damage else "")
+        + ".",
+        size=14,
+        align="justify",
+    )
     _para(doc, "5. Nguyên nhân", bold=True, size=14)
-    causes = [x for x in dict.fromkeys(str(v).strip() for v in c.get("cause", pd.Series(dtype=object)).dropna())
-              if x] if len(c) else []
-    _para(doc, ("Nguyên nhân ghi nhận trên các vụ: " + "; ".join(causes) + ".") if causes else
-          "Chưa có nguyên nhân ghi nhận trên các vụ; cần khảo sát, đánh giá tại hiện trường.", size=14, align="justify")
+    causes = (
+        [x for x in dict.fromkeys(str(v).strip() for v in c.get("cause", pd.Series(dtype=object)).dropna()) if x]
+        if len(c)
+        else []
+    )
+    _para(
+        doc,
+        ("Nguyên nhân ghi nhận trên các vụ: " + "; ".join(causes) + ".")
+        if causes
+        else "Chưa có nguyên nhân ghi nhận trên các vụ; cần khảo sát, đánh giá tại hiện trường.",
+        size=14,
+        align="justify",
+    )
     if spot.get("notes"):
         _para(doc, f"Đánh giá của Ban: {spot['notes']}", size=14, align="justify")
     _para(doc, "6. Đề xuất giải pháp xử lý sơ bộ", bold=True, size=14)
@@ -595,10 +817,21 @@ def dossier_docx(spot: dict[str, Any], crashes: pd.DataFrame, info: DocumentInfo
         from models.enums import WorkType
 
         for r in works.to_dict("records"):
-            label = WorkType(r["work_type"]).vi if r.get("work_type") in WorkType._value2member_map_ else r.get("work_type")
-            _para(doc, f"- {label}" + (f": {r['description']}" if r.get("description") else "")
-                  + (f" (kinh phí dự kiến {_keep_whole(vnd(r['cost_vnd']))} đồng)" if pd.notna(r.get("cost_vnd"))
-                     and r.get("cost_vnd") else ""), size=14, align="justify")
+            label = (
+                WorkType(r["work_type"]).vi if r.get("work_type") in WorkType._value2member_map_ else r.get("work_type")
+            )
+            _para(
+                doc,
+                f"- {label}"
+                + (f": {r['description']}" if r.get("description") else "")
+                + (
+                    f" (kinh phí dự kiến {_keep_whole(vnd(r['cost_vnd']))} đồng)"
+                    if pd.notna(r.get("cost_vnd")) and r.get("cost_vnd")
+                    else ""
+                ),
+                size=14,
+                align="justify",
+            )
     else:
         _para(doc, "Chưa có giải pháp đề xuất; Ban sẽ phối hợp đơn vị quản lý đường bộ khảo sát, đề xuất.", size=14)
     _para(doc, "7. Sơ đồ hiện trường", bold=True, size=14)

@@ -9,6 +9,7 @@ The distance and the minutes come from ``settings.DUPLICATE_DISTANCE_M`` and
 offered again. The list is computed once per data version of the crash and
 decision tables (:meth:`Store.read_cached`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -48,8 +49,10 @@ LIST_COLUMNS = [*PAIR_COLUMNS, "occurred_at_a", "occurred_at_b", "road_code", "c
 
 
 def _limits(distance_m: float | None, minutes: float | None) -> tuple[float, float]:
-    return (float(settings.DUPLICATE_DISTANCE_M if distance_m is None else distance_m),
-            float(settings.DUPLICATE_MINUTES if minutes is None else minutes))
+    return (
+        float(settings.DUPLICATE_DISTANCE_M if distance_m is None else distance_m),
+        float(settings.DUPLICATE_MINUTES if minutes is None else minutes),
+    )
 
 
 def duplicate_pairs(store: Store, *, distance_m: float | None = None, minutes: float | None = None) -> pd.DataFrame:
@@ -70,9 +73,11 @@ def duplicate_pairs(store: Store, *, distance_m: float | None = None, minutes: f
         info = crashes.set_index("id")
         a, b = info.loc[pairs["id_a"]], info.loc[pairs["id_b"]]
         out = pairs.assign(
-            occurred_at_a=a["occurred_at"].to_numpy(), occurred_at_b=b["occurred_at"].to_numpy(),
+            occurred_at_a=a["occurred_at"].to_numpy(),
+            occurred_at_b=b["occurred_at"].to_numpy(),
             road_code=a["road_code"].where(a["road_code"].notna(), b["road_code"].to_numpy()).to_numpy(),
-            commune=a["commune"].where(a["commune"].notna(), b["commune"].to_numpy()).to_numpy())
+            commune=a["commune"].where(a["commune"].notna(), b["commune"].to_numpy()).to_numpy(),
+        )
         return out.reset_index(drop=True)
 
     pairs: pd.DataFrame = store.read_cached(f"duplicate_pairs:{d:g}:{m:g}", read, tables=DUPLICATE_TABLES)
@@ -130,8 +135,10 @@ def pair_detail(store: Store, a: int, b: int, *, lang: str = "vi") -> PairDetail
     recs = {int(r["id"]): r for r in store.crash_records([a, b]).to_dict("records")}
     for cid in (int(a), int(b)):
         if cid not in recs or recs[cid]["deleted"]:
-            raise NotFoundError(f"Không tìm thấy vụ số {cid} (hoặc vụ đã bị gộp, xóa) / Crash {cid} not found "
-                                "(or already merged or removed)")
+            raise NotFoundError(
+                f"Không tìm thấy vụ số {cid} (hoặc vụ đã bị gộp, xóa) / Crash {cid} not found "
+                "(or already merged or removed)"
+            )
     ra, rb = recs[int(a)], recs[int(b)]
     rows = []
     for f, label in DETAIL_FIELDS.items():
@@ -139,12 +146,24 @@ def pair_detail(store: Store, a: int, b: int, *, lang: str = "vi") -> PairDetail
         rows.append({"field": f, "label": pick(label, lang), "a": ta, "b": tb, "differs": ta != tb})
     table = pd.DataFrame(rows)
     choices = [r["field"] for r in rows if r["differs"] and r["field"] in MERGE_FIELDS]
-    return PairDetail(ids=(int(a), int(b)), versions=(int(ra["version"]), int(rb["version"])),
-                      sources=(_text(ra["source"]), _text(rb["source"])), table=table, choices=choices)
+    return PairDetail(
+        ids=(int(a), int(b)),
+        versions=(int(ra["version"]), int(rb["version"])),
+        sources=(_text(ra["source"]), _text(rb["source"])),
+        table=table,
+        choices=choices,
+    )
 
 
-def merge_pair(store: Store, keep_id: int, drop_id: int, *, fields: Iterable[str] = (),
-               versions: tuple[int | None, int | None] | None = None, user: str | None = None) -> dict[str, list[Any]]:
+def merge_pair(
+    store: Store,
+    keep_id: int,
+    drop_id: int,
+    *,
+    fields: Iterable[str] = (),
+    versions: tuple[int | None, int | None] | None = None,
+    user: str | None = None,
+) -> dict[str, list[Any]]:
     """Merge crash ``drop_id`` into ``keep_id``: ``keep_id`` takes the dropped
     crash's values for ``fields`` (keys of ``MERGE_FIELDS``), ``drop_id`` is
     marked deleted (merged into the kept one); ``versions`` are the (keep,

@@ -2,6 +2,7 @@
 CSV (UTF-8 with BOM, for Excel), XLSX (Vietnamese headers, frozen header,
 column widths, a sheet of crashes per spot), GeoJSON, KML and GeoPackage.
 No UI here; each function returns bytes."""
+
 from __future__ import annotations
 
 import tempfile
@@ -25,16 +26,31 @@ if TYPE_CHECKING:
 
 #: Export columns and their Vietnamese / English headers.
 COLUMNS = [
-    ("id", "Mã", "ID"), ("kind", "Loại", "Kind"), ("status", "Trạng thái", "Status"),
-    ("road_code", "Tuyến", "Road"), ("ly_trinh", "Lý trình", "Chainage"), ("from_m", "Từ (m)", "From (m)"),
-    ("to_m", "Đến (m)", "To (m)"), ("commune", "Xã/phường", "Commune"), ("tests", "Tiêu chí", "Test met"),
-    ("test_labels", "Diễn giải tiêu chí", "Test description"), ("window_start", "Từ ngày", "Window start"),
-    ("window_end", "Đến ngày", "Window end"), ("n_crashes", "Số vụ", "Crashes"), ("deaths", "Số người chết", "Deaths"),
-    ("injured", "Số người bị thương", "Injured"), ("epdo", "EPDO", "EPDO"), ("crash_ids", "Các vụ", "Crash ids"),
+    ("id", "Mã", "ID"),
+    ("kind", "Loại", "Kind"),
+    ("status", "Trạng thái", "Status"),
+    ("road_code", "Tuyến", "Road"),
+    ("ly_trinh", "Lý trình", "Chainage"),
+    ("from_m", "Từ (m)", "From (m)"),
+    ("to_m", "Đến (m)", "To (m)"),
+    ("commune", "Xã/phường", "Commune"),
+    ("tests", "Tiêu chí", "Test met"),
+    ("test_labels", "Diễn giải tiêu chí", "Test description"),
+    ("window_start", "Từ ngày", "Window start"),
+    ("window_end", "Đến ngày", "Window end"),
+    ("n_crashes", "Số vụ", "Crashes"),
+    ("deaths", "Số người chết", "Deaths"),
+    ("injured", "Số người bị thương", "Injured"),
+    ("epdo", "EPDO", "EPDO"),
+    ("crash_ids", "Các vụ", "Crash ids"),
 ]
-FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-           "geojson": "application/geo+json", "kml": "application/vnd.google-earth.kml+xml",
-           "gpkg": "application/geopackage+sqlite3"}
+FORMATS = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "geojson": "application/geo+json",
+    "kml": "application/vnd.google-earth.kml+xml",
+    "gpkg": "application/geopackage+sqlite3",
+}
 
 
 def hotspot_table(spots: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
@@ -43,11 +59,18 @@ def hotspot_table(spots: pd.DataFrame, *, lang: str = "vi") -> pd.DataFrame:
     for col, *_ in COLUMNS:
         if col not in df:
             df[col] = None
-    df["ly_trinh"] = [f"{format_chainage(a)} – {format_chainage(b)}" if pd.notna(a) and pd.notna(b) and a != b
-                      else format_chainage(a) if pd.notna(a) else "" for a, b in zip(df["from_m"], df["to_m"])]
+    df["ly_trinh"] = [
+        f"{format_chainage(a)} – {format_chainage(b)}"
+        if pd.notna(a) and pd.notna(b) and a != b
+        else format_chainage(a)
+        if pd.notna(a)
+        else ""
+        for a, b in zip(df["from_m"], df["to_m"])
+    ]
     df["kind"] = df["kind"].map(lambda v: SpotKind(v).label(lang) if v in SpotKind._value2member_map_ else v)
     df["status"] = df["status"].map(
-        lambda v: BlackspotStatus(v).label(lang) if v in BlackspotStatus._value2member_map_ else v)
+        lambda v: BlackspotStatus(v).label(lang) if v in BlackspotStatus._value2member_map_ else v
+    )
     df["crash_ids"] = df["crash_ids"].map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple)) else v)
     for c in ("window_start", "window_end"):
         df[c] = pd.to_datetime(df[c]).dt.strftime("%d/%m/%Y")
@@ -105,12 +128,17 @@ def _kml_geometry(g: shapely.Geometry | None) -> str:
     if g.geom_type == "Point":
         return f"<Point><coordinates>{g.x:.7f},{g.y:.7f}</coordinates></Point>"
     if g.geom_type == "LineString":
-        return "<LineString><coordinates>" + " ".join(f"{x:.7f},{y:.7f}" for x, y in g.coords) + \
-            "</coordinates></LineString>"
+        return (
+            "<LineString><coordinates>"
+            + " ".join(f"{x:.7f},{y:.7f}" for x, y in g.coords)
+            + "</coordinates></LineString>"
+        )
     if g.geom_type == "Polygon":
         ring = " ".join(f"{x:.7f},{y:.7f}" for x, y in g.exterior.coords)
-        return f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates></LinearRing>" \
-               f"</outerBoundaryIs></Polygon>"
+        return (
+            f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates></LinearRing>"
+            f"</outerBoundaryIs></Polygon>"
+        )
     parts = "".join(_kml_geometry(p) for p in getattr(g, "geoms", []))
     return f"<MultiGeometry>{parts}</MultiGeometry>"
 
@@ -121,13 +149,20 @@ def to_kml(table: pd.DataFrame, *, name: str = "Điểm đen", lang: str = "vi")
     marks = []
     for rec in table.to_dict("records"):
         title = f"{rec.get('kind') or ''} {rec.get('road_code') or ''} {rec.get('ly_trinh') or ''}".strip()
-        data = "".join(f'<Data name="{escape(str(k))}"><displayName>{escape(heads.get(str(k), str(k)))}</displayName>'
-                       f"<value>{escape('' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))}</value></Data>"
-                       for k, v in rec.items() if k != "geometry")
-        marks.append(f"<Placemark><name>{escape(title)}</name><ExtendedData>{data}</ExtendedData>"
-                     f"{_kml_geometry(rec.get('geometry'))}</Placemark>")
-    doc = ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
-           f"<name>{escape(name)}</name>" + "".join(marks) + "</Document></kml>")
+        data = "".join(
+            f'<Data name="{escape(str(k))}"><displayName>{escape(heads.get(str(k), str(k)))}</displayName>'
+            f"<value>{escape('' if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))}</value></Data>"
+            for k, v in rec.items()
+            if k != "geometry"
+        )
+        marks.append(
+            f"<Placemark><name>{escape(title)}</name><ExtendedData>{data}</ExtendedData>"
+            f"{_kml_geometry(rec.get('geometry'))}</Placemark>"
+        )
+    doc = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        f"<name>{escape(name)}</name>" + "".join(marks) + "</Document></kml>"
+    )
     return doc.encode("utf-8")
 
 
@@ -151,8 +186,22 @@ def crashes_per_spot(spots: pd.DataFrame, crashes: pd.DataFrame) -> pd.DataFrame
     rows = [(sid, cid) for sid, ids in zip(spots["id"], spots["crash_ids"]) for cid in (ids or [])]
     pairs = pd.DataFrame(rows, columns=["spot_id", "crash_id"])
     c = crashes.rename(columns={"id": "crash_id"})
-    keep = [k for k in ("crash_id", "source_id", "occurred_at", "road_code", "chainage_m", "commune", "deaths",
-                        "injured", "severity", "description") if k in c]
+    keep = [
+        k
+        for k in (
+            "crash_id",
+            "source_id",
+            "occurred_at",
+            "road_code",
+            "chainage_m",
+            "commune",
+            "deaths",
+            "injured",
+            "severity",
+            "description",
+        )
+        if k in c
+    ]
     out = pairs.merge(c[keep], on="crash_id", how="left")
     if "occurred_at" in out:
         out["occurred_at"] = pd.to_datetime(out["occurred_at"]).dt.strftime("%d/%m/%Y %H:%M")
@@ -175,23 +224,43 @@ def clusters_as_spots(clusters: pd.DataFrame, members: pd.DataFrame | None = Non
     """Density clusters in the shape of the spots frame, for one export list.
     ``members`` (crashes with a ``cluster`` label) gives each cluster's crash ids."""
     from services.blackspots import cluster_label
+
     ids = {}
     if members is not None and len(members):
         m = members.loc[members["cluster"] >= 0]
         ids = m.groupby("cluster")["id"].apply(lambda s: [int(v) for v in s]).to_dict()
-    return pd.DataFrame({
-        "id": [cluster_label(c) for c in clusters["cluster"]], "kind": "cluster", "status": None, "road_code": None,
-        "from_m": None, "to_m": None, "commune": None, "tests": None, "test_labels": None,
-        "window_start": clusters["first"], "window_end": clusters["last"], "n_crashes": clusters["n_crashes"],
-        "deaths": clusters["deaths"], "injured": clusters["injured"], "epdo": clusters["epdo"].round(1),
-        "crash_ids": [ids.get(c, []) for c in clusters["cluster"]],
-        "geometry": shapely.points(clusters["lon"].to_numpy(float), clusters["lat"].to_numpy(float)),
-    })
+    return pd.DataFrame(
+        {
+            "id": [cluster_label(c) for c in clusters["cluster"]],
+            "kind": "cluster",
+            "status": None,
+            "road_code": None,
+            "from_m": None,
+            "to_m": None,
+            "commune": None,
+            "tests": None,
+            "test_labels": None,
+            "window_start": clusters["first"],
+            "window_end": clusters["last"],
+            "n_crashes": clusters["n_crashes"],
+            "deaths": clusters["deaths"],
+            "injured": clusters["injured"],
+            "epdo": clusters["epdo"].round(1),
+            "crash_ids": [ids.get(c, []) for c in clusters["cluster"]],
+            "geometry": shapely.points(clusters["lon"].to_numpy(float), clusters["lat"].to_numpy(float)),
+        }
+    )
 
 
 # ------------------------------------------------ the store's tables out
-FILE_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
-                ".kml": "kml"}
+FILE_FORMATS = {
+    ".csv": "csv",
+    ".xlsx": "xlsx",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".gpkg": "gpkg",
+    ".kml": "kml",
+}
 
 
 def store_table(store: Store, kind: str) -> pd.DataFrame:
@@ -200,13 +269,29 @@ def store_table(store: Store, kind: str) -> pd.DataFrame:
     if kind == "crashes":
         c = store.crashes_frame()
         t = pd.to_datetime(c["occurred_at"])
-        out = pd.DataFrame({
-            "id": c["id"], "source_id": c["source_id"], "date": t.dt.strftime("%Y-%m-%d"),
-            "time": t.dt.strftime("%H:%M"), "road": c["road_code"], "chainage_m": c["chainage_m"].round(1),
-            "commune": c["commune"], "commune_now": c["commune_now"], "deaths": c["deaths"], "injured": c["injured"],
-            "severity": c["severity"], "cause": c["cause"], "vehicle_types": c["vehicle_types"],
-            "alcohol": c["alcohol"], "not_infrastructure": c["not_infrastructure"], "description": c["description"],
-            "lon": c["lon"], "lat": c["lat"], "source": c["source"]})
+        out = pd.DataFrame(
+            {
+                "id": c["id"],
+                "source_id": c["source_id"],
+                "date": t.dt.strftime("%Y-%m-%d"),
+                "time": t.dt.strftime("%H:%M"),
+                "road": c["road_code"],
+                "chainage_m": c["chainage_m"].round(1),
+                "commune": c["commune"],
+                "commune_now": c["commune_now"],
+                "deaths": c["deaths"],
+                "injured": c["injured"],
+                "severity": c["severity"],
+                "cause": c["cause"],
+                "vehicle_types": c["vehicle_types"],
+                "alcohol": c["alcohol"],
+                "not_infrastructure": c["not_infrastructure"],
+                "description": c["description"],
+                "lon": c["lon"],
+                "lat": c["lat"],
+                "source": c["source"],
+            }
+        )
         lon, lat = c["lon"].to_numpy(float), c["lat"].to_numpy(float)
         ok = np.isfinite(lon) & np.isfinite(lat)
         geoms = np.full(len(c), None, dtype=object)
@@ -221,8 +306,9 @@ def store_table(store: Store, kind: str) -> pd.DataFrame:
         raise ValueError(kind)
     out = frame.drop(columns=[c for c in ("version", "updated_at", "deleted") if c in frame]).copy()
     for col in out.columns:
-        if col != "geometry" and (pd.api.types.is_datetime64_any_dtype(out[col]) or
-                                  out[col].map(lambda v: hasattr(v, "isoformat")).any()):
+        if col != "geometry" and (
+            pd.api.types.is_datetime64_any_dtype(out[col]) or out[col].map(lambda v: hasattr(v, "isoformat")).any()
+        ):
             out[col] = out[col].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
     return out
 
@@ -235,8 +321,10 @@ def write_file(table: pd.DataFrame, path: str | Path, *, layer: str = "data") ->
     path = Path(path)
     fmt = FILE_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputFileError(f"Định dạng đầu ra không hỗ trợ '{path.suffix}' (dùng .csv, .xlsx, .geojson, .gpkg, .kml) / "
-                             f"Unsupported output '{path.suffix}' (use .csv, .xlsx, .geojson, .gpkg, .kml)")
+        raise InputFileError(
+            f"Định dạng đầu ra không hỗ trợ '{path.suffix}' (dùng .csv, .xlsx, .geojson, .gpkg, .kml) / "
+            f"Unsupported output '{path.suffix}' (use .csv, .xlsx, .geojson, .gpkg, .kml)"
+        )
     if fmt == "csv":
         data = to_csv_bytes(table)
     elif fmt == "xlsx":

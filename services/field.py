@@ -1,6 +1,7 @@
 """Field entry from a phone (issue 19.2): where the phone is on the roads, and
 one entry (a hazard flagged as a potential crash point, or an encroachment
 case) saved with its photo. No UI here."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from models.enums import ItemType
 from models.store import Store
 
 #: What a field entry records.
-HAZARD = "hazard"              # a potential crash point (điểm tiềm ẩn), flagged by hand
+HAZARD = "hazard"  # a potential crash point (điểm tiềm ẩn), flagged by hand
 ENCROACHMENT = "encroachment"  # an encroachment of the road safety corridor (a case)
 KINDS = (HAZARD, ENCROACHMENT)
 
@@ -67,12 +68,18 @@ def road_place(store: Store, lon: float, lat: float, *, snap_m: float | None = N
     if net is None:
         return None
     x, y = transform(np.array([lon]), np.array([lat]), WGS84, net.crs.to_wkt())
-    m = net.measure(np.array([shapely.Point(float(x[0]), float(y[0]))], dtype=object),
-                    max_distance=float(settings.SNAP_DISTANCE_M if snap_m is None else snap_m)).iloc[0]
+    m = net.measure(
+        np.array([shapely.Point(float(x[0]), float(y[0]))], dtype=object),
+        max_distance=float(settings.SNAP_DISTANCE_M if snap_m is None else snap_m),
+    ).iloc[0]
     if int(m["road_idx"]) < 0:
         return None
-    return RoadPlace(road=str(net.codes[int(m["road_idx"])]), chainage_m=float(m["chainage_m"]),
-                     distance_m=float(m["offset_m"]), side=m["side"])
+    return RoadPlace(
+        road=str(net.codes[int(m["road_idx"])]),
+        chainage_m=float(m["chainage_m"]),
+        distance_m=float(m["offset_m"]),
+        side=m["side"],
+    )
 
 
 def commune_at(store: Store, lon: float, lat: float) -> str | None:
@@ -93,14 +100,25 @@ def check_photo(filename: str, data: bytes) -> None:
         raise FieldEntryError("Ảnh phải là JPG, PNG hoặc WEBP / A photo must be JPG, PNG or WEBP")
     if len(data) > PHOTO_MAX_MB * 1024 * 1024:
         raise FieldEntryError(f"Ảnh lớn hơn {PHOTO_MAX_MB:g} MB / The photo is larger than {PHOTO_MAX_MB:g} MB")
-    if not (data.startswith(b"\x89PNG\r\n\x1a\n") or data[:3] == b"\xff\xd8\xff"
-            or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")):
+    if not (
+        data.startswith(b"\x89PNG\r\n\x1a\n")
+        or data[:3] == b"\xff\xd8\xff"
+        or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    ):
         raise FieldEntryError("Tệp không phải ảnh JPG, PNG hoặc WEBP / The file is not a JPG, PNG or WEBP image")
 
 
-def record_field_entry(store: Store, *, kind: str, lon: Any, lat: Any, description: str,
-                       photo: tuple[str, bytes] | None = None, default_commune: str | None = None,
-                       user: str | None = None) -> FieldEntry:
+def record_field_entry(
+    store: Store,
+    *,
+    kind: str,
+    lon: Any,
+    lat: Any,
+    description: str,
+    photo: tuple[str, bytes] | None = None,
+    default_commune: str | None = None,
+    user: str | None = None,
+) -> FieldEntry:
     """Save one field entry at a place (WGS 84): a hazard as a potential crash
     point flagged by hand (its reason the description; road and chainage when
     a road is within the snap distance), an encroachment as a case (the store
@@ -124,9 +142,19 @@ def record_field_entry(store: Store, *, kind: str, lon: Any, lat: Any, descripti
     if kind == HAZARD:
         from services.items import flag_potential_point
 
-        item_type, item_id = ItemType.BLACKSPOT, flag_potential_point(
-            store, lon=x, lat=y, reason=text, commune=commune, road_code=place.road if place else None,
-            chainage_m=place.chainage_m if place else None, user=user)
+        item_type, item_id = (
+            ItemType.BLACKSPOT,
+            flag_potential_point(
+                store,
+                lon=x,
+                lat=y,
+                reason=text,
+                commune=commune,
+                road_code=place.road if place else None,
+                chainage_m=place.chainage_m if place else None,
+                user=user,
+            ),
+        )
         road, chainage = (place.road, place.chainage_m) if place else (None, None)
     else:
         item_type = ItemType.CASE
@@ -140,5 +168,6 @@ def record_field_entry(store: Store, *, kind: str, lon: Any, lat: Any, descripti
         from services.items import add_photo
 
         photo_id = add_photo(store, item_type.value, item_id, photo[0], photo[1], user=user)
-    return FieldEntry(item_type=item_type.value, item_id=int(item_id), road=road, chainage_m=chainage,
-                      photo_id=photo_id)
+    return FieldEntry(
+        item_type=item_type.value, item_id=int(item_id), road=road, chainage_m=chainage, photo_id=photo_id
+    )

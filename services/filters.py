@@ -2,6 +2,7 @@
 type, cause, alcohol, rule set, an area drawn on the map) and how they apply
 to each kind of item. Pure pandas and shapely; the sidebar in ``app.py`` only
 collects the values."""
+
 from __future__ import annotations
 
 import json
@@ -64,23 +65,28 @@ def _parse(text: str | dict[str, Any] | shapely.Geometry) -> shapely.Geometry:
     except AreaError:
         raise
     except Exception as exc:  # noqa: BLE001 - shapely and json raise several kinds
-        raise AreaError(f"Vùng lọc không đọc được (cần đa giác WKT hoặc GeoJSON) / "
-                        f"The area cannot be read (a polygon as WKT or GeoJSON is needed): {exc}") from None
+        raise AreaError(
+            f"Vùng lọc không đọc được (cần đa giác WKT hoặc GeoJSON) / "
+            f"The area cannot be read (a polygon as WKT or GeoJSON is needed): {exc}"
+        ) from None
 
 
 def _check(geom: shapely.Geometry) -> shapely.Geometry:
     if geom is None or geom.is_empty:
         raise AreaError("Vùng lọc trống / The area is empty")
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise AreaError(f"Vùng lọc phải là đa giác, không phải {geom.geom_type} / "
-                        f"The area must be a polygon, not a {geom.geom_type}")
+        raise AreaError(
+            f"Vùng lọc phải là đa giác, không phải {geom.geom_type} / "
+            f"The area must be a polygon, not a {geom.geom_type}"
+        )
     x0, y0, x1, y1 = geom.bounds
     if not (-180 <= x0 and x1 <= 180 and -90 <= y0 and y1 <= 90):
-        raise AreaError("Vùng lọc phải theo kinh độ, vĩ độ (WGS 84) / The area must be in longitude, latitude "
-                        "(WGS 84)")
+        raise AreaError("Vùng lọc phải theo kinh độ, vĩ độ (WGS 84) / The area must be in longitude, latitude (WGS 84)")
     if not geom.is_valid or geom.area == 0:
-        raise AreaError(f"Vùng lọc không hợp lệ (cạnh cắt nhau?): {shapely.is_valid_reason(geom)} / "
-                        "The area is not a valid polygon (edges crossing?)")
+        raise AreaError(
+            f"Vùng lọc không hợp lệ (cạnh cắt nhau?): {shapely.is_valid_reason(geom)} / "
+            "The area is not a valid polygon (edges crossing?)"
+        )
     return geom
 
 
@@ -124,9 +130,14 @@ def options(crashes: pd.DataFrame, roads: pd.DataFrame | None = None) -> dict[st
         road_codes |= set(roads["code"])
     t = crashes["occurred_at"]
     causes = _parts(crashes["cause"]) if "cause" in crashes else []
-    return {"communes": sorted(crashes["commune"].dropna().unique().tolist()),
-            "roads": sorted(road_codes), "vehicles": vehicles, "causes": causes,
-            "date_min": t.min().date() if len(t) else None, "date_max": t.max().date() if len(t) else None}
+    return {
+        "communes": sorted(crashes["commune"].dropna().unique().tolist()),
+        "roads": sorted(road_codes),
+        "vehicles": vehicles,
+        "causes": causes,
+        "date_min": t.min().date() if len(t) else None,
+        "date_max": t.max().date() if len(t) else None,
+    }
 
 
 def filter_crashes(crashes: pd.DataFrame, f: Filters) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """An item's history, complete and in the user's language: its own changes,
 its plan link, notes and photos, and (for a spot) the works made for it; field
 names and values translated, never a raw key, "None" or "nan". No UI here."""
+
 from __future__ import annotations
 
 import math
@@ -19,44 +20,96 @@ from models.store import Store
 #: ("agency" or "section", id) → its name, for the ids a history row holds.
 Names = dict[tuple[str, int], str]
 
-TABLES: dict[str, str] = {ItemType.BLACKSPOT: "blackspot", ItemType.CASE: "encroachment_case", ItemType.WORK: "remediation_work"}
+TABLES: dict[str, str] = {
+    ItemType.BLACKSPOT: "blackspot",
+    ItemType.CASE: "encroachment_case",
+    ItemType.WORK: "remediation_work",
+}
 
 #: Field → (Vietnamese, English), for every field an item's history can show.
 FIELDS: dict[str, tuple[str, str]] = {
-    "kind": ("Loại", "Kind"), "status": ("Trạng thái", "Status"), "name": ("Tên", "Name"),
-    "road_id": ("Tuyến (mã số)", "Road (number)"), "road_code": ("Tuyến", "Road"),
-    "from_m": ("Từ lý trình", "From"), "to_m": ("Đến lý trình", "To"), "chainage_m": ("Lý trình", "Chainage"),
-    "commune": ("Xã/phường", "Commune"), "geom": ("Vị trí trên bản đồ", "Map position"),
-    "ruleset": ("Bộ quy tắc", "Rule set"), "tests": ("Tiêu chí", "Tests"), "test_labels": ("Diễn giải tiêu chí", "Test description"),
-    "window_start": ("Cửa sổ từ", "Window from"), "window_end": ("Cửa sổ đến", "Window to"),
-    "n_crashes": ("Số vụ", "Crashes"), "deaths": ("Số người chết", "Deaths"), "injured": ("Số người bị thương", "Injured"),
-    "epdo": ("EPDO", "EPDO"), "n_windows": ("Số cửa sổ nối nhau", "Windows chained"),
-    "window_m": ("Chiều dài cửa sổ (m)", "Window length (m)"), "crash_ids": ("Các vụ", "Crashes listed"),
-    "window_crash_ids": ("Các vụ trong cửa sổ", "Crashes in the window"), "manual": ("Gắn cờ thủ công", "Flagged by hand"),
-    "manual_reason": ("Lý do gắn cờ", "Reason flagged"), "still_qualifies": ("Còn đạt tiêu chí", "Still qualifies"),
-    "first_detected_at": ("Phát hiện lần đầu", "First detected"), "last_run_at": ("Rà soát gần nhất", "Last screened"),
-    "notes": ("Ghi chú", "Notes"), "deleted": ("Đã xóa", "Deleted"),
-    "description": ("Mô tả", "Description"), "side": ("Bên đường", "Side"),
-    "distance_inside_m": ("Lấn vào hành lang (m)", "Inside the corridor (m)"), "record_no": ("Số biên bản", "Record no."),
-    "record_date": ("Ngày biên bản", "Record date"), "deadline": ("Thời hạn giải tỏa", "Deadline"),
-    "agency_id": ("Cơ quan chủ trì", "Lead agency"), "batch_id": ("Lần nhập", "Import batch"), "zone": ("Vùng", "Zone"),
-    "distance_m": ("Cách tim đường (m)", "From the centreline (m)"), "detected_on": ("Ngày phát hiện", "Detected on"),
-    "closed_on": ("Ngày kết thúc", "Closed on"), "blackspot_id": ("Điểm đen", "Black spot"),
-    "work_type": ("Loại công trình", "Work type"), "cost_vnd": ("Kinh phí (đồng)", "Cost (VND)"),
-    "funding_source": ("Nguồn vốn", "Funding"), "planned_start": ("Dự kiến bắt đầu", "Planned start"),
-    "planned_end": ("Dự kiến xong", "Planned end"), "actual_start": ("Bắt đầu", "Started"),
-    "actual_end": ("Hoàn thành", "Finished"), "item_type": ("Loại mục", "Item type"), "item_id": ("Mục", "Item"),
-    "section_id": ("Mục kế hoạch", "Plan section"), "lead_agency_id": ("Cơ quan chủ trì", "Lead agency"),
-    "cooperating_agency_ids": ("Cơ quan phối hợp", "Cooperating agencies"), "text": ("Nội dung", "Text"),
-    "filename": ("Tệp", "File"), "path": ("Nơi lưu", "Stored at"), "at": ("Lúc", "At"), "user": ("Người", "By"),
+    "kind": ("Loại", "Kind"),
+    "status": ("Trạng thái", "Status"),
+    "name": ("Tên", "Name"),
+    "road_id": ("Tuyến (mã số)", "Road (number)"),
+    "road_code": ("Tuyến", "Road"),
+    "from_m": ("Từ lý trình", "From"),
+    "to_m": ("Đến lý trình", "To"),
+    "chainage_m": ("Lý trình", "Chainage"),
+    "commune": ("Xã/phường", "Commune"),
+    "geom": ("Vị trí trên bản đồ", "Map position"),
+    "ruleset": ("Bộ quy tắc", "Rule set"),
+    "tests": ("Tiêu chí", "Tests"),
+    "test_labels": ("Diễn giải tiêu chí", "Test description"),
+    "window_start": ("Cửa sổ từ", "Window from"),
+    "window_end": ("Cửa sổ đến", "Window to"),
+    "n_crashes": ("Số vụ", "Crashes"),
+    "deaths": ("Số người chết", "Deaths"),
+    "injured": ("Số người bị thương", "Injured"),
+    "epdo": ("EPDO", "EPDO"),
+    "n_windows": ("Số cửa sổ nối nhau", "Windows chained"),
+    "window_m": ("Chiều dài cửa sổ (m)", "Window length (m)"),
+    "crash_ids": ("Các vụ", "Crashes listed"),
+    "window_crash_ids": ("Các vụ trong cửa sổ", "Crashes in the window"),
+    "manual": ("Gắn cờ thủ công", "Flagged by hand"),
+    "manual_reason": ("Lý do gắn cờ", "Reason flagged"),
+    "still_qualifies": ("Còn đạt tiêu chí", "Still qualifies"),
+    "first_detected_at": ("Phát hiện lần đầu", "First detected"),
+    "last_run_at": ("Rà soát gần nhất", "Last screened"),
+    "notes": ("Ghi chú", "Notes"),
+    "deleted": ("Đã xóa", "Deleted"),
+    "description": ("Mô tả", "Description"),
+    "side": ("Bên đường", "Side"),
+    "distance_inside_m": ("Lấn vào hành lang (m)", "Inside the corridor (m)"),
+    "record_no": ("Số biên bản", "Record no."),
+    "record_date": ("Ngày biên bản", "Record date"),
+    "deadline": ("Thời hạn giải tỏa", "Deadline"),
+    "agency_id": ("Cơ quan chủ trì", "Lead agency"),
+    "batch_id": ("Lần nhập", "Import batch"),
+    "zone": ("Vùng", "Zone"),
+    "distance_m": ("Cách tim đường (m)", "From the centreline (m)"),
+    "detected_on": ("Ngày phát hiện", "Detected on"),
+    "closed_on": ("Ngày kết thúc", "Closed on"),
+    "blackspot_id": ("Điểm đen", "Black spot"),
+    "work_type": ("Loại công trình", "Work type"),
+    "cost_vnd": ("Kinh phí (đồng)", "Cost (VND)"),
+    "funding_source": ("Nguồn vốn", "Funding"),
+    "planned_start": ("Dự kiến bắt đầu", "Planned start"),
+    "planned_end": ("Dự kiến xong", "Planned end"),
+    "actual_start": ("Bắt đầu", "Started"),
+    "actual_end": ("Hoàn thành", "Finished"),
+    "item_type": ("Loại mục", "Item type"),
+    "item_id": ("Mục", "Item"),
+    "section_id": ("Mục kế hoạch", "Plan section"),
+    "lead_agency_id": ("Cơ quan chủ trì", "Lead agency"),
+    "cooperating_agency_ids": ("Cơ quan phối hợp", "Cooperating agencies"),
+    "text": ("Nội dung", "Text"),
+    "filename": ("Tệp", "File"),
+    "path": ("Nơi lưu", "Stored at"),
+    "at": ("Lúc", "At"),
+    "user": ("Người", "By"),
 }
-ACTIONS = {"create": ("Tạo", "Created"), "update": ("Sửa", "Changed"), "delete": ("Xóa", "Deleted"),
-           "restore": ("Khôi phục", "Restored"), "import": ("Nhập", "Imported"),
-           "merge": ("Gộp vụ trùng", "Merged duplicates"), "unmerge": ("Hoàn tác gộp", "Merge undone")}
-HEADERS = {"at": ("Thời điểm", "When"), "user": ("Người", "By"), "what": ("Mục", "Item"),
-           "action": ("Thao tác", "Action"), "changes": ("Thay đổi", "Changes")}
-_ENUMS: dict[str, dict[str, type[LabelledEnum]]] = {"blackspot": {"status": BlackspotStatus, "kind": SpotKind}, "encroachment_case": {"status": CaseStatus},
-          "remediation_work": {"status": WorkStatus, "work_type": WorkType}}
+ACTIONS = {
+    "create": ("Tạo", "Created"),
+    "update": ("Sửa", "Changed"),
+    "delete": ("Xóa", "Deleted"),
+    "restore": ("Khôi phục", "Restored"),
+    "import": ("Nhập", "Imported"),
+    "merge": ("Gộp vụ trùng", "Merged duplicates"),
+    "unmerge": ("Hoàn tác gộp", "Merge undone"),
+}
+HEADERS = {
+    "at": ("Thời điểm", "When"),
+    "user": ("Người", "By"),
+    "what": ("Mục", "Item"),
+    "action": ("Thao tác", "Action"),
+    "changes": ("Thay đổi", "Changes"),
+}
+_ENUMS: dict[str, dict[str, type[LabelledEnum]]] = {
+    "blackspot": {"status": BlackspotStatus, "kind": SpotKind},
+    "encroachment_case": {"status": CaseStatus},
+    "remediation_work": {"status": WorkStatus, "work_type": WorkType},
+}
 _HIDDEN = {"id", "item_type", "item_id", "path", "road_id", "geom", "at", "user"}
 _SIDES = {"left": ("trái", "left"), "right": ("phải", "right")}
 
@@ -151,7 +204,9 @@ def item_history(store: Store, kind: str, item_id: int) -> pd.DataFrame:
         ids = links.loc[(links["item_type"] == kind) & (links["item_id"] == item_id), "id"]
         parts += [store.history("plan_link", int(i)).assign(what="plan") for i in ids]
     att = store.attachments(kind, item_id)
-    parts += [store.history("attachment", int(i)).assign(what=k) for i, k in zip(att.get("id", []), att.get("kind", []))]
+    parts += [
+        store.history("attachment", int(i)).assign(what=k) for i, k in zip(att.get("id", []), att.get("kind", []))
+    ]
     if kind == ItemType.BLACKSPOT:
         works = store.works_frame()
         if len(works):
@@ -167,8 +222,12 @@ def history_table(history: pd.DataFrame, *, lang: str = "vi", names: Names | Non
     cols = [pick(HEADERS[c], lang) for c in ("at", "user", "what", "action", "changes")]
     if history.empty:
         return pd.DataFrame(columns=cols)
-    what_words = {"item": ("Mục này", "This item"), "plan": ("Kế hoạch", "Plan link"), "note": ("Ghi chú", "Note"),
-                  "photo": ("Ảnh", "Photo")}
+    what_words = {
+        "item": ("Mục này", "This item"),
+        "plan": ("Kế hoạch", "Plan link"),
+        "note": ("Ghi chú", "Note"),
+        "photo": ("Ảnh", "Photo"),
+    }
 
     def what(w: str) -> str:
         if str(w).startswith("work:"):
@@ -176,13 +235,15 @@ def history_table(history: pd.DataFrame, *, lang: str = "vi", names: Names | Non
         return pick(what_words.get(w, (w, w)), lang)
 
     table_of = history["table_name"].to_numpy()
-    return pd.DataFrame({
-        cols[0]: pd.to_datetime(history["at"]).dt.strftime("%d/%m/%Y %H:%M"),
-        cols[1]: history["user"].map(lambda u: "—" if _blank(u) else str(u)),
-        cols[2]: history.get("what", pd.Series("item", index=history.index)).map(what),
-        cols[3]: history["action"].map(lambda a: pick(ACTIONS.get(a, (a, a)), lang)),
-        cols[4]: [changes_text(t, c, lang=lang, names=names) for t, c in zip(table_of, history["changes"])],
-    })
+    return pd.DataFrame(
+        {
+            cols[0]: pd.to_datetime(history["at"]).dt.strftime("%d/%m/%Y %H:%M"),
+            cols[1]: history["user"].map(lambda u: "—" if _blank(u) else str(u)),
+            cols[2]: history.get("what", pd.Series("item", index=history.index)).map(what),
+            cols[3]: history["action"].map(lambda a: pick(ACTIONS.get(a, (a, a)), lang)),
+            cols[4]: [changes_text(t, c, lang=lang, names=names) for t, c in zip(table_of, history["changes"])],
+        }
+    )
 
 
 def history_names(store: Store) -> Names:

@@ -1,4 +1,5 @@
 """Import service: read → validate (preview) → commit or discard. No UI here."""
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ def read_file(source: str | Path | bytes, *, filename: str | None = None, sheet:
     """:func:`geo.io.read_table` with the tool's settings: the upload size
     limit (``settings.MAX_UPLOAD_MB``) and the folder spatial files are
     unpacked in (``settings.DATA_DIR / "uploads"``)."""
-    return read_table(source, filename=filename, sheet=sheet, max_mb=settings.MAX_UPLOAD_MB,
-                      tmp_dir=settings.DATA_DIR / "uploads")
+    return read_table(
+        source, filename=filename, sheet=sheet, max_mb=settings.MAX_UPLOAD_MB, tmp_dir=settings.DATA_DIR / "uploads"
+    )
 
 
 @dataclass
@@ -45,9 +47,18 @@ class CrashPreview:
     roads: RoadNetwork | None = None  # the network the rows were located on; the commit uses the same
 
 
-def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[str, str] | None = None,
-                    source_crs: str | int | None = None, bounds: Sequence[float] = settings.VIETNAM_BOUNDS,
-                    sheet: str | None = None, date_order: str | None = None, overlay: bool = False) -> CrashPreview:
+def preview_crashes(
+    store: Store,
+    data: bytes,
+    filename: str,
+    *,
+    mapping: dict[str, str] | None = None,
+    source_crs: str | int | None = None,
+    bounds: Sequence[float] = settings.VIETNAM_BOUNDS,
+    sheet: str | None = None,
+    date_order: str | None = None,
+    overlay: bool = False,
+) -> CrashPreview:
     """Read and validate a crash file against the store's roads and
     administrative units; writes nothing.
 
@@ -63,19 +74,29 @@ def preview_crashes(store: Store, data: bytes, filename: str, *, mapping: dict[s
     if mapping and overlay:
         mapping = _overlaid(mapping, list(table.frame.columns))
     roads = store.road_network()
-    result = validate_crashes(table, mapping=mapping, source_crs=source_crs, bounds=bounds, roads=roads,
-                              snap_m=settings.SNAP_DISTANCE_M, date_order=date_order)
+    result = validate_crashes(
+        table,
+        mapping=mapping,
+        source_crs=source_crs,
+        bounds=bounds,
+        roads=roads,
+        snap_m=settings.SNAP_DISTANCE_M,
+        date_order=date_order,
+    )
     match_result_communes(store, result)
-    return CrashPreview(table=table, result=result, sha256=hashlib.sha256(data).hexdigest(), filename=filename,
-                        roads=roads)
+    return CrashPreview(
+        table=table, result=result, sha256=hashlib.sha256(data).hexdigest(), filename=filename, roads=roads
+    )
 
 
 def _overlaid(given: dict[str, str], columns: list[str]) -> dict[str, str]:
     """The mapping found from the headers, with ``given`` added over it."""
     missing = [c for c in given.values() if c not in columns]
     if missing:
-        raise InputFileError(f"Cột không có trong tệp / Columns not in the file: {', '.join(missing)}. "
-                             f"Các cột / Columns: {', '.join(map(str, columns))}")
+        raise InputFileError(
+            f"Cột không có trong tệp / Columns not in the file: {', '.join(missing)}. "
+            f"Các cột / Columns: {', '.join(map(str, columns))}"
+        )
     return {f: c for f, c in auto_map(columns).items() if c not in set(given.values()) and f not in given} | dict(given)
 
 
@@ -96,12 +117,23 @@ class StreamedImport:
     rejected: bool = False
 
 
-def import_crash_csv(store: Store, path: str | Path, *, report_path: str | Path, mapping: dict[str, str] | None = None,
-                     overlay: bool = False, source_crs: str | int | None = None,
-                     bounds: Sequence[float] = settings.VIETNAM_BOUNDS, date_order: str | None = None,
-                     valid_only: bool = True, user: str | None = None, source: str | None = None,
-                     chunk_rows: int | None = None, progress: Callable[[int], object] | None = None,
-                     worker: bool | None = None) -> StreamedImport:
+def import_crash_csv(
+    store: Store,
+    path: str | Path,
+    *,
+    report_path: str | Path,
+    mapping: dict[str, str] | None = None,
+    overlay: bool = False,
+    source_crs: str | int | None = None,
+    bounds: Sequence[float] = settings.VIETNAM_BOUNDS,
+    date_order: str | None = None,
+    valid_only: bool = True,
+    user: str | None = None,
+    source: str | None = None,
+    chunk_rows: int | None = None,
+    progress: Callable[[int], object] | None = None,
+    worker: bool | None = None,
+) -> StreamedImport:
     """Import a large crash CSV a part at a time, so memory stays bounded:
     the same stages as :func:`preview_crashes` then :func:`commit_crashes`,
     in one batch and one transaction.
@@ -148,17 +180,34 @@ def import_crash_csv(store: Store, path: str | Path, *, report_path: str | Path,
             n_dmy, n_mdy = n_dmy + k_dmy, n_mdy + k_mdy
         order = FileDateOrder.decide(n_dmy=n_dmy, n_mdy=n_mdy, first_dmy=first_dmy, first_mdy=first_mdy)
     roads = store.road_network()
-    checker = _PartChecker(parts, chunk_rows=chunk_rows, mapping=mapping, source_crs=source_crs, bounds=bounds,
-                           roads=roads, order=order, units=store.admin_unit_names(), report_path=Path(report_path),
-                           postgres=store.postgres)
+    checker = _PartChecker(
+        parts,
+        chunk_rows=chunk_rows,
+        mapping=mapping,
+        source_crs=source_crs,
+        bounds=bounds,
+        roads=roads,
+        order=order,
+        units=store.admin_unit_names(),
+        report_path=Path(report_path),
+        postgres=store.postgres,
+    )
     if worker is None:
         worker = _can_fork()
     checked = _checked_in_worker(checker) if worker else checker.parts()
     rejected = False
     try:
-        with store.crash_import(filename=Path(path).name, user=user, file_sha256=parts.sha256, source=source,
-                                roads=roads, expected_rows=int(Path(path).stat().st_size / 60)) as job, \
-                ThreadPoolExecutor(max_workers=1) as writer:
+        with (
+            store.crash_import(
+                filename=Path(path).name,
+                user=user,
+                file_sha256=parts.sha256,
+                source=source,
+                roads=roads,
+                expected_rows=int(Path(path).stat().st_size / 60),
+            ) as job,
+            ThreadPoolExecutor(max_workers=1) as writer,
+        ):
             # a part is written (by the writer thread, the only user of the batch's connection) while the
             # next one is read and checked; one part in flight at most, and its error raised here
             pending = None
@@ -184,8 +233,13 @@ def import_crash_csv(store: Store, path: str | Path, *, report_path: str | Path,
     if not counts.pop("n_parts"):
         append_csv(pd.DataFrame(columns=REPORT_COLUMNS), report_path, header=True)
     report_head = pd.concat(head, ignore_index=True).head(20) if head else pd.DataFrame(columns=REPORT_COLUMNS)
-    return StreamedImport(summary=None if rejected else job.summary, report_head=report_head, date_order=order,
-                          rejected=rejected, **counts)
+    return StreamedImport(
+        summary=None if rejected else job.summary,
+        report_head=report_head,
+        date_order=order,
+        rejected=rejected,
+        **counts,
+    )
 
 
 @dataclass
@@ -205,9 +259,20 @@ class _PartChecker:
     against earlier parts), writing the report as it goes; its state (counts,
     the report's first lines) is that of the parts read so far."""
 
-    def __init__(self, parts: CsvParts, *, chunk_rows: int, mapping: dict[str, str], source_crs: str | int | None,
-                 bounds: Sequence[float], roads: RoadNetwork | None, order: FileDateOrder, units: pd.DataFrame,
-                 report_path: Path, postgres: bool) -> None:
+    def __init__(
+        self,
+        parts: CsvParts,
+        *,
+        chunk_rows: int,
+        mapping: dict[str, str],
+        source_crs: str | int | None,
+        bounds: Sequence[float],
+        roads: RoadNetwork | None,
+        order: FileDateOrder,
+        units: pd.DataFrame,
+        report_path: Path,
+        postgres: bool,
+    ) -> None:
         self.file, self.chunk_rows, self.mapping, self.postgres = parts, chunk_rows, mapping, postgres
         self.source_crs, self.bounds, self.roads, self.order = source_crs, bounds, roads, order
         self.units, self.report_path = units, report_path
@@ -226,8 +291,12 @@ class _PartChecker:
                 rows = result.rows
                 keep = rows["ok"].to_numpy() | rows["duplicate_in_file"].to_numpy()
                 # the points and times encoded here, beside the writer
-                part = _PartToWrite(rows=encode_crash_rows(rows.loc[keep], postgres=self.postgres),
-                                    n_rows=result.n_rows, n_crashes=result.n_crashes, n_errors=result.n_errors)
+                part = _PartToWrite(
+                    rows=encode_crash_rows(rows.loc[keep], postgres=self.postgres),
+                    n_rows=result.n_rows,
+                    n_crashes=result.n_crashes,
+                    n_errors=result.n_errors,
+                )
             yield part, dict(self.counts)
 
     def check(self, table: RawTable) -> ValidationResult | None:
@@ -238,13 +307,24 @@ class _PartChecker:
         counts["n_skipped"] += len(table.skipped)
         result, report = None, skipped_report(table.skipped)
         if not table.frame.empty:
-            result = validate_crashes(table, mapping=self.mapping, source_crs=self.source_crs, bounds=self.bounds,
-                                      roads=self.roads, snap_m=settings.SNAP_DISTANCE_M, date_order=self.order)
+            result = validate_crashes(
+                table,
+                mapping=self.mapping,
+                source_crs=self.source_crs,
+                bounds=self.bounds,
+                roads=self.roads,
+                snap_m=settings.SNAP_DISTANCE_M,
+                date_order=self.order,
+            )
             match_result_communes(None, result, units=self.units)
             self.seen.check(result, id_col=self.id_col)
             report = result.report
-            for k, v in (("n_rows", result.n_rows), ("n_crashes", result.n_crashes), ("n_valid", result.n_valid),
-                         ("n_errors", result.n_errors)):
+            for k, v in (
+                ("n_rows", result.n_rows),
+                ("n_crashes", result.n_crashes),
+                ("n_valid", result.n_valid),
+                ("n_errors", result.n_errors),
+            ):
                 counts[k] += v
         # a note (row 0) said by an earlier part is not said again
         is_note = report["row"].eq(0).to_numpy()
@@ -267,8 +347,11 @@ def _can_fork() -> bool:
     import multiprocessing
     import threading
 
-    return ("fork" in multiprocessing.get_all_start_methods() and threading.current_thread() is threading.main_thread()
-            and threading.active_count() == 1)
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.current_thread() is threading.main_thread()
+        and threading.active_count() == 1
+    )
 
 
 def _checked_in_worker(checker: _PartChecker) -> Generator[tuple[_PartToWrite | None, dict[str, int]], None, None]:
@@ -288,8 +371,9 @@ def _checked_in_worker(checker: _PartChecker) -> Generator[tuple[_PartToWrite | 
             try:
                 kind, *payload = here.recv()
             except EOFError:
-                raise InputFileError("Tiến trình đọc tệp đã dừng bất ngờ / The file reader stopped unexpectedly") \
-                    from None
+                raise InputFileError(
+                    "Tiến trình đọc tệp đã dừng bất ngờ / The file reader stopped unexpectedly"
+                ) from None
             if kind == "part":
                 yield payload[0], payload[1]
             elif kind == "end":
@@ -328,9 +412,13 @@ def _whole_crashes(tables: Iterable[RawTable], id_col: str | None) -> Iterator[R
     carry = None
     for table in tables:
         if carry is not None:
-            table = RawTable(frame=pd.concat([carry.frame, table.frame], ignore_index=True), fmt="csv",
-                             row_numbers=np.r_[carry.numbers(), table.numbers()].astype(int),
-                             skipped=table.skipped, header_rows=table.header_rows)
+            table = RawTable(
+                frame=pd.concat([carry.frame, table.frame], ignore_index=True),
+                fmt="csv",
+                row_numbers=np.r_[carry.numbers(), table.numbers()].astype(int),
+                skipped=table.skipped,
+                header_rows=table.header_rows,
+            )
             carry = None
         if id_col in table.frame.columns and len(table.frame) > 1:
             ids = table.frame[id_col].to_numpy()
@@ -338,11 +426,16 @@ def _whole_crashes(tables: Iterable[RawTable], id_col: str | None) -> Iterator[R
             while k > 0 and ids[k - 1] == ids[-1] != "":
                 k -= 1
             if 0 < k < len(ids):
-                carry = RawTable(frame=table.frame.iloc[k:].reset_index(drop=True), fmt="csv",
-                                 row_numbers=table.numbers()[k:])
-                table = RawTable(frame=table.frame.iloc[:k].reset_index(drop=True), fmt="csv",
-                                 row_numbers=table.numbers()[:k], skipped=table.skipped,
-                                 header_rows=table.header_rows)
+                carry = RawTable(
+                    frame=table.frame.iloc[k:].reset_index(drop=True), fmt="csv", row_numbers=table.numbers()[k:]
+                )
+                table = RawTable(
+                    frame=table.frame.iloc[:k].reset_index(drop=True),
+                    fmt="csv",
+                    row_numbers=table.numbers()[:k],
+                    skipped=table.skipped,
+                    header_rows=table.header_rows,
+                )
         yield table
     if carry is not None:
         yield carry
@@ -379,36 +472,58 @@ class _SeenInFile:
             pos = np.clip(np.searchsorted(self.keys, key), 0, len(self.keys) - 1)
             dup = rows["ok"].to_numpy() & (self.keys[pos] == key)
             if dup.any():
-                extra.append(pd.DataFrame({"row": rows["row"].to_numpy()[dup], "field": "row",
-                                           "value": self.key_row[pos[dup]].astype(str),
-                                           "reason": DUPLICATE_IN_FILE, "level": WARNING}))
+                extra.append(
+                    pd.DataFrame(
+                        {
+                            "row": rows["row"].to_numpy()[dup],
+                            "field": "row",
+                            "value": self.key_row[pos[dup]].astype(str),
+                            "reason": DUPLICATE_IN_FILE,
+                            "level": WARNING,
+                        }
+                    )
+                )
                 rows.loc[dup, "ok"] = False
                 rows.loc[dup, "duplicate_in_file"] = True
         if id_col is not None and len(self.id_hash):
             pos = np.clip(np.searchsorted(self.id_hash, idh), 0, len(self.id_hash) - 1)
             clash = rows["ok"].to_numpy() & has_id & (self.id_hash[pos] == idh) & (self.id_key[pos] != key)
             if clash.any():
-                extra.append(pd.DataFrame({"row": rows["row"].to_numpy()[clash], "field": "source_id",
-                                           "value": sid[clash],
-                                           "reason": [f"Mã vụ đã có ở dòng {r} với nội dung khác / The same crash id "
-                                                      f"is on row {r} with other content"
-                                                      for r in self.id_row[pos[clash]]], "level": ERROR}))
+                extra.append(
+                    pd.DataFrame(
+                        {
+                            "row": rows["row"].to_numpy()[clash],
+                            "field": "source_id",
+                            "value": sid[clash],
+                            "reason": [
+                                f"Mã vụ đã có ở dòng {r} với nội dung khác / The same crash id "
+                                f"is on row {r} with other content"
+                                for r in self.id_row[pos[clash]]
+                            ],
+                            "level": ERROR,
+                        }
+                    )
+                )
                 rows.loc[clash, "ok"] = False
                 rows.loc[clash, "error"] = True
         if extra:
-            result.report = pd.concat([result.report, *extra], ignore_index=True).sort_values(
-                ["row", "field"], kind="stable").reset_index(drop=True)
+            result.report = (
+                pd.concat([result.report, *extra], ignore_index=True)
+                .sort_values(["row", "field"], kind="stable")
+                .reset_index(drop=True)
+            )
         rownum = rows["row"].to_numpy(dtype=np.int64)
         self.keys, self.key_row = _merged((self.keys, self.key_row), (key[live], rownum[live]))
         sel = live & has_id
-        self.id_hash, self.id_key, self.id_row = _merged((self.id_hash, self.id_key, self.id_row),
-                                                         (idh[sel], key[sel], rownum[sel]))
+        self.id_hash, self.id_key, self.id_row = _merged(
+            (self.id_hash, self.id_key, self.id_row), (idh[sel], key[sel], rownum[sel])
+        )
 
 
 def _merged(have: tuple[np.ndarray, ...], new: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
     """Arrays sorted by their first one (a hash) with new entries added; the
     first entry of a hash is kept (the earliest row of the file)."""
-    o = np.argsort(new[0], kind="stable")          # only the new part is sorted; it is then merged in
+    o = np.argsort(new[0], kind="stable")  # only the new part is sorted; it is then merged in
     new = tuple(a[o] for a in new)
     at = np.searchsorted(have[0], new[0], side="right")  # after an equal hash: the earlier row stays first
     both = [np.insert(a, at, b) for a, b in zip(have, new)]
@@ -431,8 +546,10 @@ def field_of(name: str) -> str:
         return FIELD_NAMES[key]
     if key in FIELD_NAMES.values():
         return key
-    raise InputFileError(f"Trường '{name}' không có; dùng: {', '.join(FIELD_NAMES)} / Unknown field '{name}'; use: "
-                         f"{', '.join(FIELD_NAMES)}")
+    raise InputFileError(
+        f"Trường '{name}' không có; dùng: {', '.join(FIELD_NAMES)} / Unknown field '{name}'; use: "
+        f"{', '.join(FIELD_NAMES)}"
+    )
 
 
 def mapping_from_profile(profile: dict[str, Any]) -> dict[str, str]:
@@ -446,8 +563,9 @@ def mapping_from_profile(profile: dict[str, Any]) -> dict[str, str]:
     return {field_of(f): str(c) for c, f in (profile.get("map") or {}).items()}
 
 
-def profile_from_mapping(mapping: dict[str, str], *, sheet: str | None = None, date_order: str | None = None,
-                         crs: str | int | None = None) -> dict[str, Any]:
+def profile_from_mapping(
+    mapping: dict[str, str], *, sheet: str | None = None, date_order: str | None = None, crs: str | int | None = None
+) -> dict[str, Any]:
     """The JSON profile of a mapping (field names as documented: id, date, …).
 
     >>> profile_from_mapping({"source_id": "Mã vụ", "lon": "X"}, date_order="dmy")
@@ -501,24 +619,49 @@ def match_result_communes(store: Store | None, result: ValidationResult, *, unit
     rows["commune_now"] = m["commune_now"].to_numpy()
     flagged = m["how"].isin(["ascii", "old", "unknown"]).to_numpy()
     if flagged.any():
-        extra = pd.DataFrame({"row": rows["row"].to_numpy()[flagged], "field": "commune",
-                              "value": rows["commune"].to_numpy()[flagged], "reason": m["note"].to_numpy()[flagged],
-                              "level": "warning"})
-        result.report = pd.concat([result.report, extra], ignore_index=True).sort_values(
-            ["row", "field"], kind="stable").reset_index(drop=True)
+        extra = pd.DataFrame(
+            {
+                "row": rows["row"].to_numpy()[flagged],
+                "field": "commune",
+                "value": rows["commune"].to_numpy()[flagged],
+                "reason": m["note"].to_numpy()[flagged],
+                "level": "warning",
+            }
+        )
+        result.report = (
+            pd.concat([result.report, extra], ignore_index=True)
+            .sort_values(["row", "field"], kind="stable")
+            .reset_index(drop=True)
+        )
 
 
-def commit_crashes(store: Store, preview: CrashPreview, *, valid_only: bool, user: str | None = None,
-                   source: str | None = None, is_simulated: bool = False,
-                   progress: Callable[[int], object] | None = None) -> ImportSummary:
+def commit_crashes(
+    store: Store,
+    preview: CrashPreview,
+    *,
+    valid_only: bool,
+    user: str | None = None,
+    source: str | None = None,
+    is_simulated: bool = False,
+    progress: Callable[[int], object] | None = None,
+) -> ImportSummary:
     """Write a previewed crash file as one batch (see :meth:`Store.import_crashes`)."""
-    return store.import_crashes(preview.result, filename=preview.filename, file_sha256=preview.sha256,
-                                user=user, source=source, valid_only=valid_only, roads=preview.roads,
-                                is_simulated=is_simulated, progress=progress)
+    return store.import_crashes(
+        preview.result,
+        filename=preview.filename,
+        file_sha256=preview.sha256,
+        user=user,
+        source=source,
+        valid_only=valid_only,
+        roads=preview.roads,
+        is_simulated=is_simulated,
+        progress=progress,
+    )
 
 
-def _checked(table: RawTable, geoms: Iterable[object], *, kind: str, what_vi: str, what_en: str,
-             keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _checked(
+    table: RawTable, geoms: Iterable[object], *, kind: str, what_vi: str, what_en: str, keep: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Repair what can be repaired, drop what cannot; raises when nothing is left.
     Returns (rows kept, geometries, report lines)."""
     check = repair_geometries(geoms, kind=kind)
@@ -526,11 +669,12 @@ def _checked(table: RawTable, geoms: Iterable[object], *, kind: str, what_vi: st
     ok = (check["status"] != "refused").to_numpy()
     if keep is not None:
         ok &= keep
-    report = report_lines(check.loc[keep] if keep is not None else check,
-                          names[keep] if keep is not None else names)
+    report = report_lines(check.loc[keep] if keep is not None else check, names[keep] if keep is not None else names)
     if not ok.any():
-        raise InputFileError(f"Tệp không có {what_vi} nào dùng được / The file holds no usable {what_en}"
-                             + (f": {report[0]}" if report else ""))
+        raise InputFileError(
+            f"Tệp không có {what_vi} nào dùng được / The file holds no usable {what_en}"
+            + (f": {report[0]}" if report else "")
+        )
     return ok, check["geometry"].to_numpy()[ok], report
 
 
@@ -547,15 +691,18 @@ def roads_from_table(table: RawTable, *, exclude_railways: bool = True) -> pd.Da
     Railways (``loai_duong`` = Đường sắt) are left out; broken lines are
     repaired or refused one by one (``.attrs["report"]`` says which)."""
     if table.geometry is None:
-        raise InputFileError("Tệp đường cần có hình học (GeoJSON, GPKG, SHP, KML) / A road file needs "
-                             "geometries (GeoJSON, GPKG, SHP, KML)")
+        raise InputFileError(
+            "Tệp đường cần có hình học (GeoJSON, GPKG, SHP, KML) / A road file needs "
+            "geometries (GeoJSON, GPKG, SHP, KML)"
+        )
     frame = table.frame.copy()
     m = auto_map(list(frame.columns), ROAD_ALIASES)
     keep = np.ones(len(frame), dtype=bool)
     if exclude_railways and "kind" in m:
         keep &= ~frame[m["kind"]].str.lower().str.contains("sắt|rail", regex=True).to_numpy()
-    ok, geoms, report = _checked(table, table.geometry, kind="line", what_vi="đường (LineString)",
-                                 what_en="road lines", keep=keep)
+    ok, geoms, report = _checked(
+        table, table.geometry, kind="line", what_vi="đường (LineString)", what_en="road lines", keep=keep
+    )
     frame = frame.loc[ok].reset_index(drop=True)
     if table.crs and table.crs not in (WGS84, "OGC:CRS84"):
         cx = shapely.get_coordinates(geoms)
@@ -576,30 +723,40 @@ def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.Data
     """Administrative units (name, level, polygon in WGS 84) from a spatial
     table; invalid polygons repaired or refused (``.attrs["report"]``)."""
     if table.geometry is None:
-        raise InputFileError("Tệp ranh giới cần có hình học (GeoJSON, GPKG, SHP, KML) / A boundary file needs "
-                             "geometries")
-    keep, geoms, report = _checked(table, table.geometry, kind="polygon", what_vi="vùng (Polygon)",
-                                   what_en="polygons")
+        raise InputFileError(
+            "Tệp ranh giới cần có hình học (GeoJSON, GPKG, SHP, KML) / A boundary file needs geometries"
+        )
+    keep, geoms, report = _checked(table, table.geometry, kind="polygon", what_vi="vùng (Polygon)", what_en="polygons")
     if table.crs and table.crs not in (WGS84, "OGC:CRS84"):
         cx = shapely.get_coordinates(geoms)
         x, y = transform(cx[:, 0], cx[:, 1], table.crs, WGS84)
         geoms = shapely.set_coordinates(geoms.copy(), np.column_stack([x, y]))
     frame = table.frame.loc[keep].reset_index(drop=True)
     if frame.shape[1] == 0:
-        raise InputFileError("Tệp ranh giới không có cột thuộc tính nào (cần tên đơn vị) / The boundary file has no "
-                             "attribute columns (the unit's name is needed)")
+        raise InputFileError(
+            "Tệp ranh giới không có cột thuộc tính nào (cần tên đơn vị) / The boundary file has no "
+            "attribute columns (the unit's name is needed)"
+        )
     names = {c.lower(): c for c in frame.columns}
-    name_col = next((names[c] for c in ("ten", "name", "ten_xa", "ten_huyen", "ten_tinh") if c in names),
-                    frame.columns[0])
+    name_col = next(
+        (names[c] for c in ("ten", "name", "ten_xa", "ten_huyen", "ten_tinh") if c in names), frame.columns[0]
+    )
     code_col = next((names[c] for c in ("ma", "code", "ma_xa", "ma_huyen", "ma_tinh") if c in names), None)
     unit_names = frame[name_col].astype(str).str.strip()
     if "loai" in names:  # the official unit word (Xã, Phường, Đặc khu, Tỉnh, Thành phố) is part of the name
         word = frame[names["loai"]].fillna("").astype(str).str.strip()
-        bare = ~pd.Series([n.lower().startswith(w.lower() + " ") for n, w in zip(unit_names, word)],
-                          index=frame.index, dtype=bool) & word.ne("")
+        bare = ~pd.Series(
+            [n.lower().startswith(w.lower() + " ") for n, w in zip(unit_names, word)], index=frame.index, dtype=bool
+        ) & word.ne("")
         unit_names = unit_names.where(~bare, word + " " + unit_names)
-    out = pd.DataFrame({"name": unit_names.to_numpy(), "level": level,
-                        "code": frame[code_col].to_numpy() if code_col else None, "geometry": geoms})
+    out = pd.DataFrame(
+        {
+            "name": unit_names.to_numpy(),
+            "level": level,
+            "code": frame[code_col].to_numpy() if code_col else None,
+            "geometry": geoms,
+        }
+    )
     out.attrs["report"] = report
     return out
 
@@ -613,13 +770,18 @@ def cases_from_table(table: RawTable, *, source_crs: str | int | None = None) ->
     feats = features_from_table(table, source_crs=source_crs)
     heads = {normalise_header(c): c for c in feats.columns}
     out = pd.DataFrame({"geometry": feats["geometry"].to_numpy()})
-    for field, aliases in (("kind", ("loai", "loai_vi_pham", "kind", "type")),
-                           ("description", ("mo_ta", "noi_dung", "description", "ghi_chu")),
-                           ("commune", ("xa", "xa_phuong", "commune"))):
+    for field, aliases in (
+        ("kind", ("loai", "loai_vi_pham", "kind", "type")),
+        ("description", ("mo_ta", "noi_dung", "description", "ghi_chu")),
+        ("commune", ("xa", "xa_phuong", "commune")),
+    ):
         col = next((heads[a] for a in aliases if a in heads), None)
         out[field] = feats[col].to_numpy() if col else None
-    out["description"] = out["description"].fillna("Nhập từ tệp / imported") if out["description"].notna().any() \
+    out["description"] = (
+        out["description"].fillna("Nhập từ tệp / imported")
+        if out["description"].notna().any()
         else "Nhập từ tệp / imported"
+    )
     bad = shapely.is_missing(out["geometry"].to_numpy())
     if bad.all():
         rows = (np.flatnonzero(bad) + 2)[:10].tolist()

@@ -1,5 +1,6 @@
 """Any item (black spot, encroachment case, remediation work) as the detail
 panel shows it, and the actions on it. No UI here."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set as AbstractSet
@@ -41,8 +42,9 @@ class ItemDetail:
     row: dict[str, Any] = field(default_factory=dict)
 
 
-def forward_first(status: LabelledEnum, transitions: Mapping[Any, AbstractSet[LabelledEnum]],
-                  lang: str) -> list[tuple[str, str]]:
+def forward_first(
+    status: LabelledEnum, transitions: Mapping[Any, AbstractSet[LabelledEnum]], lang: str
+) -> list[tuple[str, str]]:
     """The statuses an item may move to, the next ones forward first (the
     choice a form offers by default), then the ones back, in lifecycle order.
 
@@ -59,8 +61,15 @@ def _dmy(v: Any) -> str:
     return "" if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%d/%m/%Y")
 
 
-def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", crashes: pd.DataFrame | None = None,
-                rulesets: dict[str, str] | None = None) -> ItemDetail:
+def item_detail(
+    store: Store,
+    kind: str,
+    item_id: int,
+    *,
+    lang: str = "vi",
+    crashes: pd.DataFrame | None = None,
+    rulesets: dict[str, str] | None = None,
+) -> ItemDetail:
     if kind == ItemType.BLACKSPOT:
         frame = store.blackspots_frame()
     elif kind == ItemType.CASE:
@@ -80,22 +89,27 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
     if kind == ItemType.BLACKSPOT:
         st: LabelledEnum = BlackspotStatus(r["status"])
         allowed = forward_first(st, BLACKSPOT_TRANSITIONS, lang)
-        title = (f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
-                 f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}")
+        title = (
+            f"#{item_id} · {SpotKind(r['kind']).label(lang)} · {r['road_code'] or ''} "
+            f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}"
+        )
         stretch = stretch_text(r, vi=lang == "vi")
         facts = [(t("Đoạn", lang), stretch)] if stretch else []
         now = current_units(crashes).get(str(r.get("commune"))) if crashes is not None and r.get("commune") else None
-        facts += [(t("Xã/phường", lang), with_current(r.get("commune"), now) if r.get("commune") else "—"),
-                 (t("Số vụ / chết / bị thương", lang),
-                  f"{r['n_crashes']} / {r['deaths']} / {r['injured']}"),
-                 ("EPDO", f"{r['epdo']:g}")]
+        facts += [
+            (t("Xã/phường", lang), with_current(r.get("commune"), now) if r.get("commune") else "—"),
+            (t("Số vụ / chết / bị thương", lang), f"{r['n_crashes']} / {r['deaths']} / {r['injured']}"),
+            ("EPDO", f"{r['epdo']:g}"),
+        ]
         if r.get("manual"):
             why = t("Gắn cờ thủ công: ", lang) + (r.get("manual_reason") or "")
         else:
             rs_name = (rulesets or {}).get(r["ruleset"], r["ruleset"])
-            why = (f"{r['test_labels']} ({r['tests']}; {rs_name}) — "
-                   + t("trong 12 tháng ", lang)
-                   + f"{_dmy(r['window_start'])} – {_dmy(r['window_end'])}")
+            why = (
+                f"{r['test_labels']} ({r['tests']}; {rs_name}) — "
+                + t("trong 12 tháng ", lang)
+                + f"{_dmy(r['window_start'])} – {_dmy(r['window_end'])}"
+            )
         if crashes is not None and r.get("crash_ids"):
             crash_rows = crashes.loc[crashes["id"].isin([int(i) for i in r["crash_ids"]])].copy()
             win = {int(i) for i in (r.get("window_crash_ids") or [])}
@@ -105,27 +119,42 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
         allowed = forward_first(st, CASE_TRANSITIONS, lang)
         title = f"#{item_id} · {t('Lấn chiếm hành lang', lang)} · {r.get('kind') or ''}"
         zone = ZONE_LABELS.get(str(r.get("zone")), ("—", "—"))
-        facts = [(t("item_location", lang),
-                  f"{r.get('road_code') or '—'} {format_chainage(r.get('chainage_m'))}, "
-                  f"{'bên trái' if r.get('side') == 'left' else 'bên phải' if r.get('side') == 'right' else ''}"),
-                 (t("Vùng", lang), pick(zone, lang)),
-                 (t("Lấn vào hành lang (m)", lang),
-                  f"{r['distance_inside_m']:.1f}" if pd.notna(r.get("distance_inside_m")) else "—"),
-                 (t("Biên bản", lang), f"{r.get('record_no') or '—'} {_dmy(r.get('record_date'))}"),
-                 (t("Thời hạn", lang), _dmy(r.get("deadline")) + (
-                     " " + t("— QUÁ HẠN {n} ngày", lang).format(n=r["days_overdue"]) if r.get("overdue") else "")),
-                 (t("Mô tả", lang), r.get("description") or "")]
+        facts = [
+            (
+                t("item_location", lang),
+                f"{r.get('road_code') or '—'} {format_chainage(r.get('chainage_m'))}, "
+                f"{'bên trái' if r.get('side') == 'left' else 'bên phải' if r.get('side') == 'right' else ''}",
+            ),
+            (t("Vùng", lang), pick(zone, lang)),
+            (
+                t("Lấn vào hành lang (m)", lang),
+                f"{r['distance_inside_m']:.1f}" if pd.notna(r.get("distance_inside_m")) else "—",
+            ),
+            (t("Biên bản", lang), f"{r.get('record_no') or '—'} {_dmy(r.get('record_date'))}"),
+            (
+                t("Thời hạn", lang),
+                _dmy(r.get("deadline"))
+                + (" " + t("— QUÁ HẠN {n} ngày", lang).format(n=r["days_overdue"]) if r.get("overdue") else ""),
+            ),
+            (t("Mô tả", lang), r.get("description") or ""),
+        ]
     else:
         st = WorkStatus(r["status"])
         allowed = forward_first(st, WORK_TRANSITIONS, lang)
         title = f"#{item_id} · {WorkType(r['work_type']).label(lang)} · {r.get('name') or ''}"
-        facts = [(t("item_location", lang), f"{r.get('road_code') or ''} {format_chainage(r.get('from_m'))} – "
-                                            f"{format_chainage(r.get('to_m'))}"),
-                 (t("Kinh phí (đồng)", lang),
-                  f"{r['cost_vnd']:,.0f}".replace(",", ".") if pd.notna(r.get("cost_vnd")) else "—"),
-                 (t("item_funding", lang), r.get("funding_source") or "—"),
-                 (t("item_planned", lang), f"{_dmy(r.get('planned_start'))} – {_dmy(r.get('planned_end'))}"),
-                 (t("Thực tế", lang), f"{_dmy(r.get('actual_start'))} – {_dmy(r.get('actual_end'))}")]
+        facts = [
+            (
+                t("item_location", lang),
+                f"{r.get('road_code') or ''} {format_chainage(r.get('from_m'))} – {format_chainage(r.get('to_m'))}",
+            ),
+            (
+                t("Kinh phí (đồng)", lang),
+                f"{r['cost_vnd']:,.0f}".replace(",", ".") if pd.notna(r.get("cost_vnd")) else "—",
+            ),
+            (t("item_funding", lang), r.get("funding_source") or "—"),
+            (t("item_planned", lang), f"{_dmy(r.get('planned_start'))} – {_dmy(r.get('planned_end'))}"),
+            (t("Thực tế", lang), f"{_dmy(r.get('actual_start'))} – {_dmy(r.get('actual_end'))}"),
+        ]
         if pd.notna(r.get("blackspot_id")):
             facts.insert(0, (t("Điểm", lang), f"#{int(r['blackspot_id'])}"))
     links = store.links_frame()
@@ -137,14 +166,35 @@ def item_detail(store: Store, kind: str, item_id: int, *, lang: str = "vi", cras
     if kind == ItemType.WORK and pd.notna(r.get("agency_id")):
         # a work's lead agency is one field: the one in the list is the one in its plan link
         link = (link or {"section_id": None, "cooperating_agency_ids": []}) | {"lead_agency_id": int(r["agency_id"])}
-    return ItemDetail(kind=kind, id=item_id, title=title, status=st.value, status_label=st.label(lang),
-                      version=int(r["version"]), allowed=allowed, facts=facts, why=why, crashes=crash_rows,
-                      link=link, history=item_history(store, kind, item_id),
-                      attachments=store.attachments(kind, item_id), row=r)
+    return ItemDetail(
+        kind=kind,
+        id=item_id,
+        title=title,
+        status=st.value,
+        status_label=st.label(lang),
+        version=int(r["version"]),
+        allowed=allowed,
+        facts=facts,
+        why=why,
+        crashes=crash_rows,
+        link=link,
+        history=item_history(store, kind, item_id),
+        attachments=store.attachments(kind, item_id),
+        row=r,
+    )
 
 
-def change_status(store: Store, kind: str, item_id: int, new_status: str, *, version: int, user: str,
-                  note: str | None = None, **extra: Any) -> Blackspot | EncroachmentCase | RemediationWork:
+def change_status(
+    store: Store,
+    kind: str,
+    item_id: int,
+    new_status: str,
+    *,
+    version: int,
+    user: str,
+    note: str | None = None,
+    **extra: Any,
+) -> Blackspot | EncroachmentCase | RemediationWork:
     """One entry point for the status change of any item."""
     if kind == ItemType.BLACKSPOT:
         return set_blackspot_status(store, item_id, new_status, expected_version=version, user=user, note=note)
@@ -155,21 +205,37 @@ def change_status(store: Store, kind: str, item_id: int, new_status: str, *, ver
     raise NotFoundError(kind)
 
 
-def link_with_agency(store: Store, kind: str, item_id: int, *, section_id: int | None, lead_agency_id: int | None,
-                     new_lead_name: str | None = None,
-                     cooperating_agency_ids: Iterable[int] = (), user: str | None = None) -> int | None:
+def link_with_agency(
+    store: Store,
+    kind: str,
+    item_id: int,
+    *,
+    section_id: int | None,
+    lead_agency_id: int | None,
+    new_lead_name: str | None = None,
+    cooperating_agency_ids: Iterable[int] = (),
+    user: str | None = None,
+) -> int | None:
     """Link an item to its plan section and agencies, adding the lead agency
     first when it is new (a name not in the list; an existing name is reused,
     case and spaces aside). Returns the lead agency's id."""
     name = " ".join(str(new_lead_name or "").split())
     if name:
         agencies = store.agencies_frame()
-        same = agencies.loc[agencies["name"].str.casefold().str.split().str.join(" ") == name.casefold()] \
-            if len(agencies) else agencies
+        same = (
+            agencies.loc[agencies["name"].str.casefold().str.split().str.join(" ") == name.casefold()]
+            if len(agencies)
+            else agencies
+        )
         lead_agency_id = int(same["id"].iloc[0]) if len(same) else store.add_agency(name=name, user=user)
-    store.link_item(kind, item_id, section_id=None if section_id is None else int(section_id),
-                    lead_agency_id=None if lead_agency_id is None else int(lead_agency_id),
-                    cooperating_agency_ids=[int(a) for a in cooperating_agency_ids], user=user)
+    store.link_item(
+        kind,
+        item_id,
+        section_id=None if section_id is None else int(section_id),
+        lead_agency_id=None if lead_agency_id is None else int(lead_agency_id),
+        cooperating_agency_ids=[int(a) for a in cooperating_agency_ids],
+        user=user,
+    )
     return lead_agency_id
 
 
@@ -193,9 +259,18 @@ def restore_item(store: Store, kind: str, item_id: int, *, user: str | None = No
     store.restore_item(kind, item_id, user=user)
 
 
-def flag_potential_point(store: Store, *, lon: float, lat: float, reason: str, commune: str | None = None,
-                         road_code: str | None = None, chainage_m: float | None = None,
-                         user: str | None = None) -> int:
+def flag_potential_point(
+    store: Store,
+    *,
+    lon: float,
+    lat: float,
+    reason: str,
+    commune: str | None = None,
+    road_code: str | None = None,
+    chainage_m: float | None = None,
+    user: str | None = None,
+) -> int:
     """A potential crash point flagged by hand at a place, with its reason."""
-    return store.flag_potential_point(lon=lon, lat=lat, reason=reason, commune=commune, road_code=road_code,
-                                      chainage_m=chainage_m, user=user)
+    return store.flag_potential_point(
+        lon=lon, lat=lat, reason=reason, commune=commune, road_code=road_code, chainage_m=chainage_m, user=user
+    )

@@ -7,6 +7,7 @@ check here before the store writes; the store refuses the write when the item
 changed since it was read, so a concurrent change never slips past the check.
 No UI here.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Set as AbstractSet
@@ -50,8 +51,11 @@ WORK_TRANSITIONS: dict[WorkStatus, set[WorkStatus]] = {
 }
 
 #: Each item kind's lifecycle (looked up by a status of the kind's own enum).
-TRANSITIONS: dict[ItemType, Mapping[Any, AbstractSet[LabelledEnum]]] = {ItemType.BLACKSPOT: BLACKSPOT_TRANSITIONS, ItemType.CASE: CASE_TRANSITIONS,
-               ItemType.WORK: WORK_TRANSITIONS}
+TRANSITIONS: dict[ItemType, Mapping[Any, AbstractSet[LabelledEnum]]] = {
+    ItemType.BLACKSPOT: BLACKSPOT_TRANSITIONS,
+    ItemType.CASE: CASE_TRANSITIONS,
+    ItemType.WORK: WORK_TRANSITIONS,
+}
 
 #: Each item kind's status enum.
 STATUSES = {ItemType.BLACKSPOT: BlackspotStatus, ItemType.CASE: CaseStatus, ItemType.WORK: WorkStatus}
@@ -75,7 +79,8 @@ def check_transition(kind: ItemType | str, old: str, new: str) -> None:
         order = list(status)
         raise TransitionError(
             f"Không thể chuyển từ '{current.vi}' sang '{new.vi}' / Cannot go from '{current.en}' to '{new.en}'. "
-            "Được phép / Allowed: " + (", ".join(a.vi for a in sorted(allowed, key=order.index)) or "—"))
+            "Được phép / Allowed: " + (", ".join(a.vi for a in sorted(allowed, key=order.index)) or "—")
+        )
 
 
 def as_date(v: object) -> date | None:

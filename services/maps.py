@@ -1,5 +1,6 @@
 """Folium maps built from the store's frames, with Leaflet and its plugins
 served from the app's own static folder (no CDN)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -47,12 +48,20 @@ _LOCAL = {
 _DROP = {"bootstrap-glyphicons.css", "leaflet.awesome.rotate.min.css"}
 
 SEVERITY_COLOURS = {
-    "dac_biet_nghiem_trong": "#4a0000", "rat_nghiem_trong": "#b71c1c", "nghiem_trong": "#e65100",
-    "it_nghiem_trong": "#f9a825", "va_cham": "#607d8b",
+    "dac_biet_nghiem_trong": "#4a0000",
+    "rat_nghiem_trong": "#b71c1c",
+    "nghiem_trong": "#e65100",
+    "it_nghiem_trong": "#f9a825",
+    "va_cham": "#607d8b",
 }
 STATUS_COLOURS = {
-    "candidate": "#ff6f00", "confirmed": "#c62828", "remediation_planned": "#6a1b9a", "under_works": "#1565c0",
-    "fixed": "#2e7d32", "monitoring": "#00838f", "removed": "#9e9e9e",
+    "candidate": "#ff6f00",
+    "confirmed": "#c62828",
+    "remediation_planned": "#6a1b9a",
+    "under_works": "#1565c0",
+    "fixed": "#2e7d32",
+    "monitoring": "#00838f",
+    "removed": "#9e9e9e",
 }
 
 
@@ -64,7 +73,9 @@ POTENTIAL_COLOUR = "#fbc02d"
 #: Above this many crashes the markers carry no tooltip (payload stays small).
 TOOLTIP_LIMIT = 20_000
 #: A blank 1×1 PNG used as the offline base layer (no tile server needed).
-_BLANK_TILE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII=")
+_BLANK_TILE = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII="
+)
 
 _TAG_RE = re.compile(r"\[(BS|CASE|WORK)-(\d+)\]")
 _TAG_KIND = {"BS": ItemType.BLACKSPOT.value, "CASE": ItemType.CASE.value, "WORK": ItemType.WORK.value}
@@ -143,8 +154,10 @@ def _bounds(lon: pd.Series | np.ndarray, lat: pd.Series | np.ndarray) -> list[li
     ok = np.isfinite(x) & np.isfinite(y)
     if not ok.any():
         return None
-    return [[float(np.nanpercentile(y[ok], 1)), float(np.nanpercentile(x[ok], 1))],
-            [float(np.nanpercentile(y[ok], 99)), float(np.nanpercentile(x[ok], 99))]]
+    return [
+        [float(np.nanpercentile(y[ok], 1)), float(np.nanpercentile(x[ok], 1))],
+        [float(np.nanpercentile(y[ok], 99)), float(np.nanpercentile(x[ok], 99))],
+    ]
 
 
 _CRASH_CALLBACK = """
@@ -173,8 +186,16 @@ def _latlon(coords: Iterable[Sequence[float]]) -> list[list[float]]:
     return [[round(y, 7), round(x, 7)] for x, y, *_ in coords]
 
 
-def _vector(g: shapely.Geometry, *, tooltip: str, colour: str, weight: float = 4, fill_opacity: float = 0.3,
-            dash: str | None = None, opacity: float = 0.85) -> folium.MacroElement:
+def _vector(
+    g: shapely.Geometry,
+    *,
+    tooltip: str,
+    colour: str,
+    weight: float = 4,
+    fill_opacity: float = 0.3,
+    dash: str | None = None,
+    opacity: float = 0.85,
+) -> folium.MacroElement:
     """One Leaflet layer per item (PolyLine / Polygon / CircleMarker), so a
     click on it reports its own tooltip (a GeoJSON group would not).
     ``tooltip`` is plain text (see :class:`SafeTooltip`)."""
@@ -188,11 +209,11 @@ def _vector(g: shapely.Geometry, *, tooltip: str, colour: str, weight: float = 4
         lines = [_latlon(p.coords) for p in g.geoms] if gt == "MultiLineString" else _latlon(g.coords)
         return folium.PolyLine(lines, **kw)  # type: ignore[no-untyped-call]  # folium's constructor is unannotated
     if gt == "Polygon":
-        return folium.Polygon(_latlon(g.exterior.coords), fill=True, fill_color=colour, fill_opacity=fill_opacity,
-                              **kw)
+        return folium.Polygon(_latlon(g.exterior.coords), fill=True, fill_color=colour, fill_opacity=fill_opacity, **kw)
     if gt == "MultiPolygon":
-        return folium.Polygon([_latlon(p.exterior.coords) for p in g.geoms], fill=True, fill_color=colour,
-                              fill_opacity=fill_opacity, **kw)
+        return folium.Polygon(
+            [_latlon(p.exterior.coords) for p in g.geoms], fill=True, fill_color=colour, fill_opacity=fill_opacity, **kw
+        )
     c = g.centroid
     return folium.CircleMarker([c.y, c.x], radius=8, fill=True, fill_opacity=0.5, **kw)
 
@@ -233,8 +254,10 @@ def _compact_rows(lat: np.ndarray, lon: np.ndarray, sev: np.ndarray) -> str:
     >>> _compact_rows(np.array([10.5, 11.0]), np.array([106.25, 107.0]), np.array([0, 3]))
     '[[10.5,106.25,0],[11.0,107.0,3]]'
     """
-    key = hashlib.blake2b(b"".join(np.ascontiguousarray(a).tobytes() for a in (lat, lon, sev)) + bytes(
-        str(len(lat)), "ascii"), digest_size=16).digest()
+    key = hashlib.blake2b(
+        b"".join(np.ascontiguousarray(a).tobytes() for a in (lat, lon, sev)) + bytes(str(len(lat)), "ascii"),
+        digest_size=16,
+    ).digest()
     with _COMPACT_LOCK:
         hit = _COMPACT.get(key)
         if hit is not None:
@@ -270,12 +293,14 @@ class _JsonRows(_Macro):
         self._name = "crash_rows"
         # Jinja's own tojson escaping: no "</script>" or markup can close the script; rows given as text are
         # already encoded that way (numbers only: :func:`_compact_rows`)
-        self.json = rows if isinstance(rows, str) else str(htmlsafe_json_dumps(rows, separators=(",", ":"),
-                                                                               ensure_ascii=False))
+        self.json = (
+            rows if isinstance(rows, str) else str(htmlsafe_json_dumps(rows, separators=(",", ":"), ensure_ascii=False))
+        )
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # adds to the page, as MacroElement does
-        cast(branca.element.Figure, self.get_root()).script.add_child(_RawScript(self._template.module.script(self, kwargs)),
-                                         name=self.get_name())
+        cast(branca.element.Figure, self.get_root()).script.add_child(
+            _RawScript(self._template.module.script(self, kwargs)), name=self.get_name()
+        )
 
 
 class _RowsMarkerCluster(plugins.FastMarkerCluster):
@@ -368,46 +393,76 @@ class _KeepView(_Macro):
 
 
 def _legend(lang: str, *, cases: bool, works: bool) -> str:
-    sev_labels = {"dac_biet_nghiem_trong": ("Đặc biệt nghiêm trọng", "Especially serious"),
-                  "rat_nghiem_trong": ("Rất nghiêm trọng", "Very serious"), "nghiem_trong": ("Nghiêm trọng", "Serious"),
-                  "it_nghiem_trong": ("Ít nghiêm trọng", "Less serious"), "va_cham": ("Va chạm", "Collision")}
+    sev_labels = {
+        "dac_biet_nghiem_trong": ("Đặc biệt nghiêm trọng", "Especially serious"),
+        "rat_nghiem_trong": ("Rất nghiêm trọng", "Very serious"),
+        "nghiem_trong": ("Nghiêm trọng", "Serious"),
+        "it_nghiem_trong": ("Ít nghiêm trọng", "Less serious"),
+        "va_cham": ("Va chạm", "Collision"),
+    }
     from models.enums import BlackspotStatus
 
     rows = [f"<b>{t('Vụ TNGT theo mức độ', lang)}</b>"]
-    rows += [f'<span style="background:{c}" class="lg-dot"></span>{html.escape(pick(sev_labels[k], lang))}'
-             for k, c in SEVERITY_COLOURS.items()]
+    rows += [
+        f'<span style="background:{c}" class="lg-dot"></span>{html.escape(pick(sev_labels[k], lang))}'
+        for k, c in SEVERITY_COLOURS.items()
+    ]
     rows.append(f"<b>{t('Điểm đen theo trạng thái', lang)}</b>")
-    rows += [f'<span style="background:{c}" class="lg-bar"></span>{html.escape(BlackspotStatus(k).label(lang))}'
-             for k, c in STATUS_COLOURS.items()]
-    rows.append(f'<span style="background:repeating-linear-gradient(90deg,{POTENTIAL_COLOUR} 0 6px,transparent 6px 9px)"'
-                f' class="lg-bar"></span>{t("Điểm tiềm ẩn (nét đứt)", lang)}')
+    rows += [
+        f'<span style="background:{c}" class="lg-bar"></span>{html.escape(BlackspotStatus(k).label(lang))}'
+        for k, c in STATUS_COLOURS.items()
+    ]
+    rows.append(
+        f'<span style="background:repeating-linear-gradient(90deg,{POTENTIAL_COLOUR} 0 6px,transparent 6px 9px)"'
+        f' class="lg-bar"></span>{t("Điểm tiềm ẩn (nét đứt)", lang)}'
+    )
     if cases:
         rows.append(f"<b>{t('Lấn chiếm hành lang', lang)}</b>")
-        for k, pair in {"overdue": ("Quá hạn", "Overdue"), "open": ("Đang xử lý", "Open"),
-                        "closed": ("Đã xong", "Closed")}.items():
+        for k, pair in {
+            "overdue": ("Quá hạn", "Overdue"),
+            "open": ("Đang xử lý", "Open"),
+            "closed": ("Đã xong", "Closed"),
+        }.items():
             rows.append(f'<span style="background:{CASE_COLOURS[k]}" class="lg-dot"></span>{pick(pair, lang)}')
     if works:
-        rows.append(f'<span style="background:{WORK_COLOUR}" class="lg-bar"></span>'
-                    f'<span style="border-color:{WORK_COLOUR}" class="lg-ring"></span>'
-                    f"{t('Công trình xử lý', lang)}")
-    rows.append(f'<span style="background:#ffd54f;opacity:.6" class="lg-bar"></span>'
-                f"{t('Hành lang an toàn đường bộ', lang)}")
-    return ("<style>.lg-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}"
-            ".lg-bar{display:inline-block;width:16px;height:5px;margin-right:5px;vertical-align:middle}"
-            ".lg-ring{display:inline-block;width:8px;height:8px;border:2px dashed;border-radius:50%;background:#fff;"
-            "margin-right:5px;vertical-align:middle}</style>"
-            '<div id="map-legend" style="position:absolute;bottom:24px;left:10px;z-index:9999;background:white;'
-            'padding:4px 8px;border:1px solid #999;border-radius:4px;font:11px/1.4 sans-serif;max-height:55%;'
-            f'overflow:auto"><details open><summary>{t("Chú giải", lang)}</summary>'
-            + "<br>".join(rows) + "</details></div>")
+        rows.append(
+            f'<span style="background:{WORK_COLOUR}" class="lg-bar"></span>'
+            f'<span style="border-color:{WORK_COLOUR}" class="lg-ring"></span>'
+            f"{t('Công trình xử lý', lang)}"
+        )
+    rows.append(
+        f'<span style="background:#ffd54f;opacity:.6" class="lg-bar"></span>{t("Hành lang an toàn đường bộ", lang)}'
+    )
+    return (
+        "<style>.lg-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}"
+        ".lg-bar{display:inline-block;width:16px;height:5px;margin-right:5px;vertical-align:middle}"
+        ".lg-ring{display:inline-block;width:8px;height:8px;border:2px dashed;border-radius:50%;background:#fff;"
+        "margin-right:5px;vertical-align:middle}</style>"
+        '<div id="map-legend" style="position:absolute;bottom:24px;left:10px;z-index:9999;background:white;'
+        "padding:4px 8px;border:1px solid #999;border-radius:4px;font:11px/1.4 sans-serif;max-height:55%;"
+        f'overflow:auto"><details open><summary>{t("Chú giải", lang)}</summary>'
+        + "<br>".join(rows)
+        + "</details></div>"
+    )
 
 
-def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,
-                boundaries: pd.DataFrame | None = None, corridors: pd.DataFrame | None = None,
-                cases: pd.DataFrame | None = None, works: pd.DataFrame | None = None, heat: bool = False,
-                offline: bool = False, lang: str = "vi", selected: tuple[str, int] | None = None,
-                draw: bool = False, view_key: str | None = None,
-                area: shapely.Geometry | None = None) -> folium.Map:
+def planner_map(
+    *,
+    crashes: pd.DataFrame,
+    spots: pd.DataFrame | None = None,
+    roads: pd.DataFrame | None = None,
+    boundaries: pd.DataFrame | None = None,
+    corridors: pd.DataFrame | None = None,
+    cases: pd.DataFrame | None = None,
+    works: pd.DataFrame | None = None,
+    heat: bool = False,
+    offline: bool = False,
+    lang: str = "vi",
+    selected: tuple[str, int] | None = None,
+    draw: bool = False,
+    view_key: str | None = None,
+    area: shapely.Geometry | None = None,
+) -> folium.Map:
     """The planners' map: base layers (OpenStreetMap, and a plain offline base
     that needs no tile server), and toggled layers: boundaries, roads,
     corridor strips, crashes (clustered by severity, or a heat map), black
@@ -434,60 +489,98 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
         b = [[y0, x0], [y1, x1]]
     m = folium.Map(location=[16.0, 106.0], zoom_start=6, tiles=None, prefer_canvas=True)
     _MetricScale().add_to(m)
-    plain = folium.TileLayer(tiles=_BLANK_TILE, attr="—", name="Nền trống (ngoại tuyến) / Plain (offline)",
-                             overlay=False, control=True, max_zoom=22, show=offline)
+    plain = folium.TileLayer(
+        tiles=_BLANK_TILE,
+        attr="—",
+        name="Nền trống (ngoại tuyến) / Plain (offline)",
+        overlay=False,
+        control=True,
+        max_zoom=22,
+        show=offline,
+    )
     osm = folium.TileLayer("OpenStreetMap", name="OpenStreetMap", overlay=False, control=True, show=not offline)
-    for layer in ((plain, osm) if offline else (osm, plain)):
+    for layer in (plain, osm) if offline else (osm, plain):
         layer.add_to(m)
     if boundaries is not None and len(boundaries):
         fg = folium.FeatureGroup(name="Ranh giới hành chính / Boundaries", show=True)
         for rec in boundaries.to_dict("records"):
             if rec["geometry"] is None:
                 continue
-            folium.GeoJson(shapely.to_geojson(rec["geometry"]),
-                           style_function=lambda _: {"color": "#37474f", "weight": 2, "fillOpacity": 0.03},
-                           tooltip=SafeTooltip(rec["name"])).add_to(fg)
+            folium.GeoJson(
+                shapely.to_geojson(rec["geometry"]),
+                style_function=lambda _: {"color": "#37474f", "weight": 2, "fillOpacity": 0.03},
+                tooltip=SafeTooltip(rec["name"]),
+            ).add_to(fg)
         fg.add_to(m)
     if corridors is not None and len(corridors):
         fg = folium.FeatureGroup(name="Hành lang an toàn / Safety corridor", show=True)
-        folium.GeoJson({"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)), "properties": {}}
-            for g in corridors["geometry"] if g is not None and not g.is_empty]},
+        folium.GeoJson(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)), "properties": {}}
+                    for g in corridors["geometry"]
+                    if g is not None and not g.is_empty
+                ],
+            },
             style_function=lambda _: {"color": "#ffb300", "weight": 0, "fillColor": "#ffd54f", "fillOpacity": 0.45},
         ).add_to(fg)
         fg.add_to(m)
     if roads is not None and len(roads):
         fg = folium.FeatureGroup(name="Tuyến đường / Roads", show=True)
         for rec in roads.to_dict("records"):
-            folium.GeoJson(shapely.to_geojson(rec["geometry"]),
-                           style_function=lambda _: {"color": "#424242", "weight": 4, "opacity": 0.7},
-                           tooltip=SafeTooltip(f"{rec['code']} {rec.get('name') or ''}")).add_to(fg)
+            folium.GeoJson(
+                shapely.to_geojson(rec["geometry"]),
+                style_function=lambda _: {"color": "#424242", "weight": 4, "opacity": 0.7},
+                tooltip=SafeTooltip(f"{rec['code']} {rec.get('name') or ''}"),
+            ).add_to(fg)
         fg.add_to(m)
     ok = crashes["lon"].notna() & crashes["lat"].notna() if len(crashes) else pd.Series(dtype=bool)
     pts = crashes.loc[ok] if len(crashes) else crashes
     if heat and len(pts):
-        plugins.HeatMap(pts[["lat", "lon"]].round(5).to_numpy().tolist(), name="Bản đồ nhiệt / Heat map", radius=12,
-                        blur=15, min_opacity=0.3).add_to(m)  # type: ignore[no-untyped-call]
+        plugins.HeatMap(
+            pts[["lat", "lon"]].round(5).to_numpy().tolist(),
+            name="Bản đồ nhiệt / Heat map",
+            radius=12,
+            blur=15,
+            min_opacity=0.3,
+        ).add_to(m)  # type: ignore[no-untyped-call]
     elif len(pts):
         sev = pts["severity"].fillna("va_cham")
         data: list[list[Any]] | str  # rows with tooltips, or compact rows already encoded
         if len(pts) <= TOOLTIP_LIMIT:
-            tips = (pts["occurred_at"].dt.strftime("%d/%m/%Y").fillna("") + " · "
-                    + pts["deaths"].astype(str) + f" {t('chết', lang)} / "
-                    + pts["injured"].astype(str) + f" {t('bị thương', lang)}"
-                    + pts["description"].fillna("").map(lambda d: f" · {d[:80]}" if d else ""))
-            data = list(map(list, zip(pts["lat"].round(6).tolist(), pts["lon"].round(6).tolist(), sev.tolist(),
-                                      tips.map(html.escape).tolist())))
+            tips = (
+                pts["occurred_at"].dt.strftime("%d/%m/%Y").fillna("")
+                + " · "
+                + pts["deaths"].astype(str)
+                + f" {t('chết', lang)} / "
+                + pts["injured"].astype(str)
+                + f" {t('bị thương', lang)}"
+                + pts["description"].fillna("").map(lambda d: f" · {d[:80]}" if d else "")
+            )
+            data = list(
+                map(
+                    list,
+                    zip(
+                        pts["lat"].round(6).tolist(),
+                        pts["lon"].round(6).tolist(),
+                        sev.tolist(),
+                        tips.map(html.escape).tolist(),
+                    ),
+                )
+            )
             cb = _CRASH_CALLBACK % json.dumps(SEVERITY_COLOURS)
         else:  # compact rows: lat, lon, severity index; no tooltip
             idx = sev.map({k: i for i, k in enumerate(_SEV_ORDER)}).fillna(len(_SEV_ORDER) - 1).astype(int)
-            data = _compact_rows(pts["lat"].round(5).to_numpy(float), pts["lon"].round(5).to_numpy(float),
-                                 idx.to_numpy(np.int64))
+            data = _compact_rows(
+                pts["lat"].round(5).to_numpy(float), pts["lon"].round(5).to_numpy(float), idx.to_numpy(np.int64)
+            )
             cb = _CRASH_CALLBACK_FAST % json.dumps(list(SEVERITY_COLOURS.values()))
         rows = _JsonRows(data)
         rows.add_to(m)  # before the cluster that reads it
-        _RowsMarkerCluster(rows, name="Vụ TNGT / Crashes", callback=cb,
-                           options={"disableClusteringAtZoom": 16, "chunkedLoading": True}).add_to(m)
+        _RowsMarkerCluster(
+            rows, name="Vụ TNGT / Crashes", callback=cb, options={"disableClusteringAtZoom": 16, "chunkedLoading": True}
+        ).add_to(m)
     if works is not None and len(works) and "geometry" in works:
         from models.enums import WorkStatus, WorkType
 
@@ -496,12 +589,26 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             g = rec.get("geometry")
             if g is None:
                 continue
-            tip = item_tag(ItemType.WORK, rec["id"]) + " " + (
-                f"{WorkType(rec['work_type']).label(lang)} · {WorkStatus(rec['status']).label(lang)}"
-                + (f" · {rec['name']}" if rec.get("name") else ""))
+            tip = (
+                item_tag(ItemType.WORK, rec["id"])
+                + " "
+                + (
+                    f"{WorkType(rec['work_type']).label(lang)} · {WorkStatus(rec['status']).label(lang)}"
+                    + (f" · {rec['name']}" if rec.get("name") else "")
+                )
+            )
             if g.geom_type == "Point":  # a blue ring, dashed like a work's stretch (no plugin, no CDN)
-                folium.CircleMarker([g.y, g.x], radius=8, color=WORK_COLOUR, weight=3, dash_array="4 3", fill=True,
-                                    fill_color="#ffffff", fill_opacity=0.9, tooltip=SafeTooltip(tip)).add_to(fg)
+                folium.CircleMarker(
+                    [g.y, g.x],
+                    radius=8,
+                    color=WORK_COLOUR,
+                    weight=3,
+                    dash_array="4 3",
+                    fill=True,
+                    fill_color="#ffffff",
+                    fill_opacity=0.9,
+                    tooltip=SafeTooltip(tip),
+                ).add_to(fg)
             else:
                 _vector(g, tooltip=tip, colour=WORK_COLOUR, weight=4, dash="6 6").add_to(fg)
         fg.add_to(m)
@@ -514,12 +621,23 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
             potential = rec["kind"] == "potential" and rec["status"] != "removed"
             colour = POTENTIAL_COLOUR if potential else STATUS_COLOURS.get(rec["status"], "#ff6f00")
             kind = t("Điểm đen" if rec["kind"] == "black_spot" else "Điểm tiềm ẩn", lang)
-            tip = item_tag(ItemType.BLACKSPOT, rec["id"]) + " " + (
-                f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
-                f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết")
+            tip = (
+                item_tag(ItemType.BLACKSPOT, rec["id"])
+                + " "
+                + (
+                    f"{kind} {rec.get('road_code') or ''} {format_chainage(rec.get('from_m'))}–"
+                    f"{format_chainage(rec.get('to_m'))} · {rec.get('n_crashes', 0)} vụ, {rec.get('deaths', 0)} chết"
+                )
+            )
             chosen = selected == (ItemType.BLACKSPOT, rec["id"])
-            _vector(g, tooltip=tip, colour=colour, weight=14 if chosen else 9, dash="8 6" if potential else None,
-                    opacity=1.0 if chosen else 0.85).add_to(fg)
+            _vector(
+                g,
+                tooltip=tip,
+                colour=colour,
+                weight=14 if chosen else 9,
+                dash="8 6" if potential else None,
+                opacity=1.0 if chosen else 0.85,
+            ).add_to(fg)
         fg.add_to(m)
     if cases is not None and len(cases):  # small markers, last: a case is never hidden under a spot's line
         from models.enums import CASE_OPEN, CaseStatus
@@ -532,32 +650,59 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
                 continue
             state = "overdue" if rec.get("overdue") else ("open" if rec["status"] in open_values else "closed")
             colour = CASE_COLOURS[state]
-            tip = item_tag(ItemType.CASE, rec["id"]) + " " + (
-                f"{rec.get('kind') or t('case_kind', lang)} · "
-                f"{CaseStatus(rec['status']).label(lang)}"
-                + (f" · QUÁ HẠN {rec.get('days_overdue')} ngày" if state == "overdue" else "")
-                + f" · {rec.get('road_code') or ''} {format_chainage(rec.get('chainage_m'))}"
-                + (f" · {rec['description'][:80]}" if rec.get("description") else ""))
+            tip = (
+                item_tag(ItemType.CASE, rec["id"])
+                + " "
+                + (
+                    f"{rec.get('kind') or t('case_kind', lang)} · "
+                    f"{CaseStatus(rec['status']).label(lang)}"
+                    + (f" · QUÁ HẠN {rec.get('days_overdue')} ngày" if state == "overdue" else "")
+                    + f" · {rec.get('road_code') or ''} {format_chainage(rec.get('chainage_m'))}"
+                    + (f" · {rec['description'][:80]}" if rec.get("description") else "")
+                )
+            )
             if g.geom_type == "Point":
-                folium.CircleMarker([g.y, g.x], radius=7, color="#000", weight=1, fill=True, fill_color=colour,
-                                    fill_opacity=0.95, tooltip=SafeTooltip(tip)).add_to(fg)
+                folium.CircleMarker(
+                    [g.y, g.x],
+                    radius=7,
+                    color="#000",
+                    weight=1,
+                    fill=True,
+                    fill_color=colour,
+                    fill_opacity=0.95,
+                    tooltip=SafeTooltip(tip),
+                ).add_to(fg)
             else:
                 _vector(g, tooltip=tip, colour=colour, weight=2, fill_opacity=0.6).add_to(fg)
         fg.add_to(m)
     if area is not None and not area.is_empty:
-        folium.GeoJson(shapely.to_geojson(area), name="Vùng lọc / Area filter",
-                       style_function=lambda _: {"color": "#6a1b9a", "weight": 2, "dashArray": "6 4",
-                                                 "fill": False}).add_to(m)
+        folium.GeoJson(
+            shapely.to_geojson(area),
+            name="Vùng lọc / Area filter",
+            style_function=lambda _: {"color": "#6a1b9a", "weight": 2, "dashArray": "6 4", "fill": False},
+        ).add_to(m)
     if draw:  # draw a structure's outline to record it as an encroachment
-        plugins.Draw(export=False, position="topleft",
-                     draw_options={"polyline": False, "circle": False, "circlemarker": False, "marker": False,
-                                   "rectangle": True, "polygon": {"allowIntersection": False}},
-                     edit_options={"edit": False, "remove": False}).add_to(m)  # type: ignore[no-untyped-call]
+        plugins.Draw(
+            export=False,
+            position="topleft",
+            draw_options={
+                "polyline": False,
+                "circle": False,
+                "circlemarker": False,
+                "marker": False,
+                "rectangle": True,
+                "polygon": {"allowIntersection": False},
+            },
+            edit_options={"edit": False, "remove": False},
+        ).add_to(m)  # type: ignore[no-untyped-call]
     control = folium.LayerControl(collapsed=True)  # opens on hover; the map stays visible
     control.add_to(m)
     _KeepLayerChoices(control).add_to(m)
-    cast(branca.element.Figure, m.get_root()).html.add_child(folium.Element(_legend(lang, cases=cases is not None and len(cases) > 0,
-                                                       works=works is not None and len(works) > 0)))
+    cast(branca.element.Figure, m.get_root()).html.add_child(
+        folium.Element(
+            _legend(lang, cases=cases is not None and len(cases) > 0, works=works is not None and len(works) > 0)
+        )
+    )
     focus = _selected_bounds(selected, spots=spots, cases=cases, works=works)
     if focus is not None:
         m.fit_bounds(focus)  # the chosen item in view
@@ -569,8 +714,14 @@ def planner_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roa
     return m
 
 
-def _selected_bounds(selected: tuple[str, int] | None, *, spots: pd.DataFrame | None, cases: pd.DataFrame | None,
-                     works: pd.DataFrame | None, pad_deg: float = 0.004) -> list[list[float]] | None:
+def _selected_bounds(
+    selected: tuple[str, int] | None,
+    *,
+    spots: pd.DataFrame | None,
+    cases: pd.DataFrame | None,
+    works: pd.DataFrame | None,
+    pad_deg: float = 0.004,
+) -> list[list[float]] | None:
     if not selected:
         return None
     kind, item_id = selected
@@ -585,9 +736,18 @@ def _selected_bounds(selected: tuple[str, int] | None, *, spots: pd.DataFrame | 
     return [[y0 - pad_deg, x0 - pad_deg], [y1 + pad_deg, x1 + pad_deg]]
 
 
-def overview_map(*, crashes: pd.DataFrame, spots: pd.DataFrame | None = None, roads: pd.DataFrame | None = None,
-                 boundaries: pd.DataFrame | None = None, heat: bool = False, lang: str = "vi",
-                 offline: bool = False, **_: Any) -> folium.Map:
+def overview_map(
+    *,
+    crashes: pd.DataFrame,
+    spots: pd.DataFrame | None = None,
+    roads: pd.DataFrame | None = None,
+    boundaries: pd.DataFrame | None = None,
+    heat: bool = False,
+    lang: str = "vi",
+    offline: bool = False,
+    **_: Any,
+) -> folium.Map:
     """The home page's map: crashes, spots, roads and boundaries."""
-    return planner_map(crashes=crashes, spots=spots, roads=roads, boundaries=boundaries, heat=heat, lang=lang,
-                       offline=offline)
+    return planner_map(
+        crashes=crashes, spots=spots, roads=roads, boundaries=boundaries, heat=heat, lang=lang, offline=offline
+    )

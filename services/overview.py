@@ -1,6 +1,7 @@
 """What a planner should do next, read from the store: the steps of the year's
 work (roads and crashes in, screen, review, propose works, the Tờ trình, the
 organisation's details) that are not done yet. No UI here."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,12 +40,24 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
 
     steps: list[Step] = []
     if store.roads_frame().empty:
-        steps.append(Step("roads", "Nhập tuyến đường (GeoJSON, GPKG, SHP) để định vị vụ theo lý trình",
-                          "Import the roads (GeoJSON, GPKG, SHP) to place crashes by chainage", "import_data.py"))
+        steps.append(
+            Step(
+                "roads",
+                "Nhập tuyến đường (GeoJSON, GPKG, SHP) để định vị vụ theo lý trình",
+                "Import the roads (GeoJSON, GPKG, SHP) to place crashes by chainage",
+                "import_data.py",
+            )
+        )
     n_crashes = store.crash_count()  # the home page's hot path: a count, not the crashes
     if not n_crashes:
-        steps.append(Step("crashes", "Nhập tệp vụ tai nạn giao thông của công an (CSV, Excel)",
-                          "Import the police's crash file (CSV, Excel)", "import_data.py"))
+        steps.append(
+            Step(
+                "crashes",
+                "Nhập tệp vụ tai nạn giao thông của công an (CSV, Excel)",
+                "Import the police's crash file (CSV, Excel)",
+                "import_data.py",
+            )
+        )
         return steps + _organisation_step(load_organisation(store))
     spots = store.blackspots_frame()
     auto = spots.loc[~spots["manual"].astype(bool)] if len(spots) else spots
@@ -68,32 +81,65 @@ def next_steps(store: Store, *, ruleset: str | None = None) -> list[Step]:
         late = batches.loc[pd.to_datetime(batches["created_at"]) > last_run]
         newer = int(late["n_imported"].fillna(0).sum())
     if newer:
-        steps.append(Step("screen", f"Rà soát điểm đen: {newer} vụ chưa được rà soát",
-                          f"Screen for black spots: {newer} crashes not screened yet", "blackspots.py", newer))
+        steps.append(
+            Step(
+                "screen",
+                f"Rà soát điểm đen: {newer} vụ chưa được rà soát",
+                f"Screen for black spots: {newer} crashes not screened yet",
+                "blackspots.py",
+                newer,
+            )
+        )
     if len(spots):
         cand = int((spots["status"] == "candidate").sum())  # blackspots_frame leaves deleted spots out
         if cand:
-            steps.append(Step("review", f"Xem xét {cand} điểm đề xuất (xác định hoặc loại bỏ)",
-                              f"Review {cand} candidate spots (confirm or remove)", "blackspots.py", cand))
+            steps.append(
+                Step(
+                    "review",
+                    f"Xem xét {cand} điểm đề xuất (xác định hoặc loại bỏ)",
+                    f"Review {cand} candidate spots (confirm or remove)",
+                    "blackspots.py",
+                    cand,
+                )
+            )
         works = store.works_frame()
         with_work = set(works["blackspot_id"].dropna().astype(int)) if len(works) else set()
         bare = spots.loc[(spots["status"] == "confirmed") & ~spots["id"].isin(with_work)]
         if len(bare):
-            steps.append(Step("works", f"Đề xuất công trình xử lý cho {len(bare)} điểm đã xác định",
-                              f"Propose remediation works for {len(bare)} confirmed spots", "works.py", len(bare)))
+            steps.append(
+                Step(
+                    "works",
+                    f"Đề xuất công trình xử lý cho {len(bare)} điểm đã xác định",
+                    f"Propose remediation works for {len(bare)} confirmed spots",
+                    "works.py",
+                    len(bare),
+                )
+            )
         proposed = works.loc[works["status"] == "proposed"] if len(works) else works
         if len(proposed):
-            steps.append(Step("propose", f"Lập tờ trình đề xuất xử lý ({len(proposed)} công trình đề xuất)",
-                              f"Draw up the proposal (Tờ trình) for {len(proposed)} proposed works", "exports.py",
-                              len(proposed)))
+            steps.append(
+                Step(
+                    "propose",
+                    f"Lập tờ trình đề xuất xử lý ({len(proposed)} công trình đề xuất)",
+                    f"Draw up the proposal (Tờ trình) for {len(proposed)} proposed works",
+                    "exports.py",
+                    len(proposed),
+                )
+            )
     return steps + _organisation_step(load_organisation(store))
 
 
 def _organisation_step(org: Organisation) -> list[Step]:
     if org.name and org.receiver and org.signer:
         return []
-    return [Step("organisation", "Điền thông tin cơ quan (tên, nơi nhận, người ký) để văn bản ghi đúng",
-                 "Fill in the organisation (name, receiver, signer) so documents say who issues them", "users.py")]
+    return [
+        Step(
+            "organisation",
+            "Điền thông tin cơ quan (tên, nơi nhận, người ký) để văn bản ghi đúng",
+            "Fill in the organisation (name, receiver, signer) so documents say who issues them",
+            "users.py",
+        )
+    ]
 
 
 def simulated_crashes(crashes: pd.DataFrame) -> tuple[int, list[str]]:

@@ -6,6 +6,7 @@ Real plans come as Word files or as text copied out of PDFs, where parts can
 come out of order (section II before the header). The parser therefore finds
 each part by its own markers anywhere in the text, not by position.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,12 +31,19 @@ _DMY = r"(\d{1,2})/(\d{1,2})/(\d{4})"
 AIMS = [
     ("drink_driving", r"rượu|bia|nồng độ cồn", "Giảm TNGT do uống rượu, bia", "Fewer drink-driving crashes"),
     ("very_serious", r"rất nghiêm trọng", "Giảm TNGT rất nghiêm trọng", "Fewer very serious crashes"),
-    ("no_especially_serious", r"không để xảy ra[^.;]*đặc biệt nghiêm trọng",
-     "Không để xảy ra TNGT đặc biệt nghiêm trọng", "No especially serious crash"),
-    ("motorcycle", r"xe mô tô|xe gắn máy", "Giảm TNGT liên quan đến xe mô tô, xe gắn máy",
-     "Fewer motorcycle crashes"),
-    ("remote_areas", r"vùng sâu|vùng xa|đồng bào dân tộc", "Giảm TNGT ở vùng sâu, vùng xa, vùng đồng bào DTTS",
-     "Fewer crashes in remote / ethnic-minority areas"),
+    (
+        "no_especially_serious",
+        r"không để xảy ra[^.;]*đặc biệt nghiêm trọng",
+        "Không để xảy ra TNGT đặc biệt nghiêm trọng",
+        "No especially serious crash",
+    ),
+    ("motorcycle", r"xe mô tô|xe gắn máy", "Giảm TNGT liên quan đến xe mô tô, xe gắn máy", "Fewer motorcycle crashes"),
+    (
+        "remote_areas",
+        r"vùng sâu|vùng xa|đồng bào dân tộc",
+        "Giảm TNGT ở vùng sâu, vùng xa, vùng đồng bào DTTS",
+        "Fewer crashes in remote / ethnic-minority areas",
+    ),
 ]
 
 
@@ -98,8 +106,14 @@ class PlanDraft:
 
 def _level_of(name: str) -> AdminLevel | None:
     """The administrative level an agency's name says (tỉnh, huyện, xã), if any."""
-    return next((lv for key, lv in (("tỉnh", AdminLevel.PROVINCE), ("huyện", AdminLevel.DISTRICT),
-                                    ("xã", AdminLevel.COMMUNE)) if key in name.lower()), None)
+    return next(
+        (
+            lv
+            for key, lv in (("tỉnh", AdminLevel.PROVINCE), ("huyện", AdminLevel.DISTRICT), ("xã", AdminLevel.COMMUNE))
+            if key in name.lower()
+        ),
+        None,
+    )
 
 
 def read_plan_text(data: bytes, filename: str) -> str:
@@ -168,7 +182,7 @@ def _unit_case(text: str) -> str:
     t = " ".join(text.split())
     for w in sorted(_UNIT_WORDS, key=len, reverse=True):
         if t.upper().startswith(w + " "):
-            return w.lower() + " " + t[len(w) + 1:].title()
+            return w.lower() + " " + t[len(w) + 1 :].title()
     return t.title()
 
 
@@ -180,15 +194,23 @@ def _header_issuer(lines: list[str]) -> str | None:
     for s in lines[:40]:
         if _NUMBER_RE.match(s) or re.fullmatch(r"KẾ HOẠCH", s):
             break
-        if s and s == s.upper() and not s.startswith(("CỘNG HÒA", "CỘNG HOÀ", "ĐỘC LẬP", "Độc lập")) \
-                and "Độc lập" not in s and not re.search(r"\d", s):
+        if (
+            s
+            and s == s.upper()
+            and not s.startswith(("CỘNG HÒA", "CỘNG HOÀ", "ĐỘC LẬP", "Độc lập"))
+            and "Độc lập" not in s
+            and not re.search(r"\d", s)
+        ):
             top.append(" ".join(s.split()))
     if not top:
         return None
     text = " ".join(top)
     unit = None
-    m = re.search(r"(?:UBND|ỦY BAN NHÂN DÂN|UỶ BAN NHÂN DÂN)\s+((?:" + "|".join(_UNIT_WORDS) + r")\s+.+?)"
-                  r"(?=\s+BAN AN TOÀN|$)", text)
+    m = re.search(
+        r"(?:UBND|ỦY BAN NHÂN DÂN|UỶ BAN NHÂN DÂN)\s+((?:" + "|".join(_UNIT_WORDS) + r")\s+.+?)"
+        r"(?=\s+BAN AN TOÀN|$)",
+        text,
+    )
     if m:
         unit = _unit_case(m.group(1))
     m2 = re.search(r"BAN AN TOÀN GIAO THÔNG(?:\s+((?:" + "|".join(_UNIT_WORDS) + r")\s+.+))?$", text)
@@ -200,14 +222,17 @@ def _header_issuer(lines: list[str]) -> str | None:
     return None
 
 
-_BODY_START = re.compile(r"^(Căn cứ|Thực hiện|Triển khai|Nhằm|Để|Trên cơ sở|Theo|Ban An toàn|Ủy ban|Uỷ ban|UBND|"
-                         r"I\.|1\.|Phần)", re.I)
+_BODY_START = re.compile(
+    r"^(Căn cứ|Thực hiện|Triển khai|Nhằm|Để|Trên cơ sở|Theo|Ban An toàn|Ủy ban|Uỷ ban|UBND|"
+    r"I\.|1\.|Phần)",
+    re.I,
+)
 
 
 def _title_after(lines: list[str], i: int) -> str | None:
     """The title under "KẾ HOẠCH": its lines joined up to the first body line."""
     parts: list[str] = []
-    for t in lines[i + 1:]:
+    for t in lines[i + 1 :]:
         if not t:
             if parts:
                 break
@@ -256,8 +281,11 @@ def parse_plan(text: str) -> PlanDraft:
             plan.title = _title_after(lines, i)
             break
 
-    m = re.search(r"(Ban [Aa]n toàn giao thông (?:tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn|đặc khu)\s+"
-                  r"[^,.;\n]+?)\s+(?:xây dựng|ban hành)", joined)
+    m = re.search(
+        r"(Ban [Aa]n toàn giao thông (?:tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn|đặc khu)\s+"
+        r"[^,.;\n]+?)\s+(?:xây dựng|ban hành)",
+        joined,
+    )
     if m:
         plan.issuer = m.group(1).strip()
     else:
@@ -284,8 +312,12 @@ def parse_plan(text: str) -> PlanDraft:
     plan.targets = _targets(joined)
     plan.recipients, plan.signer, plan.signer_title = _recipients_and_signer(lines)
 
-    for key, label in (("number", "số"), ("issued_on", "ngày ban hành"), ("title", "tên kế hoạch"),
-                       ("period_to", "thời hạn")):
+    for key, label in (
+        ("number", "số"),
+        ("issued_on", "ngày ban hành"),
+        ("title", "tên kế hoạch"),
+        ("period_to", "thời hạn"),
+    ):
         if getattr(plan, key) is None:
             plan.warnings.append(f"Không tìm thấy {label} / {key} not found")
     if not plan.sections:
@@ -298,10 +330,12 @@ def _sections(lines: list[str]) -> list[PlanSectionDraft]:
     start = next((i for i, s in enumerate(lines) if re.match(r"^II\.\s+\S", s)), None)
     if start is None:
         return _roman_parts(lines)
-    end = next((i for i in range(start + 1, len(lines)) if _ROMAN_RE.match(lines[i])
-                or lines[i].startswith("Nơi nhận")), len(lines))
+    end = next(
+        (i for i in range(start + 1, len(lines)) if _ROMAN_RE.match(lines[i]) or lines[i].startswith("Nơi nhận")),
+        len(lines),
+    )
     items: list[list[Any]] = []
-    for s in lines[start + 1:end]:
+    for s in lines[start + 1 : end]:
         m = _ITEM_RE.match(s)
         if m and (not items or int(m.group(1)) == len(items) + 1):
             items.append([m.group(1), [m.group(2)]])
@@ -313,8 +347,9 @@ def _sections(lines: list[str]) -> list[PlanSectionDraft]:
             else:
                 prev.append(s)
     if items:
-        return [PlanSectionDraft(code=f"II.{n}", title=_first_clause(parts[0]), text="\n".join(parts))
-                for n, parts in items]
+        return [
+            PlanSectionDraft(code=f"II.{n}", title=_first_clause(parts[0]), text="\n".join(parts)) for n, parts in items
+        ]
     return _roman_parts(lines)
 
 
@@ -326,9 +361,12 @@ def _roman_parts(lines: list[str]) -> list[PlanSectionDraft]:
         head = _ROMAN_RE.match(lines[i])
         assert head is not None  # heads holds the lines that match
         code, title = head.groups()
-        end = heads[k + 1] if k + 1 < len(heads) else next(
-            (j for j in range(i + 1, len(lines)) if lines[j].startswith("Nơi nhận")), len(lines))
-        body = [t for t in lines[i + 1:end] if t]
+        end = (
+            heads[k + 1]
+            if k + 1 < len(heads)
+            else next((j for j in range(i + 1, len(lines)) if lines[j].startswith("Nơi nhận")), len(lines))
+        )
+        body = [t for t in lines[i + 1 : end] if t]
         out.append(PlanSectionDraft(code=code, title=_first_clause(title), text="\n".join([title] + body)))
     return out
 
@@ -337,9 +375,12 @@ def _targets(text: str) -> list[dict[str, Any]]:
     """The three-criteria target (band and baseline year) and the secondary aims."""
     flat = re.sub(r"\s+", " ", text)
     out: list[dict[str, Any]] = []
-    three = [c.strip() for c in re.split(r"(?<=[.;])\s", flat)
-             if re.search(r"(kéo giảm|giảm)", c, re.I)
-             and re.search(r"03 tiêu chí|ba tiêu chí|số vụ,? số người chết", c, re.I)]
+    three = [
+        c.strip()
+        for c in re.split(r"(?<=[.;])\s", flat)
+        if re.search(r"(kéo giảm|giảm)", c, re.I)
+        and re.search(r"03 tiêu chí|ba tiêu chí|số vụ,? số người chết", c, re.I)
+    ]
     if three:
         three.sort(key=lambda c: "%" not in c)  # the clause with the band first
         pct = None
@@ -356,9 +397,16 @@ def _targets(text: str) -> list[dict[str, Any]]:
             y = re.search(r"so với (?:cùng kỳ )?năm (\d{4})", c)
             if y and year is None:
                 year = int(y.group(1))
-        out.append({"code": "three_criteria", "criteria": ["crashes", "deaths", "injured"],
-                    "min_pct": pct[0] if pct else None, "max_pct": pct[1] if pct else None,
-                    "baseline_year": year, "text": three[0][:400]})
+        out.append(
+            {
+                "code": "three_criteria",
+                "criteria": ["crashes", "deaths", "injured"],
+                "min_pct": pct[0] if pct else None,
+                "max_pct": pct[1] if pct else None,
+                "baseline_year": year,
+                "text": three[0][:400],
+            }
+        )
     for code, pattern, vi, en in AIMS:
         m = re.search(r"[^.;]*(?:" + pattern + r")[^.;]*", flat, re.I)
         if m and re.search(r"giảm|không để", m.group(0), re.I):
@@ -378,8 +426,9 @@ def _recipients_and_signer(lines: list[str]) -> tuple[list[str], str | None, str
         k += 1
     titles: list[str] = []
     name = None
-    while k < len(lines) and not _NUMBER_RE.match(lines[k]) and not _ROMAN_RE.match(lines[k]) \
-            and lines[k] != "KẾ HOẠCH":
+    while (
+        k < len(lines) and not _NUMBER_RE.match(lines[k]) and not _ROMAN_RE.match(lines[k]) and lines[k] != "KẾ HOẠCH"
+    ):
         s = lines[k]
         if s and s == s.upper() and name is None:
             titles.append(s)  # the signer's title lines come before the name

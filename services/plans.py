@@ -1,4 +1,5 @@
 """Plans service: targets year on year, progress by section and agency. No UI."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,8 +19,11 @@ if TYPE_CHECKING:
 #: A day as the plans' functions take it: a date, a Timestamp or ISO text.
 When = date | str
 
-CRITERIA = (("crashes", "Số vụ", "Crashes"), ("deaths", "Số người chết", "Deaths"),
-            ("injured", "Số người bị thương", "Injured"))
+CRITERIA = (
+    ("crashes", "Số vụ", "Crashes"),
+    ("deaths", "Số người chết", "Deaths"),
+    ("injured", "Số người bị thương", "Injured"),
+)
 DEFAULT_BAND = (5.0, 10.0)
 MOTORCYCLE = r"(?i)mô tô|xe máy|gắn máy|motor"
 VERY_SERIOUS = ("rat_nghiem_trong", "dac_biet_nghiem_trong")
@@ -46,8 +50,9 @@ def _status(prev: int, cur: int, min_pct: float, *, has_baseline: bool = True) -
     return round(change, 1), ("on_track" if change <= -min_pct + 1e-9 else "off_track")
 
 
-def comparison_windows(crashes: pd.DataFrame, *, period_from: When, period_to: When,
-                       today: When | None = None) -> dict[str, Any]:
+def comparison_windows(
+    crashes: pd.DataFrame, *, period_from: When, period_to: When, today: When | None = None
+) -> dict[str, Any]:
     """Like for like: the period cut at the last day with data (or today),
     and the same days of the year before. ``has_baseline`` is False when no
     crash at all is recorded from the baseline's start on (data begin later).
@@ -66,9 +71,16 @@ def comparison_windows(crashes: pd.DataFrame, *, period_from: When, period_to: W
     q_from, q_to = p_from - pd.DateOffset(years=1), end - pd.DateOffset(years=1)
     first = day.min() if len(day) else pd.NaT
     has_data = bool(pd.notna(last) and last >= p_from)  # no crash recorded yet in the period: nothing to judge
-    return {"from": p_from, "to": end, "baseline_from": q_from, "baseline_to": q_to, "cut": bool(end < p_to),
-            "last_data": last, "has_baseline": bool(has_data and pd.notna(first) and first <= q_to),
-            "has_data": has_data}
+    return {
+        "from": p_from,
+        "to": end,
+        "baseline_from": q_from,
+        "baseline_to": q_to,
+        "cut": bool(end < p_to),
+        "last_data": last,
+        "has_baseline": bool(has_data and pd.notna(first) and first <= q_to),
+        "has_data": has_data,
+    }
 
 
 def _split(crashes: pd.DataFrame, w: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -78,8 +90,15 @@ def _split(crashes: pd.DataFrame, w: dict[str, Any]) -> tuple[pd.DataFrame, pd.D
     return cur, prev
 
 
-def target_table(crashes: pd.DataFrame, *, period_from: When, period_to: When,
-                 band: tuple[float, float] = DEFAULT_BAND, lang: str = "vi", today: When | None = None) -> pd.DataFrame:
+def target_table(
+    crashes: pd.DataFrame,
+    *,
+    period_from: When,
+    period_to: When,
+    band: tuple[float, float] = DEFAULT_BAND,
+    lang: str = "vi",
+    today: When | None = None,
+) -> pd.DataFrame:
     """The three criteria for the period (to the last day with data) against
     the same days a year earlier, in total and per commune, with the target
     band and a mark: on track (reduced by at least the band's lower bound),
@@ -95,38 +114,71 @@ def target_table(crashes: pd.DataFrame, *, period_from: When, period_to: When,
         tc, tp = _totals(c), _totals(p)
         for key, vi, en in CRITERIA:
             change, status = _status(tp[key], tc[key], band[0], has_baseline=w["has_baseline"])
-            rows.append({"scope": scope, "criterion": key, "criterion_label": pick((vi, en), lang),
-                         "previous": tp[key], "current": tc[key], "change_pct": change,
-                         "target_from_pct": -band[0], "target_to_pct": -band[1], "status": status})
+            rows.append(
+                {
+                    "scope": scope,
+                    "criterion": key,
+                    "criterion_label": pick((vi, en), lang),
+                    "previous": tp[key],
+                    "current": tc[key],
+                    "change_pct": change,
+                    "target_from_pct": -band[0],
+                    "target_to_pct": -band[1],
+                    "status": status,
+                }
+            )
     out = pd.DataFrame(rows)
     out.attrs["windows"] = w
     return out
 
 
-def secondary_aims(crashes: pd.DataFrame, *, period_from: When, period_to: When, lang: str = "vi",
-                   today: When | None = None) -> pd.DataFrame:
+def secondary_aims(
+    crashes: pd.DataFrame, *, period_from: When, period_to: When, lang: str = "vi", today: When | None = None
+) -> pd.DataFrame:
     """The plan's other aims, like for like: drink-driving, motorcycle and
     very serious crashes reduced; no especially serious crash."""
     w = comparison_windows(crashes, period_from=period_from, period_to=period_to, today=today)
     cur, prev = _split(crashes, w)
+
     def veh(d: pd.DataFrame) -> pd.Series:
         return d["vehicle_types"].fillna("").str.contains(MOTORCYCLE, regex=True)
 
-    aims: list[tuple[str, str, str, Callable[[pd.DataFrame], pd.Series]]] = [("drink_driving", "TNGT liên quan rượu, bia", "Drink-driving crashes", lambda d: d["alcohol"].astype(bool)),
-            ("motorcycle", "TNGT liên quan xe mô tô, xe máy", "Motorcycle crashes", veh),
-            ("very_serious", "TNGT rất nghiêm trọng trở lên", "Very serious or worse",
-             lambda d: d["severity"].isin(VERY_SERIOUS))]
+    aims: list[tuple[str, str, str, Callable[[pd.DataFrame], pd.Series]]] = [
+        ("drink_driving", "TNGT liên quan rượu, bia", "Drink-driving crashes", lambda d: d["alcohol"].astype(bool)),
+        ("motorcycle", "TNGT liên quan xe mô tô, xe máy", "Motorcycle crashes", veh),
+        (
+            "very_serious",
+            "TNGT rất nghiêm trọng trở lên",
+            "Very serious or worse",
+            lambda d: d["severity"].isin(VERY_SERIOUS),
+        ),
+    ]
     rows = []
     for code, vi, en, f in aims:
         a, b = int(f(prev).sum()), int(f(cur).sum())
         change, _ = _status(a, b, 0)
-        status = ("no_data" if not w["has_baseline"] else "on_track" if (b < a or a == b == 0) else "off_track")
-        rows.append({"aim": code, "label": pick((vi, en), lang), "previous": a, "current": b,
-                     "change_pct": change if w["has_baseline"] else None, "status": status})
+        status = "no_data" if not w["has_baseline"] else "on_track" if (b < a or a == b == 0) else "off_track"
+        rows.append(
+            {
+                "aim": code,
+                "label": pick((vi, en), lang),
+                "previous": a,
+                "current": b,
+                "change_pct": change if w["has_baseline"] else None,
+                "status": status,
+            }
+        )
     n = int((cur["severity"] == "dac_biet_nghiem_trong").sum())
-    rows.append({"aim": "no_especially_serious", "label": t("Không để xảy ra TNGT đặc biệt nghiêm trọng", lang),
-                 "previous": int((prev["severity"] == "dac_biet_nghiem_trong").sum()),
-                 "current": n, "change_pct": None, "status": "on_track" if n == 0 else "off_track"})
+    rows.append(
+        {
+            "aim": "no_especially_serious",
+            "label": t("Không để xảy ra TNGT đặc biệt nghiêm trọng", lang),
+            "previous": int((prev["severity"] == "dac_biet_nghiem_trong").sum()),
+            "current": n,
+            "change_pct": None,
+            "status": "on_track" if n == 0 else "off_track",
+        }
+    )
     out = pd.DataFrame(rows)
     out.attrs["windows"] = w
     return out
@@ -160,23 +212,33 @@ def plan_area(store: Store, plan: dict[str, Any] | None) -> tuple[str, pd.DataFr
         if len(hit):
             # the level the issuer names first (a district's plan: the district, not a commune of that name)
             word = m.group(1).lower() if m else ""
-            level = ("district" if word in ("huyện", "quận", "thị xã") else "province" if word in ("tỉnh", "thành phố")
-                     else "commune" if word else "")
+            level = (
+                "district"
+                if word in ("huyện", "quận", "thị xã")
+                else "province"
+                if word in ("tỉnh", "thành phố")
+                else "commune"
+                if word
+                else ""
+            )
             same = hit.loc[hit["level"] == level]
             unit = (same if len(same) else hit).iloc[0]
             ok = crashes["lon"].notna() & crashes["lat"].notna()
             inside = np.zeros(len(crashes), dtype=bool)
             if ok.any():
                 pts = shapely.points(crashes.loc[ok, "lon"].to_numpy(float), crashes.loc[ok, "lat"].to_numpy(float))
-                inside[np.flatnonzero(ok.to_numpy())] = shapely.contains_xy(unit["geometry"],
-                                                                            shapely.get_x(pts), shapely.get_y(pts))
+                inside[np.flatnonzero(ok.to_numpy())] = shapely.contains_xy(
+                    unit["geometry"], shapely.get_x(pts), shapely.get_y(pts)
+                )
             return (f"{unit['name']} ({unit['level']})", crashes.loc[inside])
     if names and len(crashes):
         by_commune = crashes["commune"].fillna("").map(_fold).isin(names)
         if by_commune.any():
             return (place or issuer, crashes.loc[by_commune])
-    return ("Toàn bộ dữ liệu (không xác định được địa bàn của kế hoạch) / All data (the plan's area is unknown)",
-            crashes)
+    return (
+        "Toàn bộ dữ liệu (không xác định được địa bàn của kế hoạch) / All data (the plan's area is unknown)",
+        crashes,
+    )
 
 
 def plan_by_number(store: Store, number: str) -> dict[str, Any]:
@@ -190,8 +252,9 @@ def plan_by_number(store: Store, number: str) -> dict[str, Any]:
     return {str(k): v for k, v in hit.iloc[-1].to_dict().items()}
 
 
-def targets_report(store: Store, *, plan_number: str | None = None, today: When | None = None,
-                   lang: str = "vi") -> dict[str, Any]:
+def targets_report(
+    store: Store, *, plan_number: str | None = None, today: When | None = None, lang: str = "vi"
+) -> dict[str, Any]:
     """What ``cli.py targets --json`` prints: the period and its baseline
     (like for like), the area, and one row per criterion and secondary aim."""
     plan = plan_by_number(store, plan_number) if plan_number else None
@@ -204,31 +267,53 @@ def targets_report(store: Store, *, plan_number: str | None = None, today: When 
     aims = secondary_aims(crashes, period_from=p_from, period_to=p_to, lang=lang, today=today)
     w = table.attrs["windows"]
     total = table.loc[table["scope"] == table["scope"].iloc[0]]
+
     def iso(d: When) -> str:
         return pd.Timestamp(d).date().isoformat()
 
     def pct(v: float | None) -> float | None:
         return None if v is None or (isinstance(v, float) and v != v) else float(v)
 
-    rows = [{"criterion": r["criterion"], "label": r["criterion_label"], "current": int(r["current"]),
-             "previous": int(r["previous"]), "change_pct": pct(r["change_pct"]),
-             "band": [r["target_from_pct"], r["target_to_pct"]], "status": r["status"]} for r in total.to_dict("records")]
-    rows += [{"criterion": r["aim"], "label": r["label"], "current": int(r["current"]), "previous": int(r["previous"]),
-              "change_pct": pct(r["change_pct"]), "band": None,
-              "status": r["status"] if w["has_data"] else "no_data"} for r in aims.to_dict("records")]
-    return {"plan": (plan or {}).get("number"), "area": area,
-            "period": {"from": iso(w["from"]), "to": iso(w["to"]), "planned_to": iso(p_to)},
-            "baseline": {"from": iso(w["baseline_from"]), "to": iso(w["baseline_to"])},
-            "last_data": iso(w["last_data"]) if pd.notna(w["last_data"]) else None,
-            "band_from_plan": bool(band[2]), "rows": rows}
+    rows = [
+        {
+            "criterion": r["criterion"],
+            "label": r["criterion_label"],
+            "current": int(r["current"]),
+            "previous": int(r["previous"]),
+            "change_pct": pct(r["change_pct"]),
+            "band": [r["target_from_pct"], r["target_to_pct"]],
+            "status": r["status"],
+        }
+        for r in total.to_dict("records")
+    ]
+    rows += [
+        {
+            "criterion": r["aim"],
+            "label": r["label"],
+            "current": int(r["current"]),
+            "previous": int(r["previous"]),
+            "change_pct": pct(r["change_pct"]),
+            "band": None,
+            "status": r["status"] if w["has_data"] else "no_data",
+        }
+        for r in aims.to_dict("records")
+    ]
+    return {
+        "plan": (plan or {}).get("number"),
+        "area": area,
+        "period": {"from": iso(w["from"]), "to": iso(w["to"]), "planned_to": iso(p_to)},
+        "baseline": {"from": iso(w["baseline_from"]), "to": iso(w["baseline_to"])},
+        "last_data": iso(w["last_data"]) if pd.notna(w["last_data"]) else None,
+        "band_from_plan": bool(band[2]),
+        "rows": rows,
+    }
 
 
 def monthly(crashes: pd.DataFrame, *, year: int) -> pd.DataFrame:
     """Crashes, deaths, injured per month of ``year`` and of the year before."""
     d = crashes.assign(year=crashes["occurred_at"].dt.year, month=crashes["occurred_at"].dt.month)
     d = d.loc[d["year"].isin([year - 1, year])]
-    g = d.groupby(["year", "month"]).agg(crashes=("id", "count"), deaths=("deaths", "sum"),
-                                          injured=("injured", "sum"))
+    g = d.groupby(["year", "month"]).agg(crashes=("id", "count"), deaths=("deaths", "sum"), injured=("injured", "sum"))
     full = pd.MultiIndex.from_product([[year - 1, year], range(1, 13)], names=["year", "month"])
     return g.reindex(full, fill_value=0).reset_index()
 
@@ -236,8 +321,17 @@ def monthly(crashes: pd.DataFrame, *, year: int) -> pd.DataFrame:
 def progress(store: Store, *, plan_id: int | None = None, lang: str = "vi") -> pd.DataFrame:
     """Every linked item with its plan section, lead and cooperating agencies and status."""
     links = store.links_frame()
-    cols = ["section_code", "section_title", "lead_agency", "cooperating", "item_type", "item_id", "item",
-            "status", "done"]
+    cols = [
+        "section_code",
+        "section_title",
+        "lead_agency",
+        "cooperating",
+        "item_type",
+        "item_id",
+        "item",
+        "status",
+        "done",
+    ]
     if links.empty:
         return pd.DataFrame(columns=cols)
     sections = store.sections_frame(plan_id).set_index("id")
@@ -245,12 +339,20 @@ def progress(store: Store, *, plan_id: int | None = None, lang: str = "vi") -> p
     spots = store.blackspots_frame().set_index("id") if len(store.blackspots_frame()) else pd.DataFrame()
     cases = store.cases_frame().set_index("id")
     works = store.works_frame().set_index("id")
-    done_status = {ItemType.BLACKSPOT.value: {BlackspotStatus.FIXED.value, BlackspotStatus.MONITORING.value,
-                                              BlackspotStatus.REMOVED.value},
-                   ItemType.CASE.value: {CaseStatus.CLEARED.value, CaseStatus.ENFORCED.value},
-                   ItemType.WORK.value: {WorkStatus.DONE.value}}
-    enum_of = {ItemType.BLACKSPOT.value: BlackspotStatus, ItemType.CASE.value: CaseStatus,
-               ItemType.WORK.value: WorkStatus}
+    done_status = {
+        ItemType.BLACKSPOT.value: {
+            BlackspotStatus.FIXED.value,
+            BlackspotStatus.MONITORING.value,
+            BlackspotStatus.REMOVED.value,
+        },
+        ItemType.CASE.value: {CaseStatus.CLEARED.value, CaseStatus.ENFORCED.value},
+        ItemType.WORK.value: {WorkStatus.DONE.value},
+    }
+    enum_of = {
+        ItemType.BLACKSPOT.value: BlackspotStatus,
+        ItemType.CASE.value: CaseStatus,
+        ItemType.WORK.value: WorkStatus,
+    }
     rows = []
     for rec in links.to_dict("records"):
         if plan_id is not None and rec["section_id"] not in sections.index:
@@ -267,12 +369,19 @@ def progress(store: Store, *, plan_id: int | None = None, lang: str = "vi") -> p
         else:
             label = str(item["name"] or item["work_type"])
         sec = sections.loc[rec["section_id"]] if rec["section_id"] in sections.index else None
-        rows.append({"section_code": sec["code"] if sec is not None else "—",
-                     "section_title": sec["title"] if sec is not None else "",
-                     "lead_agency": agencies.get(rec["lead_agency_id"], "—"),
-                     "cooperating": "; ".join(agencies.get(a, "?") for a in rec["cooperating_agency_ids"] or []),
-                     "item_type": ItemType(it).label(lang), "item_id": rec["item_id"], "item": label,
-                     "status": enum_of[it](item["status"]).label(lang), "done": item["status"] in done_status[it]})
+        rows.append(
+            {
+                "section_code": sec["code"] if sec is not None else "—",
+                "section_title": sec["title"] if sec is not None else "",
+                "lead_agency": agencies.get(rec["lead_agency_id"], "—"),
+                "cooperating": "; ".join(agencies.get(a, "?") for a in rec["cooperating_agency_ids"] or []),
+                "item_type": ItemType(it).label(lang),
+                "item_id": rec["item_id"],
+                "item": label,
+                "status": enum_of[it](item["status"]).label(lang),
+                "done": item["status"] in done_status[it],
+            }
+        )
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -1,4 +1,5 @@
 """Assemble the documents sent up from the store (see services.documents)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -42,7 +43,9 @@ def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
     proposals, costs, leads = [], [], []
     for sid in spots["id"]:
         w = works.loc[works["blackspot_id"] == sid] if len(works) else works
-        parts = [WorkType(t).vi + (f": {d}" if d else "") for t, d in zip(w.get("work_type", []), w.get("description", []))]
+        parts = [
+            WorkType(t).vi + (f": {d}" if d else "") for t, d in zip(w.get("work_type", []), w.get("description", []))
+        ]
         proposals.append("\n".join(parts))
         costs.append(w["cost_vnd"].sum() if len(w) and w["cost_vnd"].notna().any() else None)
         wl = [agencies.get(a) for a in w.get("agency_id", []) if pd.notna(a)]
@@ -50,14 +53,19 @@ def proposal_rows(store: Store, spot_ids: list[int]) -> pd.DataFrame:
     from services.appraisal import spot_benefits
 
     benefit = spot_benefits(store, [int(i) for i in spots["id"]])
-    return spots.assign(proposal=proposals, cost_vnd=pd.Series(costs, index=spots.index),
-                        lead_agency=pd.Series(leads, index=spots.index), cause=pd.Series(causes, index=spots.index),
-                        pv_benefit_vnd=spots["id"].astype(int).map(benefit["pv_benefit_vnd"]).astype(float),
-                        bcr=spots["id"].astype(int).map(benefit["bcr"]).astype(float))
+    return spots.assign(
+        proposal=proposals,
+        cost_vnd=pd.Series(costs, index=spots.index),
+        lead_agency=pd.Series(leads, index=spots.index),
+        cause=pd.Series(causes, index=spots.index),
+        pv_benefit_vnd=spots["id"].astype(int).map(benefit["pv_benefit_vnd"]).astype(float),
+        bcr=spots["id"].astype(int).map(benefit["bcr"]).astype(float),
+    )
 
 
-def covering_plan(store: Store, spots: pd.DataFrame, *, number: str | None = None,
-                  on: date | None = None) -> dict[str, Any] | None:
+def covering_plan(
+    store: Store, spots: pd.DataFrame, *, number: str | None = None, on: date | None = None
+) -> dict[str, Any] | None:
     """The plan a proposal cites: the one numbered ``number``, else the plan
     whose period holds the day of the proposal or overlaps a spot's 12 months
     and whose place or issuer names a commune of the spots or the
@@ -77,7 +85,9 @@ def covering_plan(store: Store, spots: pd.DataFrame, *, number: str | None = Non
         for ws, we in zip(pd.to_datetime(spots["window_start"]), pd.to_datetime(spots["window_end"])):
             if pd.notna(ws) and pd.notna(we):
                 in_period |= (p_from.isna() | (p_from <= we)) & (p_to.isna() | (p_to >= ws))
-    names = {str(c).strip().casefold() for c in spots.get("commune", pd.Series(dtype=object)).dropna() if str(c).strip()}
+    names = {
+        str(c).strip().casefold() for c in spots.get("commune", pd.Series(dtype=object)).dropna() if str(c).strip()
+    }
     org_place = load_organisation(store).place.strip().casefold()
     if org_place:
         names.add(org_place)
@@ -91,21 +101,27 @@ def covering_plan(store: Store, spots: pd.DataFrame, *, number: str | None = Non
 
 
 #: The regulation a proposal cites first.
-REGULATION_BASIS = ("Thông tư số 41/2024/TT-BGTVT ngày 15/11/2024 của Bộ trưởng Bộ Giao thông vận tải quy định về tổ "
-                    "chức giao thông, báo hiệu đường bộ và xác định, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông")
+REGULATION_BASIS = (
+    "Thông tư số 41/2024/TT-BGTVT ngày 15/11/2024 của Bộ trưởng Bộ Giao thông vận tải quy định về tổ "
+    "chức giao thông, báo hiệu đường bộ và xác định, xử lý điểm đen, điểm tiềm ẩn tai nạn giao thông"
+)
 
 
 def plan_basis(plan: dict[str, Any] | None) -> str | None:
     if not plan:
         return None
     issued = as_timestamp(plan.get("issued_on"))
-    return (f"Kế hoạch số {plan.get('number') or '…'}" + (f" ngày {issued:%d/%m/%Y}" if pd.notna(issued) else "")
-            + (f" của {plan['issuer']}" if plan.get("issuer") else "") + (f" về {plan['title']}" if plan.get("title")
-                                                                          else ""))
+    return (
+        f"Kế hoạch số {plan.get('number') or '…'}"
+        + (f" ngày {issued:%d/%m/%Y}" if pd.notna(issued) else "")
+        + (f" của {plan['issuer']}" if plan.get("issuer") else "")
+        + (f" về {plan['title']}" if plan.get("title") else "")
+    )
 
 
-def proposal_info(store: Store, spot_ids: list[int], *, plan_number: str | None = None,
-                  on: date | None = None) -> DocumentInfo:
+def proposal_info(
+    store: Store, spot_ids: list[int], *, plan_number: str | None = None, on: date | None = None
+) -> DocumentInfo:
     """The proposal's header, basis, addressee and signature: from the
     organisation profile and the plan that covers the spots."""
     from services.organisation import load_organisation
@@ -126,8 +142,9 @@ def proposal(store: Store, spot_ids: list[int], info: DocumentInfo, *, with_maps
             if r.get("geometry") is None:
                 continue
             ids = set(r.get("crash_ids") or [])
-            maps[int(r["id"])] = spot_map_png(r["geometry"], crashes=crashes.loc[crashes["id"].isin(ids)].dropna(
-                subset=["lon", "lat"]), roads=roads)
+            maps[int(r["id"])] = spot_map_png(
+                r["geometry"], crashes=crashes.loc[crashes["id"].isin(ids)].dropna(subset=["lon", "lat"]), roads=roads
+            )
     return proposal_docx(rows, info, maps=maps, appraisal_note=appraisal_note(store))
 
 
@@ -137,11 +154,13 @@ def appraisal_note(store: Store) -> str:
 
     a = assumptions(store)
     rate = f"{a['discount_rate'] * 100:.1f}".replace(".0", "").replace(".", ",")
-    return (f"B/C: tỷ số lợi ích/chi phí của giải pháp: thiệt hại do tai nạn tránh được trong tuổi thọ công trình "
-            f"(số vụ dự kiến theo phương pháp Bayes thực nghiệm × hệ số giảm tai nạn theo loại công trình), quy về "
-            f"hiện giá với tỷ lệ chiết khấu {rate} %/năm, chia cho kinh phí; giá trị một sinh mạng bằng 70 lần GDP "
-            f"bình quân đầu người năm {a['gdp_year']} ({vnd(a['gdp_per_capita_vnd'])} đồng), một người bị thương "
-            f"bằng 25 % giá trị đó (quy ước iRAP).")
+    return (
+        f"B/C: tỷ số lợi ích/chi phí của giải pháp: thiệt hại do tai nạn tránh được trong tuổi thọ công trình "
+        f"(số vụ dự kiến theo phương pháp Bayes thực nghiệm × hệ số giảm tai nạn theo loại công trình), quy về "
+        f"hiện giá với tỷ lệ chiết khấu {rate} %/năm, chia cho kinh phí; giá trị một sinh mạng bằng 70 lần GDP "
+        f"bình quân đầu người năm {a['gdp_year']} ({vnd(a['gdp_per_capita_vnd'])} đồng), một người bị thương "
+        f"bằng 25 % giá trị đó (quy ước iRAP)."
+    )
 
 
 def year_end_summary(store: Store, plan_id: int, info: DocumentInfo) -> bytes:
@@ -156,9 +175,13 @@ def year_end_summary(store: Store, plan_id: int, info: DocumentInfo) -> bytes:
     prog = progress(store, plan_id=plan_id)
     secs = store.sections_frame(plan_id)
     by_section = progress_summary(prog, "section_code")
-    by_section = secs[["code", "title"]].rename(columns={"code": "section_code", "title": "section_title"}).merge(
-        by_section, on="section_code", how="left").fillna({"items": 0, "done": 0, "done_pct": 0}).astype(
-        {"items": int, "done": int})
+    by_section = (
+        secs[["code", "title"]]
+        .rename(columns={"code": "section_code", "title": "section_title"})
+        .merge(by_section, on="section_code", how="left")
+        .fillna({"items": 0, "done": 0, "done_pct": 0})
+        .astype({"items": int, "done": int})
+    )
     by_agency = progress_summary(prog, "lead_agency")
     spots = store.blackspots_frame()
     cases = store.cases_frame()
@@ -168,10 +191,12 @@ def year_end_summary(store: Store, plan_id: int, info: DocumentInfo) -> bytes:
         "potential": int((spots["kind"] == "potential").sum()) if len(spots) else 0,
         "cases": len(cases),
         "cases_closed": int(cases["status"].isin([CaseStatus.CLEARED.value, CaseStatus.ENFORCED.value]).sum()),
-        "works": len(works), "works_done": int((works["status"] == WorkStatus.DONE.value).sum()),
+        "works": len(works),
+        "works_done": int((works["status"] == WorkStatus.DONE.value).sum()),
     }
-    return summary_docx(plan=plan, targets=targets, aims=aims, by_section=by_section, by_agency=by_agency,
-                        counts=counts, info=info)
+    return summary_docx(
+        plan=plan, targets=targets, aims=aims, by_section=by_section, by_agency=by_agency, counts=counts, info=info
+    )
 
 
 def dossier(store: Store, spot_id: int, *, info: DocumentInfo | None = None) -> bytes:
@@ -194,8 +219,9 @@ def dossier(store: Store, spot_id: int, *, info: DocumentInfo | None = None) -> 
     works = works.loc[works["blackspot_id"] == spot_id] if len(works) else works
     site = None
     if spot.get("geometry") is not None:
-        site = spot_map_png(spot["geometry"], crashes=mine.dropna(subset=["lon", "lat"]),
-                            roads=store.roads_frame()["geometry"].tolist())
+        site = spot_map_png(
+            spot["geometry"], crashes=mine.dropna(subset=["lon", "lat"]), roads=store.roads_frame()["geometry"].tolist()
+        )
     photos = []
     att = store.attachments(ItemType.BLACKSPOT, spot_id)
     for r in att.loc[att["kind"] == "photo"].to_dict("records") if len(att) else []:

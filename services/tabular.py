@@ -13,6 +13,7 @@ is left alone, since a spreadsheet reads it as that number anyway.
 >>> neutralise("-12.5"), neutralise("QL24"), neutralise("\\tcmd")
 ('-12.5', 'QL24', "'\\tcmd")
 """
+
 from __future__ import annotations
 
 import io
@@ -51,8 +52,9 @@ def _safe_cells(values: np.ndarray) -> np.ndarray:
     >>> _safe_cells(np.array(["QL24", "=1+1", ["a", "b"], None, "a\\rb"], dtype=object)).tolist()
     ['QL24', "'=1+1", 'a;b', None, 'a\\nb']
     """
-    needs = np.fromiter((type(v) is not str or v.startswith(FORMULA_START) or "\r" in v for v in values),
-                        dtype=bool, count=len(values))
+    needs = np.fromiter(
+        (type(v) is not str or v.startswith(FORMULA_START) or "\r" in v for v in values), dtype=bool, count=len(values)
+    )
     if not needs.any():
         return values
     out = values.copy()

@@ -1,5 +1,6 @@
 """Remediation works service: before/after evaluation, timeline and cost
 tables. No UI here."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,9 @@ from services.filters import Filters, filter_items
 from services.lifecycle import as_date, check_transition
 
 
-def evaluate_work(store: Store, work_id: int, *, today: date | str | None = None,
-                  months: int | None = None) -> BeforeAfter:
+def evaluate_work(
+    store: Store, work_id: int, *, today: date | str | None = None, months: int | None = None
+) -> BeforeAfter:
     """Crashes, deaths and injured at the work's site in the months before it
     started and after it ended, with the Empirical Bayes correction against
     all segments of the store's roads. The after period counts as observed up
@@ -41,15 +43,29 @@ def evaluate_work(store: Store, work_id: int, *, today: date | str | None = None
     reference = None
     net = store.road_network()
     if net is not None:
-        before = crashes.loc[(crashes["occurred_at"] >= pd.Timestamp(start) - pd.DateOffset(months=months))
-                             & (crashes["occurred_at"] < pd.Timestamp(start))]
+        before = crashes.loc[
+            (crashes["occurred_at"] >= pd.Timestamp(start) - pd.DateOffset(months=months))
+            & (crashes["occurred_at"] < pd.Timestamp(start))
+        ]
         ri = net.index_of(before["road"].to_numpy())
-        reference = segment_counts(ri, before["chainage_m"].to_numpy(), road_start=net.km_start,
-                                   road_length=net.lengths, segment_m=max(settings.EB_SEGMENT_M,
-                                                                          float(w["to_m"] - w["from_m"]) or 1.0))
-    return before_after(crashes, road=w["road_code"], from_m=float(w["from_m"]), to_m=float(w["to_m"]),
-                        work_start=start, work_end=w["actual_end"], months=months, today=today,
-                        reference=reference)
+        reference = segment_counts(
+            ri,
+            before["chainage_m"].to_numpy(),
+            road_start=net.km_start,
+            road_length=net.lengths,
+            segment_m=max(settings.EB_SEGMENT_M, float(w["to_m"] - w["from_m"]) or 1.0),
+        )
+    return before_after(
+        crashes,
+        road=w["road_code"],
+        from_m=float(w["from_m"]),
+        to_m=float(w["to_m"]),
+        work_start=start,
+        work_end=w["actual_end"],
+        months=months,
+        today=today,
+        reference=reference,
+    )
 
 
 def costs_by_agency(works: pd.DataFrame, agencies: pd.DataFrame) -> pd.DataFrame:
@@ -58,8 +74,11 @@ def costs_by_agency(works: pd.DataFrame, agencies: pd.DataFrame) -> pd.DataFrame
         return pd.DataFrame(columns=["agency", "status", "cost_vnd", "n_works"])
     names = dict(zip(agencies["id"], agencies["name"])) if len(agencies) else {}
     w = works.assign(agency=works["agency_id"].map(lambda a: names.get(a, "—") if pd.notna(a) else "—"))
-    return (w.groupby(["agency", "status"], dropna=False)
-            .agg(cost_vnd=("cost_vnd", "sum"), n_works=("id", "count")).reset_index())
+    return (
+        w.groupby(["agency", "status"], dropna=False)
+        .agg(cost_vnd=("cost_vnd", "sum"), n_works=("id", "count"))
+        .reset_index()
+    )
 
 
 def timeline(works: pd.DataFrame, *, today: date | str | None = None) -> pd.DataFrame:
@@ -82,8 +101,9 @@ def timeline(works: pd.DataFrame, *, today: date | str | None = None) -> pd.Data
 NEAR_M = 500.0
 
 
-def nearest_spots(spots: pd.DataFrame, *, road: str | None, from_m: float | None,
-                  to_m: float | None = None) -> pd.DataFrame:
+def nearest_spots(
+    spots: pd.DataFrame, *, road: str | None, from_m: float | None, to_m: float | None = None
+) -> pd.DataFrame:
     """Spots on ``road`` by their distance from the stretch ``from_m``–``to_m``
     (0 where they overlap), nearest first; spots on other roads last.
 
@@ -99,7 +119,9 @@ def nearest_spots(spots: pd.DataFrame, *, road: str | None, from_m: float | None
     b = float(to_m) if to_m is not None and pd.notna(to_m) else a
     a, b = min(a, b), max(a, b)
     same = out["road_code"].eq(road).to_numpy() if road is not None else np.zeros(len(out), dtype=bool)
-    gap = np.maximum(0.0, np.maximum(out["from_m"].astype(float).to_numpy() - b, a - out["to_m"].astype(float).to_numpy()))
+    gap = np.maximum(
+        0.0, np.maximum(out["from_m"].astype(float).to_numpy() - b, a - out["to_m"].astype(float).to_numpy())
+    )
     out["gap_m"] = np.where(same & np.isfinite(gap), gap, np.nan)
     return out.sort_values("gap_m", na_position="last", kind="stable").reset_index(drop=True)
 
@@ -119,23 +141,37 @@ def spot_choices(near: pd.DataFrame, *, lang: str = "vi") -> dict[int | None, st
 
     out: dict[int | None, str] = {None: t("— không gắn với điểm nào —", lang)}
     for r in near.to_dict("records"):
-        gap = "" if pd.isna(r["gap_m"]) else (f" · {t('trùng đoạn', lang)}" if r["gap_m"] == 0 else
-                                               f" · {t('cách', lang)} {r['gap_m']:,.0f} m".replace(",", "."))
-        out[int(r["id"])] = (f"#{int(r['id'])} {SpotKind(r['kind']).label(lang)} {r['road_code'] or ''} "
-                             f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}{gap}")
+        gap = (
+            ""
+            if pd.isna(r["gap_m"])
+            else (
+                f" · {t('trùng đoạn', lang)}"
+                if r["gap_m"] == 0
+                else f" · {t('cách', lang)} {r['gap_m']:,.0f} m".replace(",", ".")
+            )
+        )
+        out[int(r["id"])] = (
+            f"#{int(r['id'])} {SpotKind(r['kind']).label(lang)} {r['road_code'] or ''} "
+            f"{format_chainage(r['from_m'])} – {format_chainage(r['to_m'])}{gap}"
+        )
     return out
 
 
-def link_work_to_spot(store: Store, work_id: int, spot_id: int | None, *, expected_version: int,
-                      user: str | None = None) -> None:
+def link_work_to_spot(
+    store: Store, work_id: int, spot_id: int | None, *, expected_version: int, user: str | None = None
+) -> None:
     """Link a work to a black spot or potential point (``None``: unlink), so it
     counts for the spot in the Tờ trình, plan progress and "did it work?"."""
     if spot_id is not None:
         spot = store.get_blackspot(int(spot_id))  # raises NotFoundError for an unknown or deleted spot
         if spot.deleted:
             raise NotFoundError(f"Không có điểm số {spot_id} / No spot {spot_id}")
-    store.update_work(int(work_id), expected_version=expected_version, user=user,
-                      blackspot_id=None if spot_id is None else int(spot_id))
+    store.update_work(
+        int(work_id),
+        expected_version=expected_version,
+        user=user,
+        blackspot_id=None if spot_id is None else int(spot_id),
+    )
 
 
 def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
@@ -165,15 +201,23 @@ def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFram
     return out
 
 
-def add_work(store: Store, *, work_type: str, blackspot_id: int | None = None, user: str | None = None,
-             **fields: Any) -> int:
+def add_work(
+    store: Store, *, work_type: str, blackspot_id: int | None = None, user: str | None = None, **fields: Any
+) -> int:
     """A remediation work for a spot, or for a road stretch (``road_code``, ``from_m``, ``to_m``)."""
     work_id: int = store.add_work(work_type=work_type, blackspot_id=blackspot_id, user=user, **fields)
     return work_id
 
 
-def set_work_status(store: Store, work_id: int, new_status: WorkStatus | str, *, expected_version: int,
-                    user: str | None = None, on: date | str | None = None) -> RemediationWork:
+def set_work_status(
+    store: Store,
+    work_id: int,
+    new_status: WorkStatus | str,
+    *,
+    expected_version: int,
+    user: str | None = None,
+    on: date | str | None = None,
+) -> RemediationWork:
     """Move a work along proposed → approved → in progress → done. Starting
     sets the actual start and finishing the actual end (``on``, default
     today)."""
@@ -191,9 +235,16 @@ def set_work_status(store: Store, work_id: int, new_status: WorkStatus | str, *,
             raise TransitionError("Ngày hoàn thành trước ngày bắt đầu / End date before the start date")
         actual_end = day
         actual_start = actual_start or day
-    saved: RemediationWork = store.save_status(ItemType.WORK, work_id, new_status, expected_status=w.status,
-                             expected_version=expected_version, user=user, actual_start=actual_start,
-                             actual_end=actual_end)
+    saved: RemediationWork = store.save_status(
+        ItemType.WORK,
+        work_id,
+        new_status,
+        expected_status=w.status,
+        expected_version=expected_version,
+        user=user,
+        actual_start=actual_start,
+        actual_end=actual_end,
+    )
     return saved
 
 

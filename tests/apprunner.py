@@ -1,5 +1,6 @@
 """Start the app with Streamlit on a free loopback port, for the browser tests
 and the benchmarks that need the real server."""
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,25 @@ def running_app(database_url: str, *, timeout_s: float = 60, script: Path | None
     """Yield the base URL of the app (or of ``script``, with the project's
     configuration) serving ``database_url``; stop it after."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script or ROOT / "app.py"), "--server.port",
-                             str(port), "--server.headless", "true", "--server.address", "127.0.0.1"],
-                            cwd=ROOT, env=dict(os.environ, DATABASE_URL=database_url),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(script or ROOT / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=ROOT,
+        env=dict(os.environ, DATABASE_URL=database_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s

@@ -5,6 +5,7 @@ PostGIS is reached through ``BLACKSPOT_TEST_PG`` (default: the local server,
 ``postgresql+psycopg://postgres@127.0.0.1/postgres``). Without it the PostGIS
 runs are skipped, except under CI (``CI=true``), where they fail.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The command line, end to end, on files (and a throw-away SQLite store)."""
+
 from __future__ import annotations
 
 import io
@@ -30,13 +31,24 @@ def _offset_points(ql24):
 
 
 def test_corridor_check_on_files(tmp_path, ql24, capsys):
-    roads = gpd.GeoDataFrame({"name": ["QL24"], "class": ["III"], "km_start_m": [132_000.0]},
-                             geometry=list(ql24["geometry"]), crs=4326)
+    roads = gpd.GeoDataFrame(
+        {"name": ["QL24"], "class": ["III"], "km_start_m": [132_000.0]}, geometry=list(ql24["geometry"]), crs=4326
+    )
     roads.to_file(tmp_path / "roads.geojson", driver="GeoJSON")
     lon, lat = _offset_points(ql24)
     pd.DataFrame({"id": ["a", "b", "c"], "lon": lon, "lat": lat}).to_csv(tmp_path / "pts.csv", index=False)
-    rc = cli.main(["corridor", "check", "--roads", str(tmp_path / "roads.geojson"), "--points",
-                   str(tmp_path / "pts.csv"), "--out", str(tmp_path / "out.csv")])
+    rc = cli.main(
+        [
+            "corridor",
+            "check",
+            "--roads",
+            str(tmp_path / "roads.geojson"),
+            "--points",
+            str(tmp_path / "pts.csv"),
+            "--out",
+            str(tmp_path / "out.csv"),
+        ]
+    )
     assert rc == 0
     out = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig")
     assert list(out.columns[:6]) == ["id", "road", "chainage_m", "side", "distance_from_centreline_m", "zone"]
@@ -49,10 +61,21 @@ def test_corridor_check_on_files(tmp_path, ql24, capsys):
 
 def test_corridor_check_rejects_points_without_coordinates(tmp_path, ql24, capsys):
     gpd.GeoDataFrame({"name": ["QL24"]}, geometry=list(ql24["geometry"]), crs=4326).to_file(
-        tmp_path / "roads.geojson", driver="GeoJSON")
+        tmp_path / "roads.geojson", driver="GeoJSON"
+    )
     (tmp_path / "pts.csv").write_text("id,ghi_chu\n1,quán nước\n", encoding="utf-8")
-    rc = cli.main(["corridor", "check", "--roads", str(tmp_path / "roads.geojson"), "--points",
-                   str(tmp_path / "pts.csv"), "--out", str(tmp_path / "out.csv")])
+    rc = cli.main(
+        [
+            "corridor",
+            "check",
+            "--roads",
+            str(tmp_path / "roads.geojson"),
+            "--points",
+            str(tmp_path / "pts.csv"),
+            "--out",
+            str(tmp_path / "out.csv"),
+        ]
+    )
     assert rc == 2
     assert "lon/lat" in capsys.readouterr().err
     assert not (tmp_path / "out.csv").exists()
@@ -65,8 +88,8 @@ def _hk_frame(hk_slice, n=40):
     """Real Hong Kong rows, with a few broken on purpose."""
     f = hk_slice.frame.head(n).copy()
     f = f.loc[pd.to_numeric(f["Kinh độ"], errors="coerce").between(113.8, 114.5)].head(30).reset_index(drop=True)
-    f.loc[3, "Số người chết"] = "-1"        # negative deaths
-    f.loc[5, "Ngày giờ"] = "31/02/2019"     # no such date
+    f.loc[3, "Số người chết"] = "-1"  # negative deaths
+    f.loc[5, "Ngày giờ"] = "31/02/2019"  # no such date
     return f
 
 
@@ -85,8 +108,14 @@ def _write(fmt, frame, path):
     elif fmt == "xlsx":
         frame.to_excel(path, index=False)
     else:
-        short = pd.DataFrame({"id": frame["Mã vụ"], "date": frame["Ngày giờ"], "deaths": frame["Số người chết"],
-                              "injured": frame["Số người bị thương"]})
+        short = pd.DataFrame(
+            {
+                "id": frame["Mã vụ"],
+                "date": frame["Ngày giờ"],
+                "deaths": frame["Số người chết"],
+                "injured": frame["Số người bị thương"],
+            }
+        )
         gdf = gpd.GeoDataFrame(short, geometry=gpd.points_from_xy(lon, lat), crs=4326)
         if fmt == "geojson":
             gdf.to_file(path, driver="GeoJSON")
@@ -97,9 +126,14 @@ def _write(fmt, frame, path):
                 f"<Placemark><name>{r.id}</name><ExtendedData><Data name='date'><value>{r.date}</value></Data>"
                 f"<Data name='deaths'><value>{r.deaths}</value></Data><Data name='injured'><value>{r.injured}"
                 f"</value></Data></ExtendedData><Point><coordinates>{r.geometry.x},{r.geometry.y}</coordinates>"
-                f"</Point></Placemark>" for r in gdf.itertuples())
-            path.write_text(f"<?xml version='1.0' encoding='UTF-8'?><kml xmlns='http://www.opengis.net/kml/2.2'>"
-                            f"<Document>{marks}</Document></kml>", encoding="utf-8")
+                f"</Point></Placemark>"
+                for r in gdf.itertuples()
+            )
+            path.write_text(
+                f"<?xml version='1.0' encoding='UTF-8'?><kml xmlns='http://www.opengis.net/kml/2.2'>"
+                f"<Document>{marks}</Document></kml>",
+                encoding="utf-8",
+            )
         elif fmt == "shp.zip":
             d = path.parent / "shp"
             d.mkdir()
@@ -109,9 +143,19 @@ def _write(fmt, frame, path):
                     z.write(f, f.name)
 
 
-@pytest.mark.parametrize("fmt, name", [("csv", "vu.csv"), ("csv-bom", "vu_bom.csv"), ("csv-cp1258", "vu_1258.csv"),
-                                       ("xlsx", "vu.xlsx"), ("geojson", "vu.geojson"), ("gpkg", "vu.gpkg"),
-                                       ("shp.zip", "vu.zip"), ("kml", "vu.kml")])
+@pytest.mark.parametrize(
+    "fmt, name",
+    [
+        ("csv", "vu.csv"),
+        ("csv-bom", "vu_bom.csv"),
+        ("csv-cp1258", "vu_1258.csv"),
+        ("xlsx", "vu.xlsx"),
+        ("geojson", "vu.geojson"),
+        ("gpkg", "vu.gpkg"),
+        ("shp.zip", "vu.zip"),
+        ("kml", "vu.kml"),
+    ],
+)
 def test_cli_import_crashes_in_every_format(tmp_path, monkeypatch, capsys, hk_slice, fmt, name):
     from models.store import Store
 
@@ -140,16 +184,23 @@ def test_cli_import_cases_and_boundaries(tmp_path, monkeypatch, capsys, ql24):
     url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
     monkeypatch.setenv("DATABASE_URL", url)
     Store(url).add_roads(ql24)
-    assert cli.main(["import", "boundaries", str(SHARED / "vietnam" / "kon_ray_district.geojson"),
-                     "--level", "district"]) == 0
+    assert (
+        cli.main(["import", "boundaries", str(SHARED / "vietnam" / "kon_ray_district.geojson"), "--level", "district"])
+        == 0
+    )
     assert Store(url).admin_units_frame()["level"].tolist() == ["district"]
     lon, lat = _offset_points(ql24)
     pd.DataFrame({"ma": ["LC1", "LC2", "LC3"], "loai": ["quán", "lều", "nhà"], "lon": lon, "lat": lat}).to_csv(
-        tmp_path / "lc.csv", index=False)
+        tmp_path / "lc.csv", index=False
+    )
     assert cli.main(["import", "cases", str(tmp_path / "lc.csv")]) == 0
     assert "Recorded 3 encroachment cases (2 inside" in capsys.readouterr().out
     cases = Store(url).cases_frame()
-    assert cases["zone"].tolist() == ["road_land", "corridor", "outside"] and cases["kind"].tolist() == ["quán", "lều", "nhà"]
+    assert cases["zone"].tolist() == ["road_land", "corridor", "outside"] and cases["kind"].tolist() == [
+        "quán",
+        "lều",
+        "nhà",
+    ]
 
 
 def test_cli_acts_for_its_user_and_the_store_refuses_other_communes(tmp_path, monkeypatch, capsys, hk_slice):
@@ -169,14 +220,43 @@ def test_cli_acts_for_its_user_and_the_store_refuses_other_communes(tmp_path, mo
     assert cli.main(["user", "add", "quantri", "--role", "admin", "--password-stdin"]) == 0
     # the acting admin's password first, then the new account's
     stdin("quan-tri-2025\nxa-mat-khau\n")
-    assert cli.main(["--user", "quantri", "--password-stdin", "user", "add", "lan", "--role", "commune_editor",
-                     "--commune", "Đăk Ruồng", "--password-stdin"]) == 0
+    assert (
+        cli.main(
+            [
+                "--user",
+                "quantri",
+                "--password-stdin",
+                "user",
+                "add",
+                "lan",
+                "--role",
+                "commune_editor",
+                "--commune",
+                "Đăk Ruồng",
+                "--password-stdin",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     frame = _hk_frame(hk_slice)  # Hong Kong rows: their district is not Đăk Ruồng
     frame.to_csv(tmp_path / "vu.csv", index=False)
     stdin("xa-mat-khau\n")
-    assert cli.main(["--user", "lan", "--password-stdin", "import", "crashes", str(tmp_path / "vu.csv"), "--bounds",
-                     HK_BOUNDS_ARG]) == 2
+    assert (
+        cli.main(
+            [
+                "--user",
+                "lan",
+                "--password-stdin",
+                "import",
+                "crashes",
+                str(tmp_path / "vu.csv"),
+                "--bounds",
+                HK_BOUNDS_ARG,
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "chỉ được nhập dữ liệu mục của xã Đăk Ruồng" in err and len(err.strip().splitlines()) == 1
     assert Store(url).crash_count() == 0
@@ -193,8 +273,21 @@ def test_cli_acts_for_its_user_and_the_store_refuses_other_communes(tmp_path, mo
     assert cli.main(["--user", "quantri", "--password-stdin", "import", "crashes", str(tmp_path / "vu.csv")]) == 2
     assert "Sai tên đăng nhập hoặc mật khẩu" in capsys.readouterr().err
     stdin("quan-tri-2025\n")
-    assert cli.main(["--user", "quantri", "--password-stdin", "import", "crashes", str(tmp_path / "vu.csv"),
-                     "--bounds", HK_BOUNDS_ARG]) == 0
+    assert (
+        cli.main(
+            [
+                "--user",
+                "quantri",
+                "--password-stdin",
+                "import",
+                "crashes",
+                str(tmp_path / "vu.csv"),
+                "--bounds",
+                HK_BOUNDS_ARG,
+            ]
+        )
+        == 0
+    )
     assert Store(url).crash_count() == 28
     assert Store(url).batches_frame()["created_by"].tolist() == ["quantri"]
 
@@ -210,8 +303,9 @@ def test_cli_service_token_acts_as_its_account_until_revoked(tmp_path, monkeypat
     assert cli.main(["user", "add", "quantri", "--role", "admin", "--password-stdin"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("quan-tri-2025\n"))
     capsys.readouterr()
-    assert cli.main(["--user", "quantri", "--password-stdin", "token", "create", "nhap-hang-dem", "--for",
-                     "quantri"]) == 0
+    assert (
+        cli.main(["--user", "quantri", "--password-stdin", "token", "create", "nhap-hang-dem", "--for", "quantri"]) == 0
+    )
     token = capsys.readouterr().out.strip()
     assert len(token) >= 40
     store = Store(url)
@@ -263,7 +357,19 @@ def test_cli_export_the_stores_tables(ql24_store, tmp_path, monkeypatch, capsys,
         assert out.stat().st_size > 0
     if ext == "csv":
         got = pd.read_csv(tmp_path / "crashes.csv", encoding="utf-8-sig", dtype={"source_id": str})
-        need = ["source_id", "date", "time", "road", "chainage_m", "commune", "deaths", "injured", "cause", "lon", "lat"]
+        need = [
+            "source_id",
+            "date",
+            "time",
+            "road",
+            "chainage_m",
+            "commune",
+            "deaths",
+            "injured",
+            "cause",
+            "lon",
+            "lat",
+        ]
         assert set(need) <= set(got.columns)
         assert len(got) == len(crashes) == 288
         first = got.iloc[0]
@@ -295,9 +401,29 @@ def test_cli_org_profile_drives_the_proposal(ql24_store, tmp_path, monkeypatch, 
     plan_file = SHARED.parent / "plans" / "kon-ray-2024-kh-batgt.md"
     store.save_plan(parse_plan(read_plan_text(plan_file.read_bytes(), plan_file.name)))
     monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
-    assert cli.main(["org", "set", "--name", "Ban An toàn giao thông xã Đăk Kôi", "--level", "commune", "--parent",
-                     "UBND xã Đăk Kôi", "--place", "Đăk Kôi", "--receiver", "Ban An toàn giao thông tỉnh Quảng Ngãi",
-                     "--signer", "Nguyễn Văn An", "--signer-title", "KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN"]) == 0
+    assert (
+        cli.main(
+            [
+                "org",
+                "set",
+                "--name",
+                "Ban An toàn giao thông xã Đăk Kôi",
+                "--level",
+                "commune",
+                "--parent",
+                "UBND xã Đăk Kôi",
+                "--place",
+                "Đăk Kôi",
+                "--receiver",
+                "Ban An toàn giao thông tỉnh Quảng Ngãi",
+                "--signer",
+                "Nguyễn Văn An",
+                "--signer-title",
+                "KT. TRƯỞNG BAN / PHÓ TRƯỞNG BAN",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert cli.main(["org", "show", "--json"]) == 0
     org = _json.loads(capsys.readouterr().out)
@@ -320,8 +446,7 @@ def test_cli_org_profile_drives_the_proposal(ql24_store, tmp_path, monkeypatch, 
     assert "999/KH-XYZ" in capsys.readouterr().err
 
 
-def test_cli_imports_the_2025_communes_with_their_unit_word_and_old_names_map_to_them(tmp_path, monkeypatch,
-                                                                                       capsys):
+def test_cli_imports_the_2025_communes_with_their_unit_word_and_old_names_map_to_them(tmp_path, monkeypatch, capsys):
     """The official 2025 commune file names units without their word ("Kon Braih", loai "Xã"): imported,
     they read "Xã Kon Braih", as crash files write them, and a crash recorded under an old commune gains it."""
     import geopandas as gpd
@@ -366,8 +491,28 @@ def test_cli_kde_finds_the_tight_group_on_a_long_road(tmp_path, capsys):
     assert row["road"] == "QL14" and row["crash_ids"] == "G1;G2;G3;G4;G5" and row["n_crashes"] == 5
     assert 9700 <= row["from_m"] <= 10000 and 10060 <= row["to_m"] <= 10360 and 0 < row["strength"] <= 1
     # a wider bandwidth and a stricter test: still the group, never a scattered crash
-    assert cli.main(["kde", "--crashes", str(src), "--out", str(out), "--bandwidth", "200", "--simulations", "100",
-                     "--alpha", "0.01", "--min-crashes", "3", "--step", "5"]) == 0
+    assert (
+        cli.main(
+            [
+                "kde",
+                "--crashes",
+                str(src),
+                "--out",
+                str(out),
+                "--bandwidth",
+                "200",
+                "--simulations",
+                "100",
+                "--alpha",
+                "0.01",
+                "--min-crashes",
+                "3",
+                "--step",
+                "5",
+            ]
+        )
+        == 0
+    )
     got = pd.read_csv(out)
     assert got["crash_ids"].tolist() == ["G1;G2;G3;G4;G5"]
 
@@ -385,8 +530,10 @@ def test_cli_appraise_ranks_the_proposed_works_and_chooses_within_the_budget(ql2
     run_screening(store)
     spots = store.blackspots_frame(kind="black_spot")["id"].astype(int).tolist()
     plan = [("junction", 500e6), ("guardrails", 250e6), ("lighting", 300e6), ("markings", 60e6), ("signals", 900e6)]
-    ids = [store.add_work(work_type=wt, blackspot_id=sid, name=f"thử {wt}", cost_vnd=c)
-           for (wt, c), sid in zip(plan, spots)]
+    ids = [
+        store.add_work(work_type=wt, blackspot_id=sid, name=f"thử {wt}", cost_vnd=c)
+        for (wt, c), sid in zip(plan, spots)
+    ]
     started = store.add_work(work_type="signs", blackspot_id=spots[0], cost_vnd=10e6)
     set_work_status(store, started, "approved", expected_version=1)
     set_work_status(store, started, "in_progress", expected_version=2)  # started: not appraised
@@ -396,8 +543,16 @@ def test_cli_appraise_ranks_the_proposed_works_and_chooses_within_the_budget(ql2
     works = out["works"]
     assert sorted(w["id"] for w in works) == sorted(ids)
     for w in works:
-        assert {"id", "name", "cost_vnd", "avoided_crashes_per_year", "pv_benefit_vnd", "npv_vnd", "bcr",
-                "selected"} <= set(w)
+        assert {
+            "id",
+            "name",
+            "cost_vnd",
+            "avoided_crashes_per_year",
+            "pv_benefit_vnd",
+            "npv_vnd",
+            "bcr",
+            "selected",
+        } <= set(w)
         assert w["npv_vnd"] == pytest.approx(w["pv_benefit_vnd"] - w["cost_vnd"], abs=1)
     bcrs = [w["bcr"] for w in works]
     assert bcrs == sorted(bcrs, reverse=True) and [w["rank"] for w in works] == list(range(1, len(works) + 1))

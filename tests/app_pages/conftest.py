@@ -1,4 +1,5 @@
 """A small demo store for the page tests, and a helper to run a page."""
+
 from __future__ import annotations
 
 import os

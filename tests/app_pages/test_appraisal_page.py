@@ -1,4 +1,5 @@
 """Issue 19.1 on the works page: the economic appraisal's assumptions, the ranked list and the budget's choice."""
+
 from __future__ import annotations
 
 from models.store import Store
@@ -10,19 +11,21 @@ def test_works_page_ranks_the_proposed_works_and_chooses_within_a_budget(demo_ur
     spots = store.blackspots_frame(kind="black_spot")["id"].astype(int).tolist()
     works = store.works_frame()
     demo = works.loc[works["status"].isin(["proposed", "approved"]), "id"].astype(int).tolist()  # the demo's own
-    ids = [store.add_work(work_type=wt, blackspot_id=sid, name=f"Thử {wt}", cost_vnd=cost, user="demo")
-           for (wt, cost), sid in zip([("junction", 500e6), ("guardrails", 250e6), ("signals", 900e6)], spots)]
+    ids = [
+        store.add_work(work_type=wt, blackspot_id=sid, name=f"Thử {wt}", cost_vnd=cost, user="demo")
+        for (wt, cost), sid in zip([("junction", 500e6), ("guardrails", 250e6), ("signals", 900e6)], spots)
+    ]
     at = run("works.py")
     assert "Thẩm định kinh tế" in [t.label for t in at.tabs]
     text = " ".join(m.value for m in at.markdown)
     assert "GDP bình quân đầu người 2024" in text and "114.000.000" in text and "Tỷ lệ chiết khấu" in text
     cmf = next(d.value for d in at.dataframe if "CMF" in d.value.columns)
-    assert cmf["Nguồn"].str.len().gt(20).all()                     # every factor with its source
+    assert cmf["Nguồn"].str.len().gt(20).all()  # every factor with its source
     tables = lambda: [d.value for d in at.dataframe if "Hạng" in d.value.columns]  # noqa: E731
     ranked = tables()[0]
     assert sorted(ranked["ID"]) == sorted(ids + demo)
     assert ranked["Hạng"].tolist() == list(range(1, len(ids + demo) + 1)) and ranked["B/C"].is_monotonic_decreasing
-    assert len(tables()) == 1                                       # no budget yet: no choice
+    assert len(tables()) == 1  # no budget yet: no choice
     at.number_input(key="appraisal_budget").set_value(800e6).run()
     assert not at.exception, at.exception
     ranked, chosen = tables()
@@ -31,10 +34,12 @@ def test_works_page_ranks_the_proposed_works_and_chooses_within_a_budget(demo_ur
 
     cost = dict(zip(ranked["ID"], ranked[next(c for c in ranked.columns if "Kinh phí" in c)]))
     pv = dict(zip(ranked["ID"], ranked[next(c for c in ranked.columns if "PV" in c)]))
-    best = max((set(c) for k in range(len(cost) + 1) for c in combinations(cost, k)
-                if sum(cost[i] for i in c) <= 800e6), key=lambda c: sum(pv[i] for i in c))
+    best = max(
+        (set(c) for k in range(len(cost) + 1) for c in combinations(cost, k) if sum(cost[i] for i in c) <= 800e6),
+        key=lambda c: sum(pv[i] for i in c),
+    )
     assert set(chosen["ID"]) == best
-    assert ids[2] not in best                                       # the signals (900 million) never fit
+    assert ids[2] not in best  # the signals (900 million) never fit
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Số công trình chọn"] == str(len(best))
     assert metrics["Kinh phí (đồng)"] == f"{int(sum(cost[i] for i in best)):,}".replace(",", ".")

@@ -1,5 +1,6 @@
 """An area drawn on the map filters every page and the exports; clearing it
 shows everything again."""
+
 from __future__ import annotations
 
 import shapely
@@ -90,6 +91,7 @@ def test_a_polygon_drawn_on_the_map_becomes_the_area(demo_url):
     assert not at.exception, at.exception
     assert shapely.equals(shapely.from_wkt(at.session_state[AREA_KEY]), area)
     labels = at.selectbox(key="map_pick").options
-    spot_ids = {int(o.split("#")[1].split()[0]) for o in labels if o != "—" and "Lấn chiếm" not in o
-                and "Công trình" not in o}
+    spot_ids = {
+        int(o.split("#")[1].split()[0]) for o in labels if o != "—" and "Lấn chiếm" not in o and "Công trình" not in o
+    }
     assert spot_ids == inside

@@ -1,5 +1,6 @@
 """Issue 19.4 on its page: the candidate pairs listed, two crashes side by side, a merge with values chosen
 per field, "not a duplicate" hiding the pair, and the undo."""
+
 from __future__ import annotations
 
 
@@ -66,7 +67,7 @@ def test_pairs_listed_and_merged_through_the_page(dup_url):
     assert _listed(at) == {second}
     crashes = Store(dup_url).crashes_frame().set_index("id")
     assert ids["YT-7"] not in crashes.index and int(crashes.loc[ids["CA-1"], "injured"]) == 2
-    assert crashes.loc[ids["CA-1"], "description"] == "Xe tải va xe máy"   # not chosen: the kept crash's own
+    assert crashes.loc[ids["CA-1"], "description"] == "Xe tải va xe máy"  # not chosen: the kept crash's own
     # undo the merge from the decided pairs
     at.selectbox(key="dup_undo_pick").set_value(0).run()
     next(b for b in at.button if b.label == "Hoàn tác").click().run()
@@ -84,7 +85,7 @@ def test_not_a_duplicate_hides_the_pair(dup_url):
     next(b for b in at.button if b.label == "Không trùng").click().run()
     assert not at.exception, at.exception
     assert pair not in _listed(at) and len(_listed(at)) == 1
-    assert pair not in _listed(_page())          # a new session: still hidden
+    assert pair not in _listed(_page())  # a new session: still hidden
     assert len(Store(dup_url).crashes_frame()) == 4
 
 
@@ -110,8 +111,11 @@ def test_data_text_is_shown_as_text(dup_url):
 
     ids = _ids(dup_url)
     with Store(dup_url).engine.begin() as conn:
-        conn.execute(update(Crash).where(Crash.id == ids["YT-7"]).values(
-            description="![x](http://evil.example/a.png) <b>đậm</b>", source="**Y tế**"))
+        conn.execute(
+            update(Crash)
+            .where(Crash.id == ids["YT-7"])
+            .values(description="![x](http://evil.example/a.png) <b>đậm</b>", source="**Y tế**")
+        )
     at = _page()
     pair = tuple(sorted((ids["CA-1"], ids["YT-7"])))
     pick = at.selectbox(key="dup_pick")

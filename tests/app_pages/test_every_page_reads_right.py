@@ -2,6 +2,7 @@
 "NaT" in a cell, no raw store key (snake_case field names, status or kind
 values) shown as text, no English label in Vietnamese mode nor the reverse,
 and no label cut mid-word."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,18 @@ def _texts(at: AppTest) -> dict[str, list[str]]:
     labels, cells = [], []
     for kind in ("title", "header", "subheader", "caption", "markdown", "info", "warning", "success", "error"):
         labels += [str(e.value) for e in getattr(at, kind)]
-    for kind in ("button", "selectbox", "multiselect", "text_input", "number_input", "date_input", "toggle",
-                 "checkbox", "radio", "tabs"):
+    for kind in (
+        "button",
+        "selectbox",
+        "multiselect",
+        "text_input",
+        "number_input",
+        "date_input",
+        "toggle",
+        "checkbox",
+        "radio",
+        "tabs",
+    ):
         for e in getattr(at, kind, []):
             labels.append(str(getattr(e, "label", "")))
     for e in at.selectbox:

@@ -2,6 +2,7 @@
 potential point (a hazard) or an encroachment case, at the phone's location,
 with its road and chainage, its user and its photo; an entry without a place
 or a description writes nothing."""
+
 from __future__ import annotations
 
 import time
@@ -175,7 +176,9 @@ def test_the_manual_fallback_by_chainage(demo_url):  # noqa: F811
 def test_in_english_and_refused_to_a_viewer(demo_url):  # noqa: F811
     at = _page(lang="en")
     assert at.title[0].value == "Field entry"
-    assert at.radio(key="field_kind").options == ["Hazard (potential crash point)",
-                                                  "Encroachment of the safety corridor"]
+    assert at.radio(key="field_kind").options == [
+        "Hazard (potential crash point)",
+        "Encroachment of the safety corridor",
+    ]
     at = _page(principal=Principal("xem", Role.VIEWER))
     assert at.info and not at.button

@@ -1,6 +1,7 @@
 """Fresh data across processes (issue 17.1): the home page in this process, an
 import by the command line in another, and the next run shows the new count,
 with no write made in the app; on SQLite and PostGIS."""
+
 from __future__ import annotations
 
 import os
@@ -27,15 +28,23 @@ def test_a_command_line_import_shows_on_the_next_run(ql24_store, tmp_path, monke
     assert before == ql24_store.crash_count()
 
     csv = tmp_path / "dem_nay.csv"
-    csv.write_text("Mã vụ,Ngày xảy ra,Lý trình,Tuyến đường,Số người chết,Số người bị thương\n"
-                   "DN-1,03/02/2024,Km 140+250,QL24,0,1\nDN-2,04/02/2024,Km 141+100,QL24,1,0\n", encoding="utf-8")
+    csv.write_text(
+        "Mã vụ,Ngày xảy ra,Lý trình,Tuyến đường,Số người chết,Số người bị thương\n"
+        "DN-1,03/02/2024,Km 140+250,QL24,0,1\nDN-2,04/02/2024,Km 141+100,QL24,1,0\n",
+        encoding="utf-8",
+    )
     env = dict(os.environ, DATABASE_URL=url)
-    r = subprocess.run([sys.executable, "cli.py", "import", "crashes", str(csv)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "cli.py", "import", "crashes", str(csv)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
-    at.run()   # no write in this process, no cache cleared by hand
+    at.run()  # no write in this process, no cache cleared by hand
     assert _crash_count_shown(at) == before + 2
-
 
 
 def test_the_data_version_is_read_once_a_run_and_again_next_run(ql24_store, monkeypatch, tmp_path):
@@ -67,7 +76,7 @@ def test_the_data_version_is_read_once_a_run_and_again_next_run(ql24_store, monk
             st.write(len(load_crashes(url())))
 
     at = AppTest.from_function(page, default_timeout=60)
-    at.run()   # the frames read for this data version (a read asks the version again inside)
+    at.run()  # the frames read for this data version (a read asks the version again inside)
     assert not at.exception
     calls.write_text("")
     at.run()

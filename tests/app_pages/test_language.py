@@ -1,4 +1,5 @@
 """One translation table: every page label has its English, and English shows when chosen."""
+
 from __future__ import annotations
 
 import re
@@ -45,18 +46,24 @@ def test_black_spot_and_import_pages_speak_one_language_at_a_time(demo_url):
     """Labels come from the table: English only in English, Vietnamese only in Vietnamese."""
     from streamlit.testing.v1 import AppTest
 
-    cases = (("blackspots", "en", ["Re-run screening", "Test", "Why:"], ["Rà soát lại", "Tiêu chí", "Vì sao"]),
-             ("blackspots", "vi", ["Rà soát lại", "Tiêu chí", "Vì sao:"], ["Re-run screening", " / Why"]),
-             ("import_data", "en", ["Import batches", "Undo this batch", "Crashes"], ["Các lần nhập", "Hoàn tác"]),
-             ("import_data", "vi", ["Các lần nhập", "Hoàn tác lần nhập này", "Vụ TNGT"], ["Import batches", " / "]))
+    cases = (
+        ("blackspots", "en", ["Re-run screening", "Test", "Why:"], ["Rà soát lại", "Tiêu chí", "Vì sao"]),
+        ("blackspots", "vi", ["Rà soát lại", "Tiêu chí", "Vì sao:"], ["Re-run screening", " / Why"]),
+        ("import_data", "en", ["Import batches", "Undo this batch", "Crashes"], ["Các lần nhập", "Hoàn tác"]),
+        ("import_data", "vi", ["Các lần nhập", "Hoàn tác lần nhập này", "Vụ TNGT"], ["Import batches", " / "]),
+    )
     for page, lang, want, unwanted in cases:
         at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=60)
         at.session_state["lang"] = lang
         at.run()
         assert not at.exception, at.exception
-        shown = " ".join([b.label for b in at.button] + list(at.dataframe[0].value.columns)
-                         + [m.value for m in at.markdown] + [h.value for h in at.subheader]
-                         + [o for r in at.radio for o in r.options])
+        shown = " ".join(
+            [b.label for b in at.button]
+            + list(at.dataframe[0].value.columns)
+            + [m.value for m in at.markdown]
+            + [h.value for h in at.subheader]
+            + [o for r in at.radio for o in r.options]
+        )
         for text in want:
             assert text in shown, (lang, text)
         for text in unwanted:

@@ -1,4 +1,5 @@
 """Text from data shown with st.markdown is data: no link, image, HTML or emphasis of its own."""
+
 from __future__ import annotations
 
 import re
@@ -8,10 +9,19 @@ import pytest
 from app_pages.common import md_text
 
 
-@pytest.mark.parametrize("text", [
-    "![x](http://evil.example/p.png)", "[bấm vào đây](javascript:alert(1))", "<img src=x onerror=alert(1)>",
-    "**đậm** _nghiêng_ `mã`", "# Tiêu đề", "QL24 Km 140+250", "a\\](http://x)", "<script>alert(1)</script>",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "![x](http://evil.example/p.png)",
+        "[bấm vào đây](javascript:alert(1))",
+        "<img src=x onerror=alert(1)>",
+        "**đậm** _nghiêng_ `mã`",
+        "# Tiêu đề",
+        "QL24 Km 140+250",
+        "a\\](http://x)",
+        "<script>alert(1)</script>",
+    ],
+)
 def test_md_text_leaves_no_markdown_or_html_of_its_own(text):
     out = md_text(text)
     assert "<" not in out and ">" not in out.replace("&gt;", "")
@@ -36,7 +46,9 @@ def test_errors_warnings_and_messages_quote_data_as_text():
     at = AppTest.from_string(
         "import streamlit as st\nfrom app_pages.common import show_error, show_flash, show_warning\n"
         f"st.session_state['flash'] = 'Đã gắn · Cơ quan chủ trì: ' + {hostile!r}\n"
-        f"show_flash()\nshow_error(ValueError({hostile!r}))\nshow_warning({hostile!r})\n", default_timeout=30)
+        f"show_flash()\nshow_error(ValueError({hostile!r}))\nshow_warning({hostile!r})\n",
+        default_timeout=30,
+    )
     at.run()
     assert not at.exception, at.exception
     for shown in (at.success[0].value, at.error[0].value, at.warning[0].value):
@@ -52,10 +64,14 @@ def test_an_items_title_is_text(demo_url):
 
     store = Store(demo_url)
     hostile = "![x](http://evil.example/a.png)"
-    cid = store.add_case(geometry=point_at_chainage(store, road="QL24", chainage="Km 141+000", side="left",
-                                                    offset_m=8), kind=hostile)
-    at = AppTest.from_string("import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
-                             f"render_item_panel('case', {cid}, lang='vi', key='t')", default_timeout=60)
+    cid = store.add_case(
+        geometry=point_at_chainage(store, road="QL24", chainage="Km 141+000", side="left", offset_m=8), kind=hostile
+    )
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
+        f"render_item_panel('case', {cid}, lang='vi', key='t')",
+        default_timeout=60,
+    )
     at.run()
     assert not at.exception, at.exception
     title = at.subheader[0].value

@@ -1,4 +1,5 @@
 """Each page rendered with Streamlit's AppTest on a small demo store."""
+
 from __future__ import annotations
 
 

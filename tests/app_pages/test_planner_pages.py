@@ -1,5 +1,6 @@
 """The planners' pages with AppTest on the demo store: they render, the
 shared filters change their lists, and their actions write to the store."""
+
 from __future__ import annotations
 
 import io
@@ -302,7 +303,7 @@ def test_works_page_offers_the_nearest_spot_and_links_the_new_work(demo_url):
     at = run("works.py")
     at.selectbox(key="nw_road").set_value(spot["road_code"])
     at.text_input(key="nw_name").input("Lắp biển cảnh báo")
-    at.text_input(key="nw_from").input(format_chainage(spot["to_m"] + 120))   # 120 m past the spot's end
+    at.text_input(key="nw_from").input(format_chainage(spot["to_m"] + 120))  # 120 m past the spot's end
     at.run()
     box = next(s for s in at.selectbox if str(s.key).startswith("nw_spot"))
     assert box.value == int(spot["id"]), box.options[:3]
@@ -314,7 +315,7 @@ def test_works_page_offers_the_nearest_spot_and_links_the_new_work(demo_url):
     assert len(new) == 1 and int(new["blackspot_id"].iloc[0]) == int(spot["id"])
     assert new["from_m"].iloc[0] == pytest.approx(spot["to_m"] + 120)
     rows = proposal_rows(store, [int(spot["id"])])
-    assert rows.iloc[0]["proposal"]                 # the spot now has a proposed work in the Tờ trình
+    assert rows.iloc[0]["proposal"]  # the spot now has a proposed work in the Tờ trình
 
     # the panel of that work links it to another spot
     other = spots.loc[spots["id"] != spot["id"]].iloc[0]
@@ -322,11 +323,13 @@ def test_works_page_offers_the_nearest_spot_and_links_the_new_work(demo_url):
     wid = int(new["id"].iloc[0])
     at2 = AppTest.from_string(
         "import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
-        f"render_item_panel('work', {wid}, lang='vi', key='t')", default_timeout=60)
+        f"render_item_panel('work', {wid}, lang='vi', key='t')",
+        default_timeout=60,
+    )
     at2.run()
     assert not at2.exception, at2.exception
     pick = next(s for s in at2.selectbox if s.label == "Gắn với điểm đen / điểm tiềm ẩn")
-    assert pick.value == int(spot["id"])             # the current link shown
+    assert pick.value == int(spot["id"])  # the current link shown
     pick.set_value(int(other["id"]))
     next(b for b in at2.button if b.label == "Gắn" and "workspot" in str(b.form_id)).click().run()
     assert int(store.works_frame().set_index("id").loc[wid, "blackspot_id"]) == int(other["id"])
@@ -339,8 +342,8 @@ def test_did_it_work_shows_no_change_before_the_after_period_is_complete(demo_ur
     table = next(d.value for d in at.dataframe if any(str(c).startswith("Trước") for c in d.value.columns))
     cols = [str(c) for c in table.columns]
     assert any(c.startswith("Sau") and "có dữ liệu" in c for c in cols)
-    assert "Thay đổi" not in cols                  # the demo's work finished recently: no percentage yet
-    assert not at.success                          # and no green mark
+    assert "Thay đổi" not in cols  # the demo's work finished recently: no percentage yet
+    assert not at.success  # and no green mark
     assert any("Chưa đủ 12 tháng" in w.value for w in at.warning)
 
 
@@ -352,7 +355,7 @@ def test_a_case_is_placed_by_road_and_chainage_and_confirmed(demo_url):
     store = Store(demo_url)
     at = run("corridor.py")
     before = set(store.cases_frame()["id"])
-    assert at.radio(key="new_case_by").value is True            # by chainage first
+    assert at.radio(key="new_case_by").value is True  # by chainage first
     at.selectbox(key="new_case_road").set_value("QL24")
     at.text_input(key="new_case_chain").input("Km 140+250")
     at.selectbox(key="new_case_side").set_value("left")
@@ -364,8 +367,11 @@ def test_a_case_is_placed_by_road_and_chainage_and_confirmed(demo_url):
     c = new.iloc[0]
     assert c["road_code"] == "QL24" and c["side"] == "left"
     assert c["chainage_m"] == pytest.approx(140_250, abs=1.0) and c["distance_m"] == pytest.approx(12.0, abs=0.5)
-    msg = (at.session_state["flash"] if "flash" in at.session_state
-           else next(s.value for s in at.success).replace("\\", ""))   # as shown: signs escaped
+    msg = (
+        at.session_state["flash"]
+        if "flash" in at.session_state
+        else next(s.value for s in at.success).replace("\\", "")
+    )  # as shown: signs escaped
     assert msg.startswith(f"Đã ghi nhận vụ #{int(c['id'])}: QL24 Km 140+250, bên trái, trong")
     at.run()
     table = at.dataframe[0].value
@@ -390,7 +396,9 @@ def test_an_agency_is_added_where_it_is_chosen_and_is_the_items_lead(demo_url):
     wid = int(work["id"])
     at = AppTest.from_string(
         "import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
-        f"render_item_panel('work', {wid}, lang='vi', key='t')", default_timeout=60)
+        f"render_item_panel('work', {wid}, lang='vi', key='t')",
+        default_timeout=60,
+    )
     at.run()
     assert not at.exception, at.exception
     at.text_input(key=f"t_new_lead_work_{wid}").input("Phòng Kinh tế – Hạ tầng")
@@ -403,7 +411,7 @@ def test_an_agency_is_added_where_it_is_chosen_and_is_the_items_lead(demo_url):
     links = store.links_frame()
     link = links.loc[(links["item_type"] == "work") & (links["item_id"] == wid)].iloc[0]
     assert int(link["lead_agency_id"]) == aid
-    assert int(store.works_frame().set_index("id").loc[wid, "agency_id"]) == aid   # the list's "Chủ trì"
+    assert int(store.works_frame().set_index("id").loc[wid, "agency_id"]) == aid  # the list's "Chủ trì"
     at.run()
     assert any("Phòng Kinh tế – Hạ tầng" in m.value.replace("\\", "") and "Chủ trì" in m.value for m in at.markdown)
     # the same name again (other spacing and case) is the same agency
@@ -425,7 +433,7 @@ def test_home_says_what_to_do_next_and_its_areas_come_from_the_data(demo_url):
     sources = set(Store(demo_url).crashes_frame()["source"].dropna())
     radio = at.radio(key="home_area")
     assert set(radio.options) == {"Tất cả"} | sources
-    assert "Kon Rẫy" not in open("app_pages/home.py", encoding="utf-8").read()   # no demo names in the page
+    assert "Kon Rẫy" not in open("app_pages/home.py", encoding="utf-8").read()  # no demo names in the page
 
 
 def test_clusters_keep_their_ids_in_exports_and_follow_the_filters(demo_url):
@@ -494,10 +502,12 @@ def test_kde_plus_is_offered_beside_dbscan_with_its_method_and_parameters_shown(
 
 def test_an_item_chosen_in_the_list_is_on_the_map_drawn_in_the_same_run(demo_url):
     """Issue 15.8: choosing in the list moves the map to the item at once (not one run later)."""
-    script = ("import streamlit as st\nimport services.maps as sm\n_orig = sm.planner_map\n"
-              "def _rec(**kw):\n    st.session_state['_drawn_selected'] = kw.get('selected')\n    return _orig(**kw)\n"
-              "sm.planner_map = _rec\n"
-              "exec(open('app_pages/map.py', encoding='utf-8').read(), {'__name__': '__main__'})\n")
+    script = (
+        "import streamlit as st\nimport services.maps as sm\n_orig = sm.planner_map\n"
+        "def _rec(**kw):\n    st.session_state['_drawn_selected'] = kw.get('selected')\n    return _orig(**kw)\n"
+        "sm.planner_map = _rec\n"
+        "exec(open('app_pages/map.py', encoding='utf-8').read(), {'__name__': '__main__'})\n"
+    )
     at = AppTest.from_string(script, default_timeout=60)
     at.run()
     assert not at.exception, at.exception
@@ -521,7 +531,10 @@ def test_the_next_status_offered_first_is_forward(demo_url):
             v = int(store.blackspots_frame().set_index("id").loc[sid, "version"])
     d = item_detail(store, "blackspot", sid)
     assert [a for a, _ in d.allowed] == ["under_works", "confirmed"]
-    at = AppTest.from_string("import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
-                             f"render_item_panel('blackspot', {sid}, lang='vi', key='t')", default_timeout=60)
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom app_pages.panel import render_item_panel\n"
+        f"render_item_panel('blackspot', {sid}, lang='vi', key='t')",
+        default_timeout=60,
+    )
     at.run()
     assert at.selectbox(key="t_status_new").value == "under_works"

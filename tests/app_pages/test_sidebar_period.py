@@ -1,6 +1,7 @@
 """The period follows the data (issue 15.4): a crash imported after the page
 was opened is inside the default period; a period the user chose stays as
 chosen, and the sidebar says how many crashes fall outside it."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -23,8 +24,16 @@ def _add_crash(url: str, day: date, ref: str) -> None:
     from models.store import Store
 
     store = Store(url)
-    frame = pd.DataFrame({"Mã vụ": [ref], "Ngày xảy ra": [day.strftime("%d/%m/%Y")], "Kinh độ": ["107.9"],
-                          "Vĩ độ": ["14.6"], "Số người chết": ["0"], "Số người bị thương": ["1"]})
+    frame = pd.DataFrame(
+        {
+            "Mã vụ": [ref],
+            "Ngày xảy ra": [day.strftime("%d/%m/%Y")],
+            "Kinh độ": ["107.9"],
+            "Vĩ độ": ["14.6"],
+            "Số người chết": ["0"],
+            "Số người bị thương": ["1"],
+        }
+    )
     res = validate_crashes(RawTable(frame=frame, fmt="csv"))
     assert res.n_errors == 0, res.report
     store.import_crashes(res, filename=f"{ref}.csv")
@@ -38,14 +47,14 @@ def test_the_default_period_moves_with_new_data_and_a_chosen_one_stays(demo_url)
     at = AppTest.from_string(SCRIPT, default_timeout=60)
     at.run()
     assert not at.exception, at.exception
-    assert at.text[0].value == "period: None None"      # the whole range: no period filter
+    assert at.text[0].value == "period: None None"  # the whole range: no period filter
     last = Store(demo_url).crashes_frame()["occurred_at"].max().date()
     assert at.date_input(key="f_period").value == (Store(demo_url).crashes_frame()["occurred_at"].min().date(), last)
 
     # a crash imported a minute later (after the data's last day) is inside the default period
     newer = last + timedelta(days=3)
     _add_crash(demo_url, newer, "MOI-1")
-    st.cache_data.clear()   # what the import page does after a write
+    st.cache_data.clear()  # what the import page does after a write
     at.run()
     assert at.text[0].value == "period: None None"
     assert at.date_input(key="f_period").value[1] == newer

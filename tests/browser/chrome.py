@@ -1,5 +1,6 @@
 """What every browser test shares: Debian's Chromium (never a browser
 download), its flags, and a demo store to serve."""
+
 from __future__ import annotations
 
 import os
@@ -17,12 +18,24 @@ def pictures_dir():
     ``make screenshots`` runs them (``BLACKSPOT_SCREENSHOTS=1``)."""
     from tests.conftest import ROOT
 
-    folder = (ROOT / "docs" / "screenshots" if os.environ.get("BLACKSPOT_SCREENSHOTS") == "1"
-              else ROOT / "tests" / "_artifacts" / "pictures")
+    folder = (
+        ROOT / "docs" / "screenshots"
+        if os.environ.get("BLACKSPOT_SCREENSHOTS") == "1"
+        else ROOT / "tests" / "_artifacts" / "pictures"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def require_chromium() -> None:
@@ -46,8 +59,9 @@ def demo_store(folder, *, hk_limit: int):
 
 def launch(playwright, profile_dir, **kwargs):
     """A headless Chromium with a fresh user-data folder."""
-    return playwright.chromium.launch_persistent_context(str(profile_dir), executable_path=CHROMIUM, headless=True,
-                                                        args=ARGS, **kwargs)
+    return playwright.chromium.launch_persistent_context(
+        str(profile_dir), executable_path=CHROMIUM, headless=True, args=ARGS, **kwargs
+    )
 
 
 #: The app's own server: the only host a browser test may reach.

@@ -2,6 +2,7 @@
 against Streamlit on a free port with a small demo store. Map tiles cannot load
 here (no internet): the tests look at the layers, not the tiles. Screenshots go
 to tests/_artifacts/pictures (docs/screenshots for the README under `make screenshots`)."""
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,9 @@ def _add_xss_case(store) -> None:
     p = net.lines[qi].interpolate(137_500 - net.km_start[qi])
     lon, lat = transform([p.x], [p.y + 11], net.crs.to_wkt(), WGS84)
     STATE["url"] = store.engine.url.render_as_string(hide_password=False)
-    STATE["xss_case"] = store.add_case(geometry=shapely.Point(lon[0], lat[0]), kind="Lều tạm", description=XSS,
-                                       user="demo")
+    STATE["xss_case"] = store.add_case(
+        geometry=shapely.Point(lon[0], lat[0]), kind="Lều tạm", description=XSS, user="demo"
+    )
     spots = store.blackspots_frame(kind="black_spot")
     with_works = set(store.works_frame()["blackspot_id"].dropna().astype(int))
     free = spots.loc[(spots["status"] == "candidate") & ~spots["id"].isin(with_works), "id"]
@@ -107,11 +109,16 @@ def test_upload_a_crash_file_then_import_the_valid_rows(app_url, browser, tmp_pa
 
     # 40 real Japanese NPA crashes, moved into Viet Nam's box (as the import benchmark), plus a bad date
     src = pd.read_csv(SHARED / "crashes" / "japan_npa_2019_2021_41pref.csv.gz", nrows=40)
-    frame = pd.DataFrame({"Mã vụ": "JP-" + src["report_no"].astype(str) + "-" + src.index.astype(str),
-                          "Ngày giờ": pd.to_datetime(src["datetime_local"]).dt.strftime("%d/%m/%Y %H:%M"),
-                          "Kinh độ": (src["longitude"] - 143.0 + 106.0).round(6),
-                          "Vĩ độ": (src["latitude"] - 38.0 + 16.0).round(6),
-                          "Số người chết": src["n_killed"], "Số người bị thương": src["n_injured"]})
+    frame = pd.DataFrame(
+        {
+            "Mã vụ": "JP-" + src["report_no"].astype(str) + "-" + src.index.astype(str),
+            "Ngày giờ": pd.to_datetime(src["datetime_local"]).dt.strftime("%d/%m/%Y %H:%M"),
+            "Kinh độ": (src["longitude"] - 143.0 + 106.0).round(6),
+            "Vĩ độ": (src["latitude"] - 38.0 + 16.0).round(6),
+            "Số người chết": src["n_killed"],
+            "Số người bị thương": src["n_injured"],
+        }
+    )
     bad = frame.iloc[[0]].assign(**{"Mã vụ": "JP-bad", "Ngày giờ": "31/02/2024 10:00"})
     path = tmp_path / "vu_tngt_nhat_ban.csv"
     pd.concat([frame, bad]).to_csv(path, index=False, encoding="utf-8")
@@ -123,9 +130,12 @@ def test_upload_a_crash_file_then_import_the_valid_rows(app_url, browser, tmp_pa
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(path))
     page.get_by_text("Báo cáo kiểm tra", exact=True).wait_for(timeout=60000)
     page.locator("[data-testid='stMetric']").nth(3).wait_for(timeout=30000)
-    metrics = {m.locator("[data-testid='stMetricLabel']").inner_text().strip():
-               m.locator("[data-testid='stMetricValue']").inner_text().strip()
-               for m in page.locator("[data-testid='stMetric']").all()}
+    metrics = {
+        m.locator("[data-testid='stMetricLabel']").inner_text().strip(): m.locator("[data-testid='stMetricValue']")
+        .inner_text()
+        .strip()
+        for m in page.locator("[data-testid='stMetric']").all()
+    }
     assert metrics["Số dòng"] == "41" and metrics["Hợp lệ"] == "40" and metrics["Lỗi"] == "1"  # the 31st of February
     page.get_by_role("button", name="Nhập 40 dòng hợp lệ").click()
     page.get_by_text(re.compile(r"Lần nhập \d+: 40 vụ mới; 0 vụ được cập nhật; 0 đã có")).wait_for(timeout=60000)
@@ -152,9 +162,12 @@ def test_upload_the_police_workbook(app_url, browser, tmp_path):
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(path))
     page.get_by_text("Bảng đọc từ trang tính: TNGT 2024").wait_for(timeout=60000)
     page.locator("[data-testid='stMetric']").nth(4).wait_for(timeout=30000)
-    metrics = {m.locator("[data-testid='stMetricLabel']").inner_text().strip():
-               m.locator("[data-testid='stMetricValue']").inner_text().strip()
-               for m in page.locator("[data-testid='stMetric']").all()}
+    metrics = {
+        m.locator("[data-testid='stMetricLabel']").inner_text().strip(): m.locator("[data-testid='stMetricValue']")
+        .inner_text()
+        .strip()
+        for m in page.locator("[data-testid='stMetric']").all()
+    }
     assert metrics["Số dòng"] == "3" and metrics["Hợp lệ"] == "3" and metrics["Lỗi"] == "0"
     assert int(metrics["Không phải dòng vụ TNGT"]) >= 4  # column numbers, totals, signature rows
     page.screenshot(path=str(SHOTS / "import_workbook.png"), full_page=True)
@@ -210,7 +223,8 @@ def _layer_point(page, tag: str):
     pt = None
     for f in page.frames:
         try:
-            pt = f.evaluate("""(tag) => {
+            pt = f.evaluate(
+                """(tag) => {
                 const m = window.map; if (!m) return null; let out = null;
                 m.eachLayer(l => {
                     const t = l.getTooltip && l.getTooltip();
@@ -226,7 +240,9 @@ def _layer_point(page, tag: str):
                     }
                 });
                 return out;
-            }""", tag)
+            }""",
+                tag,
+            )
         except Exception:
             continue
         if pt:
@@ -262,8 +278,17 @@ def test_map_renders_every_layer_and_the_legend(app_url, browser):
     page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
     frame = _map_frame(page)
     layers = frame.locator(".leaflet-control-layers").text_content()
-    for name in ("Nền trống (ngoại tuyến)", "OpenStreetMap", "Ranh giới hành chính", "Hành lang an toàn",
-                 "Tuyến đường", "Vụ TNGT", "Điểm đen, điểm tiềm ẩn", "Lấn chiếm hành lang", "Công trình xử lý"):
+    for name in (
+        "Nền trống (ngoại tuyến)",
+        "OpenStreetMap",
+        "Ranh giới hành chính",
+        "Hành lang an toàn",
+        "Tuyến đường",
+        "Vụ TNGT",
+        "Điểm đen, điểm tiềm ẩn",
+        "Lấn chiếm hành lang",
+        "Công trình xử lý",
+    ):
         assert name in layers, name
     legend = frame.locator("#map-legend").inner_text()
     assert "Vụ TNGT theo mức độ" in legend and "Quá hạn" in legend and "Đang thi công" in legend
@@ -356,11 +381,14 @@ def test_draw_an_outline_and_record_it_as_an_encroachment(app_url, browser):
     page.close()
 
 
-@pytest.mark.parametrize("path, heading, shot, wait_text", [
-    ("/corridor", "Hành lang an toàn đường bộ", "corridor.png", "Quá hạn"),
-    ("/works", "Công trình xử lý", "works.png", "Xem chi tiết"),
-    ("/plans", "Kế hoạch và chỉ tiêu", "plans.png", "Theo xã/phường"),
-])
+@pytest.mark.parametrize(
+    "path, heading, shot, wait_text",
+    [
+        ("/corridor", "Hành lang an toàn đường bộ", "corridor.png", "Quá hạn"),
+        ("/works", "Công trình xử lý", "works.png", "Xem chi tiết"),
+        ("/plans", "Kế hoạch và chỉ tiêu", "plans.png", "Theo xã/phường"),
+    ],
+)
 def test_planner_pages_render(app_url, browser, path, heading, shot, wait_text):
     page = browser.new_page()
     page.set_viewport_size({"width": 1400, "height": 1200})

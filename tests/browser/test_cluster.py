@@ -2,6 +2,7 @@
 processes behind nginx on one PostGIS store. Each browser stays on its
 process (every request, the websocket included), and an agency added
 through one process shows through the other on its next page load."""
+
 from __future__ import annotations
 
 import shutil
@@ -39,8 +40,9 @@ def running_cluster(postgis_template, tmp_path_factory):
     with pg_database(postgis_template) as url:
         load_demo(Store(url), hk_limit=150)
         run = tmp_path_factory.mktemp("cluster")
-        with cluster.running(url, processes=2, port=free_port(), ports=[free_port(), free_port()], run_dir=run,
-                             pool=2, overflow=3) as (proxy, backends, run_dir):
+        with cluster.running(
+            url, processes=2, port=free_port(), ports=[free_port(), free_port()], run_dir=run, pool=2, overflow=3
+        ) as (proxy, backends, run_dir):
             yield proxy, backends, run_dir, url
 
 
@@ -99,7 +101,7 @@ def test_two_processes_behind_nginx_keep_each_browser_and_share_every_write(runn
             b.goto(proxy + "/plans")
             _agencies_tab(b)
             before = _parent_options(b)
-            assert before and name not in before   # the page (and its cached agencies) drawn before the write
+            assert before and name not in before  # the page (and its cached agencies) drawn before the write
 
             a = ctx_a.new_page()
             a.goto(proxy + "/plans")
@@ -114,7 +116,7 @@ def test_two_processes_behind_nginx_keep_each_browser_and_share_every_write(runn
             after = _parent_options(b)
             assert name in after and set(before) < set(after)
             b.screenshot(path=str(pictures_dir() / "cluster_read.png"))
-            assert ext_a == [] and ext_b == []   # nothing from outside the server
+            assert ext_a == [] and ext_b == []  # nothing from outside the server
         finally:
             ctx_a.close()
             ctx_b.close()
@@ -127,7 +129,7 @@ def test_two_processes_behind_nginx_keep_each_browser_and_share_every_write(runn
     for process, key in keys.items():
         served = {up for k, up, _ in log if k == key}
         assert served == {process}, (key, served)
-        assert any("/_stcore/stream" in req for k, _, req in log if k == key)   # the websocket, proxied
+        assert any("/_stcore/stream" in req for k, _, req in log if k == key)  # the websocket, proxied
     # and the write is in the one store
     from models.store import Store
 

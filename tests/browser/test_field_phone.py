@@ -3,6 +3,7 @@ location granted: a tap on the component's button gives the phone's place,
 the page shows the road and chainage found there, the user records a hazard
 with a photo, and the store has it. The page fits the phone's width (no
 sideways scrolling) and nothing is asked of any server but the app's own."""
+
 from __future__ import annotations
 
 import io
@@ -60,9 +61,17 @@ def playwright():
 @pytest.fixture
 def phone(demo, playwright, tmp_path):
     """Chromium as a phone, its location granted and set at the demo place; requests outside the server aborted."""
-    ctx, external = launch_offline(playwright, tmp_path / "phone-profile", viewport=PHONE, device_scale_factor=2,
-                                   is_mobile=True, has_touch=True, geolocation=demo[1], permissions=["geolocation"],
-                                   locale="vi-VN")
+    ctx, external = launch_offline(
+        playwright,
+        tmp_path / "phone-profile",
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        geolocation=demo[1],
+        permissions=["geolocation"],
+        locale="vi-VN",
+    )
     yield ctx, external
     ctx.close()
 
@@ -70,8 +79,16 @@ def phone(demo, playwright, tmp_path):
 @pytest.fixture
 def phone_refused(playwright, tmp_path):
     """The same phone without the permission: the browser refuses the location."""
-    ctx, external = launch_offline(playwright, tmp_path / "phone-profile", viewport=PHONE, device_scale_factor=2,
-                                   is_mobile=True, has_touch=True, permissions=[], locale="vi-VN")
+    ctx, external = launch_offline(
+        playwright,
+        tmp_path / "phone-profile",
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        permissions=[],
+        locale="vi-VN",
+    )
     yield ctx, external
     ctx.close()
 
@@ -101,8 +118,9 @@ def test_a_hazard_recorded_from_a_phone_at_its_location(app_url, phone, demo):
 
     page.get_by_text("Điểm tiềm ẩn (nguy cơ tai nạn)").tap()
     page.get_by_label("Mô tả ngắn").fill("Ổ gà sâu giữa làn xe máy")
-    page.locator("input[type=file]").set_input_files(files=[{"name": "o_ga.jpg", "mimeType": "image/jpeg",
-                                                             "buffer": _jpeg()}])
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "o_ga.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
     page.get_by_text("o_ga.jpg").wait_for(timeout=30000)
     page.wait_for_timeout(500)
     page.screenshot(path=str(pictures_dir() / "field_phone_form.png"))

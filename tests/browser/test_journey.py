@@ -16,6 +16,7 @@ fatal crashes; D2: three crashes, one fatal) that was not there before.
 
 The steps run in order and share the page; a step skips when the one before it failed.
 """
+
 from __future__ import annotations
 
 import io
@@ -32,9 +33,11 @@ SHOTS = pictures_dir()
 pytestmark = pytest.mark.browser
 
 #: (chainage m, crash id, date, time, deaths, injured, cause): June 2025, inside the demo's data (2018 – 10/2025).
-CRASHES = [(148_300, "CA-2025-061", "10/06/2025", "07:30", 1, 1, "Đi không đúng phần đường"),
-           (148_420, "CA-2025-074", "22/06/2025", "18:15", 0, 2, "Vượt xe không đúng quy định"),
-           (148_540, "CA-2025-080", "28/06/2025", "21:40", 1, 0, "Chạy quá tốc độ")]
+CRASHES = [
+    (148_300, "CA-2025-061", "10/06/2025", "07:30", 1, 1, "Đi không đúng phần đường"),
+    (148_420, "CA-2025-074", "22/06/2025", "18:15", 0, 2, "Vượt xe không đúng quy định"),
+    (148_540, "CA-2025-080", "28/06/2025", "21:40", 1, 0, "Chạy quá tốc độ"),
+]
 FIRST, LAST = CRASHES[0][0], CRASHES[-1][0]
 NEW_LEAD = "Hạt Quản lý đường bộ Kon Rẫy"
 SECTION = "II.3"
@@ -52,9 +55,11 @@ def _metres(km: str) -> int:
 
 def _police_csv(path) -> None:
     """The monthly statistics table as a commune police office exports it to CSV."""
-    rows = ["BẢNG THỐNG KÊ TNGT,,,,,,,",
-            '"(Tuyến QL24 qua địa bàn xã, tháng 6/2025)",,,,,,,',
-            "STT,Mã vụ,Ngày xảy ra,Giờ,Địa điểm,Số người chết,Số người bị thương,Nguyên nhân"]
+    rows = [
+        "BẢNG THỐNG KÊ TNGT,,,,,,,",
+        '"(Tuyến QL24 qua địa bàn xã, tháng 6/2025)",,,,,,,',
+        "STT,Mã vụ,Ngày xảy ra,Giờ,Địa điểm,Số người chết,Số người bị thương,Nguyên nhân",
+    ]
     for k, (ch, ref, day, hour, dead, hurt, cause) in enumerate(CRASHES, start=1):
         rows.append(f'{k},{ref},{day},{hour},"{_km(ch)} QL24, xã Tân Lập",{dead},{hurt},{cause}')
     rows += [f"Cộng,,,,,{sum(c[4] for c in CRASHES)},{sum(c[5] for c in CRASHES)},", ",,,,Người lập biểu,,,"]
@@ -82,8 +87,12 @@ def page(tmp_path_factory):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        ctx, external = launch_offline(p, tmp_path_factory.mktemp("chrome-profile"), accept_downloads=True,
-                                       viewport={"width": 1400, "height": 1300})
+        ctx, external = launch_offline(
+            p,
+            tmp_path_factory.mktemp("chrome-profile"),
+            accept_downloads=True,
+            viewport={"width": 1400, "height": 1300},
+        )
         pg = ctx.new_page()
         yield pg
         ctx.close()
@@ -91,9 +100,12 @@ def page(tmp_path_factory):
 
 
 def _metrics(page) -> dict[str, str]:
-    return {m.locator("[data-testid='stMetricLabel']").inner_text().strip():
-            m.locator("[data-testid='stMetricValue']").inner_text().strip()
-            for m in page.locator("[data-testid='stMetric']").all()}
+    return {
+        m.locator("[data-testid='stMetricLabel']").inner_text().strip(): m.locator("[data-testid='stMetricValue']")
+        .inner_text()
+        .strip()
+        for m in page.locator("[data-testid='stMetric']").all()
+    }
 
 
 def _pick(page, label: str, text: str) -> None:
@@ -143,7 +155,7 @@ def test_1_import_the_police_file(app_url, page, tmp_path):
     cells = preview.locator("[role='gridcell']").all_inner_texts()
     for ch, ref, *_ in CRASHES:
         assert ref in cells, (ref, cells[:40])
-        assert _km(ch) in cells, (ch, cells[:40])           # the chainage as the police write it
+        assert _km(ch) in cells, (ch, cells[:40])  # the chainage as the police write it
     # the old commune name is read and its 2025 commune said (a warning, not an error); the totals row said
     rep_cells = report.locator("[role='gridcell']").all_inner_texts()
     assert any("nay thuộc xã Kon Braih" in c for c in rep_cells), rep_cells
@@ -266,8 +278,9 @@ def test_4_propose_the_spot_to_the_higher_level(app_url, page, tmp_path):
     page.keyboard.press("Escape")
     expect(tags).to_have_count(1, timeout=30000)
     time.sleep(1)  # the page reruns with the choice
-    assert tags.count() == 1 and re.search(rf"#{sid} QL24 {re.escape(a)} · \d+ vụ, 2 chết", tags.first.inner_text()), \
+    assert tags.count() == 1 and re.search(rf"#{sid} QL24 {re.escape(a)} · \d+ vụ, 2 chết", tags.first.inner_text()), (
         tags.all_inner_texts()
+    )
     page.get_by_role("button", name="Tạo tờ trình").click()
     download = page.get_by_role("button", name="Tải tờ trình (.docx)")
     download.wait_for(timeout=120000)

@@ -13,6 +13,7 @@ script if spliced into code: inside a JavaScript template literal (``${...}``),
 breaking out of one (a backtick) or out of the markup (``<img onerror>``). If
 any runs, it sets a ``data-pwned…`` attribute on the page's body.
 """
+
 from __future__ import annotations
 
 import time
@@ -31,16 +32,24 @@ def payload(key: str) -> str:
     literal, and ``data-pwned2<key>`` if it runs as markup. Valid JavaScript
     inside a template literal, so that one such name cannot hide the others
     behind a syntax error."""
-    return (f"`+(document.body.dataset.pwned{key}=1)+`${{document.body.dataset.pwned{key}=1}}"
-            f"</script><img src=x onerror=document.body.dataset.pwned2{key}=1>")
+    return (
+        f"`+(document.body.dataset.pwned{key}=1)+`${{document.body.dataset.pwned{key}=1}}"
+        f"</script><img src=x onerror=document.body.dataset.pwned2{key}=1>"
+    )
 
 
 ROAD_CODE = "QL99`+(document.body.dataset.pwned=1)+`"  # a road code (64 characters at most)
 ROAD_NAME = payload("Road")
-NAMES = {"boundary": payload("Boundary"), "crash": payload("Crash"), "spot": payload("Spot"),
-         "case_kind": payload("Case"), "case_description": "${document.body.dataset.pwnedCaseNote=1}",
-         "outline_kind": payload("Outline"), "work_on_spot": payload("WorkOnSpot"),
-         "work_on_road": payload("WorkOnRoad")}
+NAMES = {
+    "boundary": payload("Boundary"),
+    "crash": payload("Crash"),
+    "spot": payload("Spot"),
+    "case_kind": payload("Case"),
+    "case_description": "${document.body.dataset.pwnedCaseNote=1}",
+    "outline_kind": payload("Outline"),
+    "work_on_spot": payload("WorkOnSpot"),
+    "work_on_road": payload("WorkOnRoad"),
+}
 STATE: dict = {}
 
 #: Names of ``data-pwned…`` attributes set in every frame of the page.
@@ -65,34 +74,70 @@ def _hostile_items(store) -> None:
         return float(lon[0]), float(lat[0])
 
     road = shapely.LineString([lonlat(150_000, 40, 40), lonlat(150_400, 300, 300)])
-    store.add_roads(pd.DataFrame({"code": [ROAD_CODE], "name": [ROAD_NAME], "geometry": [road], "road_class": ["IV"],
-                                  "carriageway_width_m": [5.0], "km_start_m": [0.0]}), user="demo")
+    store.add_roads(
+        pd.DataFrame(
+            {
+                "code": [ROAD_CODE],
+                "name": [ROAD_NAME],
+                "geometry": [road],
+                "road_class": ["IV"],
+                "carriageway_width_m": [5.0],
+                "km_start_m": [0.0],
+            }
+        ),
+        user="demo",
+    )
     (x0, y0), (x1, y1) = lonlat(149_500, -800, -800), lonlat(150_500, 800, 800)
-    store.add_admin_units(pd.DataFrame({"name": [NAMES["boundary"]], "level": ["commune"],
-                                        "geometry": [shapely.box(min(x0, x1), min(y0, y1), max(x0, x1),
-                                                                 max(y0, y1))]}), user="demo")
+    store.add_admin_units(
+        pd.DataFrame(
+            {
+                "name": [NAMES["boundary"]],
+                "level": ["commune"],
+                "geometry": [shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))],
+            }
+        ),
+        user="demo",
+    )
     lon, lat = lonlat(150_100)
-    crash = RawTable(frame=pd.DataFrame({
-        "Mã vụ": ["HOSTILE-1"], "Ngày giờ": ["15/06/2024 10:00"], "Kinh độ": [str(lon)], "Vĩ độ": [str(lat)],
-        "Số người chết": ["0"], "Số người bị thương": ["1"], "Mô tả": [NAMES["crash"]]}), fmt="csv")
+    crash = RawTable(
+        frame=pd.DataFrame(
+            {
+                "Mã vụ": ["HOSTILE-1"],
+                "Ngày giờ": ["15/06/2024 10:00"],
+                "Kinh độ": [str(lon)],
+                "Vĩ độ": [str(lat)],
+                "Số người chết": ["0"],
+                "Số người bị thương": ["1"],
+                "Mô tả": [NAMES["crash"]],
+            }
+        ),
+        fmt="csv",
+    )
     res = validate_crashes(crash, roads=net)
     assert res.n_errors == 0
     store.import_crashes(res, filename="hostile.csv", roads=net, user="demo")
     lon, lat = lonlat(150_200, 20, 20)
-    STATE["spot"] = store.flag_potential_point(lon=lon, lat=lat, reason=NAMES["spot"], road_code=ROAD_CODE,
-                                               chainage_m=200.0, user="demo")
+    STATE["spot"] = store.flag_potential_point(
+        lon=lon, lat=lat, reason=NAMES["spot"], road_code=ROAD_CODE, chainage_m=200.0, user="demo"
+    )
     lon, lat = lonlat(151_000, 0, 14)
-    STATE["case"] = store.add_case(geometry=shapely.Point(lon, lat), kind=NAMES["case_kind"],
-                                   description=NAMES["case_description"], user="demo")
+    STATE["case"] = store.add_case(
+        geometry=shapely.Point(lon, lat), kind=NAMES["case_kind"], description=NAMES["case_description"], user="demo"
+    )
     (x0, y0), (x1, y1) = lonlat(152_000, 12, 12), lonlat(152_000, 30, 30)
-    STATE["outline"] = store.add_case(geometry=shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)),
-                                      kind=NAMES["outline_kind"], user="demo")
+    STATE["outline"] = store.add_case(
+        geometry=shapely.box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)),
+        kind=NAMES["outline_kind"],
+        user="demo",
+    )
     spots = store.blackspots_frame(kind="black_spot")
     lines = spots.loc[spots["geometry"].map(lambda g: g is not None and g.geom_type != "Point"), "id"]
-    STATE["work_on_spot"] = store.add_work(work_type="signs", blackspot_id=int(lines.iloc[0]),
-                                           name=NAMES["work_on_spot"], user="demo")
-    STATE["work_on_road"] = store.add_work(work_type="lighting", road_code="QL24", from_m=153_000, to_m=153_200,
-                                           name=NAMES["work_on_road"], user="demo")
+    STATE["work_on_spot"] = store.add_work(
+        work_type="signs", blackspot_id=int(lines.iloc[0]), name=NAMES["work_on_spot"], user="demo"
+    )
+    STATE["work_on_road"] = store.add_work(
+        work_type="lighting", road_code="QL24", from_m=153_000, to_m=153_200, name=NAMES["work_on_road"], user="demo"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -218,8 +263,13 @@ def test_hostile_names_are_shown_as_text_and_nothing_leaves_the_server(app_url, 
 
     # the map drew every layer, each hostile name as the text of a tooltip
     tips = frame.evaluate(TOOLTIPS_JS)
-    tags = {f"[BS-{STATE['spot']}]", f"[CASE-{STATE['case']}]", f"[CASE-{STATE['outline']}]",
-            f"[WORK-{STATE['work_on_spot']}]", f"[WORK-{STATE['work_on_road']}]"}
+    tags = {
+        f"[BS-{STATE['spot']}]",
+        f"[CASE-{STATE['case']}]",
+        f"[CASE-{STATE['outline']}]",
+        f"[WORK-{STATE['work_on_spot']}]",
+        f"[WORK-{STATE['work_on_road']}]",
+    }
     assert tags <= {t.split(" ", 1)[0] for t in tips}
     assert _texts_with(tips, f"{ROAD_CODE} {ROAD_NAME}") == 1  # the road
     assert _texts_with(tips, ROAD_CODE) >= 2  # and the spot flagged on it

@@ -1,6 +1,7 @@
 """Sign-in as a planner lives it, in Chromium: a deep link survives the
 sign-in, a reload (F5) and a new tab stay signed in, sign-out ends the
 session everywhere, and open mode ends as soon as the first account exists."""
+
 from __future__ import annotations
 
 

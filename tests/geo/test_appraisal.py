@@ -1,4 +1,5 @@
 """Which fix first: the economic appraisal (issue 19.1), by hand and against brute force."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,16 @@ import pandas as pd
 import pytest
 
 from errors import RuleSetError
-from geo.appraisal import (CMF_FILE, annuity_factor, appraise, brute_force, cmf_table, crash_costs, eb_rate,
-                           select_within_budget)
+from geo.appraisal import (
+    CMF_FILE,
+    annuity_factor,
+    appraise,
+    brute_force,
+    cmf_table,
+    crash_costs,
+    eb_rate,
+    select_within_budget,
+)
 from models.enums import WorkType
 
 
@@ -23,8 +32,17 @@ def test_one_work_worked_by_hand():
     assert rate == pytest.approx(13 / 6)
     # the work: a junction redesign (CMF 0.56, 20 years), 500 million đồng; at the site 0.5 deaths, 1.5 injured
     #   and 20 million đồng of damage per crash
-    works = pd.DataFrame({"id": [7], "work_type": ["junction"], "cost_vnd": [500e6], "crashes_per_year": [rate],
-                          "deaths_per_crash": [0.5], "injured_per_crash": [1.5], "damage_per_crash": [20e6]})
+    works = pd.DataFrame(
+        {
+            "id": [7],
+            "work_type": ["junction"],
+            "cost_vnd": [500e6],
+            "crashes_per_year": [rate],
+            "deaths_per_crash": [0.5],
+            "injured_per_crash": [1.5],
+            "damage_per_crash": [20e6],
+        }
+    )
     r = appraise(works, cmf_table(), costs=costs, discount_rate=0.10).iloc[0]
     # avoided crashes a year = (1 - 0.56) x 13/6 = 0.44 x 2.16667 = 0.953333
     assert r["avoided_crashes"] == pytest.approx(0.44 * 13 / 6)
@@ -43,19 +61,27 @@ def test_one_work_worked_by_hand():
 
 
 def test_ranked_by_bcr_and_a_work_without_cost_last():
-    works = pd.DataFrame({"id": [1, 2, 3], "work_type": ["signs", "guardrails", "not_a_type"],
-                          "cost_vnd": [100e6, np.nan, 50e6], "crashes_per_year": [1.0, 3.0, 1.0],
-                          "deaths_per_crash": [0.2] * 3, "injured_per_crash": [1.0] * 3, "damage_per_crash": [0.0] * 3})
+    works = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "work_type": ["signs", "guardrails", "not_a_type"],
+            "cost_vnd": [100e6, np.nan, 50e6],
+            "crashes_per_year": [1.0, 3.0, 1.0],
+            "deaths_per_crash": [0.2] * 3,
+            "injured_per_crash": [1.0] * 3,
+            "damage_per_crash": [0.0] * 3,
+        }
+    )
     r = appraise(works, cmf_table(), costs=crash_costs(114e6))
     assert r["id"].tolist() == [1, 3, 2] and r["rank"].tolist() == [1, 2, 3]
-    assert np.isnan(r.loc[r["id"] == 2, "bcr"].iloc[0])           # no cost: no ratio
-    assert r.loc[r["id"] == 3, "cmf"].iloc[0] == 1.0               # unknown type: "other", no effect
+    assert np.isnan(r.loc[r["id"] == 2, "bcr"].iloc[0])  # no cost: no ratio
+    assert r.loc[r["id"] == 3, "cmf"].iloc[0] == 1.0  # unknown type: "other", no effect
     assert r.loc[r["id"] == 3, "bcr"].iloc[0] == 0.0
 
 
 def test_the_factor_table_loads_and_every_row_has_a_source():
     t = cmf_table()
-    assert set(t["work_type"]) == {w.value for w in WorkType}      # one factor per work type of the tool
+    assert set(t["work_type"]) == {w.value for w in WorkType}  # one factor per work type of the tool
     assert t["source"].str.len().gt(20).all()
     assert t["cmf"].between(0, 1).all() and t["life_years"].gt(0).all()
     raw = pd.read_csv(CMF_FILE)
@@ -74,9 +100,9 @@ def test_a_row_without_its_source_is_refused(tmp_path):
 def test_knapsack_is_optimal_against_brute_force(seed):
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 12))
-    costs = rng.integers(1, 60, n) * 10e6                          # whole tens of millions
+    costs = rng.integers(1, 60, n) * 10e6  # whole tens of millions
     values = np.round(rng.gamma(2.0, 1e9, n), 0)
-    values[rng.random(n) < 0.1] = 0.0                              # some works avoid nothing
+    values[rng.random(n) < 0.1] = 0.0  # some works avoid nothing
     budget = float(rng.integers(0, int(costs.sum() / 1e6) + 10)) * 1e6
     s = select_within_budget(costs, values, budget)
     assert not s.rounded
@@ -89,15 +115,14 @@ def test_knapsack_is_optimal_against_brute_force(seed):
 def test_knapsack_with_ragged_costs_rounds_and_stays_within_the_budget(seed):
     rng = np.random.default_rng(100 + seed)
     n = int(rng.integers(2, 12))
-    costs = rng.integers(1_000_000, 400_000_000, n).astype(float) + 0.5   # not whole units of anything
+    costs = rng.integers(1_000_000, 400_000_000, n).astype(float) + 0.5  # not whole units of anything
     values = rng.gamma(2.0, 1e9, n)
     budget = float(rng.uniform(0.2, 0.8) * costs.sum())
     s = select_within_budget(costs, values, budget)
     assert s.rounded and s.unit == 1e6 and "làm tròn" in s.note
     assert costs[s.chosen].sum() <= budget
     # optimal for the rounded costs: brute force over costs rounded up, budget rounded down (in millions)
-    assert s.total_value == pytest.approx(brute_force(np.ceil(costs / 1e6), values, np.floor(budget / 1e6)),
-                                          rel=1e-12)
+    assert s.total_value == pytest.approx(brute_force(np.ceil(costs / 1e6), values, np.floor(budget / 1e6)), rel=1e-12)
 
 
 def test_knapsack_of_a_province_is_quick_and_coarsens_when_the_table_is_too_big():

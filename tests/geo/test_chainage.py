@@ -1,4 +1,5 @@
 """Parts of road lines by chainage, all at once (geo.chainage.line_substrings)."""
+
 from __future__ import annotations
 
 import numpy as np

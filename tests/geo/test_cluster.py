@@ -1,4 +1,5 @@
 """DBSCAN partitions equal scikit-learn's on real crash coordinates."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -77,9 +78,15 @@ def test_hdbscan_is_scikit_learns_up_to_ties_and_exactly_with_prims_order(uk_poi
 
 
 def test_cluster_table_sums_crashes():
-    df = pd.DataFrame({"lon": [105.0, 105.0003, 105.0006, 106.0], "lat": [21.0] * 4,
-                       "deaths": [1, 0, 0, 0], "injured": [0, 1, 2, 1],
-                       "occurred_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"])})
+    df = pd.DataFrame(
+        {
+            "lon": [105.0, 105.0003, 105.0006, 106.0],
+            "lat": [21.0] * 4,
+            "deaths": [1, 0, 0, 0],
+            "injured": [0, 1, 2, 1],
+            "occurred_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"]),
+        }
+    )
     labels, table = cluster_crashes(df, eps=40, min_samples=3)
     assert labels.tolist() == [0, 0, 0, -1]
     assert table.loc[0, ["n_crashes", "deaths", "injured", "fatal_crashes"]].tolist() == [3, 1, 3, 1]
@@ -162,8 +169,7 @@ def test_grid_dbscan_is_dbscan_on_lattice_points(pts, eps, min_samples):
         assert firsts == sorted(firsts)
 
 
-@pytest.mark.parametrize("bad", [dict(eps=0, min_samples=3), dict(eps=-5, min_samples=3),
-                                 dict(eps=100, min_samples=0)])
+@pytest.mark.parametrize("bad", [dict(eps=0, min_samples=3), dict(eps=-5, min_samples=3), dict(eps=100, min_samples=0)])
 def test_dbscan_refuses_bad_parameters(bad):
     with pytest.raises(ValueError):
         dbscan([0.0, 1.0], [0.0, 1.0], **bad)
@@ -185,8 +191,8 @@ def test_neighbours_in_the_corner_cells_of_the_5x5_block_count():
 
     eps = 100.0
     c = cell_side(eps)
-    a = np.nextafter(c, 0)        # last point of cell (0, 0)
-    b = 2 * c                     # first point of cell (2, 2)
+    a = np.nextafter(c, 0)  # last point of cell (0, 0)
+    b = 2 * c  # first point of cell (2, 2)
     xy = np.array([[0.0, 0.0], [a, a], [b, b], [b + 150, b + 150]])
     assert np.hypot(b - a, b - a) <= eps
     assert int((b - 0) / c) == 2 and int(a / c) == 0

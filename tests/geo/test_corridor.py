@@ -1,4 +1,5 @@
 """Corridor geometry on the real QL24 line (Kon Rẫy), in metres."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,14 +8,25 @@ import pytest
 import shapely
 
 from geo.chainage import RoadNetwork
-from geo.corridor import (ZONE_CORRIDOR, ZONE_OUTSIDE, ZONE_ROAD_LAND, bridge_zones, check_features,
-                          corridor_strips, load_corridor_rules, road_class_key, road_widths)
+from geo.corridor import (
+    ZONE_CORRIDOR,
+    ZONE_OUTSIDE,
+    ZONE_ROAD_LAND,
+    bridge_zones,
+    check_features,
+    corridor_strips,
+    load_corridor_rules,
+    road_class_key,
+    road_widths,
+)
 
 RULES = load_corridor_rules()
 
 
-@pytest.mark.parametrize("cls, corridor", [("I", 17), ("II", 17), ("III", 13), ("IV", 9), ("V", 9), ("VI", 4),
-                                           ("cao tốc", 17), ("GTNT loại C", 4)])
+@pytest.mark.parametrize(
+    "cls, corridor",
+    [("I", 17), ("II", 17), ("III", 13), ("IV", 9), ("V", 9), ("VI", 4), ("cao tốc", 17), ("GTNT loại C", 4)],
+)
 def test_corridor_width_by_class(cls, corridor):
     w = road_widths(pd.DataFrame({"road_class": [cls]}), RULES).iloc[0]
     assert w["corridor_m"] == corridor
@@ -23,8 +35,16 @@ def test_corridor_width_by_class(cls, corridor):
 
 
 def test_land_width_sources():
-    w = road_widths(pd.DataFrame({"road_class": ["III", "III", "IV"], "road_land_half_width_m": [10.0, None, None],
-                                  "carriageway_width_m": [None, 7.0, None]}), RULES)
+    w = road_widths(
+        pd.DataFrame(
+            {
+                "road_class": ["III", "III", "IV"],
+                "road_land_half_width_m": [10.0, None, None],
+                "carriageway_width_m": [None, 7.0, None],
+            }
+        ),
+        RULES,
+    )
     assert w["land_half_m"].tolist() == [10.0, 7.0 / 2 + 2, 9.0 / 2 + 1]
     assert w["land_source"].tolist() == ["road", "carriageway", "class default"]
 
@@ -37,8 +57,9 @@ def test_urban_street_has_no_strip():
 
 
 def test_bridge_zones_both_ends():
-    z = bridge_zones(pd.DataFrame({"road": ["QL24", "QL24"], "from_m": [140_000, 150_500], "to_m": [140_350, 150_510]}),
-                     RULES)
+    z = bridge_zones(
+        pd.DataFrame({"road": ["QL24", "QL24"], "from_m": [140_000, 150_500], "to_m": [140_350, 150_510]}), RULES
+    )
     first = z[z["from_m"] < 145_000].sort_values("from_m")
     assert first[["from_m", "to_m"]].to_numpy().tolist() == [[139_850, 140_000], [140_350, 140_500]]
     assert sorted(z.loc[z["from_m"] > 145_000, "zone_m"].unique()) == [20.0]
@@ -71,8 +92,9 @@ def _frame(line, s):
 
 @pytest.fixture(scope="module")
 def ql24_net(ql24):
-    return RoadNetwork.from_wgs84(ql24["code"].to_numpy(), ql24["geometry"].to_numpy(),
-                                  km_start=ql24["km_start_m"].to_numpy())
+    return RoadNetwork.from_wgs84(
+        ql24["code"].to_numpy(), ql24["geometry"].to_numpy(), km_start=ql24["km_start_m"].to_numpy()
+    )
 
 
 def test_strip_widths_to_a_tenth_of_a_metre(ql24, ql24_net):
@@ -100,8 +122,12 @@ def test_one_metre_inside_and_outside(ql24, ql24_net):
     for s in stations:
         o, nrm = _frame(line, s)
         for sign, side in ((1, "left"), (-1, "right")):
-            for dist, zone in ((7.0, ZONE_ROAD_LAND), (9.0, ZONE_CORRIDOR), (20.0, ZONE_CORRIDOR),
-                               (22.0, ZONE_OUTSIDE)):
+            for dist, zone in (
+                (7.0, ZONE_ROAD_LAND),
+                (9.0, ZONE_CORRIDOR),
+                (20.0, ZONE_CORRIDOR),
+                (22.0, ZONE_OUTSIDE),
+            ):
                 pts.append(shapely.Point(o + sign * nrm * dist))
                 expect_zone.append(zone)
                 expect_side.append(side)
@@ -132,10 +158,15 @@ def test_footprint_polygon_uses_its_nearest_edge(ql24, ql24_net):
 
 
 def test_feature_takes_the_corridor_it_is_deepest_in():
-    net = RoadNetwork(codes=np.array(["ĐX1", "QL1"], dtype=object),
-                      lines=np.array([shapely.LineString([(0, 0), (1000, 0)]),
-                                      shapely.LineString([(0, 30), (1000, 30)])], dtype=object),
-                      km_start=np.zeros(2), crs=None, ids=np.arange(2))
+    net = RoadNetwork(
+        codes=np.array(["ĐX1", "QL1"], dtype=object),
+        lines=np.array(
+            [shapely.LineString([(0, 0), (1000, 0)]), shapely.LineString([(0, 30), (1000, 30)])], dtype=object
+        ),
+        km_start=np.zeros(2),
+        crs=None,
+        ids=np.arange(2),
+    )
     w = road_widths(pd.DataFrame({"road_class": ["VI", "I"]}), RULES)  # outer 8.25 m and 35.25 m
     res = check_features(net, w, np.array([shapely.Point(500, 5)], dtype=object))
     # 5 m from the commune road (3.25 m inside) but 25 m from QL1 (10.25 m inside its corridor)

@@ -1,6 +1,7 @@
 """The date order of a file read in parts is decided from
 :func:`geo.dates.order_proofs`, read before the parts: it must count the
 proofs exactly as :func:`geo.dates.parse_date_column` does on the whole column."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,11 +11,18 @@ from hypothesis import given, settings as hsettings, strategies as st
 from geo.dates import FileDateOrder, order_proofs, parse_date_column
 
 part = st.integers(min_value=0, max_value=39)
-d_m_y = st.builds(lambda a, b, sep, y, t, pad: (f"{a:02d}" if pad else str(a)) + sep + (f"{b:02d}" if pad else str(b))
-                  + sep + y + t, part, part, st.sampled_from("/.-"), st.sampled_from(["2024", "24", "1999", "202"]),
-                  st.sampled_from(["", " 13:28", " 7h05", " 13 giờ 28"]), st.booleans())
-other = st.sampled_from(["", "45534", "2024-05-13", "2024-13-05 10:00", "ngày 5 tháng 3 năm 2024", "x",
-                         " 05 / 13 / 2024", "13/05"])
+d_m_y = st.builds(
+    lambda a, b, sep, y, t, pad: (f"{a:02d}" if pad else str(a)) + sep + (f"{b:02d}" if pad else str(b)) + sep + y + t,
+    part,
+    part,
+    st.sampled_from("/.-"),
+    st.sampled_from(["2024", "24", "1999", "202"]),
+    st.sampled_from(["", " 13:28", " 7h05", " 13 giờ 28"]),
+    st.booleans(),
+)
+other = st.sampled_from(
+    ["", "45534", "2024-05-13", "2024-13-05 10:00", "ngày 5 tháng 3 năm 2024", "x", " 05 / 13 / 2024", "13/05"]
+)
 
 
 @hsettings(max_examples=150, deadline=None)
@@ -31,10 +39,23 @@ def test_order_proofs_count_what_the_parser_counts(values):
 fixed_text = st.builds(
     lambda y, mo, d, h, mi, sec, kind, sep, with_time, with_sec: (
         (f"{y:04d}-{mo:02d}-{d:02d}" if kind == "iso" else f"{d:02d}{sep}{mo:02d}{sep}{y:04d}")
-        + ((" " if kind != "iso" or sep == "/" else "T") + f"{h:02d}:{mi:02d}" + (f":{sec:02d}" if with_sec else "")
-           if with_time else "")),
-    st.integers(1000, 2999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 24), st.integers(0, 60),
-    st.integers(0, 60), st.sampled_from(["iso", "dm"]), st.sampled_from("/-."), st.booleans(), st.booleans())
+        + (
+            (" " if kind != "iso" or sep == "/" else "T") + f"{h:02d}:{mi:02d}" + (f":{sec:02d}" if with_sec else "")
+            if with_time
+            else ""
+        )
+    ),
+    st.integers(1000, 2999),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.integers(0, 24),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.sampled_from(["iso", "dm"]),
+    st.sampled_from("/-."),
+    st.booleans(),
+    st.booleans(),
+)
 
 
 @hsettings(max_examples=300, deadline=None)

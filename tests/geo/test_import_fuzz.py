@@ -14,6 +14,7 @@ zip members, cell by cell or JSON node by JSON node. Whatever the bytes:
 ``BLACKSPOT_FUZZ_SCALE=10`` runs ten times as many examples (a deeper,
 slower search); the default keeps the file well under a minute.
 """
+
 from __future__ import annotations
 
 import io
@@ -37,8 +38,13 @@ import settings
 from errors import BlackspotError
 from geo.io import encode_cp1258, read_table
 from services.backup import store_snapshot
-from services.importing import (boundaries_from_table, cases_from_table, commit_crashes, preview_crashes,
-                                roads_from_table)
+from services.importing import (
+    boundaries_from_table,
+    cases_from_table,
+    commit_crashes,
+    preview_crashes,
+    roads_from_table,
+)
 from tests.conftest import HK_BOUNDS, SHARED
 
 _SCALE = float(os.environ.get("BLACKSPOT_FUZZ_SCALE", "1") or 1)
@@ -47,44 +53,155 @@ _SCALE = float(os.environ.get("BLACKSPOT_FUZZ_SCALE", "1") or 1)
 def fuzz(n: int):
     """Hypothesis settings of one fuzz test: ``n`` examples (times the scale),
     no deadline (the first read of a format loads GDAL), module-scoped stores."""
-    return hsettings(max_examples=max(1, int(n * _SCALE)), deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                            HealthCheck.data_too_large, HealthCheck.large_base_example])
+    return hsettings(
+        max_examples=max(1, int(n * _SCALE)),
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+    )
 
 
 EXTENSIONS = [".csv", ".txt", ".xlsx", ".geojson", ".json", ".gpkg", ".zip", ".kml"]
 #: Starts of real files, so random bytes reach past each format's first check.
-MAGICS = [b"", b"PK\x03\x04", b"PK\x05\x06" + b"\x00" * 18, b"SQLite format 3\x00", b"\xef\xbb\xbf", b"\xff\xfe",
-          b"<?xml version='1.0'?><kml xmlns='http://www.opengis.net/kml/2.2'><Placemark>",
-          b'{"type":"FeatureCollection","features":[', "Ngày,Số người chết,Kinh độ,Vĩ độ\n".encode()]
+MAGICS = [
+    b"",
+    b"PK\x03\x04",
+    b"PK\x05\x06" + b"\x00" * 18,
+    b"SQLite format 3\x00",
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"<?xml version='1.0'?><kml xmlns='http://www.opengis.net/kml/2.2'><Placemark>",
+    b'{"type":"FeatureCollection","features":[',
+    "Ngày,Số người chết,Kinh độ,Vĩ độ\n".encode(),
+]
 
 HOSTILE = [
-    "", " ", "nan", "NaN", "NULL", "None", "NaT", "inf", "-inf", "Infinity", "1e308", "-1e308", "1e309", "-0",
-    "-0.0", "0x1F", "1,5", "1.234.567", "1 234", "12,345,678", "1.000,5", "9" * 400, "x" * 5000, "=1+1",
-    "+1", "-1", "@SUM(A1)", "=HYPERLINK(\"http://x\")", "31/02/2024", "29/02/2023", "00/00/0000", "45534",
-    "45534.5", "2024-13-45", "05/02/2024 25:61", "01/01/1900", "01/01/1677", "31/12/9999", "12/04/2262",
-    "05/02/24", "11/04/2262", "11/04/2262 23:59", "23:59", "25:00", "7h30", "Km 105+500",
-    "Km 99999999999999999999+5", "Km 1+99999999999999999999999", "999999999999999999999",
-    "QL24", "Quốc lộ 24", "ĐT 552", "\x00", "a\x00b", "\x1b[31m", "\u202e", "\ufeff", "\u200b", "🚗", "Xã Đăk Tờ Re",
-    "\r\n", "\n\n", '"', '""', "'", ";", ",", "\t", "|", "501", "1.5", "1e3", "1_000", "٣", "１２", "True", "x",
-    "<b>", "&amp;", "]]>", "\\", "%s%n", "${x}", "Không", "có",
+    "",
+    " ",
+    "nan",
+    "NaN",
+    "NULL",
+    "None",
+    "NaT",
+    "inf",
+    "-inf",
+    "Infinity",
+    "1e308",
+    "-1e308",
+    "1e309",
+    "-0",
+    "-0.0",
+    "0x1F",
+    "1,5",
+    "1.234.567",
+    "1 234",
+    "12,345,678",
+    "1.000,5",
+    "9" * 400,
+    "x" * 5000,
+    "=1+1",
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    '=HYPERLINK("http://x")',
+    "31/02/2024",
+    "29/02/2023",
+    "00/00/0000",
+    "45534",
+    "45534.5",
+    "2024-13-45",
+    "05/02/2024 25:61",
+    "01/01/1900",
+    "01/01/1677",
+    "31/12/9999",
+    "12/04/2262",
+    "05/02/24",
+    "11/04/2262",
+    "11/04/2262 23:59",
+    "23:59",
+    "25:00",
+    "7h30",
+    "Km 105+500",
+    "Km 99999999999999999999+5",
+    "Km 1+99999999999999999999999",
+    "999999999999999999999",
+    "QL24",
+    "Quốc lộ 24",
+    "ĐT 552",
+    "\x00",
+    "a\x00b",
+    "\x1b[31m",
+    "\u202e",
+    "\ufeff",
+    "\u200b",
+    "🚗",
+    "Xã Đăk Tờ Re",
+    "\r\n",
+    "\n\n",
+    '"',
+    '""',
+    "'",
+    ";",
+    ",",
+    "\t",
+    "|",
+    "501",
+    "1.5",
+    "1e3",
+    "1_000",
+    "٣",
+    "１２",
+    "True",
+    "x",
+    "<b>",
+    "&amp;",
+    "]]>",
+    "\\",
+    "%s%n",
+    "${x}",
+    "Không",
+    "có",
 ]
 
 
 def cell_values():
-    return st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40),
-                     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-                     st.integers(min_value=-10**30, max_value=10**30).map(str),
-                     st.datetimes().map(lambda d: d.strftime("%d/%m/%Y %H:%M")))
+    return st.one_of(
+        st.sampled_from(HOSTILE),
+        st.text(max_size=40),
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.integers(min_value=-(10**30), max_value=10**30).map(str),
+        st.datetimes().map(lambda d: d.strftime("%d/%m/%Y %H:%M")),
+    )
 
 
 #: A header edit: a new name, or a variant of another column's header (which
 #: may collide with it once spaces are trimmed and accents composed).
 HEADER_EDIT = st.one_of(
-    st.sampled_from(["", " ", "Unnamed: 0", "Ngày giờ", "Số người chết", "Kinh độ", "Lý trình", "x", "y", "id", "0",
-                     "geometry", "Giờ", "ly_trinh"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "Unnamed: 0",
+            "Ngày giờ",
+            "Số người chết",
+            "Kinh độ",
+            "Lý trình",
+            "x",
+            "y",
+            "id",
+            "0",
+            "geometry",
+            "Giờ",
+            "ly_trinh",
+        ]
+    ),
     st.text(max_size=12),
-    st.tuples(st.integers(0, 15), st.sampled_from(["{} ", " {}", "{}\t", "NFD", "UPPER", "{}.1", "{}_2"])))
+    st.tuples(st.integers(0, 15), st.sampled_from(["{} ", " {}", "{}\t", "NFD", "UPPER", "{}.1", "{}_2"])),
+)
 
 
 def header_variant(cols: list[str], edit) -> str:
@@ -98,9 +215,40 @@ def header_variant(cols: list[str], edit) -> str:
 
 
 # ----------------------------------------------------------------------------- mutations of bytes
-_INSERTS = [b"\x00", b"\xff", b",", b";", b"\t", b'"', b"\n", b"\r", b"\r\n", b"\xef\xbb\xbf", b"\xff\xfe", b"{",
-            b"}", b"[", b"]", b"<", b">", b"&", b"'", b"-", b"e308", b"9" * 30, b"NaN", b"Infinity", b"\xc3",
-            b"\xe1\xba", "Đ".encode(), b"null", b"<Placemark>", b"</coordinates>", b",,,,", b'"type":"Polygon"']
+_INSERTS = [
+    b"\x00",
+    b"\xff",
+    b",",
+    b";",
+    b"\t",
+    b'"',
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"<",
+    b">",
+    b"&",
+    b"'",
+    b"-",
+    b"e308",
+    b"9" * 30,
+    b"NaN",
+    b"Infinity",
+    b"\xc3",
+    b"\xe1\xba",
+    "Đ".encode(),
+    b"null",
+    b"<Placemark>",
+    b"</coordinates>",
+    b",,,,",
+    b'"type":"Polygon"',
+]
 _POS = st.integers(min_value=0, max_value=1 << 20)
 BYTE_OP = st.one_of(
     st.tuples(st.just("flip"), _POS, st.integers(0, 7)),
@@ -128,11 +276,11 @@ def mutate(data: bytes, ops) -> bytes:
         elif kind == "set":
             b[pos % n] = op[2]
         elif kind == "delete":
-            del b[pos:pos + op[2]]
+            del b[pos : pos + op[2]]
         elif kind == "truncate":
             del b[pos:]
         elif kind == "duplicate":
-            chunk = bytes(b[pos:pos + op[2]])
+            chunk = bytes(b[pos : pos + op[2]])
             at = op[3] % (n + 1)
             b[at:at] = chunk
     return bytes(b)
@@ -154,21 +302,54 @@ def mutate_zip_member(data: bytes, member: int, ops) -> bytes:
 
 #: CRS names a GeoJSON "crs" member may carry: usual, projected, geocentric,
 #: vertical, unknown, and not of the Earth.
-CRS_NAMES = ["EPSG:4326", "urn:ogc:def:crs:OGC:1.3:CRS84", "EPSG:3405", "EPSG:9216", "EPSG:3857", "EPSG:4978",
-             "EPSG:5773", "EPSG:4979", "urn:ogc:def:crs:EPSG::9999", "IAU_2015:30100", "IAU_2015:49900", "ESRI:53077",
-             "EPSG:32761", "+proj=longlat +R=1", "ENGCRS[\"x\"]", ""]
+CRS_NAMES = [
+    "EPSG:4326",
+    "urn:ogc:def:crs:OGC:1.3:CRS84",
+    "EPSG:3405",
+    "EPSG:9216",
+    "EPSG:3857",
+    "EPSG:4978",
+    "EPSG:5773",
+    "EPSG:4979",
+    "urn:ogc:def:crs:EPSG::9999",
+    "IAU_2015:30100",
+    "IAU_2015:49900",
+    "ESRI:53077",
+    "EPSG:32761",
+    "+proj=longlat +R=1",
+    'ENGCRS["x"]',
+    "",
+]
 
 JSON_VALUE = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(min_value=-10**20, max_value=10**20),
-              st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(HOSTILE), st.text(max_size=12),
-              st.sampled_from(["Point", "LineString", "Polygon", "MultiPolygon", "GeometryCollection", "Feature",
-                               "FeatureCollection"]), st.sampled_from(CRS_NAMES)),
-    lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(
-        st.one_of(st.sampled_from(["type", "coordinates", "geometry", "properties", "features", "crs", "name"]),
-                  st.text(max_size=6)), c, max_size=3)),
-    max_leaves=10)
-JSON_OP = st.tuples(st.sampled_from(["replace", "delete", "duplicate", "crs"]), st.booleans(),
-                    st.integers(0, 1 << 16), JSON_VALUE)
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(10**20), max_value=10**20),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.sampled_from(HOSTILE),
+        st.text(max_size=12),
+        st.sampled_from(
+            ["Point", "LineString", "Polygon", "MultiPolygon", "GeometryCollection", "Feature", "FeatureCollection"]
+        ),
+        st.sampled_from(CRS_NAMES),
+    ),
+    lambda c: st.one_of(
+        st.lists(c, max_size=4),
+        st.dictionaries(
+            st.one_of(
+                st.sampled_from(["type", "coordinates", "geometry", "properties", "features", "crs", "name"]),
+                st.text(max_size=6),
+            ),
+            c,
+            max_size=3,
+        ),
+    ),
+    max_leaves=10,
+)
+JSON_OP = st.tuples(
+    st.sampled_from(["replace", "delete", "duplicate", "crs"]), st.booleans(), st.integers(0, 1 << 16), JSON_VALUE
+)
 JSON_OPS = st.lists(JSON_OP, min_size=1, max_size=3)
 
 
@@ -217,14 +398,32 @@ def mutate_json(data: bytes, ops) -> bytes:
 
 # ----------------------------------------------------------------------------- valid seed files
 HK_BOUNDS_ARG = ",".join(map(str, HK_BOUNDS))
-GEO_NAMES = {"Mã vụ": "id", "Ngày giờ": "date", "Số người chết": "deaths", "Số người bị thương": "injured",
-             "Tuyến đường": "road", "Lý trình": "ly_trinh", "Xã phường": "xa", "Có nồng độ cồn": "ruou_bia",
-             "Giờ xảy ra": "gio"}
+GEO_NAMES = {
+    "Mã vụ": "id",
+    "Ngày giờ": "date",
+    "Số người chết": "deaths",
+    "Số người bị thương": "injured",
+    "Tuyến đường": "road",
+    "Lý trình": "ly_trinh",
+    "Xã phường": "xa",
+    "Có nồng độ cồn": "ruou_bia",
+    "Giờ xảy ra": "gio",
+}
 TABULAR_FORMATS = ["csv", "csv-bom", "csv-cp1258", "csv-semicolon", "xlsx", "xlsx-typed"]
 GEO_FORMATS = ["geojson", "gpkg", "shp.zip", "kml"]
 FORMATS = TABULAR_FORMATS + GEO_FORMATS
-SUFFIX = {"csv": ".csv", "csv-bom": ".csv", "csv-cp1258": ".txt", "csv-semicolon": ".csv", "xlsx": ".xlsx",
-          "xlsx-typed": ".xlsx", "geojson": ".geojson", "gpkg": ".gpkg", "shp.zip": ".zip", "kml": ".kml"}
+SUFFIX = {
+    "csv": ".csv",
+    "csv-bom": ".csv",
+    "csv-cp1258": ".txt",
+    "csv-semicolon": ".csv",
+    "xlsx": ".xlsx",
+    "xlsx-typed": ".xlsx",
+    "geojson": ".geojson",
+    "gpkg": ".gpkg",
+    "shp.zip": ".zip",
+    "kml": ".kml",
+}
 
 
 def _hk_rows(hk_slice, n=8) -> pd.DataFrame:
@@ -242,18 +441,45 @@ def _vn_rows(ql24) -> pd.DataFrame:
     line = ql24["geometry"].iloc[0]
     a, b = line.interpolate(0.3, normalized=True), line.interpolate(0.6, normalized=True)
     rows = [
-        ["VN-1", "05/02/2024 14:30", f"{a.x:.6f}", f"{a.y:.6f}", "1", "0", "QL24", "", "Xã Đăk Ruồng", "có",
-         "15.000.000", "12", ""],
+        [
+            "VN-1",
+            "05/02/2024 14:30",
+            f"{a.x:.6f}",
+            f"{a.y:.6f}",
+            "1",
+            "0",
+            "QL24",
+            "",
+            "Xã Đăk Ruồng",
+            "có",
+            "15.000.000",
+            "12",
+            "",
+        ],
         ["VN-2", "12/03/2024", "", "", "0", "2", "Quốc lộ 24", "Km 140+250", "Xã Tân Lập", "không", "", "", "08:15"],
         ["VN-3", "2024-04-01 07:15", "", "", "0", "1", "", "Km 145+100 QL24", "Xã Đăk Tờ Re", "", "2000000", "", ""],
         ["VN-4", "31/02/2024", f"{b.x:.6f}", f"{b.y:.6f}", "0", "1", "", "", "", "", "", "", "7h30"],
         ["VN-5", "20/05/2023", f"{b.x + 0.01:.6f}", f"{b.y:.6f}", "2", "3", "", "", "Xã Đăk Pne", "x", "", "150", ""],
         ["VN-6", "01/06/2024", "", "", "0", "0", "ĐT 675", "Km 5+000", "", "", "", "", "23:00"],
     ]
-    return pd.DataFrame(rows, columns=["Mã vụ", "Ngày giờ", "Kinh độ", "Vĩ độ", "Số người chết",
-                                       "Số người bị thương", "Tuyến đường", "Lý trình", "Xã phường",
-                                       "Có nồng độ cồn", "Thiệt hại tài sản", "Tổng tỷ lệ tổn thương",
-                                       "Giờ xảy ra"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Mã vụ",
+            "Ngày giờ",
+            "Kinh độ",
+            "Vĩ độ",
+            "Số người chết",
+            "Số người bị thương",
+            "Tuyến đường",
+            "Lý trình",
+            "Xã phường",
+            "Có nồng độ cồn",
+            "Thiệt hại tài sản",
+            "Tổng tỷ lệ tổn thương",
+            "Giờ xảy ra",
+        ],
+    )
 
 
 def _typed_cell(v: str):
@@ -298,16 +524,21 @@ def encode(fmt: str, frame: pd.DataFrame) -> bytes:
     props = frame[[c for c in frame.columns if c in GEO_NAMES]].rename(columns=GEO_NAMES)
     props = props.map(lambda v: str(v).replace("\x00", ""))  # OGR strings end at NUL
     if fmt == "kml":
+
         def text(v):
             return xml_escape(ILLEGAL_CHARACTERS_RE.sub("", str(v)))
+
         marks = []
         for i, r in enumerate(props.to_dict("records")):
             data = "".join(f"<Data name='{text(k)}'><value>{text(v)}</value></Data>" for k, v in r.items())
             point = f"<Point><coordinates>{lon[i]},{lat[i]}</coordinates></Point>" if ok[i] else ""
-            marks.append(f"<Placemark><name>{text(r.get('id', ''))}</name><ExtendedData>{data}</ExtendedData>"
-                         f"{point}</Placemark>")
-        return (f"<?xml version='1.0' encoding='UTF-8'?><kml xmlns='http://www.opengis.net/kml/2.2'><Document>"
-                f"{''.join(marks)}</Document></kml>").encode()
+            marks.append(
+                f"<Placemark><name>{text(r.get('id', ''))}</name><ExtendedData>{data}</ExtendedData>{point}</Placemark>"
+            )
+        return (
+            f"<?xml version='1.0' encoding='UTF-8'?><kml xmlns='http://www.opengis.net/kml/2.2'><Document>"
+            f"{''.join(marks)}</Document></kml>"
+        ).encode()
     gdf = gpd.GeoDataFrame(props, geometry=list(geoms), crs=4326)
     with tempfile.TemporaryDirectory() as tmp:
         if fmt == "geojson":
@@ -399,10 +630,16 @@ def test_random_bytes_give_only_the_tools_errors(fuzz_store, ext, magic, body):
 
 
 @fuzz(150)
-@given(seed=st.sampled_from(SEED_NAMES), inner=st.booleans(), member=st.integers(0, 64), ops=BYTE_OPS,
-       valid_only=st.booleans())
-def test_mutated_files_preview_and_commit_give_only_the_tools_errors(fuzz_store, seeds, seed, inner, member, ops,
-                                                                     valid_only):
+@given(
+    seed=st.sampled_from(SEED_NAMES),
+    inner=st.booleans(),
+    member=st.integers(0, 64),
+    ops=BYTE_OPS,
+    valid_only=st.booleans(),
+)
+def test_mutated_files_preview_and_commit_give_only_the_tools_errors(
+    fuzz_store, seeds, seed, inner, member, ops, valid_only
+):
     filename, data, bounds = seeds[seed]
     if inner and data.startswith(b"PK"):
         data = mutate_zip_member(data, member, ops)
@@ -412,10 +649,13 @@ def test_mutated_files_preview_and_commit_give_only_the_tools_errors(fuzz_store,
 
 
 @fuzz(120)
-@given(base=st.sampled_from(["hk", "vn"]), fmt=st.sampled_from(FORMATS),
-       edits=st.lists(st.tuples(st.integers(0, 63), st.integers(0, 15), cell_values()), min_size=1, max_size=6),
-       headers=st.lists(st.tuples(st.integers(0, 15), HEADER_EDIT), max_size=3),
-       valid_only=st.booleans())
+@given(
+    base=st.sampled_from(["hk", "vn"]),
+    fmt=st.sampled_from(FORMATS),
+    edits=st.lists(st.tuples(st.integers(0, 63), st.integers(0, 15), cell_values()), min_size=1, max_size=6),
+    headers=st.lists(st.tuples(st.integers(0, 15), HEADER_EDIT), max_size=3),
+    valid_only=st.booleans(),
+)
 def test_hostile_cell_values_give_only_the_tools_errors(fuzz_store, frames, base, fmt, edits, headers, valid_only):
     frame, bounds = frames[base]
     frame = frame.copy()
@@ -432,8 +672,13 @@ def test_hostile_cell_values_give_only_the_tools_errors(fuzz_store, frames, base
 
 
 @fuzz(80)
-@given(seed=st.sampled_from(SEED_NAMES), inner=st.booleans(), member=st.integers(0, 64), ops=BYTE_OPS,
-       valid_only=st.booleans())
+@given(
+    seed=st.sampled_from(SEED_NAMES),
+    inner=st.booleans(),
+    member=st.integers(0, 64),
+    ops=BYTE_OPS,
+    valid_only=st.booleans(),
+)
 def test_a_refused_file_leaves_the_store_unchanged(fuzz_store, seeds, seed, inner, member, ops, valid_only):
     filename, data, bounds = seeds[seed]
     data = mutate_zip_member(data, member, ops) if inner and data.startswith(b"PK") else mutate(data, ops)
@@ -466,11 +711,17 @@ def cli_store(tmp_path_factory, ql24, seeds):
 
 
 @fuzz(60)
-@given(seed=st.sampled_from(SEED_NAMES), mutated=st.booleans(), inner=st.booleans(), member=st.integers(0, 64),
-       ops=BYTE_OPS, all_or_nothing=st.booleans())
-def test_cli_import_returns_0_1_or_2_and_a_refusal_changes_nothing(cli_store, seeds, tmp_path, monkeypatch,
-                                                                   capsys, seed, mutated, inner, member, ops,
-                                                                   all_or_nothing):
+@given(
+    seed=st.sampled_from(SEED_NAMES),
+    mutated=st.booleans(),
+    inner=st.booleans(),
+    member=st.integers(0, 64),
+    ops=BYTE_OPS,
+    all_or_nothing=st.booleans(),
+)
+def test_cli_import_returns_0_1_or_2_and_a_refusal_changes_nothing(
+    cli_store, seeds, tmp_path, monkeypatch, capsys, seed, mutated, inner, member, ops, all_or_nothing
+):
     url, store = cli_store
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.delenv("BLACKSPOT_TOKEN", raising=False)
@@ -508,9 +759,16 @@ def test_cli_import_returns_0_1_or_2_and_a_refusal_changes_nothing(cli_store, se
 def _cases_geojson(ql24) -> bytes:
     line = ql24["geometry"].iloc[0]
     p = [line.interpolate(f, normalized=True) for f in (0.2, 0.4, 0.7)]
-    gdf = gpd.GeoDataFrame({"ma": ["LC1", "LC2", "LC3"], "loai": ["quán", "lều", "nhà"],
-                            "mo_ta": ["Quán nước lấn hành lang", "", "Nhà tạm"], "xa": ["Xã Đăk Ruồng", "", ""]},
-                           geometry=[p[0], p[1], p[2].buffer(0.0002)], crs=4326)
+    gdf = gpd.GeoDataFrame(
+        {
+            "ma": ["LC1", "LC2", "LC3"],
+            "loai": ["quán", "lều", "nhà"],
+            "mo_ta": ["Quán nước lấn hành lang", "", "Nhà tạm"],
+            "xa": ["Xã Đăk Ruồng", "", ""],
+        },
+        geometry=[p[0], p[1], p[2].buffer(0.0002)],
+        crs=4326,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         gdf.to_file(Path(tmp) / "lc.geojson", driver="GeoJSON")
         return (Path(tmp) / "lc.geojson").read_bytes()
@@ -518,9 +776,13 @@ def _cases_geojson(ql24) -> bytes:
 
 @pytest.fixture(scope="module")
 def spatial_seeds(ql24):
-    return Seeds({"roads": (SHARED / "vietnam" / "kon_ray_roads_clip.geojson").read_bytes(),
-                  "boundaries": (SHARED / "vietnam" / "duc_tho_district.geojson").read_bytes(),
-                  "cases": _cases_geojson(ql24)})
+    return Seeds(
+        {
+            "roads": (SHARED / "vietnam" / "kon_ray_roads_clip.geojson").read_bytes(),
+            "boundaries": (SHARED / "vietnam" / "duc_tho_district.geojson").read_bytes(),
+            "cases": _cases_geojson(ql24),
+        }
+    )
 
 
 def test_spatial_seeds_are_read(spatial_seeds):
@@ -530,10 +792,16 @@ def test_spatial_seeds_are_read(spatial_seeds):
 
 
 @fuzz(150)
-@given(seed=st.sampled_from(["roads", "boundaries", "cases"]), as_json=st.booleans(), json_ops=JSON_OPS,
-       byte_ops=BYTE_OPS, source_crs=st.sampled_from([None, 4326, 3405, "EPSG:9210"]))
+@given(
+    seed=st.sampled_from(["roads", "boundaries", "cases"]),
+    as_json=st.booleans(),
+    json_ops=JSON_OPS,
+    byte_ops=BYTE_OPS,
+    source_crs=st.sampled_from([None, 4326, 3405, "EPSG:9210"]),
+)
 def test_roads_boundaries_and_cases_from_mutated_geojson_give_only_the_tools_errors(
-        spatial_seeds, seed, as_json, json_ops, byte_ops, source_crs):
+    spatial_seeds, seed, as_json, json_ops, byte_ops, source_crs
+):
     data = spatial_seeds[seed]
     data = mutate_json(data, json_ops) if as_json else mutate(data, byte_ops)
     table = tool_errors_only(read_table, data, filename=f"{seed}.geojson")
@@ -559,11 +827,11 @@ def _zip_with_a_nameless_entry() -> bytes:
         z.writestr("a", b"x")
     data = bytearray(buf.getvalue())
     cd = data.rfind(b"PK\x01\x02")  # the central directory entry: name length 0, name gone
-    data[cd + 28:cd + 30] = b"\x00\x00"
+    data[cd + 28 : cd + 30] = b"\x00\x00"
     del data[cd + 46]
     eocd = data.rfind(b"PK\x05\x06")
-    size = int.from_bytes(data[eocd + 12:eocd + 16], "little") - 1
-    data[eocd + 12:eocd + 16] = size.to_bytes(4, "little")
+    size = int.from_bytes(data[eocd + 12 : eocd + 16], "little") - 1
+    data[eocd + 12 : eocd + 16] = size.to_bytes(4, "little")
     return bytes(data)
 
 
@@ -579,14 +847,20 @@ _SQUARE = {"type": "Polygon", "coordinates": [[[107, 14], [108, 14], [108, 15], 
 _CRASH_PROPS = {"date": "05/02/2024", "deaths": 1, "injured": 0}
 
 
-@pytest.mark.parametrize("data, filename, message", [
-    (b"\xef\xbb\xbf\x80", "vu.csv", "UTF-8-SIG"),               # UnicodeDecodeError
-    (b"\xff\xfeN\x00g", "vu.csv", "UTF-16"),                    # UnicodeDecodeError (odd length)
-    (_zip_with_broken_member_header(), "vu.zip", "zip hỏng"),   # zipfile.BadZipFile from extraction
-    (_zip_with_a_nameless_entry(), "vu.zip", "không tên"),      # IndexError in ZipInfo.is_dir()
-    (_geojson([{"type": "Feature", "properties": _CRASH_PROPS, "geometry": _PT}], "IAU_2015:30100"),
-     "vu.geojson", "WGS 84"),                                   # pyproj ProjError (a CRS of the Moon)
-])
+@pytest.mark.parametrize(
+    "data, filename, message",
+    [
+        (b"\xef\xbb\xbf\x80", "vu.csv", "UTF-8-SIG"),  # UnicodeDecodeError
+        (b"\xff\xfeN\x00g", "vu.csv", "UTF-16"),  # UnicodeDecodeError (odd length)
+        (_zip_with_broken_member_header(), "vu.zip", "zip hỏng"),  # zipfile.BadZipFile from extraction
+        (_zip_with_a_nameless_entry(), "vu.zip", "không tên"),  # IndexError in ZipInfo.is_dir()
+        (
+            _geojson([{"type": "Feature", "properties": _CRASH_PROPS, "geometry": _PT}], "IAU_2015:30100"),
+            "vu.geojson",
+            "WGS 84",
+        ),  # pyproj ProjError (a CRS of the Moon)
+    ],
+)
 def test_broken_files_found_by_the_fuzzer_are_refused_clearly(data, filename, message):
     with pytest.raises(BlackspotError, match=message):
         read_table(data, filename=filename)
@@ -595,8 +869,9 @@ def test_broken_files_found_by_the_fuzzer_are_refused_clearly(data, filename, me
 def test_headers_equal_once_trimmed_keep_a_column_each():
     """``Số người chết`` and ``Số người chết `` were two columns with one name
     after trimming: ``frame[name]`` was a DataFrame (AttributeError)."""
-    data = ("Ngày giờ,Kinh độ,Vĩ độ,Số người chết,Số người bị thương,Số người chết \n"
-            "05/02/2024,107.9,14.6,1,0,2\n").encode()
+    data = (
+        "Ngày giờ,Kinh độ,Vĩ độ,Số người chết,Số người bị thương,Số người chết \n05/02/2024,107.9,14.6,1,0,2\n"
+    ).encode()
     t = read_table(data, filename="vu.csv")
     assert list(t.frame.columns)[-1] == "Số người chết.1"
     from geo.validate import validate_crashes

@@ -1,4 +1,5 @@
 """Reading files: encodings and formats, and a clear error for each bad file."""
+
 from __future__ import annotations
 
 import io
@@ -13,16 +14,24 @@ from errors import InputFileError
 from geo.io import encode_cp1258, read_table, safe_extract
 from tests.conftest import SHARED
 
-CSV = "Ngày xảy ra,Lý trình,Tuyến đường,Xã,Số người chết,Số người bị thương\n" \
-      "05/02/2024,Km 145+200,QL24,Xã Đăk Tờ Re,1,0\n"
+CSV = (
+    "Ngày xảy ra,Lý trình,Tuyến đường,Xã,Số người chết,Số người bị thương\n"
+    "05/02/2024,Km 145+200,QL24,Xã Đăk Tờ Re,1,0\n"
+)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1258"])
 def test_csv_encodings_give_the_same_vietnamese_text(encoding):
     data = encode_cp1258(CSV) if encoding == "cp1258" else CSV.encode(encoding)
     t = read_table(data, filename="vu.csv")
-    assert list(t.frame.columns) == ["Ngày xảy ra", "Lý trình", "Tuyến đường", "Xã", "Số người chết",
-                                     "Số người bị thương"]
+    assert list(t.frame.columns) == [
+        "Ngày xảy ra",
+        "Lý trình",
+        "Tuyến đường",
+        "Xã",
+        "Số người chết",
+        "Số người bị thương",
+    ]
     assert t.frame.loc[0, "Xã"] == "Xã Đăk Tờ Re"
     assert t.encoding == encoding
 
@@ -34,8 +43,7 @@ def test_semicolon_csv_is_sniffed():
 
 def test_xlsx_date_cells_come_out_unambiguous(tmp_path):
     """A date cell is a date, not text to guess the order of: it comes out ISO (year first)."""
-    df = pd.DataFrame({"Ngày": [pd.Timestamp("2024-02-05"), pd.Timestamp("2024-02-06 13:28")],
-                       "Số người chết": [1, 0]})
+    df = pd.DataFrame({"Ngày": [pd.Timestamp("2024-02-05"), pd.Timestamp("2024-02-06 13:28")], "Số người chết": [1, 0]})
     p = tmp_path / "vu.xlsx"
     df.to_excel(p, index=False)
     t = read_table(p)
@@ -69,18 +77,21 @@ def test_kml_placemarks():
     assert (t.geometry[0].x, t.geometry[0].y) == (107.9, 14.6)
 
 
-@pytest.mark.parametrize("data,name,message", [
-    (b"", "a.csv", "Tệp rỗng"),
-    (b"  \n\n", "a.csv", "rỗng"),
-    (b"a,b\n", "a.csv", "không có dòng"),
-    (b"\x00\x01\x02\xff\xfe\x00garbage" * 10, "a.csv", "không phải văn bản"),
-    (b"a,b\n\x81\x8d,1\n", "a.csv", "mã ký tự"),
-    (b"x", "a.doc", "không được hỗ trợ"),
-    (b"<kml xmlns='http://www.opengis.net/kml/2.2'><Document/></kml>", "a.kml", "không có placemark"),
-    (b"<kml", "a.kml", "KML lỗi"),
-    (b"not a zip", "a.zip", "zip hỏng"),
-    (b"PK\x03\x04broken", "a.xlsx", "Excel"),
-])
+@pytest.mark.parametrize(
+    "data,name,message",
+    [
+        (b"", "a.csv", "Tệp rỗng"),
+        (b"  \n\n", "a.csv", "rỗng"),
+        (b"a,b\n", "a.csv", "không có dòng"),
+        (b"\x00\x01\x02\xff\xfe\x00garbage" * 10, "a.csv", "không phải văn bản"),
+        (b"a,b\n\x81\x8d,1\n", "a.csv", "mã ký tự"),
+        (b"x", "a.doc", "không được hỗ trợ"),
+        (b"<kml xmlns='http://www.opengis.net/kml/2.2'><Document/></kml>", "a.kml", "không có placemark"),
+        (b"<kml", "a.kml", "KML lỗi"),
+        (b"not a zip", "a.zip", "zip hỏng"),
+        (b"PK\x03\x04broken", "a.xlsx", "Excel"),
+    ],
+)
 def test_bad_files_give_a_specific_message(data, name, message):
     with pytest.raises(InputFileError, match=message):
         read_table(data, filename=name)
@@ -152,8 +163,19 @@ def test_arrows_csv_reader_gives_pandas_cells_or_steps_aside():
     from geo.io import _arrow_body
 
     rng = random.Random(3)
-    cells = ["a", "", " b ", "Xã Đăk Ruồng", '"q,uoted"', '"multi\nline"', "1,5", '"say ""hi"""', "Km 12+300",
-             "  ", "x;y"]
+    cells = [
+        "a",
+        "",
+        " b ",
+        "Xã Đăk Ruồng",
+        '"q,uoted"',
+        '"multi\nline"',
+        "1,5",
+        '"say ""hi"""',
+        "Km 12+300",
+        "  ",
+        "x;y",
+    ]
     used = aside = 0
     for _ in range(800):
         width, sep = rng.randint(1, 5), rng.choice([",", ";", "\t"])
@@ -166,13 +188,23 @@ def test_arrows_csv_reader_gives_pandas_cells_or_steps_aside():
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            want = pd.read_csv(io.StringIO(text), sep=sep, header=None, names=range(width), skiprows=2, dtype=str,
-                               keep_default_na=False, skip_blank_lines=False, engine="c", index_col=False)
+            want = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                header=None,
+                names=range(width),
+                skiprows=2,
+                dtype=str,
+                keep_default_na=False,
+                skip_blank_lines=False,
+                engine="c",
+                index_col=False,
+            )
         assert got.shape == want.shape and (got.to_numpy() == want.to_numpy()).all(), repr(text)
         used += 1
     assert used > 200 and aside > 200
-    assert _arrow_body("T\nh1,h2\n1,2\n\n3,4\n", sep=",", skip=2, width=2) is None   # a blank line: pandas reads it
-    assert _arrow_body("T\nh1,h2\n1,2\n3\n", sep=",", skip=2, width=2) is None       # a short row: pandas pads it
+    assert _arrow_body("T\nh1,h2\n1,2\n\n3,4\n", sep=",", skip=2, width=2) is None  # a blank line: pandas reads it
+    assert _arrow_body("T\nh1,h2\n1,2\n3\n", sep=",", skip=2, width=2) is None  # a short row: pandas pads it
 
 
 def test_one_column_of_a_large_csv_read_by_arrow_or_pandas_alike(tmp_path):
@@ -183,8 +215,9 @@ def test_one_column_of_a_large_csv_read_by_arrow_or_pandas_alike(tmp_path):
 
     from geo.io import csv_parts, encode_cp1258
 
-    rows = [f"V{i},{(i % 28) + 1:02d}/0{(i % 9) + 1}/2024 {i % 24:02d}:15,\"Km {i}+100, QL24\",{i % 3}"
-            for i in range(1, 40)]
+    rows = [
+        f'V{i},{(i % 28) + 1:02d}/0{(i % 9) + 1}/2024 {i % 24:02d}:15,"Km {i}+100, QL24",{i % 3}' for i in range(1, 40)
+    ]
     text = "BẢNG THỐNG KÊ\nMã vụ,Ngày giờ,Địa điểm,Số người chết\n" + "\n".join(rows) + "\n"
     plain, blank, legacy = tmp_path / "a.csv", tmp_path / "b.csv", tmp_path / "c.csv"
     plain.write_text(text, encoding="utf-8")
@@ -195,9 +228,12 @@ def test_one_column_of_a_large_csv_read_by_arrow_or_pandas_alike(tmp_path):
         parts = csv_parts(path)
         assert (parts._arrow_column(1) is not None) == (path == plain)
         cells = [(v, int(n)) for s, ns in parts.column(1, chunk_rows=7) for v, n in zip(s, ns)]
-        want = [(v, int(n)) for t in parts.tables(chunk_rows=7, usecols=[1]) for v, n in zip(t.frame.iloc[:, 0],
-                                                                                        t.numbers())]
+        want = [
+            (v, int(n))
+            for t in parts.tables(chunk_rows=7, usecols=[1])
+            for v, n in zip(t.frame.iloc[:, 0], t.numbers())
+        ]
         assert cells == want and all(unicodedata.is_normalized("NFC", v) for v, _ in cells)
         got[path.name] = cells
     assert got["a.csv"][0] == ("02/02/2024 01:15", 3) and len(got["a.csv"]) == 39
-    assert ("", 22) in got["b.csv"] and got["b.csv"][-1][1] == 42   # the blank line is a row and is counted
+    assert ("", 22) in got["b.csv"] and got["b.csv"][-1][1] == 42  # the blank line is a row and is counted

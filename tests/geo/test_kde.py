@@ -1,5 +1,6 @@
 """KDE+ along roads (geo.kde) against hand-worked densities and crash patterns
 whose answer is known."""
+
 from __future__ import annotations
 
 import math
@@ -12,8 +13,7 @@ from geo.kde import KDE_COLUMNS, kde_density, kde_plus
 
 
 def _frame(road, chainages, first_id=1):
-    return pd.DataFrame({"crash_id": range(first_id, first_id + len(chainages)), "road": road,
-                         "chainage_m": chainages})
+    return pd.DataFrame({"crash_id": range(first_id, first_id + len(chainages)), "road": road, "chainage_m": chainages})
 
 
 def _at(profiles, road, chainage):
@@ -57,10 +57,12 @@ def test_weighted_density_counts_each_crash_by_its_weight():
     assert hand == pytest.approx(11.880721, abs=1e-6)
     assert _at(r.profiles, "A", 100)["density"] == pytest.approx(hand, rel=1e-12)
     # a wider bandwidth, h = 200 m: d/h = 0.5, 0.25, -0.5, -1.75 (inside 3h = 600 m)
-    r2 = kde_plus(_frame("A", [0, 50, 200, 450]), bandwidth_m=200, road_lengths={"A": 1000}, profiles=True,
-                  n_sim=20)
-    hand2 = (math.exp(-0.125) + math.exp(-0.03125) + math.exp(-0.125) + math.exp(-1.53125)) * 1000 / (
-        200 * math.sqrt(2 * math.pi))
+    r2 = kde_plus(_frame("A", [0, 50, 200, 450]), bandwidth_m=200, road_lengths={"A": 1000}, profiles=True, n_sim=20)
+    hand2 = (
+        (math.exp(-0.125) + math.exp(-0.03125) + math.exp(-0.125) + math.exp(-1.53125))
+        * 1000
+        / (200 * math.sqrt(2 * math.pi))
+    )
     assert _at(r2.profiles, "A", 100)["density"] == pytest.approx(hand2, rel=1e-12)
 
 
@@ -130,24 +132,31 @@ def test_same_seed_same_result_and_roads_do_not_affect_each_other():
     other = kde_plus(a, seed=5, profiles=True)
     assert not np.array_equal(one.profiles["level"], other.profiles["level"])
     both = kde_plus(pd.concat([b, a], ignore_index=True), seed=4)
-    pd.testing.assert_frame_equal(both.clusters.loc[both.clusters["road"] == "A"].reset_index(drop=True),
-                                  one.clusters)
+    pd.testing.assert_frame_equal(both.clusters.loc[both.clusters["road"] == "A"].reset_index(drop=True), one.clusters)
 
 
 def test_crashes_without_road_or_chainage_are_left_out_and_counted():
-    crashes = pd.DataFrame({
-        "crash_id": [1, 2, 3, 4, 5, 6, 7, 8, 9],
-        "road": ["QL1", "QL1", "QL1", None, "", "QL1", "QL1", "QL1", "QL1"],
-        "chainage_m": [5000, 5010, 5020, 5005, 5015, np.nan, "abc", 0, 20000],
-    })
+    crashes = pd.DataFrame(
+        {
+            "crash_id": [1, 2, 3, 4, 5, 6, 7, 8, 9],
+            "road": ["QL1", "QL1", "QL1", None, "", "QL1", "QL1", "QL1", "QL1"],
+            "chainage_m": [5000, 5010, 5020, 5005, 5015, np.nan, "abc", 0, 20000],
+        }
+    )
     r = kde_plus(crashes, seed=0)
     assert r.n_without_chainage == 4 and r.n_analysed == 5
     assert len(r.clusters) == 1 and r.clusters.iloc[0]["crash_ids"] == [1, 2, 3]
 
 
 def test_min_crashes_and_small_roads():
-    crashes = pd.concat([_frame("A", [1000, 1005, 9000, 20000]), _frame("B", [50], first_id=10),
-                         _frame("C", [700, 700, 700], first_id=20)], ignore_index=True)
+    crashes = pd.concat(
+        [
+            _frame("A", [1000, 1005, 9000, 20000]),
+            _frame("B", [50], first_id=10),
+            _frame("C", [700, 700, 700], first_id=20),
+        ],
+        ignore_index=True,
+    )
     r = kde_plus(crashes, seed=0)
     assert r.clusters["crash_ids"].tolist() == [[1, 2]]
     assert kde_plus(crashes, seed=0, min_crashes=3).clusters.empty

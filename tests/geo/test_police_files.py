@@ -1,6 +1,7 @@
 """Crash files as police and commune offices make them, imported through the
 command line into a store holding QL24: every crash checked for its count,
 deaths, injured, date, time, road, chainage and commune."""
+
 from __future__ import annotations
 
 import io
@@ -59,8 +60,17 @@ def _workbook(path, *, table_sheet_first=False):
     ws.merge_cells("A1:I1")
     ws["A2"] = "(Kèm theo Báo cáo số 15/BC-CAX ngày 05/01/2025)"
     ws.merge_cells("A2:I2")
-    heads = ["STT", "Ngày xảy ra", "Giờ", "Địa điểm xảy ra", "Thiệt hại về người", None, "Nguyên nhân",
-             "Phương tiện liên quan", "Ghi chú"]
+    heads = [
+        "STT",
+        "Ngày xảy ra",
+        "Giờ",
+        "Địa điểm xảy ra",
+        "Thiệt hại về người",
+        None,
+        "Nguyên nhân",
+        "Phương tiện liên quan",
+        "Ghi chú",
+    ]
     for j, h in enumerate(heads, start=1):
         ws.cell(4, j, h)
     ws.cell(5, 5, "Số người chết")
@@ -99,8 +109,9 @@ def test_police_workbook_with_title_merged_header_totals_and_signatures(store_en
     path = tmp_path / "thong_ke_tngt_2024.xlsx"
     last = _workbook(path)
     report = tmp_path / "bao_cao.csv"
-    assert cli.main(["import", "crashes", str(path), "--report", str(report), "--all-or-nothing"]) == 0, \
+    assert cli.main(["import", "crashes", str(path), "--report", str(report), "--all-or-nothing"]) == 0, (
         capsys.readouterr()
+    )
     _check(_new_crashes(store, before))
     got = _new_crashes(store, before)
     assert got["vehicle_types"].tolist()[0] == "Xe máy; ô tô tải"
@@ -126,8 +137,12 @@ def test_cp1258_csv_with_title_rows_serial_dates_and_vietnamese_times(store_env,
     before = set(store.crashes_frame()["id"])
     serial = lambda d: (datetime.strptime(d, "%d/%m/%Y") - datetime(1899, 12, 30)).days  # noqa: E731
     times = {"13:28": "13 giờ 28", "07:05": "7h05", "18:40": "1840"}
-    lines = ["DANH SÁCH VỤ TAI NẠN GIAO THÔNG", "Đơn vị: Công an xã", "",
-             "STT;Ngày;Giờ;Vị trí;Số người chết;Số người bị thương;Nguyên nhân"]
+    lines = [
+        "DANH SÁCH VỤ TAI NẠN GIAO THÔNG",
+        "Đơn vị: Công an xã",
+        "",
+        "STT;Ngày;Giờ;Vị trí;Số người chết;Số người bị thương;Nguyên nhân",
+    ]
     for i, (d, t, loc, deaths, injured, cause, _) in enumerate(CRASHES, start=1):
         day = str(serial(d)) if i == 1 else d
         lines.append(f"{i};{day};{times[t]};{loc};{deaths};{injured};{cause}")
@@ -141,12 +156,14 @@ def test_cp1258_csv_with_title_rows_serial_dates_and_vietnamese_times(store_env,
 def test_one_row_per_casualty_becomes_one_crash(store_env, tmp_path, capsys):
     store = store_env
     before = set(store.crashes_frame()["id"])
-    rows = [("V01", "05/02/2024 13:28", "Km 161+600 QL24, xã Đăk Ruồng", "Tử vong", "Đi không đúng phần đường"),
-            ("V02", "17/03/2024 07:05", "QL24 Km160+950 thôn 3, xã Tân Lập", "Bị thương nặng", "Phóng nhanh"),
-            ("V02", "17/03/2024 07:05", "QL24 Km160+950 thôn 3, xã Tân Lập", "Bị thương nhẹ", "Phóng nhanh"),
-            ("V03", "30/10/2024 18:40", "Km 155+200 QL24, TT Đăk Rve", "Chết", "Sử dụng rượu bia"),
-            ("V03", "30/10/2024 18:40", "Km 155+200 QL24, TT Đăk Rve", "Chết", "Sử dụng rượu bia"),
-            ("V03", "30/10/2024 18:40", "Km 155+200 QL24, TT Đăk Rve", "Bị thương", "Sử dụng rượu bia")]
+    rows = [
+        ("V01", "05/02/2024 13:28", "Km 161+600 QL24, xã Đăk Ruồng", "Tử vong", "Đi không đúng phần đường"),
+        ("V02", "17/03/2024 07:05", "QL24 Km160+950 thôn 3, xã Tân Lập", "Bị thương nặng", "Phóng nhanh"),
+        ("V02", "17/03/2024 07:05", "QL24 Km160+950 thôn 3, xã Tân Lập", "Bị thương nhẹ", "Phóng nhanh"),
+        ("V03", "30/10/2024 18:40", "Km 155+200 QL24, TT Đăk Rve", "Chết", "Sử dụng rượu bia"),
+        ("V03", "30/10/2024 18:40", "Km 155+200 QL24, TT Đăk Rve", "Chết", "Sử dụng rượu bia"),
+        ("V03", "30/10/2024 18:40", "Km 155+200 QL24, TT Đăk Rve", "Bị thương", "Sử dụng rượu bia"),
+    ]
     f = pd.DataFrame(rows, columns=["Mã vụ", "Thời gian", "Nơi xảy ra", "Mức độ thương tích", "Nguyên nhân"])
     f.insert(1, "Họ tên nạn nhân", [f"Nạn nhân {i}" for i in range(len(f))])
     path = tmp_path / "nan_nhan.csv"
@@ -161,10 +178,17 @@ def test_one_row_per_casualty_becomes_one_crash(store_env, tmp_path, capsys):
 def test_month_first_file_is_read_month_first_and_said(store_env, tmp_path, capsys):
     store = store_env
     before = set(store.crashes_frame()["id"])
-    f = pd.DataFrame({"Date": [datetime.strptime(f"{d} {t}", "%d/%m/%Y %H:%M").strftime("%m/%d/%Y %H:%M")
-                               for d, t, *_ in CRASHES],
-                      "Location": [c[2] for c in CRASHES], "Killed": [c[3] for c in CRASHES],
-                      "Injured": [c[4] for c in CRASHES], "Cause": [c[5] for c in CRASHES]})
+    f = pd.DataFrame(
+        {
+            "Date": [
+                datetime.strptime(f"{d} {t}", "%d/%m/%Y %H:%M").strftime("%m/%d/%Y %H:%M") for d, t, *_ in CRASHES
+            ],
+            "Location": [c[2] for c in CRASHES],
+            "Killed": [c[3] for c in CRASHES],
+            "Injured": [c[4] for c in CRASHES],
+            "Cause": [c[5] for c in CRASHES],
+        }
+    )
     path = tmp_path / "mdy.csv"
     f.to_csv(path, index=False)
     report = tmp_path / "r.csv"
@@ -176,8 +200,14 @@ def test_month_first_file_is_read_month_first_and_said(store_env, tmp_path, caps
 
 def test_no_proof_is_read_day_first_and_said_and_the_order_can_be_forced(store_env, tmp_path, capsys):
     store = store_env
-    f = pd.DataFrame({"Ngày": ["02/03/2024 08:00"], "Địa điểm": ["Km 150+000 QL24, xã Tân Lập"],
-                      "Số người chết": [0], "Số người bị thương": [1]})
+    f = pd.DataFrame(
+        {
+            "Ngày": ["02/03/2024 08:00"],
+            "Địa điểm": ["Km 150+000 QL24, xã Tân Lập"],
+            "Số người chết": [0],
+            "Số người bị thương": [1],
+        }
+    )
     path = tmp_path / "mo_ho.csv"
     f.to_csv(path, index=False)
     report = tmp_path / "r.csv"
@@ -192,8 +222,14 @@ def test_no_proof_is_read_day_first_and_said_and_the_order_can_be_forced(store_e
 
 
 def test_a_row_contradicting_the_proven_order_is_an_error(store_env, tmp_path, capsys):
-    f = pd.DataFrame({"Ngày": ["25/03/2024", "03/26/2024"], "Địa điểm": ["Km 150+000 QL24"] * 2,
-                      "Số người chết": [0, 0], "Số người bị thương": [1, 1]})
+    f = pd.DataFrame(
+        {
+            "Ngày": ["25/03/2024", "03/26/2024"],
+            "Địa điểm": ["Km 150+000 QL24"] * 2,
+            "Số người chết": [0, 0],
+            "Số người bị thương": [1, 1],
+        }
+    )
     path = tmp_path / "tron.csv"
     f.to_csv(path, index=False)
     report = tmp_path / "r.csv"
@@ -206,9 +242,15 @@ def test_a_row_contradicting_the_proven_order_is_an_error(store_env, tmp_path, c
 def test_corrected_reimport_updates_in_place(store_env, tmp_path, capsys):
     """An injured person later died: the crash is updated, not stored twice; old → new is in the history."""
     store = store_env
-    f = pd.DataFrame({"Mã vụ": ["V10", "V11"], "Ngày": ["05/02/2024 13:28", "06/02/2024 09:00"],
-                      "Địa điểm": ["Km 161+600 QL24, xã Đăk Ruồng", "Km 150+000 QL24, xã Tân Lập"],
-                      "Số người chết": [0, 0], "Số người bị thương": [2, 1]})
+    f = pd.DataFrame(
+        {
+            "Mã vụ": ["V10", "V11"],
+            "Ngày": ["05/02/2024 13:28", "06/02/2024 09:00"],
+            "Địa điểm": ["Km 161+600 QL24, xã Đăk Ruồng", "Km 150+000 QL24, xã Tân Lập"],
+            "Số người chết": [0, 0],
+            "Số người bị thương": [2, 1],
+        }
+    )
     path = tmp_path / "lan1.csv"
     f.to_csv(path, index=False)
     n0 = store.crash_count()
@@ -231,20 +273,43 @@ def test_corrected_reimport_updates_in_place(store_env, tmp_path, capsys):
     g = pd.concat([f.iloc[[1]], f.iloc[[1]].assign(**{"Số người bị thương": [3]})])
     g.to_csv(tmp_path / "lan3.csv", index=False)
     report = tmp_path / "r.csv"
-    assert cli.main(["import", "crashes", str(tmp_path / "lan3.csv"), "--report", str(report),
-                     "--all-or-nothing"]) == 1
+    assert cli.main(["import", "crashes", str(tmp_path / "lan3.csv"), "--report", str(report), "--all-or-nothing"]) == 1
     rep = pd.read_csv(report, encoding="utf-8-sig")
     assert (rep.loc[rep["level"] == "error", "row"] == 3).any()
 
 
 def test_mapping_on_the_command_line_and_in_a_profile(store_env, tmp_path, capsys):
     store = store_env
-    f = pd.DataFrame({"So hieu": ["A1"], "Khi nao": ["05/02/2024 13:28"], "Cho nao": ["Km 161+600 QL24"],
-                      "Xa": ["Đăk Ruồng"], "Tu vong": [1], "Thuong": [0], "Vi sao": ["Phóng nhanh"], "Khac": ["x"]})
+    f = pd.DataFrame(
+        {
+            "So hieu": ["A1"],
+            "Khi nao": ["05/02/2024 13:28"],
+            "Cho nao": ["Km 161+600 QL24"],
+            "Xa": ["Đăk Ruồng"],
+            "Tu vong": [1],
+            "Thuong": [0],
+            "Vi sao": ["Phóng nhanh"],
+            "Khac": ["x"],
+        }
+    )
     path = tmp_path / "la.csv"
     f.to_csv(path, index=False)
-    args = ["--map", "So hieu=id", "--map", "Khi nao=date", "--map", "Cho nao=location", "--map", "Xa=commune",
-            "--map", "Tu vong=deaths", "--map", "Thuong=injured", "--map", "Vi sao=cause"]
+    args = [
+        "--map",
+        "So hieu=id",
+        "--map",
+        "Khi nao=date",
+        "--map",
+        "Cho nao=location",
+        "--map",
+        "Xa=commune",
+        "--map",
+        "Tu vong=deaths",
+        "--map",
+        "Thuong=injured",
+        "--map",
+        "Vi sao=cause",
+    ]
     report = tmp_path / "r.csv"
     assert cli.main(["import", "crashes", str(path), "--report", str(report), *args]) == 0, capsys.readouterr()
     c = store.crashes_frame().set_index("source_id")
@@ -261,8 +326,9 @@ def test_mapping_on_the_command_line_and_in_a_profile(store_env, tmp_path, capsy
 
 
 def test_counts_are_whole_numbers_not_exponents(store_env, tmp_path):
-    f = pd.DataFrame({"Ngày": ["05/02/2024"], "Địa điểm": ["Km 150+000 QL24"], "Số người chết": ["1e2"],
-                      "Số người bị thương": [0]})
+    f = pd.DataFrame(
+        {"Ngày": ["05/02/2024"], "Địa điểm": ["Km 150+000 QL24"], "Số người chết": ["1e2"], "Số người bị thương": [0]}
+    )
     f.to_csv(tmp_path / "e.csv", index=False)
     report = tmp_path / "r.csv"
     assert cli.main(["import", "crashes", str(tmp_path / "e.csv"), "--report", str(report)]) == 1
@@ -277,8 +343,15 @@ def test_vn2000_with_x_as_northing_is_detected_and_said(store_env, tmp_path):
     store = store_env
     lon, lat = 107.93, 14.55
     e, n = transform([lon], [lat], WGS84, "EPSG:9216")
-    f = pd.DataFrame({"Ngày": ["05/02/2024 10:00"], "X": [round(n[0], 2)], "Y": [round(e[0], 2)],
-                      "Số người chết": [0], "Số người bị thương": [1]})
+    f = pd.DataFrame(
+        {
+            "Ngày": ["05/02/2024 10:00"],
+            "X": [round(n[0], 2)],
+            "Y": [round(e[0], 2)],
+            "Số người chết": [0],
+            "Số người bị thương": [1],
+        }
+    )
     f.to_csv(tmp_path / "vn2000.csv", index=False)
     report = tmp_path / "r.csv"
     before = set(store.crashes_frame()["id"])
@@ -289,13 +362,15 @@ def test_vn2000_with_x_as_northing_is_detected_and_said(store_env, tmp_path):
 
 
 def test_messages_name_the_options_to_use(store_env, tmp_path, capsys):
-    f = pd.DataFrame({"Ngày": ["05/02/2024"], "X": [1_600_000.0], "Y": [500_000.0], "Số người chết": [0],
-                      "Số người bị thương": [1]})
+    f = pd.DataFrame(
+        {"Ngày": ["05/02/2024"], "X": [1_600_000.0], "Y": [500_000.0], "Số người chết": [0], "Số người bị thương": [1]}
+    )
     f.to_csv(tmp_path / "m.csv", index=False)
     assert cli.main(["import", "crashes", str(tmp_path / "m.csv")]) == 2
     assert "--crs" in capsys.readouterr().err
-    g = pd.DataFrame({"Ngày": ["05/02/2024"], "Kinh độ": [2.35], "Vĩ độ": [48.85], "Số người chết": [0],
-                      "Số người bị thương": [1]})
+    g = pd.DataFrame(
+        {"Ngày": ["05/02/2024"], "Kinh độ": [2.35], "Vĩ độ": [48.85], "Số người chết": [0], "Số người bị thương": [1]}
+    )
     g.to_csv(tmp_path / "paris.csv", index=False)
     report = tmp_path / "r.csv"
     assert cli.main(["import", "crashes", str(tmp_path / "paris.csv"), "--report", str(report)]) == 1
@@ -314,17 +389,30 @@ def test_workbook_through_the_preview_service_reports_rows_to_crashes(ql24_store
     assert s.n_imported == 3
 
 
-def test_same_id_from_another_office_is_not_a_correction_and_undo_reverts_a_correction(store_env, tmp_path,
-                                                                                       capsys):
+def test_same_id_from_another_office_is_not_a_correction_and_undo_reverts_a_correction(store_env, tmp_path, capsys):
     """Police ids repeat between offices: without a named source, the same id with another day and place is
     another crash. Undoing a correcting batch puts the old values back."""
     store = store_env
-    a = pd.DataFrame({"Mã vụ": ["VU-01"], "Ngày": ["03/01/2025 10:00"], "Địa điểm": ["Km 161+600 QL24"],
-                      "Số người chết": [1], "Số người bị thương": [0]})
+    a = pd.DataFrame(
+        {
+            "Mã vụ": ["VU-01"],
+            "Ngày": ["03/01/2025 10:00"],
+            "Địa điểm": ["Km 161+600 QL24"],
+            "Số người chết": [1],
+            "Số người bị thương": [0],
+        }
+    )
     a.to_csv(tmp_path / "a.csv", index=False)
     assert cli.main(["import", "crashes", str(tmp_path / "a.csv")]) == 0
-    b = pd.DataFrame({"Mã vụ": ["VU-01"], "Ngày": ["09/09/2025 08:00"], "Địa điểm": ["Km 135+000 QL24"],
-                      "Số người chết": [0], "Số người bị thương": [1]})
+    b = pd.DataFrame(
+        {
+            "Mã vụ": ["VU-01"],
+            "Ngày": ["09/09/2025 08:00"],
+            "Địa điểm": ["Km 135+000 QL24"],
+            "Số người chết": [0],
+            "Số người bị thương": [1],
+        }
+    )
     b.to_csv(tmp_path / "b.csv", index=False)
     assert cli.main(["import", "crashes", str(tmp_path / "b.csv")]) == 0
     c = store.crashes_frame()
@@ -352,8 +440,9 @@ def test_a_second_table_below_on_the_same_sheet_is_not_read_as_crashes(store_env
     ws.delete_rows(last + 1, 10)  # drop the signatures: the second table follows the first
     start = last + 2
     ws.cell(start, 1, "Bảng 2: Các vụ va chạm chỉ thiệt hại tài sản")
-    for j, h in enumerate(["STT", "Ngày xảy ra", "Giờ", "Địa điểm xảy ra", "Thiệt hại tài sản (triệu đồng)",
-                           "Ghi chú"], start=1):
+    for j, h in enumerate(
+        ["STT", "Ngày xảy ra", "Giờ", "Địa điểm xảy ra", "Thiệt hại tài sản (triệu đồng)", "Ghi chú"], start=1
+    ):
         ws.cell(start + 1, j, h)
     ws.cell(start + 2, 1, 1)
     ws.cell(start + 2, 2, datetime(2024, 6, 1))

@@ -1,5 +1,6 @@
 """The regulation's tests at every threshold edge (Thông tư 41/2024 Điều 14 and
 Thông tư 26/2012 Điều 4)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,9 +13,18 @@ def crashes(*rows, urban=False):
     """rows: (chainage_m, 'YYYY-MM-DD', deaths, injured[, not_infra])"""
     recs = []
     for i, r in enumerate(rows, start=1):
-        recs.append({"crash_id": i, "road": "QL24", "chainage_m": r[0], "occurred_at": pd.Timestamp(r[1]),
-                     "deaths": r[2], "injured": r[3], "not_infrastructure": r[4] if len(r) > 4 else False,
-                     "urban": urban})
+        recs.append(
+            {
+                "crash_id": i,
+                "road": "QL24",
+                "chainage_m": r[0],
+                "occurred_at": pd.Timestamp(r[1]),
+                "deaths": r[2],
+                "injured": r[3],
+                "not_infrastructure": r[4] if len(r) > 4 else False,
+                "urban": urban,
+            }
+        )
     return pd.DataFrame(recs)
 
 
@@ -106,15 +116,28 @@ def test_potential_points_do_not_swallow_a_black_spot():
 
 def test_date_filter_and_crashes_without_chainage():
     data = crashes((0, "2023-01-01", 1, 0), (100, "2023-02-01", 1, 0))
-    data.loc[len(data)] = {"crash_id": 9, "road": None, "chainage_m": np.nan, "occurred_at": pd.Timestamp("2023-01-01"),
-                           "deaths": 1, "injured": 0, "not_infrastructure": False, "urban": False}
+    data.loc[len(data)] = {
+        "crash_id": 9,
+        "road": None,
+        "chainage_m": np.nan,
+        "occurred_at": pd.Timestamp("2023-01-01"),
+        "deaths": 1,
+        "injured": 0,
+        "not_infrastructure": False,
+        "urban": False,
+    }
     res = screen(data, date_from="2023-01-15")
     assert res.black_spots.empty and res.n_without_chainage == 2
 
 
 def test_worst_window_is_reported_when_several_years_qualify():
-    data = crashes((0, "2021-01-01", 1, 0), (10, "2021-03-01", 1, 0),
-                   (20, "2023-01-01", 1, 0), (30, "2023-02-01", 1, 0), (40, "2023-03-01", 1, 2))
+    data = crashes(
+        (0, "2021-01-01", 1, 0),
+        (10, "2021-03-01", 1, 0),
+        (20, "2023-01-01", 1, 0),
+        (30, "2023-02-01", 1, 0),
+        (40, "2023-03-01", 1, 2),
+    )
     bs = screen(data).black_spots.iloc[0]
     assert bs["window_start"] == pd.Timestamp("2023-01-01") and bs["deaths"] == 3
     assert bs["tests"] == "D1,D2"
@@ -123,11 +146,15 @@ def test_worst_window_is_reported_when_several_years_qualify():
 def test_road_names_are_text_and_blank_roads_are_not_screened():
     """Roads given as numbers or text are the same road; a blank or missing road
     cannot be screened; spots on several roads come out in road order."""
-    data = pd.concat([crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road=[24, "24"]),
-                      crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road=["", None]),
-                      crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road="QL1A"),
-                      crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road="DT671")],
-                     ignore_index=True)
+    data = pd.concat(
+        [
+            crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road=[24, "24"]),
+            crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road=["", None]),
+            crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road="QL1A"),
+            crashes((0, "2024-01-01", 1, 0), (100, "2024-02-01", 1, 0)).assign(road="DT671"),
+        ],
+        ignore_index=True,
+    )
     data["crash_id"] = range(len(data))
     res = screen(data)
     assert res.n_without_chainage == 2
@@ -146,10 +173,16 @@ def test_a_screen_in_parts_of_roads_gives_the_screen_in_one_part(monkeypatch):
     road = rng.integers(0, 40, n)
     hot = rng.random(n) < 0.7
     chain = np.where(hot, rng.choice(rng.uniform(0, 20_000, 60), n) + rng.normal(0, 150, n), rng.uniform(0, 20_000, n))
-    df = pd.DataFrame({"crash_id": np.arange(n) + 100, "road": "QL" + pd.Series(road).astype(str),
-                       "chainage_m": chain.clip(0),
-                       "occurred_at": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
-                       "deaths": (rng.random(n) < 0.05).astype(int), "injured": rng.integers(0, 3, n)})
+    df = pd.DataFrame(
+        {
+            "crash_id": np.arange(n) + 100,
+            "road": "QL" + pd.Series(road).astype(str),
+            "chainage_m": chain.clip(0),
+            "occurred_at": pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+            "deaths": (rng.random(n) < 0.05).astype(int),
+            "injured": rng.integers(0, 3, n),
+        }
+    )
     whole = screen(df)
     monkeypatch.setattr(screening, "PAIRS_PER_PART", 1_000)
     calls = []

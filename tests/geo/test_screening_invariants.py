@@ -17,6 +17,7 @@ injury-only crash; DOMAIN.md, Thông tư 41/2024 Điều 14 k3), so the invarian
   force (every window, merged when their road intervals meet), and are the
   same rows, crash for crash, as a screen with the potential tests switched off.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,16 +46,22 @@ def crash_tables(draw):
     rows = []
     for i in range(n):
         road = draw(st.sampled_from(ROADS[:1] * 3 + ROADS[1:]))
-        rows.append({
-            "crash_id": 100 + i, "road": road,
-            "chainage_m": draw(st.integers(0, 2 * length)) / 2,
-            "occurred_at": DAY0 + pd.Timedelta(days=draw(st.integers(0, 730))),
-            "deaths": draw(st.sampled_from((0, 0, 0, 0, 1, 1, 2))),
-            "injured": draw(st.sampled_from((0, 0, 0, 1, 1, 2, 3))),
-            "not_infrastructure": draw(st.sampled_from((False, False, False, False, True))),
-            "urban": urban[road]})
-    df = pd.DataFrame(rows, columns=["crash_id", "road", "chainage_m", "occurred_at", "deaths", "injured",
-                                     "not_infrastructure", "urban"])
+        rows.append(
+            {
+                "crash_id": 100 + i,
+                "road": road,
+                "chainage_m": draw(st.integers(0, 2 * length)) / 2,
+                "occurred_at": DAY0 + pd.Timedelta(days=draw(st.integers(0, 730))),
+                "deaths": draw(st.sampled_from((0, 0, 0, 0, 1, 1, 2))),
+                "injured": draw(st.sampled_from((0, 0, 0, 1, 1, 2, 3))),
+                "not_infrastructure": draw(st.sampled_from((False, False, False, False, True))),
+                "urban": urban[road],
+            }
+        )
+    df = pd.DataFrame(
+        rows,
+        columns=["crash_id", "road", "chainage_m", "occurred_at", "deaths", "injured", "not_infrastructure", "urban"],
+    )
     date_from = date_to = None
     if draw(st.integers(0, 3)) == 0:
         date_from = DAY0 + pd.Timedelta(days=draw(st.integers(0, 300)))
@@ -117,14 +124,17 @@ class Brute:
                 reach = (road, -np.inf)
             groups[-1] |= m
             reach = (road, max(reach[1], b))
-        return {(self.road[m][0], float(self.c[m].min()), float(self.c[m].max()), frozenset(self.ids[m]))
-                for m in groups}
+        return {
+            (self.road[m][0], float(self.c[m].min()), float(self.c[m].max()), frozenset(self.ids[m])) for m in groups
+        }
 
     def own_window_qualifies(self) -> np.ndarray:
         """Crashes whose own window (their chainage and date as start) meets a
         potential test, black spots ignored."""
-        return np.array([bool(meets(self.rs.potential_tests, self.counters(self.window(i, i))))
-                         for i in range(len(self.c))], dtype=bool)
+        return np.array(
+            [bool(meets(self.rs.potential_tests, self.counters(self.window(i, i)))) for i in range(len(self.c))],
+            dtype=bool,
+        )
 
 
 def meets(tests, c: dict[str, int]) -> list[str]:
@@ -158,8 +168,9 @@ def check(df, ruleset, date_from=None, date_to=None):
     assert len(res.black_spots) == n_black
     if n_black:  # (an empty result is a bare frame of object columns)
         pd.testing.assert_frame_equal(res.black_spots.reset_index(drop=True), alone.spots)
-        pd.testing.assert_frame_equal(res.members.loc[res.members["spot"] < n_black].reset_index(drop=True),
-                                      alone.members)
+        pd.testing.assert_frame_equal(
+            res.members.loc[res.members["spot"] < n_black].reset_index(drop=True), alone.members
+        )
 
     # no casualty crash falls between the lists
     pot = res.potential_points
@@ -167,8 +178,11 @@ def check(df, ruleset, date_from=None, date_to=None):
     casualty = (d["deaths"] + d["injured"]).to_numpy() > 0
     qualifies = brute.own_window_qualifies()
     assert (qualifies | ~casualty).all(), "under both rule sets one casualty crash meets T2 or T3 by itself"
-    lost = [r.crash_id for r, q in zip(d.itertuples(), qualifies & casualty)
-            if q and r.crash_id not in pot_members and not inside_black(res, r.road, r.chainage_m)]
+    lost = [
+        r.crash_id
+        for r, q in zip(d.itertuples(), qualifies & casualty)
+        if q and r.crash_id not in pot_members and not inside_black(res, r.road, r.chainage_m)
+    ]
     assert not lost, f"on no list: {lost}"
 
     # potential points never overlap a black spot, nor each other, and describe their own crashes
@@ -184,7 +198,11 @@ def check(df, ruleset, date_from=None, date_to=None):
         win = by_id.loc[res.crash_ids(p.spot, window_only=True)]
         c = {k: int(v.sum()) for k, v in crash_counters(win["deaths"], win["injured"]).items()}
         assert (p.n_crashes, p.fatal_crashes, p.injury_crashes, p.collisions) == (
-            len(win), c["fatal"], c["injury_only"], c["collisions"])
+            len(win),
+            c["fatal"],
+            c["injury_only"],
+            c["collisions"],
+        )
         assert (p.deaths, p.injured) == (win["deaths"].sum(), win["injured"].sum())
         assert p.epdo == w["fatal"] * c["fatal"] + w["injury"] * c["injury_only"] + w["pdo"] * c["collisions"]
         assert p.tests.split(",") == meets(rs.potential_tests, c) and not meets(rs.blackspot_tests, c)
@@ -202,18 +220,34 @@ def test_no_casualty_crash_falls_between_the_lists(case):
 
 def rows(*recs):
     """recs: (chainage_m, 'YYYY-MM-DD', deaths, injured)"""
-    return pd.DataFrame([{"crash_id": i, "road": "QL24", "chainage_m": r[0], "occurred_at": pd.Timestamp(r[1]),
-                          "deaths": r[2], "injured": r[3], "not_infrastructure": False, "urban": False}
-                         for i, r in enumerate(recs, start=1)])
+    return pd.DataFrame(
+        [
+            {
+                "crash_id": i,
+                "road": "QL24",
+                "chainage_m": r[0],
+                "occurred_at": pd.Timestamp(r[1]),
+                "deaths": r[2],
+                "injured": r[3],
+                "not_infrastructure": False,
+                "urban": False,
+            }
+            for i, r in enumerate(recs, start=1)
+        ]
+    )
 
 
 def test_fatal_crash_between_two_black_spots_is_a_potential_point():
     """The reported case: a crash with 2 deaths 250 m after one black spot and
     300 m before another, more than 12 months after both, was on no list (each
     window holding it also reached into a black spot's stretch)."""
-    data = rows((0, "2023-01-10", 1, 0), (100, "2023-02-10", 1, 0),       # black spot [0, 100]
-                (350, "2024-06-01", 2, 0),                                # the fatal crash
-                (650, "2023-03-10", 1, 0), (700, "2023-04-10", 1, 1))     # black spot [650, 700]
+    data = rows(
+        (0, "2023-01-10", 1, 0),
+        (100, "2023-02-10", 1, 0),  # black spot [0, 100]
+        (350, "2024-06-01", 2, 0),  # the fatal crash
+        (650, "2023-03-10", 1, 0),
+        (700, "2023-04-10", 1, 1),
+    )  # black spot [650, 700]
     for ruleset in RULESETS:
         res = check(data, ruleset)
         assert res.black_spots[["from_m", "to_m"]].values.tolist() == [[0, 100], [650, 700]]
@@ -228,14 +262,18 @@ def test_potential_point_is_split_by_a_black_spot_and_keeps_the_crashes_beside_i
     the window from 900 m holds both and crosses the black spot, so it was
     dropped and the crash at 900 m was on no list. Now one potential point on
     each side, none over the black spot; the black spot is as without them."""
-    data = rows((1000, "2024-01-10", 1, 0), (1100, "2024-02-10", 1, 0),   # black spot [1000, 1100]
-                (900, "2025-06-01", 0, 1), (1200, "2025-06-01", 0, 2), (1250, "2025-07-01", 0, 0))
+    data = rows(
+        (1000, "2024-01-10", 1, 0),
+        (1100, "2024-02-10", 1, 0),  # black spot [1000, 1100]
+        (900, "2025-06-01", 0, 1),
+        (1200, "2025-06-01", 0, 2),
+        (1250, "2025-07-01", 0, 0),
+    )
     res = check(data, "tt41-2024")
     assert res.black_spots[["from_m", "to_m"]].values.tolist() == [[1000, 1100]]
     assert sorted(res.black_spots.pipe(lambda b: res.crash_ids(b["spot"].iloc[0]))) == [1, 2]
     pot = res.potential_points.sort_values("from_m")
-    assert pot[["from_m", "to_m", "tests", "n_crashes"]].values.tolist() == [[900, 900, "T3", 1],
-                                                                             [1200, 1250, "T3", 2]]
+    assert pot[["from_m", "to_m", "tests", "n_crashes"]].values.tolist() == [[900, 900, "T3", 1], [1200, 1250, "T3", 2]]
     assert sorted(res.crash_ids(pot["spot"].iloc[1])) == [4, 5]
 
 

@@ -1,4 +1,5 @@
 """Validation: each bad value gets its own line in the report; good rows pass."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,8 +24,13 @@ def table(rows: list[dict]) -> RawTable:
 
 
 def row(**kw):
-    base = {"Ngày": "05/02/2024", "Kinh độ": "107.95", "Vĩ độ": "14.55", "Số người chết": "0",
-            "Số người bị thương": "1"}
+    base = {
+        "Ngày": "05/02/2024",
+        "Kinh độ": "107.95",
+        "Vĩ độ": "14.55",
+        "Số người chết": "0",
+        "Số người bị thương": "1",
+    }
     base.update(kw)
     return base
 
@@ -43,16 +49,19 @@ def test_good_row_is_valid():
     assert res.rows.loc[0, "severity"] == "it_nghiem_trong"
 
 
-@pytest.mark.parametrize("field,value,expect", [
-    ("Số người chết", "hai", "không phải số"),
-    ("Số người chết", "-1", "số âm"),
-    ("Số người bị thương", "1.5", "số nguyên"),
-    ("Ngày", "31/02/2024", "Ngày không đọc được"),
-    ("Ngày", "01/01/2030", "tương lai"),
-    ("Ngày", "", "Thiếu ngày"),
-    ("Kinh độ", "abc", "không phải số"),
-    ("Kinh độ", "2.35", "ngoài phạm vi Việt Nam"),
-])
+@pytest.mark.parametrize(
+    "field,value,expect",
+    [
+        ("Số người chết", "hai", "không phải số"),
+        ("Số người chết", "-1", "số âm"),
+        ("Số người bị thương", "1.5", "số nguyên"),
+        ("Ngày", "31/02/2024", "Ngày không đọc được"),
+        ("Ngày", "01/01/2030", "tương lai"),
+        ("Ngày", "", "Thiếu ngày"),
+        ("Kinh độ", "abc", "không phải số"),
+        ("Kinh độ", "2.35", "ngoài phạm vi Việt Nam"),
+    ],
+)
 def test_each_bad_value_is_reported(field, value, expect):
     res = validate_crashes(table([row(), row(**{field: value})]), today=TODAY)
     assert res.n_valid == 1 and res.n_errors == 1
@@ -86,19 +95,35 @@ def test_vn2000_tm3_coordinates_are_transformed():
 
 def test_chainage_places_a_crash_on_the_real_ql24(ql24):
     net = RoadNetwork.from_wgs84(ql24["code"], ql24["geometry"], km_start=ql24["km_start_m"])
-    t = table([{"Ngày": "05/02/2024", "Lý trình": "Km 145+200 QL24", "Số người chết": "1",
-                "Số người bị thương": "0"},
-               {"Ngày": "05/02/2024", "Lý trình": "Km 300+000", "Tuyến đường": "QL24", "Số người chết": "1",
-                "Số người bị thương": "0"},
-               {"Ngày": "05/02/2024", "Lý trình": "Km 10+000", "Tuyến đường": "QL99", "Số người chết": "0",
-                "Số người bị thương": "1"}])
+    t = table(
+        [
+            {"Ngày": "05/02/2024", "Lý trình": "Km 145+200 QL24", "Số người chết": "1", "Số người bị thương": "0"},
+            {
+                "Ngày": "05/02/2024",
+                "Lý trình": "Km 300+000",
+                "Tuyến đường": "QL24",
+                "Số người chết": "1",
+                "Số người bị thương": "0",
+            },
+            {
+                "Ngày": "05/02/2024",
+                "Lý trình": "Km 10+000",
+                "Tuyến đường": "QL99",
+                "Số người chết": "0",
+                "Số người bị thương": "1",
+            },
+        ]
+    )
     res = validate_crashes(t, roads=net, today=TODAY)
     assert res.rows["ok"].tolist() == [True, False, False]
     assert res.rows.loc[0, "located_by"] == "chainage" and res.rows.loc[0, "chainage_m"] == 145_200
     assert "ngoài tuyến" in reasons(res, "chainage") and "chưa có" in reasons(res, "road")
     # and back: the located point measures to the same chainage
-    back = validate_crashes(table([row(**{"Kinh độ": str(res.rows.loc[0, "lon"]), "Vĩ độ": str(res.rows.loc[0, "lat"])})]),
-                            roads=net, today=TODAY)
+    back = validate_crashes(
+        table([row(**{"Kinh độ": str(res.rows.loc[0, "lon"]), "Vĩ độ": str(res.rows.loc[0, "lat"])})]),
+        roads=net,
+        today=TODAY,
+    )
     assert back.rows.loc[0, "road_code"] == "QL24"
     assert back.rows.loc[0, "chainage_m"] == pytest.approx(145_200, abs=0.5)
 
@@ -125,13 +150,31 @@ def test_real_hong_kong_rows_validate_and_their_real_errors_are_caught(hk_slice)
     assert res.n_valid == 2000 - res.n_errors - int(res.rows["duplicate_in_file"].sum())
 
 
-cell = st.one_of(st.text(max_size=12), st.integers(-5, 500).map(str), st.floats(-1e6, 1e6).map(str),
-                 st.sampled_from(["", "05/02/2024", "2024-13-01", "107.9", "14.5", "Km 1+200", "có"]))
+cell = st.one_of(
+    st.text(max_size=12),
+    st.integers(-5, 500).map(str),
+    st.floats(-1e6, 1e6).map(str),
+    st.sampled_from(["", "05/02/2024", "2024-13-01", "107.9", "14.5", "Km 1+200", "có"]),
+)
 
 
 @hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.fixed_dictionaries({"Ngày": cell, "Kinh độ": cell, "Vĩ độ": cell, "Số người chết": cell,
-                                       "Số người bị thương": cell, "Có nồng độ cồn": cell}), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "Ngày": cell,
+                "Kinh độ": cell,
+                "Vĩ độ": cell,
+                "Số người chết": cell,
+                "Số người bị thương": cell,
+                "Có nồng độ cồn": cell,
+            }
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_random_rows_never_crash_and_every_bad_row_is_explained(rows):
     res = validate_crashes(table(rows), source_crs="EPSG:4326", today=TODAY)
     assert len(res.rows) == len(rows)
@@ -140,7 +183,9 @@ def test_random_rows_never_crash_and_every_bad_row_is_explained(rows):
     assert bad == explained
     good = res.rows.loc[res.rows["ok"]]
     assert (good["deaths"] >= 0).all() and (good["injured"] >= 0).all()
-    assert good["occurred_at"].notna().all() and (good["occurred_at"] < pd.Timestamp(TODAY) + pd.Timedelta(days=1)).all()
+    assert (
+        good["occurred_at"].notna().all() and (good["occurred_at"] < pd.Timestamp(TODAY) + pd.Timedelta(days=1)).all()
+    )
     assert (np.isfinite(good["lon"]) & good["lon"].between(102, 110)).all()
 
 
@@ -148,18 +193,24 @@ def _keys_as_before(rows: pd.DataFrame) -> np.ndarray:
     """The dedup key as earlier versions computed it (stored keys depend on it)."""
     from geo.validate import _minute_text
 
-    basis = pd.DataFrame({
-        "t": _minute_text(rows["occurred_at"]), "x": rows["lon"].round(5).astype(str),
-        "y": rows["lat"].round(5).astype(str), "r": rows["road_code"].fillna("").astype(str),
-        "c": rows["chainage_m"].round(0).astype(str), "d": rows["deaths"].astype(str),
-        "i": rows["injured"].astype(str), "s": rows["source_id"].astype(str)})
+    basis = pd.DataFrame(
+        {
+            "t": _minute_text(rows["occurred_at"]),
+            "x": rows["lon"].round(5).astype(str),
+            "y": rows["lat"].round(5).astype(str),
+            "r": rows["road_code"].fillna("").astype(str),
+            "c": rows["chainage_m"].round(0).astype(str),
+            "d": rows["deaths"].astype(str),
+            "i": rows["injured"].astype(str),
+            "s": rows["source_id"].astype(str),
+        }
+    )
     h = pd.util.hash_pandas_object(basis, index=False).to_numpy(dtype=np.uint64)
     return np.char.mod("%016x", h).astype(object)
 
 
 @hsettings(max_examples=30, deadline=None)
-@given(n=st.sampled_from([1, 7, 999, 1000, 1001, 2500]), seed=st.integers(0, 2**31 - 1),
-       repeat=st.booleans())
+@given(n=st.sampled_from([1, 7, 999, 1000, 1001, 2500]), seed=st.integers(0, 2**31 - 1), repeat=st.booleans())
 def test_dedup_keys_are_those_of_earlier_versions(n, seed, repeat):
     """A re-import must find the crashes an earlier version stored: the faster
     key computation gives exactly the earlier keys (mostly distinct columns and
@@ -168,15 +219,19 @@ def test_dedup_keys_are_those_of_earlier_versions(n, seed, repeat):
 
     rng = np.random.default_rng(seed)
     k = 3 if repeat else n
-    rows = pd.DataFrame({
-        "occurred_at": pd.to_datetime("2019-01-01") + pd.to_timedelta(rng.integers(0, 10**8, n) % (k * 3600),
-                                                                        unit="s"),
-        "lon": np.where(rng.random(n) < 0.2, np.nan, 105 + rng.integers(0, k, n) * 1e-3 + rng.random(n) * 1e-7),
-        "lat": rng.uniform(8, 23, n),
-        "road_code": rng.choice(np.array(["QL24", "ĐT.673", None], dtype=object), n),
-        "chainage_m": np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0, 2e5, n)),
-        "deaths": rng.integers(0, 4, n), "injured": rng.integers(0, 9, n),
-        "source_id": np.array([f"V{i % k}" if i % 5 else "" for i in range(n)], dtype=object)})
+    rows = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime("2019-01-01")
+            + pd.to_timedelta(rng.integers(0, 10**8, n) % (k * 3600), unit="s"),
+            "lon": np.where(rng.random(n) < 0.2, np.nan, 105 + rng.integers(0, k, n) * 1e-3 + rng.random(n) * 1e-7),
+            "lat": rng.uniform(8, 23, n),
+            "road_code": rng.choice(np.array(["QL24", "ĐT.673", None], dtype=object), n),
+            "chainage_m": np.where(rng.random(n) < 0.3, np.nan, rng.uniform(0, 2e5, n)),
+            "deaths": rng.integers(0, 4, n),
+            "injured": rng.integers(0, 9, n),
+            "source_id": np.array([f"V{i % k}" if i % 5 else "" for i in range(n)], dtype=object),
+        }
+    )
     rows.loc[rows.index[::11], "occurred_at"] = pd.NaT
     assert dedup_keys(rows).tolist() == _keys_as_before(rows).tolist()
 

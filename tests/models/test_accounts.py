@@ -1,4 +1,5 @@
 """Accounts, roles, soft delete and restore, concurrency and backup, on both back-ends."""
+
 from __future__ import annotations
 
 import itertools
@@ -27,8 +28,11 @@ def world(ql24_store):
     s = ql24_store
     add_user(s, username="admin", password="admin-pass-1", role="admin")
     admin = s.with_principal(authenticate(s, "admin", "admin-pass-1"))
-    for name, role, commune in (("xem", "viewer", None), ("xa", "commune_editor", HOME),
-                                ("ban", "committee_editor", None)):
+    for name, role, commune in (
+        ("xem", "viewer", None),
+        ("xa", "commune_editor", HOME),
+        ("ban", "committee_editor", None),
+    ):
         add_user(admin, username=name, password=f"{name}-pass-1", role=role, commune=commune)
     run_screening(admin)
     net = s.road_network()
@@ -37,7 +41,10 @@ def world(ql24_store):
 
     lon, lat = transform([p.x], [p.y + 10], net.crs.to_wkt(), WGS84)
     pt = shapely.Point(lon[0], lat[0])
-    ids = {"home_case": admin.add_case(geometry=pt, commune=HOME), "other_case": admin.add_case(geometry=pt, commune=OTHER)}
+    ids = {
+        "home_case": admin.add_case(geometry=pt, commune=HOME),
+        "other_case": admin.add_case(geometry=pt, commune=OTHER),
+    }
     spot = admin.blackspots_frame(kind="black_spot").iloc[0]
     ids["spot"], ids["spot_commune"] = int(spot["id"]), spot["commune"]
     ids["work"] = admin.add_work(work_type="signs", road_code="QL24", from_m=140_000, to_m=140_100, commune=HOME)
@@ -68,11 +75,13 @@ def test_sign_in(world):
 def _attempt(store, action, ids):
     """Do one real write of the kind ``action`` names on the home commune's items."""
     if action == "edit_home":
-        set_case_status(store, ids["home_case"], "recorded", expected_version=1, record_no="1",
-                        record_date=date.today())
+        set_case_status(
+            store, ids["home_case"], "recorded", expected_version=1, record_no="1", record_date=date.today()
+        )
     elif action == "edit_other":
-        set_case_status(store, ids["other_case"], "recorded", expected_version=1, record_no="1",
-                        record_date=date.today())
+        set_case_status(
+            store, ids["other_case"], "recorded", expected_version=1, record_no="1", record_date=date.today()
+        )
     elif action == "create_home":
         store.add_case(geometry=shapely.Point(108.1, 14.4), commune=HOME)
     elif action == "delete":
@@ -95,8 +104,10 @@ MATRIX = {
 USERS = {"viewer": "xem", "commune_editor": "xa", "committee_editor": "ban", "admin": "admin"}
 
 
-@pytest.mark.parametrize("role, action", list(itertools.product(MATRIX, ["edit_home", "edit_other", "create_home",
-                                                                         "delete", "screen", "plans", "users"])))
+@pytest.mark.parametrize(
+    "role, action",
+    list(itertools.product(MATRIX, ["edit_home", "edit_other", "create_home", "delete", "screen", "plans", "users"])),
+)
 def test_role_matrix(world, role, action):
     s, ids = world
     store = _as(s, USERS[role])
@@ -208,8 +219,13 @@ def test_import_killed_mid_way_leaves_nothing(tmp_path):
     src = tmp_path / "big.csv"
     t.frame.to_csv(src, index=False)
     env = dict(os.environ, DATABASE_URL=url)
-    proc = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "import", "crashes", str(src), "--bounds",
-                             "113.8,22.1,114.5,22.6"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "cli.py"), "import", "crashes", str(src), "--bounds", "113.8,22.1,114.5,22.6"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     # wait until it has started writing (the report file appears after validation), then kill it
     report = src.with_suffix(".report.csv")
     for _ in range(600):

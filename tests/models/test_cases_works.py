@@ -1,5 +1,6 @@
 """Encroachment cases and remediation works in the store, on both back-ends:
 corridor position, workflows, audit, overdue, conflicts, removal rule."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -28,8 +29,13 @@ def _point_left_of_ql24(store, chainage_m: float, offset_m: float):
 
 
 def test_case_gets_road_chainage_side_and_depth(ql24_store):
-    cid = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 140_000, 15.0), kind="Quán nước",
-                              description="<b>lều</b> bán hàng", commune="Đăk Ruồng", user="an")
+    cid = ql24_store.add_case(
+        geometry=_point_left_of_ql24(ql24_store, 140_000, 15.0),
+        kind="Quán nước",
+        description="<b>lều</b> bán hàng",
+        commune="Đăk Ruồng",
+        user="an",
+    )
     row = ql24_store.cases_frame().set_index("id").loc[cid]
     assert row["road_code"] == "QL24" and row["side"] == "left" and row["zone"] == "corridor"
     assert row["chainage_m"] == pytest.approx(140_000, abs=0.5)
@@ -43,8 +49,9 @@ def test_case_workflow_needs_a_record_and_is_audited(ql24_store):
         set_case_status(ql24_store, cid, "cleared", expected_version=1, user="an")
     with pytest.raises(TransitionError, match="số và ngày"):
         set_case_status(ql24_store, cid, "recorded", expected_version=1, user="an", record_no="12/BB")
-    c = set_case_status(ql24_store, cid, "recorded", expected_version=1, user="an", record_no="12/BB",
-                        record_date="05/02/2025")
+    c = set_case_status(
+        ql24_store, cid, "recorded", expected_version=1, user="an", record_no="12/BB", record_date="05/02/2025"
+    )
     assert c.record_date == date(2025, 2, 5) and c.version == 2
     with pytest.raises(TransitionError, match="Không thể chuyển"):
         set_case_status(ql24_store, cid, "enforced", expected_version=2, user="an")
@@ -76,8 +83,9 @@ def test_overdue_cases_stand_out(ql24_store):
     a = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 142_000, 12.0))
     b = ql24_store.add_case(geometry=_point_left_of_ql24(ql24_store, 143_000, 12.0))
     for cid, deadline in ((a, today - timedelta(days=3)), (b, today + timedelta(days=3))):
-        set_case_status(ql24_store, cid, "recorded", expected_version=1, record_no="1",
-                        record_date=today - timedelta(days=10))
+        set_case_status(
+            ql24_store, cid, "recorded", expected_version=1, record_no="1", record_date=today - timedelta(days=10)
+        )
         set_case_status(ql24_store, cid, "deadline_set", expected_version=2, deadline=deadline)
     df = ql24_store.cases_frame().set_index("id")
     assert bool(df.loc[a, "overdue"]) and df.loc[a, "days_overdue"] == 3
@@ -87,8 +95,9 @@ def test_overdue_cases_stand_out(ql24_store):
 def test_work_lifecycle_and_dates(ql24_store):
     run_screening(ql24_store)
     spot = ql24_store.blackspots_frame(kind="black_spot").iloc[0]
-    wid = ql24_store.add_work(work_type="signs", blackspot_id=int(spot["id"]), cost_vnd=150e6,
-                              funding_source="Ngân sách huyện", user="an")
+    wid = ql24_store.add_work(
+        work_type="signs", blackspot_id=int(spot["id"]), cost_vnd=150e6, funding_source="Ngân sách huyện", user="an"
+    )
     w = ql24_store.works_frame().set_index("id").loc[wid]
     assert w["road_code"] == spot["road_code"] and w["from_m"] == spot["from_m"] and w["status"] == "proposed"
     with pytest.raises(TransitionError, match="Không thể chuyển"):
@@ -117,9 +126,13 @@ def test_removal_needs_a_clean_full_after_period(ql24_store):
     v += 1
     wid = ql24_store.add_work(work_type="markings", blackspot_id=sid)
     for st in ("approved", "in_progress"):
-        set_work_status(ql24_store, wid, st,
-                        expected_version=ql24_store.works_frame().set_index("id").loc[wid, "version"],
-                        on=date.today() - timedelta(days=60))
+        set_work_status(
+            ql24_store,
+            wid,
+            st,
+            expected_version=ql24_store.works_frame().set_index("id").loc[wid, "version"],
+            on=date.today() - timedelta(days=60),
+        )
     set_work_status(ql24_store, wid, "done", expected_version=3, on=date.today() - timedelta(days=30))
     with pytest.raises(TransitionError, match="chưa đủ"):
         set_blackspot_status(ql24_store, sid, "removed", expected_version=v)
@@ -141,7 +154,7 @@ def test_photos_are_kept_in_the_store_and_travel_with_a_backup(ql24_store, tmp_p
     aid = ql24_store.add_photo("case", cid, "../../etc/hiện trường.png", png, user="an", caption="nhìn từ phía Bắc")
     rec = ql24_store.attachments("case", cid).set_index("id").loc[aid]
     assert rec["filename"] == "../../etc/hiện trường.png" and rec["path"] is None
-    assert not any((tmp_path / "server1").rglob("*"))            # nothing written to the server's folder
+    assert not any((tmp_path / "server1").rglob("*"))  # nothing written to the server's folder
     monkeypatch.setattr(settings, "DATA_DIR", tmp_path / "server2")  # another server
     assert ql24_store.photo_bytes(aid) == png
     history = ql24_store.history("attachment", aid)
@@ -162,10 +175,16 @@ def test_photos_are_kept_in_the_store_and_travel_with_a_backup(ql24_store, tmp_p
     (tmp_path / "server2" / "attachments" / "old.png").write_bytes(png)
     (tmp_path / "secret.png").write_bytes(png)
     with ql24_store.engine.begin() as conn:
-        old = conn.execute(insert(Attachment).values(item_type="case", item_id=cid, kind="photo", filename="old.png",
-                                                     path="attachments/old.png").returning(Attachment.id)).scalar_one()
-        bad = conn.execute(insert(Attachment).values(item_type="case", item_id=cid, kind="photo", filename="x.png",
-                                                     path="../secret.png").returning(Attachment.id)).scalar_one()
+        old = conn.execute(
+            insert(Attachment)
+            .values(item_type="case", item_id=cid, kind="photo", filename="old.png", path="attachments/old.png")
+            .returning(Attachment.id)
+        ).scalar_one()
+        bad = conn.execute(
+            insert(Attachment)
+            .values(item_type="case", item_id=cid, kind="photo", filename="x.png", path="../secret.png")
+            .returning(Attachment.id)
+        ).scalar_one()
     assert ql24_store.photo_bytes(old) == png and ql24_store.photo_bytes(bad) is None
     with pytest.raises(TransitionError, match="JPG, PNG"):
         ql24_store.add_photo("case", cid, "x.exe", b"MZ")

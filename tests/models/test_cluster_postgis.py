@@ -1,5 +1,6 @@
 """Our DBSCAN gives the same partition of core points as PostGIS
 ``ST_ClusterDBSCAN`` on the same real points and parameters."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,10 +25,14 @@ def test_dbscan_equals_st_clusterdbscan(store, eps, min_samples):
     ours = dbscan(x, y, eps=eps, min_samples=min_samples)
     with store.engine.begin() as c:
         c.execute(text("CREATE TEMP TABLE pts (id int, geom geometry(Point))"))
-        c.execute(text("INSERT INTO pts SELECT i, ST_MakePoint(x, y) FROM unnest(:ids, :xs, :ys) AS t(i, x, y)"),
-                  {"ids": list(range(len(x))), "xs": x.tolist(), "ys": y.tolist()})
-        rows = c.execute(text("SELECT id, ST_ClusterDBSCAN(geom, eps := :eps, minpoints := :m) OVER () FROM pts"),
-                         {"eps": eps, "m": min_samples}).all()
+        c.execute(
+            text("INSERT INTO pts SELECT i, ST_MakePoint(x, y) FROM unnest(:ids, :xs, :ys) AS t(i, x, y)"),
+            {"ids": list(range(len(x))), "xs": x.tolist(), "ys": y.tolist()},
+        )
+        rows = c.execute(
+            text("SELECT id, ST_ClusterDBSCAN(geom, eps := :eps, minpoints := :m) OVER () FROM pts"),
+            {"eps": eps, "m": min_samples},
+        ).all()
     pg = np.full(len(x), -1)
     for i, label in rows:
         pg[i] = -1 if label is None else label

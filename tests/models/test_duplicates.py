@@ -1,6 +1,7 @@
 """Issue 19.4 in the store: candidate pairs of the live crashes, "not a duplicate" kept, a merge by a
 person (values chosen, audit naming both sources, the merged crash gone from the kept reads), refusals
 that change nothing, and the undo."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -19,16 +20,52 @@ def _table(rows: list[dict]) -> RawTable:
 
 
 POLICE = [
-    {"Mã vụ": "CA-1", "Ngày giờ": "01/05/2024 08:00", "Kinh độ": "107.95", "Vĩ độ": "14.55", "Xã": "Đăk Ruồng",
-     "Số người chết": "1", "Số người bị thương": "0", "Nguyên nhân": "Vượt ẩu", "Mô tả": "Xe tải va xe máy"},
-    {"Mã vụ": "CA-2", "Ngày giờ": "03/05/2024 17:30", "Kinh độ": "107.97", "Vĩ độ": "14.56", "Xã": "Tân Lập",
-     "Số người chết": "0", "Số người bị thương": "2", "Nguyên nhân": "Say rượu", "Mô tả": "Hai xe máy"},
+    {
+        "Mã vụ": "CA-1",
+        "Ngày giờ": "01/05/2024 08:00",
+        "Kinh độ": "107.95",
+        "Vĩ độ": "14.55",
+        "Xã": "Đăk Ruồng",
+        "Số người chết": "1",
+        "Số người bị thương": "0",
+        "Nguyên nhân": "Vượt ẩu",
+        "Mô tả": "Xe tải va xe máy",
+    },
+    {
+        "Mã vụ": "CA-2",
+        "Ngày giờ": "03/05/2024 17:30",
+        "Kinh độ": "107.97",
+        "Vĩ độ": "14.56",
+        "Xã": "Tân Lập",
+        "Số người chết": "0",
+        "Số người bị thương": "2",
+        "Nguyên nhân": "Say rượu",
+        "Mô tả": "Hai xe máy",
+    },
 ]
 HEALTH = [  # the same two crashes as the health service saw them: ~15 m and 20 minutes off, other counts
-    {"Mã vụ": "YT-7", "Ngày giờ": "01/05/2024 08:20", "Kinh độ": "107.95012", "Vĩ độ": "14.55005", "Xã": "Đăk Ruồng",
-     "Số người chết": "1", "Số người bị thương": "2", "Nguyên nhân": "", "Mô tả": "Cấp cứu 2 người"},
-    {"Mã vụ": "YT-8", "Ngày giờ": "03/05/2024 17:45", "Kinh độ": "107.9701", "Vĩ độ": "14.5601", "Xã": "Tân Lập",
-     "Số người chết": "0", "Số người bị thương": "3", "Nguyên nhân": "", "Mô tả": "Ba người bị thương"},
+    {
+        "Mã vụ": "YT-7",
+        "Ngày giờ": "01/05/2024 08:20",
+        "Kinh độ": "107.95012",
+        "Vĩ độ": "14.55005",
+        "Xã": "Đăk Ruồng",
+        "Số người chết": "1",
+        "Số người bị thương": "2",
+        "Nguyên nhân": "",
+        "Mô tả": "Cấp cứu 2 người",
+    },
+    {
+        "Mã vụ": "YT-8",
+        "Ngày giờ": "03/05/2024 17:45",
+        "Kinh độ": "107.9701",
+        "Vĩ độ": "14.5601",
+        "Xã": "Tân Lập",
+        "Số người chết": "0",
+        "Số người bị thương": "3",
+        "Nguyên nhân": "",
+        "Mô tả": "Ba người bị thương",
+    },
 ]
 
 
@@ -47,7 +84,9 @@ def test_pairs_are_the_two_sources_reports(two_sources):
     store, ids = two_sources
     pairs = duplicate_pairs(store)
     assert {(int(a), int(b)) for a, b in zip(pairs["id_a"], pairs["id_b"])} == {
-        tuple(sorted((ids["CA-1"], ids["YT-7"]))), tuple(sorted((ids["CA-2"], ids["YT-8"])))}
+        tuple(sorted((ids["CA-1"], ids["YT-7"]))),
+        tuple(sorted((ids["CA-2"], ids["YT-8"]))),
+    }
     assert set(pairs["source_a"]) | set(pairs["source_b"]) == {"Công an huyện", "Trung tâm y tế"}
     assert pairs["score"].is_monotonic_decreasing
     # a tighter time limit leaves the 15-minute pair only
@@ -80,7 +119,7 @@ def test_merge_takes_the_chosen_values_and_audits_both_sources(two_sources):
     assert drop not in set(crashes["id"]) and len(crashes) == 3
     kept = crashes.set_index("id").loc[keep]
     assert (kept["injured"], kept["deaths"], kept["cause"], kept["description"]) == (2, 1, "Vượt ẩu", "Cấp cứu 2 người")
-    assert kept["occurred_at"] == pd.Timestamp("2024-05-01 08:00")           # not chosen: its own value
+    assert kept["occurred_at"] == pd.Timestamp("2024-05-01 08:00")  # not chosen: its own value
     rec = store.crash_records([drop]).iloc[0]
     assert bool(rec["deleted"]) and int(rec["merged_into"]) == keep
     # the audit: both crashes, both sources and ids, every changed value old → new
@@ -132,8 +171,14 @@ def test_a_refused_merge_changes_nothing(two_sources, bad):
         actor = store.with_principal(Principal("xem", Role.VIEWER))
     elif bad == "other_commune":
         actor = store.with_principal(Principal("lan", Role.COMMUNE_EDITOR, commune="Tân Lập"))
-    errors = {"same": TransitionError, "stale": ConflictError, "field": TransitionError, "gone": NotFoundError,
-              "viewer": PermissionDenied, "other_commune": PermissionDenied}
+    errors = {
+        "same": TransitionError,
+        "stale": ConflictError,
+        "field": TransitionError,
+        "gone": NotFoundError,
+        "viewer": PermissionDenied,
+        "other_commune": PermissionDenied,
+    }
     with pytest.raises(errors[bad]):
         merge_pair(actor, kw.pop("keep_id", keep), kw.pop("drop_id", drop), **kw)
     assert _snapshot(store) == before

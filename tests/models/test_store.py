@@ -1,5 +1,6 @@
 """The store on both back-ends (SQLite and PostGIS): batches, dedup, undo,
 lifecycle, optimistic locking and the audit trail."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,7 +61,6 @@ def test_crash_round_trip_keeps_values(store, hk_slice):
     assert (df["occurred_at"].to_numpy() == want["occurred_at"].to_numpy()).all()
 
 
-
 def test_screening_saves_spots_and_rerun_updates_rather_than_duplicates(ql24_store):
     result, counts = run_screening(ql24_store, user="an")
     assert len(counts["new"]) == len(result.spots) > 5
@@ -114,8 +114,9 @@ def test_concurrent_update_is_refused_by_the_version_check(ql24_store):
 def test_manual_potential_point_needs_a_reason(store):
     with pytest.raises(TransitionError):
         store.flag_potential_point(lon=107.9, lat=14.6, reason=" ")
-    sid = store.flag_potential_point(lon=107.9, lat=14.6, reason="Khuất tầm nhìn ở khúc cua", road_code="QL24",
-                                     chainage_m=145_000, user="an")
+    sid = store.flag_potential_point(
+        lon=107.9, lat=14.6, reason="Khuất tầm nhìn ở khúc cua", road_code="QL24", chainage_m=145_000, user="an"
+    )
     row = store.blackspots_frame().set_index("id").loc[sid]
     assert row["manual"] and row["kind"] == "potential" and row["geometry"].x == 107.9
 

@@ -1,5 +1,6 @@
 """Restore never loses the store: damaged, truncated, foreign and inconsistent
 backups are refused and the store is left as it was, on SQLite and PostGIS."""
+
 from __future__ import annotations
 
 import hashlib
@@ -57,7 +58,7 @@ def _damage_page(good, bad, table: str) -> None:
     data = bytearray(good.read_bytes())
     page = int.from_bytes(data[16:18], "big")
     at = (root - 1) * page
-    data[at + 8: at + page - 8] = b"\xde\xad\xbe\xef" * ((page - 16) // 4)
+    data[at + 8 : at + page - 8] = b"\xde\xad\xbe\xef" * ((page - 16) // 4)
     bad.write_bytes(bytes(data))
 
 
@@ -100,8 +101,10 @@ def test_failure_while_loading_rolls_back(admin_store, good_backup):
     (a plan link to a missing section) fails mid-load: nothing is lost."""
     with sqlite3.connect(good_backup) as con:
         con.execute("UPDATE backup_manifest SET sha256 = NULL")  # past the checksum: the load itself must fail
-        con.execute("INSERT INTO plan_link (item_type, item_id, section_id, version, deleted) "
-                    "VALUES ('blackspot', 1, 99999, 1, 0)")
+        con.execute(
+            "INSERT INTO plan_link (item_type, item_id, section_id, version, deleted) "
+            "VALUES ('blackspot', 1, 99999, 1, 0)"
+        )
         con.execute("UPDATE backup_manifest SET n_rows = n_rows + 1 WHERE table_name = 'plan_link'")
     check_backup_file(good_backup)  # the file itself is sound
     _assert_refused_and_unchanged(admin_store, good_backup, "kho giữ nguyên|unchanged")
@@ -137,10 +140,19 @@ def test_cli_restore_of_a_damaged_backup_prints_one_line_and_exits_2(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'kho.sqlite'}"
     env = dict(os.environ, DATABASE_URL=url)
-    run = lambda *a, stdin="": subprocess.run([sys.executable, str(ROOT / "cli.py"), *a], cwd=ROOT, env=env,  # noqa: E731
-                                              input=stdin, capture_output=True, text=True, timeout=300)
+    run = lambda *a, stdin="": subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *a],
+        cwd=ROOT,
+        env=env,  # noqa: E731
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run("init-db").returncode == 0
-    assert run("user", "add", "quantri", "--role", "admin", "--password-stdin", stdin="mat-khau-dai-1\n").returncode == 0
+    assert (
+        run("user", "add", "quantri", "--role", "admin", "--password-stdin", stdin="mat-khau-dai-1\n").returncode == 0
+    )
     good = tmp_path / "b.sqlite"
     auth = ("--user", "quantri", "--password-stdin")
     r = run(*auth, "backup", str(good), stdin="mat-khau-dai-1\n")

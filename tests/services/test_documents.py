@@ -1,4 +1,5 @@
 """The proposal and the year-end summary, checked structurally (Nghị định 30/2020 format)."""
+
 from __future__ import annotations
 
 import io
@@ -20,10 +21,19 @@ from services.reports import proposal, year_end_summary
 from tests.conftest import SHARED
 
 KON_RAY = SHARED.parent / "plans" / "kon-ray-2024-kh-batgt.md"
-ORG = Organisation(name="Ban An toàn giao thông huyện Kon Rẫy", level="district", parent="UBND huyện Kon Rẫy",
-                   place="Kon Rẫy", receiver="Ban An toàn giao thông tỉnh Kon Tum", signer="La Ngọc Đức")
-INFO = replace(ORG.document_info(on=date(2025, 2, 5)), number="12/TTr-BATGT",
-               recipients=["Như trên;", "UBND huyện (b/c);", "Lưu: VT."])
+ORG = Organisation(
+    name="Ban An toàn giao thông huyện Kon Rẫy",
+    level="district",
+    parent="UBND huyện Kon Rẫy",
+    place="Kon Rẫy",
+    receiver="Ban An toàn giao thông tỉnh Kon Tum",
+    signer="La Ngọc Đức",
+)
+INFO = replace(
+    ORG.document_info(on=date(2025, 2, 5)),
+    number="12/TTr-BATGT",
+    recipients=["Như trên;", "UBND huyện (b/c);", "Lưu: VT."],
+)
 
 
 @pytest.fixture
@@ -31,8 +41,9 @@ def proposal_doc(ql24_store):
     run_screening(ql24_store)
     spots = ql24_store.blackspots_frame(kind="black_spot")
     ids = spots["id"].astype(int).tolist()[:2]
-    ql24_store.add_work(work_type="signs", blackspot_id=ids[0], description="biển W.207 & <cảnh báo>",
-                        cost_vnd=120_000_000)
+    ql24_store.add_work(
+        work_type="signs", blackspot_id=ids[0], description="biển W.207 & <cảnh báo>", cost_vnd=120_000_000
+    )
     ql24_store.add_work(work_type="markings", blackspot_id=ids[0], cost_vnd=80_000_000)
     return docx.Document(io.BytesIO(proposal(ql24_store, ids, INFO))), ids, spots
 
@@ -83,8 +94,10 @@ def test_header_title_table_and_signature(proposal_doc):
     assert orient == [(210, 297), (297, 210), (210, 297)]
     assert table.cell(1, 5).text.startswith("Biển báo: biển W.207 & <cảnh báo>")
     assert table.cell(1, 6).text == "200.000.000"
-    assert sum(sec.page_width.mm - sec.left_margin.mm - sec.right_margin.mm for sec in doc.sections[1:2]) >= \
-        sum(c.width.mm for c in table.rows[0].cells) - 1  # the table fits between the margins
+    assert (
+        sum(sec.page_width.mm - sec.left_margin.mm - sec.right_margin.mm for sec in doc.sections[1:2])
+        >= sum(c.width.mm for c in table.rows[0].cells) - 1
+    )  # the table fits between the margins
     assert table.cell(len(ids) + 1, 1).text == "Tổng cộng"
     assert len(doc.inline_shapes) == len(ids)  # a map image per spot
     sig = doc.tables[-1]
@@ -109,8 +122,8 @@ def test_proposal_has_the_benefit_cost_ratio_of_each_spots_works(proposal_doc, q
     assert len(mine) == 2
     ratio = mine["pv_benefit_vnd"].sum() / mine["cost_vnd"].sum()
     assert ratio > 0 and table.cell(1, 7).text == bcr_text(ratio)
-    assert table.cell(2, 7).text == ""                              # no work, no ratio
-    assert table.cell(len(ids) + 1, 7).text == bcr_text(ratio)      # the totals row: the only appraised spot
+    assert table.cell(2, 7).text == ""  # no work, no ratio
+    assert table.cell(len(ids) + 1, 7).text == bcr_text(ratio)  # the totals row: the only appraised spot
     note = [p.text for p in doc.paragraphs if p.text.startswith("B/C:")]
     assert note and "70 lần GDP bình quân đầu người năm 2024" in note[0] and "10 %/năm" in note[0]
 
@@ -143,14 +156,15 @@ def test_pdf_table_keeps_every_number_and_date_whole(proposal_doc, ql24_store, t
     pdf = to_pdf(proposal(ql24_store, ids, INFO))
     assert pdf.startswith(b"%PDF")
     (tmp_path / "p.pdf").write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "p.pdf"), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "p.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "200.000.000" in text  # the amount of the first spot, in one piece
     chosen = spots.set_index("id").loc[ids]
     for d in list(chosen["window_start"]) + list(chosen["window_end"]):
         assert f"{d:%d/%m/%Y}" in text
     assert re.search(r"\bSTT\b", text)
-    assert re.search(r"\bB/C\b", text)                   # the appraisal's column fits beside the others
+    assert re.search(r"\bB/C\b", text)  # the appraisal's column fits beside the others
     # no date or amount cut at a line end: a line ending in digits and a separator
     assert not re.search(r"\d[./]\s*\n\s*\d", text)
     assert not re.search(r"\d{1,3}(\.\d{3})*\.\d{1,2}\s*$", text, re.M)
@@ -196,7 +210,8 @@ def test_dossier_of_a_black_spot(ql24_store, tmp_path, monkeypatch):
     other = int(ql24_store.blackspots_frame(kind="black_spot").iloc[1]["id"])
     assert cli.main(["dossier", f"{sid},{other}", "--out", str(tmp_path / "hs.zip")]) == 0
     assert sorted(zipfile.ZipFile(tmp_path / "hs.zip").namelist()) == sorted(
-        [f"ho_so_diem_{sid}.docx", f"ho_so_diem_{other}.docx"])
+        [f"ho_so_diem_{sid}.docx", f"ho_so_diem_{other}.docx"]
+    )
     assert cli.main(["dossier", "999999", "--out", str(tmp_path / "x.docx")]) == 2
 
 

@@ -1,5 +1,6 @@
 """Every export opens with its standard reader, Vietnamese intact, and the
 spatial ones round-trip."""
+
 from __future__ import annotations
 
 import io
@@ -80,10 +81,17 @@ def test_cause_is_a_filter_from_the_data():
 
     from services.filters import Filters, filter_crashes, options
 
-    c = pd.DataFrame({"occurred_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
-                      "commune": ["A", "A", "B"], "road_code": ["QL24"] * 3, "severity": ["nghiem_trong"] * 3,
-                      "vehicle_types": ["Xe máy", "", "Ô tô"], "alcohol": [False] * 3,
-                      "cause": ["Phóng nhanh; Sử dụng rượu bia", None, "Phóng nhanh"]})
+    c = pd.DataFrame(
+        {
+            "occurred_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+            "commune": ["A", "A", "B"],
+            "road_code": ["QL24"] * 3,
+            "severity": ["nghiem_trong"] * 3,
+            "vehicle_types": ["Xe máy", "", "Ô tô"],
+            "alcohol": [False] * 3,
+            "cause": ["Phóng nhanh; Sử dụng rượu bia", None, "Phóng nhanh"],
+        }
+    )
     assert options(c)["causes"] == ["Phóng nhanh", "Sử dụng rượu bia"]
     assert filter_crashes(c, Filters(cause="Phóng nhanh")).index.tolist() == [0, 2]
     assert filter_crashes(c, Filters(cause="Sử dụng rượu bia")).index.tolist() == [0]

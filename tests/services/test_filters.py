@@ -1,5 +1,6 @@
 """The area filter: crashes, spots, cases and works kept inside a polygon
 drawn on the map (with its holes), or a multipolygon; anything else refused."""
+
 from __future__ import annotations
 
 import json
@@ -12,32 +13,53 @@ from errors import AreaError
 from services.filters import Filters, area_text, filter_crashes, filter_items, filter_spots
 
 SQUARE = "POLYGON ((108 14, 108.1 14, 108.1 14.1, 108 14.1, 108 14))"
-WITH_HOLE = ("POLYGON ((108 14, 108.1 14, 108.1 14.1, 108 14.1, 108 14), "
-             "(108.04 14.04, 108.06 14.04, 108.06 14.06, 108.04 14.06, 108.04 14.04))")
-TWO = ("MULTIPOLYGON (((108 14, 108.1 14, 108.1 14.1, 108 14.1, 108 14)), "
-       "((108.2 14, 108.3 14, 108.3 14.1, 108.2 14.1, 108.2 14)))")
+WITH_HOLE = (
+    "POLYGON ((108 14, 108.1 14, 108.1 14.1, 108 14.1, 108 14), "
+    "(108.04 14.04, 108.06 14.04, 108.06 14.06, 108.04 14.06, 108.04 14.04))"
+)
+TWO = (
+    "MULTIPOLYGON (((108 14, 108.1 14, 108.1 14.1, 108 14.1, 108 14)), "
+    "((108.2 14, 108.3 14, 108.3 14.1, 108.2 14.1, 108.2 14)))"
+)
 
 
 @pytest.fixture
 def crashes():
     # 1 inside, 2 in the hole's middle, 3 outside east, 4 in the second square, 5 no place
-    return pd.DataFrame({
-        "id": [1, 2, 3, 4, 5],
-        "lon": [108.02, 108.05, 108.15, 108.25, None], "lat": [14.02, 14.05, 14.05, 14.05, None],
-        "occurred_at": pd.to_datetime(["2025-01-01"] * 5), "commune": ["A"] * 5, "road_code": ["QL1"] * 5,
-        "severity": ["nhe"] * 5, "vehicle_types": ["xe máy"] * 5, "alcohol": [False] * 5})
+    return pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5],
+            "lon": [108.02, 108.05, 108.15, 108.25, None],
+            "lat": [14.02, 14.05, 14.05, 14.05, None],
+            "occurred_at": pd.to_datetime(["2025-01-01"] * 5),
+            "commune": ["A"] * 5,
+            "road_code": ["QL1"] * 5,
+            "severity": ["nhe"] * 5,
+            "vehicle_types": ["xe máy"] * 5,
+            "alcohol": [False] * 5,
+        }
+    )
 
 
 @pytest.fixture
 def spots():
-    return pd.DataFrame({
-        "id": [10, 11, 12, 13],
-        "road_code": ["QL1"] * 4, "commune": ["A"] * 4, "ruleset": ["r"] * 4, "manual": [False] * 4,
-        "window_start": [None] * 4, "window_end": [None] * 4,
-        "geometry": [shapely.LineString([(107.95, 14.02), (108.02, 14.02)]),  # enters the square
-                     shapely.LineString([(108.045, 14.05), (108.055, 14.05)]),  # inside the hole only
-                     shapely.Point(108.5, 14.5),  # far away
-                     None]})  # no place: outside
+    return pd.DataFrame(
+        {
+            "id": [10, 11, 12, 13],
+            "road_code": ["QL1"] * 4,
+            "commune": ["A"] * 4,
+            "ruleset": ["r"] * 4,
+            "manual": [False] * 4,
+            "window_start": [None] * 4,
+            "window_end": [None] * 4,
+            "geometry": [
+                shapely.LineString([(107.95, 14.02), (108.02, 14.02)]),  # enters the square
+                shapely.LineString([(108.045, 14.05), (108.055, 14.05)]),  # inside the hole only
+                shapely.Point(108.5, 14.5),  # far away
+                None,
+            ],
+        }
+    )  # no place: outside
 
 
 def _ids(frame):
@@ -67,9 +89,14 @@ def test_the_area_joins_the_other_filters(crashes):
 
 
 def test_cases_and_works_by_their_geometry():
-    cases = pd.DataFrame({"id": [1, 2, 3], "road_code": ["QL1"] * 3, "commune": ["A"] * 3,
-                          "geometry": [shapely.Point(108.05, 14.05), shapely.Point(109, 15),
-                                       shapely.box(108.09, 14.09, 108.2, 14.2)]})  # an outline across the edge
+    cases = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "road_code": ["QL1"] * 3,
+            "commune": ["A"] * 3,
+            "geometry": [shapely.Point(108.05, 14.05), shapely.Point(109, 15), shapely.box(108.09, 14.09, 108.2, 14.2)],
+        }
+    )  # an outline across the edge
     f = Filters(area=area_text(SQUARE))
     assert _ids(filter_items(cases, f)) == [1, 3]
     works = pd.DataFrame({"id": [7, 8], "road_code": ["QL1"] * 2})  # placed by the caller (work_geometries)
@@ -82,17 +109,30 @@ def test_geojson_in_every_shape_gives_the_same_area():
     poly = shapely.from_wkt(SQUARE)
     gj = json.loads(shapely.to_geojson(poly))
     want = shapely.from_wkt(area_text(SQUARE))
-    for given in (json.dumps(gj), gj, {"type": "Feature", "properties": {}, "geometry": gj},
-                  {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": gj}]}, poly):
+    for given in (
+        json.dumps(gj),
+        gj,
+        {"type": "Feature", "properties": {}, "geometry": gj},
+        {"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": gj}]},
+        poly,
+    ):
         assert shapely.equals(shapely.from_wkt(area_text(given)), want)
 
 
-@pytest.mark.parametrize("bad", [
-    "", "not a polygon", "LINESTRING (108 14, 108.1 14.1)", '{"type": "Point", "coordinates": [108, 14]}',
-    "POLYGON ((108 14, 108.1 14.1, 108.1 14, 108 14.1, 108 14))",  # a bow tie: edges crossing
-    "POLYGON ((500000 1500000, 510000 1500000, 510000 1510000, 500000 1500000))",  # metres, not lon/lat
-    "POLYGON EMPTY", '{"type": "FeatureCollection", "features": []}', "{not json",
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "not a polygon",
+        "LINESTRING (108 14, 108.1 14.1)",
+        '{"type": "Point", "coordinates": [108, 14]}',
+        "POLYGON ((108 14, 108.1 14.1, 108.1 14, 108 14.1, 108 14))",  # a bow tie: edges crossing
+        "POLYGON ((500000 1500000, 510000 1500000, 510000 1510000, 500000 1500000))",  # metres, not lon/lat
+        "POLYGON EMPTY",
+        '{"type": "FeatureCollection", "features": []}',
+        "{not json",
+    ],
+)
 def test_anything_but_a_polygon_in_lon_lat_is_refused(bad):
     with pytest.raises(AreaError, match=" / "):
         area_text(bad)

@@ -1,5 +1,6 @@
 """Roads, cases and boundaries with broken geometries: each feature is
 repaired with a report line or refused with a plain message; the rest import."""
+
 from __future__ import annotations
 
 import json
@@ -17,16 +18,24 @@ SQUARE = [[[108.2, 14.2], [108.3, 14.2], [108.3, 14.3], [108.2, 14.3], [108.2, 1
 
 
 def _fc(*features) -> bytes:
-    return json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"ten": name}, "geometry": {"type": t, "coordinates": c}}
-        for name, t, c in features]}).encode()
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": {"ten": name}, "geometry": {"type": t, "coordinates": c}}
+                for name, t, c in features
+            ],
+        }
+    ).encode()
 
 
-ROADS = _fc(("QL1 một điểm", "LineString", [[108.1, 14.4]]),
-            ("QL2 ba chiều", "LineString", [[108.1, 14.4, 5.0], [108.2, 14.5, 6.0]]),
-            ("QL3 trùng điểm", "LineString", [[108.1, 14.4], [108.1, 14.4]]),
-            ("QL4 tốt", "LineString", LINE),
-            ("QL5 vùng", "Polygon", SQUARE))
+ROADS = _fc(
+    ("QL1 một điểm", "LineString", [[108.1, 14.4]]),
+    ("QL2 ba chiều", "LineString", [[108.1, 14.4, 5.0], [108.2, 14.5, 6.0]]),
+    ("QL3 trùng điểm", "LineString", [[108.1, 14.4], [108.1, 14.4]]),
+    ("QL4 tốt", "LineString", LINE),
+    ("QL5 vùng", "Polygon", SQUARE),
+)
 
 
 def test_roads_repaired_or_refused_one_by_one():
@@ -43,8 +52,12 @@ def test_roads_repaired_or_refused_one_by_one():
 
 
 def test_boundaries_bowtie_repaired_and_lines_refused():
-    units = boundaries_from_table(read_table(_fc(("Xã Nơ", "Polygon", BOWTIE), ("Xã Vuông", "Polygon", SQUARE),
-                                                 ("Đường", "LineString", LINE)), filename="xa.geojson"))
+    units = boundaries_from_table(
+        read_table(
+            _fc(("Xã Nơ", "Polygon", BOWTIE), ("Xã Vuông", "Polygon", SQUARE), ("Đường", "LineString", LINE)),
+            filename="xa.geojson",
+        )
+    )
     assert units["name"].tolist() == ["Xã Nơ", "Xã Vuông"]
     assert all(units["geometry"].map(lambda g: g.is_valid))
     assert units["geometry"].iloc[0].area == pytest.approx(0.005, rel=1e-6)  # both lobes of the bow-tie kept
@@ -52,9 +65,17 @@ def test_boundaries_bowtie_repaired_and_lines_refused():
 
 
 def test_cases_with_broken_geometries():
-    cases = cases_from_table(read_table(_fc(("Lều", "Point", [108.1, 14.4]), ("Nhà nơ", "Polygon", BOWTIE),
-                                            ("Mái 3D", "Point", [108.1, 14.4, 3.0]), ("Đường", "LineString", LINE)),
-                                        filename="lc.geojson"))
+    cases = cases_from_table(
+        read_table(
+            _fc(
+                ("Lều", "Point", [108.1, 14.4]),
+                ("Nhà nơ", "Polygon", BOWTIE),
+                ("Mái 3D", "Point", [108.1, 14.4, 3.0]),
+                ("Đường", "LineString", LINE),
+            ),
+            filename="lc.geojson",
+        )
+    )
     assert len(cases) == 3 and all(cases["geometry"].map(lambda g: g.is_valid and not g.has_z))
     assert len(cases.attrs["report"]) == 3  # bow-tie and 3-D repaired, the line refused
 
@@ -74,16 +95,19 @@ def test_nothing_usable_is_a_plain_error(tmp_path, capsys, monkeypatch):
     assert "Imported 2 roads" in out.out and out.err.count("  ! ") == 4
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["import", "crashes", "/no/such/file.csv"], "/no/such/file.csv"),
-    (["import", "crashes", "{csv}", "--bounds", "105,abc"], "--bounds"),
-    (["import", "crashes", "{csv}", "--bounds", "110,8,102,24"], "--bounds"),
-    (["import", "crashes", "{csv}", "--report", "/proc/no/such/dir/r.csv"], "r.csv"),
-    (["restore", "{csv}", "--force"], "bản sao lưu"),
-    (["blackspots", "--crashes", "/no/such.csv", "--out", "x.csv"], "/no/such.csv"),
-    (["plan", "parse", "/no/plan.docx"], "/no/plan.docx"),
-    (["corridor", "check", "--roads", "/no/r.geojson", "--points", "/no/p.csv", "--out", "o.csv"], "/no/r.geojson"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["import", "crashes", "/no/such/file.csv"], "/no/such/file.csv"),
+        (["import", "crashes", "{csv}", "--bounds", "105,abc"], "--bounds"),
+        (["import", "crashes", "{csv}", "--bounds", "110,8,102,24"], "--bounds"),
+        (["import", "crashes", "{csv}", "--report", "/proc/no/such/dir/r.csv"], "r.csv"),
+        (["restore", "{csv}", "--force"], "bản sao lưu"),
+        (["blackspots", "--crashes", "/no/such.csv", "--out", "x.csv"], "/no/such.csv"),
+        (["plan", "parse", "/no/plan.docx"], "/no/plan.docx"),
+        (["corridor", "check", "--roads", "/no/r.geojson", "--points", "/no/p.csv", "--out", "o.csv"], "/no/r.geojson"),
+    ],
+)
 def test_every_cli_error_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, argv, needle):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'kho.sqlite'}")
     csv = tmp_path / "vu.csv"

@@ -1,6 +1,7 @@
 """An item's history is complete and readable (issue 15.6): status, plan link,
 agencies, notes, photos and works all appear, in the user's language, with no
 raw field names, "None" or "nan"."""
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@ parts must give exactly what one read gives: the same crashes, counts, report
 lines and date order, whatever the part size, with casualty rows of one crash
 split across parts, the proof of the date order far down the file, blank lines,
 a totals row, signatures, and duplicates and clashing ids in different parts."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,7 +25,7 @@ CRASHES = [
     ("V04", "05/06/2024", "22:10", 158, 100, ["Bị thương nhẹ"], "Vượt ẩu"),
     ("V05", "06/09/2024", "05:55", 159, 300, ["Bị thương nặng", "Chết"], "Không chú ý quan sát"),
     ("V06", "07/11/2024", "11:00", 157, 0, ["Bị thương nhẹ", "Bị thương nhẹ"], "Phóng nhanh"),
-    ("V07", "08/25/2024", "16:45", 156, 450, ["Chết"], "Vượt ẩu"),   # the first proof: month first
+    ("V07", "08/25/2024", "16:45", 156, 450, ["Chết"], "Vượt ẩu"),  # the first proof: month first
     ("V08", "09/03/2024", "09:15", 154, 800, ["Bị thương nặng"], "Đi không đúng phần đường"),
 ]
 
@@ -32,8 +33,12 @@ CRASHES = [
 def _per_casualty_csv() -> bytes:
     """A commune's CP1258 export: title rows, a blank line, one row per
     casualty, a blank line in the table, a totals row and signatures."""
-    lines = ["BẢNG THỐNG KÊ NẠN NHÂN TNGT NĂM 2024", "(Kèm theo Báo cáo số 15/BC-CAX)", "",
-             "STT,Mã vụ,Ngày xảy ra,Giờ,Địa điểm,Họ tên nạn nhân,Mức độ thương tích,Nguyên nhân"]
+    lines = [
+        "BẢNG THỐNG KÊ NẠN NHÂN TNGT NĂM 2024",
+        "(Kèm theo Báo cáo số 15/BC-CAX)",
+        "",
+        "STT,Mã vụ,Ngày xảy ra,Giờ,Địa điểm,Họ tên nạn nhân,Mức độ thương tích,Nguyên nhân",
+    ]
     k = 0
     for cid, d, t, km, m, sev, cause in CRASHES:
         for j, s in enumerate(sev):
@@ -48,8 +53,11 @@ def _per_casualty_csv() -> bytes:
 def _crash_table(store) -> pd.DataFrame:
     c = store.crashes_frame()
     c = c.loc[~c["is_simulated"].astype(bool)]  # the fixture's simulated crashes
-    return (c[["source_id", "occurred_at", "deaths", "injured", "road_code", "chainage_m", "cause"]]
-            .sort_values("source_id").reset_index(drop=True))
+    return (
+        c[["source_id", "occurred_at", "deaths", "injured", "road_code", "chainage_m", "cause"]]
+        .sort_values("source_id")
+        .reset_index(drop=True)
+    )
 
 
 def _whole(store, path):
@@ -104,8 +112,8 @@ def test_duplicates_and_clashing_ids_in_different_parts(ql24_store, tmp_path):
     rows = ["Mã vụ,Ngày giờ,Lý trình,Số người chết,Số người bị thương"]
     for i in range(12):
         rows.append(f"A{i:02d},{i + 1:02d}/03/2024 08:00,Km 150+{i * 50:03d} QL24,0,1")
-    rows.append("A01,02/03/2024 08:00,Km 150+050 QL24,0,1")   # line 14: the same crash as line 3: a duplicate
-    rows.append("A02,20/04/2024 09:00,Km 151+000 QL24,1,0")   # line 15: id of line 4, other content: an error
+    rows.append("A01,02/03/2024 08:00,Km 150+050 QL24,0,1")  # line 14: the same crash as line 3: a duplicate
+    rows.append("A02,20/04/2024 09:00,Km 151+000 QL24,1,0")  # line 15: id of line 4, other content: an error
     path = tmp_path / "vu.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     out = import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=4)
@@ -123,7 +131,7 @@ def test_a_first_part_of_errors_only_does_not_stop_the_import(ql24_store, tmp_pa
     """A part whose every row is an error (no id or key to remember) was an
     IndexError in the check against earlier parts; the later parts import."""
     rows = ["Mã vụ,Ngày giờ,Lý trình,Số người chết,Số người bị thương"]
-    rows += [f"E{i},ngày nào đó,Km 150+{i}00 QL24,0,1" for i in range(4)]          # lines 2-5: no date
+    rows += [f"E{i},ngày nào đó,Km 150+{i}00 QL24,0,1" for i in range(4)]  # lines 2-5: no date
     rows += [f"B{i},{i + 1:02d}/05/2024 08:00,Km 152+{i}00 QL24,0,1" for i in range(5)]
     path = tmp_path / "vu.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -140,8 +148,9 @@ def test_all_or_nothing_in_parts_leaves_the_store_unchanged(ql24_store, tmp_path
     path = tmp_path / "vu.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     before = store_snapshot(ql24_store)
-    out = import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=3, valid_only=False,
-                           worker=worker)
+    out = import_crash_csv(
+        ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=3, valid_only=False, worker=worker
+    )
     assert out.rejected and out.summary is None and out.n_errors == 1
     assert store_snapshot(ql24_store) == before
 
@@ -156,21 +165,22 @@ def test_command_line_reads_a_large_csv_in_parts(ql24_store, tmp_path, monkeypat
     out, err = capsys.readouterr()
     assert f"{sum(len(c[5]) for c in CRASHES)} dòng / rows → {len(CRASHES)} vụ / crashes" in out
     assert f"imported {len(CRASHES)}," in out
-    assert "dòng đã đọc / rows read" in err   # progress while reading
+    assert "dòng đã đọc / rows read" in err  # progress while reading
     assert len(_crash_table(ql24_store)) == len(CRASHES)
     # once more: nothing new, no new batch
     assert cli.main(["import", "crashes", str(path)]) == 0
     assert "imported 0," in capsys.readouterr().out
 
 
-def test_a_broken_large_file_is_one_line_naming_where_and_the_store_is_unchanged(ql24_store, tmp_path, monkeypatch,
-                                                                                 capsys):
+def test_a_broken_large_file_is_one_line_naming_where_and_the_store_is_unchanged(
+    ql24_store, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("DATABASE_URL", ql24_store.engine.url.render_as_string(hide_password=False))
     monkeypatch.setattr(settings, "STREAM_MB", 0)
     monkeypatch.setattr(settings, "CHUNK_ROWS", 3)
     rows = ["Mã vụ,Ngày giờ,Lý trình,Số người chết,Số người bị thương"]
     rows += [f"Q{i},{i + 1:02d}/03/2024 08:00,Km 150+{i * 50:03d} QL24,0,1" for i in range(8)]
-    quote = rows[:6] + ['Q9,"09/03/2024 08:00,Km 150+900 QL24,0,1'] + rows[6:]   # line 7: a quote never closed
+    quote = rows[:6] + ['Q9,"09/03/2024 08:00,Km 150+900 QL24,0,1'] + rows[6:]  # line 7: a quote never closed
     before = store_snapshot(ql24_store)
     path = tmp_path / "ngoac.csv"
     path.write_text("\n".join(quote) + "\n", encoding="utf-8")
@@ -214,7 +224,7 @@ def test_the_worker_process_checks_and_its_failure_rolls_back(ql24_store, tmp_pa
         import_crash_csv(ql24_store, path, report_path=tmp_path / "r.csv", chunk_rows=3, worker=True)
     assert store_snapshot(ql24_store) == before
     seen = set(pids.read_text().split())
-    assert len(seen) == 1 and str(os.getpid()) not in seen   # one worker, not this process
+    assert len(seen) == 1 and str(os.getpid()) not in seen  # one worker, not this process
     assert multiprocessing.active_children() == []
 
     monkeypatch.setattr(importing, "validate_crashes", real)
@@ -232,7 +242,7 @@ def test_parts_read_by_arrow_give_what_pandas_parts_give(ql24, tmp_path, chunk_r
     from models.store import Store
 
     text = decode_text(_per_casualty_csv())[0]
-    text = "\r\n".join(line for line in text.split("\r\n") if line) + "\r\n"   # no blank line
+    text = "\r\n".join(line for line in text.split("\r\n") if line) + "\r\n"  # no blank line
     utf8, legacy = tmp_path / "utf8.csv", tmp_path / "cp1258.csv"
     utf8.write_bytes(text.encode("utf-8"))
     legacy.write_bytes(encode_cp1258(text))
@@ -243,13 +253,18 @@ def test_parts_read_by_arrow_give_what_pandas_parts_give(ql24, tmp_path, chunk_r
     for path in (utf8, legacy):
         store = Store(f"sqlite:///{tmp_path}/{path.stem}.sqlite")
         store.add_roads(ql24, user="an")
-        out = import_crash_csv(store, path, report_path=tmp_path / f"{path.stem}.report.csv", chunk_rows=chunk_rows,
-                               worker=False)
-        report = pd.read_csv(tmp_path / f"{path.stem}.report.csv", dtype=str, keep_default_na=False,
-                             encoding="utf-8-sig")
+        out = import_crash_csv(
+            store, path, report_path=tmp_path / f"{path.stem}.report.csv", chunk_rows=chunk_rows, worker=False
+        )
+        report = pd.read_csv(
+            tmp_path / f"{path.stem}.report.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        )
         report["row"] = report["row"].astype(int)
-        got[path.stem] = (_crash_table(store), (out.n_rows, out.n_crashes, out.n_valid, out.n_errors, out.n_skipped),
-                          _lines(report))
+        got[path.stem] = (
+            _crash_table(store),
+            (out.n_rows, out.n_crashes, out.n_valid, out.n_errors, out.n_skipped),
+            _lines(report),
+        )
     assert used and set(used) == {"utf8.csv"}
     pd.testing.assert_frame_equal(got["utf8"][0], got["cp1258"][0])
     assert len(got["utf8"][0]) == len(CRASHES)

@@ -1,5 +1,6 @@
 """The planners' map as the browser gets it: crash rows sent once, as data,
 with every user text escaped."""
+
 from __future__ import annotations
 
 import html
@@ -58,8 +59,10 @@ def test_large_sets_send_compact_rows_without_tooltips(hk_crashes):
 #: Names that run as script if spliced into code: inside a template literal
 #: (``${...}``), breaking out of one (a backtick), or out of the script and
 #: into HTML (``</script>``, ``<img onerror>``).
-HOSTILE = ("`${document.body.dataset.pwned=1}`+(document.body.dataset.pwned=1)+`"
-           "</script><img src=x onerror=document.body.dataset.pwned2=1>'\"&")
+HOSTILE = (
+    "`${document.body.dataset.pwned=1}`+(document.body.dataset.pwned=1)+`"
+    "</script><img src=x onerror=document.body.dataset.pwned2=1>'\"&"
+)
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 
@@ -76,25 +79,59 @@ def _all_layers(crashes: pd.DataFrame) -> dict:
         return shapely.box(x + dx, y, x + dx + d, y + d)
 
     roads = pd.DataFrame({"code": [HOSTILE, "QL1"], "name": [HOSTILE, None], "geometry": [line(0), line(0.02)]})
-    boundaries = pd.DataFrame({"name": [HOSTILE], "level": ["district"],
-                               "geometry": [shapely.MultiPolygon([square(-0.1, 0.3)])]})
+    boundaries = pd.DataFrame(
+        {"name": [HOSTILE], "level": ["district"], "geometry": [shapely.MultiPolygon([square(-0.1, 0.3)])]}
+    )
     corridors = pd.DataFrame({"geometry": [line(0).buffer(0.0005), None]})
-    spots = pd.DataFrame({"id": [11, 12], "kind": ["black_spot", "potential"], "status": ["candidate", "confirmed"],
-                          "road_code": [HOSTILE, HOSTILE], "from_m": [100.0, 250.0], "to_m": [300.0, 250.0],
-                          "n_crashes": [4, 0], "deaths": [1, 0],
-                          "geometry": [line(0.001), shapely.Point(x + 0.004, y + 0.004)]})
-    cases = pd.DataFrame({"id": [21, 22], "kind": [HOSTILE, HOSTILE], "status": ["detected", "deadline_set"],
-                          "overdue": [False, True], "days_overdue": [0, 5], "road_code": [HOSTILE, "QL1"],
-                          "chainage_m": [120.0, 80.0], "description": [HOSTILE, HOSTILE],
-                          "geometry": [shapely.Point(x + 0.003, y + 0.001), square(0.005)]})
-    works = pd.DataFrame({"id": [31, 32], "work_type": ["signs", "lighting"], "status": ["proposed", "in_progress"],
-                          "name": [HOSTILE, HOSTILE], "blackspot_id": [None, 11],
-                          # a road stretch's midpoint (no spot) and a spot's line
-                          "geometry": [shapely.Point(x + 0.006, y + 0.006), line(0.001)]})
+    spots = pd.DataFrame(
+        {
+            "id": [11, 12],
+            "kind": ["black_spot", "potential"],
+            "status": ["candidate", "confirmed"],
+            "road_code": [HOSTILE, HOSTILE],
+            "from_m": [100.0, 250.0],
+            "to_m": [300.0, 250.0],
+            "n_crashes": [4, 0],
+            "deaths": [1, 0],
+            "geometry": [line(0.001), shapely.Point(x + 0.004, y + 0.004)],
+        }
+    )
+    cases = pd.DataFrame(
+        {
+            "id": [21, 22],
+            "kind": [HOSTILE, HOSTILE],
+            "status": ["detected", "deadline_set"],
+            "overdue": [False, True],
+            "days_overdue": [0, 5],
+            "road_code": [HOSTILE, "QL1"],
+            "chainage_m": [120.0, 80.0],
+            "description": [HOSTILE, HOSTILE],
+            "geometry": [shapely.Point(x + 0.003, y + 0.001), square(0.005)],
+        }
+    )
+    works = pd.DataFrame(
+        {
+            "id": [31, 32],
+            "work_type": ["signs", "lighting"],
+            "status": ["proposed", "in_progress"],
+            "name": [HOSTILE, HOSTILE],
+            "blackspot_id": [None, 11],
+            # a road stretch's midpoint (no spot) and a spot's line
+            "geometry": [shapely.Point(x + 0.006, y + 0.006), line(0.001)],
+        }
+    )
     crashes = crashes.copy()
     crashes.loc[crashes.index[:3], "description"] = HOSTILE
-    return dict(crashes=crashes, roads=roads, boundaries=boundaries, corridors=corridors, spots=spots, cases=cases,
-                works=works, draw=True)
+    return dict(
+        crashes=crashes,
+        roads=roads,
+        boundaries=boundaries,
+        corridors=corridors,
+        spots=spots,
+        cases=cases,
+        works=works,
+        draw=True,
+    )
 
 
 def _json_spans(page: str) -> tuple[list[str], str]:
@@ -106,7 +143,7 @@ def _json_spans(page: str) -> tuple[list[str], str]:
         if page.startswith("row[3]", m.end()):  # the crash rows' tooltips: the rows are data (below)
             continue
         value, end = dec.raw_decode(page, m.end())  # fails unless a JSON literal
-        assert isinstance(value, str) and page[m.end()] == '"', page[m.start():m.start() + 200]
+        assert isinstance(value, str) and page[m.end()] == '"', page[m.start() : m.start() + 200]
         tips.append(value)
         spans.append((m.end(), end))
     for m in re.finditer(r"var crash_rows_\w+ = ", page):
@@ -147,8 +184,7 @@ def _external_assets(m, page: str) -> list[str]:
 def test_every_layer_loads_nothing_from_outside_and_hostile_names_stay_data(hk_crashes, variant):
     layers = _all_layers(hk_crashes)
     if variant == "compact":
-        layers["crashes"] = pd.concat([layers["crashes"]] * (TOOLTIP_LIMIT // len(hk_crashes) + 1),
-                                      ignore_index=True)
+        layers["crashes"] = pd.concat([layers["crashes"]] * (TOOLTIP_LIMIT // len(hk_crashes) + 1), ignore_index=True)
     m = planner_map(**layers, heat=variant == "heat", offline=True)
     page = m.get_root().render()
 
@@ -157,8 +193,9 @@ def test_every_layer_loads_nothing_from_outside_and_hostile_names_stay_data(hk_c
     assert _external_assets(m, page) == []
     assert "leaflet-dvf" not in page and "RegularPolygonMarker" not in page
     assert set(re.findall(r"https?://[^\s\"'<>\\]+", page)) <= {OSM_TILES, "https://www.openstreetmap.org/copyright"}
-    assert {"tooltips": "leaflet.markercluster.js", "compact": "leaflet.markercluster.js",
-            "heat": "leaflet-heat.js"}[variant] in page
+    assert {"tooltips": "leaflet.markercluster.js", "compact": "leaflet.markercluster.js", "heat": "leaflet-heat.js"}[
+        variant
+    ] in page
     assert "leaflet.draw.js" in page
 
     # every tooltip is a JSON string; cut those and the crash rows out and no
@@ -171,8 +208,7 @@ def test_every_layer_loads_nothing_from_outside_and_hostile_names_stay_data(hk_c
     # tooltips read as the plain text, so a click still finds its item
     texts = [_text_of(t) for t in tips]
     tagged = {parse_item_tag(t): t for t in texts if parse_item_tag(t)}
-    assert set(tagged) == {("blackspot", 11), ("blackspot", 12), ("case", 21), ("case", 22), ("work", 31),
-                           ("work", 32)}
+    assert set(tagged) == {("blackspot", 11), ("blackspot", 12), ("case", 21), ("case", 22), ("work", 31), ("work", 32)}
     assert all(HOSTILE in t for t in tagged.values())
     assert texts.count(f"{HOSTILE} {HOSTILE}") == 1 and texts.count(HOSTILE) == 1  # the road and the boundary
     if variant == "tooltips":
@@ -199,7 +235,7 @@ def test_spots_draw_last_potential_points_stand_apart_and_the_view_is_kept(hk_cr
     from services.maps import POTENTIAL_COLOUR, STATUS_COLOURS
 
     layers = _all_layers(hk_crashes)
-    layers["spots"].loc[1, "status"] = "candidate"        # a candidate black spot and a candidate potential point
+    layers["spots"].loc[1, "status"] = "candidate"  # a candidate black spot and a candidate potential point
     m = planner_map(**{k: v for k, v in layers.items() if k in ("crashes", "roads", "spots", "cases", "works")})
     names = [getattr(c, "layer_name", "") for c in m._children.values()]
     groups = [n for n in names if n.startswith(("Điểm đen", "Lấn chiếm", "Công trình"))]
@@ -212,25 +248,44 @@ def test_spots_draw_last_potential_points_stand_apart_and_the_view_is_kept(hk_cr
     page = m.get_root().render()
     assert "Điểm tiềm ẩn (nét đứt)" in page and POTENTIAL_COLOUR in page
     assert ".fitBounds(" in page and "blackspot_map_view" not in page
-    kept = planner_map(crashes=layers["crashes"], spots=layers["spots"], selected=("blackspot", 11),
-                       view_key="('blackspot', 11) filters").get_root().render()
+    kept = (
+        planner_map(
+            crashes=layers["crashes"],
+            spots=layers["spots"],
+            selected=("blackspot", 11),
+            view_key="('blackspot', 11) filters",
+        )
+        .get_root()
+        .render()
+    )
     fit = kept.index(".fitBounds(")
     keep = kept.index('var KEY = "blackspot_map_view"')
-    assert fit < keep                                   # the kept view, when it applies, wins over the fit
-    other = planner_map(crashes=layers["crashes"], spots=layers["spots"], selected=("blackspot", 12),
-                        view_key="('blackspot', 12) filters").get_root().render()
+    assert fit < keep  # the kept view, when it applies, wins over the fit
+    other = (
+        planner_map(
+            crashes=layers["crashes"],
+            spots=layers["spots"],
+            selected=("blackspot", 12),
+            view_key="('blackspot', 12) filters",
+        )
+        .get_root()
+        .render()
+    )
     key_of = re.compile(r'\}\)\(map_\w+, "([0-9a-f]+)"\);')
-    assert key_of.search(kept).group(1) != key_of.search(other).group(1)   # another item: fitted, not kept
+    assert key_of.search(kept).group(1) != key_of.search(other).group(1)  # another item: fitted, not kept
 
 
 def test_the_layers_switched_off_stay_off_when_the_map_is_drawn_again(hk_crashes):
     """Issue 15.8: the layer control's choices are kept by the browser (local storage) and applied to the
     next map; the script is static (no data in it)."""
     layers = _all_layers(hk_crashes)
-    page = planner_map(**{k: v for k, v in layers.items() if k in ("crashes", "roads", "spots", "works")}
-                       ).get_root().render()
-    script = page[page.index('var KEY = "blackspot_hidden_layers"'):]
-    script = script[:script.index("</script>")]
+    page = (
+        planner_map(**{k: v for k, v in layers.items() if k in ("crashes", "roads", "spots", "works")})
+        .get_root()
+        .render()
+    )
+    script = page[page.index('var KEY = "blackspot_hidden_layers"') :]
+    script = script[: script.index("</script>")]
     assert 'map.on("overlayadd overlayremove"' in script and "localStorage.setItem(KEY" in script
     decl = re.search(r"(?:var|let) (layer_control_[0-9a-f]+) = L\.control\.layers", page)
     ctl = decl.group(1)

@@ -1,4 +1,5 @@
 """Home tells a newcomer what to do next (issue 15.11), from the store's state."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -54,7 +55,16 @@ def test_next_steps_follow_the_years_work(store, ql24, tmp_path):
     assert "works" not in steps and steps["propose"].page == "exports.py"
     assert "Tờ trình" in steps["propose"].en
 
-    save_organisation(store, Organisation(name="Ban An toàn giao thông xã A", parent="UBND xã A", place="A",
-                                          receiver="Ban An toàn giao thông tỉnh B", signer="Nguyễn Văn C",
-                                          signer_title="TRƯỞNG BAN"), user="an")
+    save_organisation(
+        store,
+        Organisation(
+            name="Ban An toàn giao thông xã A",
+            parent="UBND xã A",
+            place="A",
+            receiver="Ban An toàn giao thông tỉnh B",
+            signer="Nguyễn Văn C",
+            signer_title="TRƯỞNG BAN",
+        ),
+        user="an",
+    )
     assert "organisation" not in _keys(store)

@@ -1,4 +1,5 @@
 """The plan parser on the two real plans and on a hand-made .docx of one."""
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,13 @@ def test_kon_ray_plan():
     assert p.sections[6].title.startswith("Nâng cao năng lực cứu hộ, cứu nạn")
     three = p.targets[0]
     assert three["code"] == "three_criteria" and three["baseline_year"] == 2023 and three["min_pct"] is None
-    assert {t["code"] for t in p.targets[1:]} == {"drink_driving", "very_serious", "no_especially_serious",
-                                                  "motorcycle", "remote_areas"}
+    assert {t["code"] for t in p.targets[1:]} == {
+        "drink_driving",
+        "very_serious",
+        "no_especially_serious",
+        "motorcycle",
+        "remote_areas",
+    }
     assert len(p.recipients) == 7 and p.recipients[0].startswith("Ban ATGT tỉnh")
     assert p.signer == "Thượng tá La Ngọc Đức" and p.signer_title.startswith("KT. TRƯỞNG BAN")
 
@@ -46,8 +52,10 @@ def test_lien_minh_plan_read_out_of_order():
     assert p.title == "Phát động phong trào thi đua bảo đảm trật tự an toàn giao thông năm 2022"
     assert (p.period_from, p.period_to) == (date(2022, 3, 15), date(2022, 12, 31))
     assert [s.code for s in p.sections] == [f"II.{i}" for i in range(1, 6)]
-    assert p.sections[3].title == ("Đẩy mạnh công tác Tuần tra kiểm soát, xử lý vi phạm về TTATGT nhất là hành vi "
-                                   "lấn chiếm, xây dựng vi phạm hành lang ATGT")
+    assert p.sections[3].title == (
+        "Đẩy mạnh công tác Tuần tra kiểm soát, xử lý vi phạm về TTATGT nhất là hành vi "
+        "lấn chiếm, xây dựng vi phạm hành lang ATGT"
+    )
     three = p.targets[0]
     assert (three["min_pct"], three["max_pct"], three["baseline_year"]) == (5.0, 10.0, 2021)
     assert p.recipients == ["Ban ANGT huyện;", "Các ban, ngành, đoàn thể;", "Lưu: VT."]

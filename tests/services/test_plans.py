@@ -1,4 +1,5 @@
 """Plans in the store (both back-ends): save, agencies, links, progress; and the targets table."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -28,8 +29,9 @@ def test_save_plan_seeds_agencies_and_links_items(ql24_store):
     infra = int(secs.loc[secs["code"] == "II.3", "id"].iloc[0])
     lead = int(ag.loc[ag["is_standing_body"], "id"].iloc[0])
     coop = ag["id"].head(2).astype(int).tolist()
-    ql24_store.link_item("blackspot", spot, section_id=infra, lead_agency_id=lead, cooperating_agency_ids=coop,
-                         user="an")
+    ql24_store.link_item(
+        "blackspot", spot, section_id=infra, lead_agency_id=lead, cooperating_agency_ids=coop, user="an"
+    )
     wid = ql24_store.add_work(work_type="signs", blackspot_id=spot)
     ql24_store.link_item("work", wid, section_id=infra, lead_agency_id=lead)
     # a second link of the same item replaces the first
@@ -47,20 +49,23 @@ def test_save_plan_seeds_agencies_and_links_items(ql24_store):
 
 
 def _crashes(rows):
-    return pd.DataFrame(rows, columns=["id", "occurred_at", "commune", "deaths", "injured", "alcohol",
-                                       "vehicle_types", "severity"]).assign(
-        occurred_at=lambda d: pd.to_datetime(d["occurred_at"]))
+    return pd.DataFrame(
+        rows, columns=["id", "occurred_at", "commune", "deaths", "injured", "alcohol", "vehicle_types", "severity"]
+    ).assign(occurred_at=lambda d: pd.to_datetime(d["occurred_at"]))
 
 
 def test_target_table_year_on_year_with_band():
-    rows = [(i, "2023-05-01", "A", 1, 1, False, "Xe mô tô", "nghiem_trong") for i in range(10)] + \
-           [(100 + i, "2024-05-01", "A", 1 if i < 8 else 0, 1, i < 2, "Ô tô", "nghiem_trong") for i in range(9)] + \
-           [(200, "2024-12-31", "B", 0, 2, False, "Xe mô tô", "dac_biet_nghiem_trong")]
+    rows = (
+        [(i, "2023-05-01", "A", 1, 1, False, "Xe mô tô", "nghiem_trong") for i in range(10)]
+        + [(100 + i, "2024-05-01", "A", 1 if i < 8 else 0, 1, i < 2, "Ô tô", "nghiem_trong") for i in range(9)]
+        + [(200, "2024-12-31", "B", 0, 2, False, "Xe mô tô", "dac_biet_nghiem_trong")]
+    )
     df = _crashes(rows)
     band = plan_band([{"code": "three_criteria", "min_pct": 5.0, "max_pct": 10.0}])
     assert band == (5.0, 10.0, True) and plan_band([])[2] is False
     t = target_table(df, period_from="2024-01-01", period_to="2024-12-31", band=band[:2]).set_index(
-        ["scope", "criterion"])
+        ["scope", "criterion"]
+    )
     tot = t.loc["Toàn địa bàn"]
     assert tot.loc["crashes", ["previous", "current"]].tolist() == [10, 10]
     assert tot.loc["crashes", "status"] == "off_track"  # 0 % is not a 5 % cut
@@ -75,10 +80,20 @@ def test_target_table_year_on_year_with_band():
 
 def _dated(dates, communes=None, lon=None, lat=None):
     n = len(dates)
-    return pd.DataFrame({"id": range(1, n + 1), "occurred_at": pd.to_datetime(dates), "deaths": [1] * n,
-                         "injured": [1] * n, "commune": communes or ["Xã A"] * n, "alcohol": [False] * n,
-                         "vehicle_types": [""] * n, "severity": ["nghiem_trong"] * n,
-                         "lon": lon or [108.0] * n, "lat": lat or [14.5] * n})
+    return pd.DataFrame(
+        {
+            "id": range(1, n + 1),
+            "occurred_at": pd.to_datetime(dates),
+            "deaths": [1] * n,
+            "injured": [1] * n,
+            "commune": communes or ["Xã A"] * n,
+            "alcohol": [False] * n,
+            "vehicle_types": [""] * n,
+            "severity": ["nghiem_trong"] * n,
+            "lon": lon or [108.0] * n,
+            "lat": lat or [14.5] * n,
+        }
+    )
 
 
 def test_targets_compare_the_same_months_to_the_last_day_with_data():
@@ -117,8 +132,16 @@ def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, 
     store = ql24_store
     # a commune of the same name (after 2025 there is a Xã Kon Rẫy), here drawn around the far crashes: the
     # district's plan must take the district, the level its issuer (UBND HUYỆN …) names
-    store.add_admin_units(pd.DataFrame({"name": ["Xã Kon Rẫy"], "level": ["commune"], "code": ["X1"],
-                                        "geometry": [shapely.box(114.0, 22.2, 114.2, 22.4)]}))
+    store.add_admin_units(
+        pd.DataFrame(
+            {
+                "name": ["Xã Kon Rẫy"],
+                "level": ["commune"],
+                "code": ["X1"],
+                "geometry": [shapely.box(114.0, 22.2, 114.2, 22.4)],
+            }
+        )
+    )
     units = boundaries_from_table(read_table(SHARED / "vietnam" / "kon_ray_district.geojson"), level="district")
     units["name"] = "Kon Rẫy"
     store.add_admin_units(units)
@@ -128,9 +151,15 @@ def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, 
     from services.importing import commit_crashes, preview_crashes
 
     far = _dated(["2024-05-01"] * 5, lon=[114.1] * 5, lat=[22.3] * 5)
-    csv = far.rename(columns={"occurred_at": "Ngày", "lon": "Kinh độ", "lat": "Vĩ độ", "deaths": "Số người chết",
-                              "injured": "Số người bị thương"})[["Ngày", "Kinh độ", "Vĩ độ", "Số người chết",
-                                                                   "Số người bị thương"]]
+    csv = far.rename(
+        columns={
+            "occurred_at": "Ngày",
+            "lon": "Kinh độ",
+            "lat": "Vĩ độ",
+            "deaths": "Số người chết",
+            "injured": "Số người bị thương",
+        }
+    )[["Ngày", "Kinh độ", "Vĩ độ", "Số người chết", "Số người bị thương"]]
     csv["Ngày"] = csv["Ngày"].dt.strftime("%d/%m/%Y") + [f" 0{i}:00" for i in range(5)]
     prev = preview_crashes(store, csv.to_csv(index=False).encode(), "xa.csv", bounds=(100, 0, 120, 30))
     commit_crashes(store, prev, valid_only=True)

@@ -1,5 +1,6 @@
 """A re-screen says what changed (issue 15.1), and each rule set's results are
 kept apart (issue 15.3)."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,14 @@ import cli
 from geo.io import RawTable
 from geo.chainage import format_chainage
 from geo.validate import validate_crashes
-from services.blackspots import (SCREEN_CHANGES, run_screening, screen_lines, screen_summary, set_blackspot_status,
-                                 stretch_text)
+from services.blackspots import (
+    SCREEN_CHANGES,
+    run_screening,
+    screen_lines,
+    screen_summary,
+    set_blackspot_status,
+    stretch_text,
+)
 
 
 def _second_road(store) -> str:
@@ -21,16 +28,32 @@ def _second_road(store) -> str:
 
     ql24 = store.roads_frame().iloc[0]
     line = shapely.transform(ql24["geometry"], lambda xy: xy + [0.0, 0.18])
-    store.add_roads(pd.DataFrame({"code": ["ĐT999"], "name": ["Đường tỉnh 999"], "geometry": [line],
-                                  "road_class": ["IV"], "km_start_m": [0.0]}), user="an")
+    store.add_roads(
+        pd.DataFrame(
+            {
+                "code": ["ĐT999"],
+                "name": ["Đường tỉnh 999"],
+                "geometry": [line],
+                "road_class": ["IV"],
+                "km_start_m": [0.0],
+            }
+        ),
+        user="an",
+    )
     return "ĐT999"
 
 
 def _add_crashes(store, rows: list[tuple[str, float, int, int]], name: str, road: str = "QL24") -> None:
     """Crashes on a road: (dd/mm/yyyy, chainage in metres, deaths, injured)."""
-    frame = pd.DataFrame({"Ngày xảy ra": [r[0] for r in rows],
-                          "Lý trình": [format_chainage(r[1]) for r in rows], "Tuyến đường": road,
-                          "Số người chết": [str(r[2]) for r in rows], "Số người bị thương": [str(r[3]) for r in rows]})
+    frame = pd.DataFrame(
+        {
+            "Ngày xảy ra": [r[0] for r in rows],
+            "Lý trình": [format_chainage(r[1]) for r in rows],
+            "Tuyến đường": road,
+            "Số người chết": [str(r[2]) for r in rows],
+            "Số người bị thương": [str(r[3]) for r in rows],
+        }
+    )
     net = store.road_network()
     res = validate_crashes(RawTable(frame=frame, fmt="csv"), roads=net)
     assert res.n_errors == 0, res.report
@@ -43,7 +66,7 @@ def test_a_rescreen_reports_new_grown_unchanged_and_the_why_is_the_current_worst
     assert set(first) == set(SCREEN_CHANGES)
     assert first["new"] and not first["grown"] and not first["unchanged"]
     spots = store.blackspots_frame(kind="black_spot")
-    spot = spots.sort_values("to_m").iloc[-1]           # the black spot furthest along the road
+    spot = spots.sort_values("to_m").iloc[-1]  # the black spot furthest along the road
     ws = pd.Timestamp(spot["window_start"])
     # three crashes, one fatal, 100–250 m past its end and inside its 12 months
     day = (ws + pd.Timedelta(days=40)).strftime("%d/%m/%Y")
@@ -51,8 +74,12 @@ def test_a_rescreen_reports_new_grown_unchanged_and_the_why_is_the_current_worst
     _add_crashes(store, [(day, end + 100, 1, 0), (day, end + 180, 0, 1), (day, end + 250, 0, 2)], "them.csv")
     # and on another road, a new one: three fatal crashes within 300 m in a month
     far = 5_000.0
-    _add_crashes(store, [("05/03/2024", far, 1, 0), ("12/03/2024", far + 120, 1, 1), ("20/03/2024", far + 200, 1, 0)],
-                 "new.csv", road=_second_road(store))
+    _add_crashes(
+        store,
+        [("05/03/2024", far, 1, 0), ("12/03/2024", far + 120, 1, 1), ("20/03/2024", far + 200, 1, 0)],
+        "new.csv",
+        road=_second_road(store),
+    )
     _, diff = run_screening(store, user="an")
 
     grown = {d["id"]: d for d in diff["grown"]}
@@ -83,8 +110,12 @@ def test_a_long_stretch_is_shown_as_a_stretch_with_its_windows(ql24_store):
     store = ql24_store
     # fatal crashes every 250 m over 1.5 km in one year: windows of 300 m chained into one stretch
     start = 2_000.0
-    _add_crashes(store, [(f"{d:02d}/05/2024", start + k * 250, 1, 0) for k, d in enumerate(range(1, 8))], "s.csv",
-                 road=_second_road(store))
+    _add_crashes(
+        store,
+        [(f"{d:02d}/05/2024", start + k * 250, 1, 0) for k, d in enumerate(range(1, 8))],
+        "s.csv",
+        road=_second_road(store),
+    )
     run_screening(store, user="an")
     spots = store.blackspots_frame(kind="black_spot")
     s = spots.loc[(spots["from_m"] - start).abs() < 1].iloc[0]

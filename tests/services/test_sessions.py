@@ -1,10 +1,19 @@
 """Browser sessions and their time-outs, on both back-ends (the browser test
 covers the cookie; this covers the clock)."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from services.auth import (SESSION_MAX_HOURS, add_user, authenticate, end_session, resume_session, start_session, token_digest, update_user)
-
+from services.auth import (
+    SESSION_MAX_HOURS,
+    add_user,
+    authenticate,
+    end_session,
+    resume_session,
+    start_session,
+    token_digest,
+    update_user,
+)
 
 
 def test_session_lives_until_idle_timeout_end_or_sign_out(store):

