@@ -15,7 +15,18 @@ from i18n import t
 from models.enums import BlackspotStatus, SpotKind
 from app_pages.panel import dossier_button
 from services.communes import current_units, with_current
-from app_pages.common import current_user, filters, get_store, invalidate, lang, load_crashes, md_text, show_error, tr
+from app_pages.common import (
+    current_user,
+    filters,
+    get_store,
+    invalidate,
+    lang,
+    load_crashes,
+    md_text,
+    number,
+    show_error,
+    tr,
+)
 from services.filters import filter_spots
 from services.items import change_status, forward_first
 from services.lifecycle import BLACKSPOT_TRANSITIONS
@@ -251,7 +262,7 @@ with tab_cluster:
                     ).format(
                         h=f"{kp['bandwidth_m']:g}",
                         n=kp["n_sim"],
-                        a=f"{kp['alpha']:g}",
+                        a=number(kp["alpha"], 2),
                         m=kp["min_crashes"],
                         k=kres.n_analysed,
                         o=kres.n_without_chainage,
@@ -270,7 +281,7 @@ with tab_cluster:
                         tr("Số vụ"): kt["n_crashes"],
                         tr("Chết"): kt["deaths"],
                         tr("Bị thương"): kt["injured"],
-                        tr("Độ mạnh"): kt["strength"].astype(float).round(3),
+                        tr("Độ mạnh"): kt["strength"].astype(float).map(lambda v: number(v, 3)),
                         tr("Các mã vụ"): [", ".join(map(str, ids)) for ids in kt["crash_ids"]],
                     }
                 ).head(500),

@@ -127,6 +127,17 @@ def tr(text: str) -> str:
     return t(text, lang())
 
 
+def number(x: float | int | None, digits: int = 0) -> str:
+    """A number as the user's language writes it (``1.234,57`` in
+    Vietnamese, ``1,234.57`` in English); ``—`` for none."""
+    from i18n import t
+
+    if x is None or x != x:
+        return "—"
+    marks = {",": t("thousands_mark", lang()), ".": t("decimal_mark", lang())}
+    return f"{x:,.{digits}f}".translate(str.maketrans(marks))
+
+
 def current_user() -> str:
     """The signed-in user's name (``web`` when no account exists yet)."""
     p = st.session_state.get("principal")

@@ -10,9 +10,15 @@ import streamlit as st
 
 import settings
 from errors import BlackspotError
-from app_pages.common import current_user, get_store, lang, md_text, show_error, show_flash, tr
+from app_pages.common import current_user, get_store, lang, md_text, number, show_error, show_flash, tr
 from app_pages.panel import _done
 from services.duplicates import decisions, duplicate_pairs, merge_pair, not_duplicate, pair_detail, undo_decision
+
+
+def _blank(text: object) -> bool:
+    """A cell shown as nothing (no value recorded)."""
+    return str(text).strip() in ("", "—", "-", "nan", "None", "NaT")
+
 
 #: The best pairs offered in the chooser (the whole list is in the table above it).
 MAX_CHOICES = 1000
@@ -48,10 +54,10 @@ else:
                 tr("Vụ B"): pairs["id_b"],
                 tr("Nguồn B"): pairs["source_b"],
                 tr("Thời gian B"): pairs["occurred_at_b"].map(_when),
-                tr("Cách nhau (m)"): pairs["distance_m"],
-                tr("Cách nhau (phút)"): pairs["minutes"],
+                tr("Cách nhau (m)"): pairs["distance_m"].map(lambda v: number(v, 1)),
+                tr("Cách nhau (phút)"): pairs["minutes"].map(lambda v: number(v, 0)),
                 tr("Theo"): pairs["by"].map(by),
-                tr("Điểm giống nhau"): pairs["score"],
+                tr("Điểm giống nhau"): pairs["score"].map(lambda v: number(v, 2)),
                 tr("Tuyến"): pairs["road_code"].fillna("—"),
                 tr("Xã"): pairs["commune"].fillna("—"),
             }
@@ -62,7 +68,7 @@ else:
     )
     shown = pairs.head(MAX_CHOICES)  # best first: deciding a pair brings the next one in
     labels = {
-        k: f"#{a} ({sa}) – #{b} ({sb}) · {d:g} m · {m:g} {tr('phút')}"
+        k: f"#{a} ({sa}) – #{b} ({sb}) · {number(d, 1)} m · {number(m, 0)} {tr('phút')}"
         for k, (a, b, sa, sb, d, m) in enumerate(
             zip(
                 shown["id_a"],
@@ -103,10 +109,14 @@ else:
     if detail.choices:
         st.caption(tr("Với mỗi trường khác nhau, chọn giá trị giữ lại:"))
     for f in detail.choices:
-        side = {a: md_text(texts.loc[f, "a"]), b: md_text(texts.loc[f, "b"])}
+        raw = {a: texts.loc[f, "a"], b: texts.loc[f, "b"]}
+        side = {k: md_text(v) for k, v in raw.items()}
+        # the kept report's value, unless it has none and the other has one (a merge never drops a value unasked)
+        take_other = _blank(raw[keep]) and not _blank(raw[drop])
         pick_id = st.radio(
             texts.loc[f, "label"],
             [keep, drop],
+            index=1 if take_other else 0,
             format_func=side.get,
             horizontal=True,
             key=f"dup_field_{f}_{a}_{b}_{keep}",

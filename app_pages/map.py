@@ -160,7 +160,13 @@ def map_and_panel():
         sel = st.session_state.get("map_selected")
         if st.session_state.get("map_pick") not in keys:
             st.session_state["map_pick"] = None
-        pick = st.selectbox(tr("Chọn mục"), keys, format_func=lambda k: "—" if k is None else labels[k], key="map_pick")
+        pick = st.selectbox(
+            tr("Chọn mục"),
+            keys,
+            format_func=lambda k: "—" if k is None else labels[k],
+            key="map_pick",
+            placeholder=tr("Chọn"),
+        )
         if pick is not None and pick != sel:
             st.session_state["map_selected"] = sel = pick
             st.session_state.pop("map_point", None)
@@ -198,7 +204,14 @@ def place_actions(point):
         )
     )
     if where is None:
-        st.warning(tr("Không có tuyến đường nào trong 300 m"))
+        # an outline is placed by its centre: say so (the area itself may well cross a road)
+        st.warning(
+            tr(
+                "Không có tuyến đường nào trong 300 m quanh tâm vùng đã vẽ"
+                if outline is not None
+                else "Không có tuyến đường nào trong 300 m"
+            )
+        )
     else:
         zone = {
             "road_land": "đất của đường bộ / road land",

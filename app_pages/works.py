@@ -20,6 +20,7 @@ from app_pages.common import (
     current_user,
     filters,
     get_store,
+    number,
     invalidate,
     lang,
     load_agencies,
@@ -229,9 +230,12 @@ with tab_appraise:
                     tr("Loại"): ap.cmf["work_type"].map(
                         lambda v: WorkType(v).label(L) if v in WorkType._value2member_map_ else v
                     ),
-                    "CMF": ap.cmf["cmf"],
+                    "CMF": ap.cmf["cmf"].map(lambda v: number(v, 2)),
                     tr("Tuổi thọ (năm)"): ap.cmf["life_years"],
-                    tr("Áp dụng cho"): ap.cmf["target"],
+                    tr("Áp dụng cho"): [
+                        pick((v or e, e), L)
+                        for v, e in zip(ap.cmf.get("target_vi", ap.cmf["target"]), ap.cmf["target"])
+                    ],
                     tr("Nguồn"): ap.cmf["source"],
                 }
             ),
@@ -250,17 +254,25 @@ with tab_appraise:
                     tr("Tên"): t["name"],
                     tr("Loại"): t["work_type"].map(lambda v: WorkType(v).label(L)),
                     tr("Điểm"): t["blackspot_id"],
-                    tr("Kinh phí (đồng)"): t["cost_vnd"],
-                    tr("Số vụ dự kiến/năm"): t["crashes_per_year"].round(2),
-                    tr("Số vụ tránh được/năm"): t["avoided_crashes"].round(2),
-                    tr("Lợi ích hiện giá (đồng)"): t["pv_benefit_vnd"].round(0),
-                    "NPV": t["npv_vnd"].round(0),
-                    "B/C": t["bcr"].round(1),
+                    # numbers as the user's language writes them (the table is ranked already)
+                    "B/C": t["bcr"].map(lambda v: number(v, 1)),
+                    tr("Kinh phí (đồng)"): t["cost_vnd"].map(number),
+                    tr("Số vụ dự kiến/năm"): t["crashes_per_year"].map(lambda v: number(v, 2)),
+                    tr("Số vụ tránh được/năm"): t["avoided_crashes"].map(lambda v: number(v, 2)),
+                    tr("Lợi ích hiện giá (đồng)"): t["pv_benefit_vnd"].map(number),
+                    "NPV": t["npv_vnd"].map(number),
                 }
             )
 
         st.markdown(f"**{tr('Xếp hạng: an toàn nhiều nhất trên mỗi đồng (B/C)')}**")
         st.dataframe(appraisal_frame(ap.table), hide_index=True, width="stretch")
+        st.caption(
+            tr(
+                "Hệ số giảm tai nạn được áp dụng cho mọi vụ tại điểm; với công trình chỉ tác động một phần các vụ "
+                "(xem cột «Áp dụng cho» ở bảng hệ số: chiếu sáng, hộ lan…), lợi ích và B/C là cận trên. Dùng để "
+                "so sánh thứ tự ưu tiên, không thay cho thẩm định dự án."
+            )
+        )
         for note in ap.notes:
             st.warning(note)
         budget = st.number_input(tr("Ngân sách (đồng)"), min_value=0.0, step=1e8, format="%.0f", key="appraisal_budget")
@@ -273,12 +285,12 @@ with tab_appraise:
             c1.metric(tr("Số công trình chọn"), tot["n_works"])
             c2.metric(tr("Kinh phí (đồng)"), vnd(tot["cost_vnd"]))
             c3.metric(tr("Lợi ích hiện giá (đồng)"), vnd(tot["pv_benefit_vnd"]))
-            c4.metric(tr("Số vụ tránh được/năm"), f"{tot['avoided_crashes']:.2f}")
+            c4.metric(tr("Số vụ tránh được/năm"), number(tot["avoided_crashes"], 2))
             chosen = sel.table.loc[sel.table["selected"]]
             if chosen.empty:
                 st.info(tr("Không công trình nào vừa ngân sách."))
             else:
-                st.markdown(f"**{tr('Các công trình chọn trong ngân sách')}** (B/C {tot['bcr']:.1f})")
+                st.markdown(f"**{tr('Các công trình chọn trong ngân sách')}** (B/C {number(tot['bcr'], 1)})")
                 st.dataframe(appraisal_frame(chosen), hide_index=True, width="stretch")
             if sel.selection is not None and sel.selection.note:
                 st.caption(sel.selection.note)

@@ -171,7 +171,9 @@ def cmf_table(path: str | Path = CMF_FILE) -> pd.DataFrame:
             f"Bảng hệ số: dòng sai (hệ số, tuổi thọ > 0, có nguồn, mỗi loại một dòng): "
             f"{bad.tolist()} / Bad factor rows: {path}"
         )
-    return t[need].astype({"cmf": float, "life_years": int})
+    # what each factor applies to, in Vietnamese too where the table says it (``target_vi``)
+    keep = need + (["target_vi"] if "target_vi" in t.columns else [])
+    return t[keep].astype({"cmf": float, "life_years": int})
 
 
 def annuity_factor(rate: float, years: float) -> float:

@@ -6,6 +6,11 @@ from models.store import Store
 from tests.app_pages.conftest import run
 
 
+def _num(text: str) -> float:
+    """A number as the page writes it in Vietnamese (1.234,5)."""
+    return float(text.replace(".", "").replace(",", "."))
+
+
 def test_works_page_ranks_the_proposed_works_and_chooses_within_a_budget(demo_url):
     store = Store(demo_url)
     spots = store.blackspots_frame(kind="black_spot")["id"].astype(int).tolist()
@@ -24,7 +29,8 @@ def test_works_page_ranks_the_proposed_works_and_chooses_within_a_budget(demo_ur
     tables = lambda: [d.value for d in at.dataframe if "Hạng" in d.value.columns]  # noqa: E731
     ranked = tables()[0]
     assert sorted(ranked["ID"]) == sorted(ids + demo)
-    assert ranked["Hạng"].tolist() == list(range(1, len(ids + demo) + 1)) and ranked["B/C"].is_monotonic_decreasing
+    assert ranked["Hạng"].tolist() == list(range(1, len(ids + demo) + 1)) and ranked["B/C"].map(_num).is_monotonic_decreasing
+    assert "," in ranked["B/C"].iloc[0] and "." in ranked["Kinh phí (đồng)"].iloc[0]  # 181,4 and 500.000.000
     assert len(tables()) == 1  # no budget yet: no choice
     at.number_input(key="appraisal_budget").set_value(800e6).run()
     assert not at.exception, at.exception
@@ -32,8 +38,8 @@ def test_works_page_ranks_the_proposed_works_and_chooses_within_a_budget(demo_ur
     # within 800 million: the set of works with the most benefit, by brute force over the ranked table
     from itertools import combinations
 
-    cost = dict(zip(ranked["ID"], ranked[next(c for c in ranked.columns if "Kinh phí" in c)]))
-    pv = dict(zip(ranked["ID"], ranked[next(c for c in ranked.columns if "PV" in c)]))
+    cost = dict(zip(ranked["ID"], ranked["Kinh phí (đồng)"].map(_num)))
+    pv = dict(zip(ranked["ID"], ranked["Lợi ích hiện giá (đồng)"].map(_num)))
     best = max(
         (set(c) for k in range(len(cost) + 1) for c in combinations(cost, k) if sum(cost[i] for i in c) <= 800e6),
         key=lambda c: sum(pv[i] for i in c),

@@ -124,3 +124,16 @@ def test_data_text_is_shown_as_text(dup_url):
     options = [o for r in at.radio for o in r.options]
     assert any("\\!\\[x\\]" in o for o in options) and not any("![x](" in o for o in options)
     assert not any("**Y tế**" in o for o in options)
+
+
+def test_a_value_only_the_other_report_has_is_offered_first(dup_url):
+    """Keeping the health service's report (no cause recorded), the police's cause is the one chosen by
+    default: a merge never drops a value the person did not choose to drop."""
+    ids = _ids(dup_url)
+    at = _page()
+    first = tuple(sorted((ids["CA-1"], ids["YT-7"])))
+    pick = at.selectbox(key="dup_pick")
+    pick.set_value(next(k for k, o in enumerate(pick.options) if f"#{first[0]} " in o and f"#{first[1]} " in o)).run()
+    at.radio(key=f"dup_keep_{first[0]}_{first[1]}").set_value(ids["YT-7"]).run()
+    assert at.radio(key=f"dup_field_cause_{first[0]}_{first[1]}_{ids['YT-7']}").value == ids["CA-1"]
+    assert at.radio(key=f"dup_field_injured_{first[0]}_{first[1]}_{ids['YT-7']}").value == ids["YT-7"]

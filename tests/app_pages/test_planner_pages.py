@@ -491,7 +491,8 @@ def test_kde_plus_is_offered_beside_dbscan_with_its_method_and_parameters_shown(
     expected = kde_clusters(Store(demo_url), bandwidth_m=150.0, n_sim=100, min_crashes=2).clusters
     assert len(expected) > 0 and table["Cụm"].tolist() == expected["label"].head(500).tolist()
     assert table["Số vụ"].tolist() == expected["n_crashes"].head(500).tolist()
-    strength = table["Độ mạnh"].to_numpy()
+    assert table["Độ mạnh"].str.fullmatch(r"[01],\d{3}").all()  # written the Vietnamese way: 0,389
+    strength = table["Độ mạnh"].str.replace(",", ".").astype(float).to_numpy()
     assert ((strength > 0) & (strength <= 1)).all() and (strength[:-1] >= strength[1:]).all()
     # back to DBSCAN: its clusters, not KDE+'s
     at.selectbox(key="cluster_method").set_value("dbscan").run()
