@@ -29,7 +29,10 @@ def test_works_page_ranks_the_proposed_works_and_chooses_within_a_budget(demo_ur
     tables = lambda: [d.value for d in at.dataframe if "Hạng" in d.value.columns]  # noqa: E731
     ranked = tables()[0]
     assert sorted(ranked["ID"]) == sorted(ids + demo)
-    assert ranked["Hạng"].tolist() == list(range(1, len(ids + demo) + 1)) and ranked["B/C"].map(_num).is_monotonic_decreasing
+    assert (
+        ranked["Hạng"].tolist() == list(range(1, len(ids + demo) + 1))
+        and ranked["B/C"].map(_num).is_monotonic_decreasing
+    )
     assert "," in ranked["B/C"].iloc[0] and "." in ranked["Kinh phí (đồng)"].iloc[0]  # 181,4 and 500.000.000
     assert len(tables()) == 1  # no budget yet: no choice
     at.number_input(key="appraisal_budget").set_value(800e6).run()
