@@ -298,8 +298,10 @@ else:
                         progress=lambda f: bar.progress(f, text=tr("Đang ghi…")),
                     )
                 except BlackspotError as exc:
+                    bar.empty()
                     show_error(exc)
                 else:
+                    bar.empty()  # the write is done: no "writing…" left on screen beside the result
                     invalidate()
                     if summary.batch_id is not None:  # the undo below names this import, not one chosen before
                         st.session_state["undo_batch"] = int(summary.batch_id)
