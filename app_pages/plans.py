@@ -91,7 +91,8 @@ with tab_targets:
         + ("(theo kế hoạch / from the plan)" if from_plan else "(mặc định / default)")
     )
     table = target_table(crashes, period_from=p_from, period_to=p_to, band=(lo, hi), lang=L)
-    w = table.attrs["windows"]
+    # the comparison windows travel on the frame; taken off it, so the tables shown carry no Timestamps in attrs
+    w = table.attrs.pop("windows")
     st.info(
         tr("So sánh cùng kỳ: {a} – {b} với {c} – {d}").format(
             a=f"{w['from']:%d/%m/%Y}",
@@ -138,6 +139,7 @@ with tab_targets:
     st.dataframe(wide, width="stretch")
     st.markdown("**" + (tr("Mục tiêu khác")) + "**")
     aims = secondary_aims(crashes, period_from=p_from, period_to=p_to, lang=L)
+    aims.attrs.clear()  # its windows are the targets' (shown above)
     aims["status"] = aims["status"].map(
         {"on_track": tr("Đạt"), "off_track": tr("Chưa đạt"), "no_data": tr("Chưa có dữ liệu")}
     )
