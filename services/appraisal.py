@@ -21,6 +21,7 @@ import pandas as pd
 
 import settings
 from geo.appraisal import (
+    APPRAISAL_COLUMNS,
     SERIOUS_INJURY_SHARE,
     VN_GDP_SOURCE,
     VSL_GDP_MULTIPLE,
@@ -55,16 +56,7 @@ RESULT_COLUMNS = [
     "years_observed",
     "crashes_per_year",
     "eb",
-    "cmf",
-    "life_years",
-    "avoided_crashes",
-    "avoided_deaths",
-    "avoided_injured",
-    "annual_benefit_vnd",
-    "pv_benefit_vnd",
-    "npv_vnd",
-    "bcr",
-    "rank",
+    *APPRAISAL_COLUMNS,  # what geo.appraisal.appraise adds
 ]
 
 
