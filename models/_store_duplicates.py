@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from errors import ConflictError, NotFoundError, TransitionError
 from models._store_crashes import _audit, _plain, _same, _update_crash
@@ -184,10 +185,31 @@ class DuplicatesMixin:
         nothing. Returns the kept crash's changed values, old → new.
         """
         user = self._who(user)
-        fields = list(dict.fromkeys(fields))
+        if isinstance(fields, str) or not all(isinstance(f, str) for f in (fields or ())):
+            raise TransitionError(f"Trường phải là tên / Fields must be names: {fields!r}")
+        fields = list(dict.fromkeys(fields or ()))
         unknown = [f for f in fields if f not in MERGE_FIELDS]
         if unknown:
             raise TransitionError(f"Không gộp được trường {unknown} / Fields that cannot be merged: {unknown}")
+        try:
+            return self._merge(int(keep_id), int(drop_id), fields, user=user, versions=versions)
+        except OperationalError as exc:  # SQLite: another person's merge holds the store's write lock
+            if "locked" not in str(exc):
+                raise
+            raise ConflictError(
+                "Một người khác đang gộp hoặc sửa các vụ này; hãy tải lại / Someone else is merging or editing "
+                "these crashes; reload"
+            ) from None
+
+    def _merge(
+        self,
+        keep_id: int,
+        drop_id: int,
+        fields: list[str],
+        *,
+        user: str | None,
+        versions: tuple[int | None, int | None] | None,
+    ) -> dict[str, list[Any]]:
         with self.engine.begin() as conn:
             keep, drop = self._live_pair(conn, keep_id, drop_id, versions)
             values: dict[str, Any] = {}
@@ -211,14 +233,34 @@ class DuplicatesMixin:
                 if sev != keep.severity:
                     values["severity"] = sev
             changed = {c: [_plain(getattr(keep, c)), _plain(v)] for c, v in values.items()}
+            now = datetime.now()
+            # both crashes claimed at the versions read, still live: of two people merging one pair at once
+            # (A into B and B into A), the second finds a version moved on and is refused; nothing is lost
+            for row, set_values in (
+                (keep, {"updated_at": now, "updated_by": user}),
+                (
+                    drop,
+                    {
+                        "deleted": True,
+                        "merged_into": keep.id,
+                        "version": Crash.version + 1,
+                        "updated_at": now,
+                        "updated_by": user,
+                    },
+                ),
+            ):
+                claimed = conn.execute(
+                    update(Crash)
+                    .where(Crash.id == row.id, Crash.version == row.version, Crash.deleted.is_(False))
+                    .values(**set_values)
+                ).rowcount
+                if claimed != 1:
+                    raise ConflictError(
+                        f"Vụ số {row.id} vừa được người khác sửa hoặc gộp; hãy tải lại / Crash {row.id} was "
+                        "changed or merged by someone else meanwhile; reload"
+                    )
             if values:
                 _update_crash(conn, keep.id, values, user=user)
-            now = datetime.now()
-            conn.execute(
-                update(Crash)
-                .where(Crash.id == drop.id)
-                .values(deleted=True, merged_into=keep.id, version=Crash.version + 1, updated_at=now, updated_by=user)
-            )
             lo, hi = pair_key(keep.id, drop.id)
             conn.execute(
                 delete(CrashPairDecision).where(CrashPairDecision.crash_a == lo, CrashPairDecision.crash_b == hi)

@@ -249,3 +249,33 @@ def test_undoing_the_kept_crashs_import_brings_the_merged_report_back(two_source
     h = store.history("crash", drop)
     assert h["action"].iloc[-1] == "restore" and h["changes"].iloc[-1]["merged_into"] == [keep, None]
     assert duplicate_pairs(store).empty
+
+
+def test_two_people_merging_one_pair_from_opposite_sides_lose_no_crash(two_sources, monkeypatch):
+    """A into B here while someone else merges B into A between our read and our write: ours is refused
+    (the versions moved on), and exactly one of the two reports stays a crash. (On PostgreSQL the rows are
+    locked while read, so the second merge waits instead: a same-thread test would wait on itself.)"""
+    from models._store_duplicates import DuplicatesMixin
+    from models.store import Store
+
+    store, ids = two_sources
+    if store.postgres:
+        pytest.skip("SQLite check: PostgreSQL locks the two rows while a merge reads them")
+    a, b = ids["CA-1"], ids["YT-7"]
+    other = Store(str(store.engine.url))
+    real = DuplicatesMixin._live_pair
+    calls = []
+
+    def read_then_let_the_other_merge(self, conn, x, y, versions):
+        rows = real(self, conn, x, y, versions)
+        if not calls:
+            calls.append(1)
+            merge_pair(other, b, a, fields=["description"], versions=None, user="binh")
+        return rows
+
+    monkeypatch.setattr(DuplicatesMixin, "_live_pair", read_then_let_the_other_merge)
+    with pytest.raises(ConflictError):
+        merge_pair(store, a, b, fields=["injured"], versions=None, user="lan")
+    rec = store.crash_records([a, b]).set_index("id")
+    assert not bool(rec.loc[b, "deleted"]) and bool(rec.loc[a, "deleted"]) and int(rec.loc[a, "merged_into"]) == b
+    assert len(store.crashes_frame()) == 3
