@@ -465,6 +465,7 @@ EN: dict[str, str] = {
     "Các vụ theo điểm": "Crashes per spot",
     "**Ghi nhận lấn chiếm tại đây**": "**Record an encroachment**",
     "Đã ghi nhận vụ #{id}": "Case #{id} recorded",
+    "ảnh không hiển thị được (tệp hỏng)": "the photo cannot be shown (damaged file)",
     "Hệ số giảm tai nạn được áp dụng cho mọi vụ tại điểm; với công trình chỉ tác động một phần các vụ (xem cột «Áp dụng cho» ở bảng hệ số: chiếu sáng, hộ lan…), lợi ích và B/C là cận trên. Dùng để so sánh thứ tự ưu tiên, không thay cho thẩm định dự án.": "The crash modification factor is applied to every crash at the site; for a work that acts on some crashes only (see «Applies to» in the factor table: lighting, guardrails…), the benefit and B/C are upper bounds. Use them to order priorities, not in place of a project appraisal.",
     "Không có tuyến đường nào trong 300 m quanh tâm vùng đã vẽ": "No road within 300 m of the drawn area's centre",
     "Vị trí đã lấy quá 5 phút trước; hãy bấm lấy vị trí lại.": "The place was taken more than 5 minutes ago; tap to take it again.",

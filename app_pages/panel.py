@@ -210,7 +210,12 @@ def render_item_panel(kind: str, item_id: int, *, lang: str, key: str = "panel")
             else:
                 data = store.photo_bytes(int(a["id"]))
                 if data:
-                    st.image(data, caption=f"{when} · {a['filename']}", width=320)
+                    try:
+                        st.image(data, caption=f"{when} · {a['filename']}", width=320)
+                    except Exception:  # noqa: BLE001 - a photo kept before photos were checked: said, not raised
+                        st.caption(
+                            f"{when} · {md_text(a['filename'] or '')}: " + tr("ảnh không hiển thị được (tệp hỏng)")
+                        )
         with st.form(f"{key}_note_{kind}_{item_id}", clear_on_submit=True):
             text = st.text_area(tr("Ghi chú"), height=80)
             photo = st.file_uploader(tr("Ảnh hiện trường"), type=["jpg", "jpeg", "png", "webp"])

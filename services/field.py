@@ -11,10 +11,11 @@ import numpy as np
 import shapely
 
 import settings
-from errors import FieldEntryError
+from errors import FieldEntryError, InputFileError
 from geo.crs import WGS84, transform
 from models.enums import ItemType
 from models.store import Store
+from services.items import check_image
 
 #: What a field entry records.
 HAZARD = "hazard"  # a potential crash point (điểm tiềm ẩn), flagged by hand
@@ -106,6 +107,10 @@ def check_photo(filename: str, data: bytes) -> None:
         or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
     ):
         raise FieldEntryError("Tệp không phải ảnh JPG, PNG hoặc WEBP / The file is not a JPG, PNG or WEBP image")
+    try:
+        check_image(data)  # the whole image decoded once: a damaged file or a decompression bomb is refused here
+    except InputFileError as exc:
+        raise FieldEntryError(str(exc)) from None
 
 
 def record_field_entry(

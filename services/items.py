@@ -3,13 +3,15 @@ panel shows it, and the actions on it. No UI here."""
 
 from __future__ import annotations
 
+import io
+
 from collections.abc import Iterable, Mapping, Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from errors import NotFoundError
+from errors import InputFileError, NotFoundError
 from geo.chainage import format_chainage
 from geo.corridor import ZONE_LABELS
 from i18n import pick, t
@@ -245,8 +247,41 @@ def add_note(store: Store, kind: str, item_id: int, text: str, *, user: str | No
     return store.add_note(kind, item_id, text, user=user)
 
 
+#: The largest photo accepted, in pixels (a 60-megapixel camera is far beyond a phone's; a small file that says it is
+#: 20 000 × 20 000 pixels would unpack to gigabytes on every view)
+PHOTO_MAX_PIXELS = 60_000_000
+
+
+def check_image(data: bytes) -> None:
+    """Refuse bytes that are not a whole JPG, PNG or WEBP image of at most
+    :data:`PHOTO_MAX_PIXELS` (decoded once here, so what is kept can be shown).
+
+    >>> check_image(b"\\xff\\xd8\\xff\\xe0<html><script>alert(1)</script>")
+    Traceback (most recent call last):
+    errors.InputFileError: Ảnh hỏng hoặc không phải ảnh / The photo is damaged or not an image
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.format not in ("JPEG", "PNG", "WEBP"):
+                raise InputFileError("Ảnh phải là JPG, PNG hoặc WEBP / A photo must be JPG, PNG or WEBP")
+            w, h = im.size
+            if w * h > PHOTO_MAX_PIXELS:
+                raise InputFileError(f"Ảnh quá lớn ({w} × {h} điểm ảnh) / The photo is too large ({w} × {h} pixels)")
+            im.load()
+    except InputFileError:
+        raise
+    except Image.DecompressionBombError:
+        raise InputFileError("Ảnh quá lớn (số điểm ảnh) / The photo is too large (pixels)") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise InputFileError("Ảnh hỏng hoặc không phải ảnh / The photo is damaged or not an image") from None
+
+
 def add_photo(store: Store, kind: str, item_id: int, filename: str, data: bytes, *, user: str | None = None) -> int:
-    """A site photo on an item (JPG, PNG or WEBP; kept in the store)."""
+    """A site photo on an item (a whole JPG, PNG or WEBP image, checked by
+    :func:`check_image`; kept in the store)."""
+    check_image(data)
     return store.add_photo(kind, item_id, filename, data, user=user)
 
 
