@@ -54,6 +54,13 @@ def _parse(text: str | dict[str, Any] | shapely.Geometry) -> shapely.Geometry:
         return text
     try:
         if isinstance(text, str) and not text.lstrip().startswith("{"):
+            # only a polygon is an area: anything else is refused before GEOS parses it (a collection nested
+            # a hundred thousand deep crashed the process)
+            if not text.lstrip()[:14].upper().startswith(("POLYGON", "MULTIPOLYGON")):
+                raise AreaError(
+                    "Vùng lọc phải là đa giác (POLYGON hoặc MULTIPOLYGON) / The area must be a polygon "
+                    "(POLYGON or MULTIPOLYGON)"
+                )
             return shapely.from_wkt(text)
         gj = json.loads(text) if isinstance(text, str) else text
         if gj.get("type") == "FeatureCollection":

@@ -131,7 +131,10 @@ def test_geojson_in_every_shape_gives_the_same_area():
         "POLYGON EMPTY",
         '{"type": "FeatureCollection", "features": []}',
         "{not json",
+        # a collection nested 100 000 deep crashed the process inside GEOS (hostile-input probe)
+        "GEOMETRYCOLLECTION (" * 100_000 + "POINT (1 1)" + ")" * 100_000,
     ],
+    ids=lambda v: v[:30],
 )
 def test_anything_but_a_polygon_in_lon_lat_is_refused(bad):
     with pytest.raises(AreaError, match=" / "):
