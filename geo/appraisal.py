@@ -84,6 +84,9 @@ BUDGET_UNIT_VND = 1_000_000
 #: At most this many cells (works x budget units, one bit each) in the knapsack's table; a coarser
 #: unit beyond it (300 million cells: about 40 MB and a few seconds).
 MAX_CELLS = 300_000_000
+#: At most this many budget units (the table's width: a few arrays of 8-byte values of it are held at once);
+#: a coarser unit beyond it (a budget of a trillion đồng in units of 1 000 đồng took 4 GB).
+MAX_ROOM = 5_000_000
 
 APPRAISAL_COLUMNS = [
     "cmf",
@@ -370,11 +373,15 @@ def select_within_budget(
     room_needed = min(budget, float(c[ok].sum()))  # the table never needs more room than all the costs
     whole = [int(x) for x in np.r_[c[ok], budget] if x > 0]
     g = float(math.gcd(*[int(x) for x in whole])) if all(float(x).is_integer() for x in np.r_[c[ok], budget]) else 0.0
-    if g >= 1 and int(ok.sum()) * (room_needed // g + 1) <= max_cells:
+
+    def fits(u: float) -> bool:
+        return int(ok.sum()) * (room_needed // u + 1) <= max_cells and room_needed // u + 1 <= MAX_ROOM
+
+    if g >= 1 and fits(g):
         u = g
     else:
         u = float(unit)
-        while int(ok.sum()) * (room_needed // u + 1) > max_cells:
+        while not fits(u):
             u *= 10.0
     w = np.ceil(c[ok] / u - 1e-9).astype(np.int64)
     cap = int(min(budget // u, w.sum()))

@@ -142,3 +142,14 @@ def test_no_budget_or_no_cost_chooses_nothing():
     assert not select_within_budget([10e6], [5.0], 0).chosen.any()
     assert not select_within_budget([np.nan], [5.0], 1e9).chosen.any()
     assert select_within_budget([0.0, 10e6], [5.0, 1.0], 1e6).chosen.tolist() == [True, False]
+
+
+def test_a_huge_budget_keeps_the_table_small():
+    """A trillion đồng with costs in whole thousands took 4 GB (the hostile-input probe): the unit grows until
+    the table is at most MAX_ROOM wide, and the choice is still right."""
+    from geo.appraisal import MAX_ROOM, select_within_budget
+
+    s = select_within_budget([420_000_000, 149_579_999_000], [5.0, 9.0], 1e12)
+    assert s.chosen.tolist() == [True, True] and s.unit * MAX_ROOM >= min(1e12, 150e9)
+    s = select_within_budget([299_999_999_000], [1.0], 1e12)
+    assert s.chosen.tolist() == [True]
