@@ -73,6 +73,8 @@ DEFAULT_CUTOFF = 3.0
 POOLED_POINTS = 50
 #: Above this many grid points on one road (a chainage far off, or a tiny step) the run refuses.
 MAX_POINTS_PER_ROAD = 5_000_000
+#: At most this many simulated densities kept for the points near a road's ends (8 bytes each: 400 MB).
+MAX_END_SAMPLES = 50_000_000
 
 #: Columns of the cluster table.
 KDE_COLUMNS = ["road", "from_m", "to_m", "n_crashes", "strength", "crash_ids"]
@@ -270,6 +272,14 @@ def kde_plus(
     if ((hi[keep] - lo[keep]) / step + 1 > MAX_POINTS_PER_ROAD).any():
         worst = uniq[keep][np.argmax((hi - lo)[keep])]
         raise ValueError(f"road {worst!r} spans too far for a {step:g} m step (check its chainages)")
+    # the points near a road's ends keep their own simulated densities: points x simulations, bounded
+    n_grid = (hi[keep] - lo[keep]) / step + 1
+    n_end = np.minimum(n_grid, 2 * (float(cutoff) * h / step + 1))
+    if len(n_end) and float(n_end.max()) * int(n_sim) > MAX_END_SAMPLES:
+        raise ValueError(
+            f"{int(n_sim)} simulations of {int(n_end.max())} points near a road's ends are too many "
+            f"(at most {MAX_END_SAMPLES:,} values): use fewer simulations, a larger step or a smaller bandwidth"
+        )
     seeds = np.array([road_seed(seed, r) for r in uniq], dtype=np.int64)
     norm = 1000.0 / (h * np.sqrt(2 * np.pi))
     c = float(cutoff) * h

@@ -174,3 +174,10 @@ def test_empty_input_and_bad_parameters():
             kde_plus(crashes, **bad)
     with pytest.raises(ValueError):
         kde_plus(crashes, weights=[1, -1, 1])
+
+
+def test_a_bandwidth_and_step_that_would_fill_the_memory_are_refused():
+    """--bandwidth 1e9 --step 0.0005 took 3.5 GB (the hostile-input probe): refused with a reason instead."""
+    with pytest.raises(ValueError, match="too many"):
+        kde_plus(_frame("A", [0, 500, 1000]), bandwidth_m=1e9, step_m=0.0005, n_sim=200)
+    assert len(kde_plus(_frame("A", [0, 500, 1000]), n_sim=20).clusters.columns) >= 5  # ordinary use unchanged
