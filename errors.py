@@ -74,3 +74,8 @@ class FieldEntryError(BlackspotError):
 class AreaError(BlackspotError):
     """An area to filter by that is not a valid polygon or multipolygon in
     WGS 84 (lon/lat): unreadable text, a line or point, edges crossing."""
+
+
+class ValueOutOfRange(BlackspotError):
+    """A value typed or given out of its range (a cost that is negative,
+    not a number or beyond any budget); nothing is written."""

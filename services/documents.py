@@ -83,7 +83,7 @@ def vnd(amount: float | str | None) -> str:
     >>> vnd(1250000000)
     '1.250.000.000'
     """
-    if amount is None or (isinstance(amount, float) and np.isnan(amount)):
+    if amount is None or (isinstance(amount, float) and not np.isfinite(amount)):
         return ""
     return f"{int(round(float(amount))):,}".replace(",", ".")
 

@@ -3,6 +3,8 @@ tables. No UI here."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -10,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 import settings
-from errors import NotFoundError, TransitionError
+from errors import NotFoundError, TransitionError, ValueOutOfRange
 from geo.evaluation import BeforeAfter, before_after, segment_counts
 from models.enums import ItemType, WorkStatus
 from models.orm import RemediationWork
@@ -201,10 +203,27 @@ def work_geometries(works: pd.DataFrame, spots: pd.DataFrame, roads: pd.DataFram
     return out
 
 
+#: The largest cost a work may have (a thousand trillion đồng: far beyond any budget)
+MAX_COST_VND = 1e15
+
+
 def add_work(
     store: Store, *, work_type: str, blackspot_id: int | None = None, user: str | None = None, **fields: Any
 ) -> int:
-    """A remediation work for a spot, or for a road stretch (``road_code``, ``from_m``, ``to_m``)."""
+    """A remediation work for a spot, or for a road stretch (``road_code``, ``from_m``, ``to_m``). Its
+    cost, when given, is a number of đồng from 0 to :data:`MAX_COST_VND`
+    (:class:`errors.ValueOutOfRange` otherwise, and nothing is written)."""
+    cost = fields.get("cost_vnd")
+    if cost is not None:
+        try:
+            ok = math.isfinite(float(cost)) and 0 <= float(cost) <= MAX_COST_VND
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueOutOfRange(
+                f"Kinh phí phải là số từ 0 đến {MAX_COST_VND:,.0f} đồng / The cost must be a number from 0 to "
+                f"{MAX_COST_VND:,.0f} đồng: {cost!r}".replace(",", ".")
+            )
     work_id: int = store.add_work(work_type=work_type, blackspot_id=blackspot_id, user=user, **fields)
     return work_id
 
