@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -742,6 +743,9 @@ def cmd_org_set(args) -> int:
 def cmd_appraise(args) -> int:
     from services.appraisal import appraise_works, report, within_budget
 
+    for name, value, low in (("--budget", args.budget, 0.0), ("--years", args.years, 1e-3)):
+        if value is not None and not (math.isfinite(value) and low <= value <= 1e15):
+            raise BlackspotError(f"{name} phải là số dương hữu hạn / {name} must be a finite positive number: {value}")
     a = appraise_works(_store(), years=args.years)
     if args.budget is not None:
         a = within_budget(a, args.budget)

@@ -569,3 +569,22 @@ def test_cli_appraise_ranks_the_proposed_works_and_chooses_within_the_budget(ql2
     assert cli.main(["appraise", "--budget", "1000000000"]) == 0
     text = capsys.readouterr().out
     assert "B/C" in text and "VSL" in text and "Ngân sách / budget 1.000.000.000" in text
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--budget", "nan"],
+        ["--budget", "-1"],
+        ["--budget", "inf"],
+        ["--years", "inf"],
+        ["--years", "0"],
+        ["--years", "1e30"],
+    ],
+)
+def test_cli_appraise_refuses_a_budget_or_years_out_of_range_in_one_line(ql24_store, monkeypatch, capsys, args):
+    """From the hostile-input probe: `--years nan` was a raw ValueError, `--budget -1` silently 0 works."""
+    monkeypatch.setenv("DATABASE_URL", ql24_store.engine.url.render_as_string(hide_password=False))
+    assert cli.main(["appraise", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and args[0] in err[0] and "Traceback" not in err[0]
