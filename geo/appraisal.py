@@ -158,13 +158,18 @@ def cmf_table(path: str | Path = CMF_FILE) -> pd.DataFrame:
     >>> float(j["cmf"]), int(j["life_years"])
     (0.56, 20)
     """
-    t = pd.read_csv(path)
+    try:
+        t = pd.read_csv(path)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise RuleSetError(f"Bảng hệ số không đọc được / The factor table cannot be read: {path}") from exc
     need = ["work_type", "cmf", "life_years", "target", "source"]
     if missing := [c for c in need if c not in t.columns]:
         raise RuleSetError(f"Bảng hệ số thiếu cột {missing} / The factor table lacks columns {missing}: {path}")
+    cmf = pd.to_numeric(t["cmf"], errors="coerce")
+    life = pd.to_numeric(t["life_years"], errors="coerce")
     bad = t.loc[
-        ~(pd.to_numeric(t["cmf"], errors="coerce") > 0)
-        | ~(pd.to_numeric(t["life_years"], errors="coerce") > 0)
+        ~((cmf > 0) & (cmf <= 10))  # a factor multiplies crashes: 0.56, 1.2; never 0, infinite or absurd
+        | ~((life >= 1) & (life <= 100) & (life == life.round()))  # whole years
         | t["source"].fillna("").astype(str).str.strip().eq("")
         | t["work_type"].duplicated(),
         "work_type",

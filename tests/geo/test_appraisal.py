@@ -88,11 +88,31 @@ def test_the_factor_table_loads_and_every_row_has_a_source():
     assert list(raw.columns)[:3] == ["work_type", "cmf", "life_years"] and "source" in raw
 
 
-def test_a_row_without_its_source_is_refused(tmp_path):
-    bad = pd.read_csv(CMF_FILE)
-    bad.loc[0, "source"] = ""
+@pytest.mark.parametrize(
+    "column, value",
+    [
+        ("source", ""),
+        ("cmf", "inf"),
+        ("cmf", "0"),
+        ("cmf", "1e300"),
+        ("life_years", "inf"),
+        ("life_years", "0.5"),
+        ("life_years", "1e30"),
+    ],
+)
+def test_a_bad_row_is_refused_in_one_message(tmp_path, column, value):
+    """A row without its source, a factor or a life that is not a plain positive number (the hostile-input
+    probe: an infinite life was a raw IntCastingNaNError, a life of 0.5 silently 0 years)."""
+    bad = pd.read_csv(CMF_FILE, dtype=str)
+    bad.loc[0, column] = value
     bad.to_csv(tmp_path / "cmf.csv", index=False)
-    with pytest.raises(RuleSetError):
+    with pytest.raises(RuleSetError, match="Bad factor rows"):
+        cmf_table(tmp_path / "cmf.csv")
+
+
+def test_a_factor_table_that_is_not_text_is_refused(tmp_path):
+    (tmp_path / "cmf.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 50)
+    with pytest.raises(RuleSetError, match="cannot be read"):
         cmf_table(tmp_path / "cmf.csv")
 
 
