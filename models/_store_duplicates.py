@@ -212,6 +212,18 @@ class DuplicatesMixin:
     ) -> dict[str, list[Any]]:
         with self.engine.begin() as conn:
             keep, drop = self._live_pair(conn, keep_id, drop_id, versions)
+            lo, hi = pair_key(keep.id, drop.id)
+            if conn.execute(
+                select(CrashPairDecision.id).where(
+                    CrashPairDecision.crash_a == lo,
+                    CrashPairDecision.crash_b == hi,
+                    CrashPairDecision.decision == "distinct",
+                )
+            ).first():  # someone said these are two crashes: that decision is undone first, not overridden
+                raise TransitionError(
+                    f"Cặp vụ {lo}, {hi} đã được xác định là không trùng; hãy hoàn tác quyết định đó trước / The pair "
+                    f"{lo}, {hi} was marked not a duplicate; undo that decision first"
+                )
             values: dict[str, Any] = {}
             for f in fields:
                 for col in MERGE_FIELDS[f]:

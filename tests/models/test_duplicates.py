@@ -279,3 +279,16 @@ def test_two_people_merging_one_pair_from_opposite_sides_lose_no_crash(two_sourc
     rec = store.crash_records([a, b]).set_index("id")
     assert not bool(rec.loc[b, "deleted"]) and bool(rec.loc[a, "deleted"]) and int(rec.loc[a, "merged_into"]) == b
     assert len(store.crashes_frame()) == 3
+
+
+def test_a_pair_marked_not_a_duplicate_is_not_merged_until_that_is_undone(two_sources):
+    """From the hostile-input probe: a merge overrode an earlier "not a duplicate" silently."""
+    store, ids = two_sources
+    a, b = ids["CA-1"], ids["YT-7"]
+    not_duplicate(store, a, b, user="lan")
+    with pytest.raises(TransitionError, match="not a duplicate"):
+        merge_pair(store, a, b, fields=["injured"], versions=None, user="binh")
+    assert len(store.crashes_frame()) == 4
+    undo_decision(store, a, b, user="lan")
+    merge_pair(store, a, b, fields=["injured"], versions=None, user="binh")
+    assert len(store.crashes_frame()) == 3
