@@ -394,12 +394,7 @@ def _screen_parts(
     chain, seg_len = arrays["chain"], arrays["seg_len"]
     n = len(chain)
     # pairs per crash, as _windows counts them, to cut the roads into parts
-    lo = min(0.0, float(np.nanmin(chain)))
-    span = float(np.nanmax(chain) - lo + max_len + 10.0)
-    skey = road_key * span + (chain - lo)
-    order = np.argsort(skey, kind="stable")
-    skey = skey[order]
-    pairs = np.searchsorted(skey, skey + seg_len[order] + 1e-6, side="right") - np.arange(n)
+    order, pairs = _space_reach(road_key, chain, seg_len, max_len=max_len)
     road_sorted = road_key[order]
     road_start = np.flatnonzero(np.r_[True, road_sorted[1:] != road_sorted[:-1]])
     before = np.r_[0, np.cumsum(pairs)][road_start]  # pairs before each road
@@ -465,6 +460,21 @@ class _Windows:
     epdo: np.ndarray
 
 
+def _space_reach(
+    road_key: np.ndarray, chain: np.ndarray, seg_len: np.ndarray, *, max_len: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The crashes in (road, chainage) order, and for each in that order how
+    many crashes from it on lie within its window's length on its road (itself
+    included): one sort and one search on a combined key."""
+    lo = min(0.0, float(np.nanmin(chain)))
+    span = float(np.nanmax(chain) - lo + max_len + 10.0)
+    skey = road_key * span + (chain - lo)
+    order = np.argsort(skey, kind="stable")
+    skey = skey[order]
+    reach = np.searchsorted(skey, skey + seg_len[order] + 1e-6, side="right") - np.arange(len(chain))
+    return order, reach
+
+
 def _windows(
     road_key: np.ndarray,
     chain: np.ndarray,
@@ -478,14 +488,7 @@ def _windows(
 ) -> _Windows:
     """Enumerate every window of ``seg_len`` metres by 12 months and count it."""
     n = len(chain)
-    # --- sort by (road, chainage); space windows by searchsorted on a combined key -------------
-    span = float(np.nanmax(chain) - min(0.0, np.nanmin(chain)) + max_len + 10.0)
-    skey = road_key * span + (chain - min(0.0, np.nanmin(chain)))
-    order = np.argsort(skey, kind="stable")
-    skey = skey[order]
-    seg_sorted = seg_len[order]
-    s_end = np.searchsorted(skey, skey + seg_sorted + 1e-6, side="right")
-    counts = s_end - np.arange(n)
+    order, counts = _space_reach(road_key, chain, seg_len, max_len=max_len)
     total = int(counts.sum())
     anchor = np.repeat(np.arange(n, dtype=np.int64), counts)
     offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
