@@ -336,6 +336,30 @@ def _csv_head(head_lines: list[str]) -> tuple[str, list[list[str]], int, int, in
     return sep, grid, start, n_head, score, max((len(r) for r in grid), default=0)
 
 
+def _arrow_csv_options(
+    *, sep: str, skip: int, width: int, columns: list[str] | None = None, **read: Any
+) -> dict[str, Any]:
+    """Options of Arrow's CSV readers that read cells as pandas' reader does
+    here: ``width`` columns named "0", "1" … below line ``skip``, every cell
+    text (never null), line breaks inside quotes, blank lines kept (a reader
+    then stops at them); ``columns`` only, if given; ``read`` more read options."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = [str(k) for k in range(width)]
+    wanted = columns or names
+    return dict(
+        read_options=pacsv.ReadOptions(skip_rows=skip, column_names=names, **read),
+        parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=wanted,
+            column_types={n: pa.string() for n in wanted},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
 def _arrow_suits(text: str, skip: int) -> bool:
     """Whether Arrow's CSV reader reads the rows below line ``skip`` of
     ``text`` as pandas' does (see :func:`_arrow_body`): no blank line (pandas
@@ -360,17 +384,9 @@ def _arrow_body(source: str | bytes | memoryview, *, sep: str, skip: int, width:
         import pyarrow.csv as pacsv
     except ImportError:  # pragma: no cover - pyarrow comes with the requirements
         return None
-    names = [str(k) for k in range(width)]
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(source)),
-            read_options=pacsv.ReadOptions(skip_rows=skip, column_names=names),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+            pa.BufferReader(pa.py_buffer(source)), **_arrow_csv_options(sep=sep, skip=skip, width=width)
         )
     except (pa.ArrowInvalid, pa.ArrowException, ValueError):
         return None
@@ -486,21 +502,13 @@ class CsvParts:
             yield part, np.arange(len(part)) + self.first_row_number + k
 
     def _arrow_options(self, columns: list[str] | None = None) -> dict[str, Any]:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        names = [str(k) for k in range(self.width)]
-        return dict(
-            read_options=pacsv.ReadOptions(
-                skip_rows=self.first_row_number - 1, column_names=names, encoding="utf-8", block_size=1 << 24
-            ),
-            parse_options=pacsv.ParseOptions(delimiter=self.sep, newlines_in_values=True, ignore_empty_lines=False),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=columns or names,
-                column_types={n: pa.string() for n in columns or names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
+        return _arrow_csv_options(
+            sep=self.sep,
+            skip=self.first_row_number - 1,
+            width=self.width,
+            columns=columns,
+            encoding="utf-8",
+            block_size=1 << 24,
         )
 
     def _arrow_column(self, index: int) -> pd.Series | None:
