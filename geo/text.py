@@ -37,6 +37,19 @@ def per_text(values: pd.Series, fn: Callable[[pd.Series], npt.ArrayLike]) -> np.
     return np.asarray(out)[codes] if len(codes) else np.asarray(out)
 
 
+def repeats_enough(values: npt.ArrayLike) -> bool:
+    """Whether working a column once per distinct text pays: a short column,
+    or one whose first thousand texts hold fewer than 500 distinct ones
+    (counts, roads, dates without a time). A column of nearly all distinct
+    texts (ids, coordinates) is cheaper worked row by row than factorised.
+
+    >>> repeats_enough(np.array(["0", "1"] * 5000, dtype=object)), repeats_enough(np.arange(5000).astype(str))
+    (True, False)
+    """
+    v = np.asarray(values, dtype=object)
+    return len(v) <= 1000 or len(pd.unique(v[:1000])) < 500
+
+
 def trimmed(values: pd.Series) -> pd.Series:
     """Every value as text without surrounding spaces, keeping the index.
 

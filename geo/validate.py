@@ -26,7 +26,7 @@ from geo.columns import CASUALTY_MARKERS, auto_map, normalise_header, require_cr
 from geo.dates import FileDateOrder, parse_date_column, parse_times
 from geo.location import parse_locations
 from geo.severity import classify
-from geo.text import per_text
+from geo.text import per_text, repeats_enough
 
 #: Longitude/latitude box of mainland Viet Nam and its near islands
 #: (Phú Quốc, Côn Đảo, Thổ Chu); crashes outside it are rejected on import
@@ -296,8 +296,7 @@ def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, 
     v = values.to_numpy(dtype=object)
     # a count column has a few distinct texts: worked per distinct text; coordinates are nearly all distinct:
     # worked per row (factorising them costs more than it saves)
-    repeats = len(v) <= 1000 or len(pd.unique(v[:1000])) < 500
-    codes, uniques = pd.factorize(values.astype(str), sort=False) if repeats else (None, v)
+    codes, uniques = pd.factorize(values.astype(str), sort=False) if repeats_enough(v) else (None, v)
     s = pd.Series([str(x).strip() for x in np.asarray(uniques, dtype=object)], dtype=object)
     blank = s.eq("").to_numpy()
     num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
@@ -393,13 +392,11 @@ def dedup_keys(rows: pd.DataFrame) -> np.ndarray:
         rows["injured"].astype(str),
         rows["source_id"].astype(str),
     ]
-    n = len(rows)
 
     def hashed(col: pd.Series) -> np.ndarray:
         values = col.to_numpy(dtype=object)
         # factorising first pays only where texts repeat (counts, roads); the hash of a text is the same either way
-        repeats = n > 1000 and len(pd.unique(values[:1000])) < 500
-        return hash_array(values, categorize=repeats or n <= 1000)
+        return hash_array(values, categorize=repeats_enough(values))
 
     h = combine_hash_arrays((hashed(c) for c in basis), len(basis))
     return _hex16(np.asarray(h, dtype=np.uint64))
