@@ -169,10 +169,8 @@ def record_field_entry(
         road = case["road_code"] if isinstance(case["road_code"], str) else None
         chainage = float(case["chainage_m"]) if road is not None and np.isfinite(case["chainage_m"]) else None
     photo_id = None
-    if photo is not None:
-        from services.items import add_photo
-
-        photo_id = add_photo(store, item_type.value, item_id, photo[0], photo[1], user=user)
+    if photo is not None:  # decoded and checked above (check_photo, before anything was written): kept as it is
+        photo_id = store.add_photo(item_type.value, item_id, photo[0], photo[1], user=user)
     return FieldEntry(
         item_type=item_type.value, item_id=int(item_id), road=road, chainage_m=chainage, photo_id=photo_id
     )
