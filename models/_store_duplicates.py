@@ -273,10 +273,8 @@ class DuplicatesMixin:
                     )
             if values:
                 _update_crash(conn, keep.id, values, user=user)
-            lo, hi = pair_key(keep.id, drop.id)
-            conn.execute(
-                delete(CrashPairDecision).where(CrashPairDecision.crash_a == lo, CrashPairDecision.crash_b == hi)
-            )
+            # no decision stands for this pair: a "not a duplicate" one is refused above, and a merge's own
+            # goes with its undo (or with the crashes, by the foreign keys)
             did = conn.execute(
                 insert(CrashPairDecision).values(
                     crash_a=lo, crash_b=hi, decision="merged", decided_at=now, decided_by=user
