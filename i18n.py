@@ -37,11 +37,17 @@ LABELS: dict[str, tuple[str, str]] = {
     "item_planned": ("Kế hoạch", "Planned"),
     "case_kind": ("Lấn chiếm", "Encroachment"),
     "sheet_spots": ("Danh sách điểm", "Hotspots"),
+    "crash_one": ("Vụ TNGT", "Crash"),
 }
 
 
 #: Labels of the pages, keyed by their Vietnamese text: Vietnamese → English.
 EN: dict[str, str] = {
+    # a crash chosen on the map
+    "Chết / bị thương": "Deaths / injured",
+    "Được tính trong": "Counted in",
+    "Cùng vị trí còn {n} vụ khác": "{n} other crashes at the same place",
+    "Bản đồ vừa được vẽ lại: hãy bấm lại vào vụ cần xem.": "The map was drawn again: click the crash again.",
     # Messages of the other pages
     "Hình học đã sửa hoặc bỏ qua": "Geometries repaired or refused",
     "Tài khoản": "Accounts",

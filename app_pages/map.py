@@ -36,8 +36,9 @@ from app_pages.common import (
 from app_pages.panel import record_case_form, render_item_panel
 from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
-from services.items import flag_potential_point
-from services.maps import parse_item_tag, planner_map
+from services.items import crash_detail, flag_potential_point
+from services.map_points import crash_at, parse_crash_tag
+from services.maps import CRASH, pack_crashes, parse_item_tag, planner_map
 from services.works import work_geometries
 
 L = lang()
@@ -113,7 +114,8 @@ def map_and_panel():
             selected=st.session_state.get("map_selected"),
             draw=True,
             area=shapely.from_wkt(f.area) if f.area else None,
-            view_key=repr((st.session_state.get("map_selected"), f)),
+            # a crash chosen on the map keeps the view (the user is looking at it); a chosen item is fitted
+            view_key=repr((_item_only(st.session_state.get("map_selected")), f)),
         )
         out = st_folium(
             m,
@@ -135,7 +137,14 @@ def map_and_panel():
     new_object = bool(obj[0]) and obj != st.session_state.get("_map_obj")
     new_place = bool(clicked) and clicked != st.session_state.get("_map_last_click")
     st.session_state["_map_obj"], st.session_state["_map_last_click"] = obj, clicked
-    tag = parse_item_tag(out.get("last_object_clicked_tooltip")) if new_object else None
+    tip = out.get("last_object_clicked_tooltip") if new_object else None
+    tag = parse_item_tag(tip)
+    if tag is None and parse_crash_tag(tip) is not None:  # a crash: its packed row, read against this map's packing
+        cid = crash_at(pack_crashes(crashes), tip)
+        if cid is None:
+            st.info(tr("Bản đồ vừa được vẽ lại: hãy bấm lại vào vụ cần xem."))
+        else:
+            tag = (CRASH, cid)
     # shapes drawn with the toolbar (a click on an item is not a drawing)
     drawings = out.get("all_drawings") or []
     new_drawing = len(drawings) > st.session_state.get("_map_n_drawings", 0)
@@ -146,9 +155,9 @@ def map_and_panel():
         st.session_state["map_point"] = shapely.from_geojson(json.dumps(drawings[-1]["geometry"]))
         st.session_state.pop("map_selected", None)
         st.session_state["map_pick"] = None
-    elif tag:  # a click on an item (it also reaches the map: the item wins)
+    elif tag:  # a click on an item or a crash (it also reaches the map: the item wins)
         st.session_state["map_selected"] = tag
-        st.session_state["map_pick"] = tag  # the list shows what the click chose
+        st.session_state["map_pick"] = _item_only(tag)  # the list shows what the click chose (a crash is not listed)
         st.session_state.pop("map_point", None)
     elif new_place:
         st.session_state["map_point"] = (clicked["lng"], clicked["lat"])
@@ -171,7 +180,9 @@ def map_and_panel():
             st.session_state["map_selected"] = sel = pick
             st.session_state.pop("map_point", None)
         point = st.session_state.get("map_point")
-        if sel and sel in labels:
+        if sel and sel[0] == CRASH:
+            crash_panel(sel[1])
+        elif sel and sel in labels:
             render_item_panel(sel[0], sel[1], lang=L, key="map")
         elif point:
             place_actions(point)
@@ -181,6 +192,33 @@ def map_and_panel():
                     "Bấm vào một điểm đen, vụ lấn chiếm hoặc công trình để xem chi tiết; bấm vào chỗ trống "
                     "trên đường để ghi nhận lấn chiếm hoặc gắn cờ điểm tiềm ẩn."
                 )
+            )
+
+
+def _item_only(selected):
+    """What the map chose, unless it is a crash (which has no list entry and keeps the view)."""
+    return None if selected is None or selected[0] == CRASH else selected
+
+
+def crash_panel(crash_id: int) -> None:
+    """A crash chosen on the map: its facts, and the spots that count it (a button opens each)."""
+    try:
+        d = crash_detail(crashes, crash_id, spots=spots, lang=L)
+    except BlackspotError as exc:
+        show_error(exc)
+        return
+    st.subheader(md_text(d.title))
+    st.markdown("  \n".join(f"**{md_text(k)}:** {md_text(v)}" for k, v in d.facts))
+    if d.same_place > 0:
+        st.caption(tr("Cùng vị trí còn {n} vụ khác").format(n=d.same_place))
+    if d.spots:
+        st.markdown(f"**{tr('Được tính trong')}:**")
+        for sid, label in d.spots:
+            st.button(
+                label,
+                key=f"map_crash_spot_{sid}",
+                on_click=st.session_state.update,
+                kwargs={"map_selected": ("blackspot", sid), "map_pick": ("blackspot", sid)},
             )
 
 

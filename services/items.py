@@ -14,6 +14,7 @@ import pandas as pd
 from errors import InputFileError, NotFoundError
 from geo.chainage import format_chainage
 from geo.corridor import ZONE_LABELS
+from geo.severity import labels as severity_labels
 from i18n import pick, t
 from models.enums import BlackspotStatus, CaseStatus, ItemType, LabelledEnum, SpotKind, WorkStatus, WorkType
 from models.orm import Blackspot, EncroachmentCase, RemediationWork
@@ -184,6 +185,59 @@ def item_detail(
         attachments=store.attachments(kind, item_id),
         row=r,
     )
+
+
+@dataclass
+class CrashDetail:
+    """One crash as the map's panel shows it: a title, facts, and the black
+    spots and potential points whose crash list holds it."""
+
+    id: int
+    title: str
+    facts: list[tuple[str, str]]
+    spots: list[tuple[int, str]]
+    same_place: int
+
+
+def crash_detail(
+    crashes: pd.DataFrame, crash_id: int, *, spots: pd.DataFrame | None = None, lang: str = "vi"
+) -> CrashDetail:
+    """The facts of one crash (from the frame the map drew), the spots that
+    count it, and how many other crashes share its exact place.
+
+    Raises
+    ------
+    NotFoundError
+        When no crash has this id in ``crashes``.
+    """
+    hit = crashes.loc[crashes["id"].eq(crash_id)] if len(crashes) else crashes
+    if not len(hit):
+        raise NotFoundError(f"Không tìm thấy vụ số {crash_id} / Crash {crash_id} not found")
+    r = hit.iloc[0]
+    when = pd.Timestamp(r["occurred_at"]) if pd.notna(r.get("occurred_at")) else None
+    sev = severity_labels(lang).get(str(r.get("severity")), "—")
+    facts = [
+        (t("Thời điểm", lang), when.strftime("%d/%m/%Y %H:%M") if when is not None else "—"),
+        (t("Mức độ", lang), sev),
+        (t("Chết / bị thương", lang), f"{int(r['deaths'])} / {int(r['injured'])}"),
+        (t("item_location", lang), f"{r.get('road_code') or '—'} {format_chainage(r.get('chainage_m'))}".strip()),
+        (t("Xã/phường", lang), str(r.get("commune") or "—")),
+        (t("Tọa độ", lang), f"{float(r['lat']):.6f}, {float(r['lon']):.6f}" if pd.notna(r.get("lat")) else "—"),
+        (t("Nguồn", lang), f"{r.get('source') or '—'} · {r.get('source_id') or '—'}"),
+    ]
+    if r.get("description"):
+        facts.append((t("Mô tả", lang), str(r["description"])))
+    within: list[tuple[int, str]] = []
+    if spots is not None and len(spots) and "crash_ids" in spots:
+        for rec in spots.to_dict("records"):
+            if crash_id in {int(i) for i in (rec.get("crash_ids") or [])}:
+                label = SpotKind(rec["kind"]).label(lang)
+                within.append((int(rec["id"]), f"{label} #{rec['id']} {rec.get('road_code') or ''}".strip()))
+    same = 0
+    if pd.notna(r.get("lat")) and pd.notna(r.get("lon")):
+        same = int((crashes["lat"].eq(r["lat"]) & crashes["lon"].eq(r["lon"])).sum()) - 1
+    title = f"{t('crash_one', lang)} #{crash_id}" + (f" · {when.strftime('%d/%m/%Y')}" if when is not None else "")
+    return CrashDetail(id=int(crash_id), title=title, facts=facts, spots=within, same_place=same)
 
 
 def change_status(

@@ -8,8 +8,6 @@ import html
 import json
 import random
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -19,11 +17,11 @@ import numpy as np
 import pandas as pd
 import shapely
 from folium import plugins
-from jinja2.utils import htmlsafe_json_dumps
 
 from geo.chainage import format_chainage
 from i18n import pick, t
 from models.enums import ItemType
+from services.map_points import TIP_LIMIT, CrashPointsLayer, PackedPoints, crash_colours, pack_points
 
 STATIC_PREFIX = "/app/static/vendor"
 
@@ -70,8 +68,6 @@ CASE_COLOURS = {"overdue": "#d50000", "open": "#ef6c00", "closed": "#78909c"}
 WORK_COLOUR = "#1565c0"
 #: Potential crash points, whatever their status (dashed): apart from the black spots' status colours.
 POTENTIAL_COLOUR = "#fbc02d"
-#: Above this many crashes the markers carry no tooltip (payload stays small).
-TOOLTIP_LIMIT = 20_000
 #: A blank 1×1 PNG used as the offline base layer (no tile server needed).
 _BLANK_TILE = (
     "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mP8/x8AAwMCAO+ip1sAAAAASUVORK5CYII="
@@ -160,26 +156,20 @@ def _bounds(lon: pd.Series | np.ndarray, lat: pd.Series | np.ndarray) -> list[li
     ]
 
 
-_CRASH_CALLBACK = """
-function (row) {
-    var colours = %s;
-    var m = L.circleMarker(new L.LatLng(row[0], row[1]),
-        {radius: 5, weight: 1, color: '#222', fillColor: colours[row[2]] || '#607d8b', fillOpacity: 0.9});
-    m.bindTooltip(row[3]);
-    return m;
-}
-"""
+#: The kind a crash chosen on the map is kept under (``("crash", id)``), beside the items' kinds.
+CRASH = "crash"
 
 
-_SEV_ORDER = list(SEVERITY_COLOURS)
-
-_CRASH_CALLBACK_FAST = """
-function (row) {
-    var colours = %s;
-    return L.circleMarker(new L.LatLng(row[0], row[1]),
-        {radius: 5, weight: 1, color: '#222', fillColor: colours[row[2]] || '#607d8b', fillOpacity: 0.9});
-}
-"""
+def pack_crashes(crashes: pd.DataFrame) -> PackedPoints:
+    """The crashes with coordinates packed for the map's crash layer, coloured
+    by severity (the most severe drawn on top): what :func:`planner_map` sends
+    and what a click on it is read against (:func:`services.map_points.crash_at`)."""
+    return pack_points(
+        crashes["lon"].to_numpy(float),
+        crashes["lat"].to_numpy(float),
+        crash_colours(crashes["severity"], list(SEVERITY_COLOURS)),
+        crashes["id"].to_numpy(np.int64),
+    )
 
 
 def _latlon(coords: Iterable[Sequence[float]]) -> list[list[float]]:
@@ -241,35 +231,6 @@ def _element_id(cls: type[branca.element.Element]) -> str:
 # replaces branca's classmethod (setattr: a method assigned on a class, which mypy refuses to check)
 setattr(branca.element.Element, "_generate_id", classmethod(_element_id))
 
-_COMPACT: OrderedDict[bytes, str] = OrderedDict()
-_COMPACT_LOCK = threading.Lock()
-
-
-def _compact_rows(lat: np.ndarray, lon: np.ndarray, sev: np.ndarray) -> str:
-    """``[[lat, lon, severity index], …]`` as JSON text (numbers only), kept
-    for the same points: every session's rerun of the map sends the same
-    crashes until the data or the filters change, and encoding 100 000 rows
-    took a third of the page's run.
-
-    >>> _compact_rows(np.array([10.5, 11.0]), np.array([106.25, 107.0]), np.array([0, 3]))
-    '[[10.5,106.25,0],[11.0,107.0,3]]'
-    """
-    key = hashlib.blake2b(
-        b"".join(np.ascontiguousarray(a).tobytes() for a in (lat, lon, sev)) + bytes(str(len(lat)), "ascii"),
-        digest_size=16,
-    ).digest()
-    with _COMPACT_LOCK:
-        hit = _COMPACT.get(key)
-        if hit is not None:
-            _COMPACT.move_to_end(key)
-            return hit
-    text = json.dumps(list(map(list, zip(lat.tolist(), lon.tolist(), sev.tolist()))), separators=(",", ":"))
-    with _COMPACT_LOCK:
-        _COMPACT[key] = text
-        while len(_COMPACT) > 8:
-            _COMPACT.popitem(last=False)
-    return text
-
 
 class _Macro(folium.MacroElement):
     """folium's :class:`~folium.MacroElement` with an annotated constructor
@@ -277,53 +238,6 @@ class _Macro(folium.MacroElement):
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-
-
-class _JsonRows(_Macro):
-    """A JavaScript array of rows, encoded once (``var crash_rows_… = [...]``)."""
-
-    _template = folium.template.Template("""
-        {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = {{ this.json }};
-        {% endmacro %}
-    """)
-
-    def __init__(self, rows: list[list[Any]] | str) -> None:
-        super().__init__()
-        self._name = "crash_rows"
-        # Jinja's own tojson escaping: no "</script>" or markup can close the script; rows given as text are
-        # already encoded that way (numbers only: :func:`_compact_rows`)
-        self.json = (
-            rows if isinstance(rows, str) else str(htmlsafe_json_dumps(rows, separators=(",", ":"), ensure_ascii=False))
-        )
-
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # adds to the page, as MacroElement does
-        cast(branca.element.Figure, self.get_root()).script.add_child(
-            _RawScript(self._template.module.script(self, kwargs)), name=self.get_name()
-        )
-
-
-class _RowsMarkerCluster(plugins.FastMarkerCluster):
-    """folium's FastMarkerCluster reading its rows from a :class:`_JsonRows`
-    (rows already checked: no per-row validation in Python)."""
-
-    _template = folium.template.Template("""
-        {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = (function(){
-                {{ this.callback }}
-                var data = {{ this.rows.get_name() }};
-                var cluster = L.markerClusterGroup({{ this.options|tojavascript }});
-                for (var i = 0; i < data.length; i++) {
-                    callback(data[i]).addTo(cluster);
-                }
-                cluster.addTo({{ this._parent.get_name() }});
-                return cluster;
-            })();
-        {% endmacro %}""")
-
-    def __init__(self, rows: _JsonRows, **kwargs: Any) -> None:
-        super().__init__([], **kwargs)  # type: ignore[no-untyped-call]
-        self.rows = rows
 
 
 class _MetricScale(_Macro):
@@ -348,9 +262,13 @@ class _KeepLayerChoices(_Macro):
         (function (map, ctl) {
             var KEY = "blackspot_hidden_layers", hidden = [];
             try { hidden = JSON.parse(window.localStorage.getItem(KEY) || "[]"); } catch (e) { hidden = []; }
-            ctl._layers.forEach(function (o) {
-                if (o.overlay && hidden.indexOf(o.name) >= 0 && map.hasLayer(o.layer)) { map.removeLayer(o.layer); }
-            });
+            // after this script: streamlit-folium then has put its click listener on every layer on the map, and a
+            // layer hidden here and shown again later still reports its clicks
+            setTimeout(function () {
+                ctl._layers.forEach(function (o) {
+                    if (o.overlay && hidden.indexOf(o.name) >= 0 && map.hasLayer(o.layer)) { map.removeLayer(o.layer); }
+                });
+            }, 0);
             map.on("overlayadd overlayremove", function () {
                 var h = [];
                 ctl._layers.forEach(function (o) { if (o.overlay && !map.hasLayer(o.layer)) { h.push(o.name); } });
@@ -546,40 +464,23 @@ def planner_map(
             min_opacity=0.3,
         ).add_to(m)  # type: ignore[no-untyped-call]
     elif len(pts):
-        sev = pts["severity"].fillna("va_cham")
-        data: list[list[Any]] | str  # rows with tooltips, or compact rows already encoded
-        if len(pts) <= TOOLTIP_LIMIT:
+        tips = None
+        if len(crashes) <= TIP_LIMIT:  # a hover text per crash (plain text, shown as text by the layer)
             tips = (
-                pts["occurred_at"].dt.strftime("%d/%m/%Y").fillna("")
+                crashes["occurred_at"].dt.strftime("%d/%m/%Y").fillna("")
                 + " · "
-                + pts["deaths"].astype(str)
+                + crashes["deaths"].astype(str)
                 + f" {t('chết', lang)} / "
-                + pts["injured"].astype(str)
+                + crashes["injured"].astype(str)
                 + f" {t('bị thương', lang)}"
-                + pts["description"].fillna("").map(lambda d: f" · {d[:80]}" if d else "")
-            )
-            data = list(
-                map(
-                    list,
-                    zip(
-                        pts["lat"].round(6).tolist(),
-                        pts["lon"].round(6).tolist(),
-                        sev.tolist(),
-                        tips.map(html.escape).tolist(),
-                    ),
-                )
-            )
-            cb = _CRASH_CALLBACK % json.dumps(SEVERITY_COLOURS)
-        else:  # compact rows: lat, lon, severity index; no tooltip
-            idx = sev.map({k: i for i, k in enumerate(_SEV_ORDER)}).fillna(len(_SEV_ORDER) - 1).astype(int)
-            data = _compact_rows(
-                pts["lat"].round(5).to_numpy(float), pts["lon"].round(5).to_numpy(float), idx.to_numpy(np.int64)
-            )
-            cb = _CRASH_CALLBACK_FAST % json.dumps(list(SEVERITY_COLOURS.values()))
-        rows = _JsonRows(data)
-        rows.add_to(m)  # before the cluster that reads it
-        _RowsMarkerCluster(
-            rows, name="Vụ TNGT / Crashes", callback=cb, options={"disableClusteringAtZoom": 16, "chunkedLoading": True}
+                + crashes["description"].fillna("").map(lambda d: f" · {d[:80]}" if d else "")
+            ).tolist()
+        CrashPointsLayer(
+            pack_crashes(crashes),
+            name="Vụ TNGT / Crashes",
+            colours=list(SEVERITY_COLOURS.values()),
+            items=_TAG_RE.pattern,
+            tips=tips,
         ).add_to(m)
     if works is not None and len(works) and "geometry" in works:
         from models.enums import WorkStatus, WorkType

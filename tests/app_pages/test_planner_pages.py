@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 import streamlit as st
 from services.auth import add_user
@@ -539,3 +540,65 @@ def test_the_next_status_offered_first_is_forward(demo_url):
     )
     at.run()
     assert at.selectbox(key="t_status_new").value == "under_works"
+
+
+_CLICK_SCRIPT = """
+import streamlit as st
+import streamlit_folium
+from services.map_points import CrashPointsLayer
+
+
+def _st_folium(m, **kw):
+    # what the browser returns for a click on the crash layer: its row in this map's packing ({row}),
+    # or a packing the map no longer shows (digest {digest!r})
+    layer = next(c for c in m._children.values() if isinstance(c, CrashPointsLayer))
+    st.session_state["_packed"] = layer.data
+    tag = "[CR-{row}@" + ({digest!r} or layer.data["digest"]) + "]"
+    return {{"last_object_clicked_count": 1, "last_object_clicked_tooltip": tag, "last_clicked": None}}
+
+
+streamlit_folium.st_folium = _st_folium
+exec(open("app_pages/map.py", encoding="utf-8").read(), {{"__name__": "__main__"}})
+"""
+
+
+def test_a_click_on_a_crash_shows_that_crash_and_its_spot(demo_url):
+    """Issue 18.2: the crashes are one canvas layer; a click near a dot still selects that crash in Python."""
+    from services.map_points import unpack
+
+    store = Store(demo_url)
+    crashes = store.crashes_frame()
+    spot = store.blackspots_frame(kind="black_spot").iloc[0]
+    counted = {int(i) for i in spot["crash_ids"]}
+    # find the packed row of a crash the spot counts: the test's click names that row
+    at = AppTest.from_string(_CLICK_SCRIPT.format(row=0, digest=""), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    lon, lat, _ = unpack(at.session_state["_packed"])
+    alone = ~crashes.duplicated(["lon", "lat"], keep=False)  # a crash no other shares its place with
+    target = crashes.loc[crashes["id"].isin(counted) & alone].iloc[0]
+    row = int(np.argmin(np.hypot(lon - target["lon"], lat - target["lat"])))
+
+    at = AppTest.from_string(_CLICK_SCRIPT.format(row=row, digest=""), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    kind, cid = at.session_state["map_selected"]
+    assert (kind, cid) == ("crash", int(target["id"]))
+    chosen = crashes.set_index("id").loc[cid]
+    assert abs(chosen["lon"] - lon[row]) < 1e-6 and abs(chosen["lat"] - lat[row]) < 1e-6
+    assert at.subheader[0].value.replace("\\", "").startswith(f"Vụ TNGT #{cid} · ")  # as shown: signs escaped
+    facts = " ".join(m.value.replace("\\", "") for m in at.markdown)
+    assert f"{chosen['lat']:.6f}, {chosen['lon']:.6f}" in facts
+    assert f"{int(chosen['deaths'])} / {int(chosen['injured'])}" in facts
+    opener = next(b for b in at.button if b.key == f"map_crash_spot_{int(spot['id'])}")
+    opener.click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["map_selected"] == ("blackspot", int(spot["id"]))
+    assert any("Vì sao" in m.value for m in at.markdown)
+
+    # a click read against another packing (the map was drawn from other data since): nothing chosen, said so
+    stale = AppTest.from_string(_CLICK_SCRIPT.format(row=row, digest="0123456789ab"), default_timeout=60)
+    stale.run()
+    assert not stale.exception, stale.exception
+    assert "map_selected" not in stale.session_state or stale.session_state["map_selected"] is None
+    assert any("vẽ lại" in i.value for i in stale.info)

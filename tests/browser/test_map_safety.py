@@ -253,7 +253,7 @@ def test_hostile_names_are_shown_as_text_and_nothing_leaves_the_server(app_url, 
     page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
     try:
         frame = _map_frame(page)
-        frame.locator(".marker-cluster").first.wait_for(timeout=30000)
+        frame.locator("canvas.leaflet-crash-points[data-in-view]").wait_for(timeout=30000)
         frame.locator(".leaflet-overlay-pane canvas").first.wait_for(timeout=30000)  # the vector layers (canvas)
     except PlaywrightTimeout:  # (a script that cannot load leaves the map blank)
         pytest.fail(f"the map did not draw; requests outside the server: {external}")

@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from geo.validate import validate_crashes
-from services.maps import TOOLTIP_LIMIT, parse_item_tag, planner_map
+from services.map_points import TIP_LIMIT, crash_at, crash_colours, unpack
+from services.maps import SEVERITY_COLOURS, pack_crashes, parse_item_tag, planner_map
 from tests.conftest import HK_BOUNDS
 
 
@@ -23,36 +24,73 @@ def hk_crashes(hk_slice):
     rows["description"] = rows["description"].fillna("")
     rows.loc[rows.index[0], "description"] = "</script><script>alert('x')</script> & co"
     rows["severity"] = None
+    rows["id"] = np.arange(101, 101 + len(rows))  # as the store gives them
     return rows
 
 
-def _rows_of(page: str) -> list:
-    m = re.search(r"var (crash_rows_\w+) = (\[.*?\]);\n", page, flags=re.S)
-    assert m, "no crash rows in the page"
-    assert f"var data = {m.group(1)};" in page  # the cluster reads the rows it was given
-    return json.loads(m.group(2))
+def _packed_of(page: str) -> tuple[dict, dict]:
+    """The crash layer's payload and options, as the page declares them (JSON literals)."""
+    m = re.search(r"var (crash_points_\w+) = L\.crashPoints\(", page)
+    assert m, "no crash layer in the page"
+    dec = json.JSONDecoder()
+    data, end = dec.raw_decode(page, m.end())
+    assert page[end : end + 2] == ", "
+    options, _ = dec.raw_decode(page, end + 2)
+    assert page.count("L.crashPoints(") == 1  # declared once
+    return data, options
 
 
-def test_crash_rows_reach_the_page_once_as_data(hk_crashes):
-    page = planner_map(crashes=hk_crashes).get_root().render()
-    rows = _rows_of(page)
-    assert len(rows) == len(hk_crashes) > 1000
-    assert np.allclose([r[0] for r in rows], hk_crashes["lat"].round(6))
-    assert np.allclose([r[1] for r in rows], hk_crashes["lon"].round(6))
-    assert page.count("crash_rows_") == 2  # declared once, read once
+def test_crashes_reach_the_page_once_packed_at_their_places(hk_crashes):
+    crashes = hk_crashes.copy()
+    crashes["severity"] = np.resize(list(SEVERITY_COLOURS) + [None], len(crashes))
+    page = planner_map(crashes=crashes).get_root().render()
+    data, options = _packed_of(page)
+    assert data["n"] == len(crashes) > 1000
+    lon, lat, colour = unpack(data)
+    # every crash at its place (24-bit planes over the bounding box: well under a metre), with its severity's colour
+    want = crashes.assign(c=crash_colours(crashes["severity"], list(SEVERITY_COLOURS)))
+    got = pd.DataFrame({"lon": lon, "lat": lat, "c": colour}).sort_values(["lon", "lat", "c"], ignore_index=True)
+    want = want[["lon", "lat", "c"]].sort_values(["lon", "lat", "c"], ignore_index=True)
+    assert np.abs(got[["lon", "lat"]].to_numpy() - want[["lon", "lat"]].to_numpy()).max() < 1e-6
+    assert (got["c"].to_numpy() == want["c"].to_numpy()).all()
+    assert options["colours"] == list(SEVERITY_COLOURS.values())
+    # the least severe first (drawn under the rest); a crash without a severity takes the plain colour
+    assert [g[0] for g in data["groups"]] == sorted({g[0] for g in data["groups"]}, reverse=True)
+    assert (
+        dict(map(tuple, data["groups"]))[len(SEVERITY_COLOURS) - 1] == crashes["severity"].isin([None, "va_cham"]).sum()
+    )
 
 
-def test_hostile_description_cannot_close_the_script(hk_crashes):
+def test_a_click_on_the_layer_names_a_crash_of_this_packing_only(hk_crashes):
+    packed = pack_crashes(hk_crashes)
+    lon, lat, _ = unpack(packed.data)
+    for row in (0, 17, len(packed.ids) - 1):
+        cid = crash_at(packed, f"[CR-{row}@{packed.digest}]")
+        crash = hk_crashes.loc[hk_crashes["id"].eq(cid)].iloc[0]
+        assert abs(crash["lon"] - lon[row]) < 1e-6 and abs(crash["lat"] - lat[row]) < 1e-6
+    other = pack_crashes(hk_crashes.iloc[1:])
+    assert other.digest != packed.digest
+    assert crash_at(other, f"[CR-0@{packed.digest}]") is None  # drawn from other data: no crash
+    assert crash_at(packed, f"[CR-{len(packed.ids)}@{packed.digest}]") is None
+    assert crash_at(packed, "[BS-3] Điểm đen") is None
+
+
+def test_hostile_description_stays_text_in_the_hover(hk_crashes):
     page = planner_map(crashes=hk_crashes).get_root().render()
     assert "alert('x')" not in page and "</script><script>alert" not in page
-    tip = _rows_of(page)[0][3]
-    assert "&lt;/script&gt;" in tip and "&amp; co" in tip  # shown as text in the tooltip
+    data, _ = _packed_of(page)
+    assert len(data["tips"]) == data["n"]
+    # the hover shows the text as text (the layer sets textContent): the JSON holds it as typed
+    assert sum("</script><script>alert('x')</script> & co" in t for t in data["tips"]) == 1
 
 
-def test_large_sets_send_compact_rows_without_tooltips(hk_crashes):
-    big = pd.concat([hk_crashes] * (TOOLTIP_LIMIT // len(hk_crashes) + 1), ignore_index=True)
-    rows = _rows_of(planner_map(crashes=big).get_root().render())
-    assert len(rows) == len(big) and all(len(r) == 3 for r in rows[:100])
+def test_large_sets_send_a_few_bytes_a_crash_and_no_hover_text(hk_crashes):
+    big = pd.concat([hk_crashes] * (TIP_LIMIT // len(hk_crashes) + 1), ignore_index=True)
+    big["id"] = np.arange(1, len(big) + 1)
+    big["lon"] += np.random.default_rng(3).normal(0, 1e-4, len(big))  # not the same places again
+    data, _ = _packed_of(planner_map(crashes=big).get_root().render())
+    assert data["n"] == len(big) and "tips" not in data
+    assert len(data["points"]) < 8 * len(big)  # base64 characters; the marker rows before took 23
 
 
 # ------------------------------------------------------------ every layer, hostile names, no CDN
@@ -136,19 +174,17 @@ def _all_layers(crashes: pd.DataFrame) -> dict:
 
 def _json_spans(page: str) -> tuple[list[str], str]:
     """The tooltips of the page (first argument of every ``bindTooltip``, which
-    must be a JSON string) and the page with them and the crash rows cut out."""
+    must be a JSON string) and the page with them and the crash layer's payload cut out."""
     dec = json.JSONDecoder()
     tips, spans = [], []
     for m in re.finditer(r"\.bindTooltip\(\s*", page):
-        if page.startswith("row[3]", m.end()):  # the crash rows' tooltips: the rows are data (below)
-            continue
         value, end = dec.raw_decode(page, m.end())  # fails unless a JSON literal
         assert isinstance(value, str) and page[m.end()] == '"', page[m.start() : m.start() + 200]
         tips.append(value)
         spans.append((m.end(), end))
-    for m in re.finditer(r"var crash_rows_\w+ = ", page):
+    for m in re.finditer(r"var crash_points_\w+ = L\.crashPoints\(", page):
         value, end = dec.raw_decode(page, m.end())
-        assert isinstance(value, list)
+        assert isinstance(value, dict)
         spans.append((m.end(), end))
     rest, last = [], 0
     for a, b in sorted(spans):
@@ -177,14 +213,14 @@ def _external_assets(m, page: str) -> list[str]:
         links += [u for _, u in getattr(el, "default_js", [])] + [u for _, u in getattr(el, "default_css", [])]
         stack.extend(getattr(el, "_children", {}).values())
     assert links
-    return [u for u in links if not u.startswith("/app/static/vendor/")]
+    return [u for u in links if not u.startswith(("/app/static/vendor/", "/app/static/js/"))]
 
 
 @pytest.mark.parametrize("variant", ["tooltips", "compact", "heat"])
 def test_every_layer_loads_nothing_from_outside_and_hostile_names_stay_data(hk_crashes, variant):
     layers = _all_layers(hk_crashes)
     if variant == "compact":
-        layers["crashes"] = pd.concat([layers["crashes"]] * (TOOLTIP_LIMIT // len(hk_crashes) + 1), ignore_index=True)
+        layers["crashes"] = pd.concat([layers["crashes"]] * (TIP_LIMIT // len(hk_crashes) + 1), ignore_index=True)
     m = planner_map(**layers, heat=variant == "heat", offline=True)
     page = m.get_root().render()
 
@@ -193,12 +229,14 @@ def test_every_layer_loads_nothing_from_outside_and_hostile_names_stay_data(hk_c
     assert _external_assets(m, page) == []
     assert "leaflet-dvf" not in page and "RegularPolygonMarker" not in page
     assert set(re.findall(r"https?://[^\s\"'<>\\]+", page)) <= {OSM_TILES, "https://www.openstreetmap.org/copyright"}
-    assert {"tooltips": "leaflet.markercluster.js", "compact": "leaflet.markercluster.js", "heat": "leaflet-heat.js"}[
-        variant
-    ] in page
+    assert {
+        "tooltips": "/app/static/js/crash_points.js",
+        "compact": "/app/static/js/crash_points.js",
+        "heat": "leaflet-heat.js",
+    }[variant] in page
     assert "leaflet.draw.js" in page
 
-    # every tooltip is a JSON string; cut those and the crash rows out and no
+    # every tooltip is a JSON string; cut those and the crash payload out and no
     # trace of the hostile names is left: nothing of them is code
     tips, code = _json_spans(page)
     assert "pwned" not in code and "onerror" not in code and "`" not in code and "${" not in code
@@ -212,9 +250,8 @@ def test_every_layer_loads_nothing_from_outside_and_hostile_names_stay_data(hk_c
     assert all(HOSTILE in t for t in tagged.values())
     assert texts.count(f"{HOSTILE} {HOSTILE}") == 1 and texts.count(HOSTILE) == 1  # the road and the boundary
     if variant == "tooltips":
-        rows = _rows_of(page)  # crash tooltips: HTML-escaped text, in the rows (data)
-        assert sum(html.escape(HOSTILE[:80]) in r[3] for r in rows) == 3
-        assert not any("<" in r[3] for r in rows)
+        data, _ = _packed_of(page)  # crash hover texts: in the payload (data), shown as text
+        assert sum(HOSTILE[:80] in t for t in data["tips"]) == 3
 
 
 def test_a_work_without_a_spot_is_a_plain_circle_marker(hk_crashes):
