@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import gc
+import json
+import operator
+import typing
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import select
+from sqlalchemy import Table, Text, bindparam, cast, func, insert, inspect, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
-from errors import NotFoundError, TransitionError
+from errors import ConflictError, NotFoundError, TransitionError
 from geo.screening import ScreeningResult
 from models._store_base import _py
+from models.db import _SKIP, OS_USER, _plain
 from models.enums import BlackspotStatus, SpotKind
-from models.orm import Blackspot
+from models.orm import AuditLog, Blackspot
 from models.permissions import Action
 
 
@@ -49,101 +56,46 @@ class SpotsMixin:
         list grew), ``changed`` (other values), ``unchanged`` and
         ``no_longer_met``; each a list of ``{id, kind, road, from_m, to_m, …}``
         with the earlier stretch and counts where there was one.
+
+        Set-based (issue 18.1): the earlier spots are read once, matched and
+        compared column by column, and written with one statement per kind of
+        change; the rows, versions and audit rows are those one ORM object per
+        spot gave (``tests/models/test_save_screening_bulk.py`` keeps that
+        method as the reference). A new spot, in the screening's order, updates
+        the first earlier spot by id of its kind and road, not yet taken, whose
+        stretch overlaps its own within 1 m.
         """
         self._check(Action.SCREEN)
         spots = result.with_crash_lists() if len(result.spots) else result.spots
         now = datetime.now()
-        commune_of = communes or {}
-        geoms = geometries or {}
-        road_ids = road_ids or {}
-        diff: dict[str, list] = {"new": [], "grown": [], "changed": [], "unchanged": [], "no_longer_met": []}
-        with self.session(user) as s:
-            existing = (
-                s.execute(
-                    select(Blackspot).where(
-                        Blackspot.manual.is_(False),
-                        Blackspot.deleted.is_(False),
-                        Blackspot.ruleset == result.ruleset.id,
-                        Blackspot.kind.in_([SpotKind.BLACK_SPOT, SpotKind.POTENTIAL]),
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            by_road: dict[tuple, list[Blackspot]] = {}
-            for b in existing:
-                by_road.setdefault((b.kind.value, b.road_code), []).append(b)
-            seen: set[int] = set()
-            created = []
-            for rec in spots.to_dict("records"):
-                ids = [_py(v) for v in str(rec["crash_ids"]).split(";")]
-                wids = [_py(v) for v in str(rec["window_crash_ids"]).split(";")]
-                values = dict(
-                    road_code=rec["road"],
-                    road_id=road_ids.get(rec["road"]),
-                    from_m=float(rec["from_m"]),
-                    to_m=float(rec["to_m"]),
-                    ruleset=result.ruleset.id,
-                    tests=rec["tests"],
-                    test_labels=rec["test_labels"],
-                    window_start=pd.Timestamp(rec["window_start"]).date(),
-                    window_end=pd.Timestamp(rec["window_end"]).date(),
-                    n_crashes=int(rec["n_crashes"]),
-                    deaths=int(rec["deaths"]),
-                    injured=int(rec["injured"]),
-                    epdo=float(rec["epdo"]),
-                    n_windows=int(rec.get("n_windows") or 1),
-                    window_m=float(rec["window_m"]) if pd.notna(rec.get("window_m")) else None,
-                    crash_ids=ids,
-                    window_crash_ids=wids,
-                    still_qualifies=True,
-                    last_run_at=now,
-                    commune=commune_of.get(int(rec["spot"])),
-                    geom=geoms.get(int(rec["spot"])),
-                    updated_by=user,
-                )
-                match = None
-                for b in by_road.get((rec["kind"], rec["road"]), []):
-                    if b.id not in seen and b.from_m <= values["to_m"] + 1 and b.to_m >= values["from_m"] - 1:
-                        match = b
-                        break
-                if match is None:
-                    b = Blackspot(
-                        kind=SpotKind(rec["kind"]), status=BlackspotStatus.CANDIDATE, first_detected_at=now, **values
-                    )
-                    s.add(b)
-                    created.append(b)
-                    continue
-                seen.add(match.id)
-                before = _spot_summary(match)
-                grown = (
-                    values["from_m"] < match.from_m - 0.5
-                    or values["to_m"] > match.to_m + 0.5
-                    or len(set(ids) - set(match.crash_ids or [])) > 0
-                )
-                changed = False
-                for k, v in values.items():
-                    if k in ("last_run_at", "updated_by", "geom"):
-                        continue
-                    if getattr(match, k) != v:
-                        setattr(match, k, v)
-                        changed = True
-                if changed:  # an unchanged spot is left as it is: no new version, no history line
-                    match.last_run_at = now
-                    if values["geom"] is not None:
-                        match.geom = values["geom"]
-                entry = _spot_summary(match) | {"before": before}
-                diff["grown" if changed and grown else "changed" if changed else "unchanged"].append(entry)
-            for b in existing:
-                if b.id not in seen and b.still_qualifies:
-                    b.still_qualifies = False
-                    b.last_run_at = now
-                    diff["no_longer_met"].append(_spot_summary(b))
-            s.flush()
-            diff["new"] = [_spot_summary(b) for b in created]
+        collecting = gc.isenabled()
+        gc.disable()  # hundreds of thousands of small lists and dicts: no cycles to find, collections only slow it
+        try:
+            diff = self._save_spots(result, spots, now, communes, geometries, road_ids, user)
+        finally:
+            if collecting:
+                gc.enable()
         screened = self.screened_at()
         screened[result.ruleset.id] = now.isoformat()
         self.set_setting(SCREENED_AT, screened, user=user, action=Action.SCREEN)
+        return diff
+
+    def _save_spots(self, result, spots, now, communes, geometries, road_ids, user) -> dict[str, list]:
+        """The writes of :meth:`save_screening`, in one transaction."""
+        new = _screened_values(spots, result.ruleset.id, communes or {}, geometries or {}, road_ids or {}, user, now)
+        with self.session(user) as s:
+            conn = s.connection()
+            old = _earlier_spots(conn, result.ruleset.id)
+            match = _match_earlier(new, old)
+            diff, updates, changes = _compare(conn, new, old, match, now)
+            _write_updates(conn, updates)  # as the ORM's flush: the updates, then the inserts
+            created = np.flatnonzero(match < 0)
+            ids = _write_inserts(conn, new, created, now)
+            diff["new"] = _summaries(
+                {k: [new[k][i] for i in created.tolist()] for k in _SUMMARY if k in new}
+                | {"id": ids, "status": [BlackspotStatus.CANDIDATE] * len(ids)}
+            )
+            _write_audit(conn, s.info.get("user"), _created_changes(new, created, ids, now), _updated_changes(changes))
         return diff
 
     def screened_at(self) -> dict[str, str]:
@@ -236,3 +188,452 @@ def _spot_summary(b: Blackspot) -> dict:
         "window_end": str(b.window_end) if b.window_end else None,
         "status": getattr(b.status, "value", b.status),
     }
+
+
+# ------------------------------------------------------ saving a screening set-based
+# ``save_screening`` writes with Core statements what one ORM object per spot wrote
+# (issue 18.1): the same rows, versions and audit rows as the ORM's flush and its
+# ``after_flush`` listener (``models.db._audit``), in a fraction of the time.
+
+#: The columns a screening sets and compares with the earlier spot it matches.
+_COMPARED = (
+    "road_code",
+    "road_id",
+    "from_m",
+    "to_m",
+    "ruleset",
+    "tests",
+    "test_labels",
+    "window_start",
+    "window_end",
+    "n_crashes",
+    "deaths",
+    "injured",
+    "epdo",
+    "n_windows",
+    "window_m",
+    "crash_ids",
+    "window_crash_ids",
+    "still_qualifies",
+    "commune",
+)
+#: The columns of a spot's summary in a screen's report (:func:`_spot_summary`).
+_SUMMARY = (
+    "id",
+    "kind",
+    "road_code",
+    "from_m",
+    "to_m",
+    "n_crashes",
+    "deaths",
+    "injured",
+    "tests",
+    "n_windows",
+    "window_m",
+    "window_start",
+    "window_end",
+    "status",
+)
+#: The columns the audit listener writes, in the mapper's order.
+_AUDITED = tuple(a.key for a in inspect(Blackspot).column_attrs if a.key not in _SKIP)
+#: Types :func:`models.db._plain` returns as they are.
+_AS_IS = frozenset({str, int, float, bool, list, dict, type(None)})
+_GEOM = object()  # a geometry's place in :func:`_plain_all`
+_BLACKSPOT = typing.cast(Table, Blackspot.__table__)
+
+
+def _id_list(v) -> list:
+    """``"1;2;x"`` → ``[1, 2, "x"]`` (each id as :func:`_py` reads it)."""
+    parts = str(v).split(";")
+    try:
+        return list(map(int, parts))
+    except ValueError:
+        return [_py(p) for p in parts]
+
+
+def _dates(col: pd.Series) -> list:
+    """``pd.Timestamp(v).date()`` of each value."""
+    if pd.api.types.is_datetime64_dtype(col) and not col.isna().any():
+        return col.dt.date.tolist()
+    return [pd.Timestamp(v).date() for v in col.tolist()]
+
+
+def _screened_values(
+    spots: pd.DataFrame,
+    ruleset: str,
+    commune_of: dict,
+    geoms: dict,
+    road_ids: dict,
+    user: str | None,
+    now: datetime,
+) -> dict[str, list]:
+    """The values a screening gives each spot, column by column (as Python values, in the spots' order)."""
+    n = len(spots)
+    if not n:
+        return {k: [] for k in ("kind", *_COMPARED, "last_run_at", "geom", "updated_by")}
+    spot = [int(v) for v in spots["spot"].tolist()]
+    road = spots["road"].tolist()
+    window_m = spots["window_m"] if "window_m" in spots else pd.Series([None] * n)
+    return {
+        "kind": spots["kind"].tolist(),
+        "road_code": road,
+        "road_id": [road_ids.get(r) for r in road],
+        "from_m": [float(v) for v in spots["from_m"].tolist()],
+        "to_m": [float(v) for v in spots["to_m"].tolist()],
+        "ruleset": [ruleset] * n,
+        "tests": spots["tests"].tolist(),
+        "test_labels": spots["test_labels"].tolist(),
+        "window_start": _dates(spots["window_start"]),
+        "window_end": _dates(spots["window_end"]),
+        "n_crashes": [int(v) for v in spots["n_crashes"].tolist()],
+        "deaths": [int(v) for v in spots["deaths"].tolist()],
+        "injured": [int(v) for v in spots["injured"].tolist()],
+        "epdo": [float(v) for v in spots["epdo"].tolist()],
+        "n_windows": [int(v or 1) for v in spots["n_windows"].tolist()] if "n_windows" in spots else [1] * n,
+        "window_m": [float(v) if ok else None for v, ok in zip(window_m.tolist(), window_m.notna().tolist())],
+        "crash_ids": [_id_list(v) for v in spots["crash_ids"].tolist()],
+        "window_crash_ids": [_id_list(v) for v in spots["window_crash_ids"].tolist()],
+        "still_qualifies": [True] * n,
+        "commune": [commune_of.get(k) for k in spot],
+        "last_run_at": [now] * n,
+        "geom": [geoms.get(k) for k in spot],
+        "updated_by": [user] * n,
+    }
+
+
+def _earlier_spots(conn, ruleset: str) -> dict[str, list]:
+    """The rule set's automatic spots, by id: the columns the comparison needs, as lists of the
+    values the ORM loaded (a frame's object columns cost as much to build as to read)."""
+    t = _BLACKSPOT
+    keys = ("id", "version", "kind", "status", "last_run_at", *_COMPARED)
+    lists = ("crash_ids", "window_crash_ids")  # read as text, parsed in one call each (json.loads as the type does)
+    rows = conn.execute(
+        select(*(cast(t.c[k], Text) if k in lists else t.c[k] for k in keys))
+        .where(
+            t.c.manual.is_(False),
+            t.c.deleted.is_(False),
+            t.c.ruleset == ruleset,
+            t.c.kind.in_([SpotKind.BLACK_SPOT, SpotKind.POTENTIAL]),
+        )
+        .order_by(t.c.id)
+    ).all()
+    cols = list(zip(*rows)) if rows else [()] * len(keys)
+    for k in lists:
+        at = keys.index(k)
+        cols[at] = json.loads("[" + ",".join("null" if v is None else v for v in cols[at]) + "]")
+    return {k: list(c) for k, c in zip(keys, cols)}
+
+
+def _rank(g: np.ndarray, v: np.ndarray, gq: np.ndarray, vq: np.ndarray, *, ties_before: bool) -> np.ndarray:
+    """For each query (``gq``, ``vq``), how many of the (``g``, ``v``) pairs sort before it; pairs equal
+    to it count when ``ties_before``."""
+    k = len(g)
+    side = np.r_[np.zeros(k, np.int8), np.ones(len(gq), np.int8)]
+    if not ties_before:
+        side = 1 - side
+    order = np.lexsort((side, np.r_[v, vq], np.r_[g, gq]))
+    is_query = order >= k
+    before = np.cumsum(~is_query)
+    out = np.empty(len(gq), np.int64)
+    out[order[is_query] - k] = before[is_query]
+    return out
+
+
+def _match_earlier(new: dict[str, list], old: dict[str, list]) -> np.ndarray:
+    """For each new spot, the row of ``old`` it updates, or -1.
+
+    As one spot at a time did it: a new spot (in the screening's order) takes the
+    first earlier spot (by id) of its kind and road, not taken yet, whose
+    stretch overlaps its own within 1 m. The overlapping pairs are found with
+    sorted searches; only the choice among them is a loop, over the pairs."""
+    n, m = len(new["from_m"]), len(old["id"])
+    match = np.full(n, -1, dtype=np.int64)
+    if not n or not m:
+        return match
+    groups: dict[tuple, int] = {}
+    kinds = [getattr(k, "value", k) for k in old["kind"]]
+    g_old = np.array([groups.setdefault(key, len(groups)) for key in zip(kinds, old["road_code"])])
+    g_new = np.array([groups.get(key, -1) for key in zip(new["kind"], new["road_code"])])
+    f_old = np.asarray(old["from_m"], dtype=float)
+    t_old = np.asarray(old["to_m"], dtype=float)
+    x = np.asarray(new["to_m"], dtype=float) + 1  # an earlier spot starting at or before it ends (+1 m)
+    y = np.asarray(new["from_m"], dtype=float) - 1  # and ending at or after it starts (-1 m)
+    order = np.lexsort((f_old, g_old))
+    gs, fs, ts = g_old[order], f_old[order], t_old[order]
+    # per group, the furthest end so far: the first row whose stretch can reach back to a start
+    reach = pd.Series(np.where(np.isnan(ts), -np.inf, ts)).groupby(gs).cummax().to_numpy()
+    lo = _rank(gs, reach, g_new, y, ties_before=False)
+    hi = _rank(gs, fs, g_new, x, ties_before=True)
+    count = np.maximum(hi - lo, 0)
+    new_of = np.repeat(np.arange(n), count)
+    pos = np.repeat(lo, count) + np.arange(len(new_of)) - np.repeat(np.cumsum(count) - count, count)
+    ok = (g_new[new_of] >= 0) & (fs[pos] <= x[new_of]) & (ts[pos] >= y[new_of])
+    new_of, cand = new_of[ok], order[pos[ok]]
+    by = np.lexsort((cand, new_of))
+    found = [-1] * n
+    taken = bytearray(m)
+    for i, j in zip(new_of[by].tolist(), cand[by].tolist()):
+        if found[i] < 0 and not taken[j]:
+            found[i] = j
+            taken[j] = 1
+    return np.asarray(found, dtype=np.int64)
+
+
+def _summaries(cols: dict[str, list]) -> list[dict]:
+    """:func:`_spot_summary` of each row of ``cols`` (columns of :data:`_SUMMARY`)."""
+    return [
+        {
+            "id": i,
+            "kind": k.value if hasattr(k, "value") else k,
+            "road": road,
+            "from_m": f,
+            "to_m": t,
+            "n_crashes": nc,
+            "deaths": d,
+            "injured": inj,
+            "tests": tests,
+            "n_windows": nw,
+            "window_m": wm,
+            "window_start": str(ws) if ws else None,
+            "window_end": str(we) if we else None,
+            "status": getattr(st, "value", st),
+        }
+        for i, k, road, f, t, nc, d, inj, tests, nw, wm, ws, we, st in zip(*(cols[c] for c in _SUMMARY))
+    ]
+
+
+def _plain_all(values: list) -> list:
+    """:func:`models.db._plain` of each value (geometries' WKT made in one call)."""
+    out = [v if type(v) in _AS_IS else _plain(v) if not isinstance(v, shapely.Geometry) else _GEOM for v in values]
+    geo = [i for i, v in enumerate(out) if v is _GEOM]
+    if geo:
+        wkt = shapely.to_wkt(np.array([values[i] for i in geo], dtype=object), rounding_precision=-1)
+        for i, w in zip(geo, wkt.tolist()):
+            out[i] = w[:200]
+    return out
+
+
+def _geoms_of(conn, ids: list[int]) -> dict[int, object]:
+    t = _BLACKSPOT
+    out: dict[int, object] = {}
+    for k in range(0, len(ids), 5000):
+        out.update(conn.execute(select(t.c.id, t.c.geom).where(t.c.id.in_(ids[k : k + 5000]))).all())
+    return out
+
+
+def _compare(conn, new: dict[str, list], old: dict[str, list], match: np.ndarray, now: datetime):
+    """The report of a screening against the earlier spots, the updates to write
+    ({columns set: parameter rows}) and what each update changes ((row id,
+    "update", columns, old values, new values), in the mapper's column order:
+    the columns whose value differs, as the ORM's attribute history had them)."""
+    diff: dict[str, list] = {"new": [], "grown": [], "changed": [], "unchanged": [], "no_longer_met": []}
+    updates: dict[tuple, list[dict]] = {}
+    audit: list[tuple] = []
+    mi = np.flatnonzero(match >= 0).tolist()
+    mj = match[match >= 0].tolist()
+    oc = old  # the earlier spots' columns
+    taken_old = {k: [oc[k][j] for j in mj] for k in oc}
+    taken_new = {k: [new[k][i] for i in mi] for k in (*_COMPARED, "geom")}
+    ne = {k: np.fromiter(map(operator.ne, taken_old[k], taken_new[k]), dtype=bool, count=len(mi)) for k in _COMPARED}
+    changed = np.logical_or.reduce([ne[k] for k in _COMPARED]) if mi else np.zeros(0, bool)
+    before = _summaries(taken_old)
+    rows = np.flatnonzero(changed).tolist()
+    # a changed spot's summary after: the new value where it differs, else the one it had
+    after = dict(
+        zip(
+            rows,
+            _summaries(
+                {k: [taken_new[k][p] if k in ne and ne[k][p] else taken_old[k][p] for p in rows] for k in _SUMMARY}
+            ),
+        )
+    )
+    with_geom = [p for p in rows if taken_new["geom"][p] is not None]
+    old_geom = _geoms_of(conn, [taken_old["id"][p] for p in with_geom])
+    geom_ne = {p: old_geom.get(taken_old["id"][p]) != taken_new["geom"][p] for p in with_geom}
+    for p in range(len(mi)):
+        if not changed[p]:
+            diff["unchanged"].append(before[p] | {"before": before[p]})
+            continue
+        entry = after[p] | {"before": before[p]}
+        ids = taken_new["crash_ids"][p]
+        grown = (
+            taken_new["from_m"][p] < taken_old["from_m"][p] - 0.5
+            or taken_new["to_m"][p] > taken_old["to_m"][p] + 0.5
+            or len(set(ids) - set(taken_old["crash_ids"][p] or [])) > 0
+        )
+        diff["grown" if grown else "changed"].append(entry)
+    # the updates and their audit rows: the columns that differ, as the ORM's history saw them
+    for p in rows:
+        sid = taken_old["id"][p]
+        set_old = {k: taken_old[k][p] for k in _COMPARED if ne[k][p]}
+        set_new = {k: taken_new[k][p] for k in set_old}
+        if taken_old["last_run_at"][p] != now:
+            set_old["last_run_at"], set_new["last_run_at"] = taken_old["last_run_at"][p], now
+        if geom_ne.get(p):
+            set_old["geom"], set_new["geom"] = old_geom.get(sid), taken_new["geom"][p]
+        _add_update(updates, audit, sid, taken_old["version"][p], set_old, set_new)
+    taken = np.zeros(len(old["id"]), dtype=bool)
+    taken[mj] = True
+    gone = [j for j in np.flatnonzero(~taken).tolist() if oc["still_qualifies"][j]]
+    diff["no_longer_met"] = _summaries({k: [oc[k][j] for j in gone] for k in _SUMMARY})
+    for j in gone:
+        set_old, set_new = {}, {}
+        if oc["still_qualifies"][j] != False:  # noqa: E712  (as the ORM compares)
+            set_old["still_qualifies"], set_new["still_qualifies"] = oc["still_qualifies"][j], False
+        if oc["last_run_at"][j] != now:
+            set_old["last_run_at"], set_new["last_run_at"] = oc["last_run_at"][j], now
+        if set_new:
+            _add_update(updates, audit, oc["id"][j], oc["version"][j], set_old, set_new)
+    return diff, updates, audit
+
+
+def _add_update(updates: dict, audit: list, sid: int, version: int, set_old: dict, set_new: dict) -> None:
+    cols = tuple(k for k in _AUDITED if k in set_new)
+    updates.setdefault(cols, []).append(
+        {"b_id": sid, "b_version": version, "b_new_version": version + 1} | {f"b_{k}": set_new[k] for k in cols}
+    )
+    audit.append((sid, "update", cols, [set_old[k] for k in cols], [set_new[k] for k in cols]))
+
+
+def _write_updates(conn, updates: dict[tuple, list[dict]]) -> None:
+    """One executemany per set of columns, each row at its version (as the ORM's optimistic lock)."""
+    t = _BLACKSPOT
+    for cols, rows in updates.items():
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("b_id"), t.c.version == bindparam("b_version"))
+            .values(
+                {t.c[k]: bindparam(f"b_{k}", type_=t.c[k].type) for k in cols}
+                | {t.c.version: bindparam("b_new_version")}
+            )
+        )
+        res = conn.execute(stmt, rows)
+        if conn.dialect.supports_sane_multi_rowcount and res.rowcount != len(rows):
+            raise StaleDataError(
+                f"UPDATE statement on table 'blackspot' expected to update {len(rows)} row(s); "
+                f"{res.rowcount} were matched."
+            )
+
+
+def _write_inserts(conn, new: dict[str, list], created: np.ndarray, now: datetime) -> list[int]:
+    """The new spots as candidates, in the screening's order; their ids (ascending, as the ORM's inserts gave them)."""
+    n = len(created)
+    if not n:
+        return []
+    idx = created.tolist()
+    t = _BLACKSPOT
+    kinds = {k: SpotKind(k) for k in {new["kind"][i] for i in idx}}
+    cols = {k: [new[k][i] for i in idx] for k in (*_COMPARED, "last_run_at", "geom", "updated_by")}
+    cols |= {
+        "kind": [kinds[new["kind"][i]] for i in idx],
+        "status": [BlackspotStatus.CANDIDATE] * n,
+        "first_detected_at": [now] * n,
+        "manual": [False] * n,
+        "version": [1] * n,
+        "deleted": [False] * n,
+    }
+    if conn.dialect.name == "postgresql":  # ids from the table's sequence, then the rows with them
+        seq = "SELECT nextval(pg_get_serial_sequence('blackspot', 'id')) FROM generate_series(1, %(n)s)"
+        ids = sorted(int(v) for v in conn.exec_driver_sql(seq, {"n": n}).scalars())
+        _insert_rows(conn, t, {"id": ids} | cols)
+        return ids
+    # SQLite: one statement per row in this transaction, each row one past the table's largest id
+    _insert_rows(conn, t, cols)
+    last = int(conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+    ids = list(range(last - n + 1, last + 1))
+    got = conn.execute(select(func.count()).select_from(t).where(t.c.id.between(ids[0], last))).scalar_one()
+    if got != n:  # not consecutive (the largest id was taken): no way to tell which row got which id
+        raise ConflictError("Mã điểm mới không liên tiếp; hãy chạy lại / New spot ids not consecutive; run again")
+    return ids
+
+
+def _insert_rows(conn, table, columns: dict[str, list]) -> None:
+    """INSERT rows given column by column through the driver's executemany: each
+    column's values pass its type's bind processing (``Geometry``'s WKB, with
+    the SRID on PostGIS, JSON, enums, dates) as SQLAlchemy would, one column at
+    a time, without SQLAlchemy's per-row parameter handling."""
+    d = conn.dialect
+    stmt = insert(table).values({table.c[k]: bindparam(f"p_{k}", type_=table.c[k].type) for k in columns})
+    compiled = stmt.compile(dialect=d)
+    values = {}
+    for k, vals in columns.items():
+        proc = table.c[k].type.dialect_impl(d).bind_processor(d)
+        values[f"p_{k}"] = list(map(proc, vals)) if proc else list(vals)
+    order = list(compiled.positiontup) if compiled.positiontup is not None else list(compiled.binds)
+    missing = set(order) - set(values)
+    if missing:
+        raise KeyError(f"no values for {sorted(missing)}")
+    if compiled.positiontup is not None:
+        params: list = list(zip(*(values[k] for k in order)))
+    else:
+        params = [dict(zip(order, row)) for row in zip(*(values[k] for k in order))]
+    if params:
+        conn.exec_driver_sql(compiled.string, params)
+
+
+def _created_changes(new: dict[str, list], created: np.ndarray, ids: list[int], now: datetime) -> list[tuple]:
+    """The audit rows' changes of the new spots ((row id, changes)): every value not None, as the
+    listener lists a created object's, through :func:`models.db._plain` column by column."""
+    idx = created.tolist()
+    n = len(idx)
+    given = {
+        "id": ids,
+        "kind": [new["kind"][i] for i in idx],
+        "status": [_plain(BlackspotStatus.CANDIDATE)] * n,
+        "manual": [False] * n,
+        "first_detected_at": [_plain(now)] * n,
+        "last_run_at": [_plain(now)] * n,
+        "deleted": [False] * n,
+    }
+    cols, keys = [], []
+    for k in _AUDITED:
+        if k in given:
+            vals = given[k]
+        elif k in new:
+            vals = [new[k][i] for i in idx]
+        else:
+            continue  # name, manual_reason, notes: None
+        keys.append(k)
+        cols.append(_plain_column(vals))
+    return [(sid, {k: [None, v] for k, v in zip(keys, vals) if v is not None}) for sid, vals in zip(ids, zip(*cols))]
+
+
+def _plain_column(values: list) -> list:
+    """:func:`_plain_all` of one column: its values' types looked at once."""
+    types = set(map(type, values))
+    return values if types <= _AS_IS else _plain_all(values)
+
+
+def _updated_changes(entries: list[tuple]) -> list[tuple]:
+    """The audit rows' changes of the updates ((row id, changes)), from (row id, columns, old, new)."""
+    flat_new = _plain_all([v for e in entries for v in e[4]])
+    flat_old = _plain_all([v for e in entries for v in e[3]])
+    out = []
+    a = 0
+    for sid, _action, keys, _old, _new in entries:
+        k = len(keys)
+        out.append((sid, {key: [o, v] for key, o, v in zip(keys, flat_old[a : a + k], flat_new[a : a + k])}))
+        a += k
+    return out
+
+
+def _write_audit(conn, user: str | None, created: list[tuple], updated: list[tuple]) -> None:
+    """The audit rows of the new spots, then of the updated ones (each (row id, changes)), as
+    ``models.db._audit`` writes them."""
+    rows = created + updated
+    if not rows:
+        return
+    n = len(rows)
+    _insert_rows(
+        conn,
+        AuditLog.__table__,
+        {
+            "at": [datetime.now()] * n,
+            "user": [user] * n,
+            "table_name": ["blackspot"] * n,
+            "row_id": [r[0] for r in rows],
+            "action": ["create"] * len(created) + ["update"] * len(updated),
+            "changes": [r[1] for r in rows],
+            "os_user": [OS_USER] * n,
+        },
+    )
