@@ -42,8 +42,18 @@ _LOCAL = {
     "leaflet.draw.js": "leaflet-draw/leaflet.draw.js",
     "leaflet.draw.css": "leaflet-draw/leaflet.draw.css",
 }
-#: Assets with no local copy that the maps do not need.
-_DROP = {"bootstrap-glyphicons.css", "leaflet.awesome.rotate.min.css"}
+#: Assets folium asks for that the maps do not use (no marker icons, no jQuery or Bootstrap widgets): each script
+#: left out is one request less before the map draws (streamlit-folium loads the scripts one after another).
+#: Bootstrap's stylesheet stays: the legend and the layer list are set in its type.
+_DROP = {
+    "bootstrap-glyphicons.css",
+    "leaflet.awesome.rotate.min.css",
+    "jquery-3.7.1.min.js",
+    "bootstrap.bundle.min.js",
+    "leaflet.awesome-markers.js",
+    "leaflet.awesome-markers.css",
+    "all.min.css",
+}
 
 SEVERITY_COLOURS = {
     "dac_biet_nghiem_trong": "#4a0000",
