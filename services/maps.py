@@ -218,19 +218,6 @@ def _vector(
     return folium.CircleMarker([c.y, c.x], radius=8, fill=True, fill_opacity=0.5, **kw)
 
 
-class _RawScript(folium.Element):
-    """Script text added to the page as it is. (folium turns every element's
-    script into a new Jinja template, which for 100 000 crash rows means
-    lexing megabytes of numbers on every rerun.)"""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
-
-
 def _element_id(cls: type[branca.element.Element]) -> str:
     """An id for a map element, unique within a page: 128 random bits from
     Python's generator instead of the system's (branca asks the system for

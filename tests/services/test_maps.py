@@ -329,3 +329,33 @@ def test_the_layers_switched_off_stay_off_when_the_map_is_drawn_again(hk_crashes
     assert f", {ctl});" in script
     assert decl.start() < page.index('var KEY = "blackspot_hidden_layers"')  # after the control exists
     assert HOSTILE not in script
+
+
+def test_streamlit_folium_gets_the_crash_layer_its_script_and_no_template_of_the_payload(hk_crashes):
+    """streamlit-folium builds its own copy of the map from each element's template and gathers the scripts
+    of every JSCSSMixin: the crash layer must be in both; and the page's copy takes the payload as text (folium
+    makes every rendered script a Jinja template: a million crashes' base64 lexed on every rerun)."""
+    import jinja2
+    from streamlit_folium import generate_leaflet_string
+
+    from services.map_points import SCRIPT_URL, CrashPointsLayer
+
+    m = planner_map(crashes=hk_crashes)
+    compiled: list[int] = []
+    real = jinja2.Environment._tokenize
+
+    def counting(self, source, *args, **kwargs):
+        compiled.append(len(source))
+        return real(self, source, *args, **kwargs)
+
+    jinja2.Environment._tokenize = counting
+    try:
+        m.get_root().render()
+    finally:
+        jinja2.Environment._tokenize = real
+    data, _ = _packed_of(m.get_root().render())
+    assert max(compiled) < len(data["points"])  # no template made of the payload
+    script = generate_leaflet_string(m)
+    assert "L.crashPoints(" in script and ".addTo(map_div)" in script
+    layer = next(c for c in m._children.values() if isinstance(c, CrashPointsLayer))
+    assert SCRIPT_URL in [u for _, u in layer.default_js]
