@@ -18,6 +18,7 @@ import bench_import
 import bench_load
 import bench_import_large
 import bench_map
+import bench_screen_store
 import bench_pages
 import bench_screening
 import bench_sessions
@@ -32,6 +33,7 @@ runs = {
     "cluster": bench_cluster.main,
     "corridor": bench_corridor.main,
     "map": bench_map.main,
+    "screen_store": bench_screen_store.main,
     "load": lambda: bench_load.main(seconds=a.load_seconds),
     "import_large": bench_import_large.main,
     "pages": bench_pages.main,
