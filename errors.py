@@ -76,6 +76,6 @@ class AreaError(BlackspotError):
     WGS 84 (lon/lat): unreadable text, a line or point, edges crossing."""
 
 
-class ValueOutOfRange(BlackspotError):
+class ValueOutOfRange(BlackspotError, ValueError):
     """A value typed or given out of its range (a cost that is negative,
     not a number or beyond any budget); nothing is written."""

@@ -251,44 +251,49 @@ with tab_cluster:
             st.session_state["kde_params"] = dict(bandwidth_m=float(bw), n_sim=int(sims), min_crashes=int(kmin))
         kde_chosen = st.session_state.get("kde_params")
         if kde_chosen is not None:
-            with st.spinner(tr("Đang tính KDE+…")):
-                kres = kde_clusters(store, filters=filters(), **kde_chosen)
-            kp = kres.params
-            st.markdown(
-                md_text(
-                    tr(
-                        "Phương pháp: KDE+ (Bíl và cộng sự, 2013) — băng thông {h} m, {n} lần mô phỏng, mức ý nghĩa {a}, tối "
-                        "thiểu {m} vụ mỗi cụm; {k} vụ được phân tích, {o} vụ thiếu tuyến hoặc lý trình."
-                    ).format(
-                        h=f"{kp['bandwidth_m']:g}",
-                        n=kp["n_sim"],
-                        a=number(kp["alpha"], 2),
-                        m=kp["min_crashes"],
-                        k=kres.n_analysed,
-                        o=kres.n_without_chainage,
+            kres = None
+            try:
+                with st.spinner(tr("Đang tính KDE+…")):
+                    kres = kde_clusters(store, filters=filters(), **kde_chosen)
+            except BlackspotError as exc:  # parameters refused (too fine a step for a long road, …): said, not raised
+                show_error(exc)
+            if kres is not None:
+                kp = kres.params
+                st.markdown(
+                    md_text(
+                        tr(
+                            "Phương pháp: KDE+ (Bíl và cộng sự, 2013) — băng thông {h} m, {n} lần mô phỏng, mức ý nghĩa {a}, tối "
+                            "thiểu {m} vụ mỗi cụm; {k} vụ được phân tích, {o} vụ thiếu tuyến hoặc lý trình."
+                        ).format(
+                            h=f"{kp['bandwidth_m']:g}",
+                            n=kp["n_sim"],
+                            a=number(kp["alpha"], 2),
+                            m=kp["min_crashes"],
+                            k=kres.n_analysed,
+                            o=kres.n_without_chainage,
+                        )
                     )
                 )
-            )
-            kt = kres.clusters
-            st.write(tr("{n} cụm KDE+, xếp theo độ mạnh").format(n=len(kt)))
-            st.dataframe(
-                pd.DataFrame(
-                    {
-                        tr("Cụm"): kt["label"],
-                        tr("Tuyến"): kt["road"],
-                        tr("Từ"): kt["from_m"].map(format_chainage),
-                        tr("Đến"): kt["to_m"].map(format_chainage),
-                        tr("Số vụ"): kt["n_crashes"],
-                        tr("Chết"): kt["deaths"],
-                        tr("Bị thương"): kt["injured"],
-                        tr("Độ mạnh"): kt["strength"].astype(float).map(lambda v: number(v, 3)),
-                        tr("Các mã vụ"): [", ".join(map(str, ids)) for ids in kt["crash_ids"]],
-                    }
-                ).head(500),
-                width="stretch",
-                hide_index=True,
-                key="kde_table",
-            )
+                kt = kres.clusters
+                st.write(tr("{n} cụm KDE+, xếp theo độ mạnh").format(n=len(kt)))
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            tr("Cụm"): kt["label"],
+                            tr("Tuyến"): kt["road"],
+                            tr("Từ"): kt["from_m"].map(format_chainage),
+                            tr("Đến"): kt["to_m"].map(format_chainage),
+                            tr("Số vụ"): kt["n_crashes"],
+                            tr("Chết"): kt["deaths"],
+                            tr("Bị thương"): kt["injured"],
+                            tr("Độ mạnh"): kt["strength"].astype(float).map(lambda v: number(v, 3)),
+                            tr("Các mã vụ"): [", ".join(map(str, ids)) for ids in kt["crash_ids"]],
+                        }
+                    ).head(500),
+                    width="stretch",
+                    hide_index=True,
+                    key="kde_table",
+                )
     else:
         eps = c[1].number_input(
             tr("Bán kính eps (m)"), 10, 2000, int(settings.CLUSTER_EPS_M), step=10, disabled=method == "hdbscan"

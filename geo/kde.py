@@ -61,6 +61,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from errors import ValueOutOfRange
+
 #: Defaults: the KDE+ toolbox's bandwidth (m), a grid step of a tenth of it (m),
 #: simulations, significance level, the kernel's truncation (bandwidths).
 DEFAULT_BANDWIDTH_M = 100.0
@@ -206,15 +208,17 @@ def kde_plus(
     h = float(bandwidth_m)
     step = float(step_m)
     if not (np.isfinite(h) and h > 0):
-        raise ValueError(f"bandwidth_m must be positive, got {bandwidth_m!r}")
+        raise ValueOutOfRange(f"Băng thông phải là số dương / The bandwidth must be a positive number: {bandwidth_m!r}")
     if not (np.isfinite(step) and step > 0):
-        raise ValueError(f"step_m must be positive, got {step_m!r}")
+        raise ValueOutOfRange(f"Bước phải là số dương / The step must be a positive number: {step_m!r}")
     if int(n_sim) < 1:
-        raise ValueError(f"n_sim must be at least 1, got {n_sim!r}")
+        raise ValueOutOfRange(f"Số lần mô phỏng phải từ 1 trở lên / At least 1 simulation: {n_sim!r}")
     if not 0 < float(alpha) < 1:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
+        raise ValueOutOfRange(
+            f"Mức ý nghĩa phải nằm giữa 0 và 1 / The significance level must lie between 0 and 1: {alpha!r}"
+        )
     if not float(cutoff) > 0:
-        raise ValueError(f"cutoff must be positive, got {cutoff!r}")
+        raise ValueOutOfRange(f"Ngưỡng cắt phải là số dương / The cutoff must be positive: {cutoff!r}")
     min_n = max(1, int(min_crashes))
     params: dict[str, float | int] = {
         "bandwidth_m": h,
@@ -271,12 +275,16 @@ def kde_plus(
     keep = (counts >= min_n) & (hi > lo)
     if ((hi[keep] - lo[keep]) / step + 1 > MAX_POINTS_PER_ROAD).any():
         worst = uniq[keep][np.argmax((hi - lo)[keep])]
-        raise ValueError(f"road {worst!r} spans too far for a {step:g} m step (check its chainages)")
+        raise ValueOutOfRange(
+            f"Tuyến {worst!r} quá dài cho bước {step:g} m (kiểm tra lý trình) / "
+            f"Road {worst!r} spans too far for a {step:g} m step (check its chainages)"
+        )
     # the points near a road's ends keep their own simulated densities: points x simulations, bounded
     n_grid = (hi[keep] - lo[keep]) / step + 1
     n_end = np.minimum(n_grid, 2 * (float(cutoff) * h / step + 1))
     if len(n_end) and float(n_end.max()) * int(n_sim) > MAX_END_SAMPLES:
-        raise ValueError(
+        raise ValueOutOfRange(
+            f"Quá nhiều giá trị mô phỏng, hãy giảm số lần mô phỏng, tăng bước hoặc giảm băng thông / "
             f"{int(n_sim)} simulations of {int(n_end.max())} points near a road's ends are too many "
             f"(at most {MAX_END_SAMPLES:,} values): use fewer simulations, a larger step or a smaller bandwidth"
         )

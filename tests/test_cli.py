@@ -515,6 +515,17 @@ def test_cli_kde_finds_the_tight_group_on_a_long_road(tmp_path, capsys):
     )
     got = pd.read_csv(out)
     assert got["crash_ids"].tolist() == ["G1;G2;G3;G4;G5"]
+    # parameters out of range: one line in the user's words (no Python class name), exit 2, no file written
+    out.unlink()
+    for flag, value, said in (
+        ("--bandwidth", "0", "Băng thông phải là số dương"),
+        ("--alpha", "1.5", "Mức ý nghĩa phải nằm giữa 0 và 1"),
+        ("--step", "nan", "Bước phải là số dương"),
+    ):
+        assert cli.main(["kde", "--crashes", str(src), "--out", str(out), flag, value]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"Lỗi / Error: {said}") and "ValueError" not in err and "\n" not in err
+        assert not out.exists()
 
 
 def test_cli_appraise_ranks_the_proposed_works_and_chooses_within_the_budget(ql24_store, monkeypatch, capsys):

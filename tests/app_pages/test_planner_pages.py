@@ -502,6 +502,20 @@ def test_kde_plus_is_offered_beside_dbscan_with_its_method_and_parameters_shown(
     assert not any("Độ mạnh" in d.value.columns for d in at.dataframe)
 
 
+def test_kde_parameters_refused_are_said_on_the_page_not_raised(demo_url, monkeypatch):
+    """A refusal of KDE+'s parameters (a road whose chainages span too far for the step) is an error message on
+    the page, the rest of the page still drawn; before, the ValueError reached the user as a traceback."""
+    import geo.kde
+
+    monkeypatch.setattr(geo.kde, "MAX_POINTS_PER_ROAD", 10)  # every road of the demo now "spans too far"
+    at = run("blackspots.py")
+    at.selectbox(key="cluster_method").set_value("kde").run()
+    at.button(key="run_cluster").click().run()
+    assert not at.exception, at.exception
+    assert any("quá dài cho bước" in e.value for e in at.error)
+    assert not any("Độ mạnh" in d.value.columns for d in at.dataframe)
+
+
 def test_an_item_chosen_in_the_list_is_on_the_map_drawn_in_the_same_run(demo_url):
     """Issue 15.8: choosing in the list moves the map to the item at once (not one run later)."""
     script = (
