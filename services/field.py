@@ -51,7 +51,17 @@ class FieldEntry:
 
 
 def check_place(lon: Any, lat: Any) -> tuple[float, float]:
-    """A longitude and latitude as two finite numbers on the globe, else refused."""
+    """A longitude and latitude as two finite numbers on the globe, else refused
+    (``True`` is not a number of degrees, though Python reads it as 1).
+
+    >>> check_place(108.25, "14.5")
+    (108.25, 14.5)
+    >>> check_place(True, 14.5)
+    Traceback (most recent call last):
+    errors.FieldEntryError: Chưa có vị trí / No location yet
+    """
+    if isinstance(lon, bool) or isinstance(lat, bool):
+        raise FieldEntryError("Chưa có vị trí / No location yet")
     try:
         x, y = float(lon), float(lat)
     except (TypeError, ValueError):
