@@ -20,6 +20,10 @@ BLACKSPOT_STREAM_MB
 BLACKSPOT_SNAP_DISTANCE_M
     A crash with coordinates gets a road and chainage when it lies within this
     distance of a road (default 50 m).
+BLACKSPOT_MAX_TEXT_CHARS
+    Longest text kept in one field of an item (a case's description, a note,
+    a work's notes, a plan section's text): 100 000 characters by default; a
+    longer one is refused with a message, nothing written.
 BLACKSPOT_RULESET
     Default black-spot rule set (``tt41-2024``; legacy ``tt26-2012``).
 BLACKSPOT_DUPLICATE_DISTANCE_M, BLACKSPOT_DUPLICATE_MINUTES
@@ -60,6 +64,7 @@ def database_url() -> str:
 
 
 MAX_UPLOAD_MB = float(_env("MAX_UPLOAD_MB", "200"))
+MAX_TEXT_CHARS = int(_env("MAX_TEXT_CHARS", "100000"))
 #: PostgreSQL connections each process keeps open, and how many more it may
 #: open at a peak (``scripts/cluster.py`` sizes them per process).
 DB_POOL_SIZE = int(_env("DB_POOL_SIZE", "5"))

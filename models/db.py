@@ -8,11 +8,12 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, insert, inspect
+from sqlalchemy import Text, create_engine, event, insert, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import settings
+from errors import ValueOutOfRange
 from models.orm import AuditLog
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -121,6 +122,24 @@ def _os_user() -> str | None:
 
 
 OS_USER = _os_user()
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_long_texts(session: Session, flush_context, instances) -> None:
+    """No text field of an item longer than ``settings.MAX_TEXT_CHARS``: a
+    10 MB description pasted into a form is refused before anything is
+    written (the whole flush, so the store is as it was)."""
+    limit = settings.MAX_TEXT_CHARS
+    for obj in (*session.new, *session.dirty):
+        for attr in inspect(obj).mapper.column_attrs:
+            if not isinstance(attr.columns[0].type, Text):
+                continue
+            value = getattr(obj, attr.key, None)
+            if isinstance(value, str) and len(value) > limit:
+                raise ValueOutOfRange(
+                    f"Văn bản quá dài: {len(value):,} ký tự, tối đa {limit:,} / "
+                    f"Text too long: {len(value):,} characters, at most {limit:,} ({attr.key})"
+                )
 
 
 @event.listens_for(Session, "after_flush")

@@ -193,3 +193,18 @@ def test_photos_are_kept_in_the_store_and_travel_with_a_backup(ql24_store, tmp_p
     with pytest.raises(TransitionError, match="không phải ảnh"):
         ql24_store.add_photo("case", cid, "fake.jpg", b"<script>alert(1)</script>")
     assert len(ql24_store.attachments("case", cid)) == 3
+
+
+def test_a_text_longer_than_the_limit_is_refused_and_nothing_is_written(ql24_store):
+    """From the hostile-input probe: a 10 MB description was kept (and every page showing the case read it)."""
+    import settings
+    from errors import ValueOutOfRange
+
+    where = _point_left_of_ql24(ql24_store, 140_000, 15.0)
+    cases, audit = len(ql24_store.cases_frame()), ql24_store.data_version()
+    with pytest.raises(ValueOutOfRange, match="Văn bản quá dài"):
+        ql24_store.add_case(geometry=where, kind="Lều", description="x" * 10_000_000, user="an")
+    assert len(ql24_store.cases_frame()) == cases and ql24_store.data_version() == audit
+    # at the limit it is kept, as typed
+    cid = ql24_store.add_case(geometry=where, kind="Lều", description="y" * settings.MAX_TEXT_CHARS, user="an")
+    assert len(ql24_store.cases_frame().set_index("id").loc[cid, "description"]) == settings.MAX_TEXT_CHARS
