@@ -692,8 +692,19 @@ def cmd_user_list(args) -> int:
 
 def cmd_export(args) -> int:
     from services.exports import store_table, write_file
+    from services.filters import area_text, in_area
 
+    area = None
+    if args.area:  # WKT or GeoJSON, typed or in a file (the area a page's map draws)
+        try:
+            is_file = Path(args.area).is_file()
+        except OSError:  # a polygon's text longer than a file name can be
+            is_file = False
+        text = Path(args.area).read_text(encoding="utf-8") if is_file else args.area
+        area = area_text(text)  # refused before anything is read or written
     table = store_table(_store(), args.kind)
+    if area is not None:
+        table = table.loc[in_area(table, area)].reset_index(drop=True)
     write_file(table, Path(args.out), layer=args.kind)
     print(f"{len(table)} dòng / rows → {args.out}")
     return 0
@@ -1031,6 +1042,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("export", help="xuất dữ liệu trong kho / export the store's data")
     ex.add_argument("kind", choices=["crashes", "spots", "cases", "works"])
     ex.add_argument("--out", required=True, help=".csv .xlsx .geojson .gpkg .kml")
+    ex.add_argument(
+        "--area",
+        help="chỉ trong vùng này: đa giác WKT/GeoJSON hoặc tệp chứa nó / only within this area: a WKT or GeoJSON "
+        "polygon (lon, lat), or a file holding one",
+    )
     ex.set_defaults(fn=cmd_export)
     og = sub.add_parser("org", help="thông tin cơ quan (ban hành văn bản) / the organisation profile")
     ogsub = og.add_subparsers(dest="org_cmd", required=True)

@@ -119,6 +119,25 @@ def _intersecting(geoms: pd.Series, area: str) -> np.ndarray:
     return np.asarray(shapely.intersects(_shape(area), g), dtype=bool)
 
 
+def in_area(table: pd.DataFrame, area: str) -> np.ndarray:
+    """Which rows of an export table (a ``geometry`` column in WGS 84) lie in
+    the area, as the pages filter: a crash (a point) inside it, a spot, case or
+    work that touches it.
+
+    >>> import shapely
+    >>> t = pd.DataFrame({"geometry": [shapely.Point(108.05, 14.05), shapely.Point(109, 15), None]})
+    >>> in_area(t, "POLYGON ((108 14, 108.1 14, 108.1 14.1, 108 14.1, 108 14))").tolist()
+    [True, False, False]
+    """
+    geoms = table["geometry"] if "geometry" in table else pd.Series([None] * len(table), index=table.index)
+    points = [g for g in geoms if isinstance(g, shapely.Geometry)]
+    if points and all(g.geom_type == "Point" for g in points):  # crashes: inside, as filter_crashes says
+        xy = [(g.x, g.y) if isinstance(g, shapely.Geometry) else (np.nan, np.nan) for g in geoms]
+        lon, lat = (pd.Series([v[k] for v in xy], dtype=float) for k in (0, 1))
+        return _inside_xy(lon, lat, area)
+    return _intersecting(geoms, area)
+
+
 def _parts(values: pd.Series) -> list[str]:
     """The distinct ";"-separated parts of a text column, sorted (each distinct
     text split once: a province's crashes repeat a few hundred texts).

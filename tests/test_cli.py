@@ -342,6 +342,45 @@ def test_make_run_steps_work_once_accounts_exist(tmp_path, monkeypatch, capsys):
     assert Store(url).crash_count() > 288
 
 
+def test_cli_export_within_an_area_gives_what_the_pages_show(ql24_store, tmp_path, monkeypatch, capsys):
+    """`export KIND --out FILE --area WKT|GeoJSON|FILE`: the rows the pages show for the same drawn area (the
+    shared filters' own functions, checked independently here); a line or an unreadable area is refused in one
+    line, nothing written."""
+    import json as _json
+
+    import shapely
+
+    from services.blackspots import run_screening
+
+    store = ql24_store
+    run_screening(store)
+    monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
+    crashes = store.crashes_frame()
+    spots = store.blackspots_frame()
+    spots = spots.loc[spots["geometry"].notna()]
+    # around the first spot: some crashes and spots inside, others not
+    area = shapely.box(*spots["geometry"].iloc[0].bounds).buffer(0.01)
+    inside_crashes = set(crashes.loc[shapely.contains_xy(area, crashes["lon"], crashes["lat"]), "id"])
+    inside_spots = {int(i) for i, g in zip(spots["id"], spots["geometry"]) if g.intersects(area)}
+    assert 0 < len(inside_crashes) < len(crashes) and 0 < len(inside_spots) < len(spots)
+    geojson = tmp_path / "area.geojson"
+    geojson.write_text(_json.dumps({"type": "Feature", "geometry": shapely.geometry.mapping(area)}), encoding="utf-8")
+    for given in (area.wkt, str(geojson)):
+        out = tmp_path / "crashes.csv"
+        assert cli.main(["export", "crashes", "--out", str(out), "--area", given]) == 0
+        got = pd.read_csv(out, encoding="utf-8-sig")
+        assert set(got["id"]) == inside_crashes
+        out = tmp_path / "spots.csv"
+        assert cli.main(["export", "spots", "--out", str(out), "--area", given]) == 0
+        assert set(pd.read_csv(out, encoding="utf-8-sig")["id"]) == inside_spots
+    out = tmp_path / "refused.csv"
+    capsys.readouterr()
+    assert cli.main(["export", "crashes", "--out", str(out), "--area", "LINESTRING (108 14, 108.1 14.1)"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("Lỗi / Error: Vùng lọc phải là đa giác") and "\n" not in err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("ext", ["csv", "xlsx", "geojson", "gpkg", "kml"])
 def test_cli_export_the_stores_tables(ql24_store, tmp_path, monkeypatch, capsys, ext):
     """`export crashes|spots|cases|works --out FILE` by extension; the crashes CSV carries the batch columns."""
