@@ -229,10 +229,10 @@ def crash_detail(
         facts.append((t("Mô tả", lang), str(r["description"])))
     within: list[tuple[int, str]] = []
     if spots is not None and len(spots) and "crash_ids" in spots:
-        for rec in spots.to_dict("records"):
-            if crash_id in {int(i) for i in (rec.get("crash_ids") or [])}:
-                label = SpotKind(rec["kind"]).label(lang)
-                within.append((int(rec["id"]), f"{label} #{rec['id']} {rec.get('road_code') or ''}".strip()))
+        wanted = (int(crash_id), str(crash_id))  # the lists hold the ids as numbers (or as text, from old stores)
+        for sid, kind, road, ids in zip(spots["id"], spots["kind"], spots["road_code"], spots["crash_ids"]):
+            if isinstance(ids, list) and (wanted[0] in ids or wanted[1] in ids):  # a list scan each: no set built
+                within.append((int(sid), f"{SpotKind(kind).label(lang)} #{sid} {road or ''}".strip()))
     same = 0
     if pd.notna(r.get("lat")) and pd.notna(r.get("lon")):
         same = int((crashes["lat"].eq(r["lat"]) & crashes["lon"].eq(r["lon"])).sum()) - 1
