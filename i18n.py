@@ -47,6 +47,8 @@ EN: dict[str, str] = {
     "Chết / bị thương": "Deaths / injured",
     "Được tính trong": "Counted in",
     "Cùng vị trí còn {n} vụ khác": "{n} other crashes at the same place",
+    "Xem vụ khác cùng vị trí": "Open another crash at this place",
+    "Vụ đã chọn không nằm trong bộ lọc hiện tại.": "The chosen crash is outside the current filters.",
     "Bản đồ vừa được vẽ lại: hãy bấm lại vào vụ cần xem.": "The map was drawn again: click the crash again.",
     # Messages of the other pages
     "Hình học đã sửa hoặc bỏ qua": "Geometries repaired or refused",

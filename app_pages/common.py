@@ -144,13 +144,14 @@ def current_user() -> str:
     return p.username if p is not None else "web"
 
 
-_MD_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>])")
+_MD_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$])")
 
 
 def md_text(value) -> str:
     """Text from data, safe inside ``st.markdown``: HTML escaped, and every
-    Markdown sign (links, images, emphasis, headings) shown as itself, so a
-    name like ``![x](http://…)`` is never an image fetched from outside."""
+    Markdown sign (links, images, emphasis, headings, and ``$`` that starts
+    LaTeX) shown as itself, so a name like ``![x](http://…)`` is never an
+    image fetched from outside and "phạt $5 … $10" is not a formula."""
     import html
 
     return _MD_SIGNS.sub(r"\\\1", html.escape(str(value), quote=False))

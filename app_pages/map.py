@@ -8,7 +8,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import settings
-from errors import AreaError, BlackspotError
+from errors import AreaError, BlackspotError, NotFoundError
 from geo.chainage import format_chainage
 from i18n import t
 from models.enums import SpotKind
@@ -204,13 +204,24 @@ def crash_panel(crash_id: int) -> None:
     """A crash chosen on the map: its facts, and the spots that count it (a button opens each)."""
     try:
         d = crash_detail(crashes, crash_id, spots=spots, lang=L)
-    except BlackspotError as exc:
-        show_error(exc)
+    except NotFoundError:  # the filters changed since it was chosen: not a fault
+        st.session_state.pop("map_selected", None)
+        st.info(tr("Vụ đã chọn không nằm trong bộ lọc hiện tại."))
         return
     st.subheader(md_text(d.title))
     st.markdown("  \n".join(f"**{md_text(k)}:** {md_text(v)}" for k, v in d.facts))
     if d.same_place > 0:
         st.caption(tr("Cùng vị trí còn {n} vụ khác").format(n=d.same_place))
+        st.selectbox(  # the others at this place, to open one (the latest first)
+            tr("Xem vụ khác cùng vị trí"),
+            [None] + [oid for oid, _ in d.others],
+            format_func=lambda k, names=dict(d.others): "—" if k is None else names[k],
+            index=0,
+            placeholder=tr("Chọn"),
+            key=f"map_same_place_{crash_id}",
+            on_change=_open_same_place,
+            args=(crash_id,),
+        )
     if d.spots:
         st.markdown(f"**{tr('Được tính trong')}:**")
         for sid, label in d.spots:
@@ -220,6 +231,12 @@ def crash_panel(crash_id: int) -> None:
                 on_click=st.session_state.update,
                 kwargs={"map_selected": ("blackspot", sid), "map_pick": ("blackspot", sid)},
             )
+
+
+def _open_same_place(crash_id: int) -> None:
+    chosen = st.session_state.get(f"map_same_place_{crash_id}")
+    if chosen is not None:
+        st.session_state["map_selected"] = (CRASH, int(chosen))
 
 
 def place_actions(point):

@@ -197,6 +197,14 @@ class CrashDetail:
     facts: list[tuple[str, str]]
     spots: list[tuple[int, str]]
     same_place: int
+    #: the others at the same place (the police often log an intersection's point): (id, "date · severity"),
+    #: the latest first, at most :data:`SAME_PLACE_LISTED`
+    others: list[tuple[int, str]] = field(default_factory=list)
+
+
+#: A crash's panel lists at most this many others at its place; a description is shown up to this many characters.
+SAME_PLACE_LISTED = 200
+DESCRIPTION_SHOWN = 2_000
 
 
 def crash_detail(
@@ -226,18 +234,30 @@ def crash_detail(
         (t("Nguồn", lang), f"{r.get('source') or '—'} · {r.get('source_id') or '—'}"),
     ]
     if r.get("description"):
-        facts.append((t("Mô tả", lang), str(r["description"])))
+        text = str(r["description"])
+        if len(text) > DESCRIPTION_SHOWN:  # the whole text stays in the store and the exports
+            text = text[:DESCRIPTION_SHOWN] + f" … ({len(text):,} ký tự / characters)".replace(",", ".")
+        facts.append((t("Mô tả", lang), text))
     within: list[tuple[int, str]] = []
     if spots is not None and len(spots) and "crash_ids" in spots:
         wanted = (int(crash_id), str(crash_id))  # the lists hold the ids as numbers (or as text, from old stores)
         for sid, kind, road, ids in zip(spots["id"], spots["kind"], spots["road_code"], spots["crash_ids"]):
             if isinstance(ids, list) and (wanted[0] in ids or wanted[1] in ids):  # a list scan each: no set built
                 within.append((int(sid), f"{SpotKind(kind).label(lang)} #{sid} {road or ''}".strip()))
-    same = 0
+    same, others = 0, []
     if pd.notna(r.get("lat")) and pd.notna(r.get("lon")):
-        same = int((crashes["lat"].eq(r["lat"]) & crashes["lon"].eq(r["lon"])).sum()) - 1
+        here = crashes.loc[crashes["lat"].eq(r["lat"]) & crashes["lon"].eq(r["lon"]) & crashes["id"].ne(crash_id)]
+        same = len(here)
+        labels = severity_labels(lang)
+        for oid, at, sv in (
+            here.sort_values(["occurred_at", "id"], ascending=False)
+            .head(SAME_PLACE_LISTED)[["id", "occurred_at", "severity"]]
+            .itertuples(index=False)
+        ):
+            day = pd.Timestamp(at).strftime("%d/%m/%Y") if pd.notna(at) else "—"
+            others.append((int(oid), f"#{oid} · {day} · {labels.get(str(sv), '—')}"))
     title = f"{t('crash_one', lang)} #{crash_id}" + (f" · {when.strftime('%d/%m/%Y')}" if when is not None else "")
-    return CrashDetail(id=int(crash_id), title=title, facts=facts, spots=within, same_place=same)
+    return CrashDetail(id=int(crash_id), title=title, facts=facts, spots=within, same_place=same, others=others)
 
 
 def change_status(

@@ -280,6 +280,20 @@ class _KeepLayerChoices(_Macro):
         self.control = control
 
 
+class _FoldLegend(_Macro):
+    """On a narrow map (a phone) the legend starts folded: open, it covered the map's centre, and a tap there
+    hit the legend instead of a crash. Static script: no data in it."""
+
+    _template = folium.template.Template("""
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var d = document.querySelector("#map-legend details");
+            if (d && map.getSize().x < 640) { d.open = false; }
+        })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+
 class _KeepView(_Macro):
     """The user's view (centre, zoom) kept by the browser while the map shows
     the same thing (``key``: a digest of the chosen item and filters), so a map
@@ -596,6 +610,7 @@ def planner_map(
     control = folium.LayerControl(collapsed=True)  # opens on hover; the map stays visible
     control.add_to(m)
     _KeepLayerChoices(control).add_to(m)
+    _FoldLegend().add_to(m)
     cast(branca.element.Figure, m.get_root()).html.add_child(
         folium.Element(
             _legend(lang, cases=cases is not None and len(cases) > 0, works=works is not None and len(works) > 0)

@@ -49,6 +49,11 @@
     return c;
   }
 
+  // a hover text wraps (up to 80 characters of a description) instead of running past a phone's screen
+  var style = document.createElement("style");
+  style.textContent = ".crash-tip{white-space:normal;width:max-content;max-width:240px}";
+  document.head.appendChild(style);
+
   L.CrashPoints = L.Layer.extend({
     options: { pane: "overlayPane", colours: ["#607d8b"], outline: "#222", cell: 16, items: "(?!)" },
 
@@ -216,7 +221,7 @@
         }
         var box = document.createElement("div");
         box.textContent = tips[i]; // data, shown as text: never parsed as markup
-        if (!self._tip) { self._tip = L.tooltip({ direction: "top", offset: [0, -6] }); }
+        if (!self._tip) { self._tip = L.tooltip({ direction: "top", offset: [0, -6], className: "crash-tip" }); }
         self._tip.setLatLng([self._lat[i], self._lon[i]]).setContent(box);
         if (!self._map.hasLayer(self._tip)) { self._tip.addTo(self._map); }
       });

@@ -20,12 +20,14 @@ from app_pages.common import md_text
         "QL24 Km 140+250",
         "a\\](http://x)",
         "<script>alert(1)</script>",
+        "phạt $5 cho xe máy, $10 cho ô tô",  # two dollars: LaTeX between them, unless escaped
+        "$x^2$ `${x}`",
     ],
 )
 def test_md_text_leaves_no_markdown_or_html_of_its_own(text):
     out = md_text(text)
     assert "<" not in out and ">" not in out.replace("&gt;", "")
-    for sign in "![]()*_`#+":
+    for sign in "![]()*_`#+$":
         # every sign from the data is escaped by a backslash that is not itself escaped
         for m in re.finditer(re.escape(sign), out):
             k, n = m.start() - 1, 0

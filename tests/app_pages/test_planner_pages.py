@@ -616,3 +616,35 @@ def test_a_click_on_a_crash_shows_that_crash_and_its_spot(demo_url):
     assert not stale.exception, stale.exception
     assert "map_selected" not in stale.session_state or stale.session_state["map_selected"] is None
     assert any("vẽ lại" in i.value for i in stale.info)
+
+
+def test_a_chosen_crash_filtered_out_is_said_calmly_and_others_at_its_place_can_be_opened(demo_url):
+    """From the probe: a crash chosen on the map, then a filter that leaves it out, showed a red "not found";
+    and the others at the same place (the police often log an intersection's point) could not be reached."""
+    store = Store(demo_url)
+    crashes = store.crashes_frame()
+    crowded = crashes.groupby(["lon", "lat"])["id"].transform("size")
+    first = crashes.loc[crowded.gt(1)].sort_values("id").iloc[0]
+    others = crashes.loc[
+        crashes["lon"].eq(first["lon"]) & crashes["lat"].eq(first["lat"]) & crashes["id"].ne(first["id"])
+    ]
+    at = run("map.py")
+    at.session_state["map_selected"] = ("crash", int(first["id"]))
+    at.run()
+    assert not at.exception, at.exception
+    box = at.selectbox(key=f"map_same_place_{int(first['id'])}")
+    # the options read "#id · date · severity", one per other crash at the place
+    assert {int(o.split(" · ")[0].lstrip("#")) for o in box.options[1:]} == {int(i) for i in others["id"]}
+    box.set_value(int(others["id"].iloc[0])).run()
+    assert not at.exception, at.exception
+    assert at.session_state["map_selected"] == ("crash", int(others["id"].iloc[0]))
+    # a road filter that leaves the chosen crash out: a calm line, nothing chosen, no error
+    road = next(r for r in crashes["road_code"].dropna().unique() if r != first["road_code"])
+    from services.filters import Filters
+
+    at.session_state["filters"] = Filters(roads=(road,))
+    at.run()
+    assert not at.exception, at.exception
+    assert not at.error
+    assert any("không nằm trong bộ lọc" in i.value for i in at.info)
+    assert "map_selected" not in at.session_state

@@ -431,6 +431,24 @@ def test_a_click_on_a_crash_dot_opens_that_crash_and_an_item_above_still_wins(ap
     page.close()
 
 
+def test_on_a_phone_the_legend_starts_folded_and_leaves_the_map_to_tap(app_url, browser):
+    """From the probe: at 390×844 the open legend covered the map's centre (a tap there hit the legend)."""
+    for width, opened in ((390, False), (1500, True)):
+        page = browser.new_page()
+        page.set_viewport_size({"width": width, "height": 844 if width < 600 else 1100})
+        page.goto(app_url + "/map")
+        page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+        frame = _map_frame(page)
+        frame.locator("#map-legend").wait_for(timeout=30000)
+        assert _in_map(page, "() => document.querySelector('#map-legend details').open") is opened
+        if not opened:  # folded to its title, and a tap opens it
+            box = frame.locator("#map-legend").bounding_box()
+            assert box["height"] < 40
+            frame.locator("#map-legend summary").click()
+            assert _in_map(page, "() => document.querySelector('#map-legend details').open") is True
+        page.close()
+
+
 def test_hostile_description_is_shown_as_text(app_url, browser):
     page = browser.new_page()
     dialogs = []
