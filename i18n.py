@@ -48,6 +48,7 @@ EN: dict[str, str] = {
     "Được tính trong": "Counted in",
     "Cùng vị trí còn {n} vụ khác": "{n} other crashes at the same place",
     "Xem vụ khác cùng vị trí": "Open another crash at this place",
+    "{n} vụ không có tọa độ nên không vẽ trên bản đồ": "{n} crashes have no coordinates and are not drawn",
     "Vụ đã chọn không nằm trong bộ lọc hiện tại.": "The chosen crash is outside the current filters.",
     "Bản đồ vừa được vẽ lại: hãy bấm lại vào vụ cần xem.": "The map was drawn again: click the crash again.",
     # Messages of the other pages

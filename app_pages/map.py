@@ -60,6 +60,9 @@ c[3].caption(
     f"{len(crashes):,} {tr('vụ')} · {len(spots)} {tr('điểm')} · "
     f"{len(cases)} {tr('vụ lấn chiếm')} · {len(works)} {tr('công trình')}".replace(",", ".")
 )
+unplaced = int((crashes["lon"].isna() | crashes["lat"].isna()).sum()) if len(crashes) else 0
+if unplaced:  # counted above, not drawn: say so (a file without coordinates draws an empty map otherwise)
+    st.caption(tr("{n} vụ không có tọa độ nên không vẽ trên bản đồ").format(n=f"{unplaced:,}".replace(",", ".")))
 if f.area:
     a1, a2 = st.columns([3, 1])
     a1.info(tr("Đang lọc theo vùng vẽ trên bản đồ"))

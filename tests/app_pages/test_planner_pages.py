@@ -648,3 +648,26 @@ def test_a_chosen_crash_filtered_out_is_said_calmly_and_others_at_its_place_can_
     assert not at.error
     assert any("không nằm trong bộ lọc" in i.value for i in at.info)
     assert "map_selected" not in at.session_state
+
+
+def test_the_map_says_how_many_crashes_it_cannot_draw(demo_url, monkeypatch):
+    """From the probe: crashes without coordinates were counted in the caption and silently not drawn."""
+    import numpy as np
+
+    import app_pages.common as common
+
+    real = common.load_crashes
+
+    def some_unplaced(url):
+        frame = real(url)
+        frame.loc[frame.index[:3], ["lon", "lat"]] = np.nan  # three crashes known by road and chainage only
+        return frame
+
+    at = run("map.py")
+    assert not [c.value for c in at.caption if "không có tọa độ" in c.value]
+    monkeypatch.setattr(common, "load_crashes", some_unplaced)
+    at = run("map.py")
+    assert not at.exception, at.exception
+    assert [c.value for c in at.caption if "không có tọa độ" in c.value] == [
+        "3 vụ không có tọa độ nên không vẽ trên bản đồ"
+    ]
