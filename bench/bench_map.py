@@ -41,18 +41,11 @@ import numpy as np
 import pandas as pd
 from folium import plugins
 
-from common import ROOT, measure
+from common import ROOT, insert_crashes, measure
 from bench_import import make_csv
+from tests.browser.chrome import ARGS
 
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+BROWSER_ARGS = ARGS  # Debian's Chromium, as the browser tests start it
 W, H = 1000, 660  # the map's size on the page (as on the app's map page)
 
 
@@ -273,14 +266,12 @@ def build_store(url: str, n: int) -> int:
     if n > 300_000:  # the demo, and the import benchmark's places repeated (moved a little), written straight in
         import hashlib
 
-        from sqlalchemy import insert
-
         from data.demo import load_demo
-        from models.orm import AuditLog, Crash
 
         load_demo(Store(url), hk_years=())
         df = synthetic(n)
-        rows = pd.DataFrame(
+        insert_crashes(
+            Store(url).engine,
             {
                 "dedup_key": [hashlib.md5(f"bench{i}".encode()).hexdigest() for i in range(n)],
                 "occurred_at": df["occurred_at"].dt.to_pydatetime(),
@@ -289,28 +280,8 @@ def build_store(url: str, n: int) -> int:
                 "deaths": df["deaths"].fillna(0).astype(int),
                 "injured": df["injured"].fillna(0).astype(int),
                 "severity": df["severity"],
-                "version": 1,
-                "deleted": False,
-                "alcohol": False,
-                "not_infrastructure": False,
-                "is_simulated": True,
-            }
-        ).to_dict("records")
-        with Store(url).engine.begin() as conn:
-            for a in range(0, n, 50_000):
-                conn.execute(insert(Crash.__table__), rows[a : a + 50_000])
-            # one audit row, as every write leaves: the store's data version moves, so no process keeps an old read
-            conn.execute(
-                insert(AuditLog.__table__),
-                [
-                    {
-                        "at": pd.Timestamp.now().to_pydatetime(),
-                        "table_name": "crash",
-                        "action": "create",
-                        "changes": {"bench": n},
-                    }
-                ],
-            )
+            },
+        )
         return Store(url).crash_count()
     from data.demo import load_demo
     from geo.io import read_table

@@ -32,7 +32,7 @@ import shapely
 from sqlalchemy import insert, text
 
 import settings
-from common import ROOT  # noqa: F401  (puts the project's tests on the path)
+from common import ROOT, insert_crashes  # noqa: F401  (ROOT: puts the project's tests on the path)
 
 N_ROADS = 3_000
 LENGTH_M = 60_000.0
@@ -40,7 +40,7 @@ LENGTH_M = 60_000.0
 
 def build_store(path: Path, n: int, seed: int = 7):
     """A migrated SQLite store with the roads and ``n`` crashes."""
-    from models.orm import Crash, Road
+    from models.orm import Road
     from models.store import Store
 
     rng = np.random.default_rng(seed)
@@ -77,7 +77,8 @@ def build_store(path: Path, n: int, seed: int = 7):
     injured = rng.integers(0, 3, n)
     lon = lon0[road] + 0.56 * ch / LENGTH_M
     lat = lat0[road]
-    rows = pd.DataFrame(
+    insert_crashes(
+        store.engine,
         {
             "dedup_key": [hashlib.md5(str(i).encode()).hexdigest() for i in range(n)],
             "occurred_at": day.to_pydatetime(),
@@ -89,16 +90,8 @@ def build_store(path: Path, n: int, seed: int = 7):
             "commune": [f"Xã {r % 700}" for r in road],
             "deaths": deaths,
             "injured": injured,
-            "version": 1,
-            "deleted": False,
-            "alcohol": False,
-            "not_infrastructure": False,
-            "is_simulated": True,
-        }
-    ).to_dict("records")
-    with store.engine.begin() as conn:
-        for a in range(0, n, 50_000):
-            conn.execute(insert(Crash.__table__), rows[a : a + 50_000])
+        },
+    )
     return store
 
 

@@ -32,3 +32,34 @@ def measure(fn, *args, repeat: int = 1, memory: bool = True, **kw):
         peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
     return best, peak, out
+
+
+def insert_crashes(engine, columns: dict) -> None:
+    """Crashes written straight into the crash table (what a benchmark measures is not the import):
+    ``columns`` (each a list or array of one value per crash, with ``dedup_key``) and the flags every crash
+    has, in parts; then one audit row, as every write leaves, so the store's data version moves and no
+    process keeps an earlier read of the table."""
+    import pandas as pd
+    from sqlalchemy import insert
+
+    from models.orm import AuditLog, Crash
+
+    rows = (
+        pd.DataFrame(columns)
+        .assign(version=1, deleted=False, alcohol=False, not_infrastructure=False, is_simulated=True)
+        .to_dict("records")
+    )
+    with engine.begin() as conn:
+        for a in range(0, len(rows), 50_000):
+            conn.execute(insert(Crash.__table__), rows[a : a + 50_000])
+        conn.execute(
+            insert(AuditLog.__table__),
+            [
+                {
+                    "at": pd.Timestamp.now().to_pydatetime(),
+                    "table_name": "crash",
+                    "action": "create",
+                    "changes": {"benchmark": len(rows)},
+                }
+            ],
+        )

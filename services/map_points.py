@@ -3,7 +3,7 @@
 A province's crashes used to reach the browser as one Leaflet marker each in a
 marker cluster: 2.3 MB and 6 s to first draw at 100 000 crashes. Here they
 travel as one packed payload (24-bit coordinates in byte planes, deflated,
-base64: about 4 bytes a crash) and are drawn on one canvas; a click near a dot
+base64: 5–6 characters a crash) and are drawn on one canvas; a click near a dot
 returns ``[CR-<row>@<digest>]``, which :func:`crash_at` turns back into the
 crash's id. Measured side by side with the cluster and with server-side
 aggregation in ``bench/bench_map.py`` (BENCHMARKS.md).
