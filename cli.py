@@ -704,7 +704,7 @@ def cmd_export(args) -> int:
         area = area_text(text)  # refused before anything is read or written
     table = store_table(_store(), args.kind)
     if area is not None:
-        table = table.loc[in_area(table, area)].reset_index(drop=True)
+        table = table.loc[in_area(table, area, kind=args.kind)].reset_index(drop=True)
     write_file(table, Path(args.out), layer=args.kind)
     print(f"{len(table)} dòng / rows → {args.out}")
     return 0

@@ -119,23 +119,23 @@ def _intersecting(geoms: pd.Series, area: str) -> np.ndarray:
     return np.asarray(shapely.intersects(_shape(area), g), dtype=bool)
 
 
-def in_area(table: pd.DataFrame, area: str) -> np.ndarray:
-    """Which rows of an export table (a ``geometry`` column in WGS 84) lie in
-    the area, as the pages filter: a crash (a point) inside it, a spot, case or
-    work that touches it.
+def in_area(table: pd.DataFrame, area: str, *, kind: str) -> np.ndarray:
+    """Which rows of an export table of ``kind`` (``services.exports.store_table``)
+    lie in the area, as the pages filter: a crash inside it (by its ``lon``,
+    ``lat``, as :func:`filter_crashes`), a spot, case or work whose
+    ``geometry`` touches it (as :func:`filter_spots`, :func:`filter_items`).
 
     >>> import shapely
-    >>> t = pd.DataFrame({"geometry": [shapely.Point(108.05, 14.05), shapely.Point(109, 15), None]})
-    >>> in_area(t, "POLYGON ((108 14, 108.1 14, 108.1 14.1, 108 14.1, 108 14))").tolist()
+    >>> square = "POLYGON ((108 14, 108.1 14, 108.1 14.1, 108 14.1, 108 14))"
+    >>> in_area(pd.DataFrame({"lon": [108.05, 109.0, None], "lat": [14.05, 15.0, None]}), square, kind="crashes").tolist()
     [True, False, False]
+    >>> line = shapely.LineString([(107.9, 14.05), (108.01, 14.05)])
+    >>> in_area(pd.DataFrame({"geometry": [line, None]}), square, kind="spots").tolist()
+    [True, False]
     """
-    geoms = table["geometry"] if "geometry" in table else pd.Series([None] * len(table), index=table.index)
-    points = [g for g in geoms if isinstance(g, shapely.Geometry)]
-    if points and all(g.geom_type == "Point" for g in points):  # crashes: inside, as filter_crashes says
-        xy = [(g.x, g.y) if isinstance(g, shapely.Geometry) else (np.nan, np.nan) for g in geoms]
-        lon, lat = (pd.Series([v[k] for v in xy], dtype=float) for k in (0, 1))
-        return _inside_xy(lon, lat, area)
-    return _intersecting(geoms, area)
+    if kind == "crashes":
+        return _inside_xy(table["lon"], table["lat"], area)
+    return _intersecting(table["geometry"], area)
 
 
 def _parts(values: pd.Series) -> list[str]:
