@@ -155,12 +155,11 @@ def aggregated_map(crashes: pd.DataFrame) -> folium.Map:
 
 
 # ------------------------------------------------------------------ measuring in Chromium
-#: When each way has drawn its crashes: a selector, or (the cluster, which adds its markers in chunks after the
-#: first clusters show) a script true once every crash is in the cluster.
+#: When each way has drawn its crashes: for the cluster, which adds its markers in chunks after its first clusters
+#: show, a script true once every crash is in it; for the others, a selector (READY).
 CLUSTER_FULL = """() => { for (const k in window) { if (k.startsWith('fast_marker_cluster_'))
     return window[k].getLayers().length === %d; } return false; }"""
 READY = {
-    "cluster": ".marker-cluster",
     "canvas": "canvas.leaflet-crash-points[data-in-view]",
     "aggregated": ".leaflet-overlay-pane canvas",
 }
