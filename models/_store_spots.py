@@ -170,26 +170,6 @@ class SpotsMixin:
             return b.id
 
 
-def _spot_summary(b: Blackspot) -> dict:
-    """A spot as a screen's report names it."""
-    return {
-        "id": b.id,
-        "kind": b.kind.value if hasattr(b.kind, "value") else b.kind,
-        "road": b.road_code,
-        "from_m": b.from_m,
-        "to_m": b.to_m,
-        "n_crashes": b.n_crashes,
-        "deaths": b.deaths,
-        "injured": b.injured,
-        "tests": b.tests,
-        "n_windows": b.n_windows,
-        "window_m": b.window_m,
-        "window_start": str(b.window_start) if b.window_start else None,
-        "window_end": str(b.window_end) if b.window_end else None,
-        "status": getattr(b.status, "value", b.status),
-    }
-
-
 # ------------------------------------------------------ saving a screening set-based
 # ``save_screening`` writes with Core statements what one ORM object per spot wrote
 # (issue 18.1): the same rows, versions and audit rows as the ORM's flush and its
@@ -217,7 +197,7 @@ _COMPARED = (
     "still_qualifies",
     "commune",
 )
-#: The columns of a spot's summary in a screen's report (:func:`_spot_summary`).
+#: The columns of a spot's summary in a screen's report (:func:`_summaries`).
 _SUMMARY = (
     "id",
     "kind",
@@ -380,7 +360,7 @@ def _match_earlier(new: dict[str, list], old: dict[str, list]) -> np.ndarray:
 
 
 def _summaries(cols: dict[str, list]) -> list[dict]:
-    """:func:`_spot_summary` of each row of ``cols`` (columns of :data:`_SUMMARY`)."""
+    """Each row of ``cols`` (columns of :data:`_SUMMARY`) as a screen's report names a spot."""
     return [
         {
             "id": i,

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 import models._store_spots as store_spots
 from geo.screening import ScreeningResult
 from models._store_base import _py
-from models._store_spots import SCREENED_AT, _spot_summary
+from models._store_spots import SCREENED_AT
 from models.enums import BlackspotStatus, SpotKind
 from models.orm import AuditLog, Blackspot
 from models.permissions import Action
@@ -34,6 +34,26 @@ ROADS = ["R1", "R2", "R3", "X9"]  # X9: a road the store does not know (no road 
 
 
 # ------------------------------------------------------------ the reference
+def _spot_summary(b: Blackspot) -> dict:
+    """A spot as a screen's report names it."""
+    return {
+        "id": b.id,
+        "kind": b.kind.value if hasattr(b.kind, "value") else b.kind,
+        "road": b.road_code,
+        "from_m": b.from_m,
+        "to_m": b.to_m,
+        "n_crashes": b.n_crashes,
+        "deaths": b.deaths,
+        "injured": b.injured,
+        "tests": b.tests,
+        "n_windows": b.n_windows,
+        "window_m": b.window_m,
+        "window_start": str(b.window_start) if b.window_start else None,
+        "window_end": str(b.window_end) if b.window_end else None,
+        "status": getattr(b.status, "value", b.status),
+    }
+
+
 def _orm_save_screening(
     self, result, *, communes=None, geometries=None, road_ids=None, user=None, now=None
 ) -> dict[str, list]:
