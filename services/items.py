@@ -223,7 +223,8 @@ def crash_detail(
         raise NotFoundError(f"Không tìm thấy vụ số {crash_id} / Crash {crash_id} not found")
     r = hit.iloc[0]
     when = pd.Timestamp(r["occurred_at"]) if pd.notna(r.get("occurred_at")) else None
-    sev = severity_labels(lang).get(str(r.get("severity")), "—")
+    labels = severity_labels(lang)
+    sev = labels.get(str(r.get("severity")), "—")
     facts = [
         (t("Thời điểm", lang), when.strftime("%d/%m/%Y %H:%M") if when is not None else "—"),
         (t("Mức độ", lang), sev),
@@ -248,7 +249,6 @@ def crash_detail(
     if pd.notna(r.get("lat")) and pd.notna(r.get("lon")):
         here = crashes.loc[crashes["lat"].eq(r["lat"]) & crashes["lon"].eq(r["lon"]) & crashes["id"].ne(crash_id)]
         same = len(here)
-        labels = severity_labels(lang)
         for oid, at, sv in (
             here.sort_values(["occurred_at", "id"], ascending=False)
             .head(SAME_PLACE_LISTED)[["id", "occurred_at", "severity"]]
