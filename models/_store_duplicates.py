@@ -125,20 +125,8 @@ class DuplicatesMixin:
                 raise TransitionError(
                     f"Cặp vụ {lo} và {hi} đã được quyết định / The pair {lo}, {hi} is already decided"
                 )
-            did = conn.execute(
-                insert(CrashPairDecision).values(
-                    crash_a=lo, crash_b=hi, decision="distinct", decided_at=datetime.now(), decided_by=user
-                )
-            ).inserted_primary_key[0]
-            _audit(
-                conn,
-                user=user,
-                table="crash_pair_decision",
-                row_id=did,
-                action="create",
-                changes={"crash_a": [None, lo], "crash_b": [None, hi], "decision": [None, "distinct"]},
-            )
-        return int(did)
+            did = _record_decision(conn, lo, hi, "distinct", user=user, at=datetime.now())
+        return did
 
     def forget_pair_decision(self, a: int, b: int, *, user: str | None = None) -> None:
         """Undo a "not a duplicate" decision: the pair is offered again."""
@@ -273,13 +261,6 @@ class DuplicatesMixin:
                     )
             if values:
                 _update_crash(conn, keep.id, values, user=user)
-            # no decision stands for this pair: a "not a duplicate" one is refused above, and a merge's own
-            # goes with its undo (or with the crashes, by the foreign keys)
-            did = conn.execute(
-                insert(CrashPairDecision).values(
-                    crash_a=lo, crash_b=hi, decision="merged", decided_at=now, decided_by=user
-                )
-            ).inserted_primary_key[0]
             both = {
                 "kept_id": [None, keep.id],
                 "kept_source": [None, keep.source],
@@ -308,14 +289,9 @@ class DuplicatesMixin:
                 | both
                 | {"version": [drop.version, drop.version + 1]},
             )
-            _audit(
-                conn,
-                user=user,
-                table="crash_pair_decision",
-                row_id=did,
-                action="create",
-                changes={"crash_a": [None, lo], "crash_b": [None, hi], "decision": [None, "merged"]},
-            )
+            # no decision stands for this pair: a "not a duplicate" one is refused above, and a merge's own
+            # goes with its undo (or with the crashes, by the foreign keys)
+            _record_decision(conn, lo, hi, "merged", user=user, at=now)
         return changed
 
     def undo_merge(self, drop_id: int, *, user: str | None = None) -> int:
@@ -396,6 +372,22 @@ class DuplicatesMixin:
                 changes={"deleted": [True, False], "merged_into": [keep.id, None]} | both,
             )
         return int(keep.id)
+
+
+def _record_decision(conn, lo: int, hi: int, decision: str, *, user: str | None, at: datetime) -> int:
+    """Record the decision on the pair (``lo`` < ``hi``) with its audit row; its id."""
+    did = conn.execute(
+        insert(CrashPairDecision).values(crash_a=lo, crash_b=hi, decision=decision, decided_at=at, decided_by=user)
+    ).inserted_primary_key[0]
+    _audit(
+        conn,
+        user=user,
+        table="crash_pair_decision",
+        row_id=did,
+        action="create",
+        changes={"crash_a": [None, lo], "crash_b": [None, hi], "decision": [None, decision]},
+    )
+    return int(did)
 
 
 def _stored(v: Any) -> Any:
