@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from geo import crs as _crs
+from geo._arrays import distinct
 
 
 def dbscan(x: npt.ArrayLike, y: npt.ArrayLike, *, eps: float, min_samples: int) -> npt.NDArray[np.int64]:
@@ -202,18 +203,23 @@ def hdbscan(
     min_samples: int | None = None,
     exact: bool = False,
 ) -> np.ndarray:
-    """HDBSCAN labels of points in metres, ``-1`` for noise.
+    """HDBSCAN labels of points in metres, ``-1`` for noise: scikit-learn's.
 
-    The minimum spanning tree of the mutual reachability distances is built
-    by Borůvka's algorithm on a k-d tree, compiled with numba (the
-    ``fast_hdbscan`` package, by HDBSCAN's own authors): 11–13× faster than
-    scikit-learn's Prim's algorithm at 100 000 crashes, 1 000 000 in under a
-    minute on two cores. Mutual reachability distances tie by construction
-    (``max(core_a, core_b, d)`` is a point's core distance for many of its
-    neighbours), so the tree is not unique and the two algorithms break ties
-    differently: on 10 000 real crashes their labels agree to an adjusted Rand
-    index of about 0.95 (scikit-learn's own two tree searches agree to 0.997).
-    ``exact=True`` runs scikit-learn's HDBSCAN itself (Prim's order).
+    Mutual reachability distances tie by construction, so HDBSCAN's labels
+    depend on which of the equal minimum spanning trees is kept and on the
+    order its equal edges are merged (:mod:`geo._hdbscan_prim`). This builds
+    scikit-learn's own tree in its own order (Prim's algorithm from point 0)
+    without its search over every pair of points: Borůvka's tree (the
+    ``fast_hdbscan`` package, numba) and each point's nearest neighbours give
+    the few edges Prim's algorithm can take, and a heap walks them as
+    scikit-learn's scan does. scikit-learn's own compiled single linkage and
+    condensed tree read the edges sorted as it sorts them, and its excess of
+    mass choice (Python, quadratic in the clusters) is made in linear time
+    (:func:`geo._hdbscan_prim.eom_labels`). The labels are scikit-learn's on
+    real crash positions, repeated places included; where positions are
+    both rounded to a coarse grid and piled up, an edge that ties with
+    Borůvka's to the millimetre can be missed and a few clusters differ
+    (``bench/bench_hdbscan.py`` measures it). See BENCHMARKS.md for speed.
 
     Parameters
     ----------
@@ -223,10 +229,9 @@ def hdbscan(
         The smallest cluster.
     min_samples
         Neighbours of a core point, the point itself counted (as
-        scikit-learn counts it; ``fast_hdbscan`` does not count the point, so
-        it is given one less). Default ``min_cluster_size``.
+        scikit-learn counts it). Default ``min_cluster_size``.
     exact
-        scikit-learn's labels (Prim's algorithm) instead of Borůvka's.
+        Run scikit-learn's HDBSCAN itself (its quadratic search; for checks).
 
     Returns
     -------
@@ -246,22 +251,119 @@ def hdbscan(
     import warnings
 
     pts = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
-    if len(pts) < max(2, min_cluster_size):
-        return np.full(len(pts), -1, dtype=np.int64)
+    if not np.isfinite(pts).all():
+        raise ValueError("coordinates must be finite numbers (drop rows without a location first)")
     samples = int(min_samples if min_samples is not None else min_cluster_size)
+    if len(pts) < max(2, min_cluster_size, samples):
+        return np.full(len(pts), -1, dtype=np.int64)
     with warnings.catch_warnings():  # the packages' own deprecation notices are not the user's
         warnings.simplefilter("ignore")
-        if exact:
+        if exact or samples < 2:
             from sklearn.cluster import HDBSCAN
 
             labels = HDBSCAN(min_cluster_size=int(min_cluster_size), min_samples=samples, copy=True).fit_predict(pts)
         else:
-            import fast_hdbscan
-
-            labels = fast_hdbscan.HDBSCAN(
-                min_cluster_size=int(min_cluster_size), min_samples=max(1, samples - 1)
-            ).fit_predict(pts)
+            labels = _labels_from_tree(*_prims_tree(pts, samples), min_cluster_size=int(min_cluster_size))
     return _renumber(np.asarray(labels, dtype=np.int64))
+
+
+#: Locations looked at around each one, beyond ``min_samples``, for the edges
+#: that tie (or nearly) with Borůvka's tree edges at it (:func:`_prims_tree`).
+REACH_NEIGHBOURS = 8
+
+
+def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's minimum spanning tree of the mutual reachability graph,
+    edges in its order (:mod:`geo._hdbscan_prim`)."""
+    from fast_hdbscan.hdbscan import compute_minimum_spanning_tree
+    from sklearn.neighbors import NearestNeighbors
+
+    from geo._hdbscan_prim import prim_order
+
+    n = len(pts)
+    # core distances exactly as scikit-learn computes them (its k-d tree, the point itself counted)
+    dist, near = NearestNeighbors(n_neighbors=samples, algorithm="kd_tree", n_jobs=-1).fit(pts).kneighbors(pts)
+    core = np.ascontiguousarray(dist[:, -1])
+    del dist
+    # Borůvka's tree (float32 inside: centred coordinates keep its rounding to millimetres)
+    boruvka, _, _ = compute_minimum_spanning_tree(pts - pts.mean(axis=0), min_samples=samples - 1)
+    # identical points share a location; locations are numbered in sorted order
+    order = np.lexsort((pts[:, 1], pts[:, 0]))
+    sp = pts[order]
+    new = np.r_[True, (sp[1:] != sp[:-1]).any(axis=1)]
+    loc = np.empty(n, dtype=np.int64)
+    loc[order] = np.cumsum(new) - 1
+    xy = sp[new]
+    nloc = len(xy)
+    members = np.argsort(loc, kind="stable")
+    mem_ptr = np.searchsorted(loc[members], np.arange(nloc + 1))
+    # candidate edges between locations, both ways, once: each point's nearest
+    # neighbours, Borůvka's tree, and every location within the reach of the
+    # heaviest tree edge at it (Borůvka computes in float32, so an edge a hair
+    # lighter than its choice can be missing from its tree, and on rounded
+    # coordinates equal lengths abound)
+    ta, tb = loc[boruvka[:, 0].astype(np.int64)], loc[boruvka[:, 1].astype(np.int64)]
+    core_at = np.empty(nloc)
+    core_at[loc] = core
+    reach = np.maximum(core_at[ta], core_at[tb])
+    reach = np.maximum(reach, np.sqrt(((xy[ta] - xy[tb]) ** 2).sum(axis=1)))
+    radius = core_at.copy()
+    np.maximum.at(radius, ta, reach)
+    np.maximum.at(radius, tb, reach)
+    k = min(nloc, samples + REACH_NEIGHBOURS)
+    dd, nn = cKDTree(xy).query(xy, k=list(range(1, k + 1)), workers=-1)  # a list: always 2-D
+    within = dd <= (radius * (1 + 1e-6))[:, None]
+    del dd
+    parts = [
+        (loc[np.repeat(np.arange(n), samples)], loc[near.ravel()]),
+        (ta, tb),
+        (np.repeat(np.arange(nloc), k)[within.ravel()], nn[within]),
+    ]
+    del nn, within, near
+    codes = []
+    for a, b in parts:  # each pair both ways, as one number
+        keep = a != b
+        codes += [a[keep] * nloc + b[keep], b[keep] * nloc + a[keep]]
+    del parts
+    pair = distinct(np.concatenate(codes))
+    del codes
+    a, b = pair // nloc, pair % nloc
+    del pair
+    dx = xy[a, 0] - xy[b, 0]
+    dy = xy[a, 1] - xy[b, 1]
+    d = np.sqrt(dx * dx + dy * dy)  # as scikit-learn's Euclidean distance rounds it
+    adj_ptr = np.searchsorted(a, np.arange(nloc + 1))
+    sizes = np.diff(mem_ptr)
+    heap = int(n + sizes[b].sum() + 1)
+    return prim_order(loc, mem_ptr, members, adj_ptr, b, d, core, heap)
+
+
+def _labels_from_tree(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, *, min_cluster_size: int) -> np.ndarray:
+    """Labels from Prim's edges as scikit-learn reads them: the edges sorted
+    by weight as it sorts them (its unstable sort orders the ties), its own
+    single linkage and condensed tree (compiled, linear), then its excess of
+    mass choice, which it makes in Python in time quadratic in the clusters
+    (minutes at a million crashes), made here in linear time
+    (:func:`geo._hdbscan_prim.eom_labels`)."""
+    from sklearn.cluster._hdbscan._linkage import MST_edge_dtype, make_single_linkage
+    from sklearn.cluster._hdbscan._tree import _condense_tree
+
+    from geo._hdbscan_prim import eom_labels
+
+    mst = np.empty(len(src), dtype=MST_edge_dtype)
+    mst["current_node"] = src
+    mst["next_node"] = dst
+    mst["distance"] = weight
+    mst = mst[np.argsort(mst["distance"])]
+    condensed = _condense_tree(make_single_linkage(mst), min_cluster_size)
+    labels: np.ndarray = eom_labels(
+        condensed["parent"].copy(),
+        condensed["child"].copy(),
+        condensed["value"].copy(),
+        condensed["cluster_size"].copy(),
+        len(src) + 1,
+    )
+    return labels
 
 
 def cluster_crashes(

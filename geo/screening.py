@@ -37,6 +37,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
+from geo._arrays import distinct
 from geo.chainage import RoadNetwork, line_substrings
 from geo.crs import WGS84, transform
 from geo.ranking import DEFAULT_EPDO_WEIGHTS
@@ -667,7 +668,7 @@ def _merge_windows(
     to_m = np.maximum.reduceat(chain[p_crash], bounds)
     # the window positions along the road the spot chains (windows of one position differ only in time)
     n_anchor = int(anchor.max()) + 1
-    placed = np.unique(spot_of_window.astype(np.int64) * n_anchor + anchor[q])
+    placed = distinct(spot_of_window.astype(np.int64) * n_anchor + anchor[q])
     n_windows = np.bincount(placed // n_anchor, minlength=n_spots)
 
     wl = t_end[bq] - bq

@@ -638,3 +638,35 @@ def test_cli_appraise_refuses_a_budget_or_years_out_of_range_in_one_line(ql24_st
     assert cli.main(["appraise", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and args[0] in err[0] and "Traceback" not in err[0]
+
+
+def test_cli_cluster_hdbscan_gives_scikit_learns_clusters(tmp_path, capsys):
+    """``cli.py cluster --method hdbscan --min-samples 5``: each crash's cluster
+    is the one scikit-learn's HDBSCAN gives it (the same partition, the same
+    noise) on 4 000 real crash positions, some of them repeated."""
+    import warnings
+
+    from sklearn.cluster import HDBSCAN
+
+    from geo.cluster import same_partition
+    from geo.crs import to_metric
+
+    pts = pd.read_csv(SHARED / "crashes" / "uk_2015_points.csv.gz", nrows=4200).dropna().head(4000)
+    frame = pd.DataFrame(
+        {"id": [f"UK{i}" for i in range(len(pts))], "lon": pts["lng"].to_numpy(), "lat": pts["lat"].to_numpy()}
+    ).assign(date="05/03/2024", deaths=0, injured=1)
+    src = tmp_path / "crashes.csv"
+    frame.to_csv(src, index=False)
+    out, labels = tmp_path / "clusters.csv", tmp_path / "labels.csv"
+    argv = ["cluster", "--crashes", str(src), "--out", str(out), "--labels", str(labels)]
+    assert cli.main([*argv, "--method", "hdbscan", "--min-samples", "5"]) == 0
+    got = pd.read_csv(labels, dtype={"crash_id": str}).set_index("crash_id").loc[frame["id"], "cluster"].to_numpy()
+    x, y, _ = to_metric(frame["lon"].to_numpy(), frame["lat"].to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = HDBSCAN(min_cluster_size=5, min_samples=5).fit_predict(np.column_stack([x, y]))
+    assert want.max() >= 50
+    assert same_partition(got, want) and np.array_equal(got == -1, want == -1)
+    table = pd.read_csv(out)
+    assert len(table) == want.max() + 1 and table["n_crashes"].sum() == (want >= 0).sum()
+    assert f"{int((want < 0).sum())} điểm nhiễu / noise points" in capsys.readouterr().out
