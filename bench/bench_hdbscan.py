@@ -1,7 +1,8 @@
 """HDBSCAN (issue 18.3): ``geo.cluster.hdbscan`` (scikit-learn's tree in its
-own order, from Borůvka's tree and the nearest neighbours; :mod:`geo._hdbscan_prim`)
-against scikit-learn's HDBSCAN (Prim's algorithm over every pair) in the same
-run, on the real Japanese crash points (projected metres; the set tiled with
+own order, from a float64 Borůvka tree and the nearest neighbours;
+:mod:`geo._boruvka`, :mod:`geo._hdbscan_prim`) against scikit-learn's HDBSCAN
+(Prim's algorithm over every pair) and the ``fast_hdbscan`` package (float32
+Borůvka, its own order; what this project used before) in the same run, on the real Japanese crash points (projected metres; the set tiled with
 3 000 km offsets beyond its 364 456 points), min_cluster_size 5 with
 min_samples 5 as scikit-learn counts it.
 
@@ -11,8 +12,8 @@ min_samples 5 as scikit-learn counts it.
   this project used before) and scikit-learn's two tree searches against each
   other (brute force against the k-d tree); and ours on the same points given
   to three decimals of a degree with 1 500 of them piled on 40 places.
-* 100 000 points: time of ours (on every core, and on one) and of
-  scikit-learn's (one thread), and the agreement.
+* 100 000 points: time of ours (on every core, and on one), of
+  scikit-learn's (one thread) and of ``fast_hdbscan``'s, and the agreement.
 * 1 000 000 points: time of ours, and the growth of the resident high-water
   mark during the run (a fresh process).
 
@@ -122,6 +123,8 @@ def main() -> dict:
     one_s, _ = _timed(hdbscan, a, b)
     numba.set_num_threads(cores)
     sk_s, sk = _timed(_sklearn, a, b)
+    _fast_hdbscan(a[:1000], b[:1000])
+    fast_s, fast = _timed(_fast_hdbscan, a, b)
     out |= {
         "s_100k_ours": round(ours_s, 2),
         "threads": cores,
@@ -129,6 +132,8 @@ def main() -> dict:
         "s_100k_sklearn": round(sk_s, 2),
         "speedup_100k": round(sk_s / ours_s, 1),
         "speedup_100k_one_thread": round(sk_s / one_s, 1),
+        "s_100k_fast_hdbscan": round(fast_s, 2),
+        "ari_100k_fast_hdbscan_vs_sklearn": round(ari(sk, fast), 4),
         "ari_100k_ours_vs_sklearn": round(ari(sk, ours), 4),
         "same_100k_ours_and_sklearn": _same(ours, sk),
         "clusters_100k": [int(ours.max() + 1), int(sk.max() + 1)],

@@ -6,8 +6,9 @@ is a point's core distance for each of its near neighbours), so the minimum
 spanning tree is not unique, and HDBSCAN's labels depend on which tree is kept
 and in which order its equal edges are merged: the same scikit-learn tree with
 its rows shuffled gives labels that agree with its own to an adjusted Rand
-index of only about 0.95 on real crashes. Any fast tree (Borůvka's) therefore
-differs from scikit-learn's by that much.
+index of only about 0.95 on real crashes. Any other tree, or the same tree in
+another order (Borůvka's, as the ``fast_hdbscan`` package gives it), differs
+from scikit-learn's by that much.
 
 scikit-learn builds its tree by Prim's algorithm over every pair of points,
 from point 0: the next point is the one nearest the tree (ties to the lower
@@ -19,7 +20,9 @@ edges that can be the nearest or tie with it, and those are few:
   ``min_samples`` nearest neighbours (the k-d tree's own query gives them,
   and the core distances bit for bit as scikit-learn has them);
 - any other edge weighs its length, and one of minimum weight across each cut
-  is in a minimum spanning tree (Borůvka's, from ``fast_hdbscan``);
+  is in a minimum spanning tree (Borůvka's, :mod:`geo._boruvka`, in float64;
+  with each location's neighbours within the reach of its heaviest tree
+  edge, for the edges that tie with the tree's);
 - identical points (one crash place reported many times) are all at the same
   distance from each other and from every other point: they are handled as
   one *location*, whose members are all reached the first time any member of

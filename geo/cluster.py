@@ -209,17 +209,17 @@ def hdbscan(
     depend on which of the equal minimum spanning trees is kept and on the
     order its equal edges are merged (:mod:`geo._hdbscan_prim`). This builds
     scikit-learn's own tree in its own order (Prim's algorithm from point 0)
-    without its search over every pair of points: Borůvka's tree (the
-    ``fast_hdbscan`` package, numba) and each point's nearest neighbours give
-    the few edges Prim's algorithm can take, and a heap walks them as
-    scikit-learn's scan does. scikit-learn's own compiled single linkage and
-    condensed tree read the edges sorted as it sorts them, and its excess of
-    mass choice (Python, quadratic in the clusters) is made in linear time
-    (:func:`geo._hdbscan_prim.eom_labels`). The labels are scikit-learn's on
-    real crash positions, repeated places included; where positions are
-    both rounded to a coarse grid and piled up, an edge that ties with
-    Borůvka's to the millimetre can be missed and a few clusters differ
-    (``bench/bench_hdbscan.py`` measures it). See BENCHMARKS.md for speed.
+    without its search over every pair of points: an exact minimum spanning
+    tree by Borůvka's algorithm in float64 (:mod:`geo._boruvka`, numba) and
+    each location's nearest neighbours give the few edges Prim's algorithm can
+    take, and a heap walks them as scikit-learn's scan does. scikit-learn's
+    own compiled single linkage and condensed tree read the edges sorted as it
+    sorts them, and its excess of mass choice (Python, quadratic in the
+    clusters) is made in linear time (:func:`geo._hdbscan_prim.eom_labels`).
+    The labels are scikit-learn's on real crash positions, repeated places and
+    positions rounded to 0.001° included; only coordinates on an exact metric
+    grid (many edges of exactly equal length) can be chosen otherwise among
+    ties. See BENCHMARKS.md for speed.
 
     Parameters
     ----------
@@ -275,19 +275,17 @@ REACH_NEIGHBOURS = 8
 def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """scikit-learn's minimum spanning tree of the mutual reachability graph,
     edges in its order (:mod:`geo._hdbscan_prim`)."""
-    from fast_hdbscan.hdbscan import compute_minimum_spanning_tree
     from sklearn.neighbors import NearestNeighbors
 
+    from geo._boruvka import boruvka
     from geo._hdbscan_prim import prim_order
 
     n = len(pts)
     # core distances exactly as scikit-learn computes them (its k-d tree, the point itself counted)
-    dist, near = NearestNeighbors(n_neighbors=samples, algorithm="kd_tree", n_jobs=-1).fit(pts).kneighbors(pts)
-    core = np.ascontiguousarray(dist[:, -1])
-    del dist
-    # Borůvka's tree (float32 inside: centred coordinates keep its rounding to millimetres)
-    boruvka, _, _ = compute_minimum_spanning_tree(pts - pts.mean(axis=0), min_samples=samples - 1)
-    # identical points share a location; locations are numbered in sorted order
+    knn = NearestNeighbors(n_neighbors=samples, algorithm="kd_tree", n_jobs=-1).fit(pts)
+    core = np.ascontiguousarray(knn.kneighbors(pts)[0][:, -1])
+    del knn
+    # identical points share a location (and a core distance); locations are numbered in sorted order
     order = np.lexsort((pts[:, 1], pts[:, 0]))
     sp = pts[order]
     new = np.r_[True, (sp[1:] != sp[:-1]).any(axis=1)]
@@ -297,33 +295,26 @@ def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, 
     nloc = len(xy)
     members = np.argsort(loc, kind="stable")
     mem_ptr = np.searchsorted(loc[members], np.arange(nloc + 1))
-    # candidate edges between locations, both ways, once: each point's nearest
-    # neighbours, Borůvka's tree, and every location within the reach of the
-    # heaviest tree edge at it (Borůvka computes in float32, so an edge a hair
-    # lighter than its choice can be missing from its tree, and on rounded
-    # coordinates equal lengths abound)
-    ta, tb = loc[boruvka[:, 0].astype(np.int64)], loc[boruvka[:, 1].astype(np.int64)]
     core_at = np.empty(nloc)
     core_at[loc] = core
-    reach = np.maximum(core_at[ta], core_at[tb])
-    reach = np.maximum(reach, np.sqrt(((xy[ta] - xy[tb]) ** 2).sum(axis=1)))
-    radius = core_at.copy()
-    np.maximum.at(radius, ta, reach)
-    np.maximum.at(radius, tb, reach)
+    # each location's nearest others, then the exact (float64) minimum spanning tree between locations
     k = min(nloc, samples + REACH_NEIGHBOURS)
     dd, nn = cKDTree(xy).query(xy, k=list(range(1, k + 1)), workers=-1)  # a list: always 2-D
-    within = dd <= (radius * (1 + 1e-6))[:, None]
+    nn[np.arange(nloc)[:, None] == nn] = -1
+    ta, tb, tw = boruvka(xy, core_at, nn)
+    # candidate edges, both ways, once: the tree, and every location within a
+    # location's reach (its core distance, or its heaviest tree edge if more:
+    # the edges that tie with the tree's, abundant on rounded coordinates)
+    radius = core_at.copy()
+    np.maximum.at(radius, ta, tw)
+    np.maximum.at(radius, tb, tw)
+    within = (dd <= (radius * (1 + 1e-9))[:, None]) & (nn >= 0)
     del dd
-    parts = [
-        (loc[np.repeat(np.arange(n), samples)], loc[near.ravel()]),
-        (ta, tb),
-        (np.repeat(np.arange(nloc), k)[within.ravel()], nn[within]),
-    ]
-    del nn, within, near
+    parts = [(ta, tb), (np.repeat(np.arange(nloc), k)[within.ravel()], nn[within])]
+    del nn, within
     codes = []
     for a, b in parts:  # each pair both ways, as one number
-        keep = a != b
-        codes += [a[keep] * nloc + b[keep], b[keep] * nloc + a[keep]]
+        codes += [a * nloc + b, b * nloc + a]
     del parts
     pair = distinct(np.concatenate(codes))
     del codes
