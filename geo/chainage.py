@@ -431,10 +431,11 @@ class RoadNetwork:
         [0, -1, -1]
         """
         keys = pd.Index([normalise_road_code(c) or str(c).upper() for c in self.codes])
-        wanted = pd.Series(road_codes, dtype=object).map(
-            lambda c: (normalise_road_code(c) or str(c).upper()) if c is not None and c == c else ""
-        )
-        return keys.get_indexer(pd.Index(wanted))
+        # each distinct code once (a million crashes name a few thousand roads)
+        codes, uniq = pd.factorize(pd.Series(road_codes, dtype=object), use_na_sentinel=True)
+        where = keys.get_indexer(pd.Index([normalise_road_code(c) or str(c).upper() for c in uniq], dtype=object))
+        out: np.ndarray = np.where(codes >= 0, where[np.maximum(codes, 0)] if len(where) else -1, -1)
+        return out
 
     def locate(self, road_idx: npt.ArrayLike, chainage_m: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Points (in the metric CRS) for chainages on roads.

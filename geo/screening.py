@@ -749,15 +749,22 @@ def spot_communes(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, s
     if result.spots.empty or "commune" not in crashes:
         return {}
     key = "crash_id" if "crash_id" in crashes else "id"
-    m = result.members.join(crashes.set_index(key)["commune"], on="crash_id").dropna(subset=["commune"])
-    m = m.loc[m["commune"].astype(str).str.strip() != ""]
-    if m.empty:
+    crashes = crashes.drop_duplicates(key)  # a crash listed twice counts once
+    # communes as numbers in name order (a tie goes to the first name), each crash's found by position
+    named = crashes["commune"].where(crashes["commune"].astype(str).str.strip() != "")
+    code, names = pd.factorize(named, sort=True)
+    pos = pd.Index(crashes[key]).get_indexer(result.members["crash_id"])
+    spot = result.members["spot"].to_numpy(dtype=np.int64)
+    c = np.where(pos >= 0, code[np.maximum(pos, 0)], -1) if len(code) else np.full(len(pos), -1)
+    spot, c = spot[c >= 0], c[c >= 0]
+    if len(c) == 0:
         return {}
-    top = (
-        m.groupby(["spot", "commune"]).size().reset_index(name="n").sort_values(["spot", "n"], ascending=[True, False])
-    )
-    best = top.drop_duplicates("spot")
-    return dict(zip(best["spot"].astype(int).tolist(), best["commune"].tolist()))
+    pair, n = np.unique(spot * len(names) + c, return_counts=True)  # sorted by spot, then commune
+    p_spot = pair // len(names)
+    # per spot, the most crashes; among equals, the first name (a stable sort keeps name order)
+    o = np.lexsort((-n, p_spot))
+    first = o[np.r_[True, p_spot[o][1:] != p_spot[o][:-1]]]
+    return dict(zip(p_spot[first].tolist(), names[pair[first] % len(names)].tolist()))
 
 
 def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.DataFrame | None) -> dict[int, object]:

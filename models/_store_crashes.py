@@ -441,8 +441,12 @@ class CrashesMixin:
         if road_code:
             q = q.where(Crash.road_code == road_code)
         with self.engine.connect() as conn:
-            df = pd.read_sql(q, conn)
-        df["occurred_at"] = pd.to_datetime(df["occurred_at"])
+            # the driver's own values: SQLAlchemy would parse each date string and
+            # turn each 0/1 into a bool one value at a time (half the read at 1 M
+            # crashes); the dates are parsed at once below
+            rows = conn.execute(q).cursor.fetchall()
+        df = pd.DataFrame(rows, columns=CRASH_FRAME_COLUMNS)
+        df["occurred_at"] = pd.to_datetime(df["occurred_at"], format="ISO8601")
         for c in ("alcohol", "not_infrastructure", "is_simulated"):
             df[c] = df[c].astype(bool)
         return df

@@ -194,3 +194,51 @@ def test_a_screen_in_parts_of_roads_gives_the_screen_in_one_part(monkeypatch):
     pd.testing.assert_frame_equal(parts.spots, whole.spots)
     pd.testing.assert_frame_equal(parts.with_crash_lists(), whole.with_crash_lists())
     pd.testing.assert_frame_equal(parts.members, whole.members)
+
+
+def _spot_communes_by_groupby(result, crashes):
+    """The grouped count ``spot_communes`` used to make (the reference)."""
+    key = "crash_id" if "crash_id" in crashes else "id"
+    m = result.members.join(crashes.set_index(key)["commune"], on="crash_id").dropna(subset=["commune"])
+    m = m.loc[m["commune"].astype(str).str.strip() != ""]
+    if m.empty:
+        return {}
+    top = (
+        m.groupby(["spot", "commune"]).size().reset_index(name="n").sort_values(["spot", "n"], ascending=[True, False])
+    )
+    best = top.drop_duplicates("spot")
+    return dict(zip(best["spot"].astype(int).tolist(), best["commune"].tolist()))
+
+
+def test_spot_communes_counts_as_the_grouped_count_did():
+    """Each spot's commune, counted on arrays, is what a grouped count gives,
+    ties to the first name, blank and missing communes left out, on random
+    roads where spots straddle commune lines."""
+    from geo.screening import screen, spot_communes
+
+    rng = np.random.default_rng(11)
+    for trial in range(6):
+        n = 4000
+        names = np.array(["Xã Đăk Tô", "Xã Ngọc Hồi", "Phường 1", "Xã Ia Chim", " ", ""], dtype=object)
+        commune = names[rng.integers(0, len(names), n)]
+        commune[rng.random(n) < 0.05] = None
+        crashes = pd.DataFrame(
+            {
+                "crash_id": rng.permutation(n) + 1,
+                "road": rng.choice([f"QL{k}" for k in range(1, 41)], n),
+                # half of them around 150 hot places, the rest anywhere on 50 km
+                "chainage_m": np.where(
+                    rng.random(n) < 0.5,
+                    np.clip(rng.integers(0, 50, n) * 1000.0 + rng.normal(0, 60, n), 0, None),
+                    rng.uniform(0, 50_000, n),
+                ).round(),
+                "deaths": (rng.random(n) < 0.1).astype(int),
+                "injured": rng.integers(0, 3, n),
+                "occurred_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+                "commune": commune,
+            }
+        )
+        result = screen(crashes, ruleset="tt41-2024")
+        want = _spot_communes_by_groupby(result, crashes)
+        assert len(result.spots) > 20 and len(want) > 20
+        assert spot_communes(result, crashes) == want

@@ -61,6 +61,37 @@ def test_crash_round_trip_keeps_values(store, hk_slice):
     assert (df["occurred_at"].to_numpy() == want["occurred_at"].to_numpy()).all()
 
 
+def test_crash_frame_read_from_the_driver_is_what_pandas_reads(store, hk_slice):
+    """The crash frame read from the driver's own values (dates parsed at once,
+    0/1 as booleans) is, column for column and type for type, what
+    ``pandas.read_sql`` through SQLAlchemy's per-value conversions gave, on
+    both back-ends: times of day, missing values and true flags included."""
+    import pandas as pd
+    from sqlalchemy import select, update
+
+    from models._store_crashes import CRASH_FRAME_COLUMNS
+    from models.orm import Crash
+
+    res = validate_crashes(hk_slice, bounds=HK_BOUNDS)
+    store.import_crashes(res, filename="hk.csv")
+    with store.engine.begin() as conn:
+        conn.execute(update(Crash).where(Crash.id % 3 == 0).values(alcohol=True, description="Xe tải `<b>`"))
+        conn.execute(update(Crash).where(Crash.id % 5 == 0).values(is_simulated=True, injury_pct=12.5))
+    got = store.crashes_frame()
+    with store.engine.connect() as conn:
+        want = pd.read_sql(
+            select(*[getattr(Crash, c) for c in CRASH_FRAME_COLUMNS]).where(Crash.deleted.is_(False)), conn
+        )
+    want["occurred_at"] = pd.to_datetime(want["occurred_at"])
+    for c in ("alcohol", "not_infrastructure", "is_simulated"):
+        want[c] = want[c].astype(bool)
+    assert len(got) > 100 and got["alcohol"].any() and got["is_simulated"].any()
+    assert (got["occurred_at"].dt.hour > 0).any()
+    pd.testing.assert_frame_equal(
+        got.sort_values("id").reset_index(drop=True), want.sort_values("id").reset_index(drop=True)
+    )
+
+
 def test_screening_saves_spots_and_rerun_updates_rather_than_duplicates(ql24_store):
     result, counts = run_screening(ql24_store, user="an")
     assert len(counts["new"]) == len(result.spots) > 5
