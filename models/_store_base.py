@@ -159,6 +159,10 @@ class StoreBase:
             value = hit[1]
             return value.copy() if isinstance(value, pd.DataFrame) else value
         value = read()
+        if isinstance(value, pd.DataFrame):
+            # kept consolidated (a copy is one block per type): every hit copies it,
+            # and copying a frame of scattered blocks merges them each time
+            value = value.copy()
         with _READS_LOCK:
             _READS[key] = (version, value)
             _READS.move_to_end(key)

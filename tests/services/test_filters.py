@@ -144,3 +144,15 @@ def test_anything_but_a_polygon_in_lon_lat_is_refused(bad):
 def test_a_bad_area_in_the_filters_is_refused_when_applied(crashes):
     with pytest.raises(AreaError):
         filter_crashes(crashes, Filters(area="LINESTRING (108 14, 108.1 14.1)"))
+
+
+def test_no_filter_keeps_every_crash_in_a_frame_of_its_own(crashes):
+    """Every row kept: the same values in a new frame; a column set on it
+    (as a page adds its own) leaves the input as it was."""
+    kept = filter_crashes(crashes, Filters())
+    assert kept is not crashes
+    pd.testing.assert_frame_equal(kept, crashes)
+    kept["label"] = "x"
+    kept["commune"] = "B"
+    assert "label" not in crashes and crashes["commune"].tolist() == ["A"] * 5
+    assert _ids(filter_crashes(crashes, Filters(communes=["A"]))) == [1, 2, 3, 4, 5]
