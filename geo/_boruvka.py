@@ -3,11 +3,12 @@ float64 (numba; compiled on first use and cached on disk). Private to
 :mod:`geo.cluster`.
 
 The ``fast_hdbscan`` package's Borůvka computes in float32: its tree can hold
-an edge a millimetre heavier than the lightest across a cut, which is enough
-to change which of two near-equal edges HDBSCAN merges first (on coordinates
-rounded to a thousandth of a degree and piled up, scikit-learn's labels were
-missed at an adjusted Rand index of 0.94). This one computes every distance as
-scikit-learn does, in float64.
+an edge a hair heavier than the lightest across a cut (0.8 µm on a 111 m edge,
+on coordinates rounded to a thousandth of a degree), which is enough to change
+which of two near-equal edges HDBSCAN merges first (scikit-learn's labels were
+missed at an adjusted Rand index of 0.94 there). This one computes every
+distance as scikit-learn does, in float64: its tree weighs what scikit-learn's
+weighs, edge for edge (tested).
 
 - The points (one per distinct location; each carries its core distance) are
   sorted along a Morton curve and a bounding-volume tree is laid over the
