@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from geo._grid_dbscan import _find  # union-find's root, halving the path
+
 _jit = njit(cache=True, nogil=True, boundscheck=False)
 #: The same, its ``prange`` loops spread over the cores.
 _pjit = njit(cache=True, nogil=True, boundscheck=False, parallel=True)
@@ -95,14 +97,6 @@ def _build(x: np.ndarray, y: np.ndarray, core: np.ndarray) -> tuple[np.ndarray, 
             y1[i] = max(y1[a], y1[b])
             mc[i] = min(mc[a], mc[b])
     return lo[:count], hi[:count], left[:count], right[:count], x0, y0, x1, y1, mc
-
-
-@_jit
-def _find(parent: np.ndarray, a: int) -> int:
-    while parent[a] != a:
-        parent[a] = parent[parent[a]]
-        a = parent[a]
-    return a
 
 
 @_jit
