@@ -3,6 +3,7 @@ by app.py; the values live in st.session_state["filters"]."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 import settings
@@ -69,8 +70,8 @@ def render(lang: str) -> Filters:
         if (d_from, d_to) == (opts["date_min"], opts["date_max"]):
             d_from = d_to = None  # the whole range: no period filter
     if d_from is not None and len(crashes):
-        day = crashes["occurred_at"].dt.date
-        outside = int(((day < d_from) | (day > d_to)).sum())
+        day = crashes["occurred_at"].dt.normalize()  # (not .dt.date: a Python date per crash)
+        outside = int(((day < pd.Timestamp(d_from)) | (day > pd.Timestamp(d_to))).sum())
         if outside:
             st.caption(
                 tr("{n} vụ nằm ngoài khoảng thời gian đã chọn (dữ liệu: {a} – {b})").format(
