@@ -16,13 +16,14 @@ index), and a point keeps the first tree point that reached it at its best
 distance (a later one must be strictly nearer). That order needs only the
 edges that can be the nearest or tie with it, and those are few:
 
-- an edge whose length is within one end's core distance is one of that end's
-  ``min_samples`` nearest neighbours (the k-d tree's own query gives them,
-  and the core distances bit for bit as scikit-learn has them);
-- any other edge weighs its length, and one of minimum weight across each cut
-  is in a minimum spanning tree (Borůvka's, :mod:`geo._boruvka`, in float64;
-  with each location's neighbours within the reach of its heaviest tree
-  edge, for the edges that tie with the tree's);
+- the edges of one minimum spanning tree (Borůvka's, :mod:`geo._boruvka`, in
+  float64, with the core distances bit for bit as scikit-learn's k-d tree
+  gives them);
+- the edges that tie with that tree: an edge weighs at least the heaviest
+  tree edge on the path between its ends, and only one that weighs exactly
+  that can be Prim's choice instead of a tree edge (any heavier one is beaten
+  at every step by a tree edge of the same cut). They are found among each
+  location's nearest neighbours by :func:`ties_with_tree`;
 - identical points (one crash place reported many times) are all at the same
   distance from each other and from every other point: they are handled as
   one *location*, whose members are all reached the first time any member of
@@ -235,3 +236,40 @@ def eom_labels(parent: np.ndarray, child: np.ndarray, value: np.ndarray, size: n
         if child[r] < n:
             labels[child[r]] = number[parent[r]]
     return labels
+
+
+@_jit
+def _root(parent: np.ndarray, a: int) -> int:
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a
+
+
+@_jit
+def ties_with_tree(
+    n: int, ta: np.ndarray, tb: np.ndarray, tw: np.ndarray, pa: np.ndarray, pb: np.ndarray, pw: np.ndarray
+) -> np.ndarray:
+    """Which pairs (``pa``, ``pb``, weight ``pw``) weigh no more than the
+    heaviest edge on the tree's path between their ends.
+
+    Any edge weighs at least that (the tree is a minimum spanning tree), so
+    these are the edges that tie with the tree: the only ones Prim's
+    algorithm can take instead of a tree edge. Both ends are still apart when
+    only the tree edges strictly lighter than the pair are joined (one sweep by
+    weight, union-find).
+    """
+    ot = np.argsort(tw, kind="mergesort")
+    op = np.argsort(pw, kind="mergesort")
+    parent = np.arange(n)
+    keep = np.zeros(len(pa), np.bool_)
+    j = 0
+    for q in op:
+        w = pw[q]
+        while j < len(ot) and tw[ot[j]] < w:
+            ra, rb = _root(parent, ta[ot[j]]), _root(parent, tb[ot[j]])
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+            j += 1
+        keep[q] = _root(parent, pa[q]) != _root(parent, pb[q])
+    return keep

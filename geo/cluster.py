@@ -216,10 +216,12 @@ def hdbscan(
     own compiled single linkage and condensed tree read the edges sorted as it
     sorts them, and its excess of mass choice (Python, quadratic in the
     clusters) is made in linear time (:func:`geo._hdbscan_prim.eom_labels`).
-    The labels are scikit-learn's on real crash positions, repeated places and
-    positions rounded to 0.001° included; only coordinates on an exact metric
-    grid (many edges of exactly equal length) can be chosen otherwise among
-    ties. See BENCHMARKS.md for speed.
+    The labels are scikit-learn's on real crash positions, repeated places,
+    positions rounded to 0.001° and positions on an exact metric grid
+    included (tested). An edge that ties with the tree is looked for among
+    each location's ``min_samples`` + 8 nearest others; a tie between more
+    distant places could still be broken otherwise. See BENCHMARKS.md for
+    speed.
 
     Parameters
     ----------
@@ -268,7 +270,7 @@ def hdbscan(
 
 
 #: Locations looked at around each one, beyond ``min_samples``, for the edges
-#: that tie with the tree's edges at it (:func:`_prims_tree`).
+#: that tie with the tree (:func:`_prims_tree`).
 REACH_NEIGHBOURS = 8
 
 
@@ -278,7 +280,7 @@ def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, 
     from sklearn.neighbors import NearestNeighbors
 
     from geo._boruvka import boruvka
-    from geo._hdbscan_prim import prim_order
+    from geo._hdbscan_prim import prim_order, ties_with_tree
 
     n = len(pts)
     # core distances exactly as scikit-learn computes them (its k-d tree, the point itself counted)
@@ -299,19 +301,25 @@ def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, 
     core_at[loc] = core
     # each location's nearest others, then the exact (float64) minimum spanning tree between locations
     k = min(nloc, samples + REACH_NEIGHBOURS)
-    dd, nn = cKDTree(xy).query(xy, k=list(range(1, k + 1)), workers=-1)  # a list: always 2-D
+    nn = cKDTree(xy).query(xy, k=list(range(1, k + 1)), workers=-1)[1]  # (k as a list: always 2-D)
     nn[np.arange(nloc)[:, None] == nn] = -1
     ta, tb, tw = boruvka(xy, core_at, nn)
-    # candidate edges, both ways, once: the tree, and every location within a
-    # location's reach (its core distance, or its heaviest tree edge if more:
-    # the edges that tie with the tree's, abundant on rounded coordinates)
-    radius = core_at.copy()
-    np.maximum.at(radius, ta, tw)
-    np.maximum.at(radius, tb, tw)
-    within = (dd <= (radius * (1 + 1e-9))[:, None]) & (nn >= 0)
-    del dd
-    parts = [(ta, tb), (np.repeat(np.arange(nloc), k)[within.ravel()], nn[within])]
-    del nn, within
+    # candidate edges, both ways, once: the tree, and each location's near
+    # neighbours whose edge ties with the tree (weighs what the heaviest tree
+    # edge between them weighs: the only edges Prim's order can take instead,
+    # abundant where coordinates are rounded)
+    pa = np.repeat(np.arange(nloc), k)[(nn >= 0).ravel()]
+    pb = nn[nn >= 0]
+    del nn
+    pair = distinct(np.minimum(pa, pb) * nloc + np.maximum(pa, pb))  # each pair once
+    pa, pb = pair // nloc, pair % nloc
+    del pair
+    dx = xy[pa, 0] - xy[pb, 0]
+    dy = xy[pa, 1] - xy[pb, 1]
+    pw = np.maximum(np.maximum(core_at[pa], core_at[pb]), np.sqrt(dx * dx + dy * dy))
+    tie = ties_with_tree(nloc, ta, tb, tw, pa, pb, pw)
+    parts = [(ta, tb), (pa[tie], pb[tie])]
+    del pa, pb, pw, tie, dx, dy
     codes = []
     for a, b in parts:  # each pair both ways, as one number
         codes += [a * nloc + b, b * nloc + a]

@@ -105,6 +105,34 @@ def test_hdbscan_is_scikit_learns_on_rounded_or_piled_up_coordinates(shape):
         assert same_partition(got, want) and np.array_equal(got == -1, want == -1)
 
 
+def test_hdbscan_is_scikit_learns_where_distances_tie_exactly():
+    """Exact ties, which Prim's order breaks its own way: real Hong Kong crash
+    positions given to 0.001° and projected about a meridian on that grid (the
+    two sides mirror each other, so many distances are equal to the last bit;
+    found by a probe), and real positions snapped to a 25 m grid in metres."""
+    lonlat = np.array(
+        [[114.176, 22.281], [114.179, 22.282], [114.177, 22.28], [114.176, 22.281], [114.178, 22.28],
+         [114.177, 22.279], [114.179, 22.281], [114.18, 22.28], [114.179, 22.28], [114.178, 22.282],
+         [114.179, 22.282], [114.178, 22.282], [114.179, 22.28], [114.179, 22.28], [114.176, 22.28],
+         [114.178, 22.28], [114.178, 22.282], [114.18, 22.281], [114.18, 22.281], [114.178, 22.282],
+         [114.177, 22.281], [114.177, 22.28], [114.178, 22.282], [114.177, 22.282], [114.176, 22.281],
+         [114.18, 22.281]]
+    )  # fmt: skip
+    x, y, _ = to_metric(lonlat[:, 0], lonlat[:, 1])
+    want = _sklearn_hdbscan(x, y, 3, 7)
+    got = hdbscan(x, y, min_cluster_size=3, min_samples=7)
+    assert want.max() >= 1
+    assert same_partition(got, want) and np.array_equal(got == -1, want == -1)
+    df = pd.read_csv(SHARED / "crashes" / "uk_2015_points.csv.gz", nrows=8000).dropna()
+    ux, uy, _ = to_metric(df["lng"].to_numpy(), df["lat"].to_numpy())
+    gx, gy = np.round(ux / 25) * 25, np.round(uy / 25) * 25
+    for min_cluster_size, min_samples in [(5, None), (10, 5), (3, 2)]:
+        want = _sklearn_hdbscan(gx, gy, min_cluster_size, min_samples)
+        got = hdbscan(gx, gy, min_cluster_size=min_cluster_size, min_samples=min_samples)
+        assert want.max() >= 20
+        assert same_partition(got, want) and np.array_equal(got == -1, want == -1)
+
+
 @pytest.mark.parametrize("shape", ["real", "rounded", "line", "two"])
 def test_boruvka_tree_is_a_minimum_spanning_tree_in_float64(shape):
     """The float64 Borůvka tree spans the points and weighs what
