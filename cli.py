@@ -443,6 +443,10 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     for name in ("lon", "lat"):
         c = col(name, "longitude" if name == "lon" else "latitude")
         out[name] = pd.to_numeric(c, errors="coerce").to_numpy() if c is not None else np.nan
+    # a position off the globe (a latitude of 95, lon and lat swapped) is no position: the row
+    # is kept without one, as a row with blank coordinates is (the commands count them)
+    off = ~(out["lon"].between(-180, 180) & out["lat"].between(-90, 90))
+    out.loc[off, ["lon", "lat"]] = np.nan
     return out
 
 
@@ -552,9 +556,14 @@ def cmd_cluster(args) -> int:
     if Path(args.out).suffix.lower() in (".geojson", ".json"):
         geometry = shapely.points(table["lon"].to_numpy(), table["lat"].to_numpy())
     _write_table(table, Path(args.out), geometry=geometry)
+    how = (
+        f"HDBSCAN, min {args.min_samples}" if args.method == "hdbscan" else f"eps {args.eps} m, min {args.min_samples}"
+    )
+    unplaced = int(crashes["lon"].isna().sum())
     print(
-        f"{len(table)} cụm / clusters (eps {args.eps} m, min {args.min_samples}); "
-        f"{int((labels < 0).sum())} điểm nhiễu / noise points → {args.out}"
+        f"{len(table)} cụm / clusters ({how}); {int((labels < 0).sum()) - unplaced} điểm nhiễu / noise points"
+        + (f"; {unplaced} vụ không có tọa độ hợp lệ / without valid coordinates" if unplaced else "")
+        + f" → {args.out}"
     )
     return 0
 

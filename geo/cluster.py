@@ -216,12 +216,23 @@ def hdbscan(
     own compiled single linkage and condensed tree read the edges sorted as it
     sorts them, and its excess of mass choice (Python, quadratic in the
     clusters) is made in linear time (:func:`geo._hdbscan_prim.eom_labels`).
-    The labels are scikit-learn's on real crash positions, repeated places,
-    positions rounded to 0.001° and positions on an exact metric grid
-    included (tested). An edge that ties with the tree is looked for among
-    each location's ``min_samples`` + 8 nearest others; a tie between more
-    distant places could still be broken otherwise. See BENCHMARKS.md for
-    speed.
+    Core distances are counted per distinct place (a place reported 100 000
+    times is one point of the search, not 100 000 it cannot tell apart). The
+    labels are scikit-learn's on real crash positions, repeated places and
+    positions rounded to 0.001° included (tested, and 2 800 random real
+    subsets by a probe). An edge that ties with the tree is looked for among
+    each place's ``min_samples`` + 8 nearest others: where exactly equal
+    lengths join distant places (coordinates on a whole-metre grid, which
+    projected longitudes and latitudes are not), a tie can still be broken
+    otherwise. See BENCHMARKS.md for speed.
+
+    Raises
+    ------
+    ValueError
+        Coordinates not 1-D of one length, not finite, or beyond ±1e9 m.
+    errors.ValueOutOfRange
+        ``min_cluster_size`` not a whole number from 2, ``min_samples`` not
+        one from 1 (also a ``ValueError``).
 
     Parameters
     ----------
@@ -252,15 +263,25 @@ def hdbscan(
     """
     import warnings
 
-    pts = np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float)])
+    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if xa.ndim != 1 or xa.shape != ya.shape:
+        raise ValueError("x and y must be 1-D arrays of the same length")
+    pts = np.column_stack([xa, ya])
     if not np.isfinite(pts).all():
         raise ValueError("coordinates must be finite numbers (drop rows without a location first)")
-    samples = int(min_samples if min_samples is not None else min_cluster_size)
-    if len(pts) < max(2, min_cluster_size, samples):
+    if len(pts) and np.abs(pts).max() > MAX_METRES:
+        raise ValueError(f"coordinates in metres must be within ±{MAX_METRES:.0e} (projected, not degrees)")
+    min_cluster_size = _whole(min_cluster_size, at_least=2, what=("Cụm nhỏ nhất", "The smallest cluster"))
+    samples = _whole(
+        min_samples if min_samples is not None else min_cluster_size,
+        at_least=1,
+        what=("Số điểm lân cận", "min_samples"),
+    )
+    if len(pts) < max(min_cluster_size, samples):
         return np.full(len(pts), -1, dtype=np.int64)
     with warnings.catch_warnings():  # the packages' own deprecation notices are not the user's
         warnings.simplefilter("ignore")
-        if exact or samples < 2:
+        if exact:
             from sklearn.cluster import HDBSCAN
 
             labels = HDBSCAN(min_cluster_size=int(min_cluster_size), min_samples=samples, copy=True).fit_predict(pts)
@@ -272,6 +293,23 @@ def hdbscan(
 #: Locations looked at around each one, beyond ``min_samples``, for the edges
 #: that tie with the tree (:func:`_prims_tree`).
 REACH_NEIGHBOURS = 8
+#: Projected coordinates beyond this (metres) are not on Earth: refused (their
+#: squares would overflow long before the search could rank them).
+MAX_METRES = 1e9
+
+
+def _whole(value: object, *, at_least: int, what: tuple[str, str]) -> int:
+    """A whole number of at least ``at_least`` (a count given as 5.0 is 5),
+    else :class:`errors.ValueOutOfRange`."""
+    from errors import ValueOutOfRange
+
+    number = isinstance(value, (int, np.integer, float, np.floating)) and not isinstance(value, (bool, np.bool_))
+    as_float = float(value) if number else float("nan")  # type: ignore[arg-type]
+    if not (as_float == int(as_float) if np.isfinite(as_float) else False) or as_float < at_least:
+        raise ValueOutOfRange(
+            f"{what[0]} phải là số nguyên từ {at_least} / {what[1]} must be a whole number from {at_least}: {value!r}"
+        )
+    return int(as_float)
 
 
 def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -283,10 +321,6 @@ def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, 
     from geo._hdbscan_prim import prim_order, ties_with_tree
 
     n = len(pts)
-    # core distances exactly as scikit-learn computes them (its k-d tree, the point itself counted)
-    knn = NearestNeighbors(n_neighbors=samples, algorithm="kd_tree", n_jobs=-1).fit(pts)
-    core = np.ascontiguousarray(knn.kneighbors(pts)[0][:, -1])
-    del knn
     # identical points share a location (and a core distance); locations are numbered in sorted order
     order = np.lexsort((pts[:, 1], pts[:, 0]))
     sp = pts[order]
@@ -297,12 +331,20 @@ def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, 
     nloc = len(xy)
     members = np.argsort(loc, kind="stable")
     mem_ptr = np.searchsorted(loc[members], np.arange(nloc + 1))
-    core_at = np.empty(nloc)
-    core_at[loc] = core
+    # core distances as scikit-learn computes them, bit for bit (its k-d tree, the point itself
+    # counted), from the distinct locations and how many crashes each holds: a place reported
+    # thousands of times is one point of the tree, not thousands it cannot tell apart
+    sizes = np.diff(mem_ptr)
+    kq = min(samples, nloc)
+    dist, ind = NearestNeighbors(n_neighbors=kq, algorithm="kd_tree", n_jobs=-1).fit(xy).kneighbors(xy)
+    reached = np.cumsum(sizes[ind], axis=1) >= samples  # the k-th crash, counting each place's crashes
+    core_at = np.ascontiguousarray(dist[np.arange(nloc), reached.argmax(axis=1)])
+    del dist, ind, reached
+    core = core_at[loc]
     # each location's nearest others, then the exact (float64) minimum spanning tree between locations
     k = min(nloc, samples + REACH_NEIGHBOURS)
     nn = cKDTree(xy).query(xy, k=list(range(1, k + 1)), workers=-1)[1]  # (k as a list: always 2-D)
-    nn[np.arange(nloc)[:, None] == nn] = -1
+    nn[(np.arange(nloc)[:, None] == nn) | (nn >= nloc)] = -1  # itself, or none found
     ta, tb, tw = boruvka(xy, core_at, nn)
     # candidate edges, both ways, once: the tree, and each location's near
     # neighbours whose edge ties with the tree (weighs what the heaviest tree
@@ -332,7 +374,6 @@ def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, 
     dy = xy[a, 1] - xy[b, 1]
     d = np.sqrt(dx * dx + dy * dy)  # as scikit-learn's Euclidean distance rounds it
     adj_ptr = np.searchsorted(a, np.arange(nloc + 1))
-    sizes = np.diff(mem_ptr)
     heap = int(n + sizes[b].sum() + 1)
     return prim_order(loc, mem_ptr, members, adj_ptr, b, d, core, heap)
 
@@ -395,7 +436,11 @@ def cluster_crashes(
         epdo, lon, lat (centroid), radius_m, first, last.
     """
     from geo.ranking import epdo as _epdo
+    from errors import ValueOutOfRange
 
+    min_samples = _whole(min_samples, at_least=1, what=("Số điểm tối thiểu", "min_samples"))
+    if method == "dbscan" and not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
+        raise ValueOutOfRange(f"Bán kính eps phải là số mét dương / eps must be a positive number of metres: {eps!r}")
     ok = crashes["lon"].notna().to_numpy() & crashes["lat"].notna().to_numpy()
     labels = pd.Series(-1, index=crashes.index, dtype=np.int64)
     cols = [

@@ -670,3 +670,35 @@ def test_cli_cluster_hdbscan_gives_scikit_learns_clusters(tmp_path, capsys):
     table = pd.read_csv(out)
     assert len(table) == want.max() + 1 and table["n_crashes"].sum() == (want >= 0).sum()
     assert f"{int((want < 0).sum())} điểm nhiễu / noise points" in capsys.readouterr().out
+
+
+def test_cli_cluster_counts_positions_off_the_globe_and_refuses_bad_counts(tmp_path, capsys):
+    """A latitude of 95, longitude and latitude swapped, or no position: the
+    rows stay, without a cluster, counted apart from the noise; the run goes
+    on. ``--min-samples 0`` is refused in one line in both languages, with no
+    class name; the HDBSCAN summary names no ``eps`` (it has none)."""
+    pts = pd.read_csv(SHARED / "crashes" / "uk_2015_points.csv.gz", nrows=600).dropna().head(500)
+    frame = pd.DataFrame(
+        {"id": [f"UK{i}" for i in range(len(pts))], "lon": pts["lng"].to_numpy(), "lat": pts["lat"].to_numpy()}
+    ).assign(date="05/03/2024", deaths=0, injured=1)
+    frame.loc[0, "lat"] = 95.0
+    frame.loc[1, ["lon", "lat"]] = [frame.loc[1, "lat"], 190.0]
+    frame.loc[2, ["lon", "lat"]] = [None, None]
+    src = tmp_path / "crashes.csv"
+    frame.to_csv(src, index=False)
+    out, labels = tmp_path / "clusters.csv", tmp_path / "labels.csv"
+    argv = ["cluster", "--crashes", str(src), "--out", str(out), "--labels", str(labels), "--method", "hdbscan"]
+    assert cli.main([*argv, "--min-samples", "5"]) == 0
+    printed = capsys.readouterr().out
+    got = pd.read_csv(labels, dtype={"crash_id": str}).set_index("crash_id")["cluster"]
+    assert got.loc[["UK0", "UK1", "UK2"]].tolist() == [-1, -1, -1]
+    noise = int((got.drop(["UK0", "UK1", "UK2"]) < 0).sum())
+    assert f"(HDBSCAN, min 5); {noise} điểm nhiễu / noise points; 3 vụ không có tọa độ hợp lệ" in printed
+    assert "eps" not in printed
+    assert cli.main([*argv, "--min-samples", "0"]) == 2
+    err = capsys.readouterr()
+    message = (err.out + err.err).strip()
+    assert (
+        "min_samples" in message and "phải là số nguyên từ 1" in message and "must be a whole number from 1" in message
+    )
+    assert "Error" not in message.replace("Lỗi / Error:", "") and len(message.splitlines()) == 1

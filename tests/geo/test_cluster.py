@@ -353,3 +353,48 @@ def test_hdbscan_from_two_threads_at_once(uk_points):
         both = list(pool.map(lambda _: hdbscan(x, y, min_cluster_size=5), range(2)))
     assert alone.max() > 100
     assert all(np.array_equal(b, alone) for b in both)
+
+
+def test_hdbscan_with_one_place_reported_thousands_of_times(uk_points):
+    """3 000 crashes at one place among real ones (core distances counted per
+    place, each place's crashes weighing as many): scikit-learn's labels; and
+    ``min_samples=1`` (each point its own core) no longer falls back to
+    scikit-learn's quadratic search, with the same labels."""
+    x, y = uk_points[0][:2000], uk_points[1][:2000]
+    px, py = np.r_[x, np.full(3000, x[7])], np.r_[y, np.full(3000, y[7])]
+    for min_cluster_size, min_samples in [(5, None), (10, 40), (4, 1)]:
+        want = _sklearn_hdbscan(px, py, min_cluster_size, min_samples)
+        got = hdbscan(px, py, min_cluster_size=min_cluster_size, min_samples=min_samples)
+        assert same_partition(got, want) and np.array_equal(got == -1, want == -1)
+        assert len(set(got[2000:])) == 1 and got[2000] >= 0  # the pile is one cluster
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(min_cluster_size=1),
+        dict(min_cluster_size=2.5),
+        dict(min_cluster_size=True),
+        dict(min_cluster_size=5, min_samples=0),
+        dict(min_cluster_size=5, min_samples=-3),
+        dict(min_cluster_size="5"),
+    ],
+)
+def test_hdbscan_refuses_counts_that_are_not_whole_numbers_in_range(kwargs):
+    from errors import ValueOutOfRange
+
+    with pytest.raises(ValueOutOfRange, match="phải là số nguyên từ"):
+        hdbscan(np.arange(50.0), np.zeros(50), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "xs,ys",
+    [
+        (np.r_[np.arange(20.0), 1e155], np.zeros(21)),  # not metres on Earth
+        (np.arange(20.0).reshape(4, 5), np.zeros((4, 5))),  # not one coordinate per point
+        (np.r_[np.arange(20.0), np.nan], np.zeros(21)),
+    ],
+)
+def test_hdbscan_refuses_coordinates_it_cannot_rank(xs, ys):
+    with pytest.raises(ValueError):
+        hdbscan(xs, ys, min_cluster_size=5)
