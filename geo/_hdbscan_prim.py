@@ -40,6 +40,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from geo._grid_dbscan import _find  # union-find's root, halving the path
+
 #: Every kernel here: compiled once and cached on disk, run without the GIL, no bounds checks.
 _jit = njit(cache=True, nogil=True, boundscheck=False)
 
@@ -239,14 +241,6 @@ def eom_labels(parent: np.ndarray, child: np.ndarray, value: np.ndarray, size: n
 
 
 @_jit
-def _root(parent: np.ndarray, a: int) -> int:
-    while parent[a] != a:
-        parent[a] = parent[parent[a]]
-        a = parent[a]
-    return a
-
-
-@_jit
 def ties_with_tree(
     n: int, ta: np.ndarray, tb: np.ndarray, tw: np.ndarray, pa: np.ndarray, pb: np.ndarray, pw: np.ndarray
 ) -> np.ndarray:
@@ -267,9 +261,9 @@ def ties_with_tree(
     for q in op:
         w = pw[q]
         while j < len(ot) and tw[ot[j]] < w:
-            ra, rb = _root(parent, ta[ot[j]]), _root(parent, tb[ot[j]])
+            ra, rb = _find(parent, ta[ot[j]]), _find(parent, tb[ot[j]])
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
             j += 1
-        keep[q] = _root(parent, pa[q]) != _root(parent, pb[q])
+        keep[q] = _find(parent, pa[q]) != _find(parent, pb[q])
     return keep
