@@ -38,6 +38,13 @@ def render(lang: str) -> Filters:
         else {"communes": [], "roads": [], "vehicles": [], "causes": [], "date_min": None, "date_max": None}
     )
     st.subheader(tr("Bộ lọc"))
+    if st.session_state.get("_filters_lang") != lang:
+        # a choice reaches the browser as its label: after a switch of language the chosen values are
+        # sent again, so their chips read in the new language (the browser kept the old labels)
+        for key in ("f_severity", "f_alcohol", "f_ruleset"):
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
+        st.session_state["_filters_lang"] = lang
     period = None
     if opts["date_min"]:
         _follow_the_data((opts["date_min"], opts["date_max"]))

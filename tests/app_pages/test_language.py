@@ -68,3 +68,26 @@ def test_black_spot_and_import_pages_speak_one_language_at_a_time(demo_url):
             assert text in shown, (lang, text)
         for text in unwanted:
             assert text not in shown, (lang, text)
+
+
+def test_a_chosen_severity_reads_in_the_new_language_after_a_switch(demo_url):
+    """The browser shows a chosen value by the label it was sent: after a switch
+    to English, the sidebar sends the chosen severity again, in English (it
+    used to keep the Vietnamese chip), and the filter still holds the same
+    severity."""
+    from streamlit.testing.v1 import AppTest
+
+    from geo.severity import labels
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    worst = list(labels("vi"))[0]
+    at.sidebar.multiselect(key="f_severity").set_value([worst]).run()
+    at.sidebar.radio(key="lang_choice").set_value("English").run()
+    assert not at.exception, at.exception
+    chips = at.sidebar.multiselect(key="f_severity")
+    assert chips.proto.set_value and list(chips.proto.raw_values) == [labels("en")[worst]]
+    assert chips.value == [worst] and labels("en")[worst] != labels("vi")[worst]
+    at.run()  # the next run leaves the browser's value alone
+    assert not at.sidebar.multiselect(key="f_severity").proto.set_value
