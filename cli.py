@@ -444,7 +444,7 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
         c = col(name, "longitude" if name == "lon" else "latitude")
         out[name] = pd.to_numeric(c, errors="coerce").to_numpy() if c is not None else np.nan
     # a position off the globe (a latitude of 95, lon and lat swapped) is no position: the row
-    # is kept without one, as a row with blank coordinates is (the commands count them)
+    # is kept without one, as a row with blank coordinates is
     off = ~(out["lon"].between(-180, 180) & out["lat"].between(-90, 90))
     out.loc[off, ["lon", "lat"]] = np.nan
     return out
