@@ -38,7 +38,7 @@ from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
 from services.items import crash_detail, flag_potential_point
 from services.map_points import crash_at, parse_crash_tag
-from services.maps import CRASH, pack_crashes, parse_item_tag, planner_map
+from services.maps import CRASH, chosen_crash_ring, pack_crashes, parse_item_tag, planner_map
 from services.works import work_geometries
 
 L = lang()
@@ -120,8 +120,11 @@ def map_and_panel():
             # a crash chosen on the map keeps the view (the user is looking at it); a chosen item is fitted
             view_key=repr((_item_only(st.session_state.get("map_selected")), f)),
         )
+        chosen = st.session_state.get("map_selected")
         out = st_folium(
             m,
+            # the chosen crash's ring, kept when the map is drawn again (added without redrawing the map)
+            feature_group_to_add=chosen_crash_ring(crashes, chosen[1] if chosen and chosen[0] == CRASH else None),
             height=660,
             use_container_width=True,
             key=f"planner_map_{heat}_{offline}_{show_corr}",

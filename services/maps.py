@@ -182,6 +182,29 @@ def pack_crashes(crashes: pd.DataFrame) -> PackedPoints:
     )
 
 
+#: The ring around the crash chosen on the map (the same as the crash layer draws on a click).
+RING_COLOUR = "#00b8d4"
+
+
+def chosen_crash_ring(crashes: pd.DataFrame, crash_id: int | None) -> folium.FeatureGroup | None:
+    """The chosen crash's ring as a layer streamlit-folium adds to the map
+    without drawing the map again (``feature_group_to_add``): the crash layer
+    rings a crash in the browser on a click, but a map drawn again (a filter,
+    a layer switched) forgot it while the page still showed the crash. None
+    when no crash with a position is chosen. The ring takes no clicks."""
+    if crash_id is None or not len(crashes):
+        return None
+    row = crashes.loc[crashes["id"] == crash_id, ["lon", "lat"]]
+    if row.empty or not np.isfinite(row.to_numpy(float)).all():
+        return None
+    lon, lat = (float(v) for v in row.iloc[0])
+    ring = folium.FeatureGroup(name="chosen crash", control=False)
+    marker = folium.CircleMarker([lat, lon], radius=10, color=RING_COLOUR, weight=3, fill=False)
+    marker.options["interactive"] = False  # (folium keeps only the path options it knows)
+    marker.add_to(ring)
+    return ring
+
+
 def _latlon(coords: Iterable[Sequence[float]]) -> list[list[float]]:
     return [[round(y, 7), round(x, 7)] for x, y, *_ in coords]
 

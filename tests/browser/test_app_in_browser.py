@@ -431,6 +431,60 @@ def test_a_click_on_a_crash_dot_opens_that_crash_and_an_item_above_still_wins(ap
     page.close()
 
 
+RING_JS = r"""() => {
+    let at = null;
+    window.map.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.color === '#00b8d4') at = l.getLatLng(); });
+    return at && [at.lat, at.lng];
+}"""
+
+
+def _ring_at(page, timeout_s: float = 20):
+    """Where the chosen crash's ring is on the map, once it is there (None if it never comes)."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        try:
+            at = _in_map(page, RING_JS)
+        except AssertionError:  # the map frame is being drawn again
+            at = None
+        if at:
+            return at
+        time.sleep(0.3)
+    return None
+
+
+def test_the_chosen_crash_keeps_its_ring_when_the_map_is_drawn_again(app_url, browser):
+    """Session 8's leftover: the crash layer rings a clicked crash in the browser, and a map drawn again (here
+    the offline base switched, a new map) forgot the ring while the panel still showed the crash."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(app_url + "/map")
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    frame = _map_frame(page)
+    frame.locator(".leaflet-control-layers").hover()
+    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").check()
+    page.mouse.move(5, 5)
+    frame.locator(CRASHES_DRAWN).wait_for(timeout=30000)
+    box = frame.locator(".leaflet-container").bounding_box()
+    x, y, lat, lon = _in_map(page, CRASH_POINT_JS)
+    time.sleep(1)
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    heading = page.get_by_role("heading", name=re.compile(r"^Vụ TNGT #\d+ · "))
+    heading.wait_for(timeout=30000)
+    crash = heading.inner_text()
+    # rung at once by the crash layer in the browser
+    assert _in_map(page, "() => { let c = -1; window.map.eachLayer(l => { if (l instanceof L.CrashPoints) "
+                   "c = l._chosen; }); return c; }") >= 0  # fmt: skip
+    page.get_by_text("Nền ngoại tuyến").click()  # the offline base: a new map
+    time.sleep(2)
+    _map_frame(page).locator(CRASHES_DRAWN).wait_for(timeout=30000)
+    ring = _ring_at(page)
+    assert ring and abs(ring[0] - lat) < 2e-6 and abs(ring[1] - lon) < 2e-6
+    assert page.get_by_role("heading", name=crash).count() == 1  # the panel still shows that crash
+    page.get_by_text("Nền ngoại tuyến").click()  # as it was, for the tests after
+    time.sleep(2)
+    page.close()
+
+
 def test_on_a_phone_the_legend_starts_folded_and_leaves_the_map_to_tap(app_url, browser):
     """From the probe: at 390×844 the open legend covered the map's centre (a tap there hit the legend)."""
     for width, opened in ((390, False), (1500, True)):

@@ -359,3 +359,22 @@ def test_streamlit_folium_gets_the_crash_layer_its_script_and_no_template_of_the
     assert "L.crashPoints(" in script and ".addTo(map_div)" in script
     layer = next(c for c in m._children.values() if isinstance(c, CrashPointsLayer))
     assert SCRIPT_URL in [u for _, u in layer.default_js]
+
+
+def test_the_chosen_crash_ring_is_at_the_crash_and_takes_no_click():
+    import folium
+    import numpy as np
+    import pandas as pd
+
+    from services.maps import RING_COLOUR, chosen_crash_ring
+
+    crashes = pd.DataFrame({"id": [7, 8, 9], "lon": [107.5, 107.6, np.nan], "lat": [14.5, 14.6, np.nan]})
+    assert chosen_crash_ring(crashes, None) is None
+    assert chosen_crash_ring(crashes, 99) is None  # filtered out since it was chosen
+    assert chosen_crash_ring(crashes, 9) is None  # no position
+    assert chosen_crash_ring(crashes.iloc[:0], 7) is None
+    ring = chosen_crash_ring(crashes, 8)
+    assert isinstance(ring, folium.FeatureGroup) and ring.control is False
+    (marker,) = ring._children.values()
+    assert isinstance(marker, folium.CircleMarker) and marker.location == [14.6, 107.6]
+    assert marker.options["color"] == RING_COLOUR and marker.options["interactive"] is False
