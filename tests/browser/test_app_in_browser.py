@@ -395,10 +395,9 @@ def _in_map(page, js: str, arg=None):
     raise AssertionError("no map frame")
 
 
-def test_a_click_on_a_crash_dot_opens_that_crash_and_an_item_above_still_wins(app_url, browser):
-    """Issue 18.2: the crashes are one canvas layer; a click near a dot selects that crash in Python, and a
-    click on a black spot drawn over crashes is the spot's."""
-    page = browser.new_page()
+def _a_lone_crash_in_view(page, app_url):
+    """The map page with the crash layer shown, zoomed to a crash alone at its place and not under an item:
+    (the map's box on the page, (x, y in the map, lat, lon))."""
     page.set_viewport_size({"width": 1500, "height": 1100})
     page.goto(app_url + "/map")
     page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
@@ -409,8 +408,16 @@ def test_a_click_on_a_crash_dot_opens_that_crash_and_an_item_above_still_wins(ap
     page.mouse.move(5, 5)
     frame.locator(CRASHES_DRAWN).wait_for(timeout=30000)
     box = frame.locator(".leaflet-container").bounding_box()
-    x, y, lat, lon = _in_map(page, CRASH_POINT_JS)
+    where = _in_map(page, CRASH_POINT_JS)
     time.sleep(1)  # redrawn after the move
+    return box, where
+
+
+def test_a_click_on_a_crash_dot_opens_that_crash_and_an_item_above_still_wins(app_url, browser):
+    """Issue 18.2: the crashes are one canvas layer; a click near a dot selects that crash in Python, and a
+    click on a black spot drawn over crashes is the spot's."""
+    page = browser.new_page()
+    box, (x, y, lat, lon) = _a_lone_crash_in_view(page, app_url)
     page.mouse.click(box["x"] + x + 2, box["y"] + y + 1)  # near the dot, not on its centre
     page.get_by_role("heading", name=re.compile(r"^Vụ TNGT #\d+ · ")).wait_for(timeout=30000)
     facts = page.locator("[data-testid='stMarkdownContainer']", has_text="Tọa độ:").last.inner_text()
@@ -456,17 +463,7 @@ def test_the_chosen_crash_keeps_its_ring_when_the_map_is_drawn_again(app_url, br
     """Session 8's leftover: the crash layer rings a clicked crash in the browser, and a map drawn again (here
     the offline base switched, a new map) forgot the ring while the panel still showed the crash."""
     page = browser.new_page()
-    page.set_viewport_size({"width": 1500, "height": 1100})
-    page.goto(app_url + "/map")
-    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
-    frame = _map_frame(page)
-    frame.locator(".leaflet-control-layers").hover()
-    frame.locator(".leaflet-control-layers label").filter(has_text="Vụ TNGT").locator("input").check()
-    page.mouse.move(5, 5)
-    frame.locator(CRASHES_DRAWN).wait_for(timeout=30000)
-    box = frame.locator(".leaflet-container").bounding_box()
-    x, y, lat, lon = _in_map(page, CRASH_POINT_JS)
-    time.sleep(1)
+    box, (x, y, lat, lon) = _a_lone_crash_in_view(page, app_url)
     page.mouse.click(box["x"] + x, box["y"] + y)
     heading = page.get_by_role("heading", name=re.compile(r"^Vụ TNGT #\d+ · "))
     heading.wait_for(timeout=30000)
