@@ -284,9 +284,9 @@ def hdbscan(
         if exact:
             from sklearn.cluster import HDBSCAN
 
-            labels = HDBSCAN(min_cluster_size=int(min_cluster_size), min_samples=samples, copy=True).fit_predict(pts)
+            labels = HDBSCAN(min_cluster_size=min_cluster_size, min_samples=samples, copy=True).fit_predict(pts)
         else:
-            labels = _labels_from_tree(*_prims_tree(pts, samples), min_cluster_size=int(min_cluster_size))
+            labels = _labels_from_tree(*_prims_tree(pts, samples), min_cluster_size=min_cluster_size)
     return _renumber(np.asarray(labels, dtype=np.int64))
 
 
@@ -356,26 +356,27 @@ def _prims_tree(pts: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray, 
     pair = distinct(np.minimum(pa, pb) * nloc + np.maximum(pa, pb))  # each pair once
     pa, pb = pair // nloc, pair % nloc
     del pair
-    dx = xy[pa, 0] - xy[pb, 0]
-    dy = xy[pa, 1] - xy[pb, 1]
-    pw = np.maximum(np.maximum(core_at[pa], core_at[pb]), np.sqrt(dx * dx + dy * dy))
+    pw = np.maximum(np.maximum(core_at[pa], core_at[pb]), _lengths(xy, pa, pb))
     tie = ties_with_tree(nloc, ta, tb, tw, pa, pb, pw)
-    parts = [(ta, tb), (pa[tie], pb[tie])]
-    del pa, pb, pw, tie, dx, dy
-    codes = []
-    for a, b in parts:  # each pair both ways, as one number
-        codes += [a * nloc + b, b * nloc + a]
-    del parts
-    pair = distinct(np.concatenate(codes))
-    del codes
+    a, b = np.r_[ta, pa[tie]], np.r_[tb, pb[tie]]
+    del pa, pb, pw, tie
+    pair = distinct(np.r_[a * nloc + b, b * nloc + a])  # each pair both ways, as one number
     a, b = pair // nloc, pair % nloc
     del pair
-    dx = xy[a, 0] - xy[b, 0]
-    dy = xy[a, 1] - xy[b, 1]
-    d = np.sqrt(dx * dx + dy * dy)  # as scikit-learn's Euclidean distance rounds it
+    d = _lengths(xy, a, b)
     adj_ptr = np.searchsorted(a, np.arange(nloc + 1))
     heap = int(n + sizes[b].sum() + 1)
     return prim_order(loc, mem_ptr, members, adj_ptr, b, d, core, heap)
+
+
+def _lengths(xy: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The distances between points ``a`` and ``b`` of ``xy``, rounded as
+    scikit-learn's Euclidean distance rounds them (the sum of the squares in
+    this order, then the root): ties must tie to the last bit."""
+    dx = xy[a, 0] - xy[b, 0]
+    dy = xy[a, 1] - xy[b, 1]
+    out: np.ndarray = np.sqrt(dx * dx + dy * dy)
+    return out
 
 
 def _labels_from_tree(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, *, min_cluster_size: int) -> np.ndarray:
