@@ -31,6 +31,9 @@ import pandas as pd
 SCRIPT_URL = "/app/static/js/crash_points.js"
 #: Quantisation of each coordinate over the points' bounding box: 24 bits (0.1 m across the country).
 _Q = (1 << 24) - 1
+#: The ring around a chosen crash: drawn by the layer on a click, and by the page's own ring layer
+#: (:func:`services.maps.chosen_crash_ring`) when the map is drawn again.
+RING_COLOUR = "#00b8d4"
 #: At most this many crashes carry a hover text (date, casualties, description) in the payload.
 TIP_LIMIT = 5_000
 _TAG_RE = re.compile(r"\[CR-(\d+)@([0-9a-f]{12})\]")
@@ -219,7 +222,7 @@ class CrashPointsLayer(JSCSSMixin, folium.map.Layer):
         if tips is not None:  # a hover text per input point, sent in the packed order
             self.data = packed.data | {"tips": [tips[i] for i in packed.rows.tolist()]}
         # a click on a layer whose tooltip starts with ``items`` (a regular expression) is that layer's
-        self.options = {"colours": colours, "outline": "#222", "items": items}
+        self.options = {"colours": colours, "outline": "#222", "ring": RING_COLOUR, "items": items}
 
     #: the layer's script (streamlit-folium gathers the ``default_js`` of every JSCSSMixin; :meth:`render` adds it to a page)
     default_js = [("crash_points.js", SCRIPT_URL)]

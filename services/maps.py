@@ -21,7 +21,7 @@ from folium import plugins
 from geo.chainage import format_chainage
 from i18n import pick, t
 from models.enums import ItemType
-from services.map_points import TIP_LIMIT, CrashPointsLayer, PackedPoints, crash_colours, pack_points
+from services.map_points import RING_COLOUR, TIP_LIMIT, CrashPointsLayer, PackedPoints, crash_colours, pack_points
 
 STATIC_PREFIX = "/app/static/vendor"
 
@@ -180,10 +180,6 @@ def pack_crashes(crashes: pd.DataFrame) -> PackedPoints:
         crash_colours(crashes["severity"], list(SEVERITY_COLOURS)),
         crashes["id"].to_numpy(np.int64),
     )
-
-
-#: The ring around the crash chosen on the map (the same as the crash layer draws on a click).
-RING_COLOUR = "#00b8d4"
 
 
 def chosen_crash_ring(crashes: pd.DataFrame, crash_id: int | None) -> folium.FeatureGroup | None:

@@ -14,7 +14,7 @@
  * L.crashPoints(data, options)
  *   data: {n, bbox: [west, south, east, north], groups: [[colour index, count], ...],
  *          points: base64 of the deflated planes, digest}
- *   options: {colours: [css colour, ...], outline: css colour,
+ *   options: {colours: [css colour, ...], outline: css colour, ring: css colour (around the crash clicked),
  *             items: a regular expression an item's tooltip starts with (a click there is the item's)}
  */
 (function () {
@@ -166,7 +166,7 @@
         ctx.beginPath();
         ctx.arc(sx, sy, r + 5, 0, 2 * Math.PI);
         ctx.lineWidth = 3;
-        ctx.strokeStyle = "#00b8d4";
+        ctx.strokeStyle = this.options.ring;
         ctx.stroke();
       }
       c.setAttribute("data-in-view", String(shown)); // how many crashes are in view (tests, and a reader)

@@ -439,8 +439,9 @@ def test_a_click_on_a_crash_dot_opens_that_crash_and_an_item_above_still_wins(ap
 
 
 RING_JS = r"""() => {
-    let at = null;
-    window.map.eachLayer(l => { if (l instanceof L.CircleMarker && l.options.color === '#00b8d4') at = l.getLatLng(); });
+    let at = null, ring = null;
+    window.map.eachLayer(l => { if (l instanceof L.CrashPoints) ring = l.options.ring; });
+    window.map.eachLayer(l => { if (l instanceof L.CircleMarker && ring && l.options.color === ring) at = l.getLatLng(); });
     return at && [at.lat, at.lng];
 }"""
 

@@ -366,7 +366,8 @@ def test_the_chosen_crash_ring_is_at_the_crash_and_takes_no_click():
     import numpy as np
     import pandas as pd
 
-    from services.maps import RING_COLOUR, chosen_crash_ring
+    from services.map_points import RING_COLOUR
+    from services.maps import chosen_crash_ring
 
     crashes = pd.DataFrame({"id": [7, 8, 9], "lon": [107.5, 107.6, np.nan], "lat": [14.5, 14.6, np.nan]})
     assert chosen_crash_ring(crashes, None) is None
