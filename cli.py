@@ -559,7 +559,7 @@ def cmd_cluster(args) -> int:
     how = (
         f"HDBSCAN, min {args.min_samples}" if args.method == "hdbscan" else f"eps {args.eps} m, min {args.min_samples}"
     )
-    unplaced = int(crashes["lon"].isna().sum())
+    unplaced = int((crashes["lon"].isna() | crashes["lat"].isna()).sum())  # as cluster_crashes leaves them out
     print(
         f"{len(table)} cụm / clusters ({how}); {int((labels < 0).sum()) - unplaced} điểm nhiễu / noise points"
         + (f"; {unplaced} vụ không có tọa độ hợp lệ / without valid coordinates" if unplaced else "")

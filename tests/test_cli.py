@@ -684,6 +684,7 @@ def test_cli_cluster_counts_positions_off_the_globe_and_refuses_bad_counts(tmp_p
     frame.loc[0, "lat"] = 95.0
     frame.loc[1, ["lon", "lat"]] = [frame.loc[1, "lat"], 190.0]
     frame.loc[2, ["lon", "lat"]] = [None, None]
+    frame.loc[3, "lat"] = None  # half a position
     src = tmp_path / "crashes.csv"
     frame.to_csv(src, index=False)
     out, labels = tmp_path / "clusters.csv", tmp_path / "labels.csv"
@@ -691,9 +692,9 @@ def test_cli_cluster_counts_positions_off_the_globe_and_refuses_bad_counts(tmp_p
     assert cli.main([*argv, "--min-samples", "5"]) == 0
     printed = capsys.readouterr().out
     got = pd.read_csv(labels, dtype={"crash_id": str}).set_index("crash_id")["cluster"]
-    assert got.loc[["UK0", "UK1", "UK2"]].tolist() == [-1, -1, -1]
-    noise = int((got.drop(["UK0", "UK1", "UK2"]) < 0).sum())
-    assert f"(HDBSCAN, min 5); {noise} điểm nhiễu / noise points; 3 vụ không có tọa độ hợp lệ" in printed
+    assert got.loc[["UK0", "UK1", "UK2", "UK3"]].tolist() == [-1, -1, -1, -1]
+    noise = int((got.drop(["UK0", "UK1", "UK2", "UK3"]) < 0).sum())
+    assert f"(HDBSCAN, min 5); {noise} điểm nhiễu / noise points; 4 vụ không có tọa độ hợp lệ" in printed
     assert "eps" not in printed
     assert cli.main([*argv, "--min-samples", "0"]) == 2
     err = capsys.readouterr()
