@@ -28,7 +28,9 @@ months ``[d, d + 12 months)``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -38,6 +40,7 @@ import pandas as pd
 import shapely
 
 from geo._arrays import distinct
+from geo._screen_kernels import ends_before, pairs_by_day
 from geo.chainage import RoadNetwork, line_substrings
 from geo.crs import WGS84, transform
 from geo.ranking import DEFAULT_EPDO_WEIGHTS
@@ -219,6 +222,19 @@ def _days(values: npt.ArrayLike) -> np.ndarray:
     return np.asarray(values, dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
+def _months_later(days: np.ndarray, months: int) -> np.ndarray:
+    """The day ``months`` calendar months after each day (days since 1970, as
+    :func:`_days` gives them; a month's missing day falls back to its last),
+    computed once per distinct day."""
+    if not len(days):
+        return days.copy()
+    first = int(days.min())
+    each = np.arange(first, int(days.max()) + 1)  # dates span years, not millions of days: a table by day
+    later = _days(pd.DatetimeIndex(each.astype("datetime64[D]")) + pd.DateOffset(months=months))
+    out: np.ndarray = later[days - first]
+    return out
+
+
 def screen(
     crashes: pd.DataFrame,
     *,
@@ -275,7 +291,7 @@ def screen(
         ni = df["not_infrastructure"].fillna(False).astype(bool).to_numpy()
         n_not_infra = int((keep & ni).sum())
         keep &= ~ni
-    sub = df.loc[keep]
+    sub = df[[c for c in ("crash_id", "chainage_m", "deaths", "injured", "urban") if c in df]].loc[keep]
     ids = sub["crash_id"].to_numpy() if "crash_id" in sub else sub.index.to_numpy()
     occurred = occurred[keep]
     n = len(sub)
@@ -300,7 +316,7 @@ def screen(
     road_key = road_all[keep]  # codes of road_codes (roads absent from sub leave gaps: harmless)
     chain = pd.to_numeric(sub["chainage_m"]).to_numpy(dtype=float)
     start_day = _days(occurred.to_numpy())
-    end_day = _days((occurred + pd.DateOffset(months=rs.window_months)).to_numpy())
+    end_day = _months_later(start_day, rs.window_months)
     cnt = crash_counters(sub["deaths"].to_numpy(), sub["injured"].to_numpy())
     deaths = np.nan_to_num(pd.to_numeric(sub["deaths"]).to_numpy(dtype=float))
     injured = np.nan_to_num(pd.to_numeric(sub["injured"]).to_numpy(dtype=float))
@@ -309,8 +325,9 @@ def screen(
     arrays = dict(
         chain=chain, seg_len=seg_len, start_day=start_day, end_day=end_day, deaths=deaths, injured=injured, **cnt
     )
+    order = _space_reach(road_key, chain, seg_len, max_len=max_len)[0]
     black = _screen_parts(
-        BLACK_SPOT, rs.blackspot_tests, (), road_key, arrays, w=w, max_len=max_len, road_codes=road_codes
+        BLACK_SPOT, rs.blackspot_tests, (), road_key, arrays, w=w, max_len=max_len, road_codes=road_codes, order=order
     )
     # potential points: the crashes outside every black spot's stretch, screened
     # again with the black spots cutting their roads into pieces, so a potential
@@ -322,6 +339,10 @@ def screen(
         )
     pot = None
     if len(crash_of):
+        # their (road, chainage) order is the black spots' one without the crashes inside them
+        at = np.full(n, -1)
+        at[crash_of] = np.arange(len(crash_of))
+        p_order = at[order]
         pot = _screen_parts(
             POTENTIAL,
             rs.potential_tests,
@@ -331,6 +352,7 @@ def screen(
             w=w,
             max_len=max_len,
             road_codes=p_road_codes,
+            order=p_order[p_order >= 0],
         )
     frames, members = [], []
     if black is not None:
@@ -354,7 +376,7 @@ def screen(
     renumber = np.full(int(mem["spot"].max()) + 1, -1)
     renumber[spots["spot"].to_numpy()] = np.arange(len(spots))
     mem["spot"] = renumber[mem["spot"].to_numpy()]
-    mem = mem.sort_values(["spot", "in_window"], ascending=[True, False], kind="stable")
+    mem = mem.iloc[np.argsort(mem["spot"].to_numpy() * 2 + ~mem["in_window"].to_numpy(), kind="stable")]
     mem["crash_id"] = ids[mem.pop("crash").to_numpy()]
     spots["spot"] = np.arange(len(spots))
     return ScreeningResult(
@@ -383,11 +405,13 @@ def _screen_parts(
     max_len: float,
     road_codes: np.ndarray,
     pairs_per_part: int | None = None,
+    order: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Spots of ``kind`` (:func:`_windows` then :func:`_merge_qualifying`),
     worked in parts of whole roads of about ``pairs_per_part`` pairs each; the
     parts' spots and members put together as one screen gives them (spots in
-    road order, members' ``crash`` indexing ``arrays``).
+    road order, members' ``crash`` indexing ``arrays``). ``order``: the
+    crashes' (road, chainage) order, when known (see :func:`_space_reach`).
 
     ``arrays`` holds per crash ``chain``, ``seg_len``, ``start_day``,
     ``end_day``, ``deaths``, ``injured`` and the counters.
@@ -395,19 +419,22 @@ def _screen_parts(
     chain, seg_len = arrays["chain"], arrays["seg_len"]
     n = len(chain)
     # pairs per crash, as _windows counts them, to cut the roads into parts
-    order, pairs = _space_reach(road_key, chain, seg_len, max_len=max_len)
+    order, pairs = _space_reach(road_key, chain, seg_len, max_len=max_len, order=order)
     road_sorted = road_key[order]
     road_start = np.flatnonzero(np.r_[True, road_sorted[1:] != road_sorted[:-1]])
     before = np.r_[0, np.cumsum(pairs)][road_start]  # pairs before each road
-    part_of_road = before // max(int(pairs_per_part or PAIRS_PER_PART), 1)
+    if pairs_per_part is None:  # at most PAIRS_PER_PART, and a part per core when there are enough pairs
+        cores = os.cpu_count() or 1
+        pairs_per_part = min(PAIRS_PER_PART, max(-(-int(pairs.sum()) // cores), 250_000))
+    part_of_road = before // max(int(pairs_per_part), 1)
     cuts = road_start[np.flatnonzero(np.r_[True, part_of_road[1:] != part_of_road[:-1]])]
     bounds = np.r_[cuts, n]
     counters = {k: arrays[k] for k in COUNTERS}
-    frames, members, offset = [], [], 0
-    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        idx = order[a:b] if len(bounds) > 2 else np.arange(n)
-        if len(bounds) > 2:
-            idx = np.sort(idx)  # the crashes of these roads in their original order, as one screen sees them
+
+    def part(a: int, b: int) -> tuple[np.ndarray, tuple[pd.DataFrame, pd.DataFrame] | None]:
+        idx = np.sort(order[a:b]) if len(bounds) > 2 else np.arange(n)  # in their original order, as one screen
+        # these whole roads' crashes keep the whole screen's (road, chainage) order and reach
+        reach = (np.searchsorted(idx, order[a:b]), pairs[a:b])
         found = _windows(
             road_key[idx],
             chain[idx],
@@ -417,6 +444,7 @@ def _screen_parts(
             {k: v[idx] for k, v in counters.items()},
             w,
             max_len=max_len,
+            reach=reach,
         )
         got = _merge_qualifying(
             kind,
@@ -431,7 +459,17 @@ def _screen_parts(
             deaths=arrays["deaths"][idx],
             injured=arrays["injured"][idx],
         )
-        del found
+        return idx, got
+
+    # parts side by side, one per core: the compiled pairs and NumPy's sorts and sums let go of the GIL
+    workers = min(os.cpu_count() or 1, len(bounds) - 1)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(part, bounds[:-1].tolist(), bounds[1:].tolist()))
+    else:
+        results = [part(a, b) for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+    frames, members, offset = [], [], 0
+    for idx, got in results:
         if got is None:
             continue
         f, m = got
@@ -462,16 +500,21 @@ class _Windows:
 
 
 def _space_reach(
-    road_key: np.ndarray, chain: np.ndarray, seg_len: np.ndarray, *, max_len: float
+    road_key: np.ndarray, chain: np.ndarray, seg_len: np.ndarray, *, max_len: float, order: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The crashes in (road, chainage) order, and for each in that order how
     many crashes from it on lie within its window's length on its road (itself
-    included): one sort and one search on a combined key."""
+    included): one sort and one search on a combined key. ``order``, the
+    order a stable sort would give when known (a subset of an earlier screen's
+    order), spares the sort when the key is indeed sorted in it."""
     lo = min(0.0, float(np.nanmin(chain)))
     span = float(np.nanmax(chain) - lo + max_len + 10.0)
     skey = road_key * span + (chain - lo)
-    order = np.argsort(skey, kind="stable")
-    skey = skey[order]
+    if order is not None and len(order) and bool(np.all(np.diff(sorted_key := skey[order]) >= 0)):
+        skey = sorted_key
+    else:
+        order = np.argsort(skey, kind="stable")
+        skey = skey[order]
     reach = np.searchsorted(skey, skey + seg_len[order] + 1e-6, side="right") - np.arange(len(chain))
     return order, reach
 
@@ -486,26 +529,16 @@ def _windows(
     w: dict[str, float],
     *,
     max_len: float,
+    reach: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> _Windows:
-    """Enumerate every window of ``seg_len`` metres by 12 months and count it."""
-    n = len(chain)
-    order, counts = _space_reach(road_key, chain, seg_len, max_len=max_len)
-    total = int(counts.sum())
-    anchor = np.repeat(np.arange(n, dtype=np.int64), counts)
-    offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    member = order[anchor + offs]  # crash index of each pair
+    """Enumerate every window of ``seg_len`` metres by 12 months and count it
+    (``reach``: :func:`_space_reach` of these crashes, when known)."""
+    if reach is None:
+        reach = _space_reach(road_key, chain, seg_len, max_len=max_len)
+    order, counts = reach
+    member, anchor, t_end = pairs_by_day(order, counts, start_day, end_day)
     anchor_crash = order[anchor]  # crash index of the space anchor
-
-    # --- within each anchor group, sort members by date -----------------------------------
-    d0 = start_day.min()
-    t_span = int(end_day.max() - d0 + 2)
-    tkey = anchor * t_span + (start_day[member] - d0)
-    torder = np.argsort(tkey, kind="stable")
-    tkey = tkey[torder]
-    member = member[torder]
-    anchor_crash = anchor_crash[torder]
-    anchor = anchor[torder]
-    t_end = np.searchsorted(tkey, anchor * t_span + (end_day[member] - d0), side="left")
+    total = len(member)
     pos = np.arange(total)
 
     # counters per window from two cumulative sums: every crash of a window is
@@ -568,21 +601,17 @@ def _outside_black(
     the stretches of road between black spots (so no window spans one).
 
     A crash's stretch is the number of black-spot intervals ending before it in
-    (road, chainage) order, found by one sort of crashes and interval ends
-    together (exact: no combined float key); at equal chainage the crash comes
-    first, so a crash at ``to_m`` is inside.
+    (road, chainage) order, found by a binary search of its road's intervals
+    (:func:`geo._screen_kernels.ends_before`: exact, no combined float key); a
+    crash at ``to_m`` is inside.
     """
     b_road = np.searchsorted(road_codes, black["road"].to_numpy(dtype=object)).astype(np.int64)  # codes are sorted
     b_from = black["from_m"].to_numpy(dtype=float)
     b_to = black["to_m"].to_numpy(dtype=float)
-    o = np.lexsort((b_from, b_road))
+    o = np.lexsort((b_to, b_road))
     b_road, b_from, b_to = b_road[o], b_from[o], b_to[o]
-    n, nb = len(chain), len(b_road)
-    is_end = np.r_[np.zeros(n, np.int64), np.ones(nb, np.int64)]
-    o = np.lexsort((is_end, np.r_[chain, b_to], np.r_[road_key, b_road]))
-    before = np.empty(n + nb, np.int64)
-    before[o] = np.cumsum(is_end[o]) - is_end[o]
-    k = before[:n]  # black intervals ending before the crash (or the first after it)
+    nb = len(b_road)
+    k = ends_before(b_road, b_to, road_key, chain)  # black intervals ending before the crash (or the first after it)
     kc = np.minimum(k, nb - 1)
     inside = (k < nb) & (b_road[kc] == road_key) & (b_from[kc] <= chain)
     crash_of = np.flatnonzero(~inside)
@@ -767,10 +796,17 @@ def spot_communes(result: ScreeningResult, crashes: pd.DataFrame) -> dict[int, s
     return dict(zip(p_spot[first].tolist(), names[pair[first] % len(names)].tolist()))
 
 
-def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.DataFrame | None) -> dict[int, object]:
+def spot_geometries(
+    result: ScreeningResult,
+    crashes: pd.DataFrame,
+    roads: pd.DataFrame | None,
+    *,
+    spots: Sequence[int] | None = None,
+) -> dict[int, object]:
     """Each spot's geometry in WGS 84 ({spot: geometry}): a line along its road
     from ``from_m`` to ``to_m`` (a point when they coincide), else the hull of
-    its crash points (``crashes`` with ``lon``, ``lat``).
+    its crash points (``crashes`` with ``lon``, ``lat``); only for the spot
+    numbers ``spots`` when given.
 
     Parameters
     ----------
@@ -801,16 +837,19 @@ def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.Da
     {0: 'Polygon', 1: 'Point'}
     """
     out: dict[int, object] = {}
-    if result.spots.empty:
+    table = result.spots
+    if spots is not None:
+        table = table.loc[table["spot"].isin(np.asarray(spots, dtype=np.int64))]
+    if table.empty:
         return out
-    spots = result.spots["spot"].to_numpy(dtype=np.int64)
+    numbers = table["spot"].to_numpy(dtype=np.int64)
     if roads is not None and len(roads):
         net = RoadNetwork.from_frame(roads)
-        idx = net.index_of(result.spots["road"].to_numpy())
+        idx = net.index_of(table["road"].to_numpy())
         on = idx >= 0
         ri = idx[on]
-        lo = result.spots["from_m"].to_numpy(dtype=float)[on] - net.km_start[ri]
-        hi = result.spots["to_m"].to_numpy(dtype=float)[on] - net.km_start[ri]
+        lo = table["from_m"].to_numpy(dtype=float)[on] - net.km_start[ri]
+        hi = table["to_m"].to_numpy(dtype=float)[on] - net.km_start[ri]
         geoms = np.empty(len(ri), dtype=object)
         point = hi - lo < 1
         geoms[point] = shapely.line_interpolate_point(net.lines[ri[point]], lo[point])
@@ -819,8 +858,8 @@ def spot_geometries(result: ScreeningResult, crashes: pd.DataFrame, roads: pd.Da
             cx = shapely.get_coordinates(geoms)
             x, y = transform(cx[:, 0], cx[:, 1], net.crs.to_wkt(), WGS84)
             geoms = shapely.set_coordinates(geoms, np.column_stack([x, y]))
-        out.update(zip(spots[on].tolist(), geoms))
-    missing = np.setdiff1d(spots, np.fromiter(out, dtype=np.int64, count=len(out)))
+        out.update(zip(numbers[on].tolist(), geoms))
+    missing = np.setdiff1d(numbers, np.fromiter(out, dtype=np.int64, count=len(out)))
     if len(missing) and {"lon", "lat"} <= set(crashes.columns):
         key = "crash_id" if "crash_id" in crashes else "id"
         pos = crashes.set_index(key)[["lon", "lat"]]
