@@ -170,17 +170,52 @@ class StoreBase:
                 _READS.popitem(last=False)
         return value.copy() if isinstance(value, pd.DataFrame) else value
 
-    def _written_since(self, tables: tuple[str, ...], after: int, upto: int) -> bool:
-        """Whether an audit row in ``(after, upto]`` names one of ``tables``."""
-        with self.engine.connect() as conn:
-            return (
-                conn.execute(
-                    select(AuditLog.id)
-                    .where(AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_(tables))
-                    .limit(1)
-                ).first()
-                is not None
-            )
+    def _written_since(self, tables: tuple[str, ...], after: int, upto: int, *, conn=None) -> bool:
+        """Whether an audit row in ``(after, upto]`` names one of ``tables`` (read
+        through ``conn`` when given: inside the caller's transaction)."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self._written_since(tables, after, upto, conn=own)
+        return (
+            conn.execute(
+                select(AuditLog.id)
+                .where(AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_(tables))
+                .limit(1)
+            ).first()
+            is not None
+        )
+
+    @staticmethod
+    def _version_in(conn) -> int:
+        """:meth:`data_version` as ``conn``'s transaction sees it."""
+        return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
+
+    def _kept_in(self, conn, what: str, tables: tuple[str, ...], version: int):
+        """The value :meth:`_keep` kept for ``what`` if it holds at data
+        version ``version`` (kept at it, or earlier with no write to ``tables``
+        since, as ``conn``'s transaction sees the audit log), else ``None``."""
+        key = (self.engine.url.render_as_string(hide_password=False), what)
+        with _READS_LOCK:
+            hit = _READS.get(key)
+        if hit is None:
+            return None
+        if hit[0] == version or (hit[0] < version and not self._written_since(tables, hit[0], version, conn=conn)):
+            return hit[1]
+        return None
+
+    def _keep(self, what: str, value, version: int | None) -> None:
+        """Keep ``value`` for ``what`` as the data at audit row ``version``
+        (a writer keeping what it just wrote, after its transaction
+        committed); ``None`` drops what was kept."""
+        key = (self.engine.url.render_as_string(hide_password=False), what)
+        with _READS_LOCK:
+            if version is None:
+                _READS.pop(key, None)
+                return
+            _READS[key] = (version, value)
+            _READS.move_to_end(key)
+            while len(_READS) > _READS_MAX:
+                _READS.popitem(last=False)
 
     def forget_reads(self) -> None:
         """Drop this store's kept reads (after its tables were replaced

@@ -82,7 +82,7 @@ def run_screening(
         diff = store.save_screening(
             result,
             communes=spot_communes(result, data),
-            geometries=spot_geometries(result, data, roads),
+            geometries=lambda spots: spot_geometries(result, data, roads, spots=spots),  # those written only
             road_ids=dict(zip(roads["code"], roads["id"])) if len(roads) else {},
             user=user,
         )

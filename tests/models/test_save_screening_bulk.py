@@ -366,6 +366,17 @@ def _save_both(store, ref, spots, road_ids, *, ruleset="tt41-2024", user="an", n
     return got, want
 
 
+def _assert_kept_is_the_store(store, ruleset: str) -> None:
+    """What the save kept for the next screening is what reading the spots gives, value and type."""
+    with store.engine.connect() as conn:
+        kept = store._kept_in(conn, f"earlier_spots:{ruleset}", ("blackspot",), store._version_in(conn))
+        fresh = store_spots._earlier_spots(conn, ruleset)
+    assert kept is not None, "the save kept its spots"
+    assert list(kept) == list(fresh)
+    for k in fresh:
+        assert [(type(v), v) for v in kept[k]] == [(type(v), v) for v in fresh[k]], k
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_set_based_save_does_what_the_orm_did(store, reference_store, monkeypatch, seed):
     monkeypatch.setattr(store_spots, "datetime", _Clock)
@@ -401,6 +412,7 @@ def test_the_set_based_save_does_what_the_orm_did(store, reference_store, monkey
         assert len(extra[1]) == len(extra_ref[1])
         assert extra[2] == extra_ref[2]
         assert store.screened_at() == reference_store.screened_at()
+        _assert_kept_is_the_store(store, ruleset)
     # the sequence did exercise every kind of change
     assert (
         rows

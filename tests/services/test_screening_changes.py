@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 import cli
+import models._store_spots
+import services.blackspots
 from geo.io import RawTable
 from geo.chainage import format_chainage
 from geo.validate import validate_crashes
@@ -60,13 +62,22 @@ def _add_crashes(store, rows: list[tuple[str, float, int, int]], name: str, road
     store.import_crashes(res, filename=name, roads=net)
 
 
-def test_a_rescreen_reports_new_grown_unchanged_and_the_why_is_the_current_worst_window(ql24_store):
+def test_a_rescreen_reports_new_grown_unchanged_and_the_why_is_the_current_worst_window(ql24_store, monkeypatch):
     store = ql24_store
+    asked: list[list[int]] = []
+    made = services.blackspots.spot_geometries
+
+    def spot_geometries(*a, spots=None, **kw):
+        asked.append(list(spots))
+        return made(*a, spots=spots, **kw)
+
+    monkeypatch.setattr(services.blackspots, "spot_geometries", spot_geometries)
     _, first = run_screening(store, user="an")
     assert set(first) == set(SCREEN_CHANGES)
     assert first["new"] and not first["grown"] and not first["unchanged"]
     spots = store.blackspots_frame(kind="black_spot")
     spot = spots.sort_values("to_m").iloc[-1]  # the black spot furthest along the road
+    geom_before = store.blackspots_frame().set_index("id").loc[int(spot["id"]), "geometry"]
     ws = pd.Timestamp(spot["window_start"])
     # three crashes, one fatal, 100–250 m past its end and inside its 12 months
     day = (ws + pd.Timedelta(days=40)).strftime("%d/%m/%Y")
@@ -89,6 +100,12 @@ def test_a_rescreen_reports_new_grown_unchanged_and_the_why_is_the_current_worst
     new_black = [d for d in diff["new"] if d["kind"] == "black_spot"]
     assert any(d["from_m"] == pytest.approx(far) for d in new_black), diff["new"]
     assert not diff["no_longer_met"]
+    # geometries are made for the spots written only (new or changed), and written for them
+    assert len(asked) == 2 and len(asked[0]) == len(first["new"])
+    assert len(asked[1]) == len(diff["new"]) + len(diff["grown"]) + len(diff["changed"]) < len(asked[0])
+    shapes = store.blackspots_frame().set_index("id")["geometry"]
+    assert shapes.loc[int(spot["id"])].length > geom_before.length
+    assert all(shapes.loc[d["id"]] is not None and not shapes.loc[d["id"]].is_empty for d in diff["new"])
     # every other spot is reported unchanged: nothing falls out of the report
     reported = [d["id"] for k in SCREEN_CHANGES for d in diff[k]]
     assert sorted(reported) == sorted(store.blackspots_frame()["id"])
@@ -163,6 +180,41 @@ def test_each_rule_set_keeps_its_own_results(ql24_store):
     # and TT41 again reports its own spots unchanged
     _, again = run_screening(store, ruleset="tt41-2024", user="an")
     assert sorted(d["id"] for d in again["unchanged"]) == sorted(before.index)
+
+
+def test_a_rescreen_reads_the_spots_again_only_after_someone_wrote_one(ql24_store, monkeypatch):
+    """A save keeps the spots as it left them for the next screening of the process (issue 18.1); a spot
+    written since, by anyone, makes the next one read them again, and its report shows the write."""
+    from models.store import Store
+
+    store = ql24_store
+    run_screening(store, user="an")
+    reads = []
+    read = models._store_spots._earlier_spots
+    monkeypatch.setattr(models._store_spots, "_earlier_spots", lambda *a: reads.append(1) or read(*a))
+    _, diff = run_screening(store, user="an")
+    assert not reads and len(diff["unchanged"]) == len(store.blackspots_frame()) > 0
+    spot = store.blackspots_frame().iloc[0]
+    other = Store(str(store.engine.url.render_as_string(hide_password=False)))  # another planner's store
+    set_blackspot_status(other, int(spot["id"]), "confirmed", expected_version=int(spot["version"]), user="binh")
+    _, diff = run_screening(store, user="an")
+    assert len(reads) == 1
+    statuses = {d["id"]: d["status"] for d in diff["unchanged"]}
+    assert statuses[int(spot["id"])] == "confirmed"
+    # a failed save forgets what it kept: the next screening reads the spots again
+    monkeypatch.setattr(models._store_spots, "_write_audit", lambda *a: 1 / 0)
+    _add_crashes(
+        store,
+        [("05/03/2024", 5_000.0, 1, 0), ("12/03/2024", 5_120.0, 1, 1), ("20/03/2024", 5_200.0, 1, 0)],
+        "new.csv",
+        road=_second_road(store),
+    )
+    with pytest.raises(ZeroDivisionError):
+        run_screening(store, user="an")
+    monkeypatch.undo()
+    monkeypatch.setattr(models._store_spots, "_earlier_spots", lambda *a: reads.append(1) or read(*a))
+    _, diff = run_screening(store, user="an")
+    assert len(reads) == 2 and diff["new"]  # (new crashes alone do not make it read them: no spot was written)
 
 
 def test_a_rescreen_that_changes_nothing_leaves_the_spots_as_they_are(ql24_store):
