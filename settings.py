@@ -72,6 +72,9 @@ DB_MAX_OVERFLOW = int(_env("DB_MAX_OVERFLOW", "10"))
 STREAM_MB = float(_env("STREAM_MB", "32"))
 CHUNK_ROWS = int(_env("CHUNK_ROWS", "200000"))
 SNAP_DISTANCE_M = float(_env("SNAP_DISTANCE_M", "50"))
+#: Threads a screening of the store works with (``geo.screening.screen``'s ``workers``): one per core by
+#: default; the ``blackspots`` command on a file screens with one, its memory bound (issue 18.1).
+SCREEN_WORKERS = int(_env("SCREEN_WORKERS", str(os.cpu_count() or 1)))
 DEFAULT_RULESET = _env("RULESET", "tt41-2024")
 #: Candidate pairs of duplicates across sources: within this distance (m) and these minutes (``geo/duplicates``).
 DUPLICATE_DISTANCE_M = float(_env("DUPLICATE_DISTANCE_M", "50"))

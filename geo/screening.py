@@ -28,7 +28,7 @@ months ``[d, d + 12 months)``).
 
 from __future__ import annotations
 
-import os
+import typing
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -244,6 +244,7 @@ def screen(
     date_from: date | str | None = None,
     date_to: date | str | None = None,
     epdo_weights: dict[str, float] | None = None,
+    workers: int = 1,
 ) -> ScreeningResult:
     """Find black spots and potential crash points along roads.
 
@@ -264,6 +265,10 @@ def screen(
         Weights ``fatal``, ``injury``, ``pdo`` to pick the worst window
         (default :data:`geo.ranking.DEFAULT_EPDO_WEIGHTS`; the app passes
         ``settings.EPDO_WEIGHTS``).
+    workers
+        Threads working parts of the screen side by side (the kernels let go
+        of the GIL): faster on several cores, with each thread's memory
+        besides (the app passes ``settings.SCREEN_WORKERS``).
 
     Returns
     -------
@@ -327,7 +332,16 @@ def screen(
     )
     order = _space_reach(road_key, chain, seg_len, max_len=max_len)[0]
     black = _screen_parts(
-        BLACK_SPOT, rs.blackspot_tests, (), road_key, arrays, w=w, max_len=max_len, road_codes=road_codes, order=order
+        BLACK_SPOT,
+        rs.blackspot_tests,
+        (),
+        road_key,
+        arrays,
+        w=w,
+        max_len=max_len,
+        road_codes=road_codes,
+        order=order,
+        workers=workers,
     )
     # potential points: the crashes outside every black spot's stretch, screened
     # again with the black spots cutting their roads into pieces, so a potential
@@ -353,6 +367,7 @@ def screen(
             max_len=max_len,
             road_codes=p_road_codes,
             order=p_order[p_order >= 0],
+            workers=workers,
         )
     frames, members = [], []
     if black is not None:
@@ -406,12 +421,14 @@ def _screen_parts(
     road_codes: np.ndarray,
     pairs_per_part: int | None = None,
     order: np.ndarray | None = None,
+    workers: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """Spots of ``kind`` (:func:`_windows` then :func:`_merge_qualifying`),
     worked in parts of whole roads of about ``pairs_per_part`` pairs each; the
     parts' spots and members put together as one screen gives them (spots in
     road order, members' ``crash`` indexing ``arrays``). ``order``: the
-    crashes' (road, chainage) order, when known (see :func:`_space_reach`).
+    crashes' (road, chainage) order, when known (see :func:`_space_reach`);
+    ``workers`` threads work the parts.
 
     ``arrays`` holds per crash ``chain``, ``seg_len``, ``start_day``,
     ``end_day``, ``deaths``, ``injured`` and the counters.
@@ -423,9 +440,9 @@ def _screen_parts(
     road_sorted = road_key[order]
     road_start = np.flatnonzero(np.r_[True, road_sorted[1:] != road_sorted[:-1]])
     before = np.r_[0, np.cumsum(pairs)][road_start]  # pairs before each road
-    if pairs_per_part is None:  # at most PAIRS_PER_PART, and a part per core when there are enough pairs
-        cores = os.cpu_count() or 1
-        pairs_per_part = min(PAIRS_PER_PART, max(-(-int(pairs.sum()) // cores), 250_000))
+    if pairs_per_part is None:  # PAIRS_PER_PART in work at once, shared by the threads, a part each at least
+        threads = max(int(workers), 1)
+        pairs_per_part = min(PAIRS_PER_PART // threads, max(-(-int(pairs.sum()) // threads), 250_000))
     part_of_road = before // max(int(pairs_per_part), 1)
     cuts = road_start[np.flatnonzero(np.r_[True, part_of_road[1:] != part_of_road[:-1]])]
     bounds = np.r_[cuts, n]
@@ -461,8 +478,8 @@ def _screen_parts(
         )
         return idx, got
 
-    # parts side by side, one per core: the compiled pairs and NumPy's sorts and sums let go of the GIL
-    workers = min(os.cpu_count() or 1, len(bounds) - 1)
+    # parts side by side: the compiled pairs and NumPy's sorts and sums let go of the GIL
+    workers = min(max(int(workers), 1), len(bounds) - 1)
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             results = list(pool.map(part, bounds[:-1].tolist(), bounds[1:].tolist()))
@@ -487,16 +504,24 @@ def _screen_parts(
 @dataclass
 class _Windows:
     """Every window of a screen, one per pair position (a space anchor crash and
-    a start date): ``member`` (crash at the position), ``anchor_crash``,
-    ``anchor`` (space anchor rank), ``t_end`` (end of the window's positions),
-    ``win`` (counters per window) and ``epdo``."""
+    a start date): ``member`` (crash at the position), ``anchor`` (space anchor
+    rank, its crash ``order[anchor]``), ``t_end`` (end of the window's
+    positions), ``win`` (counters per window) and the EPDO weights ``w``."""
 
     member: np.ndarray
-    anchor_crash: np.ndarray
+    order: np.ndarray
     anchor: np.ndarray
     t_end: np.ndarray
     win: dict[str, np.ndarray]
-    epdo: np.ndarray
+    w: dict[str, float]
+
+    def epdo(self, at: np.ndarray) -> np.ndarray:
+        """The EPDO score of the windows at positions ``at``."""
+        win, w = self.win, self.w
+        score: np.ndarray = (
+            w["fatal"] * win["fatal"][at] + w["injury"] * win["injury_only"][at] + w["pdo"] * win["collisions"][at]
+        )
+        return score
 
 
 def _space_reach(
@@ -536,23 +561,13 @@ def _windows(
     if reach is None:
         reach = _space_reach(road_key, chain, seg_len, max_len=max_len)
     order, counts = reach
-    member, anchor, t_end = pairs_by_day(order, counts, start_day, end_day)
-    anchor_crash = order[anchor]  # crash index of the space anchor
-    total = len(member)
-    pos = np.arange(total)
-
-    # counters per window from two cumulative sums: every crash of a window is
-    # fatal, injury-only or a collision (no one hurt)
-    win: dict[str, np.ndarray] = {}
-    for name in ("fatal", "injury_only"):
-        cs = np.zeros(total + 1, dtype=np.int64)
-        np.cumsum(cnt[name][member], out=cs[1:])
-        win[name] = cs[t_end] - cs[pos]
-    win["crashes"] = win["fatal"] + win["injury_only"]
-    win["collisions"] = (t_end - pos) - win["crashes"]
+    # every crash of a window is fatal, injury-only or a collision (no one hurt)
+    member, anchor, t_end, fatal, injury_only, collisions = pairs_by_day(
+        order, counts, start_day, end_day, cnt["fatal"], cnt["injury_only"]
+    )
+    win = {"fatal": fatal, "injury_only": injury_only, "crashes": fatal + injury_only, "collisions": collisions}
     assert set(win) == set(COUNTERS)
-    epdo = w["fatal"] * win["fatal"] + w["injury"] * win["injury_only"] + w["pdo"] * win["collisions"]
-    return _Windows(member, anchor_crash, anchor, t_end, win, epdo)
+    return _Windows(member, order, anchor, t_end, win, w)
 
 
 def _met(win: dict[str, np.ndarray], tests: Sequence[Test]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -585,7 +600,7 @@ def _merge_qualifying(
         tests,
         t_end=found.t_end,
         member=found.member,
-        anchor_crash=found.anchor_crash,
+        order=found.order,
         anchor=found.anchor,
         epdo=found.epdo,
         win=found.win,
@@ -627,13 +642,13 @@ def _merge_windows(
     *,
     t_end: np.ndarray,
     member: np.ndarray,
-    anchor_crash: np.ndarray,
+    order: np.ndarray,
     chain: np.ndarray,
     road_key: np.ndarray,
     road_codes: np.ndarray,
     start_day: np.ndarray,
     end_day: np.ndarray,
-    epdo: np.ndarray,
+    epdo: typing.Callable[[np.ndarray], np.ndarray],
     win: dict[str, np.ndarray],
     deaths: np.ndarray,
     injured: np.ndarray,
@@ -656,9 +671,10 @@ def _merge_windows(
     rid = np.repeat(np.arange(len(run_start)), lens)
     mpos = np.repeat(run_start, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
     mcrash = member[mpos]
-    r_from = chain[anchor_crash[run_start]]
+    anchor_crash = order[anchor[run_start]]  # each run's space anchor crash
+    r_from = chain[anchor_crash]
     r_to = np.maximum.reduceat(chain[mcrash], np.cumsum(lens) - lens)
-    r_road = road_key[anchor_crash[run_start]]
+    r_road = road_key[anchor_crash]
     # merge overlapping road intervals of the runs into spots. Pair positions are
     # grouped by space anchor in (road, chainage) order, so the runs already are
     # in that order: no sort needed.
@@ -675,7 +691,7 @@ def _merge_windows(
     # worst window per spot: max EPDO, then most crashes, then earliest, then first
     # (each spot's windows are one contiguous block of q)
     starts = np.flatnonzero(np.r_[True, spot_of_window[1:] != spot_of_window[:-1]])
-    score = epdo[q]
+    score = epdo(q)
     cand = score == np.maximum.reduceat(score, starts)[spot_of_window]
     ncr = win["crashes"][q] + win["collisions"][q]
     ncr_c = np.where(cand, ncr, -1)
@@ -734,13 +750,13 @@ def _merge_windows(
             "test_labels": met_labels,
             "window_start": pd.to_datetime(start_day[member[bq]], unit="D"),
             "window_end": pd.to_datetime(end_day[member[bq]] - 1, unit="D"),
-            "n_crashes": win["crashes"][bq] + win["collisions"][bq],
-            "fatal_crashes": win["fatal"][bq],
-            "injury_crashes": win["injury_only"][bq],
-            "collisions": win["collisions"][bq],
+            "n_crashes": win["crashes"][bq].astype(np.int64) + win["collisions"][bq],
+            "fatal_crashes": win["fatal"][bq].astype(np.int64),
+            "injury_crashes": win["injury_only"][bq].astype(np.int64),
+            "collisions": win["collisions"][bq].astype(np.int64),
             "deaths": w_deaths.astype(int),
             "injured": w_injured.astype(int),
-            "epdo": epdo[bq].astype(float),
+            "epdo": epdo(bq).astype(float),
             "n_windows": n_windows,
         }
     )

@@ -70,6 +70,7 @@ def run_screening(
         date_from=date_from,
         date_to=date_to,
         epdo_weights=settings.EPDO_WEIGHTS,
+        workers=settings.SCREEN_WORKERS,
     )
     if len(result.spots):  # the window length each spot was screened with (in town or outside)
         rs = result.ruleset

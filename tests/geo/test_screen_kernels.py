@@ -8,9 +8,9 @@ import pytest
 from geo._screen_kernels import _INSERTION_MAX, ends_before, pairs_by_day
 
 
-def _pairs_reference(order, counts, start_day, end_day):
+def _pairs_reference(order, counts, start_day, end_day, fatal, injury_only):
     """The pairs as the screen enumerated them before the kernel: a repeat, one stable sort of
-    (anchor, date), one search for each pair's end."""
+    (anchor, date), one search for each pair's end, the windows counted from cumulative sums."""
     n = len(counts)
     total = int(counts.sum())
     anchor = np.repeat(np.arange(n), counts)
@@ -21,7 +21,12 @@ def _pairs_reference(order, counts, start_day, end_day):
     o = np.argsort(tkey, kind="stable")
     member, tkey = member[o], tkey[o]
     t_end = np.searchsorted(tkey, anchor * span + end_day[member], side="left")
-    return member, anchor, t_end
+    pos = np.arange(total)
+    win = []
+    for c in (fatal, injury_only):
+        cs = np.r_[0, np.cumsum(c[member])]
+        win.append(cs[t_end] - cs[pos])
+    return member, anchor, t_end, win[0], win[1], (t_end - pos) - win[0] - win[1]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -35,16 +40,21 @@ def test_pairs_by_day_is_the_stable_sort(seed):
     counts = np.minimum(counts, n - np.arange(n))
     start = rng.integers(0, 40, n) * (30 if seed % 2 else 1)  # many equal dates: ties keep order's order
     end = start + 365
-    got = pairs_by_day(order, counts, start, end)
-    want = _pairs_reference(order, counts, start, end)
+    fatal = (rng.random(n) < 0.2).astype(int)
+    injury_only = ((rng.random(n) < 0.5) & (fatal == 0)).astype(int)
+    got = pairs_by_day(order, counts, start, end, fatal, injury_only)
+    want = _pairs_reference(order, counts, start, end, fatal, injury_only)
+    assert len(got) == len(want) == 6
     for g, w in zip(got, want):
         assert g.tolist() == w.tolist()
     assert len(got[0]) == counts.sum() and counts.max() > _INSERTION_MAX
+    assert got[3].sum() > 0 and got[4].sum() > 0 and got[5].sum() > 0
 
 
 def test_pairs_by_day_empty():
-    got = pairs_by_day(np.array([], int), np.array([], int), np.array([], int), np.array([], int))
-    assert [len(a) for a in got] == [0, 0, 0]
+    none = np.array([], int)
+    got = pairs_by_day(none, none, none, none, none, none)
+    assert [len(a) for a in got] == [0] * 6
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -194,6 +194,12 @@ def test_a_screen_in_parts_of_roads_gives_the_screen_in_one_part(monkeypatch):
     pd.testing.assert_frame_equal(parts.spots, whole.spots)
     pd.testing.assert_frame_equal(parts.with_crash_lists(), whole.with_crash_lists())
     pd.testing.assert_frame_equal(parts.members, whole.members)
+    # the parts worked by three threads side by side: the same screen
+    calls.clear()
+    threaded = screen(df, workers=3)
+    assert len(calls) > 10
+    pd.testing.assert_frame_equal(threaded.spots, whole.spots)
+    pd.testing.assert_frame_equal(threaded.members, whole.members)
 
 
 def _spot_communes_by_groupby(result, crashes):
