@@ -10,6 +10,7 @@ the user; no reader ever returns half a file.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import tempfile
 import unicodedata
@@ -390,12 +391,64 @@ def _arrow_body(source: str | bytes | memoryview, *, sep: str, skip: int, width:
         )
     except (pa.ArrowInvalid, pa.ArrowException, ValueError):
         return None
-    # each column's Arrow buffers freed as it is converted, and the freed memory handed back
-    body: pd.DataFrame = table.to_pandas(deduplicate_objects=False, split_blocks=True, self_destruct=True)
+    table, trimmed = _trimmed(table)
+    columns = list(table.columns)
     del table
+    cells = {}
+    for k in range(len(columns)):  # each column's Arrow buffers let go as it is converted
+        cells[k] = _python_text(columns[k])
+        columns[k] = None
     pa.default_memory_pool().release_unused()
+    body = pd.DataFrame(cells, dtype=object)
     body.columns = pd.RangeIndex(width)
+    body.attrs[TRIMMED] = trimmed
     return body
+
+
+def _python_text(column: Any) -> np.ndarray:
+    """An Arrow text column as an object array of Python strings; a column of
+    few distinct cells in its first 20 000 (dates, road codes, counts) makes
+    one string per distinct cell, shared by its rows: a million rows of them
+    then hold thousands of strings instead of a million (~55 MB a column)."""
+    import pyarrow.compute as pc
+
+    n = len(column)
+    sample = column.slice(0, 20_000)  # counting a million distinct cells costs more than it saves
+    if n > 1000 and int(pc.count_distinct(sample).as_py()) * 4 <= len(sample):
+        coded = column.combine_chunks().dictionary_encode()
+        values: np.ndarray = coded.dictionary.to_numpy(zero_copy_only=False)[coded.indices.to_numpy()]
+        return values
+    out: np.ndarray = column.to_numpy(zero_copy_only=False)
+    return out
+
+
+#: A frame's ``attrs`` key: its cells are text, every one trimmed (none starts or ends with white space).
+TRIMMED = "trimmed_text"
+
+
+def _trimmed(table: Any) -> tuple[Any, bool]:
+    """``table`` (Arrow, text columns) with its cells trimmed by Arrow's
+    kernel, and whether they are now as Python's ``str.strip`` leaves them
+    (:func:`_arrow_strips_as_python`); ``table`` as it is otherwise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not _arrow_strips_as_python():
+        return table, False
+    return pa.table([pc.utf8_trim_whitespace(c) for c in table.columns], names=table.column_names), True
+
+
+@functools.cache
+def _arrow_strips_as_python() -> bool:
+    """Whether Arrow's ``utf8_trim_whitespace`` trims what ``str.strip`` does:
+    every character below U+3001 (the last ``str.isspace`` one is U+3000) put
+    at both ends of a letter, trimmed by both and compared (checked once a
+    process; a test checks every code point)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = [c + "x" + c for c in map(chr, range(0x3001)) if not 0xD800 <= ord(c) <= 0xDFFF]
+    return bool(pc.utf8_trim_whitespace(pa.array(cells)).to_pylist() == [c.strip() for c in cells])
 
 
 def _read_csv(data: bytes) -> RawTable:
@@ -446,9 +499,10 @@ def _read_csv(data: bytes) -> RawTable:
         body = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype=object)
     except pd.errors.EmptyDataError:
         body = pd.DataFrame(columns=range(width), dtype=object)
+    trimmed = bool(body.attrs.get(TRIMMED))
     if ends_with_newline and len(body) and body.iloc[-1].astype(str).str.strip().eq("").all():
         body = body.iloc[:-1]  # the newline that ends the file is not a blank line
-    found = table_under_header(grid, body, start=start, n_head=n_head, score=score)
+    found = table_under_header(grid, body, start=start, n_head=n_head, score=score, trimmed=trimmed)
     if found.frame.empty:
         raise InputFileError("Tệp không có dòng dữ liệu nào / The file has no data rows")
     return RawTable(

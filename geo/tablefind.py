@@ -390,6 +390,7 @@ def table_below(
     header_rows: list[int],
     score: int = 0,
     top: bool = True,
+    trimmed: bool = False,
 ) -> FoundTable:
     """The data rows under a header: ``body`` holds the cells below it (as
     many columns as it has, padded or cut to the header's), numbered from
@@ -410,6 +411,9 @@ def table_below(
         The header's score (:func:`find_header`), kept in the result.
     top
         Whether ``body`` starts right under the header.
+    trimmed
+        Whether every cell of ``body`` is text already trimmed (none missing):
+        its cells are then taken as they are, not trimmed one by one.
 
     Returns
     -------
@@ -429,8 +433,9 @@ def table_below(
     width = len(heads)
     extra = body.iloc[:, width:]
     # every cell as trimmed text, a missing cell blank; columns the header lacks are blank
+    cells = (lambda v: v.to_numpy(dtype=object)) if trimmed else _cells
     cols = {
-        h: (_cells(body.iloc[:, k]) if k < body.shape[1] else np.full(len(body), "", dtype=object))
+        h: (cells(body.iloc[:, k]) if k < body.shape[1] else np.full(len(body), "", dtype=object))
         for k, h in enumerate(heads)
     }
     numbers = np.arange(len(body)) + first_row_number
@@ -449,7 +454,7 @@ def table_below(
 
 
 def table_under_header(
-    top: list[list[str]], body: pd.DataFrame, *, start: int, n_head: int, score: int = 0
+    top: list[list[str]], body: pd.DataFrame, *, start: int, n_head: int, score: int = 0, trimmed: bool = False
 ) -> FoundTable:
     """The table whose header :func:`find_header` found at ``start`` (``n_head``
     rows) of ``top`` (a sheet's first rows, the first being row 1); ``body``
@@ -465,6 +470,8 @@ def table_under_header(
         The header's first row index in ``top`` and its number of rows.
     score
         The header's score, kept in the result.
+    trimmed
+        Whether every cell of ``body`` is text already trimmed (see :func:`table_below`).
 
     Returns
     -------
@@ -486,6 +493,7 @@ def table_under_header(
         first_row_number=start + n_head + 1,
         header_rows=[start + 1 + k for k in range(n_head)],
         score=score,
+        trimmed=trimmed,
     )
 
 

@@ -154,13 +154,15 @@ def test_arrows_csv_reader_gives_pandas_cells_or_steps_aside():
     """The whole-file CSV read goes through Arrow's reader (faster for text
     cells) only where it gives exactly pandas' cells: generated files with
     quotes, quoted line breaks, doubled quotes, separators in quotes, spaces,
-    Vietnamese text, other delimiters, a final newline or none. Where it would
-    differ (a blank line, a row of another width) it steps aside (None)."""
+    Vietnamese text, other delimiters, a final newline or none, cells padded
+    with white space of every kind ``str.strip`` knows, trimmed as it trims.
+    Where it would differ (a blank line, a row of another width) it steps
+    aside (None)."""
     import io
     import random
     import warnings
 
-    from geo.io import _arrow_body
+    from geo.io import TRIMMED, _arrow_body
 
     rng = random.Random(3)
     cells = [
@@ -175,6 +177,9 @@ def test_arrows_csv_reader_gives_pandas_cells_or_steps_aside():
         "Km 12+300",
         "  ",
         "x;y",
+        "\u3000Xã\xa0",
+        "\x1c7\u2028",
+        "\u200bA",  # a zero-width space is not white space: kept
     ]
     used = aside = 0
     for _ in range(800):
@@ -200,11 +205,49 @@ def test_arrows_csv_reader_gives_pandas_cells_or_steps_aside():
                 engine="c",
                 index_col=False,
             )
+        assert got.attrs[TRIMMED]
+        want = want.map(str.strip)
         assert got.shape == want.shape and (got.to_numpy() == want.to_numpy()).all(), repr(text)
         used += 1
     assert used > 200 and aside > 200
     assert _arrow_body("T\nh1,h2\n1,2\n\n3,4\n", sep=",", skip=2, width=2) is None  # a blank line: pandas reads it
     assert _arrow_body("T\nh1,h2\n1,2\n3\n", sep=",", skip=2, width=2) is None  # a short row: pandas pads it
+
+
+def test_arrow_cells_of_a_long_csv_are_pandas_cells_trimmed_and_repeated_ones_shared():
+    """A column of few distinct cells (dates, road codes) becomes one Python string per distinct cell,
+    shared by its rows; a column of many keeps one per row; both are pandas' cells, trimmed."""
+    import io
+
+    from geo.io import TRIMMED, _arrow_body
+
+    n = 5000
+    roads = [" QL 14", "ĐT\u3000675 ", "QL24", "\xa0QL40"]
+    lines = [f"{roads[i % 4]},V{i} ,{i % 3}" for i in range(n)]
+    text = "BẢNG\nTuyến,Mã,Chết\n" + "\n".join(lines) + "\n"
+    got = _arrow_body(text, sep=",", skip=2, width=3)
+    want = pd.read_csv(io.StringIO(text), sep=",", header=None, skiprows=2, dtype=str, keep_default_na=False)
+    assert got.attrs[TRIMMED] and got.shape == (n, 3)
+    assert (got.to_numpy() == want.map(str.strip).to_numpy()).all()
+    assert got[0].iloc[:4].tolist() == ["QL 14", "ĐT\u3000675", "QL24", "QL40"]
+    assert len({id(v) for v in got[0]}) == 4 and len({id(v) for v in got[2]}) == 3  # shared
+    assert len({id(v) for v in got[1]}) == n
+
+
+def test_arrow_trims_white_space_as_python_does():
+    """Every code point at both ends of a letter: Arrow's trim and ``str.strip`` agree (the Arrow
+    path trusts it; the check the reader makes at run time covers the white-space range only)."""
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from geo.io import _arrow_strips_as_python
+
+    cells = [c + "x" + c for c in map(chr, range(sys.maxunicode + 1)) if not 0xD800 <= ord(c) <= 0xDFFF]
+    trimmed = pc.utf8_trim_whitespace(pa.array(cells)).to_pylist()
+    assert [c for c, t in zip(cells, trimmed) if t != c.strip()] == []
+    assert _arrow_strips_as_python()
 
 
 def test_one_column_of_a_large_csv_read_by_arrow_or_pandas_alike(tmp_path):
