@@ -174,6 +174,38 @@ class ScreeningResult:
             out[name] = joined.reindex(out["spot"]).to_numpy()
         return out
 
+    def crash_id_lists(self) -> tuple[list[list[object]], list[list[object]]]:
+        """Each spot's crash ids as lists, in the order of :attr:`spots`: all
+        its crashes, and its worst window's (the lists
+        :meth:`with_crash_lists` joins as text, without the text).
+
+        Examples
+        --------
+        >>> crashes = pd.DataFrame({"crash_id": [1, 2, 3, 4], "road": ["QL24"] * 4,
+        ...     "chainage_m": [1000.0, 1100.0, 1200.0, 9000.0], "deaths": [1, 1, 0, 0], "injured": [0, 0, 2, 1],
+        ...     "occurred_at": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-06-10", "2024-02-01"])})
+        >>> screen(crashes, ruleset="tt41-2024").crash_id_lists()
+        ([[1, 2, 3], [4]], [[1, 2, 3], [4]])
+        """
+        at = pd.Index(self.spots["spot"].to_numpy())
+        spot = self.members["spot"].to_numpy()
+        order = np.argsort(spot, kind="stable")  # members come by spot already; stable keeps each spot's order
+        spot = spot[order]
+        ids = self.members["crash_id"].to_numpy()[order]
+        in_window = self.members["in_window"].to_numpy(dtype=bool)[order]
+        out: list[list[list[object]]] = []
+        for keep in (None, in_window):
+            s, i = (spot, ids) if keep is None else (spot[keep], ids[keep])
+            starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]]) if len(s) else np.array([], dtype=int)
+            ends = np.r_[starts[1:], len(s)]
+            listed = i.tolist()
+            lists: list[list[object]] = [[] for _ in range(len(at))]
+            for row, a, b in zip(at.get_indexer(s[starts]).tolist(), starts.tolist(), ends.tolist()):
+                if row >= 0:
+                    lists[row] = listed[a:b]
+            out.append(lists)
+        return out[0], out[1]
+
     @property
     def black_spots(self) -> pd.DataFrame:
         """The rows of :attr:`spots` that are black spots."""

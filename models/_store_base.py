@@ -129,7 +129,7 @@ class StoreBase:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
 
-    def read_cached(self, what: str, read, *, tables: tuple[str, ...] = ()):
+    def read_cached(self, what: str, read, *, tables: tuple[str, ...] = (), shared: bool = False):
         """``read()``, kept for the store's data version: every write of any
         process writes an audit row, so a version seen again means the same
         data, and the read is not repeated (a page's services ask for the
@@ -142,7 +142,8 @@ class StoreBase:
         names them): when the version has moved on, a read kept at an earlier
         version is still the data if no audit row since then names one of
         them (a spot's status changed, the crash table did not: the million
-        crashes are not read again)."""
+        crashes are not read again). ``shared`` gives a kept frame itself,
+        not a copy, to a caller that only reads it."""
         version = self.data_version() if self._pinned_version is None else self._pinned_version
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
@@ -150,14 +151,14 @@ class StoreBase:
             if hit is not None and hit[0] == version:
                 _READS.move_to_end(key)
                 value = hit[1]
-                return value.copy() if isinstance(value, pd.DataFrame) else value
+                return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
         if hit is not None and tables and hit[0] < version and not self._written_since(tables, hit[0], version):
             with _READS_LOCK:
                 if _READS.get(key) is hit:  # not replaced meanwhile: the kept read holds at this version too
                     _READS[key] = (version, hit[1])
                     _READS.move_to_end(key)
             value = hit[1]
-            return value.copy() if isinstance(value, pd.DataFrame) else value
+            return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
         value = read()
         if isinstance(value, pd.DataFrame):
             # kept consolidated (a copy is one block per type): every hit copies it,
@@ -168,7 +169,7 @@ class StoreBase:
             _READS.move_to_end(key)
             while len(_READS) > _READS_MAX:
                 _READS.popitem(last=False)
-        return value.copy() if isinstance(value, pd.DataFrame) else value
+        return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
 
     def _written_since(self, tables: tuple[str, ...], after: int, upto: int, *, conn=None) -> bool:
         """Whether an audit row in ``(after, upto]`` names one of ``tables`` (read

@@ -419,12 +419,20 @@ class CrashesMixin:
         return df
 
     def crashes_frame(
-        self, *, date_from=None, date_to=None, commune: str | None = None, road_code: str | None = None
+        self,
+        *,
+        date_from=None,
+        date_to=None,
+        commune: str | None = None,
+        road_code: str | None = None,
+        shared: bool = False,
     ) -> pd.DataFrame:
         """Crashes as a DataFrame (no geometry parsing: lon/lat columns). The
-        whole table is read once per data version (:meth:`read_cached`)."""
+        whole table is read once per data version (:meth:`read_cached`);
+        ``shared`` gives the kept read itself, to a caller that does not
+        change it (a copy of a million crashes costs ~0.2 s)."""
         if date_from is None and date_to is None and not commune and not road_code:
-            return self.read_cached("crashes", self._crashes_read, tables=CRASH_TABLES)
+            return self.read_cached("crashes", self._crashes_read, tables=CRASH_TABLES, shared=shared)
         return self._crashes_read(date_from=date_from, date_to=date_to, commune=commune, road_code=road_code)
 
     def _crashes_read(

@@ -67,11 +67,16 @@ class SpotsMixin:
         stretch overlaps its own within 1 m.
         """
         self._check(Action.SCREEN)
-        spots = result.with_crash_lists() if len(result.spots) else result.spots
         now = datetime.now()
         collecting = gc.isenabled()
         gc.disable()  # hundreds of thousands of small lists and dicts: no cycles to find, collections only slow it
         try:
+            spots = result.spots
+            if len(spots) and pd.api.types.is_integer_dtype(result.members["crash_id"]):
+                spots = spots.copy()  # the store's crash ids: lists straight from the members, no text between
+                spots["crash_ids"], spots["window_crash_ids"] = result.crash_id_lists()
+            elif len(spots):
+                spots = result.with_crash_lists()
             diff = self._save_spots(result, spots, now, communes, geometries, road_ids, user)
         finally:
             if collecting:
@@ -299,8 +304,8 @@ def _screened_values(
         "epdo": [float(v) for v in spots["epdo"].tolist()],
         "n_windows": [int(v or 1) for v in spots["n_windows"].tolist()] if "n_windows" in spots else [1] * n,
         "window_m": [float(v) if ok else None for v, ok in zip(window_m.tolist(), window_m.notna().tolist())],
-        "crash_ids": [_id_list(v) for v in spots["crash_ids"].tolist()],
-        "window_crash_ids": [_id_list(v) for v in spots["window_crash_ids"].tolist()],
+        "crash_ids": [v if type(v) is list else _id_list(v) for v in spots["crash_ids"].tolist()],
+        "window_crash_ids": [v if type(v) is list else _id_list(v) for v in spots["window_crash_ids"].tolist()],
         "still_qualifies": [True] * n,
         "commune": [commune_of.get(k) for k in spot],
         "last_run_at": [now] * n,

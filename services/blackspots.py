@@ -36,10 +36,17 @@ if TYPE_CHECKING:
     from services.filters import Filters
 
 
+#: The crash columns a screening of the store reads (the screen's, and those of each spot's commune and hull).
+SCREENED = ("id", "road_code", "chainage_m", "occurred_at", "deaths", "injured", "not_infrastructure", "commune")
+
+
 def screening_input(crashes: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
-    """Crashes with road, chainage and the road's urban flag, as the screen wants."""
+    """Crashes with road, chainage and the road's urban flag, as the screen
+    wants: the columns it and the spots' communes and geometries read, as a
+    new frame (``crashes`` may be the store's kept read, not to be changed)."""
     urban = dict(zip(roads["code"], roads["is_urban"])) if len(roads) else {}
-    out = crashes.rename(columns={"id": "crash_id", "road_code": "road"})
+    out = crashes[[c for c in (*SCREENED, "lon", "lat") if c in crashes]]
+    out.columns = [{"id": "crash_id", "road_code": "road"}.get(c, c) for c in out.columns]  # renamed, not copied
     out["urban"] = out["road"].map(urban).eq(True)
     return out
 
@@ -61,7 +68,7 @@ def run_screening(
     (see :meth:`Store.save_screening`: ``new``, ``grown``, ``changed``,
     ``unchanged``, ``no_longer_met``); empty lists when not saved."""
     roads = store.roads_frame()
-    data = screening_input(store.crashes_frame(), roads)
+    data = screening_input(store.crashes_frame(shared=True), roads)
     result = screen(
         data,
         ruleset=get_rules(ruleset),

@@ -194,6 +194,12 @@ def test_a_screen_in_parts_of_roads_gives_the_screen_in_one_part(monkeypatch):
     pd.testing.assert_frame_equal(parts.spots, whole.spots)
     pd.testing.assert_frame_equal(parts.with_crash_lists(), whole.with_crash_lists())
     pd.testing.assert_frame_equal(parts.members, whole.members)
+    # each spot's crash lists as lists are its text lists split
+    lists, window_lists = whole.crash_id_lists()
+    table = whole.with_crash_lists()
+    assert lists == [[int(v) for v in t.split(";")] for t in table["crash_ids"]]
+    assert window_lists == [[int(v) for v in t.split(";")] for t in table["window_crash_ids"]]
+    assert sum(map(len, lists)) == len(whole.members) > sum(map(len, window_lists)) > 0
     # the parts worked by three threads side by side: the same screen
     calls.clear()
     threaded = screen(df, workers=3)

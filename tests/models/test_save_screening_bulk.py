@@ -225,9 +225,10 @@ def _perturb(rng, spots: list[dict], next_id: int) -> tuple[list[dict], int]:
             sp["epdo"] += 10.0
             sp["commune"] = None if sp["commune"] else "Đăk Hà"
             sp["window_m"] = np.nan if pd.notna(sp["window_m"]) else 300.0
-        elif r < 0.42:  # shrinks at its start, loses a crash
+        elif r < 0.42:  # shrinks at its start, loses a crash (its worst window keeps one at least, as a screen's)
             sp["from_m"] += 20.0
             sp["ids"] = sp["ids"][1:] or sp["ids"]
+            sp["window_ids"] = [i for i in sp["window_ids"] if i in sp["ids"]] or sp["ids"][:1]
         elif r < 0.48:  # a new geometry only (no other change: not saved)
             sp["geom"] = shapely.Point(107.6, 14.7)
         elif r < 0.52:  # changed and its geometry goes (not given: kept)

@@ -217,6 +217,18 @@ def test_a_rescreen_reads_the_spots_again_only_after_someone_wrote_one(ql24_stor
     assert len(reads) == 2 and diff["new"]  # (new crashes alone do not make it read them: no spot was written)
 
 
+def test_a_screening_reads_the_kept_crashes_without_changing_them(ql24_store):
+    """The screening reads the store's kept crash frame itself (no copy of a million rows): the frame every
+    page reads afterwards is the one before, column for column."""
+    store = ql24_store
+    before = store.crashes_frame()
+    kept = store.crashes_frame(shared=True)
+    assert kept is store.crashes_frame(shared=True) and before is not kept
+    run_screening(store, user="an")
+    pd.testing.assert_frame_equal(store.crashes_frame(), before)
+    assert list(kept.columns) == list(before.columns)
+
+
 def test_a_rescreen_that_changes_nothing_leaves_the_spots_as_they_are(ql24_store):
     """No new version and no history line on a spot a re-screen finds unchanged (a planner's open panel stays
     valid, and the history shows real changes only); when it screened is kept per rule set."""
