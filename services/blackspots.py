@@ -45,7 +45,7 @@ def screening_input(crashes: pd.DataFrame, roads: pd.DataFrame) -> pd.DataFrame:
     wants: the columns it and the spots' communes and geometries read, as a
     new frame (``crashes`` may be the store's kept read, not to be changed)."""
     urban = dict(zip(roads["code"], roads["is_urban"])) if len(roads) else {}
-    out = crashes[[c for c in (*SCREENED, "lon", "lat") if c in crashes]]
+    out = crashes[[c for c in (*SCREENED, "lon", "lat") if c in crashes]].copy(deep=False)  # (not a view: its own)
     out.columns = [{"id": "crash_id", "road_code": "road"}.get(c, c) for c in out.columns]  # renamed, not copied
     out["urban"] = out["road"].map(urban).eq(True)
     return out

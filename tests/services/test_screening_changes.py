@@ -4,6 +4,7 @@ kept apart (issue 15.3)."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import pandas as pd
 import pytest
@@ -224,7 +225,9 @@ def test_a_screening_reads_the_kept_crashes_without_changing_them(ql24_store):
     before = store.crashes_frame()
     kept = store.crashes_frame(shared=True)
     assert kept is store.crashes_frame(shared=True) and before is not kept
-    run_screening(store, user="an")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.SettingWithCopyWarning)  # its frame is its own, not a view
+        run_screening(store, user="an")
     pd.testing.assert_frame_equal(store.crashes_frame(), before)
     assert list(kept.columns) == list(before.columns)
 
