@@ -1,7 +1,10 @@
 """Screening the store (issue 18.1): ``services.blackspots.run_screening`` on a
 SQLite store, timed in its phases (read, screen, communes and geometries,
 save), the save on a fresh store (every spot new) and again with nothing
-changed, and end to end. Baseline in the same run: the ORM save as it was
+changed, and end to end (the first screening; again with nothing changed;
+again after someone changed a spot's status, so the spots are read back; and
+after the next month's crashes, 1/48 more, came in, so the crashes are read
+again and spots grow and appear). Baseline in the same run: the ORM save as it was
 before (one object per spot, per-object audit rows; kept as the reference in
 ``tests/models/test_save_screening_bulk.py``) on a copy of the same store, and
 both saves must report the same.
@@ -67,31 +70,31 @@ def build_store(path: Path, n: int, seed: int = 7):
     hotspots = max(1, int(50_000 * n / 1_000_000))
     hot_road = rng.integers(0, N_ROADS, hotspots)
     hot_at = rng.uniform(0, LENGTH_M, hotspots)
-    in_hot = rng.random(n) < 0.7
-    which = rng.integers(0, hotspots, n)
-    road = np.where(in_hot, hot_road[which], rng.integers(0, N_ROADS, n))
-    ch = np.where(in_hot, hot_at[which] + rng.normal(0, 200, n), rng.uniform(0, LENGTH_M, n)).clip(0, LENGTH_M)
-    ch = ch.round(1)
-    day = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 4 * 365, n), unit="D")
-    deaths = (rng.random(n) < 0.012).astype(int)
-    injured = rng.integers(0, 3, n)
-    lon = lon0[road] + 0.56 * ch / LENGTH_M
-    lat = lat0[road]
-    insert_crashes(
-        store.engine,
-        {
-            "dedup_key": [hashlib.md5(str(i).encode()).hexdigest() for i in range(n)],
+
+    def crashes(count: int, first_day: str, days: int, key: str) -> dict:
+        """``count`` crashes of this shape over ``days`` from ``first_day``."""
+        in_hot = rng.random(count) < 0.7
+        which = rng.integers(0, hotspots, count)
+        road = np.where(in_hot, hot_road[which], rng.integers(0, N_ROADS, count))
+        ch = np.where(in_hot, hot_at[which] + rng.normal(0, 200, count), rng.uniform(0, LENGTH_M, count))
+        ch = ch.clip(0, LENGTH_M).round(1)
+        day = pd.Timestamp(first_day) + pd.to_timedelta(rng.integers(0, days, count), unit="D")
+        return {
+            "dedup_key": [hashlib.md5(f"{key}{i}".encode()).hexdigest() for i in range(count)],
             "occurred_at": day.to_pydatetime(),
-            "lon": lon,
-            "lat": lat,
+            "lon": lon0[road] + 0.56 * ch / LENGTH_M,
+            "lat": lat0[road],
             "road_code": [f"QL{r + 1}" for r in road],
             "chainage_m": ch,
             "located_by": "chainage",
             "commune": [f"Xã {r % 700}" for r in road],
-            "deaths": deaths,
-            "injured": injured,
-        },
-    )
+            "deaths": (rng.random(count) < 0.012).astype(int),
+            "injured": rng.integers(0, 3, count),
+        }
+
+    insert_crashes(store.engine, crashes(n, "2021-01-01", 4 * 365, ""))
+    # the next month's crashes, imported later (1/48 of the four years'), kept for run_again
+    store.next_month = crashes(max(1, n // 48), "2025-01-01", 31, "next")
     return store
 
 
@@ -115,7 +118,7 @@ def phases(store, save):
     data = screening_input(store.crashes_frame(), roads)
     out["read_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    result = screen(data, ruleset=get_rules(None), epdo_weights=settings.EPDO_WEIGHTS)
+    result = screen(data, ruleset=get_rules(None), epdo_weights=settings.EPDO_WEIGHTS, workers=settings.SCREEN_WORKERS)
     rs = result.ruleset
     in_town = set(roads.loc[roads["is_urban"].eq(True), "code"])
     rural, urban = float(rs.segment_length_m["rural"]), float(rs.segment_length_m["urban"])
@@ -139,6 +142,28 @@ def phases(store, save):
     return out, diff, again
 
 
+def run_again(store, next_month: dict) -> dict:
+    """The re-screens a planner meets after the first: after someone changed a spot's status (the spots are
+    read again), and after the next month's crashes came in (the crashes read again, new and grown spots)."""
+    from services.blackspots import run_screening, set_blackspot_status
+
+    out = {}
+    spot = store.blackspots_frame().iloc[0]
+    set_blackspot_status(store, int(spot["id"]), "confirmed", expected_version=int(spot["version"]), user="bench")
+    t = time.perf_counter()
+    run_screening(store, user="bench")
+    out["run_screening_after_a_status_s"] = round(time.perf_counter() - t, 2)
+    insert_crashes(store.engine, next_month)
+    t = time.perf_counter()
+    store.crashes_frame()
+    out["after_a_month_read_s"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    _, diff = run_screening(store, user="bench")
+    out["run_screening_after_a_month_s"] = round(time.perf_counter() - t, 2)
+    out["after_a_month"] = {k: len(v) for k, v in diff.items()}
+    return out
+
+
 def main(n: int = 200_000, baseline: bool = True) -> dict:
     from services.blackspots import run_screening
 
@@ -160,6 +185,7 @@ def main(n: int = 200_000, baseline: bool = True) -> dict:
             t = time.perf_counter()
             run_screening(e2e, user="bench")
             res[f"run_screening_{label}_s"] = round(time.perf_counter() - t, 2)
+        res |= run_again(e2e, built.next_month)
 
         if baseline:
             from tests.models.test_save_screening_bulk import _orm_save_screening

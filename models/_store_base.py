@@ -204,6 +204,22 @@ class StoreBase:
             return hit[1]
         return None
 
+    def _kept_raw(self, what: str):
+        """(version, value) that :meth:`_keep` kept for ``what``, or ``None``."""
+        key = (self.engine.url.render_as_string(hide_password=False), what)
+        with _READS_LOCK:
+            return _READS.get(key)
+
+    @staticmethod
+    def _rows_written_since(table: str, after: int, upto: int, *, conn) -> set[int] | None:
+        """The rows of ``table`` the audit log names in ``(after, upto]``, or ``None`` when one of
+        its audit rows there names none (a write of many rows at once)."""
+        got = conn.execute(
+            select(AuditLog.row_id).where(AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name == table)
+        ).all()
+        rows = {r[0] for r in got}
+        return None if None in rows else {int(r) for r in rows}
+
     def _keep(self, what: str, value, version: int | None) -> None:
         """Keep ``value`` for ``what`` as the data at audit row ``version``
         (a writer keeping what it just wrote, after its transaction

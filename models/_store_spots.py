@@ -86,6 +86,18 @@ class SpotsMixin:
         self.set_setting(SCREENED_AT, screened, user=user, action=Action.SCREEN)
         return diff
 
+    def _kept_patch(self, conn, kept: str, ruleset: str, version: int) -> dict[str, list] | None:
+        """The spots kept for ``ruleset`` brought to ``version`` by reading again the few
+        written since (the audit log names them); ``None`` when none are kept, or too many
+        (:data:`PATCH_SHARE`) or a write naming no row were written since."""
+        hit = self._kept_raw(kept)
+        if hit is None or hit[0] > version:
+            return None
+        rows = self._rows_written_since("blackspot", hit[0], version, conn=conn)
+        if rows is None or len(rows) > PATCH_SHARE * max(len(hit[1]["id"]), 1):
+            return None
+        return _patched(conn, hit[1], ruleset, sorted(rows))
+
     def _save_spots(self, result, spots, now, communes, geometries, road_ids, user) -> dict[str, list]:
         """The writes of :meth:`save_screening`, in one transaction.
 
@@ -101,6 +113,8 @@ class SpotsMixin:
                 conn = s.connection()
                 version = self._version_in(conn)  # before the spots are read
                 old = self._kept_in(conn, kept, ("blackspot",), version)
+                if old is None:  # spots written since it was kept (a status, a note): those read again
+                    old = self._kept_patch(conn, kept, result.ruleset.id, version)
                 if old is None:
                     old = _earlier_spots(conn, result.ruleset.id)
                 match = _match_earlier(new, old)
@@ -315,27 +329,46 @@ def _screened_values(
     }
 
 
-def _earlier_spots(conn, ruleset: str) -> dict[str, list]:
+def _earlier_spots(conn, ruleset: str, ids: list[int] | None = None) -> dict[str, list]:
     """The rule set's automatic spots, by id: the columns the comparison needs, as lists of the
-    values the ORM loaded (a frame's object columns cost as much to build as to read)."""
+    values the ORM loaded (a frame's object columns cost as much to build as to read); those of
+    ``ids`` only, when given."""
     t = _BLACKSPOT
     keys = ("id", "version", "kind", "status", "last_run_at", *_COMPARED)
     lists = ("crash_ids", "window_crash_ids")  # read as text, parsed in one call each (json.loads as the type does)
-    rows = conn.execute(
-        select(*(cast(t.c[k], Text) if k in lists else t.c[k] for k in keys))
-        .where(
-            t.c.manual.is_(False),
-            t.c.deleted.is_(False),
-            t.c.ruleset == ruleset,
-            t.c.kind.in_([SpotKind.BLACK_SPOT, SpotKind.POTENTIAL]),
-        )
-        .order_by(t.c.id)
-    ).all()
+    q = select(*(cast(t.c[k], Text) if k in lists else t.c[k] for k in keys)).where(
+        t.c.manual.is_(False),
+        t.c.deleted.is_(False),
+        t.c.ruleset == ruleset,
+        t.c.kind.in_([SpotKind.BLACK_SPOT, SpotKind.POTENTIAL]),
+    )
+    if ids is not None:
+        q = q.where(t.c.id.in_(ids))
+    rows = conn.execute(q.order_by(t.c.id)).all()
     cols = list(zip(*rows)) if rows else [()] * len(keys)
     for k in lists:
         at = keys.index(k)
         cols[at] = json.loads("[" + ",".join("null" if v is None else v for v in cols[at]) + "]")
     return {k: list(c) for k, c in zip(keys, cols)}
+
+
+def _patched(conn, kept: dict[str, list], ruleset: str, rows: list[int]) -> dict[str, list]:
+    """``kept`` (spots by id, as :func:`_earlier_spots` reads them) with the spots ``rows`` read
+    again: each as it is now, or gone (deleted, manual, another rule set's)."""
+    fresh = _earlier_spots(conn, ruleset, rows)
+    gone = set(rows)
+    stay = [j for j, sid in enumerate(kept["id"]) if sid not in gone]
+    ids = [kept["id"][j] for j in stay] + fresh["id"]
+    order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable").tolist()
+    out = {}
+    for k, col in kept.items():
+        merged = [col[j] for j in stay] + fresh[k]
+        out[k] = [merged[i] for i in order]
+    return out
+
+
+#: A kept reading of the spots is patched when at most this share of them was written since (else read whole).
+PATCH_SHARE = 0.05
 
 
 def _last_audit_id(conn) -> int:

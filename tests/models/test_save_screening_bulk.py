@@ -367,6 +367,22 @@ def _save_both(store, ref, spots, road_ids, *, ruleset="tt41-2024", user="an", n
     return got, want
 
 
+def _others_write(rng, stores, ruleset: str) -> None:
+    """The same writes by other planners on each store: one spot confirmed, one deleted, one point flagged."""
+    from services.blackspots import set_blackspot_status
+
+    spots = stores[0].blackspots_frame()
+    spots = spots.loc[(spots["ruleset"] == ruleset) & ~spots["manual"].astype(bool)].sort_values("id")
+    a, b = (spots.iloc[int(k)] for k in rng.choice(len(spots), 2, replace=False))
+    for st in stores:
+        set_blackspot_status(st, int(a["id"]), "confirmed", expected_version=int(a["version"]), user="binh")
+        st.delete_item("blackspot", int(b["id"]), expected_version=int(b["version"]), user="binh")
+        st.flag_potential_point(lon=107.52, lat=14.6, reason="cua gấp", road_code="R2", chainage_m=80.0, user="binh")
+        with st.engine.begin() as conn:  # stamped by each clock: the same in both stores
+            t = Blackspot.__table__
+            conn.execute(update(t).where(t.c.manual.is_(True)).values(first_detected_at=SENTINEL))
+
+
 def _assert_kept_is_the_store(store, ruleset: str) -> None:
     """What the save kept for the next screening is what reading the spots gives, value and type."""
     with store.engine.connect() as conn:
@@ -381,6 +397,12 @@ def _assert_kept_is_the_store(store, ruleset: str) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_set_based_save_does_what_the_orm_did(store, reference_store, monkeypatch, seed):
     monkeypatch.setattr(store_spots, "datetime", _Clock)
+    patched = []  # the kept spots brought up to date by reading again those others wrote
+    monkeypatch.setattr(store_spots, "PATCH_SHARE", 0.5)
+    patch = store_spots._patched
+    monkeypatch.setattr(
+        store_spots, "_patched", lambda conn, kept, rs, rows: patched.append(rows) or patch(conn, kept, rs, rows)
+    )
     rng = np.random.default_rng(seed)
     road_ids = _prepare(store)
     assert _prepare(reference_store) == road_ids
@@ -393,6 +415,9 @@ def test_the_set_based_save_does_what_the_orm_did(store, reference_store, monkey
             spots, next_id = _perturb(rng, spots, next_id)
         if step == 3:  # spots dropped two screens ago come back
             spots = spots + [dict(sp, uid=-1) for sp in spots[:3]]
+        if step in (3, 4):  # between screenings, others write spots: a status, a deletion, a hand-flagged point
+            _others_write(rng, (store, reference_store), ruleset)
+            audit_at = {id(st): st.data_version() for st in (store, reference_store)}  # the saves' rows compared
         for st in (store, reference_store):
             _reset_updated_at(st)
         now = T0 + timedelta(days=step, microseconds=step)
@@ -414,6 +439,7 @@ def test_the_set_based_save_does_what_the_orm_did(store, reference_store, monkey
         assert extra[2] == extra_ref[2]
         assert store.screened_at() == reference_store.screened_at()
         _assert_kept_is_the_store(store, ruleset)
+    assert patched and all(len(rows) == 3 for rows in patched), patched  # a status, a deletion, a flag (step 4)
     # the sequence did exercise every kind of change
     assert (
         rows

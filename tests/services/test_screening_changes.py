@@ -185,21 +185,24 @@ def test_each_rule_set_keeps_its_own_results(ql24_store):
 
 def test_a_rescreen_reads_the_spots_again_only_after_someone_wrote_one(ql24_store, monkeypatch):
     """A save keeps the spots as it left them for the next screening of the process (issue 18.1); a spot
-    written since, by anyone, makes the next one read them again, and its report shows the write."""
+    written since, by anyone, is read again (the few written, or all of them when many were), and the
+    report shows the write."""
     from models.store import Store
 
     store = ql24_store
     run_screening(store, user="an")
     reads = []
     read = models._store_spots._earlier_spots
-    monkeypatch.setattr(models._store_spots, "_earlier_spots", lambda *a: reads.append(1) or read(*a))
+    spy = lambda *a: reads.append(a[2] if len(a) > 2 else "all") or read(*a)  # noqa: E731
+    monkeypatch.setattr(models._store_spots, "_earlier_spots", spy)
+    monkeypatch.setattr(models._store_spots, "PATCH_SHARE", 0.5)  # (a few spots here: one is a large share)
     _, diff = run_screening(store, user="an")
     assert not reads and len(diff["unchanged"]) == len(store.blackspots_frame()) > 0
     spot = store.blackspots_frame().iloc[0]
     other = Store(str(store.engine.url.render_as_string(hide_password=False)))  # another planner's store
     set_blackspot_status(other, int(spot["id"]), "confirmed", expected_version=int(spot["version"]), user="binh")
     _, diff = run_screening(store, user="an")
-    assert len(reads) == 1
+    assert reads == [[int(spot["id"])]]  # that spot alone read again
     statuses = {d["id"]: d["status"] for d in diff["unchanged"]}
     assert statuses[int(spot["id"])] == "confirmed"
     # a failed save forgets what it kept: the next screening reads the spots again
@@ -213,9 +216,15 @@ def test_a_rescreen_reads_the_spots_again_only_after_someone_wrote_one(ql24_stor
     with pytest.raises(ZeroDivisionError):
         run_screening(store, user="an")
     monkeypatch.undo()
-    monkeypatch.setattr(models._store_spots, "_earlier_spots", lambda *a: reads.append(1) or read(*a))
+    monkeypatch.setattr(models._store_spots, "_earlier_spots", spy)
     _, diff = run_screening(store, user="an")
-    assert len(reads) == 2 and diff["new"]  # (new crashes alone do not make it read them: no spot was written)
+    assert reads[1:] == ["all"] and diff["new"]  # (new crashes alone do not make it read them: no spot was written)
+    # many spots written since (a share over PATCH_SHARE): all read again
+    monkeypatch.setattr(models._store_spots, "PATCH_SHARE", 0.0)
+    spot = store.blackspots_frame().query("status == 'candidate'").iloc[0]
+    set_blackspot_status(other, int(spot["id"]), "confirmed", expected_version=int(spot["version"]), user="binh")
+    run_screening(store, user="an")
+    assert reads[2:] == ["all"]
 
 
 def test_a_screening_reads_the_kept_crashes_without_changing_them(ql24_store):
