@@ -3,8 +3,8 @@ SQLite store, timed in its phases (read, screen, communes and geometries,
 save), the save on a fresh store (every spot new) and again with nothing
 changed, and end to end (the first screening; again with nothing changed;
 again after someone changed a spot's status, so the spots are read back; and
-after the next month's crashes, 1/48 more, came in, so the crashes are read
-again and spots grow and appear). Baseline in the same run: the ORM save as it was
+after the next month's crashes, 1/48 more, came in as an import batch, so the
+kept crashes take that batch's and spots grow and appear). Baseline in the same run: the ORM save as it was
 before (one object per spot, per-object audit rows; kept as the reference in
 ``tests/models/test_save_screening_bulk.py``) on a copy of the same store, and
 both saves must report the same.
@@ -92,7 +92,7 @@ def build_store(path: Path, n: int, seed: int = 7):
             "injured": rng.integers(0, 3, count),
         }
 
-    insert_crashes(store.engine, crashes(n, "2021-01-01", 4 * 365, ""))
+    insert_crashes(store.engine, crashes(n, "2021-01-01", 4 * 365, ""), batch="bon-nam.csv")  # four years, one file
     # the next month's crashes, imported later (1/48 of the four years'), kept for run_again
     store.next_month = crashes(max(1, n // 48), "2025-01-01", 31, "next")
     return store
@@ -153,7 +153,7 @@ def run_again(store, next_month: dict) -> dict:
     t = time.perf_counter()
     run_screening(store, user="bench")
     out["run_screening_after_a_status_s"] = round(time.perf_counter() - t, 2)
-    insert_crashes(store.engine, next_month)
+    insert_crashes(store.engine, next_month, batch="thang-1-2025.csv")  # an import: its batch named in the audit log
     t = time.perf_counter()
     store.crashes_frame()
     out["after_a_month_read_s"] = round(time.perf_counter() - t, 2)

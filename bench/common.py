@@ -34,32 +34,34 @@ def measure(fn, *args, repeat: int = 1, memory: bool = True, **kw):
     return best, peak, out
 
 
-def insert_crashes(engine, columns: dict) -> None:
+def insert_crashes(engine, columns: dict, *, batch: str | None = None) -> None:
     """Crashes written straight into the crash table (what a benchmark measures is not the import):
     ``columns`` (each a list or array of one value per crash, with ``dedup_key``) and the flags every crash
     has, in parts; then one audit row, as every write leaves, so the store's data version moves and no
-    process keeps an earlier read of the table."""
+    process keeps an earlier read of the table. With ``batch`` (a file name), they are one import batch of
+    that file, audited as an import is (the batch named: a kept crash frame then reads its crashes alone)."""
     import pandas as pd
     from sqlalchemy import insert
 
-    from models.orm import AuditLog, Crash
+    from models.orm import AuditLog, Crash, ImportBatch
 
-    rows = (
-        pd.DataFrame(columns)
-        .assign(version=1, deleted=False, alcohol=False, not_infrastructure=False, is_simulated=True)
-        .to_dict("records")
+    frame = pd.DataFrame(columns).assign(
+        version=1, deleted=False, alcohol=False, not_infrastructure=False, is_simulated=True
     )
     with engine.begin() as conn:
+        batch_id = None
+        if batch is not None:
+            now = pd.Timestamp.now().to_pydatetime()
+            batch_id = conn.execute(
+                insert(ImportBatch)
+                .values(kind="crashes", filename=batch, created_at=now, n_rows=len(frame), n_imported=len(frame))
+                .returning(ImportBatch.id)
+            ).scalar_one()
+            frame = frame.assign(batch_id=batch_id)
+        rows = frame.to_dict("records")
         for a in range(0, len(rows), 50_000):
             conn.execute(insert(Crash.__table__), rows[a : a + 50_000])
-        conn.execute(
-            insert(AuditLog.__table__),
-            [
-                {
-                    "at": pd.Timestamp.now().to_pydatetime(),
-                    "table_name": "crash",
-                    "action": "create",
-                    "changes": {"benchmark": len(rows)},
-                }
-            ],
-        )
+        audit = {"table_name": "crash", "action": "create", "changes": {"benchmark": len(rows)}}
+        if batch_id is not None:
+            audit = {"table_name": "import_batch", "row_id": batch_id, "action": "import", "changes": {"n": len(rows)}}
+        conn.execute(insert(AuditLog.__table__), [{"at": pd.Timestamp.now().to_pydatetime()} | audit])

@@ -129,7 +129,7 @@ class StoreBase:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
 
-    def read_cached(self, what: str, read, *, tables: tuple[str, ...] = (), shared: bool = False):
+    def read_cached(self, what: str, read, *, tables: tuple[str, ...] = (), shared: bool = False, patch=None):
         """``read()``, kept for the store's data version: every write of any
         process writes an audit row, so a version seen again means the same
         data, and the read is not repeated (a page's services ask for the
@@ -143,7 +143,9 @@ class StoreBase:
         version is still the data if no audit row since then names one of
         them (a spot's status changed, the crash table did not: the million
         crashes are not read again). ``shared`` gives a kept frame itself,
-        not a copy, to a caller that only reads it."""
+        not a copy, to a caller that only reads it. ``patch(kept, after,
+        upto)``, when given, brings a kept read up to date from the writes in
+        ``(after, upto]`` (or gives ``None``: then it is read whole)."""
         version = self.data_version() if self._pinned_version is None else self._pinned_version
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
@@ -159,7 +161,11 @@ class StoreBase:
                     _READS.move_to_end(key)
             value = hit[1]
             return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
-        value = read()
+        value = None
+        if hit is not None and patch is not None and hit[0] < version:
+            value = patch(hit[1], hit[0], version)
+        if value is None:
+            value = read()
         if isinstance(value, pd.DataFrame):
             # kept consolidated (a copy is one block per type): every hit copies it,
             # and copying a frame of scattered blocks merges them each time

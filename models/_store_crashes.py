@@ -46,6 +46,10 @@ CRASH_FRAME_COLUMNS = [
     "batch_id",
 ]
 
+#: A kept crash frame is patched (:meth:`CrashesMixin._crashes_patch`) when at most this share of it was written
+#: since: a month's import into four years' crashes, corrections, merges; more is read whole.
+PATCH_SHARE = 0.1
+
 #: The tables whose audit rows tell that the crash table changed: a batch imported or undone, a crash corrected
 CRASH_TABLES = ("crash", "import_batch")
 
@@ -432,14 +436,87 @@ class CrashesMixin:
         ``shared`` gives the kept read itself, to a caller that does not
         change it (a copy of a million crashes costs ~0.2 s)."""
         if date_from is None and date_to is None and not commune and not road_code:
-            return self.read_cached("crashes", self._crashes_read, tables=CRASH_TABLES, shared=shared)
+            return self.read_cached(
+                "crashes", self._crashes_read, tables=CRASH_TABLES, shared=shared, patch=self._crashes_patch
+            )
         return self._crashes_read(date_from=date_from, date_to=date_to, commune=commune, road_code=road_code)
 
+    def _crashes_patch(self, kept: pd.DataFrame, after: int, upto: int) -> pd.DataFrame | None:
+        """The kept crash frame brought from audit row ``after`` to ``upto`` by reading again only
+        what was written: the crashes of the batches imported, and each crash the audit log names
+        (corrected, edited, merged, deleted); ``None`` (read it whole) for any other write (a batch
+        undone, a write naming no row), more than :data:`PATCH_SHARE` of the crashes, or a column
+        whose type a whole read might see otherwise."""
+        with self.engine.connect() as conn:
+            written = conn.execute(
+                select(AuditLog.table_name, AuditLog.row_id, AuditLog.action).where(
+                    AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_(CRASH_TABLES)
+                )
+            ).all()
+        crashes, batches = set(), set()
+        for table, row_id, action in written:
+            if row_id is None:
+                return None
+            if table == "crash":
+                crashes.add(int(row_id))
+            elif table == "import_batch" and action == "import":
+                batches.add(int(row_id))
+            else:
+                return None
+        if not len(kept) or len(crashes) > PATCH_SHARE * len(kept):
+            return None
+        fresh = self._crashes_read(ids=sorted(crashes), batches=sorted(batches))
+        if len(fresh) > PATCH_SHARE * len(kept):
+            return None
+        stay, ids = kept, kept["id"].to_numpy()
+        if crashes or (len(fresh) and len(ids) and fresh["id"].iloc[0] <= ids[-1]):
+            stay = kept.loc[~kept["id"].isin(crashes | set(fresh["id"].tolist()))]
+        out = pd.concat([stay, fresh], ignore_index=True) if len(fresh) else stay.reset_index(drop=True)
+        if not out["id"].is_monotonic_increasing:  # (a batch's new crashes come after the kept ones)
+            out = out.sort_values("id", kind="stable", ignore_index=True)
+        for c in out.columns:  # the types a whole read gives: the kept ones, or an int column that met a gap
+            same = out[c].dtype == kept[c].dtype or (kept[c].dtype == np.int64 and out[c].dtype == np.float64)
+            # a column with no value yet meets numbers: a whole read would see numbers, not objects
+            blank = kept[c].dtype == object and kept[c].isna().all() and fresh[c].dtype != object
+            blank = bool(blank and fresh[c].notna().any())
+            if not same or blank:
+                return None
+        return out
+
     def _crashes_read(
-        self, *, date_from=None, date_to=None, commune: str | None = None, road_code: str | None = None
+        self,
+        *,
+        date_from=None,
+        date_to=None,
+        commune: str | None = None,
+        road_code: str | None = None,
+        ids: list[int] | None = None,
+        batches: list[int] | None = None,
+    ) -> pd.DataFrame:
+        if ids is not None or batches is not None:  # these crashes and those of these batches, a part at a time
+            parts = [("id", ids[k : k + 5000]) for k in range(0, len(ids or []), 5000)]
+            parts += [("batch_id", batches[k : k + 5000]) for k in range(0, len(batches or []), 5000)]
+            got = [self._crashes_select(where=(getattr(Crash, c), part)) for c, part in parts]
+            frames = [f for f in got if len(f)]
+            if not frames:
+                return self._crashes_select(where=(Crash.id, []))
+            both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            return both.drop_duplicates("id").sort_values("id", kind="stable", ignore_index=True)
+        return self._crashes_select(date_from=date_from, date_to=date_to, commune=commune, road_code=road_code)
+
+    def _crashes_select(
+        self,
+        *,
+        date_from=None,
+        date_to=None,
+        commune: str | None = None,
+        road_code: str | None = None,
+        where=None,
     ) -> pd.DataFrame:
         cols = [getattr(Crash, c) for c in CRASH_FRAME_COLUMNS]
         q = select(*cols).where(Crash.deleted.is_(False))
+        if where is not None:
+            q = q.where(where[0].in_(where[1]))
         if date_from is not None:
             q = q.where(Crash.occurred_at >= pd.Timestamp(date_from).to_pydatetime())
         if date_to is not None:
@@ -452,7 +529,7 @@ class CrashesMixin:
             # the driver's own values: SQLAlchemy would parse each date string and
             # turn each 0/1 into a bool one value at a time (half the read at 1 M
             # crashes); the dates are parsed at once below
-            rows = conn.execute(q).cursor.fetchall()
+            rows = conn.execute(q.order_by(Crash.id)).cursor.fetchall()  # by id on both back-ends
         df = pd.DataFrame(rows, columns=CRASH_FRAME_COLUMNS)
         df["occurred_at"] = pd.to_datetime(df["occurred_at"], format="ISO8601")
         for c in ("alcohol", "not_infrastructure", "is_simulated"):

@@ -1,0 +1,93 @@
+"""The kept crash frame brought up to date by reading again only what was written (issue 18.1): after each
+kind of write, the frame every page gets is exactly a whole read's, on both back-ends; writes it cannot
+follow row by row make it read the table whole."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import models._store_crashes as store_crashes
+from geo.chainage import format_chainage
+from geo.io import RawTable
+from geo.validate import validate_crashes
+
+
+def _import(store, rows: list[tuple[str, str, float, int, int]], name: str) -> int:
+    """Crashes on QL24: (police id, dd/mm/yyyy, chainage in metres, deaths, injured); the batch id."""
+    frame = pd.DataFrame(
+        {
+            "Mã vụ": [r[0] for r in rows],
+            "Ngày xảy ra": [r[1] for r in rows],
+            "Lý trình": [format_chainage(r[2]) for r in rows],
+            "Tuyến đường": "QL24",
+            "Số người chết": [str(r[3]) for r in rows],
+            "Số người bị thương": [str(r[4]) for r in rows],
+        }
+    )
+    net = store.road_network()
+    res = validate_crashes(RawTable(frame=frame, fmt="csv"), roads=net)
+    assert res.n_errors == 0, res.report
+    return store.import_crashes(res, filename=name, roads=net, source="CA tỉnh")
+
+
+@pytest.fixture
+def patches(monkeypatch):
+    """What each patch gave: a frame (patched) or None (read whole)."""
+    got: list[bool] = []
+    patch = store_crashes.CrashesMixin._crashes_patch
+
+    def spy(self, kept, after, upto):
+        out = patch(self, kept, after, upto)
+        got.append(out is not None)
+        return out
+
+    monkeypatch.setattr(store_crashes.CrashesMixin, "_crashes_patch", spy)
+    return got
+
+
+def _same_as_a_whole_read(store) -> pd.DataFrame:
+    kept = store.crashes_frame()
+    pd.testing.assert_frame_equal(kept, store._crashes_read())
+    return kept
+
+
+def test_each_write_is_followed_as_a_whole_read_gives_it(ql24_store, patches):
+    store = ql24_store
+    before = _same_as_a_whole_read(store)
+    n0 = len(before)
+    assert n0 > 100 and not patches
+
+    # a new batch: its crashes added
+    _import(store, [("A1", "15/03/2024", 140_000.0, 1, 0), ("A2", "16/03/2024", 140_100.0, 0, 2)], "a.csv")
+    after = _same_as_a_whole_read(store)
+    assert patches == [True] and len(after) == n0 + 2
+    assert after["id"].is_monotonic_increasing
+
+    # a batch that corrects one of them (same police id, another count) and adds one
+    _import(store, [("A1", "15/03/2024", 140_000.0, 2, 0), ("A3", "17/03/2024", 142_000.0, 0, 1)], "b.csv")
+    after = _same_as_a_whole_read(store)
+    assert patches == [True, True] and len(after) == n0 + 3
+    assert after.loc[after["source_id"].eq("A1"), "deaths"].tolist() == [2]
+
+    # a crash edited by hand, two reports merged into one
+    a2, a3 = (int(after.loc[after["source_id"].eq(s), "id"].iloc[0]) for s in ("A2", "A3"))
+    store.merge_crashes(a2, a3, user="an")
+    after = _same_as_a_whole_read(store)
+    assert patches == [True, True, True] and len(after) == n0 + 2 and a3 not in set(after["id"])
+
+    # a batch undone: read whole
+    batch = int(store.batches_frame()["id"].max())
+    store.undo_batch(batch, user="an")
+    after = _same_as_a_whole_read(store)
+    assert patches[-1] is False
+    assert "A3" not in set(after["source_id"]) and after.loc[after["source_id"].eq("A1"), "deaths"].tolist() == [1]
+
+
+def test_a_large_share_written_is_read_whole(ql24_store, patches, monkeypatch):
+    store = ql24_store
+    _same_as_a_whole_read(store)
+    monkeypatch.setattr(store_crashes, "PATCH_SHARE", 0.001)
+    _import(store, [(f"B{i}", "15/03/2024", 140_000.0 + 10 * i, 0, 1) for i in range(5)], "c.csv")
+    after = _same_as_a_whole_read(store)
+    assert patches == [False] and after["source_id"].isin([f"B{i}" for i in range(5)]).sum() == 5
