@@ -477,8 +477,8 @@ class CrashesMixin:
         for c in out.columns:  # the types a whole read gives: the kept ones, or an int column that met a gap
             same = out[c].dtype == kept[c].dtype or (kept[c].dtype == np.int64 and out[c].dtype == np.float64)
             # a column with no value yet meets numbers: a whole read would see numbers, not objects
-            blank = kept[c].dtype == object and kept[c].isna().all() and fresh[c].dtype != object
-            blank = bool(blank and fresh[c].notna().any())
+            blank = kept[c].dtype == object and fresh[c].dtype != object and fresh[c].notna().any()
+            blank = bool(blank and kept[c].isna().all())
             if not same or blank:
                 return None
         return out
