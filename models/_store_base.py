@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm.exc import StaleDataError
 
 from errors import ConflictError, NotFoundError, TransitionError
-from models.db import get_engine, is_postgres, migrate, session_scope
+from models.db import ALL_TABLES, get_engine, is_postgres, migrate, session_scope
 from models.orm import Agency, AuditLog
 from models.permissions import SYSTEM, Action, Principal, check
 
@@ -186,7 +186,7 @@ class StoreBase:
         return (
             conn.execute(
                 select(AuditLog.id)
-                .where(AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_(tables))
+                .where(AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_((*tables, ALL_TABLES)))
                 .limit(1)
             ).first()
             is not None
@@ -221,7 +221,9 @@ class StoreBase:
         """The rows of ``table`` the audit log names in ``(after, upto]``, or ``None`` when one of
         its audit rows there names none (a write of many rows at once)."""
         got = conn.execute(
-            select(AuditLog.row_id).where(AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name == table)
+            select(AuditLog.row_id).where(
+                AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_((table, ALL_TABLES))
+            )
         ).all()
         rows = {r[0] for r in got}
         return None if None in rows else {int(r) for r in rows}

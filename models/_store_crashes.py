@@ -15,7 +15,7 @@ from sqlalchemy import String, delete, func, insert, select, update
 from errors import ImportRejected, NotFoundError, TransitionError
 from geo.chainage import RoadNetwork
 from geo.validate import ValidationResult
-from models.db import OS_USER
+from models.db import ALL_TABLES, OS_USER
 from models.enums import BatchStatus
 from models.orm import AuditLog, Crash, ImportBatch
 from models.permissions import Action
@@ -450,7 +450,7 @@ class CrashesMixin:
         with self.engine.connect() as conn:
             written = conn.execute(
                 select(AuditLog.table_name, AuditLog.row_id, AuditLog.action).where(
-                    AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_(CRASH_TABLES)
+                    AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_((*CRASH_TABLES, ALL_TABLES))
                 )
             ).all()
         crashes, batches = set(), set()

@@ -122,6 +122,8 @@ def _os_user() -> str | None:
 
 
 OS_USER = _os_user()
+#: The table an audit row names when it changed every table (a restore): every kept read is read again.
+ALL_TABLES = "*"
 
 
 @event.listens_for(Session, "before_flush")

@@ -32,8 +32,8 @@ from sqlalchemy import Connection, Engine, Table, create_engine, delete, func, i
 from sqlalchemy.exc import SQLAlchemyError
 
 from errors import BackupError, BlackspotError, StoreError
-from models.db import is_postgres, migrate
-from models.orm import Base
+from models.db import ALL_TABLES, OS_USER, is_postgres, migrate
+from models.orm import AuditLog, Base
 from models.permissions import Action
 
 if TYPE_CHECKING:
@@ -229,6 +229,7 @@ def restore(store: Store, path: Path, *, force: bool = False) -> dict[str, int]:
 def _replace(store: Store, src: Engine, expected: dict[str, int], *, force: bool) -> dict[str, int]:
     try:
         with src.connect() as src_conn, store.engine.begin() as dst:
+            seen = int(dst.execute(select(func.max(AuditLog.id))).scalar() or 0)  # versions processes may hold
             held = sum(_counts(dst).values())
             if held and not force:
                 raise StoreError(
@@ -245,6 +246,7 @@ def _replace(store: Store, src: Engine, expected: dict[str, int], *, force: bool
                     f"Bảng {bad}: nạp {after.get(bad)} dòng, cần {expected[bad]} / Table {bad}: "
                     f"{after.get(bad)} rows loaded, {expected[bad]} expected"
                 )
+            _mark_restore(dst, store, seen)
     except BlackspotError:
         raise
     except SQLAlchemyError as exc:
@@ -253,6 +255,28 @@ def _replace(store: Store, src: Engine, expected: dict[str, int], *, force: bool
         ) from exc
     store.forget_reads()  # the restored data may carry the data version the reads were kept for
     return counts
+
+
+def _mark_restore(conn: Connection, store: Store, seen: int) -> None:
+    """The restore's own audit row: naming every table (``*``), numbered past every version
+    any process may have seen before (the restored log may end lower, and its next rows would
+    reuse numbers a process kept a read for), so every process reads its tables again."""
+    restored = int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
+    at = max(seen, restored) + 1
+    conn.execute(
+        insert(AuditLog).values(
+            id=at,
+            at=datetime.now(),
+            user=store._who(None),
+            table_name=ALL_TABLES,
+            row_id=None,
+            action="restore",
+            changes={"rows": [None, restored]},
+            os_user=OS_USER,
+        )
+    )
+    if is_postgres(conn.engine):
+        conn.execute(text(f"SELECT setval(pg_get_serial_sequence('audit_log', 'id'), {at + 1}, false)"))
 
 
 def store_snapshot(store: Store) -> dict[str, list[dict[str, Any]]]:

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from errors import BackupError
@@ -129,7 +130,12 @@ def test_good_backup_still_restores_after_refusals(admin_store, good_backup, tmp
         restore(admin_store, tmp_path / "junk.sqlite", force=True)
     counts = restore(admin_store, good_backup, force=True)
     assert counts["crash"] == 288
-    assert store_snapshot(admin_store) == before
+    after = store_snapshot(admin_store)
+    # the backup's rows, and the restore's own audit row: every table (*), numbered past every earlier row
+    marker = after["audit_log"].pop()
+    assert after == before
+    assert (marker["table_name"], marker["row_id"], marker["action"]) == ("*", None, "restore")
+    assert marker["id"] > max(r["id"] for r in before["audit_log"])
 
 
 def test_cli_restore_of_a_damaged_backup_prints_one_line_and_exits_2(tmp_path):
@@ -198,4 +204,31 @@ def test_a_restore_shows_its_data_even_at_the_same_data_version(admin_store, tmp
     assert other.data_version() == admin_store.data_version()
     backup(other, f)
     restore(admin_store, f, force=True)
-    assert admin_store.data_version() == other.data_version() and len(admin_store.crashes_frame()) == 0
+    # the restore's own audit row comes after every number seen before: no version repeats
+    assert admin_store.data_version() == other.data_version() + 1 and len(admin_store.crashes_frame()) == 0
+
+
+def test_another_process_reads_again_after_a_restore_and_later_writes(admin_store, tmp_path):
+    """A process that kept the crashes before a restore (elsewhere), then sees imports made after it,
+    must not bring its old frame up to date row by row: the restore's audit row names every table."""
+    import models._store_base as base
+
+    from models.orm import Crash
+
+    f = tmp_path / "b.sqlite"
+    backup(admin_store, f)
+    kept = admin_store.crashes_frame()
+    with admin_store.session("an") as s:  # a write after the backup, that the restore takes away
+        s.get(Crash, int(kept["id"].iloc[0])).deaths = 9
+    assert admin_store.crashes_frame()["deaths"].iloc[0] == 9
+    key = (admin_store.engine.url.render_as_string(hide_password=False), "crashes")
+    held = base._READS[key]  # what another process holds
+    restore(admin_store, f, force=True)
+    base._READS[key] = held  # (this process forgot its reads; the other one did not)
+    ql = admin_store.roads_frame()
+    assert len(ql)
+    with admin_store.session("an") as s:  # a crash edited after the restore: audited, row by row
+        s.get(Crash, int(kept["id"].iloc[1])).injured = 7
+    got = admin_store.crashes_frame()
+    pd.testing.assert_frame_equal(got, admin_store._crashes_read())
+    assert got["deaths"].iloc[0] == kept["deaths"].iloc[0] and got["injured"].iloc[1] == 7
