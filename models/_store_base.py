@@ -26,6 +26,15 @@ from models.permissions import SYSTEM, Action, Principal, check
 _READS: OrderedDict[tuple[str, str], tuple[int, object]] = OrderedDict()
 _READS_LOCK = threading.Lock()
 _READS_MAX = 24
+#: Kept reads whose data version was read while another transaction that writes was in progress
+#: (PostgreSQL): its audit rows may carry numbers below that version and show only when it commits, so
+#: the reads are not brought up to date row by row from that version (see :meth:`StoreBase._state_in`).
+_UNCLEAN: set[tuple[str, str]] = set()
+#: The data version and how many other transactions that write are in progress, in one snapshot.
+_STATE_PG = (
+    "SELECT (SELECT max(id) FROM audit_log), (SELECT count(*) FROM txid_snapshot_xip(txid_current_snapshot()) AS x(t)"
+    " WHERE t <> COALESCE(txid_current_if_assigned(), 0))"
+)
 
 
 class StoreBase:
@@ -146,10 +155,14 @@ class StoreBase:
         not a copy, to a caller that only reads it. ``patch(kept, after,
         upto)``, when given, brings a kept read up to date from the writes in
         ``(after, upto]`` (or gives ``None``: then it is read whole)."""
-        version = self.data_version() if self._pinned_version is None else self._pinned_version
+        if self._pinned_version is None:
+            version, clean = self._data_state()
+        else:
+            version, clean = self._pinned_version, True
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
             hit = _READS.get(key)
+            was_clean = key not in _UNCLEAN
             if hit is not None and hit[0] == version:
                 _READS.move_to_end(key)
                 value = hit[1]
@@ -159,10 +172,12 @@ class StoreBase:
                 if _READS.get(key) is hit:  # not replaced meanwhile: the kept read holds at this version too
                     _READS[key] = (version, hit[1])
                     _READS.move_to_end(key)
+                    if not clean:
+                        _UNCLEAN.add(key)
             value = hit[1]
             return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
         value = None
-        if hit is not None and patch is not None and hit[0] < version:
+        if hit is not None and patch is not None and hit[0] < version and was_clean:
             value = patch(hit[1], hit[0], version)
         if value is None:
             value = read()
@@ -170,11 +185,7 @@ class StoreBase:
             # kept consolidated (a copy is one block per type): every hit copies it,
             # and copying a frame of scattered blocks merges them each time
             value = value.copy()
-        with _READS_LOCK:
-            _READS[key] = (version, value)
-            _READS.move_to_end(key)
-            while len(_READS) > _READS_MAX:
-                _READS.popitem(last=False)
+        self._keep(what, value, version, clean=clean)
         return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
 
     def _written_since(self, tables: tuple[str, ...], after: int, upto: int, *, conn=None) -> bool:
@@ -193,9 +204,20 @@ class StoreBase:
         )
 
     @staticmethod
-    def _version_in(conn) -> int:
-        """:meth:`data_version` as ``conn``'s transaction sees it."""
-        return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0)
+    def _state_in(conn) -> tuple[int, bool]:
+        """:meth:`data_version` as ``conn``'s transaction sees it, and whether it is complete: on
+        PostgreSQL an audit row's number is taken when it is written and shows at its commit, so
+        while another transaction that writes is in progress, rows numbered below the version may
+        still come; SQLite has one writer at a time."""
+        if conn.dialect.name == "postgresql":
+            version, busy = conn.exec_driver_sql(_STATE_PG).one()
+            return int(version or 0), int(busy) == 0
+        return int(conn.execute(select(func.max(AuditLog.id))).scalar() or 0), True
+
+    def _data_state(self) -> tuple[int, bool]:
+        """:meth:`_state_in` on a connection of its own."""
+        with self.engine.connect() as conn:
+            return self._state_in(conn)
 
     def _kept_in(self, conn, what: str, tables: tuple[str, ...], version: int):
         """The value :meth:`_keep` kept for ``what`` if it holds at data
@@ -204,6 +226,8 @@ class StoreBase:
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
             hit = _READS.get(key)
+            if key in _UNCLEAN:
+                hit = None
         if hit is None:
             return None
         if hit[0] == version or (hit[0] < version and not self._written_since(tables, hit[0], version, conn=conn)):
@@ -211,10 +235,11 @@ class StoreBase:
         return None
 
     def _kept_raw(self, what: str):
-        """(version, value) that :meth:`_keep` kept for ``what``, or ``None``."""
+        """(version, value) that :meth:`_keep` kept for ``what``, or ``None`` (also when it was
+        kept at a version read while another writer was in progress)."""
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
-            return _READS.get(key)
+            return None if key in _UNCLEAN else _READS.get(key)
 
     @staticmethod
     def _rows_written_since(table: str, after: int, upto: int, *, conn) -> set[int] | None:
@@ -228,19 +253,24 @@ class StoreBase:
         rows = {r[0] for r in got}
         return None if None in rows else {int(r) for r in rows}
 
-    def _keep(self, what: str, value, version: int | None) -> None:
+    def _keep(self, what: str, value, version: int | None, *, clean: bool = True) -> None:
         """Keep ``value`` for ``what`` as the data at audit row ``version``
-        (a writer keeping what it just wrote, after its transaction
-        committed); ``None`` drops what was kept."""
+        (a read, or a writer keeping what it just wrote, after its transaction
+        committed); ``None`` drops what was kept. ``clean``: no other writer
+        was in progress when ``version`` was read (:meth:`_state_in`)."""
         key = (self.engine.url.render_as_string(hide_password=False), what)
         with _READS_LOCK:
+            _UNCLEAN.discard(key)
             if version is None:
                 _READS.pop(key, None)
                 return
             _READS[key] = (version, value)
             _READS.move_to_end(key)
+            if not clean:
+                _UNCLEAN.add(key)
             while len(_READS) > _READS_MAX:
-                _READS.popitem(last=False)
+                old, _ = _READS.popitem(last=False)
+                _UNCLEAN.discard(old)
 
     def forget_reads(self) -> None:
         """Drop this store's kept reads (after its tables were replaced
@@ -250,6 +280,7 @@ class StoreBase:
         with _READS_LOCK:
             for key in [k for k in _READS if k[0] == url]:
                 del _READS[key]
+                _UNCLEAN.discard(key)
 
     def history(self, table_name: str, row_id: int) -> pd.DataFrame:
         with self.engine.connect() as conn:

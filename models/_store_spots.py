@@ -111,7 +111,7 @@ class SpotsMixin:
         try:
             with self.session(user) as s:
                 conn = s.connection()
-                version = self._version_in(conn)  # before the spots are read
+                version, clean = self._state_in(conn)  # before the spots are read
                 old = self._kept_in(conn, kept, ("blackspot",), version)
                 if old is None:  # spots written since it was kept (a status, a note): those read again
                     old = self._kept_patch(conn, kept, result.ruleset.id, version)
@@ -139,10 +139,11 @@ class SpotsMixin:
                 after = old
                 if updates or ids:
                     version, after = _last_audit_id(conn), _after_save(old, new, updates, created, ids, now)
+                    clean = clean and self._state_in(conn)[1]  # no other writer with lower numbers to come
         except BaseException:
             self._keep(kept, None, None)
             raise
-        self._keep(kept, after, version)
+        self._keep(kept, after, version, clean=clean)
         return diff
 
     def screened_at(self) -> dict[str, str]:

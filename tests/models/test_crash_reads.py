@@ -91,3 +91,33 @@ def test_a_large_share_written_is_read_whole(ql24_store, patches, monkeypatch):
     _import(store, [(f"B{i}", "15/03/2024", 140_000.0 + 10 * i, 0, 1) for i in range(5)], "c.csv")
     after = _same_as_a_whole_read(store)
     assert patches == [False] and after["source_id"].isin([f"B{i}" for i in range(5)]).sum() == 5
+
+
+def test_a_frame_read_while_another_writer_runs_is_not_patched_from(ql24_store, patches):
+    """PostgreSQL numbers an audit row when it is written and shows it at commit: a frame read while an
+    import is writing may be at a version above that import's first rows. Brought up to date row by row
+    from that version, it would never see them; it is read whole instead (found by a helper)."""
+    from sqlalchemy import insert, update
+
+    from models.orm import AuditLog, Crash
+
+    store = ql24_store
+    if not store.postgres:
+        pytest.skip("PostGIS-only check: SQLite has one writer at a time")
+    kept = _same_as_a_whole_read(store)
+    target, other = int(kept["id"].iloc[0]), int(kept["id"].iloc[1])
+    slow = store.engine.connect()  # an import correcting a crash, not committed yet
+    tx = slow.begin()
+    slow.execute(update(Crash).where(Crash.id == target).values(deaths=7, version=Crash.version + 1))
+    slow.execute(insert(AuditLog).values(table_name="crash", row_id=target, action="update", changes={}))
+    _import(store, [("C1", "15/03/2024", 140_000.0, 0, 1)], "c.csv")  # another write commits meanwhile
+    mid = store.crashes_frame()  # read while the import runs: its correction not visible yet
+    assert mid.loc[mid["id"].eq(target), "deaths"].tolist() == kept.loc[kept["id"].eq(target), "deaths"].tolist()
+    calls = len(patches)
+    tx.commit()
+    slow.close()
+    with store.session("an") as s:  # a later write moves the version on
+        s.get(Crash, other).injured = 5
+    after = _same_as_a_whole_read(store)
+    assert after.loc[after["id"].eq(target), "deaths"].tolist() == [7]
+    assert len(patches) == calls  # read whole: the frame before was read while a writer was in progress

@@ -386,7 +386,7 @@ def _others_write(rng, stores, ruleset: str) -> None:
 def _assert_kept_is_the_store(store, ruleset: str) -> None:
     """What the save kept for the next screening is what reading the spots gives, value and type."""
     with store.engine.connect() as conn:
-        kept = store._kept_in(conn, f"earlier_spots:{ruleset}", ("blackspot",), store._version_in(conn))
+        kept = store._kept_in(conn, f"earlier_spots:{ruleset}", ("blackspot",), store._state_in(conn)[0])
         fresh = store_spots._earlier_spots(conn, ruleset)
     assert kept is not None, "the save kept its spots"
     assert list(kept) == list(fresh)
