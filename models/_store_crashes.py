@@ -287,7 +287,7 @@ class CrashesMixin:
         same source: the named ``source``, or (without one) files imported
         without a named source."""
         ids = sorted({str(v) for v in good["source_id"] if v is not None and str(v) != ""})
-        cols = [Crash.id, Crash.version, Crash.source_id, *[getattr(Crash, f) for f in CORRECTABLE]]
+        cols = [Crash.id, Crash.version, Crash.source_id, *[getattr(Crash, f) for f in CORRECTED]]
         if not ids:
             return pd.DataFrame(columns=[c.key for c in cols])
         q = (
@@ -400,7 +400,7 @@ class CrashesMixin:
         for row_id, changes in rows:
             if not isinstance(changes, dict) or (changes.get("batch") or [None, None])[1] != batch_id:
                 continue
-            values = {k: v[0] for k, v in changes.items() if k in CORRECTABLE}
+            values = {k: v[0] for k, v in changes.items() if k in CORRECTED}
             if values.get("occurred_at"):
                 values["occurred_at"] = pd.Timestamp(values["occurred_at"]).to_pydatetime()
             _update_crash(conn, row_id, values, user=user)
@@ -410,7 +410,7 @@ class CrashesMixin:
                 table="crash",
                 row_id=row_id,
                 action="update",
-                changes={k: [v[1], v[0]] for k, v in changes.items() if k in CORRECTABLE}
+                changes={k: [v[1], v[0]] for k, v in changes.items() if k in CORRECTED}
                 | {"undo_batch": [None, batch_id]},
             )
             n += 1
@@ -591,6 +591,9 @@ CORRECTABLE = [
     "cause",
     "severity",
 ]
+#: What a correction writes: the fields above, and the commune the crash's commune now belongs to
+#: (after the 2025 reform), which follows a corrected commune.
+CORRECTED = [*CORRECTABLE, "commune_now"]
 
 
 def _same(a, b) -> bool:
@@ -678,6 +681,10 @@ def _corrections(good: pd.DataFrame, earlier: pd.DataFrame, *, guard: bool = Fal
                 new = None
             if not _same(old[f], new):
                 fields[f] = (old[f], new)
+        if "commune" in fields and "commune_now" in rec:  # the unit it belongs to now follows the commune
+            now = rec["commune_now"] if isinstance(rec["commune_now"], str) and rec["commune_now"] else None
+            if not _same(old["commune_now"], now):
+                fields["commune_now"] = (old["commune_now"], now)
         if fields:
             out.append({"id": int(old["id"]), "version": int(old["version"]), "fields": fields, "row": rec})
     return out, same

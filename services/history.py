@@ -37,6 +37,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "to_m": ("Đến lý trình", "To"),
     "chainage_m": ("Lý trình", "Chainage"),
     "commune": ("Xã/phường", "Commune"),
+    "commune_now": ("Xã/phường sau sắp xếp 2025", "Commune after the 2025 reform"),
     "geom": ("Vị trí trên bản đồ", "Map position"),
     "ruleset": ("Bộ quy tắc", "Rule set"),
     "tests": ("Tiêu chí", "Tests"),

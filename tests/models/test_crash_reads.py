@@ -28,7 +28,7 @@ def _import(store, rows: list[tuple[str, str, float, int, int]], name: str) -> i
     net = store.road_network()
     res = validate_crashes(RawTable(frame=frame, fmt="csv"), roads=net)
     assert res.n_errors == 0, res.report
-    return store.import_crashes(res, filename=name, roads=net, source="CA tỉnh")
+    return store.import_crashes(res, filename=name, roads=net, source="CA tỉnh").batch_id
 
 
 @pytest.fixture
@@ -121,3 +121,35 @@ def test_a_frame_read_while_another_writer_runs_is_not_patched_from(ql24_store, 
     after = _same_as_a_whole_read(store)
     assert after.loc[after["id"].eq(target), "deaths"].tolist() == [7]
     assert len(patches) == calls  # read whole: the frame before was read while a writer was in progress
+
+
+def test_a_corrected_commune_takes_the_unit_it_now_belongs_to(ql24_store):
+    """A correction that moves a crash to another old (pre-2025) commune also sets the commune it belongs
+    to now, and an undo puts both back (found by a helper: the earlier commune's new unit stayed)."""
+    from data.demo import communes_2025_of_demo_areas
+    from services.importing import match_result_communes
+
+    store = ql24_store
+    store.add_admin_units(communes_2025_of_demo_areas(), user="an")
+    net = store.road_network()
+    want, ids = [], []
+    for k, name in enumerate(("Xã Đăk Tờ Re", "Thị trấn Đăk Rve")):  # two old communes of Kon Rẫy
+        frame = pd.DataFrame(
+            {
+                "Mã vụ": ["X1"],
+                "Ngày xảy ra": ["15/03/2024"],
+                "Lý trình": ["Km 141+100"],
+                "Tuyến đường": ["QL24"],
+                "Xã": [name],
+                "Số người chết": ["0"],
+                "Số người bị thương": ["1"],
+            }
+        )
+        res = validate_crashes(RawTable(frame=frame, fmt="csv"), roads=net)
+        match_result_communes(store, res)
+        want.append(res.rows[["commune", "commune_now"]].iloc[0].tolist())
+        ids.append(store.import_crashes(res, filename=f"x{k}.csv", roads=net, source="CA huyện").batch_id)
+    assert want[0][1] and want[1][1] and want[0][1] != want[1][1]  # each in another unit now
+    assert store.crashes_frame().query("source_id == 'X1'")[["commune", "commune_now"]].values.tolist() == [want[1]]
+    store.undo_batch(ids[1], user="an")
+    assert store.crashes_frame().query("source_id == 'X1'")[["commune", "commune_now"]].values.tolist() == [want[0]]
