@@ -350,8 +350,11 @@ def cmd_batches(args) -> int:
 
 
 def cmd_undo(args) -> int:
-    n = _store().undo_batch(args.batch_id, user=args.user)
-    print(f"Đã hoàn tác lần nhập {args.batch_id}: xóa {n} vụ / Undid batch {args.batch_id}: removed {n} crashes")
+    done = _store().undo_batch(args.batch_id, user=args.user)
+    print(
+        f"Đã hoàn tác lần nhập {args.batch_id}: xóa {done.removed} vụ, trả lại giá trị cũ cho {done.reverted} vụ "
+        f"đã sửa / Undid batch {args.batch_id}: removed {done.removed} crashes, reverted {done.reverted} corrected"
+    )
     return 0
 
 

@@ -164,7 +164,7 @@ EN: dict[str, str] = {
     "Chưa có": "None yet",
     "Lần nhập": "Batch",
     "Hoàn tác lần nhập này": "Undo this batch",
-    "Đã xóa {n} vụ": "Removed {n} crashes",
+    "Đã xóa {n} vụ, trả lại giá trị cũ cho {m} vụ đã sửa": "Removed {n} crashes, reverted {m} corrected crashes",
     "Cột tiếng Việt hoặc tiếng Anh được nhận tự động; ngày dạng dd/mm/yyyy; tọa độ WGS 84 hoặc VN-2000.": "Vietnamese or English headers are recognised; dates dd/mm/yyyy; WGS 84 or VN-2000 coordinates.",
     # Black spots page
     "Theo quy định": "Regulatory",

@@ -342,10 +342,12 @@ else:
         bid = c1.selectbox(tr("Lần nhập"), active, key="undo_batch")
         if c2.button(tr("Hoàn tác lần nhập này")):
             try:
-                n = undo_import(store, int(bid), user=current_user())
+                done = undo_import(store, int(bid), user=current_user())
             except BlackspotError as exc:
                 show_error(exc)
             else:
                 invalidate()
-                st.success(tr("Đã xóa {n} vụ").format(n=n))
+                st.success(
+                    tr("Đã xóa {n} vụ, trả lại giá trị cũ cho {m} vụ đã sửa").format(n=done.removed, m=done.reverted)
+                )
                 st.rerun()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import typing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,15 @@ CRASH_FRAME_COLUMNS = [
     "is_simulated",
     "batch_id",
 ]
+
+
+class UndoSummary(typing.NamedTuple):
+    """What undoing an import batch did: its crashes removed, and earlier crashes whose corrections
+    by it were reverted."""
+
+    removed: int
+    reverted: int
+
 
 #: A kept crash frame is patched (:meth:`CrashesMixin._crashes_patch`) when at most this share of it was written
 #: since: a month's import into four years' crashes, corrections, merges; more is read whole.
@@ -345,8 +355,9 @@ class CrashesMixin:
             )
         return {r[0] for r in rows}
 
-    def undo_batch(self, batch_id: int, *, user: str | None = None) -> int:
-        """Remove the crashes of an import batch; returns how many."""
+    def undo_batch(self, batch_id: int, *, user: str | None = None) -> UndoSummary:
+        """Remove the crashes of an import batch and revert the corrections it made to earlier
+        crashes; returns how many of each."""
         user = self._who(user)
         with self.engine.begin() as conn:
             batch = conn.execute(select(ImportBatch).where(ImportBatch.id == batch_id)).first()
@@ -383,11 +394,12 @@ class CrashesMixin:
                     action="restore",
                     changes={"deleted": [True, False], "merged_into": [kept, None], "undo_batch": [None, batch_id]},
                 )
-            n = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
-            n += self._revert_corrections(conn, batch_id, user=user)
+            removed = conn.execute(delete(Crash).where(Crash.batch_id == batch_id)).rowcount
+            reverted = self._revert_corrections(conn, batch_id, user=user)
             conn.execute(update(ImportBatch).where(ImportBatch.id == batch_id).values(status=BatchStatus.UNDONE))
-            _audit(conn, user=user, table="import_batch", row_id=batch_id, action="undo", changes={"n_removed": n})
-        return n
+            changes = {"n_removed": removed, "n_reverted": reverted}
+            _audit(conn, user=user, table="import_batch", row_id=batch_id, action="undo", changes=changes)
+        return UndoSummary(removed, reverted)
 
     def _revert_corrections(self, conn, batch_id: int, *, user: str | None) -> int:
         """Put back the values a batch corrected in earlier crashes (from the audit log); how many crashes."""

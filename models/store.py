@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from models._store_accounts import AccountsMixin
 from models._store_base import StoreBase
-from models._store_crashes import CRASH_FRAME_COLUMNS, CrashesMixin, ImportSummary, encode_crash_rows
+from models._store_crashes import CRASH_FRAME_COLUMNS, CrashesMixin, ImportSummary, UndoSummary, encode_crash_rows
 from models._store_duplicates import DuplicatesMixin
 from models._store_items import ItemsMixin
 from models._store_network import NetworkMixin
 from models._store_plans import PlansMixin
 from models._store_spots import SpotsMixin
 
-__all__ = ["CRASH_FRAME_COLUMNS", "ImportSummary", "Store", "encode_crash_rows"]
+__all__ = ["CRASH_FRAME_COLUMNS", "ImportSummary", "Store", "UndoSummary", "encode_crash_rows"]
 
 
 class Store(AccountsMixin, PlansMixin, ItemsMixin, SpotsMixin, DuplicatesMixin, CrashesMixin, NetworkMixin, StoreBase):

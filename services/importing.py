@@ -20,7 +20,7 @@ from geo.columns import ROAD_ALIASES, auto_map
 from geo.crs import WGS84, transform
 from geo.geometry import repair_geometries, report_lines
 from geo.validate import ValidationResult, validate_crashes
-from models.store import ImportSummary, Store, encode_crash_rows
+from models.store import ImportSummary, Store, UndoSummary, encode_crash_rows
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -809,6 +809,7 @@ def import_cases(store: Store, cases: pd.DataFrame, *, user: str | None = None) 
     return store.add_cases(cases, user=user)
 
 
-def undo_import(store: Store, batch_id: int, *, user: str | None = None) -> int:
-    """Take back an import batch (and the corrections it made); how many crashes it removed."""
+def undo_import(store: Store, batch_id: int, *, user: str | None = None) -> UndoSummary:
+    """Take back an import batch and the corrections it made: the crashes it removed, and the
+    earlier crashes given back their values."""
     return store.undo_batch(int(batch_id), user=user)

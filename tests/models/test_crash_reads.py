@@ -78,7 +78,7 @@ def test_each_write_is_followed_as_a_whole_read_gives_it(ql24_store, patches):
 
     # a batch undone: read whole
     batch = int(store.batches_frame()["id"].max())
-    store.undo_batch(batch, user="an")
+    assert store.undo_batch(batch, user="an") == (1, 1)  # A3 removed, A1's correction reverted
     after = _same_as_a_whole_read(store)
     assert patches[-1] is False
     assert "A3" not in set(after["source_id"]) and after.loc[after["source_id"].eq("A1"), "deaths"].tolist() == [1]

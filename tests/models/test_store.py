@@ -20,7 +20,7 @@ def test_import_is_one_batch_reimport_adds_nothing_and_undo_removes_it(store, hk
     again = store.import_crashes(res, filename="hk.csv", user="an")
     assert again.n_imported == 0 and again.n_already_in_store == res.n_valid
     assert store.crash_count() == res.n_valid
-    assert store.undo_batch(first.batch_id, user="an") == res.n_valid
+    assert store.undo_batch(first.batch_id, user="an") == (res.n_valid, 0)  # (removed, reverted)
     assert store.crash_count() == 0
     with pytest.raises(TransitionError):
         store.undo_batch(first.batch_id)
