@@ -375,7 +375,9 @@ def _arrow_body(source: str | bytes | memoryview, *, sep: str, skip: int, width:
     pandas' for text cells), or None where that reader would read the file
     otherwise than pandas': a file :func:`_arrow_suits` refuses, or a row of
     another width (an error for Arrow, padded by pandas); pandas then reads it.
-    The same cells either way (checked by a test on generated files)."""
+    Its cells are pandas' cells trimmed (marked ``attrs[TRIMMED]`` when Arrow
+    trims as ``str.strip`` does), which is what the table finder makes of
+    pandas' (checked by a test on generated files)."""
     if isinstance(source, str):
         if not _arrow_suits(source, skip):
             return None
