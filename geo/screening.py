@@ -439,6 +439,9 @@ def screen(
 #: Pairs (a window's space anchor and a crash in its reach) worked at once: the screen goes road by
 #: road in parts of about this many pairs, so memory stays bounded however dense the crashes are.
 PAIRS_PER_PART = 2_000_000
+#: Pairs one road may hold (a part is whole roads; ~50 bytes a pair): more means crashes piled on one
+#: place, as a file that writes a missing chainage as Km 0+000 does, and the screen refuses, naming the road.
+MAX_ROAD_PAIRS = 150_000_000
 
 
 def _screen_parts(
@@ -472,6 +475,20 @@ def _screen_parts(
     road_sorted = road_key[order]
     road_start = np.flatnonzero(np.r_[True, road_sorted[1:] != road_sorted[:-1]])
     before = np.r_[0, np.cumsum(pairs)][road_start]  # pairs before each road
+    per_road = np.diff(np.r_[before, int(pairs.sum())])
+    if len(per_road) and per_road.max() > MAX_ROAD_PAIRS:
+        from errors import ValueOutOfRange
+
+        worst = int(per_road.argmax())
+        a, b = int(road_start[worst]), int(np.r_[road_start, n][worst + 1])
+        code = road_codes[road_sorted[a]]
+        at = chain[order[a + int(pairs[a:b].argmax())]]  # where the most crashes lie within one window
+        raise ValueOutOfRange(
+            f"Đường {code}: quá nhiều vụ dồn vào một chỗ (quanh lý trình {at:.0f} m) để rà soát; lý trình "
+            f"thiếu bị ghi thành 0? Hãy kiểm tra lý trình trong dữ liệu / Road {code}: too many crashes piled on "
+            f"one place (around chainage {at:.0f} m) to screen; missing chainages written as 0? Check the data's "
+            "chainages"
+        )
     if pairs_per_part is None:  # PAIRS_PER_PART in work at once, shared by the threads, a part each at least
         threads = max(int(workers), 1)
         pairs_per_part = min(PAIRS_PER_PART // threads, max(-(-int(pairs.sum()) // threads), 250_000))

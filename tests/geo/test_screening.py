@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from geo.screening import screen
 
@@ -254,3 +255,29 @@ def test_spot_communes_counts_as_the_grouped_count_did():
         want = _spot_communes_by_groupby(result, crashes)
         assert len(result.spots) > 20 and len(want) > 20
         assert spot_communes(result, crashes) == want
+
+
+def test_crashes_piled_on_one_place_are_refused_naming_the_road(monkeypatch):
+    """A file that writes every missing chainage as Km 0+000 piles its crashes on one place: every pair
+    of them shares every window, more pairs than memory holds on a province's file. The screen refuses
+    before it enumerates them, naming the road and the place (the cap lowered here to keep the test
+    small)."""
+    import geo.screening as screening
+    from errors import ValueOutOfRange
+
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "crash_id": np.arange(n),
+            "road": np.where(np.arange(n) < 2900, "QL1", "QL14"),
+            "chainage_m": np.where(np.arange(n) < 2900, 0.0, np.arange(n) * 100.0),
+            "occurred_at": pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) % 300, unit="D"),
+            "deaths": 0,
+            "injured": 1,
+        }
+    )
+    monkeypatch.setattr(screening, "MAX_ROAD_PAIRS", 1_000_000)  # QL1: 2 900 crashes, ~4.2 M pairs
+    with pytest.raises(ValueOutOfRange, match="QL1: .*lý trình 0 m.*/ Road QL1: too many crashes"):
+        screen(df)
+    monkeypatch.setattr(screening, "MAX_ROAD_PAIRS", 10_000_000)
+    assert len(screen(df).spots) > 0
