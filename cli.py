@@ -393,14 +393,22 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     from geo.text import per_text
     from geo.validate import parse_bool, parse_dates
 
+    from geo.columns import auto_map
+
     t = read_file(path)
     f = t.frame
     cols = {c.lower().strip(): c for c in f.columns}
+    # headers as the police write them ("Ngày xảy ra", "Lý trình", "Số người chết" …), as the import reads them
+    found = auto_map(list(f.columns))
+    field = {"date": "occurred_at", "id": "source_id", "crash_id": "source_id", "chainage_m": "chainage"}
 
     def col(*names):
         for n in names:
             if n in cols:
                 return f[cols[n]]
+        for n in names:
+            if field.get(n, n) in found:
+                return f[found[field.get(n, n)]]
         return None
 
     missing = [] if col("date", "occurred_at") is not None else ["date"]

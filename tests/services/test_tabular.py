@@ -128,3 +128,27 @@ def test_cli_outputs_are_safe(tmp_path, monkeypatch):
     assert cli.main(["import", "crashes", str(tmp_path / "xau.csv"), "--report", str(report)]) == 1
     got = assert_safe_csv(report.read_bytes())
     assert len(got) > len(HOSTILE)  # a line per bad value, all neutralised
+
+
+def test_cli_blackspots_reads_a_police_file_with_its_own_headers(tmp_path, capsys):
+    """`blackspots --crashes` on a file with the police's Vietnamese headers (a title row, "Km" chainages)
+    gives the spots the same crashes give under English headers."""
+    rows = [
+        ("V1", "05/03/2024", "Km 140+000", 1, 0),
+        ("V2", "15/04/2024", "Km 140+120", 1, 1),
+        ("V3", "20/05/2024", "Km 140+300", 0, 2),
+        ("V4", "21/05/2024", "Km 152+000", 0, 1),
+    ]
+    vi = pd.DataFrame(rows, columns=["Mã vụ", "Ngày xảy ra", "Lý trình", "Số người chết", "Số người bị thương"])
+    vi.insert(2, "Tuyến đường", "QL24")
+    en = vi.set_axis(["id", "date", "road", "chainage", "deaths", "injured"], axis=1)
+    (tmp_path / "vi.csv").write_text("BÁO CÁO TAI NẠN GIAO THÔNG\n" + vi.to_csv(index=False), encoding="utf-8")
+    en.to_csv(tmp_path / "en.csv", index=False)
+    got = {}
+    for name in ("vi", "en"):
+        out = tmp_path / f"{name}.out.csv"
+        assert cli.main(["blackspots", "--crashes", str(tmp_path / f"{name}.csv"), "--out", str(out)]) == 0
+        got[name] = pd.read_csv(out)
+    assert "1 điểm đen / black spots, 1 điểm tiềm ẩn" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(got["vi"], got["en"])
+    assert got["vi"]["crash_ids"].tolist() == ["V1;V2;V3", "V4"]
