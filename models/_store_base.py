@@ -163,6 +163,8 @@ class StoreBase:
         with _READS_LOCK:
             hit = _READS.get(key)
             was_clean = key not in _UNCLEAN
+            if not was_clean and clean:  # the writers then in progress are done: rows numbered below may be new
+                hit = None
             if hit is not None and hit[0] == version:
                 _READS.move_to_end(key)
                 value = hit[1]

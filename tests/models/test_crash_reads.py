@@ -153,3 +153,30 @@ def test_a_corrected_commune_takes_the_unit_it_now_belongs_to(ql24_store):
     assert store.crashes_frame().query("source_id == 'X1'")[["commune", "commune_now"]].values.tolist() == [want[1]]
     store.undo_batch(ids[1], user="an")
     assert store.crashes_frame().query("source_id == 'X1'")[["commune", "commune_now"]].values.tolist() == [want[0]]
+
+
+def test_a_frame_read_while_another_writer_runs_is_read_again_once_it_is_done(ql24_store):
+    """The same race, with nothing written after the slow writer: its rows are numbered below the version
+    the frame was kept at, and its commit does not move the version. Once no writer is in progress, the
+    frame read while one was is read again."""
+    from sqlalchemy import insert, update
+
+    from models.orm import AuditLog, Crash
+
+    store = ql24_store
+    if not store.postgres:
+        pytest.skip("PostGIS-only check: SQLite has one writer at a time")
+    kept = _same_as_a_whole_read(store)
+    target = int(kept["id"].iloc[0])
+    slow = store.engine.connect()
+    tx = slow.begin()
+    slow.execute(update(Crash).where(Crash.id == target).values(deaths=8, version=Crash.version + 1))
+    slow.execute(insert(AuditLog).values(table_name="crash", row_id=target, action="update", changes={}))
+    _import(store, [("C2", "15/03/2024", 140_500.0, 0, 1)], "d.csv")  # numbered after the slow writer's row
+    version = store.data_version()
+    store.crashes_frame()  # kept while the slow writer runs
+    tx.commit()
+    slow.close()
+    assert store.data_version() == version  # its commit shows a row numbered below: the version stays
+    after = _same_as_a_whole_read(store)
+    assert after.loc[after["id"].eq(target), "deaths"].tolist() == [8]
