@@ -391,7 +391,7 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     from services.importing import read_file
     from geo.chainage import normalise_road_code, parse_chainage_series
     from geo.text import per_text
-    from geo.validate import parse_bool, parse_dates
+    from geo.validate import _numbers, parse_bool, parse_dates
 
     from geo.columns import auto_map
 
@@ -436,24 +436,30 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
         else ch_road
     )
     out["road"] = rc.where(rc.astype(str).ne(""), ch_road).to_numpy()
+    # the rows as the file numbers them (title rows above the header counted)
+    numbers = t.numbers()
     dates = parse_dates(col("date", "occurred_at"))
     bad = dates.isna().to_numpy()
     if bad.any():
-        rows = (np.flatnonzero(bad) + 2)[:10]
+        rows = numbers[bad][:10]
         raise BlackspotError(f"Ngày không đọc được ở dòng / Unreadable dates at rows: {rows.tolist()}")
     out["occurred_at"] = dates.to_numpy()
-    for name in ("deaths", "injured"):
-        v = pd.Series(per_text(col(name), lambda u: pd.to_numeric(u, errors="coerce")), dtype=float)
-        if v.isna().any() or (v < 0).any():
-            rows = (np.flatnonzero((v.isna() | (v < 0)).to_numpy()) + 2)[:10]
-            raise BlackspotError(f"Cột {name} sai ở dòng / Bad {name} at rows: {rows.tolist()}")
-        out[name] = v.astype(int).to_numpy()
+    for name in ("deaths", "injured"):  # counts as the import reads them (1,0 and 1.234 too), whole and not negative
+        v, _, _ = _numbers(col(name))
+        bad = np.isnan(v) | (v < 0) | (v != np.floor(v))
+        if bad.any():
+            rows = numbers[bad][:10]
+            raise BlackspotError(
+                f"Cột {name} sai ở dòng (cần số nguyên không âm) / Bad {name} at rows (a whole number, "
+                f"not negative): {rows.tolist()}"
+            )
+        out[name] = v.astype(int)
     for name, key in (("not_infra", "not_infrastructure"), ("urban", "urban")):
         c = col(name, key)
         out[key] = parse_bool(c)[0] if c is not None else False
-    for name in ("lon", "lat"):
+    for name in ("lon", "lat"):  # a decimal comma too, as the import reads coordinates
         c = col(name, "longitude" if name == "lon" else "latitude")
-        out[name] = pd.to_numeric(c, errors="coerce").to_numpy() if c is not None else np.nan
+        out[name] = _numbers(c, thousands=False)[0] if c is not None else np.nan
     # a position off the globe (a latitude of 95, lon and lat swapped) is no position: the row
     # is kept without one, as a row with blank coordinates is
     off = ~(out["lon"].between(-180, 180) & out["lat"].between(-90, 90))

@@ -439,9 +439,11 @@ def screen(
 #: Pairs (a window's space anchor and a crash in its reach) worked at once: the screen goes road by
 #: road in parts of about this many pairs, so memory stays bounded however dense the crashes are.
 PAIRS_PER_PART = 2_000_000
-#: Pairs one road may hold (a part is whole roads; ~50 bytes a pair): more means crashes piled on one
-#: place, as a file that writes a missing chainage as Km 0+000 does, and the screen refuses, naming the road.
-MAX_ROAD_PAIRS = 150_000_000
+#: Pairs one road may hold (a part is whole roads; ~140 bytes a pair at the screen's peak when most windows
+#: qualify, ~3.5 GB here): more means crashes piled on one place, as a file that writes a missing chainage
+#: as Km 0+000 does, and the screen refuses, naming the road. A busy 60 km road of a province's four years
+#: holds a few million.
+MAX_ROAD_PAIRS = 25_000_000
 
 
 def _screen_parts(

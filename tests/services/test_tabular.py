@@ -11,6 +11,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from errors import BlackspotError
+
 import cli
 from services.exports import crashes_per_spot, export, hotspot_table, table_export
 from services.tabular import FORMULA_START
@@ -152,3 +154,23 @@ def test_cli_blackspots_reads_a_police_file_with_its_own_headers(tmp_path, capsy
     assert "1 điểm đen / black spots, 1 điểm tiềm ẩn" in capsys.readouterr().out
     pd.testing.assert_frame_equal(got["vi"], got["en"])
     assert got["vi"]["crash_ids"].tolist() == ["V1;V2;V3", "V4"]
+
+
+def test_cli_blackspots_reads_counts_and_places_as_the_import_does(tmp_path):
+    """A fraction of a person is refused (the import refuses it too), a decimal comma is read, and the
+    rows named are the file's own lines, title rows counted."""
+    head = "BÁO CÁO\nSỐ LIỆU QUÝ I\nMã vụ;Ngày xảy ra;Tuyến đường;Lý trình;Số người chết;Số người bị thương;Kinh độ;Vĩ độ\n"
+    good = [
+        "V1;05/03/2024;QL24;Km 140+000;1,0;0;107,914959;14,614959",
+        "V2;15/04/2024;QL24;Km 140+120;1;1;107,915;14,615",
+    ]
+    f = tmp_path / "q1.csv"
+    f.write_text(head + "\n".join(good) + "\n", encoding="utf-8")
+    out = tmp_path / "o.csv"
+    assert cli.main(["blackspots", "--crashes", str(f), "--out", str(out)]) == 0
+    crashes = cli._read_crash_file(f)
+    assert crashes["deaths"].tolist() == [1, 1]
+    assert crashes["lon"].tolist() == [107.914959, 107.915] and crashes["lat"].tolist() == [14.614959, 14.615]
+    f.write_text(head + "\n".join(good + ["V3;16/04/2024;QL24;Km 140+200;0;2,9;107,9;14,6"]) + "\n", encoding="utf-8")
+    with pytest.raises(BlackspotError, match=r"Bad injured at rows \(a whole number, not negative\): \[6\]"):
+        cli._read_crash_file(f)
