@@ -459,7 +459,14 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
         out[key] = parse_bool(c)[0] if c is not None else False
     for name in ("lon", "lat"):  # a decimal comma too, as the import reads coordinates
         c = col(name, "longitude" if name == "lon" else "latitude")
-        out[name] = _numbers(c, thousands=False)[0] if c is not None else np.nan
+        if c is None:
+            out[name] = np.nan
+            continue
+        xy = pd.to_numeric(c, errors="coerce").to_numpy(dtype=float)  # plain numbers at once
+        odd = np.isnan(xy)
+        if odd.any():
+            xy[odd] = _numbers(c[odd], thousands=False)[0]
+        out[name] = xy
     # a position off the globe (a latitude of 95, lon and lat swapped) is no position: the row
     # is kept without one, as a row with blank coordinates is
     off = ~(out["lon"].between(-180, 180) & out["lat"].between(-90, 90))
