@@ -330,7 +330,9 @@ def _csv_head(head_lines: list[str]) -> tuple[str, list[list[str]], int, int, in
 
     try:
         sep = _sniff_delimiter(head_lines)
-        grid = [[unicodedata.normalize("NFC", c) for c in row] for row in csv.reader(head_lines, delimiter=sep)]
+        # each line with its end, so a header cell wrapped in quotes (Excel's wrap text) keeps its line break
+        rows = csv.reader([line + "\n" for line in head_lines], delimiter=sep)
+        grid = [[unicodedata.normalize("NFC", c) for c in row] for row in rows]
     except csv.Error as exc:
         raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
     start, n_head, score = find_header(grid)

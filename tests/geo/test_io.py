@@ -280,3 +280,22 @@ def test_one_column_of_a_large_csv_read_by_arrow_or_pandas_alike(tmp_path):
         got[path.name] = cells
     assert got["a.csv"][0] == ("02/02/2024 01:15", 3) and len(got["a.csv"]) == 39
     assert ("", 22) in got["b.csv"] and got["b.csv"][-1][1] == 42  # the blank line is a row and is counted
+
+
+def test_a_header_wrapped_in_its_cells_is_found():
+    """Excel's wrap text writes a header cell with a line break inside quotes ("Số người" / "chết"):
+    the header is found whole, its columns recognised, and the rows under it read (found by a helper:
+    the break was dropped, "Số ngườichết" recognised as nothing)."""
+    from geo.columns import auto_map
+    from geo.io import read_table
+
+    text = (
+        "BÁO CÁO TAI NẠN\n"
+        'Mã vụ,Ngày xảy ra,"Số người\nchết","Số người\nbị thương"\n'
+        "V1,15/03/2024,1,0\nV2,16/03/2024,0,2\n"
+    )
+    t = read_table(text.encode("utf-8"), filename="bao_cao.csv")
+    mapped = auto_map(list(t.frame.columns))
+    assert {"source_id", "occurred_at", "deaths", "injured"} <= set(mapped), t.frame.columns.tolist()
+    assert t.frame[mapped["deaths"]].tolist() == ["1", "0"] and t.frame[mapped["injured"]].tolist() == ["0", "2"]
+    assert t.frame[mapped["source_id"]].tolist() == ["V1", "V2"]
