@@ -390,10 +390,9 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     deaths, injured, optional not_infra, urban, lon, lat."""
     from services.importing import read_file
     from geo.chainage import normalise_road_code, parse_chainage_series
+    from geo.columns import auto_map
     from geo.text import per_text
     from geo.validate import _numbers, parse_bool, parse_dates
-
-    from geo.columns import auto_map
 
     t = read_file(path)
     f = t.frame

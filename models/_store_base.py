@@ -244,15 +244,20 @@ class StoreBase:
             return None if key in _UNCLEAN else _READS.get(key)
 
     @staticmethod
-    def _rows_written_since(table: str, after: int, upto: int, *, conn) -> set[int] | None:
-        """The rows of ``table`` the audit log names in ``(after, upto]``, or ``None`` when one of
-        its audit rows there names none (a write of many rows at once)."""
+    def _writes_since(tables: tuple[str, ...], after: int, upto: int, *, conn) -> list[tuple[str, int | None, str]]:
+        """(table, row, action) of each audit row in ``(after, upto]`` naming one of ``tables``, or
+        every table (a restore: :data:`models.db.ALL_TABLES`, with no row)."""
         got = conn.execute(
-            select(AuditLog.row_id).where(
-                AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_((table, ALL_TABLES))
+            select(AuditLog.table_name, AuditLog.row_id, AuditLog.action).where(
+                AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_((*tables, ALL_TABLES))
             )
         ).all()
-        rows = {r[0] for r in got}
+        return [(t, r, a) for t, r, a in got]
+
+    def _rows_written_since(self, table: str, after: int, upto: int, *, conn) -> set[int] | None:
+        """The rows of ``table`` the audit log names in ``(after, upto]``, or ``None`` when one of
+        its audit rows there names none (a write of many rows at once, a restore)."""
+        rows = {r for _, r, _ in self._writes_since((table,), after, upto, conn=conn)}
         return None if None in rows else {int(r) for r in rows}
 
     def _keep(self, what: str, value, version: int | None, *, clean: bool = True) -> None:

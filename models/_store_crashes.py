@@ -16,7 +16,7 @@ from sqlalchemy import String, delete, func, insert, select, update
 from errors import ImportRejected, NotFoundError, TransitionError
 from geo.chainage import RoadNetwork
 from geo.validate import ValidationResult
-from models.db import ALL_TABLES, OS_USER
+from models.db import OS_USER
 from models.enums import BatchStatus
 from models.orm import AuditLog, Crash, ImportBatch
 from models.permissions import Action
@@ -460,11 +460,7 @@ class CrashesMixin:
         undone, a write naming no row), more than :data:`PATCH_SHARE` of the crashes, or a column
         whose type a whole read might see otherwise."""
         with self.engine.connect() as conn:
-            written = conn.execute(
-                select(AuditLog.table_name, AuditLog.row_id, AuditLog.action).where(
-                    AuditLog.id > after, AuditLog.id <= upto, AuditLog.table_name.in_((*CRASH_TABLES, ALL_TABLES))
-                )
-            ).all()
+            written = self._writes_since(CRASH_TABLES, after, upto, conn=conn)
         crashes, batches = set(), set()
         for table, row_id, action in written:
             if row_id is None:
@@ -477,7 +473,7 @@ class CrashesMixin:
                 return None
         if not len(kept) or len(crashes) > PATCH_SHARE * len(kept):
             return None
-        fresh = self._crashes_read(ids=sorted(crashes), batches=sorted(batches))
+        fresh = self._crashes_of(sorted(crashes), sorted(batches))
         if len(fresh) > PATCH_SHARE * len(kept):
             return None
         stay, ids = kept, kept["id"].to_numpy()
@@ -495,28 +491,18 @@ class CrashesMixin:
                 return None
         return out
 
-    def _crashes_read(
-        self,
-        *,
-        date_from=None,
-        date_to=None,
-        commune: str | None = None,
-        road_code: str | None = None,
-        ids: list[int] | None = None,
-        batches: list[int] | None = None,
-    ) -> pd.DataFrame:
-        if ids is not None or batches is not None:  # these crashes and those of these batches, a part at a time
-            parts = [("id", ids[k : k + 5000]) for k in range(0, len(ids or []), 5000)]
-            parts += [("batch_id", batches[k : k + 5000]) for k in range(0, len(batches or []), 5000)]
-            got = [self._crashes_select(where=(getattr(Crash, c), part)) for c, part in parts]
-            frames = [f for f in got if len(f)]
-            if not frames:
-                return self._crashes_select(where=(Crash.id, []))
-            both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-            return both.drop_duplicates("id").sort_values("id", kind="stable", ignore_index=True)
-        return self._crashes_select(date_from=date_from, date_to=date_to, commune=commune, road_code=road_code)
+    def _crashes_of(self, ids: list[int], batches: list[int]) -> pd.DataFrame:
+        """The crashes ``ids`` and those of the import ``batches``, as :meth:`_crashes_read`
+        gives them, read a part at a time (by id)."""
+        parts = [(Crash.id, ids[k : k + 5000]) for k in range(0, len(ids), 5000)]
+        parts += [(Crash.batch_id, batches[k : k + 5000]) for k in range(0, len(batches), 5000)]
+        frames = [f for f in (self._crashes_read(where=part) for part in parts) if len(f)]
+        if not frames:
+            return self._crashes_read(where=(Crash.id, []))
+        both = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return both.drop_duplicates("id").sort_values("id", kind="stable", ignore_index=True)
 
-    def _crashes_select(
+    def _crashes_read(
         self,
         *,
         date_from=None,
@@ -525,6 +511,8 @@ class CrashesMixin:
         road_code: str | None = None,
         where=None,
     ) -> pd.DataFrame:
+        """The crashes not deleted, by id, as pages read them (``where``: a column and the values
+        it is among)."""
         cols = [getattr(Crash, c) for c in CRASH_FRAME_COLUMNS]
         q = select(*cols).where(Crash.deleted.is_(False))
         if where is not None:

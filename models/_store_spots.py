@@ -120,8 +120,7 @@ class SpotsMixin:
                 match = _match_earlier(new, old)
                 ne = _differences(new, old, match)
                 if callable(geometries):  # the geometries of the spots written only: new or changed
-                    mi = np.flatnonzero(match >= 0)
-                    changed = mi[np.logical_or.reduce(list(ne.values()))] if len(mi) else mi
+                    changed = np.flatnonzero(match >= 0)[_any_differs(ne)]
                     write = np.r_[np.flatnonzero(match < 0), changed].tolist()
                     got = geometries([new["spot"][i] for i in write])
                     for i in write:
@@ -476,6 +475,12 @@ def _differences(new: dict[str, list], old: dict[str, list], match: np.ndarray) 
     return {k: _objects(old[k])[mj] != _objects(new[k])[mi] for k in _COMPARED}
 
 
+def _any_differs(ne: dict[str, np.ndarray]) -> np.ndarray:
+    """Which matched spots differ from their earlier spot in any compared column."""
+    out: np.ndarray = np.logical_or.reduce([ne[k] for k in _COMPARED])
+    return out
+
+
 def _summaries(cols: dict[str, list]) -> list[dict]:
     """Each row of ``cols`` (columns of :data:`_SUMMARY`) as a screen's report names a spot."""
     return [
@@ -531,13 +536,12 @@ class _Taken(dict):
         return got
 
 
-def _compare(
-    conn, new: dict[str, list], old: dict[str, list], match: np.ndarray, now: datetime, ne: dict | None = None
-):
+def _compare(conn, new: dict[str, list], old: dict[str, list], match: np.ndarray, now: datetime, ne: dict):
     """The report of a screening against the earlier spots, the updates to write
     ({columns set: parameter rows}) and what each update changes ((row id,
     "update", columns, old values, new values), in the mapper's column order:
-    the columns whose value differs, as the ORM's attribute history had them)."""
+    the columns whose value differs (``ne``: :func:`_differences`), as the
+    ORM's attribute history had them)."""
     diff: dict[str, list] = {"new": [], "grown": [], "changed": [], "unchanged": [], "no_longer_met": []}
     updates: dict[tuple, list[dict]] = {}
     audit: list[tuple] = []
@@ -546,8 +550,7 @@ def _compare(
     oc = old  # the earlier spots' columns
     taken_old = _Taken(oc, match[match >= 0])
     taken_new = _Taken(new, np.flatnonzero(match >= 0))
-    ne = _differences(new, old, match) if ne is None else ne
-    changed = np.logical_or.reduce([ne[k] for k in _COMPARED]) if mi else np.zeros(0, bool)
+    changed = _any_differs(ne)
     before = _summaries(taken_old)
     rows = np.flatnonzero(changed).tolist()
     # a changed spot's summary after: the new value where it differs, else the one it had
