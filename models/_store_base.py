@@ -160,6 +160,10 @@ class StoreBase:
         else:
             version, clean = self._pinned_version, True
         key = (self.engine.url.render_as_string(hide_password=False), what)
+
+        def handed(value):  # a frame as the caller's own copy, unless it only reads it
+            return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
+
         with _READS_LOCK:
             hit = _READS.get(key)
             was_clean = key not in _UNCLEAN
@@ -167,8 +171,7 @@ class StoreBase:
                 hit = None
             if hit is not None and hit[0] == version:
                 _READS.move_to_end(key)
-                value = hit[1]
-                return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
+                return handed(hit[1])
         if hit is not None and tables and hit[0] < version and not self._written_since(tables, hit[0], version):
             with _READS_LOCK:
                 if _READS.get(key) is hit:  # not replaced meanwhile: the kept read holds at this version too
@@ -176,8 +179,7 @@ class StoreBase:
                     _READS.move_to_end(key)
                     if not clean:
                         _UNCLEAN.add(key)
-            value = hit[1]
-            return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
+            return handed(hit[1])
         value = None
         if hit is not None and patch is not None and hit[0] < version and was_clean:
             value = patch(hit[1], hit[0], version)
@@ -188,7 +190,7 @@ class StoreBase:
             # and copying a frame of scattered blocks merges them each time
             value = value.copy()
         self._keep(what, value, version, clean=clean)
-        return value.copy() if isinstance(value, pd.DataFrame) and not shared else value
+        return handed(value)
 
     def _written_since(self, tables: tuple[str, ...], after: int, upto: int, *, conn=None) -> bool:
         """Whether an audit row in ``(after, upto]`` names one of ``tables`` (read
