@@ -18,14 +18,16 @@ import threading
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import branca.element
 import folium
-from folium.elements import ElementAddToElement, JSCSSMixin
+from folium.elements import JSCSSMixin
 from jinja2.utils import htmlsafe_json_dumps
 import numpy as np
 import pandas as pd
+
+from services import map_text  # noqa: F401  # outputs as text, never templates
+
 
 #: Where the layer's script is served (the app's own static folder, tracked in the repository).
 SCRIPT_URL = "/app/static/js/crash_points.js"
@@ -187,24 +189,12 @@ def crash_at(packed: PackedPoints, text: str | None) -> int | None:
     return int(packed.ids[tag[0]])
 
 
-class _RawScript(folium.Element):
-    """Script text added to the page as it is. (folium turns every element's
-    script into a new Jinja template: for a million crashes, lexing megabytes
-    of base64 on every rerun, twice.)"""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
-
-    def render(self, **kwargs: Any) -> str:
-        return self.text
-
-
 class CrashPointsLayer(JSCSSMixin, folium.map.Layer):
     """The crashes as one Leaflet layer drawing on a canvas (an overlay in the
     layer control). The payload reaches the page through Jinja's JSON
     encoding (``htmlsafe_json_dumps``: numbers, base64 and escaped strings
-    only), added as plain script text rather than a template."""
+    only); the declaration goes into the page as text (:mod:`services.map_text`),
+    never lexed as a template (megabytes of base64 at a million crashes)."""
 
     def __init__(
         self,
@@ -224,7 +214,7 @@ class CrashPointsLayer(JSCSSMixin, folium.map.Layer):
         # a click on a layer whose tooltip starts with ``items`` (a regular expression) is that layer's
         self.options = {"colours": colours, "outline": "#222", "ring": RING_COLOUR, "items": items}
 
-    #: the layer's script (streamlit-folium gathers the ``default_js`` of every JSCSSMixin; :meth:`render` adds it to a page)
+    #: the layer's script (streamlit-folium gathers the ``default_js`` of every JSCSSMixin; rendering adds it to a page)
     default_js = [("crash_points.js", SCRIPT_URL)]
     _template = folium.template.Template("""
         {% macro script(this, kwargs) %}
@@ -239,24 +229,6 @@ class CrashPointsLayer(JSCSSMixin, folium.map.Layer):
     @property
     def json_options(self) -> str:
         return _json(self.options)
-
-    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # adds to the page, as folium's layers do
-        """As folium's :class:`~folium.map.Layer` renders, but the declaration goes into the page as text:
-        folium makes every element's script a new Jinja template, which for a million crashes meant lexing
-        megabytes of base64 on every rerun (streamlit-folium reads the same ``_template`` for its own copy)."""
-        if self.show:
-            self.add_child(
-                ElementAddToElement(
-                    element_name=self.get_name(),
-                    element_parent_name=cast(branca.element.Element, self._parent).get_name(),
-                ),
-                name=self.get_name() + "_add",
-            )
-        figure = cast(branca.element.Figure, self.get_root())
-        figure.header.add_child(branca.element.JavascriptLink(SCRIPT_URL), name="crash_points.js")
-        figure.script.add_child(_RawScript(self._template.module.script(self)), name=self.get_name())
-        for child in self._children.values():
-            child.render(**kwargs)
 
 
 def _json(value: Any) -> str:

@@ -21,6 +21,7 @@ from folium import plugins
 from geo.chainage import format_chainage
 from i18n import pick, t
 from models.enums import ItemType
+from services import map_text  # noqa: F401  # a map element's output reaches the page as text, never as a template
 from services.map_points import RING_COLOUR, TIP_LIMIT, CrashPointsLayer, PackedPoints, crash_colours, pack_points
 
 STATIC_PREFIX = "/app/static/vendor"
@@ -631,7 +632,7 @@ def planner_map(
     _KeepLayerChoices(control).add_to(m)
     _FoldLegend().add_to(m)
     cast(branca.element.Figure, m.get_root()).html.add_child(
-        folium.Element(
+        map_text.Text(
             _legend(lang, cases=cases is not None and len(cases) > 0, works=works is not None and len(works) > 0)
         )
     )

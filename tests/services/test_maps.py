@@ -104,7 +104,7 @@ HOSTILE = (
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 
 
-def _all_layers(crashes: pd.DataFrame) -> dict:
+def _all_layers(crashes: pd.DataFrame, HOSTILE: str = HOSTILE) -> dict:
     """Every kind of layer the planners' map draws, each item named ``HOSTILE``."""
     import shapely
 
@@ -331,6 +331,53 @@ def test_the_layers_switched_off_stay_off_when_the_map_is_drawn_again(hk_crashes
     assert HOSTILE not in script
 
 
+#: Text that Jinja would run on the server if any of it were made a template: an expression with a side effect
+#: reached without quotes (``dict(a=1)|first`` is ``"a"``), arithmetic, a block, a comment, and broken syntax.
+JINJA = (
+    "{{ lipsum.__globals__.os.environ.setdefault(dict(BLACKSPOT_MAP_PWNED=1)|first, dict(yes=1)|first) }}"
+    "{{ 7*7 }}{% if 1 %}if{% endif %}{# note #}"
+)
+JINJA_BROKEN = "Km {{ 1 + }} {% endif %} {{ x.y('"
+
+
+@pytest.mark.parametrize("text", [JINJA, JINJA_BROKEN], ids=["expression", "broken"])
+def test_a_name_written_as_a_template_stays_text_and_runs_nothing_on_the_server(hk_crashes, text, monkeypatch):
+    """folium rendered each element's output a second time as a new Jinja template, so a road or case named
+    ``{{ ... }}`` ran as Python on the server (a shell command from an imported road name), and a name with
+    broken template syntax stopped the map. Every text now reaches the page once, as text: through the whole
+    page and through streamlit-folium's own copy (header, html, script), with every layer drawn."""
+    import os
+
+    import jinja2
+    from streamlit_folium import st_folium
+
+    monkeypatch.delenv("BLACKSPOT_MAP_PWNED", raising=False)
+    sources: list[str] = []
+    real = jinja2.Environment._tokenize
+
+    def tokenize(self, source, *args, **kwargs):
+        sources.append(source)
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "_tokenize", tokenize)
+    for heat in (False, True):
+        layers = _all_layers(hk_crashes, text)
+        m = planner_map(**layers, heat=heat, offline=True, selected=("case", 21))
+        page = m.get_root().render()
+        st_folium(planner_map(**layers, heat=heat), key=f"jinja{heat}", returned_objects=[])  # (bare: no page)
+        assert "BLACKSPOT_MAP_PWNED" not in os.environ
+        assert not [s for s in sources if "BLACKSPOT_MAP_PWNED" in s or "{{ 1 + }}" in s]  # never a template
+        tips, _ = _json_spans(page)
+        texts = [_text_of(t) for t in tips]
+        assert texts.count(f"{text} {text}") == 1 and texts.count(text) == 1  # the road and the boundary, verbatim
+        tagged = [t for t in texts if parse_item_tag(t)]
+        assert len(tagged) == 6 and all(text in t for t in tagged)
+        if not heat:
+            data, _ = _packed_of(page)
+            assert sum(text[:60] in t for t in data["tips"]) == 3  # (a hover text is cut short)
+        assert "49" not in "".join(texts)
+
+
 def test_streamlit_folium_gets_the_crash_layer_its_script_and_no_template_of_the_payload(hk_crashes):
     """streamlit-folium builds its own copy of the map from each element's template and gathers the scripts
     of every JSCSSMixin: the crash layer must be in both; and the page's copy takes the payload as text (folium
@@ -354,7 +401,7 @@ def test_streamlit_folium_gets_the_crash_layer_its_script_and_no_template_of_the
     finally:
         jinja2.Environment._tokenize = real
     data, _ = _packed_of(m.get_root().render())
-    assert max(compiled) < len(data["points"])  # no template made of the payload
+    assert max(compiled, default=0) < len(data["points"])  # no template made of the payload
     script = generate_leaflet_string(m)
     assert "L.crashPoints(" in script and ".addTo(map_div)" in script
     layer = next(c for c in m._children.values() if isinstance(c, CrashPointsLayer))
