@@ -202,6 +202,12 @@ def chosen_crash_ring(crashes: pd.DataFrame, crash_id: int | None) -> folium.Fea
     return ring
 
 
+def _records(frame: pd.DataFrame, *columns: str) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts of the ``columns`` it has (only those: the items' dates, one
+    ``Timestamp`` a cell in ``to_dict``, were most of the time the map spent on its items)."""
+    return frame[[c for c in columns if c in frame.columns]].to_dict("records")
+
+
 def _latlon(coords: Iterable[Sequence[float]]) -> list[list[float]]:
     return [[round(y, 7), round(x, 7)] for x, y, *_ in coords]
 
@@ -452,7 +458,7 @@ def planner_map(
         layer.add_to(m)
     if boundaries is not None and len(boundaries):
         fg = folium.FeatureGroup(name="Ranh giới hành chính / Boundaries", show=True)
-        for rec in boundaries.to_dict("records"):
+        for rec in _records(boundaries, "name", "geometry"):
             if rec["geometry"] is None:
                 continue
             folium.GeoJson(
@@ -477,7 +483,7 @@ def planner_map(
         fg.add_to(m)
     if roads is not None and len(roads):
         fg = folium.FeatureGroup(name="Tuyến đường / Roads", show=True)
-        for rec in roads.to_dict("records"):
+        for rec in _records(roads, "code", "name", "geometry"):
             folium.GeoJson(
                 shapely.to_geojson(rec["geometry"]),
                 style_function=lambda _: {"color": "#424242", "weight": 4, "opacity": 0.7},
@@ -517,7 +523,7 @@ def planner_map(
         from models.enums import WorkStatus, WorkType
 
         fg = folium.FeatureGroup(name="Công trình xử lý / Works", show=True)
-        for rec in works.to_dict("records"):
+        for rec in _records(works, "id", "work_type", "status", "name", "geometry"):
             g = rec.get("geometry")
             if g is None:
                 continue
@@ -546,7 +552,9 @@ def planner_map(
         fg.add_to(m)
     if spots is not None and len(spots):  # above the works: a click there is the spot's
         fg = folium.FeatureGroup(name="Điểm đen, điểm tiềm ẩn / Black spots", show=True)
-        for rec in spots.to_dict("records"):
+        for rec in _records(
+            spots, "id", "kind", "status", "road_code", "from_m", "to_m", "n_crashes", "deaths", "geometry"
+        ):
             g = rec.get("geometry")
             if g is None:
                 continue
@@ -576,7 +584,18 @@ def planner_map(
 
         fg = folium.FeatureGroup(name="Lấn chiếm hành lang / Encroachment", show=True)
         open_values = {c.value for c in CASE_OPEN}
-        for rec in cases.to_dict("records"):
+        for rec in _records(
+            cases,
+            "id",
+            "kind",
+            "status",
+            "overdue",
+            "days_overdue",
+            "road_code",
+            "chainage_m",
+            "description",
+            "geometry",
+        ):
             g = rec.get("geometry")
             if g is None:
                 continue
