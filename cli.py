@@ -389,7 +389,7 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     """Read the file-only CLI input: id, road, chainage_m (or Km text), date,
     deaths, injured, optional not_infra, urban, lon, lat."""
     from services.importing import read_file
-    from geo.chainage import normalise_road_code, parse_chainage_series
+    from geo.chainage import dots_group_thousands, normalise_road_code, parse_chainage_series
     from geo.columns import auto_map
     from geo.text import per_text
     from geo.validate import _numbers, parse_bool, parse_dates
@@ -424,7 +424,14 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     ch = col("chainage_m", "chainage", "ly_trinh", "km")
     road = col("road")
     if ch is not None:
-        ch_road, metres = parse_chainage_series(ch)
+        grouped = dots_group_thousands(ch)
+        if grouped:  # said, as the import says it: "142.372" read as 142 372 m
+            print(
+                "  ! Lý trình ghi dấu chấm phân cách hàng nghìn: 142.372 là 142 372 m / Chainage written with dots "
+                "between thousands: 142.372 is 142 372 m",
+                file=sys.stderr,
+            )
+        ch_road, metres = parse_chainage_series(ch, thousands=grouped)
         out["chainage_m"] = metres.to_numpy()
     else:
         ch_road = pd.Series([None] * len(f))

@@ -23,6 +23,9 @@ _KM_RE = re.compile(r"(?i)\bkm\s*(\d+)\s*(?:\+\s*(\d+(?:[.,]\d+)?))?")
 _KM_DEC_RE = re.compile(r"(?i)\bkm\s*(\d+)[.,](\d{1,3})(?![\d+])")
 _PLUS_RE = re.compile(r"^\s*(\d+)\s*\+\s*(\d+(?:[.,]\d+)?)\s*$")
 _NUM_RE = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*$")
+#: metres written with a dot between groups of three digits (and maybe a decimal comma): "142.372", "1.042.500,5"
+_GROUPED_RE = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d+)?$")
+_DECIMAL_DOT_RE = re.compile(r"^\d+\.\d+$")
 
 _ROAD_PREFIX = {
     "ql": "QL",
@@ -134,7 +137,53 @@ def parse_chainage(text: str | float | None) -> tuple[str | None, float]:
     return road, float("nan")
 
 
-def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def dots_group_thousands(values: pd.Series) -> bool:
+    """Whether a column's chainages in plain metres write a dot between groups
+    of three digits, as Vietnamese spreadsheets do ("142.372" for 142 372 m),
+    rather than before decimals ("12345.5").
+
+    The column decides, not the cell ("142.372" alone reads either way): yes
+    when some plain number is grouped ("142.372", "1.042.500,5": a dot before
+    every three digits) and none has a decimal dot that is not such a grouping.
+    Km notation ("Km 142+372", "Km 142.372") is not a plain number and does not
+    count. A decimal column answers at its first ungrouped value.
+
+    Parameters
+    ----------
+    values
+        Chainage texts.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> dots_group_thousands(pd.Series(["142.372", "98.120", "850", "1.042.500,5", "Km 12+300"]))
+    True
+    >>> dots_group_thousands(pd.Series(["142.372", "12345.5"])), dots_group_thousands(pd.Series(["850", "Km 1.5"]))
+    (False, False)
+    """
+    grouped = False
+    for x in values.to_numpy(dtype=object):
+        if not isinstance(x, str) or "." not in x:
+            continue
+        x = x.strip()
+        if _GROUPED_RE.match(x):
+            grouped = True
+        elif _DECIMAL_DOT_RE.match(x):
+            return False
+    return grouped
+
+
+def _ungrouped(values: pd.Series) -> pd.Series:
+    """Grouped plain metres ("142.372", "1.042.500,5") as plain numbers ("142372", "1042500.5")."""
+    s = values.astype(str).str.strip()
+    grouped = s.str.match(_GROUPED_RE.pattern)
+    return values.where(~grouped, s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
+
+
+def parse_chainage_series(values: pd.Series, *, thousands: bool | None = None) -> tuple[pd.Series, pd.Series]:
     """Vectorised :func:`parse_chainage`. Blank cells give no road and NaN
     without going through the patterns.
 
@@ -142,6 +191,9 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     ----------
     values
         Chainage texts.
+    thousands
+        Whether dots in plain metres group thousands ("142.372" is 142 372 m);
+        ``None`` (default): as the column writes them (:func:`dots_group_thousands`).
 
     Returns
     -------
@@ -153,14 +205,22 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     >>> roads, metres = parse_chainage_series(pd.Series(["Km 105+500 QL24", "", "105+050"]))
     >>> roads.tolist(), metres.tolist()
     (['QL24', None, None], [105500.0, nan, 105050.0])
+    >>> parse_chainage_series(pd.Series(["142.372", "850", "1.042.500,5"]))[1].tolist()
+    [142372.0, 850.0, 1042500.5]
+    >>> parse_chainage_series(pd.Series(["142.372", "12345.5"]))[1].tolist()
+    [142.372, 12345.5]
     """
+    if thousands is None:
+        thousands = dots_group_thousands(values)
+    if thousands:
+        values = _ungrouped(values)
     s_all = values.astype(str)
     filled = trimmed(s_all).ne("").to_numpy()
     if not filled.all():
         roads = pd.Series([None] * len(s_all), index=s_all.index, dtype=object)
         metres = pd.Series(np.nan, index=s_all.index, dtype=float)
         if filled.any():
-            r, m = parse_chainage_series(s_all[filled])
+            r, m = parse_chainage_series(s_all[filled], thousands=False)
             roads[filled] = r
             metres[filled] = m
         return roads, metres
@@ -172,7 +232,7 @@ def parse_chainage_series(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         metres = pd.Series(np.nan, index=s_all.index, dtype=float)
         metres[plain] = arr[plain].astype(float)
         if not plain.all():
-            r, m = parse_chainage_series(s_all[~plain])
+            r, m = parse_chainage_series(s_all[~plain], thousands=False)
             roads[~plain] = r
             metres[~plain] = m
         return roads, metres

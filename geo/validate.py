@@ -20,7 +20,7 @@ import shapely
 from errors import CRSError, InputFileError
 from geo import crs as _crs
 from geo.io import RawTable
-from geo.chainage import RoadNetwork, normalise_road_code, parse_chainage_series
+from geo.chainage import RoadNetwork, dots_group_thousands, normalise_road_code, parse_chainage_series
 from geo.casualties import casualty_counts, disagreeing, group_keys, sum_or_once
 from geo.columns import CASUALTY_MARKERS, auto_map, normalise_header, require_crash_fields
 from geo.dates import FileDateOrder, parse_date_column, parse_times
@@ -695,7 +695,14 @@ def validate_crashes(
     # --- place: road and chainage ------------------------------------------------------
     raw_road = _text(frame, mapping, "road")
     raw_ch = _text(frame, mapping, "chainage")
-    ch_road, ch_parsed = parse_chainage_series(raw_ch)
+    grouped = dots_group_thousands(raw_ch)
+    ch_road, ch_parsed = parse_chainage_series(raw_ch, thousands=grouped)
+    if grouped:
+        rep.note(
+            "chainage",
+            "Lý trình ghi dấu chấm phân cách hàng nghìn: 142.372 là 142 372 m / Chainage written with dots between "
+            "thousands: 142.372 is 142 372 m",
+        )
     road_code = raw_road.map(lambda r: normalise_road_code(r) or r if r else None)
     road_code = road_code.where(road_code.notna() & road_code.astype(str).ne(""), ch_road)
     chainage = ch_parsed.to_numpy(dtype=float)

@@ -456,3 +456,45 @@ def test_a_second_table_below_on_the_same_sheet_is_not_read_as_crashes(store_env
     assert len(got) == 3 and got["deaths"].max() == 2
     rep = pd.read_csv(report, encoding="utf-8-sig")
     assert {start, start + 1, start + 2} <= set(rep.loc[rep["level"] == "skipped", "row"])
+
+
+def _metres_csv(path, chainages: list[str]) -> None:
+    """The CSV a commune exports from Vietnamese Excel: semicolons, Windows-1258, road and chainage in
+    metres in their own columns (Excel writes 161 600 as "161.600": a dot between thousands)."""
+    lines = [
+        "DANH SÁCH VỤ TAI NẠN GIAO THÔNG",
+        "",
+        "STT;Ngày;Giờ;Tuyến đường;Lý trình (m);Số người chết;Số người bị thương",
+    ]
+    for i, ((d, t, _, deaths, injured, _, _), ch) in enumerate(zip(CRASHES, chainages), start=1):
+        lines.append(f"{i};{d};{t};QL24;{ch};{deaths};{injured}")
+    path.write_bytes(encode_cp1258("\r\n".join(lines)))
+
+
+@pytest.mark.parametrize(
+    "written, metres, grouped",
+    [
+        (["161.600", "160.950", "155.200,5"], [161600.0, 160950.0, 155200.5], True),  # dots between thousands
+        (["161600.5", "160950", "155200.25"], [161600.5, 160950.0, 155200.25], False),  # decimal dots
+    ],
+    ids=["thousands", "decimals"],
+)
+def test_chainage_in_metres_is_read_as_the_column_writes_it_and_said(
+    store_env, tmp_path, capsys, written, metres, grouped
+):
+    """A chainage of 161 600 m written "161.600" was read as 161.6 m, silently, by the import and the file
+    commands. The column decides: dots only ever before three digits are thousands (and said so)."""
+    store = store_env
+    before = set(store.crashes_frame()["id"])
+    path = tmp_path / "ly_trinh_m.csv"
+    _metres_csv(path, written)
+    assert cli.main(["import", "crashes", str(path), "--all-or-nothing"]) == 0, capsys.readouterr()
+    out = capsys.readouterr()
+    got = _new_crashes(store, before)
+    assert got["chainage_m"].tolist() == metres
+    assert got["road_code"].tolist() == ["QL24"] * 3
+    said = "142.372 là 142 372 m"
+    assert (said in out.out + out.err) is grouped
+    read = cli._read_crash_file(path)  # the file commands (blackspots, cluster, kde) read it the same way
+    assert read["chainage_m"].tolist() == metres
+    assert (said in capsys.readouterr().err) is grouped
