@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
-from streamlit_folium import st_folium
+from app_pages.folium_map import show_map
 
 import settings
 from i18n import t
@@ -80,7 +80,7 @@ def map_panel():
         lang=L,
         offline=settings.OFFLINE_MAP,
     )
-    st_folium(
+    show_map(
         m, height=560, use_container_width=True, returned_objects=[], key=f"home_map_{abs(hash(area)) % 10**8}_{heat}"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shapely
 import streamlit as st
-from streamlit_folium import st_folium
+from app_pages.folium_map import show_map
 
 import settings
 from errors import AreaError, BlackspotError, NotFoundError
@@ -121,7 +121,7 @@ def map_and_panel():
             view_key=repr((_item_only(st.session_state.get("map_selected")), f)),
         )
         chosen = st.session_state.get("map_selected")
-        out = st_folium(
+        out = show_map(
             m,
             # the chosen crash's ring, kept when the map is drawn again (added without redrawing the map)
             feature_group_to_add=chosen_crash_ring(crashes, chosen[1] if chosen and chosen[0] == CRASH else None),
