@@ -392,7 +392,8 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     from geo.chainage import dots_group_thousands, normalise_road_code, parse_chainage_series
     from geo.columns import auto_map
     from geo.text import per_text
-    from geo.validate import _numbers, parse_bool, parse_dates
+    from geo.dates import parse_date_column
+    from geo.validate import _ORDER_WORDS, _numbers, parse_bool
 
     t = read_file(path)
     f = t.frame
@@ -444,12 +445,27 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     out["road"] = rc.where(rc.astype(str).ne(""), ch_road).to_numpy()
     # the rows as the file numbers them (title rows above the header counted)
     numbers = t.numbers()
-    dates = parse_dates(col("date", "occurred_at"))
-    bad = dates.isna().to_numpy()
+    # the order of day and month as the import decides it: proven by the column (a part above 12), else day first
+    dc = parse_date_column(col("date", "occurred_at"))
+    words = _ORDER_WORDS[dc.order]
+    if dc.proof == "proven" and dc.order != "dmy":
+        at = int(numbers[dc.first_proof]) if dc.first_proof >= 0 else 0
+        print(
+            f"  ! Thứ tự ngày của tệp: {words[0]} (dòng {at} có phần lớn hơn 12) / The file's date order: "
+            f"{words[1]} (row {at} proves it)",
+            file=sys.stderr,
+        )
+    against = np.asarray(dc.contradicts, dtype=bool)
+    if against.any():
+        raise BlackspotError(
+            f"Ngày trái thứ tự {words[0]} của tệp ở dòng / Dates against the file's order ({words[1]}) at rows: "
+            f"{numbers[against][:10].tolist()}"
+        )
+    bad = dc.values.isna().to_numpy()
     if bad.any():
         rows = numbers[bad][:10]
         raise BlackspotError(f"Ngày không đọc được ở dòng / Unreadable dates at rows: {rows.tolist()}")
-    out["occurred_at"] = dates.to_numpy()
+    out["occurred_at"] = dc.values.to_numpy()
     for name in ("deaths", "injured"):  # counts as the import reads them (1,0 and 1.234 too), whole and not negative
         v, _, _ = _numbers(col(name))
         bad = np.isnan(v) | (v < 0) | (v != np.floor(v))

@@ -174,3 +174,31 @@ def test_cli_blackspots_reads_counts_and_places_as_the_import_does(tmp_path):
     f.write_text(head + "\n".join(good + ["V3;16/04/2024;QL24;Km 140+200;0;2,9;107,9;14,6"]) + "\n", encoding="utf-8")
     with pytest.raises(BlackspotError, match=r"Bad injured at rows \(a whole number, not negative\): \[6\]"):
         cli._read_crash_file(f)
+
+
+def test_cli_file_commands_read_a_month_first_file_as_the_import_does(tmp_path, capsys):
+    """The file commands read every d/m/y date day first and refused a month-first file (03/25/2024) that the
+    import reads month first, proven by the column; a row against the proven order is named."""
+    head = "Mã vụ;Ngày xảy ra;Tuyến đường;Lý trình;Số người chết;Số người bị thương\n"
+    rows = [
+        "V1;03/25/2024 14:30;QL24;Km 140+000;1;0",
+        "V2;02/05/2024;QL24;Km 140+120;0;1",
+        "V3;12/31/2023;QL24;Km 9+0;0;2",
+    ]
+    f = tmp_path / "us.csv"
+    f.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    crashes = cli._read_crash_file(f)
+    assert [str(d) for d in crashes["occurred_at"]] == [
+        "2024-03-25 14:30:00",
+        "2024-02-05 00:00:00",
+        "2023-12-31 00:00:00",
+    ]
+    assert (
+        "tháng/ngày/năm (dòng 2 có phần lớn hơn 12) / The file's date order: month/day/year" in capsys.readouterr().err
+    )
+    f.write_text(head + "\n".join(rows + ["V4;25/03/2024;QL24;Km 140+300;0;1"]) + "\n", encoding="utf-8")
+    with pytest.raises(BlackspotError, match=r"Dates against the file's order \(month/day/year\) at rows: \[5\]"):
+        cli._read_crash_file(f)
+    # no proof either way: day first, as before
+    f.write_text(head + "V1;02/05/2024;QL24;Km 140+000;1;0\n", encoding="utf-8")
+    assert str(cli._read_crash_file(f)["occurred_at"].iloc[0]) == "2024-05-02 00:00:00"
