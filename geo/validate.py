@@ -41,6 +41,10 @@ WARNING = "warning"
 SKIPPED = "skipped"
 
 _NOT_PLAIN = re.compile(r"[^\d\s.,+\-]")
+#: characters that show nothing (zero-width space and joiners, word joiner, byte order mark, soft hyphen):
+#: pasted from the web or a chat they ride along at a cell's ends, and the cell looks like its number
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_INVISIBLE_RE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 _ORDER_WORDS = {
     "dmy": ("ngày/tháng/năm", "day/month/year"),
     "mdy": ("tháng/ngày/năm", "month/day/year"),
@@ -195,7 +199,10 @@ class _Report:
         if not self.parts:
             return pd.DataFrame(columns=REPORT_COLUMNS)
         out = pd.concat(self.parts, ignore_index=True)
-        out["value"] = out["value"].astype(str).str.slice(0, 200)
+        # a refused cell as the planner can find it: characters that show nothing are named
+        out["value"] = (
+            out["value"].astype(str).str.replace(_INVISIBLE_RE, lambda m: f"⟨U+{ord(m.group()):04X}⟩", regex=True)
+        ).str.slice(0, 200)
         return out.sort_values(["row", "field"], kind="stable").reset_index(drop=True)
 
 
@@ -285,19 +292,23 @@ def _numbers(values: pd.Series, *, thousands: bool = True) -> tuple[np.ndarray, 
 
     Accepts ``1,5`` (decimal comma) and, with ``thousands``, ``1.234.567``
     (dots between groups of three digits). Coordinates pass ``thousands=False``:
-    there ``105.123`` is a decimal number. Plain numbers are parsed in one
-    vectorised call; only the rest go through the patterns.
+    there ``105.123`` is a decimal number. Characters that show nothing
+    (zero-width space, byte order mark …) at a cell's ends are dropped. Plain
+    numbers are parsed in one vectorised call; only the rest go through the
+    patterns.
 
     >>> _numbers(pd.Series(["12", "1.234", "1.234.567", "1,5", "", "x"]))[0].tolist()
     [12.0, 1234.0, 1234567.0, 1.5, nan, nan]
     >>> _numbers(pd.Series(["105.123", "21,028", " 106 "]), thousands=False)[0].tolist()
     [105.123, 21.028, 106.0]
+    >>> _numbers(pd.Series(["1\u200b", "\ufeff2 ", "1\u200b2"]))[0].tolist()
+    [1.0, 2.0, nan]
     """
     v = values.to_numpy(dtype=object)
     # a count column has a few distinct texts: worked per distinct text; coordinates are nearly all distinct:
     # worked per row (factorising them costs more than it saves)
     codes, uniques = pd.factorize(values.astype(str), sort=False) if repeats_enough(v) else (None, v)
-    s = pd.Series([str(x).strip() for x in np.asarray(uniques, dtype=object)], dtype=object)
+    s = pd.Series([str(x).strip().strip(_INVISIBLE).strip() for x in np.asarray(uniques, dtype=object)], dtype=object)
     blank = s.eq("").to_numpy()
     num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
     redo = np.isnan(num) & ~blank

@@ -254,3 +254,22 @@ def test_group_keys_number_references_in_order_of_first_appearance_blanks_alone(
             else:
                 want.append(seen[v])
         assert group_keys(ids).tolist() == want
+
+
+def test_characters_that_show_nothing_around_a_number_are_dropped_and_named_when_refused():
+    """Counts and coordinates pasted from a chat or a web page carry zero-width spaces and byte order marks: the
+    cell looks like "1" and was refused as "not a number", showing "1". Around the number they are dropped;
+    inside it the cell is refused and the report names them, so the planner sees why."""
+    res = validate_crashes(
+        table(
+            [
+                row(**{"Số người chết": "1\u200b", "Số người bị thương": "\ufeff2 ", "Kinh độ": "107.95\u2060"}),
+                row(**{"Số người bị thương": "1\u200b2"}),
+            ]
+        ),
+        today=TODAY,
+    )
+    assert res.n_valid == 1 and res.n_errors == 1
+    assert res.rows.loc[0, ["deaths", "injured", "lon"]].tolist() == [1, 2, 107.95]
+    bad = res.report.loc[res.report["level"] == "error"]
+    assert bad["row"].tolist() == [3] and bad["value"].tolist() == ["1⟨U+200B⟩2"]
