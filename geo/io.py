@@ -303,20 +303,30 @@ def encode_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
-def _sniff_delimiter(lines: list[str]) -> str:
-    """The delimiter that splits the most lines of the top of a file into the
-    same number (≥ 2) of fields: a title line above the table does not fool it."""
-    best, best_score = ",", -1
-    for sep in (",", ";", "\t", "|"):
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _sniff_delimiters(lines: list[str]) -> list[str]:
+    """The delimiters that split lines of the top of a file into the same
+    number (≥ 2) of fields, most lines times most fields first: a title line
+    above the table does not fool it."""
+    scored = []
+    for sep in _DELIMITERS:
         counts = [len(next(csv.reader([ln], delimiter=sep))) for ln in lines if ln.strip()]
         counts = [c for c in counts if c >= 2]
-        if not counts:
-            continue
-        top = max(set(counts), key=counts.count)
-        score = counts.count(top) * top
-        if score > best_score:
-            best, best_score = sep, score
-    return best
+        if counts:
+            top = max(set(counts), key=counts.count)
+            scored.append((counts.count(top) * top, sep))
+    return [sep for _, sep in sorted(scored, key=lambda x: -x[0])] or [","]
+
+
+def _stray_delimiters(grid: list[list[str]], sep: str) -> int:
+    """Cells of ``grid`` (split at ``sep``) that begin or end with another
+    delimiter: the file's real delimiter, with ``sep`` only padding around it
+    ("1;\t05/02/2024", "1\t;\t05/02/2024")."""
+    others = tuple(d for d in _DELIMITERS if d != sep)
+    cells = (c.strip() for row in grid for c in row)
+    return sum(1 for c in cells if c.startswith(others) or c.endswith(others))
 
 
 def _nfc(texts: pd.Series) -> np.ndarray:
@@ -328,14 +338,24 @@ def _csv_head(head_lines: list[str]) -> tuple[str, list[list[str]], int, int, in
     score, width) of a CSV's first lines: where its table is."""
     from geo.tablefind import find_header
 
-    try:
-        sep = _sniff_delimiter(head_lines)
-        # each line with its end, so a header cell wrapped in quotes (Excel's wrap text) keeps its line break
-        rows = csv.reader([line + "\n" for line in head_lines], delimiter=sep)
-        grid = [[unicodedata.normalize("NFC", c) for c in row] for row in rows]
-    except csv.Error as exc:
-        raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
-    start, n_head, score = find_header(grid)
+    best: tuple | None = None
+    # of the delimiters that split the top evenly: the one under which the header reads best, then the one
+    # that leaves no other delimiter at a cell's edge (cells padded with tabs split evenly at tabs too)
+    for rank, sep in enumerate(_sniff_delimiters(head_lines)):
+        try:
+            # each line with its end, so a header cell wrapped in quotes (Excel's wrap text) keeps its line break
+            rows = csv.reader([line + "\n" for line in head_lines], delimiter=sep)
+            grid = [[unicodedata.normalize("NFC", c) for c in row] for row in rows]
+        except csv.Error as exc:
+            if rank == 0:
+                raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
+            continue
+        start, n_head, score = find_header(grid)
+        key = (score, -_stray_delimiters(grid[start : start + n_head + 5], sep), -rank)
+        if best is None or key > best[0]:
+            best = (key, sep, grid, start, n_head, score)
+    assert best is not None
+    _, sep, grid, start, n_head, score = best
     return sep, grid, start, n_head, score, max((len(r) for r in grid), default=0)
 
 

@@ -41,6 +41,31 @@ def test_semicolon_csv_is_sniffed():
     assert t.frame.shape == (1, 6)
 
 
+ROWS = [
+    ["STT", "Ngày xảy ra", "Vị trí", "Phương tiện", "Số người chết"],
+    ["1", "05/02/2024", "Km 161+600 QL24", "Xe máy", "1"],
+    ["2", "17/03/2024", "Km 160+950 QL24", "Ô tô con", "0"],
+]
+
+
+@pytest.mark.parametrize("pad", [";\t", "\t;\t", ";\t\t", " \t; "], ids=["after", "around", "two-tabs", "mixed"])
+def test_cells_padded_with_tabs_are_read_at_the_real_delimiter(pad):
+    """Cells padded with tabs split as evenly at tabs as at the semicolons, and the table came out garbled
+    (columns ";", ";.1"; cells "1;"): the delimiter under which the header reads best, leaving no other
+    delimiter at a cell's edge, is taken."""
+    text = "DANH SÁCH VỤ TNGT\n" + "\n".join(pad.join(r) for r in ROWS) + "\n"
+    t = read_table(text.encode(), filename="vu.csv")
+    assert list(t.frame.columns) == ROWS[0]
+    assert t.frame.to_numpy().tolist() == ROWS[1:]
+
+
+def test_a_tab_separated_file_with_semicolons_in_its_cells_stays_tab_separated():
+    rows = [r[:3] + ["Xe máy; ô tô tải"] + r[4:] for r in ROWS[1:]]
+    t = read_table("\n".join("\t".join(r) for r in [ROWS[0], *rows]).encode(), filename="vu.txt")
+    assert list(t.frame.columns) == ROWS[0]
+    assert t.frame.to_numpy().tolist() == rows
+
+
 def test_xlsx_date_cells_come_out_unambiguous(tmp_path):
     """A date cell is a date, not text to guess the order of: it comes out ISO (year first)."""
     df = pd.DataFrame({"Ngày": [pd.Timestamp("2024-02-05"), pd.Timestamp("2024-02-06 13:28")], "Số người chết": [1, 0]})
