@@ -440,7 +440,9 @@ def cluster_crashes(
     from errors import ValueOutOfRange
 
     min_samples = _whole(min_samples, at_least=1, what=("Số điểm tối thiểu", "min_samples"))
-    if method == "dbscan" and not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
+    # any real number of metres (a NumPy one too, as a table's column gives it), never a yes/no
+    real = isinstance(eps, (int, float, np.integer, np.floating)) and not isinstance(eps, (bool, np.bool_))
+    if method == "dbscan" and not (real and np.isfinite(eps) and eps > 0):
         raise ValueOutOfRange(f"Bán kính eps phải là số mét dương / eps must be a positive number of metres: {eps!r}")
     ok = crashes["lon"].notna().to_numpy() & crashes["lat"].notna().to_numpy()
     labels = pd.Series(-1, index=crashes.index, dtype=np.int64)

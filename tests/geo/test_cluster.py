@@ -231,6 +231,13 @@ def test_cluster_table_sums_crashes():
     assert labels.tolist() == [0, 0, 0, -1]
     assert table.loc[0, ["n_crashes", "deaths", "injured", "fatal_crashes"]].tolist() == [3, 1, 3, 1]
     assert table.loc[0, "epdo"] == 12 + 3 + 3
+    # a radius as a table's column gives it (a NumPy integer) is metres too; a yes/no is not
+    assert cluster_crashes(df, eps=np.int64(40), min_samples=3)[0].tolist() == labels.tolist()
+    from errors import ValueOutOfRange
+
+    for bad in (True, np.bool_(True), 0, -5.0, float("nan"), "40"):
+        with pytest.raises(ValueOutOfRange, match="eps must be a positive number of metres"):
+            cluster_crashes(df, eps=bad, min_samples=3)
 
 
 def test_parallel_neighbour_pairs_equal_the_single_tree(hk_slice):
