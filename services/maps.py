@@ -308,13 +308,24 @@ class _KeepLayerChoices(_Macro):
 
 class _FoldLegend(_Macro):
     """On a narrow map (a phone) the legend starts folded: open, it covered the map's centre, and a tap there
-    hit the legend instead of a crash. Static script: no data in it."""
+    hit the legend instead of a crash. And a hover text that opens where the legend is fades the legend
+    (the legend sits above the map's panes, so it covered the text). Static script: no data in it."""
 
     _template = folium.template.Template("""
         {% macro script(this, kwargs) %}
         (function (map) {
+            var legend = document.getElementById("map-legend");
             var d = document.querySelector("#map-legend details");
             if (d && map.getSize().x < 640) { d.open = false; }
+            if (!legend) { return; }
+            map.on("tooltipopen", function (e) {
+                var el = e.tooltip.getElement();
+                if (!el) { return; }
+                var a = el.getBoundingClientRect(), b = legend.getBoundingClientRect();
+                var over = a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top;
+                legend.style.opacity = over ? "0.15" : "";
+            });
+            map.on("tooltipclose", function () { legend.style.opacity = ""; });
         })({{ this._parent.get_name() }});
         {% endmacro %}
     """)

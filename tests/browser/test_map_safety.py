@@ -21,7 +21,7 @@ import time
 import pytest
 
 from tests.apprunner import running_app
-from tests.browser.chrome import demo_store, launch_offline, require_chromium
+from tests.browser.chrome import demo_store, launch_offline, pictures_dir, require_chromium
 
 
 pytestmark = pytest.mark.browser
@@ -339,4 +339,42 @@ def test_the_map_page_runs_once_when_opened(app_url, offline_browser):
     _map_frame(page)  # (the crash layer may be switched off: the choice is kept in the browser)
     time.sleep(2)  # (the map's value goes back 250 ms after it is drawn, when it goes)
     assert len(runs) == 1
+    page.close()
+
+
+#: Put the layer whose tooltip holds ``tag`` under the legend's centre and open its hover text there.
+UNDER_LEGEND_JS = """(tag) => {
+    const box = document.getElementById('map-legend').getBoundingClientRect();
+    const mapBox = window.map.getContainer().getBoundingClientRect();
+    let done = false;
+    window.map.eachLayer(l => {
+        const t = l.getTooltip && l.getTooltip();
+        const c = t && t.getContent();
+        if (done || typeof c !== 'string' || !c.includes(tag)) return;
+        const where = l.getCenter ? l.getCenter() : l.getLatLng();
+        const p = window.map.latLngToContainerPoint(where);
+        const target = L.point(box.left + box.width / 2 - mapBox.left, box.top + box.height / 2 - mapBox.top);
+        window.map.panBy(p.subtract(target), {animate: false});
+        l.openTooltip(where);
+        done = true;
+    });
+    return done;
+}"""
+
+
+def test_a_hover_text_opening_under_the_legend_fades_the_legend(app_url, offline_browser):
+    """The legend sits above the map's panes: a hover text opening where it is was covered by it."""
+    ctx, _ = offline_browser
+    page = ctx.new_page()
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(app_url + "/map")
+    frame = _map_frame(page)
+    opacity = "() => getComputedStyle(document.getElementById('map-legend')).opacity"
+    assert frame.evaluate(opacity) == "1"
+    assert frame.evaluate(UNDER_LEGEND_JS, f"[CASE-{STATE['case']}]")
+    frame.locator(".leaflet-tooltip").filter(has_text=f"[CASE-{STATE['case']}]").wait_for(timeout=10000)
+    assert float(frame.evaluate(opacity)) < 0.5
+    page.screenshot(path=str(pictures_dir() / "map_hover_over_legend.png"))
+    frame.evaluate("() => { window.map.eachLayer(l => l.closeTooltip && l.closeTooltip()); }")
+    assert frame.evaluate(opacity) == "1"
     page.close()
