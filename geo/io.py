@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import os
 import tempfile
 import unicodedata
 import zipfile
@@ -41,6 +42,22 @@ MAX_UPLOAD_MB = 200.0
 #: Folder under which spatial files are unpacked to be read (the app passes
 #: ``settings.DATA_DIR / "uploads"``); created when needed.
 UPLOAD_DIR = Path(__file__).resolve().parents[1] / "data" / "uploads"
+
+# GDAL (under pyogrio) picks a reader by a file's content, not its name: an upload named .geojson holding a
+# virtual-layer description (VRT) read any file or address the server can reach. Uploads are checked against
+# their format's first bytes (:func:`_check_signature`); and, read before pyogrio registers its drivers, the
+# virtual-layer readers are left out and GDAL's network file system finds nothing (no file is remote here).
+os.environ.setdefault("GDAL_SKIP", "OGR_VRT VRT")
+os.environ.setdefault("CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".no-remote-files")
+
+#: How each spatial format's bytes begin (after a UTF-8 byte order mark and white space, for text formats)
+_SIGNATURES = {
+    ".geojson": (b"{",),
+    ".json": (b"{",),
+    ".gpkg": (b"SQLite format 3\x00",),
+    ".shp": (b"\x00\x00\x27\x0a",),
+    ".shx": (b"\x00\x00\x27\x0a",),
+}
 #: Largest total size of the files unpacked from one zip (zip-bomb guard).
 MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
 #: A zip that unpacks to more than this many times its packed size (past 10 MB) is a bomb.
@@ -341,7 +358,11 @@ def _csv_head(head_lines: list[str]) -> tuple[str, list[list[str]], int, int, in
     best: tuple | None = None
     # of the delimiters that split the top evenly: the one under which the header reads best, then the one
     # that leaves no other delimiter at a cell's edge (cells padded with tabs split evenly at tabs too)
-    for rank, sep in enumerate(_sniff_delimiters(head_lines)):
+    try:
+        candidates = _sniff_delimiters(head_lines)
+    except csv.Error as exc:  # a cell longer than the csv module's field limit, say
+        raise InputFileError(f"CSV lỗi cấu trúc / Malformed CSV: {exc}") from exc
+    for rank, sep in enumerate(candidates):
         try:
             # each line with its end, so a header cell wrapped in quotes (Excel's wrap text) keeps its line break
             rows = csv.reader([line + "\n" for line in head_lines], delimiter=sep)
@@ -1063,6 +1084,8 @@ def unique_headers(names: Iterable[object]) -> list[str]:
 def _geo_result(gdf: gpd.GeoDataFrame, fmt: str) -> RawTable:
     if len(gdf) == 0:
         raise InputFileError(f"Lớp dữ liệu không có đối tượng nào / The layer has no features ({fmt})")
+    if not hasattr(gdf, "geometry"):  # a layer without geometry: pyogrio gives a plain table
+        raise InputFileError(f"Lớp dữ liệu không có hình học / The layer has no geometry ({fmt})")
     crs = gdf.crs.to_string() if gdf.crs is not None else None
     if crs is not None:
         _check_crs(crs)
@@ -1090,9 +1113,28 @@ def _check_crs(crs: str) -> None:
         ) from exc
 
 
+def _check_signature(data: bytes, ext: str, member: str = "") -> None:
+    """Refuse ``data`` unless it begins as a file of its extension ``ext`` does
+    (``member``: its name in a zip).
+
+    >>> _check_signature(b'\\xef\\xbb\\xbf  {"type": "FeatureCollection"}', ".geojson")
+    >>> _check_signature(b"<OGRVRTDataSource>", ".geojson")
+    Traceback (most recent call last):
+    ...
+    errors.InputFileError: Nội dung tệp không phải .geojson / The file's content is not .geojson
+    """
+    head = data[:64]
+    if ext in (".geojson", ".json"):
+        head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if not head.startswith(_SIGNATURES[ext]):
+        where = f" ({member})" if member else ""
+        raise InputFileError(f"Nội dung tệp{where} không phải {ext} / The file's content{where} is not {ext}")
+
+
 def _read_ogr(data: bytes, ext: str, tmp_dir: str | Path = UPLOAD_DIR) -> RawTable:
     import pyogrio
 
+    _check_signature(data, ext)
     with tempfile.TemporaryDirectory(dir=_tmp_root(tmp_dir)) as tmp:
         path = Path(tmp) / f"upload{ext}"
         path.write_bytes(data)
@@ -1217,6 +1259,14 @@ def _read_zipped_shapefile(data: bytes, tmp_dir: str | Path = UPLOAD_DIR) -> Raw
         for needed in (".shx", ".dbf"):
             if not any(f.stem == shp.stem and f.suffix.lower() == needed for f in files):
                 raise InputFileError(f"Shapefile thiếu tệp {needed} / Shapefile lacks its {needed} file")
+        for f in files:
+            if f.suffix.lower() in _SIGNATURES:  # the layer's own files, as their format begins
+                with open(f, "rb") as fh:
+                    _check_signature(fh.read(64), f.suffix.lower(), f.name)
+            elif f.suffix.lower() in (".vrt", ".xml", ".gpkg", ".geojson", ".json", ".csv"):
+                raise InputFileError(
+                    f"Tệp zip chỉ chứa các tệp của một Shapefile / The zip may hold one Shapefile's files only: {f.name}"
+                )
         try:
             gdf = pyogrio.read_dataframe(shp, encoding=None, on_invalid="ignore")
         except Exception as exc:

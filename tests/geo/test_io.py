@@ -324,3 +324,64 @@ def test_a_header_wrapped_in_its_cells_is_found():
     assert {"source_id", "occurred_at", "deaths", "injured"} <= set(mapped), t.frame.columns.tolist()
     assert t.frame[mapped["deaths"]].tolist() == ["1", "0"] and t.frame[mapped["injured"]].tolist() == ["0", "2"]
     assert t.frame[mapped["source_id"]].tolist() == ["V1", "V2"]
+
+
+def _vrt(secret) -> str:
+    """A GDAL virtual layer that reads ``secret`` (a server file) as a table of points."""
+    return (
+        f'<OGRVRTDataSource><OGRVRTLayer name="l"><SrcDataSource>CSV:{secret}</SrcDataSource>'
+        f'<SrcSQL dialect="SQLITE">SELECT *, MakePoint(108.1, 14.6) AS geom FROM {secret.stem}</SrcSQL>'
+        "</OGRVRTLayer></OGRVRTDataSource>"
+    )
+
+
+@pytest.mark.parametrize("name", ["roads.geojson", "roads.json", "roads.gpkg", "roads.zip"])
+def test_a_map_file_holding_something_else_is_refused_before_gdal_reads_it(tmp_path, name):
+    """GDAL picks its reader by content: a 'GeoJSON' holding a virtual layer (VRT) read any file on the server
+    (or an address it can reach) into the table the import page shows. Uploads must begin as their format does
+    (a Shapefile's own files too, in a zip)."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("name,value\nSECRET-ON-THE-SERVER,1\n")
+    content = _vrt(secret).encode()
+    if name.endswith(".zip"):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for ext in (".shp", ".shx", ".dbf"):
+                z.writestr("l" + ext, content)
+        content = buf.getvalue()
+    with pytest.raises(InputFileError, match="is not") as err:
+        read_table(content, filename=name)
+    assert "SECRET" not in str(err.value)
+
+
+def test_gdal_reads_no_virtual_layer_and_no_remote_file_once_the_reader_is_loaded(tmp_path):
+    """The same, one level down: with geo.io imported first (as every reading path does), GDAL has no
+    virtual-layer reader even when called directly, and its network file system finds nothing."""
+    import subprocess
+    import sys
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("name,value\nSECRET-ON-THE-SERVER,1\n")
+    vrt = tmp_path / "l.vrt"
+    vrt.write_text(_vrt(secret))
+    code = (
+        "import geo.io, pyogrio, sys\n"
+        "print('OGR_VRT' in pyogrio.list_drivers(), pyogrio.get_gdal_config_option('CPL_VSIL_CURL_ALLOWED_EXTENSIONS'))\n"
+        f"try:\n    print(pyogrio.read_dataframe({str(vrt)!r}).to_csv())\nexcept Exception as e:\n    print('refused')\n"
+    )
+    from tests.conftest import ROOT
+
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", ".no-remote-files", "refused"]
+
+
+def test_a_cell_too_long_for_the_csv_reader_and_a_layer_without_geometry_are_said_not_raised(tmp_path):
+    long = "Ngày;Mô tả\n05/02/2024;" + "x" * 200_000 + "\n"
+    with pytest.raises(InputFileError, match="Malformed CSV"):
+        read_table(long.encode(), filename="vu.csv")
+    import pyogrio
+
+    table_only = tmp_path / "attributes.gpkg"  # a GeoPackage table without geometry
+    pyogrio.write_dataframe(pd.DataFrame({"a": [1, 2]}), table_only, driver="GPKG")
+    with pytest.raises(InputFileError, match="The layer has no geometry"):
+        read_table(table_only.read_bytes(), filename="roads.gpkg")
