@@ -24,7 +24,11 @@ _ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII")
 _ROMAN_RE = re.compile(r"^(I|II|III|IV|V|VI|VII|VIII)\.\s+(\S.*)$")
 _ITEM_RE = re.compile(r"^(\d{1,2})\.\s+(\S.*)$")
 _DATE_PLACE_RE = re.compile(r"^([^\n,]{2,60}),\s*ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.M | re.I)
-_NUMBER_RE = re.compile(r"^\s*Số\s*:\s*(.+?)\s*$", re.M)
+# (white space but line ends: the value ends at its last visible character; a long run of spaces after it
+# made the lazy value and the spaces try every split, quadratic in the run)
+_NUMBER_RE = re.compile(r"^[^\S\n]*Số[^\S\n]*:[^\S\n]*(.*\S)[^\S\n]*$", re.M)
+#: The most text a plan is read from (the real plans are 20–60 thousand characters)
+MAX_PLAN_CHARS = 2_000_000
 _DMY = r"(\d{1,2})/(\d{1,2})/(\d{4})"
 
 #: Secondary aims recognised in the text: code, pattern, Vietnamese and English label.
@@ -186,6 +190,35 @@ def _unit_case(text: str) -> str:
     return t.title()
 
 
+_ISSUER_RE = re.compile(r"Ban [Aa]n toàn giao thông (?:tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn|đặc khu)\s")
+#: the verb after the issuer's name, met at the first space of a run (a run is never tried from each of its spaces)
+_ISSUES_RE = re.compile(r"(?<!\s)\s+(?:xây dựng|ban hành)")
+_CLAUSE_END_RE = re.compile(r"[,.;\n]")
+
+
+def _issuer_in(text: str) -> str | None:
+    r"""The first "Ban an toàn giao thông <unit> <name>" followed by "xây dựng" or "ban hành" (the name within
+    its clause, the verb maybe on the next line): the body that issues the plan, as its text names it.
+
+    >>> _issuer_in("Ban An toàn giao thông tỉnh Kon Tum ban hành Kế hoạch")
+    'Ban An toàn giao thông tỉnh Kon Tum'
+    >>> _issuer_in("Ban an toàn giao thông xã Ia Chim\nxây dựng kế hoạch"), _issuer_in("Ban an toàn giao thông xã A, ban hành")
+    ('Ban an toàn giao thông xã Ia Chim', None)
+    >>> _issuer_in("Ban an toàn giao thông xã A" + " " * 50_000 + "b") is None
+    True
+    """
+    name_end = -1
+    for m in _ISSUER_RE.finditer(text):
+        if name_end < m.end():  # the name stays in its clause (its end found once for the names in it)
+            stop = _CLAUSE_END_RE.search(text, m.end())
+            name_end = stop.start() if stop else len(text)
+        # (a body's name is a few words: its verb is looked for in the next 400 characters)
+        verb = _ISSUES_RE.search(text, m.end(), min(len(text), name_end + 200, m.end() + 400))
+        if verb and verb.start() <= name_end and text[m.end() : verb.start()].strip():
+            return text[m.start() : verb.start()].strip()
+    return None
+
+
 def _header_issuer(lines: list[str]) -> str | None:
     """The issuing body from a plan's header however it is broken across lines:
     "UBND HUYỆN KON RẪY / BAN AN TOÀN GIAO THÔNG", "ỦY BAN NHÂN DÂN / TỈNH BÌNH ĐỊNH",
@@ -263,13 +296,18 @@ def _first_clause(text: str, limit: int = 160) -> str:
 
 def parse_plan(text: str) -> PlanDraft:
     """Extract a plan's parts from its text (see the module doc)."""
+    if len(text) > MAX_PLAN_CHARS:
+        raise InputFileError(
+            f"Văn bản kế hoạch quá dài ({len(text):,} ký tự; tối đa {MAX_PLAN_CHARS:,}) / The plan's text is too "
+            f"long ({len(text):,} characters; at most {MAX_PLAN_CHARS:,})".replace(",", ".")
+        )
     lines = _clean(text)
     joined = "\n".join(lines)
     plan = PlanDraft()
 
     m = _NUMBER_RE.search(joined)
     if m:
-        plan.number = re.sub(r"\s*/\s*", "/", m.group(1)).strip()
+        plan.number = "/".join(part.strip() for part in m.group(1).split("/")).strip()  # "12 / KH-BATGT": 12/KH-BATGT
     m = _DATE_PLACE_RE.search(joined)
     if m:
         plan.place = m.group(1).strip()
@@ -281,15 +319,7 @@ def parse_plan(text: str) -> PlanDraft:
             plan.title = _title_after(lines, i)
             break
 
-    m = re.search(
-        r"(Ban [Aa]n toàn giao thông (?:tỉnh|thành phố|huyện|quận|thị xã|xã|phường|thị trấn|đặc khu)\s+"
-        r"[^,.;\n]+?)\s+(?:xây dựng|ban hành)",
-        joined,
-    )
-    if m:
-        plan.issuer = m.group(1).strip()
-    else:
-        plan.issuer = _header_issuer(lines)
+    plan.issuer = _issuer_in(joined) or _header_issuer(lines)
 
     # period
     m = re.search(r"từ ngày\s+" + _DMY + r"\s+đến (?:hết )?(?:ngày\s+)?" + _DMY, joined)
@@ -408,10 +438,25 @@ def _targets(text: str) -> list[dict[str, Any]]:
             }
         )
     for code, pattern, vi, en in AIMS:
-        m = re.search(r"[^.;]*(?:" + pattern + r")[^.;]*", flat, re.I)
-        if m and re.search(r"giảm|không để", m.group(0), re.I):
-            out.append({"code": code, "label_vi": vi, "label_en": en, "text": m.group(0).strip()[:300]})
+        sentence = _sentence_with(pattern, flat)
+        if sentence is not None and re.search(r"giảm|không để", sentence, re.I):
+            out.append({"code": code, "label_vi": vi, "label_en": en, "text": sentence.strip()[:300]})
     return out
+
+
+def _sentence_with(pattern: str, text: str) -> str | None:
+    """The first sentence (between "." and ";") of ``text`` holding ``pattern`` (any case). (Searched as
+    ``[^.;]*pattern[^.;]*`` it was tried from every position: quadratic, seconds for a page without a stop.)
+
+    >>> _sentence_with("rượu|bia", "Mở đầu. Giảm TNGT do rượu, bia; kết. Rượu")
+    ' Giảm TNGT do rượu, bia'
+    """
+    m = re.search(pattern, text, re.I)
+    if m is None:
+        return None
+    start = max(text.rfind(".", 0, m.start()), text.rfind(";", 0, m.start())) + 1
+    ends = [k for k in (text.find(".", m.end()), text.find(";", m.end())) if k >= 0]
+    return text[start : min(ends) if ends else len(text)]
 
 
 def _recipients_and_signer(lines: list[str]) -> tuple[list[str], str | None, str | None]:

@@ -167,3 +167,32 @@ def test_commune_plan_with_the_committee_in_its_header():
     assert d.title == "Bảo đảm trật tự, an toàn giao thông năm 2026"
     assert [s.code for s in d.sections] == ["II.1", "II.2"]
     assert str(d.period_to) == "2026-12-31"
+
+
+def test_text_made_to_stall_the_patterns_reads_in_linear_time_and_a_huge_text_is_refused():
+    """A plan's patterns were tried from every position of the text ("[^.;]*aim[^.;]*", a lazy number before
+    a run of spaces, an issuer's name before one): a page without a full stop took seconds, 400 000 characters
+    minutes to hours, holding the interpreter (every planner's page stalled). Each text below, a million
+    characters, is parsed in a child process that must finish in a minute (the old code: an hour and more)."""
+    import subprocess
+    import sys
+
+    from services.plan_parser import MAX_PLAN_CHARS
+    from tests.conftest import ROOT
+
+    n = 1_000_000
+    texts = {
+        "no stop": '"xyz " * (n // 4)',
+        "number": '"Số: 12" + " " * n + "/KH"',
+        "issuer": '"Ban an toàn giao thông tỉnh X" + " " * n + "y"',
+        "issuers": '("Ban an toàn giao thông tỉnh X" + " " * 200) * (n // 230)',
+    }
+    code = f"from services.plan_parser import parse_plan\nn = {n}\n" + "".join(
+        f"parse_plan({t})\nprint({k!r})\n" for k, t in texts.items()
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:4] == list(texts)
+    assert parse_plan("Số: 12 / KH-BATGT\n").number == "12/KH-BATGT"
+    with pytest.raises(InputFileError, match="too long"):
+        parse_plan("x" * (MAX_PLAN_CHARS + 1))
