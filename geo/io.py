@@ -60,6 +60,10 @@ _SIGNATURES = {
 }
 #: Largest total size of the files unpacked from one zip (zip-bomb guard).
 MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+#: The most a packed office file's part over 20 MB may grow on unpacking. A sheet of crashes packs 5–30
+#: times, one formatted down to its last row a few hundred times; a bomb ~1 000 times (deflate's most): a
+#: 100 kB part that unpacked to 100 MB, one cell, took 1.7 GB and 21 s to read
+MAX_UNPACK_RATIO = 500
 #: A zip that unpacks to more than this many times its packed size (past 10 MB) is a bomb.
 MAX_ZIP_RATIO = 100
 
@@ -985,6 +989,32 @@ def _xlsx_cell(value: object) -> str:
     return unicodedata.normalize("NFC", str(value)).strip()
 
 
+def check_packed(data: bytes, *, what: str, max_bytes: int = MAX_UNZIPPED_BYTES) -> None:
+    """Refuse a packed office file (.xlsx, .docx: a zip) that unpacks beyond
+    ``max_bytes`` in all, or whose part of over 20 MB grows more than
+    :data:`MAX_UNPACK_RATIO` times: read before it is opened.
+
+    Raises
+    ------
+    InputFileError
+        If the file is such a bomb (or no zip at all: said as broken).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except _BROKEN_ZIP as exc:
+        raise InputFileError(f"Tệp {what} hỏng / Broken {what} file: {exc}") from exc
+    total = sum(i.file_size for i in infos)
+    swollen = [
+        i.filename for i in infos if i.file_size > 1 << 20 and i.file_size > MAX_UNPACK_RATIO * max(i.compress_size, 1)
+    ]
+    if total > max_bytes or swollen:
+        raise InputFileError(
+            f"Tệp {what} giải nén quá lớn ({total / 1e6:,.0f} MB{'; ' + swollen[0] if swollen else ''}) / The {what} "
+            f"file unpacks too large ({total / 1e6:,.0f} MB{'; ' + swollen[0] if swollen else ''})".replace(",", ".")
+        )
+
+
 def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
     """The crash table of a workbook: on the sheet named, else on the sheet
     whose top rows look most like a crash table's header."""
@@ -992,6 +1022,7 @@ def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:
 
     from geo.tablefind import SEARCH_ROWS, find_header, table_under_header
 
+    check_packed(data, what="Excel")
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a broken file

@@ -126,6 +126,9 @@ def read_plan_text(data: bytes, filename: str) -> str:
     if not data:
         raise InputFileError(f"Tệp rỗng / Empty file: {filename}")
     if ext == ".docx":
+        from geo.io import check_packed
+
+        check_packed(data, what="Word")
         try:
             import docx
 
