@@ -27,6 +27,7 @@ import pandas as pd
 
 from geo.chainage import format_chainage
 from services.blackspots import stretch_text
+from services.tabular import xml_safe
 
 if TYPE_CHECKING:
     import shapely
@@ -186,7 +187,7 @@ def _para(
     }[align]
     p.paragraph_format.space_after = Pt(space_after)
     if text:
-        r = p.add_run(text)
+        r = p.add_run(xml_safe(text))  # (a control character from the data would refuse the whole document)
         r.bold, r.italic, r.underline = bold, italic, underline
         r.font.size = Pt(size)
         r.font.name = FONT

@@ -17,7 +17,7 @@ import shapely
 from geo.chainage import format_chainage
 from i18n import pick, t
 from models.enums import BlackspotStatus, SpotKind
-from services.tabular import to_csv_bytes, to_xlsx_bytes
+from services.tabular import to_csv_bytes, to_xlsx_bytes, xml_safe
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -163,7 +163,7 @@ def to_kml(table: pd.DataFrame, *, name: str = "Điểm đen", lang: str = "vi")
         '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
         f"<name>{escape(name)}</name>" + "".join(marks) + "</Document></kml>"
     )
-    return doc.encode("utf-8")
+    return xml_safe(doc).encode("utf-8")  # (a control character from the data would break the XML)
 
 
 def export(table: pd.DataFrame, fmt: str, *, crashes: pd.DataFrame | None = None, lang: str = "vi") -> bytes:

@@ -24,6 +24,20 @@ import numpy as np
 import pandas as pd
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Characters XML 1.0 cannot hold (C0 controls but tab, line feed and carriage return; U+FFFE, U+FFFF; lone
+#: surrogates): one in an imported cell made every .xlsx export and every document holding it fail
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` without the characters an .xlsx, .docx or .kml cannot hold.
+
+    >>> xml_safe("Xã\x01 A\tB\x1f")
+    'Xã A\tB'
+    """
+    return _NOT_XML.sub("", text)
+
+
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*\Z")
 
 
@@ -99,6 +113,11 @@ def to_xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, frame in sheets.items():
             df = safe_frame(frame)
+            for c in df.columns:  # (a column is searched at once, its texts joined; cleaned only if it needs it)
+                if df[c].dtype == object:
+                    texts = [v for v in df[c].to_numpy() if isinstance(v, str)]
+                    if _NOT_XML.search("\n".join(texts)):
+                        df[c] = df[c].map(lambda v: xml_safe(v) if isinstance(v, str) else v)
             sheet = name[:31]
             df.to_excel(xw, sheet_name=sheet, index=False)
             ws = xw.sheets[sheet]

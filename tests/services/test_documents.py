@@ -231,3 +231,30 @@ def test_old_and_new_units_both_named(tmp_path):
     sid = int(spots.loc[spots["commune"] == "Xã Đăk Ruồng", "id"].iloc[0])
     doc = docx.Document(io.BytesIO(proposal(store, [sid], INFO, with_maps=False)))
     assert "Xã Đăk Ruồng (nay thuộc xã Kon Braih)" in doc.tables[1].cell(1, 1).text
+
+
+def test_a_control_character_in_the_data_leaves_documents_and_workbooks_whole(ql24_store):
+    """A control character pasted into a cell (\\x01, an escape sequence) was imported, and then every .xlsx
+    export, KML and document holding it failed (python-docx: 'All strings must be XML compatible'), the
+    proposal of every spot with it. They are now written without it."""
+    from xml.etree import ElementTree as ET
+
+    import openpyxl
+    import pandas as pd
+
+    from services.exports import to_kml
+    from services.tabular import to_xlsx_bytes
+
+    run_screening(ql24_store)
+    spots = ql24_store.blackspots_frame(kind="black_spot")
+    ids = spots["id"].astype(int).tolist()[:1]
+    ql24_store.add_work(work_type="signs", blackspot_id=ids[0], description="biển\x01 W.207 \x1b[31mđỏ\x0b", cost_vnd=1)
+    doc = docx.Document(io.BytesIO(proposal(ql24_store, ids, INFO)))
+    texts = " ".join(r.text for r in _runs(doc))
+    assert "biển W.207 [31mđỏ" in texts
+    frame = pd.DataFrame({"mô tả": ["biển\x01 W.207\x1f", None, 3], "n": [1, 2, 3]})
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes({"vụ": frame})))
+    assert [c.value for c in wb["vụ"]["A"]] == ["mô tả", "biển W.207", None, 3]
+    kml = to_kml(pd.DataFrame({"kind": ["điểm\x01 đen"], "road_code": ["QL24"], "geometry": [None]}))
+    ns = "{http://www.opengis.net/kml/2.2}"
+    assert ET.fromstring(kml).find(f".//{ns}Placemark/{ns}name").text == "điểm đen QL24"
