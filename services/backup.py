@@ -127,7 +127,8 @@ def _digest(con: sqlite3.Connection, table: str) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for row in con.execute(f'SELECT * FROM "{table}" ORDER BY rowid'):
+    quoted = table.replace('"', '""')  # (a name is only ever the store's own; quoted as SQL quotes names anyway)
+    for row in con.execute(f'SELECT * FROM "{quoted}" ORDER BY rowid'):
         h.update(repr(row).encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
@@ -176,7 +177,13 @@ def check_backup_file(path: Path) -> dict[str, int]:
             if MANIFEST in names:
                 cols = {r[1] for r in con.execute(f"PRAGMA table_info({MANIFEST})")}
                 sums = "sha256" if "sha256" in cols else "NULL"
+                known = {t.name for t in _tables()}
                 for table, n, digest in con.execute(f"SELECT table_name, n_rows, {sums} FROM {MANIFEST}"):
+                    if table not in known:  # the manifest names the store's tables only (a name is read as SQL)
+                        raise BackupError(
+                            f"Sổ ghi của bản sao lưu nêu bảng lạ {str(table)[:60]!r} / The backup's manifest names a "
+                            f"table the store does not have: {str(table)[:60]!r}"
+                        )
                     if held.get(table, 0) != n:
                         raise BackupError(
                             f"Bảng {table} có {held.get(table, 0)} dòng, sổ ghi {n} / Table {table} "

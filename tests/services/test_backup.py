@@ -97,6 +97,20 @@ def test_rows_missing_against_the_manifest_are_refused(admin_store, good_backup)
     _assert_refused_and_unchanged(admin_store, good_backup, "manifest")
 
 
+def test_a_manifest_naming_a_table_made_of_sql_is_refused_not_run(admin_store, good_backup):
+    """The backup's manifest named the tables to check, and each name went into a query: a name closing its
+    quote ran the SQL after it (an endless recursive query hung the restore; found by a helper)."""
+    name = 't" , (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT x FROM c) --'
+    with sqlite3.connect(good_backup) as con:
+        con.execute('CREATE TABLE "' + name.replace('"', '""') + '" (a)')
+        con.execute(
+            "INSERT INTO backup_manifest (table_name, n_rows, written_at, sha256) VALUES (?, 0, 'x', 'ab')", (name,)
+        )
+    with pytest.raises(BackupError, match="manifest names a table the store does not have"):
+        check_backup_file(good_backup)
+    _assert_refused_and_unchanged(admin_store, good_backup, "does not have")
+
+
 def test_failure_while_loading_rolls_back(admin_store, good_backup):
     """A backup that passes every file check but whose rows break the schema
     (a plan link to a missing section) fails mid-load: nothing is lost."""
