@@ -60,6 +60,8 @@ _SIGNATURES = {
 }
 #: Largest total size of the files unpacked from one zip (zip-bomb guard).
 MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+#: The most entries an uploaded zip may hold (a Shapefile is a handful of files)
+MAX_ZIP_ENTRIES = 1000
 #: The most a packed office file's part over 20 MB may grow on unpacking. A sheet of crashes packs 5–30
 #: times, one formatted down to its last row a few hundred times; a bomb ~1 000 times (deflate's most): a
 #: 100 kB part that unpacked to 100 MB, one cell, took 1.7 GB and 21 s to read
@@ -1203,8 +1205,9 @@ def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPP
     Raises
     ------
     InputFileError
-        If an entry has no name, an unsafe path or is a link, or the archive
-        unpacks beyond ``max_bytes`` or far more than it packs (a zip bomb).
+        If an entry has no name, an unsafe path or is a link, the archive
+        holds more than :data:`MAX_ZIP_ENTRIES` entries, or it unpacks beyond
+        ``max_bytes`` or far more than it packs (a zip bomb).
 
     Examples
     --------
@@ -1223,6 +1226,11 @@ def safe_extract(zf: zipfile.ZipFile, dest: Path, *, max_bytes: int = MAX_UNZIPP
     out = []
     dest = dest.resolve()
     infos = zf.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:  # (100 000 empty entries: 100 000 files written, 12 s)
+        raise InputFileError(
+            f"Tệp zip có quá nhiều mục ({len(infos)}; tối đa {MAX_ZIP_ENTRIES}) / The zip holds too many entries "
+            f"({len(infos)}; at most {MAX_ZIP_ENTRIES})"
+        )
     declared = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos)
     if declared > max_bytes or (declared > 10 * 1024 * 1024 and declared > MAX_ZIP_RATIO * max(packed, 1)):

@@ -147,6 +147,16 @@ def test_zip_bomb_is_refused(tmp_path):
         safe_extract(z, tmp_path / "out", max_bytes=1024 * 1024)
 
 
+def test_a_zip_of_very_many_entries_is_refused_before_any_is_written(tmp_path):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for k in range(1001):
+            z.writestr(f"e{k}.txt", b"")
+    with zipfile.ZipFile(buf) as z, pytest.raises(InputFileError, match="too many entries \\(1001; at most 1000\\)"):
+        safe_extract(z, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
 def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
     big = tmp_path / "big.csv"
     with open(big, "wb") as f:  # sparse: 201 MB on paper, nothing on disk
