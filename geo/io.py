@@ -361,7 +361,7 @@ def _csv_head(head_lines: list[str]) -> tuple[str, list[list[str]], int, int, in
     score, width) of a CSV's first lines: where its table is."""
     from geo.tablefind import find_header
 
-    best: tuple | None = None
+    best: tuple[tuple[int, int, int], str, list[list[str]], int, int, int] | None = None
     # of the delimiters that split the top evenly: the one under which the header reads best, then the one
     # that leaves no other delimiter at a cell's edge (cells padded with tabs split evenly at tabs too)
     try:

@@ -205,7 +205,7 @@ def chosen_crash_ring(crashes: pd.DataFrame, crash_id: int | None) -> folium.Fea
 def _records(frame: pd.DataFrame, *columns: str) -> list[dict[str, Any]]:
     """The rows of ``frame`` as dicts of the ``columns`` it has (only those: the items' dates, one
     ``Timestamp`` a cell in ``to_dict``, were most of the time the map spent on its items)."""
-    return frame[[c for c in columns if c in frame.columns]].to_dict("records")
+    return cast(list[dict[str, Any]], frame[[c for c in columns if c in frame.columns]].to_dict("records"))
 
 
 def _latlon(coords: Iterable[Sequence[float]]) -> list[list[float]]:
