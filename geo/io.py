@@ -47,8 +47,8 @@ UPLOAD_DIR = Path(__file__).resolve().parents[1] / "data" / "uploads"
 # virtual-layer description (VRT) read any file or address the server can reach. Uploads are checked against
 # their format's first bytes (:func:`_check_signature`); and, read before pyogrio registers its drivers, the
 # virtual-layer readers are left out and GDAL's network file system finds nothing (no file is remote here).
-os.environ.setdefault("GDAL_SKIP", "OGR_VRT VRT")
-os.environ.setdefault("CPL_VSIL_CURL_ALLOWED_EXTENSIONS", ".no-remote-files")
+os.environ["GDAL_SKIP"] = " ".join(dict.fromkeys([*os.environ.get("GDAL_SKIP", "").split(), "OGR_VRT", "VRT"]))
+os.environ["CPL_VSIL_CURL_ALLOWED_EXTENSIONS"] = ".no-remote-files"
 
 #: How each spatial format's bytes begin (after a UTF-8 byte order mark and white space, for text formats)
 _SIGNATURES = {

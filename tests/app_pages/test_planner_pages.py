@@ -576,8 +576,12 @@ exec(open("app_pages/map.py", encoding="utf-8").read(), {{"__name__": "__main__"
 """
 
 
-def test_a_click_on_a_crash_shows_that_crash_and_its_spot(demo_url):
+def test_a_click_on_a_crash_shows_that_crash_and_its_spot(demo_url, monkeypatch):
     """Issue 18.2: the crashes are one canvas layer; a click near a dot still selects that crash in Python."""
+    import streamlit_folium
+
+    # the script replaces streamlit-folium's function in this process: put the real one back after the test
+    monkeypatch.setattr(streamlit_folium, "st_folium", streamlit_folium.st_folium)
     from services.map_points import unpack
 
     store = Store(demo_url)
