@@ -1008,7 +1008,7 @@ def check_packed(data: bytes, *, what: str, max_bytes: int = MAX_UNZIPPED_BYTES)
         raise InputFileError(f"Tệp {what} hỏng / Broken {what} file: {exc}") from exc
     total = sum(i.file_size for i in infos)
     swollen = [
-        i.filename for i in infos if i.file_size > 1 << 20 and i.file_size > MAX_UNPACK_RATIO * max(i.compress_size, 1)
+        i.filename for i in infos if i.file_size > 20 << 20 and i.file_size > MAX_UNPACK_RATIO * max(i.compress_size, 1)
     ]
     if total > max_bytes or swollen:
         raise InputFileError(
@@ -1298,14 +1298,10 @@ def _read_zipped_shapefile(data: bytes, tmp_dir: str | Path = UPLOAD_DIR) -> Raw
         for needed in (".shx", ".dbf"):
             if not any(f.stem == shp.stem and f.suffix.lower() == needed for f in files):
                 raise InputFileError(f"Shapefile thiếu tệp {needed} / Shapefile lacks its {needed} file")
-        for f in files:
-            if f.suffix.lower() in _SIGNATURES:  # the layer's own files, as their format begins
-                with open(f, "rb") as fh:
-                    _check_signature(fh.read(64), f.suffix.lower(), f.name)
-            elif f.suffix.lower() in (".vrt", ".xml", ".gpkg", ".geojson", ".json", ".csv"):
-                raise InputFileError(
-                    f"Tệp zip chỉ chứa các tệp của một Shapefile / The zip may hold one Shapefile's files only: {f.name}"
-                )
+        shx = next(f for f in files if f.stem == shp.stem and f.suffix.lower() == ".shx")
+        for f in (shp, shx):  # what GDAL opens begins as a Shapefile does (sidecars such as .shp.xml are not read)
+            with open(f, "rb") as fh:
+                _check_signature(fh.read(64), f.suffix.lower(), f.name)
         try:
             gdf = pyogrio.read_dataframe(shp, encoding=None, on_invalid="ignore")
         except Exception as exc:
