@@ -489,11 +489,22 @@ class RoadNetwork:
         >>> net = RoadNetwork.from_wgs84(["QL24"], [shapely.LineString([(106.0, 16.0), (106.01, 16.0)])])
         >>> net.index_of(["ql 24", "QL1", None]).tolist()
         [0, -1, -1]
+        >>> pieces = [shapely.LineString([(106.0, 16.0), (106.001, 16.0)]), shapely.LineString([(106.1, 16.0), (106.2, 16.0)])]
+        >>> RoadNetwork.from_wgs84(["QL22B", "QL 22B"], pieces).index_of(["QL22B"]).tolist()  # its longest piece
+        [1]
         """
         keys = pd.Index([normalise_road_code(c) or str(c).upper() for c in self.codes])
+        positions = np.arange(len(keys))
+        if not keys.is_unique:  # a road in several pieces under one code (real road files): its longest piece
+            order = np.lexsort((-self.lengths, np.asarray(keys, dtype=object).astype(str)))
+            first = ~pd.Index(keys[order]).duplicated(keep="first")
+            positions = order[first]
+            keys = keys[positions]
         # each distinct code once (a million crashes name a few thousand roads)
         codes, uniq = pd.factorize(pd.Series(road_codes, dtype=object), use_na_sentinel=True)
         where = keys.get_indexer(pd.Index([normalise_road_code(c) or str(c).upper() for c in uniq], dtype=object))
+        if len(positions):
+            where = np.where(where >= 0, positions[np.maximum(where, 0)], -1)
         out: np.ndarray = np.where(codes >= 0, where[np.maximum(codes, 0)] if len(where) else -1, -1)
         return out
 

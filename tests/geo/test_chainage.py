@@ -26,3 +26,34 @@ def test_parts_of_lines_are_shapelys_substrings_and_clipped_to_the_line():
     before = line_substrings([line], [0], [-300.0], [200.0])[0]
     assert before.wkt == "LINESTRING (0 0, 200 0)"
     assert line_substrings([line], [0], [900.0], [1500.0])[0].wkt == "LINESTRING (900 0, 1000 0)"
+
+
+def test_a_road_in_two_pieces_under_one_code_is_found_not_a_crash_of_the_pages():
+    """A real roads file holds some roads in pieces under one code (two QL22B segments in the national roads):
+    once imported, every crash file naming a road failed its preview, and the works page too
+    ("Reindexing only valid with uniquely valued Index objects"). A code names its longest piece."""
+    import pandas as pd
+    import shapely
+
+    from geo.chainage import RoadNetwork
+    from geo.io import RawTable
+    from geo.validate import validate_crashes
+
+    short = shapely.LineString([(106.0, 16.0), (106.001, 16.0)])
+    long = shapely.LineString([(106.1, 16.0), (106.2, 16.0)])
+    net = RoadNetwork.from_wgs84(["QL22B", "QL1", "QL22B"], [short, shapely.LineString([(107, 16), (107.1, 16)]), long])
+    assert net.index_of(["QL22B", "ql1", "QL9"]).tolist() == [2, 1, -1]
+    rows = pd.DataFrame(
+        {
+            "Ngày": ["05/02/2024"],
+            "Tuyến đường": ["QL22B"],
+            "Lý trình": ["Km 2+000"],
+            "Số người chết": ["1"],
+            "Số người bị thương": ["0"],
+        }
+    )
+    res = validate_crashes(RawTable(frame=rows, fmt="csv"), roads=net, today="2026-01-01")
+    assert res.n_valid == 1
+    lon, lat = res.rows.loc[0, ["lon", "lat"]]
+    assert shapely.Point(lon, lat).distance(long) < 1e-4  # on the long piece (within ~10 m), 2 km from its start
+    assert abs(lon - 106.1) > 0.01
