@@ -1287,7 +1287,10 @@ def _read_zipped_shapefile(data: bytes, tmp_dir: str | Path = UPLOAD_DIR) -> Raw
                 f"Tệp zip hỏng, không giải nén được / Broken zip file, cannot extract: "
                 f"{' '.join(str(exc).split())[:200]}"
             ) from exc
-        shps = [f for f in files if f.suffix.lower() == ".shp"]
+        # (macOS's zip adds __MACOSX/._name.shp resource files beside the layer's own)
+        shps = [
+            f for f in files if f.suffix.lower() == ".shp" and "__MACOSX" not in f.parts and not f.name.startswith("._")
+        ]
         if not shps:
             raise InputFileError("Tệp zip không chứa tệp .shp / The zip holds no .shp file")
         if len(shps) > 1:

@@ -90,6 +90,7 @@ def test_geojson_gpkg_and_zipped_shapefile_read_real_roads(tmp_path):
         for ext in ("shp", "shx", "dbf", "prj"):
             z.write(tmp_path / f"r.{ext}", f"r.{ext}")
         z.writestr("r.shp.xml", "<metadata><idinfo/></metadata>")  # ArcGIS's sidecar: read by nobody
+        z.writestr("__MACOSX/._r.shp", b"\x00\x05\x16\x07")  # macOS's resource file beside it
     s = read_table(buf.getvalue(), filename="r.zip")
     assert s.fmt == "shp" and shapely.length(s.geometry[0]) == pytest.approx(shapely.length(g.geometry[0]))
 
