@@ -400,7 +400,9 @@ def _legend(lang: str, *, cases: bool, works: bool) -> str:
         f'<span style="background:#ffd54f;opacity:.6" class="lg-bar"></span>{t("Hành lang an toàn đường bộ", lang)}'
     )
     return (
-        "<style>.lg-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}"
+        # (the heat map's canvas lies above the items' and took their clicks: clicks go through it)
+        "<style>.leaflet-heatmap-layer{pointer-events:none}"
+        ".lg-dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin-right:5px}"
         ".lg-bar{display:inline-block;width:16px;height:5px;margin-right:5px;vertical-align:middle}"
         ".lg-ring{display:inline-block;width:8px;height:8px;border:2px dashed;border-radius:50%;background:#fff;"
         "margin-right:5px;vertical-align:middle}</style>"

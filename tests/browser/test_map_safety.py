@@ -308,6 +308,15 @@ def test_hostile_names_are_shown_as_text_and_nothing_leaves_the_server(app_url, 
         time.sleep(0.5)
     assert frame.locator(".leaflet-heatmap-layer").count() == 1
     assert tags <= {t.split(" ", 1)[0] for t in frame.evaluate(TOOLTIPS_JS)}
+    # the heat map's canvas lies above the items' and took their clicks (a click on a spot's line was an
+    # empty place): what is under the case's point is not the heat map
+    pt = frame.evaluate(CENTRE_ON_JS, tag)
+    under = frame.evaluate(
+        "([x, y]) => { const r = window.map.getContainer().getBoundingClientRect();"
+        " return String(document.elementFromPoint(r.left + x, r.top + y).className); }",
+        pt,
+    )
+    assert "leaflet-heatmap-layer" not in under, under
     time.sleep(1.5)
 
     assert _pwned(page) == {}
