@@ -393,7 +393,7 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     from geo.columns import auto_map
     from geo.text import per_text
     from geo.dates import parse_date_column
-    from geo.validate import _ORDER_WORDS, _numbers, parse_bool
+    from geo.validate import _ORDER_WORDS, THOUSANDS_NOTE, _numbers, parse_bool, proven_order_note
 
     t = read_file(path)
     f = t.frame
@@ -427,11 +427,7 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     if ch is not None:
         grouped = dots_group_thousands(ch)
         if grouped:  # said, as the import says it: "142.372" read as 142 372 m
-            print(
-                "  ! Lý trình ghi dấu chấm phân cách hàng nghìn: 142.372 là 142 372 m / Chainage written with dots "
-                "between thousands: 142.372 is 142 372 m",
-                file=sys.stderr,
-            )
+            print(f"  ! {THOUSANDS_NOTE}", file=sys.stderr)
         ch_road, metres = parse_chainage_series(ch, thousands=grouped)
         out["chainage_m"] = metres.to_numpy()
     else:
@@ -450,11 +446,7 @@ def _read_crash_file(path: Path) -> pd.DataFrame:
     words = _ORDER_WORDS[dc.order]
     if dc.proof == "proven" and dc.order != "dmy":
         at = int(numbers[dc.first_proof]) if dc.first_proof >= 0 else 0
-        print(
-            f"  ! Thứ tự ngày của tệp: {words[0]} (dòng {at} có phần lớn hơn 12) / The file's date order: "
-            f"{words[1]} (row {at} proves it)",
-            file=sys.stderr,
-        )
+        print(f"  ! {proven_order_note(dc.order, at)}", file=sys.stderr)
     against = np.asarray(dc.contradicts, dtype=bool)
     if against.any():
         raise BlackspotError(

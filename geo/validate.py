@@ -52,6 +52,22 @@ _ORDER_WORDS = {
 }
 
 REPORT_COLUMNS = ["row", "field", "value", "reason", "level"]
+#: What a read says when a chainage column writes its metres with dots between thousands
+THOUSANDS_NOTE = (
+    "Lý trình ghi dấu chấm phân cách hàng nghìn: 142.372 là 142 372 m / Chainage written with dots between "
+    "thousands: 142.372 is 142 372 m"
+)
+
+
+def proven_order_note(order: str, row: int) -> str:
+    """What a read says when row ``row`` proves the file's date ``order`` (``dmy``, ``mdy``, ``ymd``)."""
+    words = _ORDER_WORDS[order]
+    return (
+        f"Thứ tự ngày của tệp: {words[0]} (dòng {row} có phần lớn hơn 12) / The file's "
+        f"date order: {words[1]} (row {row} proves it)"
+    )
+
+
 #: The reason of a row that repeats an earlier row of the same file.
 DUPLICATE_IN_FILE = "Trùng với dòng trước trong tệp; bỏ qua / Duplicate of an earlier row in the file; skipped"
 
@@ -507,11 +523,7 @@ def validate_crashes(
         proof = file_order.proof if file_order else dc.proof
         if proof == "proven":
             at = file_order.row if file_order else int(rep.row_numbers[dc.first_proof]) if dc.first_proof >= 0 else 0
-            rep.note(
-                "occurred_at",
-                f"Thứ tự ngày của tệp: {words[0]} (dòng {at} có phần lớn hơn 12) / The file's "
-                f"date order: {words[1]} (row {at} proves it)",
-            )
+            rep.note("occurred_at", proven_order_note(dc.order, at))
         elif proof == "assumed":
             rep.note(
                 "occurred_at",
@@ -709,11 +721,7 @@ def validate_crashes(
     grouped = dots_group_thousands(raw_ch)
     ch_road, ch_parsed = parse_chainage_series(raw_ch, thousands=grouped)
     if grouped:
-        rep.note(
-            "chainage",
-            "Lý trình ghi dấu chấm phân cách hàng nghìn: 142.372 là 142 372 m / Chainage written with dots between "
-            "thousands: 142.372 is 142 372 m",
-        )
+        rep.note("chainage", THOUSANDS_NOTE)
     road_code = raw_road.map(lambda r: normalise_road_code(r) or r if r else None)
     road_code = road_code.where(road_code.notna() & road_code.astype(str).ne(""), ch_road)
     chainage = ch_parsed.to_numpy(dtype=float)
