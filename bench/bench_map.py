@@ -186,7 +186,7 @@ def _browser(p):
     return p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=BROWSER_ARGS)
 
 
-def _only_local(page, outside: list[str]) -> None:
+def _note_outside(page, outside: list[str]) -> None:
     """Note every request that tries to leave the machine (the browser cannot resolve its name: it fails)."""
     page.on(
         "request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:")) else outside.append(r.url)
@@ -205,7 +205,7 @@ def page_ready_s(url: str, ready: str, *, frame: str | None = None) -> dict:
 
     def visit(ctx) -> float:
         page = ctx.new_page()
-        _only_local(page, outside)
+        _note_outside(page, outside)
         t = time.perf_counter()
         page.goto(url)
         if ready.startswith("() =>"):
