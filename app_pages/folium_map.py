@@ -7,20 +7,29 @@ the click count) ran a second time on every open, while the browser was still
 drawing: a second map built on the server, the page's messages handled again
 in the browser during the first draw. :func:`show_map` gives the default the
 map's own count.
+
+streamlit-folium names each map by a digest of its script: a map drawn
+differently (another selection shown) is a new component, and the value the
+old one sent (the click that changed the selection) is read from its name
+before the new map is built: :func:`last_map_value`.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import streamlit as st
 import streamlit_folium
 
-__all__ = ["show_map"]
+__all__ = ["last_map_value", "show_map"]
 
 _component = streamlit_folium._component_func
+_drawn = threading.local()  # the component name of the map this thread (one session's run) drew last
 
 
 def _component_counting_from_zero(*args: Any, default: dict | None = None, **kwargs: Any) -> Any:
+    _drawn.name = kwargs.get("key")
     if default and "last_object_clicked_count" in default and default["last_object_clicked_count"] is None:
         default = {**default, "last_object_clicked_count": 0}  # as the map's script starts counting
     return _component(*args, default=default, **kwargs)
@@ -29,6 +38,22 @@ def _component_counting_from_zero(*args: Any, default: dict | None = None, **kwa
 streamlit_folium._component_func = _component_counting_from_zero
 
 
-def show_map(m: Any, **kwargs: Any) -> dict | None:
-    """:func:`streamlit_folium.st_folium` (same arguments), without the second run on every open."""
-    return streamlit_folium.st_folium(m, **kwargs)
+def _name_key(key: str) -> str:
+    return f"_map_component_{key}"
+
+
+def show_map(m: Any, *, key: str, **kwargs: Any) -> dict | None:
+    """:func:`streamlit_folium.st_folium` (same arguments), without the second run on every open; remembers
+    the component the map under ``key`` is (for :func:`last_map_value`)."""
+    _drawn.name = None
+    out = streamlit_folium.st_folium(m, key=key, **kwargs)
+    st.session_state[_name_key(key)] = _drawn.name
+    return out
+
+
+def last_map_value(key: str) -> dict | None:
+    """What the map last drawn under ``key`` sent back (its clicks and drawings), read before a new map
+    is built; ``None`` before any."""
+    name = st.session_state.get(_name_key(key))
+    value = st.session_state.get(name) if name else None
+    return value if isinstance(value, dict) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shapely
 import streamlit as st
-from app_pages.folium_map import show_map
+from app_pages.folium_map import last_map_value, show_map
 
 import settings
 from errors import AreaError, BlackspotError, NotFoundError
@@ -94,48 +94,11 @@ items += (
 )
 
 
-@st.fragment
-def map_and_panel():
-    left, right = st.columns([2, 1])
-    # an item chosen in the list (its value is known before the map is drawn) moves the map to it at once
-    pick = st.session_state.get("map_pick")
-    if pick is not None and pick != st.session_state.get("map_selected"):
-        st.session_state["map_selected"] = pick
-        st.session_state.pop("map_point", None)
-    with left:
-        m = planner_map(
-            crashes=crashes,
-            spots=spots,
-            roads=roads,
-            boundaries=load_boundaries(url()),
-            corridors=load_corridors(url()) if show_corr else None,
-            cases=cases,
-            works=works,
-            heat=heat,
-            offline=offline,
-            lang=L,
-            selected=st.session_state.get("map_selected"),
-            draw=True,
-            area=shapely.from_wkt(f.area) if f.area else None,
-            # a crash chosen on the map keeps the view (the user is looking at it); a chosen item is fitted
-            view_key=repr((_item_only(st.session_state.get("map_selected")), f)),
-        )
-        chosen = st.session_state.get("map_selected")
-        out = show_map(
-            m,
-            # the chosen crash's ring, kept when the map is drawn again (added without redrawing the map)
-            feature_group_to_add=chosen_crash_ring(crashes, chosen[1] if chosen and chosen[0] == CRASH else None),
-            height=660,
-            use_container_width=True,
-            key=f"planner_map_{heat}_{offline}_{show_corr}",
-            returned_objects=[
-                "last_clicked",
-                "last_object_clicked_count",
-                "last_object_clicked_tooltip",
-                "all_drawings",
-            ],
-        )
-    out = out or {}
+def _take_map_value(out: dict | None) -> None:
+    """What the map sent back (a click on an item or a crash, a click on a place, an outline drawn) becomes
+    the selection or the chosen place; a value seen before, or none, changes nothing."""
+    if out is None:
+        return
     # the map is rebuilt when its data change and its click counter may restart:
     # an item click is new when (counter, tooltip) differs from the last one seen
     obj = (out.get("last_object_clicked_count"), out.get("last_object_clicked_tooltip"))
@@ -169,6 +132,55 @@ def map_and_panel():
         st.session_state["map_point"] = (clicked["lng"], clicked["lat"])
         st.session_state.pop("map_selected", None)
         st.session_state["map_pick"] = None
+
+
+@st.fragment
+def map_and_panel():
+    left, right = st.columns([2, 1])
+    map_key = f"planner_map_{heat}_{offline}_{show_corr}"
+    # The click that ran this is taken before the map is built, so the map drawn shows what it chose. Taken
+    # after, the map drawn still showed the selection before it; the next run drew the chosen one as a new
+    # map, and a click made on the map shown meanwhile (the user's next click) was lost with it.
+    _take_map_value(last_map_value(map_key))
+    # an item chosen in the list (its value is known before the map is drawn) moves the map to it at once
+    pick = st.session_state.get("map_pick")
+    if pick is not None and pick != st.session_state.get("map_selected"):
+        st.session_state["map_selected"] = pick
+        st.session_state.pop("map_point", None)
+    with left:
+        m = planner_map(
+            crashes=crashes,
+            spots=spots,
+            roads=roads,
+            boundaries=load_boundaries(url()),
+            corridors=load_corridors(url()) if show_corr else None,
+            cases=cases,
+            works=works,
+            heat=heat,
+            offline=offline,
+            lang=L,
+            selected=st.session_state.get("map_selected"),
+            draw=True,
+            area=shapely.from_wkt(f.area) if f.area else None,
+            # a crash chosen on the map keeps the view (the user is looking at it); a chosen item is fitted
+            view_key=repr((_item_only(st.session_state.get("map_selected")), f)),
+        )
+        chosen = st.session_state.get("map_selected")
+        out = show_map(
+            m,
+            # the chosen crash's ring, kept when the map is drawn again (added without redrawing the map)
+            feature_group_to_add=chosen_crash_ring(crashes, chosen[1] if chosen and chosen[0] == CRASH else None),
+            height=660,
+            use_container_width=True,
+            key=map_key,
+            returned_objects=[
+                "last_clicked",
+                "last_object_clicked_count",
+                "last_object_clicked_tooltip",
+                "all_drawings",
+            ],
+        )
+    _take_map_value(out)  # the same value again (nothing new), or a new map's first (nothing clicked yet)
     with right:
         labels = {(k, i): lab for k, i, lab in items}
         keys = [None] + list(labels)
