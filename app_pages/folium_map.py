@@ -44,7 +44,16 @@ def _name_key(key: str) -> str:
 
 def show_map(m: Any, *, key: str, **kwargs: Any) -> dict | None:
     """:func:`streamlit_folium.st_folium` (same arguments), without the second run on every open; remembers
-    the component the map under ``key`` is (for :func:`last_map_value`)."""
+    the component the map under ``key`` is (for :func:`last_map_value`).
+
+    The map is rendered once: st_folium renders the whole page of the map first (``render=True``), then the
+    map again, the only render it uses (every layer's data dumped to JSON both times); and it walks every
+    coordinate of every layer for the map's bounds, a value sent back only when ``returned_objects`` asks
+    for ``"bounds"``."""
+    kwargs.setdefault("render", False)
+    asked = kwargs.get("returned_objects")
+    if asked is not None and "bounds" not in asked:
+        m.get_bounds = lambda: [[None, None], [None, None]]  # what st_folium says when a map has none
     _drawn.name = None
     out = streamlit_folium.st_folium(m, key=key, **kwargs)
     st.session_state[_name_key(key)] = _drawn.name

@@ -115,3 +115,35 @@ def test_one_translation_path_no_inline_language_branches():
             lines = _inline_language_branches(ast.parse(path.read_text(encoding="utf-8")))
             bad += [(f"{package}/{path.name}", n) for n in lines]
     assert not bad, bad
+
+
+def _bare_expressions(source: str) -> list[str]:
+    """Expression statements a page would show only through Streamlit's magic (none but calls, docstrings)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            for i, stmt in enumerate(body if isinstance(body, list) else []):
+                if not isinstance(stmt, ast.Expr) or isinstance(stmt.value, (ast.Call, ast.Await, ast.Yield)):
+                    continue
+                doc = isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                if i == 0 and doc and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+                    continue
+                found.append(f"{stmt.lineno}: {ast.unparse(stmt)[:60]}")
+    return found
+
+
+def test_the_detector_finds_a_bare_expression():
+    assert _bare_expressions('"""doc"""\nimport streamlit as st\nst.write(1)\nx = 2\nx\n') == ["5: x"]
+
+
+def test_magic_is_off_and_no_page_needs_it():
+    """Streamlit's magic is off (.streamlit/config.toml): a page shows only what it writes with a call."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["magicEnabled"] is False
+    pages = [ROOT / "app.py", *sorted((ROOT / "app_pages").rglob("*.py"))]
+    assert len(pages) > 10
+    bare = {p.name: b for p in pages if (b := _bare_expressions(p.read_text(encoding="utf-8")))}
+    assert bare == {}
