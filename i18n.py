@@ -324,6 +324,10 @@ EN: dict[str, str] = {
     "Ghi nhận thành vụ việc": "Record them as cases",
     "Ghi nhận vụ mới": "Record a case",
     "Giảm tối thiểu %": "Min cut %",
+    "Không nêu": "Not stated",
+    "Văn bản không nêu mức giảm số vụ, số người chết, số người bị thương: nhập nếu kế hoạch "
+    "có; để trống thì chỉ tiêu dùng mức mặc định và ghi rõ là mặc định.": "The text states no cut in crashes, deaths "
+    "and injured: type it if the plan has one; left empty, the targets use the default band and say so.",
     "Giảm tối đa %": "Max cut %",
     "Gắn": "Link",
     "Gắn cờ": "Flag",

@@ -247,8 +247,18 @@ with tab_import:
             p_from = c4.date_input(tr("Từ ngày"), draft.period_from, format="DD/MM/YYYY")
             p_to = c5.date_input(tr("Đến ngày"), draft.period_to, format="DD/MM/YYYY")
             three = next((x for x in draft.targets if x.get("code") == "three_criteria"), {})
-            lo = c6.number_input(tr("Giảm tối thiểu %"), 0.0, 100.0, float(three.get("min_pct") or 5))
-            hi = c7.number_input(tr("Giảm tối đa %"), 0.0, 100.0, float(three.get("max_pct") or 10))
+            # what the plan states, as stated (0 % is a target); empty when it states none: a band typed
+            # here is the plan's, and one left empty is not made up (the targets then say "default")
+            stated = {k: None if three.get(k) is None else float(three[k]) for k in ("min_pct", "max_pct")}
+            lo = c6.number_input(tr("Giảm tối thiểu %"), 0.0, 100.0, stated["min_pct"], placeholder=tr("Không nêu"))
+            hi = c7.number_input(tr("Giảm tối đa %"), 0.0, 100.0, stated["max_pct"], placeholder=tr("Không nêu"))
+            if stated["min_pct"] is None:
+                st.caption(
+                    tr(
+                        "Văn bản không nêu mức giảm số vụ, số người chết, số người bị thương: nhập nếu kế hoạch "
+                        "có; để trống thì chỉ tiêu dùng mức mặc định và ghi rõ là mặc định."
+                    )
+                )
             secs = st.data_editor(
                 pd.DataFrame([{"code": s.code, "title": s.title, "text": s.text} for s in draft.sections]),
                 num_rows="dynamic",
@@ -261,16 +271,18 @@ with tab_import:
             standing = c9.text_input(tr("Cơ quan thường trực"), draft.standing_body or "")
             if st.form_submit_button(tr("Lưu kế hoạch"), type="primary"):
                 targets = [x for x in draft.targets if x.get("code") != "three_criteria"]
-                targets.insert(
-                    0,
-                    {
-                        **three,
-                        "code": "three_criteria",
-                        "criteria": ["crashes", "deaths", "injured"],
-                        "min_pct": lo,
-                        "max_pct": hi,
-                    },
-                )
+                if lo is not None or hi is not None or three:  # a band typed, or the plan's sentence kept
+                    band = sorted(v for v in (lo, hi) if v is not None)
+                    targets.insert(
+                        0,
+                        {
+                            **three,
+                            "code": "three_criteria",
+                            "criteria": ["crashes", "deaths", "injured"],
+                            "min_pct": band[0] if band else None,
+                            "max_pct": band[-1] if band else None,
+                        },
+                    )
                 final = PlanDraft(
                     number=number or None,
                     issued_on=issued,

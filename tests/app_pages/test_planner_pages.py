@@ -156,6 +156,8 @@ def test_works_page_evaluates_a_finished_work(demo_url):
 
 
 def test_plans_page_targets_and_manual_plan(demo_url):
+    from services.plans import plan_band
+
     store = Store(demo_url)
     at = run("plans.py")
     assert [m.label for m in at.metric][:3] == ["Số vụ", "Số người chết", "Số người bị thương"]
@@ -170,7 +172,15 @@ def test_plans_page_targets_and_manual_plan(demo_url):
     assert not at.exception, at.exception
     plans = store.plans_frame()
     assert len(plans) == n + 1 and plans["title"].iloc[-1] == "Kế hoạch bảo đảm TTATGT năm 2026"
-    assert plans["targets"].iloc[-1][0]["min_pct"] == 5.0
+    # nothing typed for the cut: no band made up for the plan (the targets use the default and say so)
+    assert plan_band(plans["targets"].iloc[-1]) == (5.0, 10.0, False)
+    # a band typed is the plan's (a minimum alone: the band is that minimum)
+    at.button(key="plan_blank").click().run()
+    next(ti for ti in at.text_input if ti.label == "Tên kế hoạch").input("Kế hoạch năm 2027")
+    next(ni for ni in at.number_input if ni.label == "Giảm tối thiểu %").set_value(7.0)
+    [b for b in at.button if "Lưu kế hoạch" in b.label][0].click().run()
+    assert not at.exception, at.exception
+    assert plan_band(store.plans_frame()["targets"].iloc[-1]) == (7.0, 7.0, True)
 
 
 def test_exports_page_offers_every_format_and_a_proposal(demo_url):
