@@ -16,7 +16,7 @@ import settings
 from errors import InputFileError
 from geo.io import RawTable, read_table
 from geo.chainage import RoadNetwork, normalise_road_code
-from geo.columns import ROAD_ALIASES, auto_map
+from geo.columns import ROAD_ALIASES, auto_map, normalise_header
 from geo.crs import WGS84, transform
 from geo.geometry import repair_geometries, report_lines
 from geo.validate import ValidationResult, validate_crashes
@@ -719,6 +719,59 @@ def roads_from_table(table: RawTable, *, exclude_railways: bool = True) -> pd.Da
     return out
 
 
+#: Headers naming a unit, by level (the level's own first), then any level's; a file's headers are folded by
+#: :func:`geo.columns.normalise_header`. The GSO's (ten_xa, ma_huyen…), the national GIS portal's
+#: (level2_id, district…), GADM's (NAME_2, GID_2) and OCHA's (ADM2_VI, ADM2_PCODE).
+UNIT_NAME_HEADERS = {
+    "commune": ("ten_xa", "tenxa", "ten_phuong", "ten_xa_phuong", "xa_phuong", "xa", "phuong", "commune", "ward",
+                "name_3", "adm3_vi", "adm3_en", "adm3_name"),
+    "district": ("ten_huyen", "tenhuyen", "ten_quan_huyen", "quan_huyen", "huyen", "district", "name_2", "adm2_vi",
+                 "adm2_en", "adm2_name"),
+    "province": ("ten_tinh", "tentinh", "ten_tinh_thanh", "tinh_thanh", "tinh", "province", "name_1", "adm1_vi",
+                 "adm1_en", "adm1_name"),
+}  # fmt: skip
+UNIT_NAME_ANY = ("ten", "ten_don_vi", "ten_dvhc", "name", "name_vi", "ten_day_du", "ten_goi")
+UNIT_CODE_HEADERS = {
+    "commune": ("ma_xa", "maxa", "ma_phuong", "level3_id", "commune_code", "adm3_pcode", "gid_3"),
+    "district": ("ma_huyen", "mahuyen", "level2_id", "district_code", "adm2_pcode", "gid_2"),
+    "province": ("ma_tinh", "matinh", "level1_id", "province_code", "adm1_pcode", "gid_1"),
+}
+UNIT_CODE_ANY = ("ma", "code", "ma_dvhc", "ma_don_vi")
+
+
+def _unit_columns(frame: pd.DataFrame, names: dict[str, str], level: str) -> tuple[str, str | None, str | None]:
+    """(name column, code column or None, a note when the name column was guessed) of a boundary file: the
+    level's own headers first, then any level's; else the text column whose values differ most (a file of
+    districts names its province on every row: a column of one value names no unit)."""
+    order = (*UNIT_NAME_HEADERS.get(level, ()), *UNIT_NAME_ANY)
+    name_col = next((names[h] for h in order if h in names), None)
+    codes = (*UNIT_CODE_HEADERS.get(level, ()), *UNIT_CODE_ANY)
+    code_col = next((names[h] for h in codes if h in names), None)
+    if name_col is not None:
+        return name_col, code_col, None
+    # no header names a unit of this level: the most varied column of text (a file of another level's units
+    # still names each unit in its own column; a column of codes is not a name)
+    best, best_n = None, -1
+    for col in frame.columns:
+        values = frame[col].dropna().astype(str).str.strip()
+        values = values[values.ne("")]
+        if values.empty or values.str.fullmatch(r"[\d\s.,\-/]+").all():
+            continue
+        n = values.nunique()
+        if n > best_n:
+            best, best_n = col, n
+    if best is None:
+        raise InputFileError(
+            "Tệp ranh giới không có cột tên đơn vị (ví dụ ten_xa, ten_huyen, name) / The boundary file has no "
+            f"column naming the units (such as ten_xa, ten_huyen, name): {', '.join(map(str, frame.columns))}"
+        )
+    note = (
+        f"Tên đơn vị lấy từ cột «{best}» (không có cột tên quen thuộc) / The units' names are taken from the "
+        f"column «{best}» (no usual name column)"
+    )
+    return best, code_col, note
+
+
 def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.DataFrame:
     """Administrative units (name, level, polygon in WGS 84) from a spatial
     table; invalid polygons repaired or refused (``.attrs["report"]``)."""
@@ -737,11 +790,10 @@ def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.Data
             "Tệp ranh giới không có cột thuộc tính nào (cần tên đơn vị) / The boundary file has no "
             "attribute columns (the unit's name is needed)"
         )
-    names = {c.lower(): c for c in frame.columns}
-    name_col = next(
-        (names[c] for c in ("ten", "name", "ten_xa", "ten_huyen", "ten_tinh") if c in names), frame.columns[0]
-    )
-    code_col = next((names[c] for c in ("ma", "code", "ma_xa", "ma_huyen", "ma_tinh") if c in names), None)
+    names = {normalise_header(c): c for c in reversed(frame.columns)}  # (the first of equal headers)
+    name_col, code_col, guessed = _unit_columns(frame, names, level)
+    if guessed:
+        report = [*report, guessed]
     unit_names = frame[name_col].astype(str).str.strip()
     if "loai" in names:  # the official unit word (Xã, Phường, Đặc khu, Tỉnh, Thành phố) is part of the name
         word = frame[names["loai"]].fillna("").astype(str).str.strip()

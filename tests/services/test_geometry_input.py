@@ -117,3 +117,67 @@ def test_every_cli_error_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch, a
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
     assert needle in err and "Traceback" not in err
+
+
+def _units_file(rows: list[dict]) -> bytes:
+    """A boundary file with the attribute columns ``rows`` give, one square a row."""
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "properties": r, "geometry": {"type": "Polygon", "coordinates": SQUARE}}
+                for r in rows
+            ],
+        }
+    ).encode()
+
+
+def test_the_national_portals_district_files_name_each_district():
+    """Found in session 11: the national GIS portal's files (level1_id, province, level2_id, district) named
+    every district by the first column, the province's code ("62")."""
+    from tests.conftest import SHARED
+
+    one = boundaries_from_table(read_table(SHARED / "vietnam" / "kon_ray_district.geojson"), level="district")
+    assert one["name"].tolist() == ["Huyện Kon Rẫy"] and one["code"].tolist() == ["614"]
+    assert one.attrs["report"] == []
+    every = boundaries_from_table(read_table(SHARED / "vietnam" / "kontum_districts.geojson"), level="district")
+    raw = json.loads((SHARED / "vietnam" / "kontum_districts.geojson").read_text(encoding="utf-8"))
+    props = [f["properties"] for f in raw["features"]]
+    assert every["name"].tolist() == [p["district"] for p in props]
+    assert every["code"].tolist() == [p["level2_id"] for p in props]
+    assert every["name"].nunique() == len(props) > 5
+    # the same file taken as communes: no commune column, so the most varied text column, said so
+    as_communes = boundaries_from_table(read_table(SHARED / "vietnam" / "kontum_districts.geojson"), level="commune")
+    assert as_communes["name"].tolist() == [p["district"] for p in props]
+    assert "«district»" in as_communes.attrs["report"][-1]
+
+
+def test_the_2025_communes_and_other_publishers_headers():
+    from tests.conftest import SHARED
+
+    communes = boundaries_from_table(read_table(SHARED / "vietnam" / "2025" / "vn_communes_2025.gpkg"))
+    assert len(communes) == 3321 and communes["code"].nunique() == 3321
+    assert {"Xã Đăk Kôi", "Xã Kon Braih", "Xã Đức Minh"} <= set(communes["name"])
+    assert not communes["name"].str.fullmatch(r"\d+").any()
+    # GADM (NAME_1, NAME_2, GID_2) and OCHA (ADM1_VI, ADM2_VI, ADM2_PCODE): the level's own column
+    gadm = _units_file([{"GID_2": "VNM.33.5_1", "NAME_1": "Kon Tum", "NAME_2": "Kon Rẫy"}])
+    units = boundaries_from_table(read_table(gadm, filename="gadm.geojson"), level="district")
+    assert units[["name", "code"]].values.tolist() == [["Kon Rẫy", "VNM.33.5_1"]]
+    ocha = _units_file([{"ADM1_VI": "Hà Tĩnh", "ADM2_VI": "Đức Thọ", "ADM2_PCODE": "VN405"}])
+    units = boundaries_from_table(read_table(ocha, filename="ocha.geojson"), level="district")
+    assert units[["name", "code"]].values.tolist() == [["Đức Thọ", "VN405"]]
+    units = boundaries_from_table(read_table(ocha, filename="ocha.geojson"), level="province")
+    assert units["name"].tolist() == ["Hà Tĩnh"]
+    # headers with tone marks and spaces, as typed in a spreadsheet exported to a shapefile
+    typed = _units_file([{"Mã xã": "18244", "Tên xã": "Đức Minh"}])
+    units = boundaries_from_table(read_table(typed, filename="xa.geojson"))
+    assert units[["name", "code"]].values.tolist() == [["Đức Minh", "18244"]]
+
+
+def test_a_boundary_file_with_only_codes_is_refused_plainly():
+    only_codes = _units_file([{"id": 1, "ma": "001"}, {"id": 2, "ma": "002"}])
+    from errors import InputFileError
+
+    with pytest.raises(InputFileError) as err:
+        boundaries_from_table(read_table(only_codes, filename="ma.geojson"))
+    assert "không có cột tên đơn vị" in str(err.value) and "id, ma" in str(err.value)
