@@ -1199,4 +1199,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # each line out as it is printed, into a pipe or a log too: a command stopped or killed half-way (a long
+    # import) has said how far it got (a pipe's block buffer lost the check's report with the process)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.exit(main())
