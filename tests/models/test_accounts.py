@@ -253,15 +253,17 @@ def test_import_killed_mid_way_leaves_nothing(tmp_path):
     url = f"sqlite:///{tmp_path / 'whole.sqlite'}"
     Store(url)
     proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, DATABASE_URL=url), stdout=subprocess.PIPE, text=True)
-    # wait until it has started writing (the report file appears after validation), then kill it
-    for _ in range(600):
-        if report.exists():
+    # wait until the check has said what it found (a line, printed as it is: the command is about to write), then
+    # kill it (waiting for the report file instead raced the check on a slow machine: it is written as it goes)
+    said = []
+    for line in proc.stdout:
+        said.append(line)
+        if "hợp lệ / valid" in line:
             break
-        time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    out = proc.stdout.read()
+    out = "".join(said) + proc.stdout.read()
     valid = int(re.search(r"(\d+) hợp lệ / valid", out).group(1))  # printed before it writes
     n = Store(url).crash_count()
     assert valid > 30_000 and (n, len(Store(url).batches_frame())) in ((0, 0), (valid, 1)), out
