@@ -1011,10 +1011,8 @@ def check_packed(data: bytes, *, what: str, max_bytes: int = MAX_UNZIPPED_BYTES)
         i.filename for i in infos if i.file_size > 20 << 20 and i.file_size > MAX_UNPACK_RATIO * max(i.compress_size, 1)
     ]
     if total > max_bytes or swollen:
-        raise InputFileError(
-            f"Tệp {what} giải nén quá lớn ({total / 1e6:,.0f} MB{'; ' + swollen[0] if swollen else ''}) / The {what} "
-            f"file unpacks too large ({total / 1e6:,.0f} MB{'; ' + swollen[0] if swollen else ''})".replace(",", ".")
-        )
+        size = f"{total / 1e6:,.0f} MB".replace(",", ".") + (f"; {swollen[0]}" if swollen else "")
+        raise InputFileError(f"Tệp {what} giải nén quá lớn ({size}) / The {what} file unpacks too large ({size})")
 
 
 def _read_xlsx(data: bytes, *, sheet: str | None = None) -> RawTable:

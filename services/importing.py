@@ -679,8 +679,6 @@ def _checked(
 
 
 def _feature_labels(frame: pd.DataFrame) -> np.ndarray:
-    from geo.columns import normalise_header
-
     heads = {normalise_header(c): c for c in frame.columns}
     col = next((heads[h] for h in ("ten", "name", "ma", "code", "id", "ten_xa") if h in heads), None)
     return frame[col].astype(str).str.slice(0, 60).to_numpy() if col else np.full(len(frame), "", dtype=object)
@@ -816,7 +814,6 @@ def boundaries_from_table(table: RawTable, *, level: str = "commune") -> pd.Data
 def cases_from_table(table: RawTable, *, source_crs: str | int | None = None) -> pd.DataFrame:
     """Encroachment cases (points or polygons) from a file: geometry plus kind,
     description, commune when the file has them."""
-    from geo.columns import normalise_header
     from services.corridor import features_from_table
 
     feats = features_from_table(table, source_crs=source_crs)
