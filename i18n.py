@@ -410,6 +410,7 @@ EN: dict[str, str] = {
     "Lọc theo vùng đã vẽ": "Filter by the drawn area",
     "…hoặc ghi nhận vùng này là một vụ lấn chiếm:": "…or record this outline as an encroachment:",
     "Đang lọc theo vùng vẽ trên bản đồ": "Filtered by an area drawn on the map",
+    "Đang lọc": "Filtered by",
     "Bỏ lọc vùng": "Clear the area filter",
     "Tên cơ quan trong văn bản": "Body as named in the text",
     "Tên đăng nhập": "User name",

@@ -340,8 +340,9 @@ def place_actions(point):
                 st.rerun(scope="app")
 
 
-with st.expander(tr("Chọn vị trí bằng tọa độ")):
-    c1, c2, c3 = st.columns([2, 2, 1])
+coords = st.expander(tr("Chọn vị trí bằng tọa độ"), key="pt_open", on_change="rerun")  # drawn when opened
+if coords.open:
+    c1, c2, c3 = coords.columns([2, 2, 1])
     lat_in = c1.number_input("Vĩ độ / Latitude", value=14.5, format="%.6f", key="pt_lat")
     lon_in = c2.number_input("Kinh độ / Longitude", value=108.0, format="%.6f", key="pt_lon")
     if c3.button(tr("Chọn"), key="pt_pick"):

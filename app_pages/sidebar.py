@@ -1,5 +1,9 @@
 """The sidebar shared by every page: language and the filters. Drawn once,
-by app.py; the values live in st.session_state["filters"]."""
+by app.py; the values live in st.session_state["filters"].
+
+The filters sit in a panel that is drawn only when open (closed on a new visit, when no filter is set; it stays
+as the user left it): a page load draws its page without the filters' widgets, the larger part of the browser's
+work on the sidebar. Their values outlive a closed panel, and the active ones are listed under it."""
 
 from __future__ import annotations
 
@@ -9,8 +13,22 @@ import streamlit as st
 import settings
 from geo.rules import load_rulesets
 from geo.severity import labels as severity_labels
-from app_pages.common import AREA_KEY, clear_area, load_crashes, load_roads, tr, url
+from app_pages.common import AREA_KEY, clear_area, load_crashes, load_roads, md_text, tr, url
 from services.filters import Filters, options
+
+
+#: The filters' widgets (their values are kept in the session while the panel is closed)
+FILTER_KEYS = ("f_period", "f_communes", "f_roads", "f_severity", "f_vehicle", "f_cause", "f_alcohol", "f_ruleset")
+PANEL_KEY = "filters_open"
+
+
+def _keep_values() -> None:
+    """The filters' values outlive a run that does not draw their widgets (the panel closed): Streamlit forgets
+    a widget's value after a run without it, unless the value was given again through the session state."""
+    state = st.session_state
+    for key in FILTER_KEYS:
+        if key in state:
+            state[key] = state[key]
 
 
 def _follow_the_data(data_range: tuple) -> None:
@@ -37,45 +55,53 @@ def render(lang: str) -> Filters:
         if len(crashes)
         else {"communes": [], "roads": [], "vehicles": [], "causes": [], "date_min": None, "date_max": None}
     )
-    st.subheader(tr("Bộ lọc"))
-    if st.session_state.get("_filters_lang") != lang:
+    state = st.session_state
+    if not state.get(PANEL_KEY):  # the widgets are not drawn in this run (an open panel draws them: their
+        _keep_values()  # values are left alone, not sent to the browser again)
+    if state.get("_filters_lang") != lang:
         # a choice reaches the browser as its label: after a switch of language the chosen values are
         # sent again, so their chips read in the new language (the browser kept the old labels)
         for key in ("f_severity", "f_alcohol", "f_ruleset"):
-            if key in st.session_state:
-                st.session_state[key] = st.session_state[key]
-        st.session_state["_filters_lang"] = lang
-    period = None
+            if key in state:
+                state[key] = state[key]
+        # the panel's title is in the language: a new title is a new panel, opened as the old one was
+        if "_filters_was_open" in state:
+            state[PANEL_KEY] = state["_filters_was_open"]
+        state["_filters_lang"] = lang
     if opts["date_min"]:
         _follow_the_data((opts["date_min"], opts["date_max"]))
-        period = st.date_input(
-            tr("Thời gian"), min_value=opts["date_min"], max_value=opts["date_max"], format="DD/MM/YYYY", key="f_period"
-        )
-    communes = st.multiselect(tr("Xã/phường"), opts["communes"], key="f_communes", placeholder=tr("Tất cả"))
-    roads = st.multiselect(tr("Tuyến đường"), opts["roads"], key="f_roads", placeholder=tr("Tất cả"))
-    sev_labels = severity_labels(lang)
-    severities = st.multiselect(
-        tr("Mức độ"), list(sev_labels), format_func=sev_labels.get, key="f_severity", placeholder=tr("Tất cả")
-    )
-    vehicle = st.selectbox(tr("Phương tiện"), ["—"] + opts["vehicles"], key="f_vehicle")
-    cause = st.selectbox(tr("Nguyên nhân"), ["—"] + opts["causes"], key="f_cause") if opts["causes"] else "—"
-    alcohol_opts = {"all": tr("Tất cả"), "yes": tr("Có rượu bia"), "no": tr("Không")}
-    alcohol = st.radio(
-        tr("Rượu bia"), list(alcohol_opts), format_func=alcohol_opts.get, horizontal=True, key="f_alcohol"
-    )
     rulesets = load_rulesets()
-    rs = st.selectbox(
-        tr("Bộ quy tắc điểm đen"),
-        list(rulesets),
-        index=list(rulesets).index(settings.DEFAULT_RULESET),
-        format_func=lambda k: rulesets[k].name,
-        key="f_ruleset",
-    )
+    if state.get("f_ruleset") not in rulesets:
+        state["f_ruleset"] = settings.DEFAULT_RULESET
+    panel = st.expander(tr("Bộ lọc"), key=PANEL_KEY, on_change="rerun")
+    state["_filters_was_open"] = bool(panel.open)
+    if panel.open:
+        with panel:
+            _widgets(opts, lang, rulesets)
+    period = state.get("f_period") if opts["date_min"] else None
     d_from = d_to = None
     if period and isinstance(period, (tuple, list)) and len(period) == 2:
         d_from, d_to = period
         if (d_from, d_to) == (opts["date_min"], opts["date_max"]):
             d_from = d_to = None  # the whole range: no period filter
+    vehicle = state.get("f_vehicle", "—")
+    cause = state.get("f_cause", "—") if opts["causes"] else "—"
+    f = Filters(
+        date_from=d_from,
+        date_to=d_to,
+        communes=tuple(state.get("f_communes") or ()),
+        roads=tuple(state.get("f_roads") or ()),
+        severities=tuple(state.get("f_severity") or ()),
+        vehicle=None if vehicle in (None, "—") else vehicle,
+        cause=None if cause in (None, "—") else cause,
+        alcohol=state.get("f_alcohol") or "all",
+        ruleset=state["f_ruleset"],
+        area=state.get(AREA_KEY) or None,
+    )
+    if not panel.open:
+        active = _active(f, lang, rulesets)
+        if active:
+            st.caption(tr("Đang lọc") + ": " + " · ".join(active))
     if d_from is not None and len(crashes):
         day = crashes["occurred_at"].dt.normalize()  # (not .dt.date: a Python date per crash)
         outside = int(((day < pd.Timestamp(d_from)) | (day > pd.Timestamp(d_to))).sum())
@@ -85,20 +111,54 @@ def render(lang: str) -> Filters:
                     n=outside, a=f"{opts['date_min']:%d/%m/%Y}", b=f"{opts['date_max']:%d/%m/%Y}"
                 )
             )
-    if st.session_state.get(AREA_KEY):
+    if state.get(AREA_KEY):
         st.info(tr("Đang lọc theo vùng vẽ trên bản đồ"))
         st.button(tr("Bỏ lọc vùng"), key="f_area_clear", on_click=clear_area)
-    f = Filters(
-        date_from=d_from,
-        date_to=d_to,
-        communes=tuple(communes),
-        roads=tuple(roads),
-        severities=tuple(severities),
-        vehicle=None if vehicle == "—" else vehicle,
-        cause=None if cause == "—" else cause,
-        alcohol=alcohol,
-        ruleset=rs,
-        area=st.session_state.get(AREA_KEY) or None,
-    )
-    st.session_state["filters"] = f
+    state["filters"] = f
     return f
+
+
+def _widgets(opts: dict, lang: str, rulesets: dict) -> None:
+    """The filters' widgets (in the open panel); their values are read from the session state."""
+    if opts["date_min"]:
+        st.date_input(
+            tr("Thời gian"), min_value=opts["date_min"], max_value=opts["date_max"], format="DD/MM/YYYY", key="f_period"
+        )
+    st.multiselect(tr("Xã/phường"), opts["communes"], key="f_communes", placeholder=tr("Tất cả"))
+    st.multiselect(tr("Tuyến đường"), opts["roads"], key="f_roads", placeholder=tr("Tất cả"))
+    sev_labels = severity_labels(lang)
+    st.multiselect(
+        tr("Mức độ"), list(sev_labels), format_func=sev_labels.get, key="f_severity", placeholder=tr("Tất cả")
+    )
+    st.selectbox(tr("Phương tiện"), ["—"] + opts["vehicles"], key="f_vehicle")
+    if opts["causes"]:
+        st.selectbox(tr("Nguyên nhân"), ["—"] + opts["causes"], key="f_cause")
+    alcohol_opts = _alcohol_labels()
+    st.radio(tr("Rượu bia"), list(alcohol_opts), format_func=alcohol_opts.get, horizontal=True, key="f_alcohol")
+    st.selectbox(tr("Bộ quy tắc điểm đen"), list(rulesets), format_func=lambda k: rulesets[k].name, key="f_ruleset")
+
+
+def _alcohol_labels() -> dict[str, str]:
+    return {"all": tr("Tất cả"), "yes": tr("Có rượu bia"), "no": tr("Không")}
+
+
+def _active(f: Filters, lang: str, rulesets: dict) -> list[str]:
+    """The filters set, as short texts for the closed panel (names from the data made safe for Markdown)."""
+    sev = severity_labels(lang)
+    out = []
+    if f.date_from is not None:
+        out.append(f"{f.date_from:%d/%m/%Y} – {f.date_to:%d/%m/%Y}")
+    for label, values in ((tr("Xã/phường"), f.communes), (tr("Tuyến đường"), f.roads)):
+        if values:
+            out.append(f"{label}: " + ", ".join(md_text(v) for v in values))
+    if f.severities:
+        out.append(f"{tr('Mức độ')}: " + ", ".join(md_text(sev.get(s, s)) for s in f.severities))
+    if f.vehicle:
+        out.append(f"{tr('Phương tiện')}: {md_text(f.vehicle)}")
+    if f.cause:
+        out.append(f"{tr('Nguyên nhân')}: {md_text(f.cause)}")
+    if f.alcohol != "all":
+        out.append(f"{tr('Rượu bia')}: {_alcohol_labels()[f.alcohol]}")
+    if f.ruleset != settings.DEFAULT_RULESET:
+        out.append(f"{tr('Bộ quy tắc điểm đen')}: {md_text(rulesets[f.ruleset].name)}")
+    return out

@@ -83,6 +83,8 @@ def test_a_chosen_severity_reads_in_the_new_language_after_a_switch(demo_url):
     at.run()
     assert not at.exception, at.exception
     worst = list(labels("vi"))[0]
+    at.session_state["filters_open"] = True
+    at.run()
     at.sidebar.multiselect(key="f_severity").set_value([worst]).run()
     at.sidebar.radio(key="lang_choice").set_value("English").run()
     assert not at.exception, at.exception

@@ -46,6 +46,9 @@ def test_app_renders_with_sidebar_and_navigation(demo_url):
     at.run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Quản lý điểm đen tai nạn giao thông"
+    assert {r.key for r in at.sidebar.radio} == {"lang_choice"}  # the filters' panel is closed on a new visit
+    at.session_state["filters_open"] = True
+    at.run()
     assert {"lang_choice", "f_alcohol"} <= {r.key for r in at.sidebar.radio}
 
 
@@ -55,6 +58,8 @@ def test_sidebar_filters_change_the_home_figures(demo_url, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     total = int({m.label: m.value for m in at.metric}["Số vụ"].replace(".", ""))
+    at.session_state["filters_open"] = True
+    at.run()
     at.sidebar.multiselect(key="f_roads").set_value(["QL24"]).run()
     assert {m.label: m.value for m in at.metric}["Số vụ"] == "288" and total > 288
     at.sidebar.radio(key="f_alcohol").set_value("yes").run()
@@ -110,6 +115,9 @@ def test_map_place_records_an_encroachment_with_chainage(demo_url):
     qi = int(net.index_of(["QL24"])[0])
     p = net.lines[qi].interpolate(140_000 - net.km_start[qi])
     lon, lat = transform([p.x], [p.y + 12], net.crs.to_wkt(), WGS84)
+    assert not at.number_input  # the coordinates' fields are drawn when their panel is opened
+    at.session_state["pt_open"] = True
+    at.run()
     at.number_input(key="pt_lat").set_value(float(lat[0]))
     at.number_input(key="pt_lon").set_value(float(lon[0]))
     at.button(key="pt_pick").click().run()

@@ -45,6 +45,7 @@ def test_the_default_period_moves_with_new_data_and_a_chosen_one_stays(demo_url)
     from models.store import Store
 
     at = AppTest.from_string(SCRIPT, default_timeout=60)
+    at.session_state["filters_open"] = True
     at.run()
     assert not at.exception, at.exception
     assert at.text[0].value == "period: None None"  # the whole range: no period filter

@@ -302,7 +302,12 @@ def test_map_renders_every_layer_and_the_legend(app_url, browser):
     assert scale.count() == 1 and re.fullmatch(r"\d+ (m|km)", scale.inner_text().strip())
     # no developer toolbar for planners; an empty filter reads "all"
     assert page.get_by_text("Deploy", exact=True).count() == 0
-    road = page.locator("[data-testid='stSidebar'] [data-testid='stMultiSelect']").filter(has_text="Tuyến đường")
+    # the filters' panel is closed on a new visit (its widgets are drawn when it is opened)
+    sidebar = page.locator("[data-testid='stSidebar']")
+    assert sidebar.locator("[data-testid='stMultiSelect']").count() == 0
+    sidebar.locator("[data-testid='stExpander'] summary").filter(has_text="Bộ lọc").click()
+    road = sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Tuyến đường")
+    road.wait_for(timeout=30000)
     assert road.locator("input").get_attribute("placeholder") == "Tất cả"
     # the shared sidebar filter narrows the map to QL24 (Kon Rẫy) for the picture
     road.click()
