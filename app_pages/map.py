@@ -46,7 +46,7 @@ vi = L == "vi"
 st.title(t("map", L))
 show_flash()
 f = filters()
-crashes = filter_crashes(load_crashes(url()), f)
+crashes = filter_crashes(load_crashes(url(), shared=True), f)  # a frame of its own (the page only reads it)
 spots = filter_spots(load_spots(url()), f)
 roads = load_roads(url())
 cases = filter_items(load_cases(url()), f)

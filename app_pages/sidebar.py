@@ -49,7 +49,7 @@ def _follow_the_data(data_range: tuple) -> None:
 
 
 def render(lang: str) -> Filters:
-    crashes = load_crashes(url())
+    crashes = load_crashes(url(), shared=True)  # (only read here)
     opts = (
         options(crashes, load_roads(url()))
         if len(crashes)

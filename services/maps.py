@@ -504,16 +504,16 @@ def planner_map(
             ).add_to(fg)
         fg.add_to(m)
     ok = crashes["lon"].notna() & crashes["lat"].notna() if len(crashes) else pd.Series(dtype=bool)
-    pts = crashes.loc[ok] if len(crashes) else crashes
-    if heat and len(pts):
+    placed = int(ok.sum())  # (not crashes.loc[ok]: every column of a million rows, to count them)
+    if heat and placed:
         plugins.HeatMap(
-            pts[["lat", "lon"]].round(5).to_numpy().tolist(),
+            crashes.loc[ok, ["lat", "lon"]].round(5).to_numpy().tolist(),
             name="Bản đồ nhiệt / Heat map",
             radius=12,
             blur=15,
             min_opacity=0.3,
         ).add_to(m)  # type: ignore[no-untyped-call]
-    elif len(pts):
+    elif placed:
         tips = None
         if len(crashes) <= TIP_LIMIT:  # a hover text per crash (plain text, shown as text by the layer)
             tips = (
