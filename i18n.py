@@ -52,7 +52,7 @@ EN: dict[str, str] = {
     "Vụ đã chọn không nằm trong bộ lọc hiện tại.": "The chosen crash is outside the current filters.",
     "Bản đồ vừa được vẽ lại: hãy bấm lại vào vụ cần xem.": "The map was drawn again: click the crash again.",
     # Messages of the other pages
-    "Hình học đã sửa hoặc bỏ qua": "Geometries repaired or refused",
+    "Ghi chú khi đọc tệp": "Notes on reading the file",
     "Tài khoản": "Accounts",
     "Lập hồ sơ điểm đen": "Make the spot's dossier",
     "Tải hồ sơ (.docx)": "Download the dossier (.docx)",

@@ -42,10 +42,11 @@ KINDS = {
 kind = st.radio(tr("Loại dữ liệu"), list(KINDS), format_func=KINDS.get, horizontal=True, key="import_kind")
 
 
-def _geometry_report(frame: pd.DataFrame) -> None:
-    """The features repaired or refused while reading, as plain lines."""
+def _reading_notes(frame: pd.DataFrame) -> None:
+    """What reading the file noted (features repaired or refused, the column the names were taken from), as
+    plain lines."""
     if lines := frame.attrs.get("report"):
-        with st.expander(tr("Hình học đã sửa hoặc bỏ qua") + f" ({len(lines)})", expanded=True):
+        with st.expander(tr("Ghi chú khi đọc tệp") + f" ({len(lines)})", expanded=True):
             st.text("\n".join(lines[:200]))
 
 
@@ -74,7 +75,7 @@ else:
         except BlackspotError as exc:
             show_error(exc)
         else:
-            _geometry_report(items)
+            _reading_notes(items)
             st.dataframe(items.drop(columns="geometry"), width="stretch")
             if st.button(tr("Nhập {n} mục").format(n=len(items)), type="primary", key="import_other"):
                 try:
@@ -95,7 +96,7 @@ else:
         except BlackspotError as exc:
             show_error(exc)
         else:
-            _geometry_report(roads)
+            _reading_notes(roads)
             st.dataframe(roads.drop(columns="geometry"), width="stretch")
             if st.button(tr("Nhập {n} tuyến đường").format(n=len(roads)), type="primary"):
                 try:

@@ -182,6 +182,36 @@ def test_upload_the_police_workbook(app_url, browser, tmp_path):
     store.undo_batch(int(batch["id"]), user="test")
 
 
+def test_upload_a_boundary_file_whose_name_column_is_not_a_usual_one(app_url, browser, tmp_path):
+    """The portal's Kon Tum districts with their columns renamed (one of them like Markdown and HTML): the page
+    reads the ten districts, takes their names from the column that varies most, and says so under "notes on
+    reading the file", the column's name shown as written."""
+    import json
+
+    from tests.conftest import SHARED
+
+    hostile = "**Tên** <b>gọi</b>"
+    raw = json.loads((SHARED / "vietnam" / "kontum_districts.geojson").read_text(encoding="utf-8"))
+    for feat in raw["features"]:
+        p = feat["properties"]
+        feat["properties"] = {"ma_tinh": p["level1_id"], "tinh_tp": p["province"], hostile: p["district"]}
+    path = tmp_path / "ranh_gioi_huyen.geojson"
+    path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_url + "/import")
+    page.get_by_role("heading", name="Nhập dữ liệu").wait_for(timeout=60000)
+    page.get_by_text("Ranh giới hành chính", exact=True).click()
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(path))
+    page.get_by_text("Ghi chú khi đọc tệp (1)").wait_for(timeout=60000)
+    note = page.get_by_text("Tên đơn vị lấy từ cột", exact=False)
+    assert f"«{hostile}»" in note.inner_text()  # as written: no bold, no HTML
+    assert page.locator("b", has_text="gọi").count() == 0
+    page.get_by_role("button", name="Nhập 10 mục").wait_for(timeout=30000)
+    page.close()
+
+
 def test_blackspots_page_shows_the_ranked_list(app_url, browser):
     page = browser.new_page()
     page.set_viewport_size({"width": 1400, "height": 1100})
