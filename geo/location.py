@@ -20,6 +20,7 @@ distinct text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -96,6 +97,56 @@ def strip_unit_prefix(name: str) -> str:
     ('Đăk Kôi', 'Lý Sơn')
     """
     return split_unit(name)[1]
+
+
+#: The unit words of every level, longest first: plans and boundary files name districts and provinces too
+#: (not "quan" or "tinh" without accents: Quan Hóa and Quan Sơn are districts' own names).
+_ANY_UNIT = re.compile(
+    r"(?i)^\s*(thị\s*xã|thi\s*xa|thành\s*phố|thanh\s*pho|tp\.|tp\b|huyện|huyen|quận|tỉnh|" + _UNIT + r")\s*"
+)
+_ANY_CANON = {
+    **{k: v.casefold() for k, v in _CANON.items()},
+    "thị xã": "thị xã",
+    "thi xa": "thị xã",
+    "thành phố": "thành phố",
+    "thanh pho": "thành phố",
+    "tp": "thành phố",
+    "tp.": "thành phố",
+    "huyện": "huyện",
+    "huyen": "huyện",
+    "quận": "quận",
+    "tỉnh": "tỉnh",
+}
+
+
+def unit_key(name: str) -> tuple[str, str]:
+    """An administrative unit's name as two keys to match it by: its unit word at any level (commune,
+    district, province) and the name without it, both folded (case, spaces, composed accents).
+
+    Parameters
+    ----------
+    name
+        A unit's name, as a boundary file, a plan's issuer or a police file writes it.
+
+    Returns
+    -------
+    tuple of str
+        ``(unit word, name)``; the word is ``""`` when the name has none.
+
+    Examples
+    --------
+    >>> unit_key("Huyện Kon Rẫy"), unit_key("KON  RẪY"), unit_key("TP. Kon Tum"), unit_key("X. Đăk Kôi")
+    (('huyện', 'kon rẫy'), ('', 'kon rẫy'), ('thành phố', 'kon tum'), ('xã', 'đăk kôi'))
+    >>> unit_key("Quan Hóa"), unit_key("Huyện Quan Hóa")
+    (('', 'quan hóa'), ('huyện', 'quan hóa'))
+    """
+    text = " ".join(unicodedata.normalize("NFC", str(name)).split())
+    m = _ANY_UNIT.match(text)
+    word = " ".join(m.group(1).casefold().split()) if m else ""
+    rest = text[m.end() if m else 0 :].strip(" .,").casefold()
+    if m and not rest:  # the word alone is the name ("Xa" is a name, not a unit word, when nothing follows)
+        return "", text.strip(" .,").casefold()
+    return _ANY_CANON.get(word, word), rest
 
 
 def _commune_of(text: str) -> str | None:

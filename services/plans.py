@@ -190,27 +190,31 @@ def plan_area(store: Store, plan: dict[str, Any] | None) -> tuple[str, pd.DataFr
     else the crashes whose commune is that place; a plan of a unit before the
     2025 reform keeps the old unit's area. Without a plan or a match: every
     crash of the store."""
+    import re
+
     import shapely
 
-    from services.communes import _fold
+    from geo.location import unit_key
 
     crashes = store.crashes_frame()
     if not plan:
         return ("Toàn bộ dữ liệu / All data", crashes)
     place = str(plan.get("place") or "").strip()
     issuer = str(plan.get("issuer") or "")
-    names = {_fold(place)} if place else set()
-    import re
-
+    # the unit by its name with and without its unit word ("Huyện Kon Rẫy", "Kon Rẫy"), as the place and the
+    # issuer (UBND HUYỆN KON RẪY) write it and as a boundary file names it
+    keys = {unit_key(place)} if place else set()
     m = re.search(r"(?i)(xã|phường|thị trấn|đặc khu|huyện|quận|thị xã|tỉnh|thành phố)\s+(.+)$", issuer)
     if m:
-        names.add(_fold(m.group(2)))
-    names.discard("")
+        keys.add(unit_key(f"{m.group(1)} {m.group(2)}"))
+    names = {name for _, name in keys if name}
     units = store.admin_units_frame()
-    if len(units):
-        hit = units.loc[units["name"].map(_fold).isin(names) & units["geometry"].notna()]
+    if len(units) and names:
+        unit_keys = units["name"].map(unit_key)
+        hit = units.loc[unit_keys.map(lambda k: k[1] in names).to_numpy() & units["geometry"].notna().to_numpy()]
         if len(hit):
-            # the level the issuer names first (a district's plan: the district, not a commune of that name)
+            # the unit named with the issuer's own word first ("Thành phố Kon Tum", not "Tỉnh Kon Tum"), then
+            # the level the word names (a district's plan: the district, not a commune of that name)
             word = m.group(1).lower() if m else ""
             level = (
                 "district"
@@ -221,8 +225,9 @@ def plan_area(store: Store, plan: dict[str, Any] | None) -> tuple[str, pd.DataFr
                 if word
                 else ""
             )
+            exact = hit.loc[unit_keys.loc[hit.index].map(lambda k: bool(k[0]) and k in keys).to_numpy()]
             same = hit.loc[hit["level"] == level]
-            unit = (same if len(same) else hit).iloc[0]
+            unit = (exact if len(exact) else same if len(same) else hit).iloc[0]
             ok = crashes["lon"].notna() & crashes["lat"].notna()
             inside = np.zeros(len(crashes), dtype=bool)
             if ok.any():
@@ -232,7 +237,8 @@ def plan_area(store: Store, plan: dict[str, Any] | None) -> tuple[str, pd.DataFr
                 )
             return (f"{unit['name']} ({unit['level']})", crashes.loc[inside])
     if names and len(crashes):
-        by_commune = crashes["commune"].fillna("").map(_fold).isin(names)
+        communes = crashes["commune"].fillna("")
+        by_commune = communes.map({c: unit_key(c)[1] for c in communes.unique()}).isin(names)
         if by_commune.any():
             return (place or issuer, crashes.loc[by_commune])
     return (

@@ -143,7 +143,7 @@ def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, 
         )
     )
     units = boundaries_from_table(read_table(SHARED / "vietnam" / "kon_ray_district.geojson"), level="district")
-    units["name"] = "Kon Rẫy"
+    assert units["name"].tolist() == ["Huyện Kon Rẫy"]  # as the file names it: the plan's issuer says "HUYỆN KON RẪY"
     store.add_admin_units(units)
     draft = parse_plan(read_plan_text(KON_RAY.read_bytes(), KON_RAY.name))
     store.save_plan(draft)
@@ -169,7 +169,7 @@ def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, 
     day = inside["occurred_at"].dt.normalize()
     expect = int(((day >= rep["period"]["from"]) & (day <= rep["period"]["to"])).sum())
     crashes_row = next(r for r in rep["rows"] if r["criterion"] == "crashes")
-    assert rep["area"].startswith("Kon Rẫy (district)") and crashes_row["current"] == expect
+    assert rep["area"].startswith("Huyện Kon Rẫy (district)") and crashes_row["current"] == expect
     assert rep["period"]["from"] == str(pd.Timestamp(draft.period_from).date())
     monkeypatch.setenv("DATABASE_URL", store.engine.url.render_as_string(hide_password=False))
     assert cli.main(["targets", "--plan", draft.number, "--json"]) == 0
@@ -177,3 +177,33 @@ def test_targets_report_of_a_plan_counts_only_its_area(ql24_store, monkeypatch, 
     assert set(out) >= {"period", "baseline", "area", "rows"} and set(out["period"]) >= {"from", "to"}
     assert {r["criterion"] for r in out["rows"]} >= {"crashes", "deaths", "injured", "drink_driving"}
     assert all({"current", "previous", "change_pct", "band", "status"} <= set(r) for r in out["rows"])
+
+
+def test_a_plans_area_is_the_unit_its_issuer_names_with_its_own_word(store):
+    """A city and the province of the same name, as boundary files name them: the city's committee's plan
+    takes the city, the province's the province, a plan naming the place alone the first found."""
+    import shapely
+
+    from services.plans import plan_area
+
+    store.add_admin_units(
+        pd.DataFrame(
+            {
+                "name": ["Tỉnh Kon Tum", "Thành phố Kon Tum", "Huyện Quan Hóa"],
+                "level": ["province", "district", "district"],
+                "geometry": [
+                    shapely.box(107, 14, 108.5, 15.5),
+                    shapely.box(107.9, 14.3, 108.1, 14.5),
+                    shapely.box(1, 1, 2, 2),
+                ],
+            }
+        )
+    )
+    city = plan_area(store, {"issuer": "ỦY BAN NHÂN DÂN THÀNH PHỐ KON TUM", "place": "Kon Tum"})[0]
+    province = plan_area(store, {"issuer": "UBND TỈNH KON TUM", "place": "Kon Tum"})[0]
+    district = plan_area(store, {"issuer": "UBND HUYỆN QUAN HÓA", "place": "Quan Hóa"})[0]
+    assert (city, province, district) == (
+        "Thành phố Kon Tum (district)",
+        "Tỉnh Kon Tum (province)",
+        "Huyện Quan Hóa (district)",
+    )
