@@ -102,7 +102,9 @@ def strip_unit_prefix(name: str) -> str:
 #: The unit words of every level, longest first: plans and boundary files name districts and provinces too
 #: (not "quan" or "tinh" without accents: Quan Hóa and Quan Sơn are districts' own names).
 _ANY_UNIT = re.compile(
-    r"(?i)^\s*(thị\s*xã|thi\s*xa|thành\s*phố|thanh\s*pho|tp\.|tp\b|huyện|huyen|quận|tỉnh|" + _UNIT + r")\s*"
+    r"(?i)^\s*(thị\s*xã|thi\s*xa|thành\s*phố|thanh\s*pho|tp\.|tp|huyện|huyen|quận|tỉnh|"
+    + _UNIT
+    + r")(?:(?<=\.)\s*|\s+)"
 )
 _ANY_CANON = {
     **{k: v.casefold() for k, v in _CANON.items()},
@@ -137,8 +139,8 @@ def unit_key(name: str) -> tuple[str, str]:
     --------
     >>> unit_key("Huyện Kon Rẫy"), unit_key("KON  RẪY"), unit_key("TP. Kon Tum"), unit_key("X. Đăk Kôi")
     (('huyện', 'kon rẫy'), ('', 'kon rẫy'), ('thành phố', 'kon tum'), ('xã', 'đăk kôi'))
-    >>> unit_key("Quan Hóa"), unit_key("Huyện Quan Hóa")
-    (('', 'quan hóa'), ('huyện', 'quan hóa'))
+    >>> unit_key("Quan Hóa"), unit_key("Huyện Quan Hóa"), unit_key("Xanh Pong")
+    (('', 'quan hóa'), ('huyện', 'quan hóa'), ('', 'xanh pong'))
     """
     text = " ".join(unicodedata.normalize("NFC", str(name)).split())
     m = _ANY_UNIT.match(text)
