@@ -7,6 +7,8 @@ work on the sidebar. Their values outlive a closed panel, and the active ones ar
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +16,7 @@ import settings
 from geo.rules import load_rulesets
 from geo.severity import labels as severity_labels
 from app_pages.common import AREA_KEY, clear_area, load_crashes, load_roads, md_text, tr, url
-from services.filters import Filters, options
+from services.filters import Filters, filter_crashes, options
 
 
 #: The filters' widgets (their values are kept in the session while the panel is closed)
@@ -22,13 +24,31 @@ FILTER_KEYS = ("f_period", "f_communes", "f_roads", "f_severity", "f_vehicle", "
 PANEL_KEY = "filters_open"
 
 
-def _keep_values() -> None:
-    """The filters' values outlive a run that does not draw their widgets (the panel closed): Streamlit forgets
-    a widget's value after a run without it, unless the value was given again through the session state."""
-    state = st.session_state
+def _carry_over(state) -> None:
+    """The filters' values and the panel's state carried from the last run into this one.
+
+    Streamlit forgets a widget's value after a run that does not draw it (the panel closed), and on a move to
+    another page it keeps only the widgets the browser reported (not the panel's own state). And a widget
+    drawn anew shows its default, and sends it back, unless its value was given in the run that draws it. So:
+    the values are kept (``_filters_saved``) and given again in every run that does not draw the widgets and
+    in the run that draws them after one that did not; the panel is opened again on another page as it was
+    left. While the panel stays open the browser holds the values, and they are not sent again."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    page = getattr(ctx, "page_script_hash", None)
+    if state.get("_filters_page") != page:
+        if "_filters_drawn" in state:
+            state[PANEL_KEY] = state["_filters_drawn"]
+        state["_filters_page"] = page
+    saved = state.get("_filters_saved") or {}
+    give_again = not state.get(PANEL_KEY) or not state.get("_filters_drawn")
     for key in FILTER_KEYS:
         if key in state:
-            state[key] = state[key]
+            if give_again:
+                state[key] = state[key]
+        elif key in saved:
+            state[key] = saved[key]
 
 
 def _follow_the_data(data_range: tuple) -> None:
@@ -56,8 +76,7 @@ def render(lang: str) -> Filters:
         else {"communes": [], "roads": [], "vehicles": [], "causes": [], "date_min": None, "date_max": None}
     )
     state = st.session_state
-    if not state.get(PANEL_KEY):  # the widgets are not drawn in this run (an open panel draws them: their
-        _keep_values()  # values are left alone, not sent to the browser again)
+    _carry_over(state)
     if state.get("_filters_lang") != lang:
         # a choice reaches the browser as its label: after a switch of language the chosen values are
         # sent again, so their chips read in the new language (the browser kept the old labels)
@@ -65,8 +84,8 @@ def render(lang: str) -> Filters:
             if key in state:
                 state[key] = state[key]
         # the panel's title is in the language: a new title is a new panel, opened as the old one was
-        if "_filters_was_open" in state:
-            state[PANEL_KEY] = state["_filters_was_open"]
+        if "_filters_drawn" in state:
+            state[PANEL_KEY] = state["_filters_drawn"]
         state["_filters_lang"] = lang
     if opts["date_min"]:
         _follow_the_data((opts["date_min"], opts["date_max"]))
@@ -74,7 +93,7 @@ def render(lang: str) -> Filters:
     if state.get("f_ruleset") not in rulesets:
         state["f_ruleset"] = settings.DEFAULT_RULESET
     panel = st.expander(tr("Bộ lọc"), key=PANEL_KEY, on_change="rerun")
-    state["_filters_was_open"] = bool(panel.open)
+    state["_filters_drawn"] = bool(panel.open)
     if panel.open:
         with panel:
             _widgets(opts, lang, rulesets)
@@ -103,7 +122,9 @@ def render(lang: str) -> Filters:
         if active:
             st.caption(tr("Đang lọc") + ": " + " · ".join(active))
     if d_from is not None and len(crashes):
-        day = crashes["occurred_at"].dt.normalize()  # (not .dt.date: a Python date per crash)
+        # the crashes the period alone leaves out (the other filters' crashes outside it)
+        others = filter_crashes(crashes, replace(f, date_from=None, date_to=None))
+        day = others["occurred_at"].dt.normalize()  # (not .dt.date: a Python date per crash)
         outside = int(((day < pd.Timestamp(d_from)) | (day > pd.Timestamp(d_to))).sum())
         if outside:
             st.caption(
@@ -114,6 +135,7 @@ def render(lang: str) -> Filters:
     if state.get(AREA_KEY):
         st.info(tr("Đang lọc theo vùng vẽ trên bản đồ"))
         st.button(tr("Bỏ lọc vùng"), key="f_area_clear", on_click=clear_area)
+    state["_filters_saved"] = {key: state[key] for key in FILTER_KEYS if key in state}
     state["filters"] = f
     return f
 

@@ -352,6 +352,41 @@ def test_map_renders_every_layer_and_the_legend(app_url, browser):
     page.close()
 
 
+def test_the_filters_hold_across_pages_and_a_closed_panel(app_url, browser):
+    """A road chosen in the filters' panel holds when the planner moves to another page with the panel open
+    (it stays open), closes it and opens it again (the road is shown, not "Tất cả"), and acts on the map."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.goto(app_url + "/map")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    panel = sidebar.locator("[data-testid='stExpander'] summary").filter(has_text="Bộ lọc")
+    panel.click()
+    road = sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Tuyến đường")
+    road.click()
+    page.keyboard.type("QL24")
+    page.get_by_role("option", name="QL24", exact=True).click()
+    page.keyboard.press("Escape")
+    page.get_by_text("288 vụ", exact=False).wait_for(timeout=30000)
+
+    def road_chip():
+        return sidebar.locator("[data-testid='stMultiSelect']").filter(has_text="Tuyến đường").get_by_text("QL24")
+
+    sidebar.locator("[data-testid='stSidebarNav'] a").filter(has_text="Điểm đen").click()
+    page.get_by_role("heading", name="Điểm đen và điểm tiềm ẩn").wait_for(timeout=30000)
+    road_chip().wait_for(timeout=30000)  # the panel open on the new page, the road still chosen
+    panel.click()
+    sidebar.get_by_text("Đang lọc: Tuyến đường: QL24").wait_for(timeout=30000)
+    panel.click()
+    road_chip().wait_for(timeout=30000)
+    sidebar.locator("[data-testid='stSidebarNav'] a").filter(has_text="Bản đồ").click()
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=30000)
+    page.get_by_text("Bản đồ nhiệt", exact=True).click()  # an action on the page: the browser sends its widgets
+    time.sleep(2)
+    page.get_by_text("288 vụ", exact=False).wait_for(timeout=30000)
+    assert road_chip().count() == 1
+    page.close()
+
+
 def test_click_on_a_black_spot_opens_its_panel_and_status_persists(app_url, browser):
     page = browser.new_page()
     _map_without_crashes(page, app_url)
