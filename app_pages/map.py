@@ -38,7 +38,7 @@ from services.corridor import locate_point
 from services.filters import filter_crashes, filter_items, filter_spots
 from services.items import crash_detail, flag_potential_point
 from services.map_points import crash_at, parse_crash_tag
-from services.maps import CRASH, chosen_crash_ring, pack_crashes, parse_item_tag, planner_map
+from services.maps import CRASH, chosen_crash_ring, chosen_place_mark, pack_crashes, parse_item_tag, planner_map
 from services.works import work_geometries
 
 L = lang()
@@ -166,10 +166,18 @@ def map_and_panel():
             view_key=repr((_item_only(st.session_state.get("map_selected")), f)),
         )
         chosen = st.session_state.get("map_selected")
+        place = st.session_state.get("map_point")
+        place = place if isinstance(place, tuple) else None  # (a drawn outline is on the map already)
+        typed = st.session_state.get("map_typed_point")
         out = show_map(
             m,
-            # the chosen crash's ring, kept when the map is drawn again (added without redrawing the map)
-            feature_group_to_add=chosen_crash_ring(crashes, chosen[1] if chosen and chosen[0] == CRASH else None),
+            # the chosen crash's ring or the chosen place's mark, kept when the map is drawn again (added
+            # without redrawing the map)
+            feature_group_to_add=chosen_crash_ring(crashes, chosen[1] if chosen and chosen[0] == CRASH else None)
+            or chosen_place_mark(place),
+            # a place chosen by its coordinates: the map moves to it (a change of centre, not a new map)
+            center=(typed[1], typed[0]) if typed is not None and typed == place else None,
+            zoom=16 if typed is not None and typed == place else None,
             height=660,
             use_container_width=True,
             key=map_key,
@@ -346,7 +354,7 @@ if coords.open:
     lat_in = c1.number_input("Vĩ độ / Latitude", value=14.5, format="%.6f", key="pt_lat")
     lon_in = c2.number_input("Kinh độ / Longitude", value=108.0, format="%.6f", key="pt_lon")
     if c3.button(tr("Chọn"), key="pt_pick"):
-        st.session_state["map_point"] = (float(lon_in), float(lat_in))
+        st.session_state["map_point"] = st.session_state["map_typed_point"] = (float(lon_in), float(lat_in))
         st.session_state.pop("map_selected", None)
         st.session_state["map_pick"] = None
 

@@ -202,6 +202,24 @@ def chosen_crash_ring(crashes: pd.DataFrame, crash_id: int | None) -> folium.Fea
     return ring
 
 
+#: The colour of the place chosen on the map or by its coordinates
+PLACE_COLOUR = "#d81b60"  # (no item or status is drawn in it)
+
+
+def chosen_place_mark(point: tuple[float, float] | None) -> folium.FeatureGroup | None:
+    """The place chosen on the map or by its coordinates (lon, lat), marked on the map without drawing the
+    map again (``feature_group_to_add``, as :func:`chosen_crash_ring`); None for no place. The mark takes no
+    clicks (a click beside it chooses another place)."""
+    if point is None or not np.isfinite(np.asarray(point, dtype=float)).all():
+        return None
+    lon, lat = (float(v) for v in point)
+    mark = folium.FeatureGroup(name="chosen place", control=False)
+    dot = folium.CircleMarker([lat, lon], radius=7, color=PLACE_COLOUR, weight=3, fill=True, fill_opacity=0.4)
+    dot.options["interactive"] = False
+    dot.add_to(mark)
+    return mark
+
+
 def _records(frame: pd.DataFrame, *columns: str) -> list[dict[str, Any]]:
     """The rows of ``frame`` as dicts of the ``columns`` it has (only those: the items' dates, one
     ``Timestamp`` a cell in ``to_dict``, were most of the time the map spent on its items)."""

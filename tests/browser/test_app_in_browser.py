@@ -387,6 +387,49 @@ def test_the_filters_hold_across_pages_and_a_closed_panel(app_url, browser):
     page.close()
 
 
+def test_a_place_chosen_by_its_coordinates_is_shown_on_the_map(app_url, browser):
+    """Coordinates typed in "Chọn vị trí bằng tọa độ": the place's panel opens, the map moves to the place
+    and marks it (it used to stay on the whole area with nothing at the point)."""
+    from geo.crs import WGS84, transform
+    from models.store import Store
+    from services.maps import PLACE_COLOUR
+
+    net = Store(STATE["url"]).road_network()
+    qi = int(net.index_of(["QL24"])[0])
+    p = net.lines[qi].interpolate(140_000 - net.km_start[qi])
+    lon, lat = (float(v[0]) for v in transform([p.x], [p.y + 12], net.crs.to_wkt(), WGS84))
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(app_url + "/map")
+    page.get_by_role("heading", name="Bản đồ").wait_for(timeout=60000)
+    _map_frame(page)
+    page.get_by_text("Chọn vị trí bằng tọa độ").click()
+    page.get_by_label("Vĩ độ / Latitude").fill(f"{lat:.6f}")
+    page.get_by_label("Kinh độ / Longitude").fill(f"{lon:.6f}")
+    page.get_by_label("Kinh độ / Longitude").press("Enter")
+    time.sleep(1)
+    page.locator("[data-testid='stButton'] button").filter(has_text=re.compile(r"^Chọn$")).click()
+    page.get_by_role("heading", name="Vị trí đã chọn").wait_for(timeout=30000)
+    mark = view = None
+    for _ in range(80):  # the map moves and marks the place once the page has run
+        try:
+            view = _in_map(page, "() => [window.map.getCenter().lat, window.map.getCenter().lng, window.map.getZoom()]")
+            mark = _in_map(
+                page,
+                "(c) => { let at = null; window.map.eachLayer(l => { if (l instanceof L.CircleMarker && "
+                "l.options.color === c) at = l.getLatLng(); }); return at && [at.lat, at.lng]; }",
+                PLACE_COLOUR,
+            )
+        except AssertionError:  # the map frame is being drawn again
+            pass
+        if mark and view and abs(view[0] - lat) < 1e-4 and abs(view[1] - lon) < 1e-4:
+            break
+        time.sleep(0.25)
+    assert mark and abs(mark[0] - lat) < 1e-6 and abs(mark[1] - lon) < 1e-6, mark
+    assert view is not None and abs(view[0] - lat) < 1e-4 and abs(view[1] - lon) < 1e-4 and view[2] == 16, view
+    page.close()
+
+
 def test_click_on_a_black_spot_opens_its_panel_and_status_persists(app_url, browser):
     page = browser.new_page()
     _map_without_crashes(page, app_url)
