@@ -279,6 +279,7 @@ EN: dict[str, str] = {
     "Vì sao": "Why",
     "công trình": "works",
     "từ tim đường": "from the centreline",
+    "trên tim đường": "on the centreline",
     "vụ": "crashes",
     "vụ lấn chiếm": "cases",
     "xu hướng chung": "general trend",

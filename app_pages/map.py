@@ -299,11 +299,13 @@ def place_actions(point):
             "corridor": "hành lang an toàn / safety corridor",
             "outside": "ngoài hành lang / outside the corridor",
         }[where["zone"]]
-        st.markdown(
-            f"**{md_text(where['road'])} {md_text(format_chainage(where['chainage_m']))}**, "
+        off = (
             f"{'bên trái' if where['side'] == 'left' else 'bên phải'} / {where['side']}, "
-            f"{where['distance_m']:.1f} m {tr('từ tim đường')} · {zone}"
+            f"{where['distance_m']:.1f} m {tr('từ tim đường')}"
+            if round(where["distance_m"], 1) > 0
+            else tr("trên tim đường")  # (no side at 0 m)
         )
+        st.markdown(f"**{md_text(where['road'])} {md_text(format_chainage(where['chainage_m']))}**, {off} · {zone}")
     if outline is not None and outline.geom_type in ("Polygon", "MultiPolygon"):
         # the same outline may instead filter every page (and the exports) by the area it draws
         if st.button(tr("Lọc theo vùng đã vẽ"), key="map_area_set", type="primary"):

@@ -104,6 +104,22 @@ def test_map_panel_selects_and_changes_status(demo_url):
     assert hist["user"].iloc[-1] == "web"
 
 
+def test_a_place_on_the_road_axis_is_said_to_be_on_it(demo_url):
+    """A place on QL24's axis: "on the centreline", not a side at 0.0 m."""
+    from geo.crs import WGS84, transform
+
+    net = Store(demo_url).road_network()
+    qi = int(net.index_of(["QL24"])[0])
+    p = net.lines[qi].interpolate(140_000 - net.km_start[qi])
+    lon, lat = transform([p.x], [p.y], net.crs.to_wkt(), WGS84)
+    at = run("map.py")
+    at.session_state["map_point"] = (float(lon[0]), float(lat[0]))
+    at.run()
+    assert not at.exception, at.exception
+    said = next(m.value for m in at.markdown if "QL24 Km 1" in m.value.replace("\\", ""))
+    assert "trên tim đường" in said and "bên phải" not in said and "bên trái" not in said
+
+
 def test_map_place_records_an_encroachment_with_chainage(demo_url):
     store = Store(demo_url)
     n = len(store.cases_frame())
