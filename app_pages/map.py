@@ -169,6 +169,7 @@ def map_and_panel():
         place = st.session_state.get("map_point")
         place = place if isinstance(place, tuple) else None  # (a drawn outline is on the map already)
         typed = st.session_state.get("map_typed_point")
+        typed = typed if typed is not None and typed == place else None  # still the place chosen
         out = show_map(
             m,
             # the chosen crash's ring or the chosen place's mark, kept when the map is drawn again (added
@@ -176,8 +177,8 @@ def map_and_panel():
             feature_group_to_add=chosen_crash_ring(crashes, chosen[1] if chosen and chosen[0] == CRASH else None)
             or chosen_place_mark(place),
             # a place chosen by its coordinates: the map moves to it (a change of centre, not a new map)
-            center=(typed[1], typed[0]) if typed is not None and typed == place else None,
-            zoom=16 if typed is not None and typed == place else None,
+            center=(typed[1], typed[0]) if typed else None,
+            zoom=16 if typed else None,
             height=660,
             use_container_width=True,
             key=map_key,

@@ -24,25 +24,27 @@ FILTER_KEYS = ("f_period", "f_communes", "f_roads", "f_severity", "f_vehicle", "
 PANEL_KEY = "filters_open"
 
 
-def _carry_over(state) -> None:
+def _carry_over(state, lang: str) -> None:
     """The filters' values and the panel's state carried from the last run into this one.
 
     Streamlit forgets a widget's value after a run that does not draw it (the panel closed), and on a move to
     another page it keeps only the widgets the browser reported (not the panel's own state). And a widget
     drawn anew shows its default, and sends it back, unless its value was given in the run that draws it. So:
     the values are kept (``_filters_saved``) and given again in every run that does not draw the widgets and
-    in the run that draws them after one that did not; the panel is opened again on another page as it was
-    left. While the panel stays open the browser holds the values, and they are not sent again."""
+    in the run that draws them after one that did not; the panel is opened again on another page, and after
+    a switch of language (its title is in the language: a new title is a new panel), as it was left. While
+    the panel stays open the browser holds the values, and they are not sent again, except after a switch of
+    language: a choice reaches the browser as its label, so the chosen values are sent again and their chips
+    read in the new language (the browser kept the old labels)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-    ctx = get_script_run_ctx()
-    page = getattr(ctx, "page_script_hash", None)
-    if state.get("_filters_page") != page:
-        if "_filters_drawn" in state:
-            state[PANEL_KEY] = state["_filters_drawn"]
-        state["_filters_page"] = page
+    page = getattr(get_script_run_ctx(), "page_script_hash", None)
+    new_lang = state.get("_filters_lang") != lang
+    if (state.get("_filters_page") != page or new_lang) and "_filters_drawn" in state:
+        state[PANEL_KEY] = state["_filters_drawn"]
+    state["_filters_page"], state["_filters_lang"] = page, lang
     saved = state.get("_filters_saved") or {}
-    give_again = not state.get(PANEL_KEY) or not state.get("_filters_drawn")
+    give_again = new_lang or not state.get(PANEL_KEY) or not state.get("_filters_drawn")
     for key in FILTER_KEYS:
         if key in state:
             if give_again:
@@ -76,17 +78,7 @@ def render(lang: str) -> Filters:
         else {"communes": [], "roads": [], "vehicles": [], "causes": [], "date_min": None, "date_max": None}
     )
     state = st.session_state
-    _carry_over(state)
-    if state.get("_filters_lang") != lang:
-        # a choice reaches the browser as its label: after a switch of language the chosen values are
-        # sent again, so their chips read in the new language (the browser kept the old labels)
-        for key in ("f_severity", "f_alcohol", "f_ruleset"):
-            if key in state:
-                state[key] = state[key]
-        # the panel's title is in the language: a new title is a new panel, opened as the old one was
-        if "_filters_drawn" in state:
-            state[PANEL_KEY] = state["_filters_drawn"]
-        state["_filters_lang"] = lang
+    _carry_over(state, lang)
     if opts["date_min"]:
         _follow_the_data((opts["date_min"], opts["date_max"]))
     rulesets = load_rulesets()
